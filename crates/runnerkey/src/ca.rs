@@ -1,0 +1,200 @@
+//! The issuing CA: loading and checking it, or making a throwaway one the
+//! way kubeadm does.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use der::asn1::Ia5String;
+use time::OffsetDateTime;
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages, SubjectAltName};
+
+use crate::cert::Certificate;
+use crate::error::{Error, Result};
+use crate::file::{self, Outputs};
+use crate::identity::Identity;
+use crate::issue::{BACKDATE, Template, extension, subject_key_id};
+use crate::key::{KeyAlgorithm, PrivateKey};
+use crate::lifetime::{self, Lifetime};
+
+/// The file names kubeadm uses in `/etc/kubernetes/pki`.
+pub const CA_CERT_FILE: &str = "ca.crt";
+/// See [`CA_CERT_FILE`].
+pub const CA_KEY_FILE: &str = "ca.key";
+
+/// How to make a new CA (`runnerkey ca init`).
+#[derive(Clone, Debug)]
+pub struct CaParams {
+    /// Subject CN; kubeadm uses `kubernetes`.
+    pub common_name: String,
+    /// Key algorithm; kubeadm uses RSA-2048.
+    pub algorithm: KeyAlgorithm,
+    /// Validity; kubeadm uses 10 years.
+    pub lifetime: Lifetime,
+}
+
+impl Default for CaParams {
+    fn default() -> Self {
+        Self {
+            common_name: "kubernetes".into(),
+            algorithm: KeyAlgorithm::Rsa2048,
+            lifetime: Lifetime::days(3650),
+        }
+    }
+}
+
+/// A CA certificate with its private key, checked to belong together, to be
+/// a CA, and to be valid now.
+#[derive(Debug)]
+pub struct CertificateAuthority {
+    cert: Certificate,
+    key: PrivateKey,
+    warnings: Vec<String>,
+}
+
+impl CertificateAuthority {
+    /// Pairs a certificate and key after checking, in this order, that the
+    /// certificate is a CA, that the key matches it, and that it is valid at
+    /// `now` (the current time when `None`).
+    pub fn new(cert: Certificate, key: PrivateKey, now: Option<OffsetDateTime>) -> Result<Self> {
+        if !cert.is_ca() {
+            let why = match cert.basic_constraints_ca() {
+                Some(false) => "basicConstraints says CA:FALSE",
+                _ => "it is an X.509 v3 certificate without basicConstraints CA:TRUE",
+            };
+            return Err(Error::NotACa(format!("{} ({why})", cert.subject())));
+        }
+        if let Some(ku) = cert.key_usage() {
+            if !ku.contains(&"keyCertSign") {
+                return Err(Error::NotACa(format!(
+                    "{} (its keyUsage lacks keyCertSign)",
+                    cert.subject()
+                )));
+            }
+        }
+        if !key.matches(&cert.public_key()) {
+            return Err(Error::KeyMismatch(format!("the CA certificate {}", cert.subject())));
+        }
+        let now = now.unwrap_or_else(OffsetDateTime::now_utc);
+        if now > cert.not_after() {
+            return Err(Error::CaNotValid(format!(
+                "{} expired on {}",
+                cert.subject(),
+                lifetime::rfc3339(cert.not_after())
+            )));
+        }
+        if now < cert.not_before() {
+            return Err(Error::CaNotValid(format!(
+                "{} is not valid before {}",
+                cert.subject(),
+                lifetime::rfc3339(cert.not_before())
+            )));
+        }
+        let mut warnings = Vec::new();
+        if key.key_type().bits() < 2048 && key.key_type().family() == "RSA" {
+            warnings.push(format!("the CA key is weak ({})", key.key_type()));
+        }
+        Ok(Self { cert, key, warnings })
+    }
+
+    /// From PEM text of the certificate and the key.
+    pub fn from_pem(cert_pem: &[u8], key_pem: &[u8], passphrase: Option<&[u8]>) -> Result<Self> {
+        let cert = Certificate::from_pem(cert_pem)?;
+        let key = PrivateKey::from_pem(key_pem, passphrase)?;
+        Self::new(cert, key, None)
+    }
+
+    /// Loads `ca.crt` and `ca.key` files; errors name the file at fault.
+    /// Warns when the key file is readable by group or others.
+    pub fn load(cert_path: &Path, key_path: &Path, passphrase: Option<&[u8]>) -> Result<Self> {
+        let cert = Certificate::load(cert_path)?;
+        let key = PrivateKey::load(key_path, passphrase)?;
+        let mut ca = Self::new(cert, key, None).map_err(|e| match e {
+            Error::KeyMismatch(_) => Error::KeyMismatch(format!(
+                "the CA certificate {}",
+                cert_path.display()
+            ))
+            .in_file(key_path),
+            other => other.in_file(cert_path),
+        })?;
+        if let Ok(meta) = std::fs::metadata(key_path) {
+            if meta.mode() & 0o077 != 0 {
+                ca.warnings.push(format!(
+                    "{} is readable by group or others (mode {:o}): chmod 600 it",
+                    key_path.display(),
+                    meta.mode() & 0o777
+                ));
+            }
+        }
+        Ok(ca)
+    }
+
+    /// Loads `ca.crt` and `ca.key` from a directory such as `/etc/kubernetes/pki`.
+    pub fn load_dir(dir: &Path, passphrase: Option<&[u8]>) -> Result<Self> {
+        Self::load(&dir.join(CA_CERT_FILE), &dir.join(CA_KEY_FILE), passphrase)
+    }
+
+    /// Makes a new self-signed CA like kubeadm's: CN=kubernetes, CA:TRUE,
+    /// keyUsage digitalSignature, keyEncipherment, keyCertSign (critical),
+    /// SAN DNS:<cn>, subject key identifier.
+    pub fn generate(params: &CaParams) -> Result<Self> {
+        let identity = Identity::new(params.common_name.clone(), Vec::<String>::new())?;
+        let key = PrivateKey::generate(params.algorithm)?;
+        let name = identity.to_name()?;
+        let now = OffsetDateTime::now_utc();
+        let public_key = key.public_key();
+        let dns = Ia5String::new(&params.common_name)
+            .map_err(|e| Error::InvalidArgument(format!("CA name is not ASCII: {e}")))?;
+        let extensions = vec![
+            extension(
+                true,
+                &KeyUsage(
+                    KeyUsages::DigitalSignature | KeyUsages::KeyEncipherment | KeyUsages::KeyCertSign,
+                ),
+            )?,
+            extension(
+                true,
+                &BasicConstraints {
+                    ca: true,
+                    path_len_constraint: None,
+                },
+            )?,
+            subject_key_id(&public_key)?,
+            extension(false, &SubjectAltName(vec![GeneralName::DnsName(dns)]))?,
+        ];
+        let cert = Template {
+            issuer: &name,
+            subject: &name,
+            public_key: &public_key,
+            not_before: now - BACKDATE,
+            not_after: now + params.lifetime.as_duration(),
+            extensions,
+        }
+        .sign(&key)?;
+        Self::new(cert, key, Some(now))
+    }
+
+    /// Writes `ca.crt` (0644) and `ca.key` (0600, PKCS#1 or SEC1 as kubeadm
+    /// writes them) into `dir`, all or nothing.
+    pub fn write_kubeadm(&self, dir: &Path, overwrite: bool) -> Result<Vec<PathBuf>> {
+        let mut out = Outputs::new();
+        out.add(&dir.join(CA_KEY_FILE), self.key.to_traditional_pem()?.as_bytes(), file::PRIVATE, overwrite)?;
+        out.add(&dir.join(CA_CERT_FILE), self.cert.to_pem().as_bytes(), file::PUBLIC, overwrite)?;
+        out.commit()
+    }
+
+    /// The CA certificate.
+    pub fn certificate(&self) -> &Certificate {
+        &self.cert
+    }
+
+    /// The CA private key.
+    pub fn key(&self) -> &PrivateKey {
+        &self.key
+    }
+
+    /// Advice found while loading (e.g. a key file readable by others).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+}

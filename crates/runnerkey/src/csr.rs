@@ -1,0 +1,125 @@
+//! PKCS#10 certificate signing requests.
+
+use std::path::Path;
+
+use der::asn1::BitString;
+use der::{Decode, Encode};
+use x509_cert::request::{CertReq, CertReqInfo, Version};
+
+use crate::error::{Error, Result};
+use crate::identity::{Identity, name_to_string};
+use crate::key::PrivateKey;
+use crate::pem_block;
+use crate::public_key::PublicKey;
+
+/// What to put in a CSR.
+#[derive(Clone, Debug)]
+pub struct CsrParams {
+    /// User (CN) and groups (O).
+    pub identity: Identity,
+    /// Permit the group `system:masters`.
+    pub allow_system_masters: bool,
+}
+
+impl CsrParams {
+    /// Params for `identity`, refusing `system:masters`.
+    pub fn new(identity: Identity) -> Self {
+        Self {
+            identity,
+            allow_system_masters: false,
+        }
+    }
+}
+
+/// A PKCS#10 certificate signing request whose self-signature verified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertificateRequest {
+    der: Vec<u8>,
+    req: CertReq,
+}
+
+impl CertificateRequest {
+    /// Creates and signs a CSR for `params.identity` with `key`.
+    pub fn create(key: &PrivateKey, params: &CsrParams) -> Result<Self> {
+        params
+            .identity
+            .check_system_masters(params.allow_system_masters)?;
+        let info = CertReqInfo {
+            version: Version::V1,
+            subject: params.identity.to_name()?,
+            public_key: key.public_key().spki().clone(),
+            attributes: Default::default(),
+        };
+        let tbs = info.to_der().map_err(|e| Error::der("CSR", e))?;
+        let signature = key.sign(&tbs)?;
+        let req = CertReq {
+            info,
+            algorithm: key.signature_algorithm(),
+            signature: BitString::from_bytes(&signature).map_err(|e| Error::der("CSR", e))?,
+        };
+        let der = req.to_der().map_err(|e| Error::der("CSR", e))?;
+        Self::from_der(&der)
+    }
+
+    /// From DER; the self-signature must verify.
+    pub fn from_der(der: &[u8]) -> Result<Self> {
+        let req = CertReq::from_der(der).map_err(|e| Error::der("CSR", e))?;
+        let csr = Self {
+            der: der.to_vec(),
+            req,
+        };
+        csr.verify_self_signature()?;
+        Ok(csr)
+    }
+
+    /// The first `CERTIFICATE REQUEST` (or `NEW CERTIFICATE REQUEST`) block.
+    pub fn from_pem(data: &[u8]) -> Result<Self> {
+        let blocks = pem_block::parse(data)?;
+        let block = blocks
+            .iter()
+            .find(|b| matches!(b.tag(), "CERTIFICATE REQUEST" | "NEW CERTIFICATE REQUEST"))
+            .ok_or_else(|| pem_block::wrong_block("certificate request", &blocks))?;
+        Self::from_der(block.contents())
+    }
+
+    /// Reads a PEM CSR file; errors name the file.
+    pub fn load(path: &Path) -> Result<Self> {
+        Self::from_pem(&crate::file::read(path)?).map_err(|e| e.in_file(path))
+    }
+
+    fn verify_self_signature(&self) -> Result<()> {
+        let tbs = self.req.info.to_der().map_err(|e| Error::der("CSR", e))?;
+        self.public_key()?
+            .verify(&self.req.algorithm, &tbs, self.req.signature.raw_bytes())
+            .map_err(|e| Error::BadSignature(format!("CSR self-signature: {}", e.root())))
+    }
+
+    /// The requested public key.
+    pub fn public_key(&self) -> Result<PublicKey> {
+        PublicKey::from_spki(self.req.info.public_key.clone())
+    }
+
+    /// The requested user and groups.
+    pub fn identity(&self) -> Identity {
+        Identity::from_name(&self.req.info.subject)
+    }
+
+    /// The subject, e.g. `CN=gitlab-admin, O=a`.
+    pub fn subject(&self) -> String {
+        name_to_string(&self.req.info.subject)
+    }
+
+    pub(crate) fn subject_name(&self) -> &x509_cert::name::Name {
+        &self.req.info.subject
+    }
+
+    /// DER bytes.
+    pub fn to_der(&self) -> &[u8] {
+        &self.der
+    }
+
+    /// PEM text (`CERTIFICATE REQUEST`).
+    pub fn to_pem(&self) -> String {
+        pem::encode(&pem::Pem::new("CERTIFICATE REQUEST", self.der.clone()))
+    }
+}

@@ -1,0 +1,139 @@
+//! The one error type of the library.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in runnerkey, with enough context to act on.
+///
+/// Errors that come from a file are wrapped in [`Error::InFile`], so the
+/// message names the file; [`Error::root`] gives the underlying cause.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// Another error, found while reading the file named here.
+    #[error("{path}: {source}")]
+    InFile {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: Box<Error>,
+    },
+    /// The input is not well-formed PEM.
+    #[error("malformed PEM: {0}")]
+    Pem(String),
+    /// The input holds PEM, but not the kind of block that was asked for.
+    #[error("no {expected} found (the input holds {found})")]
+    WrongPemBlock {
+        /// What was looked for, e.g. "private key".
+        expected: &'static str,
+        /// The PEM labels that were found, or "no PEM block".
+        found: String,
+    },
+    /// A DER structure did not decode.
+    #[error("malformed {what}: {reason}")]
+    Der {
+        /// The structure, e.g. "certificate".
+        what: &'static str,
+        /// The decoder's message.
+        reason: String,
+    },
+    /// An encrypted private key was given without a passphrase.
+    #[error(
+        "the private key is encrypted: give its passphrase (--passphrase-file FILE, or password= in Python)"
+    )]
+    PassphraseRequired,
+    /// The passphrase did not decrypt the key.
+    #[error("the passphrase does not decrypt the private key")]
+    BadPassphrase,
+    /// The key is encrypted with a scheme runnerkey does not implement.
+    #[error(
+        "the private key is encrypted with {0}, which is not supported; re-encrypt it with `openssl pkcs8 -topk8 -v2 aes-256-cbc` or decrypt it"
+    )]
+    UnsupportedKeyEncryption(String),
+    /// A key of a type runnerkey does not handle.
+    #[error("unsupported key: {0}")]
+    UnsupportedKey(String),
+    /// An RSA key below 2048 bits.
+    #[error("RSA-{bits} key is too weak: at least 2048 bits are required")]
+    WeakKey {
+        /// The modulus size.
+        bits: usize,
+    },
+    /// A private key that does not belong to the certificate (or CSR) it goes with.
+    #[error("the private key does not match {0}")]
+    KeyMismatch(String),
+    /// A certificate used as an issuer that cannot be one.
+    #[error("not a CA certificate: {0}")]
+    NotACa(String),
+    /// A CA certificate outside its validity period.
+    #[error("CA certificate {0}")]
+    CaNotValid(String),
+    /// A user, group or other name that cannot be used.
+    #[error("invalid {field} {value:?}: {reason}")]
+    InvalidName {
+        /// Which name, e.g. "user" or "group".
+        field: &'static str,
+        /// The value given (control characters escaped by Debug).
+        value: String,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// The group `system:masters` was asked for without explicit permission.
+    #[error(
+        "refusing group system:masters: it bypasses RBAC and cannot be revoked; pass --allow-system-masters if you really mean it"
+    )]
+    SystemMasters,
+    /// A signature did not verify.
+    #[error("bad signature: {0}")]
+    BadSignature(String),
+    /// An argument out of range or inconsistent with another.
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// An output file exists and overwriting was not allowed.
+    #[error("{path} already exists (use --force to overwrite)")]
+    Exists {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The crypto backend failed.
+    #[error("crypto backend: {0}")]
+    Crypto(String),
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// The innermost error, with file context removed.
+    pub fn root(&self) -> &Error {
+        match self {
+            Error::InFile { source, .. } => source.root(),
+            other => other,
+        }
+    }
+
+    /// Wraps this error with the file it came from (once).
+    pub fn in_file(self, path: impl Into<PathBuf>) -> Error {
+        match self {
+            e @ (Error::InFile { .. } | Error::Io { .. }) => e,
+            e => Error::InFile {
+                path: path.into(),
+                source: Box::new(e),
+            },
+        }
+    }
+
+    pub(crate) fn der(what: &'static str, e: impl std::fmt::Display) -> Error {
+        Error::Der {
+            what,
+            reason: e.to_string(),
+        }
+    }
+}

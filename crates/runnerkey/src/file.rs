@@ -1,0 +1,161 @@
+//! Reading inputs and writing outputs safely: private files are created
+//! with their final mode, and every output is written to a temporary file
+//! in the same directory and renamed into place, so no reader ever sees a
+//! half-written file and a failure leaves nothing behind.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// File mode for private keys and anything holding a secret.
+pub const PRIVATE: u32 = 0o600;
+/// File mode for certificates and other public material.
+pub const PUBLIC: u32 = 0o644;
+
+/// Reads a whole file, naming it in the error.
+pub fn read(path: &Path) -> Result<Vec<u8>> {
+    fs::read(path).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// One file to be written by an [`Outputs`] set.
+#[derive(Debug)]
+struct Pending {
+    dest: PathBuf,
+    temp: PathBuf,
+    overwrite: bool,
+}
+
+/// A set of files written all or nothing.
+///
+/// [`Outputs::add`] writes each file's content to a temporary file beside
+/// its destination (created with its final mode); [`Outputs::commit`] moves
+/// them all into place. Dropping the set uncommitted removes the temporary
+/// files, so an error before the commit leaves no trace.
+#[derive(Debug, Default)]
+pub struct Outputs {
+    pending: Vec<Pending>,
+}
+
+impl Outputs {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Stages `content` for `dest` with `mode`. Fails at once when `dest`
+    /// exists and `overwrite` is false.
+    pub fn add(&mut self, dest: &Path, content: &[u8], mode: u32, overwrite: bool) -> Result<()> {
+        if !overwrite && fs::symlink_metadata(dest).is_ok() {
+            return Err(Error::Exists {
+                path: dest.to_owned(),
+            });
+        }
+        let temp = temp_path(dest);
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&temp)
+            .map_err(io(dest))?;
+        self.pending.push(Pending {
+            dest: dest.to_owned(),
+            temp: temp.clone(),
+            overwrite,
+        });
+        file.write_all(content).map_err(io(dest))?;
+        file.sync_all().map_err(io(dest))?;
+        Ok(())
+    }
+
+    /// Moves every staged file into place and syncs the directories.
+    pub fn commit(mut self) -> Result<Vec<PathBuf>> {
+        let pending = std::mem::take(&mut self.pending);
+        let mut written = Vec::with_capacity(pending.len());
+        let mut failed = None;
+        for p in &pending {
+            if failed.is_some() {
+                let _ = fs::remove_file(&p.temp);
+                continue;
+            }
+            let result = if p.overwrite {
+                fs::rename(&p.temp, &p.dest)
+            } else {
+                fs::hard_link(&p.temp, &p.dest).and_then(|()| fs::remove_file(&p.temp))
+            };
+            match result {
+                Ok(()) => written.push(p.dest.clone()),
+                Err(source) => {
+                    let _ = fs::remove_file(&p.temp);
+                    failed = Some(if source.kind() == std::io::ErrorKind::AlreadyExists {
+                        Error::Exists {
+                            path: p.dest.clone(),
+                        }
+                    } else {
+                        Error::Io {
+                            path: p.dest.clone(),
+                            source,
+                        }
+                    });
+                }
+            }
+        }
+        for p in &written {
+            sync_dir(p);
+        }
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(written),
+        }
+    }
+}
+
+impl Drop for Outputs {
+    fn drop(&mut self) {
+        for p in &self.pending {
+            let _ = fs::remove_file(&p.temp);
+        }
+    }
+}
+
+/// Writes one file atomically (see [`Outputs`]).
+pub fn write_atomic(dest: &Path, content: &[u8], mode: u32, overwrite: bool) -> Result<()> {
+    let mut out = Outputs::new();
+    out.add(dest, content, mode, overwrite)?;
+    out.commit().map(|_| ())
+}
+
+/// A temporary name beside `dest`, unique to this process and call.
+pub(crate) fn temp_path(dest: &Path) -> PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    dest.with_file_name(format!(".{name}.runnerkey-{}-{n}.tmp", std::process::id()))
+}
+
+/// Syncs the directory holding `path`, so a rename survives a crash.
+pub(crate) fn sync_dir(path: &Path) {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}

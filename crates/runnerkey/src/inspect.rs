@@ -1,0 +1,215 @@
+//! Describing certificates, CSRs and keys the way a Kubernetes admin
+//! thinks of them. Field names of the serialised structs are stable and
+//! documented in `docs/inspect.md`.
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::cert::Certificate;
+use crate::csr::CertificateRequest;
+use crate::error::{Error, Result};
+use crate::key::{KeyFormat, PrivateKey};
+use crate::lifetime::rfc3339;
+use crate::pem_block;
+use crate::public_key::{KeyType, PublicKey, colon_hex};
+
+/// A public key's description.
+#[derive(Clone, Debug, Serialize)]
+pub struct KeyDescription {
+    /// "RSA", "ECDSA" or "Ed25519".
+    pub algorithm: &'static str,
+    /// Key size in bits.
+    pub bits: usize,
+    /// EC curve name.
+    pub curve: Option<&'static str>,
+    /// RSA below 2048 bits.
+    pub weak: bool,
+    /// SHA-256 of the DER SubjectPublicKeyInfo (hex with colons).
+    pub public_key_sha256: Option<String>,
+}
+
+impl KeyDescription {
+    fn new(kt: KeyType, public: Option<&PublicKey>) -> Self {
+        Self {
+            algorithm: kt.family(),
+            bits: kt.bits(),
+            curve: kt.curve(),
+            weak: kt.is_weak(),
+            public_key_sha256: public.map(PublicKey::sha256_fingerprint),
+        }
+    }
+
+    fn of(public: &PublicKey) -> Option<Self> {
+        public.key_type().ok().map(|kt| Self::new(kt, Some(public)))
+    }
+}
+
+/// What `inspect` says of a certificate.
+#[derive(Clone, Debug, Serialize)]
+pub struct CertificateInfo {
+    /// Kubernetes user name (subject CN).
+    pub user: String,
+    /// Kubernetes groups (every subject O).
+    pub groups: Vec<String>,
+    /// Subject, e.g. `CN=gitlab-admin, O=runners`.
+    pub subject: String,
+    /// Issuer.
+    pub issuer: String,
+    /// Serial number, lower-case hex.
+    pub serial: String,
+    /// X.509 version (1 or 3).
+    pub version: u8,
+    /// Start of validity (RFC 3339, UTC).
+    pub not_before: String,
+    /// End of validity (RFC 3339, UTC).
+    pub not_after: String,
+    /// Whole days left until notAfter (negative when expired).
+    pub days_left: i64,
+    /// Past notAfter.
+    pub expired: bool,
+    /// The subject key.
+    pub key: Option<KeyDescription>,
+    /// Signature algorithm.
+    pub signature_algorithm: String,
+    /// Whether it can act as a CA.
+    pub is_ca: bool,
+    /// KeyUsage names, `null` when the extension is absent.
+    pub key_usage: Option<Vec<&'static str>>,
+    /// ExtendedKeyUsage names, `null` when the extension is absent.
+    pub extended_key_usage: Option<Vec<String>>,
+    /// Subject alternative names.
+    pub subject_alt_names: Vec<String>,
+    /// SubjectKeyIdentifier (hex with colons).
+    pub subject_key_id: Option<String>,
+    /// AuthorityKeyIdentifier key id (hex with colons).
+    pub authority_key_id: Option<String>,
+    /// SHA-256 of the DER certificate (hex with colons).
+    pub sha256_fingerprint: String,
+}
+
+impl CertificateInfo {
+    /// Describes `cert` as of `now`.
+    pub fn new(cert: &Certificate, now: OffsetDateTime) -> Self {
+        let id = cert.identity();
+        Self {
+            user: id.user,
+            groups: id.groups,
+            subject: cert.subject(),
+            issuer: cert.issuer(),
+            serial: cert.serial_hex(),
+            version: cert.version(),
+            not_before: rfc3339(cert.not_before()),
+            not_after: rfc3339(cert.not_after()),
+            days_left: cert.days_left(now),
+            expired: now > cert.not_after(),
+            key: KeyDescription::of(&cert.public_key()),
+            signature_algorithm: cert.signature_algorithm(),
+            is_ca: cert.is_ca(),
+            key_usage: cert.key_usage(),
+            extended_key_usage: cert.extended_key_usage(),
+            subject_alt_names: cert.subject_alt_names(),
+            subject_key_id: cert.subject_key_id().map(|k| colon_hex(&k)),
+            authority_key_id: cert.authority_key_id().map(|k| colon_hex(&k)),
+            sha256_fingerprint: cert.sha256_fingerprint(),
+        }
+    }
+}
+
+/// What `inspect` says of a CSR.
+#[derive(Clone, Debug, Serialize)]
+pub struct RequestInfo {
+    /// Requested user (CN).
+    pub user: String,
+    /// Requested groups (every O).
+    pub groups: Vec<String>,
+    /// Subject.
+    pub subject: String,
+    /// The requested key.
+    pub key: Option<KeyDescription>,
+    /// The self-signature verified (always true: a bad one is an error).
+    pub signature_valid: bool,
+}
+
+/// What `inspect` says of a private key. No secret is included.
+#[derive(Clone, Debug, Serialize)]
+pub struct PrivateKeyInfo {
+    /// How the key is stored.
+    pub format: KeyFormat,
+    /// The key, when it could be read (not for an encrypted key without
+    /// passphrase).
+    pub key: Option<KeyDescription>,
+    /// Why the key could not be read fully, if so.
+    pub note: Option<String>,
+}
+
+/// One described PEM block.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Item {
+    /// A certificate.
+    Certificate(CertificateInfo),
+    /// A PKCS#10 request.
+    CertificateRequest(RequestInfo),
+    /// A private key.
+    PrivateKey(PrivateKeyInfo),
+}
+
+/// Describes every certificate, CSR and private key in PEM text, in order.
+pub fn inspect_pem(data: &[u8], passphrase: Option<&[u8]>, now: Option<OffsetDateTime>) -> Result<Vec<Item>> {
+    let now = now.unwrap_or_else(OffsetDateTime::now_utc);
+    let blocks = pem_block::parse(data)?;
+    let mut items = Vec::new();
+    for block in &blocks {
+        let item = match block.tag() {
+            "CERTIFICATE" => Item::Certificate(CertificateInfo::new(&Certificate::from_der(block.contents())?, now)),
+            "CERTIFICATE REQUEST" | "NEW CERTIFICATE REQUEST" => {
+                let csr = CertificateRequest::from_der(block.contents())?;
+                let id = csr.identity();
+                Item::CertificateRequest(RequestInfo {
+                    user: id.user,
+                    groups: id.groups,
+                    subject: csr.subject(),
+                    key: csr.public_key().ok().as_ref().and_then(KeyDescription::of),
+                    signature_valid: true,
+                })
+            }
+            "PRIVATE KEY" | "RSA PRIVATE KEY" | "EC PRIVATE KEY" | "ENCRYPTED PRIVATE KEY" => {
+                Item::PrivateKey(describe_key(block, passphrase)?)
+            }
+            _ => continue,
+        };
+        items.push(item);
+    }
+    if items.is_empty() {
+        return Err(pem_block::wrong_block("certificate, CSR or private key", &blocks));
+    }
+    Ok(items)
+}
+
+fn describe_key(block: &pem_block::Block, passphrase: Option<&[u8]>) -> Result<PrivateKeyInfo> {
+    let format = match block.tag() {
+        "RSA PRIVATE KEY" => KeyFormat::Pkcs1,
+        "EC PRIVATE KEY" => KeyFormat::Sec1,
+        "ENCRYPTED PRIVATE KEY" => KeyFormat::EncryptedPkcs8,
+        _ => KeyFormat::Pkcs8,
+    };
+    let pem = pem::encode(block);
+    match PrivateKey::from_pem(pem.as_bytes(), passphrase) {
+        Ok(key) => Ok(PrivateKeyInfo {
+            format,
+            key: Some(KeyDescription::new(key.key_type(), Some(&key.public_key()))),
+            note: None,
+        }),
+        Err(Error::WeakKey { bits }) => Ok(PrivateKeyInfo {
+            format,
+            key: Some(KeyDescription::new(KeyType::Rsa { bits }, None)),
+            note: Some(Error::WeakKey { bits }.to_string()),
+        }),
+        Err(e @ (Error::PassphraseRequired | Error::UnsupportedKeyEncryption(_))) => Ok(PrivateKeyInfo {
+            format,
+            key: None,
+            note: Some(e.to_string()),
+        }),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,323 @@
+//! Signing X.509 v3 certificates: client certificates from a CA, and the
+//! self-signed CA certificate of `ca init`.
+
+use std::time::Duration;
+
+use const_oid::AssociatedOid;
+use der::asn1::{BitString, OctetString};
+use der::{Encode, Sequence};
+use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
+use time::OffsetDateTime;
+use x509_cert::ext::Extension;
+use x509_cert::ext::pkix::{
+    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages,
+    SubjectKeyIdentifier,
+};
+use x509_cert::name::Name;
+use x509_cert::serial_number::SerialNumber;
+use x509_cert::time::Time;
+
+use std::path::{Path, PathBuf};
+
+use crate::ca::{CA_CERT_FILE, CertificateAuthority};
+use crate::file::{self, Outputs};
+use crate::cert::Certificate;
+use crate::csr::CertificateRequest;
+use crate::error::{Error, Result};
+use crate::identity::Identity;
+use crate::key::{KeyAlgorithm, PrivateKey};
+use crate::lifetime::{self, Lifetime};
+use crate::oid;
+use crate::public_key::{KeyType, PublicKey};
+
+/// How far notBefore is set in the past, for clocks that lag.
+pub const BACKDATE: Duration = Duration::from_secs(5 * 60);
+
+/// How to issue a client certificate.
+#[derive(Clone, Debug, Default)]
+pub struct IssueParams {
+    /// Validity from now (365 days by default); clamped to the CA's notAfter.
+    pub lifetime: Lifetime,
+    /// Permit the group `system:masters`.
+    pub allow_system_masters: bool,
+    /// The time to issue at (now when `None`); for tests and reproducibility.
+    pub now: Option<OffsetDateTime>,
+}
+
+/// An issued certificate and what was adjusted or is worth knowing.
+#[derive(Clone, Debug)]
+pub struct Issued {
+    /// The certificate.
+    pub certificate: Certificate,
+    /// Set when the requested lifetime went past the CA's notAfter and was
+    /// shortened to end with the CA.
+    pub clamped_to: Option<OffsetDateTime>,
+    /// Advice for the user (long validity, shortened validity).
+    pub warnings: Vec<String>,
+}
+
+#[derive(Sequence)]
+struct ValidityRaw {
+    not_before: Time,
+    not_after: Time,
+}
+
+#[derive(Sequence)]
+struct TbsCertificate {
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT")]
+    version: u8,
+    serial: SerialNumber,
+    signature: AlgorithmIdentifierOwned,
+    issuer: Name,
+    validity: ValidityRaw,
+    subject: Name,
+    spki: SubjectPublicKeyInfoOwned,
+    #[asn1(context_specific = "3", tag_mode = "EXPLICIT")]
+    extensions: Vec<Extension>,
+}
+
+#[derive(Sequence)]
+struct CertificateRaw {
+    tbs: TbsCertificate,
+    algorithm: AlgorithmIdentifierOwned,
+    signature: BitString,
+}
+
+/// Everything of a certificate but the issuer's signature.
+pub(crate) struct Template<'a> {
+    pub issuer: &'a Name,
+    pub subject: &'a Name,
+    pub public_key: &'a PublicKey,
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+    pub extensions: Vec<Extension>,
+}
+
+impl Template<'_> {
+    /// Signs the template with `signer`, with a fresh random serial.
+    pub(crate) fn sign(self, signer: &PrivateKey) -> Result<Certificate> {
+        let tbs = TbsCertificate {
+            version: 2,
+            serial: random_serial()?,
+            signature: signer.signature_algorithm(),
+            issuer: self.issuer.clone(),
+            validity: ValidityRaw {
+                not_before: lifetime::to_x509(self.not_before)?,
+                not_after: lifetime::to_x509(self.not_after)?,
+            },
+            subject: self.subject.clone(),
+            spki: self.public_key.spki().clone(),
+            extensions: self.extensions,
+        };
+        let tbs_der = tbs.to_der().map_err(|e| Error::der("certificate", e))?;
+        let signature = signer.sign(&tbs_der)?;
+        let raw = CertificateRaw {
+            tbs,
+            algorithm: signer.signature_algorithm(),
+            signature: BitString::from_bytes(&signature).map_err(|e| Error::der("certificate", e))?,
+        };
+        Certificate::from_der(&raw.to_der().map_err(|e| Error::der("certificate", e))?)
+    }
+}
+
+/// A positive 127-bit random serial (16 bytes, top bit clear, never short).
+fn random_serial() -> Result<SerialNumber> {
+    let mut bytes = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|e| Error::Crypto(e.to_string()))?;
+    bytes[0] = (bytes[0] & 0x7f) | 0x40;
+    SerialNumber::new(&bytes).map_err(|e| Error::der("serial", e))
+}
+
+/// Encodes an extension.
+pub(crate) fn extension<T: Encode + AssociatedOid>(critical: bool, value: &T) -> Result<Extension> {
+    let der = value.to_der().map_err(|e| Error::der("extension", e))?;
+    Ok(Extension {
+        extn_id: T::OID,
+        critical,
+        extn_value: OctetString::new(der).map_err(|e| Error::der("extension", e))?,
+    })
+}
+
+/// The extensions of a Kubernetes client certificate.
+fn client_extensions(public_key: &PublicKey, ca: &Certificate) -> Result<Vec<Extension>> {
+    let mut usage = KeyUsages::DigitalSignature.into();
+    if matches!(public_key.key_type()?, KeyType::Rsa { .. }) {
+        usage |= KeyUsages::KeyEncipherment;
+    }
+    let mut exts = vec![
+        extension(true, &KeyUsage(usage))?,
+        extension(false, &ExtendedKeyUsage(vec![oid::KP_CLIENT_AUTH]))?,
+        extension(
+            true,
+            &BasicConstraints {
+                ca: false,
+                path_len_constraint: None,
+            },
+        )?,
+    ];
+    if let Some(ski) = ca.subject_key_id() {
+        exts.push(extension(
+            false,
+            &AuthorityKeyIdentifier {
+                key_identifier: Some(OctetString::new(ski).map_err(|e| Error::der("AKI", e))?),
+                authority_cert_issuer: None,
+                authority_cert_serial_number: None,
+            },
+        )?);
+    }
+    exts.push(subject_key_id(public_key)?);
+    Ok(exts)
+}
+
+/// A SubjectKeyIdentifier extension for `public_key`.
+pub(crate) fn subject_key_id(public_key: &PublicKey) -> Result<Extension> {
+    let id = OctetString::new(public_key.key_identifier()).map_err(|e| Error::der("SKI", e))?;
+    extension(false, &SubjectKeyIdentifier(id))
+}
+
+impl CertificateAuthority {
+    /// Signs a client certificate for the subject and key of `csr`.
+    ///
+    /// The subject is copied as the CSR has it (CN = user, every O = a
+    /// group); its names are checked like [`Identity::new`] does.
+    pub fn sign(&self, csr: &CertificateRequest, params: &IssueParams) -> Result<Issued> {
+        let identity = csr.identity();
+        Identity::new(identity.user.clone(), identity.groups.clone())?
+            .check_system_masters(params.allow_system_masters)?;
+        self.sign_subject(csr.subject_name(), &csr.public_key()?, params)
+    }
+
+    /// Signs a client certificate for `identity` and `public_key`.
+    pub fn sign_public_key(
+        &self,
+        identity: &Identity,
+        public_key: &PublicKey,
+        params: &IssueParams,
+    ) -> Result<Issued> {
+        identity.check_system_masters(params.allow_system_masters)?;
+        self.sign_subject(&identity.to_name()?, public_key, params)
+    }
+
+    /// Generates a key and signs a client certificate for it: everything a
+    /// runner's `cert_file` and `key_file` need.
+    pub fn issue(
+        &self,
+        identity: &Identity,
+        algorithm: KeyAlgorithm,
+        params: &IssueParams,
+    ) -> Result<(PrivateKey, Issued)> {
+        identity.check_system_masters(params.allow_system_masters)?;
+        let key = PrivateKey::generate(algorithm)?;
+        let issued = self.sign_public_key(identity, &key.public_key(), params)?;
+        Ok((key, issued))
+    }
+
+    fn sign_subject(&self, subject: &Name, public_key: &PublicKey, params: &IssueParams) -> Result<Issued> {
+        let key_type = public_key.key_type()?;
+        if key_type.is_weak() {
+            return Err(Error::WeakKey {
+                bits: key_type.bits(),
+            });
+        }
+        let now = params.now.unwrap_or_else(OffsetDateTime::now_utc);
+        let ca = self.certificate();
+        let mut warnings = Vec::new();
+        let requested = now + params.lifetime.as_duration();
+        let clamped_to = (requested > ca.not_after()).then(|| ca.not_after());
+        if let Some(end) = clamped_to {
+            warnings.push(format!(
+                "the requested validity ({}) ends after the CA's notAfter; the certificate ends with the CA on {}",
+                params.lifetime,
+                lifetime::rfc3339(end)
+            ));
+        }
+        if params.lifetime.as_duration() > Lifetime::days(366).as_duration() {
+            warnings.push(format!(
+                "validity of {} exceeds one year: a client certificate cannot be revoked in Kubernetes, so keep it short and renew",
+                params.lifetime
+            ));
+        }
+        let not_before = (now - BACKDATE).max(ca.not_before());
+        let issuer = ca.x509().tbs_certificate().subject();
+        let certificate = Template {
+            issuer,
+            subject,
+            public_key,
+            not_before,
+            not_after: clamped_to.unwrap_or(requested),
+            extensions: client_extensions(public_key, ca)?,
+        }
+        .sign(self.key())?;
+        Ok(Issued {
+            certificate,
+            clamped_to,
+            warnings,
+        })
+    }
+}
+
+/// The three files a runner's `[runners.kubernetes]` needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientFiles {
+    /// `key_file`: the private key, PKCS#8, mode 0600.
+    pub key_file: PathBuf,
+    /// `cert_file`: the client certificate.
+    pub cert_file: PathBuf,
+    /// `ca_file`: the cluster CA certificate.
+    pub ca_file: PathBuf,
+}
+
+impl ClientFiles {
+    /// The paths `BASENAME.key`, `BASENAME.crt` and `ca.crt` in `dir`.
+    pub fn in_dir(dir: &Path, basename: &str) -> Self {
+        Self {
+            key_file: dir.join(format!("{basename}.key")),
+            cert_file: dir.join(format!("{basename}.crt")),
+            ca_file: dir.join(CA_CERT_FILE),
+        }
+    }
+
+    /// Writes key, certificate and CA certificate, all or nothing; refuses
+    /// to replace an existing file unless `overwrite`.
+    pub fn write(&self, key: &PrivateKey, cert: &Certificate, ca: &Certificate, overwrite: bool) -> Result<()> {
+        let mut out = Outputs::new();
+        out.add(&self.key_file, key.to_pem().as_bytes(), file::PRIVATE, overwrite)?;
+        out.add(&self.cert_file, cert.to_pem().as_bytes(), file::PUBLIC, overwrite)?;
+        out.add(&self.ca_file, ca.to_pem().as_bytes(), file::PUBLIC, overwrite)?;
+        out.commit().map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ca::CaParams;
+
+    #[test]
+    fn issuer_is_byte_identical_to_ca_subject() {
+        let ca = CertificateAuthority::generate(&CaParams::default()).unwrap();
+        let who = Identity::new("gitlab-admin", ["a", "b"]).unwrap();
+        let (_, issued) = ca.issue(&who, KeyAlgorithm::EcdsaP256, &IssueParams::default()).unwrap();
+        let issuer = issued.certificate.x509().tbs_certificate().issuer().to_der().unwrap();
+        let subject = ca.certificate().subject_der().unwrap();
+        assert_eq!(issuer, subject);
+        let raw = ca.certificate().to_der();
+        assert!(raw.windows(subject.len()).any(|w| w == subject.as_slice()));
+        assert_eq!(issued.certificate.identity(), who);
+    }
+
+    #[test]
+    fn clamps_to_ca_not_after() {
+        let ca = CertificateAuthority::generate(&CaParams {
+            lifetime: Lifetime::days(10),
+            algorithm: KeyAlgorithm::EcdsaP256,
+            ..CaParams::default()
+        })
+        .unwrap();
+        let who = Identity::new("u", Vec::<String>::new()).unwrap();
+        let (_, issued) = ca.issue(&who, KeyAlgorithm::EcdsaP256, &IssueParams::default()).unwrap();
+        assert_eq!(issued.clamped_to, Some(ca.certificate().not_after()));
+        assert_eq!(issued.certificate.not_after(), ca.certificate().not_after());
+        assert!(!issued.warnings.is_empty());
+    }
+}

@@ -1,0 +1,45 @@
+//! runnerkey: give a CI runner outside a Kubernetes cluster an identity in
+//! it, correctly and safely.
+//!
+//! The library does all the work; the `runnerkey` CLI and the Python
+//! package only translate. Start with [`CertificateAuthority`] (load or
+//! make a CA), [`PrivateKey`] and [`CertificateRequest`], then
+//! [`CertificateAuthority::issue`] or [`CertificateAuthority::sign`].
+//!
+//! ```
+//! use runnerkey::{CaParams, CertificateAuthority, Identity, IssueParams, KeyAlgorithm};
+//! let ca = CertificateAuthority::generate(&CaParams {
+//!     algorithm: KeyAlgorithm::EcdsaP256,
+//!     ..CaParams::default()
+//! })?;
+//! let who = Identity::new("gitlab-admin", ["gitlab-runners"])?;
+//! let (key, issued) = ca.issue(&who, KeyAlgorithm::EcdsaP256, &IssueParams::default())?;
+//! assert_eq!(issued.certificate.identity(), who);
+//! assert!(key.matches(&issued.certificate.public_key()));
+//! # Ok::<(), runnerkey::Error>(())
+//! ```
+
+pub mod ca;
+pub mod cert;
+pub mod csr;
+pub mod error;
+pub mod file;
+pub mod identity;
+pub mod inspect;
+pub mod issue;
+pub mod key;
+pub mod lifetime;
+mod oid;
+mod pem_block;
+pub mod public_key;
+pub mod verify;
+
+pub use ca::{CaParams, CertificateAuthority};
+pub use cert::Certificate;
+pub use csr::{CertificateRequest, CsrParams};
+pub use error::{Error, Result};
+pub use identity::Identity;
+pub use issue::{ClientFiles, IssueParams, Issued};
+pub use key::{KeyAlgorithm, KeyFormat, PrivateKey};
+pub use lifetime::Lifetime;
+pub use public_key::{KeyType, PublicKey};

@@ -1,0 +1,135 @@
+//! How long an issued certificate is valid, and X.509 time conversions.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use der::DateTime;
+use der::asn1::{GeneralizedTime, UtcTime};
+use time::OffsetDateTime;
+use x509_cert::time::Time;
+
+use crate::error::{Error, Result};
+
+const DAY: u64 = 86_400;
+
+/// A certificate lifetime: a number of days, or a duration such as
+/// `8760h`, `90d`, `1h30m` (Go-style units s, m, h, d).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lifetime(Duration);
+
+impl Lifetime {
+    /// `n` days.
+    pub fn days(n: u32) -> Self {
+        Lifetime(Duration::from_secs(u64::from(n) * DAY))
+    }
+
+    /// From a duration.
+    pub fn from_duration(d: Duration) -> Self {
+        Lifetime(d)
+    }
+
+    /// The duration.
+    pub fn as_duration(&self) -> Duration {
+        self.0
+    }
+}
+
+impl Default for Lifetime {
+    /// 365 days.
+    fn default() -> Self {
+        Lifetime::days(365)
+    }
+}
+
+impl fmt::Display for Lifetime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.0.as_secs();
+        if s % DAY == 0 {
+            write!(f, "{} days", s / DAY)
+        } else if s % 3600 == 0 {
+            write!(f, "{}h", s / 3600)
+        } else {
+            write!(f, "{s}s")
+        }
+    }
+}
+
+impl FromStr for Lifetime {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let bad = || {
+            Error::InvalidArgument(format!(
+                "invalid duration {s:?}: use a number with a unit, e.g. 8760h, 90d, 1h30m"
+            ))
+        };
+        let mut total: u64 = 0;
+        let mut digits = String::new();
+        for c in s.trim().chars() {
+            if c.is_ascii_digit() {
+                digits.push(c);
+                continue;
+            }
+            let unit = match c {
+                's' => 1,
+                'm' => 60,
+                'h' => 3600,
+                'd' => DAY,
+                _ => return Err(bad()),
+            };
+            let n: u64 = digits.parse().map_err(|_| bad())?;
+            total = n
+                .checked_mul(unit)
+                .and_then(|v| total.checked_add(v))
+                .ok_or_else(bad)?;
+            digits.clear();
+        }
+        if !digits.is_empty() || total == 0 {
+            return Err(bad());
+        }
+        Ok(Lifetime(Duration::from_secs(total)))
+    }
+}
+
+/// An X.509 time as an `OffsetDateTime`.
+pub(crate) fn from_x509(t: &Time) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(t.to_unix_duration().as_secs() as i64)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// An `OffsetDateTime` as an X.509 time: UTCTime before 2050, else
+/// GeneralizedTime, as RFC 5280 requires.
+pub(crate) fn to_x509(t: OffsetDateTime) -> Result<Time> {
+    let secs = u64::try_from(t.unix_timestamp())
+        .map_err(|_| Error::InvalidArgument("time before 1970".into()))?;
+    let dt = DateTime::from_unix_duration(Duration::from_secs(secs))
+        .map_err(|e| Error::InvalidArgument(format!("time out of range: {e}")))?;
+    if dt.year() < 2050 {
+        Ok(Time::UtcTime(
+            UtcTime::from_date_time(dt).map_err(|e| Error::der("time", e))?,
+        ))
+    } else {
+        Ok(Time::GeneralTime(GeneralizedTime::from_date_time(dt)))
+    }
+}
+
+/// RFC 3339 text for a time.
+pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_go_style_durations() {
+        assert_eq!("8760h".parse::<Lifetime>().unwrap(), Lifetime::days(365));
+        assert_eq!("1h30m".parse::<Lifetime>().unwrap().as_duration().as_secs(), 5400);
+        assert_eq!("30d".parse::<Lifetime>().unwrap(), Lifetime::days(30));
+        for bad in ["", "10", "h", "5y", "-1h", "0h"] {
+            assert!(bad.parse::<Lifetime>().is_err(), "{bad}");
+        }
+    }
+}

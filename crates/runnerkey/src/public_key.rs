@@ -1,0 +1,219 @@
+//! Public keys as they appear in certificates and CSRs: their type, size,
+//! fingerprint and identifier, and signature verification.
+
+use std::fmt;
+
+use aws_lc_rs::{digest, signature};
+use der::asn1::UintRef;
+use der::{Decode, Encode, Sequence};
+use serde::Serialize;
+use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
+
+use crate::error::{Error, Result};
+use crate::oid;
+
+/// The type and size of a key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "algorithm", rename_all = "kebab-case")]
+pub enum KeyType {
+    /// RSA with the modulus size in bits.
+    Rsa {
+        /// Modulus size.
+        bits: usize,
+    },
+    /// ECDSA on NIST P-256.
+    EcdsaP256,
+    /// ECDSA on NIST P-384.
+    EcdsaP384,
+    /// ECDSA on NIST P-521 (read, never generated).
+    EcdsaP521,
+    /// Ed25519.
+    Ed25519,
+}
+
+impl KeyType {
+    /// The algorithm family: "RSA", "ECDSA" or "Ed25519".
+    pub fn family(&self) -> &'static str {
+        match self {
+            KeyType::Rsa { .. } => "RSA",
+            KeyType::EcdsaP256 | KeyType::EcdsaP384 | KeyType::EcdsaP521 => "ECDSA",
+            KeyType::Ed25519 => "Ed25519",
+        }
+    }
+
+    /// The key size in bits (the curve size for EC keys).
+    pub fn bits(&self) -> usize {
+        match self {
+            KeyType::Rsa { bits } => *bits,
+            KeyType::EcdsaP256 | KeyType::Ed25519 => 256,
+            KeyType::EcdsaP384 => 384,
+            KeyType::EcdsaP521 => 521,
+        }
+    }
+
+    /// The curve name of an EC key.
+    pub fn curve(&self) -> Option<&'static str> {
+        match self {
+            KeyType::EcdsaP256 => Some("P-256"),
+            KeyType::EcdsaP384 => Some("P-384"),
+            KeyType::EcdsaP521 => Some("P-521"),
+            _ => None,
+        }
+    }
+
+    /// Whether runnerkey considers this key too weak (RSA below 2048 bits).
+    pub fn is_weak(&self) -> bool {
+        matches!(self, KeyType::Rsa { bits } if *bits < 2048)
+    }
+}
+
+impl fmt::Display for KeyType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyType::Rsa { bits } => write!(f, "RSA {bits}"),
+            KeyType::Ed25519 => f.write_str("Ed25519"),
+            other => write!(f, "ECDSA {}", other.curve().unwrap_or("?")),
+        }
+    }
+}
+
+/// PKCS#1 RSAPublicKey.
+#[derive(Sequence)]
+struct RsaPublicKey<'a> {
+    modulus: UintRef<'a>,
+    public_exponent: UintRef<'a>,
+}
+
+/// Bit length of a big-endian unsigned integer.
+pub(crate) fn bit_len(bytes: &[u8]) -> usize {
+    let bytes = match bytes.iter().position(|b| *b != 0) {
+        Some(i) => &bytes[i..],
+        None => return 0,
+    };
+    bytes.len() * 8 - bytes[0].leading_zeros() as usize
+}
+
+/// A subject public key, as found in a certificate or CSR.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicKey {
+    spki: SubjectPublicKeyInfoOwned,
+    der: Vec<u8>,
+}
+
+impl PublicKey {
+    /// From a DER SubjectPublicKeyInfo.
+    pub fn from_der(der: &[u8]) -> Result<Self> {
+        let spki = SubjectPublicKeyInfoOwned::from_der(der)
+            .map_err(|e| Error::der("public key", e))?;
+        Self::from_spki(spki)
+    }
+
+    pub(crate) fn from_spki(spki: SubjectPublicKeyInfoOwned) -> Result<Self> {
+        let der = spki.to_der().map_err(|e| Error::der("public key", e))?;
+        Ok(Self { spki, der })
+    }
+
+    pub(crate) fn spki(&self) -> &SubjectPublicKeyInfoOwned {
+        &self.spki
+    }
+
+    /// The DER SubjectPublicKeyInfo.
+    pub fn to_der(&self) -> &[u8] {
+        &self.der
+    }
+
+    /// The raw key bits (the BIT STRING contents).
+    fn raw(&self) -> &[u8] {
+        self.spki.subject_public_key.raw_bytes()
+    }
+
+    /// The key's type and size.
+    pub fn key_type(&self) -> Result<KeyType> {
+        let alg = &self.spki.algorithm;
+        if alg.oid == oid::RSA_ENCRYPTION {
+            let k = RsaPublicKey::from_der(self.raw()).map_err(|e| Error::der("RSA public key", e))?;
+            let _ = k.public_exponent;
+            return Ok(KeyType::Rsa {
+                bits: bit_len(k.modulus.as_bytes()),
+            });
+        }
+        if alg.oid == oid::ED25519 {
+            return Ok(KeyType::Ed25519);
+        }
+        if alg.oid == oid::EC_PUBLIC_KEY {
+            let curve = alg
+                .parameters
+                .as_ref()
+                .and_then(|p| p.decode_as::<der::asn1::ObjectIdentifier>().ok());
+            return match curve {
+                Some(c) if c == oid::SECP256R1 => Ok(KeyType::EcdsaP256),
+                Some(c) if c == oid::SECP384R1 => Ok(KeyType::EcdsaP384),
+                Some(c) if c == oid::SECP521R1 => Ok(KeyType::EcdsaP521),
+                Some(c) => Err(Error::UnsupportedKey(format!("EC curve {c}"))),
+                None => Err(Error::UnsupportedKey("EC key without a named curve".into())),
+            };
+        }
+        Err(Error::UnsupportedKey(format!(
+            "public key algorithm {}",
+            oid::name(&alg.oid)
+        )))
+    }
+
+    /// SHA-256 of the DER SubjectPublicKeyInfo, as colon-separated hex.
+    pub fn sha256_fingerprint(&self) -> String {
+        colon_hex(digest::digest(&digest::SHA256, &self.der).as_ref())
+    }
+
+    /// The key identifier RFC 5280 method 1 gives: SHA-1 of the key bits.
+    pub fn key_identifier(&self) -> Vec<u8> {
+        digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, self.raw())
+            .as_ref()
+            .to_vec()
+    }
+
+    /// Verifies `signature` over `message` made with `algorithm` by this key.
+    pub fn verify(
+        &self,
+        algorithm: &AlgorithmIdentifierOwned,
+        message: &[u8],
+        sig: &[u8],
+    ) -> Result<()> {
+        let key_type = self.key_type()?;
+        let a = algorithm.oid;
+        let alg: &'static dyn signature::VerificationAlgorithm = match key_type {
+            KeyType::Rsa { .. } if a == oid::SHA256_WITH_RSA => {
+                &signature::RSA_PKCS1_2048_8192_SHA256
+            }
+            KeyType::Rsa { .. } if a == oid::SHA384_WITH_RSA => {
+                &signature::RSA_PKCS1_2048_8192_SHA384
+            }
+            KeyType::Rsa { .. } if a == oid::SHA512_WITH_RSA => {
+                &signature::RSA_PKCS1_2048_8192_SHA512
+            }
+            KeyType::EcdsaP256 if a == oid::ECDSA_SHA256 => &signature::ECDSA_P256_SHA256_ASN1,
+            KeyType::EcdsaP256 if a == oid::ECDSA_SHA384 => &signature::ECDSA_P256_SHA384_ASN1,
+            KeyType::EcdsaP384 if a == oid::ECDSA_SHA256 => &signature::ECDSA_P384_SHA256_ASN1,
+            KeyType::EcdsaP384 if a == oid::ECDSA_SHA384 => &signature::ECDSA_P384_SHA384_ASN1,
+            KeyType::EcdsaP521 if a == oid::ECDSA_SHA512 => &signature::ECDSA_P521_SHA512_ASN1,
+            KeyType::Ed25519 if a == oid::ED25519 => &signature::ED25519,
+            _ => {
+                return Err(Error::BadSignature(format!(
+                    "unsupported signature algorithm {} for a {key_type} key",
+                    oid::name(&a)
+                )));
+            }
+        };
+        signature::UnparsedPublicKey::new(alg, self.raw())
+            .verify(message, sig)
+            .map_err(|_| Error::BadSignature("the signature does not verify".into()))
+    }
+}
+
+/// Bytes as upper-case hex separated by colons, as openssl prints them.
+pub(crate) fn colon_hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
