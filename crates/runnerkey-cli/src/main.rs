@@ -1,1 +1,49 @@
-fn main(){}
+//! `runnerkey`: the command-line face of the runnerkey library. It parses
+//! arguments, calls the library, prints, and maps errors to exit codes:
+//! 0 success, 1 a check found problems, 2 usage or input error.
+
+mod args;
+mod demo;
+mod inputs;
+mod pki;
+mod report;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Exit status of a command that ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything fine.
+    Ok,
+    /// A check found problems.
+    Problems,
+}
+
+fn main() -> ExitCode {
+    let cli = args::Cli::parse();
+    let result = match cli.command {
+        args::Command::Ca(args::CaCommand::Init(a)) => pki::ca_init(&a),
+        args::Command::Key(args::KeyCommand::Generate(a)) => pki::key_generate(&a),
+        args::Command::Csr(args::CsrCommand::Create(a)) => pki::csr_create(&a),
+        args::Command::Csr(args::CsrCommand::Sign(a)) => pki::csr_sign(&a),
+        args::Command::Issue(a) => pki::issue(&a),
+        args::Command::Inspect(a) => report::inspect(&a),
+        args::Command::Verify(a) => report::verify(&a),
+        args::Command::Demo(a) => demo::run(&a),
+    };
+    match result {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::Problems) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("runnerkey: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Prints advice on stderr.
+pub fn warn(message: &str) {
+    eprintln!("runnerkey: warning: {message}");
+}

@@ -277,13 +277,42 @@ impl ClientFiles {
         }
     }
 
+    /// Whether `ca_file` already holds exactly `ca` (several identities
+    /// issued into one directory share it).
+    fn holds_ca(&self, ca: &Certificate) -> bool {
+        Certificate::load(&self.ca_file).is_ok_and(|c| c == *ca)
+    }
+
+    /// Refuses, before anything is written, when a file exists that
+    /// [`ClientFiles::write`] would have to replace without `overwrite`.
+    pub fn check_free(&self, ca: &Certificate, overwrite: bool) -> Result<()> {
+        if overwrite {
+            return Ok(());
+        }
+        for p in [&self.key_file, &self.cert_file] {
+            if std::fs::symlink_metadata(p).is_ok() {
+                return Err(Error::Exists { path: p.clone() });
+            }
+        }
+        if std::fs::symlink_metadata(&self.ca_file).is_ok() && !self.holds_ca(ca) {
+            return Err(Error::Exists {
+                path: self.ca_file.clone(),
+            });
+        }
+        Ok(())
+    }
+
     /// Writes key, certificate and CA certificate, all or nothing; refuses
-    /// to replace an existing file unless `overwrite`.
+    /// to replace an existing file unless `overwrite` (an identical
+    /// `ca_file` is left as it is).
     pub fn write(&self, key: &PrivateKey, cert: &Certificate, ca: &Certificate, overwrite: bool) -> Result<()> {
+        self.check_free(ca, overwrite)?;
         let mut out = Outputs::new();
         out.add(&self.key_file, key.to_pem().as_bytes(), file::PRIVATE, overwrite)?;
         out.add(&self.cert_file, cert.to_pem().as_bytes(), file::PUBLIC, overwrite)?;
-        out.add(&self.ca_file, ca.to_pem().as_bytes(), file::PUBLIC, overwrite)?;
+        if !self.holds_ca(ca) {
+            out.add(&self.ca_file, ca.to_pem().as_bytes(), file::PUBLIC, overwrite)?;
+        }
         out.commit().map(|_| ())
     }
 }

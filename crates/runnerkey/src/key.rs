@@ -244,7 +244,15 @@ impl PrivateKey {
     }
 
     fn from_pkcs8_der_as(pkcs8: Zeroizing<Vec<u8>>, format: KeyFormat) -> Result<Self> {
-        let info = PrivateKeyInfo::from_der(&pkcs8).map_err(|e| Error::der("PKCS#8 private key", e))?;
+        let mut info = PrivateKeyInfo::from_der(&pkcs8).map_err(|e| Error::der("PKCS#8 private key", e))?;
+        // Keep PKCS#8 v1 (no embedded public key): OpenSSL 3.0 and Python
+        // cryptography refuse the v2 form aws-lc writes for Ed25519.
+        let pkcs8 = if info.public_key.is_some() {
+            info.public_key = None;
+            Zeroizing::new(info.to_der().map_err(|e| Error::der("PKCS#8 private key", e))?)
+        } else {
+            pkcs8
+        };
         if info.algorithm.oid == oid::RSA_ENCRYPTION {
             let rsa = RsaPrivateKey::from_der(info.private_key.as_bytes())
                 .map_err(|e| Error::der("RSA private key", e))?;

@@ -114,7 +114,7 @@ pub(crate) fn to_x509(t: OffsetDateTime) -> Result<Time> {
 }
 
 /// RFC 3339 text for a time.
-pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
+pub fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| t.to_string())
 }

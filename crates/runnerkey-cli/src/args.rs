@@ -1,0 +1,240 @@
+//! The command line, as clap derives it. The names here are a contract:
+//! scripts and docs rely on them (see docs/cli.md).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Give a CI runner outside a Kubernetes cluster an identity in it:
+/// keys, client certificates, runner config, RBAC, diagnosis.
+#[derive(Debug, Parser)]
+#[command(name = "runnerkey", version, about, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Make or manage a certificate authority.
+    #[command(subcommand)]
+    Ca(CaCommand),
+    /// Generate private keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Create and sign PKCS#10 certificate signing requests.
+    #[command(subcommand)]
+    Csr(CsrCommand),
+    /// Generate a key and issue a client certificate for a Kubernetes user.
+    Issue(IssueArgs),
+    /// Describe certificates, CSRs and keys in a PEM file.
+    Inspect(InspectArgs),
+    /// Check a client certificate against a CA for client authentication.
+    Verify(VerifyArgs),
+    /// Run the whole procedure on a throwaway CA, no cluster needed.
+    Demo(DemoArgs),
+}
+
+/// `runnerkey ca …`
+#[derive(Debug, Subcommand)]
+pub enum CaCommand {
+    /// Write a new CA (ca.crt, ca.key) the way kubeadm does, for demos and tests.
+    Init(CaInitArgs),
+}
+
+/// `runnerkey ca init`
+#[derive(Debug, Args)]
+pub struct CaInitArgs {
+    /// Directory to write ca.crt and ca.key into (created if missing).
+    #[arg(long)]
+    pub out_dir: PathBuf,
+    /// Key algorithm.
+    #[arg(long, default_value = "rsa-2048")]
+    pub algorithm: String,
+    /// Validity in days.
+    #[arg(long, default_value_t = 3650)]
+    pub days: u32,
+    /// Subject common name.
+    #[arg(long, default_value = "kubernetes")]
+    pub cn: String,
+    /// Overwrite existing files.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `runnerkey key …`
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Generate a private key (PKCS#8 PEM, mode 0600).
+    Generate(KeyGenerateArgs),
+}
+
+/// `runnerkey key generate`
+#[derive(Debug, Args)]
+pub struct KeyGenerateArgs {
+    /// Output file.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, rsa-4096 or ed25519.
+    #[arg(long, default_value = "ecdsa-p256")]
+    pub algorithm: String,
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `runnerkey csr …`
+#[derive(Debug, Subcommand)]
+pub enum CsrCommand {
+    /// Create a CSR with CN = Kubernetes user and one O per group.
+    Create(CsrCreateArgs),
+    /// Sign a CSR with a CA into a client certificate.
+    Sign(CsrSignArgs),
+}
+
+/// A user and its groups.
+#[derive(Debug, Args)]
+pub struct IdentityArgs {
+    /// Kubernetes user name (certificate CN).
+    #[arg(long)]
+    pub user: String,
+    /// Kubernetes group (certificate O); repeat for several.
+    #[arg(long = "group")]
+    pub groups: Vec<String>,
+    /// Permit the group system:masters (it bypasses RBAC and cannot be revoked).
+    #[arg(long)]
+    pub allow_system_masters: bool,
+}
+
+/// Where the CA is: `--ca-dir`, or `--ca-cert` with `--ca-key`.
+#[derive(Debug, Args)]
+pub struct CaArgs {
+    /// Directory holding ca.crt and ca.key (e.g. /etc/kubernetes/pki).
+    #[arg(long, conflicts_with_all = ["ca_cert", "ca_key"])]
+    pub ca_dir: Option<PathBuf>,
+    /// CA certificate file.
+    #[arg(long, requires = "ca_key")]
+    pub ca_cert: Option<PathBuf>,
+    /// CA private key file.
+    #[arg(long, requires = "ca_cert")]
+    pub ca_key: Option<PathBuf>,
+    /// File holding the CA key's passphrase, if it is encrypted.
+    #[arg(long)]
+    pub ca_passphrase_file: Option<PathBuf>,
+}
+
+/// How long a certificate is valid.
+#[derive(Debug, Args)]
+pub struct LifetimeArgs {
+    /// Validity in days (default 365).
+    #[arg(long, conflicts_with = "duration")]
+    pub days: Option<u32>,
+    /// Validity as a duration, e.g. 8760h, 90d, 1h30m.
+    #[arg(long)]
+    pub duration: Option<String>,
+}
+
+/// `runnerkey csr create`
+#[derive(Debug, Args)]
+pub struct CsrCreateArgs {
+    /// Private key file.
+    #[arg(long)]
+    pub key: PathBuf,
+    /// File holding the key's passphrase, if it is encrypted.
+    #[arg(long)]
+    pub passphrase_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub identity: IdentityArgs,
+    /// Output CSR file.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `runnerkey csr sign`
+#[derive(Debug, Args)]
+pub struct CsrSignArgs {
+    /// The CSR (PEM), e.g. from `openssl req` or `runnerkey csr create`.
+    pub csr_file: PathBuf,
+    #[command(flatten)]
+    pub ca: CaArgs,
+    #[command(flatten)]
+    pub lifetime: LifetimeArgs,
+    /// Permit the group system:masters.
+    #[arg(long)]
+    pub allow_system_masters: bool,
+    /// Output certificate file.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `runnerkey issue`
+#[derive(Debug, Args)]
+pub struct IssueArgs {
+    #[command(flatten)]
+    pub ca: CaArgs,
+    #[command(flatten)]
+    pub identity: IdentityArgs,
+    /// Key algorithm of the new key.
+    #[arg(long, default_value = "ecdsa-p256")]
+    pub algorithm: String,
+    #[command(flatten)]
+    pub lifetime: LifetimeArgs,
+    /// Directory for BASENAME.key, BASENAME.crt and ca.crt (created if missing).
+    #[arg(long)]
+    pub out_dir: PathBuf,
+    /// Base name of the key and certificate files (default: the user name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Overwrite existing files.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `runnerkey inspect`
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// PEM file with certificates, CSRs or keys.
+    pub file: PathBuf,
+    /// File holding the passphrase of an encrypted key.
+    #[arg(long)]
+    pub passphrase_file: Option<PathBuf>,
+    /// Print JSON (field names documented in docs/inspect.md).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `runnerkey verify`
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// CA certificate(s) to trust (PEM).
+    #[arg(long)]
+    pub ca: PathBuf,
+    /// Client certificate to check.
+    #[arg(long)]
+    pub cert: PathBuf,
+    /// Private key that should match the certificate.
+    #[arg(long)]
+    pub key: Option<PathBuf>,
+    /// File holding the key's passphrase, if it is encrypted.
+    #[arg(long)]
+    pub passphrase_file: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `runnerkey demo`
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Directory to work in (replaced files only inside it).
+    #[arg(long, default_value = "runnerkey-demo")]
+    pub dir: PathBuf,
+}

@@ -1,0 +1,63 @@
+//! Turning command-line arguments into library inputs.
+
+use std::path::Path;
+
+use runnerkey::{CertificateAuthority, Error, Identity, IssueParams, KeyAlgorithm, Lifetime, Result};
+use zeroize::Zeroizing;
+
+use crate::args::{CaArgs, IdentityArgs, LifetimeArgs};
+
+/// Reads a passphrase file: its first line, without the line end.
+pub fn passphrase(path: Option<&Path>) -> Result<Option<Zeroizing<Vec<u8>>>> {
+    let Some(path) = path else { return Ok(None) };
+    let data = Zeroizing::new(runnerkey::file::read(path)?);
+    let line = data.split(|b| *b == b'\n').next().unwrap_or_default();
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    Ok(Some(Zeroizing::new(line.to_vec())))
+}
+
+/// Loads the CA named by `--ca-dir` or `--ca-cert`/`--ca-key`.
+pub fn ca(args: &CaArgs) -> Result<CertificateAuthority> {
+    let pass = passphrase(args.ca_passphrase_file.as_deref())?;
+    let pass = pass.as_deref().map(Vec::as_slice);
+    let ca = match (&args.ca_dir, &args.ca_cert, &args.ca_key) {
+        (Some(dir), _, _) => CertificateAuthority::load_dir(dir, pass)?,
+        (None, Some(cert), Some(key)) => CertificateAuthority::load(cert, key, pass)?,
+        _ => {
+            return Err(Error::InvalidArgument(
+                "give --ca-dir DIR, or --ca-cert FILE and --ca-key FILE".into(),
+            ));
+        }
+    };
+    for w in ca.warnings() {
+        crate::warn(w);
+    }
+    Ok(ca)
+}
+
+/// The identity from `--user` and `--group`.
+pub fn identity(args: &IdentityArgs) -> Result<Identity> {
+    let id = Identity::new(args.user.clone(), args.groups.clone())?;
+    id.check_system_masters(args.allow_system_masters)?;
+    Ok(id)
+}
+
+/// Issue parameters from `--days`/`--duration`.
+pub fn issue_params(args: &LifetimeArgs, allow_system_masters: bool) -> Result<IssueParams> {
+    let lifetime = match (&args.days, &args.duration) {
+        (Some(0), _) => return Err(Error::InvalidArgument("--days must be at least 1".into())),
+        (Some(d), _) => Lifetime::days(*d),
+        (None, Some(d)) => d.parse()?,
+        (None, None) => Lifetime::default(),
+    };
+    Ok(IssueParams {
+        lifetime,
+        allow_system_masters,
+        now: None,
+    })
+}
+
+/// A key algorithm by its CLI name.
+pub fn algorithm(name: &str) -> Result<KeyAlgorithm> {
+    name.parse()
+}

@@ -1,0 +1,108 @@
+//! `ca init`, `key generate`, `csr create`, `csr sign`, `issue`.
+
+use std::path::Path;
+
+use runnerkey::file;
+use runnerkey::{
+    CaParams, CertificateAuthority, CertificateRequest, ClientFiles, CsrParams, Error, Issued,
+    Lifetime, PrivateKey, Result,
+};
+
+use crate::Outcome;
+use crate::args::{CaInitArgs, CsrCreateArgs, CsrSignArgs, IssueArgs, KeyGenerateArgs};
+use crate::inputs;
+
+fn create_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+        path: dir.to_owned(),
+        source,
+    })
+}
+
+fn print_issued(issued: &Issued) {
+    for w in &issued.warnings {
+        crate::warn(w);
+    }
+}
+
+/// `runnerkey ca init`
+pub fn ca_init(a: &CaInitArgs) -> Result<Outcome> {
+    let params = CaParams {
+        common_name: a.cn.clone(),
+        algorithm: inputs::algorithm(&a.algorithm)?,
+        lifetime: Lifetime::days(a.days),
+    };
+    let ca = CertificateAuthority::generate(&params)?;
+    create_dir(&a.out_dir)?;
+    for path in ca.write_kubeadm(&a.out_dir, a.force)? {
+        println!("wrote {}", path.display());
+    }
+    println!("CA {} valid until {}", ca.certificate().subject(), runnerkey::lifetime::rfc3339(ca.certificate().not_after()));
+    Ok(Outcome::Ok)
+}
+
+/// `runnerkey key generate`
+pub fn key_generate(a: &KeyGenerateArgs) -> Result<Outcome> {
+    let key = PrivateKey::generate(inputs::algorithm(&a.algorithm)?)?;
+    key.write(&a.out, a.force)?;
+    println!("wrote {} ({}, mode 0600)", a.out.display(), key.key_type());
+    Ok(Outcome::Ok)
+}
+
+/// `runnerkey csr create`
+pub fn csr_create(a: &CsrCreateArgs) -> Result<Outcome> {
+    let identity = inputs::identity(&a.identity)?;
+    let pass = inputs::passphrase(a.passphrase_file.as_deref())?;
+    let key = PrivateKey::load(&a.key, pass.as_deref().map(Vec::as_slice))?;
+    let csr = CertificateRequest::create(
+        &key,
+        &CsrParams {
+            identity,
+            allow_system_masters: a.identity.allow_system_masters,
+        },
+    )?;
+    file::write_atomic(&a.out, csr.to_pem().as_bytes(), file::PUBLIC, a.force)?;
+    println!("wrote {} for {}", a.out.display(), csr.identity());
+    Ok(Outcome::Ok)
+}
+
+/// `runnerkey csr sign`
+pub fn csr_sign(a: &CsrSignArgs) -> Result<Outcome> {
+    let csr = CertificateRequest::load(&a.csr_file)?;
+    let params = inputs::issue_params(&a.lifetime, a.allow_system_masters)?;
+    let ca = inputs::ca(&a.ca)?;
+    let issued = ca.sign(&csr, &params).map_err(|e| e.in_file(&a.csr_file))?;
+    file::write_atomic(&a.out, issued.certificate.to_pem().as_bytes(), file::PUBLIC, a.force)?;
+    print_issued(&issued);
+    println!(
+        "wrote {} for {}, valid until {}",
+        a.out.display(),
+        issued.certificate.identity(),
+        runnerkey::lifetime::rfc3339(issued.certificate.not_after())
+    );
+    Ok(Outcome::Ok)
+}
+
+/// `runnerkey issue`
+pub fn issue(a: &IssueArgs) -> Result<Outcome> {
+    let identity = inputs::identity(&a.identity)?;
+    let algorithm = inputs::algorithm(&a.algorithm)?;
+    let params = inputs::issue_params(&a.lifetime, a.identity.allow_system_masters)?;
+    let basename = a.name.clone().unwrap_or_else(|| identity.user.clone());
+    runnerkey::Identity::new(basename.clone(), Vec::<String>::new())?;
+    if basename.contains('/') || basename == "." || basename == ".." {
+        return Err(Error::InvalidArgument(format!("--name {basename:?} must be a plain file name")));
+    }
+    let ca = inputs::ca(&a.ca)?;
+    let files = ClientFiles::in_dir(&a.out_dir, &basename);
+    files.check_free(ca.certificate(), a.force)?;
+    let (key, issued) = ca.issue(&identity, algorithm, &params)?;
+    create_dir(&a.out_dir)?;
+    files.write(&key, &issued.certificate, ca.certificate(), a.force)?;
+    print_issued(&issued);
+    println!("issued {} ({}), valid until {}", issued.certificate.identity(), key.key_type(), runnerkey::lifetime::rfc3339(issued.certificate.not_after()));
+    println!("  key_file  = {}  (mode 0600)", files.key_file.display());
+    println!("  cert_file = {}", files.cert_file.display());
+    println!("  ca_file   = {}", files.ca_file.display());
+    Ok(Outcome::Ok)
+}

@@ -1,0 +1,5 @@
+//! End-to-end tests of the `runnerkey` binary: one harness (see `util`),
+//! one module per command family.
+
+mod pki;
+mod util;
