@@ -4,20 +4,33 @@
 use crate::util::{Dir, mode};
 
 fn ca(dir: &Dir, alg: &str) {
-    dir.run(&["ca", "init", "--out-dir", "ca", "--algorithm", alg]).success();
+    dir.run(&["ca", "init", "--out-dir", "ca", "--algorithm", alg])
+        .success();
 }
 
 #[test]
 fn keys_are_0600_even_under_umask_000() {
     let d = Dir::new();
-    d.run_with_umask(Some("000"), &["ca", "init", "--out-dir", "ca", "--algorithm", "ecdsa-p256"])
-        .success();
+    d.run_with_umask(
+        Some("000"),
+        &["ca", "init", "--out-dir", "ca", "--algorithm", "ecdsa-p256"],
+    )
+    .success();
     assert_eq!(mode(&d.path("ca/ca.key")), 0o600);
-    d.run_with_umask(Some("000"), &["key", "generate", "--out", "k.pem"]).success();
+    d.run_with_umask(Some("000"), &["key", "generate", "--out", "k.pem"])
+        .success();
     assert_eq!(mode(&d.path("k.pem")), 0o600);
     d.run_with_umask(
         Some("000"),
-        &["issue", "--ca-dir", "ca", "--user", "gitlab-admin", "--out-dir", "out"],
+        &[
+            "issue",
+            "--ca-dir",
+            "ca",
+            "--user",
+            "gitlab-admin",
+            "--out-dir",
+            "out",
+        ],
     )
     .success();
     assert_eq!(mode(&d.path("out/gitlab-admin.key")), 0o600);
@@ -29,13 +42,25 @@ fn keys_are_0600_even_under_umask_000() {
 fn issue_twice_into_one_dir_shares_ca_file_and_refuses_overwrite() {
     let d = Dir::new();
     ca(&d, "ecdsa-p256");
-    d.run(&["issue", "--ca-dir", "ca", "--user", "a", "--out-dir", "out"]).success();
-    d.run(&["issue", "--ca-dir", "ca", "--user", "b", "--out-dir", "out"]).success();
+    d.run(&["issue", "--ca-dir", "ca", "--user", "a", "--out-dir", "out"])
+        .success();
+    d.run(&["issue", "--ca-dir", "ca", "--user", "b", "--out-dir", "out"])
+        .success();
     let before = std::fs::read(d.path("out/a.key")).unwrap();
     d.run(&["issue", "--ca-dir", "ca", "--user", "a", "--out-dir", "out"])
         .input_error(&["a.key", "already exists", "--force"]);
     assert_eq!(std::fs::read(d.path("out/a.key")).unwrap(), before);
-    d.run(&["issue", "--ca-dir", "ca", "--user", "a", "--out-dir", "out", "--force"]).success();
+    d.run(&[
+        "issue",
+        "--ca-dir",
+        "ca",
+        "--user",
+        "a",
+        "--out-dir",
+        "out",
+        "--force",
+    ])
+    .success();
     assert_ne!(std::fs::read(d.path("out/a.key")).unwrap(), before);
 }
 
@@ -70,44 +95,92 @@ fn bad_input_is_refused_and_leaves_nothing_behind() {
         ]
     };
     let csr = |key: &str, user: &str, group: &str| {
-        let mut v = vec!["csr", "create", "--key", key, "--user", user, "--out", "out.csr"]
-            .into_iter()
-            .map(String::from)
-            .collect::<Vec<_>>();
+        let mut v = vec![
+            "csr", "create", "--key", key, "--user", user, "--out", "out.csr",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>();
         if !group.is_empty() {
             v.extend(["--group".to_string(), group.to_string()]);
         }
         v
     };
     let cases: Vec<(Vec<String>, Vec<&str>)> = vec![
-        (csr("truncated.key", "u", ""), vec!["truncated.key", "truncated"]),
-        (csr(&s(&cert_as_key), "u", ""), vec!["no private key found", "CERTIFICATE"]),
-        (issue("ca/ca.crt", &s(&kubeadm_key)), vec!["does not match", "kubeadm-ca-rsa2048-pkcs1.key.pem"]),
-        (issue(&s(&non_ca_crt), &s(&non_ca_key)), vec!["not a CA certificate", "CA:FALSE"]),
-        (issue(&s(&expired_ca), &s(&expired_key)), vec!["expired on 2022"]),
-        (csr(&s(&encrypted), "u", ""), vec!["encrypted", "--passphrase-file"]),
+        (
+            csr("truncated.key", "u", ""),
+            vec!["truncated.key", "truncated"],
+        ),
+        (
+            csr(&s(&cert_as_key), "u", ""),
+            vec!["no private key found", "CERTIFICATE"],
+        ),
+        (
+            issue("ca/ca.crt", &s(&kubeadm_key)),
+            vec!["does not match", "kubeadm-ca-rsa2048-pkcs1.key.pem"],
+        ),
+        (
+            issue(&s(&non_ca_crt), &s(&non_ca_key)),
+            vec!["not a CA certificate", "CA:FALSE"],
+        ),
+        (
+            issue(&s(&expired_ca), &s(&expired_key)),
+            vec!["expired on 2022"],
+        ),
+        (
+            csr(&s(&encrypted), "u", ""),
+            vec!["encrypted", "--passphrase-file"],
+        ),
         (csr(&s(&weak), "u", ""), vec!["RSA-1024", "too weak"]),
         (csr("good.key", "", ""), vec!["user", "must not be empty"]),
-        (csr("good.key", "bad\u{7}user", ""), vec!["control characters"]),
-        (csr("good.key", "u", "grp\nx"), vec!["group", "control characters"]),
-        (csr("good.key", "u", "system:masters"), vec!["system:masters", "--allow-system-masters"]),
         (
-            vec!["key", "generate", "--out", "good.key"].into_iter().map(String::from).collect(),
-            vec!["good.key", "already exists"],
+            csr("good.key", "bad\u{7}user", ""),
+            vec!["control characters"],
         ),
         (
-            vec!["ca", "init", "--out-dir", "ca"].into_iter().map(String::from).collect(),
-            vec!["ca.key", "already exists"],
+            csr("good.key", "u", "grp\nx"),
+            vec!["group", "control characters"],
         ),
         (
-            vec!["key", "generate", "--out", "k2", "--algorithm", "dsa"].into_iter().map(String::from).collect(),
-            vec!["unknown key algorithm", "ecdsa-p256"],
+            csr("good.key", "u", "system:masters"),
+            vec!["system:masters", "--allow-system-masters"],
         ),
         (
-            vec!["issue", "--ca-dir", "ca", "--user", "u", "--out-dir", "out", "--duration", "5y"]
+            vec!["key", "generate", "--out", "good.key"]
                 .into_iter()
                 .map(String::from)
                 .collect(),
+            vec!["good.key", "already exists"],
+        ),
+        (
+            vec!["ca", "init", "--out-dir", "ca"]
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            vec!["ca.key", "already exists"],
+        ),
+        (
+            vec!["key", "generate", "--out", "k2", "--algorithm", "dsa"]
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            vec!["unknown key algorithm", "ecdsa-p256"],
+        ),
+        (
+            vec![
+                "issue",
+                "--ca-dir",
+                "ca",
+                "--user",
+                "u",
+                "--out-dir",
+                "out",
+                "--duration",
+                "5y",
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
             vec!["invalid duration"],
         ),
     ];
@@ -127,13 +200,37 @@ fn bad_input_is_refused_and_leaves_nothing_behind() {
 fn verify_exit_codes() {
     let d = Dir::new();
     ca(&d, "ecdsa-p256");
-    d.run(&["issue", "--ca-dir", "ca", "--user", "u", "--out-dir", "out"]).success();
+    d.run(&["issue", "--ca-dir", "ca", "--user", "u", "--out-dir", "out"])
+        .success();
     let r = d
-        .run(&["verify", "--ca", "ca/ca.crt", "--cert", "out/u.crt", "--key", "out/u.key"])
+        .run(&[
+            "verify",
+            "--ca",
+            "ca/ca.crt",
+            "--cert",
+            "out/u.crt",
+            "--key",
+            "out/u.key",
+        ])
         .success();
     assert!(r.stdout.starts_with("OK"));
-    d.run(&["ca", "init", "--out-dir", "other", "--algorithm", "ecdsa-p256"]).success();
-    let r = d.run(&["verify", "--ca", "other/ca.crt", "--cert", "out/u.crt", "--json"]);
+    d.run(&[
+        "ca",
+        "init",
+        "--out-dir",
+        "other",
+        "--algorithm",
+        "ecdsa-p256",
+    ])
+    .success();
+    let r = d.run(&[
+        "verify",
+        "--ca",
+        "other/ca.crt",
+        "--cert",
+        "out/u.crt",
+        "--json",
+    ]);
     assert_eq!(r.code, 1, "{r:#?}");
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["problems"][0]["code"], "unknown-authority");

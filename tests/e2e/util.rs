@@ -60,9 +60,14 @@ impl Dir {
 
     /// Copies `tests/fixtures/<rel>` in, mode 0600.
     pub fn fixture(&self, rel: &str) -> PathBuf {
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures").join(rel);
+        let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures")
+            .join(rel);
         let name = Path::new(rel).file_name().unwrap().to_str().unwrap();
-        let p = self.write(name, fs::read(&src).unwrap_or_else(|e| panic!("{}: {e}", src.display())));
+        let p = self.write(
+            name,
+            fs::read(&src).unwrap_or_else(|e| panic!("{}: {e}", src.display())),
+        );
         fs::set_permissions(&p, fs::Permissions::from_mode(0o600)).unwrap();
         p
     }
@@ -76,7 +81,10 @@ impl Dir {
     pub fn run_with_umask(&self, umask: Option<&str>, args: &[&str]) -> Run {
         let bin = env!("CARGO_BIN_EXE_runnerkey");
         let out = match umask {
-            None => Command::new(bin).args(args).current_dir(self.tmp.path()).output(),
+            None => Command::new(bin)
+                .args(args)
+                .current_dir(self.tmp.path())
+                .output(),
             Some(m) => Command::new("sh")
                 .arg("-c")
                 .arg(format!("umask {m}; exec \"$0\" \"$@\""))
@@ -101,7 +109,12 @@ impl Dir {
             for e in fs::read_dir(&d).unwrap() {
                 let e = e.unwrap();
                 let p = e.path();
-                names.push(p.strip_prefix(self.tmp.path()).unwrap().display().to_string());
+                names.push(
+                    p.strip_prefix(self.tmp.path())
+                        .unwrap()
+                        .display()
+                        .to_string(),
+                );
                 if e.file_type().unwrap().is_dir() {
                     stack.push(p);
                 }

@@ -2,8 +2,7 @@
 
 use runnerkey::verify::verify_client_cert;
 use runnerkey::{
-    CaParams, CertificateAuthority, ClientFiles, Error, Identity, IssueParams, KeyAlgorithm,
-    Result,
+    CaParams, CertificateAuthority, ClientFiles, Error, Identity, IssueParams, KeyAlgorithm, Result,
 };
 
 use crate::Outcome;
@@ -14,12 +13,18 @@ pub fn run(a: &DemoArgs) -> Result<Outcome> {
     let pki = a.dir.join("pki");
     let out = a.dir.join("ssl");
     for d in [&pki, &out] {
-        std::fs::create_dir_all(d).map_err(|source| Error::Io { path: d.clone(), source })?;
+        std::fs::create_dir_all(d).map_err(|source| Error::Io {
+            path: d.clone(),
+            source,
+        })?;
     }
     println!("runnerkey demo in {}", a.dir.display());
     let ca = CertificateAuthority::generate(&CaParams::default())?;
     ca.write_kubeadm(&pki, true)?;
-    println!("1. made a throwaway cluster CA like kubeadm's: {}/ca.crt, ca.key", pki.display());
+    println!(
+        "1. made a throwaway cluster CA like kubeadm's: {}/ca.crt, ca.key",
+        pki.display()
+    );
     let who = Identity::new("gitlab-admin", ["gitlab-runners"])?;
     let (key, issued) = ca.issue(&who, KeyAlgorithm::EcdsaP256, &IssueParams::default())?;
     let files = ClientFiles::in_dir(&out, &who.user);
@@ -33,7 +38,12 @@ pub fn run(a: &DemoArgs) -> Result<Outcome> {
     println!("   key_file  = {} (mode 0600)", files.key_file.display());
     println!("   cert_file = {}", files.cert_file.display());
     println!("   ca_file   = {}", files.ca_file.display());
-    let report = verify_client_cert(std::slice::from_ref(ca.certificate()), &issued.certificate, Some(&key), None);
+    let report = verify_client_cert(
+        std::slice::from_ref(ca.certificate()),
+        &issued.certificate,
+        Some(&key),
+        None,
+    );
     if report.ok {
         println!("3. verified: accepted for client authentication by the CA, key matches");
         Ok(Outcome::Ok)

@@ -2,7 +2,9 @@
 
 use std::path::Path;
 
-use runnerkey::{CertificateAuthority, Error, Identity, IssueParams, KeyAlgorithm, Lifetime, Result};
+use runnerkey::{
+    CertificateAuthority, Error, Identity, IssueParams, KeyAlgorithm, Lifetime, Result,
+};
 use zeroize::Zeroizing;
 
 use crate::args::{CaArgs, IdentityArgs, LifetimeArgs};

@@ -37,7 +37,11 @@ pub fn ca_init(a: &CaInitArgs) -> Result<Outcome> {
     for path in ca.write_kubeadm(&a.out_dir, a.force)? {
         println!("wrote {}", path.display());
     }
-    println!("CA {} valid until {}", ca.certificate().subject(), runnerkey::lifetime::rfc3339(ca.certificate().not_after()));
+    println!(
+        "CA {} valid until {}",
+        ca.certificate().subject(),
+        runnerkey::lifetime::rfc3339(ca.certificate().not_after())
+    );
     Ok(Outcome::Ok)
 }
 
@@ -72,7 +76,12 @@ pub fn csr_sign(a: &CsrSignArgs) -> Result<Outcome> {
     let params = inputs::issue_params(&a.lifetime, a.allow_system_masters)?;
     let ca = inputs::ca(&a.ca)?;
     let issued = ca.sign(&csr, &params).map_err(|e| e.in_file(&a.csr_file))?;
-    file::write_atomic(&a.out, issued.certificate.to_pem().as_bytes(), file::PUBLIC, a.force)?;
+    file::write_atomic(
+        &a.out,
+        issued.certificate.to_pem().as_bytes(),
+        file::PUBLIC,
+        a.force,
+    )?;
     print_issued(&issued);
     println!(
         "wrote {} for {}, valid until {}",
@@ -91,7 +100,9 @@ pub fn issue(a: &IssueArgs) -> Result<Outcome> {
     let basename = a.name.clone().unwrap_or_else(|| identity.user.clone());
     runnerkey::Identity::new(basename.clone(), Vec::<String>::new())?;
     if basename.contains('/') || basename == "." || basename == ".." {
-        return Err(Error::InvalidArgument(format!("--name {basename:?} must be a plain file name")));
+        return Err(Error::InvalidArgument(format!(
+            "--name {basename:?} must be a plain file name"
+        )));
     }
     let ca = inputs::ca(&a.ca)?;
     let files = ClientFiles::in_dir(&a.out_dir, &basename);
@@ -100,7 +111,12 @@ pub fn issue(a: &IssueArgs) -> Result<Outcome> {
     create_dir(&a.out_dir)?;
     files.write(&key, &issued.certificate, ca.certificate(), a.force)?;
     print_issued(&issued);
-    println!("issued {} ({}), valid until {}", issued.certificate.identity(), key.key_type(), runnerkey::lifetime::rfc3339(issued.certificate.not_after()));
+    println!(
+        "issued {} ({}), valid until {}",
+        issued.certificate.identity(),
+        key.key_type(),
+        runnerkey::lifetime::rfc3339(issued.certificate.not_after())
+    );
     println!("  key_file  = {}  (mode 0600)", files.key_file.display());
     println!("  cert_file = {}", files.cert_file.display());
     println!("  ca_file   = {}", files.ca_file.display());

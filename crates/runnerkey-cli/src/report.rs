@@ -58,7 +58,11 @@ fn print_certificate(c: &CertificateInfo) {
     println!("  key:              {}", key_text(&c.key));
     println!("  signature:        {}", c.signature_algorithm);
     println!("  CA:               {}", if c.is_ca { "yes" } else { "no" });
-    let ku = c.key_usage.as_ref().map(|v| list(v)).unwrap_or_else(|| "(absent)".into());
+    let ku = c
+        .key_usage
+        .as_ref()
+        .map(|v| list(v))
+        .unwrap_or_else(|| "(absent)".into());
     println!("  key usage:        {ku}");
     let eku = c
         .extended_key_usage
@@ -82,7 +86,8 @@ fn print_certificate(c: &CertificateInfo) {
 pub fn inspect(a: &InspectArgs) -> Result<Outcome> {
     let pass = inputs::passphrase(a.passphrase_file.as_deref())?;
     let data = runnerkey::file::read(&a.file)?;
-    let items = inspect_pem(&data, pass.as_deref().map(Vec::as_slice), None).map_err(|e| e.in_file(&a.file))?;
+    let items = inspect_pem(&data, pass.as_deref().map(Vec::as_slice), None)
+        .map_err(|e| e.in_file(&a.file))?;
     if a.json {
         print_json(&items)?;
         return Ok(Outcome::Ok);
@@ -102,7 +107,13 @@ pub fn inspect(a: &InspectArgs) -> Result<Outcome> {
             }
             Item::PrivateKey(k) => {
                 println!("private key (contents not shown)");
-                println!("  format:           {}", serde_json::to_value(k.format).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default());
+                println!(
+                    "  format:           {}",
+                    serde_json::to_value(k.format)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default()
+                );
                 println!("  key:              {}", key_text(&k.key));
                 if let Some(fp) = k.key.as_ref().and_then(|k| k.public_key_sha256.as_ref()) {
                     println!("  public key SHA-256: {fp}");
@@ -126,7 +137,10 @@ fn print_verify(r: &VerifyReport) {
         println!("  signed by: {s}");
     }
     if let Some(m) = r.key_matches {
-        println!("  key:       {}", if m { "matches" } else { "DOES NOT MATCH" });
+        println!(
+            "  key:       {}",
+            if m { "matches" } else { "DOES NOT MATCH" }
+        );
     }
     for p in &r.problems {
         println!("  ✗ [{}] {}", p.code, p.message);
@@ -150,5 +164,9 @@ pub fn verify(a: &VerifyArgs) -> Result<Outcome> {
     } else {
         print_verify(&report);
     }
-    Ok(if report.ok { Outcome::Ok } else { Outcome::Problems })
+    Ok(if report.ok {
+        Outcome::Ok
+    } else {
+        Outcome::Problems
+    })
 }

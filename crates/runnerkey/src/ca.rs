@@ -4,18 +4,16 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use der::asn1::Ia5String;
 use time::OffsetDateTime;
-use x509_cert::ext::pkix::name::GeneralName;
-use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages, SubjectAltName};
 
 use crate::cert::Certificate;
 use crate::error::{Error, Result};
 use crate::file::{self, Outputs};
 use crate::identity::Identity;
-use crate::issue::{BACKDATE, Template, extension, subject_key_id};
+use crate::issue::{BACKDATE, random_serial_bytes};
 use crate::key::{KeyAlgorithm, PrivateKey};
 use crate::lifetime::{self, Lifetime};
+use crate::public_key::KeyType;
 
 /// The file names kubeadm uses in `/etc/kubernetes/pki`.
 pub const CA_CERT_FILE: &str = "ca.crt";
@@ -73,7 +71,10 @@ impl CertificateAuthority {
             }
         }
         if !key.matches(&cert.public_key()) {
-            return Err(Error::KeyMismatch(format!("the CA certificate {}", cert.subject())));
+            return Err(Error::KeyMismatch(format!(
+                "the CA certificate {}",
+                cert.subject()
+            )));
         }
         let now = now.unwrap_or_else(OffsetDateTime::now_utc);
         if now > cert.not_after() {
@@ -94,7 +95,11 @@ impl CertificateAuthority {
         if key.key_type().bits() < 2048 && key.key_type().family() == "RSA" {
             warnings.push(format!("the CA key is weak ({})", key.key_type()));
         }
-        Ok(Self { cert, key, warnings })
+        Ok(Self {
+            cert,
+            key,
+            warnings,
+        })
     }
 
     /// From PEM text of the certificate and the key.
@@ -110,11 +115,10 @@ impl CertificateAuthority {
         let cert = Certificate::load(cert_path)?;
         let key = PrivateKey::load(key_path, passphrase)?;
         let mut ca = Self::new(cert, key, None).map_err(|e| match e {
-            Error::KeyMismatch(_) => Error::KeyMismatch(format!(
-                "the CA certificate {}",
-                cert_path.display()
-            ))
-            .in_file(key_path),
+            Error::KeyMismatch(_) => {
+                Error::KeyMismatch(format!("the CA certificate {}", cert_path.display()))
+                    .in_file(key_path)
+            }
             other => other.in_file(cert_path),
         })?;
         if let Ok(meta) = std::fs::metadata(key_path) {
@@ -134,52 +138,58 @@ impl CertificateAuthority {
         Self::load(&dir.join(CA_CERT_FILE), &dir.join(CA_KEY_FILE), passphrase)
     }
 
-    /// Makes a new self-signed CA like kubeadm's: CN=kubernetes, CA:TRUE,
-    /// keyUsage digitalSignature, keyEncipherment, keyCertSign (critical),
-    /// SAN DNS:<cn>, subject key identifier.
+    /// Makes a new self-signed CA like kubeadm's, with rcgen: CN=kubernetes,
+    /// CA:TRUE, keyUsage digitalSignature, keyEncipherment, keyCertSign
+    /// (critical), SAN DNS:<cn>, subject key identifier, random serial.
     pub fn generate(params: &CaParams) -> Result<Self> {
+        use rcgen::{BasicConstraints, DnType, IsCa, KeyUsagePurpose, SerialNumber};
         let identity = Identity::new(params.common_name.clone(), Vec::<String>::new())?;
         let key = PrivateKey::generate(params.algorithm)?;
-        let name = identity.to_name()?;
-        let now = OffsetDateTime::now_utc();
-        let public_key = key.public_key();
-        let dns = Ia5String::new(&params.common_name)
-            .map_err(|e| Error::InvalidArgument(format!("CA name is not ASCII: {e}")))?;
-        let extensions = vec![
-            extension(
-                true,
-                &KeyUsage(
-                    KeyUsages::DigitalSignature | KeyUsages::KeyEncipherment | KeyUsages::KeyCertSign,
-                ),
-            )?,
-            extension(
-                true,
-                &BasicConstraints {
-                    ca: true,
-                    path_len_constraint: None,
-                },
-            )?,
-            subject_key_id(&public_key)?,
-            extension(false, &SubjectAltName(vec![GeneralName::DnsName(dns)]))?,
+        let sign_alg = match key.key_type() {
+            KeyType::Rsa { .. } => &rcgen::PKCS_RSA_SHA256,
+            KeyType::EcdsaP384 => &rcgen::PKCS_ECDSA_P384_SHA384,
+            KeyType::Ed25519 => &rcgen::PKCS_ED25519,
+            _ => &rcgen::PKCS_ECDSA_P256_SHA256,
+        };
+        let der = rustls_pki_types::PrivatePkcs8KeyDer::from(key.to_der().to_vec());
+        let rcgen_err = |e: rcgen::Error| Error::Crypto(format!("rcgen: {e}"));
+        let pair =
+            rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&der, sign_alg).map_err(rcgen_err)?;
+        let mut cert =
+            rcgen::CertificateParams::new(vec![identity.user.clone()]).map_err(rcgen_err)?;
+        cert.distinguished_name = rcgen::DistinguishedName::new();
+        cert.distinguished_name
+            .push(DnType::CommonName, identity.user.as_str());
+        cert.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        cert.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+            KeyUsagePurpose::KeyCertSign,
         ];
-        let cert = Template {
-            issuer: &name,
-            subject: &name,
-            public_key: &public_key,
-            not_before: now - BACKDATE,
-            not_after: now + params.lifetime.as_duration(),
-            extensions,
-        }
-        .sign(&key)?;
-        Self::new(cert, key, Some(now))
+        let now = OffsetDateTime::now_utc();
+        cert.not_before = now - BACKDATE;
+        cert.not_after = now + params.lifetime.as_duration();
+        cert.serial_number = Some(SerialNumber::from_slice(&random_serial_bytes()?));
+        let signed = cert.self_signed(&pair).map_err(rcgen_err)?;
+        Self::new(Certificate::from_der(signed.der())?, key, Some(now))
     }
 
     /// Writes `ca.crt` (0644) and `ca.key` (0600, PKCS#1 or SEC1 as kubeadm
     /// writes them) into `dir`, all or nothing.
     pub fn write_kubeadm(&self, dir: &Path, overwrite: bool) -> Result<Vec<PathBuf>> {
         let mut out = Outputs::new();
-        out.add(&dir.join(CA_KEY_FILE), self.key.to_traditional_pem()?.as_bytes(), file::PRIVATE, overwrite)?;
-        out.add(&dir.join(CA_CERT_FILE), self.cert.to_pem().as_bytes(), file::PUBLIC, overwrite)?;
+        out.add(
+            &dir.join(CA_KEY_FILE),
+            self.key.to_traditional_pem()?.as_bytes(),
+            file::PRIVATE,
+            overwrite,
+        )?;
+        out.add(
+            &dir.join(CA_CERT_FILE),
+            self.cert.to_pem().as_bytes(),
+            file::PUBLIC,
+            overwrite,
+        )?;
         out.commit()
     }
 

@@ -1,6 +1,7 @@
 //! X.509 certificates, read the way a Kubernetes admin thinks of them.
 
 use std::path::Path;
+use std::sync::OnceLock;
 
 use aws_lc_rs::digest;
 use der::{Decode, Encode};
@@ -18,21 +19,39 @@ use crate::oid;
 use crate::pem_block;
 use crate::public_key::{PublicKey, colon_hex};
 
-/// A parsed X.509 certificate with its DER bytes.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// An X.509 certificate: its DER bytes and their parsed form.
+#[derive(Clone, Debug)]
 pub struct Certificate {
     der: Vec<u8>,
-    x509: x509_cert::Certificate,
+    x509: OnceLock<x509_cert::Certificate>,
 }
+
+impl PartialEq for Certificate {
+    fn eq(&self, other: &Self) -> bool {
+        self.der == other.der
+    }
+}
+
+impl Eq for Certificate {}
 
 impl Certificate {
     /// From DER.
     pub fn from_der(der: &[u8]) -> Result<Self> {
-        let x509 = x509_cert::Certificate::from_der(der).map_err(|e| Error::der("certificate", e))?;
+        let x509 =
+            x509_cert::Certificate::from_der(der).map_err(|e| Error::der("certificate", e))?;
         Ok(Self {
             der: der.to_vec(),
-            x509,
+            x509: OnceLock::from(x509),
         })
+    }
+
+    /// From DER that runnerkey itself just encoded: parsed on first use,
+    /// which keeps issuing cheap.
+    pub(crate) fn from_own_der(der: Vec<u8>) -> Self {
+        Self {
+            der,
+            x509: OnceLock::new(),
+        }
     }
 
     /// The first `CERTIFICATE` block of PEM text.
@@ -78,45 +97,51 @@ impl Certificate {
     }
 
     pub(crate) fn x509(&self) -> &x509_cert::Certificate {
-        &self.x509
+        self.x509.get_or_init(|| {
+            x509_cert::Certificate::from_der(&self.der).expect("runnerkey's own encoding decodes")
+        })
     }
 
     /// The X.509 version: 1 or 3 (2 is rare).
     pub fn version(&self) -> u8 {
-        self.x509.tbs_certificate().version() as u8 + 1
+        self.x509().tbs_certificate().version() as u8 + 1
     }
 
     /// The subject, e.g. `CN=gitlab-admin, O=runners`.
     pub fn subject(&self) -> String {
-        name_to_string(self.x509.tbs_certificate().subject())
+        name_to_string(self.x509().tbs_certificate().subject())
     }
 
     /// The issuer's name.
     pub fn issuer(&self) -> String {
-        name_to_string(self.x509.tbs_certificate().issuer())
+        name_to_string(self.x509().tbs_certificate().issuer())
     }
 
     /// The Kubernetes user (CN) and groups (every O).
     pub fn identity(&self) -> Identity {
-        Identity::from_name(self.x509.tbs_certificate().subject())
+        Identity::from_name(self.x509().tbs_certificate().subject())
     }
 
     /// The serial number as lower-case hex.
     pub fn serial_hex(&self) -> String {
-        let bytes = self.x509.tbs_certificate().serial_number().as_bytes();
+        let bytes = self.x509().tbs_certificate().serial_number().as_bytes();
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         let trimmed = hex.trim_start_matches('0');
-        if trimmed.is_empty() { "0".into() } else { trimmed.into() }
+        if trimmed.is_empty() {
+            "0".into()
+        } else {
+            trimmed.into()
+        }
     }
 
     /// Start of validity.
     pub fn not_before(&self) -> OffsetDateTime {
-        lifetime::from_x509(&self.x509.tbs_certificate().validity().not_before)
+        lifetime::from_x509(&self.x509().tbs_certificate().validity().not_before)
     }
 
     /// End of validity.
     pub fn not_after(&self) -> OffsetDateTime {
-        lifetime::from_x509(&self.x509.tbs_certificate().validity().not_after)
+        lifetime::from_x509(&self.x509().tbs_certificate().validity().not_after)
     }
 
     /// Whole days from `now` to the end of validity (negative once expired).
@@ -126,17 +151,22 @@ impl Certificate {
 
     /// The subject public key.
     pub fn public_key(&self) -> PublicKey {
-        PublicKey::from_spki(self.x509.tbs_certificate().subject_public_key_info().clone())
-            .expect("a decoded key re-encodes")
+        PublicKey::from_spki(
+            self.x509()
+                .tbs_certificate()
+                .subject_public_key_info()
+                .clone(),
+        )
+        .expect("a decoded key re-encodes")
     }
 
     /// The signature algorithm's name.
     pub fn signature_algorithm(&self) -> String {
-        oid::name(&self.x509.signature_algorithm().oid)
+        oid::name(&self.x509().signature_algorithm().oid)
     }
 
     fn extension<'a, T: der::Decode<'a> + const_oid::AssociatedOid>(&'a self) -> Option<(bool, T)> {
-        self.x509
+        self.x509()
             .tbs_certificate()
             .get_extension::<T>()
             .ok()
@@ -153,7 +183,7 @@ impl Certificate {
     pub fn is_ca(&self) -> bool {
         match self.basic_constraints_ca() {
             Some(ca) => ca,
-            None => self.x509.tbs_certificate().extensions().is_none() && self.version() == 1,
+            None => self.x509().tbs_certificate().extensions().is_none() && self.version() == 1,
         }
     }
 
@@ -232,21 +262,21 @@ impl Certificate {
     /// Checks that `issuer_key` made this certificate's signature.
     pub fn verify_signature(&self, issuer_key: &PublicKey) -> Result<()> {
         let tbs = self
-            .x509
+            .x509()
             .tbs_certificate()
             .to_der()
             .map_err(|e| Error::der("certificate", e))?;
         issuer_key.verify(
-            self.x509.signature_algorithm(),
+            self.x509().signature_algorithm(),
             &tbs,
-            self.x509.signature().raw_bytes(),
+            self.x509().signature().raw_bytes(),
         )
     }
 
     /// The subject name's DER bytes.
     #[cfg(test)]
     pub(crate) fn subject_der(&self) -> Result<Vec<u8>> {
-        self.x509
+        self.x509()
             .tbs_certificate()
             .subject()
             .to_der()

@@ -3,8 +3,8 @@
 
 use std::fmt;
 
-use der::{Tag, Tagged};
 use der::asn1::{Any, Utf8StringRef};
+use der::{Tag, Tagged};
 use serde::Serialize;
 use x509_cert::attr::AttributeTypeAndValue;
 use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
@@ -45,7 +45,10 @@ fn check(field: &'static str, value: &str) -> Result<()> {
 impl Identity {
     /// A checked identity: names must be non-empty, free of control
     /// characters and of leading or trailing white space.
-    pub fn new(user: impl Into<String>, groups: impl IntoIterator<Item = impl Into<String>>) -> Result<Self> {
+    pub fn new(
+        user: impl Into<String>,
+        groups: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Result<Self> {
         let user = user.into();
         check("user", &user)?;
         let groups: Vec<String> = groups.into_iter().map(Into::into).collect();

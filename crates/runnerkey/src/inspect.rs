@@ -147,7 +147,7 @@ pub struct PrivateKeyInfo {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Item {
     /// A certificate.
-    Certificate(CertificateInfo),
+    Certificate(Box<CertificateInfo>),
     /// A PKCS#10 request.
     CertificateRequest(RequestInfo),
     /// A private key.
@@ -155,13 +155,20 @@ pub enum Item {
 }
 
 /// Describes every certificate, CSR and private key in PEM text, in order.
-pub fn inspect_pem(data: &[u8], passphrase: Option<&[u8]>, now: Option<OffsetDateTime>) -> Result<Vec<Item>> {
+pub fn inspect_pem(
+    data: &[u8],
+    passphrase: Option<&[u8]>,
+    now: Option<OffsetDateTime>,
+) -> Result<Vec<Item>> {
     let now = now.unwrap_or_else(OffsetDateTime::now_utc);
     let blocks = pem_block::parse(data)?;
     let mut items = Vec::new();
     for block in &blocks {
         let item = match block.tag() {
-            "CERTIFICATE" => Item::Certificate(CertificateInfo::new(&Certificate::from_der(block.contents())?, now)),
+            "CERTIFICATE" => Item::Certificate(Box::new(CertificateInfo::new(
+                &Certificate::from_der(block.contents())?,
+                now,
+            ))),
             "CERTIFICATE REQUEST" | "NEW CERTIFICATE REQUEST" => {
                 let csr = CertificateRequest::from_der(block.contents())?;
                 let id = csr.identity();
@@ -181,7 +188,10 @@ pub fn inspect_pem(data: &[u8], passphrase: Option<&[u8]>, now: Option<OffsetDat
         items.push(item);
     }
     if items.is_empty() {
-        return Err(pem_block::wrong_block("certificate, CSR or private key", &blocks));
+        return Err(pem_block::wrong_block(
+            "certificate, CSR or private key",
+            &blocks,
+        ));
     }
     Ok(items)
 }
@@ -197,7 +207,7 @@ fn describe_key(block: &pem_block::Block, passphrase: Option<&[u8]>) -> Result<P
     match PrivateKey::from_pem(pem.as_bytes(), passphrase) {
         Ok(key) => Ok(PrivateKeyInfo {
             format,
-            key: Some(KeyDescription::new(key.key_type(), Some(&key.public_key()))),
+            key: Some(KeyDescription::new(key.key_type(), Some(key.public_key()))),
             note: None,
         }),
         Err(Error::WeakKey { bits }) => Ok(PrivateKeyInfo {
@@ -205,11 +215,13 @@ fn describe_key(block: &pem_block::Block, passphrase: Option<&[u8]>) -> Result<P
             key: Some(KeyDescription::new(KeyType::Rsa { bits }, None)),
             note: Some(Error::WeakKey { bits }.to_string()),
         }),
-        Err(e @ (Error::PassphraseRequired | Error::UnsupportedKeyEncryption(_))) => Ok(PrivateKeyInfo {
-            format,
-            key: None,
-            note: Some(e.to_string()),
-        }),
+        Err(e @ (Error::PassphraseRequired | Error::UnsupportedKeyEncryption(_))) => {
+            Ok(PrivateKeyInfo {
+                format,
+                key: None,
+                note: Some(e.to_string()),
+            })
+        }
         Err(e) => Err(e),
     }
 }

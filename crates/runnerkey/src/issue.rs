@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use const_oid::AssociatedOid;
-use der::asn1::{BitString, OctetString};
-use der::{Encode, Sequence};
+use der::asn1::{AnyRef, BitString, OctetString};
+use der::{Decode, Encode, Sequence};
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use time::OffsetDateTime;
 use x509_cert::ext::Extension;
@@ -20,10 +20,10 @@ use x509_cert::time::Time;
 use std::path::{Path, PathBuf};
 
 use crate::ca::{CA_CERT_FILE, CertificateAuthority};
-use crate::file::{self, Outputs};
 use crate::cert::Certificate;
 use crate::csr::CertificateRequest;
 use crate::error::{Error, Result};
+use crate::file::{self, Outputs};
 use crate::identity::Identity;
 use crate::key::{KeyAlgorithm, PrivateKey};
 use crate::lifetime::{self, Lifetime};
@@ -77,25 +77,25 @@ struct TbsCertificate {
 }
 
 #[derive(Sequence)]
-struct CertificateRaw {
-    tbs: TbsCertificate,
+struct CertificateRaw<'a> {
+    tbs: AnyRef<'a>,
     algorithm: AlgorithmIdentifierOwned,
     signature: BitString,
 }
 
 /// Everything of a certificate but the issuer's signature.
-pub(crate) struct Template<'a> {
-    pub issuer: &'a Name,
-    pub subject: &'a Name,
-    pub public_key: &'a PublicKey,
-    pub not_before: OffsetDateTime,
-    pub not_after: OffsetDateTime,
-    pub extensions: Vec<Extension>,
+struct Template<'a> {
+    issuer: &'a Name,
+    subject: &'a Name,
+    public_key: &'a PublicKey,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+    extensions: Vec<Extension>,
 }
 
 impl Template<'_> {
     /// Signs the template with `signer`, with a fresh random serial.
-    pub(crate) fn sign(self, signer: &PrivateKey) -> Result<Certificate> {
+    fn sign(self, signer: &PrivateKey) -> Result<Certificate> {
         let tbs = TbsCertificate {
             version: 2,
             serial: random_serial()?,
@@ -112,24 +112,31 @@ impl Template<'_> {
         let tbs_der = tbs.to_der().map_err(|e| Error::der("certificate", e))?;
         let signature = signer.sign(&tbs_der)?;
         let raw = CertificateRaw {
-            tbs,
+            tbs: AnyRef::from_der(&tbs_der).map_err(|e| Error::der("certificate", e))?,
             algorithm: signer.signature_algorithm(),
-            signature: BitString::from_bytes(&signature).map_err(|e| Error::der("certificate", e))?,
+            signature: BitString::from_bytes(&signature)
+                .map_err(|e| Error::der("certificate", e))?,
         };
-        Certificate::from_der(&raw.to_der().map_err(|e| Error::der("certificate", e))?)
+        Ok(Certificate::from_own_der(
+            raw.to_der().map_err(|e| Error::der("certificate", e))?,
+        ))
     }
 }
 
 /// A positive 127-bit random serial (16 bytes, top bit clear, never short).
-fn random_serial() -> Result<SerialNumber> {
+pub(crate) fn random_serial_bytes() -> Result<[u8; 16]> {
     let mut bytes = [0u8; 16];
     aws_lc_rs::rand::fill(&mut bytes).map_err(|e| Error::Crypto(e.to_string()))?;
     bytes[0] = (bytes[0] & 0x7f) | 0x40;
-    SerialNumber::new(&bytes).map_err(|e| Error::der("serial", e))
+    Ok(bytes)
+}
+
+fn random_serial() -> Result<SerialNumber> {
+    SerialNumber::new(&random_serial_bytes()?).map_err(|e| Error::der("serial", e))
 }
 
 /// Encodes an extension.
-pub(crate) fn extension<T: Encode + AssociatedOid>(critical: bool, value: &T) -> Result<Extension> {
+fn extension<T: Encode + AssociatedOid>(critical: bool, value: &T) -> Result<Extension> {
     let der = value.to_der().map_err(|e| Error::der("extension", e))?;
     Ok(Extension {
         extn_id: T::OID,
@@ -170,7 +177,7 @@ fn client_extensions(public_key: &PublicKey, ca: &Certificate) -> Result<Vec<Ext
 }
 
 /// A SubjectKeyIdentifier extension for `public_key`.
-pub(crate) fn subject_key_id(public_key: &PublicKey) -> Result<Extension> {
+fn subject_key_id(public_key: &PublicKey) -> Result<Extension> {
     let id = OctetString::new(public_key.key_identifier()).map_err(|e| Error::der("SKI", e))?;
     extension(false, &SubjectKeyIdentifier(id))
 }
@@ -208,11 +215,16 @@ impl CertificateAuthority {
     ) -> Result<(PrivateKey, Issued)> {
         identity.check_system_masters(params.allow_system_masters)?;
         let key = PrivateKey::generate(algorithm)?;
-        let issued = self.sign_public_key(identity, &key.public_key(), params)?;
+        let issued = self.sign_public_key(identity, key.public_key(), params)?;
         Ok((key, issued))
     }
 
-    fn sign_subject(&self, subject: &Name, public_key: &PublicKey, params: &IssueParams) -> Result<Issued> {
+    fn sign_subject(
+        &self,
+        subject: &Name,
+        public_key: &PublicKey,
+        params: &IssueParams,
+    ) -> Result<Issued> {
         let key_type = public_key.key_type()?;
         if key_type.is_weak() {
             return Err(Error::WeakKey {
@@ -305,13 +317,34 @@ impl ClientFiles {
     /// Writes key, certificate and CA certificate, all or nothing; refuses
     /// to replace an existing file unless `overwrite` (an identical
     /// `ca_file` is left as it is).
-    pub fn write(&self, key: &PrivateKey, cert: &Certificate, ca: &Certificate, overwrite: bool) -> Result<()> {
+    pub fn write(
+        &self,
+        key: &PrivateKey,
+        cert: &Certificate,
+        ca: &Certificate,
+        overwrite: bool,
+    ) -> Result<()> {
         self.check_free(ca, overwrite)?;
         let mut out = Outputs::new();
-        out.add(&self.key_file, key.to_pem().as_bytes(), file::PRIVATE, overwrite)?;
-        out.add(&self.cert_file, cert.to_pem().as_bytes(), file::PUBLIC, overwrite)?;
+        out.add(
+            &self.key_file,
+            key.to_pem().as_bytes(),
+            file::PRIVATE,
+            overwrite,
+        )?;
+        out.add(
+            &self.cert_file,
+            cert.to_pem().as_bytes(),
+            file::PUBLIC,
+            overwrite,
+        )?;
         if !self.holds_ca(ca) {
-            out.add(&self.ca_file, ca.to_pem().as_bytes(), file::PUBLIC, overwrite)?;
+            out.add(
+                &self.ca_file,
+                ca.to_pem().as_bytes(),
+                file::PUBLIC,
+                overwrite,
+            )?;
         }
         out.commit().map(|_| ())
     }
@@ -326,8 +359,16 @@ mod tests {
     fn issuer_is_byte_identical_to_ca_subject() {
         let ca = CertificateAuthority::generate(&CaParams::default()).unwrap();
         let who = Identity::new("gitlab-admin", ["a", "b"]).unwrap();
-        let (_, issued) = ca.issue(&who, KeyAlgorithm::EcdsaP256, &IssueParams::default()).unwrap();
-        let issuer = issued.certificate.x509().tbs_certificate().issuer().to_der().unwrap();
+        let (_, issued) = ca
+            .issue(&who, KeyAlgorithm::EcdsaP256, &IssueParams::default())
+            .unwrap();
+        let issuer = issued
+            .certificate
+            .x509()
+            .tbs_certificate()
+            .issuer()
+            .to_der()
+            .unwrap();
         let subject = ca.certificate().subject_der().unwrap();
         assert_eq!(issuer, subject);
         let raw = ca.certificate().to_der();
@@ -344,7 +385,9 @@ mod tests {
         })
         .unwrap();
         let who = Identity::new("u", Vec::<String>::new()).unwrap();
-        let (_, issued) = ca.issue(&who, KeyAlgorithm::EcdsaP256, &IssueParams::default()).unwrap();
+        let (_, issued) = ca
+            .issue(&who, KeyAlgorithm::EcdsaP256, &IssueParams::default())
+            .unwrap();
         assert_eq!(issued.clamped_to, Some(ca.certificate().not_after()));
         assert_eq!(issued.certificate.not_after(), ca.certificate().not_after());
         assert!(!issued.warnings.is_empty());

@@ -5,6 +5,7 @@ use std::fmt;
 use std::num::NonZeroU32;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::OnceLock;
 
 use aws_lc_rs::cipher::{
     AES_128, AES_192, AES_256, DecryptionContext, PaddedBlockDecryptingKey, UnboundCipherKey,
@@ -14,7 +15,6 @@ use aws_lc_rs::pbkdf2;
 use der::asn1::{Any, Null, ObjectIdentifier, OctetString, UintRef};
 use der::{Decode, Encode, Sequence};
 use pkcs5::pbes2;
-use rcgen::{KeyPair, PublicKeyData, SigningKey};
 use serde::Serialize;
 use spki::AlgorithmIdentifierOwned;
 use zeroize::Zeroizing;
@@ -23,6 +23,7 @@ use crate::error::{Error, Result};
 use crate::file;
 use crate::oid;
 use crate::public_key::{KeyType, PublicKey, bit_len};
+use crate::signer::{Curve, Signer};
 
 /// Key algorithms runnerkey generates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -138,8 +139,9 @@ struct EncryptedPrivateKeyInfo {
 pub struct PrivateKey {
     key_type: KeyType,
     format: KeyFormat,
-    pkcs8: Zeroizing<Vec<u8>>,
-    pair: KeyPair,
+    pkcs8: OnceLock<Zeroizing<Vec<u8>>>,
+    signer: Signer,
+    public: PublicKey,
 }
 
 impl fmt::Debug for PrivateKey {
@@ -157,24 +159,32 @@ fn crypto(e: impl fmt::Display) -> Error {
 impl PrivateKey {
     /// Generates a new key.
     pub fn generate(algorithm: KeyAlgorithm) -> Result<Self> {
-        use rcgen::{PKCS_ECDSA_P256_SHA256, PKCS_ECDSA_P384_SHA384, PKCS_ED25519, PKCS_RSA_SHA256};
-        let pair = match algorithm {
-            KeyAlgorithm::Rsa2048 => {
-                KeyPair::generate_rsa_for(&PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
-            }
-            KeyAlgorithm::Rsa3072 => {
-                KeyPair::generate_rsa_for(&PKCS_RSA_SHA256, rcgen::RsaKeySize::_3072)
-            }
-            KeyAlgorithm::Rsa4096 => {
-                KeyPair::generate_rsa_for(&PKCS_RSA_SHA256, rcgen::RsaKeySize::_4096)
-            }
-            KeyAlgorithm::EcdsaP256 => KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256),
-            KeyAlgorithm::EcdsaP384 => KeyPair::generate_for(&PKCS_ECDSA_P384_SHA384),
-            KeyAlgorithm::Ed25519 => KeyPair::generate_for(&PKCS_ED25519),
-        }
-        .map_err(crypto)?;
-        let pkcs8 = Zeroizing::new(pair.serialize_der());
-        Self::from_pkcs8_der_as(pkcs8, KeyFormat::Pkcs8)
+        Self::from_parts(
+            Signer::generate(algorithm)?,
+            OnceLock::new(),
+            KeyFormat::Pkcs8,
+        )
+    }
+
+    fn from_parts(
+        signer: Signer,
+        pkcs8: OnceLock<Zeroizing<Vec<u8>>>,
+        format: KeyFormat,
+    ) -> Result<Self> {
+        let public = PublicKey::from_der(&signer.public_key_der()?)?;
+        Ok(Self {
+            key_type: public.key_type()?,
+            format,
+            pkcs8,
+            signer,
+            public,
+        })
+    }
+
+    /// The PKCS#8 v1 DER, encoded on first use for generated keys.
+    fn pkcs8(&self) -> &Zeroizing<Vec<u8>> {
+        self.pkcs8
+            .get_or_init(|| self.signer.to_pkcs8().expect("aws-lc encodes its own key"))
     }
 
     /// Reads a private key file (see [`PrivateKey::from_pem`]); errors name the file.
@@ -199,7 +209,9 @@ impl PrivateKey {
             .ok_or_else(|| crate::pem_block::wrong_block("private key", &blocks))?;
         let der = block.contents();
         match block.tag() {
-            "PRIVATE KEY" => Self::from_pkcs8_der_as(Zeroizing::new(der.to_vec()), KeyFormat::Pkcs8),
+            "PRIVATE KEY" => {
+                Self::from_pkcs8_der_as(Zeroizing::new(der.to_vec()), KeyFormat::Pkcs8)
+            }
             "RSA PRIVATE KEY" => Self::from_pkcs1_der(der),
             "EC PRIVATE KEY" => Self::from_sec1_der(der),
             _ => {
@@ -217,11 +229,17 @@ impl PrivateKey {
 
     fn from_pkcs1_der(der: &[u8]) -> Result<Self> {
         RsaPrivateKey::from_der(der).map_err(|e| Error::der("RSA private key", e))?;
-        let info = private_key_info(AlgorithmIdentifierOwned {
+        let info = private_key_info(
+            AlgorithmIdentifierOwned {
                 oid: oid::RSA_ENCRYPTION,
                 parameters: Some(Any::from(Null)),
-            }, der)?;
-        let pkcs8 = Zeroizing::new(info.to_der().map_err(|e| Error::der("RSA private key", e))?);
+            },
+            der,
+        )?;
+        let pkcs8 = Zeroizing::new(
+            info.to_der()
+                .map_err(|e| Error::der("RSA private key", e))?,
+        );
         Self::from_pkcs8_der_as(pkcs8, KeyFormat::Pkcs1)
     }
 
@@ -232,50 +250,59 @@ impl PrivateKey {
             None => match ec.private_key.len() {
                 32 => oid::SECP256R1,
                 48 => oid::SECP384R1,
-                n => return Err(Error::UnsupportedKey(format!("EC key of {n} bytes without a named curve"))),
+                n => {
+                    return Err(Error::UnsupportedKey(format!(
+                        "EC key of {n} bytes without a named curve"
+                    )));
+                }
             },
         };
-        let info = private_key_info(AlgorithmIdentifierOwned {
+        let info = private_key_info(
+            AlgorithmIdentifierOwned {
                 oid: oid::EC_PUBLIC_KEY,
                 parameters: Some(Any::from(&curve)),
-            }, der)?;
+            },
+            der,
+        )?;
         let pkcs8 = Zeroizing::new(info.to_der().map_err(|e| Error::der("EC private key", e))?);
         Self::from_pkcs8_der_as(pkcs8, KeyFormat::Sec1)
     }
 
     fn from_pkcs8_der_as(pkcs8: Zeroizing<Vec<u8>>, format: KeyFormat) -> Result<Self> {
-        let mut info = PrivateKeyInfo::from_der(&pkcs8).map_err(|e| Error::der("PKCS#8 private key", e))?;
-        // Keep PKCS#8 v1 (no embedded public key): OpenSSL 3.0 and Python
-        // cryptography refuse the v2 form aws-lc writes for Ed25519.
-        let pkcs8 = if info.public_key.is_some() {
-            info.public_key = None;
-            Zeroizing::new(info.to_der().map_err(|e| Error::der("PKCS#8 private key", e))?)
-        } else {
-            pkcs8
-        };
-        if info.algorithm.oid == oid::RSA_ENCRYPTION {
+        let pkcs8 = v1_pkcs8(pkcs8)?;
+        let info =
+            PrivateKeyInfo::from_der(&pkcs8).map_err(|e| Error::der("PKCS#8 private key", e))?;
+        let alg = &info.algorithm;
+        let signer = if alg.oid == oid::RSA_ENCRYPTION {
             let rsa = RsaPrivateKey::from_der(info.private_key.as_bytes())
                 .map_err(|e| Error::der("RSA private key", e))?;
             let bits = bit_len(rsa.modulus.as_bytes());
             if bits < 2048 {
                 return Err(Error::WeakKey { bits });
             }
-        } else if info.algorithm.oid != oid::EC_PUBLIC_KEY && info.algorithm.oid != oid::ED25519 {
+            Signer::rsa_from_pkcs8(&pkcs8)?
+        } else if alg.oid == oid::ED25519 {
+            Signer::ed25519_from_pkcs8(&pkcs8)?
+        } else if alg.oid == oid::EC_PUBLIC_KEY {
+            let curve = alg
+                .parameters
+                .as_ref()
+                .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
+            match curve {
+                Some(c) if c == oid::SECP256R1 => Signer::ec_from_pkcs8(Curve::P256, &pkcs8)?,
+                Some(c) if c == oid::SECP384R1 => Signer::ec_from_pkcs8(Curve::P384, &pkcs8)?,
+                Some(c) => {
+                    return Err(Error::UnsupportedKey(format!("EC curve {}", oid::name(&c))));
+                }
+                None => return Err(Error::UnsupportedKey("EC key without a named curve".into())),
+            }
+        } else {
             return Err(Error::UnsupportedKey(format!(
                 "private key algorithm {}",
-                oid::name(&info.algorithm.oid)
+                oid::name(&alg.oid)
             )));
-        }
-        let pair = KeyPair::try_from(pkcs8.as_slice())
-            .map_err(|e| Error::UnsupportedKey(format!("the crypto backend refused the key ({e})")))?;
-        let public = PublicKey::from_der(&pair.subject_public_key_info())?;
-        let key_type = public.key_type()?;
-        Ok(Self {
-            key_type,
-            format,
-            pkcs8,
-            pair,
-        })
+        };
+        Self::from_parts(signer, OnceLock::from(pkcs8), format)
     }
 
     /// The key's type and size.
@@ -289,26 +316,29 @@ impl PrivateKey {
     }
 
     /// The public half.
-    pub fn public_key(&self) -> PublicKey {
-        PublicKey::from_der(&self.pair.subject_public_key_info())
-            .expect("the backend's own public key encodes")
+    pub fn public_key(&self) -> &PublicKey {
+        &self.public
     }
 
     /// PKCS#8 `PRIVATE KEY` PEM. This is secret: write it to a 0600 file.
     pub fn to_pem(&self) -> Zeroizing<String> {
-        Zeroizing::new(pem::encode(&pem::Pem::new("PRIVATE KEY", self.pkcs8.to_vec())))
+        Zeroizing::new(pem::encode(&pem::Pem::new(
+            "PRIVATE KEY",
+            self.pkcs8().to_vec(),
+        )))
     }
 
     /// The PKCS#8 DER. This is secret.
     pub fn to_der(&self) -> Zeroizing<Vec<u8>> {
-        self.pkcs8.clone()
+        self.pkcs8().clone()
     }
 
     /// The traditional PEM kubeadm writes: `RSA PRIVATE KEY` (PKCS#1) for
     /// RSA, `EC PRIVATE KEY` (SEC1, with its curve) for ECDSA, and PKCS#8
     /// for Ed25519, which has no other form. This is secret.
     pub fn to_traditional_pem(&self) -> Result<Zeroizing<String>> {
-        let info = PrivateKeyInfo::from_der(&self.pkcs8).map_err(|e| Error::der("private key", e))?;
+        let info =
+            PrivateKeyInfo::from_der(self.pkcs8()).map_err(|e| Error::der("private key", e))?;
         let (tag, der) = match self.key_type {
             KeyType::Rsa { .. } => ("RSA PRIVATE KEY", info.private_key.as_bytes().to_vec()),
             KeyType::Ed25519 => return Ok(self.to_pem()),
@@ -337,7 +367,7 @@ impl PrivateKey {
 
     /// Signs `message` with this key's signature algorithm.
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
-        self.pair.sign(message).map_err(crypto)
+        self.signer.sign(message)
     }
 
     /// The signature algorithm this key signs with (SHA-256 for RSA and
@@ -363,8 +393,23 @@ impl PrivateKey {
 
     /// Whether `public` is this key's public half.
     pub fn matches(&self, public: &PublicKey) -> bool {
-        self.public_key().to_der() == public.to_der()
+        self.public.to_der() == public.to_der()
     }
+}
+
+/// PKCS#8 in its v1 form, without the embedded public key: OpenSSL 3.0 and
+/// Python cryptography refuse the v2 form aws-lc writes for Ed25519.
+fn v1_pkcs8(pkcs8: Zeroizing<Vec<u8>>) -> Result<Zeroizing<Vec<u8>>> {
+    let mut info =
+        PrivateKeyInfo::from_der(&pkcs8).map_err(|e| Error::der("PKCS#8 private key", e))?;
+    if info.public_key.is_none() {
+        return Ok(pkcs8);
+    }
+    info.public_key = None;
+    Ok(Zeroizing::new(
+        info.to_der()
+            .map_err(|e| Error::der("PKCS#8 private key", e))?,
+    ))
 }
 
 /// Decrypts a PBES2 (PBKDF2 + AES-CBC) `ENCRYPTED PRIVATE KEY`.
@@ -372,7 +417,9 @@ fn decrypt_pkcs8(der: &[u8], passphrase: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
     let info = EncryptedPrivateKeyInfo::from_der(der)
         .map_err(|e| Error::der("encrypted private key", e))?;
     if info.algorithm.oid != oid::PBES2 {
-        return Err(Error::UnsupportedKeyEncryption(oid::name(&info.algorithm.oid)));
+        return Err(Error::UnsupportedKeyEncryption(oid::name(
+            &info.algorithm.oid,
+        )));
     }
     let params_der = info
         .algorithm
@@ -392,7 +439,11 @@ fn decrypt_pkcs8(der: &[u8], passphrase: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
         pbes2::Pbkdf2Prf::HmacWithSha256 => pbkdf2::PBKDF2_HMAC_SHA256,
         pbes2::Pbkdf2Prf::HmacWithSha384 => pbkdf2::PBKDF2_HMAC_SHA384,
         pbes2::Pbkdf2Prf::HmacWithSha512 => pbkdf2::PBKDF2_HMAC_SHA512,
-        other => return Err(Error::UnsupportedKeyEncryption(format!("PBKDF2 with {other:?}"))),
+        other => {
+            return Err(Error::UnsupportedKeyEncryption(format!(
+                "PBKDF2 with {other:?}"
+            )));
+        }
     };
     let (cipher, key_len, iv) = match params.encryption {
         pbes2::EncryptionScheme::Aes128Cbc { iv } => (&AES_128, 16, iv),
@@ -408,7 +459,10 @@ fn decrypt_pkcs8(der: &[u8], passphrase: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
     let decrypting = PaddedBlockDecryptingKey::cbc_pkcs7(unbound).map_err(crypto)?;
     let mut buf = Zeroizing::new(info.data.as_bytes().to_vec());
     let plain = decrypting
-        .decrypt(buf.as_mut_slice(), DecryptionContext::Iv128(FixedLength::from(iv)))
+        .decrypt(
+            buf.as_mut_slice(),
+            DecryptionContext::Iv128(FixedLength::from(iv)),
+        )
         .map_err(|_| Error::BadPassphrase)?;
     let plain = Zeroizing::new(plain.to_vec());
     PrivateKeyInfo::from_der(&plain).map_err(|_| Error::BadPassphrase)?;

@@ -126,7 +126,10 @@ mod tests {
     #[test]
     fn parses_go_style_durations() {
         assert_eq!("8760h".parse::<Lifetime>().unwrap(), Lifetime::days(365));
-        assert_eq!("1h30m".parse::<Lifetime>().unwrap().as_duration().as_secs(), 5400);
+        assert_eq!(
+            "1h30m".parse::<Lifetime>().unwrap().as_duration().as_secs(),
+            5400
+        );
         assert_eq!("30d".parse::<Lifetime>().unwrap(), Lifetime::days(30));
         for bad in ["", "10", "h", "5y", "-1h", "0h"] {
             assert!(bad.parse::<Lifetime>().is_err(), "{bad}");

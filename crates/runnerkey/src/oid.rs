@@ -51,9 +51,18 @@ pub(crate) fn name(oid: &Oid) -> String {
         (Oid::new_unwrap("1.3.6.1.5.5.7.3.4"), "emailProtection"),
         (Oid::new_unwrap("1.3.6.1.5.5.7.3.8"), "timeStamping"),
         (Oid::new_unwrap("1.3.6.1.5.5.7.3.9"), "OCSPSigning"),
-        (Oid::new_unwrap("1.2.840.113549.1.12.1.3"), "pbeWithSHAAnd3-KeyTripleDES-CBC"),
-        (Oid::new_unwrap("1.2.840.113549.1.5.3"), "pbeWithMD5AndDES-CBC"),
-        (Oid::new_unwrap("1.2.840.113549.1.5.10"), "pbeWithSHA1AndDES-CBC"),
+        (
+            Oid::new_unwrap("1.2.840.113549.1.12.1.3"),
+            "pbeWithSHAAnd3-KeyTripleDES-CBC",
+        ),
+        (
+            Oid::new_unwrap("1.2.840.113549.1.5.3"),
+            "pbeWithMD5AndDES-CBC",
+        ),
+        (
+            Oid::new_unwrap("1.2.840.113549.1.5.10"),
+            "pbeWithSHA1AndDES-CBC",
+        ),
     ];
     known
         .iter()

@@ -22,7 +22,10 @@ pub(crate) fn parse(data: &[u8]) -> Result<Vec<Block>> {
 }
 
 fn count(haystack: &[u8], needle: &[u8]) -> usize {
-    haystack.windows(needle.len()).filter(|w| *w == needle).count()
+    haystack
+        .windows(needle.len())
+        .filter(|w| *w == needle)
+        .count()
 }
 
 /// The error for input that holds no block of the kind wanted.

@@ -103,9 +103,12 @@ pub struct PublicKey {
 impl PublicKey {
     /// From a DER SubjectPublicKeyInfo.
     pub fn from_der(der: &[u8]) -> Result<Self> {
-        let spki = SubjectPublicKeyInfoOwned::from_der(der)
-            .map_err(|e| Error::der("public key", e))?;
-        Self::from_spki(spki)
+        let spki =
+            SubjectPublicKeyInfoOwned::from_der(der).map_err(|e| Error::der("public key", e))?;
+        Ok(Self {
+            spki,
+            der: der.to_vec(),
+        })
     }
 
     pub(crate) fn from_spki(spki: SubjectPublicKeyInfoOwned) -> Result<Self> {
@@ -131,7 +134,8 @@ impl PublicKey {
     pub fn key_type(&self) -> Result<KeyType> {
         let alg = &self.spki.algorithm;
         if alg.oid == oid::RSA_ENCRYPTION {
-            let k = RsaPublicKey::from_der(self.raw()).map_err(|e| Error::der("RSA public key", e))?;
+            let k =
+                RsaPublicKey::from_der(self.raw()).map_err(|e| Error::der("RSA public key", e))?;
             let _ = k.public_exponent;
             return Ok(KeyType::Rsa {
                 bits: bit_len(k.modulus.as_bytes()),

@@ -66,7 +66,11 @@ pub fn verify_client_cert(
     match signer {
         Some(ca) if now > ca.not_after() => problems.push(problem(
             "ca-expired",
-            format!("the CA {} expired on {}", ca.subject(), rfc3339(ca.not_after())),
+            format!(
+                "the CA {} expired on {}",
+                ca.subject(),
+                rfc3339(ca.not_after())
+            ),
         )),
         Some(_) => {}
         None => {
@@ -109,7 +113,10 @@ pub fn verify_client_cert(
     }
     if signer.is_some() && problems.is_empty() {
         if let Err(e) = webpki_check(cas, cert) {
-            problems.push(problem("rejected", format!("rustls-webpki rejects it: {e}")));
+            problems.push(problem(
+                "rejected",
+                format!("rustls-webpki rejects it: {e}"),
+            ));
         }
     }
     let key_matches = key.map(|k| k.matches(&cert.public_key()));
@@ -135,7 +142,10 @@ pub fn verify_client_cert(
 /// rustls-webpki's verdict for client auth, at a moment inside the
 /// certificate's validity (time is checked separately).
 fn webpki_check(cas: &[Certificate], cert: &Certificate) -> Result<(), String> {
-    let ders: Vec<CertificateDer<'_>> = cas.iter().map(|c| CertificateDer::from(c.to_der())).collect();
+    let ders: Vec<CertificateDer<'_>> = cas
+        .iter()
+        .map(|c| CertificateDer::from(c.to_der()))
+        .collect();
     let anchors: Vec<_> = ders
         .iter()
         .filter_map(|d| webpki::anchor_from_trusted_cert(d).ok())

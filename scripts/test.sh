@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs every test of runnerkey: Rust unit, doc and end-to-end tests, then the
+# Python suite (interop with openssl, cryptography, tomllib, JSON schemas,
+# kubectl). Installs what the tests need on a fresh machine first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests call (installed only when missing).
+missing=()
+command -v openssl >/dev/null || missing+=(openssl)
+command -v strace >/dev/null || missing+=(strace)
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+    else
+        echo "scripts/test.sh: please install: ${missing[*]}" >&2
+        exit 2
+    fi
+fi
+if ! command -v kubectl >/dev/null; then
+    echo "scripts/test.sh: kubectl is required by the kubeconfig tests and is not installed" >&2
+    exit 2
+fi
+
+# Python test environment.
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -r tests/requirements.txt
+
+# Rust: build the binary the Python tests drive, then every Rust test.
+cargo build -j2 --locked --workspace
+cargo test -j2 --locked --workspace
+
+# Python: exit code 5 means no test ran, which is a failure here.
+set +e
+RUNNERKEY_BIN="$PWD/target/debug/runnerkey" .venv/bin/python -m pytest
+rc=$?
+set -e
+if [ "$rc" = 5 ]; then
+    echo "scripts/test.sh: pytest collected no tests" >&2
+    exit 1
+fi
+exit "$rc"
