@@ -112,8 +112,10 @@ impl Outputs {
                 }
             }
         }
-        for p in &written {
-            sync_dir(p);
+        let mut dirs: Vec<&Path> = written.iter().filter_map(|p| p.parent()).collect();
+        dirs.dedup();
+        for d in dirs {
+            sync_dir(&d.join("."));
         }
         match failed {
             Some(e) => Err(e),
