@@ -33,8 +33,112 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Check a client certificate against a CA for client authentication.
     Verify(VerifyArgs),
+    /// Show, edit and lint gitlab-runner's config.toml.
+    #[command(subcommand, name = "runner-config")]
+    RunnerConfig(RunnerConfigCommand),
     /// Run the whole procedure on a throwaway CA, no cluster needed.
     Demo(DemoArgs),
+}
+
+/// `runnerkey runner-config …`
+#[derive(Debug, Subcommand)]
+pub enum RunnerConfigCommand {
+    /// List the runners and their kubernetes settings (secrets hidden).
+    Show(ShowArgs),
+    /// Set or remove [runners.kubernetes] keys of one runner, keeping every other byte.
+    Set(Box<SetArgs>),
+    /// Find unknown keys and settings or files that break the kubernetes executor.
+    Lint(LintArgs),
+}
+
+/// The config file and the runner in it.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// gitlab-runner's config file.
+    #[arg(long, default_value = "/etc/gitlab-runner/config.toml")]
+    pub config: PathBuf,
+}
+
+/// `runnerkey runner-config show`
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Only this runner.
+    #[arg(long)]
+    pub runner: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Print runner tokens and bearer tokens instead of <redacted>.
+    #[arg(long)]
+    pub show_secrets: bool,
+}
+
+/// `runnerkey runner-config set`
+#[derive(Debug, Args)]
+pub struct SetArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The runner's name.
+    #[arg(
+        long,
+        required_unless_present = "runner_index",
+        conflicts_with = "runner_index"
+    )]
+    pub runner: Option<String>,
+    /// The runner's 0-based position among [[runners]] (for duplicate names).
+    #[arg(long)]
+    pub runner_index: Option<usize>,
+    /// API server URL (host).
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Client certificate path (cert_file).
+    #[arg(long)]
+    pub cert_file: Option<String>,
+    /// Client key path (key_file).
+    #[arg(long)]
+    pub key_file: Option<String>,
+    /// Cluster CA path (ca_file).
+    #[arg(long)]
+    pub ca_file: Option<String>,
+    /// Namespace for job pods (namespace).
+    #[arg(long)]
+    pub namespace: Option<String>,
+    /// Service account for job pods (service_account).
+    #[arg(long)]
+    pub service_account: Option<String>,
+    /// File holding a bearer token to set as bearer_token (never on the command line).
+    #[arg(long)]
+    pub bearer_token_file: Option<PathBuf>,
+    /// Remove a key from [runners.kubernetes]; repeat for several.
+    #[arg(long = "unset", value_name = "KEY")]
+    pub unset: Vec<String>,
+    /// Print the diff and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not write config.toml.<timestamp>.bak first.
+    #[arg(long)]
+    pub no_backup: bool,
+    /// Seconds to wait for another editor's lock.
+    #[arg(long, default_value_t = 10)]
+    pub lock_timeout: u64,
+    /// Show token values in the diff.
+    #[arg(long)]
+    pub show_secrets: bool,
+}
+
+/// `runnerkey runner-config lint`
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Only this runner.
+    #[arg(long)]
+    pub runner: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `runnerkey ca …`

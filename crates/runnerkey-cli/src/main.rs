@@ -7,6 +7,7 @@ mod demo;
 mod inputs;
 mod pki;
 mod report;
+mod runner_config;
 
 use std::process::ExitCode;
 
@@ -31,6 +32,7 @@ fn main() -> ExitCode {
         args::Command::Issue(a) => pki::issue(&a),
         args::Command::Inspect(a) => report::inspect(&a),
         args::Command::Verify(a) => report::verify(&a),
+        args::Command::RunnerConfig(c) => runner_config::run(&c),
         args::Command::Demo(a) => demo::run(&a),
     };
     match result {

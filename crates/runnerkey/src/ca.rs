@@ -62,13 +62,13 @@ impl CertificateAuthority {
             };
             return Err(Error::NotACa(format!("{} ({why})", cert.subject())));
         }
-        if let Some(ku) = cert.key_usage() {
-            if !ku.contains(&"keyCertSign") {
-                return Err(Error::NotACa(format!(
-                    "{} (its keyUsage lacks keyCertSign)",
-                    cert.subject()
-                )));
-            }
+        if let Some(ku) = cert.key_usage()
+            && !ku.contains(&"keyCertSign")
+        {
+            return Err(Error::NotACa(format!(
+                "{} (its keyUsage lacks keyCertSign)",
+                cert.subject()
+            )));
         }
         if !key.matches(&cert.public_key()) {
             return Err(Error::KeyMismatch(format!(
@@ -121,14 +121,14 @@ impl CertificateAuthority {
             }
             other => other.in_file(cert_path),
         })?;
-        if let Ok(meta) = std::fs::metadata(key_path) {
-            if meta.mode() & 0o077 != 0 {
-                ca.warnings.push(format!(
-                    "{} is readable by group or others (mode {:o}): chmod 600 it",
-                    key_path.display(),
-                    meta.mode() & 0o777
-                ));
-            }
+        if let Ok(meta) = std::fs::metadata(key_path)
+            && meta.mode() & 0o077 != 0
+        {
+            ca.warnings.push(format!(
+                "{} is readable by group or others (mode {:o}): chmod 600 it",
+                key_path.display(),
+                meta.mode() & 0o777
+            ));
         }
         Ok(ca)
     }

@@ -102,9 +102,60 @@ pub enum Error {
         /// The file.
         path: PathBuf,
     },
+    /// A TOML file that does not parse.
+    #[error("line {line}, column {column}: {message}")]
+    ConfigParse {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// The parser's message.
+        message: String,
+    },
+    /// No `[[runners]]` entry has the name asked for.
+    #[error("no runner named {name:?} (runners: {})", quoted(available))]
+    RunnerNotFound {
+        /// The name asked for.
+        name: String,
+        /// The names that exist.
+        available: Vec<String>,
+    },
+    /// Several `[[runners]]` entries share the name asked for.
+    #[error("{} runners are named {name:?} (at indexes {}): pick one with --runner-index", indexes.len(), indexes.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))]
+    DuplicateRunner {
+        /// The name.
+        name: String,
+        /// Their 0-based positions among `[[runners]]`.
+        indexes: Vec<usize>,
+    },
+    /// Another editor holds the config's lock.
+    #[error("{path} is locked by another editor (waited {waited_ms} ms); try again")]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+        /// How long we waited.
+        waited_ms: u128,
+    },
+    /// The file changed on disk after it was read.
+    #[error("{path} changed on disk since it was read; nothing was written, run again")]
+    ConcurrentModification {
+        /// The file.
+        path: PathBuf,
+    },
     /// The crypto backend failed.
     #[error("crypto backend: {0}")]
     Crypto(String),
+}
+
+fn quoted(names: &[String]) -> String {
+    if names.is_empty() {
+        return "none".into();
+    }
+    names
+        .iter()
+        .map(|n| format!("{n:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Shorthand for results of this crate.

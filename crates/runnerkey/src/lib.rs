@@ -32,6 +32,7 @@ pub mod lifetime;
 mod oid;
 mod pem_block;
 pub mod public_key;
+pub mod runner_config;
 mod signer;
 pub mod verify;
 

@@ -45,9 +45,9 @@ impl Default for Lifetime {
 impl fmt::Display for Lifetime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = self.0.as_secs();
-        if s % DAY == 0 {
+        if s.is_multiple_of(DAY) {
             write!(f, "{} days", s / DAY)
-        } else if s % 3600 == 0 {
+        } else if s.is_multiple_of(3600) {
             write!(f, "{}h", s / 3600)
         } else {
             write!(f, "{s}s")

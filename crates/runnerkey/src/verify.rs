@@ -111,13 +111,14 @@ pub fn verify_client_cert(
             format!("not valid before {}", rfc3339(cert.not_before())),
         ));
     }
-    if signer.is_some() && problems.is_empty() {
-        if let Err(e) = webpki_check(cas, cert) {
-            problems.push(problem(
-                "rejected",
-                format!("rustls-webpki rejects it: {e}"),
-            ));
-        }
+    if signer.is_some()
+        && problems.is_empty()
+        && let Err(e) = webpki_check(cas, cert)
+    {
+        problems.push(problem(
+            "rejected",
+            format!("rustls-webpki rejects it: {e}"),
+        ));
     }
     let key_matches = key.map(|k| k.matches(&cert.public_key()));
     if key_matches == Some(false) {

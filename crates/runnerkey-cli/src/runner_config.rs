@@ -1,0 +1,218 @@
+//! `runner-config show|set|lint`.
+
+use std::time::Duration;
+
+use runnerkey::runner_config::lint::{Finding, LintOptions, Severity};
+use runnerkey::runner_config::{
+    Change, ConfigLock, KubeKey, RunnerConfig, RunnerInfo, RunnerSelector, SaveOptions,
+};
+use runnerkey::{Error, Result};
+
+use crate::Outcome;
+use crate::args::{LintArgs, RunnerConfigCommand, SetArgs, ShowArgs};
+
+/// Dispatches `runner-config` subcommands.
+pub fn run(c: &RunnerConfigCommand) -> Result<Outcome> {
+    match c {
+        RunnerConfigCommand::Show(a) => show(a),
+        RunnerConfigCommand::Set(a) => set(a),
+        RunnerConfigCommand::Lint(a) => lint(a),
+    }
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Result<()> {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).map_err(|e| Error::InvalidArgument(e.to_string()))?
+    );
+    Ok(())
+}
+
+fn show(a: &ShowArgs) -> Result<Outcome> {
+    let cfg = RunnerConfig::load(&a.config.config)?;
+    let mut runners = cfg.runners().map_err(|e| e.in_file(&a.config.config))?;
+    if let Some(name) = &a.runner {
+        let i = cfg
+            .select(&RunnerSelector::Name(name.clone()))
+            .map_err(|e| e.in_file(&a.config.config))?;
+        runners.retain(|r| r.index == i);
+    }
+    if !a.show_secrets {
+        runners = runners.iter().map(RunnerInfo::redacted).collect();
+    }
+    if a.json {
+        json(&runners)?;
+        return Ok(Outcome::Ok);
+    }
+    let none = || "-".to_string();
+    for r in &runners {
+        println!(
+            "[{}] {}  executor={}  url={}",
+            r.index,
+            r.name.clone().unwrap_or_else(none),
+            r.executor.clone().unwrap_or_else(none),
+            r.url.clone().unwrap_or_else(none)
+        );
+        match &r.kubernetes {
+            None => println!("    (no [runners.kubernetes] table)"),
+            Some(k) => {
+                for key in KubeKey::ALL {
+                    if let Some(v) = k.get(key) {
+                        println!("    {key:<16}= {v:?}");
+                    }
+                }
+            }
+        }
+    }
+    Ok(Outcome::Ok)
+}
+
+fn changes(a: &SetArgs) -> Result<Vec<Change>> {
+    let mut out = Vec::new();
+    let sets = [
+        (KubeKey::Host, &a.host),
+        (KubeKey::CertFile, &a.cert_file),
+        (KubeKey::KeyFile, &a.key_file),
+        (KubeKey::CaFile, &a.ca_file),
+        (KubeKey::Namespace, &a.namespace),
+        (KubeKey::ServiceAccount, &a.service_account),
+    ];
+    for (key, value) in sets {
+        if let Some(v) = value {
+            out.push(Change::set(key, v.clone()));
+        }
+    }
+    if let Some(p) = &a.bearer_token_file {
+        let raw = runnerkey::file::read(p)?;
+        let token = String::from_utf8(raw).map_err(|_| {
+            Error::InvalidArgument(format!("{}: the token is not UTF-8", p.display()))
+        })?;
+        let token = token.trim();
+        if token.is_empty() {
+            return Err(Error::InvalidArgument(format!(
+                "{}: the file is empty",
+                p.display()
+            )));
+        }
+        out.push(Change::set(KubeKey::BearerToken, token));
+    }
+    for k in &a.unset {
+        out.push(Change::unset(k.parse()?));
+    }
+    if out.is_empty() {
+        return Err(Error::InvalidArgument(
+            "nothing to do: give --host, --cert-file, --key-file, --ca-file, --namespace, --service-account, --bearer-token-file or --unset".into(),
+        ));
+    }
+    Ok(out)
+}
+
+fn set(a: &SetArgs) -> Result<Outcome> {
+    let path = &a.config.config;
+    let changes = changes(a)?;
+    let selector = match (&a.runner, a.runner_index) {
+        (_, Some(i)) => RunnerSelector::Index(i),
+        (Some(n), None) => RunnerSelector::Name(n.clone()),
+        (None, None) => {
+            return Err(Error::InvalidArgument(
+                "give --runner NAME or --runner-index N".into(),
+            ));
+        }
+    };
+    let options = SaveOptions {
+        backup: !a.no_backup,
+        lock_timeout: Duration::from_secs(a.lock_timeout),
+    };
+    let lock = if a.dry_run {
+        None
+    } else {
+        Some(ConfigLock::acquire(path, options.lock_timeout)?)
+    };
+    let mut cfg = RunnerConfig::load(path)?;
+    let changed = cfg
+        .set_kubernetes(&selector, &changes)
+        .map_err(|e| e.in_file(path))?;
+    let runner = match &selector {
+        RunnerSelector::Name(n) => n.clone(),
+        RunnerSelector::Index(i) => format!("#{i}"),
+    };
+    if changed.is_empty() {
+        println!("runner {runner}: unchanged, nothing written");
+        return Ok(Outcome::Ok);
+    }
+    let names: Vec<&str> = changed.iter().map(|k| k.name()).collect();
+    if a.dry_run {
+        print!("{}", cfg.diff(a.show_secrets));
+        println!(
+            "dry run: runner {runner} would change {}; nothing written",
+            names.join(", ")
+        );
+        return Ok(Outcome::Ok);
+    }
+    let saved = cfg.save_locked(lock.as_ref().expect("taken unless dry run"), &options)?;
+    println!(
+        "runner {runner}: set {} in {}",
+        names.join(", "),
+        saved.path.display()
+    );
+    if let Some(b) = &saved.backup {
+        println!("backup: {}", b.display());
+    }
+    Ok(Outcome::Ok)
+}
+
+fn print_finding(f: &Finding) {
+    let mark = match f.severity {
+        Severity::Error => "✗ error",
+        Severity::Warning => "! warning",
+        Severity::Info => "· info",
+    };
+    let mut place = Vec::new();
+    if let Some(r) = &f.runner {
+        place.push(format!("runner {r:?}"));
+    }
+    if let Some(l) = f.line {
+        place.push(format!("line {l}"));
+    }
+    let place = if place.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", place.join(", "))
+    };
+    println!("{mark} [{}]{place}: {}", f.code, f.message);
+    println!("    fix: {}", f.fix);
+}
+
+fn lint(a: &LintArgs) -> Result<Outcome> {
+    let path = &a.config.config;
+    let cfg = RunnerConfig::load(path)?;
+    let options = LintOptions {
+        runner: a.runner.clone().map(RunnerSelector::Name),
+        now: None,
+    };
+    let findings = cfg.lint(&options).map_err(|e| e.in_file(path))?;
+    if a.json {
+        json(&findings)?;
+    } else if findings.is_empty() {
+        println!("{}: no problems found", path.display());
+    } else {
+        for f in &findings {
+            print_finding(f);
+        }
+    }
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    if !a.json && !findings.is_empty() {
+        println!(
+            "{errors} error(s), {} other finding(s)",
+            findings.len() - errors
+        );
+    }
+    Ok(if errors > 0 {
+        Outcome::Problems
+    } else {
+        Outcome::Ok
+    })
+}

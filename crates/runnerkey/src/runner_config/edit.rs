@@ -1,0 +1,366 @@
+//! Planning and applying edits as text splices at toml_edit's spans, so
+//! that every byte outside the changed values is kept.
+
+use std::ops::Range;
+
+use toml_edit::{Item, Table, Value};
+
+use super::{Change, KubeKey, kubernetes_of, parse};
+use crate::error::{Error, Result};
+
+/// Replace `at` with `with`.
+struct Splice {
+    at: Range<usize>,
+    with: String,
+}
+
+/// What the planner has to go on.
+struct Ctx<'a> {
+    text: &'a str,
+    eol: &'static str,
+    splices: Vec<Splice>,
+    changed: Vec<KubeKey>,
+}
+
+fn line_start(text: &str, pos: usize) -> usize {
+    text[..pos].rfind('\n').map(|i| i + 1).unwrap_or(0)
+}
+
+/// The end of the line holding `pos`, after its line terminator.
+fn line_end(text: &str, pos: usize) -> usize {
+    text[pos..]
+        .find('\n')
+        .map(|i| pos + i + 1)
+        .unwrap_or(text.len())
+}
+
+/// The white space from the start of the line to `pos`, if only white space.
+fn indent_before(text: &str, pos: usize) -> Option<&str> {
+    let s = &text[line_start(text, pos)..pos];
+    s.chars().all(|c| c == ' ' || c == '\t').then_some(s)
+}
+
+/// The last byte of a table's own key-values (dotted keys included), or,
+/// with `subtables`, of everything nested under it.
+fn max_end(table: &Table, subtables: bool) -> Option<usize> {
+    let mut end = None;
+    let mut see = |r: Option<Range<usize>>| {
+        if let Some(r) = r {
+            end = Some(end.map_or(r.end, |e: usize| e.max(r.end)));
+        }
+    };
+    for (key, item) in table.iter() {
+        match item {
+            Item::Value(v) => {
+                see(table.key(key).and_then(|k| k.span()));
+                see(v.span());
+            }
+            Item::Table(t) if t.is_dotted() || subtables => {
+                see(t.span());
+                see(max_end(t, subtables).map(|e| e..e));
+            }
+            Item::ArrayOfTables(a) if subtables => {
+                for t in a.iter() {
+                    see(t.span());
+                    see(max_end(t, true).map(|e| e..e));
+                }
+            }
+            _ => {}
+        }
+    }
+    end
+}
+
+/// Indentation of the first plain key of a table.
+fn key_indent<'t>(text: &'t str, table: &Table) -> Option<&'t str> {
+    table.iter().find_map(|(key, item)| {
+        item.as_value()?;
+        indent_before(text, table.key(key)?.span()?.start)
+    })
+}
+
+/// Whether a table's string values are written as literal strings ('…').
+fn prefers_literal(text: &str, table: &Table) -> bool {
+    table.iter().any(|(_, item)| match item {
+        Item::Value(v @ Value::String(_)) => v.span().is_some_and(|s| text[s].starts_with('\'')),
+        _ => false,
+    })
+}
+
+/// A TOML string in the style asked for, when that style can hold it.
+fn render(s: &str, literal: bool) -> String {
+    if literal && !s.contains('\'') && !s.chars().any(char::is_control) {
+        format!("'{s}'")
+    } else {
+        let mut v = Value::from(s);
+        v.decor_mut().clear();
+        v.to_string()
+    }
+}
+
+fn not_string(key: KubeKey) -> Error {
+    Error::InvalidArgument(format!(
+        "[runners.kubernetes] {key} is not a string value; fix it by hand"
+    ))
+}
+
+impl Ctx<'_> {
+    fn push(&mut self, at: Range<usize>, with: String) {
+        self.splices.push(Splice { at, with });
+    }
+
+    /// Removes a key-value: its whole line when it stands alone on it.
+    fn remove(&mut self, key: Range<usize>, value: Range<usize>) {
+        let text = self.text;
+        let start = line_start(text, key.start);
+        let end = line_end(text, value.end);
+        let rest = text[value.end..end].trim_start_matches([' ', '\t']);
+        let alone = indent_before(text, key.start).is_some()
+            && (rest.trim_end_matches(['\r', '\n']).is_empty() || rest.starts_with('#'));
+        if alone {
+            self.push(start..end, String::new());
+        } else {
+            self.push(key.start..value.end, String::new());
+        }
+    }
+
+    /// Inserts whole lines after the line holding `after`.
+    fn insert_lines(&mut self, after: usize, lines: String) {
+        let pos = line_end(self.text, after);
+        let lead = if pos == self.text.len() && !self.text.ends_with('\n') {
+            self.eol
+        } else {
+            ""
+        };
+        self.push(pos..pos, format!("{lead}{lines}"));
+    }
+
+    fn table(&mut self, kt: &Table, runner: &Table, changes: &[Change]) -> Result<()> {
+        let text = self.text;
+        let literal = prefers_literal(text, kt);
+        let runner_h = runner
+            .span()
+            .and_then(|s| indent_before(text, s.start))
+            .unwrap_or("");
+        let runner_k = key_indent(text, runner).unwrap_or(runner_h);
+        let step = runner_k.strip_prefix(runner_h).unwrap_or("  ");
+        let indent = match key_indent(text, kt) {
+            Some(i) => i.to_string(),
+            None => {
+                let header = kt
+                    .span()
+                    .and_then(|s| indent_before(text, s.start))
+                    .unwrap_or(runner_k);
+                format!("{header}{step}")
+            }
+        };
+        let mut appended = String::new();
+        for c in changes {
+            let name = c.key.name();
+            match (kt.get(name), &c.value) {
+                (Some(Item::Value(v)), Some(new)) => {
+                    if v.as_str() == Some(new.as_str()) {
+                        continue;
+                    }
+                    let span = v.span().ok_or_else(|| not_string(c.key))?;
+                    v.as_str().ok_or_else(|| not_string(c.key))?;
+                    let literal = text[span.clone()].starts_with('\'');
+                    self.push(span, render(new, literal));
+                }
+                (Some(Item::Value(v)), None) => {
+                    let key = kt.key(name).and_then(|k| k.span());
+                    match (key, v.span()) {
+                        (Some(k), Some(v)) => self.remove(k, v),
+                        _ => return Err(not_string(c.key)),
+                    }
+                }
+                (Some(Item::None) | None, Some(new)) => {
+                    appended.push_str(&format!(
+                        "{indent}{name} = {}{}",
+                        render(new, literal),
+                        self.eol
+                    ));
+                }
+                (Some(Item::None) | None, None) => continue,
+                (Some(_), _) => return Err(not_string(c.key)),
+            }
+            self.changed.push(c.key);
+        }
+        if appended.is_empty() {
+            return Ok(());
+        }
+        match kt.span() {
+            Some(header) => {
+                let anchor = max_end(kt, false).unwrap_or(header.end).max(header.end);
+                self.insert_lines(anchor, appended);
+            }
+            None => {
+                // Only sub-tables ([runners.kubernetes.volumes] …) exist: give
+                // the table its header just before the first of them.
+                let first = kt
+                    .iter()
+                    .filter_map(|(_, i)| match i {
+                        Item::Table(t) => t.span().map(|s| s.start),
+                        Item::ArrayOfTables(a) => {
+                            a.iter().filter_map(|t| t.span()).map(|s| s.start).min()
+                        }
+                        _ => None,
+                    })
+                    .min()
+                    .ok_or_else(|| {
+                        Error::InvalidArgument("cannot place [runners.kubernetes]".into())
+                    })?;
+                let at = line_start(text, first);
+                let header_indent = indent_before(text, first).unwrap_or("");
+                self.push(
+                    at..at,
+                    format!("{header_indent}[runners.kubernetes]{}{appended}", self.eol),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn new_table(&mut self, runner: &Table, changes: &[Change]) -> Result<()> {
+        let text = self.text;
+        let header = runner
+            .span()
+            .ok_or_else(|| Error::InvalidArgument("the runner has no [[runners]] header".into()))?;
+        let h = indent_before(text, header.start).unwrap_or("");
+        let k = key_indent(text, runner)
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("{h}  "));
+        let step = k.strip_prefix(h).unwrap_or("  ").to_string();
+        let literal = prefers_literal(text, runner);
+        let mut block = format!("{k}[runners.kubernetes]{}", self.eol);
+        for c in changes {
+            if let Some(v) = &c.value {
+                block.push_str(&format!(
+                    "{k}{step}{} = {}{}",
+                    c.key.name(),
+                    render(v, literal),
+                    self.eol
+                ));
+                self.changed.push(c.key);
+            }
+        }
+        if self.changed.is_empty() {
+            return Ok(());
+        }
+        let anchor = max_end(runner, true).unwrap_or(header.end).max(header.end);
+        self.insert_lines(anchor, block);
+        Ok(())
+    }
+
+    fn inline(&mut self, it: &toml_edit::InlineTable, changes: &[Change]) -> Result<()> {
+        let span = it.span().ok_or_else(|| {
+            Error::InvalidArgument("inline kubernetes table without position".into())
+        })?;
+        let mut value: Value = self.text[span.clone()].parse().map_err(|e| {
+            Error::InvalidArgument(format!("cannot re-read the inline kubernetes table: {e}"))
+        })?;
+        let table = value
+            .as_inline_table_mut()
+            .expect("parsed from an inline table");
+        for c in changes {
+            let name = c.key.name();
+            match (table.get(name), &c.value) {
+                (Some(old), Some(new)) => {
+                    if old.as_str() == Some(new.as_str()) {
+                        continue;
+                    }
+                    old.as_str().ok_or_else(|| not_string(c.key))?;
+                    let mut v = Value::from(new.as_str());
+                    *v.decor_mut() = old.decor().clone();
+                    table.insert(name, v);
+                }
+                (Some(_), None) => {
+                    table.remove(name);
+                }
+                (None, Some(new)) => {
+                    table.insert(name, Value::from(new.as_str()));
+                }
+                (None, None) => continue,
+            }
+            self.changed.push(c.key);
+        }
+        if !self.changed.is_empty() {
+            self.push(span, value.to_string());
+        }
+        Ok(())
+    }
+}
+
+/// Applies `changes` to runner `index`; returns the new text and the keys
+/// that changed. The result is parsed again and checked before it is
+/// returned.
+pub(super) fn apply(
+    text: &str,
+    index: usize,
+    changes: &[Change],
+) -> Result<(String, Vec<KubeKey>)> {
+    for (i, c) in changes.iter().enumerate() {
+        if changes[..i].iter().any(|d| d.key == c.key) {
+            return Err(Error::InvalidArgument(format!(
+                "{} is given more than once",
+                c.key
+            )));
+        }
+    }
+    let doc = parse(text)?;
+    let runner = doc
+        .get("runners")
+        .and_then(Item::as_array_of_tables)
+        .and_then(|a| a.get(index))
+        .ok_or_else(|| {
+            Error::InvalidArgument(format!("the config has no runner at index {index}"))
+        })?;
+    let mut ctx = Ctx {
+        text,
+        eol: if text.contains("\r\n") { "\r\n" } else { "\n" },
+        splices: Vec::new(),
+        changed: Vec::new(),
+    };
+    match runner.get("kubernetes") {
+        Some(Item::Table(kt)) if !kt.is_dotted() => ctx.table(kt, runner, changes)?,
+        Some(Item::Value(Value::InlineTable(it))) => ctx.inline(it, changes)?,
+        None | Some(Item::None) => ctx.new_table(runner, changes)?,
+        Some(_) => {
+            return Err(Error::InvalidArgument(
+                "this runner's kubernetes settings are neither a [runners.kubernetes] table nor an inline table; fix it by hand".into(),
+            ));
+        }
+    }
+    let Ctx {
+        mut splices,
+        changed,
+        ..
+    } = ctx;
+    splices.sort_by_key(|s| s.at.start);
+    let mut out = text.to_string();
+    for s in splices.iter().rev() {
+        out.replace_range(s.at.clone(), &s.with);
+    }
+    check(&out, index, changes)?;
+    Ok((out, changed))
+}
+
+/// The edited text parses and holds exactly the values asked for.
+fn check(out: &str, index: usize, changes: &[Change]) -> Result<()> {
+    let broken = |why: String| {
+        Error::InvalidArgument(format!("internal error, nothing written: the edit {why}"))
+    };
+    let doc = parse(out).map_err(|e| broken(format!("does not parse ({e})")))?;
+    let runner = doc
+        .get("runners")
+        .and_then(Item::as_array_of_tables)
+        .and_then(|a| a.get(index))
+        .ok_or_else(|| broken("lost the runner".into()))?;
+    let settings = kubernetes_of(runner).unwrap_or_default();
+    for c in changes {
+        if settings.get(c.key) != c.value.as_deref() {
+            return Err(broken(format!("did not set {}", c.key)));
+        }
+    }
+    Ok(())
+}

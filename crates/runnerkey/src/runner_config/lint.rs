@@ -1,0 +1,457 @@
+//! `runner-config lint`: unknown, removed and deprecated keys anywhere, and
+//! per kubernetes runner the settings and files that make it fail to
+//! authenticate or run jobs as someone unexpected.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use serde::Serialize;
+use time::OffsetDateTime;
+use toml_edit::{Item, Table, Value};
+
+use super::keys::{KeyKind, KeyTable};
+use super::{KubernetesSettings, RunnerConfig, RunnerInfo, RunnerSelector, line_col, parse};
+use crate::cert::Certificate;
+use crate::error::Result;
+use crate::key::PrivateKey;
+use crate::verify::verify_client_cert;
+
+/// How bad a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The runner will fail, or silently ignore a setting.
+    Error,
+    /// Works, but probably not as intended.
+    Warning,
+    /// Worth knowing.
+    Info,
+}
+
+/// One problem found, with a stable code and a one-line fix.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// Stable identifier (listed in docs/troubleshooting.md).
+    pub code: &'static str,
+    /// How bad.
+    pub severity: Severity,
+    /// The runner's name (or `#index` when unnamed), when it concerns one.
+    pub runner: Option<String>,
+    /// The dotted key concerned.
+    pub key: Option<String>,
+    /// 1-based line in the file.
+    pub line: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+    /// What to do about it.
+    pub fix: String,
+}
+
+/// What to lint.
+#[derive(Clone, Debug, Default)]
+pub struct LintOptions {
+    /// Only this runner's findings (file-wide key findings are kept).
+    pub runner: Option<RunnerSelector>,
+    /// The time to judge expiry at (now when `None`).
+    pub now: Option<OffsetDateTime>,
+}
+
+/// Days before expiry that make a certificate worth a warning.
+pub const EXPIRY_WARNING_DAYS: i64 = 30;
+
+struct Linter<'a> {
+    text: &'a str,
+    keys: &'static KeyTable,
+    findings: Vec<Finding>,
+}
+
+impl Linter<'_> {
+    #[allow(clippy::too_many_arguments)]
+    fn add(
+        &mut self,
+        code: &'static str,
+        severity: Severity,
+        runner: Option<&str>,
+        key: Option<String>,
+        at: Option<usize>,
+        message: String,
+        fix: String,
+    ) {
+        self.findings.push(Finding {
+            code,
+            severity,
+            runner: runner.map(str::to_string),
+            key,
+            line: at.map(|a| line_col(self.text, a).0),
+            message,
+            fix,
+        });
+    }
+
+    /// Checks every key of `table` (at dotted `path`) against the known list.
+    fn walk_table(&mut self, table: &Table, path: &str, runner: Option<&str>) {
+        for (name, item) in table.iter() {
+            let at = table.key(name).and_then(|k| k.span()).map(|s| s.start);
+            self.check_key(name, item, path, runner, at);
+        }
+    }
+
+    fn walk_inline(&mut self, table: &toml_edit::InlineTable, path: &str, runner: Option<&str>) {
+        for (name, value) in table.iter() {
+            let at = table.key(name).and_then(|k| k.span()).map(|s| s.start);
+            self.check_key(name, &Item::Value(value.clone()), path, runner, at);
+        }
+    }
+
+    fn check_key(
+        &mut self,
+        name: &str,
+        item: &Item,
+        parent: &str,
+        runner: Option<&str>,
+        at: Option<usize>,
+    ) {
+        let full = if parent.is_empty() {
+            name.to_string()
+        } else {
+            format!("{parent}.{name}")
+        };
+        let Some(info) = self.keys.lookup(parent, name) else {
+            if let Some(note) = self.keys.removed(&full) {
+                self.add(
+                    "removed-key",
+                    Severity::Error,
+                    runner,
+                    Some(full.clone()),
+                    at,
+                    format!("{full} is no longer read by gitlab-runner: {note}"),
+                    format!("remove {name}, or use its replacement"),
+                );
+                return;
+            }
+            let suggestions = self.keys.suggest(parent, name);
+            let fix = match suggestions.as_slice() {
+                [] => format!("remove {name}: gitlab-runner ignores it"),
+                s => format!("did you mean {}?", s.join(" or ")),
+            };
+            self.add(
+                "unknown-key",
+                Severity::Error,
+                runner,
+                Some(full.clone()),
+                at,
+                format!("unknown key {full}: gitlab-runner silently ignores it"),
+                fix,
+            );
+            return;
+        };
+        let canonical = info.path.clone();
+        if info.is_deprecated() {
+            self.add(
+                "deprecated-key",
+                Severity::Warning,
+                runner,
+                Some(canonical.clone()),
+                at,
+                format!("{canonical} is deprecated: {}", info.note),
+                "move to the replacement the note names".into(),
+            );
+        }
+        match (info.kind, item) {
+            (KeyKind::Table, Item::Table(t)) => self.walk_table(t, &canonical, runner),
+            (KeyKind::Table, Item::Value(Value::InlineTable(t))) => {
+                self.walk_inline(t, &canonical, runner)
+            }
+            (KeyKind::ArrayOfTables, Item::ArrayOfTables(a)) => {
+                for t in a.iter() {
+                    self.walk_table(t, &canonical, runner);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn file_findings(&mut self, runner: &str, k: &KubernetesSettings, now: OffsetDateTime) {
+        let fields = [
+            ("cert_file", &k.cert_file),
+            ("key_file", &k.key_file),
+            ("ca_file", &k.ca_file),
+        ];
+        let readable = |this: &mut Self, key: &str, p: &str| -> bool {
+            let path = Path::new(p);
+            if !path.is_absolute() {
+                this.add(
+                    "relative-path",
+                    Severity::Error,
+                    Some(runner),
+                    Some(format!("runners.kubernetes.{key}")),
+                    None,
+                    format!("{key} = {p:?} is relative: it is resolved against the runner's working directory"),
+                    format!("use an absolute path for {key}"),
+                );
+                return false;
+            }
+            match std::fs::File::open(path) {
+                Ok(_) => true,
+                Err(e) => {
+                    let code = if e.kind() == std::io::ErrorKind::NotFound {
+                        "file-missing"
+                    } else {
+                        "file-unreadable"
+                    };
+                    this.add(
+                        code,
+                        Severity::Error,
+                        Some(runner),
+                        Some(format!("runners.kubernetes.{key}")),
+                        None,
+                        format!("{key} {p}: {e}"),
+                        format!("create {p} (runnerkey issue writes it) or fix the path"),
+                    );
+                    false
+                }
+            }
+        };
+        let mut ok = [false; 3];
+        for (i, (key, value)) in fields.iter().enumerate() {
+            if let Some(p) = value.as_deref().filter(|p| !p.is_empty()) {
+                ok[i] = readable(self, key, p);
+            }
+        }
+        let cert = if ok[0] {
+            self.load(runner, "cert_file", || {
+                Certificate::load(Path::new(k.cert_file.as_deref().unwrap_or_default()))
+            })
+        } else {
+            None
+        };
+        let key = if ok[1] {
+            self.load(runner, "key_file", || {
+                PrivateKey::load(Path::new(k.key_file.as_deref().unwrap_or_default()), None)
+            })
+        } else {
+            None
+        };
+        let cas = if ok[2] {
+            self.load(runner, "ca_file", || {
+                Certificate::load_all(Path::new(k.ca_file.as_deref().unwrap_or_default()))
+            })
+        } else {
+            None
+        };
+        if ok[1] {
+            let p = k.key_file.as_deref().unwrap_or_default();
+            if let Ok(meta) = std::fs::metadata(p)
+                && meta.mode() & 0o077 != 0
+            {
+                self.add(
+                    "key-file-permissions",
+                    Severity::Warning,
+                    Some(runner),
+                    Some("runners.kubernetes.key_file".into()),
+                    None,
+                    format!(
+                        "{p} is readable by group or others (mode {:o})",
+                        meta.mode() & 0o777
+                    ),
+                    format!("chmod 600 {p}"),
+                );
+            }
+        }
+        let Some(cert) = cert else { return };
+        let report = verify_client_cert(
+            cas.as_deref().unwrap_or(&[]),
+            &cert,
+            key.as_ref(),
+            Some(now),
+        );
+        for p in &report.problems {
+            let (code, severity, key, fix) = match p.code {
+                "key-mismatch" => (
+                    "key-mismatch",
+                    Severity::Error,
+                    "key_file",
+                    "point key_file at the key the certificate was issued for, or re-issue"
+                        .to_string(),
+                ),
+                "expired" => (
+                    "cert-expired",
+                    Severity::Error,
+                    "cert_file",
+                    "renew the certificate: runnerkey issue … --force".to_string(),
+                ),
+                "not-yet-valid" => (
+                    "cert-not-yet-valid",
+                    Severity::Error,
+                    "cert_file",
+                    "check the clocks, or wait".to_string(),
+                ),
+                _ if cas.is_none() => continue,
+                _ => (
+                    "cert-not-trusted",
+                    Severity::Error,
+                    "cert_file",
+                    "issue the certificate from the cluster CA that ca_file holds".to_string(),
+                ),
+            };
+            self.add(
+                code,
+                severity,
+                Some(runner),
+                Some(format!("runners.kubernetes.{key}")),
+                None,
+                format!("{}: {}", cert.subject(), p.message),
+                fix,
+            );
+        }
+        let left = cert.days_left(now);
+        if (0..EXPIRY_WARNING_DAYS).contains(&left) && now <= cert.not_after() {
+            self.add(
+                "cert-expiring",
+                Severity::Warning,
+                Some(runner),
+                Some("runners.kubernetes.cert_file".into()),
+                None,
+                format!("{} expires in {left} days", cert.subject()),
+                "renew it now: runnerkey issue … --force".into(),
+            );
+        }
+    }
+
+    fn load<T>(&mut self, runner: &str, key: &str, f: impl FnOnce() -> Result<T>) -> Option<T> {
+        match f() {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.add(
+                    "file-invalid",
+                    Severity::Error,
+                    Some(runner),
+                    Some(format!("runners.kubernetes.{key}")),
+                    None,
+                    e.to_string(),
+                    format!("put a valid PEM file at {key}"),
+                );
+                None
+            }
+        }
+    }
+
+    fn runner_findings(&mut self, r: &RunnerInfo, table: &Table, now: OffsetDateTime) {
+        let label = r.name.clone().unwrap_or_else(|| format!("#{}", r.index));
+        let label = label.as_str();
+        let at = table.span().map(|s| s.start);
+        let executor = r.executor.as_deref().unwrap_or("");
+        let Some(k) = &r.kubernetes else {
+            if executor == "kubernetes" {
+                self.add("empty-namespace", Severity::Warning, Some(label), Some("runners.kubernetes.namespace".into()), at,
+                    "no [runners.kubernetes] table: jobs run in namespace \"default\" as its \"default\" service account".into(),
+                    "runnerkey runner-config set --runner … --namespace NS --service-account SA".into());
+            }
+            return;
+        };
+        if executor != "kubernetes" {
+            self.add(
+                "executor-not-kubernetes",
+                Severity::Error,
+                Some(label),
+                Some("runners.executor".into()),
+                at,
+                format!("executor is {executor:?} but a [runners.kubernetes] table is set: its settings are ignored"),
+                "set executor = \"kubernetes\", or remove [runners.kubernetes]".into(),
+            );
+            return;
+        }
+        for other in [
+            "docker",
+            "docker-machine",
+            "machine",
+            "custom",
+            "ssh",
+            "parallels",
+            "virtualbox",
+        ] {
+            if table.contains_key(other) {
+                self.add(
+                    "unused-executor-section",
+                    Severity::Info,
+                    Some(label),
+                    Some(format!("runners.{other}")),
+                    at,
+                    format!("[runners.{other}] has no effect with the kubernetes executor"),
+                    format!("remove [runners.{other}]"),
+                );
+            }
+        }
+        let set = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty());
+        if set(&k.cert_file) && !(set(&k.key_file) && set(&k.ca_file)) {
+            self.add("cert-without-key-or-ca", Severity::Error, Some(label), Some("runners.kubernetes.cert_file".into()), at,
+                "cert_file is set without key_file and ca_file: the runner refuses to start the job".into(),
+                "set key_file and ca_file too (runnerkey runner-config set --key-file … --ca-file …)".into());
+        }
+        if set(&k.host) && !set(&k.ca_file) {
+            self.add("host-without-ca-file", Severity::Warning, Some(label), Some("runners.kubernetes.ca_file".into()), at,
+                "host is set but ca_file is empty: only the system trust store is used, the classic \"x509: certificate signed by unknown authority\"".into(),
+                "set ca_file to the cluster CA (/etc/kubernetes/pki/ca.crt on the control plane)".into());
+        }
+        if !set(&k.namespace) {
+            self.add("empty-namespace", Severity::Warning, Some(label), Some("runners.kubernetes.namespace".into()), at,
+                "namespace is empty: jobs land in \"default\" (\"Namespace is empty, therefore assuming 'default'\")".into(),
+                "set namespace to the runner's own namespace".into());
+        }
+        if !set(&k.service_account) {
+            let ns = k
+                .namespace
+                .as_deref()
+                .filter(|n| !n.is_empty())
+                .unwrap_or("default");
+            self.add("empty-service-account", Severity::Warning, Some(label), Some("runners.kubernetes.service_account".into()), at,
+                format!("service_account is empty: job pods run as system:serviceaccount:{ns}:default, which is who kubectl in a deploy job is"),
+                "create a service account for the jobs (runnerkey rbac --profile deployer) and set service_account".into());
+        }
+        self.file_findings(label, k, now);
+    }
+}
+
+impl RunnerConfig {
+    /// Lints the config (see the module docs); findings in file order per
+    /// kind, errors first.
+    pub fn lint(&self, options: &LintOptions) -> Result<Vec<Finding>> {
+        let doc = parse(self.text())?;
+        let keys = KeyTable::get();
+        let now = options.now.unwrap_or_else(OffsetDateTime::now_utc);
+        let only = options
+            .runner
+            .as_ref()
+            .map(|s| self.select(s))
+            .transpose()?;
+        let mut l = Linter {
+            text: self.text(),
+            keys,
+            findings: Vec::new(),
+        };
+        let runners = self.runners()?;
+        let tables: Vec<&Table> = doc
+            .get("runners")
+            .and_then(Item::as_array_of_tables)
+            .map(|a| a.iter().collect())
+            .unwrap_or_default();
+        for (name, item) in doc.iter() {
+            let at = doc.key(name).and_then(|k| k.span()).map(|s| s.start);
+            if name == "runners" && item.is_array_of_tables() {
+                continue;
+            }
+            l.check_key(name, item, "", None, at);
+        }
+        for (r, table) in runners.iter().zip(tables) {
+            if only.is_some_and(|i| i != r.index) {
+                continue;
+            }
+            let label = r.name.clone().unwrap_or_else(|| format!("#{}", r.index));
+            l.walk_table(table, "runners", Some(&label));
+            l.runner_findings(r, table, now);
+        }
+        let mut findings = l.findings;
+        findings.sort_by_key(|f| f.severity);
+        Ok(findings)
+    }
+}

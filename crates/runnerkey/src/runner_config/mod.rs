@@ -1,0 +1,427 @@
+//! gitlab-runner's `config.toml`: read it, list and select runners, edit
+//! `[runners.kubernetes]` byte-for-byte outside the changed values, save it
+//! atomically with a backup under a lock, and lint it.
+//!
+//! Edits are text splices located with toml_edit's spans, so comments,
+//! order, indentation, quoting and CRLF line ends outside the changed
+//! values stay exactly as they were.
+
+mod edit;
+pub mod keys;
+pub mod lint;
+mod save;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::Serialize;
+use toml_edit::{Document, Item, Table};
+
+use crate::error::{Error, Result};
+
+pub use save::{ConfigLock, SaveOptions, Saved};
+
+/// Where gitlab-runner keeps its configuration when it runs as root.
+pub const DEFAULT_PATH: &str = "/etc/gitlab-runner/config.toml";
+
+/// The `[runners.kubernetes]` keys runnerkey sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KubeKey {
+    /// `host`: the API server URL.
+    Host,
+    /// `cert_file`: client certificate.
+    CertFile,
+    /// `key_file`: client key.
+    KeyFile,
+    /// `ca_file`: CA that signed the API server's certificate.
+    CaFile,
+    /// `namespace`: where job pods run.
+    Namespace,
+    /// `service_account`: the job pods' service account.
+    ServiceAccount,
+    /// `bearer_token`: a token instead of a client certificate (secret).
+    BearerToken,
+}
+
+impl KubeKey {
+    /// Every key, in the order they are written into a new table.
+    pub const ALL: [KubeKey; 7] = [
+        KubeKey::Host,
+        KubeKey::CertFile,
+        KubeKey::KeyFile,
+        KubeKey::CaFile,
+        KubeKey::Namespace,
+        KubeKey::ServiceAccount,
+        KubeKey::BearerToken,
+    ];
+
+    /// The TOML key.
+    pub fn name(self) -> &'static str {
+        match self {
+            KubeKey::Host => "host",
+            KubeKey::CertFile => "cert_file",
+            KubeKey::KeyFile => "key_file",
+            KubeKey::CaFile => "ca_file",
+            KubeKey::Namespace => "namespace",
+            KubeKey::ServiceAccount => "service_account",
+            KubeKey::BearerToken => "bearer_token",
+        }
+    }
+
+    /// Whether the value is a secret, never shown unless asked.
+    pub fn is_secret(self) -> bool {
+        self == KubeKey::BearerToken
+    }
+}
+
+impl fmt::Display for KubeKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for KubeKey {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        KubeKey::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = KubeKey::ALL.iter().map(|k| k.name()).collect();
+                Error::InvalidArgument(format!(
+                    "unknown [runners.kubernetes] key {s:?} (runnerkey sets {})",
+                    names.join(", ")
+                ))
+            })
+    }
+}
+
+/// Which `[[runners]]` entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RunnerSelector {
+    /// By `name`; an error when none or several have it.
+    Name(String),
+    /// By 0-based position among the `[[runners]]` entries.
+    Index(usize),
+}
+
+/// One change to a runner's `[runners.kubernetes]` table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    /// The key.
+    pub key: KubeKey,
+    /// The new value, or `None` to remove the key.
+    pub value: Option<String>,
+}
+
+impl Change {
+    /// Set `key` to `value`.
+    pub fn set(key: KubeKey, value: impl Into<String>) -> Self {
+        Self {
+            key,
+            value: Some(value.into()),
+        }
+    }
+
+    /// Remove `key`.
+    pub fn unset(key: KubeKey) -> Self {
+        Self { key, value: None }
+    }
+}
+
+/// A runner's `[runners.kubernetes]` settings that runnerkey manages.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct KubernetesSettings {
+    /// `host`.
+    pub host: Option<String>,
+    /// `cert_file`.
+    pub cert_file: Option<String>,
+    /// `key_file`.
+    pub key_file: Option<String>,
+    /// `ca_file`.
+    pub ca_file: Option<String>,
+    /// `namespace`.
+    pub namespace: Option<String>,
+    /// `service_account`.
+    pub service_account: Option<String>,
+    /// `bearer_token` (secret).
+    pub bearer_token: Option<String>,
+}
+
+impl KubernetesSettings {
+    /// The value of `key`.
+    pub fn get(&self, key: KubeKey) -> Option<&str> {
+        match key {
+            KubeKey::Host => self.host.as_deref(),
+            KubeKey::CertFile => self.cert_file.as_deref(),
+            KubeKey::KeyFile => self.key_file.as_deref(),
+            KubeKey::CaFile => self.ca_file.as_deref(),
+            KubeKey::Namespace => self.namespace.as_deref(),
+            KubeKey::ServiceAccount => self.service_account.as_deref(),
+            KubeKey::BearerToken => self.bearer_token.as_deref(),
+        }
+    }
+}
+
+/// A `[[runners]]` entry as `runner-config show` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RunnerInfo {
+    /// 0-based position among `[[runners]]`.
+    pub index: usize,
+    /// `name`.
+    pub name: Option<String>,
+    /// `url`.
+    pub url: Option<String>,
+    /// `executor`.
+    pub executor: Option<String>,
+    /// `token` (secret).
+    pub token: Option<String>,
+    /// The kubernetes settings, when a `kubernetes` table is present.
+    pub kubernetes: Option<KubernetesSettings>,
+}
+
+const REDACTED: &str = "<redacted>";
+
+impl RunnerInfo {
+    /// A copy with `token` and `bearer_token` replaced by `<redacted>`.
+    pub fn redacted(&self) -> Self {
+        let mut r = self.clone();
+        if r.token.is_some() {
+            r.token = Some(REDACTED.into());
+        }
+        if let Some(k) = &mut r.kubernetes
+            && k.bearer_token.is_some()
+        {
+            k.bearer_token = Some(REDACTED.into());
+        }
+        r
+    }
+}
+
+/// A loaded `config.toml` and the edits made to it in memory.
+#[derive(Clone, Debug)]
+pub struct RunnerConfig {
+    path: Option<PathBuf>,
+    original: String,
+    text: String,
+}
+
+/// 1-based line and column of a byte offset.
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
+    (line, col)
+}
+
+pub(crate) fn parse(text: &str) -> Result<Document<&str>> {
+    Document::parse(text).map_err(|e| {
+        let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+        Error::ConfigParse {
+            line,
+            column,
+            message: e.message().trim().to_string(),
+        }
+    })
+}
+
+fn str_of(table: &Table, key: &str) -> Option<String> {
+    table.get(key).and_then(Item::as_str).map(str::to_string)
+}
+
+impl RunnerConfig {
+    /// Parses config text (not tied to a file).
+    pub fn parse(text: impl Into<String>) -> Result<Self> {
+        let text = text.into();
+        parse(&text)?;
+        Ok(Self {
+            path: None,
+            original: text.clone(),
+            text,
+        })
+    }
+
+    /// Reads and parses a file; a syntax error names the file, line and column.
+    pub fn load(path: &Path) -> Result<Self> {
+        let bytes = crate::file::read(path)?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let (line, column) = line_col(
+                &String::from_utf8_lossy(e.as_bytes()),
+                e.utf8_error().valid_up_to(),
+            );
+            Error::ConfigParse {
+                line,
+                column,
+                message: "not valid UTF-8".into(),
+            }
+            .in_file(path)
+        })?;
+        let mut cfg = Self::parse(text).map_err(|e| e.in_file(path))?;
+        cfg.path = Some(path.to_owned());
+        Ok(cfg)
+    }
+
+    /// The file it was loaded from.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The current text, with any edits.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The text as loaded.
+    pub fn original(&self) -> &str {
+        &self.original
+    }
+
+    /// Whether edits changed the text.
+    pub fn is_changed(&self) -> bool {
+        self.text != self.original
+    }
+
+    /// Every `[[runners]]` entry, in order.
+    pub fn runners(&self) -> Result<Vec<RunnerInfo>> {
+        let doc = parse(&self.text)?;
+        let Some(runners) = doc.get("runners").and_then(Item::as_array_of_tables) else {
+            return Ok(Vec::new());
+        };
+        Ok(runners
+            .iter()
+            .enumerate()
+            .map(|(index, t)| RunnerInfo {
+                index,
+                name: str_of(t, "name"),
+                url: str_of(t, "url"),
+                executor: str_of(t, "executor"),
+                token: str_of(t, "token"),
+                kubernetes: kubernetes_of(t),
+            })
+            .collect())
+    }
+
+    /// The index of the runner `selector` names.
+    pub fn select(&self, selector: &RunnerSelector) -> Result<usize> {
+        let runners = self.runners()?;
+        match selector {
+            RunnerSelector::Index(i) if *i < runners.len() => Ok(*i),
+            RunnerSelector::Index(i) => Err(Error::InvalidArgument(format!(
+                "runner index {i} is out of range: the file has {} runner(s)",
+                runners.len()
+            ))),
+            RunnerSelector::Name(name) => {
+                let indexes: Vec<usize> = runners
+                    .iter()
+                    .filter(|r| r.name.as_deref() == Some(name.as_str()))
+                    .map(|r| r.index)
+                    .collect();
+                match indexes.as_slice() {
+                    [i] => Ok(*i),
+                    [] => Err(Error::RunnerNotFound {
+                        name: name.clone(),
+                        available: runners.iter().filter_map(|r| r.name.clone()).collect(),
+                    }),
+                    _ => Err(Error::DuplicateRunner {
+                        name: name.clone(),
+                        indexes,
+                    }),
+                }
+            }
+        }
+    }
+
+    /// Applies `changes` to the selected runner's `[runners.kubernetes]`
+    /// (created inside the runner when missing; an inline
+    /// `kubernetes = { … }` table is edited in place). Returns the keys whose
+    /// value actually changed: setting a key to its current value is no
+    /// change.
+    pub fn set_kubernetes(
+        &mut self,
+        runner: &RunnerSelector,
+        changes: &[Change],
+    ) -> Result<Vec<KubeKey>> {
+        let index = self.select(runner)?;
+        for c in changes {
+            if let Some(v) = &c.value
+                && v.contains(['\n', '\r'])
+            {
+                return Err(Error::InvalidArgument(format!(
+                    "the value for {} must be one line",
+                    c.key
+                )));
+            }
+        }
+        let (text, changed) = edit::apply(&self.text, index, changes)?;
+        self.text = text;
+        Ok(changed)
+    }
+
+    /// A unified diff from the loaded text to the current one (empty when
+    /// unchanged). Unless `show_secrets`, the values of `token` and
+    /// `bearer_token` lines are replaced by `<redacted>`.
+    pub fn diff(&self, show_secrets: bool) -> String {
+        if !self.is_changed() {
+            return String::new();
+        }
+        let name = self
+            .path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "config.toml".into());
+        let diff = similar::TextDiff::from_lines(&self.original, &self.text)
+            .unified_diff()
+            .context_radius(3)
+            .header(&name, &name)
+            .to_string();
+        if show_secrets {
+            diff
+        } else {
+            diff.split_inclusive('\n').map(redact_line).collect()
+        }
+    }
+}
+
+/// A diff line with the value of a `token` or `bearer_token` key hidden.
+fn redact_line(line: &str) -> String {
+    let body = line.get(1..).unwrap_or("");
+    let trimmed = body.trim_start();
+    let secret = ["token", "bearer_token"].iter().any(|k| {
+        trimmed
+            .strip_prefix(k)
+            .is_some_and(|rest| rest.trim_start().starts_with('='))
+    });
+    if !secret || line.starts_with("---") || line.starts_with("+++") {
+        return line.to_string();
+    }
+    let eq = line.find('=').expect("checked above");
+    let end = if line.ends_with("\r\n") {
+        "\r\n"
+    } else if line.ends_with('\n') {
+        "\n"
+    } else {
+        ""
+    };
+    format!("{} \"{REDACTED}\"{end}", &line[..=eq])
+}
+
+fn kubernetes_of(runner: &Table) -> Option<KubernetesSettings> {
+    let item = runner.get("kubernetes")?;
+    let get = |k: &str| item.get(k).and_then(Item::as_str).map(str::to_string);
+    Some(KubernetesSettings {
+        host: get("host"),
+        cert_file: get("cert_file"),
+        key_file: get("key_file"),
+        ca_file: get("ca_file"),
+        namespace: get("namespace"),
+        service_account: get("service_account"),
+        bearer_token: get("bearer_token"),
+    })
+}

@@ -1,0 +1,218 @@
+//! Saving a config: under a lock, after a backup, by atomic replacement
+//! that keeps the original's mode and owner and the symlink pointing at it.
+
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use time::OffsetDateTime;
+
+use super::RunnerConfig;
+use crate::error::{Error, Result};
+use crate::file::{sync_dir, temp_path};
+
+/// How to save.
+#[derive(Clone, Debug)]
+pub struct SaveOptions {
+    /// Write `config.toml.<UTC timestamp>.bak` first (default true).
+    pub backup: bool,
+    /// How long to wait for another editor's lock (default 10 s).
+    pub lock_timeout: Duration,
+}
+
+impl Default for SaveOptions {
+    fn default() -> Self {
+        Self {
+            backup: true,
+            lock_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What a save did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Saved {
+    /// False when there was nothing to write (no file touched, no backup).
+    pub changed: bool,
+    /// The file written (the target when the config path is a symlink).
+    pub path: PathBuf,
+    /// The backup written, if any.
+    pub backup: Option<PathBuf>,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// The file a path names, through symlinks.
+fn real_path(path: &Path) -> Result<PathBuf> {
+    fs::canonicalize(path).map_err(io(path))
+}
+
+/// An exclusive lock on a config file, held by a sidecar `<file>.lock`
+/// beside the real file, released on drop. Every runnerkey editor takes it
+/// before reading, so concurrent edits serialise instead of losing each
+/// other's changes.
+#[derive(Debug)]
+pub struct ConfigLock {
+    _file: File,
+    path: PathBuf,
+}
+
+impl ConfigLock {
+    /// Waits up to `timeout` for the lock of `config`.
+    pub fn acquire(config: &Path, timeout: Duration) -> Result<Self> {
+        let real = real_path(config)?;
+        let mut name = real.file_name().unwrap_or_default().to_os_string();
+        name.push(".lock");
+        let path = real.with_file_name(name);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .map_err(io(&path))?;
+        let start = Instant::now();
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(Self { _file: file, path }),
+                Err(TryLockError::WouldBlock) if start.elapsed() < timeout => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(TryLockError::WouldBlock) => {
+                    return Err(Error::Locked {
+                        path,
+                        waited_ms: start.elapsed().as_millis(),
+                    });
+                }
+                Err(TryLockError::Error(e)) => return Err(io(&path)(e)),
+            }
+        }
+    }
+
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+fn backup_path(real: &Path) -> PathBuf {
+    let now = OffsetDateTime::now_utc();
+    let stamp = format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    );
+    let name = real
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    let mut candidate = real.with_file_name(format!("{name}.{stamp}.bak"));
+    let mut n = 1;
+    while fs::symlink_metadata(&candidate).is_ok() {
+        candidate = real.with_file_name(format!("{name}.{stamp}.{n}.bak"));
+        n += 1;
+    }
+    candidate
+}
+
+/// Writes `content` to a new file with `mode`, owned like `like`, synced.
+fn write_new(path: &Path, content: &[u8], mode: u32, like: &fs::Metadata) -> Result<()> {
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io(path))?;
+    let done = (|| {
+        f.write_all(content)?;
+        f.set_permissions(fs::Permissions::from_mode(mode))?;
+        let meta = f.metadata()?;
+        if meta.uid() != like.uid() || meta.gid() != like.gid() {
+            std::os::unix::fs::fchown(&f, Some(like.uid()), Some(like.gid()))?;
+        }
+        f.sync_all()
+    })();
+    done.map_err(|e| {
+        let _ = fs::remove_file(path);
+        io(path)(e)
+    })
+}
+
+impl RunnerConfig {
+    /// Takes the lock, then saves (see [`RunnerConfig::save_locked`]).
+    pub fn save(&self, options: &SaveOptions) -> Result<Saved> {
+        let path = self.file_path()?;
+        if !self.is_changed() {
+            return Ok(self.unchanged(path));
+        }
+        let lock = ConfigLock::acquire(path, options.lock_timeout)?;
+        self.save_locked(&lock, options)
+    }
+
+    fn file_path(&self) -> Result<&Path> {
+        self.path()
+            .ok_or_else(|| Error::InvalidArgument("this config was not loaded from a file".into()))
+    }
+
+    fn unchanged(&self, path: &Path) -> Saved {
+        Saved {
+            changed: false,
+            path: path.to_owned(),
+            backup: None,
+        }
+    }
+
+    /// Saves while holding `lock`: nothing happens when unchanged; the
+    /// file must still hold what was loaded; a backup is written first
+    /// (unless disabled); the new text replaces the file atomically with
+    /// the original's mode and owner; a symlinked config stays a symlink.
+    pub fn save_locked(&self, lock: &ConfigLock, options: &SaveOptions) -> Result<Saved> {
+        let path = self.file_path()?;
+        if !self.is_changed() {
+            return Ok(self.unchanged(path));
+        }
+        let real = real_path(path)?;
+        debug_assert!(
+            lock.path()
+                .starts_with(real.parent().unwrap_or(Path::new("/")))
+        );
+        let on_disk = fs::read(&real).map_err(io(&real))?;
+        if on_disk != self.original().as_bytes() {
+            return Err(Error::ConcurrentModification { path: real });
+        }
+        let meta = fs::metadata(&real).map_err(io(&real))?;
+        let mode = meta.mode() & 0o7777;
+        let backup = if options.backup {
+            let b = backup_path(&real);
+            write_new(&b, &on_disk, mode, &meta)?;
+            Some(b)
+        } else {
+            None
+        };
+        let temp = temp_path(&real);
+        write_new(&temp, self.text().as_bytes(), mode, &meta)?;
+        if let Err(e) = fs::rename(&temp, &real) {
+            let _ = fs::remove_file(&temp);
+            return Err(io(&real)(e));
+        }
+        sync_dir(&real);
+        Ok(Saved {
+            changed: true,
+            path: real,
+            backup,
+        })
+    }
+}
