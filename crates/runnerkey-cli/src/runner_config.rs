@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use runnerkey::runner_config::lint::{Finding, LintOptions, Severity};
 use runnerkey::runner_config::{
-    Change, ConfigLock, KubeKey, RunnerConfig, RunnerInfo, RunnerSelector, SaveOptions,
+    Change, KubeKey, RunnerConfig, RunnerInfo, RunnerSelector, SaveOptions,
 };
 use runnerkey::{Error, Result};
 
@@ -123,40 +123,41 @@ fn set(a: &SetArgs) -> Result<Outcome> {
         backup: !a.no_backup,
         lock_timeout: Duration::from_secs(a.lock_timeout),
     };
-    let lock = if a.dry_run {
-        None
-    } else {
-        Some(ConfigLock::acquire(path, options.lock_timeout)?)
-    };
-    let mut cfg = RunnerConfig::load(path)?;
-    let changed = cfg
-        .set_kubernetes(&selector, &changes)
-        .map_err(|e| e.in_file(path))?;
     let runner = match &selector {
         RunnerSelector::Name(n) => n.clone(),
         RunnerSelector::Index(i) => format!("#{i}"),
     };
-    if changed.is_empty() {
+    let edited = RunnerConfig::edit_file(path, &selector, &changes, &options, a.dry_run)?;
+    if edited.changed.is_empty() {
         println!("runner {runner}: unchanged, nothing written");
         return Ok(Outcome::Ok);
     }
-    let names: Vec<&str> = changed.iter().map(|k| k.name()).collect();
-    if a.dry_run {
-        print!("{}", cfg.diff(a.show_secrets));
-        println!(
-            "dry run: runner {runner} would change {}; nothing written",
-            names.join(", ")
-        );
-        return Ok(Outcome::Ok);
-    }
-    let saved = cfg.save_locked(lock.as_ref().expect("taken unless dry run"), &options)?;
-    println!(
-        "runner {runner}: set {} in {}",
-        names.join(", "),
-        saved.path.display()
-    );
-    if let Some(b) = &saved.backup {
-        println!("backup: {}", b.display());
+    let names: Vec<&str> = edited.changed.iter().map(|k| k.name()).collect();
+    match &edited.saved {
+        None => {
+            let diff = if a.show_secrets {
+                let mut cfg = RunnerConfig::load(path)?;
+                cfg.set_kubernetes(&selector, &changes)?;
+                cfg.diff(true)
+            } else {
+                edited.diff.clone()
+            };
+            print!("{diff}");
+            println!(
+                "dry run: runner {runner} would change {}; nothing written",
+                names.join(", ")
+            );
+        }
+        Some(saved) => {
+            println!(
+                "runner {runner}: set {} in {}",
+                names.join(", "),
+                saved.path.display()
+            );
+            if let Some(b) = &saved.backup {
+                println!("backup: {}", b.display());
+            }
+        }
     }
     Ok(Outcome::Ok)
 }

@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use toml_edit::{Item, Table, Value};
+use toml_edit::{Document, Item, Table, Value};
 
 use super::{Change, KubeKey, kubernetes_of, parse};
 use crate::error::{Error, Result};
@@ -262,6 +262,7 @@ impl Ctx<'_> {
         let table = value
             .as_inline_table_mut()
             .expect("parsed from an inline table");
+        let mut appended = false;
         for c in changes {
             let name = c.key.name();
             match (table.get(name), &c.value) {
@@ -279,10 +280,14 @@ impl Ctx<'_> {
                 }
                 (None, Some(new)) => {
                     table.insert(name, Value::from(new.as_str()));
+                    appended = true;
                 }
                 (None, None) => continue,
             }
             self.changed.push(c.key);
+        }
+        if appended {
+            table.fmt();
         }
         if !self.changed.is_empty() {
             self.push(span, value.to_string());
@@ -291,14 +296,15 @@ impl Ctx<'_> {
     }
 }
 
-/// Applies `changes` to runner `index`; returns the new text and the keys
-/// that changed. The result is parsed again and checked before it is
+/// Applies `changes` to runner `index`; returns the new document (none
+/// when nothing changed) and the keys that changed. The result is parsed again and checked before it is
 /// returned.
 pub(super) fn apply(
-    text: &str,
+    doc: &Document<String>,
     index: usize,
     changes: &[Change],
-) -> Result<(String, Vec<KubeKey>)> {
+) -> Result<(Option<String>, Vec<KubeKey>)> {
+    let text = doc.raw();
     for (i, c) in changes.iter().enumerate() {
         if changes[..i].iter().any(|d| d.key == c.key) {
             return Err(Error::InvalidArgument(format!(
@@ -307,7 +313,6 @@ pub(super) fn apply(
             )));
         }
     }
-    let doc = parse(text)?;
     let runner = doc
         .get("runners")
         .and_then(Item::as_array_of_tables)
@@ -341,16 +346,43 @@ pub(super) fn apply(
     for s in splices.iter().rev() {
         out.replace_range(s.at.clone(), &s.with);
     }
-    check(&out, index, changes)?;
-    Ok((out, changed))
+    if changed.is_empty() {
+        return Ok((None, changed));
+    }
+    let region = region(text, runner);
+    let delta: isize = splices
+        .iter()
+        .map(|s| s.with.len() as isize - (s.at.end - s.at.start) as isize)
+        .sum();
+    let inside = splices
+        .iter()
+        .all(|s| region.start <= s.at.start && s.at.end <= region.end);
+    if inside {
+        let end = (region.end as isize + delta) as usize;
+        check(&out[region.start..end], 0, changes)?;
+    } else {
+        check(&out, index, changes)?;
+    }
+    Ok((Some(out), changed))
 }
 
-/// The edited text parses and holds exactly the values asked for.
+/// The text of a runner: from its `[[runners]]` line to the end of the
+/// line holding the last thing nested under it. It is a TOML document of
+/// its own, and every edit of the runner falls inside it.
+fn region(text: &str, runner: &Table) -> Range<usize> {
+    let header = runner.span().unwrap_or(0..0);
+    let last = max_end(runner, true).unwrap_or(header.end).max(header.end);
+    line_start(text, header.start)..line_end(text, last)
+}
+
+/// The edited text (the runner's region, which the rest of the unchanged
+/// file cannot conflict with, or the whole file) parses and holds exactly
+/// the values asked for at runner `index`.
 fn check(out: &str, index: usize, changes: &[Change]) -> Result<()> {
     let broken = |why: String| {
         Error::InvalidArgument(format!("internal error, nothing written: the edit {why}"))
     };
-    let doc = parse(out).map_err(|e| broken(format!("does not parse ({e})")))?;
+    let doc = parse(out.to_string()).map_err(|e| broken(format!("does not parse ({e})")))?;
     let runner = doc
         .get("runners")
         .and_then(Item::as_array_of_tables)

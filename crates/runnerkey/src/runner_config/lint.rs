@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use toml_edit::{Item, Table, Value};
 
 use super::keys::{KeyKind, KeyTable};
-use super::{KubernetesSettings, RunnerConfig, RunnerInfo, RunnerSelector, line_col, parse};
+use super::{KubernetesSettings, RunnerConfig, RunnerInfo, RunnerSelector, line_col};
 use crate::cert::Certificate;
 use crate::error::Result;
 use crate::key::PrivateKey;
@@ -416,7 +416,7 @@ impl RunnerConfig {
     /// Lints the config (see the module docs); findings in file order per
     /// kind, errors first.
     pub fn lint(&self, options: &LintOptions) -> Result<Vec<Finding>> {
-        let doc = parse(self.text())?;
+        let doc = self.document()?;
         let keys = KeyTable::get();
         let now = options.now.unwrap_or_else(OffsetDateTime::now_utc);
         let only = options

@@ -14,13 +14,14 @@ mod save;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::OnceLock;
 
 use serde::Serialize;
 use toml_edit::{Document, Item, Table};
 
 use crate::error::{Error, Result};
 
-pub use save::{ConfigLock, SaveOptions, Saved};
+pub use save::{ConfigLock, Edited, SaveOptions, Saved};
 
 /// Where gitlab-runner keeps its configuration when it runs as root.
 pub const DEFAULT_PATH: &str = "/etc/gitlab-runner/config.toml";
@@ -206,6 +207,8 @@ pub struct RunnerConfig {
     path: Option<PathBuf>,
     original: String,
     text: String,
+    /// The parsed `text`; after an edit, parsed again only when needed.
+    doc: OnceLock<Document<String>>,
 }
 
 /// 1-based line and column of a byte offset.
@@ -221,9 +224,10 @@ pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-pub(crate) fn parse(text: &str) -> Result<Document<&str>> {
-    Document::parse(text).map_err(|e| {
-        let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+/// Parses config text, keeping it (and every span) in the document.
+pub(crate) fn parse(text: String) -> Result<Document<String>> {
+    Document::parse(text.clone()).map_err(|e| {
+        let (line, column) = e.span().map(|s| line_col(&text, s.start)).unwrap_or((1, 1));
         Error::ConfigParse {
             line,
             column,
@@ -239,12 +243,13 @@ fn str_of(table: &Table, key: &str) -> Option<String> {
 impl RunnerConfig {
     /// Parses config text (not tied to a file).
     pub fn parse(text: impl Into<String>) -> Result<Self> {
-        let text = text.into();
-        parse(&text)?;
+        let text: String = text.into();
+        let doc = parse(text.clone())?;
         Ok(Self {
             path: None,
             original: text.clone(),
             text,
+            doc: OnceLock::from(doc),
         })
     }
 
@@ -278,6 +283,14 @@ impl RunnerConfig {
         &self.text
     }
 
+    pub(crate) fn document(&self) -> Result<&Document<String>> {
+        if let Some(doc) = self.doc.get() {
+            return Ok(doc);
+        }
+        let doc = parse(self.text.clone())?;
+        Ok(self.doc.get_or_init(|| doc))
+    }
+
     /// The text as loaded.
     pub fn original(&self) -> &str {
         &self.original
@@ -285,13 +298,16 @@ impl RunnerConfig {
 
     /// Whether edits changed the text.
     pub fn is_changed(&self) -> bool {
-        self.text != self.original
+        self.text() != self.original
     }
 
     /// Every `[[runners]]` entry, in order.
     pub fn runners(&self) -> Result<Vec<RunnerInfo>> {
-        let doc = parse(&self.text)?;
-        let Some(runners) = doc.get("runners").and_then(Item::as_array_of_tables) else {
+        let Some(runners) = self
+            .document()?
+            .get("runners")
+            .and_then(Item::as_array_of_tables)
+        else {
             return Ok(Vec::new());
         };
         Ok(runners
@@ -359,8 +375,11 @@ impl RunnerConfig {
                 )));
             }
         }
-        let (text, changed) = edit::apply(&self.text, index, changes)?;
-        self.text = text;
+        let (text, changed) = edit::apply(self.document()?, index, changes)?;
+        if let Some(text) = text {
+            self.text = text;
+            self.doc = OnceLock::new();
+        }
         Ok(changed)
     }
 
@@ -376,7 +395,7 @@ impl RunnerConfig {
             .as_ref()
             .map(|p| p.display().to_string())
             .unwrap_or_else(|| "config.toml".into());
-        let diff = similar::TextDiff::from_lines(&self.original, &self.text)
+        let diff = similar::TextDiff::from_lines(self.original.as_str(), self.text())
             .unified_diff()
             .context_radius(3)
             .header(&name, &name)

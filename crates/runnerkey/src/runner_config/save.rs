@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 
-use super::RunnerConfig;
+use super::{Change, KubeKey, RunnerConfig, RunnerSelector};
 use crate::error::{Error, Result};
 use crate::file::{sync_dir, temp_path};
 
@@ -213,6 +213,72 @@ impl RunnerConfig {
             changed: true,
             path: real,
             backup,
+        })
+    }
+}
+
+/// What [`RunnerConfig::edit_file`] did.
+#[derive(Clone, Debug)]
+pub struct Edited {
+    /// The keys whose value changed (empty: nothing to do, nothing written).
+    pub changed: Vec<KubeKey>,
+    /// For a dry run, the unified diff (secrets redacted); empty otherwise.
+    pub diff: String,
+    /// The save, unless nothing changed or it was a dry run.
+    pub saved: Option<Saved>,
+}
+
+impl RunnerConfig {
+    /// The whole safe edit of a config file: read and check it; when the
+    /// changes change something (and this is not a dry run) take the lock,
+    /// read it again, apply them and save with a backup. Bad input fails
+    /// before any file is created or touched.
+    pub fn edit_file(
+        path: &Path,
+        runner: &RunnerSelector,
+        changes: &[Change],
+        options: &SaveOptions,
+        dry_run: bool,
+    ) -> Result<Edited> {
+        let mut probe = Self::load(path)?;
+        let changed = probe
+            .set_kubernetes(runner, changes)
+            .map_err(|e| e.in_file(path))?;
+        if changed.is_empty() || dry_run {
+            let diff = if dry_run {
+                probe.diff(false)
+            } else {
+                String::new()
+            };
+            return Ok(Edited {
+                changed,
+                diff,
+                saved: None,
+            });
+        }
+        let lock = ConfigLock::acquire(path, options.lock_timeout)?;
+        let on_disk = fs::read(path).map_err(io(path))?;
+        let (cfg, changed) = if on_disk == probe.original().as_bytes() {
+            (probe, changed)
+        } else {
+            let mut cfg = Self::load(path)?;
+            let changed = cfg
+                .set_kubernetes(runner, changes)
+                .map_err(|e| e.in_file(path))?;
+            (cfg, changed)
+        };
+        if changed.is_empty() {
+            return Ok(Edited {
+                changed,
+                diff: String::new(),
+                saved: None,
+            });
+        }
+        let saved = cfg.save_locked(&lock, options)?;
+        Ok(Edited {
+            changed,
+            diff: String::new(),
+            saved: Some(saved),
         })
     }
 }
