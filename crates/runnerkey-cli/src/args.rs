@@ -36,8 +36,147 @@ pub enum Command {
     /// Show, edit and lint gitlab-runner's config.toml.
     #[command(subcommand, name = "runner-config")]
     RunnerConfig(RunnerConfigCommand),
+    /// Generate least-privilege RBAC manifests for the runner or its jobs.
+    Rbac(RbacArgs),
+    /// Write a kubeconfig for the issued identity (to test it with kubectl).
+    Kubeconfig(KubeconfigArgs),
+    /// Have the cluster sign: CertificateSigningRequest objects and their certificates.
+    #[command(subcommand, name = "k8s-csr")]
+    K8sCsr(K8sCsrCommand),
     /// Run the whole procedure on a throwaway CA, no cluster needed.
     Demo(DemoArgs),
+}
+
+/// Output format of manifests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Multi-document YAML.
+    Yaml,
+    /// JSON (a `List` for several objects).
+    Json,
+}
+
+/// `runnerkey rbac`
+#[derive(Debug, Args)]
+pub struct RbacArgs {
+    /// User from the client certificate (CN).
+    #[arg(
+        long,
+        conflicts_with = "service_account",
+        required_unless_present = "service_account"
+    )]
+    pub user: Option<String>,
+    /// Group to bind as well (O); repeat for several.
+    #[arg(long = "group", requires = "user")]
+    pub groups: Vec<String>,
+    /// Service account NAMESPACE/NAME (created by the manifests).
+    #[arg(long)]
+    pub service_account: Option<String>,
+    /// executor (the runner), deployer (the jobs' service account) or cluster-admin.
+    #[arg(long)]
+    pub profile: String,
+    /// Namespace of the Role and RoleBinding (the runner's job namespace).
+    #[arg(long)]
+    pub namespace: Option<String>,
+    /// Also a kubernetes.io/service-account-token Secret (bearer token for the service account).
+    #[arg(long)]
+    pub with_token_secret: bool,
+    /// Executor feature to add permissions for (attach, informers, pod-warning-events are on by default); repeat.
+    #[arg(long = "with", value_name = "FEATURE")]
+    pub with_features: Vec<String>,
+    /// Executor feature to leave out; repeat.
+    #[arg(long = "without", value_name = "FEATURE")]
+    pub without_features: Vec<String>,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value = "yaml")]
+    pub output: Format,
+}
+
+/// `runnerkey kubeconfig`
+#[derive(Debug, Args)]
+pub struct KubeconfigArgs {
+    /// API server URL (https://HOST:PORT).
+    #[arg(long)]
+    pub server: String,
+    /// CA certificate the API server's certificate is signed by.
+    #[arg(long)]
+    pub ca: PathBuf,
+    /// Client certificate.
+    #[arg(long)]
+    pub cert: PathBuf,
+    /// Client key.
+    #[arg(long)]
+    pub key: PathBuf,
+    /// User entry name (default: the certificate's CN).
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Cluster entry name.
+    #[arg(long, default_value = "kubernetes")]
+    pub cluster: String,
+    /// Reference the files by path instead of embedding them.
+    #[arg(long)]
+    pub reference_files: bool,
+    /// Output file (mode 0600).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `runnerkey k8s-csr …`
+#[derive(Debug, Subcommand)]
+pub enum K8sCsrCommand {
+    /// Print a certificates.k8s.io/v1 CertificateSigningRequest to kubectl apply.
+    Create(K8sCsrCreateArgs),
+    /// Take the issued certificate out of `kubectl get csr NAME -o json`.
+    Import(K8sCsrImportArgs),
+}
+
+/// `runnerkey k8s-csr create`
+#[derive(Debug, Args)]
+pub struct K8sCsrCreateArgs {
+    /// Private key to make a CSR with (needs --user).
+    #[arg(long, conflicts_with = "csr", required_unless_present = "csr")]
+    pub key: Option<PathBuf>,
+    /// An existing PKCS#10 CSR to wrap.
+    #[arg(long)]
+    pub csr: Option<PathBuf>,
+    /// Object name.
+    #[arg(long)]
+    pub name: String,
+    /// Kubernetes user (CN), with --key.
+    #[arg(long, requires = "key")]
+    pub user: Option<String>,
+    /// Kubernetes group (O), with --key; repeat.
+    #[arg(long = "group", requires = "key")]
+    pub groups: Vec<String>,
+    /// Permit the group system:masters (the CSR API refuses it anyway).
+    #[arg(long)]
+    pub allow_system_masters: bool,
+    /// Requested validity (expirationSeconds), e.g. 8760h; at least 10m.
+    #[arg(long)]
+    pub expiration: Option<String>,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value = "yaml")]
+    pub output: Format,
+}
+
+/// `runnerkey k8s-csr import`
+#[derive(Debug, Args)]
+pub struct K8sCsrImportArgs {
+    /// `kubectl get csr NAME -o json` (or -o yaml) output; - for stdin.
+    #[arg(long)]
+    pub from: String,
+    /// The private key the CSR was made with.
+    #[arg(long)]
+    pub key: PathBuf,
+    /// Where to write the certificate.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `runnerkey runner-config …`

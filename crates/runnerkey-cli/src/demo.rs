@@ -2,6 +2,8 @@
 
 use std::path::Path;
 
+use runnerkey::kubeconfig::{Kubeconfig, KubeconfigParams};
+use runnerkey::rbac::{Profile, RbacParams, RbacSubject, rbac};
 use runnerkey::runner_config::lint::LintOptions;
 use runnerkey::runner_config::{Change, KubeKey, RunnerConfig, RunnerSelector, SaveOptions};
 use runnerkey::verify::verify_client_cert;
@@ -120,13 +122,49 @@ pub fn run(a: &DemoArgs) -> Result<Outcome> {
         }
         None => println!("4. {} already points at them: unchanged", config.display()),
     }
+    let rbac_path = dir.join("rbac.yaml");
+    let mut runner_rbac = RbacParams::new(RbacSubject::User(who.clone()), Profile::Executor);
+    runner_rbac.namespace = Some("gitlab-runner".into());
+    let jobs_rbac = RbacParams::new(
+        RbacSubject::service_account("gitlab-runner/gitlab-deployer")?,
+        Profile::Deployer,
+    );
+    let yaml = format!(
+        "{}{}",
+        rbac(&runner_rbac)?.to_yaml()?,
+        rbac(&jobs_rbac)?.to_yaml()?
+    );
+    runnerkey::file::write_atomic(&rbac_path, yaml.as_bytes(), runnerkey::file::PUBLIC, true)?;
+    println!(
+        "5. wrote {}: least privilege for the runner (executor) and for the jobs' service account gitlab-deployer (deployer)",
+        rbac_path.display()
+    );
+    let kubeconfig_path = dir.join("kubeconfig");
+    let kubeconfig = Kubeconfig::new(&KubeconfigParams {
+        server: "https://127.0.0.1:6443".into(),
+        ca_file: files.ca_file.clone(),
+        cert_file: files.cert_file.clone(),
+        key_file: files.key_file.clone(),
+        user: None,
+        cluster: None,
+        reference_files: false,
+    })?;
+    kubeconfig.write(&kubeconfig_path, true)?;
+    println!(
+        "6. wrote {} (mode 0600) to test the identity with kubectl",
+        kubeconfig_path.display()
+    );
     let findings = RunnerConfig::load(&config)?.lint(&LintOptions::default())?;
     if findings.is_empty() {
-        println!("5. lint: no problems in {}", config.display());
+        println!("7. lint: no problems in {}", config.display());
+        println!(
+            "on a real cluster: kubectl apply -f {}",
+            rbac_path.display()
+        );
         Ok(Outcome::Ok)
     } else {
         for f in &findings {
-            println!("5. [{}] {}", f.code, f.message);
+            println!("7. [{}] {}", f.code, f.message);
         }
         Ok(Outcome::Problems)
     }

@@ -5,6 +5,7 @@
 mod args;
 mod demo;
 mod inputs;
+mod kube;
 mod pki;
 mod report;
 mod runner_config;
@@ -33,6 +34,10 @@ fn main() -> ExitCode {
         args::Command::Inspect(a) => report::inspect(&a),
         args::Command::Verify(a) => report::verify(&a),
         args::Command::RunnerConfig(c) => runner_config::run(&c),
+        args::Command::Rbac(a) => kube::rbac(&a),
+        args::Command::Kubeconfig(a) => kube::kubeconfig(&a),
+        args::Command::K8sCsr(args::K8sCsrCommand::Create(a)) => kube::k8s_csr_create(&a),
+        args::Command::K8sCsr(args::K8sCsrCommand::Import(a)) => kube::k8s_csr_import(&a),
         args::Command::Demo(a) => demo::run(&a),
     };
     match result {

@@ -142,6 +142,14 @@ pub enum Error {
         /// The file.
         path: PathBuf,
     },
+    /// A Kubernetes CertificateSigningRequest that has no certificate (yet).
+    #[error("CertificateSigningRequest {name}: {state}")]
+    CsrNotIssued {
+        /// The CSR object's name.
+        name: String,
+        /// Pending, denied or failed, with the condition's reason and message.
+        state: String,
+    },
     /// The crypto backend failed.
     #[error("crypto backend: {0}")]
     Crypto(String),

@@ -1,0 +1,145 @@
+//! `rbac`, `kubeconfig`, `k8s-csr create|import`.
+
+use std::io::Read;
+
+use runnerkey::k8s_csr::{K8sCsr, K8sCsrParams};
+use runnerkey::kubeconfig::{Kubeconfig, KubeconfigParams};
+use runnerkey::manifest;
+use runnerkey::rbac::{ExecutorFeature, RbacParams, RbacSubject, rbac as make_rbac};
+use runnerkey::{CertificateRequest, CsrParams, Error, Identity, Lifetime, PrivateKey, Result};
+
+use crate::Outcome;
+use crate::args::{Format, K8sCsrCreateArgs, K8sCsrImportArgs, KubeconfigArgs, RbacArgs};
+
+/// `runnerkey rbac`
+pub fn rbac(a: &RbacArgs) -> Result<Outcome> {
+    let subject = match (&a.user, &a.service_account) {
+        (Some(user), None) => RbacSubject::User(Identity::new(user.clone(), a.groups.clone())?),
+        (None, Some(sa)) => RbacSubject::service_account(sa)?,
+        _ => {
+            return Err(Error::InvalidArgument(
+                "give --user NAME or --service-account NAMESPACE/NAME".into(),
+            ));
+        }
+    };
+    let mut params = RbacParams::new(subject, a.profile.parse()?);
+    params.namespace = a.namespace.clone();
+    params.with_token_secret = a.with_token_secret;
+    for f in &a.with_features {
+        params.features.insert(f.parse::<ExecutorFeature>()?);
+    }
+    for f in &a.without_features {
+        params.features.remove(&f.parse::<ExecutorFeature>()?);
+    }
+    let manifests = make_rbac(&params)?;
+    for w in &manifests.warnings {
+        crate::warn(w);
+    }
+    match a.output {
+        Format::Yaml => print!("{}", manifests.to_yaml()?),
+        Format::Json => print!("{}", manifests.to_json()?),
+    }
+    Ok(Outcome::Ok)
+}
+
+/// `runnerkey kubeconfig`
+pub fn kubeconfig(a: &KubeconfigArgs) -> Result<Outcome> {
+    let config = Kubeconfig::new(&KubeconfigParams {
+        server: a.server.clone(),
+        ca_file: a.ca.clone(),
+        cert_file: a.cert.clone(),
+        key_file: a.key.clone(),
+        user: a.user.clone(),
+        cluster: Some(a.cluster.clone()),
+        reference_files: a.reference_files,
+    })?;
+    config.write(&a.out, a.force)?;
+    println!(
+        "wrote {} (context {}, mode 0600); try: kubectl --kubeconfig {} get --raw /version",
+        a.out.display(),
+        config.current_context,
+        a.out.display()
+    );
+    Ok(Outcome::Ok)
+}
+
+/// `runnerkey k8s-csr create`
+pub fn k8s_csr_create(a: &K8sCsrCreateArgs) -> Result<Outcome> {
+    let csr = match (&a.key, &a.csr) {
+        (Some(key), None) => {
+            let user = a
+                .user
+                .clone()
+                .ok_or_else(|| Error::InvalidArgument("--key needs --user NAME".into()))?;
+            let identity = Identity::new(user, a.groups.clone())?;
+            let key = PrivateKey::load(key, None)?;
+            CertificateRequest::create(
+                &key,
+                &CsrParams {
+                    identity,
+                    allow_system_masters: a.allow_system_masters,
+                },
+            )?
+        }
+        (None, Some(path)) => CertificateRequest::load(path)?,
+        _ => {
+            return Err(Error::InvalidArgument(
+                "give --key FILE --user NAME, or --csr FILE".into(),
+            ));
+        }
+    };
+    let expiration = a
+        .expiration
+        .as_deref()
+        .map(|e| e.parse::<Lifetime>().map(|l| l.as_duration()))
+        .transpose()?;
+    let object = K8sCsr::new(
+        &csr,
+        &K8sCsrParams {
+            name: a.name.clone(),
+            expiration,
+            allow_system_masters: a.allow_system_masters,
+        },
+    )?;
+    match a.output {
+        Format::Yaml => print!("{}", manifest::to_yaml(&object)?),
+        Format::Json => print!("{}", manifest::to_json(&object)?),
+    }
+    eprintln!(
+        "runnerkey: next: kubectl apply -f -, then kubectl certificate approve {}, then kubectl get csr {} -o json | runnerkey k8s-csr import --from - --key KEY --out CERT",
+        a.name, a.name
+    );
+    Ok(Outcome::Ok)
+}
+
+/// `runnerkey k8s-csr import`
+pub fn k8s_csr_import(a: &K8sCsrImportArgs) -> Result<Outcome> {
+    let (text, source) = if a.from == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| Error::InvalidArgument(format!("cannot read standard input: {e}")))?;
+        (s, "<stdin>".to_string())
+    } else {
+        let path = std::path::Path::new(&a.from);
+        let bytes = runnerkey::file::read(path)?;
+        (String::from_utf8_lossy(&bytes).into_owned(), a.from.clone())
+    };
+    let object = K8sCsr::parse(&text).map_err(|e| e.in_file(&source))?;
+    let key = PrivateKey::load(&a.key, None)?;
+    let cert = object.issued_certificate(&key)?;
+    runnerkey::file::write_atomic(
+        &a.out,
+        cert.to_pem().as_bytes(),
+        runnerkey::file::PUBLIC,
+        a.force,
+    )?;
+    println!(
+        "wrote {}: {} issued by {}, valid until {}",
+        a.out.display(),
+        cert.identity(),
+        cert.issuer(),
+        runnerkey::lifetime::rfc3339(cert.not_after())
+    );
+    Ok(Outcome::Ok)
+}

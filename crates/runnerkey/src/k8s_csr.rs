@@ -1,0 +1,212 @@
+//! The Kubernetes CertificateSigningRequest API flow: the cluster signs, so
+//! the CA key never leaves the control plane. Build a
+//! `certificates.k8s.io/v1` CertificateSigningRequest for
+//! `kubernetes.io/kube-apiserver-client`, and import the certificate from
+//! `kubectl get csr NAME -o json` once it is approved and issued.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::{Deserialize, Serialize};
+
+use crate::cert::Certificate;
+use crate::csr::CertificateRequest;
+use crate::error::{Error, Result};
+use crate::k8s_name::check_subdomain;
+use crate::key::PrivateKey;
+use crate::manifest::ObjectMeta;
+use crate::public_key::KeyType;
+
+/// The signer for client certificates the API server accepts.
+pub const CLIENT_SIGNER: &str = "kubernetes.io/kube-apiserver-client";
+
+/// The shortest validity the API accepts (`expirationSeconds` ≥ 600).
+pub const MIN_EXPIRATION: Duration = Duration::from_secs(600);
+
+/// `spec` of a CertificateSigningRequest.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CsrSpec {
+    /// Base64 of the PEM CSR.
+    pub request: String,
+    /// The signer.
+    pub signer_name: String,
+    /// Requested validity.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub expiration_seconds: Option<u64>,
+    /// Key usages.
+    #[serde(default)]
+    pub usages: Vec<String>,
+    /// Set by the API server: who created the object.
+    #[serde(skip_serializing, default)]
+    pub username: Option<String>,
+}
+
+/// A status condition.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CsrCondition {
+    /// `Approved`, `Denied` or `Failed`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// `True` or `False`.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Machine-readable reason.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Human-readable message.
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// `status` of a CertificateSigningRequest.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CsrStatus {
+    /// Conditions.
+    #[serde(default)]
+    pub conditions: Vec<CsrCondition>,
+    /// Base64 of the issued PEM certificate.
+    #[serde(default)]
+    pub certificate: Option<String>,
+}
+
+/// A `certificates.k8s.io/v1` CertificateSigningRequest.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct K8sCsr {
+    /// `certificates.k8s.io/v1`.
+    #[serde(rename = "apiVersion")]
+    pub api_version: String,
+    /// `CertificateSigningRequest`.
+    pub kind: String,
+    /// Metadata.
+    pub metadata: ObjectMeta,
+    /// Spec.
+    pub spec: CsrSpec,
+    /// Status (only in what the API server returns).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub status: Option<CsrStatus>,
+}
+
+/// How to build the object.
+#[derive(Clone, Debug)]
+pub struct K8sCsrParams {
+    /// Object name (RFC 1123 subdomain).
+    pub name: String,
+    /// Requested validity (`expirationSeconds`); the signer may shorten it.
+    pub expiration: Option<Duration>,
+    /// Permit the group `system:masters` (the API refuses it anyway).
+    pub allow_system_masters: bool,
+}
+
+impl K8sCsr {
+    /// The object for `csr`: signer `kubernetes.io/kube-apiserver-client`,
+    /// usages `client auth` and `digital signature` (+ `key encipherment`
+    /// for RSA keys).
+    pub fn new(csr: &CertificateRequest, params: &K8sCsrParams) -> Result<Self> {
+        check_subdomain("CertificateSigningRequest name", &params.name)?;
+        let identity = csr.identity();
+        crate::identity::Identity::new(identity.user.clone(), identity.groups.clone())?
+            .check_system_masters(params.allow_system_masters)?;
+        let expiration_seconds = match params.expiration {
+            Some(d) if d < MIN_EXPIRATION => {
+                return Err(Error::InvalidArgument(format!(
+                    "expiration {}s is below the API's minimum of 600s",
+                    d.as_secs()
+                )));
+            }
+            Some(d) => Some(d.as_secs()),
+            None => None,
+        };
+        let mut usages = vec!["client auth".to_string(), "digital signature".to_string()];
+        if matches!(csr.public_key()?.key_type()?, KeyType::Rsa { .. }) {
+            usages.push("key encipherment".into());
+        }
+        Ok(Self {
+            api_version: "certificates.k8s.io/v1".into(),
+            kind: "CertificateSigningRequest".into(),
+            metadata: ObjectMeta::new(params.name.clone(), None),
+            spec: CsrSpec {
+                request: STANDARD.encode(csr.to_pem()),
+                signer_name: CLIENT_SIGNER.into(),
+                expiration_seconds,
+                usages,
+                username: None,
+            },
+            status: None,
+        })
+    }
+
+    /// Reads `kubectl get csr NAME -o json` (or `-o yaml`) output.
+    pub fn parse(text: &str) -> Result<Self> {
+        let trimmed = text.trim_start();
+        let parsed: std::result::Result<Self, String> = if trimmed.starts_with('{') {
+            serde_json::from_str(text).map_err(|e| e.to_string())
+        } else {
+            serde_norway::from_str(text).map_err(|e| e.to_string())
+        };
+        let csr = parsed
+            .map_err(|e| Error::InvalidArgument(format!("not a CertificateSigningRequest: {e}")))?;
+        if csr.kind != "CertificateSigningRequest" {
+            return Err(Error::InvalidArgument(format!(
+                "expected kind CertificateSigningRequest, found {}",
+                csr.kind
+            )));
+        }
+        Ok(csr)
+    }
+
+    /// The issued certificate, checked to belong to `key`. Fails, saying
+    /// why, while the request is pending, or when it was denied or failed.
+    pub fn issued_certificate(&self, key: &PrivateKey) -> Result<Certificate> {
+        let name = self.metadata.name.clone();
+        let status = self.status.clone().unwrap_or_default();
+        let state = |c: &CsrCondition| {
+            let mut s = c.type_.to_lowercase();
+            if let Some(r) = &c.reason {
+                s.push_str(&format!(" ({r})"));
+            }
+            if let Some(m) = &c.message {
+                s.push_str(&format!(": {m}"));
+            }
+            s
+        };
+        let active = |t: &str| {
+            status
+                .conditions
+                .iter()
+                .find(|c| c.type_ == t && c.status.as_deref().unwrap_or("True") == "True")
+        };
+        for t in ["Denied", "Failed"] {
+            if let Some(c) = active(t) {
+                return Err(Error::CsrNotIssued {
+                    name,
+                    state: state(c),
+                });
+            }
+        }
+        let Some(data) = status.certificate.filter(|c| !c.is_empty()) else {
+            let state = if active("Approved").is_some() {
+                "approved, but the signer has not issued the certificate yet; try again in a moment"
+                    .to_string()
+            } else {
+                format!(
+                    "pending: not approved yet (kubectl certificate approve {})",
+                    self.metadata.name
+                )
+            };
+            return Err(Error::CsrNotIssued { name, state });
+        };
+        let pem = STANDARD.decode(data.trim()).map_err(|e| {
+            Error::InvalidArgument(format!("status.certificate is not base64: {e}"))
+        })?;
+        let cert = Certificate::from_pem(&pem)?;
+        if !key.matches(&cert.public_key()) {
+            return Err(Error::KeyMismatch(format!(
+                "the certificate issued for CertificateSigningRequest {}",
+                self.metadata.name
+            )));
+        }
+        Ok(cert)
+    }
+}

@@ -1,0 +1,111 @@
+//! Kubernetes object names: checked as RFC 1123 labels (namespaces) and
+//! subdomains (most objects), and derived safely from free-form user names.
+
+use crate::error::{Error, Result};
+
+fn bad(field: &'static str, value: &str, reason: &str) -> Error {
+    Error::InvalidName {
+        field,
+        value: value.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+fn check_label_chars(field: &'static str, full: &str, label: &str) -> Result<()> {
+    if label.is_empty() {
+        return Err(bad(field, full, "must not be empty or have empty parts"));
+    }
+    if !label
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Err(bad(
+            field,
+            full,
+            "must consist of lower case letters, digits and '-' (RFC 1123)",
+        ));
+    }
+    if label.starts_with('-') || label.ends_with('-') {
+        return Err(bad(
+            field,
+            full,
+            "must start and end with a letter or digit (RFC 1123)",
+        ));
+    }
+    Ok(())
+}
+
+/// An RFC 1123 label (namespaces): at most 63 of `a-z0-9-`, alphanumeric at both ends.
+pub fn check_label(field: &'static str, value: &str) -> Result<()> {
+    if value.len() > 63 {
+        return Err(bad(
+            field,
+            value,
+            "must be at most 63 characters (RFC 1123 label)",
+        ));
+    }
+    check_label_chars(field, value, value)
+}
+
+/// An RFC 1123 subdomain (most object names): dot-separated labels, at most 253.
+pub fn check_subdomain(field: &'static str, value: &str) -> Result<()> {
+    if value.len() > 253 {
+        return Err(bad(
+            field,
+            value,
+            "must be at most 253 characters (RFC 1123 subdomain)",
+        ));
+    }
+    value
+        .split('.')
+        .try_for_each(|part| check_label_chars(field, value, part))
+}
+
+/// A name part derived from any user or group name: lower-cased, every
+/// other character turned into '-', trimmed, at most 40 characters.
+pub fn sanitize(value: &str) -> String {
+    let mapped: String = value
+        .chars()
+        .map(|c| {
+            let c = c.to_ascii_lowercase();
+            if c.is_ascii_lowercase() || c.is_ascii_digit() {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let mut out = String::new();
+    for c in mapped.chars() {
+        if !(c == '-' && out.ends_with('-')) {
+            out.push(c);
+        }
+    }
+    let out: String = out.trim_matches('-').chars().take(40).collect();
+    let out = out.trim_end_matches('-').to_string();
+    if out.is_empty() {
+        "subject".into()
+    } else {
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert!(check_label("namespace", "gitlab-runner").is_ok());
+        for bad in ["", "Gitlab", "-x", "x-", "a_b", "a.b", &"a".repeat(64)] {
+            assert!(check_label("namespace", bad).is_err(), "{bad}");
+        }
+        assert!(check_subdomain("name", "gitlab.deployer-1").is_ok());
+        assert!(check_subdomain("name", "a..b").is_err());
+        assert_eq!(
+            sanitize("system:serviceaccount:ci:Build Bot"),
+            "system-serviceaccount-ci-build-bot"
+        );
+        assert_eq!(sanitize("@@@"), "subject");
+    }
+}

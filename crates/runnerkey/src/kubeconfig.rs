@@ -1,0 +1,266 @@
+//! A kubeconfig for the issued identity, usable by kubectl as is: to test
+//! the runner's certificate from any host before gitlab-runner uses it.
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::{Deserialize, Serialize};
+
+use crate::cert::Certificate;
+use crate::error::{Error, Result};
+use crate::file;
+use crate::key::PrivateKey;
+use crate::manifest::to_yaml;
+
+/// What goes into the kubeconfig.
+#[derive(Clone, Debug)]
+pub struct KubeconfigParams {
+    /// API server URL, `https://HOST:PORT`.
+    pub server: String,
+    /// The CA that signed the API server's certificate (ca_file).
+    pub ca_file: PathBuf,
+    /// Client certificate (cert_file).
+    pub cert_file: PathBuf,
+    /// Client key (key_file).
+    pub key_file: PathBuf,
+    /// User entry name (default: the certificate's CN).
+    pub user: Option<String>,
+    /// Cluster entry name (default `kubernetes`, as kubeadm).
+    pub cluster: Option<String>,
+    /// Reference the files by absolute path instead of embedding them.
+    pub reference_files: bool,
+}
+
+/// A kubeconfig `clusters[]` entry's `cluster`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cluster {
+    /// API server URL.
+    pub server: String,
+    /// Embedded CA, base64 PEM.
+    #[serde(
+        rename = "certificate-authority-data",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
+    pub certificate_authority_data: Option<String>,
+    /// CA path.
+    #[serde(
+        rename = "certificate-authority",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
+    pub certificate_authority: Option<String>,
+}
+
+/// A kubeconfig `users[]` entry's `user`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// Embedded client certificate, base64 PEM.
+    #[serde(
+        rename = "client-certificate-data",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
+    pub client_certificate_data: Option<String>,
+    /// Client certificate path.
+    #[serde(
+        rename = "client-certificate",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
+    pub client_certificate: Option<String>,
+    /// Embedded client key, base64 PEM (secret).
+    #[serde(
+        rename = "client-key-data",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
+    pub client_key_data: Option<String>,
+    /// Client key path.
+    #[serde(
+        rename = "client-key",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
+    pub client_key: Option<String>,
+}
+
+/// A kubeconfig `contexts[]` entry's `context`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Context {
+    /// Cluster entry name.
+    pub cluster: String,
+    /// User entry name.
+    pub user: String,
+}
+
+/// A named entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Named<T> {
+    /// Entry name.
+    pub name: String,
+    /// The entry, under `cluster`/`user`/`context`.
+    #[serde(flatten)]
+    pub value: T,
+}
+
+/// `{cluster: …}` wrapper.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterEntry {
+    /// The cluster.
+    pub cluster: Cluster,
+}
+
+/// `{user: …}` wrapper.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserEntry {
+    /// The user.
+    pub user: User,
+}
+
+/// `{context: …}` wrapper.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContextEntry {
+    /// The context.
+    pub context: Context,
+}
+
+/// A kubeconfig (`apiVersion: v1`, `kind: Config`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Kubeconfig {
+    /// `v1`.
+    #[serde(rename = "apiVersion")]
+    pub api_version: String,
+    /// `Config`.
+    pub kind: String,
+    /// Clusters.
+    pub clusters: Vec<Named<ClusterEntry>>,
+    /// Users.
+    pub users: Vec<Named<UserEntry>>,
+    /// Contexts.
+    pub contexts: Vec<Named<ContextEntry>>,
+    /// The context kubectl uses.
+    #[serde(rename = "current-context")]
+    pub current_context: String,
+}
+
+fn absolute(p: &Path) -> Result<String> {
+    std::fs::canonicalize(p)
+        .map(|p| p.display().to_string())
+        .map_err(|source| Error::Io {
+            path: p.to_owned(),
+            source,
+        })
+}
+
+/// Checks the server URL: `https://` with a host.
+pub fn check_server(url: &str) -> Result<()> {
+    let rest = url.strip_prefix("https://").ok_or_else(|| {
+        Error::InvalidArgument(format!("server {url:?} must start with https://"))
+    })?;
+    let host = rest.split('/').next().unwrap_or("");
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        return Err(Error::InvalidArgument(format!(
+            "server {url:?} has no host"
+        )));
+    }
+    Ok(())
+}
+
+impl Kubeconfig {
+    /// Builds a kubeconfig after checking that the files load and the key
+    /// matches the certificate.
+    pub fn new(params: &KubeconfigParams) -> Result<Self> {
+        check_server(&params.server)?;
+        let ca_pem = file::read(&params.ca_file)?;
+        Certificate::all_from_pem(&ca_pem).map_err(|e| e.in_file(&params.ca_file))?;
+        let cert_pem = file::read(&params.cert_file)?;
+        let cert = Certificate::from_pem(&cert_pem).map_err(|e| e.in_file(&params.cert_file))?;
+        let key = PrivateKey::load(&params.key_file, None)?;
+        if !key.matches(&cert.public_key()) {
+            return Err(Error::KeyMismatch(format!(
+                "the certificate {}",
+                params.cert_file.display()
+            ))
+            .in_file(&params.key_file));
+        }
+        let user_name = params.user.clone().unwrap_or_else(|| cert.identity().user);
+        crate::identity::Identity::new(user_name.clone(), Vec::<String>::new())?;
+        let cluster_name = params
+            .cluster
+            .clone()
+            .unwrap_or_else(|| "kubernetes".into());
+        crate::identity::Identity::new(cluster_name.clone(), Vec::<String>::new())?;
+        let (cluster, user) = if params.reference_files {
+            (
+                Cluster {
+                    server: params.server.clone(),
+                    certificate_authority_data: None,
+                    certificate_authority: Some(absolute(&params.ca_file)?),
+                },
+                User {
+                    client_certificate_data: None,
+                    client_certificate: Some(absolute(&params.cert_file)?),
+                    client_key_data: None,
+                    client_key: Some(absolute(&params.key_file)?),
+                },
+            )
+        } else {
+            (
+                Cluster {
+                    server: params.server.clone(),
+                    certificate_authority_data: Some(STANDARD.encode(&ca_pem)),
+                    certificate_authority: None,
+                },
+                User {
+                    client_certificate_data: Some(STANDARD.encode(cert.to_pem())),
+                    client_certificate: None,
+                    client_key_data: Some(STANDARD.encode(key.to_pem().as_bytes())),
+                    client_key: None,
+                },
+            )
+        };
+        let context = format!("{user_name}@{cluster_name}");
+        Ok(Self {
+            api_version: "v1".into(),
+            kind: "Config".into(),
+            clusters: vec![Named {
+                name: cluster_name.clone(),
+                value: ClusterEntry { cluster },
+            }],
+            users: vec![Named {
+                name: user_name.clone(),
+                value: UserEntry { user },
+            }],
+            contexts: vec![Named {
+                name: context.clone(),
+                value: ContextEntry {
+                    context: Context {
+                        cluster: cluster_name,
+                        user: user_name,
+                    },
+                },
+            }],
+            current_context: context,
+        })
+    }
+
+    /// Whether a private key is embedded (then the file must be 0600).
+    pub fn embeds_key(&self) -> bool {
+        self.users
+            .iter()
+            .any(|u| u.value.user.client_key_data.is_some())
+    }
+
+    /// The kubeconfig as YAML. Holds the key when embedded: keep it secret.
+    pub fn to_yaml(&self) -> Result<String> {
+        to_yaml(self)
+    }
+
+    /// Writes the kubeconfig: mode 0600 (always: it names or holds a
+    /// credential), atomically, refusing to replace a file unless `overwrite`.
+    pub fn write(&self, path: &Path, overwrite: bool) -> Result<()> {
+        file::write_atomic(path, self.to_yaml()?.as_bytes(), file::PRIVATE, overwrite)
+    }
+}

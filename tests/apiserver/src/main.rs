@@ -1,0 +1,347 @@
+//! A stand-in for kube-apiserver, for runnerkey's tests only (none can run
+//! here). It listens on loopback with real TLS, requests a client
+//! certificate and, like kube-apiserver, authenticates it at the HTTP layer
+//! (verified against `--client-ca`; invalid or missing → 401), maps CN to
+//! the user and every O to a group (plus `system:authenticated`), and
+//! answers the real paths with the real JSON shapes:
+//! `GET /version`, `POST …/selfsubjectreviews` (authentication.k8s.io v1 and
+//! v1beta1), `POST …/selfsubjectaccessreviews` and `…/subjectaccessreviews`
+//! (authorization.k8s.io/v1), deciding from RBAC manifests (`--rbac FILE`,
+//! YAML or JSON as `runnerkey rbac` writes them). `--plain` serves plain
+//! HTTP instead, for the "not TLS" scenario.
+//!
+//! Usage: runnerkey-test-apiserver --cert F --key F --client-ca F [--rbac F]… [--listen 127.0.0.1:0] [--plain]
+//! Prints `listening on ADDR` and serves until killed.
+
+mod rbac;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
+use serde_json::{Value, json};
+
+use crate::rbac::{Attributes, Rbac, UserInfo};
+
+/// Requests a client certificate and checks only that the client holds its
+/// key; whether it is trusted is decided per request, as kube-apiserver does.
+#[derive(Debug)]
+struct RequestClientCert(Arc<rustls::crypto::CryptoProvider>);
+
+impl ClientCertVerifier for RequestClientCert {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        &[]
+    }
+    fn verify_client_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        Ok(ClientCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+struct Server {
+    client_ca: Vec<CertificateDer<'static>>,
+    rbac: Rbac,
+}
+
+fn pem_blocks(path: &str) -> Vec<Vec<u8>> {
+    let text = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    runnerkey::Certificate::all_from_pem(&text)
+        .map(|cs| cs.iter().map(|c| c.to_der().to_vec()).collect())
+        .unwrap_or_default()
+}
+
+fn key_der(path: &str) -> PrivateKeyDer<'static> {
+    let key = runnerkey::PrivateKey::load(std::path::Path::new(path), None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    PrivateKeyDer::Pkcs8(key.to_der().to_vec().into())
+}
+
+impl Server {
+    /// The user a verified client certificate stands for.
+    fn authenticate(&self, peer: Option<&[CertificateDer<'_>]>) -> Option<UserInfo> {
+        let leaf = peer?.first()?;
+        let anchors: Vec<_> = self
+            .client_ca
+            .iter()
+            .filter_map(|c| webpki::anchor_from_trusted_cert(c).ok())
+            .collect();
+        let ee = webpki::EndEntityCert::try_from(leaf).ok()?;
+        ee.verify_for_usage(
+            webpki::ALL_VERIFICATION_ALGS,
+            &anchors,
+            &[],
+            UnixTime::now(),
+            webpki::KeyUsage::client_auth(),
+            None,
+            None,
+        )
+        .ok()?;
+        let cert = runnerkey::Certificate::from_der(leaf).ok()?;
+        let id = cert.identity();
+        let mut groups = id.groups;
+        groups.push("system:authenticated".into());
+        Some(UserInfo {
+            username: id.user,
+            groups,
+        })
+    }
+
+    fn handle(
+        &self,
+        method: &str,
+        path: &str,
+        body: &[u8],
+        user: Option<UserInfo>,
+    ) -> (u16, Value) {
+        let path = path.split('?').next().unwrap_or(path);
+        let Some(user) = user else {
+            return status(401, "Unauthorized", "Unauthorized");
+        };
+        let req: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        match (method, path) {
+            ("GET", "/version") => (
+                200,
+                json!({"major": "1", "minor": "30", "gitVersion": "v1.30.0", "gitCommit": "7c48c2bd72b9bf5c44d21d7338cc7bea77d0ad2a",
+                       "gitTreeState": "clean", "buildDate": "2024-04-17T17:27:03Z", "goVersion": "go1.22.2",
+                       "compiler": "gc", "platform": "linux/amd64"}),
+            ),
+            ("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews")
+            | ("POST", "/apis/authentication.k8s.io/v1beta1/selfsubjectreviews") => {
+                let version = path.split('/').nth(3).unwrap_or("v1");
+                (
+                    201,
+                    json!({"kind": "SelfSubjectReview", "apiVersion": format!("authentication.k8s.io/{version}"),
+                           "metadata": {"creationTimestamp": null},
+                           "status": {"userInfo": {"username": user.username, "groups": user.groups}}}),
+                )
+            }
+            ("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews") => {
+                let attrs = Attributes::from_spec(&req["spec"]);
+                let allowed = self.rbac.allows(&user, &attrs);
+                (201, review("SelfSubjectAccessReview", &req, allowed))
+            }
+            ("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews") => {
+                let may = Attributes {
+                    namespace: String::new(),
+                    verb: "create".into(),
+                    group: "authorization.k8s.io".into(),
+                    resource: "subjectaccessreviews".into(),
+                    subresource: String::new(),
+                };
+                if !self.rbac.allows(&user, &may) {
+                    return status(
+                        403,
+                        "Forbidden",
+                        &format!(
+                            "subjectaccessreviews.authorization.k8s.io is forbidden: User \"{}\" cannot create resource \"subjectaccessreviews\" in API group \"authorization.k8s.io\" at the cluster scope",
+                            user.username
+                        ),
+                    );
+                }
+                let spec = &req["spec"];
+                let subject = UserInfo {
+                    username: spec["user"].as_str().unwrap_or("").to_string(),
+                    groups: spec["groups"]
+                        .as_array()
+                        .map(|g| {
+                            g.iter()
+                                .filter_map(|v| v.as_str().map(String::from))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                };
+                let allowed = self.rbac.allows(&subject, &Attributes::from_spec(spec));
+                (201, review("SubjectAccessReview", &req, allowed))
+            }
+            _ => status(
+                404,
+                "NotFound",
+                "the server could not find the requested resource",
+            ),
+        }
+    }
+}
+
+fn review(kind: &str, req: &Value, allowed: bool) -> Value {
+    let mut status = json!({"allowed": allowed});
+    if allowed {
+        status["reason"] = json!("RBAC: allowed by a runnerkey-generated binding");
+    }
+    json!({"kind": kind, "apiVersion": "authorization.k8s.io/v1", "metadata": {"creationTimestamp": null},
+           "spec": req["spec"], "status": status})
+}
+
+fn status(code: u16, reason: &str, message: &str) -> (u16, Value) {
+    (
+        code,
+        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+               "message": message, "reason": reason, "code": code}),
+    )
+}
+
+/// Reads one HTTP/1.1 request: method, path, body.
+fn read_request(stream: &mut impl Read) -> Option<(String, String, Vec<u8>)> {
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line).ok()?;
+    let mut parts = line.split_whitespace();
+    let (method, path) = (parts.next()?.to_string(), parts.next()?.to_string());
+    let mut length = 0usize;
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).ok()? == 0 {
+            break;
+        }
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':')
+            && k.eq_ignore_ascii_case("content-length")
+        {
+            length = v.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0u8; length.min(1 << 20)];
+    reader.read_exact(&mut body).ok()?;
+    Some((method, path, body))
+}
+
+fn write_response(stream: &mut impl Write, code: u16, body: &Value) {
+    let text = body.to_string();
+    let reason = match code {
+        200 => "OK",
+        201 => "Created",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        _ => "Not Found",
+    };
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {code} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+        text.len()
+    );
+    let _ = stream.flush();
+}
+
+fn serve_tls(server: &Server, config: Arc<rustls::ServerConfig>, tcp: TcpStream) {
+    let Ok(mut conn) = rustls::ServerConnection::new(config) else {
+        return;
+    };
+    let mut tcp = tcp;
+    let mut tls = rustls::Stream::new(&mut conn, &mut tcp);
+    let Some((method, path, body)) = read_request(&mut tls) else {
+        return;
+    };
+    let peer: Option<Vec<CertificateDer<'static>>> = tls
+        .conn
+        .peer_certificates()
+        .map(|c| c.iter().map(|d| d.clone().into_owned()).collect());
+    let user = server.authenticate(peer.as_deref());
+    let (code, body) = server.handle(&method, &path, &body, user);
+    write_response(&mut tls, code, &body);
+    tls.conn.send_close_notify();
+    let _ = tls.flush();
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let get = |name: &str| -> Vec<String> {
+        args.windows(2)
+            .filter(|w| w[0] == name)
+            .map(|w| w[1].clone())
+            .collect()
+    };
+    let one = |name: &str| get(name).into_iter().next();
+    let listen = one("--listen").unwrap_or_else(|| "127.0.0.1:0".into());
+    let plain = args.iter().any(|a| a == "--plain");
+    let client_ca = one("--client-ca")
+        .map(|p| pem_blocks(&p))
+        .unwrap_or_default();
+    let mut rbac = Rbac::default();
+    for f in get("--rbac") {
+        rbac.load(&f);
+    }
+    let server = Arc::new(Server {
+        client_ca: client_ca.into_iter().map(CertificateDer::from).collect(),
+        rbac,
+    });
+    let tls = if plain {
+        None
+    } else {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let chain: Vec<CertificateDer<'static>> = pem_blocks(&one("--cert").expect("--cert"))
+            .into_iter()
+            .map(CertificateDer::from)
+            .collect();
+        let config = rustls::ServerConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .expect("protocols")
+            .with_client_cert_verifier(Arc::new(RequestClientCert(provider)))
+            .with_single_cert(chain, key_der(&one("--key").expect("--key")))
+            .expect("serving certificate and key");
+        Some(Arc::new(config))
+    };
+    let listener = TcpListener::bind(&listen).expect("bind");
+    println!("listening on {}", listener.local_addr().expect("address"));
+    std::io::stdout().flush().expect("stdout");
+    for stream in listener.incoming().flatten() {
+        let server = server.clone();
+        let tls = tls.clone();
+        std::thread::spawn(move || match tls {
+            Some(config) => serve_tls(&server, config, stream),
+            None => {
+                let mut stream = stream;
+                if let Some((_, _, _)) = read_request(&mut stream) {
+                    write_response(
+                        &mut stream,
+                        200,
+                        &json!({"kind": "Status", "message": "plain HTTP"}),
+                    );
+                }
+            }
+        });
+    }
+}
