@@ -43,8 +43,29 @@ pub enum Command {
     /// Have the cluster sign: CertificateSigningRequest objects and their certificates.
     #[command(subcommand, name = "k8s-csr")]
     K8sCsr(K8sCsrCommand),
+    /// Say why a runner cannot authenticate to the API server, and who it is when it can.
+    Doctor(DoctorArgs),
     /// Run the whole procedure on a throwaway CA, no cluster needed.
     Demo(DemoArgs),
+}
+
+/// `runnerkey doctor`
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Only this runner (default: every kubernetes runner).
+    #[arg(long)]
+    pub runner: Option<String>,
+    /// Also connect to host as the runner does, and ask the API server who we are and what we may do.
+    #[arg(long)]
+    pub online: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Seconds allowed for each network step.
+    #[arg(long, default_value_t = 10)]
+    pub timeout: u64,
 }
 
 /// Output format of manifests.

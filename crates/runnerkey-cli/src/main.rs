@@ -4,6 +4,7 @@
 
 mod args;
 mod demo;
+mod doctor;
 mod inputs;
 mod kube;
 mod pki;
@@ -38,6 +39,7 @@ fn main() -> ExitCode {
         args::Command::Kubeconfig(a) => kube::kubeconfig(&a),
         args::Command::K8sCsr(args::K8sCsrCommand::Create(a)) => kube::k8s_csr_create(&a),
         args::Command::K8sCsr(args::K8sCsrCommand::Import(a)) => kube::k8s_csr_import(&a),
+        args::Command::Doctor(a) => doctor::run(&a),
         args::Command::Demo(a) => demo::run(&a),
     };
     match result {

@@ -19,9 +19,11 @@
 //! # Ok::<(), runnerkey::Error>(())
 //! ```
 
+pub mod api_client;
 pub mod ca;
 pub mod cert;
 pub mod csr;
+pub mod doctor;
 pub mod error;
 pub mod file;
 pub mod identity;

@@ -333,14 +333,14 @@ fn main() {
         std::thread::spawn(move || match tls {
             Some(config) => serve_tls(&server, config, stream),
             None => {
+                // Like any plain HTTP server handed a TLS ClientHello: it reads
+                // what came and answers 400 in plain text.
                 let mut stream = stream;
-                if let Some((_, _, _)) = read_request(&mut stream) {
-                    write_response(
-                        &mut stream,
-                        200,
-                        &json!({"kind": "Status", "message": "plain HTTP"}),
-                    );
-                }
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+                let _ = stream.write_all(
+                    b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n400 Bad Request",
+                );
             }
         });
     }

@@ -1,0 +1,145 @@
+//! `runnerkey doctor`: prints the library's diagnosis.
+
+use std::time::Duration;
+
+use runnerkey::doctor::{DoctorOptions, DoctorReport, PermissionCheck, RunnerDiagnosis, diagnose};
+use runnerkey::runner_config::lint::{Finding, Severity};
+use runnerkey::runner_config::{RunnerConfig, RunnerSelector};
+use runnerkey::{Error, Result};
+
+use crate::Outcome;
+use crate::args::DoctorArgs;
+
+fn mark(f: &Finding) -> &'static str {
+    match f.severity {
+        Severity::Error => "✗",
+        Severity::Warning => "!",
+        Severity::Info => "·",
+    }
+}
+
+fn table(title: &str, rows: &[PermissionCheck]) {
+    if rows.is_empty() {
+        return;
+    }
+    let allowed = rows.iter().filter(|r| r.allowed).count();
+    println!("  {title} ({allowed}/{} allowed):", rows.len());
+    for r in rows {
+        let group = if r.permission.api_group.is_empty() {
+            "core"
+        } else {
+            &r.permission.api_group
+        };
+        println!(
+            "    {} {:<7} {:<22} {}",
+            if r.allowed {
+                "✓ allowed"
+            } else {
+                "✗ denied "
+            },
+            r.permission.verb,
+            r.permission.resource,
+            group
+        );
+    }
+}
+
+fn print_runner(r: &RunnerDiagnosis) -> Vec<(String, String)> {
+    let mut fixes = Vec::new();
+    println!(
+        "runner {:?}{}",
+        r.runner,
+        r.host
+            .as_deref()
+            .map(|h| format!(" → {h}"))
+            .unwrap_or_default()
+    );
+    println!("  presents:  {}", r.presents);
+    println!(
+        "  job pods:  namespace {}, service account {} → kubectl in a job acts as {}",
+        r.job_namespace, r.job_service_account, r.job_identity
+    );
+    for c in &r.certificates {
+        println!(
+            "  {:<9}  {} valid until {} ({} days left)",
+            c.role, c.subject, c.not_after, c.days_left
+        );
+    }
+    for c in &r.checks {
+        if c.ok {
+            println!("  ✓ {}", c.message);
+        }
+    }
+    for f in &r.findings {
+        println!("  {} [{}] {}", mark(f), f.code, f.message);
+        fixes.push((f.code.to_string(), f.fix.clone()));
+    }
+    table(
+        &format!("executor permissions in namespace {}", r.job_namespace),
+        &r.permissions,
+    );
+    table(
+        &format!("deploy permissions of {}", r.job_identity),
+        &r.deployer_permissions,
+    );
+    if let Some(n) = &r.deployer_note {
+        println!("  · {n}");
+    }
+    if !r.online {
+        println!("  (offline checks only: add --online to connect to the API server)");
+    }
+    fixes
+}
+
+fn print(report: &DoctorReport) {
+    let mut fixes = Vec::new();
+    for f in &report.findings {
+        println!("{} [{}] {}", mark(f), f.code, f.message);
+        fixes.push((f.code.to_string(), f.fix.clone()));
+    }
+    for r in &report.runners {
+        fixes.extend(print_runner(r));
+        println!();
+    }
+    if fixes.is_empty() {
+        println!("all good");
+    } else {
+        println!("fixes:");
+        for (code, fix) in fixes {
+            println!("  [{code}] {fix}");
+        }
+    }
+}
+
+/// `runnerkey doctor`
+pub fn run(a: &DoctorArgs) -> Result<Outcome> {
+    let path = &a.config.config;
+    let config = RunnerConfig::load(path)?;
+    let options = DoctorOptions {
+        runner: a.runner.clone().map(RunnerSelector::Name),
+        online: a.online,
+        timeout: Duration::from_secs(a.timeout.max(1)),
+        now: None,
+    };
+    let report = diagnose(&config, &options).map_err(|e| e.in_file(path))?;
+    if report.runners.is_empty() {
+        return Err(Error::InvalidArgument(format!(
+            "{}: no kubernetes runner to check",
+            path.display()
+        )));
+    }
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report)
+                .map_err(|e| Error::InvalidArgument(e.to_string()))?
+        );
+    } else {
+        print(&report);
+    }
+    Ok(if report.has_errors() {
+        Outcome::Problems
+    } else {
+        Outcome::Ok
+    })
+}

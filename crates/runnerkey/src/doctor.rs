@@ -1,0 +1,741 @@
+//! `doctor`: why a runner cannot authenticate to the API server, and who it
+//! is when it can. Offline, everything `runner-config lint` checks plus the
+//! identity the runner presents and the one its job pods run as; online
+//! (opt-in), a connection made exactly as the runner makes it, its failures
+//! put in plain words, then SelfSubjectReview and SelfSubjectAccessReview.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::json;
+use time::OffsetDateTime;
+
+use crate::api_client::{ApiClient, Credentials, Endpoint, ServerCertProblem, TransportError};
+use crate::cert::Certificate;
+use crate::error::Result;
+use crate::key::PrivateKey;
+use crate::lifetime::rfc3339;
+use crate::public_key::colon_hex;
+use crate::rbac::{ExecutorFeature, Permission, deployer_permissions, executor_permissions};
+use crate::runner_config::lint::{Finding, LintOptions, Severity};
+use crate::runner_config::{KubernetesSettings, RunnerConfig, RunnerInfo, RunnerSelector};
+
+/// What to check.
+#[derive(Clone, Debug)]
+pub struct DoctorOptions {
+    /// One runner (all kubernetes runners when `None`).
+    pub runner: Option<RunnerSelector>,
+    /// Also connect to the API server.
+    pub online: bool,
+    /// Per network step (default 10 s).
+    pub timeout: Duration,
+    /// The time to judge validity at (now when `None`).
+    pub now: Option<OffsetDateTime>,
+}
+
+impl Default for DoctorOptions {
+    fn default() -> Self {
+        Self {
+            runner: None,
+            online: false,
+            timeout: Duration::from_secs(10),
+            now: None,
+        }
+    }
+}
+
+/// How the runner authenticates.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "method", rename_all = "snake_case")]
+pub enum Presented {
+    /// A client certificate: the Kubernetes user and groups it carries.
+    ClientCertificate {
+        /// CN.
+        user: String,
+        /// Every O.
+        groups: Vec<String>,
+    },
+    /// A client certificate that could not be read.
+    UnreadableCertificate,
+    /// `bearer_token`.
+    BearerToken,
+    /// No host: in-cluster service account or kubeconfig.
+    InCluster,
+    /// A host but no credentials.
+    Anonymous,
+}
+
+impl std::fmt::Display for Presented {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Presented::ClientCertificate { user, groups } if groups.is_empty() => {
+                write!(f, "client certificate: user {user:?}, no groups")
+            }
+            Presented::ClientCertificate { user, groups } => {
+                write!(f, "client certificate: user {user:?}, groups {groups:?}")
+            }
+            Presented::UnreadableCertificate => f.write_str("client certificate (unreadable)"),
+            Presented::BearerToken => f.write_str("bearer token"),
+            Presented::InCluster => {
+                f.write_str("in-cluster service account or kubeconfig (host is empty)")
+            }
+            Presented::Anonymous => f.write_str("nothing: anonymous"),
+        }
+    }
+}
+
+/// Validity of one certificate the runner uses.
+#[derive(Clone, Debug, Serialize)]
+pub struct CertStatus {
+    /// `cert_file` or `ca_file`.
+    pub role: &'static str,
+    /// The file.
+    pub path: String,
+    /// Subject.
+    pub subject: String,
+    /// notAfter, RFC 3339.
+    pub not_after: String,
+    /// Whole days left.
+    pub days_left: i64,
+}
+
+/// A check that passed or failed (the ✓/✗ lines).
+#[derive(Clone, Debug, Serialize)]
+pub struct Check {
+    /// Stable identifier.
+    pub code: &'static str,
+    /// Passed.
+    pub ok: bool,
+    /// What was found.
+    pub message: String,
+}
+
+/// One permission and whether the cluster grants it.
+#[derive(Clone, Debug, Serialize)]
+pub struct PermissionCheck {
+    /// The permission.
+    #[serde(flatten)]
+    pub permission: Permission,
+    /// Namespace asked about.
+    pub namespace: String,
+    /// Granted.
+    pub allowed: bool,
+}
+
+/// The user the API server says we are.
+#[derive(Clone, Debug, Serialize)]
+pub struct UserInfo {
+    /// Username.
+    pub username: String,
+    /// Groups.
+    pub groups: Vec<String>,
+}
+
+/// Everything found for one runner.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunnerDiagnosis {
+    /// Name (or `#index`).
+    pub runner: String,
+    /// Position among `[[runners]]`.
+    pub index: usize,
+    /// `host`.
+    pub host: Option<String>,
+    /// What the runner presents.
+    pub presents: Presented,
+    /// Namespace of the job pods.
+    pub job_namespace: String,
+    /// Service account of the job pods.
+    pub job_service_account: String,
+    /// Who `kubectl` inside a job is.
+    pub job_identity: String,
+    /// Certificates and their validity.
+    pub certificates: Vec<CertStatus>,
+    /// Whether the online checks ran.
+    pub online: bool,
+    /// The API server's gitVersion.
+    pub server_version: Option<String>,
+    /// SelfSubjectReview's answer.
+    pub authenticated_as: Option<UserInfo>,
+    /// Passed and failed checks, in order.
+    pub checks: Vec<Check>,
+    /// The executor profile's permissions in the job namespace.
+    pub permissions: Vec<PermissionCheck>,
+    /// The deployer profile's permissions for the job service account.
+    pub deployer_permissions: Vec<PermissionCheck>,
+    /// Why the deployer permissions could not be checked, if so.
+    pub deployer_note: Option<String>,
+    /// Problems, with fixes.
+    pub findings: Vec<Finding>,
+}
+
+/// The whole diagnosis.
+#[derive(Clone, Debug, Serialize)]
+pub struct DoctorReport {
+    /// File-wide findings (unknown keys outside runners …).
+    pub findings: Vec<Finding>,
+    /// One entry per runner checked.
+    pub runners: Vec<RunnerDiagnosis>,
+}
+
+impl DoctorReport {
+    /// Whether any error-level finding was made.
+    pub fn has_errors(&self) -> bool {
+        self.findings
+            .iter()
+            .chain(self.runners.iter().flat_map(|r| r.findings.iter()))
+            .any(|f| f.severity == Severity::Error)
+    }
+}
+
+fn nonempty(v: &Option<String>) -> Option<&str> {
+    v.as_deref().filter(|s| !s.is_empty())
+}
+
+struct Ctx<'a> {
+    d: RunnerDiagnosis,
+    k: &'a KubernetesSettings,
+    timeout: Duration,
+}
+
+impl Ctx<'_> {
+    fn find(&mut self, code: &'static str, severity: Severity, message: String, fix: String) {
+        self.d.checks.push(Check {
+            code,
+            ok: false,
+            message: message.clone(),
+        });
+        self.d.findings.push(Finding {
+            code,
+            severity,
+            runner: Some(self.d.runner.clone()),
+            key: None,
+            line: None,
+            message,
+            fix,
+        });
+    }
+
+    fn pass(&mut self, code: &'static str, message: String) {
+        self.d.checks.push(Check {
+            code,
+            ok: true,
+            message,
+        });
+    }
+
+    fn transport(&mut self, e: TransportError, host: &str, cas: &[Certificate]) {
+        match e {
+            TransportError::Dns(m) => self.find("dns-failure", Severity::Error, format!("cannot resolve the API server's name: {m}"), "fix host, or the runner host's DNS".into()),
+            TransportError::Refused(m) => self.find("connection-refused", Severity::Error, format!("connection refused: {m}"), "check host and port (kube-apiserver listens on 6443 by default) and that the API server runs".into()),
+            TransportError::Timeout(m) => self.find("connection-timeout", Severity::Error, format!("no answer in time: {m}"), "check firewalls between the runner host and the API server".into()),
+            TransportError::NotTls(m) => self.find("not-tls", Severity::Error, format!("something that is not a TLS server answered at {host} ({m})"), "point host at the API server's HTTPS port".into()),
+            TransportError::Tls(m) => self.find("tls-error", Severity::Error, format!("TLS handshake failed: {m}"), "check that cert_file and key_file belong together and that the server accepts TLS 1.2+".into()),
+            TransportError::Io(m) => self.find("connection-error", Severity::Error, format!("connection failed: {m}"), "check the network between runner and API server".into()),
+            TransportError::ServerCert { problem, chain } => self.server_cert(problem, &chain, host, cas),
+        }
+    }
+
+    fn server_cert(
+        &mut self,
+        problem: ServerCertProblem,
+        chain: &[Certificate],
+        host: &str,
+        cas: &[Certificate],
+    ) {
+        let leaf = chain.first();
+        let leaf_subject = leaf.map(Certificate::subject).unwrap_or_else(|| "?".into());
+        match problem {
+            ServerCertProblem::UnknownIssuer => {
+                let issuer = leaf.map(Certificate::issuer).unwrap_or_default();
+                let aki = leaf
+                    .and_then(Certificate::authority_key_id)
+                    .map(|k| colon_hex(&k))
+                    .unwrap_or_else(|| "none".into());
+                let held = if cas.is_empty() {
+                    "ca_file is empty, so the system trust store was used, and it does not hold the cluster CA".to_string()
+                } else {
+                    let list: Vec<String> = cas
+                        .iter()
+                        .map(|c| {
+                            format!(
+                                "{} (SKI {})",
+                                c.subject(),
+                                c.subject_key_id()
+                                    .map(|k| colon_hex(&k))
+                                    .unwrap_or_else(|| "none".into())
+                            )
+                        })
+                        .collect();
+                    format!("ca_file holds {}", list.join(", "))
+                };
+                self.find(
+                    "tls-unknown-authority",
+                    Severity::Error,
+                    format!("x509: certificate signed by unknown authority: the API server's certificate {leaf_subject} was issued by {issuer} (AKI {aki}); {held}"),
+                    format!("set ca_file to the CA {issuer} (on kubeadm clusters /etc/kubernetes/pki/ca.crt)"),
+                );
+            }
+            ServerCertProblem::NotValidForName => {
+                let sans = leaf.map(Certificate::subject_alt_names).unwrap_or_default();
+                self.find(
+                    "tls-name-mismatch",
+                    Severity::Error,
+                    format!("{host} is not among the API server certificate's names: {}", if sans.is_empty() { "(no SANs)".into() } else { sans.join(", ") }),
+                    "use a host the certificate names, or add it to the API server's certSANs and renew its certificate".into(),
+                );
+            }
+            ServerCertProblem::Expired => self.find(
+                "tls-server-cert-expired",
+                Severity::Error,
+                format!(
+                    "the API server's certificate {leaf_subject} expired on {}",
+                    leaf.map(|c| rfc3339(c.not_after())).unwrap_or_default()
+                ),
+                "renew the API server's certificates (kubeadm certs renew all) and restart it"
+                    .into(),
+            ),
+            ServerCertProblem::NotYetValid => self.find(
+                "tls-server-cert-not-yet-valid",
+                Severity::Error,
+                format!(
+                    "the API server's certificate {leaf_subject} is not valid before {}",
+                    leaf.map(|c| rfc3339(c.not_before())).unwrap_or_default()
+                ),
+                "check the clocks of the runner host and the control plane".into(),
+            ),
+            ServerCertProblem::Other(m) => self.find(
+                "tls-server-cert-invalid",
+                Severity::Error,
+                format!("the API server's certificate was refused: {m}"),
+                "check the API server's certificate".into(),
+            ),
+        }
+    }
+
+    fn online(&mut self, host: &str, cas: &[Certificate], credentials: Credentials) {
+        let endpoint = match Endpoint::parse(host) {
+            Ok(e) => e,
+            Err(e) => {
+                return self.find(
+                    "bad-host",
+                    Severity::Error,
+                    e.to_string(),
+                    "set host to https://HOST:PORT".into(),
+                );
+            }
+        };
+        if !endpoint.https {
+            return self.find(
+                "insecure-host",
+                Severity::Error,
+                format!("host {host} is plain http: credentials would travel in clear"),
+                "use the API server's https:// URL".into(),
+            );
+        }
+        if let Some(proxy) = proxy_for(&endpoint.host) {
+            self.find(
+                "proxy-in-the-way",
+                Severity::Warning,
+                format!("HTTPS_PROXY is {proxy}: the runner reaches the API server through it (doctor connects directly)"),
+                format!("add {} to NO_PROXY in the runner's environment", endpoint.host),
+            );
+        }
+        let bearer = matches!(credentials, Credentials::BearerToken(_));
+        let client = match ApiClient::new(endpoint, cas, credentials, self.timeout) {
+            Ok(c) => c,
+            Err(e) => {
+                return self.find(
+                    "client-setup",
+                    Severity::Error,
+                    e.to_string(),
+                    "check cert_file and key_file".into(),
+                );
+            }
+        };
+        let version = match client.request("GET", "/version?timeout=32s", None) {
+            Ok(r) => r,
+            Err(e) => return self.transport(e, host, cas),
+        };
+        match version.status {
+            401 if bearer => return self.find("bearer-token-rejected", Severity::Error, "the API server answered 401 Unauthorized: it does not accept the bearer token".into(), "issue a new token (runnerkey rbac --with-token-secret) and set bearer_token".into()),
+            401 => return self.find(
+                "client-cert-rejected",
+                Severity::Error,
+                "the API server answered 401 Unauthorized: it did not accept the client certificate; likely it is not signed by the cluster's client CA (kube-apiserver --client-ca-file, usually /etc/kubernetes/pki/ca.crt), or it has expired".into(),
+                "issue the certificate from the cluster CA: runnerkey issue --ca-dir /etc/kubernetes/pki …".into(),
+            ),
+            200 => {
+                let v = version.json()["gitVersion"].as_str().unwrap_or("?").to_string();
+                self.pass("api-reachable", format!("TLS to {host} verified against {}; API server {v}", if cas.is_empty() { "the system store" } else { "ca_file" }));
+                self.d.server_version = Some(v);
+            }
+            s => return self.find("api-error", Severity::Error, format!("GET /version answered HTTP {s}"), "check that host is the API server".into()),
+        }
+        self.who_am_i(&client);
+        self.permissions(&client);
+        self.deployer(&client);
+    }
+
+    fn who_am_i(&mut self, client: &ApiClient) {
+        for version in ["v1", "v1beta1"] {
+            let body = json!({"apiVersion": format!("authentication.k8s.io/{version}"), "kind": "SelfSubjectReview"});
+            let path = format!("/apis/authentication.k8s.io/{version}/selfsubjectreviews");
+            match client.request("POST", &path, Some(&body)) {
+                Ok(r) if r.status == 200 || r.status == 201 => {
+                    let info = &r.json()["status"]["userInfo"];
+                    let user = UserInfo {
+                        username: info["username"].as_str().unwrap_or("").to_string(),
+                        groups: info["groups"]
+                            .as_array()
+                            .map(|g| {
+                                g.iter()
+                                    .filter_map(|v| v.as_str().map(String::from))
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                    };
+                    self.pass(
+                        "authenticated",
+                        format!(
+                            "authenticated as user {:?}, groups {:?}",
+                            user.username, user.groups
+                        ),
+                    );
+                    if let Presented::ClientCertificate { user: cn, .. } = &self.d.presents
+                        && *cn != user.username {
+                            let msg = format!(
+                                "the certificate's CN is {cn:?} but the API server maps it to {:?}",
+                                user.username
+                            );
+                            self.find(
+                                "identity-differs",
+                                Severity::Warning,
+                                msg,
+                                "check the API server's authentication configuration".into(),
+                            );
+                        }
+                    self.d.authenticated_as = Some(user);
+                    return;
+                }
+                Ok(r) if r.status == 404 => continue,
+                Ok(r) => {
+                    return self.find(
+                        "self-subject-review",
+                        Severity::Warning,
+                        format!("SelfSubjectReview answered HTTP {}", r.status),
+                        "nothing to do unless other checks fail".into(),
+                    );
+                }
+                Err(e) => {
+                    return self.find(
+                        "self-subject-review",
+                        Severity::Warning,
+                        format!("SelfSubjectReview failed: {e:?}"),
+                        "retry".into(),
+                    );
+                }
+            }
+        }
+        self.d.checks.push(Check {
+            code: "self-subject-review",
+            ok: true,
+            message: "SelfSubjectReview is not served (Kubernetes before 1.27): identity not confirmed by the server".into(),
+        });
+    }
+
+    fn review(
+        client: &ApiClient,
+        path: &str,
+        spec: serde_json::Value,
+        p: &Permission,
+        namespace: &str,
+    ) -> std::result::Result<(u16, bool), TransportError> {
+        let (resource, sub) = p.resource.split_once('/').unwrap_or((&p.resource, ""));
+        let mut spec = spec;
+        spec["resourceAttributes"] = json!({"namespace": namespace, "verb": p.verb, "group": p.api_group, "resource": resource, "subresource": sub});
+        let kind = if path.ends_with("selfsubjectaccessreviews") {
+            "SelfSubjectAccessReview"
+        } else {
+            "SubjectAccessReview"
+        };
+        let body = json!({"apiVersion": "authorization.k8s.io/v1", "kind": kind, "spec": spec});
+        let r = client.request("POST", path, Some(&body))?;
+        Ok((
+            r.status,
+            r.json()["status"]["allowed"].as_bool().unwrap_or(false),
+        ))
+    }
+
+    fn permissions(&mut self, client: &ApiClient) {
+        let ns = self.d.job_namespace.clone();
+        let perms = executor_permissions(&ExecutorFeature::defaults());
+        for p in perms {
+            let allowed = match Self::review(
+                client,
+                "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+                json!({}),
+                &p,
+                &ns,
+            ) {
+                Ok((_, a)) => a,
+                Err(e) => {
+                    return self.find(
+                        "access-review",
+                        Severity::Warning,
+                        format!("SelfSubjectAccessReview failed: {e:?}"),
+                        "retry".into(),
+                    );
+                }
+            };
+            self.d.permissions.push(PermissionCheck {
+                permission: p,
+                namespace: ns.clone(),
+                allowed,
+            });
+        }
+        let denied: Vec<String> = self
+            .d
+            .permissions
+            .iter()
+            .filter(|p| !p.allowed)
+            .map(|p| p.permission.to_string())
+            .collect();
+        let total = self.d.permissions.len();
+        if denied.is_empty() {
+            self.pass(
+                "executor-permissions",
+                format!("all {total} permissions the executor needs are granted in namespace {ns}"),
+            );
+        } else {
+            let who = match &self.d.presents {
+                Presented::ClientCertificate { user, .. } => format!("--user {user}"),
+                _ => "--service-account NS/NAME".into(),
+            };
+            self.find(
+                "permission-denied",
+                Severity::Error,
+                format!(
+                    "{} of {total} permissions the executor needs are denied in namespace {ns}: {}",
+                    denied.len(),
+                    denied.join(", ")
+                ),
+                format!(
+                    "runnerkey rbac {who} --profile executor --namespace {ns} | kubectl apply -f -"
+                ),
+            );
+        }
+    }
+
+    fn deployer(&mut self, client: &ApiClient) {
+        let ns = self.d.job_namespace.clone();
+        let user = self.d.job_identity.clone();
+        let spec = json!({"user": user, "groups": ["system:serviceaccounts", format!("system:serviceaccounts:{ns}"), "system:authenticated"]});
+        for p in deployer_permissions() {
+            match Self::review(
+                client,
+                "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+                spec.clone(),
+                &p,
+                &ns,
+            ) {
+                Ok((403, _)) => {
+                    self.d.deployer_permissions.clear();
+                    self.d.deployer_note = Some(format!(
+                        "could not check what {user} may do: this identity may not create SubjectAccessReviews"
+                    ));
+                    return;
+                }
+                Ok((_, allowed)) => self.d.deployer_permissions.push(PermissionCheck {
+                    permission: p,
+                    namespace: ns.clone(),
+                    allowed,
+                }),
+                Err(e) => {
+                    self.d.deployer_note =
+                        Some(format!("could not check the job service account: {e:?}"));
+                    return;
+                }
+            }
+        }
+        let denied = self
+            .d
+            .deployer_permissions
+            .iter()
+            .filter(|p| !p.allowed)
+            .count();
+        if denied > 0 {
+            let sa = self.d.job_service_account.clone();
+            self.find(
+                "job-permissions-missing",
+                Severity::Warning,
+                format!("the job pods' identity {user} lacks {denied} of the deployer profile's {} permissions: deploy jobs will be refused", self.d.deployer_permissions.len()),
+                format!("runnerkey rbac --service-account {ns}/{sa} --profile deployer | kubectl apply -f -"),
+            );
+        }
+    }
+}
+
+fn proxy_for(host: &str) -> Option<String> {
+    let proxy = ["HTTPS_PROXY", "https_proxy"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok())
+        .filter(|p| !p.is_empty())?;
+    let no_proxy = ["NO_PROXY", "no_proxy"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok())
+        .unwrap_or_default();
+    let excluded = no_proxy.split(',').map(str::trim).any(|n| {
+        !n.is_empty()
+            && (n == "*" || host == n || host.ends_with(&format!(".{}", n.trim_start_matches('.'))))
+    });
+    (!excluded).then_some(proxy)
+}
+
+fn load_certs(path: Option<&str>) -> Option<Vec<Certificate>> {
+    Certificate::load_all(Path::new(path?)).ok()
+}
+
+fn diagnose_runner(
+    r: &RunnerInfo,
+    findings: Vec<Finding>,
+    options: &DoctorOptions,
+    now: OffsetDateTime,
+) -> RunnerDiagnosis {
+    let empty = KubernetesSettings::default();
+    let k = r.kubernetes.as_ref().unwrap_or(&empty);
+    let label = r.name.clone().unwrap_or_else(|| format!("#{}", r.index));
+    let cert = load_certs(nonempty(&k.cert_file)).and_then(|c| c.into_iter().next());
+    let cas = load_certs(nonempty(&k.ca_file)).unwrap_or_default();
+    let presents = match (
+        nonempty(&k.host),
+        nonempty(&k.cert_file),
+        &cert,
+        nonempty(&k.bearer_token),
+    ) {
+        (None, _, _, _) => Presented::InCluster,
+        (_, Some(_), Some(c), _) => {
+            let id = c.identity();
+            Presented::ClientCertificate {
+                user: id.user,
+                groups: id.groups,
+            }
+        }
+        (_, Some(_), None, _) => Presented::UnreadableCertificate,
+        (_, None, _, Some(_)) => Presented::BearerToken,
+        _ => Presented::Anonymous,
+    };
+    let job_namespace = nonempty(&k.namespace).unwrap_or("default").to_string();
+    let job_service_account = nonempty(&k.service_account)
+        .unwrap_or("default")
+        .to_string();
+    let mut certificates = Vec::new();
+    for (role, certs) in [
+        ("cert_file", cert.iter().cloned().collect::<Vec<_>>()),
+        ("ca_file", cas.clone()),
+    ] {
+        let path = if role == "cert_file" {
+            k.cert_file.clone()
+        } else {
+            k.ca_file.clone()
+        }
+        .unwrap_or_default();
+        for c in certs {
+            certificates.push(CertStatus {
+                role,
+                path: path.clone(),
+                subject: c.subject(),
+                not_after: rfc3339(c.not_after()),
+                days_left: c.days_left(now),
+            });
+        }
+    }
+    let mut ctx = Ctx {
+        d: RunnerDiagnosis {
+            runner: label,
+            index: r.index,
+            host: k.host.clone(),
+            presents,
+            job_identity: format!("system:serviceaccount:{job_namespace}:{job_service_account}"),
+            job_namespace,
+            job_service_account,
+            certificates,
+            online: false,
+            server_version: None,
+            authenticated_as: None,
+            checks: Vec::new(),
+            permissions: Vec::new(),
+            deployer_permissions: Vec::new(),
+            deployer_note: None,
+            findings,
+        },
+        k,
+        timeout: options.timeout,
+    };
+    let offline_errors = ctx
+        .d
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    if offline_errors == 0 {
+        ctx.pass(
+            "config",
+            "the runner's kubernetes settings and files are consistent".into(),
+        );
+    }
+    if options.online {
+        match nonempty(&ctx.k.host).map(str::to_string) {
+            None => ctx.pass("online-skipped", "host is empty: the runner uses in-cluster credentials; run doctor inside the cluster to check them".into()),
+            Some(host) => {
+                ctx.d.online = true;
+                let credentials = match (&cert, nonempty(&ctx.k.key_file), nonempty(&ctx.k.bearer_token)) {
+                    (Some(c), Some(key), _) => match PrivateKey::load(Path::new(key), None) {
+                        Ok(key) => Credentials::ClientCertificate(vec![c.clone()], Box::new(key)),
+                        Err(_) => Credentials::Anonymous,
+                    },
+                    (_, _, Some(t)) => Credentials::BearerToken(t.to_string()),
+                    _ => Credentials::Anonymous,
+                };
+                ctx.online(&host, &cas, credentials);
+            }
+        }
+    }
+    ctx.d
+}
+
+/// Diagnoses the runners of `config` (see [`DoctorOptions`]).
+pub fn diagnose(config: &RunnerConfig, options: &DoctorOptions) -> Result<DoctorReport> {
+    let now = options.now.unwrap_or_else(OffsetDateTime::now_utc);
+    let runners = config.runners()?;
+    let selected: BTreeSet<usize> = match &options.runner {
+        Some(s) => BTreeSet::from([config.select(s)?]),
+        None => runners
+            .iter()
+            .filter(|r| r.executor.as_deref() == Some("kubernetes") || r.kubernetes.is_some())
+            .map(|r| r.index)
+            .collect(),
+    };
+    let mut report = DoctorReport {
+        findings: Vec::new(),
+        runners: Vec::new(),
+    };
+    let all = config.lint(&LintOptions {
+        runner: None,
+        now: Some(now),
+    })?;
+    let (file_wide, per_runner): (Vec<Finding>, Vec<Finding>) =
+        all.into_iter().partition(|f| f.runner.is_none());
+    report.findings = file_wide;
+    for r in runners.iter().filter(|r| selected.contains(&r.index)) {
+        let label = r.name.clone().unwrap_or_else(|| format!("#{}", r.index));
+        let mine = per_runner
+            .iter()
+            .filter(|f| f.runner.as_deref() == Some(label.as_str()))
+            .cloned()
+            .collect();
+        report.runners.push(diagnose_runner(r, mine, options, now));
+    }
+    Ok(report)
+}
