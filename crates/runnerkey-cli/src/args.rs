@@ -43,10 +43,90 @@ pub enum Command {
     /// Have the cluster sign: CertificateSigningRequest objects and their certificates.
     #[command(subcommand, name = "k8s-csr")]
     K8sCsr(K8sCsrCommand),
+    /// The whole procedure in one safe, repeatable step: certificate, config, RBAC, kubeconfig, check.
+    Setup(Box<SetupArgs>),
     /// Say why a runner cannot authenticate to the API server, and who it is when it can.
     Doctor(DoctorArgs),
     /// Run the whole procedure on a throwaway CA, no cluster needed.
     Demo(DemoArgs),
+}
+
+/// `runnerkey setup`
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The runner (its name in config.toml).
+    #[arg(long)]
+    pub runner: String,
+    /// API server URL, https://HOST:PORT.
+    #[arg(long)]
+    pub server: String,
+    /// Directory holding the cluster's ca.crt and ca.key (e.g. /etc/kubernetes/pki).
+    #[arg(long, conflicts_with_all = ["ca_key", "request", "complete"])]
+    pub ca_dir: Option<PathBuf>,
+    /// The cluster CA certificate (with --ca-key, or with --complete).
+    #[arg(long)]
+    pub ca_cert: Option<PathBuf>,
+    /// The cluster CA key.
+    #[arg(long, requires = "ca_cert", conflicts_with_all = ["request", "complete"])]
+    pub ca_key: Option<PathBuf>,
+    /// File holding the CA key's passphrase.
+    #[arg(long)]
+    pub ca_passphrase_file: Option<PathBuf>,
+    /// Without the CA key: make the key and a CSR here, to be signed on the control plane or by the cluster.
+    #[arg(long, conflicts_with = "complete")]
+    pub request: bool,
+    /// Finish after --request, with the signed certificate.
+    #[arg(long)]
+    pub complete: bool,
+    /// The signed certificate (with --complete).
+    #[arg(long, requires = "complete", conflicts_with = "k8s_csr_json")]
+    pub cert: Option<PathBuf>,
+    /// `kubectl get csr NAME -o json` output of the approved request (with --complete).
+    #[arg(long, requires = "complete")]
+    pub k8s_csr_json: Option<PathBuf>,
+    /// Name of the CertificateSigningRequest object (with --request).
+    #[arg(long)]
+    pub csr_name: Option<String>,
+    /// Requested validity of the CertificateSigningRequest (with --request), e.g. 8760h.
+    #[arg(long)]
+    pub expiration: Option<String>,
+    /// The runner's Kubernetes user (certificate CN).
+    #[arg(long, default_value = "gitlab-admin")]
+    pub user: String,
+    /// Kubernetes group (certificate O); repeat.
+    #[arg(long = "group")]
+    pub groups: Vec<String>,
+    /// Where the key, certificate, ca.crt, rbac.yaml and kubeconfig go.
+    #[arg(long, default_value = "/etc/ssl/kubernetes")]
+    pub out_dir: PathBuf,
+    /// Namespace of the job pods.
+    #[arg(long, default_value = "gitlab-runner")]
+    pub namespace: String,
+    /// Service account of the job pods (what a deploy job acts as).
+    #[arg(long, default_value = "gitlab-deployer")]
+    pub service_account: String,
+    /// Key algorithm of a new key.
+    #[arg(long, default_value = "ecdsa-p256")]
+    pub algorithm: String,
+    #[command(flatten)]
+    pub lifetime: LifetimeArgs,
+    /// Re-issue a certificate that expires within this, e.g. 30d.
+    #[arg(long, default_value = "30d")]
+    pub renew_before: String,
+    /// A new key and certificate even when the existing ones are fine.
+    #[arg(long)]
+    pub force: bool,
+    /// Print the plan and the config diff; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Permit the group system:masters.
+    #[arg(long)]
+    pub allow_system_masters: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `runnerkey doctor`

@@ -1,15 +1,13 @@
-//! `runnerkey demo`: the whole procedure on a throwaway CA, no cluster.
+//! `runnerkey demo`: the main job on a built-in default — a throwaway CA
+//! and a sample config.toml, then `setup` and the offline doctor.
 
 use std::path::Path;
 
-use runnerkey::kubeconfig::{Kubeconfig, KubeconfigParams};
-use runnerkey::rbac::{Profile, RbacParams, RbacSubject, rbac};
-use runnerkey::runner_config::lint::LintOptions;
-use runnerkey::runner_config::{Change, KubeKey, RunnerConfig, RunnerSelector, SaveOptions};
-use runnerkey::verify::verify_client_cert;
-use runnerkey::{
-    CaParams, CertificateAuthority, ClientFiles, Error, Identity, IssueParams, KeyAlgorithm, Result,
-};
+use runnerkey::ca::{CA_CERT_FILE, CA_KEY_FILE};
+use runnerkey::doctor::{DoctorOptions, diagnose};
+use runnerkey::runner_config::{RunnerConfig, RunnerSelector};
+use runnerkey::setup::{CertSource, SetupParams, setup};
+use runnerkey::{CaParams, CertificateAuthority, Error, Identity, Result};
 
 use crate::Outcome;
 use crate::args::DemoArgs;
@@ -32,61 +30,39 @@ check_interval = 0
     image = "alpine:3.20"
 "#;
 
-fn mkdir(d: &Path) -> Result<()> {
-    std::fs::create_dir_all(d).map_err(|source| Error::Io {
-        path: d.to_owned(),
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_owned(),
         source,
-    })
+    }
 }
 
 /// `runnerkey demo`
 pub fn run(a: &DemoArgs) -> Result<Outcome> {
-    mkdir(&a.dir)?;
-    let dir = std::fs::canonicalize(&a.dir).map_err(|source| Error::Io {
-        path: a.dir.clone(),
-        source,
-    })?;
+    std::fs::create_dir_all(&a.dir).map_err(io(&a.dir))?;
+    let dir = std::fs::canonicalize(&a.dir).map_err(io(&a.dir))?;
+    println!(
+        "runnerkey demo in {} (a throwaway CA; no cluster needed)\n",
+        dir.display()
+    );
+
     let pki = dir.join("pki");
-    let out = dir.join("ssl");
-    mkdir(&pki)?;
-    mkdir(&out)?;
-    println!("runnerkey demo in {}", dir.display());
-
-    let ca = CertificateAuthority::generate(&CaParams::default())?;
-    ca.write_kubeadm(&pki, true)?;
-    println!(
-        "1. made a throwaway cluster CA like kubeadm's: {}/ca.crt, ca.key",
-        pki.display()
-    );
-
-    let who = Identity::new("gitlab-admin", ["gitlab-runners"])?;
-    let (key, issued) = ca.issue(&who, KeyAlgorithm::EcdsaP256, &IssueParams::default())?;
-    let files = ClientFiles::in_dir(&out, &who.user);
-    files.write(&key, &issued.certificate, ca.certificate(), true)?;
-    println!(
-        "2. issued a client certificate for {} ({}), valid until {}",
-        who,
-        key.key_type(),
-        runnerkey::lifetime::rfc3339(issued.certificate.not_after())
-    );
-    println!("   key_file  = {} (mode 0600)", files.key_file.display());
-    println!("   cert_file = {}", files.cert_file.display());
-    println!("   ca_file   = {}", files.ca_file.display());
-
-    let report = verify_client_cert(
-        std::slice::from_ref(ca.certificate()),
-        &issued.certificate,
-        Some(&key),
-        None,
-    );
-    if !report.ok {
-        for p in &report.problems {
-            println!("3. ✗ [{}] {}", p.code, p.message);
-        }
-        return Ok(Outcome::Problems);
-    }
-    println!("3. verified: accepted for client authentication by the CA, key matches");
-
+    let ca = if pki.join(CA_CERT_FILE).exists() && pki.join(CA_KEY_FILE).exists() {
+        println!(
+            "1. the demo cluster CA from a previous run: {}",
+            pki.display()
+        );
+        CertificateAuthority::load_dir(&pki, None)?
+    } else {
+        std::fs::create_dir_all(&pki).map_err(io(&pki))?;
+        let ca = CertificateAuthority::generate(&CaParams::default())?;
+        ca.write_kubeadm(&pki, false)?;
+        println!(
+            "1. made a throwaway cluster CA like kubeadm's (what /etc/kubernetes/pki holds): {}",
+            pki.display()
+        );
+        ca
+    };
     let config = dir.join("config.toml");
     if !config.exists() {
         runnerkey::file::write_atomic(
@@ -95,77 +71,81 @@ pub fn run(a: &DemoArgs) -> Result<Outcome> {
             runnerkey::file::PRIVATE,
             false,
         )?;
-    }
-    let path = |p: &Path| p.display().to_string();
-    let changes = [
-        Change::set(KubeKey::Host, "https://127.0.0.1:6443"),
-        Change::set(KubeKey::CertFile, path(&files.cert_file)),
-        Change::set(KubeKey::KeyFile, path(&files.key_file)),
-        Change::set(KubeKey::CaFile, path(&files.ca_file)),
-        Change::set(KubeKey::Namespace, "gitlab-runner"),
-        Change::set(KubeKey::ServiceAccount, "gitlab-deployer"),
-    ];
-    let runner = RunnerSelector::Name("demo-runner".into());
-    let edited =
-        RunnerConfig::edit_file(&config, &runner, &changes, &SaveOptions::default(), false)?;
-    match &edited.saved {
-        Some(saved) => {
-            let names: Vec<&str> = edited.changed.iter().map(|k| k.name()).collect();
-            println!(
-                "4. pointed [runners.kubernetes] of \"demo-runner\" in {} at them: {}",
-                config.display(),
-                names.join(", ")
-            );
-            if let Some(b) = &saved.backup {
-                println!("   backup of the previous config: {}", b.display());
-            }
-        }
-        None => println!("4. {} already points at them: unchanged", config.display()),
-    }
-    let rbac_path = dir.join("rbac.yaml");
-    let mut runner_rbac = RbacParams::new(RbacSubject::User(who.clone()), Profile::Executor);
-    runner_rbac.namespace = Some("gitlab-runner".into());
-    let jobs_rbac = RbacParams::new(
-        RbacSubject::service_account("gitlab-runner/gitlab-deployer")?,
-        Profile::Deployer,
-    );
-    let yaml = format!(
-        "{}{}",
-        rbac(&runner_rbac)?.to_yaml()?,
-        rbac(&jobs_rbac)?.to_yaml()?
-    );
-    runnerkey::file::write_atomic(&rbac_path, yaml.as_bytes(), runnerkey::file::PUBLIC, true)?;
-    println!(
-        "5. wrote {}: least privilege for the runner (executor) and for the jobs' service account gitlab-deployer (deployer)",
-        rbac_path.display()
-    );
-    let kubeconfig_path = dir.join("kubeconfig");
-    let kubeconfig = Kubeconfig::new(&KubeconfigParams {
-        server: "https://127.0.0.1:6443".into(),
-        ca_file: files.ca_file.clone(),
-        cert_file: files.cert_file.clone(),
-        key_file: files.key_file.clone(),
-        user: None,
-        cluster: None,
-        reference_files: false,
-    })?;
-    kubeconfig.write(&kubeconfig_path, true)?;
-    println!(
-        "6. wrote {} (mode 0600) to test the identity with kubectl",
-        kubeconfig_path.display()
-    );
-    let findings = RunnerConfig::load(&config)?.lint(&LintOptions::default())?;
-    if findings.is_empty() {
-        println!("7. lint: no problems in {}", config.display());
         println!(
-            "on a real cluster: kubectl apply -f {}",
-            rbac_path.display()
+            "2. wrote a sample gitlab-runner config: {}",
+            config.display()
         );
-        Ok(Outcome::Ok)
     } else {
-        for f in &findings {
-            println!("7. [{}] {}", f.code, f.message);
-        }
-        Ok(Outcome::Problems)
+        println!(
+            "2. the sample gitlab-runner config from a previous run: {}",
+            config.display()
+        );
     }
+
+    println!(
+        "3. runnerkey setup --ca-dir {} --server https://127.0.0.1:6443 --runner demo-runner --config {} --out-dir {} --group gitlab-runners\n",
+        pki.display(),
+        config.display(),
+        dir.join("ssl").display()
+    );
+    let runner = RunnerSelector::Name("demo-runner".into());
+    let mut params = SetupParams::new(&config, runner.clone(), "https://127.0.0.1:6443")?;
+    params.identity = Identity::new("gitlab-admin", ["gitlab-runners"])?;
+    params.out_dir = dir.join("ssl");
+    let report = setup(&params, CertSource::Ca(&ca))?;
+    if !report.changed() {
+        println!(
+            "   nothing to do: everything is already in place (run it again: setup is idempotent)"
+        );
+    }
+    println!(
+        "   certificate: {} — {}",
+        report.certificate, report.certificate_note
+    );
+    for f in &report.files {
+        println!(
+            "   {:<10} {} (mode {}) — {}",
+            f.action,
+            f.path.display(),
+            f.mode,
+            f.purpose
+        );
+    }
+    if !report.config_diff.is_empty() {
+        println!("   config.toml changed:");
+        for line in report.config_diff.lines() {
+            println!("   {line}");
+        }
+    }
+
+    println!(
+        "\n4. runnerkey doctor --config {} (offline)",
+        config.display()
+    );
+    let diagnosis = diagnose(
+        &RunnerConfig::load(&config)?,
+        &DoctorOptions {
+            runner: Some(runner),
+            ..DoctorOptions::default()
+        },
+    )?;
+    for r in &diagnosis.runners {
+        println!("   presents: {}", r.presents);
+        println!("   job pods act as {}", r.job_identity);
+        for c in r.checks.iter().filter(|c| c.ok) {
+            println!("   ✓ {}", c.message);
+        }
+        for f in &r.findings {
+            println!("   ✗ [{}] {}", f.code, f.message);
+        }
+    }
+    println!("\non a real cluster, still to do:");
+    for s in &report.next_steps {
+        println!("   {s}");
+    }
+    Ok(if diagnosis.has_errors() {
+        Outcome::Problems
+    } else {
+        Outcome::Ok
+    })
 }

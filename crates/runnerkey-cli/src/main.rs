@@ -10,6 +10,7 @@ mod kube;
 mod pki;
 mod report;
 mod runner_config;
+mod setup;
 
 use std::process::ExitCode;
 
@@ -24,7 +25,19 @@ pub enum Outcome {
     Problems,
 }
 
+/// Dies quietly on a closed pipe (`runnerkey … | head`), as Unix tools do,
+/// instead of panicking on the next print.
+#[allow(unsafe_code)]
+fn restore_sigpipe() {
+    // SAFETY: setting a signal disposition to its default at start-up, before
+    // any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = args::Cli::parse();
     let result = match cli.command {
         args::Command::Ca(args::CaCommand::Init(a)) => pki::ca_init(&a),
@@ -39,6 +52,7 @@ fn main() -> ExitCode {
         args::Command::Kubeconfig(a) => kube::kubeconfig(&a),
         args::Command::K8sCsr(args::K8sCsrCommand::Create(a)) => kube::k8s_csr_create(&a),
         args::Command::K8sCsr(args::K8sCsrCommand::Import(a)) => kube::k8s_csr_import(&a),
+        args::Command::Setup(a) => setup::run(&a),
         args::Command::Doctor(a) => doctor::run(&a),
         args::Command::Demo(a) => demo::run(&a),
     };

@@ -386,9 +386,10 @@ impl ApiClient {
             tls.write_all(head.as_bytes())
                 .map_err(|e| self.classify(e))?;
             if let Err(e) = tls.read_to_end(&mut raw)
-                && (e.kind() != std::io::ErrorKind::UnexpectedEof || raw.is_empty()) {
-                    return Err(self.classify(e));
-                }
+                && (e.kind() != std::io::ErrorKind::UnexpectedEof || raw.is_empty())
+            {
+                return Err(self.classify(e));
+            }
         } else {
             let mut tcp = tcp;
             tcp.write_all(head.as_bytes())

@@ -404,18 +404,19 @@ impl Ctx<'_> {
                         ),
                     );
                     if let Presented::ClientCertificate { user: cn, .. } = &self.d.presents
-                        && *cn != user.username {
-                            let msg = format!(
-                                "the certificate's CN is {cn:?} but the API server maps it to {:?}",
-                                user.username
-                            );
-                            self.find(
-                                "identity-differs",
-                                Severity::Warning,
-                                msg,
-                                "check the API server's authentication configuration".into(),
-                            );
-                        }
+                        && *cn != user.username
+                    {
+                        let msg = format!(
+                            "the certificate's CN is {cn:?} but the API server maps it to {:?}",
+                            user.username
+                        );
+                        self.find(
+                            "identity-differs",
+                            Severity::Warning,
+                            msg,
+                            "check the API server's authentication configuration".into(),
+                        );
+                    }
                     self.d.authenticated_as = Some(user);
                     return;
                 }

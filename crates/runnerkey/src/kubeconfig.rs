@@ -169,6 +169,56 @@ pub fn check_server(url: &str) -> Result<()> {
 }
 
 impl Kubeconfig {
+    /// A kubeconfig that references the three files by path (nothing
+    /// secret inside), for `user` on `cluster`.
+    pub fn referencing(
+        server: &str,
+        user: &str,
+        cluster: &str,
+        ca_file: &Path,
+        cert_file: &Path,
+        key_file: &Path,
+    ) -> Result<Self> {
+        check_server(server)?;
+        let context = format!("{user}@{cluster}");
+        let path = |p: &Path| p.display().to_string();
+        Ok(Self {
+            api_version: "v1".into(),
+            kind: "Config".into(),
+            clusters: vec![Named {
+                name: cluster.to_string(),
+                value: ClusterEntry {
+                    cluster: Cluster {
+                        server: server.to_string(),
+                        certificate_authority_data: None,
+                        certificate_authority: Some(path(ca_file)),
+                    },
+                },
+            }],
+            users: vec![Named {
+                name: user.to_string(),
+                value: UserEntry {
+                    user: User {
+                        client_certificate_data: None,
+                        client_certificate: Some(path(cert_file)),
+                        client_key_data: None,
+                        client_key: Some(path(key_file)),
+                    },
+                },
+            }],
+            contexts: vec![Named {
+                name: context.clone(),
+                value: ContextEntry {
+                    context: Context {
+                        cluster: cluster.to_string(),
+                        user: user.to_string(),
+                    },
+                },
+            }],
+            current_context: context,
+        })
+    }
+
     /// Builds a kubeconfig after checking that the files load and the key
     /// matches the certificate.
     pub fn new(params: &KubeconfigParams) -> Result<Self> {

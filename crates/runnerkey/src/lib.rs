@@ -40,6 +40,7 @@ mod pem_block;
 pub mod public_key;
 pub mod rbac;
 pub mod runner_config;
+pub mod setup;
 mod signer;
 pub mod verify;
 

@@ -1,0 +1,184 @@
+//! `runnerkey setup`: translates arguments and prints the library's report.
+
+use runnerkey::k8s_csr::K8sCsr;
+use runnerkey::runner_config::RunnerSelector;
+use runnerkey::runner_config::lint::Severity;
+use runnerkey::setup::{
+    CertSource, RequestReport, SetupParams, SetupPaths, SetupReport, request, setup,
+};
+use runnerkey::{Certificate, Error, Identity, Lifetime, PrivateKey, Result};
+
+use crate::Outcome;
+use crate::args::{CaArgs, SetupArgs};
+use crate::inputs;
+
+fn params(a: &SetupArgs) -> Result<SetupParams> {
+    let mut p = SetupParams::new(
+        &a.config.config,
+        RunnerSelector::Name(a.runner.clone()),
+        &a.server,
+    )?;
+    p.identity = Identity::new(a.user.clone(), a.groups.clone())?;
+    p.out_dir = a.out_dir.clone();
+    p.namespace = a.namespace.clone();
+    p.service_account = a.service_account.clone();
+    p.algorithm = inputs::algorithm(&a.algorithm)?;
+    p.lifetime = inputs::issue_params(&a.lifetime, a.allow_system_masters)?.lifetime;
+    p.renew_before = a.renew_before.parse::<Lifetime>()?.as_duration();
+    p.force = a.force;
+    p.dry_run = a.dry_run;
+    p.allow_system_masters = a.allow_system_masters;
+    Ok(p)
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Result<()> {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).map_err(|e| Error::InvalidArgument(e.to_string()))?
+    );
+    Ok(())
+}
+
+fn print_files(files: &[runnerkey::setup::FileAction]) {
+    for f in files {
+        println!(
+            "  {:<17} {} (mode {}) — {}",
+            f.action,
+            f.path.display(),
+            f.mode,
+            f.purpose
+        );
+    }
+}
+
+fn print_report(r: &SetupReport) -> Outcome {
+    for w in &r.warnings {
+        crate::warn(w);
+    }
+    if !r.changed() {
+        println!("nothing to do: the runner's identity, files and config are already in place");
+    } else if r.dry_run {
+        println!("dry run: nothing written; this is the plan");
+    }
+    println!("certificate: {} — {}", r.certificate, r.certificate_note);
+    println!("files:");
+    print_files(&r.files);
+    if r.config_diff.is_empty() {
+        println!("config: {} unchanged", r.config.display());
+    } else {
+        println!(
+            "config: {}{}",
+            r.config.display(),
+            if r.dry_run {
+                " would change:"
+            } else {
+                " changed:"
+            }
+        );
+        print!("{}", r.config_diff);
+        if let Some(b) = &r.config_backup {
+            println!("backup: {}", b.display());
+        }
+    }
+    let mut errors = false;
+    if let Some(d) = &r.doctor {
+        let findings: Vec<_> = d
+            .findings
+            .iter()
+            .chain(d.runners.iter().flat_map(|x| x.findings.iter()))
+            .collect();
+        if findings.is_empty() {
+            println!("doctor (offline): all good");
+        } else {
+            println!("doctor (offline):");
+            for f in findings {
+                errors |= f.severity == Severity::Error;
+                println!("  [{}] {} — fix: {}", f.code, f.message, f.fix);
+            }
+        }
+    }
+    println!("still to do:");
+    for s in &r.next_steps {
+        println!("  {s}");
+    }
+    if errors && !r.dry_run {
+        Outcome::Problems
+    } else {
+        Outcome::Ok
+    }
+}
+
+fn print_request(r: &RequestReport) {
+    println!("files:");
+    print_files(&r.files);
+    println!("to have the certificate signed (the CA key stays on the control plane):");
+    for s in &r.next_steps {
+        println!("  {s}");
+    }
+}
+
+/// `runnerkey setup`
+pub fn run(a: &SetupArgs) -> Result<Outcome> {
+    let p = params(a)?;
+    if a.request {
+        let name = a
+            .csr_name
+            .clone()
+            .unwrap_or_else(|| format!("runnerkey-{}", runnerkey::k8s_name::sanitize(&a.user)));
+        let expiration = a
+            .expiration
+            .as_deref()
+            .map(|e| e.parse::<Lifetime>().map(|l| l.as_duration()))
+            .transpose()?;
+        let report = request(&p, &name, expiration)?;
+        if a.json {
+            json(&report)?
+        } else {
+            print_request(&report)
+        }
+        return Ok(Outcome::Ok);
+    }
+    let report = if a.complete {
+        let ca_path = a.ca_cert.as_ref().ok_or_else(|| {
+            Error::InvalidArgument(
+                "--complete needs --ca-cert: the cluster's ca.crt (public; no key needed)".into(),
+            )
+        })?;
+        let ca = Certificate::load(ca_path)?;
+        let cert = match (&a.cert, &a.k8s_csr_json) {
+            (Some(c), None) => Certificate::load(c)?,
+            (None, Some(j)) => {
+                let text = runnerkey::file::read(j)?;
+                let object =
+                    K8sCsr::parse(&String::from_utf8_lossy(&text)).map_err(|e| e.in_file(j))?;
+                let key = PrivateKey::load(&SetupPaths::new(&p)?.key, None)?;
+                object.issued_certificate(&key).map_err(|e| e.in_file(j))?
+            }
+            _ => {
+                return Err(Error::InvalidArgument(
+                    "--complete needs --cert FILE or --k8s-csr-json FILE".into(),
+                ));
+            }
+        };
+        setup(&p, CertSource::Issued { cert, ca })?
+    } else {
+        let ca = inputs::ca(&CaArgs {
+            ca_dir: a.ca_dir.clone(),
+            ca_cert: a.ca_cert.clone(),
+            ca_key: a.ca_key.clone(),
+            ca_passphrase_file: a.ca_passphrase_file.clone(),
+        })
+        .map_err(|e| match e {
+            Error::InvalidArgument(_) => Error::InvalidArgument(
+                "give --ca-dir DIR or --ca-cert F --ca-key F (or --request, to keep the CA key on the control plane)".into(),
+            ),
+            e => e,
+        })?;
+        setup(&p, CertSource::Ca(&ca))?
+    };
+    if a.json {
+        json(&report)?;
+        return Ok(Outcome::Ok);
+    }
+    Ok(print_report(&report))
+}

@@ -1,0 +1,704 @@
+//! `setup`: the whole procedure in one safe, repeatable step. Every input
+//! is checked and every output prepared before the first write; then the
+//! files are moved into place and the runner's config is edited (backup,
+//! atomic, locked). A second identical run changes nothing.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::CertificateAuthority;
+use crate::ca::CA_CERT_FILE;
+use crate::cert::Certificate;
+use crate::csr::{CertificateRequest, CsrParams};
+use crate::doctor::{DoctorOptions, DoctorReport, diagnose};
+use crate::error::{Error, Result};
+use crate::file::{self, Outputs};
+use crate::identity::Identity;
+use crate::issue::IssueParams;
+use crate::k8s_csr::{K8sCsr, K8sCsrParams};
+use crate::k8s_name::{check_label, check_subdomain};
+use crate::key::{KeyAlgorithm, PrivateKey};
+use crate::kubeconfig::{Kubeconfig, check_server};
+use crate::lifetime::{Lifetime, rfc3339};
+use crate::manifest::to_yaml;
+use crate::rbac::{Profile, RbacParams, RbacSubject, rbac};
+use crate::runner_config::{
+    Change, ConfigLock, KubeKey, RunnerConfig, RunnerSelector, SaveOptions,
+};
+use crate::verify::verify_client_cert;
+
+/// Everything `setup` needs besides where the certificate comes from.
+#[derive(Clone, Debug)]
+pub struct SetupParams {
+    /// gitlab-runner's config.toml.
+    pub config: PathBuf,
+    /// The runner to point at the cluster.
+    pub runner: RunnerSelector,
+    /// API server URL (`host`).
+    pub server: String,
+    /// The runner's Kubernetes identity (certificate CN and O).
+    pub identity: Identity,
+    /// Where the key, certificate, ca.crt, rbac.yaml and kubeconfig go.
+    pub out_dir: PathBuf,
+    /// Namespace of the job pods.
+    pub namespace: String,
+    /// Service account of the job pods.
+    pub service_account: String,
+    /// Key algorithm of a new key.
+    pub algorithm: KeyAlgorithm,
+    /// Validity of a new certificate.
+    pub lifetime: Lifetime,
+    /// Re-issue a kept certificate that expires within this (default 30 days).
+    pub renew_before: Duration,
+    /// New key and certificate even when the existing ones are fine.
+    pub force: bool,
+    /// Plan only: write nothing.
+    pub dry_run: bool,
+    /// Permit the group `system:masters`.
+    pub allow_system_masters: bool,
+}
+
+impl SetupParams {
+    /// Defaults: user gitlab-admin, /etc/ssl/kubernetes, namespace
+    /// gitlab-runner, service account gitlab-deployer, ECDSA P-256, 365 days.
+    pub fn new(
+        config: impl Into<PathBuf>,
+        runner: RunnerSelector,
+        server: impl Into<String>,
+    ) -> Result<Self> {
+        Ok(Self {
+            config: config.into(),
+            runner,
+            server: server.into(),
+            identity: Identity::new("gitlab-admin", Vec::<String>::new())?,
+            out_dir: PathBuf::from("/etc/ssl/kubernetes"),
+            namespace: "gitlab-runner".into(),
+            service_account: "gitlab-deployer".into(),
+            algorithm: KeyAlgorithm::EcdsaP256,
+            lifetime: Lifetime::default(),
+            renew_before: Duration::from_secs(30 * 86_400),
+            force: false,
+            dry_run: false,
+            allow_system_masters: false,
+        })
+    }
+}
+
+/// Where the client certificate comes from.
+pub enum CertSource<'a> {
+    /// Sign it here with the CA (the CA is on this host).
+    Ca(&'a CertificateAuthority),
+    /// It was signed elsewhere (`csr sign` on the control plane, or the
+    /// cluster's CSR API): the certificate and the cluster CA certificate.
+    Issued {
+        /// The client certificate.
+        cert: Certificate,
+        /// The cluster CA certificate (public).
+        ca: Certificate,
+    },
+}
+
+/// What happened to one file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FileAction {
+    /// The file.
+    pub path: PathBuf,
+    /// `created`, `updated` or `unchanged` (with `would be` in a dry run).
+    pub action: &'static str,
+    /// Its mode.
+    pub mode: String,
+    /// What it is for.
+    pub purpose: &'static str,
+}
+
+/// What `setup` did (or would do).
+#[derive(Clone, Debug, Serialize)]
+pub struct SetupReport {
+    /// A dry run: nothing was written.
+    pub dry_run: bool,
+    /// Every file, with its action.
+    pub files: Vec<FileAction>,
+    /// The certificate's subject and end.
+    pub certificate: String,
+    /// Why the certificate was (re-)issued or kept.
+    pub certificate_note: String,
+    /// The config file.
+    pub config: PathBuf,
+    /// The config diff (secrets redacted); empty when unchanged.
+    pub config_diff: String,
+    /// The config backup, when one was written.
+    pub config_backup: Option<PathBuf>,
+    /// Offline doctor on the result (on the planned state in a dry run, the config as it is).
+    pub doctor: Option<DoctorReport>,
+    /// What is still to do by hand.
+    pub next_steps: Vec<String>,
+    /// Advice (long validity …).
+    pub warnings: Vec<String>,
+}
+
+impl SetupReport {
+    /// Whether anything was (or would be) written.
+    pub fn changed(&self) -> bool {
+        self.files.iter().any(|f| f.action != "unchanged") || !self.config_diff.is_empty()
+    }
+}
+
+fn absolute(p: &Path) -> Result<PathBuf> {
+    if p.is_absolute() {
+        return Ok(p.to_owned());
+    }
+    std::env::current_dir()
+        .map(|d| d.join(p))
+        .map_err(|source| Error::Io {
+            path: p.to_owned(),
+            source,
+        })
+}
+
+fn check_names(p: &SetupParams) -> Result<String> {
+    check_server(&p.server)?;
+    check_label("namespace", &p.namespace)?;
+    check_subdomain("service account", &p.service_account)?;
+    p.identity.check_system_masters(p.allow_system_masters)?;
+    let base = p.identity.user.clone();
+    if base.contains('/') || base.starts_with('.') {
+        return Err(Error::InvalidArgument(format!(
+            "user {base:?} cannot name a file: use another --user"
+        )));
+    }
+    Ok(base)
+}
+
+/// The paths setup writes, for `params`.
+pub struct SetupPaths {
+    /// Private key.
+    pub key: PathBuf,
+    /// Client certificate.
+    pub cert: PathBuf,
+    /// Cluster CA certificate.
+    pub ca: PathBuf,
+    /// CSR (request mode).
+    pub csr: PathBuf,
+    /// CertificateSigningRequest manifest (request mode).
+    pub k8s_csr: PathBuf,
+    /// RBAC manifests.
+    pub rbac: PathBuf,
+    /// kubeconfig.
+    pub kubeconfig: PathBuf,
+}
+
+impl SetupPaths {
+    /// The files in `params.out_dir` (made absolute).
+    pub fn new(params: &SetupParams) -> Result<Self> {
+        let base = check_names(params)?;
+        let d = absolute(&params.out_dir)?;
+        Ok(Self {
+            key: d.join(format!("{base}.key")),
+            cert: d.join(format!("{base}.crt")),
+            ca: d.join(CA_CERT_FILE),
+            csr: d.join(format!("{base}.csr")),
+            k8s_csr: d.join(format!("{base}-csr.yaml")),
+            rbac: d.join("rbac.yaml"),
+            kubeconfig: d.join("kubeconfig"),
+        })
+    }
+}
+
+/// Files prepared in memory, then staged and committed together.
+struct Plan {
+    dry_run: bool,
+    files: Vec<(PathBuf, Vec<u8>, u32, bool, &'static str)>,
+    actions: Vec<FileAction>,
+}
+
+impl Plan {
+    /// Records a file that stays as it is.
+    fn keep(&mut self, path: &Path, mode: u32, purpose: &'static str) {
+        self.actions.push(FileAction {
+            path: path.to_owned(),
+            action: "unchanged",
+            mode: format!("{mode:o}"),
+            purpose,
+        });
+    }
+
+    fn add(
+        &mut self,
+        path: &Path,
+        content: Vec<u8>,
+        mode: u32,
+        replace: bool,
+        purpose: &'static str,
+    ) -> Result<()> {
+        let existing = std::fs::read(path).ok();
+        let action = match &existing {
+            Some(old) if *old == content => "unchanged",
+            Some(_) if !replace => {
+                return Err(Error::Exists {
+                    path: path.to_owned(),
+                });
+            }
+            Some(_) => "updated",
+            None => "created",
+        };
+        self.actions.push(FileAction {
+            path: path.to_owned(),
+            action: if self.dry_run {
+                match action {
+                    "created" => "would be created",
+                    "updated" => "would be updated",
+                    a => a,
+                }
+            } else {
+                action
+            },
+            mode: format!("{mode:o}"),
+            purpose,
+        });
+        if action != "unchanged" {
+            self.files
+                .push((path.to_owned(), content, mode, existing.is_some(), purpose));
+        }
+        Ok(())
+    }
+
+    /// Stages every file (creating `dir` if needed; removed again if
+    /// staging fails) and returns the staged set.
+    fn stage(&self, dir: &Path) -> Result<(Outputs, Vec<PathBuf>)> {
+        let mut created = Vec::new();
+        let mut missing = dir.to_path_buf();
+        let mut chain = Vec::new();
+        while !missing.exists() {
+            chain.push(missing.clone());
+            match missing.parent() {
+                Some(p) => missing = p.to_path_buf(),
+                None => break,
+            }
+        }
+        for d in chain.iter().rev() {
+            if let Err(source) = std::fs::create_dir(d) {
+                remove_dirs(&created);
+                return Err(Error::Io {
+                    path: d.clone(),
+                    source,
+                });
+            }
+            created.push(d.clone());
+        }
+        let mut out = Outputs::new();
+        for (path, content, mode, exists, _) in &self.files {
+            if let Err(e) = out.add(path, content, *mode, *exists) {
+                drop(out);
+                remove_dirs(&created);
+                return Err(e);
+            }
+        }
+        Ok((out, created))
+    }
+}
+
+fn remove_dirs(created: &[PathBuf]) {
+    for d in created.iter().rev() {
+        let _ = std::fs::remove_dir(d);
+    }
+}
+
+fn config_changes(params: &SetupParams, paths: &SetupPaths) -> Vec<Change> {
+    let p = |x: &Path| x.display().to_string();
+    vec![
+        Change::set(KubeKey::Host, params.server.clone()),
+        Change::set(KubeKey::CertFile, p(&paths.cert)),
+        Change::set(KubeKey::KeyFile, p(&paths.key)),
+        Change::set(KubeKey::CaFile, p(&paths.ca)),
+        Change::set(KubeKey::Namespace, params.namespace.clone()),
+        Change::set(KubeKey::ServiceAccount, params.service_account.clone()),
+    ]
+}
+
+fn rbac_yaml(params: &SetupParams) -> Result<String> {
+    let mut runner = RbacParams::new(
+        RbacSubject::User(params.identity.clone()),
+        Profile::Executor,
+    );
+    runner.namespace = Some(params.namespace.clone());
+    let jobs = RbacParams::new(
+        RbacSubject::ServiceAccount {
+            namespace: params.namespace.clone(),
+            name: params.service_account.clone(),
+        },
+        Profile::Deployer,
+    );
+    Ok(format!(
+        "# RBAC for runner identity {} and job service account {}/{} (runnerkey setup)\n{}{}",
+        params.identity.user,
+        params.namespace,
+        params.service_account,
+        rbac(&runner)?.to_yaml()?,
+        rbac(&jobs)?.to_yaml()?
+    ))
+}
+
+/// The existing certificate, when it may be kept: it belongs to the key,
+/// carries the identity, is accepted by the CA, and has more than
+/// `renew_before` left.
+fn keepable(
+    params: &SetupParams,
+    path: &Path,
+    key: &PrivateKey,
+    ca: &Certificate,
+    now: OffsetDateTime,
+) -> std::result::Result<Certificate, String> {
+    let cert = Certificate::load(path).map_err(|_| "no usable certificate yet".to_string())?;
+    if !key.matches(&cert.public_key()) {
+        return Err("the existing certificate does not belong to the key".into());
+    }
+    if cert.identity() != params.identity {
+        return Err(format!(
+            "the existing certificate is for {}, not {}",
+            cert.identity(),
+            params.identity
+        ));
+    }
+    let report = verify_client_cert(std::slice::from_ref(ca), &cert, Some(key), Some(now));
+    if !report.ok {
+        return Err(format!(
+            "the existing certificate is not accepted: {}",
+            report
+                .problems
+                .iter()
+                .map(|p| p.message.clone())
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
+    }
+    let left = cert.not_after() - now;
+    if left < time::Duration::try_from(params.renew_before).unwrap_or(time::Duration::ZERO) {
+        return Err(format!(
+            "the existing certificate expires on {}, within the renewal window",
+            rfc3339(cert.not_after())
+        ));
+    }
+    Ok(cert)
+}
+
+/// Runs setup: with the CA at hand, or completing a certificate signed elsewhere.
+pub fn setup(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport> {
+    let paths = SetupPaths::new(params)?;
+    let now = OffsetDateTime::now_utc();
+    let mut config = RunnerConfig::load(&params.config)?;
+    let original = config.original().to_string();
+    config
+        .set_kubernetes(&params.runner, &config_changes(params, &paths))
+        .map_err(|e| e.in_file(&params.config))?;
+
+    let ca_cert = match &source {
+        CertSource::Ca(ca) => ca.certificate().clone(),
+        CertSource::Issued { ca, .. } => ca.clone(),
+    };
+    let existing_key = if params.force {
+        None
+    } else {
+        std::fs::symlink_metadata(&paths.key).ok()
+    };
+    let key = match (&existing_key, &source) {
+        (Some(_), _) | (None, CertSource::Issued { .. }) => PrivateKey::load(&paths.key, None)?,
+        (None, CertSource::Ca(_)) => PrivateKey::generate(params.algorithm)?,
+    };
+    let mut warnings = Vec::new();
+    let (cert, note) = match &source {
+        CertSource::Issued { cert, .. } => {
+            if !key.matches(&cert.public_key()) {
+                return Err(
+                    Error::KeyMismatch(format!("the certificate {}", cert.subject()))
+                        .in_file(&paths.key),
+                );
+            }
+            let report =
+                verify_client_cert(std::slice::from_ref(&ca_cert), cert, Some(&key), Some(now));
+            if !report.ok {
+                return Err(Error::InvalidArgument(format!(
+                    "the signed certificate is not accepted for client auth by {}: {}",
+                    ca_cert.subject(),
+                    report
+                        .problems
+                        .iter()
+                        .map(|p| p.message.clone())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )));
+            }
+            (
+                cert.clone(),
+                "signed elsewhere; checked against the cluster CA".to_string(),
+            )
+        }
+        CertSource::Ca(ca) => match keepable(params, &paths.cert, &key, &ca_cert, now) {
+            Ok(c) if !params.force => (c, "kept: valid, for the same identity and CA".into()),
+            reason => {
+                let issued = ca.sign_public_key(
+                    &params.identity,
+                    key.public_key(),
+                    &IssueParams {
+                        lifetime: params.lifetime,
+                        allow_system_masters: params.allow_system_masters,
+                        now: Some(now),
+                    },
+                )?;
+                warnings.extend(issued.warnings);
+                let why = match reason {
+                    Err(r) => r,
+                    Ok(_) => "--force".into(),
+                };
+                (issued.certificate, format!("issued ({why})"))
+            }
+        },
+    };
+
+    let mut plan = Plan {
+        dry_run: params.dry_run,
+        files: Vec::new(),
+        actions: Vec::new(),
+    };
+    let (key_purpose, cert_purpose, ca_purpose) = (
+        "key_file: the runner's private key",
+        "cert_file: the runner's client certificate",
+        "ca_file: the cluster CA",
+    );
+    if existing_key.is_some() {
+        plan.keep(&paths.key, file::PRIVATE, key_purpose);
+    } else {
+        plan.add(
+            &paths.key,
+            key.to_pem().as_bytes().to_vec(),
+            file::PRIVATE,
+            params.force,
+            key_purpose,
+        )?;
+    }
+    if Certificate::load(&paths.cert).is_ok_and(|c| c == cert) {
+        plan.keep(&paths.cert, file::PUBLIC, cert_purpose);
+    } else {
+        plan.add(
+            &paths.cert,
+            cert.to_pem().into_bytes(),
+            file::PUBLIC,
+            true,
+            cert_purpose,
+        )?;
+    }
+    if Certificate::load(&paths.ca).is_ok_and(|c| c == ca_cert) {
+        plan.keep(&paths.ca, file::PUBLIC, ca_purpose);
+    } else {
+        plan.add(
+            &paths.ca,
+            ca_cert.to_pem().into_bytes(),
+            file::PUBLIC,
+            true,
+            ca_purpose,
+        )?;
+    }
+    plan.add(
+        &paths.rbac,
+        rbac_yaml(params)?.into_bytes(),
+        file::PUBLIC,
+        true,
+        "RBAC to kubectl apply on the cluster",
+    )?;
+    let kubeconfig = Kubeconfig::referencing(
+        &params.server,
+        &params.identity.user,
+        "kubernetes",
+        &paths.ca,
+        &paths.cert,
+        &paths.key,
+    )?;
+    plan.add(
+        &paths.kubeconfig,
+        kubeconfig.to_yaml()?.into_bytes(),
+        file::PRIVATE,
+        true,
+        "kubeconfig to test the identity with kubectl",
+    )?;
+
+    let config_diff = config.diff(false);
+    let mut backup = None;
+    if !params.dry_run {
+        let dir = paths.key.parent().unwrap_or(Path::new("/")).to_path_buf();
+        let (outputs, _created) = plan.stage(&dir)?;
+        let lock = if config.is_changed() {
+            Some(ConfigLock::acquire(
+                &params.config,
+                SaveOptions::default().lock_timeout,
+            )?)
+        } else {
+            None
+        };
+        let on_disk = std::fs::read(&params.config).map_err(|source| Error::Io {
+            path: params.config.clone(),
+            source,
+        })?;
+        if on_disk != original.as_bytes() {
+            return Err(Error::ConcurrentModification {
+                path: params.config.clone(),
+            });
+        }
+        outputs.commit()?;
+        if let Some(lock) = lock {
+            backup = config.save_locked(&lock, &SaveOptions::default())?.backup;
+        }
+    }
+    let doctor = diagnose(
+        &RunnerConfig::load(&params.config)?,
+        &DoctorOptions {
+            runner: Some(params.runner.clone()),
+            ..DoctorOptions::default()
+        },
+    )
+    .ok();
+    let runner_flag = match &params.runner {
+        RunnerSelector::Name(n) => format!("--runner {n}"),
+        RunnerSelector::Index(i) => format!("--runner-index {i}"),
+    };
+    Ok(SetupReport {
+        dry_run: params.dry_run,
+        files: plan.actions,
+        certificate: format!(
+            "{} valid until {}",
+            cert.subject(),
+            rfc3339(cert.not_after())
+        ),
+        certificate_note: note,
+        config: params.config.clone(),
+        config_diff,
+        config_backup: backup,
+        doctor,
+        next_steps: vec![
+            format!(
+                "kubectl apply -f {}   (on the cluster, as an admin)",
+                paths.rbac.display()
+            ),
+            format!(
+                "runnerkey doctor --online --config {} {runner_flag}",
+                params.config.display()
+            ),
+            format!(
+                "kubectl --kubeconfig {} get --raw /version",
+                paths.kubeconfig.display()
+            ),
+        ],
+        warnings,
+    })
+}
+
+/// What `setup --request` wrote.
+#[derive(Clone, Debug, Serialize)]
+pub struct RequestReport {
+    /// Every file, with its action.
+    pub files: Vec<FileAction>,
+    /// How to have the CSR signed, both ways.
+    pub next_steps: Vec<String>,
+}
+
+/// `setup --request`: on the runner host, the key (kept when it exists),
+/// a PKCS#10 CSR and a CertificateSigningRequest manifest; the CA key is
+/// never needed here.
+pub fn request(
+    params: &SetupParams,
+    csr_name: &str,
+    expiration: Option<Duration>,
+) -> Result<RequestReport> {
+    let paths = SetupPaths::new(params)?;
+    let mut probe = RunnerConfig::load(&params.config)?;
+    probe
+        .set_kubernetes(&params.runner, &config_changes(params, &paths))
+        .map_err(|e| e.in_file(&params.config))?;
+    let mut plan = Plan {
+        dry_run: params.dry_run,
+        files: Vec::new(),
+        actions: Vec::new(),
+    };
+    let key_purpose = "the runner's private key (never leaves this host)";
+    let key = if !params.force && paths.key.exists() {
+        plan.keep(&paths.key, file::PRIVATE, key_purpose);
+        PrivateKey::load(&paths.key, None)?
+    } else {
+        let key = PrivateKey::generate(params.algorithm)?;
+        plan.add(
+            &paths.key,
+            key.to_pem().as_bytes().to_vec(),
+            file::PRIVATE,
+            params.force,
+            key_purpose,
+        )?;
+        key
+    };
+    let csr_purpose = "PKCS#10 CSR for runnerkey csr sign on the control plane";
+    let existing = CertificateRequest::load(&paths.csr).ok().filter(|c| {
+        c.identity() == params.identity && c.public_key().is_ok_and(|p| key.matches(&p))
+    });
+    let csr = match existing {
+        Some(c) => {
+            plan.keep(&paths.csr, file::PUBLIC, csr_purpose);
+            c
+        }
+        None => {
+            let c = CertificateRequest::create(
+                &key,
+                &CsrParams {
+                    identity: params.identity.clone(),
+                    allow_system_masters: params.allow_system_masters,
+                },
+            )?;
+            plan.add(
+                &paths.csr,
+                c.to_pem().into_bytes(),
+                file::PUBLIC,
+                true,
+                csr_purpose,
+            )?;
+            c
+        }
+    };
+    let object = K8sCsr::new(
+        &csr,
+        &K8sCsrParams {
+            name: csr_name.to_string(),
+            expiration,
+            allow_system_masters: params.allow_system_masters,
+        },
+    )?;
+    plan.add(
+        &paths.k8s_csr,
+        to_yaml(&object)?.into_bytes(),
+        file::PUBLIC,
+        true,
+        "CertificateSigningRequest for kubectl apply",
+    )?;
+    if !params.dry_run {
+        let dir = paths.key.parent().unwrap_or(Path::new("/")).to_path_buf();
+        let (outputs, _) = plan.stage(&dir)?;
+        outputs.commit()?;
+    }
+    let base = &params.identity.user;
+    Ok(RequestReport {
+        files: plan.actions,
+        next_steps: vec![
+            format!(
+                "either, on the control plane: runnerkey csr sign {} --ca-dir /etc/kubernetes/pki --out {base}.crt, then copy {base}.crt and /etc/kubernetes/pki/ca.crt back",
+                paths.csr.display()
+            ),
+            format!(
+                "or, with kubectl as an admin: kubectl apply -f {} && kubectl certificate approve {csr_name} && kubectl get csr {csr_name} -o json > {csr_name}.json",
+                paths.k8s_csr.display()
+            ),
+            format!(
+                "then here: runnerkey setup --complete (--cert {base}.crt | --k8s-csr-json {csr_name}.json) --ca-cert ca.crt --server {} --config {} …",
+                params.server,
+                params.config.display()
+            ),
+        ],
+    })
+}
