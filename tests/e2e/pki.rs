@@ -239,10 +239,16 @@ fn verify_exit_codes() {
 }
 
 #[test]
-fn demo_runs_with_no_arguments() {
+fn demo_runs_with_no_arguments_and_again_changes_nothing() {
     let d = Dir::new();
     let r = d.run(&["demo"]).success();
-    assert!(r.stdout.contains("verified"), "{r:#?}");
+    assert!(
+        r.stdout
+            .contains("✓ the runner's kubernetes settings and files are consistent"),
+        "{r:#?}"
+    );
+    assert!(r.stdout.contains("kubectl apply -f"), "{r:#?}");
     assert_eq!(mode(&d.path("runnerkey-demo/ssl/gitlab-admin.key")), 0o600);
-    d.run(&["demo"]).success();
+    let r = d.run(&["demo"]).success();
+    assert!(r.stdout.contains("nothing to do"), "{r:#?}");
 }

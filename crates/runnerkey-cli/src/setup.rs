@@ -160,7 +160,13 @@ pub fn run(a: &SetupArgs) -> Result<Outcome> {
                 ));
             }
         };
-        setup(&p, CertSource::Issued { cert, ca })?
+        setup(
+            &p,
+            CertSource::Issued {
+                cert: Box::new(cert),
+                ca: Box::new(ca),
+            },
+        )?
     } else {
         let ca = inputs::ca(&CaArgs {
             ca_dir: a.ca_dir.clone(),

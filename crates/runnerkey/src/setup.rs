@@ -95,9 +95,9 @@ pub enum CertSource<'a> {
     /// cluster's CSR API): the certificate and the cluster CA certificate.
     Issued {
         /// The client certificate.
-        cert: Certificate,
+        cert: Box<Certificate>,
         /// The cluster CA certificate (public).
-        ca: Certificate,
+        ca: Box<Certificate>,
     },
 }
 
@@ -396,7 +396,7 @@ pub fn setup(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport
 
     let ca_cert = match &source {
         CertSource::Ca(ca) => ca.certificate().clone(),
-        CertSource::Issued { ca, .. } => ca.clone(),
+        CertSource::Issued { ca, .. } => (**ca).clone(),
     };
     let existing_key = if params.force {
         None
@@ -431,7 +431,7 @@ pub fn setup(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport
                 )));
             }
             (
-                cert.clone(),
+                (**cert).clone(),
                 "signed elsewhere; checked against the cluster CA".to_string(),
             )
         }
