@@ -28,11 +28,17 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -r tests/requirements.txt
 
-# Rust: build the binary the Python tests drive, then every Rust test.
+# Rust: build the binaries the Python tests drive, then every Rust test.
 cargo build -j2 --locked --workspace
 cargo test -j2 --locked --workspace
 
-# Python: exit code 5 means no test ran, which is a failure here.
+# The Python package: build the wheel with maturin and install it.
+rm -rf target/wheels
+.venv/bin/maturin build --release --locked -j2 --out target/wheels --interpreter .venv/bin/python
+.venv/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps target/wheels/runnerkey-*.whl
+
+# Python (API, stubs, Ansible, interop): exit code 5 means no test ran,
+# which is a failure here.
 set +e
 RUNNERKEY_BIN="$PWD/target/debug/runnerkey" .venv/bin/python -m pytest
 rc=$?

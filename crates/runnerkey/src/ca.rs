@@ -175,8 +175,12 @@ impl CertificateAuthority {
     }
 
     /// Writes `ca.crt` (0644) and `ca.key` (0600, PKCS#1 or SEC1 as kubeadm
-    /// writes them) into `dir`, all or nothing.
+    /// writes them) into `dir` (created if missing), all or nothing.
     pub fn write_kubeadm(&self, dir: &Path, overwrite: bool) -> Result<Vec<PathBuf>> {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            path: dir.to_owned(),
+            source,
+        })?;
         let mut out = Outputs::new();
         out.add(
             &dir.join(CA_KEY_FILE),

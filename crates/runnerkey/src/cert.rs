@@ -91,6 +91,17 @@ impl Certificate {
         &self.der
     }
 
+    /// Writes the PEM to `path` atomically (mode 0644), refusing to replace
+    /// an existing file unless `overwrite`.
+    pub fn write(&self, path: &Path, overwrite: bool) -> Result<()> {
+        crate::file::write_atomic(
+            path,
+            self.to_pem().as_bytes(),
+            crate::file::PUBLIC,
+            overwrite,
+        )
+    }
+
     /// PEM text.
     pub fn to_pem(&self) -> String {
         pem::encode(&pem::Pem::new("CERTIFICATE", self.der.clone()))

@@ -1,0 +1,50 @@
+//! Conversions between Python values and the core's types.
+
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+/// PEM given as `str` or `bytes`.
+#[derive(FromPyObject)]
+pub enum Data {
+    /// Text.
+    Text(String),
+    /// Bytes.
+    Bytes(Vec<u8>),
+}
+
+impl Data {
+    /// The bytes.
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            Data::Text(s) => s.as_bytes(),
+            Data::Bytes(b) => b,
+        }
+    }
+}
+
+/// Any serialisable value as plain Python objects (dict, list, str …).
+pub fn to_python(py: Python<'_>, value: &impl serde::Serialize) -> PyResult<Py<PyAny>> {
+    let text = serde_json::to_string(value)
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+    Ok(py.import("json")?.call_method1("loads", (text,))?.unbind())
+}
+
+/// An aware UTC `datetime`.
+pub fn datetime(py: Python<'_>, t: time::OffsetDateTime) -> PyResult<Py<PyAny>> {
+    let dt = py.import("datetime")?;
+    let utc = dt.getattr("timezone")?.getattr("utc")?;
+    Ok(dt
+        .getattr("datetime")?
+        .call_method1("fromtimestamp", (t.unix_timestamp(), utc))?
+        .unbind())
+}
+
+/// A password as bytes.
+pub fn password(p: Option<Data>) -> Option<Vec<u8>> {
+    p.map(|d| d.bytes().to_vec())
+}
+
+/// Bytes for Python.
+pub fn bytes<'py>(py: Python<'py>, b: &[u8]) -> Bound<'py, PyBytes> {
+    PyBytes::new(py, b)
+}

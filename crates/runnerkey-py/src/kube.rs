@@ -1,0 +1,234 @@
+//! RBAC, kubeconfig, the CSR API, doctor and setup.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use pyo3::prelude::*;
+use runnerkey::doctor::{DoctorOptions, diagnose};
+use runnerkey::k8s_csr::{K8sCsr, K8sCsrParams};
+use runnerkey::kubeconfig::KubeconfigParams;
+use runnerkey::rbac::{ExecutorFeature, RbacObject, RbacParams, RbacSubject};
+use runnerkey::setup::{CertSource, SetupParams};
+use runnerkey::{Identity, Lifetime, manifest};
+
+use crate::config::Runner;
+use crate::convert::{Data, to_python};
+use crate::errors::IntoPy;
+use crate::pki::{Certificate, CertificateAuthority, CertificateRequest, PrivateKey};
+
+/// Kubernetes manifests ready for `kubectl apply -f -`.
+#[pyclass(module = "runnerkey", frozen)]
+pub struct Manifests(pub manifest::Manifests<RbacObject>);
+
+#[pymethods]
+impl Manifests {
+    /// Multi-document YAML.
+    fn to_yaml(&self) -> PyResult<String> {
+        self.0.to_yaml().py()
+    }
+
+    /// A JSON `List`.
+    fn to_json(&self) -> PyResult<String> {
+        self.0.to_json().py()
+    }
+
+    /// The objects as dicts.
+    fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        to_python(py, &self.0.items)
+    }
+
+    /// Advice (e.g. the risk of cluster-admin).
+    #[getter]
+    fn warnings(&self) -> Vec<String> {
+        self.0.warnings.clone()
+    }
+
+    fn __len__(&self) -> usize {
+        self.0.items.len()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<Manifests {} objects>", self.0.items.len())
+    }
+}
+
+/// RBAC for a user (`user`, `groups`) or a service account ("NS/NAME"):
+/// profile "executor", "deployer" or "cluster-admin".
+#[pyfunction]
+#[pyo3(signature = (*, user = None, groups = Vec::new(), service_account = None, profile = "executor", namespace = None, with_token_secret = false, features = None))]
+#[allow(clippy::too_many_arguments)]
+pub fn rbac(
+    user: Option<String>,
+    groups: Vec<String>,
+    service_account: Option<String>,
+    profile: &str,
+    namespace: Option<String>,
+    with_token_secret: bool,
+    features: Option<Vec<String>>,
+) -> PyResult<Manifests> {
+    let subject = match (user, service_account) {
+        (Some(u), None) => RbacSubject::User(Identity::new(u, groups).py()?),
+        (None, Some(sa)) => RbacSubject::service_account(&sa).py()?,
+        _ => {
+            return Err(crate::errors::InvalidArgumentError::new_err(
+                "give user= or service_account=",
+            ));
+        }
+    };
+    let mut params = RbacParams::new(subject, profile.parse().py()?);
+    params.namespace = namespace;
+    params.with_token_secret = with_token_secret;
+    if let Some(f) = features {
+        params.features = f
+            .iter()
+            .map(|s| s.parse::<ExecutorFeature>())
+            .collect::<runnerkey::Result<_>>()
+            .py()?;
+    }
+    runnerkey::rbac::rbac(&params).py().map(Manifests)
+}
+
+/// A kubeconfig for the issued identity.
+#[pyclass(module = "runnerkey", frozen)]
+pub struct Kubeconfig(pub runnerkey::kubeconfig::Kubeconfig);
+
+#[pymethods]
+impl Kubeconfig {
+    /// YAML (holds the key when embedded: keep it secret).
+    fn to_yaml(&self) -> PyResult<String> {
+        self.0.to_yaml().py()
+    }
+
+    /// Writes it with mode 0600.
+    #[pyo3(signature = (path, overwrite = false))]
+    fn write(&self, path: PathBuf, overwrite: bool) -> PyResult<()> {
+        self.0.write(&path, overwrite).py()
+    }
+
+    /// The current context's name.
+    #[getter]
+    fn current_context(&self) -> String {
+        self.0.current_context.clone()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<Kubeconfig {}>", self.0.current_context)
+    }
+}
+
+/// A kubeconfig from the three files (embedded, or referenced by path).
+#[pyfunction]
+#[pyo3(signature = (server, ca_file, cert_file, key_file, *, user = None, cluster = "kubernetes", reference_files = false))]
+pub fn kubeconfig(
+    server: String,
+    ca_file: PathBuf,
+    cert_file: PathBuf,
+    key_file: PathBuf,
+    user: Option<String>,
+    cluster: &str,
+    reference_files: bool,
+) -> PyResult<Kubeconfig> {
+    runnerkey::kubeconfig::Kubeconfig::new(&KubeconfigParams {
+        server,
+        ca_file,
+        cert_file,
+        key_file,
+        user,
+        cluster: Some(cluster.to_string()),
+        reference_files,
+    })
+    .py()
+    .map(Kubeconfig)
+}
+
+/// A certificates.k8s.io/v1 CertificateSigningRequest object (a dict) for `csr`.
+#[pyfunction]
+#[pyo3(signature = (csr, *, name, expiration = None, allow_system_masters = false))]
+pub fn k8s_csr(
+    py: Python<'_>,
+    csr: &CertificateRequest,
+    name: String,
+    expiration: Option<&str>,
+    allow_system_masters: bool,
+) -> PyResult<Py<PyAny>> {
+    let expiration = expiration
+        .map(|e| e.parse::<Lifetime>().map(|l| l.as_duration()))
+        .transpose()
+        .py()?;
+    let object = K8sCsr::new(
+        &csr.0,
+        &K8sCsrParams {
+            name,
+            expiration,
+            allow_system_masters,
+        },
+    )
+    .py()?;
+    to_python(py, &object)
+}
+
+/// The certificate from `kubectl get csr NAME -o json|yaml` output, checked against `key`.
+#[pyfunction]
+pub fn k8s_csr_certificate(data: Data, key: &PrivateKey) -> PyResult<Certificate> {
+    let text = String::from_utf8_lossy(data.bytes()).into_owned();
+    K8sCsr::parse(&text)
+        .and_then(|o| o.issued_certificate(&key.0))
+        .py()
+        .map(Certificate)
+}
+
+/// Diagnoses the kubernetes runners of a config (online: connect as the runner does); a dict.
+#[pyfunction]
+#[pyo3(signature = (config, *, runner = None, online = false, timeout = 10.0))]
+pub fn doctor(
+    py: Python<'_>,
+    config: PathBuf,
+    runner: Option<Runner>,
+    online: bool,
+    timeout: f64,
+) -> PyResult<Py<PyAny>> {
+    let cfg = runnerkey::runner_config::RunnerConfig::load(&config).py()?;
+    let options = DoctorOptions {
+        runner: runner.map(Into::into),
+        online,
+        timeout: Duration::from_secs_f64(timeout.max(0.1)),
+        now: None,
+    };
+    let report = py.detach(|| diagnose(&cfg, &options)).py()?;
+    to_python(py, &report)
+}
+
+/// The whole procedure (see `runnerkey setup`); returns the report as a dict.
+#[pyfunction]
+#[pyo3(signature = (*, ca, config, runner, server, user = "gitlab-admin", groups = Vec::new(), out_dir = PathBuf::from("/etc/ssl/kubernetes"), namespace = "gitlab-runner", service_account = "gitlab-deployer", algorithm = "ecdsa-p256", days = 365, force = false, dry_run = false))]
+#[allow(clippy::too_many_arguments)]
+pub fn setup(
+    py: Python<'_>,
+    ca: &CertificateAuthority,
+    config: PathBuf,
+    runner: Runner,
+    server: String,
+    user: &str,
+    groups: Vec<String>,
+    out_dir: PathBuf,
+    namespace: &str,
+    service_account: &str,
+    algorithm: &str,
+    days: u32,
+    force: bool,
+    dry_run: bool,
+) -> PyResult<Py<PyAny>> {
+    let mut p = SetupParams::new(config, runner.into(), server).py()?;
+    p.identity = Identity::new(user, groups).py()?;
+    p.out_dir = out_dir;
+    p.namespace = namespace.to_string();
+    p.service_account = service_account.to_string();
+    p.algorithm = algorithm.parse().py()?;
+    p.lifetime = Lifetime::days(days);
+    p.force = force;
+    p.dry_run = dry_run;
+    let report = py
+        .detach(|| runnerkey::setup::setup(&p, CertSource::Ca(&ca.0)))
+        .py()?;
+    to_python(py, &report)
+}

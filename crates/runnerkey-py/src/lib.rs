@@ -1,0 +1,35 @@
+//! `runnerkey._native`: the pyo3 binding. It converts types and errors
+//! only; all logic is in the `runnerkey` crate. Public names are re-exported
+//! by `python/runnerkey/__init__.py`.
+
+mod config;
+mod convert;
+mod errors;
+mod kube;
+mod pki;
+
+use pyo3::prelude::*;
+
+/// The native module.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    errors::register(m)?;
+    m.add_class::<pki::PrivateKey>()?;
+    m.add_class::<pki::CertificateRequest>()?;
+    m.add_class::<pki::Certificate>()?;
+    m.add_class::<pki::CertificateAuthority>()?;
+    m.add_class::<pki::VerifyReport>()?;
+    m.add_class::<config::RunnerConfig>()?;
+    m.add_class::<kube::Manifests>()?;
+    m.add_class::<kube::Kubeconfig>()?;
+    m.add_function(wrap_pyfunction!(pki::verify, m)?)?;
+    m.add_function(wrap_pyfunction!(pki::inspect, m)?)?;
+    m.add_function(wrap_pyfunction!(kube::rbac, m)?)?;
+    m.add_function(wrap_pyfunction!(kube::kubeconfig, m)?)?;
+    m.add_function(wrap_pyfunction!(kube::k8s_csr, m)?)?;
+    m.add_function(wrap_pyfunction!(kube::k8s_csr_certificate, m)?)?;
+    m.add_function(wrap_pyfunction!(kube::doctor, m)?)?;
+    m.add_function(wrap_pyfunction!(kube::setup, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

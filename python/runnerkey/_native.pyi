@@ -1,0 +1,327 @@
+"""Typed interface of runnerkey's native core (hand-written; these
+docstrings are the Python reference)."""
+
+import datetime
+import os
+from typing import Any, Optional, Sequence, Union, final
+
+
+__version__: str
+
+_Path = Union[str, "os.PathLike[str]"]
+_Data = Union[str, bytes]
+
+class RunnerkeyError(Exception):
+    """Root of every runnerkey error; ``.path`` names the file at fault, if any."""
+
+    path: Optional[str]
+
+class RunnerkeyIOError(RunnerkeyError):
+    """A file could not be read or written."""
+
+class PemError(RunnerkeyError):
+    """Malformed PEM or DER, or not the kind of block expected."""
+
+class PrivateKeyError(RunnerkeyError):
+    """A private key that cannot be used."""
+
+class PassphraseRequiredError(PrivateKeyError):
+    """The key is encrypted and no password was given."""
+
+class BadPassphraseError(PrivateKeyError):
+    """The password does not decrypt the key."""
+
+class WeakKeyError(PrivateKeyError):
+    """An RSA key below 2048 bits."""
+
+    bits: int
+
+class KeyMismatchError(RunnerkeyError):
+    """A private key that does not belong to its certificate."""
+
+class NotACaError(RunnerkeyError):
+    """A certificate used as CA that cannot be one."""
+
+class CaNotValidError(RunnerkeyError):
+    """A CA certificate that is expired or not yet valid."""
+
+class InvalidNameError(RunnerkeyError):
+    """A user, group or object name that cannot be used."""
+
+    field: str
+    value: str
+
+class SystemMastersError(InvalidNameError):
+    """The group system:masters without ``allow_system_masters=True``."""
+
+class SignatureError(RunnerkeyError):
+    """A signature that does not verify."""
+
+class OutputExistsError(RunnerkeyError):
+    """An output file exists and overwriting was not allowed."""
+
+class ConfigParseError(RunnerkeyError):
+    """A config.toml that does not parse."""
+
+    line: int
+    column: int
+
+class RunnerNotFoundError(RunnerkeyError):
+    """No runner of that name; ``.available`` lists the names there are."""
+
+    name: str
+    available: list[str]
+
+class DuplicateRunnerError(RunnerkeyError):
+    """Several runners share the name; pick one by index."""
+
+    name: str
+    indexes: list[int]
+
+class ConfigLockedError(RunnerkeyError):
+    """Another editor holds the config's lock."""
+
+class ConcurrentModificationError(RunnerkeyError):
+    """The config changed on disk since it was read."""
+
+class CsrNotIssuedError(RunnerkeyError):
+    """A CertificateSigningRequest with no certificate yet (pending, denied, failed)."""
+
+    name: str
+    state: str
+
+class InvalidArgumentError(RunnerkeyError):
+    """An argument out of range or inconsistent."""
+
+class CryptoError(RunnerkeyError):
+    """The crypto backend failed."""
+
+@final
+class PrivateKey:
+    """A private key. ``repr()`` never shows key material."""
+
+    @staticmethod
+    def generate(algorithm: str = "ecdsa-p256") -> PrivateKey:
+        """A new key: "ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096" or "ed25519"."""
+    @staticmethod
+    def from_pem(data: _Data, password: Optional[_Data] = None) -> PrivateKey:
+        """A key from PEM: PKCS#1, SEC1, PKCS#8, or encrypted PKCS#8 with ``password``."""
+    @staticmethod
+    def load(path: _Path, password: Optional[_Data] = None) -> PrivateKey:
+        """A key from a PEM file."""
+    def to_pem(self) -> str:
+        """PKCS#8 PEM. Secret: keep it out of logs."""
+    def write(self, path: _Path, overwrite: bool = False) -> None:
+        """Writes PKCS#8 PEM to a new file created with mode 0600."""
+    @property
+    def algorithm(self) -> str:
+        """"RSA", "ECDSA" or "Ed25519"."""
+    @property
+    def key_size(self) -> int:
+        """Key size in bits."""
+    @property
+    def public_key_sha256(self) -> str:
+        """SHA-256 of the public key (SubjectPublicKeyInfo), hex with colons."""
+
+@final
+class CertificateRequest:
+    """A PKCS#10 certificate signing request whose self-signature verified."""
+
+    @staticmethod
+    def create(key: PrivateKey, *, user: str, groups: Sequence[str] = ..., allow_system_masters: bool = False) -> CertificateRequest:
+        """A CSR with CN = ``user`` and one O per group, signed by ``key``."""
+    @staticmethod
+    def from_pem(data: _Data) -> CertificateRequest:
+        """From PEM (e.g. made by ``openssl req``)."""
+    @staticmethod
+    def load(path: _Path) -> CertificateRequest:
+        """From a PEM file."""
+    @property
+    def user(self) -> str:
+        """Requested Kubernetes user (CN)."""
+    @property
+    def groups(self) -> list[str]:
+        """Requested Kubernetes groups (every O, in order)."""
+    @property
+    def subject(self) -> str:
+        """The subject, e.g. ``CN=gitlab-admin, O=a``."""
+    def to_pem(self) -> str:
+        """PEM."""
+
+@final
+class Certificate:
+    """An X.509 certificate, read the way a Kubernetes admin thinks of it."""
+
+    @staticmethod
+    def from_pem(data: _Data) -> Certificate:
+        """The first certificate of PEM text."""
+    @staticmethod
+    def load(path: _Path) -> Certificate:
+        """The first certificate of a PEM file."""
+    @property
+    def user(self) -> str:
+        """Kubernetes user (CN)."""
+    @property
+    def groups(self) -> list[str]:
+        """Kubernetes groups (every O)."""
+    @property
+    def subject(self) -> str:
+        """Subject."""
+    @property
+    def issuer(self) -> str:
+        """Issuer."""
+    @property
+    def serial(self) -> str:
+        """Serial number, lower-case hex."""
+    @property
+    def not_before(self) -> datetime.datetime:
+        """Start of validity (aware, UTC)."""
+    @property
+    def not_after(self) -> datetime.datetime:
+        """End of validity (aware, UTC)."""
+    @property
+    def days_left(self) -> int:
+        """Whole days left (negative once expired)."""
+    @property
+    def is_ca(self) -> bool:
+        """Whether it may act as a CA."""
+    @property
+    def fingerprint_sha256(self) -> str:
+        """SHA-256 of the DER certificate, hex with colons."""
+    @property
+    def extended_key_usage(self) -> Optional[list[str]]:
+        """ExtendedKeyUsage names, None when the extension is absent."""
+    def to_pem(self) -> str:
+        """PEM."""
+    def write(self, path: _Path, overwrite: bool = False) -> None:
+        """Writes PEM atomically (mode 0644); refuses to replace a file unless ``overwrite``."""
+    def to_der(self) -> bytes:
+        """DER."""
+    def inspect(self) -> dict[str, Any]:
+        """Everything ``runnerkey inspect --json`` says of it."""
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class CertificateAuthority:
+    """A CA certificate with its key: checked to match, to be a CA and to be valid."""
+
+    @staticmethod
+    def load(cert_path: _Path, key_path: _Path, password: Optional[_Data] = None) -> CertificateAuthority:
+        """``ca.crt`` and ``ca.key`` files."""
+    @staticmethod
+    def load_dir(path: _Path, password: Optional[_Data] = None) -> CertificateAuthority:
+        """A kubeadm pki directory holding ca.crt and ca.key."""
+    @staticmethod
+    def from_pem(cert: _Data, key: _Data, password: Optional[_Data] = None) -> CertificateAuthority:
+        """From PEM text of the certificate and the key."""
+    @staticmethod
+    def generate(common_name: str = "kubernetes", algorithm: str = "rsa-2048", days: int = 3650) -> CertificateAuthority:
+        """A new self-signed CA like kubeadm's (for demos and tests)."""
+    @property
+    def certificate(self) -> Certificate:
+        """The CA certificate."""
+    @property
+    def warnings(self) -> list[str]:
+        """Advice found while loading (e.g. a key file readable by others)."""
+    def sign(self, csr: CertificateRequest, *, days: Optional[int] = None, duration: Optional[str] = None, allow_system_masters: bool = False) -> Certificate:
+        """A v3 client certificate for the CSR: ``days`` (default 365) or ``duration`` like "8760h", never past the CA."""
+    def issue(self, *, user: str, groups: Sequence[str] = ..., algorithm: str = "ecdsa-p256", days: Optional[int] = None, duration: Optional[str] = None, allow_system_masters: bool = False) -> tuple[PrivateKey, Certificate]:
+        """A new key and a client certificate for ``user`` and ``groups``."""
+    def write_kubeadm(self, directory: _Path, overwrite: bool = False) -> list[str]:
+        """Writes ca.crt (0644) and ca.key (0600, PKCS#1/SEC1) into ``directory``."""
+
+@final
+class VerifyReport:
+    """The outcome of :func:`verify`; true when no problem was found."""
+
+    @property
+    def ok(self) -> bool:
+        """No problem found."""
+    @property
+    def problems(self) -> list[tuple[str, str]]:
+        """Every problem as (code, message)."""
+    def to_dict(self) -> dict[str, Any]:
+        """The whole report."""
+    def __bool__(self) -> bool: ...
+
+def verify(ca: Union[Certificate, Sequence[Certificate]], cert: Certificate, key: Optional[PrivateKey] = None) -> VerifyReport:
+    """Is ``cert`` accepted for client authentication by ``ca`` now, and does ``key`` match? Every problem is listed."""
+
+def inspect(data: _Data, password: Optional[_Data] = None) -> list[dict[str, Any]]:
+    """Describes every certificate, CSR and key in PEM text (see docs/inspect.md); no secret is included."""
+
+@final
+class RunnerConfig:
+    """gitlab-runner's config.toml, edited byte for byte outside the changed values."""
+
+    @staticmethod
+    def load(path: _Path) -> RunnerConfig:
+        """Reads and parses a file; a syntax error raises ConfigParseError with .line and .column."""
+    @staticmethod
+    def parse(text: str) -> RunnerConfig:
+        """Parses text not tied to a file."""
+    def list_runners(self, show_secrets: bool = False) -> list[dict[str, Any]]:
+        """The runners: index, name, url, executor, token, kubernetes settings (tokens redacted unless ``show_secrets``)."""
+    @property
+    def runners(self) -> list[dict[str, Any]]:
+        """The runners, tokens redacted."""
+    @property
+    def text(self) -> str:
+        """The current text, with edits."""
+    @property
+    def changed(self) -> bool:
+        """Whether edits changed the text."""
+    def set_kubernetes(self, runner: Union[str, int], *, host: Optional[str] = None, cert_file: Optional[_Path] = None, key_file: Optional[_Path] = None, ca_file: Optional[_Path] = None, namespace: Optional[str] = None, service_account: Optional[str] = None, bearer_token: Optional[str] = None, unset: Sequence[str] = ...) -> list[str]:
+        """Sets [runners.kubernetes] keys of one runner (by name or index); returns the keys that changed."""
+    def diff(self, show_secrets: bool = False) -> str:
+        """Unified diff from the loaded text; tokens redacted unless ``show_secrets``."""
+    def save(self, backup: bool = True, lock_timeout: float = 10.0) -> Optional[dict[str, Any]]:
+        """Saves atomically under a lock after a backup; None when unchanged, else {"path", "backup"}."""
+    def lint(self, runner: Union[str, int, None] = None) -> list[dict[str, Any]]:
+        """Findings: code, severity, runner, key, line, message, fix."""
+
+@final
+class Manifests:
+    """Kubernetes manifests ready for ``kubectl apply -f -``."""
+
+    def to_yaml(self) -> str:
+        """Multi-document YAML."""
+    def to_json(self) -> str:
+        """A JSON ``List``."""
+    def to_dict(self) -> list[dict[str, Any]]:
+        """The objects."""
+    @property
+    def warnings(self) -> list[str]:
+        """Advice (e.g. the risk of cluster-admin)."""
+    def __len__(self) -> int: ...
+
+def rbac(*, user: Optional[str] = None, groups: Sequence[str] = ..., service_account: Optional[str] = None, profile: str = "executor", namespace: Optional[str] = None, with_token_secret: bool = False, features: Optional[Sequence[str]] = None) -> Manifests:
+    """RBAC for a user or a service account ("NS/NAME"): profile "executor", "deployer" or "cluster-admin"."""
+
+@final
+class Kubeconfig:
+    """A kubeconfig for the issued identity, usable by kubectl as is."""
+
+    def to_yaml(self) -> str:
+        """YAML (holds the key when embedded: keep it secret)."""
+    def write(self, path: _Path, overwrite: bool = False) -> None:
+        """Writes it with mode 0600."""
+    @property
+    def current_context(self) -> str:
+        """The current context's name."""
+
+def kubeconfig(server: str, ca_file: _Path, cert_file: _Path, key_file: _Path, *, user: Optional[str] = None, cluster: str = "kubernetes", reference_files: bool = False) -> Kubeconfig:
+    """A kubeconfig from the three files, embedded or referenced by path."""
+
+def k8s_csr(csr: CertificateRequest, *, name: str, expiration: Optional[str] = None, allow_system_masters: bool = False) -> dict[str, Any]:
+    """A certificates.k8s.io/v1 CertificateSigningRequest for signer kubernetes.io/kube-apiserver-client."""
+
+def k8s_csr_certificate(data: _Data, key: PrivateKey) -> Certificate:
+    """The certificate from ``kubectl get csr NAME -o json`` (or yaml), checked against ``key``; CsrNotIssuedError while pending, denied or failed."""
+
+def doctor(config: _Path, *, runner: Union[str, int, None] = None, online: bool = False, timeout: float = 10.0) -> dict[str, Any]:
+    """Diagnoses the kubernetes runners of a config; ``online`` connects exactly as the runner does."""
+
+def setup(*, ca: CertificateAuthority, config: _Path, runner: Union[str, int], server: str, user: str = "gitlab-admin", groups: Sequence[str] = ..., out_dir: _Path = ..., namespace: str = "gitlab-runner", service_account: str = "gitlab-deployer", algorithm: str = "ecdsa-p256", days: int = 365, force: bool = False, dry_run: bool = False) -> dict[str, Any]:
+    """The whole procedure, all or nothing and idempotent (see ``runnerkey setup``); the report."""
