@@ -169,6 +169,33 @@ pub fn check_server(url: &str) -> Result<()> {
 }
 
 impl Kubeconfig {
+    /// One cluster, one user, one context `<user>@<cluster>`, current.
+    fn single(user_name: &str, cluster_name: &str, cluster: Cluster, user: User) -> Self {
+        let context = format!("{user_name}@{cluster_name}");
+        Self {
+            api_version: "v1".into(),
+            kind: "Config".into(),
+            clusters: vec![Named {
+                name: cluster_name.to_string(),
+                value: ClusterEntry { cluster },
+            }],
+            users: vec![Named {
+                name: user_name.to_string(),
+                value: UserEntry { user },
+            }],
+            contexts: vec![Named {
+                name: context.clone(),
+                value: ContextEntry {
+                    context: Context {
+                        cluster: cluster_name.to_string(),
+                        user: user_name.to_string(),
+                    },
+                },
+            }],
+            current_context: context,
+        }
+    }
+
     /// A kubeconfig that references the three files by path (nothing
     /// secret inside), for `user` on `cluster`.
     pub fn referencing(
@@ -180,47 +207,27 @@ impl Kubeconfig {
         key_file: &Path,
     ) -> Result<Self> {
         check_server(server)?;
-        let context = format!("{user}@{cluster}");
-        let path = |p: &Path| p.display().to_string();
-        Ok(Self {
-            api_version: "v1".into(),
-            kind: "Config".into(),
-            clusters: vec![Named {
-                name: cluster.to_string(),
-                value: ClusterEntry {
-                    cluster: Cluster {
-                        server: server.to_string(),
-                        certificate_authority_data: None,
-                        certificate_authority: Some(path(ca_file)),
-                    },
-                },
-            }],
-            users: vec![Named {
-                name: user.to_string(),
-                value: UserEntry {
-                    user: User {
-                        client_certificate_data: None,
-                        client_certificate: Some(path(cert_file)),
-                        client_key_data: None,
-                        client_key: Some(path(key_file)),
-                    },
-                },
-            }],
-            contexts: vec![Named {
-                name: context.clone(),
-                value: ContextEntry {
-                    context: Context {
-                        cluster: cluster.to_string(),
-                        user: user.to_string(),
-                    },
-                },
-            }],
-            current_context: context,
-        })
+        let path = |p: &Path| Some(p.display().to_string());
+        Ok(Self::single(
+            user,
+            cluster,
+            Cluster {
+                server: server.to_string(),
+                certificate_authority_data: None,
+                certificate_authority: path(ca_file),
+            },
+            User {
+                client_certificate_data: None,
+                client_certificate: path(cert_file),
+                client_key_data: None,
+                client_key: path(key_file),
+            },
+        ))
     }
 
     /// Builds a kubeconfig after checking that the files load and the key
-    /// matches the certificate.
+    /// matches the certificate; the files are embedded, or with
+    /// `reference_files` referenced by absolute path.
     pub fn new(params: &KubeconfigParams) -> Result<Self> {
         check_server(&params.server)?;
         let ca_pem = file::read(&params.ca_file)?;
@@ -242,58 +249,31 @@ impl Kubeconfig {
             .clone()
             .unwrap_or_else(|| "kubernetes".into());
         crate::identity::Identity::new(cluster_name.clone(), Vec::<String>::new())?;
-        let (cluster, user) = if params.reference_files {
-            (
-                Cluster {
-                    server: params.server.clone(),
-                    certificate_authority_data: None,
-                    certificate_authority: Some(absolute(&params.ca_file)?),
-                },
-                User {
-                    client_certificate_data: None,
-                    client_certificate: Some(absolute(&params.cert_file)?),
-                    client_key_data: None,
-                    client_key: Some(absolute(&params.key_file)?),
-                },
-            )
-        } else {
-            (
-                Cluster {
-                    server: params.server.clone(),
-                    certificate_authority_data: Some(STANDARD.encode(&ca_pem)),
-                    certificate_authority: None,
-                },
-                User {
-                    client_certificate_data: Some(STANDARD.encode(cert.to_pem())),
-                    client_certificate: None,
-                    client_key_data: Some(STANDARD.encode(key.to_pem().as_bytes())),
-                    client_key: None,
-                },
-            )
-        };
-        let context = format!("{user_name}@{cluster_name}");
-        Ok(Self {
-            api_version: "v1".into(),
-            kind: "Config".into(),
-            clusters: vec![Named {
-                name: cluster_name.clone(),
-                value: ClusterEntry { cluster },
-            }],
-            users: vec![Named {
-                name: user_name.clone(),
-                value: UserEntry { user },
-            }],
-            contexts: vec![Named {
-                name: context.clone(),
-                value: ContextEntry {
-                    context: Context {
-                        cluster: cluster_name,
-                        user: user_name,
-                    },
-                },
-            }],
-            current_context: context,
-        })
+        if params.reference_files {
+            return Self::referencing(
+                &params.server,
+                &user_name,
+                &cluster_name,
+                Path::new(&absolute(&params.ca_file)?),
+                Path::new(&absolute(&params.cert_file)?),
+                Path::new(&absolute(&params.key_file)?),
+            );
+        }
+        Ok(Self::single(
+            &user_name,
+            &cluster_name,
+            Cluster {
+                server: params.server.clone(),
+                certificate_authority_data: Some(STANDARD.encode(&ca_pem)),
+                certificate_authority: None,
+            },
+            User {
+                client_certificate_data: Some(STANDARD.encode(cert.to_pem())),
+                client_certificate: None,
+                client_key_data: Some(STANDARD.encode(key.to_pem().as_bytes())),
+                client_key: None,
+            },
+        ))
     }
 
     /// Whether a private key is embedded (then the file must be 0600).

@@ -225,6 +225,28 @@ impl Plan {
         });
     }
 
+    /// A certificate file, left alone when it already holds `cert` (even
+    /// with other formatting or comments around the PEM).
+    fn add_certificate(
+        &mut self,
+        path: &Path,
+        cert: &Certificate,
+        purpose: &'static str,
+    ) -> Result<()> {
+        if Certificate::load(path).is_ok_and(|c| c == *cert) {
+            self.keep(path, file::PUBLIC, purpose);
+            Ok(())
+        } else {
+            self.add(
+                path,
+                cert.to_pem().into_bytes(),
+                file::PUBLIC,
+                true,
+                purpose,
+            )
+        }
+    }
+
     fn add(
         &mut self,
         path: &Path,
@@ -478,28 +500,8 @@ pub fn setup(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport
             key_purpose,
         )?;
     }
-    if Certificate::load(&paths.cert).is_ok_and(|c| c == cert) {
-        plan.keep(&paths.cert, file::PUBLIC, cert_purpose);
-    } else {
-        plan.add(
-            &paths.cert,
-            cert.to_pem().into_bytes(),
-            file::PUBLIC,
-            true,
-            cert_purpose,
-        )?;
-    }
-    if Certificate::load(&paths.ca).is_ok_and(|c| c == ca_cert) {
-        plan.keep(&paths.ca, file::PUBLIC, ca_purpose);
-    } else {
-        plan.add(
-            &paths.ca,
-            ca_cert.to_pem().into_bytes(),
-            file::PUBLIC,
-            true,
-            ca_purpose,
-        )?;
-    }
+    plan.add_certificate(&paths.cert, &cert, cert_purpose)?;
+    plan.add_certificate(&paths.ca, &ca_cert, ca_purpose)?;
     plan.add(
         &paths.rbac,
         rbac_yaml(params)?.into_bytes(),
