@@ -249,7 +249,7 @@ def verify(ca: Union[Certificate, Sequence[Certificate]], cert: Certificate, key
     """Is ``cert`` accepted for client authentication by ``ca`` now, and does ``key`` match? Every problem is listed."""
 
 def inspect(data: _Data, password: Optional[_Data] = None) -> list[dict[str, Any]]:
-    """Describes every certificate, CSR and key in PEM text (see docs/inspect.md); no secret is included."""
+    """Describes every certificate, CSR and key in PEM text, or a kubeconfig's users (see docs/inspect.md); no secret is included."""
 
 @final
 class RunnerConfig:

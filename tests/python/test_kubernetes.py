@@ -153,10 +153,18 @@ def test_kubeconfig_works_with_real_kubectl(cluster) -> None:
     assert version.returncode == 0, version.stderr
     assert json.loads(version.stdout)["gitVersion"] == "v1.30.0"
 
+    items = json.loads(ok("inspect", kc, "--json").out)
+    assert [(i["kind"], i["name"], i["source"], i["key_embedded"]) for i in items] == [
+        ("kubeconfig_user", "gitlab-admin", "embedded", True)]
+    assert items[0]["certificate"]["groups"] == ["gitlab-runners"]
+    assert "BEGIN" not in ok("inspect", kc).out
+
     ref = d / "kubeconfig-ref"
     ok("kubeconfig", "--server", server.url, "--ca", ssl / "ca.crt", "--cert", ssl / "gitlab-admin.crt",
        "--key", ssl / "gitlab-admin.key", "--reference-files", "--out", ref)
     assert "client-key-data" not in ref.read_text()
+    item = json.loads(ok("inspect", ref, "--json").out)[0]
+    assert (item["source"], item["key_embedded"]) == (str(ssl / "gitlab-admin.crt"), False)
     assert kubectl("--kubeconfig", ref, "get", "--raw", "/version", home=d).returncode == 0
 
 

@@ -29,7 +29,7 @@ pub enum Command {
     Csr(CsrCommand),
     /// Generate a key and issue a client certificate for a Kubernetes user.
     Issue(IssueArgs),
-    /// Describe certificates, CSRs and keys in a PEM file.
+    /// Describe certificates, CSRs and keys in a PEM file, or a kubeconfig's users.
     Inspect(InspectArgs),
     /// Check a client certificate against a CA for client authentication.
     Verify(VerifyArgs),
@@ -545,7 +545,7 @@ pub struct IssueArgs {
 /// `runnerkey inspect`
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// PEM file with certificates, CSRs or keys.
+    /// PEM file with certificates, CSRs or keys, or a kubeconfig.
     pub file: PathBuf,
     /// File holding the passphrase of an encrypted key.
     #[arg(long)]

@@ -1,6 +1,6 @@
 //! `inspect` and `verify`: reports in text or JSON.
 
-use runnerkey::inspect::{CertificateInfo, Item, KeyDescription, inspect_pem};
+use runnerkey::inspect::{CertificateInfo, Item, KeyDescription, inspect_file};
 use runnerkey::verify::{VerifyReport, verify_client_cert};
 use runnerkey::{Certificate, Error, PrivateKey, Result};
 
@@ -86,7 +86,7 @@ fn print_certificate(c: &CertificateInfo) {
 pub fn inspect(a: &InspectArgs) -> Result<Outcome> {
     let pass = inputs::passphrase(a.passphrase_file.as_deref())?;
     let data = runnerkey::file::read(&a.file)?;
-    let items = inspect_pem(&data, pass.as_deref().map(Vec::as_slice), None)
+    let items = inspect_file(&data, pass.as_deref().map(Vec::as_slice), None)
         .map_err(|e| e.in_file(&a.file))?;
     if a.json {
         print_json(&items)?;
@@ -98,6 +98,19 @@ pub fn inspect(a: &InspectArgs) -> Result<Outcome> {
         }
         match item {
             Item::Certificate(c) => print_certificate(c),
+            Item::KubeconfigUser(u) => {
+                println!(
+                    "kubeconfig user {:?} (certificate {}, key {})",
+                    u.name,
+                    u.source,
+                    if u.key_embedded {
+                        "embedded: keep this file secret"
+                    } else {
+                        "referenced"
+                    }
+                );
+                print_certificate(&u.certificate);
+            }
             Item::CertificateRequest(r) => {
                 println!("certificate request (signature verified)");
                 println!("  user (CN):        {}", r.user);

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use pyo3::prelude::*;
-use runnerkey::inspect::{CertificateInfo, inspect_pem};
+use runnerkey::inspect::{CertificateInfo, inspect_file};
 use runnerkey::verify::verify_client_cert;
 use runnerkey::{CaParams, CsrParams, Identity, IssueParams, KeyAlgorithm, Lifetime};
 
@@ -467,11 +467,11 @@ pub fn verify(ca: Cas<'_>, cert: &Certificate, key: Option<&PrivateKey>) -> Veri
     VerifyReport(verify_client_cert(&cas, &cert.0, key.map(|k| &k.0), None))
 }
 
-/// Describes every certificate, CSR and key in PEM text (no secret included).
+/// Describes every certificate, CSR and key in PEM text, or a kubeconfig's users (no secret included).
 #[pyfunction]
 #[pyo3(signature = (data, password = None))]
 pub fn inspect(py: Python<'_>, data: Data, password: Option<Data>) -> PyResult<Py<PyAny>> {
     let pass = crate::convert::password(password);
-    let items = inspect_pem(data.bytes(), pass.as_deref(), None).py()?;
+    let items = inspect_file(data.bytes(), pass.as_deref(), None).py()?;
     to_python(py, &items)
 }

@@ -152,6 +152,73 @@ pub enum Item {
     CertificateRequest(RequestInfo),
     /// A private key.
     PrivateKey(PrivateKeyInfo),
+    /// A kubeconfig user with a client certificate.
+    KubeconfigUser(Box<KubeconfigUserInfo>),
+}
+
+/// What `inspect` says of a kubeconfig `users[]` entry.
+#[derive(Clone, Debug, Serialize)]
+pub struct KubeconfigUserInfo {
+    /// The entry's name.
+    pub name: String,
+    /// Where the certificate is: `embedded` or the file path.
+    pub source: String,
+    /// Whether the key is embedded in the kubeconfig (a secret inside it).
+    pub key_embedded: bool,
+    /// The client certificate, as for `kind: certificate`.
+    pub certificate: CertificateInfo,
+}
+
+/// Describes PEM text or, when there is no PEM block, a kubeconfig's users
+/// with client certificates (embedded or referenced).
+pub fn inspect_file(
+    data: &[u8],
+    passphrase: Option<&[u8]>,
+    now: Option<OffsetDateTime>,
+) -> Result<Vec<Item>> {
+    match inspect_pem(data, passphrase, now) {
+        Err(Error::WrongPemBlock { found, .. }) if found == "no PEM block" => {
+            inspect_kubeconfig(data, now)
+        }
+        other => other,
+    }
+}
+
+fn inspect_kubeconfig(data: &[u8], now: Option<OffsetDateTime>) -> Result<Vec<Item>> {
+    use base64::Engine;
+    let now = now.unwrap_or_else(OffsetDateTime::now_utc);
+    let text = String::from_utf8_lossy(data);
+    let config: crate::kubeconfig::Kubeconfig =
+        serde_norway::from_str(&text).map_err(|_| Error::WrongPemBlock {
+            expected: "certificate, CSR, private key or kubeconfig",
+            found: "neither PEM nor a kubeconfig".into(),
+        })?;
+    let mut items = Vec::new();
+    for u in &config.users {
+        let user = &u.value.user;
+        let (pem, source) = match (&user.client_certificate_data, &user.client_certificate) {
+            (Some(b64), _) => (
+                base64::engine::general_purpose::STANDARD
+                    .decode(b64.trim())
+                    .map_err(|e| Error::der("client-certificate-data", e))?,
+                "embedded".to_string(),
+            ),
+            (None, Some(path)) => (crate::file::read(std::path::Path::new(path))?, path.clone()),
+            (None, None) => continue,
+        };
+        items.push(Item::KubeconfigUser(Box::new(KubeconfigUserInfo {
+            name: u.name.clone(),
+            source,
+            key_embedded: user.client_key_data.is_some(),
+            certificate: CertificateInfo::new(&Certificate::from_pem(&pem)?, now),
+        })));
+    }
+    if items.is_empty() {
+        return Err(Error::InvalidArgument(
+            "the kubeconfig has no user with a client certificate".into(),
+        ));
+    }
+    Ok(items)
 }
 
 /// Describes every certificate, CSR and private key in PEM text, in order.

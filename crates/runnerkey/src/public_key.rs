@@ -77,11 +77,11 @@ impl fmt::Display for KeyType {
     }
 }
 
-/// PKCS#1 RSAPublicKey.
+/// PKCS#1 RSAPublicKey (only the modulus is read).
 #[derive(Sequence)]
 struct RsaPublicKey<'a> {
     modulus: UintRef<'a>,
-    public_exponent: UintRef<'a>,
+    _public_exponent: UintRef<'a>,
 }
 
 /// Bit length of a big-endian unsigned integer.
@@ -136,7 +136,6 @@ impl PublicKey {
         if alg.oid == oid::RSA_ENCRYPTION {
             let k =
                 RsaPublicKey::from_der(self.raw()).map_err(|e| Error::der("RSA public key", e))?;
-            let _ = k.public_exponent;
             return Ok(KeyType::Rsa {
                 bits: bit_len(k.modulus.as_bytes()),
             });
