@@ -225,6 +225,32 @@ impl Plan {
         });
     }
 
+    /// The runner's key: the existing one, kept, unless `params.force`;
+    /// otherwise (when `generate`) a new one, staged for writing.
+    fn key(
+        &mut self,
+        path: &Path,
+        params: &SetupParams,
+        generate: bool,
+        purpose: &'static str,
+    ) -> Result<PrivateKey> {
+        let exists = std::fs::symlink_metadata(path).is_ok();
+        if (exists && !params.force) || !generate {
+            let key = PrivateKey::load(path, None)?;
+            self.keep(path, file::PRIVATE, purpose);
+            return Ok(key);
+        }
+        let key = PrivateKey::generate(params.algorithm)?;
+        self.add(
+            path,
+            key.to_pem().as_bytes().to_vec(),
+            file::PRIVATE,
+            params.force,
+            purpose,
+        )?;
+        Ok(key)
+    }
+
     /// A certificate file, left alone when it already holds `cert` (even
     /// with other formatting or comments around the PEM).
     fn add_certificate(
@@ -420,15 +446,17 @@ pub fn setup(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport
         CertSource::Ca(ca) => ca.certificate().clone(),
         CertSource::Issued { ca, .. } => (**ca).clone(),
     };
-    let existing_key = if params.force {
-        None
-    } else {
-        std::fs::symlink_metadata(&paths.key).ok()
+    let mut plan = Plan {
+        dry_run: params.dry_run,
+        files: Vec::new(),
+        actions: Vec::new(),
     };
-    let key = match (&existing_key, &source) {
-        (Some(_), _) | (None, CertSource::Issued { .. }) => PrivateKey::load(&paths.key, None)?,
-        (None, CertSource::Ca(_)) => PrivateKey::generate(params.algorithm)?,
-    };
+    let key = plan.key(
+        &paths.key,
+        params,
+        matches!(source, CertSource::Ca(_)),
+        "key_file: the runner's private key",
+    )?;
     let mut warnings = Vec::new();
     let (cert, note) = match &source {
         CertSource::Issued { cert, .. } => {
@@ -479,27 +507,10 @@ pub fn setup(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport
         },
     };
 
-    let mut plan = Plan {
-        dry_run: params.dry_run,
-        files: Vec::new(),
-        actions: Vec::new(),
-    };
-    let (key_purpose, cert_purpose, ca_purpose) = (
-        "key_file: the runner's private key",
+    let (cert_purpose, ca_purpose) = (
         "cert_file: the runner's client certificate",
         "ca_file: the cluster CA",
     );
-    if existing_key.is_some() {
-        plan.keep(&paths.key, file::PRIVATE, key_purpose);
-    } else {
-        plan.add(
-            &paths.key,
-            key.to_pem().as_bytes().to_vec(),
-            file::PRIVATE,
-            params.force,
-            key_purpose,
-        )?;
-    }
     plan.add_certificate(&paths.cert, &cert, cert_purpose)?;
     plan.add_certificate(&paths.ca, &ca_cert, ca_purpose)?;
     plan.add(
@@ -622,21 +633,12 @@ pub fn request(
         files: Vec::new(),
         actions: Vec::new(),
     };
-    let key_purpose = "the runner's private key (never leaves this host)";
-    let key = if !params.force && paths.key.exists() {
-        plan.keep(&paths.key, file::PRIVATE, key_purpose);
-        PrivateKey::load(&paths.key, None)?
-    } else {
-        let key = PrivateKey::generate(params.algorithm)?;
-        plan.add(
-            &paths.key,
-            key.to_pem().as_bytes().to_vec(),
-            file::PRIVATE,
-            params.force,
-            key_purpose,
-        )?;
-        key
-    };
+    let key = plan.key(
+        &paths.key,
+        params,
+        true,
+        "the runner's private key (never leaves this host)",
+    )?;
     let csr_purpose = "PKCS#10 CSR for runnerkey csr sign on the control plane";
     let existing = CertificateRequest::load(&paths.csr).ok().filter(|c| {
         c.identity() == params.identity && c.public_key().is_ok_and(|p| key.matches(&p))
