@@ -149,6 +149,10 @@ def test_kubeconfig_works_with_real_kubectl(cluster) -> None:
     assert x509.load_pem_x509_certificate(base64.b64decode(cfg["users"][0]["user"]["client-certificate-data"])) == \
         x509.load_pem_x509_certificate((ssl / "gitlab-admin.crt").read_bytes())
     assert cfg["current-context"] == "gitlab-admin@kubernetes"
+    ok("verify", "--ca", kc, "--cert", ssl / "gitlab-admin.crt")
+    r = run("verify", "--ca", d / "config.toml" if (d / "config.toml").exists() else ssl / "gitlab-admin.key",
+            "--cert", ssl / "gitlab-admin.crt")
+    assert r.code == 2
     version = kubectl("--kubeconfig", kc, "get", "--raw", "/version", home=d)
     assert version.returncode == 0, version.stderr
     assert json.loads(version.stdout)["gitVersion"] == "v1.30.0"
@@ -163,6 +167,7 @@ def test_kubeconfig_works_with_real_kubectl(cluster) -> None:
     ok("kubeconfig", "--server", server.url, "--ca", ssl / "ca.crt", "--cert", ssl / "gitlab-admin.crt",
        "--key", ssl / "gitlab-admin.key", "--reference-files", "--out", ref)
     assert "client-key-data" not in ref.read_text()
+    ok("verify", "--ca", ref, "--cert", ssl / "gitlab-admin.crt")
     item = json.loads(ok("inspect", ref, "--json").out)[0]
     assert (item["source"], item["key_embedded"]) == (str(ssl / "gitlab-admin.crt"), False)
     assert kubectl("--kubeconfig", ref, "get", "--raw", "/version", home=d).returncode == 0

@@ -140,6 +140,13 @@ def test_split_way_without_copying_the_ca_key(hosts, way: str) -> None:
     ok("csr", "sign", ssl / "gitlab-admin.csr", "--ca-cert", ca_crt, "--ca-key", ca_key, "--out", signed)
     public_ca = d / "runner" / "cluster-ca.crt"
     public_ca.write_bytes(ca_crt.read_bytes())
+    if way == "k8s-csr-api":
+        # an admin kubeconfig's certificate-authority-data serves as the CA certificate
+        admin = d / "control-plane" / "admin"
+        ok("issue", "--ca-cert", ca_crt, "--ca-key", ca_key, "--user", "kubernetes-admin", "--out-dir", admin)
+        public_ca = d / "runner" / "admin.conf"
+        ok("kubeconfig", "--server", url, "--ca", ca_crt, "--cert", admin / "kubernetes-admin.crt",
+           "--key", admin / "kubernetes-admin.key", "--out", public_ca)
     if way == "csr-sign":
         complete = ["--cert", signed]
     else:

@@ -65,7 +65,7 @@ pub struct SetupArgs {
     /// Directory holding the cluster's ca.crt and ca.key (e.g. /etc/kubernetes/pki).
     #[arg(long, conflicts_with_all = ["ca_key", "request", "complete"])]
     pub ca_dir: Option<PathBuf>,
-    /// The cluster CA certificate (with --ca-key, or with --complete).
+    /// The cluster CA certificate (with --ca-key; or with --complete, PEM or an admin kubeconfig).
     #[arg(long)]
     pub ca_cert: Option<PathBuf>,
     /// The cluster CA key.
@@ -558,7 +558,7 @@ pub struct InspectArgs {
 /// `runnerkey verify`
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// CA certificate(s) to trust (PEM).
+    /// CA certificate(s) to trust: PEM, or a kubeconfig (its certificate-authority-data).
     #[arg(long)]
     pub ca: PathBuf,
     /// Client certificate to check.

@@ -162,7 +162,7 @@ fn print_verify(r: &VerifyReport) {
 
 /// `runnerkey verify`
 pub fn verify(a: &VerifyArgs) -> Result<Outcome> {
-    let cas = Certificate::load_all(&a.ca)?;
+    let cas = Certificate::load_cas(&a.ca)?;
     let cert = Certificate::load(&a.cert)?;
     let key = match &a.key {
         Some(path) => {

@@ -144,7 +144,12 @@ pub fn run(a: &SetupArgs) -> Result<Outcome> {
                 "--complete needs --ca-cert: the cluster's ca.crt (public; no key needed)".into(),
             )
         })?;
-        let ca = Certificate::load(ca_path)?;
+        let ca = Certificate::load_cas(ca_path)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| {
+                Error::InvalidArgument(format!("{}: no CA certificate", ca_path.display()))
+            })?;
         let cert = match (&a.cert, &a.k8s_csr_json) {
             (Some(c), None) => Certificate::load(c)?,
             (None, Some(j)) => {

@@ -276,6 +276,38 @@ impl Kubeconfig {
         ))
     }
 
+    /// Reads a kubeconfig (YAML or JSON).
+    pub fn parse(text: &str) -> Result<Self> {
+        serde_norway::from_str(text)
+            .map_err(|e| Error::InvalidArgument(format!("not a kubeconfig: {e}")))
+    }
+
+    /// The CA certificates of every cluster entry: embedded
+    /// `certificate-authority-data` or the `certificate-authority` file.
+    pub fn cluster_cas(&self) -> Result<Vec<Certificate>> {
+        let mut out = Vec::new();
+        for c in &self.clusters {
+            let cluster = &c.value.cluster;
+            let pem = match (
+                &cluster.certificate_authority_data,
+                &cluster.certificate_authority,
+            ) {
+                (Some(b64), _) => STANDARD
+                    .decode(b64.trim())
+                    .map_err(|e| Error::der("certificate-authority-data", e))?,
+                (None, Some(path)) => file::read(Path::new(path))?,
+                (None, None) => continue,
+            };
+            out.extend(Certificate::all_from_pem(&pem)?);
+        }
+        if out.is_empty() {
+            return Err(Error::InvalidArgument(
+                "the kubeconfig names no cluster CA".into(),
+            ));
+        }
+        Ok(out)
+    }
+
     /// Whether a private key is embedded (then the file must be 0600).
     pub fn embeds_key(&self) -> bool {
         self.users
