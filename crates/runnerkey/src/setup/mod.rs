@@ -10,12 +10,14 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::CertificateAuthority;
+
+mod plan;
 use crate::ca::CA_CERT_FILE;
 use crate::cert::Certificate;
 use crate::csr::{CertificateRequest, CsrParams};
 use crate::doctor::{DoctorOptions, DoctorReport, diagnose};
 use crate::error::{Error, Result};
-use crate::file::{self, Outputs};
+use crate::file;
 use crate::identity::Identity;
 use crate::issue::IssueParams;
 use crate::k8s_csr::{K8sCsr, K8sCsrParams};
@@ -29,6 +31,7 @@ use crate::runner_config::{
     Change, ConfigLock, KubeKey, RunnerConfig, RunnerSelector, SaveOptions,
 };
 use crate::verify::verify_client_cert;
+use plan::Plan;
 
 /// Everything `setup` needs besides where the certificate comes from.
 #[derive(Clone, Debug)]
@@ -204,153 +207,6 @@ impl SetupPaths {
             rbac: d.join("rbac.yaml"),
             kubeconfig: d.join("kubeconfig"),
         })
-    }
-}
-
-/// Files prepared in memory, then staged and committed together.
-struct Plan {
-    dry_run: bool,
-    files: Vec<(PathBuf, Vec<u8>, u32, bool, &'static str)>,
-    actions: Vec<FileAction>,
-}
-
-impl Plan {
-    /// Records a file that stays as it is.
-    fn keep(&mut self, path: &Path, mode: u32, purpose: &'static str) {
-        self.actions.push(FileAction {
-            path: path.to_owned(),
-            action: "unchanged",
-            mode: format!("{mode:o}"),
-            purpose,
-        });
-    }
-
-    /// The runner's key: the existing one, kept, unless `params.force`;
-    /// otherwise (when `generate`) a new one, staged for writing.
-    fn key(
-        &mut self,
-        path: &Path,
-        params: &SetupParams,
-        generate: bool,
-        purpose: &'static str,
-    ) -> Result<PrivateKey> {
-        let exists = std::fs::symlink_metadata(path).is_ok();
-        if (exists && !params.force) || !generate {
-            let key = PrivateKey::load(path, None)?;
-            self.keep(path, file::PRIVATE, purpose);
-            return Ok(key);
-        }
-        let key = PrivateKey::generate(params.algorithm)?;
-        self.add(
-            path,
-            key.to_pem().as_bytes().to_vec(),
-            file::PRIVATE,
-            params.force,
-            purpose,
-        )?;
-        Ok(key)
-    }
-
-    /// A certificate file, left alone when it already holds `cert` (even
-    /// with other formatting or comments around the PEM).
-    fn add_certificate(
-        &mut self,
-        path: &Path,
-        cert: &Certificate,
-        purpose: &'static str,
-    ) -> Result<()> {
-        if Certificate::load(path).is_ok_and(|c| c == *cert) {
-            self.keep(path, file::PUBLIC, purpose);
-            Ok(())
-        } else {
-            self.add(
-                path,
-                cert.to_pem().into_bytes(),
-                file::PUBLIC,
-                true,
-                purpose,
-            )
-        }
-    }
-
-    fn add(
-        &mut self,
-        path: &Path,
-        content: Vec<u8>,
-        mode: u32,
-        replace: bool,
-        purpose: &'static str,
-    ) -> Result<()> {
-        let existing = std::fs::read(path).ok();
-        let action = match &existing {
-            Some(old) if *old == content => "unchanged",
-            Some(_) if !replace => {
-                return Err(Error::Exists {
-                    path: path.to_owned(),
-                });
-            }
-            Some(_) => "updated",
-            None => "created",
-        };
-        self.actions.push(FileAction {
-            path: path.to_owned(),
-            action: if self.dry_run {
-                match action {
-                    "created" => "would be created",
-                    "updated" => "would be updated",
-                    a => a,
-                }
-            } else {
-                action
-            },
-            mode: format!("{mode:o}"),
-            purpose,
-        });
-        if action != "unchanged" {
-            self.files
-                .push((path.to_owned(), content, mode, existing.is_some(), purpose));
-        }
-        Ok(())
-    }
-
-    /// Stages every file (creating `dir` if needed; removed again if
-    /// staging fails) and returns the staged set.
-    fn stage(&self, dir: &Path) -> Result<(Outputs, Vec<PathBuf>)> {
-        let mut created = Vec::new();
-        let mut missing = dir.to_path_buf();
-        let mut chain = Vec::new();
-        while !missing.exists() {
-            chain.push(missing.clone());
-            match missing.parent() {
-                Some(p) => missing = p.to_path_buf(),
-                None => break,
-            }
-        }
-        for d in chain.iter().rev() {
-            if let Err(source) = std::fs::create_dir(d) {
-                remove_dirs(&created);
-                return Err(Error::Io {
-                    path: d.clone(),
-                    source,
-                });
-            }
-            created.push(d.clone());
-        }
-        let mut out = Outputs::new();
-        for (path, content, mode, exists, _) in &self.files {
-            if let Err(e) = out.add(path, content, *mode, *exists) {
-                drop(out);
-                remove_dirs(&created);
-                return Err(e);
-            }
-        }
-        Ok((out, created))
-    }
-}
-
-fn remove_dirs(created: &[PathBuf]) {
-    for d in created.iter().rev() {
-        let _ = std::fs::remove_dir(d);
     }
 }
 
