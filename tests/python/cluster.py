@@ -84,7 +84,7 @@ class ApiServer:
 
 
 def start_apiserver(cert: Path | None, key: Path | None, client_ca: Path | None,
-                    rbac: list[Path] = [], plain: bool = False) -> ApiServer:  # noqa: B006
+                    rbac: list[Path] = [], plain: bool = False, tokens: dict[str, str] | None = None) -> ApiServer:  # noqa: B006
     args = [str(apiserver_binary()), "--listen", "127.0.0.1:0"]
     if plain:
         args.append("--plain")
@@ -94,6 +94,8 @@ def start_apiserver(cert: Path | None, key: Path | None, client_ca: Path | None,
         args += ["--client-ca", str(client_ca)]
     for r in rbac:
         args += ["--rbac", str(r)]
+    for token, who in (tokens or {}).items():
+        args += ["--token", f"{token}={who}"]
     p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     line = p.stdout.readline().strip()
     if not line.startswith("listening on "):

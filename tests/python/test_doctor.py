@@ -217,3 +217,31 @@ def test_offline_and_bad_input(tmp_path: Path) -> None:
     cfg.write_text('[[runners]]\n  name = "shell"\n  executor = "shell"\n')
     r = run("doctor", "--config", cfg)
     assert r.code == 2 and "no kubernetes runner" in r.err
+
+
+@pytest.mark.parametrize("token", ["good", "wrong"])
+def test_bearer_token_identity(tmp_path: Path, token: str) -> None:
+    ca_crt, ca_key = make_ca(tmp_path, "cluster")
+    crt, k = serving_cert(tmp_path, ca_crt, ca_key)
+    sa = "system:serviceaccount:gitlab-runner:gitlab-runner"
+    rbac = rbac_file(tmp_path, "--service-account", "gitlab-runner/gitlab-runner", "--profile", "executor")
+    srv = start_apiserver(crt, k, ca_crt, rbac=[rbac],
+                          tokens={"s3cr3t-token": f"{sa};system:serviceaccounts,system:serviceaccounts:gitlab-runner"})
+    try:
+        cfg = tmp_path / "config.toml"
+        cfg.write_text('[[runners]]\n  name = "k8s"\n  executor = "kubernetes"\n')
+        (tmp_path / "token").write_text("s3cr3t-token\n" if token == "good" else "nope\n")
+        ok("runner-config", "set", "--config", cfg, "--runner", "k8s", "--host", srv.url, "--ca-file", ca_crt,
+           "--namespace", "gitlab-runner", "--service-account", "gitlab-deployer", "--bearer-token-file", tmp_path / "token")
+        r = run("doctor", "--config", cfg, "--online", "--json")
+        assert "s3cr3t" not in r.out
+        rep = json.loads(r.out)["runners"][0]
+        assert rep["presents"] == {"method": "bearer_token"}
+        if token == "good":
+            assert r.code == 0, rep["findings"]
+            assert rep["authenticated_as"]["username"] == sa
+            assert rep["permissions"] and all(p["allowed"] for p in rep["permissions"])
+        else:
+            assert r.code == 1 and [f["code"] for f in rep["findings"]] == ["bearer-token-rejected"]
+    finally:
+        srv.stop()

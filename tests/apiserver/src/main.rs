@@ -10,7 +10,7 @@
 //! YAML or JSON as `runnerkey rbac` writes them). `--plain` serves plain
 //! HTTP instead, for the "not TLS" scenario.
 //!
-//! Usage: runnerkey-test-apiserver --cert F --key F --client-ca F [--rbac F]… [--listen 127.0.0.1:0] [--plain]
+//! Usage: runnerkey-test-apiserver --cert F --key F --client-ca F [--rbac F]… [--token TOKEN=USER[;GROUP,…]]… [--listen 127.0.0.1:0] [--plain]
 //! Prints `listening on ADDR` and serves until killed.
 
 mod rbac;
@@ -80,8 +80,18 @@ impl ClientCertVerifier for RequestClientCert {
     }
 }
 
+/// One HTTP request.
+struct Request {
+    method: String,
+    path: String,
+    bearer: Option<String>,
+    body: Vec<u8>,
+}
+
 struct Server {
     client_ca: Vec<CertificateDer<'static>>,
+    /// `--token TOKEN=USER[;GROUP,…]`: static bearer tokens, as kube-apiserver's --token-auth-file.
+    tokens: Vec<(String, UserInfo)>,
     rbac: Rbac,
 }
 
@@ -222,13 +232,14 @@ fn status(code: u16, reason: &str, message: &str) -> (u16, Value) {
 }
 
 /// Reads one HTTP/1.1 request: method, path, body.
-fn read_request(stream: &mut impl Read) -> Option<(String, String, Vec<u8>)> {
+fn read_request(stream: &mut impl Read) -> Option<Request> {
     let mut reader = BufReader::new(stream);
     let mut line = String::new();
     reader.read_line(&mut line).ok()?;
     let mut parts = line.split_whitespace();
     let (method, path) = (parts.next()?.to_string(), parts.next()?.to_string());
     let mut length = 0usize;
+    let mut bearer = None;
     loop {
         let mut h = String::new();
         if reader.read_line(&mut h).ok()? == 0 {
@@ -238,15 +249,22 @@ fn read_request(stream: &mut impl Read) -> Option<(String, String, Vec<u8>)> {
         if h.is_empty() {
             break;
         }
-        if let Some((k, v)) = h.split_once(':')
-            && k.eq_ignore_ascii_case("content-length")
-        {
-            length = v.trim().parse().unwrap_or(0);
+        if let Some((k, v)) = h.split_once(':') {
+            if k.eq_ignore_ascii_case("content-length") {
+                length = v.trim().parse().unwrap_or(0);
+            } else if k.eq_ignore_ascii_case("authorization") {
+                bearer = v.trim().strip_prefix("Bearer ").map(str::to_string);
+            }
         }
     }
     let mut body = vec![0u8; length.min(1 << 20)];
     reader.read_exact(&mut body).ok()?;
-    Some((method, path, body))
+    Some(Request {
+        method,
+        path,
+        bearer,
+        body,
+    })
 }
 
 fn write_response(stream: &mut impl Write, code: u16, body: &Value) {
@@ -272,15 +290,22 @@ fn serve_tls(server: &Server, config: Arc<rustls::ServerConfig>, tcp: TcpStream)
     };
     let mut tcp = tcp;
     let mut tls = rustls::Stream::new(&mut conn, &mut tcp);
-    let Some((method, path, body)) = read_request(&mut tls) else {
+    let Some(req) = read_request(&mut tls) else {
         return;
     };
     let peer: Option<Vec<CertificateDer<'static>>> = tls
         .conn
         .peer_certificates()
         .map(|c| c.iter().map(|d| d.clone().into_owned()).collect());
-    let user = server.authenticate(peer.as_deref());
-    let (code, body) = server.handle(&method, &path, &body, user);
+    let user = match &req.bearer {
+        Some(t) => server
+            .tokens
+            .iter()
+            .find(|(k, _)| k == t)
+            .map(|(_, u)| u.clone()),
+        None => server.authenticate(peer.as_deref()),
+    };
+    let (code, body) = server.handle(&req.method, &req.path, &req.body, user);
     write_response(&mut tls, code, &body);
     tls.conn.send_close_notify();
     let _ = tls.flush();
@@ -304,8 +329,29 @@ fn main() {
     for f in get("--rbac") {
         rbac.load(&f);
     }
+    let tokens = get("--token")
+        .iter()
+        .filter_map(|spec| {
+            let (token, who) = spec.split_once('=')?;
+            let (user, groups) = who.split_once(';').unwrap_or((who, ""));
+            let mut groups: Vec<String> = groups
+                .split(',')
+                .filter(|g| !g.is_empty())
+                .map(String::from)
+                .collect();
+            groups.push("system:authenticated".into());
+            Some((
+                token.to_string(),
+                UserInfo {
+                    username: user.to_string(),
+                    groups,
+                },
+            ))
+        })
+        .collect();
     let server = Arc::new(Server {
         client_ca: client_ca.into_iter().map(CertificateDer::from).collect(),
+        tokens,
         rbac,
     });
     let tls = if plain {
