@@ -114,18 +114,15 @@ pub fn k8s_csr_create(a: &K8sCsrCreateArgs) -> Result<Outcome> {
 
 /// `runnerkey k8s-csr import`
 pub fn k8s_csr_import(a: &K8sCsrImportArgs) -> Result<Outcome> {
-    let (text, source) = if a.from == "-" {
-        let mut s = String::new();
+    let object = if a.from == "-" {
+        let mut text = String::new();
         std::io::stdin()
-            .read_to_string(&mut s)
+            .read_to_string(&mut text)
             .map_err(|e| Error::InvalidArgument(format!("cannot read standard input: {e}")))?;
-        (s, "<stdin>".to_string())
+        K8sCsr::parse(&text).map_err(|e| e.in_file("<stdin>"))?
     } else {
-        let path = std::path::Path::new(&a.from);
-        let bytes = runnerkey::file::read(path)?;
-        (String::from_utf8_lossy(&bytes).into_owned(), a.from.clone())
+        K8sCsr::load(std::path::Path::new(&a.from))?
     };
-    let object = K8sCsr::parse(&text).map_err(|e| e.in_file(&source))?;
     let key = PrivateKey::load(&a.key, None)?;
     let cert = object.issued_certificate(&key)?;
     runnerkey::file::write_atomic(

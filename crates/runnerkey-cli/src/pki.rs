@@ -98,14 +98,8 @@ pub fn issue(a: &IssueArgs) -> Result<Outcome> {
     let algorithm = inputs::algorithm(&a.algorithm)?;
     let params = inputs::issue_params(&a.lifetime, a.identity.allow_system_masters)?;
     let basename = a.name.clone().unwrap_or_else(|| identity.user.clone());
-    runnerkey::Identity::new(basename.clone(), Vec::<String>::new())?;
-    if basename.contains('/') || basename == "." || basename == ".." {
-        return Err(Error::InvalidArgument(format!(
-            "--name {basename:?} must be a plain file name"
-        )));
-    }
+    let files = ClientFiles::in_dir(&a.out_dir, &basename)?;
     let ca = inputs::ca(&a.ca)?;
-    let files = ClientFiles::in_dir(&a.out_dir, &basename);
     files.check_free(ca.certificate(), a.force)?;
     let (key, issued) = ca.issue(&identity, algorithm, &params)?;
     create_dir(&a.out_dir)?;

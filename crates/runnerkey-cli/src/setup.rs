@@ -153,11 +153,10 @@ pub fn run(a: &SetupArgs) -> Result<Outcome> {
         let cert = match (&a.cert, &a.k8s_csr_json) {
             (Some(c), None) => Certificate::load(c)?,
             (None, Some(j)) => {
-                let text = runnerkey::file::read(j)?;
-                let object =
-                    K8sCsr::parse(&String::from_utf8_lossy(&text)).map_err(|e| e.in_file(j))?;
                 let key = PrivateKey::load(&SetupPaths::new(&p)?.key, None)?;
-                object.issued_certificate(&key).map_err(|e| e.in_file(j))?
+                K8sCsr::load(j)?
+                    .issued_certificate(&key)
+                    .map_err(|e| e.in_file(j))?
             }
             _ => {
                 return Err(Error::InvalidArgument(

@@ -280,13 +280,22 @@ pub struct ClientFiles {
 }
 
 impl ClientFiles {
-    /// The paths `BASENAME.key`, `BASENAME.crt` and `ca.crt` in `dir`.
-    pub fn in_dir(dir: &Path, basename: &str) -> Self {
-        Self {
+    /// The paths `BASENAME.key`, `BASENAME.crt` and `ca.crt` in `dir`;
+    /// BASENAME must be a plain file name (no `/`, not starting with `.`).
+    pub fn in_dir(dir: &Path, basename: &str) -> Result<Self> {
+        Identity::new(basename, Vec::<String>::new())?;
+        if basename.contains('/') || basename.starts_with('.') {
+            return Err(Error::InvalidName {
+                field: "file name",
+                value: basename.to_string(),
+                reason: "must be a plain file name: no '/', not starting with '.'".into(),
+            });
+        }
+        Ok(Self {
             key_file: dir.join(format!("{basename}.key")),
             cert_file: dir.join(format!("{basename}.crt")),
             ca_file: dir.join(CA_CERT_FILE),
-        }
+        })
     }
 
     /// Whether `ca_file` already holds exactly `ca` (several identities

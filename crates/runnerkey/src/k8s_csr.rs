@@ -156,6 +156,12 @@ impl K8sCsr {
         Ok(csr)
     }
 
+    /// Reads a file of `kubectl get csr NAME -o json|yaml` output; errors name the file.
+    pub fn load(path: &std::path::Path) -> Result<Self> {
+        let bytes = crate::file::read(path)?;
+        Self::parse(&String::from_utf8_lossy(&bytes)).map_err(|e| e.in_file(path))
+    }
+
     /// The issued certificate, checked to belong to `key`. Fails, saying
     /// why, while the request is pending, or when it was denied or failed.
     pub fn issued_certificate(&self, key: &PrivateKey) -> Result<Certificate> {

@@ -12,13 +12,13 @@ use time::OffsetDateTime;
 use crate::CertificateAuthority;
 
 mod plan;
-use crate::ca::CA_CERT_FILE;
 use crate::cert::Certificate;
 use crate::csr::{CertificateRequest, CsrParams};
 use crate::doctor::{DoctorOptions, DoctorReport, diagnose};
 use crate::error::{Error, Result};
 use crate::file;
 use crate::identity::Identity;
+use crate::issue::ClientFiles;
 use crate::issue::IssueParams;
 use crate::k8s_csr::{K8sCsr, K8sCsrParams};
 use crate::k8s_name::{check_label, check_subdomain};
@@ -166,13 +166,7 @@ fn check_names(p: &SetupParams) -> Result<String> {
     check_label("namespace", &p.namespace)?;
     check_subdomain("service account", &p.service_account)?;
     p.identity.check_system_masters(p.allow_system_masters)?;
-    let base = p.identity.user.clone();
-    if base.contains('/') || base.starts_with('.') {
-        return Err(Error::InvalidArgument(format!(
-            "user {base:?} cannot name a file: use another --user"
-        )));
-    }
-    Ok(base)
+    Ok(p.identity.user.clone())
 }
 
 /// The paths setup writes, for `params`.
@@ -198,10 +192,11 @@ impl SetupPaths {
     pub fn new(params: &SetupParams) -> Result<Self> {
         let base = check_names(params)?;
         let d = absolute(&params.out_dir)?;
+        let files = ClientFiles::in_dir(&d, &base)?;
         Ok(Self {
-            key: d.join(format!("{base}.key")),
-            cert: d.join(format!("{base}.crt")),
-            ca: d.join(CA_CERT_FILE),
+            key: files.key_file,
+            cert: files.cert_file,
+            ca: files.ca_file,
             csr: d.join(format!("{base}.csr")),
             k8s_csr: d.join(format!("{base}-csr.yaml")),
             rbac: d.join("rbac.yaml"),
@@ -302,11 +297,7 @@ pub fn setup(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport
         CertSource::Ca(ca) => ca.certificate().clone(),
         CertSource::Issued { ca, .. } => (**ca).clone(),
     };
-    let mut plan = Plan {
-        dry_run: params.dry_run,
-        files: Vec::new(),
-        actions: Vec::new(),
-    };
+    let mut plan = Plan::new(params.dry_run);
     let key = plan.key(
         &paths.key,
         params,
@@ -484,11 +475,7 @@ pub fn request(
     probe
         .set_kubernetes(&params.runner, &config_changes(params, &paths))
         .map_err(|e| e.in_file(&params.config))?;
-    let mut plan = Plan {
-        dry_run: params.dry_run,
-        files: Vec::new(),
-        actions: Vec::new(),
-    };
+    let mut plan = Plan::new(params.dry_run);
     let key = plan.key(
         &paths.key,
         params,

@@ -11,12 +11,21 @@ use crate::key::PrivateKey;
 
 /// Files prepared in memory, then staged and committed together.
 pub(super) struct Plan {
-    pub(super) dry_run: bool,
-    pub(super) files: Vec<(PathBuf, Vec<u8>, u32, bool, &'static str)>,
+    dry_run: bool,
+    files: Vec<(PathBuf, Vec<u8>, u32, bool, &'static str)>,
     pub(super) actions: Vec<FileAction>,
 }
 
 impl Plan {
+    /// An empty plan.
+    pub(super) fn new(dry_run: bool) -> Self {
+        Self {
+            dry_run,
+            files: Vec::new(),
+            actions: Vec::new(),
+        }
+    }
+
     /// Records a file that stays as it is.
     pub(super) fn keep(&mut self, path: &Path, mode: u32, purpose: &'static str) {
         self.actions.push(FileAction {
