@@ -41,14 +41,14 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
 pub fn run(a: &DemoArgs) -> Result<Outcome> {
     std::fs::create_dir_all(&a.dir).map_err(io(&a.dir))?;
     let dir = std::fs::canonicalize(&a.dir).map_err(io(&a.dir))?;
-    println!(
+    out!(
         "runnerkey demo in {} (a throwaway CA; no cluster needed)\n",
         dir.display()
     );
 
     let pki = dir.join("pki");
     let ca = if pki.join(CA_CERT_FILE).exists() && pki.join(CA_KEY_FILE).exists() {
-        println!(
+        out!(
             "1. the demo cluster CA from a previous run: {}",
             pki.display()
         );
@@ -57,7 +57,7 @@ pub fn run(a: &DemoArgs) -> Result<Outcome> {
         std::fs::create_dir_all(&pki).map_err(io(&pki))?;
         let ca = CertificateAuthority::generate(&CaParams::default())?;
         ca.write_kubeadm(&pki, false)?;
-        println!(
+        out!(
             "1. made a throwaway cluster CA like kubeadm's (what /etc/kubernetes/pki holds): {}",
             pki.display()
         );
@@ -71,18 +71,18 @@ pub fn run(a: &DemoArgs) -> Result<Outcome> {
             runnerkey::file::PRIVATE,
             false,
         )?;
-        println!(
+        out!(
             "2. wrote a sample gitlab-runner config: {}",
             config.display()
         );
     } else {
-        println!(
+        out!(
             "2. the sample gitlab-runner config from a previous run: {}",
             config.display()
         );
     }
 
-    println!(
+    out!(
         "3. runnerkey setup --ca-dir {} --server https://127.0.0.1:6443 --runner demo-runner --config {} --out-dir {} --group gitlab-runners\n",
         pki.display(),
         config.display(),
@@ -94,16 +94,17 @@ pub fn run(a: &DemoArgs) -> Result<Outcome> {
     params.out_dir = dir.join("ssl");
     let report = setup(&params, CertSource::Ca(&ca))?;
     if !report.changed() {
-        println!(
+        out!(
             "   nothing to do: everything is already in place (run it again: setup is idempotent)"
         );
     }
-    println!(
+    out!(
         "   certificate: {} — {}",
-        report.certificate, report.certificate_note
+        report.certificate,
+        report.certificate_note
     );
     for f in &report.files {
-        println!(
+        out!(
             "   {:<10} {} (mode {}) — {}",
             f.action,
             f.path.display(),
@@ -112,13 +113,13 @@ pub fn run(a: &DemoArgs) -> Result<Outcome> {
         );
     }
     if !report.config_diff.is_empty() {
-        println!("   config.toml changed:");
+        out!("   config.toml changed:");
         for line in report.config_diff.lines() {
-            println!("   {line}");
+            out!("   {line}");
         }
     }
 
-    println!(
+    out!(
         "\n4. runnerkey doctor --config {} (offline)",
         config.display()
     );
@@ -130,18 +131,18 @@ pub fn run(a: &DemoArgs) -> Result<Outcome> {
         },
     )?;
     for r in &diagnosis.runners {
-        println!("   presents: {}", r.presents);
-        println!("   job pods act as {}", r.job_identity);
+        out!("   presents: {}", r.presents);
+        out!("   job pods act as {}", r.job_identity);
         for c in r.checks.iter().filter(|c| c.ok) {
-            println!("   ✓ {}", c.message);
+            out!("   ✓ {}", c.message);
         }
         for f in &r.findings {
-            println!("   ✗ [{}] {}", f.code, f.message);
+            out!("   ✗ [{}] {}", f.code, f.message);
         }
     }
-    println!("\non a real cluster, still to do:");
+    out!("\non a real cluster, still to do:");
     for s in &report.next_steps {
-        println!("   {s}");
+        out!("   {s}");
     }
     Ok(if diagnosis.has_errors() {
         Outcome::Problems

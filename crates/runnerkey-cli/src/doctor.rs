@@ -23,14 +23,14 @@ fn table(title: &str, rows: &[PermissionCheck]) {
         return;
     }
     let allowed = rows.iter().filter(|r| r.allowed).count();
-    println!("  {title} ({allowed}/{} allowed):", rows.len());
+    out!("  {title} ({allowed}/{} allowed):", rows.len());
     for r in rows {
         let group = if r.permission.api_group.is_empty() {
             "core"
         } else {
             &r.permission.api_group
         };
-        println!(
+        out!(
             "    {} {:<7} {:<22} {}",
             if r.allowed {
                 "✓ allowed"
@@ -46,7 +46,7 @@ fn table(title: &str, rows: &[PermissionCheck]) {
 
 fn print_runner(r: &RunnerDiagnosis) -> Vec<(String, String)> {
     let mut fixes = Vec::new();
-    println!(
+    out!(
         "runner {:?}{}",
         r.runner,
         r.host
@@ -54,24 +54,29 @@ fn print_runner(r: &RunnerDiagnosis) -> Vec<(String, String)> {
             .map(|h| format!(" → {h}"))
             .unwrap_or_default()
     );
-    println!("  presents:  {}", r.presents);
-    println!(
+    out!("  presents:  {}", r.presents);
+    out!(
         "  job pods:  namespace {}, service account {} → kubectl in a job acts as {}",
-        r.job_namespace, r.job_service_account, r.job_identity
+        r.job_namespace,
+        r.job_service_account,
+        r.job_identity
     );
     for c in &r.certificates {
-        println!(
+        out!(
             "  {:<9}  {} valid until {} ({} days left)",
-            c.role, c.subject, c.not_after, c.days_left
+            c.role,
+            c.subject,
+            c.not_after,
+            c.days_left
         );
     }
     for c in &r.checks {
         if c.ok {
-            println!("  ✓ {}", c.message);
+            out!("  ✓ {}", c.message);
         }
     }
     for f in &r.findings {
-        println!("  {} [{}] {}", mark(f), f.code, f.message);
+        out!("  {} [{}] {}", mark(f), f.code, f.message);
         fixes.push((f.code.to_string(), f.fix.clone()));
     }
     table(
@@ -83,10 +88,10 @@ fn print_runner(r: &RunnerDiagnosis) -> Vec<(String, String)> {
         &r.deployer_permissions,
     );
     if let Some(n) = &r.deployer_note {
-        println!("  · {n}");
+        out!("  · {n}");
     }
     if !r.online {
-        println!("  (offline checks only: add --online to connect to the API server)");
+        out!("  (offline checks only: add --online to connect to the API server)");
     }
     fixes
 }
@@ -94,19 +99,19 @@ fn print_runner(r: &RunnerDiagnosis) -> Vec<(String, String)> {
 fn print(report: &DoctorReport) {
     let mut fixes = Vec::new();
     for f in &report.findings {
-        println!("{} [{}] {}", mark(f), f.code, f.message);
+        out!("{} [{}] {}", mark(f), f.code, f.message);
         fixes.push((f.code.to_string(), f.fix.clone()));
     }
     for r in &report.runners {
         fixes.extend(print_runner(r));
-        println!();
+        out!();
     }
     if fixes.is_empty() {
-        println!("all good");
+        out!("all good");
     } else {
-        println!("fixes:");
+        out!("fixes:");
         for (code, fix) in fixes {
-            println!("  [{code}] {fix}");
+            out!("  [{code}] {fix}");
         }
     }
 }
@@ -129,11 +134,7 @@ pub fn run(a: &DoctorArgs) -> Result<Outcome> {
         )));
     }
     if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report)
-                .map_err(|e| Error::InvalidArgument(e.to_string()))?
-        );
+        crate::term::print_json(&report)?;
     } else {
         print(&report);
     }

@@ -36,8 +36,8 @@ pub fn rbac(a: &RbacArgs) -> Result<Outcome> {
         crate::warn(w);
     }
     match a.output {
-        Format::Yaml => print!("{}", manifests.to_yaml()?),
-        Format::Json => print!("{}", manifests.to_json()?),
+        Format::Yaml => out_raw!("{}", manifests.to_yaml()?),
+        Format::Json => out_raw!("{}", manifests.to_json()?),
     }
     Ok(Outcome::Ok)
 }
@@ -54,7 +54,7 @@ pub fn kubeconfig(a: &KubeconfigArgs) -> Result<Outcome> {
         reference_files: a.reference_files,
     })?;
     config.write(&a.out, a.force)?;
-    println!(
+    out!(
         "wrote {} (context {}, mode 0600); try: kubectl --kubeconfig {} get --raw /version",
         a.out.display(),
         config.current_context,
@@ -102,12 +102,13 @@ pub fn k8s_csr_create(a: &K8sCsrCreateArgs) -> Result<Outcome> {
         },
     )?;
     match a.output {
-        Format::Yaml => print!("{}", manifest::to_yaml(&object)?),
-        Format::Json => print!("{}", manifest::to_json(&object)?),
+        Format::Yaml => out_raw!("{}", manifest::to_yaml(&object)?),
+        Format::Json => out_raw!("{}", manifest::to_json(&object)?),
     }
-    eprintln!(
+    err!(
         "runnerkey: next: kubectl apply -f -, then kubectl certificate approve {}, then kubectl get csr {} -o json | runnerkey k8s-csr import --from - --key KEY --out CERT",
-        a.name, a.name
+        a.name,
+        a.name
     );
     Ok(Outcome::Ok)
 }
@@ -131,7 +132,7 @@ pub fn k8s_csr_import(a: &K8sCsrImportArgs) -> Result<Outcome> {
         runnerkey::file::PUBLIC,
         a.force,
     )?;
-    println!(
+    out!(
         "wrote {}: {} issued by {}, valid until {}",
         a.out.display(),
         cert.identity(),

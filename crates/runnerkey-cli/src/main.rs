@@ -2,6 +2,8 @@
 //! arguments, calls the library, prints, and maps errors to exit codes:
 //! 0 success, 1 a check found problems, 2 usage or input error.
 
+#[macro_use]
+mod term;
 mod args;
 mod demo;
 mod doctor;
@@ -56,17 +58,24 @@ fn main() -> ExitCode {
         args::Command::Doctor(a) => doctor::run(&a),
         args::Command::Demo(a) => demo::run(&a),
     };
-    match result {
+    let code = match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::Problems) => ExitCode::from(1),
         Err(e) => {
-            eprintln!("runnerkey: {e}");
+            err!("runnerkey: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match term::finish() {
+        Some(e) => {
+            err!("runnerkey: cannot write the output: {e} (the command itself completed)");
             ExitCode::from(2)
         }
+        None => code,
     }
 }
 
 /// Prints advice on stderr.
 pub fn warn(message: &str) {
-    eprintln!("runnerkey: warning: {message}");
+    err!("runnerkey: warning: {message}");
 }

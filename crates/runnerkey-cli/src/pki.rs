@@ -35,9 +35,9 @@ pub fn ca_init(a: &CaInitArgs) -> Result<Outcome> {
     let ca = CertificateAuthority::generate(&params)?;
     create_dir(&a.out_dir)?;
     for path in ca.write_kubeadm(&a.out_dir, a.force)? {
-        println!("wrote {}", path.display());
+        out!("wrote {}", path.display());
     }
-    println!(
+    out!(
         "CA {} valid until {}",
         ca.certificate().subject(),
         runnerkey::lifetime::rfc3339(ca.certificate().not_after())
@@ -49,7 +49,7 @@ pub fn ca_init(a: &CaInitArgs) -> Result<Outcome> {
 pub fn key_generate(a: &KeyGenerateArgs) -> Result<Outcome> {
     let key = PrivateKey::generate(inputs::algorithm(&a.algorithm)?)?;
     key.write(&a.out, a.force)?;
-    println!("wrote {} ({}, mode 0600)", a.out.display(), key.key_type());
+    out!("wrote {} ({}, mode 0600)", a.out.display(), key.key_type());
     Ok(Outcome::Ok)
 }
 
@@ -66,7 +66,7 @@ pub fn csr_create(a: &CsrCreateArgs) -> Result<Outcome> {
         },
     )?;
     file::write_atomic(&a.out, csr.to_pem().as_bytes(), file::PUBLIC, a.force)?;
-    println!("wrote {} for {}", a.out.display(), csr.identity());
+    out!("wrote {} for {}", a.out.display(), csr.identity());
     Ok(Outcome::Ok)
 }
 
@@ -83,7 +83,7 @@ pub fn csr_sign(a: &CsrSignArgs) -> Result<Outcome> {
         a.force,
     )?;
     print_issued(&issued);
-    println!(
+    out!(
         "wrote {} for {}, valid until {}",
         a.out.display(),
         issued.certificate.identity(),
@@ -105,14 +105,14 @@ pub fn issue(a: &IssueArgs) -> Result<Outcome> {
     create_dir(&a.out_dir)?;
     files.write(&key, &issued.certificate, ca.certificate(), a.force)?;
     print_issued(&issued);
-    println!(
+    out!(
         "issued {} ({}), valid until {}",
         issued.certificate.identity(),
         key.key_type(),
         runnerkey::lifetime::rfc3339(issued.certificate.not_after())
     );
-    println!("  key_file  = {}  (mode 0600)", files.key_file.display());
-    println!("  cert_file = {}", files.cert_file.display());
-    println!("  ca_file   = {}", files.ca_file.display());
+    out!("  key_file  = {}  (mode 0600)", files.key_file.display());
+    out!("  cert_file = {}", files.cert_file.display());
+    out!("  ca_file   = {}", files.ca_file.display());
     Ok(Outcome::Ok)
 }

@@ -1,19 +1,15 @@
 //! `inspect` and `verify`: reports in text or JSON.
 
 use runnerkey::inspect::{CertificateInfo, Item, KeyDescription, inspect_file};
-use runnerkey::verify::{VerifyReport, verify_client_cert};
-use runnerkey::{Certificate, Error, PrivateKey, Result};
+use runnerkey::verify::VerifyReport;
+use runnerkey::verify::verify_client_chain;
+use runnerkey::{Certificate, PrivateKey, Result, Severity, SubjectProblem};
 
 use crate::Outcome;
 use crate::args::{InspectArgs, VerifyArgs};
 use crate::inputs;
 
-fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
-    let text = serde_json::to_string_pretty(value)
-        .map_err(|e| Error::InvalidArgument(format!("cannot encode JSON: {e}")))?;
-    println!("{text}");
-    Ok(())
-}
+use crate::term::print_json;
 
 fn key_text(k: &Option<KeyDescription>) -> String {
     match k {
@@ -40,46 +36,77 @@ fn list(v: &[impl AsRef<str>]) -> String {
     }
 }
 
+/// The user line: the CN, or every CN and which one Kubernetes uses.
+fn user_line(user: &str, common_names: &[String]) {
+    if common_names.len() > 1 {
+        let all: Vec<String> = common_names.iter().map(|n| format!("{n:?}")).collect();
+        out!(
+            "  user (CN):        {user:?}  (the last of {} CNs: {}; the API server uses the last)",
+            common_names.len(),
+            all.join(", ")
+        );
+    } else if user.is_empty() {
+        out!("  user (CN):        (none: the API server authenticates no user)");
+    } else {
+        out!("  user (CN):        {user}");
+    }
+}
+
+fn subject_problems(problems: &[SubjectProblem]) {
+    for p in problems {
+        out!("  ✗ subject:        {p}");
+    }
+}
+
 fn print_certificate(c: &CertificateInfo) {
-    println!("certificate");
-    println!("  user (CN):        {}", c.user);
-    println!("  groups (O):       {}", list(&c.groups));
-    println!("  subject:          {}", c.subject);
-    println!("  issuer:           {}", c.issuer);
-    println!("  serial:           {}", c.serial);
-    println!("  version:          v{}", c.version);
-    println!("  not before:       {}", c.not_before);
+    out!("certificate");
+    user_line(&c.user, &c.common_names);
+    out!("  groups (O):       {}", list(&c.groups));
+    subject_problems(&c.subject_problems);
+    out!("  subject:          {}", c.subject);
+    out!("  issuer:           {}", c.issuer);
+    out!("  serial:           {}", c.serial);
+    out!("  version:          v{}", c.version);
+    out!("  not before:       {}", c.not_before);
     let left = if c.expired {
         format!("EXPIRED {} days ago", -c.days_left)
     } else {
         format!("{} days left", c.days_left)
     };
-    println!("  not after:        {} ({left})", c.not_after);
-    println!("  key:              {}", key_text(&c.key));
-    println!("  signature:        {}", c.signature_algorithm);
-    println!("  CA:               {}", if c.is_ca { "yes" } else { "no" });
+    out!("  not after:        {} ({left})", c.not_after);
+    out!("  key:              {}", key_text(&c.key));
+    out!("  signature:        {}", c.signature_algorithm);
+    let ca = match (c.basic_constraints_ca, c.version) {
+        (Some(true), _) => "yes (basicConstraints CA:TRUE)",
+        (Some(false), _) => "no (basicConstraints CA:FALSE)",
+        (None, 1) => {
+            "not stated (X.509 v1, no extensions): a trust anchor if put in a CA file, a client certificate otherwise"
+        }
+        (None, _) => "not stated (no basicConstraints): not a CA",
+    };
+    out!("  CA:               {ca}");
     let ku = c
         .key_usage
         .as_ref()
         .map(|v| list(v))
         .unwrap_or_else(|| "(absent)".into());
-    println!("  key usage:        {ku}");
+    out!("  key usage:        {ku}");
     let eku = c
         .extended_key_usage
         .as_ref()
         .map(|v| list(v))
         .unwrap_or_else(|| "(absent: any purpose)".into());
-    println!("  ext. key usage:   {eku}");
+    out!("  ext. key usage:   {eku}");
     if !c.subject_alt_names.is_empty() {
-        println!("  alt. names:       {}", list(&c.subject_alt_names));
+        out!("  alt. names:       {}", list(&c.subject_alt_names));
     }
     if let Some(s) = &c.subject_key_id {
-        println!("  subject key id:   {s}");
+        out!("  subject key id:   {s}");
     }
     if let Some(a) = &c.authority_key_id {
-        println!("  authority key id: {a}");
+        out!("  authority key id: {a}");
     }
-    println!("  SHA-256:          {}", c.sha256_fingerprint);
+    out!("  SHA-256:          {}", c.sha256_fingerprint);
 }
 
 /// `runnerkey inspect`
@@ -94,12 +121,12 @@ pub fn inspect(a: &InspectArgs) -> Result<Outcome> {
     }
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
-            println!();
+            out!();
         }
         match item {
             Item::Certificate(c) => print_certificate(c),
             Item::KubeconfigUser(u) => {
-                println!(
+                out!(
                     "kubeconfig user {:?} (certificate {}, key {})",
                     u.name,
                     u.source,
@@ -112,27 +139,28 @@ pub fn inspect(a: &InspectArgs) -> Result<Outcome> {
                 print_certificate(&u.certificate);
             }
             Item::CertificateRequest(r) => {
-                println!("certificate request (signature verified)");
-                println!("  user (CN):        {}", r.user);
-                println!("  groups (O):       {}", list(&r.groups));
-                println!("  subject:          {}", r.subject);
-                println!("  key:              {}", key_text(&r.key));
+                out!("certificate request (signature verified)");
+                user_line(&r.user, &r.common_names);
+                out!("  groups (O):       {}", list(&r.groups));
+                subject_problems(&r.subject_problems);
+                out!("  subject:          {}", r.subject);
+                out!("  key:              {}", key_text(&r.key));
             }
             Item::PrivateKey(k) => {
-                println!("private key (contents not shown)");
-                println!(
+                out!("private key (contents not shown)");
+                out!(
                     "  format:           {}",
                     serde_json::to_value(k.format)
                         .ok()
                         .and_then(|v| v.as_str().map(String::from))
                         .unwrap_or_default()
                 );
-                println!("  key:              {}", key_text(&k.key));
+                out!("  key:              {}", key_text(&k.key));
                 if let Some(fp) = k.key.as_ref().and_then(|k| k.public_key_sha256.as_ref()) {
-                    println!("  public key SHA-256: {fp}");
+                    out!("  public key SHA-256: {fp}");
                 }
                 if let Some(n) = &k.note {
-                    println!("  note:             {n}");
+                    out!("  note:             {n}");
                 }
             }
         }
@@ -141,29 +169,51 @@ pub fn inspect(a: &InspectArgs) -> Result<Outcome> {
 }
 
 fn print_verify(r: &VerifyReport) {
-    let mark = if r.ok { "OK" } else { "FAILED" };
-    println!("{mark}: {} for client authentication", r.subject);
-    println!("  identity:  {}", r.identity);
-    println!("  issuer:    {}", r.issuer);
-    println!("  not after: {} ({} days left)", r.not_after, r.days_left);
+    let warnings = r.problems_of(Severity::Warning).count();
+    let mark = match (r.ok, warnings) {
+        (false, _) => "FAILED".to_string(),
+        (true, 0) => "OK".to_string(),
+        (true, n) => format!("OK with {n} warning(s)"),
+    };
+    out!("{mark}: {} for client authentication", r.subject);
+    out!("  identity:  {}", r.identity);
+    if r.common_names.len() > 1 {
+        out!(
+            "  CNs:       {:?} (the API server uses the last)",
+            r.common_names
+        );
+    }
+    if r.chain_length > 1 {
+        out!(
+            "  chain:     the certificate and {} intermediate(s)",
+            r.chain_length - 1
+        );
+    }
+    out!("  issuer:    {}", r.issuer);
+    out!("  not after: {} ({} days left)", r.not_after, r.days_left);
     if let Some(s) = &r.signed_by {
-        println!("  signed by: {s}");
+        out!("  signed by: {s}");
     }
     if let Some(m) = r.key_matches {
-        println!(
+        out!(
             "  key:       {}",
             if m { "matches" } else { "DOES NOT MATCH" }
         );
     }
     for p in &r.problems {
-        println!("  ✗ [{}] {}", p.code, p.message);
+        let mark = if p.severity == Severity::Error {
+            "✗"
+        } else {
+            "!"
+        };
+        out!("  {mark} [{}] {}", p.code, p.message);
     }
 }
 
 /// `runnerkey verify`
 pub fn verify(a: &VerifyArgs) -> Result<Outcome> {
     let cas = Certificate::load_cas(&a.ca)?;
-    let cert = Certificate::load(&a.cert)?;
+    let chain = Certificate::load_all(&a.cert)?;
     let key = match &a.key {
         Some(path) => {
             let pass = inputs::passphrase(a.passphrase_file.as_deref())?;
@@ -171,7 +221,10 @@ pub fn verify(a: &VerifyArgs) -> Result<Outcome> {
         }
         None => None,
     };
-    let report = verify_client_cert(&cas, &cert, key.as_ref(), None);
+    let mut report = verify_client_chain(&cas, &chain, key.as_ref(), None);
+    if let Some(path) = &a.key {
+        report = report.with_key_file(path, None);
+    }
     if a.json {
         print_json(&report)?;
     } else {

@@ -20,13 +20,7 @@ pub fn run(c: &RunnerConfigCommand) -> Result<Outcome> {
     }
 }
 
-fn json<T: serde::Serialize>(v: &T) -> Result<()> {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(v).map_err(|e| Error::InvalidArgument(e.to_string()))?
-    );
-    Ok(())
-}
+use crate::term::print_json as json;
 
 fn show(a: &ShowArgs) -> Result<Outcome> {
     let cfg = RunnerConfig::load(&a.config.config)?;
@@ -46,7 +40,7 @@ fn show(a: &ShowArgs) -> Result<Outcome> {
     }
     let none = || "-".to_string();
     for r in &runners {
-        println!(
+        out!(
             "[{}] {}  executor={}  url={}",
             r.index,
             r.name.clone().unwrap_or_else(none),
@@ -54,11 +48,11 @@ fn show(a: &ShowArgs) -> Result<Outcome> {
             r.url.clone().unwrap_or_else(none)
         );
         match &r.kubernetes {
-            None => println!("    (no [runners.kubernetes] table)"),
+            None => out!("    (no [runners.kubernetes] table)"),
             Some(k) => {
                 for key in KubeKey::ALL {
                     if let Some(v) = k.get(key) {
-                        println!("    {key:<16}= {v:?}");
+                        out!("    {key:<16}= {v:?}");
                     }
                 }
             }
@@ -129,7 +123,7 @@ fn set(a: &SetArgs) -> Result<Outcome> {
     };
     let edited = RunnerConfig::edit_file(path, &selector, &changes, &options, a.dry_run)?;
     if edited.changed.is_empty() {
-        println!("runner {runner}: unchanged, nothing written");
+        out!("runner {runner}: unchanged, nothing written");
         return Ok(Outcome::Ok);
     }
     let names: Vec<&str> = edited.changed.iter().map(|k| k.name()).collect();
@@ -142,20 +136,20 @@ fn set(a: &SetArgs) -> Result<Outcome> {
             } else {
                 edited.diff.clone()
             };
-            print!("{diff}");
-            println!(
+            out_raw!("{diff}");
+            out!(
                 "dry run: runner {runner} would change {}; nothing written",
                 names.join(", ")
             );
         }
         Some(saved) => {
-            println!(
+            out!(
                 "runner {runner}: set {} in {}",
                 names.join(", "),
                 saved.path.display()
             );
             if let Some(b) = &saved.backup {
-                println!("backup: {}", b.display());
+                out!("backup: {}", b.display());
             }
         }
     }
@@ -180,8 +174,8 @@ fn print_finding(f: &Finding) {
     } else {
         format!(" ({})", place.join(", "))
     };
-    println!("{mark} [{}]{place}: {}", f.code, f.message);
-    println!("    fix: {}", f.fix);
+    out!("{mark} [{}]{place}: {}", f.code, f.message);
+    out!("    fix: {}", f.fix);
 }
 
 fn lint(a: &LintArgs) -> Result<Outcome> {
@@ -195,7 +189,7 @@ fn lint(a: &LintArgs) -> Result<Outcome> {
     if a.json {
         json(&findings)?;
     } else if findings.is_empty() {
-        println!("{}: no problems found", path.display());
+        out!("{}: no problems found", path.display());
     } else {
         for f in &findings {
             print_finding(f);
@@ -206,7 +200,7 @@ fn lint(a: &LintArgs) -> Result<Outcome> {
         .filter(|f| f.severity == Severity::Error)
         .count();
     if !a.json && !findings.is_empty() {
-        println!(
+        out!(
             "{errors} error(s), {} other finding(s)",
             findings.len() - errors
         );

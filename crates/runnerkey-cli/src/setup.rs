@@ -31,17 +31,11 @@ fn params(a: &SetupArgs) -> Result<SetupParams> {
     Ok(p)
 }
 
-fn json<T: serde::Serialize>(v: &T) -> Result<()> {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(v).map_err(|e| Error::InvalidArgument(e.to_string()))?
-    );
-    Ok(())
-}
+use crate::term::print_json as json;
 
 fn print_files(files: &[runnerkey::setup::FileAction]) {
     for f in files {
-        println!(
+        out!(
             "  {:<17} {} (mode {}) — {}",
             f.action,
             f.path.display(),
@@ -56,17 +50,17 @@ fn print_report(r: &SetupReport) -> Outcome {
         crate::warn(w);
     }
     if !r.changed() {
-        println!("nothing to do: the runner's identity, files and config are already in place");
+        out!("nothing to do: the runner's identity, files and config are already in place");
     } else if r.dry_run {
-        println!("dry run: nothing written; this is the plan");
+        out!("dry run: nothing written; this is the plan");
     }
-    println!("certificate: {} — {}", r.certificate, r.certificate_note);
-    println!("files:");
+    out!("certificate: {} — {}", r.certificate, r.certificate_note);
+    out!("files:");
     print_files(&r.files);
     if r.config_diff.is_empty() {
-        println!("config: {} unchanged", r.config.display());
+        out!("config: {} unchanged", r.config.display());
     } else {
-        println!(
+        out!(
             "config: {}{}",
             r.config.display(),
             if r.dry_run {
@@ -75,9 +69,9 @@ fn print_report(r: &SetupReport) -> Outcome {
                 " changed:"
             }
         );
-        print!("{}", r.config_diff);
+        out_raw!("{}", r.config_diff);
         if let Some(b) = &r.config_backup {
-            println!("backup: {}", b.display());
+            out!("backup: {}", b.display());
         }
     }
     let mut errors = false;
@@ -88,18 +82,18 @@ fn print_report(r: &SetupReport) -> Outcome {
             .chain(d.runners.iter().flat_map(|x| x.findings.iter()))
             .collect();
         if findings.is_empty() {
-            println!("doctor (offline): all good");
+            out!("doctor (offline): all good");
         } else {
-            println!("doctor (offline):");
+            out!("doctor (offline):");
             for f in findings {
                 errors |= f.severity == Severity::Error;
-                println!("  [{}] {} — fix: {}", f.code, f.message, f.fix);
+                out!("  [{}] {} — fix: {}", f.code, f.message, f.fix);
             }
         }
     }
-    println!("still to do:");
+    out!("still to do:");
     for s in &r.next_steps {
-        println!("  {s}");
+        out!("  {s}");
     }
     if errors && !r.dry_run {
         Outcome::Problems
@@ -109,11 +103,11 @@ fn print_report(r: &SetupReport) -> Outcome {
 }
 
 fn print_request(r: &RequestReport) {
-    println!("files:");
+    out!("files:");
     print_files(&r.files);
-    println!("to have the certificate signed (the CA key stays on the control plane):");
+    out!("to have the certificate signed (the CA key stays on the control plane):");
     for s in &r.next_steps {
-        println!("  {s}");
+        out!("  {s}");
     }
 }
 

@@ -13,7 +13,7 @@ use x509_cert::ext::pkix::{
 };
 
 use crate::error::{Error, Result};
-use crate::identity::{Identity, name_to_string};
+use crate::identity::{Identity, SubjectReading, name_to_string};
 use crate::lifetime;
 use crate::oid;
 use crate::pem_block;
@@ -148,9 +148,16 @@ impl Certificate {
         name_to_string(self.x509().tbs_certificate().issuer())
     }
 
-    /// The Kubernetes user (CN) and groups (every O).
+    /// The Kubernetes user and groups, as the API server reads them: the
+    /// last CN and every O.
     pub fn identity(&self) -> Identity {
         Identity::from_name(self.x509().tbs_certificate().subject())
+    }
+
+    /// The subject as Go reads it, with every CN and anything that makes it
+    /// ambiguous.
+    pub fn subject_reading(&self) -> SubjectReading {
+        SubjectReading::of(self.x509().tbs_certificate().subject())
     }
 
     /// The serial number as lower-case hex.

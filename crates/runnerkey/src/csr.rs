@@ -7,7 +7,7 @@ use der::{Decode, Encode};
 use x509_cert::request::{CertReq, CertReqInfo, Version};
 
 use crate::error::{Error, Result};
-use crate::identity::{Identity, name_to_string};
+use crate::identity::{Identity, SubjectReading, name_to_string};
 use crate::key::PrivateKey;
 use crate::pem_block;
 use crate::public_key::PublicKey;
@@ -100,9 +100,25 @@ impl CertificateRequest {
         PublicKey::from_spki(self.req.info.public_key.clone())
     }
 
-    /// The requested user and groups.
+    /// The requested user and groups, as the API server would read them
+    /// from the issued certificate (the last CN, every O).
     pub fn identity(&self) -> Identity {
         Identity::from_name(&self.req.info.subject)
+    }
+
+    /// The subject as Go reads it, with every CN and anything that makes it
+    /// ambiguous.
+    pub fn subject_reading(&self) -> SubjectReading {
+        SubjectReading::of(&self.req.info.subject)
+    }
+
+    /// The identity to sign for: refuses a subject that could be read two
+    /// ways (several CNs, no CN, deceptive characters, odd string types)
+    /// and names that [`Identity::new`] refuses.
+    pub fn signable_identity(&self) -> Result<Identity> {
+        let reading = self.subject_reading();
+        reading.check_signable()?;
+        Identity::new(reading.identity.user, reading.identity.groups)
     }
 
     /// The subject, e.g. `CN=gitlab-admin, O=a`.

@@ -85,6 +85,11 @@ pub enum Error {
         /// Why it is refused.
         reason: String,
     },
+    /// A certificate subject that could be read as another identity than
+    /// the one shown, or that displays differently from what the API
+    /// server uses.
+    #[error("refusing to sign: {0}")]
+    AmbiguousSubject(crate::identity::SubjectProblem),
     /// The group `system:masters` was asked for without explicit permission.
     #[error(
         "refusing group system:masters: it bypasses RBAC and cannot be revoked; pass --allow-system-masters if you really mean it"

@@ -33,8 +33,10 @@ fn check(field: &'static str, value: &str) -> Result<()> {
     if value.is_empty() {
         return Err(bad("must not be empty"));
     }
-    if value.chars().any(char::is_control) {
-        return Err(bad("must not contain control characters"));
+    if value.chars().any(is_deceptive) {
+        return Err(bad(
+            "must not contain control, bidirectional-override or invisible characters",
+        ));
     }
     if value.trim() != value {
         return Err(bad("must not start or end with white space"));
@@ -43,8 +45,9 @@ fn check(field: &'static str, value: &str) -> Result<()> {
 }
 
 impl Identity {
-    /// A checked identity: names must be non-empty, free of control
-    /// characters and of leading or trailing white space.
+    /// A checked identity: names must be non-empty, free of control,
+    /// bidirectional-override and invisible characters, and of leading or
+    /// trailing white space.
     pub fn new(
         user: impl Into<String>,
         groups: impl IntoIterator<Item = impl Into<String>>,
@@ -84,21 +87,10 @@ impl Identity {
         Ok(Name::hazmat_from_rdn_sequence(seq))
     }
 
-    /// Reads CN and every O from a name (an empty user when there is no CN).
+    /// The identity Go reads from a name: the last CN (empty when none)
+    /// and every O.
     pub(crate) fn from_name(name: &Name) -> Self {
-        let mut user = None;
-        let mut groups = Vec::new();
-        for atv in name.iter() {
-            if atv.oid == oid::COMMON_NAME && user.is_none() {
-                user = Some(attribute_text(&atv.value));
-            } else if atv.oid == oid::ORGANIZATION {
-                groups.push(attribute_text(&atv.value));
-            }
-        }
-        Self {
-            user: user.unwrap_or_default(),
-            groups,
-        }
+        SubjectReading::of(name).identity
     }
 }
 
@@ -112,18 +104,227 @@ impl fmt::Display for Identity {
     }
 }
 
-/// The text of a name attribute value.
-fn attribute_text(value: &Any) -> String {
+/// Characters that change how text around them is shown without being
+/// seen themselves: bidirectional overrides and isolates, zero-width
+/// characters, line and paragraph separators, the byte-order mark.
+pub fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
+}
+
+/// Whether `c` may not appear in a user or group name: a control
+/// character, or one of [`is_invisible_format`].
+pub fn is_deceptive(c: char) -> bool {
+    c.is_control() || is_invisible_format(c)
+}
+
+/// The text of a name attribute value as Go's `crypto/x509` decodes it,
+/// or why Go would refuse it (Go then refuses the whole certificate).
+fn decode_value(value: &Any) -> std::result::Result<String, &'static str> {
+    let bytes = value.value();
     match value.tag() {
-        Tag::BmpString => {
-            let units: Vec<u16> = value
-                .value()
-                .chunks(2)
-                .map(|c| u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]))
-                .collect();
-            String::from_utf16_lossy(&units)
+        Tag::Utf8String => std::str::from_utf8(bytes)
+            .map(str::to_string)
+            .map_err(|_| "UTF8String that is not valid UTF-8"),
+        Tag::PrintableString => {
+            let ok = bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || b" '()+,-./:=?*&".contains(b));
+            if ok {
+                Ok(String::from_utf8_lossy(bytes).into_owned())
+            } else {
+                Err("PrintableString with characters outside its alphabet")
+            }
         }
-        _ => String::from_utf8_lossy(value.value()).into_owned(),
+        Tag::Ia5String => {
+            if bytes.is_ascii() {
+                Ok(String::from_utf8_lossy(bytes).into_owned())
+            } else {
+                Err("IA5String that is not ASCII")
+            }
+        }
+        Tag::NumericString => {
+            if bytes.iter().all(|b| b.is_ascii_digit() || *b == b' ') {
+                Ok(String::from_utf8_lossy(bytes).into_owned())
+            } else {
+                Err("NumericString with characters other than digits and space")
+            }
+        }
+        Tag::BmpString => {
+            if bytes.len() % 2 != 0 {
+                return Err("BMPString of odd length");
+            }
+            let units: Vec<u16> = bytes
+                .chunks_exact(2)
+                .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                .collect();
+            String::from_utf16(&units).map_err(|_| "BMPString with unpaired surrogates")
+        }
+        // Go keeps T61String's bytes as they are.
+        Tag::TeletexString => Ok(String::from_utf8_lossy(bytes).into_owned()),
+        _ => Err("a string type Go does not read"),
+    }
+}
+
+/// The text of a name attribute value, for display (lossy when Go would
+/// refuse the value).
+fn attribute_text(value: &Any) -> String {
+    decode_value(value).unwrap_or_else(|_| String::from_utf8_lossy(value.value()).into_owned())
+}
+
+/// Why a subject cannot be signed: it could be read as another identity
+/// than the one shown, or would display differently from what the API
+/// server uses.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum SubjectProblem {
+    /// More than one CN: Go (and so the API server) uses the last one.
+    SeveralCommonNames {
+        /// Every CN, in encoding order.
+        names: Vec<String>,
+    },
+    /// No CN, or an empty one: the API server authenticates no user.
+    NoCommonName,
+    /// A CN or O with no text.
+    EmptyValue {
+        /// `CN` or `O`.
+        attribute: String,
+    },
+    /// A value holding control, bidirectional-override or invisible
+    /// characters, which can repaint a terminal or disguise a name.
+    DeceptiveCharacters {
+        /// The attribute, e.g. `CN`, `O`, `OU`.
+        attribute: String,
+        /// The value (escape it before display).
+        value: String,
+    },
+    /// A value whose string type is unusual or that Go refuses.
+    StringType {
+        /// The attribute.
+        attribute: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+}
+
+impl fmt::Display for SubjectProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SubjectProblem::SeveralCommonNames { names } => write!(
+                f,
+                "the subject has {} CNs ({}); the API server uses the last one, {:?}",
+                names.len(),
+                names
+                    .iter()
+                    .map(|n| format!("{n:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                names.last().map(String::as_str).unwrap_or_default()
+            ),
+            SubjectProblem::NoCommonName => {
+                f.write_str("the subject has no CN, so the API server sees no user")
+            }
+            SubjectProblem::EmptyValue { attribute } => {
+                write!(f, "the subject has an empty {attribute}")
+            }
+            SubjectProblem::DeceptiveCharacters { attribute, value } => write!(
+                f,
+                "the subject's {attribute} {value:?} holds control or invisible formatting characters"
+            ),
+            SubjectProblem::StringType { attribute, reason } => {
+                write!(f, "the subject's {attribute} is a {reason}")
+            }
+        }
+    }
+}
+
+/// A subject read the way Go's `pkix.Name` (and so kube-apiserver) reads
+/// it: the user is the **last** CN, the groups are every O in order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SubjectReading {
+    /// The Kubernetes identity (user empty when there is no CN).
+    pub identity: Identity,
+    /// Every CN, in encoding order (the last is the user).
+    pub common_names: Vec<String>,
+    /// Why the subject must not be signed, if it must not.
+    pub problems: Vec<SubjectProblem>,
+}
+
+impl SubjectReading {
+    /// Reads `name`.
+    pub(crate) fn of(name: &Name) -> Self {
+        let mut common_names = Vec::new();
+        let mut groups = Vec::new();
+        let mut problems = Vec::new();
+        for atv in name.iter() {
+            let attribute = oid::name(&atv.oid);
+            let text = match decode_value(&atv.value) {
+                Ok(t) => {
+                    if !matches!(
+                        atv.value.tag(),
+                        Tag::Utf8String | Tag::PrintableString | Tag::Ia5String
+                    ) {
+                        problems.push(SubjectProblem::StringType {
+                            attribute: attribute.clone(),
+                            reason: "string type other than UTF8String, PrintableString or IA5String, which tools display differently",
+                        });
+                    }
+                    t
+                }
+                Err(reason) => {
+                    problems.push(SubjectProblem::StringType {
+                        attribute: attribute.clone(),
+                        reason,
+                    });
+                    attribute_text(&atv.value)
+                }
+            };
+            if text.chars().any(is_deceptive) {
+                problems.push(SubjectProblem::DeceptiveCharacters {
+                    attribute: attribute.clone(),
+                    value: text.clone(),
+                });
+            }
+            if atv.oid == oid::COMMON_NAME {
+                common_names.push(text);
+            } else if atv.oid == oid::ORGANIZATION {
+                if text.is_empty() {
+                    problems.push(SubjectProblem::EmptyValue { attribute });
+                }
+                groups.push(text);
+            }
+        }
+        let user = common_names.last().cloned().unwrap_or_default();
+        if common_names.len() > 1 {
+            problems.insert(
+                0,
+                SubjectProblem::SeveralCommonNames {
+                    names: common_names.clone(),
+                },
+            );
+        } else if user.is_empty() {
+            problems.insert(0, SubjectProblem::NoCommonName);
+        }
+        Self {
+            identity: Identity { user, groups },
+            common_names,
+            problems,
+        }
+    }
+
+    /// Refuses a subject with any [`SubjectProblem`] (the first is named).
+    pub fn check_signable(&self) -> Result<()> {
+        match self.problems.first() {
+            Some(p) => Err(Error::AmbiguousSubject(p.clone())),
+            None => Ok(()),
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use crate::cert::Certificate;
 use crate::csr::CertificateRequest;
 use crate::error::{Error, Result};
+use crate::identity::SubjectProblem;
 use crate::key::{KeyFormat, PrivateKey};
 use crate::lifetime::rfc3339;
 use crate::pem_block;
@@ -47,10 +48,15 @@ impl KeyDescription {
 /// What `inspect` says of a certificate.
 #[derive(Clone, Debug, Serialize)]
 pub struct CertificateInfo {
-    /// Kubernetes user name (subject CN).
+    /// Kubernetes user name: the subject's last CN, as the API server reads it.
     pub user: String,
     /// Kubernetes groups (every subject O).
     pub groups: Vec<String>,
+    /// Every CN of the subject, in order (the last one is `user`).
+    pub common_names: Vec<String>,
+    /// What makes the subject ambiguous or deceptive (several CNs, control
+    /// characters, odd string types); empty for a clean subject.
+    pub subject_problems: Vec<SubjectProblem>,
     /// Subject, e.g. `CN=gitlab-admin, O=runners`.
     pub subject: String,
     /// Issuer.
@@ -71,8 +77,11 @@ pub struct CertificateInfo {
     pub key: Option<KeyDescription>,
     /// Signature algorithm.
     pub signature_algorithm: String,
-    /// Whether it can act as a CA.
+    /// Whether it can act as a CA: CA:TRUE, or an X.509 v1 certificate,
+    /// which Go and OpenSSL accept as a trust anchor.
     pub is_ca: bool,
+    /// The basicConstraints CA flag, `null` when the extension is absent.
+    pub basic_constraints_ca: Option<bool>,
     /// KeyUsage names, `null` when the extension is absent.
     pub key_usage: Option<Vec<&'static str>>,
     /// ExtendedKeyUsage names, `null` when the extension is absent.
@@ -90,10 +99,12 @@ pub struct CertificateInfo {
 impl CertificateInfo {
     /// Describes `cert` as of `now`.
     pub fn new(cert: &Certificate, now: OffsetDateTime) -> Self {
-        let id = cert.identity();
+        let reading = cert.subject_reading();
         Self {
-            user: id.user,
-            groups: id.groups,
+            user: reading.identity.user,
+            groups: reading.identity.groups,
+            common_names: reading.common_names,
+            subject_problems: reading.problems,
             subject: cert.subject(),
             issuer: cert.issuer(),
             serial: cert.serial_hex(),
@@ -105,6 +116,7 @@ impl CertificateInfo {
             key: KeyDescription::of(&cert.public_key()),
             signature_algorithm: cert.signature_algorithm(),
             is_ca: cert.is_ca(),
+            basic_constraints_ca: cert.basic_constraints_ca(),
             key_usage: cert.key_usage(),
             extended_key_usage: cert.extended_key_usage(),
             subject_alt_names: cert.subject_alt_names(),
@@ -118,10 +130,14 @@ impl CertificateInfo {
 /// What `inspect` says of a CSR.
 #[derive(Clone, Debug, Serialize)]
 pub struct RequestInfo {
-    /// Requested user (CN).
+    /// Requested user: the last CN, as the API server would read it.
     pub user: String,
     /// Requested groups (every O).
     pub groups: Vec<String>,
+    /// Every CN of the subject, in order.
+    pub common_names: Vec<String>,
+    /// Why the subject would be refused for signing; empty when clean.
+    pub subject_problems: Vec<SubjectProblem>,
     /// Subject.
     pub subject: String,
     /// The requested key.
@@ -238,10 +254,12 @@ pub fn inspect_pem(
             ))),
             "CERTIFICATE REQUEST" | "NEW CERTIFICATE REQUEST" => {
                 let csr = CertificateRequest::from_der(block.contents())?;
-                let id = csr.identity();
+                let reading = csr.subject_reading();
                 Item::CertificateRequest(RequestInfo {
-                    user: id.user,
-                    groups: id.groups,
+                    user: reading.identity.user,
+                    groups: reading.identity.groups,
+                    common_names: reading.common_names,
+                    subject_problems: reading.problems,
                     subject: csr.subject(),
                     key: csr.public_key().ok().as_ref().and_then(KeyDescription::of),
                     signature_valid: true,

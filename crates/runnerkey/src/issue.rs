@@ -186,10 +186,10 @@ impl CertificateAuthority {
     /// Signs a client certificate for the subject and key of `csr`.
     ///
     /// The subject is copied as the CSR has it (CN = user, every O = a
-    /// group); its names are checked like [`Identity::new`] does.
+    /// group) after [`CertificateRequest::signable_identity`] accepted it:
+    /// a subject the API server could read as another user is refused.
     pub fn sign(&self, csr: &CertificateRequest, params: &IssueParams) -> Result<Issued> {
-        let identity = csr.identity();
-        Identity::new(identity.user.clone(), identity.groups.clone())?
+        csr.signable_identity()?
             .check_system_masters(params.allow_system_masters)?;
         self.sign_subject(csr.subject_name(), &csr.public_key()?, params)
     }

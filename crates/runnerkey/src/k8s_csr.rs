@@ -105,8 +105,7 @@ impl K8sCsr {
     /// for RSA keys).
     pub fn new(csr: &CertificateRequest, params: &K8sCsrParams) -> Result<Self> {
         check_subdomain("CertificateSigningRequest name", &params.name)?;
-        let identity = csr.identity();
-        crate::identity::Identity::new(identity.user.clone(), identity.groups.clone())?
+        csr.signable_identity()?
             .check_system_masters(params.allow_system_masters)?;
         let expiration_seconds = match params.expiration {
             Some(d) if d < MIN_EXPIRATION => {
@@ -207,6 +206,7 @@ impl K8sCsr {
             Error::InvalidArgument(format!("status.certificate is not base64: {e}"))
         })?;
         let cert = Certificate::from_pem(&pem)?;
+        cert.subject_reading().check_signable()?;
         if !key.matches(&cert.public_key()) {
             return Err(Error::KeyMismatch(format!(
                 "the certificate issued for CertificateSigningRequest {}",

@@ -41,6 +41,7 @@ pub mod public_key;
 pub mod rbac;
 pub mod runner_config;
 pub mod setup;
+mod severity;
 mod signer;
 pub mod verify;
 
@@ -48,8 +49,9 @@ pub use ca::{CaParams, CertificateAuthority};
 pub use cert::Certificate;
 pub use csr::{CertificateRequest, CsrParams};
 pub use error::{Error, Result};
-pub use identity::Identity;
+pub use identity::{Identity, SubjectProblem, SubjectReading};
 pub use issue::{ClientFiles, IssueParams, Issued};
 pub use key::{KeyAlgorithm, KeyFormat, PrivateKey};
 pub use lifetime::Lifetime;
 pub use public_key::{KeyType, PublicKey};
+pub use severity::Severity;

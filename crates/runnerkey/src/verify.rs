@@ -1,40 +1,62 @@
-//! Is this certificate accepted for client authentication by this CA now?
-//! Every check runs, and every problem is reported, not only the first.
+//! Is this certificate (or chain) accepted for client authentication by
+//! this CA now, the way kube-apiserver (Go `crypto/x509`) decides, and is
+//! it a risk? Every check runs, and every problem is reported, not only the
+//! first.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
 
 use rustls_pki_types::{CertificateDer, UnixTime};
 use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::cert::Certificate;
-use crate::identity::Identity;
+use crate::identity::{Identity, SYSTEM_MASTERS};
 use crate::key::PrivateKey;
 use crate::lifetime::rfc3339;
+use crate::severity::Severity;
+
+/// The longest validity that is not worth a warning: a year, with a day of
+/// slack for backdating.
+pub const LONG_VALIDITY_DAYS: i64 = 366;
+
+/// How many issuers a chain may climb before it is given up on.
+const MAX_CHAIN_DEPTH: usize = 8;
 
 /// One problem found, with a stable code.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Problem {
     /// Stable identifier, e.g. `unknown-authority`, `expired`.
     pub code: &'static str,
+    /// Errors make the certificate unusable or dangerous; warnings are
+    /// accepted by the API server but worth fixing.
+    pub severity: Severity,
     /// What is wrong, in plain words.
     pub message: String,
 }
 
-/// The outcome of [`verify_client_cert`].
+/// The outcome of [`verify_client_chain`].
 #[derive(Clone, Debug, Serialize)]
 pub struct VerifyReport {
-    /// True when no problem was found.
+    /// True when no error-level problem was found (warnings may remain).
     pub ok: bool,
     /// The certificate's subject.
     pub subject: String,
-    /// The Kubernetes identity the certificate carries.
+    /// The Kubernetes identity the API server reads from it (last CN, every O).
     pub identity: Identity,
+    /// Every CN in the subject, in order; the last is the user.
+    pub common_names: Vec<String>,
+    /// The X.509 version (1 or 3).
+    pub version: u8,
     /// The certificate's issuer.
     pub issuer: String,
+    /// How many certificates were presented (leaf plus intermediates).
+    pub chain_length: usize,
     /// End of validity, RFC 3339.
     pub not_after: String,
     /// Whole days of validity left (negative once expired).
     pub days_left: i64,
-    /// The CA that signed it, when one of the given CAs did.
+    /// The CA that anchors the chain, when one of the given CAs does.
     pub signed_by: Option<String>,
     /// Whether the key matches, when a key was given.
     pub key_matches: Option<bool>,
@@ -42,51 +64,154 @@ pub struct VerifyReport {
     pub problems: Vec<Problem>,
 }
 
-fn problem(code: &'static str, message: String) -> Problem {
-    Problem { code, message }
+impl VerifyReport {
+    /// Adds the problems of the private key file at `path` (see
+    /// [`key_file_problems`]) and decides `ok` again.
+    pub fn with_key_file(mut self, path: &Path, owner: Option<u32>) -> Self {
+        self.problems.extend(key_file_problems(path, owner));
+        self.ok = self.problems.iter().all(|p| p.severity != Severity::Error);
+        self
+    }
+
+    /// The problems of `severity`.
+    pub fn problems_of(&self, severity: Severity) -> impl Iterator<Item = &Problem> {
+        self.problems.iter().filter(move |p| p.severity == severity)
+    }
 }
 
-/// Checks `cert` for TLS client authentication against the trusted `cas`
-/// at `now` (the current time when `None`): that one of them signed it,
-/// that rustls-webpki accepts the chain for client auth, its EKU, its
-/// validity, the CA's validity, and with `key` that the key matches.
+fn error(code: &'static str, message: String) -> Problem {
+    Problem {
+        code,
+        severity: Severity::Error,
+        message,
+    }
+}
+
+fn warning(code: &'static str, message: String) -> Problem {
+    Problem {
+        code,
+        severity: Severity::Warning,
+        message,
+    }
+}
+
+/// Checks a single certificate; see [`verify_client_chain`].
 pub fn verify_client_cert(
     cas: &[Certificate],
     cert: &Certificate,
     key: Option<&PrivateKey>,
     now: Option<OffsetDateTime>,
 ) -> VerifyReport {
+    verify_client_chain(cas, std::slice::from_ref(cert), key, now)
+}
+
+/// The issuer of `cert` among `candidates`: same name, and its key made the
+/// signature.
+fn issuer_among<'a>(cert: &Certificate, candidates: &'a [Certificate]) -> Option<&'a Certificate> {
+    candidates.iter().find(|c| {
+        c.x509().tbs_certificate().subject() == cert.x509().tbs_certificate().issuer()
+            && cert.verify_signature(&c.public_key()).is_ok()
+    })
+}
+
+/// Climbs from the leaf through the presented intermediates to one of the
+/// trusted CAs, as Go's `Certificate.Verify` does: the anchor, the
+/// intermediates used, or `None` when no CA is reached.
+fn build_path<'a>(
+    cas: &'a [Certificate],
+    chain: &'a [Certificate],
+) -> Option<(&'a Certificate, Vec<&'a Certificate>)> {
+    let intermediates = &chain[1..];
+    let mut current = chain.first()?;
+    let mut used = Vec::new();
+    for _ in 0..MAX_CHAIN_DEPTH {
+        if let Some(ca) = issuer_among(current, cas) {
+            return Some((ca, used));
+        }
+        let next = issuer_among(current, intermediates)?;
+        if used.iter().any(|u: &&Certificate| *u == next) {
+            return None;
+        }
+        used.push(next);
+        current = next;
+    }
+    None
+}
+
+/// Checks `chain` (the client certificate first, then any intermediates it
+/// is sent with) for TLS client authentication against the trusted `cas`
+/// at `now` (the current time when `None`), as kube-apiserver does: a path
+/// to one of the CAs, clientAuth in the EKU (or no EKU), validity of every
+/// certificate on the path, rustls-webpki's verdict for v3 certificates
+/// (X.509 v1 leaves, which Go accepts and webpki does not, are checked by
+/// signature), and with `key` that the key matches. Risks are reported
+/// too: `system:masters`, other `system:` groups, CA:TRUE, a subject with
+/// several CNs, validity over a year, v1.
+pub fn verify_client_chain(
+    cas: &[Certificate],
+    chain: &[Certificate],
+    key: Option<&PrivateKey>,
+    now: Option<OffsetDateTime>,
+) -> VerifyReport {
     let now = now.unwrap_or_else(OffsetDateTime::now_utc);
+    let cert = &chain[0];
     let mut problems = Vec::new();
 
-    let signer = cas.iter().find(|ca| {
-        ca.x509().tbs_certificate().subject() == cert.x509().tbs_certificate().issuer()
-            && cert.verify_signature(&ca.public_key()).is_ok()
-    });
-    match signer {
-        Some(ca) if now > ca.not_after() => problems.push(problem(
-            "ca-expired",
-            format!(
-                "the CA {} expired on {}",
-                ca.subject(),
-                rfc3339(ca.not_after())
-            ),
-        )),
-        Some(_) => {}
+    let path = build_path(cas, chain);
+    match &path {
+        Some((ca, used)) => {
+            for issuer in used.iter().copied().chain(std::iter::once(*ca)) {
+                if now > issuer.not_after() {
+                    problems.push(error(
+                        "ca-expired",
+                        format!(
+                            "the issuer {} expired on {}",
+                            issuer.subject(),
+                            rfc3339(issuer.not_after())
+                        ),
+                    ));
+                }
+            }
+            for i in used {
+                if i.basic_constraints_ca() != Some(true) {
+                    problems.push(error(
+                        "intermediate-not-ca",
+                        format!(
+                            "the intermediate {} is not a CA (no CA:TRUE): Go refuses the chain",
+                            i.subject()
+                        ),
+                    ));
+                }
+            }
+        }
         None => {
             let held: Vec<String> = cas.iter().map(Certificate::subject).collect();
-            problems.push(problem(
+            let sent = if chain.len() > 1 {
+                format!(" (with {} intermediate(s))", chain.len() - 1)
+            } else {
+                String::new()
+            };
+            problems.push(error(
                 "unknown-authority",
                 format!(
-                    "not signed by the given CA: the certificate was issued by {:?}, the CA file holds {:?}",
+                    "not signed by the given CA: the certificate{sent} was issued by {:?}, the CA file holds {:?}",
                     cert.issuer(),
                     held
                 ),
             ));
         }
     }
+    if let Err(e) = cert.public_key().key_type() {
+        problems.push(error(
+            "unsupported-key",
+            format!(
+                "{}: Go's crypto/x509 refuses this key type, so the API server cannot read the certificate",
+                e.root()
+            ),
+        ));
+    }
     if !cert.allows_client_auth() {
-        problems.push(problem(
+        problems.push(error(
             "no-client-auth",
             format!(
                 "extendedKeyUsage {:?} does not include clientAuth",
@@ -95,54 +220,128 @@ pub fn verify_client_cert(
         ));
     }
     if cert.basic_constraints_ca() == Some(true) {
-        problems.push(problem(
+        problems.push(error(
             "is-ca",
-            "the certificate is a CA (CA:TRUE), not a client certificate".into(),
+            "the certificate is a CA (CA:TRUE): whoever holds its key can mint any identity; a client certificate must be CA:FALSE".into(),
         ));
     }
     if now > cert.not_after() {
-        problems.push(problem(
+        problems.push(error(
             "expired",
             format!("expired on {}", rfc3339(cert.not_after())),
         ));
     } else if now < cert.not_before() {
-        problems.push(problem(
+        problems.push(error(
             "not-yet-valid",
             format!("not valid before {}", rfc3339(cert.not_before())),
         ));
     }
-    if signer.is_some()
-        && problems.is_empty()
-        && let Err(e) = webpki_check(cas, cert)
+    if path.is_some()
+        && cert.version() >= 3
+        && problems.iter().all(|p| p.severity != Severity::Error)
+        && let Err(e) = webpki_check(cas, chain)
     {
-        problems.push(problem(
-            "rejected",
-            format!("rustls-webpki rejects it: {e}"),
-        ));
+        problems.push(error("rejected", format!("rustls-webpki rejects it: {e}")));
     }
     let key_matches = key.map(|k| k.matches(&cert.public_key()));
     if key_matches == Some(false) {
-        problems.push(problem(
+        problems.push(error(
             "key-mismatch",
             "the private key does not belong to this certificate".into(),
         ));
     }
+    problems.extend(risks(cert));
     VerifyReport {
-        ok: problems.is_empty(),
+        ok: problems.iter().all(|p| p.severity != Severity::Error),
         subject: cert.subject(),
         identity: cert.identity(),
+        common_names: cert.subject_reading().common_names,
+        version: cert.version(),
         issuer: cert.issuer(),
+        chain_length: chain.len(),
         not_after: rfc3339(cert.not_after()),
         days_left: cert.days_left(now),
-        signed_by: signer.map(Certificate::subject),
+        signed_by: path.map(|(ca, _)| ca.subject()),
         key_matches,
         problems,
     }
 }
 
+/// What makes an otherwise accepted client certificate dangerous or worth
+/// re-issuing.
+fn risks(cert: &Certificate) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let reading = cert.subject_reading();
+    for p in &reading.problems {
+        out.push(error("ambiguous-subject", p.to_string()));
+    }
+    for g in &reading.identity.groups {
+        if g == SYSTEM_MASTERS {
+            out.push(error(
+                "system-masters",
+                "the certificate carries group system:masters: it bypasses RBAC entirely and cannot be revoked until it expires".into(),
+            ));
+        } else if g.starts_with("system:") {
+            out.push(warning(
+                "system-group",
+                format!("the certificate carries the reserved group {g:?}, which Kubernetes components use"),
+            ));
+        }
+    }
+    let days = (cert.not_after() - cert.not_before()).whole_days();
+    if days > LONG_VALIDITY_DAYS {
+        out.push(warning(
+            "long-validity",
+            format!(
+                "valid for {days} days: a leaked client certificate cannot be revoked, so keep lifetimes to a year or less"
+            ),
+        ));
+    }
+    if cert.version() < 3 {
+        out.push(warning(
+            "v1-certificate",
+            "an X.509 v1 certificate without extensions (no extendedKeyUsage, no key identifiers), as `openssl x509 -req` makes: the API server accepts it, but re-issue it as a v3 client certificate".into(),
+        ));
+    }
+    out
+}
+
+/// Problems with a private key file's mode and owner: readable by group
+/// or others is an error; owned by another user than `owner` (the runner's
+/// user, when known) is a warning.
+pub fn key_file_problems(path: &Path, owner: Option<u32>) -> Vec<Problem> {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mode = meta.mode() & 0o777;
+    if mode & 0o077 != 0 {
+        out.push(error(
+            "key-file-permissions",
+            format!(
+                "{} is accessible by group or others (mode {mode:o}): any local user can take the identity",
+                path.display()
+            ),
+        ));
+    }
+    if let Some(uid) = owner
+        && meta.uid() != uid
+    {
+        out.push(warning(
+            "key-file-owner",
+            format!(
+                "{} is owned by uid {}, not by the runner's user (uid {uid}, the owner of config.toml)",
+                path.display(),
+                meta.uid()
+            ),
+        ));
+    }
+    out
+}
+
 /// rustls-webpki's verdict for client auth, at a moment inside the
 /// certificate's validity (time is checked separately).
-fn webpki_check(cas: &[Certificate], cert: &Certificate) -> Result<(), String> {
+fn webpki_check(cas: &[Certificate], chain: &[Certificate]) -> Result<(), String> {
     let ders: Vec<CertificateDer<'_>> = cas
         .iter()
         .map(|c| CertificateDer::from(c.to_der()))
@@ -151,6 +350,11 @@ fn webpki_check(cas: &[Certificate], cert: &Certificate) -> Result<(), String> {
         .iter()
         .filter_map(|d| webpki::anchor_from_trusted_cert(d).ok())
         .collect();
+    let intermediates: Vec<CertificateDer<'_>> = chain[1..]
+        .iter()
+        .map(|c| CertificateDer::from(c.to_der()))
+        .collect();
+    let cert = &chain[0];
     let leaf_der = CertificateDer::from(cert.to_der());
     let leaf = webpki::EndEntityCert::try_from(&leaf_der).map_err(|e| format!("{e:?}"))?;
     let span: time::Duration = cert.not_after() - cert.not_before();
@@ -161,7 +365,7 @@ fn webpki_check(cas: &[Certificate], cert: &Certificate) -> Result<(), String> {
     leaf.verify_for_usage(
         webpki::ALL_VERIFICATION_ALGS,
         &anchors,
-        &[],
+        &intermediates,
         time,
         webpki::KeyUsage::client_auth(),
         None,
@@ -169,4 +373,85 @@ fn webpki_check(cas: &[Certificate], cert: &Certificate) -> Result<(), String> {
     )
     .map(|_| ())
     .map_err(|e| format!("{e:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CaParams, CertificateAuthority, IssueParams, KeyAlgorithm, Lifetime};
+
+    fn ca() -> CertificateAuthority {
+        CertificateAuthority::generate(&CaParams {
+            algorithm: KeyAlgorithm::EcdsaP256,
+            ..CaParams::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn own_certificate_has_no_problem() {
+        let ca = ca();
+        let who = Identity::new("gitlab-admin", ["runners"]).unwrap();
+        let (key, issued) = ca
+            .issue(&who, KeyAlgorithm::EcdsaP256, &IssueParams::default())
+            .unwrap();
+        let r = verify_client_cert(
+            std::slice::from_ref(ca.certificate()),
+            &issued.certificate,
+            Some(&key),
+            None,
+        );
+        assert!(r.problems.is_empty(), "{:?}", r.problems);
+        assert!(r.ok);
+        assert_eq!(r.common_names, vec!["gitlab-admin".to_string()]);
+    }
+
+    #[test]
+    fn long_validity_and_system_masters_are_flagged() {
+        let ca = ca();
+        let who = Identity::new("admin", [SYSTEM_MASTERS, "system:nodes"]).unwrap();
+        let params = IssueParams {
+            lifetime: Lifetime::days(1000),
+            allow_system_masters: true,
+            now: None,
+        };
+        let (_, issued) = ca.issue(&who, KeyAlgorithm::EcdsaP256, &params).unwrap();
+        let r = verify_client_cert(
+            std::slice::from_ref(ca.certificate()),
+            &issued.certificate,
+            None,
+            None,
+        );
+        let codes: Vec<_> = r.problems.iter().map(|p| (p.code, p.severity)).collect();
+        assert!(
+            codes.contains(&("system-masters", Severity::Error)),
+            "{codes:?}"
+        );
+        assert!(
+            codes.contains(&("system-group", Severity::Warning)),
+            "{codes:?}"
+        );
+        assert!(
+            codes.contains(&("long-validity", Severity::Warning)),
+            "{codes:?}"
+        );
+        assert!(!r.ok);
+    }
+
+    #[test]
+    fn other_ca_is_unknown_authority() {
+        let (ca, other) = (ca(), ca());
+        let who = Identity::new("u", Vec::<String>::new()).unwrap();
+        let (_, issued) = ca
+            .issue(&who, KeyAlgorithm::EcdsaP256, &IssueParams::default())
+            .unwrap();
+        let r = verify_client_cert(
+            std::slice::from_ref(other.certificate()),
+            &issued.certificate,
+            None,
+            None,
+        );
+        assert_eq!(r.problems[0].code, "unknown-authority");
+        assert!(!r.ok);
+    }
 }

@@ -16,17 +16,7 @@ use crate::error::Result;
 use crate::key::PrivateKey;
 use crate::verify::verify_client_cert;
 
-/// How bad a finding is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// The runner will fail, or silently ignore a setting.
-    Error,
-    /// Works, but probably not as intended.
-    Warning,
-    /// Worth knowing.
-    Info,
-}
+pub use crate::severity::Severity;
 
 /// One problem found, with a stable code and a one-line fix.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -307,6 +307,7 @@ pub fn setup(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport
     let mut warnings = Vec::new();
     let (cert, note) = match &source {
         CertSource::Issued { cert, .. } => {
+            cert.subject_reading().check_signable()?;
             if !key.matches(&cert.public_key()) {
                 return Err(
                     Error::KeyMismatch(format!("the certificate {}", cert.subject()))

@@ -1,0 +1,123 @@
+//! Everything the CLI prints goes through here: text from certificates,
+//! CSRs, configs and API objects is escaped so that it cannot move the
+//! cursor, repaint lines or reorder text on a terminal, and a failed write
+//! (a full disk, a closed pipe) ends the command with a message instead of
+//! a panic.
+
+use std::fmt::Write as _;
+use std::io::Write;
+use std::sync::Mutex;
+
+use runnerkey::identity::is_invisible_format;
+
+/// The first write error, if any; reported once by [`finish`].
+static FAILED: Mutex<Option<String>> = Mutex::new(None);
+
+/// `text` with control characters (except newline and tab) and invisible
+/// formatting characters (bidirectional overrides, zero-width characters)
+/// written as visible escapes: `\x1b`, `\u{202e}`.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c == '\n' || c == '\t' {
+            out.push(c);
+        } else if (c as u32) < 0x80 && c.is_control() {
+            let _ = write!(out, "\\x{:02x}", c as u32);
+        } else if c.is_control() || is_invisible_format(c) {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// JSON text with invisible formatting characters written as `\uXXXX`
+/// escapes (serde_json already escapes control characters).
+pub fn escape_json(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if is_invisible_format(c) {
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn record(e: std::io::Error) {
+    let mut failed = FAILED.lock().unwrap_or_else(|p| p.into_inner());
+    if failed.is_none() {
+        *failed = Some(e.to_string());
+    }
+}
+
+fn failed() -> bool {
+    FAILED.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+}
+
+/// Writes `text` to stdout as it is (already escaped).
+pub fn write_raw(text: &str) {
+    if failed() {
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        record(e);
+    }
+}
+
+/// Writes `text` to stdout, escaped.
+pub fn write_out(text: &str) {
+    write_raw(&escape(text));
+}
+
+/// Writes `text` to stderr, escaped; errors there are ignored (there is
+/// nowhere left to report them).
+pub fn write_err(text: &str) {
+    let _ = std::io::stderr().lock().write_all(escape(text).as_bytes());
+}
+
+/// Prints a value as pretty JSON.
+pub fn print_json<T: serde::Serialize>(value: &T) -> runnerkey::Result<()> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| runnerkey::Error::InvalidArgument(format!("cannot encode JSON: {e}")))?;
+    write_raw(&escape_json(&text));
+    write_raw("\n");
+    Ok(())
+}
+
+/// The write error that happened on stdout, if any.
+pub fn finish() -> Option<String> {
+    FAILED.lock().unwrap_or_else(|p| p.into_inner()).take()
+}
+
+/// `println!` through [`write_out`].
+macro_rules! out {
+    () => { $crate::term::write_out("\n") };
+    ($($arg:tt)*) => { $crate::term::write_out(&format!("{}\n", format_args!($($arg)*))) };
+}
+
+/// `print!` through [`write_out`].
+macro_rules! out_raw {
+    ($($arg:tt)*) => { $crate::term::write_out(&format!($($arg)*)) };
+}
+
+/// `eprintln!` through [`write_err`].
+macro_rules! err {
+    ($($arg:tt)*) => { $crate::term::write_err(&format!("{}\n", format_args!($($arg)*))) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_terminal_controls() {
+        assert_eq!(escape("a\x1b[2Jb\n"), "a\\x1b[2Jb\n");
+        assert_eq!(escape("x\u{202e}y"), "x\\u{202e}y");
+        assert_eq!(escape("\u{85}"), "\\u{85}");
+        assert_eq!(escape_json("\"\u{202e}\""), "\"\\u202e\"");
+    }
+}

@@ -1,0 +1,16 @@
+//! How bad a finding or problem is; the exit status follows from it.
+
+use serde::Serialize;
+
+/// How bad a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The runner will fail, is dangerously over-privileged, or silently
+    /// ignores a setting: exit status 1.
+    Error,
+    /// Works, but probably not as intended, or could not be checked.
+    Warning,
+    /// Worth knowing.
+    Info,
+}
