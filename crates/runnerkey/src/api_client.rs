@@ -7,7 +7,9 @@
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
@@ -16,6 +18,7 @@ use rustls::{DigitallySignedStruct, SignatureScheme};
 use crate::cert::Certificate;
 use crate::error::{Error, Result};
 use crate::key::PrivateKey;
+use crate::proxy::{Proxy, ProxyConfig};
 
 /// Where the API server is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,20 +29,40 @@ pub struct Endpoint {
     pub port: u16,
     /// Whether the URL is `https://`.
     pub https: bool,
+    /// The URL's path without a trailing `/` (empty for none): client-go
+    /// puts it in front of every request path.
+    pub path_prefix: String,
+    /// Whether the URL had no scheme (client-go then picks https because
+    /// TLS settings are present, on port 443).
+    pub scheme_missing: bool,
 }
 
 impl Endpoint {
     /// Parses `https://HOST[:PORT][/…]` (also `http://`, and a bare host as
     /// client-go does, meaning https).
     pub fn parse(url: &str) -> Result<Self> {
-        let (https, rest) = if let Some(r) = url.strip_prefix("https://") {
-            (true, r)
+        let (https, rest, scheme_missing) = if let Some(r) = url.strip_prefix("https://") {
+            (true, r, false)
         } else if let Some(r) = url.strip_prefix("http://") {
-            (false, r)
+            (false, r, false)
+        } else if url.contains("://") {
+            return Err(bad_url(url));
         } else {
-            (true, url)
+            (true, url, true)
         };
-        let authority = rest.split('/').next().unwrap_or("");
+        let (authority, path) = match rest.find(['/', '?', '#']) {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        let path_prefix = path
+            .split(['?', '#'])
+            .next()
+            .unwrap_or("")
+            .trim_end_matches('/')
+            .to_string();
+        if authority.contains('@') {
+            return Err(bad_url(url));
+        }
         let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
             let (h, after) = v6.split_once(']').ok_or_else(|| bad_url(url))?;
             (h.to_string(), after.strip_prefix(':'))
@@ -57,7 +80,13 @@ impl Endpoint {
         if host.is_empty() {
             return Err(bad_url(url));
         }
-        Ok(Self { host, port, https })
+        Ok(Self {
+            host,
+            port,
+            https,
+            path_prefix,
+            scheme_missing,
+        })
     }
 }
 
@@ -102,6 +131,10 @@ pub enum TransportError {
     Tls(String),
     /// Reading or writing failed.
     Io(String),
+    /// The proxy Go's rules choose could not be used or refused the tunnel.
+    Proxy(String),
+    /// The answer is larger than runnerkey reads.
+    TooLarge(String),
 }
 
 /// An HTTP response.
@@ -222,12 +255,79 @@ impl ServerCertVerifier for CapturingVerifier {
 
 /// How the client authenticates.
 pub enum Credentials {
-    /// A client certificate and its key.
+    /// A client certificate (then any intermediates, sent with it as
+    /// client-go sends `cert_file`'s whole chain) and its key.
     ClientCertificate(Vec<Certificate>, Box<PrivateKey>),
     /// `Authorization: Bearer …` (secret; never printed).
     BearerToken(String),
     /// Nothing.
     Anonymous,
+}
+
+/// Hands rustls the chain and key as they are. rustls' usual path
+/// (`with_client_auth_cert`) parses the leaf with webpki, which refuses the
+/// X.509 v1 certificates Go and kube-apiserver accept.
+#[derive(Debug)]
+struct ClientIdentity(Arc<rustls::sign::CertifiedKey>);
+
+impl rustls::client::ResolvesClientCert for ClientIdentity {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        _sigschemes: &[SignatureScheme],
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(self.0.clone())
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
+}
+
+/// Largest response head (status line and headers) read.
+pub const MAX_RESPONSE_HEAD: usize = 64 * 1024;
+/// Largest response body read.
+pub const MAX_RESPONSE_BODY: usize = 8 * 1024 * 1024;
+
+/// A TCP stream whose every read and write must finish before a deadline,
+/// so a server trickling bytes cannot hold the client past it.
+struct DeadlineStream {
+    tcp: TcpStream,
+    deadline: Instant,
+    per_io: Duration,
+}
+
+impl DeadlineStream {
+    fn arm(&self) -> std::io::Result<()> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the overall deadline passed",
+            ));
+        }
+        let t = left.min(self.per_io);
+        self.tcp.set_read_timeout(Some(t))?;
+        self.tcp.set_write_timeout(Some(t))
+    }
+}
+
+impl Read for DeadlineStream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.arm()?;
+        self.tcp.read(buf)
+    }
+}
+
+impl Write for DeadlineStream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.arm()?;
+        self.tcp.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.tcp.flush()
+    }
 }
 
 /// A client for one API server.
@@ -237,10 +337,16 @@ pub struct ApiClient {
     config: Arc<rustls::ClientConfig>,
     bearer: Option<String>,
     timeout: Duration,
+    deadline: Instant,
+    proxy: Option<Proxy>,
 }
 
 impl ApiClient {
-    /// A client trusting `roots` (the system store when empty), as the runner.
+    /// A client trusting `roots` (the system store when empty), as the
+    /// runner; every request must be answered within `timeout` of now (the
+    /// deadline covers the client's whole life, not each request), and
+    /// each read within `timeout` too. The proxy is chosen from the
+    /// environment by Go's rules.
     pub fn new(
         endpoint: Endpoint,
         roots: &[Certificate],
@@ -261,7 +367,7 @@ impl ApiClient {
             capture: Mutex::default(),
             provider: provider.clone(),
         });
-        let builder = rustls::ClientConfig::builder_with_provider(provider)
+        let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(|e| Error::Crypto(e.to_string()))?
             .dangerous()
@@ -273,38 +379,60 @@ impl ApiClient {
                     .map(|c| CertificateDer::from(c.to_der().to_vec()))
                     .collect();
                 let key = PrivateKeyDer::Pkcs8(key.to_der().to_vec().into());
-                let config = builder
-                    .with_client_auth_cert(chain, key)
-                    .map_err(|e| Error::Crypto(format!("client certificate: {e}")))?;
-                (config, None)
+                let signing = provider
+                    .key_provider
+                    .load_private_key(key)
+                    .map_err(|e| Error::Crypto(format!("client key: {e}")))?;
+                let identity = ClientIdentity(Arc::new(rustls::sign::CertifiedKey::new(
+                    chain, signing,
+                )));
+                (builder.with_client_cert_resolver(Arc::new(identity)), None)
             }
             Credentials::BearerToken(t) => (builder.with_no_client_auth(), Some(t)),
             Credentials::Anonymous => (builder.with_no_client_auth(), None),
         };
+        let proxy =
+            ProxyConfig::from_env().proxy_for(endpoint.https, &endpoint.host, endpoint.port);
         Ok(Self {
             endpoint,
             verifier,
             config: Arc::new(config),
             bearer,
             timeout,
+            deadline: Instant::now() + timeout,
+            proxy,
         })
     }
 
-    fn connect(&self) -> std::result::Result<TcpStream, TransportError> {
-        let addr = format!("{}:{}", self.endpoint.host, self.endpoint.port);
-        let addrs: Vec<_> = addr
+    /// The proxy requests go through, chosen by Go's rules.
+    pub fn proxy(&self) -> Option<&Proxy> {
+        self.proxy.as_ref()
+    }
+
+    fn remaining(&self) -> std::result::Result<Duration, TransportError> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(self.deadline_passed());
+        }
+        Ok(left.min(self.timeout))
+    }
+
+    fn deadline_passed(&self) -> TransportError {
+        TransportError::Timeout(format!(
+            "no complete answer within the deadline of {:?}",
+            self.timeout
+        ))
+    }
+
+    fn tcp(&self, host: &str, port: u16) -> std::result::Result<TcpStream, TransportError> {
+        let addrs: Vec<_> = (host, port)
             .to_socket_addrs()
-            .map_err(|e| TransportError::Dns(format!("{}: {e}", self.endpoint.host)))?
+            .map_err(|e| TransportError::Dns(format!("{host}: {e}")))?
             .collect();
-        let mut last =
-            TransportError::Dns(format!("{} resolves to no address", self.endpoint.host));
+        let mut last = TransportError::Dns(format!("{host} resolves to no address"));
         for a in addrs {
-            match TcpStream::connect_timeout(&a, self.timeout) {
-                Ok(s) => {
-                    let _ = s.set_read_timeout(Some(self.timeout));
-                    let _ = s.set_write_timeout(Some(self.timeout));
-                    return Ok(s);
-                }
+            match TcpStream::connect_timeout(&a, self.remaining()?) {
+                Ok(s) => return Ok(s),
                 Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
                     last = TransportError::Refused(format!("{a}: {e}"));
                 }
@@ -321,6 +449,61 @@ impl ApiClient {
             }
         }
         Err(last)
+    }
+
+    /// A TCP stream to the API server, directly or through an HTTP proxy's
+    /// CONNECT tunnel, as Go's transport makes it.
+    fn connect(&self) -> std::result::Result<DeadlineStream, TransportError> {
+        let Some(proxy) = &self.proxy else {
+            let tcp = self.tcp(&self.endpoint.host, self.endpoint.port)?;
+            return Ok(self.bounded(tcp));
+        };
+        if proxy.scheme != "http" {
+            return Err(TransportError::Proxy(format!(
+                "the {} proxy {} is not supported by this check",
+                proxy.scheme, proxy.url
+            )));
+        }
+        let tcp = self
+            .tcp(&proxy.host, proxy.port)
+            .map_err(|e| TransportError::Proxy(format!("{}: {}", proxy.url, e.detail())))?;
+        let mut stream = self.bounded(tcp);
+        let target = if self.endpoint.host.contains(':') {
+            format!("[{}]:{}", self.endpoint.host, self.endpoint.port)
+        } else {
+            format!("{}:{}", self.endpoint.host, self.endpoint.port)
+        };
+        let mut head = format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n");
+        if let Some(c) = &proxy.credentials {
+            head.push_str(&format!(
+                "Proxy-Authorization: Basic {}\r\n",
+                base64::engine::general_purpose::STANDARD.encode(c)
+            ));
+        }
+        head.push_str("\r\n");
+        stream
+            .write_all(head.as_bytes())
+            .map_err(|e| TransportError::Proxy(format!("{}: {e}", proxy.url)))?;
+        let answer = read_head(&mut stream)
+            .map_err(|e| TransportError::Proxy(format!("{}: {}", proxy.url, e.detail())))?;
+        let status = status_of(&answer);
+        if status != Some(200) {
+            let line = String::from_utf8_lossy(&answer);
+            return Err(TransportError::Proxy(format!(
+                "{} refused the tunnel to {target}: {}",
+                proxy.url,
+                line.lines().next().unwrap_or("")
+            )));
+        }
+        Ok(stream)
+    }
+
+    fn bounded(&self, tcp: TcpStream) -> DeadlineStream {
+        DeadlineStream {
+            tcp,
+            deadline: self.deadline,
+            per_io: self.timeout,
+        }
     }
 
     fn classify(&self, e: std::io::Error) -> TransportError {
@@ -351,18 +534,20 @@ impl ApiClient {
         }
     }
 
-    /// Sends one request on a fresh connection and reads the whole response.
+    /// Sends one request (its path after the endpoint's path prefix, as
+    /// client-go does) on a fresh connection and reads the response, within
+    /// the client's deadline and size limits.
     pub fn request(
         &self,
         method: &str,
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> std::result::Result<Response, TransportError> {
-        let tcp = self.connect()?;
+        let stream = self.connect()?;
         let body = body.map(|b| b.to_string()).unwrap_or_default();
         let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}:{}\r\nUser-Agent: runnerkey-doctor\r\nAccept: application/json\r\nConnection: close\r\n",
-            self.endpoint.host, self.endpoint.port
+            "{method} {}{path} HTTP/1.1\r\nHost: {}:{}\r\nUser-Agent: runnerkey-doctor\r\nAccept: application/json\r\nConnection: close\r\n",
+            self.endpoint.path_prefix, self.endpoint.host, self.endpoint.port
         );
         if let Some(t) = &self.bearer {
             head.push_str(&format!("Authorization: Bearer {t}\r\n"));
@@ -375,30 +560,141 @@ impl ApiClient {
         }
         head.push_str("\r\n");
         head.push_str(&body);
-        let mut raw = Vec::new();
-        if self.endpoint.https {
+        let raw = if self.endpoint.https {
             let name = ServerName::try_from(self.endpoint.host.clone()).map_err(|e| {
                 TransportError::Tls(format!("server name {}: {e}", self.endpoint.host))
             })?;
             let conn = rustls::ClientConnection::new(self.config.clone(), name)
                 .map_err(|e| TransportError::Tls(e.to_string()))?;
-            let mut tls = rustls::StreamOwned::new(conn, tcp);
+            let mut tls = rustls::StreamOwned::new(conn, stream);
             tls.write_all(head.as_bytes())
                 .map_err(|e| self.classify(e))?;
-            if let Err(e) = tls.read_to_end(&mut raw)
-                && (e.kind() != std::io::ErrorKind::UnexpectedEof || raw.is_empty())
-            {
-                return Err(self.classify(e));
-            }
+            read_bounded(&mut tls).map_err(|e| match e {
+                ReadError::Io(e) => self.classify(e),
+                other => other.into_transport(),
+            })?
         } else {
-            let mut tcp = tcp;
-            tcp.write_all(head.as_bytes())
+            let mut stream = stream;
+            stream
+                .write_all(head.as_bytes())
                 .map_err(|e| TransportError::Io(e.to_string()))?;
-            tcp.read_to_end(&mut raw)
-                .map_err(|e| TransportError::Io(e.to_string()))?;
-        }
+            read_bounded(&mut stream).map_err(|e| match e {
+                ReadError::Io(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                    TransportError::Timeout(e.to_string())
+                }
+                other => other.into_transport(),
+            })?
+        };
         parse_response(&raw).ok_or_else(|| TransportError::NotTls("the answer is not HTTP".into()))
     }
+}
+
+enum ReadError {
+    Io(std::io::Error),
+    TooLarge(String),
+}
+
+impl ReadError {
+    fn into_transport(self) -> TransportError {
+        match self {
+            ReadError::Io(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                TransportError::Timeout(e.to_string())
+            }
+            ReadError::Io(e) => TransportError::Io(e.to_string()),
+            ReadError::TooLarge(m) => TransportError::TooLarge(m),
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            ReadError::Io(e) => e.to_string(),
+            ReadError::TooLarge(m) => m.clone(),
+        }
+    }
+}
+
+impl TransportError {
+    fn detail(&self) -> String {
+        match self {
+            TransportError::Dns(m)
+            | TransportError::Refused(m)
+            | TransportError::Timeout(m)
+            | TransportError::NotTls(m)
+            | TransportError::Tls(m)
+            | TransportError::Io(m)
+            | TransportError::Proxy(m)
+            | TransportError::TooLarge(m) => m.clone(),
+            TransportError::ServerCert { problem, .. } => format!("{problem:?}"),
+        }
+    }
+}
+
+/// Reads a response head (through the blank line) from a proxy, at most
+/// [`MAX_RESPONSE_HEAD`] bytes, one byte at a time so nothing of the
+/// tunnel's payload is consumed.
+fn read_head(stream: &mut impl Read) -> std::result::Result<Vec<u8>, ReadError> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if head.len() >= MAX_RESPONSE_HEAD {
+            return Err(ReadError::TooLarge(format!(
+                "the answer's headers exceed {MAX_RESPONSE_HEAD} bytes"
+            )));
+        }
+        match stream.read(&mut byte) {
+            Ok(0) => {
+                return Err(ReadError::Io(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the connection closed before the answer's headers ended",
+                )));
+            }
+            Ok(_) => head.push(byte[0]),
+            Err(e) => return Err(ReadError::Io(e)),
+        }
+    }
+    Ok(head)
+}
+
+/// Reads a whole response (the server closes the connection after it) of
+/// at most [`MAX_RESPONSE_HEAD`] + [`MAX_RESPONSE_BODY`] bytes.
+fn read_bounded(stream: &mut impl Read) -> std::result::Result<Vec<u8>, ReadError> {
+    let mut raw = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        match stream.read(&mut chunk) {
+            Ok(0) => return Ok(raw),
+            Ok(n) => raw.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !raw.is_empty() => {
+                return Ok(raw);
+            }
+            Err(e) => return Err(ReadError::Io(e)),
+        }
+        let head_end = raw.windows(4).position(|w| w == b"\r\n\r\n");
+        match head_end {
+            None if raw.len() > MAX_RESPONSE_HEAD => {
+                return Err(ReadError::TooLarge(format!(
+                    "the answer's headers exceed {MAX_RESPONSE_HEAD} bytes"
+                )));
+            }
+            Some(h) if raw.len() - h > MAX_RESPONSE_BODY => {
+                return Err(ReadError::TooLarge(format!(
+                    "the answer's body exceeds {MAX_RESPONSE_BODY} bytes"
+                )));
+            }
+            _ => {}
+        }
+    }
+}
+
+fn status_of(head: &[u8]) -> Option<u16> {
+    let line = head.split(|b| *b == b'\n').next()?;
+    std::str::from_utf8(line)
+        .ok()?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 fn parse_response(raw: &[u8]) -> Option<Response> {
@@ -421,7 +717,7 @@ fn parse_response(raw: &[u8]) -> Option<Response> {
                 break;
             }
             let start = eol + 2;
-            out.extend_from_slice(rest.get(start..start + size)?);
+            out.extend_from_slice(rest.get(start..start.checked_add(size)?)?);
             rest = rest.get(start + size + 2..)?;
         }
         body = out;
@@ -445,6 +741,11 @@ mod tests {
         );
         assert!(!Endpoint::parse("http://x:80").unwrap().https);
         assert!(Endpoint::parse("https://:6443").is_err());
+        let e = Endpoint::parse("https://h:6443/k8s/api/").unwrap();
+        assert_eq!(e.path_prefix, "/k8s/api");
+        let e = Endpoint::parse("1.2.3.4").unwrap();
+        assert!(e.scheme_missing && e.https && e.port == 443);
+        assert!(Endpoint::parse("ftp://h").is_err());
     }
 
     #[test]

@@ -37,6 +37,7 @@ pub mod lifetime;
 pub mod manifest;
 mod oid;
 mod pem_block;
+pub mod proxy;
 pub mod public_key;
 pub mod rbac;
 pub mod runner_config;

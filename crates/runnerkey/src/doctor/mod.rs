@@ -4,6 +4,8 @@
 //! (opt-in), a connection made exactly as the runner makes it, its failures
 //! put in plain words, then SelfSubjectReview and SelfSubjectAccessReview.
 
+mod privilege;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
@@ -12,7 +14,10 @@ use serde::Serialize;
 use serde_json::json;
 use time::OffsetDateTime;
 
+pub use privilege::{AdminBinding, PrivilegeAudit};
+
 use crate::api_client::{ApiClient, Credentials, Endpoint, ServerCertProblem, TransportError};
+use privilege::{Who, admin_bindings, audit, review, transport_text};
 use crate::cert::Certificate;
 use crate::error::Result;
 use crate::key::PrivateKey;
@@ -166,6 +171,12 @@ pub struct RunnerDiagnosis {
     pub deployer_permissions: Vec<PermissionCheck>,
     /// Why the deployer permissions could not be checked, if so.
     pub deployer_note: Option<String>,
+    /// The runner identity's over-privilege audit (online).
+    pub runner_privileges: Option<PrivilegeAudit>,
+    /// The job pods' service account's over-privilege audit (online).
+    pub job_privileges: Option<PrivilegeAudit>,
+    /// Bindings that give the runner or the job pods cluster-admin.
+    pub admin_bindings: Vec<AdminBinding>,
     /// Problems, with fixes.
     pub findings: Vec<Finding>,
 }
@@ -233,6 +244,8 @@ impl Ctx<'_> {
             TransportError::NotTls(m) => self.find("not-tls", Severity::Error, format!("something that is not a TLS server answered at {host} ({m})"), "point host at the API server's HTTPS port".into()),
             TransportError::Tls(m) => self.find("tls-error", Severity::Error, format!("TLS handshake failed: {m}"), "check that cert_file and key_file belong together and that the server accepts TLS 1.2+".into()),
             TransportError::Io(m) => self.find("connection-error", Severity::Error, format!("connection failed: {m}"), "check the network between runner and API server".into()),
+            TransportError::Proxy(m) => self.find("proxy-failed", Severity::Error, format!("the proxy the runner would use (by Go's HTTPS_PROXY/NO_PROXY rules) failed: {m}"), "fix the proxy, or add the API server to NO_PROXY in the runner's environment".into()),
+            TransportError::TooLarge(m) => self.find("response-too-large", Severity::Error, format!("the server's answer is too large: {m}"), "check that host is the API server".into()),
             TransportError::ServerCert { problem, chain } => self.server_cert(problem, &chain, host, cas),
         }
     }
@@ -334,14 +347,6 @@ impl Ctx<'_> {
                 "use the API server's https:// URL".into(),
             );
         }
-        if let Some(proxy) = proxy_for(&endpoint.host) {
-            self.find(
-                "proxy-in-the-way",
-                Severity::Warning,
-                format!("HTTPS_PROXY is {proxy}: the runner reaches the API server through it (doctor connects directly)"),
-                format!("add {} to NO_PROXY in the runner's environment", endpoint.host),
-            );
-        }
         let bearer = matches!(credentials, Credentials::BearerToken(_));
         let client = match ApiClient::new(endpoint, cas, credentials, self.timeout) {
             Ok(c) => c,
@@ -354,6 +359,13 @@ impl Ctx<'_> {
                 );
             }
         };
+        if let Some(proxy) = client.proxy() {
+            let url = proxy.url.clone();
+            self.pass(
+                "proxy",
+                format!("connecting through the proxy {url}, as the runner does (Go's HTTPS_PROXY/NO_PROXY rules)"),
+            );
+        }
         let version = match client.request("GET", "/version?timeout=32s", None) {
             Ok(r) => r,
             Err(e) => return self.transport(e, host, cas),
@@ -376,6 +388,98 @@ impl Ctx<'_> {
         self.who_am_i(&client);
         self.permissions(&client);
         self.deployer(&client);
+        self.privileges(&client);
+    }
+
+    /// The over-privilege audit of the runner identity and the job pods'
+    /// service account, with the bindings that make either cluster-admin.
+    fn privileges(&mut self, client: &ApiClient) {
+        let runner = audit(client, &Who::Myself);
+        let ns = self.d.job_namespace.clone();
+        let job_user = self.d.job_identity.clone();
+        let job_groups = vec![
+            "system:serviceaccounts".to_string(),
+            format!("system:serviceaccounts:{ns}"),
+            "system:authenticated".to_string(),
+        ];
+        let job = audit(
+            client,
+            &Who::Other {
+                user: &job_user,
+                groups: &job_groups,
+            },
+        );
+        let me = self
+            .d
+            .authenticated_as
+            .as_ref()
+            .map(|u| (u.username.clone(), u.groups.clone()));
+        let mut bindings = Vec::new();
+        let mut listing_error = None;
+        let wants_bindings = [&runner, &job]
+            .iter()
+            .any(|a| matches!(a, PrivilegeAudit::Checked { cluster_admin: true, .. }));
+        if wants_bindings {
+            let mut subjects = vec![(job_user.clone(), job_groups.clone())];
+            if let Some(me) = me {
+                subjects.insert(0, me);
+            }
+            for (user, groups) in subjects {
+                match admin_bindings(client, &user, &groups) {
+                    Ok(found) => {
+                        for b in found {
+                            if !bindings.contains(&b) {
+                                bindings.push(b);
+                            }
+                        }
+                    }
+                    Err(e) => listing_error = Some(e),
+                }
+            }
+        }
+        let deletes: Vec<String> = bindings.iter().map(AdminBinding::delete_command).collect();
+        let cleanup = if deletes.is_empty() {
+            match &listing_error {
+                Some(e) => format!("find the binding to cluster-admin ({e}) and delete it"),
+                None => "find the binding to cluster-admin (kubectl get clusterrolebindings,rolebindings -A -o wide) and delete it".into(),
+            }
+        } else {
+            deletes.join(" && ")
+        };
+        let who = self.d.presents.to_string();
+        for (label, result, code, dangerous_code, profile) in [
+            ("the runner identity", &runner, "runner-cluster-admin", "runner-dangerous-grants", "executor"),
+            ("the job pods' identity", &job, "job-cluster-admin", "job-dangerous-grants", "deployer"),
+        ] {
+            let subject = if label.starts_with("the runner") { who.clone() } else { job_user.clone() };
+            match result {
+                PrivilegeAudit::Checked { cluster_admin: true, .. } => self.find(
+                    code,
+                    Severity::Error,
+                    format!("{label} ({subject}) is cluster-admin-equivalent: it may do anything to every object of the cluster"),
+                    format!("apply the {profile} profile's RBAC first, then remove the cluster-admin grant: {cleanup}"),
+                ),
+                PrivilegeAudit::Checked { dangerous_grants, .. } if !dangerous_grants.is_empty() => self.find(
+                    dangerous_code,
+                    Severity::Warning,
+                    format!("{label} ({subject}) holds grants beyond the {profile} profile: {}", dangerous_grants.join(", ")),
+                    "remove the bindings that give them; the profile needs none of them".into(),
+                ),
+                PrivilegeAudit::Checked { .. } => self.pass(
+                    code,
+                    format!("{label} is not cluster-admin and holds no dangerous grant beyond the {profile} profile"),
+                ),
+                PrivilegeAudit::CouldNotCheck { reason } => self.find(
+                    "privileges-unchecked",
+                    Severity::Warning,
+                    format!("could not check whether {label} is over-privileged: {reason}"),
+                    "nothing is known either way; check the bindings with an admin's kubectl".into(),
+                ),
+            }
+        }
+        self.d.admin_bindings = bindings;
+        self.d.runner_privileges = Some(runner);
+        self.d.job_privileges = Some(job);
     }
 
     fn who_am_i(&mut self, client: &ApiClient) {
@@ -433,7 +537,7 @@ impl Ctx<'_> {
                     return self.find(
                         "self-subject-review",
                         Severity::Warning,
-                        format!("SelfSubjectReview failed: {e:?}"),
+                        format!("SelfSubjectReview failed: {}", transport_text(&e)),
                         "retry".into(),
                     );
                 }
@@ -446,47 +550,19 @@ impl Ctx<'_> {
         });
     }
 
-    fn review(
-        client: &ApiClient,
-        path: &str,
-        spec: serde_json::Value,
-        p: &Permission,
-        namespace: &str,
-    ) -> std::result::Result<(u16, bool), TransportError> {
-        let (resource, sub) = p.resource.split_once('/').unwrap_or((&p.resource, ""));
-        let mut spec = spec;
-        spec["resourceAttributes"] = json!({"namespace": namespace, "verb": p.verb, "group": p.api_group, "resource": resource, "subresource": sub});
-        let kind = if path.ends_with("selfsubjectaccessreviews") {
-            "SelfSubjectAccessReview"
-        } else {
-            "SubjectAccessReview"
-        };
-        let body = json!({"apiVersion": "authorization.k8s.io/v1", "kind": kind, "spec": spec});
-        let r = client.request("POST", path, Some(&body))?;
-        Ok((
-            r.status,
-            r.json()["status"]["allowed"].as_bool().unwrap_or(false),
-        ))
-    }
-
     fn permissions(&mut self, client: &ApiClient) {
         let ns = self.d.job_namespace.clone();
         let perms = executor_permissions(&ExecutorFeature::defaults());
         for p in perms {
-            let allowed = match Self::review(
-                client,
-                "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
-                json!({}),
-                &p,
-                &ns,
-            ) {
-                Ok((_, a)) => a,
-                Err(e) => {
+            let allowed = match review(client, &Who::Myself, &ns, &p.api_group, &p.resource, &p.verb) {
+                Ok(a) => a,
+                Err(reason) => {
+                    self.d.permissions.clear();
                     return self.find(
                         "access-review",
                         Severity::Warning,
-                        format!("SelfSubjectAccessReview failed: {e:?}"),
-                        "retry".into(),
+                        format!("could not check the executor's permissions: {reason}"),
+                        "nothing is known either way; retry, or check with an admin's kubectl auth can-i".into(),
                     );
                 }
             };
@@ -532,31 +608,31 @@ impl Ctx<'_> {
     fn deployer(&mut self, client: &ApiClient) {
         let ns = self.d.job_namespace.clone();
         let user = self.d.job_identity.clone();
-        let spec = json!({"user": user, "groups": ["system:serviceaccounts", format!("system:serviceaccounts:{ns}"), "system:authenticated"]});
+        let groups = vec![
+            "system:serviceaccounts".to_string(),
+            format!("system:serviceaccounts:{ns}"),
+            "system:authenticated".to_string(),
+        ];
+        let who = Who::Other {
+            user: &user,
+            groups: &groups,
+        };
         for p in deployer_permissions() {
-            match Self::review(
-                client,
-                "/apis/authorization.k8s.io/v1/subjectaccessreviews",
-                spec.clone(),
-                &p,
-                &ns,
-            ) {
-                Ok((403, _)) => {
-                    self.d.deployer_permissions.clear();
-                    self.d.deployer_note = Some(format!(
-                        "could not check what {user} may do: this identity may not create SubjectAccessReviews"
-                    ));
-                    return;
-                }
-                Ok((_, allowed)) => self.d.deployer_permissions.push(PermissionCheck {
+            match review(client, &who, &ns, &p.api_group, &p.resource, &p.verb) {
+                Ok(allowed) => self.d.deployer_permissions.push(PermissionCheck {
                     permission: p,
                     namespace: ns.clone(),
                     allowed,
                 }),
-                Err(e) => {
-                    self.d.deployer_note =
-                        Some(format!("could not check the job service account: {e:?}"));
-                    return;
+                Err(reason) => {
+                    self.d.deployer_permissions.clear();
+                    self.d.deployer_note = Some(format!("could not check what {user} may do: {reason}"));
+                    return self.find(
+                        "job-permissions-unchecked",
+                        Severity::Warning,
+                        format!("could not check what the job pods' identity {user} may do: {reason}"),
+                        "nothing is known either way; check with an admin's kubectl auth can-i --as".into(),
+                    );
                 }
             }
         }
@@ -578,22 +654,6 @@ impl Ctx<'_> {
     }
 }
 
-fn proxy_for(host: &str) -> Option<String> {
-    let proxy = ["HTTPS_PROXY", "https_proxy"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok())
-        .filter(|p| !p.is_empty())?;
-    let no_proxy = ["NO_PROXY", "no_proxy"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok())
-        .unwrap_or_default();
-    let excluded = no_proxy.split(',').map(str::trim).any(|n| {
-        !n.is_empty()
-            && (n == "*" || host == n || host.ends_with(&format!(".{}", n.trim_start_matches('.'))))
-    });
-    (!excluded).then_some(proxy)
-}
-
 fn load_certs(path: Option<&str>) -> Option<Vec<Certificate>> {
     Certificate::load_all(Path::new(path?)).ok()
 }
@@ -607,7 +667,8 @@ fn diagnose_runner(
     let empty = KubernetesSettings::default();
     let k = r.kubernetes.as_ref().unwrap_or(&empty);
     let label = r.name.clone().unwrap_or_else(|| format!("#{}", r.index));
-    let cert = load_certs(nonempty(&k.cert_file)).and_then(|c| c.into_iter().next());
+    let chain = load_certs(nonempty(&k.cert_file)).filter(|c| !c.is_empty());
+    let cert = chain.as_ref().and_then(|c| c.first().cloned());
     let cas = load_certs(nonempty(&k.ca_file)).unwrap_or_default();
     let presents = match (
         nonempty(&k.host),
@@ -669,6 +730,9 @@ fn diagnose_runner(
             permissions: Vec::new(),
             deployer_permissions: Vec::new(),
             deployer_note: None,
+            runner_privileges: None,
+            job_privileges: None,
+            admin_bindings: Vec::new(),
             findings,
         },
         k,
@@ -693,7 +757,10 @@ fn diagnose_runner(
                 ctx.d.online = true;
                 let credentials = match (&cert, nonempty(&ctx.k.key_file), nonempty(&ctx.k.bearer_token)) {
                     (Some(c), Some(key), _) => match PrivateKey::load(Path::new(key), None) {
-                        Ok(key) => Credentials::ClientCertificate(vec![c.clone()], Box::new(key)),
+                        Ok(key) => Credentials::ClientCertificate(
+                            chain.clone().unwrap_or_else(|| vec![c.clone()]),
+                            Box::new(key),
+                        ),
                         Err(_) => Credentials::Anonymous,
                     },
                     (_, _, Some(t)) => Credentials::BearerToken(t.to_string()),

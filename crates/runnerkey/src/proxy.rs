@@ -1,0 +1,240 @@
+//! Which proxy, if any, a Go program (client-go, so gitlab-runner) uses to
+//! reach a URL: `golang.org/x/net/http/httpproxy`'s rules, read from
+//! `HTTPS_PROXY`/`https_proxy`, `HTTP_PROXY`/`http_proxy` and
+//! `NO_PROXY`/`no_proxy`. Loopback addresses and `localhost` are never
+//! proxied.
+
+use std::net::IpAddr;
+
+/// A proxy to go through.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Proxy {
+    /// The proxy's URL as configured (credentials removed).
+    pub url: String,
+    /// Its host.
+    pub host: String,
+    /// Its port (80 for http://, 443 for https://, 1080 for socks5://
+    /// when not given).
+    pub port: u16,
+    /// `http`, `https` (TLS to the proxy itself) or `socks5`.
+    pub scheme: String,
+    /// `user:password` from the URL, when given (secret).
+    pub credentials: Option<String>,
+}
+
+/// The proxy settings of an environment.
+#[derive(Clone, Debug, Default)]
+pub struct ProxyConfig {
+    /// `HTTPS_PROXY` (or `https_proxy`).
+    pub https_proxy: Option<String>,
+    /// `HTTP_PROXY` (or `http_proxy`).
+    pub http_proxy: Option<String>,
+    /// `NO_PROXY` (or `no_proxy`).
+    pub no_proxy: String,
+}
+
+fn env_any(names: [&str; 2]) -> Option<String> {
+    names
+        .iter()
+        .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
+}
+
+impl ProxyConfig {
+    /// The settings of this process's environment, as Go reads them (the
+    /// upper-case name first, an empty value counts as unset).
+    pub fn from_env() -> Self {
+        Self {
+            https_proxy: env_any(["HTTPS_PROXY", "https_proxy"]),
+            http_proxy: env_any(["HTTP_PROXY", "http_proxy"]),
+            no_proxy: env_any(["NO_PROXY", "no_proxy"]).unwrap_or_default(),
+        }
+    }
+
+    /// The proxy for a request to `host:port` over `https` (or http), or
+    /// `None` when Go would connect directly.
+    pub fn proxy_for(&self, https: bool, host: &str, port: u16) -> Option<Proxy> {
+        let raw = if https {
+            self.https_proxy.as_deref()
+        } else {
+            self.http_proxy.as_deref()
+        }?;
+        let proxy = parse_proxy(raw)?;
+        use_proxy(&self.no_proxy, host, port).then_some(proxy)
+    }
+}
+
+/// Parses a proxy URL as Go does: no scheme means `http://`.
+fn parse_proxy(raw: &str) -> Option<Proxy> {
+    let (scheme, rest) = match raw.split_once("://") {
+        Some((scheme, rest)) => (scheme.to_ascii_lowercase(), rest),
+        None => ("http".to_string(), raw),
+    };
+    let authority = rest.split('/').next().unwrap_or("");
+    let (credentials, hostport) = match authority.rsplit_once('@') {
+        Some((c, h)) => (Some(c.to_string()), h),
+        None => (None, authority),
+    };
+    let (host, port) = split_host_port(hostport);
+    let port = match (port, scheme.as_str()) {
+        (Some(p), _) => p.parse().ok()?,
+        (None, "https") => 443,
+        (None, "socks5" | "socks5h") => 1080,
+        (None, _) => 80,
+    };
+    if host.is_empty() {
+        return None;
+    }
+    Some(Proxy {
+        url: format!("{scheme}://{hostport}"),
+        host: host.to_string(),
+        port,
+        scheme,
+        credentials,
+    })
+}
+
+/// `host[:port]` or `[v6][:port]`, brackets removed.
+fn split_host_port(s: &str) -> (&str, Option<&str>) {
+    if let Some(v6) = s.strip_prefix('[') {
+        return match v6.split_once(']') {
+            Some((h, rest)) => (h, rest.strip_prefix(':')),
+            None => (s, None),
+        };
+    }
+    match s.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') => (h, Some(p)),
+        _ => (s, None),
+    }
+}
+
+/// Go's `httpproxy.config.useProxy`.
+fn use_proxy(no_proxy: &str, host: &str, port: u16) -> bool {
+    let host = host.trim().to_ascii_lowercase();
+    if host == "localhost" {
+        return false;
+    }
+    let ip: Option<IpAddr> = host.parse().ok();
+    if ip.is_some_and(|ip| ip.is_loopback()) {
+        return false;
+    }
+    let port = port.to_string();
+    for entry in no_proxy.split(',') {
+        let entry = entry.trim().to_ascii_lowercase();
+        if entry.is_empty() {
+            continue;
+        }
+        if entry == "*" {
+            return false;
+        }
+        if let Some((net, bits)) = entry.split_once('/')
+            && let (Ok(net), Ok(bits)) = (net.parse::<IpAddr>(), bits.parse::<u8>())
+        {
+            if ip.is_some_and(|ip| in_cidr(ip, net, bits)) {
+                return false;
+            }
+            continue;
+        }
+        let (phost, pport) = split_host_port(&entry);
+        let pport = pport.filter(|p| !p.is_empty());
+        if phost.is_empty() {
+            continue;
+        }
+        if let Ok(pip) = phost.parse::<IpAddr>() {
+            if ip == Some(pip) && pport.is_none_or(|p| p == port) {
+                return false;
+            }
+            continue;
+        }
+        // Domain entries match host names only, never IP literals.
+        if ip.is_some() {
+            continue;
+        }
+        let phost = phost.strip_prefix('*').unwrap_or(phost);
+        let (suffix, match_host) = match phost.strip_prefix('.') {
+            Some(_) => (phost.to_string(), false),
+            None => (format!(".{phost}"), true),
+        };
+        if (host.ends_with(&suffix) || (match_host && host == suffix[1..]))
+            && pport.is_none_or(|p| p == port)
+        {
+            return false;
+        }
+    }
+    true
+}
+
+fn in_cidr(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
+    match (ip, net) {
+        (IpAddr::V4(ip), IpAddr::V4(net)) if bits <= 32 => {
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(bits))
+            };
+            u32::from(ip) & mask == u32::from(net) & mask
+        }
+        (IpAddr::V6(ip), IpAddr::V6(net)) if bits <= 128 => {
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(bits))
+            };
+            u128::from(ip) & mask == u128::from(net) & mask
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(no_proxy: &str) -> ProxyConfig {
+        ProxyConfig {
+            https_proxy: Some("proxy.corp:3128".into()),
+            http_proxy: None,
+            no_proxy: no_proxy.into(),
+        }
+    }
+
+    #[test]
+    fn loopback_and_localhost_are_never_proxied() {
+        let c = cfg("");
+        for host in ["127.0.0.1", "127.1.2.3", "::1", "localhost", "LOCALHOST"] {
+            assert_eq!(c.proxy_for(true, host, 6443), None, "{host}");
+        }
+        let p = c.proxy_for(true, "10.0.0.1", 6443).unwrap();
+        assert_eq!((p.host.as_str(), p.port, p.scheme.as_str()), ("proxy.corp", 3128, "http"));
+    }
+
+    #[test]
+    fn no_proxy_follows_go() {
+        // Cases from golang.org/x/net/http/httpproxy's proxy_test.go.
+        let c = cfg("foobar.com, .barbaz.net, 10.0.0.0/8, 192.168.1.1, 172.16.0.1:6443, *.wild.org");
+        let direct = |h: &str, port: u16| c.proxy_for(true, h, port).is_none();
+        assert!(direct("foobar.com", 443));
+        assert!(direct("www.foobar.com", 443));
+        assert!(!direct("xfoobar.com", 443));
+        assert!(!direct("barbaz.net", 443));
+        assert!(direct("www.barbaz.net", 443));
+        assert!(direct("10.1.2.3", 443));
+        assert!(!direct("11.1.2.3", 443));
+        assert!(direct("192.168.1.1", 6443));
+        assert!(direct("172.16.0.1", 6443));
+        assert!(!direct("172.16.0.1", 443));
+        assert!(direct("a.wild.org", 443));
+        assert!(direct("wild.org", 443));
+        assert!(cfg("*").proxy_for(true, "example.com", 443).is_none());
+        // A domain entry never matches an IP literal.
+        assert!(cfg("1.2.3.4.nip.io").proxy_for(true, "1.2.3.4", 443).is_some());
+    }
+
+    #[test]
+    fn proxy_urls() {
+        let p = parse_proxy("http://user:pw@proxy:8080/").unwrap();
+        assert_eq!(p.credentials.as_deref(), Some("user:pw"));
+        assert_eq!(p.url, "http://proxy:8080");
+        assert_eq!(parse_proxy("https://p").unwrap().port, 443);
+        assert_eq!(parse_proxy("socks5://p").unwrap().port, 1080);
+    }
+}
