@@ -137,6 +137,9 @@ pub struct DoctorArgs {
     /// Only this runner (default: every kubernetes runner).
     #[arg(long)]
     pub runner: Option<String>,
+    /// Only the runner at this 0-based position among [[runners]] (for duplicate names).
+    #[arg(long, conflicts_with = "runner")]
+    pub runner_index: Option<usize>,
     /// Also connect to host as the runner does, and ask the API server who we are and what we may do.
     #[arg(long)]
     pub online: bool,
@@ -376,6 +379,9 @@ pub struct LintArgs {
     /// Only this runner.
     #[arg(long)]
     pub runner: Option<String>,
+    /// Only the runner at this 0-based position among [[runners]] (for duplicate names).
+    #[arg(long, conflicts_with = "runner")]
+    pub runner_index: Option<usize>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -581,4 +587,17 @@ pub struct DemoArgs {
     /// Directory to work in (replaced files only inside it).
     #[arg(long, default_value = "runnerkey-demo")]
     pub dir: PathBuf,
+}
+
+/// The runner picked by `--runner NAME` or `--runner-index N`, if any.
+pub fn pick_runner(
+    name: &Option<String>,
+    index: Option<usize>,
+) -> Option<runnerkey::runner_config::RunnerSelector> {
+    use runnerkey::runner_config::RunnerSelector;
+    match (name, index) {
+        (_, Some(i)) => Some(RunnerSelector::Index(i)),
+        (Some(n), None) => Some(RunnerSelector::Name(n.clone())),
+        (None, None) => None,
+    }
 }

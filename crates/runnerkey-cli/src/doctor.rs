@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use runnerkey::doctor::{DoctorOptions, DoctorReport, PermissionCheck, RunnerDiagnosis, diagnose};
 use runnerkey::runner_config::lint::{Finding, Severity};
-use runnerkey::runner_config::{RunnerConfig, RunnerSelector};
+use runnerkey::runner_config::RunnerConfig;
 use runnerkey::{Error, Result};
 
 use crate::Outcome;
@@ -121,7 +121,7 @@ pub fn run(a: &DoctorArgs) -> Result<Outcome> {
     let path = &a.config.config;
     let config = RunnerConfig::load(path)?;
     let options = DoctorOptions {
-        runner: a.runner.clone().map(RunnerSelector::Name),
+        runner: crate::args::pick_runner(&a.runner, a.runner_index),
         online: a.online,
         timeout: Duration::from_secs(a.timeout.max(1)),
         now: None,

@@ -182,7 +182,7 @@ fn lint(a: &LintArgs) -> Result<Outcome> {
     let path = &a.config.config;
     let cfg = RunnerConfig::load(path)?;
     let options = LintOptions {
-        runner: a.runner.clone().map(RunnerSelector::Name),
+        runner: crate::args::pick_runner(&a.runner, a.runner_index),
         now: None,
     };
     let findings = cfg.lint(&options).map_err(|e| e.in_file(path))?;

@@ -10,7 +10,15 @@
 //! YAML or JSON as `runnerkey rbac` writes them). `--plain` serves plain
 //! HTTP instead, for the "not TLS" scenario.
 //!
-//! Usage: runnerkey-test-apiserver --cert F --key F --client-ca F [--rbac F]… [--token TOKEN=USER[;GROUP,…]]… [--listen 127.0.0.1:0] [--plain]
+//! Client certificates are accepted as Go's `crypto/x509` accepts them:
+//! with the intermediates the client sends, and X.509 v1 leaves without
+//! extensions (checked by signature, as Go does). RoleBindings and
+//! ClusterRoleBindings can be listed (`GET …/clusterrolebindings`,
+//! `…/rolebindings`) by identities RBAC allows to. `--prefix /P` serves the
+//! API under a path prefix (as behind a reverse proxy) and 404s the rest;
+//! `--sar-status N` answers every SubjectAccessReview with HTTP N.
+//!
+//! Usage: runnerkey-test-apiserver --cert F --key F --client-ca F [--rbac F]… [--token TOKEN=USER[;GROUP,…]]… [--listen 127.0.0.1:0] [--plain] [--prefix /P] [--sar-status N]
 //! Prints `listening on ADDR` and serves until killed.
 
 mod rbac;
@@ -93,6 +101,10 @@ struct Server {
     /// `--token TOKEN=USER[;GROUP,…]`: static bearer tokens, as kube-apiserver's --token-auth-file.
     tokens: Vec<(String, UserInfo)>,
     rbac: Rbac,
+    /// Path prefix every API path must carry.
+    prefix: String,
+    /// Forced status for SubjectAccessReviews.
+    sar_status: Option<u16>,
 }
 
 fn pem_blocks(path: &str) -> Vec<Vec<u8>> {
@@ -111,24 +123,39 @@ fn key_der(path: &str) -> PrivateKeyDer<'static> {
 impl Server {
     /// The user a verified client certificate stands for.
     fn authenticate(&self, peer: Option<&[CertificateDer<'_>]>) -> Option<UserInfo> {
-        let leaf = peer?.first()?;
+        let peer = peer?;
+        let leaf = peer.first()?;
         let anchors: Vec<_> = self
             .client_ca
             .iter()
             .filter_map(|c| webpki::anchor_from_trusted_cert(c).ok())
             .collect();
-        let ee = webpki::EndEntityCert::try_from(leaf).ok()?;
-        ee.verify_for_usage(
-            webpki::ALL_VERIFICATION_ALGS,
-            &anchors,
-            &[],
-            UnixTime::now(),
-            webpki::KeyUsage::client_auth(),
-            None,
-            None,
-        )
-        .ok()?;
         let cert = runnerkey::Certificate::from_der(leaf).ok()?;
+        if cert.version() == 1 {
+            // Go accepts a v1 leaf signed by a client CA; webpki refuses v1.
+            let now = time::OffsetDateTime::now_utc();
+            let signed = self.client_ca.iter().any(|ca| {
+                runnerkey::Certificate::from_der(ca).is_ok_and(|ca| {
+                    ca.subject() == cert.issuer()
+                        && cert.verify_signature(&ca.public_key()).is_ok()
+                })
+            });
+            if !signed || now < cert.not_before() || now > cert.not_after() {
+                return None;
+            }
+        } else {
+            let ee = webpki::EndEntityCert::try_from(leaf).ok()?;
+            ee.verify_for_usage(
+                webpki::ALL_VERIFICATION_ALGS,
+                &anchors,
+                &peer[1..],
+                UnixTime::now(),
+                webpki::KeyUsage::client_auth(),
+                None,
+                None,
+            )
+            .ok()?;
+        }
         let id = cert.identity();
         let mut groups = id.groups;
         groups.push("system:authenticated".into());
@@ -146,6 +173,9 @@ impl Server {
         user: Option<UserInfo>,
     ) -> (u16, Value) {
         let path = path.split('?').next().unwrap_or(path);
+        let Some(path) = path.strip_prefix(self.prefix.as_str()) else {
+            return status(404, "NotFound", "404 page not found");
+        };
         let Some(user) = user else {
             return status(401, "Unauthorized", "Unauthorized");
         };
@@ -172,7 +202,41 @@ impl Server {
                 let allowed = self.rbac.allows(&user, &attrs);
                 (201, review("SelfSubjectAccessReview", &req, allowed))
             }
+            ("GET", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings")
+            | ("GET", "/apis/rbac.authorization.k8s.io/v1/rolebindings") => {
+                let resource = path.rsplit('/').next().unwrap_or_default();
+                let may = Attributes {
+                    namespace: String::new(),
+                    verb: "list".into(),
+                    group: "rbac.authorization.k8s.io".into(),
+                    resource: resource.into(),
+                    subresource: String::new(),
+                };
+                if !self.rbac.allows(&user, &may) {
+                    return status(
+                        403,
+                        "Forbidden",
+                        &format!(
+                            "{resource}.rbac.authorization.k8s.io is forbidden: User \"{}\" cannot list resource \"{resource}\" in API group \"rbac.authorization.k8s.io\" at the cluster scope",
+                            user.username
+                        ),
+                    );
+                }
+                let kind = if resource == "clusterrolebindings" {
+                    "ClusterRoleBinding"
+                } else {
+                    "RoleBinding"
+                };
+                (
+                    200,
+                    json!({"kind": format!("{kind}List"), "apiVersion": "rbac.authorization.k8s.io/v1",
+                           "metadata": {"resourceVersion": "1"}, "items": self.rbac.of_kind(kind)}),
+                )
+            }
             ("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews") => {
+                if let Some(code) = self.sar_status {
+                    return status(code, "Forced", "the test server was told to answer this");
+                }
                 let may = Attributes {
                     namespace: String::new(),
                     verb: "create".into(),
@@ -274,7 +338,8 @@ fn write_response(stream: &mut impl Write, code: u16, body: &Value) {
         201 => "Created",
         401 => "Unauthorized",
         403 => "Forbidden",
-        _ => "Not Found",
+        404 => "Not Found",
+        _ => "Internal Server Error",
     };
     let _ = write!(
         stream,
@@ -353,6 +418,11 @@ fn main() {
         client_ca: client_ca.into_iter().map(CertificateDer::from).collect(),
         tokens,
         rbac,
+        prefix: one("--prefix")
+            .unwrap_or_default()
+            .trim_end_matches('/')
+            .to_string(),
+        sar_status: one("--sar-status").map(|s| s.parse().expect("--sar-status N")),
     });
     let tls = if plain {
         None

@@ -110,6 +110,15 @@ impl Rbac {
         })
     }
 
+    /// Every loaded object of `kind`.
+    pub fn of_kind(&self, kind: &str) -> Vec<Value> {
+        self.objects
+            .iter()
+            .filter(|o| o["kind"] == kind)
+            .cloned()
+            .collect()
+    }
+
     /// Whether some binding grants `user` the request.
     pub fn allows(&self, user: &UserInfo, a: &Attributes) -> bool {
         self.objects.iter().any(|b| {

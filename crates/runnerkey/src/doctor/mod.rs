@@ -328,6 +328,14 @@ impl Ctx<'_> {
     }
 
     fn online(&mut self, host: &str, cas: &[Certificate], credentials: Credentials) {
+        if self
+            .d
+            .findings
+            .iter()
+            .any(|f| matches!(f.code, "bad-host" | "insecure-host"))
+        {
+            return;
+        }
         let endpoint = match Endpoint::parse(host) {
             Ok(e) => e,
             Err(e) => {

@@ -32,6 +32,78 @@ pub struct KeyInfo {
     pub kind: KeyKind,
     /// The notes column (deprecations, behaviour).
     pub note: String,
+    /// The TOML value type the Go field decodes from, for values.
+    pub value_type: Option<ValueType>,
+}
+
+/// The TOML type a Go field decodes from (BurntSushi/toml's rules): a
+/// value of another type makes gitlab-runner refuse the whole file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueType {
+    /// `string` and string-like named types.
+    String,
+    /// Integers of every width.
+    Integer,
+    /// `bool`.
+    Boolean,
+    /// `float64`: a float or an integer.
+    Float,
+    /// `time.Duration`: a string like "1h" or an integer of nanoseconds.
+    Duration,
+    /// A slice of strings.
+    StringArray,
+    /// A slice of numbers.
+    NumberArray,
+}
+
+impl ValueType {
+    fn from_go(go: &str) -> Option<Self> {
+        Some(match go.trim_start_matches('*') {
+            "string" | "api.ProcMountType" | "S3AuthType" | "KubernetesPodSpecPatchType"
+            | "KubernetesDNSPolicy" => ValueType::String,
+            "int" | "int64" | "int32" => ValueType::Integer,
+            "bool" => ValueType::Boolean,
+            "float64" => ValueType::Float,
+            "time.Duration" => ValueType::Duration,
+            "[]string" | "[]api.Capability" | "[]DockerPullPolicy" => ValueType::StringArray,
+            "[]float64" | "[]int64" => ValueType::NumberArray,
+            _ => return None,
+        })
+    }
+
+    /// Whether `value` decodes into this type.
+    pub fn accepts(self, value: &toml_edit::Value) -> bool {
+        use toml_edit::Value as V;
+        let number = |v: &V| matches!(v, V::Integer(_) | V::Float(_));
+        match self {
+            ValueType::String => matches!(value, V::String(_)),
+            ValueType::Integer => matches!(value, V::Integer(_)),
+            ValueType::Boolean => matches!(value, V::Boolean(_)),
+            ValueType::Float => number(value),
+            ValueType::Duration => matches!(value, V::String(_) | V::Integer(_)),
+            ValueType::StringArray => match value {
+                V::Array(a) => a.iter().all(|v| matches!(v, V::String(_))),
+                _ => false,
+            },
+            ValueType::NumberArray => match value {
+                V::Array(a) => a.iter().all(number),
+                _ => false,
+            },
+        }
+    }
+
+    /// The type's name in the TOML specification's words.
+    pub fn name(self) -> &'static str {
+        match self {
+            ValueType::String => "a string",
+            ValueType::Integer => "an integer",
+            ValueType::Boolean => "a boolean",
+            ValueType::Float => "a number",
+            ValueType::Duration => "a duration string like \"1h\" or an integer",
+            ValueType::StringArray => "an array of strings",
+            ValueType::NumberArray => "an array of numbers",
+        }
+    }
 }
 
 impl KeyInfo {
@@ -86,7 +158,19 @@ impl KeyTable {
                 .entry(parent_of(&path).to_string())
                 .or_default()
                 .push(leaf);
-            t.keys.insert(path.clone(), KeyInfo { path, kind, note });
+            let value_type = match kind {
+                KeyKind::Value => cols.get(1).copied().and_then(ValueType::from_go),
+                _ => None,
+            };
+            t.keys.insert(
+                path.clone(),
+                KeyInfo {
+                    path,
+                    kind,
+                    note,
+                    value_type,
+                },
+            );
         }
         t
     }

@@ -14,7 +14,9 @@ use super::{KubernetesSettings, RunnerConfig, RunnerInfo, RunnerSelector, line_c
 use crate::cert::Certificate;
 use crate::error::Result;
 use crate::key::PrivateKey;
-use crate::verify::verify_client_cert;
+use crate::api_client::Endpoint;
+use crate::verify::{key_file_problems, verify_client_chain};
+use super::host_audit::{self, HostRisk};
 
 pub use crate::severity::Severity;
 
@@ -51,6 +53,8 @@ pub const EXPIRY_WARNING_DAYS: i64 = 30;
 
 struct Linter<'a> {
     text: &'a str,
+    /// The uid of config.toml's owner: the runner's user.
+    owner: Option<u32>,
     keys: &'static KeyTable,
     findings: Vec<Finding>,
 }
@@ -147,6 +151,43 @@ impl Linter<'_> {
                 "move to the replacement the note names".into(),
             );
         }
+        let wrong = |expected: &str, found: &str| {
+            (
+                format!("gitlab-runner cannot load the file: {canonical} must be {expected}, it is {found}"),
+                format!("write {canonical} as {expected}"),
+            )
+        };
+        let mismatch = match (info.kind, item) {
+            (KeyKind::Value, Item::Value(v)) => info
+                .value_type
+                .filter(|t| !t.accepts(v))
+                .map(|t| wrong(t.name(), v.type_name())),
+            (KeyKind::Value, _) => Some(wrong("a value", "a table")),
+            (KeyKind::Table | KeyKind::Map, Item::Value(v)) if !v.is_inline_table() => {
+                Some(wrong("a table", v.type_name()))
+            }
+            (KeyKind::ArrayOfTables, Item::Table(_)) => Some(wrong(
+                &format!("an array of tables ([[{canonical}]])"),
+                &format!("a single table ([{canonical}])"),
+            )),
+            (KeyKind::ArrayOfTables, Item::Value(v)) if !v.is_array() => Some(wrong(
+                &format!("an array of tables ([[{canonical}]])"),
+                v.type_name(),
+            )),
+            _ => None,
+        };
+        if let Some((message, fix)) = mismatch {
+            self.add(
+                "wrong-type",
+                Severity::Error,
+                runner,
+                Some(canonical.clone()),
+                at,
+                message,
+                fix,
+            );
+            return;
+        }
         match (info.kind, item) {
             (KeyKind::Table, Item::Table(t)) => self.walk_table(t, &canonical, runner),
             (KeyKind::Table, Item::Value(Value::InlineTable(t))) => {
@@ -208,9 +249,9 @@ impl Linter<'_> {
                 ok[i] = readable(self, key, p);
             }
         }
-        let cert = if ok[0] {
+        let chain = if ok[0] {
             self.load(runner, "cert_file", || {
-                Certificate::load(Path::new(k.cert_file.as_deref().unwrap_or_default()))
+                Certificate::load_all(Path::new(k.cert_file.as_deref().unwrap_or_default()))
             })
         } else {
             None
@@ -230,28 +271,58 @@ impl Linter<'_> {
             None
         };
         if ok[1] {
-            let p = k.key_file.as_deref().unwrap_or_default();
-            if let Ok(meta) = std::fs::metadata(p)
-                && meta.mode() & 0o077 != 0
-            {
+            let p = Path::new(k.key_file.as_deref().unwrap_or_default());
+            for problem in key_file_problems(p, self.owner) {
+                let fix = match problem.code {
+                    "key-file-permissions" => format!("chmod 600 {}", p.display()),
+                    _ => format!("chown the key to the runner's user: chown {} {}", self.owner.unwrap_or(0), p.display()),
+                };
                 self.add(
-                    "key-file-permissions",
-                    Severity::Warning,
+                    problem.code,
+                    problem.severity,
                     Some(runner),
                     Some("runners.kubernetes.key_file".into()),
                     None,
-                    format!(
-                        "{p} is readable by group or others (mode {:o})",
-                        meta.mode() & 0o777
-                    ),
-                    format!("chmod 600 {p}"),
+                    problem.message,
+                    fix,
                 );
             }
         }
-        let Some(cert) = cert else { return };
-        let report = verify_client_cert(
+        let files: Vec<&Path> = [&k.cert_file, &k.key_file, &k.ca_file]
+            .iter()
+            .filter_map(|v| v.as_deref().filter(|p| !p.is_empty()).map(Path::new))
+            .filter(|p| p.is_absolute())
+            .collect();
+        for risk in host_audit::audit(&files, cas.as_deref().unwrap_or(&[])) {
+            let (code, severity, message, fix) = match risk {
+                HostRisk::CaKey { path, why } => (
+                    "ca-key-on-runner-host",
+                    Severity::Error,
+                    format!("{} is a CA private key on the runner host ({why}): whoever reads it can mint any identity, cluster-admin included", path.display()),
+                    format!("delete {} here: the CA key belongs on the control plane only", path.display()),
+                ),
+                HostRisk::SerialFile { path } => (
+                    "ca-serial-file",
+                    Severity::Warning,
+                    format!("{} is an OpenSSL CA serial file: certificates were signed with the CA key on this host", path.display()),
+                    "make sure no copy of the CA key is left on this host, then delete the serial file".to_string(),
+                ),
+                HostRisk::WritableDirectory { path, mode, below } => (
+                    "writable-directory",
+                    Severity::Warning,
+                    format!("{} (mode {mode:o}) on the way to {} is writable by group or others: they can swap the runner's files", path.display(), below.display()),
+                    format!("chmod go-w {}", path.display()),
+                ),
+            };
+            self.add(code, severity, Some(runner), None, None, message, fix);
+        }
+        let Some(chain) = chain.filter(|c| !c.is_empty()) else {
+            return;
+        };
+        let cert = chain[0].clone();
+        let report = verify_client_chain(
             cas.as_deref().unwrap_or(&[]),
-            &cert,
+            &chain,
             key.as_ref(),
             Some(now),
         );
@@ -275,6 +346,48 @@ impl Linter<'_> {
                     Severity::Error,
                     "cert_file",
                     "check the clocks, or wait".to_string(),
+                ),
+                "is-ca" => (
+                    "client-cert-is-ca",
+                    Severity::Error,
+                    "cert_file",
+                    "issue a client certificate (CA:FALSE) for the runner".to_string(),
+                ),
+                "system-masters" => (
+                    "system-masters",
+                    Severity::Error,
+                    "cert_file",
+                    "issue a certificate without group system:masters and bind least-privilege RBAC to the user".to_string(),
+                ),
+                "system-group" => (
+                    "system-group",
+                    Severity::Warning,
+                    "cert_file",
+                    "issue a certificate without reserved system: groups".to_string(),
+                ),
+                "ambiguous-subject" => (
+                    "ambiguous-subject",
+                    Severity::Error,
+                    "cert_file",
+                    "issue a certificate whose subject has exactly one CN and plain names".to_string(),
+                ),
+                "long-validity" => (
+                    "long-validity",
+                    Severity::Warning,
+                    "cert_file",
+                    "re-issue with a lifetime of a year or less, and renew it".to_string(),
+                ),
+                "v1-certificate" => (
+                    "v1-certificate",
+                    Severity::Warning,
+                    "cert_file",
+                    "re-issue it as an X.509 v3 client certificate".to_string(),
+                ),
+                "unsupported-key" => (
+                    "unsupported-key",
+                    Severity::Error,
+                    "cert_file",
+                    "issue a certificate for an RSA, ECDSA P-256/P-384/P-521 or Ed25519 key".to_string(),
                 ),
                 _ if cas.is_none() => continue,
                 _ => (
@@ -349,7 +462,6 @@ impl Linter<'_> {
                 format!("executor is {executor:?} but a [runners.kubernetes] table is set: its settings are ignored"),
                 "set executor = \"kubernetes\", or remove [runners.kubernetes]".into(),
             );
-            return;
         }
         for other in [
             "docker",
@@ -374,9 +486,28 @@ impl Linter<'_> {
         }
         let set = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty());
         if set(&k.cert_file) && !(set(&k.key_file) && set(&k.ca_file)) {
+            let missing: Vec<&str> = [("key_file", &k.key_file), ("ca_file", &k.ca_file)]
+                .into_iter()
+                .filter(|(_, v)| !set(v))
+                .map(|(n, _)| n)
+                .collect();
+            let missing = missing.join(" and ");
             self.add("cert-without-key-or-ca", Severity::Error, Some(label), Some("runners.kubernetes.cert_file".into()), at,
-                "cert_file is set without key_file and ca_file: the runner refuses to start the job".into(),
-                "set key_file and ca_file too (runnerkey runner-config set --key-file … --ca-file …)".into());
+                format!("cert_file is set but {missing} is not: client-go cannot build a TLS configuration and the job fails"),
+                format!("set {missing} too"));
+        }
+        if let Some(host) = k.host.as_deref().filter(|h| !h.is_empty()) {
+            match Endpoint::parse(host) {
+                Err(e) => self.add("bad-host", Severity::Error, Some(label), Some("runners.kubernetes.host".into()), at,
+                    e.to_string(), "set host to https://HOST:PORT".into()),
+                Ok(e) if !e.https => self.add("insecure-host", Severity::Error, Some(label), Some("runners.kubernetes.host".into()), at,
+                    format!("host {host:?} is plain http: credentials and job secrets travel in clear, and client certificates are never sent"),
+                    "use the API server's https:// URL".into()),
+                Ok(e) if e.scheme_missing => self.add("host-without-scheme", Severity::Warning, Some(label), Some("runners.kubernetes.host".into()), at,
+                    format!("host {host:?} has no scheme: client-go then uses https on port {} (not kube-apiserver's usual 6443)", e.port),
+                    format!("write it in full: https://{}:6443", e.host)),
+                Ok(_) => {}
+            }
         }
         if set(&k.host) && !set(&k.ca_file) {
             self.add("host-without-ca-file", Severity::Warning, Some(label), Some("runners.kubernetes.ca_file".into()), at,
@@ -416,6 +547,10 @@ impl RunnerConfig {
             .transpose()?;
         let mut l = Linter {
             text: self.text(),
+            owner: self
+                .path()
+                .and_then(|p| std::fs::metadata(p).ok())
+                .map(|m| m.uid()),
             keys,
             findings: Vec::new(),
         };

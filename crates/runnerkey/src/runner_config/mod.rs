@@ -7,6 +7,7 @@
 //! values stay exactly as they were.
 
 mod edit;
+mod host_audit;
 pub mod keys;
 pub mod lint;
 mod save;
