@@ -135,11 +135,11 @@ fn bad_input_is_refused_and_leaves_nothing_behind() {
         (csr("good.key", "", ""), vec!["user", "must not be empty"]),
         (
             csr("good.key", "bad\u{7}user", ""),
-            vec!["control characters"],
+            vec!["control, bidirectional-override"],
         ),
         (
             csr("good.key", "u", "grp\nx"),
-            vec!["group", "control characters"],
+            vec!["group", "control, bidirectional-override"],
         ),
         (
             csr("good.key", "u", "system:masters"),

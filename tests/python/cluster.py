@@ -84,8 +84,9 @@ class ApiServer:
 
 
 def start_apiserver(cert: Path | None, key: Path | None, client_ca: Path | None,
-                    rbac: list[Path] = [], plain: bool = False, tokens: dict[str, str] | None = None) -> ApiServer:  # noqa: B006
-    args = [str(apiserver_binary()), "--listen", "127.0.0.1:0"]
+                    rbac: list[Path] = [], plain: bool = False, tokens: dict[str, str] | None = None,  # noqa: B006
+                    extra: list[str] | None = None) -> ApiServer:
+    args = [str(apiserver_binary()), "--listen", "127.0.0.1:0", *(extra or [])]
     if plain:
         args.append("--plain")
     else:

@@ -101,7 +101,11 @@ def scenario(d: Path, *, ca_file: str = "cluster", sans: list[str] | None = None
         crt, k = serving_cert(d, cluster_crt, cluster_key, sans=sans, expired=expired_server)
         srv = start_apiserver(crt, k, cluster_crt, rbac=rbac, plain=(server == "plain"))
         url = srv.url.replace("http://", "https://")
-    ca = {"cluster": str(cluster_crt), "other": str(other_crt), "empty": ""}[ca_file]
+    trust = d / "trust"
+    trust.mkdir()
+    for name, src in (("cluster.crt", cluster_crt), ("other.crt", other_crt)):
+        (trust / name).write_bytes(src.read_bytes())
+    ca = {"cluster": str(trust / "cluster.crt"), "other": str(trust / "other.crt"), "empty": ""}[ca_file]
     cfg = d / "config.toml"
     cfg.write_text('concurrent = 1\n\n[[runners]]\n  name = "k8s"\n  url = "https://gitlab.example.com/"\n'
                    '  token = "glrt-x"\n  executor = "kubernetes"\n'

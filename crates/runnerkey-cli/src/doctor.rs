@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use runnerkey::doctor::{DoctorOptions, DoctorReport, PermissionCheck, RunnerDiagnosis, diagnose};
-use runnerkey::runner_config::lint::{Finding, Severity};
 use runnerkey::runner_config::RunnerConfig;
+use runnerkey::runner_config::lint::{Finding, Severity};
 use runnerkey::{Error, Result};
 
 use crate::Outcome;

@@ -63,6 +63,9 @@ fn main() -> ExitCode {
         Ok(Outcome::Problems) => ExitCode::from(1),
         Err(e) => {
             err!("runnerkey: {e}");
+            if matches!(e.root(), runnerkey::Error::DuplicateRunner { .. }) {
+                err!("runnerkey: hint: runner-config set, lint and doctor take --runner-index N");
+            }
             return ExitCode::from(2);
         }
     };

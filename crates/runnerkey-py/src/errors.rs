@@ -206,7 +206,9 @@ pub fn to_py(e: Error) -> PyErr {
         Error::KeyMismatch(_) => KeyMismatchError::new_err(message),
         Error::NotACa(_) => NotACaError::new_err(message),
         Error::CaNotValid(_) => CaNotValidError::new_err(message),
-        Error::InvalidName { .. } => InvalidNameError::new_err(message),
+        Error::InvalidName { .. } | Error::AmbiguousSubject(_) => {
+            InvalidNameError::new_err(message)
+        }
         Error::SystemMasters => SystemMastersError::new_err(message),
         Error::BadSignature(_) => SignatureError::new_err(message),
         Error::Exists { .. } => OutputExistsError::new_err(message),

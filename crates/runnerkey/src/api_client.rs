@@ -383,9 +383,8 @@ impl ApiClient {
                     .key_provider
                     .load_private_key(key)
                     .map_err(|e| Error::Crypto(format!("client key: {e}")))?;
-                let identity = ClientIdentity(Arc::new(rustls::sign::CertifiedKey::new(
-                    chain, signing,
-                )));
+                let identity =
+                    ClientIdentity(Arc::new(rustls::sign::CertifiedKey::new(chain, signing)));
                 (builder.with_client_cert_resolver(Arc::new(identity)), None)
             }
             Credentials::BearerToken(t) => (builder.with_no_client_auth(), Some(t)),

@@ -126,12 +126,23 @@ pub enum Error {
         available: Vec<String>,
     },
     /// Several `[[runners]]` entries share the name asked for.
-    #[error("{} runners are named {name:?} (at indexes {}): pick one with --runner-index", indexes.len(), indexes.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))]
+    #[error("{} runners are named {name:?} (at indexes {}): select one by its index", indexes.len(), indexes.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))]
     DuplicateRunner {
         /// The name.
         name: String,
         /// Their 0-based positions among `[[runners]]`.
         indexes: Vec<usize>,
+    },
+    /// setup was pointed at a runner that does not use the kubernetes
+    /// executor: its kubernetes settings would be ignored.
+    #[error(
+        "runner {runner:?} uses the {executor:?} executor, not kubernetes: its [runners.kubernetes] settings would be ignored; set executor = \"kubernetes\" first, or pick another runner"
+    )]
+    NotKubernetesRunner {
+        /// The runner.
+        runner: String,
+        /// Its executor (empty when unset).
+        executor: String,
     },
     /// Another editor holds the config's lock.
     #[error("{path} is locked by another editor (waited {waited_ms} ms); try again")]

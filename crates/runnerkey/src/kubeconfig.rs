@@ -226,14 +226,19 @@ impl Kubeconfig {
     }
 
     /// Builds a kubeconfig after checking that the files load and the key
-    /// matches the certificate; the files are embedded, or with
+    /// matches the certificate (the first of the file; intermediates after
+    /// it are kept); the files are embedded, or with
     /// `reference_files` referenced by absolute path.
     pub fn new(params: &KubeconfigParams) -> Result<Self> {
         check_server(&params.server)?;
         let ca_pem = file::read(&params.ca_file)?;
         Certificate::all_from_pem(&ca_pem).map_err(|e| e.in_file(&params.ca_file))?;
         let cert_pem = file::read(&params.cert_file)?;
-        let cert = Certificate::from_pem(&cert_pem).map_err(|e| e.in_file(&params.cert_file))?;
+        // The whole chain (leaf, then intermediates) goes along, as
+        // client-go sends every certificate of client-certificate-data.
+        let chain =
+            Certificate::all_from_pem(&cert_pem).map_err(|e| e.in_file(&params.cert_file))?;
+        let cert = &chain[0];
         let key = PrivateKey::load(&params.key_file, None)?;
         if !key.matches(&cert.public_key()) {
             return Err(Error::KeyMismatch(format!(
@@ -268,7 +273,9 @@ impl Kubeconfig {
                 certificate_authority: None,
             },
             User {
-                client_certificate_data: Some(STANDARD.encode(cert.to_pem())),
+                client_certificate_data: Some(
+                    STANDARD.encode(chain.iter().map(Certificate::to_pem).collect::<String>()),
+                ),
                 client_certificate: None,
                 client_key_data: Some(STANDARD.encode(key.to_pem().as_bytes())),
                 client_key: None,

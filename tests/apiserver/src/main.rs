@@ -76,12 +76,21 @@ impl ClientCertVerifier for RequestClientCert {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
+        let algs = &self.0.signature_verification_algorithms;
+        rustls::crypto::verify_tls13_signature(message, cert, dss, algs).or_else(|e| {
+            // webpki cannot parse an X.509 v1 certificate; Go can, so take
+            // its public key as it is.
+            let Ok(parsed) = runnerkey::Certificate::from_der(cert) else {
+                return Err(e);
+            };
+            let spki = parsed.public_key().to_der().to_vec();
+            rustls::crypto::verify_tls13_signature_with_raw_key(
+                message,
+                &rustls_pki_types::SubjectPublicKeyInfoDer::from(spki),
+                dss,
+                algs,
+            )
+        })
     }
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
@@ -136,8 +145,7 @@ impl Server {
             let now = time::OffsetDateTime::now_utc();
             let signed = self.client_ca.iter().any(|ca| {
                 runnerkey::Certificate::from_der(ca).is_ok_and(|ca| {
-                    ca.subject() == cert.issuer()
-                        && cert.verify_signature(&ca.public_key()).is_ok()
+                    ca.subject() == cert.issuer() && cert.verify_signature(&ca.public_key()).is_ok()
                 })
             });
             if !signed || now < cert.not_before() || now > cert.not_after() {

@@ -17,7 +17,6 @@ use time::OffsetDateTime;
 pub use privilege::{AdminBinding, PrivilegeAudit};
 
 use crate::api_client::{ApiClient, Credentials, Endpoint, ServerCertProblem, TransportError};
-use privilege::{Who, admin_bindings, audit, review, transport_text};
 use crate::cert::Certificate;
 use crate::error::Result;
 use crate::key::PrivateKey;
@@ -26,6 +25,7 @@ use crate::public_key::colon_hex;
 use crate::rbac::{ExecutorFeature, Permission, deployer_permissions, executor_permissions};
 use crate::runner_config::lint::{Finding, LintOptions, Severity};
 use crate::runner_config::{KubernetesSettings, RunnerConfig, RunnerInfo, RunnerSelector};
+use privilege::{Who, admin_bindings, audit, review, transport_text};
 
 /// What to check.
 #[derive(Clone, Debug)]
@@ -424,9 +424,15 @@ impl Ctx<'_> {
             .map(|u| (u.username.clone(), u.groups.clone()));
         let mut bindings = Vec::new();
         let mut listing_error = None;
-        let wants_bindings = [&runner, &job]
-            .iter()
-            .any(|a| matches!(a, PrivilegeAudit::Checked { cluster_admin: true, .. }));
+        let wants_bindings = [&runner, &job].iter().any(|a| {
+            matches!(
+                a,
+                PrivilegeAudit::Checked {
+                    cluster_admin: true,
+                    ..
+                }
+            )
+        });
         if wants_bindings {
             let mut subjects = vec![(job_user.clone(), job_groups.clone())];
             if let Some(me) = me {
@@ -456,10 +462,26 @@ impl Ctx<'_> {
         };
         let who = self.d.presents.to_string();
         for (label, result, code, dangerous_code, profile) in [
-            ("the runner identity", &runner, "runner-cluster-admin", "runner-dangerous-grants", "executor"),
-            ("the job pods' identity", &job, "job-cluster-admin", "job-dangerous-grants", "deployer"),
+            (
+                "the runner identity",
+                &runner,
+                "runner-cluster-admin",
+                "runner-dangerous-grants",
+                "executor",
+            ),
+            (
+                "the job pods' identity",
+                &job,
+                "job-cluster-admin",
+                "job-dangerous-grants",
+                "deployer",
+            ),
         ] {
-            let subject = if label.starts_with("the runner") { who.clone() } else { job_user.clone() };
+            let subject = if label.starts_with("the runner") {
+                who.clone()
+            } else {
+                job_user.clone()
+            };
             match result {
                 PrivilegeAudit::Checked { cluster_admin: true, .. } => self.find(
                     code,
@@ -562,7 +584,14 @@ impl Ctx<'_> {
         let ns = self.d.job_namespace.clone();
         let perms = executor_permissions(&ExecutorFeature::defaults());
         for p in perms {
-            let allowed = match review(client, &Who::Myself, &ns, &p.api_group, &p.resource, &p.verb) {
+            let allowed = match review(
+                client,
+                &Who::Myself,
+                &ns,
+                &p.api_group,
+                &p.resource,
+                &p.verb,
+            ) {
                 Ok(a) => a,
                 Err(reason) => {
                     self.d.permissions.clear();
@@ -634,7 +663,8 @@ impl Ctx<'_> {
                 }),
                 Err(reason) => {
                     self.d.deployer_permissions.clear();
-                    self.d.deployer_note = Some(format!("could not check what {user} may do: {reason}"));
+                    self.d.deployer_note =
+                        Some(format!("could not check what {user} may do: {reason}"));
                     return self.find(
                         "job-permissions-unchecked",
                         Severity::Warning,

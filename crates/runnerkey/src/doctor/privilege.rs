@@ -56,7 +56,12 @@ const DANGEROUS: &[(&str, &str, &str, &str)] = &[
         "certificatesigningrequests/approval",
         "update",
     ),
-    ("proxy to every kubelet (nodes/proxy)", "", "nodes/proxy", "get"),
+    (
+        "proxy to every kubelet (nodes/proxy)",
+        "",
+        "nodes/proxy",
+        "get",
+    ),
 ];
 
 /// Whom to ask about.

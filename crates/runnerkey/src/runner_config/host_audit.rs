@@ -110,9 +110,9 @@ pub(crate) fn audit(files: &[&Path], cas: &[Certificate]) -> Vec<HostRisk> {
                 && let Ok(meta) = std::fs::metadata(d)
             {
                 let mode = meta.mode() & 0o7777;
-                // Sticky directories (/tmp) only let owners replace entries,
-                // but they still let anyone plant files: warn too.
-                if mode & 0o022 != 0 {
+                // In a sticky directory (/tmp) others cannot rename or remove
+                // entries they do not own, so the path below stays put.
+                if mode & 0o022 != 0 && mode & 0o1000 == 0 {
                     out.push(HostRisk::WritableDirectory {
                         path: d.to_path_buf(),
                         mode,

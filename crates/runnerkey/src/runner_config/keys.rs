@@ -59,7 +59,10 @@ pub enum ValueType {
 impl ValueType {
     fn from_go(go: &str) -> Option<Self> {
         Some(match go.trim_start_matches('*') {
-            "string" | "api.ProcMountType" | "S3AuthType" | "KubernetesPodSpecPatchType"
+            "string"
+            | "api.ProcMountType"
+            | "S3AuthType"
+            | "KubernetesPodSpecPatchType"
             | "KubernetesDNSPolicy" => ValueType::String,
             "int" | "int64" | "int32" => ValueType::Integer,
             "bool" => ValueType::Boolean,

@@ -9,14 +9,14 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use toml_edit::{Item, Table, Value};
 
+use super::host_audit::{self, HostRisk};
 use super::keys::{KeyKind, KeyTable};
 use super::{KubernetesSettings, RunnerConfig, RunnerInfo, RunnerSelector, line_col};
+use crate::api_client::Endpoint;
 use crate::cert::Certificate;
 use crate::error::Result;
 use crate::key::PrivateKey;
-use crate::api_client::Endpoint;
 use crate::verify::{key_file_problems, verify_client_chain};
-use super::host_audit::{self, HostRisk};
 
 pub use crate::severity::Severity;
 
@@ -153,7 +153,9 @@ impl Linter<'_> {
         }
         let wrong = |expected: &str, found: &str| {
             (
-                format!("gitlab-runner cannot load the file: {canonical} must be {expected}, it is {found}"),
+                format!(
+                    "gitlab-runner cannot load the file: {canonical} must be {expected}, it is {found}"
+                ),
                 format!("write {canonical} as {expected}"),
             )
         };
@@ -275,7 +277,11 @@ impl Linter<'_> {
             for problem in key_file_problems(p, self.owner) {
                 let fix = match problem.code {
                     "key-file-permissions" => format!("chmod 600 {}", p.display()),
-                    _ => format!("chown the key to the runner's user: chown {} {}", self.owner.unwrap_or(0), p.display()),
+                    _ => format!(
+                        "chown the key to the runner's user: chown {} {}",
+                        self.owner.unwrap_or(0),
+                        p.display()
+                    ),
                 };
                 self.add(
                     problem.code,

@@ -205,6 +205,24 @@ impl SetupPaths {
     }
 }
 
+/// Refuses a runner whose executor is not kubernetes, before anything is
+/// written: its `[runners.kubernetes]` settings would be ignored.
+fn check_executor(config: &RunnerConfig, params: &SetupParams) -> Result<()> {
+    let index = config.select(&params.runner)?;
+    let runners = config.runners()?;
+    let Some(r) = runners.iter().find(|r| r.index == index) else {
+        return Ok(());
+    };
+    match r.executor.as_deref() {
+        Some("kubernetes") => Ok(()),
+        other => Err(Error::NotKubernetesRunner {
+            runner: r.name.clone().unwrap_or_else(|| format!("#{index}")),
+            executor: other.unwrap_or_default().to_string(),
+        }
+        .in_file(&params.config)),
+    }
+}
+
 fn config_changes(params: &SetupParams, paths: &SetupPaths) -> Vec<Change> {
     let p = |x: &Path| x.display().to_string();
     vec![
@@ -288,6 +306,7 @@ pub fn setup(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport
     let paths = SetupPaths::new(params)?;
     let now = OffsetDateTime::now_utc();
     let mut config = RunnerConfig::load(&params.config)?;
+    check_executor(&config, params)?;
     let original = config.original().to_string();
     config
         .set_kubernetes(&params.runner, &config_changes(params, &paths))
@@ -407,18 +426,41 @@ pub fn setup(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport
             });
         }
         outputs.commit()?;
+        plan.fix_modes()?;
         if let Some(lock) = lock {
             backup = config.save_locked(&lock, &SaveOptions::default())?.backup;
         }
     }
-    let doctor = diagnose(
-        &RunnerConfig::load(&params.config)?,
+    // A dry run previews the planned config, not the one on disk; files
+    // the plan would write are not "missing".
+    let checked = if params.dry_run {
+        config
+    } else {
+        RunnerConfig::load(&params.config)?
+    };
+    let mut doctor = diagnose(
+        &checked,
         &DoctorOptions {
             runner: Some(params.runner.clone()),
             ..DoctorOptions::default()
         },
     )
     .ok();
+    if params.dry_run
+        && let Some(d) = doctor.as_mut()
+    {
+        let planned: Vec<String> = plan
+            .actions
+            .iter()
+            .map(|a| a.path.display().to_string())
+            .collect();
+        for r in &mut d.runners {
+            r.findings.retain(|f| {
+                !(matches!(f.code, "file-missing" | "file-invalid")
+                    && planned.iter().any(|p| f.message.contains(p.as_str())))
+            });
+        }
+    }
     let runner_flag = match &params.runner {
         RunnerSelector::Name(n) => format!("--runner {n}"),
         RunnerSelector::Index(i) => format!("--runner-index {i}"),
@@ -473,6 +515,7 @@ pub fn request(
 ) -> Result<RequestReport> {
     let paths = SetupPaths::new(params)?;
     let mut probe = RunnerConfig::load(&params.config)?;
+    check_executor(&probe, params)?;
     probe
         .set_kubernetes(&params.runner, &config_changes(params, &paths))
         .map_err(|e| e.in_file(&params.config))?;

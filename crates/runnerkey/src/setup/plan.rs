@@ -1,6 +1,7 @@
 //! The setup plan: every output prepared in memory, compared with what is
 //! on disk, then staged as temporary files and committed together.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use super::{FileAction, SetupParams};
@@ -13,6 +14,8 @@ use crate::key::PrivateKey;
 pub(super) struct Plan {
     dry_run: bool,
     files: Vec<(PathBuf, Vec<u8>, u32, bool, &'static str)>,
+    /// Kept keys whose mode lets others read them: set to 0600 on commit.
+    modes: Vec<PathBuf>,
     pub(super) actions: Vec<FileAction>,
 }
 
@@ -22,6 +25,7 @@ impl Plan {
         Self {
             dry_run,
             files: Vec::new(),
+            modes: Vec::new(),
             actions: Vec::new(),
         }
     }
@@ -48,7 +52,24 @@ impl Plan {
         let exists = std::fs::symlink_metadata(path).is_ok();
         if (exists && !params.force) || !generate {
             let key = PrivateKey::load(path, None)?;
-            self.keep(path, file::PRIVATE, purpose);
+            let mode = std::fs::metadata(path)
+                .map(|m| m.permissions().mode() & 0o7777)
+                .unwrap_or(file::PRIVATE);
+            if mode & 0o077 != 0 {
+                self.actions.push(FileAction {
+                    path: path.to_owned(),
+                    action: if self.dry_run {
+                        "mode would be set to 600"
+                    } else {
+                        "mode set to 600"
+                    },
+                    mode: format!("{mode:o}"),
+                    purpose,
+                });
+                self.modes.push(path.to_owned());
+            } else {
+                self.keep(path, mode, purpose);
+            }
             return Ok(key);
         }
         let key = PrivateKey::generate(params.algorithm)?;
@@ -60,6 +81,18 @@ impl Plan {
             purpose,
         )?;
         Ok(key)
+    }
+
+    /// Sets the mode of kept keys that others could read to 0600.
+    pub(super) fn fix_modes(&self) -> Result<()> {
+        for path in &self.modes {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(file::PRIVATE))
+                .map_err(|source| Error::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+        }
+        Ok(())
     }
 
     /// A certificate file, left alone when it already holds `cert` (even
