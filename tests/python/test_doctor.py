@@ -145,7 +145,10 @@ def test_all_correct(tmp_path: Path) -> None:
 
 def test_cluster_admin_identity_can_check_the_job_service_account(tmp_path: Path) -> None:
     o = scenario(tmp_path, admin=True)
-    assert o.code == 0
+    # A cluster-admin runner is an error of its own, named with its binding.
+    assert o.code == 1 and "runner-cluster-admin" in o.codes()
+    fix = next(f["fix"] for f in o.runner["findings"] if f["code"] == "runner-cluster-admin")
+    assert "kubectl delete clusterrolebinding gitlab-admin-cluster-admin" in fix
     rows = o.runner["deployer_permissions"]
     assert rows and all(p["allowed"] for p in rows)
 
@@ -235,7 +238,9 @@ def test_bearer_token_identity(tmp_path: Path, token: str) -> None:
         cfg = tmp_path / "config.toml"
         cfg.write_text('[[runners]]\n  name = "k8s"\n  executor = "kubernetes"\n')
         (tmp_path / "token").write_text("s3cr3t-token\n" if token == "good" else "nope\n")
-        ok("runner-config", "set", "--config", cfg, "--runner", "k8s", "--host", srv.url, "--ca-file", ca_crt,
+        trusted = tmp_path / "ca.crt"
+        trusted.write_bytes(ca_crt.read_bytes())
+        ok("runner-config", "set", "--config", cfg, "--runner", "k8s", "--host", srv.url, "--ca-file", trusted,
            "--namespace", "gitlab-runner", "--service-account", "gitlab-deployer", "--bearer-token-file", tmp_path / "token")
         r = run("doctor", "--config", cfg, "--online", "--json")
         assert "s3cr3t" not in r.out

@@ -130,6 +130,8 @@ def hostile_subjects() -> dict[str, list[x509.NameAttribute]]:
         "esc": [x509.NameAttribute(cn, "gitlab\x1b[31madmin")],
         "nul": [x509.NameAttribute(cn, "gitlab\x00admin")],
         "rlo": [x509.NameAttribute(cn, "nimda-baltig\u202e")],
+        "soft-hyphen": [x509.NameAttribute(cn, "al\u00adice")],
+        "c1-and-mvs": [x509.NameAttribute(cn, "alice"), x509.NameAttribute(NameOID.ORGANIZATION_NAME, "a\u180eb\u009b")],
     }
     if _ASN1Type is not None:
         cases["bmp-masters"] = [x509.NameAttribute(cn, "gitlab-admin"),
@@ -161,6 +163,9 @@ def test_hostile_csr_is_refused_by_every_signing_path(tmp_path: Path, case: str)
     # inspect shows it, escaped, and says which CN Kubernetes uses.
     out = run("inspect", csr).out
     assert "\x1b" not in out and "\u202e" not in out
+    js = run("inspect", "--json", csr).out
+    assert not [c for c in js + out if (ord(c) < 32 and c != "\n") or 0x7f <= ord(c) <= 0x9f or c in "\u00ad\u180e\u202e"]
+    json.loads(js)
     if case == "two-cns":
         assert "the API server uses the last" in out and "system:kube-controller-manager" in out
         assert "\\x1b[2J" in out

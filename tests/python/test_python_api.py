@@ -103,7 +103,7 @@ def test_real_kubeadm_ca_and_verify_problems() -> None:
     assert any("readable by group or others" in w for w in ca.warnings) or os.stat(PKI("kubeadm-ca-rsa2048-pkcs1.key.pem")).st_mode & 0o077 == 0
     expired = runnerkey.Certificate.load(PKI("kubeadm-client-expired-system-masters.crt.pem"))
     report = runnerkey.verify([ca_cert], expired, runnerkey.PrivateKey.load(PKI("rsa2048-pkcs1.key.pem")))
-    assert not report and {c for c, _ in report.problems} == {"expired", "key-mismatch"}
+    assert not report and {c for c, _ in report.problems} == {"expired", "key-mismatch", "system-masters"}
 
 
 def test_errors_have_the_right_class_and_attributes(tmp_path: Path) -> None:

@@ -32,13 +32,18 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// JSON text with invisible formatting characters written as `\uXXXX`
-/// escapes (serde_json already escapes control characters).
+/// JSON text with control characters (DEL and C1 too, which serde_json
+/// leaves raw) and invisible formatting characters written as `\uXXXX`
+/// escapes; newlines are the pretty printer's own (serde_json escapes those
+/// inside strings).
 pub fn escape_json(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if is_invisible_format(c) {
-            let _ = write!(out, "\\u{:04x}", c as u32);
+        if (c.is_control() && c != '\n') || is_invisible_format(c) {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                let _ = write!(out, "\\u{:04x}", u);
+            }
         } else {
             out.push(c);
         }
@@ -119,5 +124,10 @@ mod tests {
         assert_eq!(escape("x\u{202e}y"), "x\\u{202e}y");
         assert_eq!(escape("\u{85}"), "\\u{85}");
         assert_eq!(escape_json("\"\u{202e}\""), "\"\\u202e\"");
+        assert_eq!(
+            escape_json("\"\u{9b}\u{7f}\u{e0041}\""),
+            "\"\\u009b\\u007f\\udb40\\udc41\""
+        );
+        assert_eq!(escape("a\u{ad}b"), "a\\u{ad}b");
     }
 }

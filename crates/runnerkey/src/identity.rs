@@ -104,17 +104,31 @@ impl fmt::Display for Identity {
     }
 }
 
-/// Characters that change how text around them is shown without being
-/// seen themselves: bidirectional overrides and isolates, zero-width
-/// characters, line and paragraph separators, the byte-order mark.
+/// Characters that are not seen themselves or change how text around them
+/// is shown: Unicode's default-ignorable code points and format characters
+/// (bidirectional overrides and isolates, zero-width characters, the soft
+/// hyphen, variation selectors, tag characters, fillers), line and
+/// paragraph separators, interlinear annotation marks.
 pub fn is_invisible_format(c: char) -> bool {
     matches!(
         c,
-        '\u{061C}'
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'..='\u{1160}'
+            | '\u{17B4}'..='\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
             | '\u{200B}'..='\u{200F}'
             | '\u{2028}'..='\u{202E}'
-            | '\u{2060}'..='\u{2069}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
             | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF0}'..='\u{FFFB}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E0FFF}'
     )
 }
 
@@ -157,7 +171,7 @@ fn decode_value(value: &Any) -> std::result::Result<String, &'static str> {
             }
         }
         Tag::BmpString => {
-            if bytes.len() % 2 != 0 {
+            if !bytes.len().is_multiple_of(2) {
                 return Err("BMPString of odd length");
             }
             let units: Vec<u16> = bytes

@@ -129,7 +129,7 @@ fn build_path<'a>(
             return Some((ca, used));
         }
         let next = issuer_among(current, intermediates)?;
-        if used.iter().any(|u: &&Certificate| *u == next) {
+        if used.contains(&next) {
             return None;
         }
         used.push(next);

@@ -510,7 +510,11 @@ impl Linter<'_> {
                     format!("host {host:?} is plain http: credentials and job secrets travel in clear, and client certificates are never sent"),
                     "use the API server's https:// URL".into()),
                 Ok(e) if e.scheme_missing => self.add("host-without-scheme", Severity::Warning, Some(label), Some("runners.kubernetes.host".into()), at,
-                    format!("host {host:?} has no scheme: client-go then uses https on port {} (not kube-apiserver's usual 6443)", e.port),
+                    if host.contains(':') {
+                        format!("host {host:?} has no scheme: client-go assumes https only because TLS files are set")
+                    } else {
+                        format!("host {host:?} has no scheme and no port: client-go then uses https on port 443, not kube-apiserver's usual 6443")
+                    },
                     format!("write it in full: https://{}:6443", e.host)),
                 Ok(_) => {}
             }
