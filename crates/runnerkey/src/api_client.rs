@@ -613,7 +613,8 @@ impl ReadError {
 }
 
 impl TransportError {
-    fn detail(&self) -> String {
+    /// What went wrong, in a few words.
+    pub fn detail(&self) -> String {
         match self {
             TransportError::Dns(m)
             | TransportError::Refused(m)

@@ -25,7 +25,7 @@ use crate::public_key::colon_hex;
 use crate::rbac::{ExecutorFeature, Permission, deployer_permissions, executor_permissions};
 use crate::runner_config::lint::{Finding, LintOptions, Severity};
 use crate::runner_config::{KubernetesSettings, RunnerConfig, RunnerInfo, RunnerSelector};
-use privilege::{Who, admin_bindings, audit, review, transport_text};
+use privilege::{Who, admin_bindings, audit, review};
 
 /// What to check.
 #[derive(Clone, Debug)]
@@ -567,7 +567,7 @@ impl Ctx<'_> {
                     return self.find(
                         "self-subject-review",
                         Severity::Warning,
-                        format!("SelfSubjectReview failed: {}", transport_text(&e)),
+                        format!("SelfSubjectReview failed: {}", e.detail()),
                         "retry".into(),
                     );
                 }

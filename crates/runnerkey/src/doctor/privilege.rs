@@ -6,7 +6,7 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::api_client::{ApiClient, TransportError};
+use crate::api_client::ApiClient;
 
 /// Grants that let an identity take over the cluster or read every secret,
 /// none of which runnerkey's profiles include (all at cluster scope).
@@ -122,7 +122,7 @@ pub(super) fn review(
     let kind = body["kind"].as_str().unwrap_or_default().to_string();
     let r = client
         .request("POST", path, Some(&body))
-        .map_err(|e| format!("{kind} failed: {}", transport_text(&e)))?;
+        .map_err(|e| format!("{kind} failed: {}", e.detail()))?;
     match r.status {
         200 | 201 => r.json()["status"]["allowed"]
             .as_bool()
@@ -130,21 +130,6 @@ pub(super) fn review(
         403 => Err(format!("{kind} is forbidden for this identity (HTTP 403)")),
         404 => Err(format!("{kind} is not served (HTTP 404)")),
         s => Err(format!("{kind} answered HTTP {s}")),
-    }
-}
-
-/// A transport error in a few words.
-pub(super) fn transport_text(e: &TransportError) -> String {
-    match e {
-        TransportError::Dns(m)
-        | TransportError::Refused(m)
-        | TransportError::Timeout(m)
-        | TransportError::NotTls(m)
-        | TransportError::Tls(m)
-        | TransportError::Io(m)
-        | TransportError::Proxy(m)
-        | TransportError::TooLarge(m) => m.clone(),
-        TransportError::ServerCert { problem, .. } => format!("server certificate: {problem:?}"),
     }
 }
 
@@ -224,9 +209,7 @@ pub(super) fn admin_bindings(
             "/apis/rbac.authorization.k8s.io/v1/rolebindings",
         ),
     ] {
-        let r = client
-            .request("GET", path, None)
-            .map_err(|e| transport_text(&e))?;
+        let r = client.request("GET", path, None).map_err(|e| e.detail())?;
         if r.status != 200 {
             return Err(format!("listing {kind}s answered HTTP {}", r.status));
         }
