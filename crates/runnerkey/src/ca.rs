@@ -168,7 +168,7 @@ impl CertificateAuthority {
         ];
         let now = OffsetDateTime::now_utc();
         cert.not_before = now - BACKDATE;
-        cert.not_after = now + params.lifetime.as_duration();
+        cert.not_after = params.lifetime.end_from(now)?;
         cert.serial_number = Some(SerialNumber::from_slice(&random_serial_bytes()?));
         let signed = cert.self_signed(&pair).map_err(rcgen_err)?;
         Self::new(Certificate::from_der(signed.der())?, key, Some(now))

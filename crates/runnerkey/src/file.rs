@@ -15,12 +15,54 @@ pub const PRIVATE: u32 = 0o600;
 /// File mode for certificates and other public material.
 pub const PUBLIC: u32 = 0o644;
 
-/// Reads a whole file, naming it in the error.
+/// The largest PEM, key, CSR, kubeconfig or JSON input read.
+pub const MAX_INPUT: u64 = 16 * 1024 * 1024;
+
+/// Reads a whole file of at most [`MAX_INPUT`] bytes, naming it in the
+/// error; FIFOs, devices and directories are refused before anything is
+/// read, so nothing blocks or reads without end.
 pub fn read(path: &Path) -> Result<Vec<u8>> {
-    fs::read(path).map_err(|source| Error::Io {
+    read_capped(path, MAX_INPUT)
+}
+
+/// [`read`] with another size limit.
+pub fn read_capped(path: &Path, max: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let io = |source| Error::Io {
         path: path.to_owned(),
         source,
-    })
+    };
+    let meta = fs::metadata(path).map_err(io)?;
+    if !meta.is_file() {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file (a FIFO, device or directory is not read)",
+        )));
+    }
+    if meta.len() > max {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "{} bytes is more than the {max} bytes runnerkey reads",
+                meta.len()
+            ),
+        )));
+    }
+    let file = OpenOptions::new()
+        .read(true)
+        // O_NONBLOCK: a FIFO swapped in after the check cannot block the open.
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(io)?;
+    let mut data = Vec::new();
+    file.take(max + 1).read_to_end(&mut data).map_err(io)?;
+    if data.len() as u64 > max {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("more than the {max} bytes runnerkey reads"),
+        )));
+    }
+    Ok(data)
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {

@@ -234,7 +234,7 @@ impl CertificateAuthority {
         let now = params.now.unwrap_or_else(OffsetDateTime::now_utc);
         let ca = self.certificate();
         let mut warnings = Vec::new();
-        let requested = now + params.lifetime.as_duration();
+        let requested = params.lifetime.end_from(now)?;
         let clamped_to = (requested > ca.not_after()).then(|| ca.not_after());
         if let Some(end) = clamped_to {
             warnings.push(format!(
@@ -284,6 +284,13 @@ impl ClientFiles {
     /// BASENAME must be a plain file name (no `/`, not starting with `.`).
     pub fn in_dir(dir: &Path, basename: &str) -> Result<Self> {
         Identity::new(basename, Vec::<String>::new())?;
+        if basename == "ca" {
+            return Err(Error::InvalidName {
+                field: "file name",
+                value: basename.to_string(),
+                reason: "is reserved: ca.crt and ca.key are the CA's own files".into(),
+            });
+        }
         if basename.contains('/') || basename.starts_with('.') {
             return Err(Error::InvalidName {
                 field: "file name",

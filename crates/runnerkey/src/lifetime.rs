@@ -33,6 +33,21 @@ impl Lifetime {
     pub fn as_duration(&self) -> Duration {
         self.0
     }
+
+    /// When a lifetime starting at `start` ends; refused when that is past
+    /// the year 9999, the last instant an X.509 certificate can state.
+    pub fn end_from(&self, start: OffsetDateTime) -> Result<OffsetDateTime> {
+        time::Duration::try_from(self.0)
+            .ok()
+            .and_then(|d| start.checked_add(d))
+            .filter(|end| end.year() <= 9999)
+            .ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "a lifetime of {} days ends after the year 9999, the last date a certificate can hold",
+                    self.0.as_secs() / DAY
+                ))
+            })
+    }
 }
 
 impl Default for Lifetime {

@@ -212,6 +212,10 @@ pub struct RunnerConfig {
     doc: OnceLock<Document<String>>,
 }
 
+/// The largest config.toml read: far above any real one (10,000 runners
+/// take about 11 MB).
+pub const MAX_CONFIG: u64 = 256 * 1024 * 1024;
+
 /// 1-based line and column of a byte offset.
 pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
@@ -256,7 +260,7 @@ impl RunnerConfig {
 
     /// Reads and parses a file; a syntax error names the file, line and column.
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = crate::file::read(path)?;
+        let bytes = crate::file::read_capped(path, MAX_CONFIG)?;
         let text = String::from_utf8(bytes).map_err(|e| {
             let (line, column) = line_col(
                 &String::from_utf8_lossy(e.as_bytes()),
