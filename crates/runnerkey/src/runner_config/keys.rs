@@ -204,6 +204,11 @@ impl KeyTable {
         })
     }
 
+    /// Every known key's canonical path.
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.keys.keys().map(String::as_str)
+    }
+
     /// The removal note of a key gitlab-runner no longer reads.
     pub fn removed(&self, path: &str) -> Option<&str> {
         self.removed.get(path).map(String::as_str)

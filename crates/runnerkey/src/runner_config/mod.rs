@@ -10,6 +10,7 @@ mod edit;
 mod host_audit;
 pub mod keys;
 pub mod lint;
+pub mod redact;
 mod save;
 
 use std::fmt;
@@ -184,19 +185,21 @@ pub struct RunnerInfo {
     pub kubernetes: Option<KubernetesSettings>,
 }
 
-const REDACTED: &str = "<redacted>";
-
 impl RunnerInfo {
-    /// A copy with `token` and `bearer_token` replaced by `<redacted>`.
+    /// A copy with `token` and `bearer_token` replaced by `<redacted>`, and
+    /// the userinfo of `url` hidden.
     pub fn redacted(&self) -> Self {
         let mut r = self.clone();
+        if let Some(url) = r.url.as_deref().and_then(redact::redact_url) {
+            r.url = Some(url);
+        }
         if r.token.is_some() {
-            r.token = Some(REDACTED.into());
+            r.token = Some(redact::REDACTED.into());
         }
         if let Some(k) = &mut r.kubernetes
             && k.bearer_token.is_some()
         {
-            k.bearer_token = Some(REDACTED.into());
+            k.bearer_token = Some(redact::REDACTED.into());
         }
         r
     }
@@ -400,40 +403,25 @@ impl RunnerConfig {
             .as_ref()
             .map(|p| p.display().to_string())
             .unwrap_or_else(|| "config.toml".into());
-        let diff = similar::TextDiff::from_lines(self.original.as_str(), self.text())
-            .unified_diff()
-            .context_radius(3)
-            .header(&name, &name)
-            .to_string();
+        let unified = |a: &str, b: &str| {
+            similar::TextDiff::from_lines(a, b)
+                .unified_diff()
+                .context_radius(3)
+                .header(&name, &name)
+                .to_string()
+        };
         if show_secrets {
-            diff
-        } else {
-            diff.split_inclusive('\n').map(redact_line).collect()
+            return unified(self.original.as_str(), self.text());
+        }
+        match redact::redact_pair(&self.original, self.text()) {
+            Some((a, b)) => unified(&a, &b),
+            // Text that does not parse cannot be redacted by meaning, so
+            // none of it is shown.
+            None => format!(
+                "--- {name}\n+++ {name}\n(diff hidden: the config does not parse, so its secrets cannot be told apart)\n"
+            ),
         }
     }
-}
-
-/// A diff line with the value of a `token` or `bearer_token` key hidden.
-fn redact_line(line: &str) -> String {
-    let body = line.get(1..).unwrap_or("");
-    let trimmed = body.trim_start();
-    let secret = ["token", "bearer_token"].iter().any(|k| {
-        trimmed
-            .strip_prefix(k)
-            .is_some_and(|rest| rest.trim_start().starts_with('='))
-    });
-    if !secret || line.starts_with("---") || line.starts_with("+++") {
-        return line.to_string();
-    }
-    let eq = line.find('=').expect("checked above");
-    let end = if line.ends_with("\r\n") {
-        "\r\n"
-    } else if line.ends_with('\n') {
-        "\n"
-    } else {
-        ""
-    };
-    format!("{} \"{REDACTED}\"{end}", &line[..=eq])
 }
 
 fn kubernetes_of(runner: &Table) -> Option<KubernetesSettings> {
