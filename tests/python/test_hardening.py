@@ -38,3 +38,72 @@ def test_fifo_and_device_inputs_end_at_once(tmp_path: Path) -> None:
         r = run("inspect", path)
         assert r.code == 2 and "not a regular file" in r.err, r
         assert time.monotonic() - start < 5
+
+
+def test_no_output_may_resolve_to_the_ca_files(tmp_path: Path) -> None:
+    d = tmp_path / "pki"
+    ok("ca", "init", "--out-dir", d)
+    before = {p.name: p.read_bytes() for p in d.iterdir()}
+    out = tmp_path / "out"
+    out.mkdir()
+    # The CA directory itself, a symlink to the key, a hard link to it.
+    r = run("issue", "--ca-dir", d, "--user", "u", "--out-dir", d, "--force")
+    assert r.code == 2 and "CA's own file" in r.err, r
+    (out / "u.key").symlink_to(d / "ca.key")
+    r = run("issue", "--ca-dir", d, "--user", "u", "--out-dir", out, "--force")
+    assert r.code == 2 and "CA's own file" in r.err, r
+    (out / "u.key").unlink()
+    os.link(d / "ca.key", out / "u.crt")
+    r = run("issue", "--ca-dir", d, "--user", "u", "--out-dir", out, "--force")
+    assert r.code == 2 and "CA's own file" in r.err, r
+    r = run("csr", "sign", "x.csr", "--ca-dir", d, "--out", d / "ca.crt", "--force", cwd=tmp_path)
+    assert r.code == 2
+    assert {p.name: p.read_bytes() for p in d.iterdir()} == before
+
+
+def test_python_numbers_are_validated_never_a_panic(tmp_path: Path) -> None:
+    import runnerkey
+
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[[runners]]\n  name = "k"\n  executor = "kubernetes"\n')
+    ca = runnerkey.CertificateAuthority.generate(algorithm="ecdsa-p256")
+    bad_calls = [
+        lambda: runnerkey.doctor(cfg, timeout=float("inf")),
+        lambda: runnerkey.doctor(cfg, timeout=float("nan")),
+        lambda: runnerkey.doctor(cfg, timeout=1e300),
+        lambda: runnerkey.doctor(cfg, timeout=-1.0),
+        lambda: runnerkey.RunnerConfig.load(cfg).save(lock_timeout=float("inf")),
+        lambda: ca.issue(user="u", days=3_000_000),
+        lambda: ca.issue(user="u", duration="99999999999h"),
+        lambda: runnerkey.CertificateAuthority.generate(days=3_000_000),
+    ]
+    for call in bad_calls:
+        try:
+            call()
+        except BaseException as e:  # noqa: BLE001 - PanicException derives from BaseException
+            assert isinstance(e, (runnerkey.RunnerkeyError, ValueError, OverflowError, TypeError)), repr(e)
+        else:
+            raise AssertionError("accepted")
+
+
+def test_a_symlink_at_the_lock_is_refused(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[[runners]]\n  name = "k"\n  executor = "kubernetes"\n')
+    target = tmp_path / "planted"
+    (tmp_path / "config.toml.lock").symlink_to(target)
+    before = cfg.read_bytes()
+    r = run("runner-config", "set", "--config", cfg, "--runner", "k", "--namespace", "ci")
+    assert r.code == 2 and "config.toml.lock" in r.err, r
+    assert not target.exists() and cfg.read_bytes() == before
+
+
+def test_directories_get_explicit_modes_under_umask_000(tmp_path: Path) -> None:
+    old = os.umask(0)
+    try:
+        ok("ca", "init", "--out-dir", tmp_path / "a" / "pki")
+        ok("issue", "--ca-dir", tmp_path / "a" / "pki", "--user", "u", "--out-dir", tmp_path / "b" / "ssl")
+    finally:
+        os.umask(old)
+    for d in (tmp_path / "a", tmp_path / "a" / "pki", tmp_path / "b", tmp_path / "b" / "ssl"):
+        assert d.stat().st_mode & 0o777 == 0o700, d
+    assert (tmp_path / "b" / "ssl" / "u.key").stat().st_mode & 0o777 == 0o600

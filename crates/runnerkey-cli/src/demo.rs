@@ -39,7 +39,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
 
 /// `runnerkey demo`
 pub fn run(a: &DemoArgs) -> Result<Outcome> {
-    std::fs::create_dir_all(&a.dir).map_err(io(&a.dir))?;
+    runnerkey::file::create_dirs(&a.dir, runnerkey::file::PUBLIC_DIR)?;
     let dir = std::fs::canonicalize(&a.dir).map_err(io(&a.dir))?;
     out!(
         "runnerkey demo in {} (a throwaway CA; no cluster needed)\n",
@@ -54,7 +54,6 @@ pub fn run(a: &DemoArgs) -> Result<Outcome> {
         );
         CertificateAuthority::load_dir(&pki, None)?
     } else {
-        std::fs::create_dir_all(&pki).map_err(io(&pki))?;
         let ca = CertificateAuthority::generate(&CaParams::default())?;
         ca.write_kubeadm(&pki, false)?;
         out!(

@@ -1,7 +1,5 @@
 //! `runnerkey doctor`: prints the library's diagnosis.
 
-use std::time::Duration;
-
 use runnerkey::doctor::{DoctorOptions, DoctorReport, PermissionCheck, RunnerDiagnosis, diagnose};
 use runnerkey::runner_config::RunnerConfig;
 use runnerkey::runner_config::lint::{Finding, Severity};
@@ -123,7 +121,7 @@ pub fn run(a: &DoctorArgs) -> Result<Outcome> {
     let options = DoctorOptions {
         runner: crate::args::pick_runner(&a.runner, a.runner_index),
         online: a.online,
-        timeout: Duration::from_secs(a.timeout.max(1)),
+        timeout: runnerkey::lifetime::timeout_from_secs("timeout", a.timeout as f64)?,
         now: None,
     };
     let report = diagnose(&config, &options).map_err(|e| e.in_file(path))?;

@@ -4,19 +4,17 @@ use std::path::Path;
 
 use runnerkey::file;
 use runnerkey::{
-    CaParams, CertificateAuthority, CertificateRequest, ClientFiles, CsrParams, Error, Issued,
-    Lifetime, PrivateKey, Result,
+    CaParams, CertificateAuthority, CertificateRequest, ClientFiles, CsrParams, Issued, Lifetime,
+    PrivateKey, Result,
 };
 
 use crate::Outcome;
 use crate::args::{CaInitArgs, CsrCreateArgs, CsrSignArgs, IssueArgs, KeyGenerateArgs};
 use crate::inputs;
 
+/// A directory for keys: 0700 whatever the umask.
 fn create_dir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-        path: dir.to_owned(),
-        source,
-    })
+    runnerkey::file::create_dirs(dir, runnerkey::file::PRIVATE_DIR).map(|_| ())
 }
 
 fn print_issued(issued: &Issued) {
@@ -75,6 +73,7 @@ pub fn csr_sign(a: &CsrSignArgs) -> Result<Outcome> {
     let csr = CertificateRequest::load(&a.csr_file)?;
     let params = inputs::issue_params(&a.lifetime, a.allow_system_masters)?;
     let ca = inputs::ca(&a.ca)?;
+    ca.check_output(&a.out)?;
     let issued = ca.sign(&csr, &params).map_err(|e| e.in_file(&a.csr_file))?;
     file::write_atomic(
         &a.out,
@@ -100,6 +99,7 @@ pub fn issue(a: &IssueArgs) -> Result<Outcome> {
     let basename = a.name.clone().unwrap_or_else(|| identity.user.clone());
     let files = ClientFiles::in_dir(&a.out_dir, &basename)?;
     let ca = inputs::ca(&a.ca)?;
+    files.check_not_ca(&ca)?;
     files.check_free(ca.certificate(), a.force)?;
     let (key, issued) = ca.issue(&identity, algorithm, &params)?;
     create_dir(&a.out_dir)?;

@@ -130,7 +130,12 @@ impl RunnerConfig {
     fn save(&self, py: Python<'_>, backup: bool, lock_timeout: f64) -> PyResult<Py<PyAny>> {
         let options = SaveOptions {
             backup,
-            lock_timeout: Duration::from_secs_f64(lock_timeout.max(0.0)),
+            lock_timeout: if lock_timeout == 0.0 {
+                Duration::ZERO
+            } else {
+                runnerkey::lifetime::timeout_from_secs("lock_timeout", lock_timeout)
+                    .map_err(crate::errors::to_py)?
+            },
         };
         let saved = py.detach(|| self.0.save(&options)).py()?;
         if !saved.changed {

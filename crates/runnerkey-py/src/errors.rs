@@ -211,7 +211,7 @@ pub fn to_py(e: Error) -> PyErr {
         }
         Error::SystemMasters => SystemMastersError::new_err(message),
         Error::BadSignature(_) => SignatureError::new_err(message),
-        Error::Exists { .. } => OutputExistsError::new_err(message),
+        Error::Exists { .. } | Error::WouldReplaceCa { .. } => OutputExistsError::new_err(message),
         Error::ConfigParse { .. } => ConfigParseError::new_err(message),
         Error::RunnerNotFound { .. } => RunnerNotFoundError::new_err(message),
         Error::DuplicateRunner { .. } => DuplicateRunnerError::new_err(message),

@@ -1,7 +1,6 @@
 //! RBAC, kubeconfig, the CSR API, doctor and setup.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use pyo3::prelude::*;
 use runnerkey::doctor::{DoctorOptions, diagnose};
@@ -191,7 +190,8 @@ pub fn doctor(
     let options = DoctorOptions {
         runner: runner.map(Into::into),
         online,
-        timeout: Duration::from_secs_f64(timeout.max(0.1)),
+        timeout: runnerkey::lifetime::timeout_from_secs("timeout", timeout)
+            .map_err(crate::errors::to_py)?,
         now: None,
     };
     let report = py.detach(|| diagnose(&cfg, &options)).py()?;

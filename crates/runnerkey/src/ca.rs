@@ -48,6 +48,8 @@ pub struct CertificateAuthority {
     cert: Certificate,
     key: PrivateKey,
     warnings: Vec<String>,
+    /// The files it was loaded from, which no output may replace.
+    sources: Vec<PathBuf>,
 }
 
 impl CertificateAuthority {
@@ -99,6 +101,7 @@ impl CertificateAuthority {
             cert,
             key,
             warnings,
+            sources: Vec::new(),
         })
     }
 
@@ -121,6 +124,7 @@ impl CertificateAuthority {
             }
             other => other.in_file(cert_path),
         })?;
+        ca.sources = vec![cert_path.to_path_buf(), key_path.to_path_buf()];
         if let Ok(meta) = std::fs::metadata(key_path)
             && meta.mode() & 0o077 != 0
         {
@@ -136,6 +140,37 @@ impl CertificateAuthority {
     /// Loads `ca.crt` and `ca.key` from a directory such as `/etc/kubernetes/pki`.
     pub fn load_dir(dir: &Path, passphrase: Option<&[u8]>) -> Result<Self> {
         Self::load(&dir.join(CA_CERT_FILE), &dir.join(CA_KEY_FILE), passphrase)
+    }
+
+    /// Refuses an output `path` that is one of the files this CA was loaded
+    /// from — by name, through symbolic links, or as a hard link to the same
+    /// inode — so that no command can replace the cluster CA's key or
+    /// certificate. Call it for every output before writing anything.
+    pub fn check_output(&self, path: &Path) -> Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        let resolved = |p: &Path| {
+            let abs = absolute(p);
+            match (abs.parent().map(std::fs::canonicalize), abs.file_name()) {
+                (Some(Ok(dir)), Some(name)) => {
+                    std::fs::canonicalize(&abs).unwrap_or(dir.join(name))
+                }
+                _ => abs,
+            }
+        };
+        let inode = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
+        for source in &self.sources {
+            let same = absolute(path) == absolute(source)
+                || resolved(path) == resolved(source)
+                || inode(path).is_some_and(|i| Some(i) == inode(source));
+            if same {
+                return Err(Error::WouldReplaceCa {
+                    path: path.to_path_buf(),
+                    ca_file: source.clone(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Makes a new self-signed CA like kubeadm's, with rcgen: CN=kubernetes,
@@ -177,10 +212,7 @@ impl CertificateAuthority {
     /// Writes `ca.crt` (0644) and `ca.key` (0600, PKCS#1 or SEC1 as kubeadm
     /// writes them) into `dir` (created if missing), all or nothing.
     pub fn write_kubeadm(&self, dir: &Path, overwrite: bool) -> Result<Vec<PathBuf>> {
-        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-            path: dir.to_owned(),
-            source,
-        })?;
+        file::create_dirs(dir, file::PRIVATE_DIR)?;
         let mut out = Outputs::new();
         out.add(
             &dir.join(CA_KEY_FILE),

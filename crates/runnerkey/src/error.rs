@@ -101,6 +101,14 @@ pub enum Error {
     /// An argument out of range or inconsistent with another.
     #[error("{0}")]
     InvalidArgument(String),
+    /// An output would replace a file the CA was loaded from.
+    #[error("refusing to write {path}: it is the CA's own file {ca_file}")]
+    WouldReplaceCa {
+        /// The output asked for.
+        path: PathBuf,
+        /// The CA certificate or key file it resolves to.
+        ca_file: PathBuf,
+    },
     /// An output file exists and overwriting was not allowed.
     #[error("{path} already exists (use --force to overwrite)")]
     Exists {

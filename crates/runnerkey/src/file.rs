@@ -65,6 +65,45 @@ pub fn read_capped(path: &Path, max: u64) -> Result<Vec<u8>> {
     Ok(data)
 }
 
+/// Mode of a directory that will hold private keys.
+pub const PRIVATE_DIR: u32 = 0o700;
+/// Mode of any other directory runnerkey creates.
+pub const PUBLIC_DIR: u32 = 0o755;
+
+/// Creates `dir` and its missing parents with exactly `mode` (whatever the
+/// umask), and returns the directories it created, outermost first.
+pub fn create_dirs(dir: &Path, mode: u32) -> Result<Vec<PathBuf>> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let mut missing = Vec::new();
+    let mut d = Some(dir);
+    while let Some(p) = d.filter(|p| !p.as_os_str().is_empty() && fs::symlink_metadata(p).is_err())
+    {
+        missing.push(p.to_path_buf());
+        d = p.parent();
+    }
+    let mut created = Vec::new();
+    for p in missing.iter().rev() {
+        let made = fs::DirBuilder::new()
+            .mode(mode)
+            .create(p)
+            .and_then(|()| fs::set_permissions(p, fs::Permissions::from_mode(mode)));
+        match made {
+            Ok(()) => created.push(p.clone()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && p.is_dir() => {}
+            Err(source) => {
+                for c in created.iter().rev() {
+                    let _ = fs::remove_dir(c);
+                }
+                return Err(Error::Io {
+                    path: p.clone(),
+                    source,
+                });
+            }
+        }
+    }
+    Ok(created)
+}
+
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     move |source| Error::Io {
         path: path.to_owned(),

@@ -305,6 +305,15 @@ impl ClientFiles {
         })
     }
 
+    /// Refuses, before anything is written, when any of the three files
+    /// would replace one `ca` was loaded from.
+    pub fn check_not_ca(&self, ca: &CertificateAuthority) -> Result<()> {
+        for p in [&self.key_file, &self.cert_file, &self.ca_file] {
+            ca.check_output(p)?;
+        }
+        Ok(())
+    }
+
     /// Whether `ca_file` already holds exactly `ca` (several identities
     /// issued into one directory share it).
     fn holds_ca(&self, ca: &Certificate) -> bool {

@@ -13,6 +13,20 @@ use crate::error::{Error, Result};
 
 const DAY: u64 = 86_400;
 
+/// The longest timeout accepted: a day.
+pub const MAX_TIMEOUT_SECS: f64 = 86_400.0;
+
+/// A timeout of `secs` seconds for `what` (e.g. "timeout"), checked before
+/// any arithmetic: finite, positive, at most [`MAX_TIMEOUT_SECS`].
+pub fn timeout_from_secs(what: &'static str, secs: f64) -> Result<Duration> {
+    if !secs.is_finite() || secs <= 0.0 || secs > MAX_TIMEOUT_SECS {
+        return Err(Error::InvalidArgument(format!(
+            "{what} {secs} is not a number of seconds between 0 and {MAX_TIMEOUT_SECS}"
+        )));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
 /// A certificate lifetime: a number of days, or a duration such as
 /// `8760h`, `90d`, `1h30m` (Go-style units s, m, h, d).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -77,6 +77,9 @@ impl ConfigLock {
             .create(true)
             .truncate(false)
             .mode(0o600)
+            // A symbolic link planted at the lock's name is refused, so the
+            // lock cannot be used to create or truncate another file.
+            .custom_flags(libc::O_NOFOLLOW)
             .open(&path)
             .map_err(io(&path))?;
         let start = Instant::now();

@@ -312,6 +312,17 @@ pub fn setup(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport
         .set_kubernetes(&params.runner, &config_changes(params, &paths))
         .map_err(|e| e.in_file(&params.config))?;
 
+    if let CertSource::Ca(ca) = &source {
+        for p in [
+            &paths.key,
+            &paths.cert,
+            &paths.ca,
+            &paths.rbac,
+            &paths.kubeconfig,
+        ] {
+            ca.check_output(p)?;
+        }
+    }
     let ca_cert = match &source {
         CertSource::Ca(ca) => ca.certificate().clone(),
         CertSource::Issued { ca, .. } => (**ca).clone(),

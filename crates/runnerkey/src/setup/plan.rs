@@ -160,26 +160,8 @@ impl Plan {
     /// Stages every file (creating `dir` if needed; removed again if
     /// staging fails) and returns the staged set.
     pub(super) fn stage(&self, dir: &Path) -> Result<(Outputs, Vec<PathBuf>)> {
-        let mut created = Vec::new();
-        let mut missing = dir.to_path_buf();
-        let mut chain = Vec::new();
-        while !missing.exists() {
-            chain.push(missing.clone());
-            match missing.parent() {
-                Some(p) => missing = p.to_path_buf(),
-                None => break,
-            }
-        }
-        for d in chain.iter().rev() {
-            if let Err(source) = std::fs::create_dir(d) {
-                remove_dirs(&created);
-                return Err(Error::Io {
-                    path: d.clone(),
-                    source,
-                });
-            }
-            created.push(d.clone());
-        }
+        // The directory holds the runner's key: 0700 whatever the umask.
+        let created = file::create_dirs(dir, file::PRIVATE_DIR)?;
         let mut out = Outputs::new();
         for (path, content, mode, exists, _) in &self.files {
             if let Err(e) = out.add(path, content, *mode, *exists) {
