@@ -104,6 +104,8 @@ def test_directories_get_explicit_modes_under_umask_000(tmp_path: Path) -> None:
         ok("issue", "--ca-dir", tmp_path / "a" / "pki", "--user", "u", "--out-dir", tmp_path / "b" / "ssl")
     finally:
         os.umask(old)
-    for d in (tmp_path / "a", tmp_path / "a" / "pki", tmp_path / "b", tmp_path / "b" / "ssl"):
+    for d in (tmp_path / "a", tmp_path / "b"):
+        assert d.stat().st_mode & 0o777 == 0o755, d
+    for d in (tmp_path / "a" / "pki", tmp_path / "b" / "ssl"):
         assert d.stat().st_mode & 0o777 == 0o700, d
     assert (tmp_path / "b" / "ssl" / "u.key").stat().st_mode & 0o777 == 0o600

@@ -94,7 +94,9 @@ def test_with_the_ca_end_to_end_and_idempotent(hosts) -> None:
     r = ok(*setup_args(d, url, "--ca-cert", ca_crt, "--ca-key", ca_key, "--renew-before", "400d"))
     assert "renewal window" in r.out
     after = tree(d / "runner")
-    assert after["ssl/gitlab-admin.key"] == before["ssl/gitlab-admin.key"]
+    # Same key (a renewal reuses it), now in a new version with the new certificate.
+    assert after["ssl/gitlab-admin.key"][0] == before["ssl/gitlab-admin.key"][0]
+    assert (d / "runner" / "ssl" / "gitlab-admin.key").is_symlink()
     assert after["ssl/gitlab-admin.crt"][0] != before["ssl/gitlab-admin.crt"][0]
 
 

@@ -70,8 +70,9 @@ pub const PRIVATE_DIR: u32 = 0o700;
 /// Mode of any other directory runnerkey creates.
 pub const PUBLIC_DIR: u32 = 0o755;
 
-/// Creates `dir` and its missing parents with exactly `mode` (whatever the
-/// umask), and returns the directories it created, outermost first.
+/// Creates `dir` with exactly `mode` and its missing parents with
+/// [`PUBLIC_DIR`] (whatever the umask), and returns the directories it
+/// created, outermost first.
 pub fn create_dirs(dir: &Path, mode: u32) -> Result<Vec<PathBuf>> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     let mut missing = Vec::new();
@@ -83,6 +84,7 @@ pub fn create_dirs(dir: &Path, mode: u32) -> Result<Vec<PathBuf>> {
     }
     let mut created = Vec::new();
     for p in missing.iter().rev() {
+        let mode = if p == dir { mode } else { PUBLIC_DIR };
         let made = fs::DirBuilder::new()
             .mode(mode)
             .create(p)
@@ -117,6 +119,8 @@ struct Pending {
     dest: PathBuf,
     temp: PathBuf,
     overwrite: bool,
+    /// An existing file with the same content counts as written.
+    same_ok: bool,
 }
 
 /// A set of files written all or nothing.
@@ -144,24 +148,55 @@ impl Outputs {
                 path: dest.to_owned(),
             });
         }
+        if let Some(dir) = dest.parent() {
+            remove_stale_temps(if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            });
+        }
         let temp = temp_path(dest);
+        // 0600 from the first byte whatever the final mode; set at the end.
         let mut file = OpenOptions::new()
             .write(true)
             .create_new(true)
-            .mode(mode)
+            .mode(PRIVATE)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(&temp)
             .map_err(io(dest))?;
         self.pending.push(Pending {
             dest: dest.to_owned(),
             temp: temp.clone(),
             overwrite,
+            same_ok: false,
         });
         file.write_all(content).map_err(io(dest))?;
+        if mode != PRIVATE {
+            use std::os::unix::fs::PermissionsExt;
+            file.set_permissions(fs::Permissions::from_mode(mode))
+                .map_err(io(dest))?;
+        }
         file.sync_all().map_err(io(dest))?;
         Ok(())
     }
 
-    /// Moves every staged file into place and syncs the directories.
+    /// Stages `content` for `dest`, which may exist already with exactly
+    /// this content (a file several writers share, such as `ca.crt`): that
+    /// counts as written, also when another process wrote it meanwhile.
+    pub fn add_shared(&mut self, dest: &Path, content: &[u8], mode: u32) -> Result<()> {
+        if fs::read(dest).is_ok_and(|c| c == content) {
+            return Ok(());
+        }
+        self.add(dest, content, mode, false)?;
+        if let Some(p) = self.pending.last_mut() {
+            p.same_ok = true;
+        }
+        Ok(())
+    }
+
+    /// Moves every staged file into place and syncs the directories. When
+    /// one fails, the files this commit created are removed again (files it
+    /// replaced cannot be restored: stage those last).
     pub fn commit(mut self) -> Result<Vec<PathBuf>> {
         let pending = std::mem::take(&mut self.pending);
         let mut written = Vec::with_capacity(pending.len());
@@ -175,6 +210,17 @@ impl Outputs {
                 fs::rename(&p.temp, &p.dest)
             } else {
                 fs::hard_link(&p.temp, &p.dest).and_then(|()| fs::remove_file(&p.temp))
+            };
+            let result = match result {
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::AlreadyExists
+                        && p.same_ok
+                        && fs::read(&p.dest).ok() == fs::read(&p.temp).ok() =>
+                {
+                    let _ = fs::remove_file(&p.temp);
+                    continue;
+                }
+                other => other,
             };
             match result {
                 Ok(()) => written.push(p.dest.clone()),
@@ -199,7 +245,13 @@ impl Outputs {
             sync_dir(&d.join("."));
         }
         match failed {
-            Some(e) => Err(e),
+            Some(e) => {
+                let created = pending.iter().filter(|p| !p.overwrite).map(|p| &p.dest);
+                for dest in created.filter(|d| written.contains(d)) {
+                    let _ = fs::remove_file(dest);
+                }
+                Err(e)
+            }
             None => Ok(written),
         }
     }
@@ -218,6 +270,40 @@ pub fn write_atomic(dest: &Path, content: &[u8], mode: u32, overwrite: bool) -> 
     let mut out = Outputs::new();
     out.add(dest, content, mode, overwrite)?;
     out.commit().map(|_| ())
+}
+
+/// Whether the process with this pid (from a temporary file's name) is
+/// gone, so its leftovers may be removed; never for a live process.
+pub(crate) fn writer_is_gone(pid: &str) -> bool {
+    if pid == std::process::id().to_string() {
+        return false;
+    }
+    pid.chars().all(|c| c.is_ascii_digit())
+        && !pid.is_empty()
+        && Path::new("/proc/self").exists()
+        && !Path::new("/proc").join(pid).exists()
+}
+
+/// Removes temporary files runnerkey left in `dir` when a process writing
+/// them died (`kill -9`, power loss): `.NAME.runnerkey-PID-N.tmp` of a PID
+/// that no longer runs. Some of them may hold private keys.
+pub fn remove_stale_temps(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten().take(10_000) {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_suffix(".tmp") else {
+            continue;
+        };
+        let Some((_, tail)) = rest.rsplit_once(".runnerkey-") else {
+            continue;
+        };
+        let pid = tail.split('-').next().unwrap_or("");
+        if name.starts_with('.') && writer_is_gone(pid) {
+            let _ = fs::remove_file(e.path());
+        }
+    }
 }
 
 /// A temporary name beside `dest`, unique to this process and call.

@@ -351,6 +351,16 @@ impl ClientFiles {
     ) -> Result<()> {
         self.check_free(ca, overwrite)?;
         let mut out = Outputs::new();
+        // First, so that a different CA file stops the commit before the
+        // key and certificate are placed; several identities (and
+        // concurrent runs) share an identical ca.crt.
+        if overwrite {
+            if !self.holds_ca(ca) {
+                out.add(&self.ca_file, ca.to_pem().as_bytes(), file::PUBLIC, true)?;
+            }
+        } else {
+            out.add_shared(&self.ca_file, ca.to_pem().as_bytes(), file::PUBLIC)?;
+        }
         out.add(
             &self.key_file,
             key.to_pem().as_bytes(),
@@ -363,14 +373,6 @@ impl ClientFiles {
             file::PUBLIC,
             overwrite,
         )?;
-        if !self.holds_ca(ca) {
-            out.add(
-                &self.ca_file,
-                ca.to_pem().as_bytes(),
-                file::PUBLIC,
-                overwrite,
-            )?;
-        }
         out.commit().map(|_| ())
     }
 }

@@ -22,6 +22,7 @@
 pub mod api_client;
 pub mod ca;
 pub mod cert;
+pub mod credential_dir;
 pub mod csr;
 pub mod doctor;
 pub mod error;

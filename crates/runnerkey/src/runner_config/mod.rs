@@ -23,7 +23,7 @@ use toml_edit::{Document, Item, Table};
 
 use crate::error::{Error, Result};
 
-pub use save::{ConfigLock, Edited, SaveOptions, Saved};
+pub use save::{ConfigLock, Edited, PreparedSave, SaveOptions, Saved};
 
 /// Where gitlab-runner keeps its configuration when it runs as root.
 pub const DEFAULT_PATH: &str = "/etc/gitlab-runner/config.toml";

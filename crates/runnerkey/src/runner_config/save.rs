@@ -187,6 +187,16 @@ impl RunnerConfig {
         if !self.is_changed() {
             return Ok(self.unchanged(path));
         }
+        self.prepare_save(lock, options)?.commit()
+    }
+
+    /// Everything of [`RunnerConfig::save_locked`] that can fail, done
+    /// without touching the config: the check that the file still holds
+    /// what was loaded, the complete backup, and the new text in a synced
+    /// temporary file beside it. [`PreparedSave::commit`] then only renames.
+    /// Dropping it uncommitted removes the temporary file.
+    pub fn prepare_save(&self, lock: &ConfigLock, options: &SaveOptions) -> Result<PreparedSave> {
+        let path = self.file_path()?;
         let real = real_path(path)?;
         debug_assert!(
             lock.path()
@@ -198,25 +208,63 @@ impl RunnerConfig {
         }
         let meta = fs::metadata(&real).map_err(io(&real))?;
         let mode = meta.mode() & 0o7777;
+        crate::file::remove_stale_temps(real.parent().unwrap_or(Path::new(".")));
         let backup = if options.backup {
+            // Complete or absent: written under a temporary name, synced,
+            // then linked to its final name.
             let b = backup_path(&real);
-            write_new(&b, &on_disk, mode, &meta)?;
+            let staged = temp_path(&b);
+            write_new(&staged, &on_disk, mode, &meta)?;
+            let linked = fs::hard_link(&staged, &b);
+            let _ = fs::remove_file(&staged);
+            linked.map_err(io(&b))?;
+            sync_dir(&b);
             Some(b)
         } else {
             None
         };
         let temp = temp_path(&real);
         write_new(&temp, self.text().as_bytes(), mode, &meta)?;
+        Ok(PreparedSave {
+            temp: Some(temp),
+            saved: Saved {
+                changed: true,
+                path: real,
+                backup,
+            },
+        })
+    }
+}
+
+/// A save prepared by [`RunnerConfig::prepare_save`], waiting to replace
+/// the config.
+#[derive(Debug)]
+pub struct PreparedSave {
+    temp: Option<PathBuf>,
+    saved: Saved,
+}
+
+impl PreparedSave {
+    /// Replaces the config with the new text (one atomic rename).
+    pub fn commit(mut self) -> Result<Saved> {
+        let Some(temp) = self.temp.take() else {
+            return Ok(self.saved.clone());
+        };
+        let real = self.saved.path.clone();
         if let Err(e) = fs::rename(&temp, &real) {
             let _ = fs::remove_file(&temp);
             return Err(io(&real)(e));
         }
         sync_dir(&real);
-        Ok(Saved {
-            changed: true,
-            path: real,
-            backup,
-        })
+        Ok(self.saved.clone())
+    }
+}
+
+impl Drop for PreparedSave {
+    fn drop(&mut self) {
+        if let Some(t) = &self.temp {
+            let _ = fs::remove_file(t);
+        }
     }
 }
 

@@ -13,6 +13,7 @@ use crate::CertificateAuthority;
 
 mod plan;
 use crate::cert::Certificate;
+use crate::credential_dir::CredentialDir;
 use crate::csr::{CertificateRequest, CsrParams};
 use crate::doctor::{DoctorOptions, DoctorReport, diagnose};
 use crate::error::{Error, Result};
@@ -418,6 +419,7 @@ pub fn setup(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport
     let mut backup = None;
     if !params.dry_run {
         let dir = paths.key.parent().unwrap_or(Path::new("/")).to_path_buf();
+        let credentials = plan.take_credentials(&[&paths.key, &paths.cert, &paths.ca])?;
         let (outputs, _created) = plan.stage(&dir)?;
         let lock = if config.is_changed() {
             Some(ConfigLock::acquire(
@@ -436,10 +438,22 @@ pub fn setup(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport
                 path: params.config.clone(),
             });
         }
+        // Everything that can fail before anything is committed: the
+        // config's backup and its new text are ready beside it.
+        let prepared = match &lock {
+            Some(lock) => Some(config.prepare_save(lock, &SaveOptions::default())?),
+            None => None,
+        };
+        // The key, certificate and CA certificate switch as one unit, then
+        // the other files, then config.toml (which may start pointing at
+        // them).
+        if let Some(credentials) = &credentials {
+            CredentialDir::new(&dir).install(credentials)?;
+        }
         outputs.commit()?;
         plan.fix_modes()?;
-        if let Some(lock) = lock {
-            backup = config.save_locked(&lock, &SaveOptions::default())?.backup;
+        if let Some(prepared) = prepared {
+            backup = prepared.commit()?.backup;
         }
     }
     // A dry run previews the planned config, not the one on disk; files

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::{FileAction, SetupParams};
 use crate::cert::Certificate;
+use crate::credential_dir::CredentialFile;
 use crate::error::{Error, Result};
 use crate::file::{self, Outputs};
 use crate::key::PrivateKey;
@@ -81,6 +82,52 @@ impl Plan {
             purpose,
         )?;
         Ok(key)
+    }
+
+    /// Takes the runner's key, certificate and CA certificate out of the
+    /// plan when any of them changes, as one unit for a
+    /// [`CredentialDir`](crate::credential_dir::CredentialDir): the changed
+    /// ones with their new content, the others with their bytes on disk.
+    /// `None` when none of them changes.
+    pub(super) fn take_credentials(
+        &mut self,
+        paths: &[&Path],
+    ) -> Result<Option<Vec<CredentialFile>>> {
+        if !self.files.iter().any(|f| paths.contains(&f.0.as_path())) {
+            return Ok(None);
+        }
+        let mut out = Vec::new();
+        for path in paths {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let (content, mode) = match self.files.iter().position(|f| f.0 == *path) {
+                Some(i) => {
+                    let (_, content, mode, _, _) = self.files.remove(i);
+                    (content, mode)
+                }
+                None => {
+                    let mode = if self.modes.iter().any(|m| m == path) {
+                        file::PRIVATE
+                    } else {
+                        std::fs::metadata(path)
+                            .map(|m| m.permissions().mode() & 0o777)
+                            .map_err(|source| Error::Io {
+                                path: path.to_path_buf(),
+                                source,
+                            })?
+                    };
+                    (file::read(path)?, mode)
+                }
+            };
+            out.push(CredentialFile {
+                name,
+                content,
+                mode,
+            });
+        }
+        Ok(Some(out))
     }
 
     /// Sets the mode of kept keys that others could read to 0600.
