@@ -109,3 +109,75 @@ def test_directories_get_explicit_modes_under_umask_000(tmp_path: Path) -> None:
     for d in (tmp_path / "a" / "pki", tmp_path / "b" / "ssl"):
         assert d.stat().st_mode & 0o777 == 0o700, d
     assert (tmp_path / "b" / "ssl" / "u.key").stat().st_mode & 0o777 == 0o600
+
+
+SPELLINGS = """\
+[[runners]]
+  name = "a"
+  url = "https://deploy:url-pa55@gitlab.example.com/"
+  "token" = 'glrt-literal-s3cret'
+  executor = "kubernetes"
+  kubernetes = { host = "https://k:6443", bearer_token = "inline-s3cret" }
+  [runners.cache]
+    Type = "s3"
+    [runners.cache.s3]
+      AccessKey = "AKIA-s3cret"
+      SecretKey = \"\"\"
+multi-line-s3cret\"\"\"
+      SessionToken = "session-s3cret"
+    [runners.cache.gcs]
+      PrivateKey = "gcs-s3cret"
+    [runners.cache.azure]
+      AccountKey = "azure-s3cret"
+[[runners]]
+  name = "b"
+  executor = "kubernetes"
+  kubernetes.bearer_token = "dotted-s3cret"
+"""
+
+
+def test_every_secret_spelling_is_redacted_in_diffs_and_show(tmp_path: Path) -> None:
+    import runnerkey
+
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(SPELLINGS)
+    token = tmp_path / "token"
+    token.write_text("new-s3cret\n")
+    for runner in ("a", "b"):
+        r = ok("runner-config", "set", "--config", cfg, "--runner", runner, "--host", "https://x:6443",
+               "--bearer-token-file", token, "--dry-run")
+        assert "s3cret" not in r.out and "pa55" not in r.out, r.out
+        assert "<redacted> (changed)" in r.out
+    for args in (["--json"], []):
+        shown = ok("runner-config", "show", "--config", cfg, *args).out
+        assert "s3cret" not in shown and "pa55" not in shown, shown
+    c = runnerkey.RunnerConfig.load(cfg)
+    c.set_kubernetes("a", host="https://y:6443", bearer_token="py-s3cret")
+    diff = c.diff()
+    assert "s3cret" not in diff and "pa55" not in diff and "<redacted> (changed)" in diff, diff
+    assert "py-s3cret" in c.diff(show_secrets=True)
+    assert cfg.read_text() == SPELLINGS
+
+
+def test_concurrent_identical_issues_succeed_or_say_exists(tmp_path: Path) -> None:
+    import subprocess
+
+    from conftest import binary
+
+    d = tmp_path / "pki"
+    ok("ca", "init", "--out-dir", d, "--algorithm", "ecdsa-p256")
+    out = tmp_path / "out"
+    for round_ in range(3):
+        procs = [subprocess.Popen([str(binary()), "issue", "--ca-dir", str(d), "--user", f"u{round_}",
+                                   "--out-dir", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(20)]
+        results = [(p.wait(), p.stdout.read(), p.stderr.read()) for p in procs]
+        for p in procs:
+            p.stdout.close()
+            p.stderr.close()
+        winners = [r for r in results if r[0] == 0]
+        assert len(winners) == 1, results
+        for code, _, err in results:
+            if code != 0:
+                assert code == 2 and f"u{round_}." in err and "already exists" in err, err
+    assert sorted(p.name for p in out.iterdir()) == ["ca.crt", "u0.crt", "u0.key", "u1.crt", "u1.key", "u2.crt", "u2.key"]

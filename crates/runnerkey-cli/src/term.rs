@@ -18,8 +18,9 @@ static FAILED: Mutex<Option<String>> = Mutex::new(None);
 /// written as visible escapes: `\x1b`, `\u{202e}`.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c == '\n' || c == '\t' {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\n' || c == '\t' || (c == '\r' && chars.peek() == Some(&'\n')) {
             out.push(c);
         } else if (c as u32) < 0x80 && c.is_control() {
             let _ = write!(out, "\\x{:02x}", c as u32);
@@ -129,5 +130,6 @@ mod tests {
             "\"\\u009b\\u007f\\udb40\\udc41\""
         );
         assert_eq!(escape("a\u{ad}b"), "a\\u{ad}b");
+        assert_eq!(escape("crlf\r\nlone\rcr"), "crlf\r\nlone\\x0dcr");
     }
 }

@@ -138,6 +138,7 @@ impl K8sCsr {
 
     /// Reads `kubectl get csr NAME -o json` (or `-o yaml`) output.
     pub fn parse(text: &str) -> Result<Self> {
+        crate::nesting::check(text, "the CertificateSigningRequest")?;
         let trimmed = text.trim_start();
         let parsed: std::result::Result<Self, String> = if trimmed.starts_with('{') {
             serde_json::from_str(text).map_err(|e| e.to_string())

@@ -12,6 +12,10 @@ use aws_lc_rs::cipher::{
 };
 use aws_lc_rs::iv::FixedLength;
 use aws_lc_rs::pbkdf2;
+
+/// The most PBKDF2 iterations an encrypted key may ask for (OpenSSL writes
+/// 2,048; OWASP recommends 600,000 for SHA-256).
+pub const MAX_PBKDF2_ITERATIONS: u32 = 2_000_000;
 use der::asn1::{Any, Null, ObjectIdentifier, OctetString, UintRef};
 use der::{Decode, Encode, Sequence};
 use pkcs5::pbes2;
@@ -451,6 +455,12 @@ fn decrypt_pkcs8(der: &[u8], passphrase: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
         pbes2::EncryptionScheme::Aes256Cbc { iv } => (&AES_256, 32, iv),
         other => return Err(Error::UnsupportedKeyEncryption(format!("{other:?}"))),
     };
+    if kdf.iteration_count > MAX_PBKDF2_ITERATIONS {
+        return Err(Error::UnsupportedKeyEncryption(format!(
+            "PBKDF2 with {} iterations (runnerkey's ceiling is {MAX_PBKDF2_ITERATIONS}, so that a hostile key cannot take minutes to try)",
+            kdf.iteration_count
+        )));
+    }
     let iterations = NonZeroU32::new(kdf.iteration_count)
         .ok_or_else(|| Error::der("encrypted private key", "zero PBKDF2 iterations"))?;
     let mut key = Zeroizing::new(vec![0u8; key_len]);

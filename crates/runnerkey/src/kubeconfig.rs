@@ -285,6 +285,7 @@ impl Kubeconfig {
 
     /// Reads a kubeconfig (YAML or JSON).
     pub fn parse(text: &str) -> Result<Self> {
+        crate::nesting::check(text, "the kubeconfig")?;
         serde_norway::from_str(text)
             .map_err(|e| Error::InvalidArgument(format!("not a kubeconfig: {e}")))
     }

@@ -36,6 +36,7 @@ pub mod key;
 pub mod kubeconfig;
 pub mod lifetime;
 pub mod manifest;
+mod nesting;
 mod oid;
 mod pem_block;
 pub mod proxy;

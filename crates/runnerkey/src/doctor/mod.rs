@@ -827,8 +827,10 @@ pub fn diagnose(config: &RunnerConfig, options: &DoctorOptions) -> Result<Doctor
         findings: Vec::new(),
         runners: Vec::new(),
     };
+    // One runner asked for: lint only it (plus file-wide findings), so the
+    // cost does not grow with the other runners.
     let all = config.lint(&LintOptions {
-        runner: None,
+        runner: options.runner.clone(),
         now: Some(now),
     })?;
     let (file_wide, per_runner): (Vec<Finding>, Vec<Finding>) =

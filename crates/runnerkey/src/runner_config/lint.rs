@@ -11,7 +11,7 @@ use toml_edit::{Item, Table, Value};
 
 use super::host_audit::{self, HostRisk};
 use super::keys::{KeyKind, KeyTable};
-use super::{KubernetesSettings, RunnerConfig, RunnerInfo, RunnerSelector, line_col};
+use super::{KubernetesSettings, LineIndex, RunnerConfig, RunnerInfo, RunnerSelector};
 use crate::api_client::Endpoint;
 use crate::cert::Certificate;
 use crate::error::Result;
@@ -51,15 +51,17 @@ pub struct LintOptions {
 /// Days before expiry that make a certificate worth a warning.
 pub const EXPIRY_WARNING_DAYS: i64 = 30;
 
-struct Linter<'a> {
-    text: &'a str,
+struct Linter {
+    lines: LineIndex,
+    /// Where the document being walked starts in the whole text.
+    offset: usize,
     /// The uid of config.toml's owner: the runner's user.
     owner: Option<u32>,
     keys: &'static KeyTable,
     findings: Vec<Finding>,
 }
 
-impl Linter<'_> {
+impl Linter {
     #[allow(clippy::too_many_arguments)]
     fn add(
         &mut self,
@@ -76,7 +78,7 @@ impl Linter<'_> {
             severity,
             runner: runner.map(str::to_string),
             key,
-            line: at.map(|a| line_col(self.text, a).0),
+            line: at.map(|a| self.lines.line(a + self.offset)),
             message,
             fix,
         });
@@ -547,7 +549,6 @@ impl RunnerConfig {
     /// Lints the config (see the module docs); findings in file order per
     /// kind, errors first.
     pub fn lint(&self, options: &LintOptions) -> Result<Vec<Finding>> {
-        let doc = self.document()?;
         let keys = KeyTable::get();
         let now = options.now.unwrap_or_else(OffsetDateTime::now_utc);
         let only = options
@@ -556,7 +557,8 @@ impl RunnerConfig {
             .map(|s| self.select(s))
             .transpose()?;
         let mut l = Linter {
-            text: self.text(),
+            lines: LineIndex::new(self.text()),
+            offset: 0,
             owner: self
                 .path()
                 .and_then(|p| std::fs::metadata(p).ok())
@@ -565,26 +567,34 @@ impl RunnerConfig {
             findings: Vec::new(),
         };
         let runners = self.runners()?;
-        let tables: Vec<&Table> = doc
-            .get("runners")
-            .and_then(Item::as_array_of_tables)
-            .map(|a| a.iter().collect())
-            .unwrap_or_default();
-        for (name, item) in doc.iter() {
-            let at = doc.key(name).and_then(|k| k.span()).map(|s| s.start);
-            if name == "runners" && item.is_array_of_tables() {
-                continue;
+        self.pieces(only, |piece| {
+            let doc = &piece.doc;
+            l.offset = piece.offset;
+            for (name, item) in doc.iter() {
+                let at = doc.key(name).and_then(|k| k.span()).map(|s| s.start);
+                if name == "runners" && item.is_array_of_tables() {
+                    continue;
+                }
+                l.check_key(name, item, "", None, at);
             }
-            l.check_key(name, item, "", None, at);
-        }
-        for (r, table) in runners.iter().zip(tables) {
-            if only.is_some_and(|i| i != r.index) {
-                continue;
+            let tables = doc
+                .get("runners")
+                .and_then(Item::as_array_of_tables)
+                .map(|a| a.iter().collect::<Vec<&Table>>())
+                .unwrap_or_default();
+            for (i, table) in tables.into_iter().enumerate() {
+                let index = piece.first_runner + i;
+                if only.is_some_and(|o| o != index) {
+                    continue;
+                }
+                let Some(r) = runners.get(index) else {
+                    continue;
+                };
+                let label = r.name.clone().unwrap_or_else(|| format!("#{}", r.index));
+                l.walk_table(table, "runners", Some(&label));
+                l.runner_findings(r, table, now);
             }
-            let label = r.name.clone().unwrap_or_else(|| format!("#{}", r.index));
-            l.walk_table(table, "runners", Some(&label));
-            l.runner_findings(r, table, now);
-        }
+        })?;
         let mut findings = l.findings;
         findings.sort_by_key(|f| f.severity);
         Ok(findings)

@@ -9,6 +9,7 @@
 mod edit;
 mod host_audit;
 pub mod keys;
+mod layout;
 pub mod lint;
 pub mod redact;
 mod save;
@@ -16,10 +17,11 @@ mod save;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::OnceLock;
 
 use serde::Serialize;
 use toml_edit::{Document, Item, Table};
+
+use layout::{Layout, Piece};
 
 use crate::error::{Error, Result};
 
@@ -211,13 +213,36 @@ pub struct RunnerConfig {
     path: Option<PathBuf>,
     original: String,
     text: String,
-    /// The parsed `text`; after an edit, parsed again only when needed.
-    doc: OnceLock<Document<String>>,
+    /// How `text` is split for parsing.
+    layout: Layout,
+    /// What `text` holds of each runner.
+    runners: Vec<RunnerInfo>,
 }
 
 /// The largest config.toml read: far above any real one (10,000 runners
 /// take about 11 MB).
 pub const MAX_CONFIG: u64 = 256 * 1024 * 1024;
+
+/// Where each line of a text starts, to turn many byte offsets into line
+/// numbers in logarithmic time each (counting newlines from the start for
+/// every finding made lint quadratic).
+pub(crate) struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub(crate) fn new(text: &str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Self { starts }
+    }
+
+    /// The 1-based line of a byte offset.
+    pub(crate) fn line(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&s| s <= offset).max(1)
+    }
+}
 
 /// 1-based line and column of a byte offset.
 pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
@@ -248,16 +273,29 @@ fn str_of(table: &Table, key: &str) -> Option<String> {
     table.get(key).and_then(Item::as_str).map(str::to_string)
 }
 
+/// What a `[[runners]]` table holds, for the runner at `index`.
+pub(crate) fn runner_info(index: usize, t: &Table) -> RunnerInfo {
+    RunnerInfo {
+        index,
+        name: str_of(t, "name"),
+        url: str_of(t, "url"),
+        executor: str_of(t, "executor"),
+        token: str_of(t, "token"),
+        kubernetes: kubernetes_of(t),
+    }
+}
+
 impl RunnerConfig {
     /// Parses config text (not tied to a file).
     pub fn parse(text: impl Into<String>) -> Result<Self> {
         let text: String = text.into();
-        let doc = parse(text.clone())?;
+        let (layout, runners) = layout::analyze(&text)?;
         Ok(Self {
             path: None,
             original: text.clone(),
             text,
-            doc: OnceLock::from(doc),
+            layout,
+            runners,
         })
     }
 
@@ -291,12 +329,10 @@ impl RunnerConfig {
         &self.text
     }
 
-    pub(crate) fn document(&self) -> Result<&Document<String>> {
-        if let Some(doc) = self.doc.get() {
-            return Ok(doc);
-        }
-        let doc = parse(self.text.clone())?;
-        Ok(self.doc.get_or_init(|| doc))
+    /// Calls `f` with each parsed piece of the text in order (all of it,
+    /// or the preamble and runner `only`'s part when the text is split).
+    pub(crate) fn pieces(&self, only: Option<usize>, f: impl FnMut(Piece)) -> Result<()> {
+        self.layout.for_each(&self.text, only, f)
     }
 
     /// The text as loaded.
@@ -311,30 +347,12 @@ impl RunnerConfig {
 
     /// Every `[[runners]]` entry, in order.
     pub fn runners(&self) -> Result<Vec<RunnerInfo>> {
-        let Some(runners) = self
-            .document()?
-            .get("runners")
-            .and_then(Item::as_array_of_tables)
-        else {
-            return Ok(Vec::new());
-        };
-        Ok(runners
-            .iter()
-            .enumerate()
-            .map(|(index, t)| RunnerInfo {
-                index,
-                name: str_of(t, "name"),
-                url: str_of(t, "url"),
-                executor: str_of(t, "executor"),
-                token: str_of(t, "token"),
-                kubernetes: kubernetes_of(t),
-            })
-            .collect())
+        Ok(self.runners.clone())
     }
 
     /// The index of the runner `selector` names.
     pub fn select(&self, selector: &RunnerSelector) -> Result<usize> {
-        let runners = self.runners()?;
+        let runners = &self.runners;
         match selector {
             RunnerSelector::Index(i) if *i < runners.len() => Ok(*i),
             RunnerSelector::Index(i) => Err(Error::InvalidArgument(format!(
@@ -383,12 +401,38 @@ impl RunnerConfig {
                 )));
             }
         }
-        let (text, changed) = edit::apply(self.document()?, index, changes)?;
-        if let Some(text) = text {
-            self.text = text;
-            self.doc = OnceLock::new();
+        match self.layout.runner_part(index) {
+            Some(range) => {
+                // Only the runner's own part is parsed and edited.
+                let doc = parse(self.text[range.clone()].to_string())?;
+                let (part, changed) = edit::apply(&doc, 0, changes)?;
+                if let Some(part) = part {
+                    let delta = part.len() as isize - range.len() as isize;
+                    let edited = parse(part.clone())?;
+                    if let Some(t) = edited
+                        .get("runners")
+                        .and_then(Item::as_array_of_tables)
+                        .and_then(|a| a.get(0))
+                    {
+                        self.runners[index] = runner_info(index, t);
+                    }
+                    self.text.replace_range(range, &part);
+                    self.layout.shift_after(index, delta);
+                }
+                Ok(changed)
+            }
+            None => {
+                let doc = parse(self.text.clone())?;
+                let (text, changed) = edit::apply(&doc, index, changes)?;
+                if let Some(text) = text {
+                    let (layout, runners) = layout::analyze(&text)?;
+                    self.text = text;
+                    self.layout = layout;
+                    self.runners = runners;
+                }
+                Ok(changed)
+            }
         }
-        Ok(changed)
     }
 
     /// A unified diff from the loaded text to the current one (empty when

@@ -28,7 +28,7 @@ pub const SECRET_KEYS: &[&str] = &[
 /// What a hidden secret is shown as.
 pub const REDACTED: &str = "<redacted>";
 /// What a hidden secret that an edit changed is shown as.
-pub const REDACTED_CHANGED: &str = "<redacted, changed>";
+pub const REDACTED_CHANGED: &str = "<redacted> (changed)";
 
 /// A secret found in a document: where, and its value.
 struct Secret {
@@ -244,7 +244,7 @@ multi-line-secret"""
         let before = "[[runners]]\n  token = \"old\"\n  name = \"x\"\n";
         let after = "[[runners]]\n  token = \"new\"\n  name = \"x\"\n";
         let (a, b) = redact_pair(before, after).unwrap();
-        assert!(a.contains("<redacted>") && b.contains("<redacted, changed>"));
+        assert!(a.contains("<redacted>") && b.contains("<redacted> (changed)"));
         let (a, b) = redact_pair(before, before).unwrap();
         assert_eq!(a, b);
     }

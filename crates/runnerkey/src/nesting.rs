@@ -1,0 +1,79 @@
+//! A guard against deeply nested YAML or JSON, checked on the text before
+//! a parser recurses into it: nothing Kubernetes writes nests deeper than
+//! a few levels.
+
+use crate::error::{Error, Result};
+
+/// The deepest nesting accepted in a kubeconfig or API object.
+pub const MAX_DEPTH: usize = 64;
+
+/// Refuses `text` when its flow collections (`[`, `{`) or its block
+/// indentation nest deeper than [`MAX_DEPTH`]; `what` names the input.
+pub(crate) fn check(text: &str, what: &str) -> Result<()> {
+    let mut depth = 0usize;
+    let mut deepest = 0usize;
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    let mut line_start = true;
+    let mut indent = 0usize;
+    for c in text.chars() {
+        if line_start {
+            if c == ' ' || c == '-' {
+                indent += 1;
+                continue;
+            }
+            deepest = deepest.max(depth + indent / 2);
+            line_start = false;
+        }
+        match quote {
+            Some(q) => {
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' && q == '"' {
+                    escaped = true;
+                } else if c == q {
+                    quote = None;
+                }
+            }
+            None => match c {
+                '"' | '\'' => quote = Some(c),
+                '[' | '{' => {
+                    depth += 1;
+                    deepest = deepest.max(depth + indent / 2);
+                }
+                ']' | '}' => depth = depth.saturating_sub(1),
+                _ => {}
+            },
+        }
+        if c == '\n' {
+            line_start = true;
+            indent = 0;
+            if quote == Some('\'') {
+                quote = None;
+            }
+        }
+        if deepest > MAX_DEPTH {
+            return Err(Error::InvalidArgument(format!(
+                "{what} nests deeper than {MAX_DEPTH} levels"
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deep_nesting_is_refused_shallow_is_not() {
+        assert!(check(&"[".repeat(1000), "x").is_err());
+        assert!(check(&format!("{}1{}", "{\"a\":".repeat(65), "}".repeat(65)), "x").is_err());
+        let block: String = (0..100)
+            .map(|i| format!("{}k{i}:\n", "  ".repeat(i)))
+            .collect();
+        assert!(check(&block, "x").is_err());
+        assert!(check("{\"a\": [1, {\"b\": \"[[[[[[\"}]}", "x").is_ok());
+        assert!(check("apiVersion: v1\nitems:\n- metadata:\n    name: x\n", "x").is_ok());
+    }
+}
