@@ -143,11 +143,12 @@ def test_every_secret_spelling_is_redacted_in_diffs_and_show(tmp_path: Path) -> 
     cfg.write_text(SPELLINGS)
     token = tmp_path / "token"
     token.write_text("new-s3cret\n")
-    for runner in ("a", "b"):
-        r = ok("runner-config", "set", "--config", cfg, "--runner", runner, "--host", "https://x:6443",
-               "--bearer-token-file", token, "--dry-run")
-        assert "s3cret" not in r.out and "pa55" not in r.out, r.out
-        assert "<redacted> (changed)" in r.out
+    # (Runner b's dotted kubernetes.* keys are not edited by runnerkey; its
+    # secret's redaction in a diff is covered by the core's unit test.)
+    r = ok("runner-config", "set", "--config", cfg, "--runner", "a", "--host", "https://x:6443",
+           "--bearer-token-file", token, "--dry-run")
+    assert "s3cret" not in r.out and "pa55" not in r.out, r.out
+    assert "<redacted> (changed)" in r.out
     for args in (["--json"], []):
         shown = ok("runner-config", "show", "--config", cfg, *args).out
         assert "s3cret" not in shown and "pa55" not in shown, shown
