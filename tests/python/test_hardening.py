@@ -182,3 +182,115 @@ def test_concurrent_identical_issues_succeed_or_say_exists(tmp_path: Path) -> No
             if code != 0:
                 assert code == 2 and f"u{round_}." in err and "already exists" in err, err
     assert sorted(p.name for p in out.iterdir()) == ["ca.crt", "u0.crt", "u0.key", "u1.crt", "u1.key", "u2.crt", "u2.key"]
+
+
+def hostile_server(kind: str, cert: Path, key: Path):
+    """A loopback server that trickles its TLS handshake a byte a second, or
+    after a real handshake trickles its answer, or answers with endless
+    headers or an endless body."""
+    import socket
+    import ssl
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    stop = threading.Event()
+
+    def serve(conn: socket.socket) -> None:
+        sock = conn
+        try:
+            if kind == "handshake-trickle":
+                # A TLS record header announcing 16 KiB, then a byte a second.
+                conn.send(b"\x16\x03\x03\x40\x00")
+                while not stop.is_set():
+                    conn.send(b"\x02")
+                    time.sleep(1)
+                return
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(cert, key)
+            tls = sock = ctx.wrap_socket(conn, server_side=True)
+            tls.recv(65536)
+            if kind == "body-trickle":
+                for b in b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"x" * 100000:
+                    if stop.is_set():
+                        break
+                    tls.sendall(bytes([b]))
+                    time.sleep(0.5)
+            elif kind == "headers":
+                tls.sendall(b"HTTP/1.1 200 OK\r\n")
+                while not stop.is_set():
+                    tls.sendall(b"X-Filler: " + b"a" * 1000 + b"\r\n")
+            else:
+                tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n")
+                while not stop.is_set():
+                    tls.sendall(b"[" * 65536)
+        except OSError:
+            pass
+        finally:
+            sock.close()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    return listener.getsockname()[1], stop, listener
+
+
+def test_doctor_online_is_bounded_against_hostile_servers(tmp_path: Path) -> None:
+    from cluster import make_ca, serving_cert
+    from conftest import binary
+
+    ca_crt, ca_key = make_ca(tmp_path, "cluster")
+    srv_crt, srv_key = serving_cert(tmp_path, ca_crt, ca_key)
+    ok("issue", "--ca-cert", ca_crt, "--ca-key", ca_key, "--user", "u", "--out-dir", tmp_path / "id")
+    trust = tmp_path / "trust.crt"
+    trust.write_bytes(ca_crt.read_bytes())
+    for kind in ("handshake-trickle", "body-trickle", "headers", "body"):
+        port, stop, listener = hostile_server(kind, srv_crt, srv_key)
+        try:
+            cfg = tmp_path / f"{kind}.toml"
+            cfg.write_text(f'[[runners]]\n  name = "k"\n  executor = "kubernetes"\n  [runners.kubernetes]\n'
+                           f'    host = "https://127.0.0.1:{port}"\n    cert_file = "{tmp_path}/id/u.crt"\n'
+                           f'    key_file = "{tmp_path}/id/u.key"\n    ca_file = "{trust}"\n'
+                           '    namespace = "ci"\n    service_account = "deployer"\n')
+            start = time.monotonic()
+            pid = os.fork()
+            if pid == 0:
+                fd = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(fd, 1)
+                os.dup2(fd, 2)
+                os.execv(str(binary()), [str(binary()), "doctor", "--config", str(cfg), "--online",
+                                         "--timeout", "3"])
+            _, status, usage = os.wait4(pid, 0)
+            took = time.monotonic() - start
+            assert os.waitstatus_to_exitcode(status) == 1, kind
+            assert 2.5 < took < 5 if "trickle" in kind else took < 5, (kind, took)
+            assert usage.ru_maxrss < 100 * 1024, (kind, usage.ru_maxrss)
+        finally:
+            stop.set()
+            listener.close()
+
+
+def test_a_full_stdout_is_an_error_not_a_panic(tmp_path: Path) -> None:
+    import subprocess
+
+    from conftest import binary
+
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[[runners]]\n  name = "k"\n  executor = "kubernetes"\n')
+    with open("/dev/full", "w") as full:
+        for args in (["inspect", "--help"], ["runner-config", "show", "--config", str(cfg)],
+                     ["runner-config", "set", "--config", str(cfg), "--runner", "k", "--namespace", "ci"]):
+            p = subprocess.run([str(binary()), *args], stdout=full, stderr=subprocess.PIPE, text=True, timeout=30)
+            if args[0] == "inspect":
+                continue  # clap's own --help printing
+            assert p.returncode == 2 and "panicked" not in p.stderr, p.stderr
+            assert "cannot write the output" in p.stderr
+    assert 'namespace = "ci"' in cfg.read_text()

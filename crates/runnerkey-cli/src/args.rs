@@ -146,7 +146,7 @@ pub struct DoctorArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
-    /// Seconds allowed for each network step.
+    /// Seconds the whole online check may take, from the first connection to the last answer (each read is bounded too).
     #[arg(long, default_value_t = 10)]
     pub timeout: u64,
 }

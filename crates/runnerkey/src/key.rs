@@ -478,3 +478,39 @@ fn decrypt_pkcs8(der: &[u8], passphrase: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
     PrivateKeyInfo::from_der(&plain).map_err(|_| Error::BadPassphrase)?;
     Ok(plain)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An encrypted key asking for 2^32-1 PBKDF2 iterations is refused at
+    /// once instead of keeping the CPU busy for minutes.
+    #[test]
+    fn pbkdf2_iterations_have_a_ceiling() {
+        let mut params =
+            pkcs5::pbes2::Parameters::generate_pbkdf2_sha256_aes256cbc(2048, &[7; 16], [9; 16])
+                .unwrap();
+        // Beyond what pkcs5's constructor allows: a hostile file says what it likes.
+        if let pkcs5::pbes2::Kdf::Pbkdf2(p) = &mut params.kdf {
+            p.iteration_count = u32::MAX;
+        }
+        let info = EncryptedPrivateKeyInfo {
+            algorithm: AlgorithmIdentifierOwned {
+                oid: oid::PBES2,
+                parameters: Some(Any::encode_from(&params).unwrap()),
+            },
+            data: OctetString::new(vec![0u8; 48]).unwrap(),
+        };
+        let pem = pem::encode(&pem::Pem::new(
+            "ENCRYPTED PRIVATE KEY",
+            info.to_der().unwrap(),
+        ));
+        let start = std::time::Instant::now();
+        let err = PrivateKey::from_pem(pem.as_bytes(), Some(b"x")).unwrap_err();
+        assert!(
+            matches!(err.root(), Error::UnsupportedKeyEncryption(m) if m.contains("4294967295")),
+            "{err}"
+        );
+        assert!(start.elapsed() < std::time::Duration::from_secs(1));
+    }
+}

@@ -34,7 +34,7 @@ pub struct DoctorOptions {
     pub runner: Option<RunnerSelector>,
     /// Also connect to the API server.
     pub online: bool,
-    /// Per network step (default 10 s).
+    /// The whole online check's deadline, and each read's (default 10 s).
     pub timeout: Duration,
     /// The time to judge validity at (now when `None`).
     pub now: Option<OffsetDateTime>,
