@@ -141,12 +141,40 @@ impl Seeds {
         let cert_pem = issued.certificate.to_pem();
         let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
         let mut inputs: Vec<Vec<u8>> = match target {
-            Target::Cert | Target::Csr | Target::Key => {
-                let mut v: Vec<Vec<u8>> = FIXTURE_PEMS.iter().map(|s| s.as_bytes().to_vec()).collect();
+            Target::Cert => {
+                let mut v: Vec<Vec<u8>> = FIXTURE_PEMS
+                    .iter()
+                    .filter(|s| s.contains("CERTIFICATE-----"))
+                    .map(|s| s.as_bytes().to_vec())
+                    .collect();
                 v.push(cert_pem.clone().into_bytes());
-                v.push(csr.to_pem().into_bytes());
-                v.push(key.to_pem().as_bytes().to_vec());
                 v.push(format!("{cert_pem}{}", ca.certificate().to_pem()).into_bytes());
+                v
+            }
+            Target::Csr => [
+                KeyAlgorithm::EcdsaP256,
+                KeyAlgorithm::EcdsaP384,
+                KeyAlgorithm::Ed25519,
+                KeyAlgorithm::Rsa2048,
+            ]
+            .into_iter()
+            .map(|alg| {
+                let k = PrivateKey::generate(alg).expect("a key");
+                let id = Identity::new("u", ["g1", "g2"]).expect("a name");
+                CertificateRequest::create(&k, &CsrParams::new(id))
+                    .expect("a CSR")
+                    .to_pem()
+                    .into_bytes()
+            })
+            .chain(std::iter::once(csr.to_pem().into_bytes()))
+            .collect(),
+            Target::Key => {
+                let mut v: Vec<Vec<u8>> = FIXTURE_PEMS
+                    .iter()
+                    .filter(|s| s.contains("PRIVATE KEY-----"))
+                    .map(|s| s.as_bytes().to_vec())
+                    .collect();
+                v.push(key.to_pem().as_bytes().to_vec());
                 v
             }
             Target::Config => FIXTURE_CONFIGS.iter().map(|s| s.as_bytes().to_vec()).collect(),
@@ -217,7 +245,14 @@ const DER_BYTES: &[u8] = &[
 ];
 
 fn mutate_bytes(data: &mut Vec<u8>, rng: &mut Rng, other: &[u8], textual: bool) {
-    for _ in 0..=rng.below(4) {
+    // Mostly one change, now and then a few: small steps keep inputs close
+    // enough to valid to reach the code behind the first checks.
+    let rounds = if rng.below(4) == 0 {
+        2 + rng.below(4)
+    } else {
+        1
+    };
+    for _ in 0..rounds {
         let len = data.len();
         match rng.below(8) {
             0 if len > 0 => {
@@ -300,8 +335,9 @@ pub fn mutated(seeds: &Seeds, target: Target, rng: &mut Rng) -> Vec<u8> {
     data
 }
 
-/// Runs `target` on one input; errors are fine, a panic is a crash.
-pub fn run_one(target: Target, seeds: &Seeds, data: &[u8]) -> Result<(), String> {
+/// Runs `target` on one input: whether its first parser accepted it
+/// (errors are fine), or the message of a panic (a crash).
+pub fn run_one(target: Target, seeds: &Seeds, data: &[u8]) -> Result<bool, String> {
     catch_unwind(AssertUnwindSafe(|| exercise(target, seeds, data))).map_err(|p| {
         p.downcast_ref::<String>()
             .cloned()
@@ -310,69 +346,79 @@ pub fn run_one(target: Target, seeds: &Seeds, data: &[u8]) -> Result<(), String>
     })
 }
 
-fn exercise(target: Target, seeds: &Seeds, data: &[u8]) {
+fn exercise(target: Target, seeds: &Seeds, data: &[u8]) -> bool {
     let text = String::from_utf8_lossy(data);
     match target {
         Target::Cert => {
-            if let Ok(chain) = Certificate::all_from_pem(data) {
-                let _ = runnerkey::inspect::inspect_pem(data, None, None);
-                let _ = verify_client_chain(&chain, &chain, Some(&seeds.key), None);
-                for c in &chain {
-                    let _ = c.subject_reading();
-                    let _ = (
-                        c.subject(),
-                        c.issuer(),
-                        c.subject_alt_names(),
-                        c.key_usage(),
-                    );
-                }
-            }
             let _ = Certificate::from_der(data);
+            let Ok(chain) = Certificate::all_from_pem(data) else {
+                return false;
+            };
+            let _ = runnerkey::inspect::inspect_pem(data, None, None);
+            let _ = verify_client_chain(&chain, &chain, Some(&seeds.key), None);
+            for c in &chain {
+                let _ = c.subject_reading();
+                let _ = (
+                    c.subject(),
+                    c.issuer(),
+                    c.subject_alt_names(),
+                    c.key_usage(),
+                );
+            }
+            true
         }
         Target::Csr => {
-            if let Ok(csr) = CertificateRequest::from_pem(data) {
-                let _ = csr.subject_reading();
-                let _ = seeds.ca.sign(&csr, &IssueParams::default());
-            }
             let _ = CertificateRequest::from_der(data);
+            let Ok(csr) = CertificateRequest::from_pem(data) else {
+                return false;
+            };
+            let _ = csr.subject_reading();
+            let _ = seeds.ca.sign(&csr, &IssueParams::default());
+            true
         }
         Target::Key => {
-            let _ = PrivateKey::from_pem(data, None);
-            let _ = PrivateKey::from_pem(data, Some(b"fuzz"));
-            let _ = PrivateKey::from_pem(data, Some(b"foobar"));
             let _ = runnerkey::inspect::inspect_pem(data, Some(b"fuzz"), None);
+            let _ = PrivateKey::from_pem(data, Some(b"foobar"));
+            let plain = PrivateKey::from_pem(data, None).is_ok();
+            PrivateKey::from_pem(data, Some(b"fuzz")).is_ok() || plain
         }
         Target::Kubeconfig => {
-            if let Ok(k) = Kubeconfig::parse(&text) {
-                let _ = k.cluster_cas();
-                let _ = k.to_yaml();
-            }
+            let Ok(k) = Kubeconfig::parse(&text) else {
+                return false;
+            };
+            let _ = k.cluster_cas();
+            let _ = k.to_yaml();
+            true
         }
         Target::Config => {
-            if let Ok(mut cfg) = RunnerConfig::parse(text.into_owned()) {
-                let _ = cfg.runners();
-                let _ = cfg.lint(&LintOptions::default());
-                let changes = [
-                    Change::set(KubeKey::Host, "https://10.0.0.1:6443"),
-                    Change::set(KubeKey::BearerToken, "t0ken"),
-                    Change::unset(KubeKey::CaFile),
-                ];
-                for selector in [
-                    RunnerSelector::Index(0),
-                    RunnerSelector::Name("runner".into()),
-                ] {
-                    if cfg.set_kubernetes(&selector, &changes).is_ok() {
-                        let diff = cfg.diff(false);
-                        assert!(!diff.contains("t0ken"), "a secret in a diff: {diff}");
-                        let _ = cfg.lint(&LintOptions::default());
-                    }
+            let Ok(mut cfg) = RunnerConfig::parse(text.into_owned()) else {
+                return false;
+            };
+            let _ = cfg.runners();
+            let _ = cfg.lint(&LintOptions::default());
+            let changes = [
+                Change::set(KubeKey::Host, "https://10.0.0.1:6443"),
+                Change::set(KubeKey::BearerToken, "t0ken"),
+                Change::unset(KubeKey::CaFile),
+            ];
+            for selector in [
+                RunnerSelector::Index(0),
+                RunnerSelector::Name("runner".into()),
+            ] {
+                if cfg.set_kubernetes(&selector, &changes).is_ok() {
+                    let diff = cfg.diff(false);
+                    assert!(!diff.contains("t0ken"), "a secret in a diff: {diff}");
+                    let _ = cfg.lint(&LintOptions::default());
                 }
             }
+            true
         }
         Target::K8sCsr => {
-            if let Ok(csr) = K8sCsr::parse(&text) {
-                let _ = csr.issued_certificate(&seeds.key);
-            }
+            let Ok(csr) = K8sCsr::parse(&text) else {
+                return false;
+            };
+            let _ = csr.issued_certificate(&seeds.key);
+            true
         }
     }
 }
@@ -382,6 +428,9 @@ fn exercise(target: Target, seeds: &Seeds, data: &[u8]) {
 pub struct Outcome {
     /// Inputs run.
     pub executions: u64,
+    /// Inputs the target's first parser accepted (the rest were refused
+    /// early, as bad input should be).
+    pub accepted: u64,
     /// Inputs that panicked, with the panic message.
     pub crashes: Vec<(Vec<u8>, String)>,
 }
@@ -392,20 +441,21 @@ pub fn fuzz(target: Target, runs: u64, seed: u64) -> Outcome {
     let mut rng = Rng::new(seed ^ (target as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let mut out = Outcome::default();
     let inputs: Vec<Vec<u8>> = seeds.inputs.clone();
-    for input in inputs {
+    let record = |out: &mut Outcome, input: Vec<u8>| {
         out.executions += 1;
-        if let Err(e) = run_one(target, &seeds, &input) {
-            out.crashes.push((input, e));
+        match run_one(target, &seeds, &input) {
+            Ok(accepted) => out.accepted += u64::from(accepted),
+            Err(e) => out.crashes.push((input, e)),
         }
+    };
+    for input in inputs {
+        record(&mut out, input);
     }
     for _ in 0..runs {
         let input = mutated(&seeds, target, &mut rng);
-        out.executions += 1;
-        if let Err(e) = run_one(target, &seeds, &input) {
-            out.crashes.push((input, e));
-            if out.crashes.len() >= 10 {
-                break;
-            }
+        record(&mut out, input);
+        if out.crashes.len() >= 10 {
+            break;
         }
     }
     out

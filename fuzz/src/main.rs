@@ -35,11 +35,12 @@ fn main() -> std::process::ExitCode {
         let outcome = fuzz(target, runs, seed);
         let secs = start.elapsed().as_secs_f64();
         println!(
-            "{:<10} {:>9} executions in {:>7.1} s ({:>7.0}/s), {} crash(es)",
+            "{:<10} {:>9} executions in {:>7.1} s ({:>7.0}/s), {:>5.1}% parsed, {} crash(es)",
             target.name(),
             outcome.executions,
             secs,
             outcome.executions as f64 / secs.max(1e-9),
+            100.0 * outcome.accepted as f64 / outcome.executions.max(1) as f64,
             outcome.crashes.len()
         );
         for (i, (input, message)) in outcome.crashes.iter().enumerate() {
