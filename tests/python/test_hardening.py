@@ -294,3 +294,73 @@ def test_a_full_stdout_is_an_error_not_a_panic(tmp_path: Path) -> None:
             assert p.returncode == 2 and "panicked" not in p.stderr, p.stderr
             assert "cannot write the output" in p.stderr
     assert 'namespace = "ci"' in cfg.read_text()
+
+
+def test_second_round_of_hostile_inputs(tmp_path: Path) -> None:
+    import subprocess
+
+    import runnerkey
+    from conftest import binary
+
+    ok("key", "generate", "--out", tmp_path / "q.key")
+    # Standard input is bounded like a file.
+    with open("/dev/zero", "rb") as zero:
+        start = time.monotonic()
+        p = subprocess.run([str(binary()), "k8s-csr", "import", "--from", "-", "--key", str(tmp_path / "q.key"),
+                            "--out", str(tmp_path / "z.crt")], stdin=zero, capture_output=True, timeout=30)
+        assert p.returncode == 2 and time.monotonic() - start < 5, p.stderr
+    # Deep nesting through inspect's kubeconfig path.
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("a: " + "[" * 100_000)
+    start = time.monotonic()
+    assert run("inspect", deep).code == 2 and time.monotonic() - start < 5
+    # Credentials in the kubernetes host are hidden too, and refused for --server.
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[[runners]]\n  name = "r"\n  executor = "kubernetes"\n  [runners.kubernetes]\n'
+                   '    host = "https://kuser:KPW@k8s.example:6443"\n')
+    for args in (["runner-config", "show", "--config", cfg], ["runner-config", "show", "--config", cfg, "--json"],
+                 ["doctor", "--config", cfg, "--json"], ["runner-config", "lint", "--config", cfg]):
+        r = run(*args)
+        assert "KPW" not in r.out + r.err, args
+    assert "KPW" not in str(runnerkey.RunnerConfig.load(cfg).list_runners())
+    ok("ca", "init", "--out-dir", tmp_path / "ca")
+    r = run("setup", "--config", cfg, "--runner", "r", "--server", "https://zz:SRVPW@k8s.example:6443",
+            "--ca-dir", tmp_path / "ca", "--out-dir", tmp_path / "o", "--dry-run")
+    assert r.code == 2 and "SRVPW" not in r.out + r.err, r
+    # A newline in a file name cannot forge a line of a message.
+    odd = tmp_path / "evil\nrunnerkey: all good.toml"
+    odd.write_text("x = [\n")
+    r = run("runner-config", "show", "--config", odd)
+    assert r.code == 2 and r.err.count("\n") == 1 and "\\n" in r.err, r.err
+    # A zero lifetime and an expiration beyond the API's int32 are refused.
+    ca = runnerkey.CertificateAuthority.generate(algorithm="ecdsa-p256")
+    try:
+        ca.issue(user="x", days=0)
+    except runnerkey.RunnerkeyError:
+        pass
+    else:
+        raise AssertionError("a zero lifetime was accepted")
+    r = run("k8s-csr", "create", "--key", tmp_path / "q.key", "--user", "x", "--name", "n",
+            "--expiration", "9223372036854775807s")
+    assert r.code == 2, r
+
+
+def test_leftovers_of_a_killed_setup_are_cleaned_by_the_next_run(tmp_path: Path) -> None:
+    ok("ca", "init", "--out-dir", tmp_path / "ca", "--algorithm", "ecdsa-p256")
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[[runners]]\n  name = "k"\n  executor = "kubernetes"\n')
+    args = ["setup", "--ca-dir", tmp_path / "ca", "--server", "https://10.0.0.1:6443", "--runner", "k",
+            "--config", cfg, "--out-dir", tmp_path / "ssl"]
+    ok(*args)
+    dead = "999999999"  # no such pid
+    leftovers = [tmp_path / "ssl" / f".kubeconfig.runnerkey-{dead}-1.tmp",
+                 tmp_path / f".config.toml.runnerkey-{dead}-3.tmp",
+                 tmp_path / "ssl" / ".runnerkey" / f".current-pid{dead}-abcd.tmp-link",
+                 tmp_path / "ssl" / ".runnerkey" / f"v-1-pid{dead}-abcdef"]
+    for p in leftovers[:2]:
+        p.write_text("secret")
+    leftovers[2].symlink_to("nowhere")
+    leftovers[3].mkdir()
+    r = ok(*args)
+    assert "nothing to do" in r.out
+    assert not [p for p in leftovers if os.path.lexists(p)]

@@ -1,7 +1,5 @@
 //! `rbac`, `kubeconfig`, `k8s-csr create|import`.
 
-use std::io::Read;
-
 use runnerkey::k8s_csr::{K8sCsr, K8sCsrParams};
 use runnerkey::kubeconfig::{Kubeconfig, KubeconfigParams};
 use runnerkey::manifest;
@@ -116,11 +114,8 @@ pub fn k8s_csr_create(a: &K8sCsrCreateArgs) -> Result<Outcome> {
 /// `runnerkey k8s-csr import`
 pub fn k8s_csr_import(a: &K8sCsrImportArgs) -> Result<Outcome> {
     let object = if a.from == "-" {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(|e| Error::InvalidArgument(format!("cannot read standard input: {e}")))?;
-        K8sCsr::parse(&text).map_err(|e| e.in_file("<stdin>"))?
+        let data = runnerkey::file::read_limited(std::io::stdin().lock(), "<stdin>")?;
+        K8sCsr::parse(&String::from_utf8_lossy(&data)).map_err(|e| e.in_file("<stdin>"))?
     } else {
         K8sCsr::load(std::path::Path::new(&a.from))?
     };

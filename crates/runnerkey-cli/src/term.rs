@@ -79,10 +79,18 @@ pub fn write_out(text: &str) {
     write_raw(&escape(text));
 }
 
-/// Writes `text` to stderr, escaped; errors there are ignored (there is
-/// nowhere left to report them).
+/// Writes a message to stderr, escaped — a newline inside it too (a file
+/// name could hold one and forge a line); errors there are ignored (there
+/// is nowhere left to report them).
 pub fn write_err(text: &str) {
-    let _ = std::io::stderr().lock().write_all(escape(text).as_bytes());
+    let (body, end) = match text.strip_suffix('\n') {
+        Some(b) => (b, "\n"),
+        None => (text, ""),
+    };
+    let line = escape(body).replace('\n', "\\n");
+    let _ = std::io::stderr()
+        .lock()
+        .write_all(format!("{line}{end}").as_bytes());
 }
 
 /// Prints a value as pretty JSON.

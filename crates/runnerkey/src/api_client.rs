@@ -91,7 +91,10 @@ impl Endpoint {
 }
 
 fn bad_url(url: &str) -> Error {
-    Error::InvalidArgument(format!("host {url:?} is not a URL like https://HOST:PORT"))
+    let shown = crate::runner_config::redact::without_userinfo(url);
+    Error::InvalidArgument(format!(
+        "host {shown:?} is not a URL like https://HOST:PORT (without user:password@)"
+    ))
 }
 
 /// Why the server's certificate was refused.

@@ -149,8 +149,12 @@ impl CredentialDir {
         Ok(())
     }
 
-    /// Removes versions neither `current` nor `previous` point at, and
-    /// temporary links left by a process that died.
+    /// Removes what a process that died left behind: versions neither
+    /// `current` nor `previous` point at, and temporary links.
+    pub fn clean(&self) {
+        self.remove_unreferenced();
+    }
+
     fn remove_unreferenced(&self) {
         let store = self.store();
         let keep: Vec<PathBuf> = [CURRENT, PREVIOUS]

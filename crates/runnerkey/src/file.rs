@@ -25,6 +25,28 @@ pub fn read(path: &Path) -> Result<Vec<u8>> {
     read_capped(path, MAX_INPUT)
 }
 
+/// Reads at most [`MAX_INPUT`] bytes from `reader` (standard input, say),
+/// refusing more; `name` names it in errors.
+pub fn read_limited(reader: impl std::io::Read, name: &str) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let io = |source| Error::Io {
+        path: PathBuf::from(name),
+        source,
+    };
+    let mut data = Vec::new();
+    reader
+        .take(MAX_INPUT + 1)
+        .read_to_end(&mut data)
+        .map_err(io)?;
+    if data.len() as u64 > MAX_INPUT {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("more than the {MAX_INPUT} bytes runnerkey reads"),
+        )));
+    }
+    Ok(data)
+}
+
 /// [`read`] with another size limit.
 pub fn read_capped(path: &Path, max: u64) -> Result<Vec<u8>> {
     use std::io::Read;

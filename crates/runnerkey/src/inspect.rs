@@ -204,11 +204,11 @@ fn inspect_kubeconfig(data: &[u8], now: Option<OffsetDateTime>) -> Result<Vec<It
     use base64::Engine;
     let now = now.unwrap_or_else(OffsetDateTime::now_utc);
     let text = String::from_utf8_lossy(data);
-    let config: crate::kubeconfig::Kubeconfig =
-        serde_norway::from_str(&text).map_err(|_| Error::WrongPemBlock {
-            expected: "certificate, CSR, private key or kubeconfig",
-            found: "neither PEM nor a kubeconfig".into(),
-        })?;
+    crate::nesting::check(&text, "the input")?;
+    let config = crate::kubeconfig::Kubeconfig::parse(&text).map_err(|_| Error::WrongPemBlock {
+        expected: "certificate, CSR, private key or kubeconfig",
+        found: "neither PEM nor a kubeconfig".into(),
+    })?;
     let mut items = Vec::new();
     for u in &config.users {
         let user = &u.value.user;

@@ -114,6 +114,14 @@ impl K8sCsr {
                     d.as_secs()
                 )));
             }
+            // The API field is an int32.
+            Some(d) if d.as_secs() > i32::MAX as u64 => {
+                return Err(Error::InvalidArgument(format!(
+                    "expiration {}s is above the API's maximum of {}s (expirationSeconds is an int32)",
+                    d.as_secs(),
+                    i32::MAX
+                )));
+            }
             Some(d) => Some(d.as_secs()),
             None => None,
         };

@@ -160,6 +160,12 @@ pub fn check_server(url: &str) -> Result<()> {
         Error::InvalidArgument(format!("server {url:?} must start with https://"))
     })?;
     let host = rest.split('/').next().unwrap_or("");
+    if host.contains('@') {
+        return Err(Error::InvalidArgument(format!(
+            "server {:?} must not carry user:password@: the API server authenticates the client certificate or token",
+            crate::runner_config::redact::without_userinfo(url)
+        )));
+    }
     if host.is_empty() || host.contains(char::is_whitespace) {
         return Err(Error::InvalidArgument(format!(
             "server {url:?} has no host"

@@ -51,6 +51,11 @@ impl Lifetime {
     /// When a lifetime starting at `start` ends; refused when that is past
     /// the year 9999, the last instant an X.509 certificate can state.
     pub fn end_from(&self, start: OffsetDateTime) -> Result<OffsetDateTime> {
+        if self.0.is_zero() {
+            return Err(Error::InvalidArgument(
+                "a certificate lifetime must be longer than zero".into(),
+            ));
+        }
         time::Duration::try_from(self.0)
             .ok()
             .and_then(|d| start.checked_add(d))

@@ -195,6 +195,11 @@ impl RunnerInfo {
         if let Some(url) = r.url.as_deref().and_then(redact::redact_url) {
             r.url = Some(url);
         }
+        if let Some(k) = &mut r.kubernetes
+            && let Some(host) = k.host.as_deref().and_then(redact::redact_url)
+        {
+            k.host = Some(host);
+        }
         if r.token.is_some() {
             r.token = Some(redact::REDACTED.into());
         }

@@ -57,6 +57,11 @@ fn toml_string(s: &str) -> String {
     out
 }
 
+/// `text` with the userinfo of a URL hidden, or `text` as it is.
+pub fn without_userinfo(text: &str) -> String {
+    redact_url(text).unwrap_or_else(|| text.to_string())
+}
+
 /// `url` with the userinfo of its authority replaced, when it has one.
 pub fn redact_url(url: &str) -> Option<String> {
     let scheme_end = url.find("://")? + 3;

@@ -305,6 +305,21 @@ fn keepable(
 /// Runs setup: with the CA at hand, or completing a certificate signed elsewhere.
 pub fn setup(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport> {
     let paths = SetupPaths::new(params)?;
+    if !params.dry_run {
+        // Leftovers of a run that was killed: temporary files (some hold
+        // keys), unreferenced versions, temporary links.
+        if let Some(dir) = paths.key.parent() {
+            file::remove_stale_temps(dir);
+            CredentialDir::new(dir).clean();
+        }
+        if let Some(dir) = params.config.parent() {
+            file::remove_stale_temps(if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            });
+        }
+    }
     let now = OffsetDateTime::now_utc();
     let mut config = RunnerConfig::load(&params.config)?;
     check_executor(&config, params)?;
