@@ -364,3 +364,29 @@ def test_leftovers_of_a_killed_setup_are_cleaned_by_the_next_run(tmp_path: Path)
     r = ok(*args)
     assert "nothing to do" in r.out
     assert not [p for p in leftovers if os.path.lexists(p)]
+
+
+def test_writable_directories_above_a_key_are_warned_about(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    r = ok("key", "generate", "--out", shared / "k.pem")
+    assert "writable by group or others" in r.err and str(shared) in r.err
+    r = ok("key", "generate", "--out", tmp_path / "k.pem")
+    assert "writable" not in r.err
+
+
+def test_a_closed_pipe_is_quiet_and_keeps_the_outcome(tmp_path: Path) -> None:
+    import subprocess
+
+    from conftest import binary
+
+    cfg = tmp_path / "config.toml"
+    cfg.write_text("".join(f'[[runners]]\n  name = "r{i}"\n  executor = "kubernetes"\n' for i in range(2000)))
+    p = subprocess.Popen([str(binary()), "runner-config", "show", "--config", str(cfg)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.read(10)
+    p.stdout.close()
+    err = p.stderr.read().decode()
+    p.stderr.close()
+    assert p.wait(timeout=30) == 0 and "panicked" not in err and err == "", err

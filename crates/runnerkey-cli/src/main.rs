@@ -27,19 +27,7 @@ pub enum Outcome {
     Problems,
 }
 
-/// Dies quietly on a closed pipe (`runnerkey … | head`), as Unix tools do,
-/// instead of panicking on the next print.
-#[allow(unsafe_code)]
-fn restore_sigpipe() {
-    // SAFETY: setting a signal disposition to its default at start-up, before
-    // any other thread exists.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
-}
-
 fn main() -> ExitCode {
-    restore_sigpipe();
     let cli = args::Cli::parse();
     let result = match cli.command {
         args::Command::Ca(args::CaCommand::Init(a)) => pki::ca_init(&a),
@@ -70,6 +58,9 @@ fn main() -> ExitCode {
         }
     };
     match term::finish() {
+        // The reader went away (`runnerkey … | head`): nothing to say, and
+        // the command's own outcome stands.
+        Some(e) if e.kind() == std::io::ErrorKind::BrokenPipe => code,
         Some(e) => {
             err!("runnerkey: cannot write the output: {e} (the command itself completed)");
             ExitCode::from(2)

@@ -43,10 +43,22 @@ pub fn ca_init(a: &CaInitArgs) -> Result<Outcome> {
     Ok(Outcome::Ok)
 }
 
+/// Warns about directories above a key that others may write to.
+fn warn_writable_dirs(key: &Path) {
+    for (dir, mode) in runnerkey::file::writable_ancestors(key) {
+        crate::warn(&format!(
+            "{} (mode {mode:o}) above {} is writable by group or others: they could swap the key",
+            dir.display(),
+            key.display()
+        ));
+    }
+}
+
 /// `runnerkey key generate`
 pub fn key_generate(a: &KeyGenerateArgs) -> Result<Outcome> {
     let key = PrivateKey::generate(inputs::algorithm(&a.algorithm)?)?;
     key.write(&a.out, a.force)?;
+    warn_writable_dirs(&a.out);
     out!("wrote {} ({}, mode 0600)", a.out.display(), key.key_type());
     Ok(Outcome::Ok)
 }
@@ -104,6 +116,7 @@ pub fn issue(a: &IssueArgs) -> Result<Outcome> {
     let (key, issued) = ca.issue(&identity, algorithm, &params)?;
     create_dir(&a.out_dir)?;
     files.write(&key, &issued.certificate, ca.certificate(), a.force)?;
+    warn_writable_dirs(&files.key_file);
     print_issued(&issued);
     out!(
         "issued {} ({}), valid until {}",

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use runnerkey::identity::is_invisible_format;
 
 /// The first write error, if any; reported once by [`finish`].
-static FAILED: Mutex<Option<String>> = Mutex::new(None);
+static FAILED: Mutex<Option<std::io::Error>> = Mutex::new(None);
 
 /// `text` with control characters (except newline and tab) and invisible
 /// formatting characters (bidirectional overrides, zero-width characters)
@@ -55,7 +55,7 @@ pub fn escape_json(text: &str) -> String {
 fn record(e: std::io::Error) {
     let mut failed = FAILED.lock().unwrap_or_else(|p| p.into_inner());
     if failed.is_none() {
-        *failed = Some(e.to_string());
+        *failed = Some(e);
     }
 }
 
@@ -103,7 +103,7 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> runnerkey::Result<()> {
 }
 
 /// The write error that happened on stdout, if any.
-pub fn finish() -> Option<String> {
+pub fn finish() -> Option<std::io::Error> {
     FAILED.lock().unwrap_or_else(|p| p.into_inner()).take()
 }
 

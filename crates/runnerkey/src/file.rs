@@ -87,6 +87,23 @@ pub fn read_capped(path: &Path, max: u64) -> Result<Vec<u8>> {
     Ok(data)
 }
 
+/// The directories above `path` that others may write to (group- or
+/// world-writable, and not sticky like `/tmp`, where others cannot rename or
+/// remove what they do not own), with their modes: whoever can write there
+/// can swap the file for one of their own.
+pub fn writable_ancestors(path: &Path) -> Vec<(PathBuf, u32)> {
+    use std::os::unix::fs::MetadataExt;
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    absolute
+        .ancestors()
+        .skip(1)
+        .filter_map(|d| {
+            let mode = fs::metadata(d).ok()?.mode() & 0o7777;
+            (mode & 0o022 != 0 && mode & 0o1000 == 0).then(|| (d.to_path_buf(), mode))
+        })
+        .collect()
+}
+
 /// Mode of a directory that will hold private keys.
 pub const PRIVATE_DIR: u32 = 0o700;
 /// Mode of any other directory runnerkey creates.

@@ -4,7 +4,6 @@
 //! the way to them.
 
 use std::collections::BTreeSet;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::cert::Certificate;
@@ -104,23 +103,14 @@ pub(crate) fn audit(files: &[&Path], cas: &[Certificate]) -> Vec<HostRisk> {
     }
     let mut seen = BTreeSet::new();
     for f in files {
-        let mut dir = f.parent();
-        while let Some(d) = dir {
-            if seen.insert(d.to_path_buf())
-                && let Ok(meta) = std::fs::metadata(d)
-            {
-                let mode = meta.mode() & 0o7777;
-                // In a sticky directory (/tmp) others cannot rename or remove
-                // entries they do not own, so the path below stays put.
-                if mode & 0o022 != 0 && mode & 0o1000 == 0 {
-                    out.push(HostRisk::WritableDirectory {
-                        path: d.to_path_buf(),
-                        mode,
-                        below: f.to_path_buf(),
-                    });
-                }
+        for (path, mode) in crate::file::writable_ancestors(f) {
+            if seen.insert(path.clone()) {
+                out.push(HostRisk::WritableDirectory {
+                    path,
+                    mode,
+                    below: f.to_path_buf(),
+                });
             }
-            dir = d.parent();
         }
     }
     out

@@ -350,7 +350,15 @@ pub fn setup(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport
         matches!(source, CertSource::Ca(_)),
         "key_file: the runner's private key",
     )?;
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<String> = crate::file::writable_ancestors(&paths.key)
+        .into_iter()
+        .map(|(d, mode)| {
+            format!(
+                "{} (mode {mode:o}) above the key is writable by group or others: they could swap the runner's files",
+                d.display()
+            )
+        })
+        .collect();
     let (cert, note) = match &source {
         CertSource::Issued { cert, .. } => {
             cert.subject_reading().check_signable()?;
