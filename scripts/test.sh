@@ -28,13 +28,18 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -r tests/requirements.txt
 
-# Rust: build the binaries the Python tests drive, then every Rust test.
+# Rust: formatting, lints and docs hold the line; then build the binaries the
+# Python tests drive, and every Rust test.
+cargo fmt --all -- --check
+cargo clippy -j2 --locked --workspace --all-targets -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc -j2 --locked --workspace --no-deps --quiet
 cargo build -j2 --locked --workspace
 cargo test -j2 --locked --workspace
 
-# The Python package: build the wheel with maturin and install it.
+# The Python package: build the wheel with maturin (the same dev profile as
+# the tests, so aws-lc is compiled once) and install it.
 rm -rf target/wheels
-.venv/bin/maturin build --release --locked -j2 --out target/wheels --interpreter .venv/bin/python
+.venv/bin/maturin build --locked -j2 --out target/wheels --interpreter .venv/bin/python
 .venv/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps target/wheels/runnerkey-*.whl
 
 # Python (API, stubs, Ansible, interop): exit code 5 means no test ran,

@@ -26,8 +26,17 @@ def test_usage_example_passes_mypy_strict() -> None:
 
 
 def test_misuse_fails_mypy(tmp_path: Path) -> None:
-    bad = tmp_path / "bad.py"
-    bad.write_text("import runnerkey\nk = runnerkey.PrivateKey.generate()\nn: str = k.key_size\nrunnerkey.verify(k, k)\n")
-    r = mypy("mypy", "--strict", "--no-incremental", str(bad))
-    assert r.returncode == 1 and "key_size" in r.stdout or "incompatible" in r.stdout, r.stdout
-    assert 'Argument 1 to "verify"' in r.stdout
+    # Each misuse on its own, each with the error it must cause: a file with
+    # one right error and one missed would otherwise still fail.
+    cases = {
+        "n: str = k.key_size\n": 'Incompatible types in assignment (expression has type "int", variable has type "str")',
+        "runnerkey.verify(k, k)\n": 'Argument 1 to "verify" has incompatible type "PrivateKey"',
+        "k.write(42)\n": 'Argument 1 to "write" of "PrivateKey" has incompatible type "int"',
+    }
+    for i, (line, expected) in enumerate(cases.items()):
+        bad = tmp_path / f"bad{i}.py"
+        bad.write_text("import runnerkey\nk = runnerkey.PrivateKey.generate()\n" + line)
+        r = mypy("mypy", "--strict", "--no-incremental", str(bad))
+        errors = [l for l in r.stdout.splitlines() if ": error:" in l]
+        assert r.returncode == 1 and expected in r.stdout, (line, r.stdout)
+        assert errors and all(f"bad{i}.py:3:" in l for l in errors), (line, r.stdout)

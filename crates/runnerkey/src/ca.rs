@@ -175,7 +175,7 @@ impl CertificateAuthority {
 
     /// Makes a new self-signed CA like kubeadm's, with rcgen: CN=kubernetes,
     /// CA:TRUE, keyUsage digitalSignature, keyEncipherment, keyCertSign
-    /// (critical), SAN DNS:<cn>, subject key identifier, random serial.
+    /// (critical), SAN `DNS:<cn>`, subject key identifier, random serial.
     pub fn generate(params: &CaParams) -> Result<Self> {
         use rcgen::{BasicConstraints, DnType, IsCa, KeyUsagePurpose, SerialNumber};
         let identity = Identity::new(params.common_name.clone(), Vec::<String>::new())?;
