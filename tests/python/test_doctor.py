@@ -254,3 +254,28 @@ def test_bearer_token_identity(tmp_path: Path, token: str) -> None:
             assert r.code == 1 and [f["code"] for f in rep["findings"]] == ["bearer-token-rejected"]
     finally:
         srv.stop()
+
+
+def test_one_tls_handshake_per_online_run(tmp_path: Path) -> None:
+    """Every request of a doctor run shares one connection (keep-alive)."""
+    ca_crt, ca_key = make_ca(tmp_path, "cluster")
+    ok("issue", "--ca-cert", ca_crt, "--ca-key", ca_key, "--user", "gitlab-admin", "--out-dir", tmp_path / "ssl")
+    crt, key = serving_cert(tmp_path, ca_crt, ca_key)
+    log = tmp_path / "handshakes.log"
+    rbac = rbac_file(tmp_path, "--user", "gitlab-admin", "--profile", "executor", "--namespace", "ci")
+    srv = start_apiserver(crt, key, ca_crt, rbac=[rbac], extra=["--handshake-log", str(log)])
+    try:
+        trust = tmp_path / "trust.crt"
+        trust.write_bytes(ca_crt.read_bytes())
+        cfg = tmp_path / "config.toml"
+        cfg.write_text(f'[[runners]]\n  name = "k"\n  executor = "kubernetes"\n  [runners.kubernetes]\n'
+                       f'    host = "{srv.url}"\n    cert_file = "{tmp_path}/ssl/gitlab-admin.crt"\n'
+                       f'    key_file = "{tmp_path}/ssl/gitlab-admin.key"\n    ca_file = "{trust}"\n'
+                       '    namespace = "ci"\n    service_account = "deployer"\n')
+        r = run("doctor", "--config", cfg, "--online", "--json")
+        report = json.loads(r.out)["runners"][0]
+        assert report["authenticated_as"]["username"] == "gitlab-admin"
+        assert len(report["permissions"]) > 20
+        assert log.read_text().splitlines() == ["handshake"]
+    finally:
+        srv.stop()

@@ -4,7 +4,7 @@
 //! what it needs to say *why* a connection failed: the server's chain and
 //! rustls-webpki's verdict on it.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -333,7 +333,40 @@ impl Write for DeadlineStream {
     }
 }
 
-/// A client for one API server.
+/// The connection to the API server: TLS over TCP (possibly through a
+/// proxy's tunnel), or plain TCP for an `http://` host.
+enum Stream {
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, DeadlineStream>>),
+    Plain(DeadlineStream),
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Tls(s) => s.read(buf),
+            Stream::Plain(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Tls(s) => s.write(buf),
+            Stream::Plain(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Stream::Tls(s) => s.flush(),
+            Stream::Plain(s) => s.flush(),
+        }
+    }
+}
+
+/// A client for one API server. Requests share one connection (HTTP/1.1
+/// keep-alive), so a whole doctor run costs one TLS handshake.
 pub struct ApiClient {
     endpoint: Endpoint,
     verifier: Arc<CapturingVerifier>,
@@ -342,6 +375,7 @@ pub struct ApiClient {
     timeout: Duration,
     deadline: Instant,
     proxy: Option<Proxy>,
+    conn: Mutex<Option<std::io::BufReader<Stream>>>,
 }
 
 impl ApiClient {
@@ -403,6 +437,7 @@ impl ApiClient {
             timeout,
             deadline: Instant::now() + timeout,
             proxy,
+            conn: Mutex::new(None),
         })
     }
 
@@ -536,19 +571,49 @@ impl ApiClient {
         }
     }
 
+    /// A new connection: TCP (through the proxy when Go's rules choose
+    /// one), then TLS for an `https://` host (the handshake happens with the
+    /// first request).
+    fn open(&self) -> std::result::Result<Stream, TransportError> {
+        let stream = self.connect()?;
+        if !self.endpoint.https {
+            return Ok(Stream::Plain(stream));
+        }
+        let name = ServerName::try_from(self.endpoint.host.clone())
+            .map_err(|e| TransportError::Tls(format!("server name {}: {e}", self.endpoint.host)))?;
+        let conn = rustls::ClientConnection::new(self.config.clone(), name)
+            .map_err(|e| TransportError::Tls(e.to_string()))?;
+        Ok(Stream::Tls(Box::new(rustls::StreamOwned::new(
+            conn, stream,
+        ))))
+    }
+
+    fn io_error(&self, e: std::io::Error) -> TransportError {
+        if self.endpoint.https {
+            self.classify(e)
+        } else if matches!(
+            e.kind(),
+            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+        ) {
+            TransportError::Timeout(e.to_string())
+        } else {
+            TransportError::Io(e.to_string())
+        }
+    }
+
     /// Sends one request (its path after the endpoint's path prefix, as
-    /// client-go does) on a fresh connection and reads the response, within
-    /// the client's deadline and size limits.
+    /// client-go does) and reads the response, within the client's deadline
+    /// and size limits, on the client's one connection (opened when there
+    /// is none; opened again once when the server had closed it while idle).
     pub fn request(
         &self,
         method: &str,
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> std::result::Result<Response, TransportError> {
-        let stream = self.connect()?;
         let body = body.map(|b| b.to_string()).unwrap_or_default();
         let mut head = format!(
-            "{method} {}{path} HTTP/1.1\r\nHost: {}:{}\r\nUser-Agent: runnerkey-doctor\r\nAccept: application/json\r\nConnection: close\r\n",
+            "{method} {}{path} HTTP/1.1\r\nHost: {}:{}\r\nUser-Agent: runnerkey-doctor\r\nAccept: application/json\r\n",
             self.endpoint.path_prefix, self.endpoint.host, self.endpoint.port
         );
         if let Some(t) = &self.bearer {
@@ -562,38 +627,59 @@ impl ApiClient {
         }
         head.push_str("\r\n");
         head.push_str(&body);
-        let raw = if self.endpoint.https {
-            let name = ServerName::try_from(self.endpoint.host.clone()).map_err(|e| {
-                TransportError::Tls(format!("server name {}: {e}", self.endpoint.host))
-            })?;
-            let conn = rustls::ClientConnection::new(self.config.clone(), name)
-                .map_err(|e| TransportError::Tls(e.to_string()))?;
-            let mut tls = rustls::StreamOwned::new(conn, stream);
-            tls.write_all(head.as_bytes())
-                .map_err(|e| self.classify(e))?;
-            read_bounded(&mut tls).map_err(|e| match e {
-                ReadError::Io(e) => self.classify(e),
-                other => other.into_transport(),
-            })?
-        } else {
-            let mut stream = stream;
-            stream
+        let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        for attempt in 0..2 {
+            let reused = guard.is_some();
+            if guard.is_none() {
+                *guard = Some(std::io::BufReader::new(self.open()?));
+            }
+            let Some(conn) = guard.as_mut() else {
+                continue;
+            };
+            let sent = conn
+                .get_mut()
                 .write_all(head.as_bytes())
-                .map_err(|e| TransportError::Io(e.to_string()))?;
-            read_bounded(&mut stream).map_err(|e| match e {
-                ReadError::Io(e) if e.kind() == std::io::ErrorKind::TimedOut => {
-                    TransportError::Timeout(e.to_string())
+                .and_then(|()| conn.get_mut().flush());
+            let result = match sent {
+                Err(e) => Err(ReadError::Io(e)),
+                Ok(()) => read_response(conn),
+            };
+            match result {
+                Ok((response, keep)) => {
+                    if !keep {
+                        *guard = None;
+                    }
+                    return Ok(response);
                 }
-                other => other.into_transport(),
-            })?
-        };
-        parse_response(&raw).ok_or_else(|| TransportError::NotTls("the answer is not HTTP".into()))
+                // A kept connection the server closed while idle: once more
+                // on a new one.
+                Err(ReadError::Closed) if reused && attempt == 0 => *guard = None,
+                Err(e) => {
+                    *guard = None;
+                    return Err(match e {
+                        ReadError::Io(e) => self.io_error(e),
+                        ReadError::Closed => TransportError::Io(
+                            "the server closed the connection without an answer".into(),
+                        ),
+                        other => other.into_transport(),
+                    });
+                }
+            }
+        }
+        Err(TransportError::Io(
+            "the server closed the connection without an answer".into(),
+        ))
     }
 }
 
+#[derive(Debug)]
 enum ReadError {
     Io(std::io::Error),
     TooLarge(String),
+    /// The connection ended before any byte of an answer.
+    Closed,
+    /// What came back is not HTTP.
+    NotHttp(String),
 }
 
 impl ReadError {
@@ -604,13 +690,16 @@ impl ReadError {
             }
             ReadError::Io(e) => TransportError::Io(e.to_string()),
             ReadError::TooLarge(m) => TransportError::TooLarge(m),
+            ReadError::Closed => TransportError::Io("the connection closed".into()),
+            ReadError::NotHttp(m) => TransportError::NotTls(m),
         }
     }
 
     fn detail(&self) -> String {
         match self {
             ReadError::Io(e) => e.to_string(),
-            ReadError::TooLarge(m) => m.clone(),
+            ReadError::TooLarge(m) | ReadError::NotHttp(m) => m.clone(),
+            ReadError::Closed => "the connection closed".into(),
         }
     }
 }
@@ -658,38 +747,6 @@ fn read_head(stream: &mut impl Read) -> std::result::Result<Vec<u8>, ReadError> 
     Ok(head)
 }
 
-/// Reads a whole response (the server closes the connection after it) of
-/// at most [`MAX_RESPONSE_HEAD`] + [`MAX_RESPONSE_BODY`] bytes.
-fn read_bounded(stream: &mut impl Read) -> std::result::Result<Vec<u8>, ReadError> {
-    let mut raw = Vec::new();
-    let mut chunk = [0u8; 16 * 1024];
-    loop {
-        match stream.read(&mut chunk) {
-            Ok(0) => return Ok(raw),
-            Ok(n) => raw.extend_from_slice(&chunk[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !raw.is_empty() => {
-                return Ok(raw);
-            }
-            Err(e) => return Err(ReadError::Io(e)),
-        }
-        let head_end = raw.windows(4).position(|w| w == b"\r\n\r\n");
-        match head_end {
-            None if raw.len() > MAX_RESPONSE_HEAD => {
-                return Err(ReadError::TooLarge(format!(
-                    "the answer's headers exceed {MAX_RESPONSE_HEAD} bytes"
-                )));
-            }
-            Some(h) if raw.len() - h > MAX_RESPONSE_BODY => {
-                return Err(ReadError::TooLarge(format!(
-                    "the answer's body exceeds {MAX_RESPONSE_BODY} bytes"
-                )));
-            }
-            _ => {}
-        }
-    }
-}
-
 fn status_of(head: &[u8]) -> Option<u16> {
     let line = head.split(|b| *b == b'\n').next()?;
     std::str::from_utf8(line)
@@ -700,32 +757,122 @@ fn status_of(head: &[u8]) -> Option<u16> {
         .ok()
 }
 
-fn parse_response(raw: &[u8]) -> Option<Response> {
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = std::str::from_utf8(&raw[..split]).ok()?;
-    let mut lines = head.split("\r\n");
-    let status: u16 = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
-    let chunked = lines.any(|l| {
-        let l = l.to_ascii_lowercase();
-        l.starts_with("transfer-encoding:") && l.contains("chunked")
-    });
-    let mut body = raw[split + 4..].to_vec();
+/// Reads one response: the head (at most [`MAX_RESPONSE_HEAD`] bytes),
+/// parsed with httparse, then the body as its framing says (Content-Length,
+/// chunked, or until the connection closes), at most [`MAX_RESPONSE_BODY`]
+/// bytes. Also says whether the connection may carry another request.
+fn read_response(reader: &mut impl BufRead) -> std::result::Result<(Response, bool), ReadError> {
+    let mut head = Vec::new();
+    loop {
+        let before = head.len();
+        let n = reader.read_until(b'\n', &mut head).map_err(ReadError::Io)?;
+        if n == 0 {
+            return Err(if before == 0 {
+                ReadError::Closed
+            } else {
+                ReadError::Io(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the connection closed in the middle of the answer's headers",
+                ))
+            });
+        }
+        if head.len() > MAX_RESPONSE_HEAD {
+            return Err(ReadError::TooLarge(format!(
+                "the answer's headers exceed {MAX_RESPONSE_HEAD} bytes"
+            )));
+        }
+        if head.ends_with(b"\r\n\r\n") || head == b"\r\n" {
+            break;
+        }
+    }
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut parsed = httparse::Response::new(&mut headers);
+    match parsed.parse(&head) {
+        Ok(httparse::Status::Complete(_)) => {}
+        Ok(httparse::Status::Partial) | Err(_) => {
+            return Err(ReadError::NotHttp("the answer is not HTTP".into()));
+        }
+    }
+    let status = parsed.code.unwrap_or(0);
+    let header = |name: &str| {
+        parsed
+            .headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| String::from_utf8_lossy(h.value).trim().to_ascii_lowercase())
+    };
+    let chunked = header("transfer-encoding").is_some_and(|v| v.contains("chunked"));
+    let length = header("content-length");
+    let mut keep = parsed.version == Some(1) && header("connection").as_deref() != Some("close");
+    let too_large = || {
+        ReadError::TooLarge(format!(
+            "the answer's body exceeds {MAX_RESPONSE_BODY} bytes"
+        ))
+    };
+    let mut body = Vec::new();
     if chunked {
-        let mut out = Vec::new();
-        let mut rest = &body[..];
-        while let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") {
-            let size =
-                usize::from_str_radix(std::str::from_utf8(&rest[..eol]).ok()?.trim(), 16).ok()?;
+        loop {
+            let mut line = Vec::new();
+            reader
+                .by_ref()
+                .take(1024)
+                .read_until(b'\n', &mut line)
+                .map_err(ReadError::Io)?;
+            let size_text = String::from_utf8_lossy(&line);
+            let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+                .map_err(|_| ReadError::NotHttp("a malformed chunk size".into()))?;
             if size == 0 {
+                // Trailers, up to the empty line.
+                loop {
+                    let mut trailer = Vec::new();
+                    let n = reader
+                        .by_ref()
+                        .take(MAX_RESPONSE_HEAD as u64)
+                        .read_until(b'\n', &mut trailer)
+                        .map_err(ReadError::Io)?;
+                    if n == 0 || trailer == b"\r\n" || trailer == b"\n" {
+                        break;
+                    }
+                }
                 break;
             }
-            let start = eol + 2;
-            out.extend_from_slice(rest.get(start..start.checked_add(size)?)?);
-            rest = rest.get(start + size + 2..)?;
+            if body.len().saturating_add(size) > MAX_RESPONSE_BODY {
+                return Err(too_large());
+            }
+            let start = body.len();
+            body.resize(start + size, 0);
+            reader
+                .read_exact(&mut body[start..])
+                .map_err(ReadError::Io)?;
+            let mut crlf = [0u8; 2];
+            reader.read_exact(&mut crlf).map_err(ReadError::Io)?;
         }
-        body = out;
+    } else if let Some(length) = length {
+        let length: usize = length
+            .parse()
+            .map_err(|_| ReadError::NotHttp("a malformed Content-Length".into()))?;
+        if length > MAX_RESPONSE_BODY {
+            return Err(too_large());
+        }
+        body.resize(length, 0);
+        reader.read_exact(&mut body).map_err(ReadError::Io)?;
+    } else {
+        keep = false;
+        let n = reader
+            .by_ref()
+            .take(MAX_RESPONSE_BODY as u64 + 1)
+            .read_to_end(&mut body);
+        match n {
+            Err(e) if !(e.kind() == std::io::ErrorKind::UnexpectedEof && !body.is_empty()) => {
+                return Err(ReadError::Io(e));
+            }
+            _ => {}
+        }
+        if body.len() > MAX_RESPONSE_BODY {
+            return Err(too_large());
+        }
     }
-    Some(Response { status, body })
+    Ok((Response { status, body }, keep))
 }
 
 #[cfg(test)]
@@ -753,10 +900,35 @@ mod tests {
 
     #[test]
     fn chunked_and_plain_bodies() {
-        let r = parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n").unwrap();
-        assert_eq!((r.status, r.body.as_slice()), (200, &b"abcde"[..]));
-        let r =
-            parse_response(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 2\r\n\r\n{}").unwrap();
-        assert_eq!(r.status, 401);
+        let mut r = std::io::Cursor::new(
+            &b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\nHTTP/1.1 401 Unauthorized\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"[..],
+        );
+        let (first, keep) = read_response(&mut r).unwrap();
+        assert_eq!(
+            (first.status, first.body.as_slice(), keep),
+            (200, &b"abcde"[..], true)
+        );
+        let (second, keep) = read_response(&mut r).unwrap();
+        assert_eq!(
+            (second.status, second.body.as_slice(), keep),
+            (401, &b"{}"[..], false)
+        );
+        assert!(matches!(read_response(&mut r), Err(ReadError::Closed)));
+    }
+
+    #[test]
+    fn oversized_and_broken_answers_are_refused() {
+        let big = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+            MAX_RESPONSE_BODY + 1
+        );
+        let mut r = std::io::Cursor::new(big.into_bytes());
+        assert!(matches!(read_response(&mut r), Err(ReadError::TooLarge(_))));
+        let mut endless = "HTTP/1.1 200 OK\r\n".to_string();
+        endless.push_str(&"X-A: b\r\n".repeat(20_000));
+        let mut r = std::io::Cursor::new(endless.into_bytes());
+        assert!(matches!(read_response(&mut r), Err(ReadError::TooLarge(_))));
+        let mut r = std::io::Cursor::new(&b"SSH-2.0-OpenSSH_9.6\r\n\r\n"[..]);
+        assert!(matches!(read_response(&mut r), Err(ReadError::NotHttp(_))));
     }
 }

@@ -16,7 +16,9 @@
 //! ClusterRoleBindings can be listed (`GET …/clusterrolebindings`,
 //! `…/rolebindings`) by identities RBAC allows to. `--prefix /P` serves the
 //! API under a path prefix (as behind a reverse proxy) and 404s the rest;
-//! `--sar-status N` answers every SubjectAccessReview with HTTP N.
+//! `--sar-status N` answers every SubjectAccessReview with HTTP N;
+//! `--handshake-log FILE` appends a line per TLS connection served (each
+//! serves requests until the client closes it, as kube-apiserver does).
 //!
 //! Usage: runnerkey-test-apiserver --cert F --key F --client-ca F [--rbac F]… [--token TOKEN=USER[;GROUP,…]]… [--listen 127.0.0.1:0] [--plain] [--prefix /P] [--sar-status N]
 //! Prints `listening on ADDR` and serves until killed.
@@ -103,6 +105,8 @@ struct Request {
     path: String,
     bearer: Option<String>,
     body: Vec<u8>,
+    /// The client asked to close the connection after this request.
+    close: bool,
 }
 
 struct Server {
@@ -114,6 +118,8 @@ struct Server {
     prefix: String,
     /// Forced status for SubjectAccessReviews.
     sar_status: Option<u16>,
+    /// `--handshake-log FILE`: one line per TLS connection served.
+    handshake_log: Option<String>,
 }
 
 fn pem_blocks(path: &str) -> Vec<Vec<u8>> {
@@ -130,6 +136,17 @@ fn key_der(path: &str) -> PrivateKeyDer<'static> {
 }
 
 impl Server {
+    fn count_handshake(&self) {
+        if let Some(path) = &self.handshake_log
+            && let Ok(mut f) = std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(path)
+        {
+            let _ = writeln!(f, "handshake");
+        }
+    }
+
     /// The user a verified client certificate stands for.
     fn authenticate(&self, peer: Option<&[CertificateDer<'_>]>) -> Option<UserInfo> {
         let peer = peer?;
@@ -303,15 +320,16 @@ fn status(code: u16, reason: &str, message: &str) -> (u16, Value) {
     )
 }
 
-/// Reads one HTTP/1.1 request: method, path, body.
-fn read_request(stream: &mut impl Read) -> Option<Request> {
-    let mut reader = BufReader::new(stream);
+/// Reads one HTTP/1.1 request: method, path, body (`None` at the end of
+/// the connection).
+fn read_request(reader: &mut impl BufRead) -> Option<Request> {
     let mut line = String::new();
     reader.read_line(&mut line).ok()?;
     let mut parts = line.split_whitespace();
     let (method, path) = (parts.next()?.to_string(), parts.next()?.to_string());
     let mut length = 0usize;
     let mut bearer = None;
+    let mut close = false;
     loop {
         let mut h = String::new();
         if reader.read_line(&mut h).ok()? == 0 {
@@ -326,6 +344,8 @@ fn read_request(stream: &mut impl Read) -> Option<Request> {
                 length = v.trim().parse().unwrap_or(0);
             } else if k.eq_ignore_ascii_case("authorization") {
                 bearer = v.trim().strip_prefix("Bearer ").map(str::to_string);
+            } else if k.eq_ignore_ascii_case("connection") {
+                close = v.trim().eq_ignore_ascii_case("close");
             }
         }
     }
@@ -336,10 +356,11 @@ fn read_request(stream: &mut impl Read) -> Option<Request> {
         path,
         bearer,
         body,
+        close,
     })
 }
 
-fn write_response(stream: &mut impl Write, code: u16, body: &Value) {
+fn write_response(stream: &mut impl Write, code: u16, body: &Value, close: bool) {
     let text = body.to_string();
     let reason = match code {
         200 => "OK",
@@ -351,35 +372,46 @@ fn write_response(stream: &mut impl Write, code: u16, body: &Value) {
     };
     let _ = write!(
         stream,
-        "HTTP/1.1 {code} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
-        text.len()
+        "HTTP/1.1 {code} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: {}\r\n\r\n{text}",
+        text.len(),
+        if close { "close" } else { "keep-alive" }
     );
     let _ = stream.flush();
 }
 
+/// Serves every request of one TLS connection (HTTP/1.1 keep-alive, as
+/// kube-apiserver does), counting the handshake.
 fn serve_tls(server: &Server, config: Arc<rustls::ServerConfig>, tcp: TcpStream) {
-    let Ok(mut conn) = rustls::ServerConnection::new(config) else {
+    let Ok(conn) = rustls::ServerConnection::new(config) else {
         return;
     };
-    let mut tcp = tcp;
-    let mut tls = rustls::Stream::new(&mut conn, &mut tcp);
-    let Some(req) = read_request(&mut tls) else {
-        return;
-    };
-    let peer: Option<Vec<CertificateDer<'static>>> = tls
-        .conn
-        .peer_certificates()
-        .map(|c| c.iter().map(|d| d.clone().into_owned()).collect());
-    let user = match &req.bearer {
-        Some(t) => server
-            .tokens
-            .iter()
-            .find(|(k, _)| k == t)
-            .map(|(_, u)| u.clone()),
-        None => server.authenticate(peer.as_deref()),
-    };
-    let (code, body) = server.handle(&req.method, &req.path, &req.body, user);
-    write_response(&mut tls, code, &body);
+    let mut reader = BufReader::new(rustls::StreamOwned::new(conn, tcp));
+    let mut counted = false;
+    while let Some(req) = read_request(&mut reader) {
+        let tls = reader.get_mut();
+        if !counted {
+            counted = true;
+            server.count_handshake();
+        }
+        let peer: Option<Vec<CertificateDer<'static>>> = tls
+            .conn
+            .peer_certificates()
+            .map(|c| c.iter().map(|d| d.clone().into_owned()).collect());
+        let user = match &req.bearer {
+            Some(t) => server
+                .tokens
+                .iter()
+                .find(|(k, _)| k == t)
+                .map(|(_, u)| u.clone()),
+            None => server.authenticate(peer.as_deref()),
+        };
+        let (code, body) = server.handle(&req.method, &req.path, &req.body, user);
+        write_response(tls, code, &body, req.close);
+        if req.close {
+            break;
+        }
+    }
+    let tls = reader.get_mut();
     tls.conn.send_close_notify();
     let _ = tls.flush();
 }
@@ -431,6 +463,7 @@ fn main() {
             .trim_end_matches('/')
             .to_string(),
         sar_status: one("--sar-status").map(|s| s.parse().expect("--sar-status N")),
+        handshake_log: one("--handshake-log"),
     });
     let tls = if plain {
         None
