@@ -863,7 +863,7 @@ fn read_response(reader: &mut impl BufRead) -> std::result::Result<(Response, bo
             .take(MAX_RESPONSE_BODY as u64 + 1)
             .read_to_end(&mut body);
         match n {
-            Err(e) if !(e.kind() == std::io::ErrorKind::UnexpectedEof && !body.is_empty()) => {
+            Err(e) if e.kind() != std::io::ErrorKind::UnexpectedEof || body.is_empty() => {
                 return Err(ReadError::Io(e));
             }
             _ => {}
