@@ -298,7 +298,7 @@ pub enum RunnerConfigCommand {
 #[derive(Debug, Args)]
 pub struct ConfigArgs {
     /// gitlab-runner's config file.
-    #[arg(long, default_value = "/etc/gitlab-runner/config.toml")]
+    #[arg(long, default_value = runnerkey::runner_config::DEFAULT_PATH)]
     pub config: PathBuf,
 }
 

@@ -212,7 +212,7 @@ fn print_verify(r: &VerifyReport) {
 
 /// `runnerkey verify`
 pub fn verify(a: &VerifyArgs) -> Result<Outcome> {
-    let cas = Certificate::load_cas(&a.ca)?;
+    let cas = runnerkey::ca::load_certificates(&a.ca)?;
     let chain = Certificate::load_all(&a.cert)?;
     let key = match &a.key {
         Some(path) => {

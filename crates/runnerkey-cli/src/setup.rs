@@ -138,7 +138,7 @@ pub fn run(a: &SetupArgs) -> Result<Outcome> {
                 "--complete needs --ca-cert: the cluster's ca.crt (public; no key needed)".into(),
             )
         })?;
-        let ca = Certificate::load_cas(ca_path)?
+        let ca = runnerkey::ca::load_certificates(ca_path)?
             .into_iter()
             .next()
             .ok_or_else(|| {

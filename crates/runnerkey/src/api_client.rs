@@ -91,7 +91,7 @@ impl Endpoint {
 }
 
 fn bad_url(url: &str) -> Error {
-    let shown = crate::runner_config::redact::without_userinfo(url);
+    let shown = crate::url::without_userinfo(url);
     Error::InvalidArgument(format!(
         "host {shown:?} is not a URL like https://HOST:PORT (without user:password@)"
     ))
@@ -469,7 +469,12 @@ impl ApiClient {
         let mut last = TransportError::Dns(format!("{host} resolves to no address"));
         for a in addrs {
             match TcpStream::connect_timeout(&a, self.remaining()?) {
-                Ok(s) => return Ok(s),
+                Ok(s) => {
+                    // As Go's net package does: small requests go out at
+                    // once instead of waiting for the peer's delayed ACK.
+                    let _ = s.set_nodelay(true);
+                    return Ok(s);
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
                     last = TransportError::Refused(format!("{a}: {e}"));
                 }

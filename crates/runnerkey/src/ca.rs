@@ -10,10 +10,10 @@ use crate::cert::Certificate;
 use crate::error::{Error, Result};
 use crate::file::{self, Outputs};
 use crate::identity::Identity;
-use crate::issue::{BACKDATE, random_serial_bytes};
 use crate::key::{KeyAlgorithm, PrivateKey};
 use crate::lifetime::{self, Lifetime};
 use crate::public_key::KeyType;
+use crate::template::{BACKDATE, random_serial_bytes};
 
 /// The file names kubeadm uses in `/etc/kubernetes/pki`.
 pub const CA_CERT_FILE: &str = "ca.crt";
@@ -50,6 +50,26 @@ pub struct CertificateAuthority {
     warnings: Vec<String>,
     /// The files it was loaded from, which no output may replace.
     sources: Vec<PathBuf>,
+}
+
+/// Trusted CA certificates (no keys) from a PEM bundle or, when the file
+/// holds no PEM at all, from a kubeconfig's clusters
+/// (`certificate-authority-data`), such as an admin's `~/.kube/config`.
+pub fn load_certificates(path: &Path) -> Result<Vec<Certificate>> {
+    let data = file::read(path)?;
+    let has_pem = data.windows(11).any(|w| w == b"-----BEGIN ");
+    if has_pem {
+        return Certificate::all_from_pem(&data).map_err(|e| e.in_file(path));
+    }
+    let config =
+        crate::kubeconfig::Kubeconfig::parse(&String::from_utf8_lossy(&data)).map_err(|_| {
+            Error::WrongPemBlock {
+                expected: "CA certificate (PEM, or a kubeconfig)",
+                found: "neither PEM nor a kubeconfig".into(),
+            }
+            .in_file(path)
+        })?;
+    config.cluster_cas().map_err(|e| e.in_file(path))
 }
 
 impl CertificateAuthority {
@@ -93,10 +113,8 @@ impl CertificateAuthority {
                 lifetime::rfc3339(cert.not_before())
             )));
         }
-        let mut warnings = Vec::new();
-        if key.key_type().bits() < 2048 && key.key_type().family() == "RSA" {
-            warnings.push(format!("the CA key is weak ({})", key.key_type()));
-        }
+        // A weak RSA key was already refused when it was read.
+        let warnings = Vec::new();
         Ok(Self {
             cert,
             key,

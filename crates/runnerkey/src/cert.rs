@@ -86,26 +86,6 @@ impl Certificate {
         Self::all_from_pem(&crate::file::read(path)?).map_err(|e| e.in_file(path))
     }
 
-    /// Reads CA certificates from a PEM file or, when it holds no PEM, from
-    /// a kubeconfig's clusters (`certificate-authority-data`), such as an
-    /// admin's `~/.kube/config`.
-    pub fn load_cas(path: &Path) -> Result<Vec<Self>> {
-        let data = crate::file::read(path)?;
-        match Self::all_from_pem(&data) {
-            Err(Error::WrongPemBlock { found, .. }) if found == "no PEM block" => {
-                let config = crate::kubeconfig::Kubeconfig::parse(&String::from_utf8_lossy(&data))
-                    .map_err(|_| Error::WrongPemBlock {
-                        expected: "CA certificate (PEM, or a kubeconfig)",
-                        found: "neither PEM nor a kubeconfig".into(),
-                    });
-                config
-                    .and_then(|k| k.cluster_cas())
-                    .map_err(|e| e.in_file(path))
-            }
-            other => other.map_err(|e| e.in_file(path)),
-        }
-    }
-
     /// DER bytes.
     pub fn to_der(&self) -> &[u8] {
         &self.der

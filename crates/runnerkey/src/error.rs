@@ -89,7 +89,7 @@ pub enum Error {
     /// the one shown, or that displays differently from what the API
     /// server uses.
     #[error("refusing to sign: {0}")]
-    AmbiguousSubject(crate::identity::SubjectProblem),
+    AmbiguousSubject(crate::subject_problem::SubjectProblem),
     /// The group `system:masters` was asked for without explicit permission.
     #[error(
         "refusing group system:masters: it bypasses RBAC and cannot be revoked; pass --allow-system-masters if you really mean it"

@@ -11,6 +11,7 @@ use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
 
 use crate::error::{Error, Result};
 use crate::oid;
+pub use crate::subject_problem::SubjectProblem;
 
 /// The group that bypasses all RBAC.
 pub const SYSTEM_MASTERS: &str = "system:masters";
@@ -190,73 +191,6 @@ fn decode_value(value: &Any) -> std::result::Result<String, &'static str> {
 /// refuse the value).
 fn attribute_text(value: &Any) -> String {
     decode_value(value).unwrap_or_else(|_| String::from_utf8_lossy(value.value()).into_owned())
-}
-
-/// Why a subject cannot be signed: it could be read as another identity
-/// than the one shown, or would display differently from what the API
-/// server uses.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-#[non_exhaustive]
-pub enum SubjectProblem {
-    /// More than one CN: Go (and so the API server) uses the last one.
-    SeveralCommonNames {
-        /// Every CN, in encoding order.
-        names: Vec<String>,
-    },
-    /// No CN, or an empty one: the API server authenticates no user.
-    NoCommonName,
-    /// A CN or O with no text.
-    EmptyValue {
-        /// `CN` or `O`.
-        attribute: String,
-    },
-    /// A value holding control, bidirectional-override or invisible
-    /// characters, which can repaint a terminal or disguise a name.
-    DeceptiveCharacters {
-        /// The attribute, e.g. `CN`, `O`, `OU`.
-        attribute: String,
-        /// The value (escape it before display).
-        value: String,
-    },
-    /// A value whose string type is unusual or that Go refuses.
-    StringType {
-        /// The attribute.
-        attribute: String,
-        /// What is wrong with it.
-        reason: &'static str,
-    },
-}
-
-impl fmt::Display for SubjectProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SubjectProblem::SeveralCommonNames { names } => write!(
-                f,
-                "the subject has {} CNs ({}); the API server uses the last one, {:?}",
-                names.len(),
-                names
-                    .iter()
-                    .map(|n| format!("{n:?}"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                names.last().map(String::as_str).unwrap_or_default()
-            ),
-            SubjectProblem::NoCommonName => {
-                f.write_str("the subject has no CN, so the API server sees no user")
-            }
-            SubjectProblem::EmptyValue { attribute } => {
-                write!(f, "the subject has an empty {attribute}")
-            }
-            SubjectProblem::DeceptiveCharacters { attribute, value } => write!(
-                f,
-                "the subject's {attribute} {value:?} holds control or invisible formatting characters"
-            ),
-            SubjectProblem::StringType { attribute, reason } => {
-                write!(f, "the subject's {attribute} is a {reason}")
-            }
-        }
-    }
 }
 
 /// A subject read the way Go's `pkix.Name` (and so kube-apiserver) reads

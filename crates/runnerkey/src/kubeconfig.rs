@@ -163,7 +163,7 @@ pub fn check_server(url: &str) -> Result<()> {
     if host.contains('@') {
         return Err(Error::InvalidArgument(format!(
             "server {:?} must not carry user:password@: the API server authenticates the client certificate or token",
-            crate::runner_config::redact::without_userinfo(url)
+            crate::url::without_userinfo(url)
         )));
     }
     if host.is_empty() || host.contains(char::is_whitespace) {
@@ -320,13 +320,6 @@ impl Kubeconfig {
             ));
         }
         Ok(out)
-    }
-
-    /// Whether a private key is embedded (then the file must be 0600).
-    pub fn embeds_key(&self) -> bool {
-        self.users
-            .iter()
-            .any(|u| u.value.user.client_key_data.is_some())
     }
 
     /// The kubeconfig as YAML. Holds the key when embedded: keep it secret.

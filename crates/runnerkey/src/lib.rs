@@ -33,6 +33,7 @@ pub mod issue;
 pub mod k8s_csr;
 pub mod k8s_name;
 pub mod key;
+mod key_algorithm;
 pub mod kubeconfig;
 pub mod lifetime;
 pub mod manifest;
@@ -46,6 +47,9 @@ pub mod runner_config;
 pub mod setup;
 mod severity;
 mod signer;
+mod subject_problem;
+mod template;
+pub mod url;
 pub mod verify;
 
 pub use ca::{CaParams, CertificateAuthority};

@@ -77,17 +77,6 @@ impl<T: Serialize> Manifests<T> {
             items: &self.items,
         })
     }
-
-    /// Each object as a JSON value (for Python's `to_dict()`).
-    pub fn to_values(&self) -> Result<Vec<serde_json::Value>> {
-        self.items
-            .iter()
-            .map(|i| {
-                serde_json::to_value(i)
-                    .map_err(|e| Error::InvalidArgument(format!("cannot encode: {e}")))
-            })
-            .collect()
-    }
 }
 
 /// One object as YAML.

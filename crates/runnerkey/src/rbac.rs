@@ -579,29 +579,6 @@ pub fn rbac(params: &RbacParams) -> Result<Manifests<RbacObject>> {
     Ok(Manifests { items, warnings })
 }
 
-/// The rules of every Role and ClusterRole in `objects`, as permissions.
-pub fn permissions_of(objects: &[RbacObject]) -> Vec<Permission> {
-    let mut out = BTreeSet::new();
-    for o in objects {
-        if let RbacObject::Role { rules, .. } = o {
-            for r in rules {
-                for g in &r.api_groups {
-                    for res in &r.resources {
-                        for v in &r.verbs {
-                            out.insert(Permission {
-                                api_group: g.clone(),
-                                resource: res.clone(),
-                                verb: v.clone(),
-                            });
-                        }
-                    }
-                }
-            }
-        }
-    }
-    out.into_iter().collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

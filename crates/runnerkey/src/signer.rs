@@ -11,7 +11,7 @@ use aws_lc_rs::signature::{
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
-use crate::key::KeyAlgorithm;
+use crate::key_algorithm::KeyAlgorithm;
 
 fn crypto(what: &str) -> impl FnOnce(aws_lc_rs::error::Unspecified) -> Error + '_ {
     move |_| Error::Crypto(format!("{what} failed"))

@@ -370,12 +370,12 @@ fn write_response(stream: &mut impl Write, code: u16, body: &Value, close: bool)
         404 => "Not Found",
         _ => "Internal Server Error",
     };
-    let _ = write!(
-        stream,
+    let response = format!(
         "HTTP/1.1 {code} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: {}\r\n\r\n{text}",
         text.len(),
         if close { "close" } else { "keep-alive" }
     );
+    let _ = stream.write_all(response.as_bytes());
     let _ = stream.flush();
 }
 
@@ -485,6 +485,8 @@ fn main() {
     println!("listening on {}", listener.local_addr().expect("address"));
     std::io::stdout().flush().expect("stdout");
     for stream in listener.incoming().flatten() {
+        // Go's net package sets TCP_NODELAY on every connection.
+        let _ = stream.set_nodelay(true);
         let server = server.clone();
         let tls = tls.clone();
         std::thread::spawn(move || match tls {

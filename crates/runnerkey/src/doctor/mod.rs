@@ -755,10 +755,7 @@ fn diagnose_runner(
         d: RunnerDiagnosis {
             runner: label,
             index: r.index,
-            host: k
-                .host
-                .as_deref()
-                .map(crate::runner_config::redact::without_userinfo),
+            host: k.host.as_deref().map(crate::url::without_userinfo),
             presents,
             job_identity: format!("system:serviceaccount:{job_namespace}:{job_service_account}"),
             job_namespace,

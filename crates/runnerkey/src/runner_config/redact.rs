@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use toml_edit::{Document, InlineTable, Item, Table, Value};
 
 use super::keys::KeyTable;
+pub use crate::url::{REDACTED, redact_url, without_userinfo};
 
 /// The keys of gitlab-runner's config whose values are secrets, by their
 /// canonical path in the reference key table (a test checks each exists
@@ -25,8 +26,6 @@ pub const SECRET_KEYS: &[&str] = &[
     "runners.autoscaler.vm_isolation.connector_config.password",
 ];
 
-/// What a hidden secret is shown as.
-pub const REDACTED: &str = "<redacted>";
 /// What a hidden secret that an edit changed is shown as.
 pub const REDACTED_CHANGED: &str = "<redacted> (changed)";
 
@@ -55,24 +54,6 @@ fn toml_string(s: &str) -> String {
     }
     out.push('"');
     out
-}
-
-/// `text` with the userinfo of a URL hidden, or `text` as it is.
-pub fn without_userinfo(text: &str) -> String {
-    redact_url(text).unwrap_or_else(|| text.to_string())
-}
-
-/// `url` with the userinfo of its authority replaced, when it has one.
-pub fn redact_url(url: &str) -> Option<String> {
-    let scheme_end = url.find("://")? + 3;
-    let rest = &url[scheme_end..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let at = rest[..authority_end].rfind('@')?;
-    Some(format!(
-        "{}{REDACTED}@{}",
-        &url[..scheme_end],
-        &rest[at + 1..]
-    ))
 }
 
 struct Walker<'a> {
