@@ -1,0 +1,379 @@
+//! The online part of doctor: connect as the runner does, then ask the API
+//! server who the identity is, what it and the job pods may do, and whether
+//! either is over-privileged.
+
+use serde_json::json;
+
+use super::privilege::{AdminBinding, PrivilegeAudit, Who, admin_bindings, audit, review};
+use super::report::{Check, PermissionCheck, UserInfo};
+use super::{Ctx, Presented};
+use crate::api_client::{ApiClient, Credentials, Endpoint};
+use crate::cert::Certificate;
+use crate::rbac::{ExecutorFeature, deployer_permissions, executor_permissions};
+use crate::runner_config::lint::Severity;
+
+impl Ctx<'_> {
+    pub(super) fn online(&mut self, host: &str, cas: &[Certificate], credentials: Credentials) {
+        if self
+            .d
+            .findings
+            .iter()
+            .any(|f| matches!(f.code, "bad-host" | "insecure-host"))
+        {
+            return;
+        }
+        let endpoint = match Endpoint::parse(host) {
+            Ok(e) => e,
+            Err(e) => {
+                return self.find(
+                    "bad-host",
+                    Severity::Error,
+                    e.to_string(),
+                    "set host to https://HOST:PORT".into(),
+                );
+            }
+        };
+        if !endpoint.https {
+            return self.find(
+                "insecure-host",
+                Severity::Error,
+                format!("host {host} is plain http: credentials would travel in clear"),
+                "use the API server's https:// URL".into(),
+            );
+        }
+        let bearer = matches!(credentials, Credentials::BearerToken(_));
+        let client = match ApiClient::new(endpoint, cas, credentials, self.timeout) {
+            Ok(c) => c,
+            Err(e) => {
+                return self.find(
+                    "client-setup",
+                    Severity::Error,
+                    e.to_string(),
+                    "check cert_file and key_file".into(),
+                );
+            }
+        };
+        if let Some(proxy) = client.proxy() {
+            let url = proxy.url.clone();
+            self.pass(
+                "proxy",
+                format!("connecting through the proxy {url}, as the runner does (Go's HTTPS_PROXY/NO_PROXY rules)"),
+            );
+        }
+        let version = match client.request("GET", "/version?timeout=32s", None) {
+            Ok(r) => r,
+            Err(e) => return self.transport(e, host, cas),
+        };
+        match version.status {
+            401 if bearer => return self.find("bearer-token-rejected", Severity::Error, "the API server answered 401 Unauthorized: it does not accept the bearer token".into(), "issue a new token (runnerkey rbac --with-token-secret) and set bearer_token".into()),
+            401 => return self.find(
+                "client-cert-rejected",
+                Severity::Error,
+                "the API server answered 401 Unauthorized: it did not accept the client certificate; likely it is not signed by the cluster's client CA (kube-apiserver --client-ca-file, usually /etc/kubernetes/pki/ca.crt), or it has expired".into(),
+                "issue the certificate from the cluster CA: runnerkey issue --ca-dir /etc/kubernetes/pki …".into(),
+            ),
+            200 => {
+                let v = version.json()["gitVersion"].as_str().unwrap_or("?").to_string();
+                self.pass("api-reachable", format!("TLS to {host} verified against {}; API server {v}", if cas.is_empty() { "the system store" } else { "ca_file" }));
+                self.d.server_version = Some(v);
+            }
+            s => return self.find("api-error", Severity::Error, format!("GET /version answered HTTP {s}"), "check that host is the API server".into()),
+        }
+        self.who_am_i(&client);
+        self.permissions(&client);
+        self.deployer(&client);
+        self.privileges(&client);
+    }
+
+    /// The over-privilege audit of the runner identity and the job pods'
+    /// service account, with the bindings that make either cluster-admin.
+    fn privileges(&mut self, client: &ApiClient) {
+        let runner = audit(client, &Who::Myself);
+        let ns = self.d.job_namespace.clone();
+        let job_user = self.d.job_identity.clone();
+        let job_groups = vec![
+            "system:serviceaccounts".to_string(),
+            format!("system:serviceaccounts:{ns}"),
+            "system:authenticated".to_string(),
+        ];
+        let job = audit(
+            client,
+            &Who::Other {
+                user: &job_user,
+                groups: &job_groups,
+            },
+        );
+        let me = self
+            .d
+            .authenticated_as
+            .as_ref()
+            .map(|u| (u.username.clone(), u.groups.clone()));
+        let mut bindings = Vec::new();
+        let mut listing_error = None;
+        let wants_bindings = [&runner, &job].iter().any(|a| {
+            matches!(
+                a,
+                PrivilegeAudit::Checked {
+                    cluster_admin: true,
+                    ..
+                }
+            )
+        });
+        if wants_bindings {
+            let mut subjects = vec![(job_user.clone(), job_groups.clone())];
+            if let Some(me) = me {
+                subjects.insert(0, me);
+            }
+            for (user, groups) in subjects {
+                match admin_bindings(client, &user, &groups) {
+                    Ok(found) => {
+                        for b in found {
+                            if !bindings.contains(&b) {
+                                bindings.push(b);
+                            }
+                        }
+                    }
+                    Err(e) => listing_error = Some(e),
+                }
+            }
+        }
+        let deletes: Vec<String> = bindings.iter().map(AdminBinding::delete_command).collect();
+        let cleanup = if deletes.is_empty() {
+            match &listing_error {
+                Some(e) => format!("find the binding to cluster-admin ({e}) and delete it"),
+                None => "find the binding to cluster-admin (kubectl get clusterrolebindings,rolebindings -A -o wide) and delete it".into(),
+            }
+        } else {
+            deletes.join(" && ")
+        };
+        let who = self.d.presents.to_string();
+        for (label, result, code, dangerous_code, profile) in [
+            (
+                "the runner identity",
+                &runner,
+                "runner-cluster-admin",
+                "runner-dangerous-grants",
+                "executor",
+            ),
+            (
+                "the job pods' identity",
+                &job,
+                "job-cluster-admin",
+                "job-dangerous-grants",
+                "deployer",
+            ),
+        ] {
+            let subject = if label.starts_with("the runner") {
+                who.clone()
+            } else {
+                job_user.clone()
+            };
+            match result {
+                PrivilegeAudit::Checked { cluster_admin: true, .. } => self.find(
+                    code,
+                    Severity::Error,
+                    format!("{label} ({subject}) is cluster-admin-equivalent: it may do anything to every object of the cluster"),
+                    format!("apply the {profile} profile's RBAC first, then remove the cluster-admin grant: {cleanup}"),
+                ),
+                PrivilegeAudit::Checked { dangerous_grants, .. } if !dangerous_grants.is_empty() => self.find(
+                    dangerous_code,
+                    Severity::Warning,
+                    format!("{label} ({subject}) holds grants beyond the {profile} profile: {}", dangerous_grants.join(", ")),
+                    "remove the bindings that give them; the profile needs none of them".into(),
+                ),
+                PrivilegeAudit::Checked { .. } => self.pass(
+                    code,
+                    format!("{label} is not cluster-admin and holds no dangerous grant beyond the {profile} profile"),
+                ),
+                PrivilegeAudit::CouldNotCheck { reason } => self.find(
+                    "privileges-unchecked",
+                    Severity::Warning,
+                    format!("could not check whether {label} is over-privileged: {reason}"),
+                    "nothing is known either way; check the bindings with an admin's kubectl".into(),
+                ),
+            }
+        }
+        self.d.admin_bindings = bindings;
+        self.d.runner_privileges = Some(runner);
+        self.d.job_privileges = Some(job);
+    }
+
+    fn who_am_i(&mut self, client: &ApiClient) {
+        for version in ["v1", "v1beta1"] {
+            let body = json!({"apiVersion": format!("authentication.k8s.io/{version}"), "kind": "SelfSubjectReview"});
+            let path = format!("/apis/authentication.k8s.io/{version}/selfsubjectreviews");
+            match client.request("POST", &path, Some(&body)) {
+                Ok(r) if r.status == 200 || r.status == 201 => {
+                    let info = &r.json()["status"]["userInfo"];
+                    let user = UserInfo {
+                        username: info["username"].as_str().unwrap_or("").to_string(),
+                        groups: info["groups"]
+                            .as_array()
+                            .map(|g| {
+                                g.iter()
+                                    .filter_map(|v| v.as_str().map(String::from))
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                    };
+                    self.pass(
+                        "authenticated",
+                        format!(
+                            "authenticated as user {:?}, groups {:?}",
+                            user.username, user.groups
+                        ),
+                    );
+                    if let Presented::ClientCertificate { user: cn, .. } = &self.d.presents
+                        && *cn != user.username
+                    {
+                        let msg = format!(
+                            "the certificate's CN is {cn:?} but the API server maps it to {:?}",
+                            user.username
+                        );
+                        self.find(
+                            "identity-differs",
+                            Severity::Warning,
+                            msg,
+                            "check the API server's authentication configuration".into(),
+                        );
+                    }
+                    self.d.authenticated_as = Some(user);
+                    return;
+                }
+                Ok(r) if r.status == 404 => continue,
+                Ok(r) => {
+                    return self.find(
+                        "self-subject-review",
+                        Severity::Warning,
+                        format!("SelfSubjectReview answered HTTP {}", r.status),
+                        "nothing to do unless other checks fail".into(),
+                    );
+                }
+                Err(e) => {
+                    return self.find(
+                        "self-subject-review",
+                        Severity::Warning,
+                        format!("SelfSubjectReview failed: {}", e.detail()),
+                        "retry".into(),
+                    );
+                }
+            }
+        }
+        self.d.checks.push(Check {
+            code: "self-subject-review",
+            ok: true,
+            message: "SelfSubjectReview is not served (Kubernetes before 1.27): identity not confirmed by the server".into(),
+        });
+    }
+
+    fn permissions(&mut self, client: &ApiClient) {
+        let ns = self.d.job_namespace.clone();
+        let perms = executor_permissions(&ExecutorFeature::defaults());
+        for p in perms {
+            let allowed = match review(
+                client,
+                &Who::Myself,
+                &ns,
+                &p.api_group,
+                &p.resource,
+                &p.verb,
+            ) {
+                Ok(a) => a,
+                Err(reason) => {
+                    self.d.permissions.clear();
+                    return self.find(
+                        "access-review",
+                        Severity::Warning,
+                        format!("could not check the executor's permissions: {reason}"),
+                        "nothing is known either way; retry, or check with an admin's kubectl auth can-i".into(),
+                    );
+                }
+            };
+            self.d.permissions.push(PermissionCheck {
+                permission: p,
+                namespace: ns.clone(),
+                allowed,
+            });
+        }
+        let denied: Vec<String> = self
+            .d
+            .permissions
+            .iter()
+            .filter(|p| !p.allowed)
+            .map(|p| p.permission.to_string())
+            .collect();
+        let total = self.d.permissions.len();
+        if denied.is_empty() {
+            self.pass(
+                "executor-permissions",
+                format!("all {total} permissions the executor needs are granted in namespace {ns}"),
+            );
+        } else {
+            let who = match &self.d.presents {
+                Presented::ClientCertificate { user, .. } => format!("--user {user}"),
+                _ => "--service-account NS/NAME".into(),
+            };
+            self.find(
+                "permission-denied",
+                Severity::Error,
+                format!(
+                    "{} of {total} permissions the executor needs are denied in namespace {ns}: {}",
+                    denied.len(),
+                    denied.join(", ")
+                ),
+                format!(
+                    "runnerkey rbac {who} --profile executor --namespace {ns} | kubectl apply -f -"
+                ),
+            );
+        }
+    }
+
+    fn deployer(&mut self, client: &ApiClient) {
+        let ns = self.d.job_namespace.clone();
+        let user = self.d.job_identity.clone();
+        let groups = vec![
+            "system:serviceaccounts".to_string(),
+            format!("system:serviceaccounts:{ns}"),
+            "system:authenticated".to_string(),
+        ];
+        let who = Who::Other {
+            user: &user,
+            groups: &groups,
+        };
+        for p in deployer_permissions() {
+            match review(client, &who, &ns, &p.api_group, &p.resource, &p.verb) {
+                Ok(allowed) => self.d.deployer_permissions.push(PermissionCheck {
+                    permission: p,
+                    namespace: ns.clone(),
+                    allowed,
+                }),
+                Err(reason) => {
+                    self.d.deployer_permissions.clear();
+                    self.d.deployer_note =
+                        Some(format!("could not check what {user} may do: {reason}"));
+                    return self.find(
+                        "job-permissions-unchecked",
+                        Severity::Warning,
+                        format!("could not check what the job pods' identity {user} may do: {reason}"),
+                        "nothing is known either way; check with an admin's kubectl auth can-i --as".into(),
+                    );
+                }
+            }
+        }
+        let denied = self
+            .d
+            .deployer_permissions
+            .iter()
+            .filter(|p| !p.allowed)
+            .count();
+        if denied > 0 {
+            let sa = self.d.job_service_account.clone();
+            self.find(
+                "job-permissions-missing",
+                Severity::Warning,
+                format!("the job pods' identity {user} lacks {denied} of the deployer profile's {} permissions: deploy jobs will be refused", self.d.deployer_permissions.len()),
+                format!("runnerkey rbac --service-account {ns}/{sa} --profile deployer | kubectl apply -f -"),
+            );
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! Connection failures in plain words: below HTTP, and the server
+//! certificate's problems (unknown authority and which CA signed it
+//! instead, names, validity).
+
+use super::Ctx;
+use crate::api_client::{ServerCertProblem, TransportError};
+use crate::cert::Certificate;
+use crate::lifetime::rfc3339;
+use crate::public_key::colon_hex;
+use crate::runner_config::lint::Severity;
+
+impl Ctx<'_> {
+    pub(super) fn transport(&mut self, e: TransportError, host: &str, cas: &[Certificate]) {
+        match e {
+            TransportError::Dns(m) => self.find("dns-failure", Severity::Error, format!("cannot resolve the API server's name: {m}"), "fix host, or the runner host's DNS".into()),
+            TransportError::Refused(m) => self.find("connection-refused", Severity::Error, format!("connection refused: {m}"), "check host and port (kube-apiserver listens on 6443 by default) and that the API server runs".into()),
+            TransportError::Timeout(m) => self.find("connection-timeout", Severity::Error, format!("no answer in time: {m}"), "check firewalls between the runner host and the API server".into()),
+            TransportError::NotTls(m) => self.find("not-tls", Severity::Error, format!("something that is not a TLS server answered at {host} ({m})"), "point host at the API server's HTTPS port".into()),
+            TransportError::Tls(m) => self.find("tls-error", Severity::Error, format!("TLS handshake failed: {m}"), "check that cert_file and key_file belong together and that the server accepts TLS 1.2+".into()),
+            TransportError::Io(m) => self.find("connection-error", Severity::Error, format!("connection failed: {m}"), "check the network between runner and API server".into()),
+            TransportError::Proxy(m) => self.find("proxy-failed", Severity::Error, format!("the proxy the runner would use (by Go's HTTPS_PROXY/NO_PROXY rules) failed: {m}"), "fix the proxy, or add the API server to NO_PROXY in the runner's environment".into()),
+            TransportError::TooLarge(m) => self.find("response-too-large", Severity::Error, format!("the server's answer is too large: {m}"), "check that host is the API server".into()),
+            TransportError::ServerCert { problem, chain } => self.server_cert(problem, &chain, host, cas),
+        }
+    }
+
+    fn server_cert(
+        &mut self,
+        problem: ServerCertProblem,
+        chain: &[Certificate],
+        host: &str,
+        cas: &[Certificate],
+    ) {
+        let leaf = chain.first();
+        let leaf_subject = leaf.map(Certificate::subject).unwrap_or_else(|| "?".into());
+        match problem {
+            ServerCertProblem::UnknownIssuer => {
+                let issuer = leaf.map(Certificate::issuer).unwrap_or_default();
+                let aki = leaf
+                    .and_then(Certificate::authority_key_id)
+                    .map(|k| colon_hex(&k))
+                    .unwrap_or_else(|| "none".into());
+                let held = if cas.is_empty() {
+                    "ca_file is empty, so the system trust store was used, and it does not hold the cluster CA".to_string()
+                } else {
+                    let list: Vec<String> = cas
+                        .iter()
+                        .map(|c| {
+                            format!(
+                                "{} (SKI {})",
+                                c.subject(),
+                                c.subject_key_id()
+                                    .map(|k| colon_hex(&k))
+                                    .unwrap_or_else(|| "none".into())
+                            )
+                        })
+                        .collect();
+                    format!("ca_file holds {}", list.join(", "))
+                };
+                self.find(
+                    "tls-unknown-authority",
+                    Severity::Error,
+                    format!("x509: certificate signed by unknown authority: the API server's certificate {leaf_subject} was issued by {issuer} (AKI {aki}); {held}"),
+                    format!("set ca_file to the CA {issuer} (on kubeadm clusters /etc/kubernetes/pki/ca.crt)"),
+                );
+            }
+            ServerCertProblem::NotValidForName => {
+                let sans = leaf.map(Certificate::subject_alt_names).unwrap_or_default();
+                self.find(
+                    "tls-name-mismatch",
+                    Severity::Error,
+                    format!("{host} is not among the API server certificate's names: {}", if sans.is_empty() { "(no SANs)".into() } else { sans.join(", ") }),
+                    "use a host the certificate names, or add it to the API server's certSANs and renew its certificate".into(),
+                );
+            }
+            ServerCertProblem::Expired => self.find(
+                "tls-server-cert-expired",
+                Severity::Error,
+                format!(
+                    "the API server's certificate {leaf_subject} expired on {}",
+                    leaf.map(|c| rfc3339(c.not_after())).unwrap_or_default()
+                ),
+                "renew the API server's certificates (kubeadm certs renew all) and restart it"
+                    .into(),
+            ),
+            ServerCertProblem::NotYetValid => self.find(
+                "tls-server-cert-not-yet-valid",
+                Severity::Error,
+                format!(
+                    "the API server's certificate {leaf_subject} is not valid before {}",
+                    leaf.map(|c| rfc3339(c.not_before())).unwrap_or_default()
+                ),
+                "check the clocks of the runner host and the control plane".into(),
+            ),
+            ServerCertProblem::Other(m) => self.find(
+                "tls-server-cert-invalid",
+                Severity::Error,
+                format!("the API server's certificate was refused: {m}"),
+                "check the API server's certificate".into(),
+            ),
+        }
+    }
+}
