@@ -141,7 +141,7 @@ pub fn run(a: &DemoArgs) -> Result<Outcome> {
     }
     out!("\non a real cluster, still to do:");
     for s in &report.next_steps {
-        out!("   {s}");
+        out!("   {}", crate::next_step::command(s));
     }
     Ok(if diagnosis.has_errors() {
         Outcome::Problems

@@ -42,7 +42,7 @@ fn table(title: &str, rows: &[PermissionCheck]) {
     }
 }
 
-fn print_runner(r: &RunnerDiagnosis) -> Vec<(String, String)> {
+fn print_runner(r: &RunnerDiagnosis) -> Vec<Fix> {
     let mut fixes = Vec::new();
     out!(
         "runner {:?}{}",
@@ -75,7 +75,7 @@ fn print_runner(r: &RunnerDiagnosis) -> Vec<(String, String)> {
     }
     for f in &r.findings {
         out!("  {} [{}] {}", mark(f), f.code, f.message);
-        fixes.push((f.code.to_string(), f.fix.clone()));
+        fixes.push((f.code.to_string(), f.fix.clone(), f.next.clone()));
     }
     table(
         &format!("executor permissions in namespace {}", r.job_namespace),
@@ -94,11 +94,14 @@ fn print_runner(r: &RunnerDiagnosis) -> Vec<(String, String)> {
     fixes
 }
 
+/// A finding's code, fix and next step.
+type Fix = (String, String, Option<runnerkey::NextStep>);
+
 fn print(report: &DoctorReport) {
     let mut fixes = Vec::new();
     for f in &report.findings {
         out!("{} [{}] {}", mark(f), f.code, f.message);
-        fixes.push((f.code.to_string(), f.fix.clone()));
+        fixes.push((f.code.to_string(), f.fix.clone(), f.next.clone()));
     }
     for r in &report.runners {
         fixes.extend(print_runner(r));
@@ -108,8 +111,11 @@ fn print(report: &DoctorReport) {
         out!("all good");
     } else {
         out!("fixes:");
-        for (code, fix) in fixes {
+        for (code, fix, step) in fixes {
             out!("  [{code}] {fix}");
+            if let Some(step) = step {
+                out!("      $ {}", crate::next_step::command(&step));
+            }
         }
     }
 }

@@ -13,6 +13,7 @@ mod demo;
 mod doctor;
 mod inputs;
 mod kube;
+mod next_step;
 mod pki;
 mod report;
 mod runner_config;
@@ -55,8 +56,24 @@ fn main() -> ExitCode {
         Ok(Outcome::Problems) => ExitCode::from(1),
         Err(e) => {
             err!("runnerkey: {e}");
-            if matches!(e.root(), runnerkey::Error::DuplicateRunner { .. }) {
-                err!("runnerkey: hint: runner-config set, lint and doctor take --runner-index N");
+            match e.root() {
+                runnerkey::Error::DuplicateRunner { .. } => {
+                    err!(
+                        "runnerkey: hint: runner-config set, lint and doctor take --runner-index N"
+                    )
+                }
+                runnerkey::Error::Exists { .. } => err!("runnerkey: hint: --force replaces it"),
+                runnerkey::Error::SystemMasters => {
+                    err!("runnerkey: hint: --allow-system-masters, if you really mean it")
+                }
+                runnerkey::Error::PassphraseRequired => {
+                    err!("runnerkey: hint: --passphrase-file FILE")
+                }
+                runnerkey::Error::NamespaceRequired => err!("runnerkey: hint: --namespace NS"),
+                runnerkey::Error::TokenNeedsServiceAccount => {
+                    err!("runnerkey: hint: --service-account NS/NAME with --with-token-secret")
+                }
+                _ => {}
             }
             return ExitCode::from(2);
         }

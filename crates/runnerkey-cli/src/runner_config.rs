@@ -176,6 +176,9 @@ fn print_finding(f: &Finding) {
     };
     out!("{mark} [{}]{place}: {}", f.code, f.message);
     out!("    fix: {}", f.fix);
+    if let Some(step) = &f.next {
+        out!("      $ {}", crate::next_step::command(step));
+    }
 }
 
 fn lint(a: &LintArgs) -> Result<Outcome> {

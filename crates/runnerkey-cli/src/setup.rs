@@ -93,7 +93,7 @@ fn print_report(r: &SetupReport) -> Outcome {
     }
     out!("still to do:");
     for s in &r.next_steps {
-        out!("  {s}");
+        out!("  {}", crate::next_step::command(s));
     }
     if errors && !r.dry_run {
         Outcome::Problems
@@ -107,7 +107,7 @@ fn print_request(r: &RequestReport) {
     print_files(&r.files);
     out!("to have the certificate signed (the CA key stays on the control plane):");
     for s in &r.next_steps {
-        out!("  {s}");
+        out!("  {}", crate::next_step::command(s));
     }
 }
 

@@ -181,7 +181,15 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 
 /// Converts a core error, keeping its context as attributes.
 pub fn to_py(e: Error) -> PyErr {
-    let message = e.to_string();
+    // The core's messages name no flag or argument; Python's hints name
+    // Python's arguments.
+    let hint = match e.root() {
+        Error::PassphraseRequired => " (password=...)",
+        Error::SystemMasters => " (allow_system_masters=True)",
+        Error::Exists { .. } => " (overwrite=True)",
+        _ => "",
+    };
+    let message = format!("{e}{hint}");
     let path = match &e {
         Error::InFile { path, .. } | Error::Io { path, .. } | Error::Exists { path } => {
             Some(path.display().to_string())

@@ -45,9 +45,7 @@ pub enum Error {
         reason: String,
     },
     /// An encrypted private key was given without a passphrase.
-    #[error(
-        "the private key is encrypted: give its passphrase (--passphrase-file FILE, or password= in Python)"
-    )]
+    #[error("the private key is encrypted: give its passphrase")]
     PassphraseRequired,
     /// The passphrase did not decrypt the key.
     #[error("the passphrase does not decrypt the private key")]
@@ -92,7 +90,7 @@ pub enum Error {
     AmbiguousSubject(crate::subject_problem::SubjectProblem),
     /// The group `system:masters` was asked for without explicit permission.
     #[error(
-        "refusing group system:masters: it bypasses RBAC and cannot be revoked; pass --allow-system-masters if you really mean it"
+        "refusing group system:masters: it bypasses RBAC and cannot be revoked; allow it explicitly if you really mean it"
     )]
     SystemMasters,
     /// A signature did not verify.
@@ -101,6 +99,16 @@ pub enum Error {
     /// An argument out of range or inconsistent with another.
     #[error("{0}")]
     InvalidArgument(String),
+    /// RBAC for a user needs the namespace its job pods run in.
+    #[error(
+        "the executor profile for a user needs a namespace: the one the runner's job pods run in ([runners.kubernetes] namespace)"
+    )]
+    NamespaceRequired,
+    /// A token Secret was asked for a subject that is not a service account.
+    #[error(
+        "a token Secret needs a service account subject: a user from a certificate has no token"
+    )]
+    TokenNeedsServiceAccount,
     /// An output would replace a file the CA was loaded from.
     #[error("refusing to write {path}: it is the CA's own file {ca_file}")]
     WouldReplaceCa {
@@ -110,7 +118,7 @@ pub enum Error {
         ca_file: PathBuf,
     },
     /// An output file exists and overwriting was not allowed.
-    #[error("{path} already exists (use --force to overwrite)")]
+    #[error("{path} already exists")]
     Exists {
         /// The file.
         path: PathBuf,

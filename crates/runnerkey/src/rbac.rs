@@ -441,7 +441,7 @@ impl RbacParams {
 }
 
 /// The warning printed with the `cluster-admin` profile.
-pub const CLUSTER_ADMIN_WARNING: &str = "profile cluster-admin binds the subject to cluster-admin: every job the runner starts can then read every Secret and change anything in the cluster, and a client certificate cannot be revoked; prefer --profile executor for the runner and --profile deployer for the jobs' service account";
+pub const CLUSTER_ADMIN_WARNING: &str = "profile cluster-admin binds the subject to cluster-admin: every job the runner starts can then read every Secret and change anything in the cluster, and a client certificate cannot be revoked; prefer the executor profile for the runner and the deployer profile for the jobs' service account";
 
 fn role(kind: &'static str, metadata: ObjectMeta, perms: &[Permission]) -> RbacObject {
     RbacObject::Role {
@@ -495,19 +495,14 @@ pub fn rbac(params: &RbacParams) -> Result<Manifests<RbacObject>> {
             });
         }
     } else if params.with_token_secret {
-        return Err(Error::InvalidArgument(
-            "--with-token-secret needs --service-account: a user from a certificate has no token"
-                .into(),
-        ));
+        return Err(Error::TokenNeedsServiceAccount);
     }
     let namespace = match (&params.namespace, &params.subject) {
         (Some(ns), _) => ns.clone(),
         (None, RbacSubject::ServiceAccount { namespace, .. }) => namespace.clone(),
         (None, RbacSubject::User(_)) if params.profile == Profile::ClusterAdmin => String::new(),
         (None, RbacSubject::User(_)) => {
-            return Err(Error::InvalidArgument(
-                "give --namespace: the namespace the runner's job pods run in ([runners.kubernetes] namespace)".into(),
-            ));
+            return Err(Error::NamespaceRequired);
         }
     };
     if !namespace.is_empty() {

@@ -25,6 +25,7 @@ use crate::cert::Certificate;
 use crate::error::Result;
 use crate::key::PrivateKey;
 use crate::lifetime::rfc3339;
+use crate::next_step::NextStep;
 use crate::runner_config::lint::{Finding, LintOptions, Severity};
 use crate::runner_config::{KubernetesSettings, RunnerConfig, RunnerInfo, RunnerSelector};
 
@@ -77,7 +78,15 @@ impl Ctx<'_> {
             line: None,
             message,
             fix,
+            next: None,
         });
+    }
+
+    /// Attaches `step` to the finding just made.
+    fn then(&mut self, step: NextStep) {
+        if let Some(f) = self.d.findings.last_mut() {
+            f.next = Some(step);
+        }
     }
 
     fn pass(&mut self, code: &'static str, message: String) {

@@ -9,6 +9,7 @@ use super::report::{Check, PermissionCheck, UserInfo};
 use super::{Ctx, Presented};
 use crate::api_client::{ApiClient, Credentials, Endpoint};
 use crate::cert::Certificate;
+use crate::next_step::{NextStep, RbacFor};
 use crate::rbac::{ExecutorFeature, deployer_permissions, executor_permissions};
 use crate::runner_config::lint::Severity;
 
@@ -65,19 +66,50 @@ impl Ctx<'_> {
             Err(e) => return self.transport(e, host, cas),
         };
         match version.status {
-            401 if bearer => return self.find("bearer-token-rejected", Severity::Error, "the API server answered 401 Unauthorized: it does not accept the bearer token".into(), "issue a new token (runnerkey rbac --with-token-secret) and set bearer_token".into()),
-            401 => return self.find(
-                "client-cert-rejected",
-                Severity::Error,
-                "the API server answered 401 Unauthorized: it did not accept the client certificate; likely it is not signed by the cluster's client CA (kube-apiserver --client-ca-file, usually /etc/kubernetes/pki/ca.crt), or it has expired".into(),
-                "issue the certificate from the cluster CA: runnerkey issue --ca-dir /etc/kubernetes/pki …".into(),
-            ),
+            401 if bearer => {
+                return self.find(
+                    "bearer-token-rejected",
+                    Severity::Error,
+                    "the API server answered 401 Unauthorized: it does not accept the bearer token"
+                        .into(),
+                    "issue a new token for the service account and set bearer_token".into(),
+                );
+            }
+            401 => {
+                self.find(
+                    "client-cert-rejected",
+                    Severity::Error,
+                    "the API server answered 401 Unauthorized: it did not accept the client certificate; likely it is not signed by the cluster's client CA (kube-apiserver's client CA file, usually /etc/kubernetes/pki/ca.crt), or it has expired".into(),
+                    "issue the certificate from the cluster CA".into(),
+                );
+                return self.then(NextStep::IssueCertificate { renew: true });
+            }
             200 => {
-                let v = version.json()["gitVersion"].as_str().unwrap_or("?").to_string();
-                self.pass("api-reachable", format!("TLS to {host} verified against {}; API server {v}", if cas.is_empty() { "the system store" } else { "ca_file" }));
+                let v = version.json()["gitVersion"]
+                    .as_str()
+                    .unwrap_or("?")
+                    .to_string();
+                self.pass(
+                    "api-reachable",
+                    format!(
+                        "TLS to {host} verified against {}; API server {v}",
+                        if cas.is_empty() {
+                            "the system store"
+                        } else {
+                            "ca_file"
+                        }
+                    ),
+                );
                 self.d.server_version = Some(v);
             }
-            s => return self.find("api-error", Severity::Error, format!("GET /version answered HTTP {s}"), "check that host is the API server".into()),
+            s => {
+                return self.find(
+                    "api-error",
+                    Severity::Error,
+                    format!("GET /version answered HTTP {s}"),
+                    "check that host is the API server".into(),
+                );
+            }
         }
         self.who_am_i(&client);
         self.permissions(&client);
@@ -309,9 +341,9 @@ impl Ctx<'_> {
                 format!("all {total} permissions the executor needs are granted in namespace {ns}"),
             );
         } else {
-            let who = match &self.d.presents {
-                Presented::ClientCertificate { user, .. } => format!("--user {user}"),
-                _ => "--service-account NS/NAME".into(),
+            let subject = match &self.d.presents {
+                Presented::ClientCertificate { user, .. } => RbacFor::User { name: user.clone() },
+                _ => RbacFor::Unknown,
             };
             self.find(
                 "permission-denied",
@@ -321,10 +353,13 @@ impl Ctx<'_> {
                     denied.len(),
                     denied.join(", ")
                 ),
-                format!(
-                    "runnerkey rbac {who} --profile executor --namespace {ns} | kubectl apply -f -"
-                ),
+                format!("apply the executor profile for this identity in namespace {ns}"),
             );
+            self.then(NextStep::ApplyProfile {
+                subject,
+                profile: "executor",
+                namespace: Some(ns),
+            });
         }
     }
 
@@ -351,12 +386,17 @@ impl Ctx<'_> {
                     self.d.deployer_permissions.clear();
                     self.d.deployer_note =
                         Some(format!("could not check what {user} may do: {reason}"));
-                    return self.find(
+                    self.find(
                         "job-permissions-unchecked",
                         Severity::Warning,
-                        format!("could not check what the job pods' identity {user} may do: {reason}"),
-                        "nothing is known either way; check with an admin's kubectl auth can-i --as".into(),
+                        format!(
+                            "could not check what the job pods' identity {user} may do: {reason}"
+                        ),
+                        "nothing is known either way; ask as an admin".into(),
                     );
+                    return self.then(NextStep::CheckAccessByHand {
+                        impersonate: Some(user),
+                    });
                 }
             }
         }
@@ -372,8 +412,16 @@ impl Ctx<'_> {
                 "job-permissions-missing",
                 Severity::Warning,
                 format!("the job pods' identity {user} lacks {denied} of the deployer profile's {} permissions: deploy jobs will be refused", self.d.deployer_permissions.len()),
-                format!("runnerkey rbac --service-account {ns}/{sa} --profile deployer | kubectl apply -f -"),
+                "apply the deployer profile for the job pods' service account".into(),
             );
+            self.then(NextStep::ApplyProfile {
+                subject: RbacFor::ServiceAccount {
+                    namespace: ns,
+                    name: sa,
+                },
+                profile: "deployer",
+                namespace: None,
+            });
         }
     }
 }

@@ -16,6 +16,7 @@ use crate::api_client::Endpoint;
 use crate::cert::Certificate;
 use crate::error::Result;
 use crate::key::PrivateKey;
+use crate::next_step::{NextStep, RbacFor};
 use crate::verify::{key_file_problems, verify_client_chain};
 
 pub use crate::severity::Severity;
@@ -37,6 +38,9 @@ pub struct Finding {
     pub message: String,
     /// What to do about it.
     pub fix: String,
+    /// The step that does it, when there is one (the CLI shows it as a
+    /// command).
+    pub next: Option<NextStep>,
 }
 
 /// What to lint.
@@ -81,7 +85,15 @@ impl Linter {
             line: at.map(|a| self.lines.line(a + self.offset)),
             message,
             fix,
+            next: None,
         });
+    }
+
+    /// Attaches `step` to the finding just added.
+    fn then(&mut self, step: NextStep) {
+        if let Some(f) = self.findings.last_mut() {
+            f.next = Some(step);
+        }
     }
 
     /// Checks every key of `table` (at dotted `path`) against the known list.
@@ -241,7 +253,7 @@ impl Linter {
                         Some(format!("runners.kubernetes.{key}")),
                         None,
                         format!("{key} {p}: {e}"),
-                        format!("create {p} (runnerkey issue writes it) or fix the path"),
+                        format!("create {p}, or fix the path"),
                     );
                     false
                 }
@@ -347,7 +359,7 @@ impl Linter {
                     "cert-expired",
                     Severity::Error,
                     "cert_file",
-                    "renew the certificate: runnerkey issue … --force".to_string(),
+                    "renew the certificate".to_string(),
                 ),
                 "not-yet-valid" => (
                     "cert-not-yet-valid",
@@ -414,6 +426,9 @@ impl Linter {
                 format!("{}: {}", cert.subject(), p.message),
                 fix,
             );
+            if code == "cert-expired" {
+                self.then(NextStep::IssueCertificate { renew: true });
+            }
         }
         let left = cert.days_left(now);
         if (0..EXPIRY_WARNING_DAYS).contains(&left) && now <= cert.not_after() {
@@ -424,8 +439,9 @@ impl Linter {
                 Some("runners.kubernetes.cert_file".into()),
                 None,
                 format!("{} expires in {left} days", cert.subject()),
-                "renew it now: runnerkey issue … --force".into(),
+                "renew it now".into(),
             );
+            self.then(NextStep::IssueCertificate { renew: true });
         }
     }
 
@@ -456,7 +472,11 @@ impl Linter {
             if executor == "kubernetes" {
                 self.add("empty-namespace", Severity::Warning, Some(label), Some("runners.kubernetes.namespace".into()), at,
                     "no [runners.kubernetes] table: jobs run in namespace \"default\" as its \"default\" service account".into(),
-                    "runnerkey runner-config set --runner … --namespace NS --service-account SA".into());
+                    "set namespace and service_account for the runner".into());
+                self.then(NextStep::SetRunnerKeys {
+                    runner: r.name.clone(),
+                    keys: vec![("namespace", "NS"), ("service_account", "SA")],
+                });
             }
             return;
         };
@@ -539,7 +559,15 @@ impl Linter {
                 .unwrap_or("default");
             self.add("empty-service-account", Severity::Warning, Some(label), Some("runners.kubernetes.service_account".into()), at,
                 format!("service_account is empty: job pods run as system:serviceaccount:{ns}:default, which is who kubectl in a deploy job is"),
-                "create a service account for the jobs (runnerkey rbac --profile deployer) and set service_account".into());
+                "create a service account for the jobs with the deployer profile, and set service_account".into());
+            self.then(NextStep::ApplyProfile {
+                subject: RbacFor::ServiceAccount {
+                    namespace: ns.to_string(),
+                    name: "SA".into(),
+                },
+                profile: "deployer",
+                namespace: None,
+            });
         }
         self.file_findings(label, k, now);
     }

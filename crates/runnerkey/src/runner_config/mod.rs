@@ -112,6 +112,16 @@ pub enum RunnerSelector {
     Index(usize),
 }
 
+impl RunnerSelector {
+    /// The runner's name, or `#INDEX`.
+    pub fn label(&self) -> String {
+        match self {
+            RunnerSelector::Name(n) => n.clone(),
+            RunnerSelector::Index(i) => format!("#{i}"),
+        }
+    }
+}
+
 /// One change to a runner's `[runners.kubernetes]` table.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Change {

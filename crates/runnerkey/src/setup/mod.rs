@@ -11,28 +11,29 @@ use time::OffsetDateTime;
 
 use crate::CertificateAuthority;
 
+mod paths;
 mod plan;
+mod request;
+
 use crate::cert::Certificate;
 use crate::credential_dir::CredentialDir;
-use crate::csr::{CertificateRequest, CsrParams};
 use crate::doctor::{DoctorOptions, DoctorReport, diagnose};
 use crate::error::{Error, Result};
 use crate::file;
 use crate::identity::Identity;
-use crate::issue::ClientFiles;
 use crate::issue::IssueParams;
-use crate::k8s_csr::{K8sCsr, K8sCsrParams};
-use crate::k8s_name::{check_label, check_subdomain};
 use crate::key::{KeyAlgorithm, PrivateKey};
-use crate::kubeconfig::{Kubeconfig, check_server};
+use crate::kubeconfig::Kubeconfig;
 use crate::lifetime::{Lifetime, rfc3339};
-use crate::manifest::to_yaml;
+use crate::next_step::NextStep;
 use crate::rbac::{Profile, RbacParams, RbacSubject, rbac};
 use crate::runner_config::{
     Change, ConfigLock, KubeKey, RunnerConfig, RunnerSelector, SaveOptions,
 };
 use crate::verify::verify_client_cert;
+pub use paths::SetupPaths;
 use plan::Plan;
+pub use request::{RequestReport, request};
 
 /// Everything `setup` needs besides where the certificate comes from.
 #[derive(Clone, Debug)]
@@ -138,7 +139,7 @@ pub struct SetupReport {
     /// Offline doctor on the result (on the planned state in a dry run, the config as it is).
     pub doctor: Option<DoctorReport>,
     /// What is still to do by hand.
-    pub next_steps: Vec<String>,
+    pub next_steps: Vec<NextStep>,
     /// Advice (long validity …).
     pub warnings: Vec<String>,
 }
@@ -147,62 +148,6 @@ impl SetupReport {
     /// Whether anything was (or would be) written.
     pub fn changed(&self) -> bool {
         self.files.iter().any(|f| f.action != "unchanged") || !self.config_diff.is_empty()
-    }
-}
-
-fn absolute(p: &Path) -> Result<PathBuf> {
-    if p.is_absolute() {
-        return Ok(p.to_owned());
-    }
-    std::env::current_dir()
-        .map(|d| d.join(p))
-        .map_err(|source| Error::Io {
-            path: p.to_owned(),
-            source,
-        })
-}
-
-fn check_names(p: &SetupParams) -> Result<String> {
-    check_server(&p.server)?;
-    check_label("namespace", &p.namespace)?;
-    check_subdomain("service account", &p.service_account)?;
-    p.identity.check_system_masters(p.allow_system_masters)?;
-    Ok(p.identity.user.clone())
-}
-
-/// The paths setup writes, for `params`.
-pub struct SetupPaths {
-    /// Private key.
-    pub key: PathBuf,
-    /// Client certificate.
-    pub cert: PathBuf,
-    /// Cluster CA certificate.
-    pub ca: PathBuf,
-    /// CSR (request mode).
-    pub csr: PathBuf,
-    /// CertificateSigningRequest manifest (request mode).
-    pub k8s_csr: PathBuf,
-    /// RBAC manifests.
-    pub rbac: PathBuf,
-    /// kubeconfig.
-    pub kubeconfig: PathBuf,
-}
-
-impl SetupPaths {
-    /// The files in `params.out_dir` (made absolute).
-    pub fn new(params: &SetupParams) -> Result<Self> {
-        let base = check_names(params)?;
-        let d = absolute(&params.out_dir)?;
-        let files = ClientFiles::in_dir(&d, &base)?;
-        Ok(Self {
-            key: files.key_file,
-            cert: files.cert_file,
-            ca: files.ca_file,
-            csr: d.join(format!("{base}.csr")),
-            k8s_csr: d.join(format!("{base}-csr.yaml")),
-            rbac: d.join("rbac.yaml"),
-            kubeconfig: d.join("kubeconfig"),
-        })
     }
 }
 
@@ -402,7 +347,7 @@ pub fn setup(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport
                 warnings.extend(issued.warnings);
                 let why = match reason {
                     Err(r) => r,
-                    Ok(_) => "--force".into(),
+                    Ok(_) => "forced".into(),
                 };
                 (issued.certificate, format!("issued ({why})"))
             }
@@ -509,10 +454,6 @@ pub fn setup(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport
             });
         }
     }
-    let runner_flag = match &params.runner {
-        RunnerSelector::Name(n) => format!("--runner {n}"),
-        RunnerSelector::Index(i) => format!("--runner-index {i}"),
-    };
     Ok(SetupReport {
         dry_run: params.dry_run,
         files: plan.actions,
@@ -527,117 +468,17 @@ pub fn setup(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport
         config_backup: backup,
         doctor,
         next_steps: vec![
-            format!(
-                "kubectl apply -f {}   (on the cluster, as an admin)",
-                paths.rbac.display()
-            ),
-            format!(
-                "runnerkey doctor --online --config {} {runner_flag}",
-                params.config.display()
-            ),
-            format!(
-                "kubectl --kubeconfig {} get --raw /version",
-                paths.kubeconfig.display()
-            ),
+            NextStep::ApplyFile {
+                file: paths.rbac.clone(),
+            },
+            NextStep::CheckOnline {
+                config: params.config.clone(),
+                runner: params.runner.label(),
+            },
+            NextStep::TryKubeconfig {
+                kubeconfig: paths.kubeconfig.clone(),
+            },
         ],
         warnings,
-    })
-}
-
-/// What `setup --request` wrote.
-#[derive(Clone, Debug, Serialize)]
-pub struct RequestReport {
-    /// Every file, with its action.
-    pub files: Vec<FileAction>,
-    /// How to have the CSR signed, both ways.
-    pub next_steps: Vec<String>,
-}
-
-/// `setup --request`: on the runner host, the key (kept when it exists),
-/// a PKCS#10 CSR and a CertificateSigningRequest manifest; the CA key is
-/// never needed here.
-pub fn request(
-    params: &SetupParams,
-    csr_name: &str,
-    expiration: Option<Duration>,
-) -> Result<RequestReport> {
-    let paths = SetupPaths::new(params)?;
-    let mut probe = RunnerConfig::load(&params.config)?;
-    check_executor(&probe, params)?;
-    probe
-        .set_kubernetes(&params.runner, &config_changes(params, &paths))
-        .map_err(|e| e.in_file(&params.config))?;
-    let mut plan = Plan::new(params.dry_run);
-    let key = plan.key(
-        &paths.key,
-        params,
-        true,
-        "the runner's private key (never leaves this host)",
-    )?;
-    let csr_purpose = "PKCS#10 CSR for runnerkey csr sign on the control plane";
-    let existing = CertificateRequest::load(&paths.csr).ok().filter(|c| {
-        c.identity() == params.identity && c.public_key().is_ok_and(|p| key.matches(&p))
-    });
-    let csr = match existing {
-        Some(c) => {
-            plan.keep(&paths.csr, file::PUBLIC, csr_purpose);
-            c
-        }
-        None => {
-            let c = CertificateRequest::create(
-                &key,
-                &CsrParams {
-                    identity: params.identity.clone(),
-                    allow_system_masters: params.allow_system_masters,
-                },
-            )?;
-            plan.add(
-                &paths.csr,
-                c.to_pem().into_bytes(),
-                file::PUBLIC,
-                true,
-                csr_purpose,
-            )?;
-            c
-        }
-    };
-    let object = K8sCsr::new(
-        &csr,
-        &K8sCsrParams {
-            name: csr_name.to_string(),
-            expiration,
-            allow_system_masters: params.allow_system_masters,
-        },
-    )?;
-    plan.add(
-        &paths.k8s_csr,
-        to_yaml(&object)?.into_bytes(),
-        file::PUBLIC,
-        true,
-        "CertificateSigningRequest for kubectl apply",
-    )?;
-    if !params.dry_run {
-        let dir = paths.key.parent().unwrap_or(Path::new("/")).to_path_buf();
-        let (outputs, _) = plan.stage(&dir)?;
-        outputs.commit()?;
-    }
-    let base = &params.identity.user;
-    Ok(RequestReport {
-        files: plan.actions,
-        next_steps: vec![
-            format!(
-                "either, on the control plane: runnerkey csr sign {} --ca-dir /etc/kubernetes/pki --out {base}.crt, then copy {base}.crt and /etc/kubernetes/pki/ca.crt back",
-                paths.csr.display()
-            ),
-            format!(
-                "or, with kubectl as an admin: kubectl apply -f {} && kubectl certificate approve {csr_name} && kubectl get csr {csr_name} -o json > {csr_name}.json",
-                paths.k8s_csr.display()
-            ),
-            format!(
-                "then here: runnerkey setup --complete (--cert {base}.crt | --k8s-csr-json {csr_name}.json) --ca-cert ca.crt --server {} --config {} …",
-                params.server,
-                params.config.display()
-            ),
-        ],
     })
 }

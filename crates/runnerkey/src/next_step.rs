@@ -1,0 +1,106 @@
+//! What to do next, as data: a finding's remedy or setup's remaining steps.
+//! The core says *what* (apply this profile for this subject, set these
+//! keys, sign this CSR); the CLI and Python say *how* in their own words
+//! (the CLI as a command line).
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+/// Whom RBAC is for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum RbacFor {
+    /// A user, as a client certificate's CN names it.
+    User {
+        /// The user name.
+        name: String,
+    },
+    /// A service account.
+    ServiceAccount {
+        /// Its namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+    },
+    /// Not known here (the identity is not a client certificate).
+    Unknown,
+}
+
+/// One thing left to do.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "step", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum NextStep {
+    /// Generate an RBAC profile for a subject and apply it on the cluster.
+    ApplyProfile {
+        /// For whom.
+        subject: RbacFor,
+        /// `executor` or `deployer`.
+        profile: &'static str,
+        /// The namespace of the Role, when the profile has one.
+        namespace: Option<String>,
+    },
+    /// Apply a manifest file on the cluster, as an admin.
+    ApplyFile {
+        /// The manifests.
+        file: PathBuf,
+    },
+    /// Issue (or renew) the runner's certificate from the cluster CA.
+    IssueCertificate {
+        /// A certificate exists and is replaced.
+        renew: bool,
+    },
+    /// Set `[runners.kubernetes]` keys of a runner.
+    SetRunnerKeys {
+        /// The runner's name, when it has one.
+        runner: Option<String>,
+        /// The keys and the kind of value each wants.
+        keys: Vec<(&'static str, &'static str)>,
+    },
+    /// Check the runner online, as doctor does.
+    CheckOnline {
+        /// gitlab-runner's config.
+        config: PathBuf,
+        /// The runner's name (or `#index`).
+        runner: String,
+    },
+    /// Try the identity by hand with kubectl.
+    TryKubeconfig {
+        /// The kubeconfig.
+        kubeconfig: PathBuf,
+    },
+    /// Ask the API server by hand what an identity may do.
+    CheckAccessByHand {
+        /// Whom to ask about (`None`: the runner's own identity).
+        impersonate: Option<String>,
+    },
+    /// Sign the runner's CSR with the cluster CA, on the control plane.
+    SignCsr {
+        /// The CSR.
+        csr: PathBuf,
+        /// The certificate to write.
+        certificate: String,
+    },
+    /// Submit the CertificateSigningRequest object, approve it and save the
+    /// result, as a cluster admin.
+    SubmitCsrObject {
+        /// The manifest.
+        manifest: PathBuf,
+        /// The object's name.
+        name: String,
+    },
+    /// Finish setup on the runner host with the signed certificate.
+    CompleteSetup {
+        /// The signed certificate file.
+        certificate: String,
+        /// Or the CSR object saved as JSON.
+        csr_object: String,
+        /// The API server.
+        server: String,
+        /// gitlab-runner's config.
+        config: PathBuf,
+        /// The runner's name (or `#index`).
+        runner: String,
+    },
+}
