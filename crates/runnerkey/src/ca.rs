@@ -262,3 +262,56 @@ impl CertificateAuthority {
         &self.warnings
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outputs_cannot_be_the_cas_files_by_any_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let pki = dir.path().join("pki");
+        let ca = CertificateAuthority::generate(&CaParams {
+            algorithm: KeyAlgorithm::EcdsaP256,
+            ..CaParams::default()
+        })
+        .unwrap();
+        ca.write_kubeadm(&pki, false).unwrap();
+        let loaded = CertificateAuthority::load_dir(&pki, None).unwrap();
+        assert!(loaded.check_output(&pki.join("ca.key")).is_err());
+        assert!(loaded.check_output(&pki.join("../pki/ca.crt")).is_err());
+        std::os::unix::fs::symlink(pki.join("ca.key"), dir.path().join("link")).unwrap();
+        assert!(loaded.check_output(&dir.path().join("link")).is_err());
+        std::fs::hard_link(pki.join("ca.key"), dir.path().join("hard")).unwrap();
+        assert!(loaded.check_output(&dir.path().join("hard")).is_err());
+        assert!(loaded.check_output(&dir.path().join("other.key")).is_ok());
+    }
+
+    #[test]
+    fn trusted_certificates_come_from_a_bundle_or_a_kubeconfig() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (
+            CertificateAuthority::generate(&CaParams::default()).unwrap(),
+            CertificateAuthority::generate(&CaParams::default()).unwrap(),
+        );
+        let bundle = dir.path().join("bundle.crt");
+        std::fs::write(
+            &bundle,
+            format!("{}{}", a.certificate().to_pem(), b.certificate().to_pem()),
+        )
+        .unwrap();
+        assert_eq!(load_certificates(&bundle).unwrap().len(), 2);
+        let broken = dir.path().join("broken.crt");
+        std::fs::write(&broken, "-----BEGIN CERTIFICATE-----\nAAAA\n").unwrap();
+        assert!(matches!(
+            load_certificates(&broken).unwrap_err().root(),
+            Error::Pem(_)
+        ));
+        let neither = dir.path().join("neither");
+        std::fs::write(&neither, "just text").unwrap();
+        assert!(matches!(
+            load_certificates(&neither).unwrap_err().root(),
+            Error::WrongPemBlock { .. }
+        ));
+    }
+}

@@ -318,4 +318,19 @@ mod tests {
                 .is_symlink()
         );
     }
+
+    #[test]
+    fn clean_removes_what_a_dead_writer_left() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = CredentialDir::new(tmp.path());
+        d.install(&files("1")).unwrap();
+        let store = tmp.path().join(STORE);
+        let dead_version = store.join("v-1-pid999999999-aaaa");
+        fs::create_dir(&dead_version).unwrap();
+        let dead_link = store.join(".current-pid999999999-bbbb.tmp-link");
+        std::os::unix::fs::symlink("nowhere", &dead_link).unwrap();
+        d.clean();
+        assert!(!dead_version.exists() && fs::symlink_metadata(&dead_link).is_err());
+        assert_eq!(read(tmp.path(), "u.key"), "key 1");
+    }
 }

@@ -140,3 +140,52 @@ impl CertificateRequest {
         pem::encode(&pem::Pem::new("CERTIFICATE REQUEST", self.der.clone()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use crate::KeyAlgorithm;
+
+    #[test]
+    fn a_created_csr_reads_back_with_its_identity_and_key() {
+        let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let who = Identity::new("gitlab-admin", ["a", "b"]).unwrap();
+        let csr = CertificateRequest::create(&key, &CsrParams::new(who.clone())).unwrap();
+        let again = CertificateRequest::from_pem(csr.to_pem().as_bytes()).unwrap();
+        assert_eq!(again.identity(), who);
+        assert_eq!(again.signable_identity().unwrap(), who);
+        assert!(key.matches(&again.public_key().unwrap()));
+        assert_eq!(again.subject(), "CN=gitlab-admin, O=a, O=b");
+    }
+
+    #[test]
+    fn a_tampered_csr_fails_its_self_signature() {
+        let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let who = Identity::new("alice", Vec::<String>::new()).unwrap();
+        let mut der = CertificateRequest::create(&key, &CsrParams::new(who))
+            .unwrap()
+            .to_der()
+            .to_vec();
+        let at = der.windows(5).position(|w| w == b"alice").unwrap();
+        der[at] = b'A';
+        assert!(matches!(
+            CertificateRequest::from_der(&der),
+            Err(Error::BadSignature(_))
+        ));
+    }
+
+    #[test]
+    fn system_masters_needs_permission_and_other_blocks_are_not_csrs() {
+        let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let who = Identity::new("u", [crate::identity::SYSTEM_MASTERS]).unwrap();
+        assert!(matches!(
+            CertificateRequest::create(&key, &CsrParams::new(who)),
+            Err(Error::SystemMasters)
+        ));
+        assert!(matches!(
+            CertificateRequest::from_pem(key.to_pem().as_bytes()),
+            Err(Error::WrongPemBlock { .. })
+        ));
+    }
+}

@@ -247,3 +247,33 @@ impl Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_runner_lists_are_cut_short() {
+        let names: Vec<String> = (0..1_000_000).map(|i| format!("runner-{i}")).collect();
+        let e = Error::RunnerNotFound {
+            name: "x".into(),
+            available: names,
+        }
+        .to_string();
+        assert!(e.len() < 400, "{}", e.len());
+        assert!(e.ends_with("and 999990 more)"), "{e}");
+        let long = Error::RunnerNotFound {
+            name: "x".into(),
+            available: vec!["é".repeat(200)],
+        }
+        .to_string();
+        assert!(long.contains("..."));
+    }
+
+    #[test]
+    fn file_context_is_added_once_and_root_finds_the_cause() {
+        let e = Error::Pem("broken".into()).in_file("/a").in_file("/b");
+        assert_eq!(e.to_string(), "/a: malformed PEM: broken");
+        assert!(matches!(e.root(), Error::Pem(_)));
+    }
+}

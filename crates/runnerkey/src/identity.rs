@@ -289,3 +289,136 @@ pub(crate) fn name_to_string(name: &Name) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(attrs: &[(der::asn1::ObjectIdentifier, Tag, &[u8])]) -> Name {
+        let mut seq = RdnSequence::default();
+        for (oid, tag, value) in attrs {
+            let atv = AttributeTypeAndValue {
+                oid: *oid,
+                value: Any::new(*tag, value.to_vec()).unwrap(),
+            };
+            seq.push(RelativeDistinguishedName::try_from(vec![atv]).unwrap());
+        }
+        Name::hazmat_from_rdn_sequence(seq)
+    }
+
+    const CN: der::asn1::ObjectIdentifier = oid::COMMON_NAME;
+    const O: der::asn1::ObjectIdentifier = oid::ORGANIZATION;
+
+    #[test]
+    fn the_last_cn_is_the_user_as_go_reads_it() {
+        let r = SubjectReading::of(&name(&[
+            (CN, Tag::Utf8String, b"gitlab-admin"),
+            (O, Tag::Utf8String, b"g1"),
+            (CN, Tag::PrintableString, b"system:kube-controller-manager"),
+            (O, Tag::PrintableString, b"g2"),
+        ]));
+        assert_eq!(r.identity.user, "system:kube-controller-manager");
+        assert_eq!(r.identity.groups, ["g1", "g2"]);
+        assert_eq!(r.common_names.len(), 2);
+        assert!(matches!(
+            r.problems[0],
+            SubjectProblem::SeveralCommonNames { .. }
+        ));
+        assert!(r.check_signable().is_err());
+    }
+
+    #[test]
+    fn a_clean_subject_is_signable() {
+        let r = SubjectReading::of(&name(&[
+            (CN, Tag::Utf8String, b"u"),
+            (O, Tag::Utf8String, b"g"),
+        ]));
+        assert!(r.problems.is_empty(), "{:?}", r.problems);
+        assert!(r.check_signable().is_ok());
+    }
+
+    #[test]
+    fn no_cn_or_an_empty_one_means_no_user() {
+        for attrs in [
+            vec![(O, Tag::Utf8String, &b"g"[..])],
+            vec![(CN, Tag::Utf8String, &b""[..])],
+        ] {
+            let r = SubjectReading::of(&name(&attrs));
+            assert_eq!(r.identity.user, "");
+            assert_eq!(r.problems[0], SubjectProblem::NoCommonName);
+        }
+    }
+
+    #[test]
+    fn bmp_strings_decode_like_go_and_are_still_refused_for_signing() {
+        let bmp: Vec<u8> = "system:masters"
+            .encode_utf16()
+            .flat_map(u16::to_be_bytes)
+            .collect();
+        let r = SubjectReading::of(&name(&[
+            (CN, Tag::Utf8String, b"u"),
+            (O, Tag::BmpString, &bmp),
+        ]));
+        assert_eq!(r.identity.groups, ["system:masters"]);
+        assert!(matches!(r.problems[0], SubjectProblem::StringType { .. }));
+        let odd = SubjectReading::of(&name(&[(CN, Tag::BmpString, b"abc")]));
+        assert!(odd.problems.iter().any(
+            |p| matches!(p, SubjectProblem::StringType { reason, .. } if reason.contains("odd"))
+        ));
+    }
+
+    #[test]
+    fn values_go_refuses_are_flagged() {
+        for (tag, bytes) in [
+            (Tag::Utf8String, &b"\xff\xfe"[..]),
+            (Tag::PrintableString, &b"a@b"[..]),
+            (Tag::Ia5String, &b"\xc3\xa9"[..]),
+            (Tag::NumericString, &b"12a"[..]),
+        ] {
+            let r = SubjectReading::of(&name(&[(CN, Tag::Utf8String, b"u"), (O, tag, bytes)]));
+            assert!(
+                r.problems
+                    .iter()
+                    .any(|p| matches!(p, SubjectProblem::StringType { .. })),
+                "{tag:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn control_bidi_and_invisible_characters_are_deceptive() {
+        for c in [
+            '\u{1b}',
+            '\0',
+            '\u{202e}',
+            '\u{200b}',
+            '\u{ad}',
+            '\u{180e}',
+            '\u{e0041}',
+            '\u{85}',
+        ] {
+            assert!(is_deceptive(c), "{c:?}");
+            let v = format!("a{c}b");
+            let r = SubjectReading::of(&name(&[(CN, Tag::Utf8String, v.as_bytes())]));
+            assert!(
+                matches!(r.problems[0], SubjectProblem::DeceptiveCharacters { .. }),
+                "{c:?}"
+            );
+            assert!(Identity::new(v.clone(), Vec::<String>::new()).is_err());
+        }
+        assert!(!is_deceptive('é') && !is_deceptive(':'));
+    }
+
+    #[test]
+    fn identity_names_are_checked() {
+        assert!(Identity::new("", Vec::<String>::new()).is_err());
+        assert!(Identity::new(" u", Vec::<String>::new()).is_err());
+        assert!(Identity::new("u", [""]).is_err());
+        let who = Identity::new("u", ["g"]).unwrap();
+        assert_eq!(Identity::from_name(&who.to_name().unwrap()), who);
+        assert!(who.check_system_masters(false).is_ok());
+        let masters = Identity::new("u", [SYSTEM_MASTERS]).unwrap();
+        assert!(masters.check_system_masters(false).is_err());
+        assert!(masters.check_system_masters(true).is_ok());
+    }
+}

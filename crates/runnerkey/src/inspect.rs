@@ -310,3 +310,68 @@ fn describe_key(block: &pem_block::Block, passphrase: Option<&[u8]>) -> Result<P
         Err(e) => Err(e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use crate::{CaParams, CertificateAuthority, CsrParams, Identity, IssueParams, KeyAlgorithm};
+
+    #[test]
+    fn every_kind_of_block_is_described_without_secrets() {
+        let ca = CertificateAuthority::generate(&CaParams {
+            algorithm: KeyAlgorithm::EcdsaP256,
+            ..CaParams::default()
+        })
+        .unwrap();
+        let who = Identity::new("u", ["g"]).unwrap();
+        let (key, issued) = ca
+            .issue(&who, KeyAlgorithm::EcdsaP256, &IssueParams::default())
+            .unwrap();
+        let csr = CertificateRequest::create(&key, &CsrParams::new(who)).unwrap();
+        let text = format!(
+            "{}{}{}",
+            issued.certificate.to_pem(),
+            csr.to_pem(),
+            key.to_pem().as_str()
+        );
+        let items = inspect_pem(text.as_bytes(), None, None).unwrap();
+        assert_eq!(items.len(), 3);
+        let json = serde_json::to_string(&items).unwrap();
+        assert!(!json.contains("PRIVATE KEY"));
+        match &items[0] {
+            Item::Certificate(c) => {
+                assert_eq!(
+                    (
+                        c.user.as_str(),
+                        c.common_names.len(),
+                        c.basic_constraints_ca
+                    ),
+                    ("u", 1, Some(false))
+                );
+                assert!(c.subject_problems.is_empty());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_v1_certificate_states_no_basic_constraints() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/pki/openssl-ca-x509v1-no-extensions.crt.pem");
+        let items = inspect_file(&std::fs::read(path).unwrap(), None, None).unwrap();
+        let Item::Certificate(c) = &items[0] else {
+            panic!("not a certificate")
+        };
+        assert_eq!(
+            (c.version, c.basic_constraints_ca, c.is_ca),
+            (1, None, true)
+        );
+    }
+
+    #[test]
+    fn neither_pem_nor_kubeconfig_is_an_error() {
+        assert!(inspect_file(b"hello: world\n", None, None).is_err());
+        assert!(inspect_file(&[0xff, 0xfe, 0x00], None, None).is_err());
+    }
+}

@@ -225,3 +225,75 @@ impl K8sCsr {
         Ok(cert)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use crate::{CaParams, CertificateAuthority, CsrParams, Identity, IssueParams, KeyAlgorithm};
+
+    fn csr(key: &PrivateKey) -> CertificateRequest {
+        let who = Identity::new("gitlab-admin", ["runners"]).unwrap();
+        CertificateRequest::create(key, &CsrParams::new(who)).unwrap()
+    }
+
+    #[test]
+    fn expirations_stay_within_what_the_api_accepts() {
+        let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let params = |secs: u64| K8sCsrParams {
+            name: "n".into(),
+            expiration: Some(Duration::from_secs(secs)),
+            allow_system_masters: false,
+        };
+        assert!(K8sCsr::new(&csr(&key), &params(599)).is_err());
+        assert!(K8sCsr::new(&csr(&key), &params(i32::MAX as u64 + 1)).is_err());
+        let ok = K8sCsr::new(&csr(&key), &params(3600)).unwrap();
+        assert_eq!(ok.spec.expiration_seconds, Some(3600));
+        assert!(ok.spec.usages.contains(&"client auth".to_string()));
+    }
+
+    #[test]
+    fn the_status_says_pending_denied_or_issued() {
+        let ca = CertificateAuthority::generate(&CaParams {
+            algorithm: KeyAlgorithm::EcdsaP256,
+            ..CaParams::default()
+        })
+        .unwrap();
+        let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let object = K8sCsr::new(
+            &csr(&key),
+            &K8sCsrParams {
+                name: "n".into(),
+                expiration: None,
+                allow_system_masters: false,
+            },
+        )
+        .unwrap();
+        let mut json = serde_json::to_value(&object).unwrap();
+        let pending = K8sCsr::parse(&json.to_string()).unwrap();
+        assert!(matches!(
+            pending.issued_certificate(&key),
+            Err(Error::CsrNotIssued { .. })
+        ));
+        json["status"] = serde_json::json!({"conditions": [{"type": "Denied", "status": "True", "reason": "NoWay", "message": "not today"}]});
+        let denied = K8sCsr::parse(&json.to_string()).unwrap();
+        let e = denied.issued_certificate(&key).unwrap_err().to_string();
+        assert!(e.contains("NoWay") && e.contains("not today"), "{e}");
+        let issued = ca.sign(&csr(&key), &IssueParams::default()).unwrap();
+        let pem = base64::engine::general_purpose::STANDARD.encode(issued.certificate.to_pem());
+        json["status"] = serde_json::json!({"conditions": [{"type": "Approved", "status": "True"}], "certificate": pem});
+        let done = K8sCsr::parse(&json.to_string()).unwrap();
+        assert_eq!(done.issued_certificate(&key).unwrap(), issued.certificate);
+        let other = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        assert!(matches!(
+            done.issued_certificate(&other),
+            Err(Error::KeyMismatch(_))
+        ));
+        assert!(
+            K8sCsr::parse(
+                "{\"kind\": \"Pod\", \"apiVersion\": \"v1\", \"metadata\": {}, \"spec\": {}}"
+            )
+            .is_err()
+        );
+    }
+}

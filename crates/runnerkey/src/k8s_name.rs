@@ -108,4 +108,28 @@ mod tests {
         );
         assert_eq!(sanitize("@@@"), "subject");
     }
+
+    #[test]
+    fn labels_and_subdomains_follow_rfc_1123() {
+        for good in ["ci", "gitlab-runner", "a1", &"a".repeat(63)] {
+            assert!(check_label("namespace", good).is_ok(), "{good}");
+        }
+        for bad in ["", "CI", "-a", "a-", "a_b", "a.b", &"a".repeat(64)] {
+            assert!(check_label("namespace", bad).is_err(), "{bad}");
+        }
+        assert!(check_subdomain("name", "gitlab-admin.runner-1").is_ok());
+        for bad in ["a..b", ".a", "a.", "A.b", &"a".repeat(254)] {
+            assert!(check_subdomain("name", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn errors_name_the_field_they_are_about() {
+        let e = check_label("namespace", "Bad").unwrap_err().to_string();
+        assert!(e.contains("namespace"), "{e}");
+        let e = check_subdomain("service account", "a..b")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("service account"), "{e}");
+    }
 }

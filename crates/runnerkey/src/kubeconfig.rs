@@ -135,13 +135,16 @@ pub struct Kubeconfig {
     /// `Config`.
     pub kind: String,
     /// Clusters.
+    #[serde(default)]
     pub clusters: Vec<Named<ClusterEntry>>,
-    /// Users.
+    /// Users (kubectl reads a kubeconfig without any, and so does runnerkey).
+    #[serde(default)]
     pub users: Vec<Named<UserEntry>>,
     /// Contexts.
+    #[serde(default)]
     pub contexts: Vec<Named<ContextEntry>>,
     /// The context kubectl uses.
-    #[serde(rename = "current-context")]
+    #[serde(rename = "current-context", default)]
     pub current_context: String,
 }
 
@@ -331,5 +334,37 @@ impl Kubeconfig {
     /// credential), atomically, refusing to replace a file unless `overwrite`.
     pub fn write(&self, path: &Path, overwrite: bool) -> Result<()> {
         file::write_atomic(path, self.to_yaml()?.as_bytes(), file::PRIVATE, overwrite)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn servers_must_be_https_without_credentials() {
+        assert!(check_server("https://10.0.0.1:6443").is_ok());
+        assert!(check_server("http://10.0.0.1:6443").is_err());
+        assert!(check_server("https://").is_err());
+        let e = check_server("https://u:secret@h:6443")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("secret"), "{e}");
+    }
+
+    #[test]
+    fn a_kubeconfig_gives_its_cluster_cas_and_deep_nesting_is_refused() {
+        let ca = crate::CertificateAuthority::generate(&crate::CaParams {
+            algorithm: crate::KeyAlgorithm::EcdsaP256,
+            ..crate::CaParams::default()
+        })
+        .unwrap();
+        let data = base64::engine::general_purpose::STANDARD.encode(ca.certificate().to_pem());
+        let text = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: k\n  cluster:\n    server: https://h:6443\n    certificate-authority-data: {data}\n"
+        );
+        let k = Kubeconfig::parse(&text).unwrap();
+        assert_eq!(k.cluster_cas().unwrap(), vec![ca.certificate().clone()]);
+        assert!(Kubeconfig::parse(&format!("a: {}", "[".repeat(1000))).is_err());
     }
 }

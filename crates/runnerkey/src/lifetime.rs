@@ -169,4 +169,45 @@ mod tests {
             assert!(bad.parse::<Lifetime>().is_err(), "{bad}");
         }
     }
+
+    #[test]
+    fn lifetimes_end_within_x509s_range_and_after_their_start() {
+        let start = time::macros::datetime!(2026-01-01 0:00 UTC);
+        assert_eq!(
+            Lifetime::days(1).end_from(start).unwrap(),
+            time::macros::datetime!(2026-01-02 0:00 UTC)
+        );
+        assert!(Lifetime::days(0).end_from(start).is_err());
+        assert!(Lifetime::days(3_000_000).end_from(start).is_err());
+        assert!(
+            Lifetime::from_duration(Duration::from_secs(u64::MAX))
+                .end_from(start)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn timeouts_are_finite_positive_and_at_most_a_day() {
+        assert_eq!(
+            timeout_from_secs("t", 2.5).unwrap(),
+            Duration::from_millis(2500)
+        );
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e300, 86_401.0] {
+            assert!(timeout_from_secs("t", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn x509_times_round_trip_through_utc_and_generalized_time() {
+        for t in [
+            time::macros::datetime!(2026-11-27 12:00:00 UTC),
+            time::macros::datetime!(2051-01-01 0:00:00 UTC),
+        ] {
+            assert_eq!(from_x509(&to_x509(t).unwrap()), t);
+        }
+        assert!(
+            rfc3339(time::macros::datetime!(2026-11-27 12:00:00 UTC))
+                .starts_with("2026-11-27T12:00:00")
+        );
+    }
 }

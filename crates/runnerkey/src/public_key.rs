@@ -220,3 +220,38 @@ pub(crate) fn colon_hex(bytes: &[u8]) -> String {
         .collect::<Vec<_>>()
         .join(":")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use crate::{KeyAlgorithm, PrivateKey};
+
+    #[test]
+    fn key_types_and_fingerprints() {
+        let key = PrivateKey::generate(KeyAlgorithm::EcdsaP384).unwrap();
+        let public = key.public_key();
+        assert_eq!(public.key_type().unwrap(), KeyType::EcdsaP384);
+        assert_eq!(PublicKey::from_der(public.to_der()).unwrap(), *public);
+        let fp = public.sha256_fingerprint();
+        assert_eq!((fp.len(), fp.matches(':').count()), (95, 31));
+        assert_eq!(public.key_identifier().len(), 20);
+    }
+
+    #[test]
+    fn a_signature_by_another_key_does_not_verify() {
+        let a = PrivateKey::generate(KeyAlgorithm::Ed25519).unwrap();
+        let b = PrivateKey::generate(KeyAlgorithm::Ed25519).unwrap();
+        let sig = a.sign(b"m").unwrap();
+        assert!(
+            b.public_key()
+                .verify(&a.signature_algorithm(), b"m", &sig)
+                .is_err()
+        );
+        assert!(
+            a.public_key()
+                .verify(&a.signature_algorithm(), b"other", &sig)
+                .is_err()
+        );
+    }
+}

@@ -21,3 +21,21 @@ pub fn redact_url(url: &str) -> Option<String> {
         &rest[at + 1..]
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn userinfo_is_hidden_and_nothing_else_changes() {
+        assert_eq!(
+            redact_url("https://u:p@gitlab.example.com/x?y").as_deref(),
+            Some("https://<redacted>@gitlab.example.com/x?y")
+        );
+        assert_eq!(redact_url("https://gitlab.example.com/"), None);
+        assert_eq!(redact_url("not a url"), None);
+        // An @ in the path is not userinfo.
+        assert_eq!(redact_url("https://h/a@b"), None);
+        assert_eq!(without_userinfo("https://t@h"), "https://<redacted>@h");
+    }
+}

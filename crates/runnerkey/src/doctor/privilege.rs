@@ -231,3 +231,60 @@ pub(super) fn admin_bindings(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use serde_json::json;
+
+    #[test]
+    fn bindings_match_users_groups_and_service_accounts_as_rbac_does() {
+        let groups = vec!["runners".to_string(), "system:authenticated".to_string()];
+        assert!(subject_is(
+            &json!({"kind": "User", "name": "u"}),
+            "u",
+            &groups
+        ));
+        assert!(!subject_is(
+            &json!({"kind": "User", "name": "v"}),
+            "u",
+            &groups
+        ));
+        assert!(subject_is(
+            &json!({"kind": "Group", "name": "runners"}),
+            "u",
+            &groups
+        ));
+        let sa = "system:serviceaccount:default:default";
+        assert!(subject_is(
+            &json!({"kind": "ServiceAccount", "name": "default", "namespace": "default"}),
+            sa,
+            &[]
+        ));
+        assert!(!subject_is(
+            &json!({"kind": "ServiceAccount", "name": "default", "namespace": "ci"}),
+            sa,
+            &[]
+        ));
+    }
+
+    #[test]
+    fn the_delete_command_names_the_binding_and_its_namespace() {
+        let cluster = AdminBinding {
+            kind: "ClusterRoleBinding".into(),
+            namespace: None,
+            name: "gitlab-admin".into(),
+        };
+        assert_eq!(
+            cluster.delete_command(),
+            "kubectl delete clusterrolebinding gitlab-admin"
+        );
+        let ns = AdminBinding {
+            kind: "RoleBinding".into(),
+            namespace: Some("ci".into()),
+            name: "x".into(),
+        };
+        assert_eq!(ns.delete_command(), "kubectl delete rolebinding x -n ci");
+    }
+}

@@ -101,3 +101,79 @@ impl Ctx<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+    use std::time::Duration;
+
+    use crate::doctor::{DoctorOptions, RunnerDiagnosis, diagnose};
+    use crate::runner_config::RunnerConfig;
+
+    fn online(host: &str) -> RunnerDiagnosis {
+        let text = format!(
+            "[[runners]]\n  name = \"k\"\n  executor = \"kubernetes\"\n  [runners.kubernetes]\n    host = \"{host}\"\n    namespace = \"ci\"\n    service_account = \"sa\"\n"
+        );
+        let cfg = RunnerConfig::parse(text).unwrap();
+        let options = DoctorOptions {
+            online: true,
+            timeout: Duration::from_secs(2),
+            ..DoctorOptions::default()
+        };
+        diagnose(&cfg, &options).unwrap().runners.remove(0)
+    }
+
+    fn codes(d: &RunnerDiagnosis) -> Vec<&'static str> {
+        d.findings.iter().map(|f| f.code).collect()
+    }
+
+    #[test]
+    fn nothing_listening_is_connection_refused() {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let d = online(&format!("https://127.0.0.1:{port}"));
+        assert!(codes(&d).contains(&"connection-refused"), "{:?}", codes(&d));
+    }
+
+    #[test]
+    fn a_silent_server_is_a_timeout_within_the_deadline() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let keep = std::thread::spawn(move || {
+            listener.accept().map(|(s, _)| {
+                std::thread::sleep(Duration::from_secs(4));
+                drop(s);
+            })
+        });
+        let start = std::time::Instant::now();
+        let d = online(&format!("https://127.0.0.1:{port}"));
+        assert!(start.elapsed() < Duration::from_secs(4));
+        assert!(codes(&d).contains(&"connection-timeout"), "{:?}", codes(&d));
+        drop(keep);
+    }
+
+    #[test]
+    fn a_plain_http_server_is_not_tls() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            if let Ok((mut s, _)) = listener.accept() {
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf);
+                let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+            }
+        });
+        let d = online(&format!("https://127.0.0.1:{port}"));
+        assert!(codes(&d).contains(&"not-tls"), "{:?}", codes(&d));
+    }
+
+    #[test]
+    fn insecure_and_malformed_hosts_stop_before_connecting() {
+        assert!(codes(&online("http://127.0.0.1:1")).contains(&"insecure-host"));
+        assert!(codes(&online("https://user:pw@127.0.0.1:1")).contains(&"bad-host"));
+    }
+}

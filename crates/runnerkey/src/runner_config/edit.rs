@@ -396,3 +396,76 @@ fn check(out: &str, index: usize, changes: &[Change]) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::runner_config::{Change, KubeKey, RunnerConfig, RunnerSelector};
+
+    fn set(text: &str, runner: &str, changes: &[Change]) -> (String, Vec<KubeKey>) {
+        let mut cfg = RunnerConfig::parse(text).unwrap();
+        let changed = cfg
+            .set_kubernetes(&RunnerSelector::Name(runner.into()), changes)
+            .unwrap();
+        (cfg.text().to_string(), changed)
+    }
+
+    #[test]
+    fn a_missing_table_is_added_inside_its_runner() {
+        let text = "# c\n[[runners]]\n  name = \"a\"\n  executor = \"kubernetes\"\n[[runners]]\n  name = \"b\"\n";
+        let (out, changed) = set(text, "a", &[Change::set(KubeKey::Namespace, "ci")]);
+        assert_eq!(changed, [KubeKey::Namespace]);
+        assert!(out.starts_with("# c\n[[runners]]\n  name = \"a\"\n"));
+        let a = out.find("name = \"a\"").unwrap();
+        let table = out.find("[runners.kubernetes]").unwrap();
+        let b = out.find("name = \"b\"").unwrap();
+        assert!(a < table && table < b, "{out}");
+    }
+
+    #[test]
+    fn inline_tables_crlf_and_comments_are_kept() {
+        let text = "[[runners]]\r\n  name = 'a'  # literal\r\n  kubernetes = { namespace = \"x\" }  # inline\r\n";
+        let (out, _) = set(
+            text,
+            "a",
+            &[
+                Change::set(KubeKey::Namespace, "ci"),
+                Change::set(KubeKey::Host, "https://h:6443"),
+            ],
+        );
+        assert!(out.contains("name = 'a'  # literal\r\n"));
+        assert!(out.contains("# inline\r\n"));
+        assert!(out.contains("namespace = \"ci\""));
+        assert!(!out.contains('\n') || out.matches('\n').count() == out.matches("\r\n").count());
+    }
+
+    #[test]
+    fn setting_what_is_there_changes_nothing_and_unset_removes() {
+        let text = "[[runners]]\n  name = \"a\"\n  [runners.kubernetes]\n    namespace = \"ci\"  # keep\n    ca_file = \"/x\"\n";
+        let (out, changed) = set(text, "a", &[Change::set(KubeKey::Namespace, "ci")]);
+        assert!(changed.is_empty() && out == text);
+        let (out, changed) = set(text, "a", &[Change::unset(KubeKey::CaFile)]);
+        assert_eq!(changed, [KubeKey::CaFile]);
+        assert!(!out.contains("ca_file") && out.contains("# keep"));
+    }
+
+    #[test]
+    fn multi_line_values_and_repeated_keys_are_refused() {
+        let mut cfg = RunnerConfig::parse("[[runners]]\n  name = \"a\"\n").unwrap();
+        let a = RunnerSelector::Name("a".into());
+        assert!(
+            cfg.set_kubernetes(&a, &[Change::set(KubeKey::Host, "https://h\n[x]")])
+                .is_err()
+        );
+        assert!(
+            cfg.set_kubernetes(
+                &a,
+                &[
+                    Change::set(KubeKey::Host, "a"),
+                    Change::set(KubeKey::Host, "b")
+                ]
+            )
+            .is_err()
+        );
+        assert!(!cfg.is_changed());
+    }
+}

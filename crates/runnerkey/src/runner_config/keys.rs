@@ -277,4 +277,21 @@ mod tests {
                 .contains(&"cert_file".to_string())
         );
     }
+
+    #[test]
+    fn value_types_follow_the_go_fields() {
+        let t = KeyTable::get();
+        let ty = |p: &str, n: &str| t.lookup(p, n).and_then(|i| i.value_type);
+        assert_eq!(ty("", "concurrent"), Some(ValueType::Integer));
+        assert_eq!(
+            ty("runners.kubernetes", "privileged"),
+            Some(ValueType::Boolean)
+        );
+        assert_eq!(ty("runners.kubernetes", "host"), Some(ValueType::String));
+        let int = toml_edit::Value::from(4i64);
+        let text = toml_edit::Value::from("4");
+        assert!(ValueType::Integer.accepts(&int) && !ValueType::Integer.accepts(&text));
+        assert!(ValueType::Float.accepts(&int) && ValueType::Duration.accepts(&text));
+        assert!(t.paths().count() > 500);
+    }
 }

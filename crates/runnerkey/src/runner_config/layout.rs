@@ -246,4 +246,39 @@ mod tests {
         }
         assert!(analyze("[a]\n[[runners]]\n[a]\n").is_err());
     }
+
+    #[test]
+    fn an_edit_of_one_part_moves_the_parts_after_it() {
+        use crate::runner_config::{Change, KubeKey, RunnerConfig, RunnerSelector};
+        let text = "a = 1\n[[runners]]\n  name = \"x\"\n[[runners]]\n  name = \"y\"\n[[runners]]\n  name = \"z\"\n";
+        let mut cfg = RunnerConfig::parse(text).unwrap();
+        cfg.set_kubernetes(
+            &RunnerSelector::Name("y".into()),
+            &[Change::set(KubeKey::Namespace, "ci")],
+        )
+        .unwrap();
+        cfg.set_kubernetes(
+            &RunnerSelector::Name("z".into()),
+            &[Change::set(KubeKey::Namespace, "cd")],
+        )
+        .unwrap();
+        let whole = RunnerConfig::parse(cfg.text().to_string()).unwrap();
+        let runners = whole.runners().unwrap();
+        assert_eq!(runners, cfg.runners().unwrap());
+        let ns: Vec<_> = runners
+            .iter()
+            .map(|r| r.kubernetes.as_ref().and_then(|k| k.namespace.clone()))
+            .collect();
+        assert_eq!(ns, [None, Some("ci".into()), Some("cd".into())]);
+    }
+
+    #[test]
+    fn a_parse_error_names_the_line_in_the_whole_file() {
+        let text = "a = 1\n[[runners]]\n  name = \"x\"\n[[runners]]\n  name = = \"y\"\n";
+        let e = crate::runner_config::RunnerConfig::parse(text).unwrap_err();
+        assert!(
+            matches!(e, crate::error::Error::ConfigParse { line: 5, .. }),
+            "{e}"
+        );
+    }
 }

@@ -333,3 +333,90 @@ impl RunnerConfig {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use crate::runner_config::{Change, KubeKey, RunnerConfig, RunnerSelector};
+    use std::os::unix::fs::PermissionsExt;
+
+    fn edited(path: &Path) -> RunnerConfig {
+        let mut cfg = RunnerConfig::load(path).unwrap();
+        cfg.set_kubernetes(
+            &RunnerSelector::Name("a".into()),
+            &[Change::set(KubeKey::Namespace, "ci")],
+        )
+        .unwrap();
+        cfg
+    }
+
+    #[test]
+    fn a_save_keeps_mode_and_writes_a_complete_backup_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        fs::write(&path, "[[runners]]\n  name = \"a\"\n").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+        let saved = edited(&path).save(&SaveOptions::default()).unwrap();
+        assert!(saved.changed);
+        let backup = saved.backup.unwrap();
+        assert_eq!(
+            fs::read_to_string(backup).unwrap(),
+            "[[runners]]\n  name = \"a\"\n"
+        );
+        assert!(
+            fs::read_to_string(&path)
+                .unwrap()
+                .contains("namespace = \"ci\"")
+        );
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
+        let temps: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(temps.is_empty());
+    }
+
+    #[test]
+    fn a_file_changed_since_it_was_read_is_not_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        fs::write(&path, "[[runners]]\n  name = \"a\"\n").unwrap();
+        let cfg = edited(&path);
+        fs::write(&path, "[[runners]]\n  name = \"a\"\n# someone else\n").unwrap();
+        assert!(matches!(
+            cfg.save(&SaveOptions::default()),
+            Err(Error::ConcurrentModification { .. })
+        ));
+        assert!(
+            fs::read_to_string(&path)
+                .unwrap()
+                .ends_with("# someone else\n")
+        );
+    }
+
+    #[test]
+    fn a_symlink_at_the_lock_is_refused_and_a_held_lock_waits() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        fs::write(&path, "").unwrap();
+        let held = ConfigLock::acquire(&path, Duration::from_millis(10)).unwrap();
+        assert!(matches!(
+            ConfigLock::acquire(&path, Duration::from_millis(50)),
+            Err(Error::Locked { .. })
+        ));
+        drop(held);
+        fs::remove_file(dir.path().join("config.toml.lock")).unwrap();
+        std::os::unix::fs::symlink(
+            dir.path().join("elsewhere"),
+            dir.path().join("config.toml.lock"),
+        )
+        .unwrap();
+        assert!(ConfigLock::acquire(&path, Duration::from_millis(10)).is_err());
+        assert!(!dir.path().join("elsewhere").exists());
+    }
+}
