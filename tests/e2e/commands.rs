@@ -1,0 +1,177 @@
+//! `runner-config show|set|lint`, `rbac`, `kubeconfig`, `k8s-csr`,
+//! `setup`, `doctor` and `demo` end to end: every command once, with its
+//! exit codes and what it promises on disk.
+
+use crate::util::{Dir, mode};
+
+const CONFIG: &str = "concurrent = 1\n\n[[runners]]\n  name = \"k8s\"\n  url = \"https://user:pw@gitlab.example.com/\"\n  token = \"glrt-secret\"\n  executor = \"kubernetes\"\n";
+
+#[test]
+fn runner_config_show_set_and_lint() {
+    let d = Dir::new();
+    let cfg = d.write("config.toml", CONFIG);
+    let cfg = cfg.to_str().unwrap();
+    let shown = d.run(&["runner-config", "show", "--config", cfg]).success();
+    assert!(!shown.stdout.contains("glrt-secret") && !shown.stdout.contains("pw@"));
+    let dry = d
+        .run(&[
+            "runner-config",
+            "set",
+            "--config",
+            cfg,
+            "--runner",
+            "k8s",
+            "--namespace",
+            "ci",
+            "--dry-run",
+        ])
+        .success();
+    assert!(dry.stdout.contains("+    namespace = \"ci\""), "{dry:#?}");
+    assert_eq!(std::fs::read_to_string(cfg).unwrap(), CONFIG);
+    d.run(&[
+        "runner-config",
+        "set",
+        "--config",
+        cfg,
+        "--runner",
+        "k8s",
+        "--namespace",
+        "ci",
+    ])
+    .success();
+    assert!(
+        std::fs::read_to_string(cfg)
+            .unwrap()
+            .contains("namespace = \"ci\"")
+    );
+    assert!(d.listing().iter().any(|f| f.ends_with(".bak")));
+    let lint = d.run(&["runner-config", "lint", "--config", cfg, "--json"]);
+    assert_eq!(lint.code, 0, "{lint:#?}");
+    d.run(&[
+        "runner-config",
+        "set",
+        "--config",
+        cfg,
+        "--runner",
+        "nope",
+        "--namespace",
+        "x",
+    ])
+    .input_error(&["no runner named \"nope\"", "k8s"]);
+}
+
+#[test]
+fn rbac_kubeconfig_and_k8s_csr() {
+    let d = Dir::new();
+    let rbac = d
+        .run(&[
+            "rbac",
+            "--user",
+            "gitlab-admin",
+            "--profile",
+            "executor",
+            "--namespace",
+            "ci",
+        ])
+        .success();
+    assert!(rbac.stdout.contains("kind: Role") && rbac.stdout.contains("kind: RoleBinding"));
+    d.run(&["rbac", "--user", "gitlab-admin", "--profile", "executor"])
+        .input_error(&["namespace", "--namespace"]);
+    d.run(&["ca", "init", "--out-dir", "ca", "--algorithm", "ecdsa-p256"])
+        .success();
+    d.run(&[
+        "issue",
+        "--ca-dir",
+        "ca",
+        "--user",
+        "gitlab-admin",
+        "--out-dir",
+        "id",
+    ])
+    .success();
+    d.run(&[
+        "kubeconfig",
+        "--server",
+        "https://10.0.0.1:6443",
+        "--ca",
+        "id/ca.crt",
+        "--cert",
+        "id/gitlab-admin.crt",
+        "--key",
+        "id/gitlab-admin.key",
+        "--out",
+        "kc",
+    ])
+    .success();
+    assert_eq!(mode(&d.path("kc")), 0o600);
+    let object = d
+        .run(&[
+            "k8s-csr",
+            "create",
+            "--key",
+            "id/gitlab-admin.key",
+            "--user",
+            "gitlab-admin",
+            "--name",
+            "runner-1",
+        ])
+        .success();
+    assert!(object.stdout.contains("kind: CertificateSigningRequest"));
+    assert!(
+        object
+            .stdout
+            .contains("signerName: kubernetes.io/kube-apiserver-client")
+    );
+    d.write("pending.json", "{\"apiVersion\":\"certificates.k8s.io/v1\",\"kind\":\"CertificateSigningRequest\",\"metadata\":{\"name\":\"runner-1\"},\"spec\":{\"request\":\"\",\"signerName\":\"kubernetes.io/kube-apiserver-client\",\"usages\":[\"client auth\"]}}");
+    d.run(&[
+        "k8s-csr",
+        "import",
+        "--from",
+        "pending.json",
+        "--key",
+        "id/gitlab-admin.key",
+        "--out",
+        "got.crt",
+    ])
+    .input_error(&["pending"]);
+    assert!(!d.path("got.crt").exists());
+}
+
+#[test]
+fn setup_doctor_and_demo() {
+    let d = Dir::new();
+    d.run(&["ca", "init", "--out-dir", "cp", "--algorithm", "ecdsa-p256"])
+        .success();
+    let cfg = d.write("config.toml", CONFIG);
+    let cfg = cfg.to_str().unwrap();
+    let args = [
+        "setup",
+        "--ca-dir",
+        "cp",
+        "--server",
+        "https://10.0.0.1:6443",
+        "--runner",
+        "k8s",
+        "--config",
+        cfg,
+        "--out-dir",
+        "ssl",
+    ];
+    let first = d.run(&args).success();
+    assert!(first.stdout.contains("kubectl apply -f"), "{first:#?}");
+    assert!(
+        first.stdout.contains("runnerkey doctor --online"),
+        "{first:#?}"
+    );
+    assert_eq!(mode(&d.path("ssl/gitlab-admin.key")), 0o600);
+    assert_eq!(mode(&d.path("ssl/.runnerkey")), 0o700);
+    let again = d.run(&args).success();
+    assert!(again.stdout.contains("nothing to do"), "{again:#?}");
+    let doctor = d.run(&["doctor", "--config", cfg, "--runner", "k8s"]);
+    assert_eq!(doctor.code, 0, "{doctor:#?}");
+    d.run(&["doctor", "--config", cfg, "--runner", "other"])
+        .input_error(&["no runner named"]);
+    let demo = d.run(&["demo", "--dir", "demo"]);
+    assert_eq!(demo.code, 0, "{demo:#?}");
+    assert!(demo.stdout.contains("kubectl apply -f"));
+}
