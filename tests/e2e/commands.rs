@@ -175,3 +175,40 @@ fn setup_doctor_and_demo() {
     assert_eq!(demo.code, 0, "{demo:#?}");
     assert!(demo.stdout.contains("kubectl apply -f"));
 }
+
+#[test]
+fn csr_sign_and_inspect() {
+    let d = Dir::new();
+    d.run(&["ca", "init", "--out-dir", "ca", "--algorithm", "ecdsa-p256"])
+        .success();
+    d.run(&["key", "generate", "--out", "k.pem"]).success();
+    d.run(&[
+        "csr",
+        "create",
+        "--key",
+        "k.pem",
+        "--user",
+        "gitlab-admin",
+        "--group",
+        "runners",
+        "--out",
+        "k.csr",
+    ])
+    .success();
+    let signed = d
+        .run(&["csr", "sign", "k.csr", "--ca-dir", "ca", "--out", "k.crt"])
+        .success();
+    assert!(signed.stdout.contains("gitlab-admin"));
+    let shown = d.run(&["inspect", "k.crt"]).success();
+    assert!(
+        shown.stdout.contains("user (CN):        gitlab-admin"),
+        "{shown:#?}"
+    );
+    assert!(shown.stdout.contains("groups (O):       runners"));
+    let json = d.run(&["inspect", "--json", "k.csr"]).success();
+    assert!(json.stdout.contains("\"common_names\""));
+    d.run(&["csr", "sign", "k.csr", "--ca-dir", "ca", "--out", "k.crt"])
+        .input_error(&["already exists", "--force"]);
+    d.run(&["inspect", "nothing-here"])
+        .input_error(&["nothing-here"]);
+}
