@@ -55,7 +55,7 @@ fn main() -> ExitCode {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::Problems) => ExitCode::from(1),
         Err(e) => {
-            err!("runnerkey: {e}");
+            err!("runnerkey: {}", e.chain());
             match e.root() {
                 runnerkey::Error::DuplicateRunner { .. } => {
                     err!(

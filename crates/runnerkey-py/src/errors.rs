@@ -4,7 +4,7 @@
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::{PyErr, create_exception};
-use runnerkey::Error;
+use runnerkey::{Error, ErrorKind};
 
 create_exception!(
     runnerkey,
@@ -189,7 +189,7 @@ pub fn to_py(e: Error) -> PyErr {
         Error::Exists { .. } => " (overwrite=True)",
         _ => "",
     };
-    let message = format!("{e}{hint}");
+    let message = format!("{}{hint}", e.chain());
     let path = match &e {
         Error::InFile { path, .. } | Error::Io { path, .. } | Error::Exists { path } => {
             Some(path.display().to_string())
@@ -200,34 +200,30 @@ pub fn to_py(e: Error) -> PyErr {
         _ => None,
     };
     let root = e.root();
-    let err = match root {
-        Error::Io { .. } => RunnerkeyIOError::new_err(message),
-        Error::Pem(_) | Error::WrongPemBlock { .. } | Error::Der { .. } => {
-            PemError::new_err(message)
-        }
-        Error::PassphraseRequired => PassphraseRequiredError::new_err(message),
-        Error::BadPassphrase => BadPassphraseError::new_err(message),
-        Error::WeakKey { .. } => WeakKeyError::new_err(message),
-        Error::UnsupportedKeyEncryption(_) | Error::UnsupportedKey(_) => {
-            PrivateKeyError::new_err(message)
-        }
-        Error::KeyMismatch(_) => KeyMismatchError::new_err(message),
-        Error::NotACa(_) => NotACaError::new_err(message),
-        Error::CaNotValid(_) => CaNotValidError::new_err(message),
-        Error::InvalidName { .. } | Error::AmbiguousSubject(_) => {
-            InvalidNameError::new_err(message)
-        }
-        Error::SystemMasters => SystemMastersError::new_err(message),
-        Error::BadSignature(_) => SignatureError::new_err(message),
-        Error::Exists { .. } | Error::WouldReplaceCa { .. } => OutputExistsError::new_err(message),
-        Error::ConfigParse { .. } => ConfigParseError::new_err(message),
-        Error::RunnerNotFound { .. } => RunnerNotFoundError::new_err(message),
-        Error::DuplicateRunner { .. } => DuplicateRunnerError::new_err(message),
-        Error::Locked { .. } => ConfigLockedError::new_err(message),
-        Error::ConcurrentModification { .. } => ConcurrentModificationError::new_err(message),
-        Error::CsrNotIssued { .. } => CsrNotIssuedError::new_err(message),
-        Error::Crypto(_) => CryptoError::new_err(message),
-        _ => InvalidArgumentError::new_err(message),
+    // Exhaustive over the core's error kinds: a new kind fails to compile
+    // here until it has its exception class.
+    let err = match e.kind() {
+        ErrorKind::Io => RunnerkeyIOError::new_err(message),
+        ErrorKind::Malformed => PemError::new_err(message),
+        ErrorKind::PassphraseRequired => PassphraseRequiredError::new_err(message),
+        ErrorKind::BadPassphrase => BadPassphraseError::new_err(message),
+        ErrorKind::WeakKey => WeakKeyError::new_err(message),
+        ErrorKind::UnsupportedKey => PrivateKeyError::new_err(message),
+        ErrorKind::KeyMismatch => KeyMismatchError::new_err(message),
+        ErrorKind::NotACa => NotACaError::new_err(message),
+        ErrorKind::CaNotValid => CaNotValidError::new_err(message),
+        ErrorKind::InvalidName => InvalidNameError::new_err(message),
+        ErrorKind::SystemMasters => SystemMastersError::new_err(message),
+        ErrorKind::BadSignature => SignatureError::new_err(message),
+        ErrorKind::OutputExists => OutputExistsError::new_err(message),
+        ErrorKind::ConfigParse => ConfigParseError::new_err(message),
+        ErrorKind::RunnerNotFound => RunnerNotFoundError::new_err(message),
+        ErrorKind::DuplicateRunner => DuplicateRunnerError::new_err(message),
+        ErrorKind::Locked => ConfigLockedError::new_err(message),
+        ErrorKind::ConcurrentModification => ConcurrentModificationError::new_err(message),
+        ErrorKind::CsrNotIssued => CsrNotIssuedError::new_err(message),
+        ErrorKind::Crypto => CryptoError::new_err(message),
+        ErrorKind::InvalidArgument => InvalidArgumentError::new_err(message),
     };
     Python::attach(|py| {
         let value = err.value(py);

@@ -9,16 +9,18 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    /// A file could not be read or written (the operating system's reason
+    /// is the [`source`](std::error::Error::source)).
+    #[error("{path}")]
     Io {
         /// The file.
         path: PathBuf,
         /// What the operating system said.
         source: std::io::Error,
     },
-    /// Another error, found while reading the file named here.
-    #[error("{path}: {source}")]
+    /// Another error, found while reading the file named here (the error
+    /// is the [`source`](std::error::Error::source)).
+    #[error("{path}")]
     InFile {
         /// The file.
         path: PathBuf,
@@ -217,10 +219,106 @@ fn quoted(names: &[String]) -> String {
     text
 }
 
+/// What kind of error an [`Error`] is, for callers that map errors to
+/// their own types (Python's exception classes): deliberately exhaustive,
+/// so that a new kind fails to compile where it is not handled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// Reading or writing a file.
+    Io,
+    /// Malformed PEM or DER, or the wrong kind of block.
+    Malformed,
+    /// An encrypted key without its passphrase.
+    PassphraseRequired,
+    /// A passphrase that does not decrypt.
+    BadPassphrase,
+    /// A key or key encryption runnerkey does not handle.
+    UnsupportedKey,
+    /// An RSA key below 2048 bits.
+    WeakKey,
+    /// A key that does not belong with its certificate.
+    KeyMismatch,
+    /// An issuer that cannot be a CA.
+    NotACa,
+    /// A CA outside its validity.
+    CaNotValid,
+    /// A name, or a certificate subject, that cannot be used.
+    InvalidName,
+    /// `system:masters` without permission.
+    SystemMasters,
+    /// A signature that does not verify.
+    BadSignature,
+    /// An argument out of range, inconsistent, or missing.
+    InvalidArgument,
+    /// An output that exists, or would replace the CA's own file.
+    OutputExists,
+    /// A config.toml that does not parse.
+    ConfigParse,
+    /// No runner of that name.
+    RunnerNotFound,
+    /// Several runners of that name.
+    DuplicateRunner,
+    /// The config's lock is held.
+    Locked,
+    /// The config changed on disk meanwhile.
+    ConcurrentModification,
+    /// A Kubernetes CSR without a certificate (yet).
+    CsrNotIssued,
+    /// The crypto backend failed.
+    Crypto,
+}
+
 /// Shorthand for results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// What kind of error this is (of the innermost error, past file
+    /// context).
+    pub fn kind(&self) -> ErrorKind {
+        match self.root() {
+            Error::Io { .. } => ErrorKind::Io,
+            Error::InFile { .. } => ErrorKind::Io,
+            Error::Pem(_) | Error::WrongPemBlock { .. } | Error::Der { .. } => ErrorKind::Malformed,
+            Error::PassphraseRequired => ErrorKind::PassphraseRequired,
+            Error::BadPassphrase => ErrorKind::BadPassphrase,
+            Error::UnsupportedKeyEncryption(_) | Error::UnsupportedKey(_) => {
+                ErrorKind::UnsupportedKey
+            }
+            Error::WeakKey { .. } => ErrorKind::WeakKey,
+            Error::KeyMismatch(_) => ErrorKind::KeyMismatch,
+            Error::NotACa(_) => ErrorKind::NotACa,
+            Error::CaNotValid(_) => ErrorKind::CaNotValid,
+            Error::InvalidName { .. } | Error::AmbiguousSubject(_) => ErrorKind::InvalidName,
+            Error::SystemMasters => ErrorKind::SystemMasters,
+            Error::BadSignature(_) => ErrorKind::BadSignature,
+            Error::InvalidArgument(_)
+            | Error::NamespaceRequired
+            | Error::TokenNeedsServiceAccount
+            | Error::NotKubernetesRunner { .. } => ErrorKind::InvalidArgument,
+            Error::WouldReplaceCa { .. } | Error::Exists { .. } => ErrorKind::OutputExists,
+            Error::ConfigParse { .. } => ErrorKind::ConfigParse,
+            Error::RunnerNotFound { .. } => ErrorKind::RunnerNotFound,
+            Error::DuplicateRunner { .. } => ErrorKind::DuplicateRunner,
+            Error::Locked { .. } => ErrorKind::Locked,
+            Error::ConcurrentModification { .. } => ErrorKind::ConcurrentModification,
+            Error::CsrNotIssued { .. } => ErrorKind::CsrNotIssued,
+            Error::Crypto(_) => ErrorKind::Crypto,
+        }
+    }
+
+    /// The message of this error and of each cause below it, joined with
+    /// `: ` (`Display` shows one level; this is what to show a person).
+    pub fn chain(&self) -> String {
+        let mut text = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(c) = cause {
+            text.push_str(": ");
+            text.push_str(&c.to_string());
+            cause = c.source();
+        }
+        text
+    }
+
     /// The innermost error, with file context removed.
     pub fn root(&self) -> &Error {
         match self {
@@ -273,7 +371,20 @@ mod tests {
     #[test]
     fn file_context_is_added_once_and_root_finds_the_cause() {
         let e = Error::Pem("broken".into()).in_file("/a").in_file("/b");
-        assert_eq!(e.to_string(), "/a: malformed PEM: broken");
+        assert_eq!(e.to_string(), "/a");
+        assert_eq!(e.chain(), "/a: malformed PEM: broken");
         assert!(matches!(e.root(), Error::Pem(_)));
+        assert_eq!(e.kind(), ErrorKind::Malformed);
+    }
+
+    #[test]
+    fn display_does_not_repeat_the_source() {
+        let io = Error::Io {
+            path: "/x".into(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "gone"),
+        };
+        assert_eq!(io.to_string(), "/x");
+        assert_eq!(std::error::Error::source(&io).unwrap().to_string(), "gone");
+        assert_eq!(io.chain(), "/x: gone");
     }
 }

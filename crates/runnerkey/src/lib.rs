@@ -56,7 +56,7 @@ pub mod verify;
 pub use ca::{CaParams, CertificateAuthority};
 pub use cert::Certificate;
 pub use csr::{CertificateRequest, CsrParams};
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
 pub use identity::{Identity, SubjectProblem, SubjectReading};
 pub use issue::{ClientFiles, IssueParams, Issued};
 pub use key::{KeyAlgorithm, KeyFormat, PrivateKey};

@@ -29,7 +29,7 @@ impl Ctx<'_> {
                 return self.find(
                     "bad-host",
                     Severity::Error,
-                    e.to_string(),
+                    e.chain(),
                     "set host to https://HOST:PORT".into(),
                 );
             }
@@ -49,7 +49,7 @@ impl Ctx<'_> {
                 return self.find(
                     "client-setup",
                     Severity::Error,
-                    e.to_string(),
+                    e.chain(),
                     "check cert_file and key_file".into(),
                 );
             }

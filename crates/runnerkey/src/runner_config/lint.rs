@@ -455,7 +455,7 @@ impl Linter {
                     Some(runner),
                     Some(format!("runners.kubernetes.{key}")),
                     None,
-                    e.to_string(),
+                    e.chain(),
                     format!("put a valid PEM file at {key}"),
                 );
                 None
@@ -527,7 +527,7 @@ impl Linter {
         if let Some(host) = k.host.as_deref().filter(|h| !h.is_empty()) {
             match Endpoint::parse(host) {
                 Err(e) => self.add("bad-host", Severity::Error, Some(label), Some("runners.kubernetes.host".into()), at,
-                    e.to_string(), "set host to https://HOST:PORT".into()),
+                    e.chain(), "set host to https://HOST:PORT".into()),
                 Ok(e) if !e.https => self.add("insecure-host", Severity::Error, Some(label), Some("runners.kubernetes.host".into()), at,
                     format!("host {host:?} is plain http: credentials and job secrets travel in clear, and client certificates are never sent"),
                     "use the API server's https:// URL".into()),
