@@ -9,7 +9,7 @@ import sys
 
 from conftest import ROOT, binary
 
-SOURCES = ["crates/runnerkey/src/doctor/mod.rs", "crates/runnerkey/src/doctor/online.rs", "crates/runnerkey/src/doctor/transport.rs", "crates/runnerkey/src/runner_config/lint.rs", "crates/runnerkey/src/verify.rs"]
+SOURCES = ["crates/runnerkey/src/doctor/mod.rs", "crates/runnerkey/src/doctor/online.rs", "crates/runnerkey/src/doctor/transport.rs", "crates/runnerkey/src/runner_config/lint/mod.rs", "crates/runnerkey/src/runner_config/lint/files.rs", "crates/runnerkey/src/verify/mod.rs"]
 NOT_CODES = {"docker-machine", "gitlab-admin"}
 
 

@@ -1,0 +1,95 @@
+//! Unit tests.
+
+use super::*;
+
+#[test]
+fn executor_defaults_cover_always_and_default_rows() {
+    let perms = executor_permissions(&ExecutorFeature::defaults());
+    let has = |r: &str, v: &str| perms.iter().any(|p| p.resource == r && p.verb == v);
+    assert!(has("pods/exec", "create") && has("pods/attach", "create") && has("events", "list"));
+    assert!(has("pods", "list") && has("pods", "watch") && has("pods/log", "get"));
+    assert!(
+        !has("namespaces", "create") && !has("events", "watch") && !has("configmaps", "create")
+    );
+    let more = executor_permissions(&BTreeSet::from([ExecutorFeature::NamespacePerJob]));
+    assert!(
+        more.iter()
+            .any(|p| p.resource == "namespaces" && p.verb == "create")
+    );
+    assert!(!more.iter().any(|p| p.resource == "pods/attach"));
+}
+
+fn user() -> RbacSubject {
+    RbacSubject::User(Identity::new("gitlab-admin", Vec::<String>::new()).unwrap())
+}
+
+#[test]
+fn the_executor_profile_is_the_documented_table_and_nothing_cluster_wide() {
+    let perms = executor_permissions(&ExecutorFeature::defaults());
+    assert!(
+        perms
+            .iter()
+            .any(|p| p.resource == "pods/exec" && p.verb == "create")
+    );
+    assert!(
+        perms
+            .iter()
+            .any(|p| p.resource == "pods" && p.verb == "create")
+    );
+    assert!(!perms.iter().any(|p| p.verb == "*" || p.resource == "*"));
+    let mut params = RbacParams::new(user(), Profile::Executor);
+    params.namespace = Some("ci".into());
+    let m = rbac(&params).unwrap();
+    assert!(m.warnings.is_empty());
+    let yaml = m.to_yaml().unwrap();
+    assert!(yaml.contains("kind: Role") && yaml.contains("kind: RoleBinding"));
+    assert!(!yaml.contains("ClusterRole"));
+}
+
+#[test]
+fn missing_namespace_and_token_for_a_user_are_typed_errors() {
+    let e = rbac(&RbacParams::new(user(), Profile::Executor)).unwrap_err();
+    assert!(matches!(e, Error::NamespaceRequired));
+    let mut p = RbacParams::new(user(), Profile::Executor);
+    p.namespace = Some("ci".into());
+    p.with_token_secret = true;
+    assert!(matches!(
+        rbac(&p).unwrap_err(),
+        Error::TokenNeedsServiceAccount
+    ));
+}
+
+#[test]
+fn cluster_admin_comes_with_a_warning_and_profiles_parse() {
+    let m = rbac(&RbacParams::new(user(), Profile::ClusterAdmin)).unwrap();
+    assert_eq!(m.warnings.len(), 1);
+    assert!(
+        !m.warnings[0].contains("--"),
+        "no CLI flag in the core: {}",
+        m.warnings[0]
+    );
+    assert_eq!("deployer".parse::<Profile>().unwrap(), Profile::Deployer);
+    assert!("admin".parse::<Profile>().is_err());
+}
+
+#[test]
+fn a_service_account_gets_its_object_and_an_optional_token() {
+    let sa = RbacSubject::ServiceAccount {
+        namespace: "ci".into(),
+        name: "deployer".into(),
+    };
+    let mut p = RbacParams::new(sa, Profile::Deployer);
+    p.with_token_secret = true;
+    let yaml = rbac(&p).unwrap().to_yaml().unwrap();
+    assert!(
+        yaml.contains("kind: ServiceAccount")
+            && yaml.contains("kubernetes.io/service-account-token")
+    );
+    assert_eq!(
+        deployer_permissions()
+            .iter()
+            .filter(|p| p.resource == "deployments")
+            .count(),
+        7
+    );
+}

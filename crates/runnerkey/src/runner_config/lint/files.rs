@@ -1,0 +1,268 @@
+//! The runner's files: readable, absolute, the certificate judged as the
+//! API server would (and its risks), the key's mode and owner, CA keys
+//! and writable directories around them.
+
+use std::path::Path;
+
+use time::OffsetDateTime;
+
+use super::{EXPIRY_WARNING_DAYS, Linter, Severity};
+use crate::cert::Certificate;
+use crate::error::Result;
+use crate::key::PrivateKey;
+use crate::next_step::NextStep;
+use crate::runner_config::KubernetesSettings;
+use crate::runner_config::host_audit::{self, HostRisk};
+use crate::verify::{key_file_problems, verify_client_chain};
+
+impl Linter {
+    pub(super) fn file_findings(
+        &mut self,
+        runner: &str,
+        k: &KubernetesSettings,
+        now: OffsetDateTime,
+    ) {
+        let fields = [
+            ("cert_file", &k.cert_file),
+            ("key_file", &k.key_file),
+            ("ca_file", &k.ca_file),
+        ];
+        let readable = |this: &mut Self, key: &str, p: &str| -> bool {
+            let path = Path::new(p);
+            if !path.is_absolute() {
+                this.add(
+                    "relative-path",
+                    Severity::Error,
+                    Some(runner),
+                    Some(format!("runners.kubernetes.{key}")),
+                    None,
+                    format!("{key} = {p:?} is relative: it is resolved against the runner's working directory"),
+                    format!("use an absolute path for {key}"),
+                );
+                return false;
+            }
+            match std::fs::File::open(path) {
+                Ok(_) => true,
+                Err(e) => {
+                    let code = if e.kind() == std::io::ErrorKind::NotFound {
+                        "file-missing"
+                    } else {
+                        "file-unreadable"
+                    };
+                    this.add(
+                        code,
+                        Severity::Error,
+                        Some(runner),
+                        Some(format!("runners.kubernetes.{key}")),
+                        None,
+                        format!("{key} {p}: {e}"),
+                        format!("create {p}, or fix the path"),
+                    );
+                    false
+                }
+            }
+        };
+        let mut ok = [false; 3];
+        for (i, (key, value)) in fields.iter().enumerate() {
+            if let Some(p) = value.as_deref().filter(|p| !p.is_empty()) {
+                ok[i] = readable(self, key, p);
+            }
+        }
+        let chain = if ok[0] {
+            self.load(runner, "cert_file", || {
+                Certificate::load_all(Path::new(k.cert_file.as_deref().unwrap_or_default()))
+            })
+        } else {
+            None
+        };
+        let key = if ok[1] {
+            self.load(runner, "key_file", || {
+                PrivateKey::load(Path::new(k.key_file.as_deref().unwrap_or_default()), None)
+            })
+        } else {
+            None
+        };
+        let cas = if ok[2] {
+            self.load(runner, "ca_file", || {
+                Certificate::load_all(Path::new(k.ca_file.as_deref().unwrap_or_default()))
+            })
+        } else {
+            None
+        };
+        if ok[1] {
+            let p = Path::new(k.key_file.as_deref().unwrap_or_default());
+            for problem in key_file_problems(p, self.owner) {
+                let fix = match problem.code {
+                    "key-file-permissions" => format!("chmod 600 {}", p.display()),
+                    _ => format!(
+                        "chown the key to the runner's user: chown {} {}",
+                        self.owner.unwrap_or(0),
+                        p.display()
+                    ),
+                };
+                self.add(
+                    problem.code,
+                    problem.severity,
+                    Some(runner),
+                    Some("runners.kubernetes.key_file".into()),
+                    None,
+                    problem.message,
+                    fix,
+                );
+            }
+        }
+        let files: Vec<&Path> = [&k.cert_file, &k.key_file, &k.ca_file]
+            .iter()
+            .filter_map(|v| v.as_deref().filter(|p| !p.is_empty()).map(Path::new))
+            .filter(|p| p.is_absolute())
+            .collect();
+        for risk in host_audit::audit(&files, cas.as_deref().unwrap_or(&[])) {
+            let (code, severity, message, fix) = match risk {
+                HostRisk::CaKey { path, why } => (
+                    "ca-key-on-runner-host",
+                    Severity::Error,
+                    format!("{} is a CA private key on the runner host ({why}): whoever reads it can mint any identity, cluster-admin included", path.display()),
+                    format!("delete {} here: the CA key belongs on the control plane only", path.display()),
+                ),
+                HostRisk::SerialFile { path } => (
+                    "ca-serial-file",
+                    Severity::Warning,
+                    format!("{} is an OpenSSL CA serial file: certificates were signed with the CA key on this host", path.display()),
+                    "make sure no copy of the CA key is left on this host, then delete the serial file".to_string(),
+                ),
+                HostRisk::WritableDirectory { path, mode, below } => (
+                    "writable-directory",
+                    Severity::Warning,
+                    format!("{} (mode {mode:o}) on the way to {} is writable by group or others: they can swap the runner's files", path.display(), below.display()),
+                    format!("chmod go-w {}", path.display()),
+                ),
+            };
+            self.add(code, severity, Some(runner), None, None, message, fix);
+        }
+        let Some(chain) = chain.filter(|c| !c.is_empty()) else {
+            return;
+        };
+        let cert = chain[0].clone();
+        let report = verify_client_chain(
+            cas.as_deref().unwrap_or(&[]),
+            &chain,
+            key.as_ref(),
+            Some(now),
+        );
+        for p in &report.problems {
+            let (code, severity, key, fix) = match p.code {
+                "key-mismatch" => (
+                    "key-mismatch",
+                    Severity::Error,
+                    "key_file",
+                    "point key_file at the key the certificate was issued for, or re-issue"
+                        .to_string(),
+                ),
+                "expired" => (
+                    "cert-expired",
+                    Severity::Error,
+                    "cert_file",
+                    "renew the certificate".to_string(),
+                ),
+                "not-yet-valid" => (
+                    "cert-not-yet-valid",
+                    Severity::Error,
+                    "cert_file",
+                    "check the clocks, or wait".to_string(),
+                ),
+                "is-ca" => (
+                    "client-cert-is-ca",
+                    Severity::Error,
+                    "cert_file",
+                    "issue a client certificate (CA:FALSE) for the runner".to_string(),
+                ),
+                "system-masters" => (
+                    "system-masters",
+                    Severity::Error,
+                    "cert_file",
+                    "issue a certificate without group system:masters and bind least-privilege RBAC to the user".to_string(),
+                ),
+                "system-group" => (
+                    "system-group",
+                    Severity::Warning,
+                    "cert_file",
+                    "issue a certificate without reserved system: groups".to_string(),
+                ),
+                "ambiguous-subject" => (
+                    "ambiguous-subject",
+                    Severity::Error,
+                    "cert_file",
+                    "issue a certificate whose subject has exactly one CN and plain names".to_string(),
+                ),
+                "long-validity" => (
+                    "long-validity",
+                    Severity::Warning,
+                    "cert_file",
+                    "re-issue with a lifetime of a year or less, and renew it".to_string(),
+                ),
+                "v1-certificate" => (
+                    "v1-certificate",
+                    Severity::Warning,
+                    "cert_file",
+                    "re-issue it as an X.509 v3 client certificate".to_string(),
+                ),
+                "unsupported-key" => (
+                    "unsupported-key",
+                    Severity::Error,
+                    "cert_file",
+                    "issue a certificate for an RSA, ECDSA P-256/P-384/P-521 or Ed25519 key".to_string(),
+                ),
+                _ if cas.is_none() => continue,
+                _ => (
+                    "cert-not-trusted",
+                    Severity::Error,
+                    "cert_file",
+                    "issue the certificate from the cluster CA that ca_file holds".to_string(),
+                ),
+            };
+            self.add(
+                code,
+                severity,
+                Some(runner),
+                Some(format!("runners.kubernetes.{key}")),
+                None,
+                format!("{}: {}", cert.subject(), p.message),
+                fix,
+            );
+            if code == "cert-expired" {
+                self.then(NextStep::IssueCertificate { renew: true });
+            }
+        }
+        let left = cert.days_left(now);
+        if (0..EXPIRY_WARNING_DAYS).contains(&left) && now <= cert.not_after() {
+            self.add(
+                "cert-expiring",
+                Severity::Warning,
+                Some(runner),
+                Some("runners.kubernetes.cert_file".into()),
+                None,
+                format!("{} expires in {left} days", cert.subject()),
+                "renew it now".into(),
+            );
+            self.then(NextStep::IssueCertificate { renew: true });
+        }
+    }
+
+    fn load<T>(&mut self, runner: &str, key: &str, f: impl FnOnce() -> Result<T>) -> Option<T> {
+        match f() {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.add(
+                    "file-invalid",
+                    Severity::Error,
+                    Some(runner),
+                    Some(format!("runners.kubernetes.{key}")),
+                    None,
+                    e.chain(),
+                    format!("put a valid PEM file at {key}"),
+                );
+                None
+            }
+        }
+    }
+}
