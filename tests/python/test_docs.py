@@ -29,3 +29,11 @@ def test_every_finding_code_is_documented() -> None:
     documented = set(re.findall(r"`([a-z]+(?:-[a-z0-9]+)*)`", doc))
     assert codes - documented == set()
     assert doc.index("tls-unknown-authority") < doc.index("connection-refused")
+
+
+def test_public_api_listing_is_current() -> None:
+    """docs/public-api.txt lists the library's public items (from rustdoc,
+    which scripts/test.sh runs first): an API change shows in review."""
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "public_api.py"), "--check"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
