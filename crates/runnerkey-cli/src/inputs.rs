@@ -46,12 +46,7 @@ pub fn identity(args: &IdentityArgs) -> Result<Identity> {
 
 /// Issue parameters from `--days`/`--duration`.
 pub fn issue_params(args: &LifetimeArgs, allow_system_masters: bool) -> Result<IssueParams> {
-    let lifetime = match (&args.days, &args.duration) {
-        (Some(0), _) => return Err(Error::InvalidArgument("--days must be at least 1".into())),
-        (Some(d), _) => Lifetime::days(*d),
-        (None, Some(d)) => d.parse()?,
-        (None, None) => Lifetime::default(),
-    };
+    let lifetime = Lifetime::from_days_or_duration(args.days, args.duration.as_deref())?;
     Ok(IssueParams {
         lifetime,
         allow_system_masters,

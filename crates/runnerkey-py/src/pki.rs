@@ -11,14 +11,7 @@ use crate::convert::{Data, datetime, to_python};
 use crate::errors::IntoPy;
 
 fn lifetime(days: Option<u32>, duration: Option<&str>) -> PyResult<Lifetime> {
-    match (days, duration) {
-        (Some(_), Some(_)) => Err(crate::errors::InvalidArgumentError::new_err(
-            "give days or duration, not both",
-        )),
-        (Some(d), None) => Ok(Lifetime::days(d)),
-        (None, Some(d)) => d.parse().py(),
-        (None, None) => Ok(Lifetime::default()),
-    }
+    Lifetime::from_days_or_duration(days, duration).py()
 }
 
 /// A private key. Its repr never shows key material.

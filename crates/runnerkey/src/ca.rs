@@ -196,6 +196,7 @@ impl CertificateAuthority {
     /// (critical), SAN `DNS:<cn>`, subject key identifier, random serial.
     pub fn generate(params: &CaParams) -> Result<Self> {
         use rcgen::{BasicConstraints, DnType, IsCa, KeyUsagePurpose, SerialNumber};
+        crate::identity::check_name("CA common name", &params.common_name)?;
         let identity = Identity::new(params.common_name.clone(), Vec::<String>::new())?;
         let key = PrivateKey::generate(params.algorithm)?;
         let sign_alg = match key.key_type() {

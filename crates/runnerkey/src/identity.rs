@@ -25,7 +25,10 @@ pub struct Identity {
     pub groups: Vec<String>,
 }
 
-fn check(field: &'static str, value: &str) -> Result<()> {
+/// Checks a name `field` (named in the error) as user and group names are:
+/// non-empty, no control, bidirectional-override or invisible characters,
+/// no leading or trailing white space.
+pub(crate) fn check_name(field: &'static str, value: &str) -> Result<()> {
     let bad = |reason: &str| Error::InvalidName {
         field,
         value: value.to_string(),
@@ -54,10 +57,10 @@ impl Identity {
         groups: impl IntoIterator<Item = impl Into<String>>,
     ) -> Result<Self> {
         let user = user.into();
-        check("user", &user)?;
+        check_name("user", &user)?;
         let groups: Vec<String> = groups.into_iter().map(Into::into).collect();
         for g in &groups {
-            check("group", g)?;
+            check_name("group", g)?;
         }
         Ok(Self { user, groups })
     }

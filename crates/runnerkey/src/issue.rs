@@ -186,7 +186,7 @@ impl ClientFiles {
     /// The paths `BASENAME.key`, `BASENAME.crt` and `ca.crt` in `dir`;
     /// BASENAME must be a plain file name (no `/`, not starting with `.`).
     pub fn in_dir(dir: &Path, basename: &str) -> Result<Self> {
-        Identity::new(basename, Vec::<String>::new())?;
+        crate::identity::check_name("file name", basename)?;
         if basename == "ca" {
             return Err(Error::InvalidName {
                 field: "file name",

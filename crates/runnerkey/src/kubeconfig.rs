@@ -159,19 +159,18 @@ fn absolute(p: &Path) -> Result<String> {
 
 /// Checks the server URL: `https://` with a host.
 pub fn check_server(url: &str) -> Result<()> {
-    let rest = url.strip_prefix("https://").ok_or_else(|| {
-        Error::InvalidArgument(format!("server {url:?} must start with https://"))
-    })?;
-    let host = rest.split('/').next().unwrap_or("");
-    if host.contains('@') {
+    // One URL reader for every server URL: the API client's, as client-go
+    // reads `host`.
+    let endpoint = crate::api_client::Endpoint::parse(url)?;
+    if !endpoint.https || endpoint.scheme_missing {
         return Err(Error::InvalidArgument(format!(
-            "server {:?} must not carry user:password@: the API server authenticates the client certificate or token",
+            "server {:?} must start with https://",
             crate::url::without_userinfo(url)
         )));
     }
-    if host.is_empty() || host.contains(char::is_whitespace) {
+    if endpoint.host.contains(char::is_whitespace) {
         return Err(Error::InvalidArgument(format!(
-            "server {url:?} has no host"
+            "server {url:?} has no valid host"
         )));
     }
     Ok(())
@@ -257,12 +256,12 @@ impl Kubeconfig {
             .in_file(&params.key_file));
         }
         let user_name = params.user.clone().unwrap_or_else(|| cert.identity().user);
-        crate::identity::Identity::new(user_name.clone(), Vec::<String>::new())?;
+        crate::identity::check_name("kubeconfig user name", &user_name)?;
         let cluster_name = params
             .cluster
             .clone()
             .unwrap_or_else(|| "kubernetes".into());
-        crate::identity::Identity::new(cluster_name.clone(), Vec::<String>::new())?;
+        crate::identity::check_name("cluster name", &cluster_name)?;
         if params.reference_files {
             return Self::referencing(
                 &params.server,

@@ -43,6 +43,23 @@ impl Lifetime {
         Lifetime(d)
     }
 
+    /// The lifetime asked for as a number of days or a duration (at most
+    /// one of them; the default of 365 days when neither): one rule for the
+    /// CLI, Python and Ansible. Zero days is refused.
+    pub fn from_days_or_duration(days: Option<u32>, duration: Option<&str>) -> Result<Self> {
+        match (days, duration) {
+            (Some(_), Some(_)) => Err(Error::InvalidArgument(
+                "give a number of days or a duration, not both".into(),
+            )),
+            (Some(0), None) => Err(Error::InvalidArgument(
+                "a certificate lifetime must be at least one day".into(),
+            )),
+            (Some(d), None) => Ok(Lifetime::days(d)),
+            (None, Some(d)) => d.parse(),
+            (None, None) => Ok(Lifetime::default()),
+        }
+    }
+
     /// The duration.
     pub fn as_duration(&self) -> Duration {
         self.0

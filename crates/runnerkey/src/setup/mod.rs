@@ -268,7 +268,6 @@ pub fn setup(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport
     let now = OffsetDateTime::now_utc();
     let mut config = RunnerConfig::load(&params.config)?;
     check_executor(&config, params)?;
-    let original = config.original().to_string();
     config
         .set_kubernetes(&params.runner, &config_changes(params, &paths))
         .map_err(|e| e.in_file(&params.config))?;
@@ -397,15 +396,6 @@ pub fn setup(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport
         } else {
             None
         };
-        let on_disk = std::fs::read(&params.config).map_err(|source| Error::Io {
-            path: params.config.clone(),
-            source,
-        })?;
-        if on_disk != original.as_bytes() {
-            return Err(Error::ConcurrentModification {
-                path: params.config.clone(),
-            });
-        }
         // Everything that can fail before anything is committed: the
         // config's backup and its new text are ready beside it.
         let prepared = match &lock {
