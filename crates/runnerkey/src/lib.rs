@@ -22,6 +22,7 @@
 pub mod api_client;
 pub mod ca;
 pub mod cert;
+mod code;
 pub mod credential_dir;
 pub mod csr;
 pub mod doctor;
@@ -55,6 +56,7 @@ pub mod verify;
 
 pub use ca::{CaParams, CertificateAuthority};
 pub use cert::Certificate;
+pub use code::Code;
 pub use csr::{CertificateRequest, CsrParams};
 pub use error::{Error, ErrorKind, Result};
 pub use identity::{Identity, SubjectProblem, SubjectReading};

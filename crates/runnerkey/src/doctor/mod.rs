@@ -22,6 +22,7 @@ pub use report::{
 
 use crate::api_client::Credentials;
 use crate::cert::Certificate;
+use crate::code::Code;
 use crate::error::Result;
 use crate::key::PrivateKey;
 use crate::lifetime::rfc3339;
@@ -64,7 +65,7 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn find(&mut self, code: &'static str, severity: Severity, message: String, fix: String) {
+    fn find(&mut self, code: Code, severity: Severity, message: String, fix: String) {
         self.d.checks.push(Check {
             code,
             ok: false,
@@ -89,7 +90,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn pass(&mut self, code: &'static str, message: String) {
+    fn pass(&mut self, code: Code, message: String) {
         self.d.checks.push(Check {
             code,
             ok: true,
@@ -190,13 +191,13 @@ fn diagnose_runner(
         .count();
     if offline_errors == 0 {
         ctx.pass(
-            "config",
+            Code::Config,
             "the runner's kubernetes settings and files are consistent".into(),
         );
     }
     if options.online {
         match nonempty(&ctx.k.host).map(str::to_string) {
-            None => ctx.pass("online-skipped", "host is empty: the runner uses in-cluster credentials; run doctor inside the cluster to check them".into()),
+            None => ctx.pass(Code::OnlineSkipped, "host is empty: the runner uses in-cluster credentials; run doctor inside the cluster to check them".into()),
             Some(host) => {
                 ctx.d.online = true;
                 let credentials = match (&cert, nonempty(&ctx.k.key_file), nonempty(&ctx.k.bearer_token)) {

@@ -9,6 +9,7 @@ use super::report::{Check, PermissionCheck, UserInfo};
 use super::{Ctx, Presented};
 use crate::api_client::{ApiClient, Credentials, Endpoint};
 use crate::cert::Certificate;
+use crate::code::Code;
 use crate::next_step::{NextStep, RbacFor};
 use crate::rbac::{ExecutorFeature, deployer_permissions, executor_permissions};
 use crate::runner_config::lint::Severity;
@@ -19,7 +20,7 @@ impl Ctx<'_> {
             .d
             .findings
             .iter()
-            .any(|f| matches!(f.code, "bad-host" | "insecure-host"))
+            .any(|f| matches!(f.code, Code::BadHost | Code::InsecureHost))
         {
             return;
         }
@@ -27,7 +28,7 @@ impl Ctx<'_> {
             Ok(e) => e,
             Err(e) => {
                 return self.find(
-                    "bad-host",
+                    Code::BadHost,
                     Severity::Error,
                     e.chain(),
                     "set host to https://HOST:PORT".into(),
@@ -36,7 +37,7 @@ impl Ctx<'_> {
         };
         if !endpoint.https {
             return self.find(
-                "insecure-host",
+                Code::InsecureHost,
                 Severity::Error,
                 format!("host {host} is plain http: credentials would travel in clear"),
                 "use the API server's https:// URL".into(),
@@ -47,7 +48,7 @@ impl Ctx<'_> {
             Ok(c) => c,
             Err(e) => {
                 return self.find(
-                    "client-setup",
+                    Code::ClientSetup,
                     Severity::Error,
                     e.chain(),
                     "check cert_file and key_file".into(),
@@ -57,7 +58,7 @@ impl Ctx<'_> {
         if let Some(proxy) = client.proxy() {
             let url = proxy.url.clone();
             self.pass(
-                "proxy",
+                Code::Proxy,
                 format!("connecting through the proxy {url}, as the runner does (Go's HTTPS_PROXY/NO_PROXY rules)"),
             );
         }
@@ -68,7 +69,7 @@ impl Ctx<'_> {
         match version.status {
             401 if bearer => {
                 return self.find(
-                    "bearer-token-rejected",
+                    Code::BearerTokenRejected,
                     Severity::Error,
                     "the API server answered 401 Unauthorized: it does not accept the bearer token"
                         .into(),
@@ -77,7 +78,7 @@ impl Ctx<'_> {
             }
             401 => {
                 self.find(
-                    "client-cert-rejected",
+                    Code::ClientCertRejected,
                     Severity::Error,
                     "the API server answered 401 Unauthorized: it did not accept the client certificate; likely it is not signed by the cluster's client CA (kube-apiserver's client CA file, usually /etc/kubernetes/pki/ca.crt), or it has expired".into(),
                     "issue the certificate from the cluster CA".into(),
@@ -90,7 +91,7 @@ impl Ctx<'_> {
                     .unwrap_or("?")
                     .to_string();
                 self.pass(
-                    "api-reachable",
+                    Code::ApiReachable,
                     format!(
                         "TLS to {host} verified against {}; API server {v}",
                         if cas.is_empty() {
@@ -104,7 +105,7 @@ impl Ctx<'_> {
             }
             s => {
                 return self.find(
-                    "api-error",
+                    Code::ApiError,
                     Severity::Error,
                     format!("GET /version answered HTTP {s}"),
                     "check that host is the API server".into(),
@@ -183,15 +184,15 @@ impl Ctx<'_> {
             (
                 "the runner identity",
                 &runner,
-                "runner-cluster-admin",
-                "runner-dangerous-grants",
+                Code::RunnerClusterAdmin,
+                Code::RunnerDangerousGrants,
                 "executor",
             ),
             (
                 "the job pods' identity",
                 &job,
-                "job-cluster-admin",
-                "job-dangerous-grants",
+                Code::JobClusterAdmin,
+                Code::JobDangerousGrants,
                 "deployer",
             ),
         ] {
@@ -218,7 +219,7 @@ impl Ctx<'_> {
                     format!("{label} is not cluster-admin and holds no dangerous grant beyond the {profile} profile"),
                 ),
                 PrivilegeAudit::CouldNotCheck { reason } => self.find(
-                    "privileges-unchecked",
+                    Code::PrivilegesUnchecked,
                     Severity::Warning,
                     format!("could not check whether {label} is over-privileged: {reason}"),
                     "nothing is known either way; check the bindings with an admin's kubectl".into(),
@@ -249,7 +250,7 @@ impl Ctx<'_> {
                             .unwrap_or_default(),
                     };
                     self.pass(
-                        "authenticated",
+                        Code::Authenticated,
                         format!(
                             "authenticated as user {:?}, groups {:?}",
                             user.username, user.groups
@@ -263,7 +264,7 @@ impl Ctx<'_> {
                             user.username
                         );
                         self.find(
-                            "identity-differs",
+                            Code::IdentityDiffers,
                             Severity::Warning,
                             msg,
                             "check the API server's authentication configuration".into(),
@@ -275,7 +276,7 @@ impl Ctx<'_> {
                 Ok(r) if r.status == 404 => continue,
                 Ok(r) => {
                     return self.find(
-                        "self-subject-review",
+                        Code::SelfSubjectReview,
                         Severity::Warning,
                         format!("SelfSubjectReview answered HTTP {}", r.status),
                         "nothing to do unless other checks fail".into(),
@@ -283,7 +284,7 @@ impl Ctx<'_> {
                 }
                 Err(e) => {
                     return self.find(
-                        "self-subject-review",
+                        Code::SelfSubjectReview,
                         Severity::Warning,
                         format!("SelfSubjectReview failed: {}", e.detail()),
                         "retry".into(),
@@ -292,7 +293,7 @@ impl Ctx<'_> {
             }
         }
         self.d.checks.push(Check {
-            code: "self-subject-review",
+            code: Code::SelfSubjectReview,
             ok: true,
             message: "SelfSubjectReview is not served (Kubernetes before 1.27): identity not confirmed by the server".into(),
         });
@@ -314,7 +315,7 @@ impl Ctx<'_> {
                 Err(reason) => {
                     self.d.permissions.clear();
                     return self.find(
-                        "access-review",
+                        Code::AccessReview,
                         Severity::Warning,
                         format!("could not check the executor's permissions: {reason}"),
                         "nothing is known either way; retry, or check with an admin's kubectl auth can-i".into(),
@@ -337,7 +338,7 @@ impl Ctx<'_> {
         let total = self.d.permissions.len();
         if denied.is_empty() {
             self.pass(
-                "executor-permissions",
+                Code::ExecutorPermissions,
                 format!("all {total} permissions the executor needs are granted in namespace {ns}"),
             );
         } else {
@@ -346,7 +347,7 @@ impl Ctx<'_> {
                 _ => RbacFor::Unknown,
             };
             self.find(
-                "permission-denied",
+                Code::PermissionDenied,
                 Severity::Error,
                 format!(
                     "{} of {total} permissions the executor needs are denied in namespace {ns}: {}",
@@ -387,7 +388,7 @@ impl Ctx<'_> {
                     self.d.deployer_note =
                         Some(format!("could not check what {user} may do: {reason}"));
                     self.find(
-                        "job-permissions-unchecked",
+                        Code::JobPermissionsUnchecked,
                         Severity::Warning,
                         format!(
                             "could not check what the job pods' identity {user} may do: {reason}"
@@ -409,7 +410,7 @@ impl Ctx<'_> {
         if denied > 0 {
             let sa = self.d.job_service_account.clone();
             self.find(
-                "job-permissions-missing",
+                Code::JobPermissionsMissing,
                 Severity::Warning,
                 format!("the job pods' identity {user} lacks {denied} of the deployer profile's {} permissions: deploy jobs will be refused", self.d.deployer_permissions.len()),
                 "apply the deployer profile for the job pods' service account".into(),

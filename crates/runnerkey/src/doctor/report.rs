@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::privilege::{AdminBinding, PrivilegeAudit};
+use crate::code::Code;
 use crate::rbac::Permission;
 use crate::runner_config::lint::{Finding, Severity};
 
@@ -66,7 +67,7 @@ pub struct CertStatus {
 #[derive(Clone, Debug, Serialize)]
 pub struct Check {
     /// Stable identifier.
-    pub code: &'static str,
+    pub code: Code,
     /// Passed.
     pub ok: bool,
     /// What was found.

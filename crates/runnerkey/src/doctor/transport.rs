@@ -5,6 +5,7 @@
 use super::Ctx;
 use crate::api_client::{ServerCertProblem, TransportError};
 use crate::cert::Certificate;
+use crate::code::Code;
 use crate::lifetime::rfc3339;
 use crate::public_key::colon_hex;
 use crate::runner_config::lint::Severity;
@@ -12,14 +13,14 @@ use crate::runner_config::lint::Severity;
 impl Ctx<'_> {
     pub(super) fn transport(&mut self, e: TransportError, host: &str, cas: &[Certificate]) {
         match e {
-            TransportError::Dns(m) => self.find("dns-failure", Severity::Error, format!("cannot resolve the API server's name: {m}"), "fix host, or the runner host's DNS".into()),
-            TransportError::Refused(m) => self.find("connection-refused", Severity::Error, format!("connection refused: {m}"), "check host and port (kube-apiserver listens on 6443 by default) and that the API server runs".into()),
-            TransportError::Timeout(m) => self.find("connection-timeout", Severity::Error, format!("no answer in time: {m}"), "check firewalls between the runner host and the API server".into()),
-            TransportError::NotTls(m) => self.find("not-tls", Severity::Error, format!("something that is not a TLS server answered at {host} ({m})"), "point host at the API server's HTTPS port".into()),
-            TransportError::Tls(m) => self.find("tls-error", Severity::Error, format!("TLS handshake failed: {m}"), "check that cert_file and key_file belong together and that the server accepts TLS 1.2+".into()),
-            TransportError::Io(m) => self.find("connection-error", Severity::Error, format!("connection failed: {m}"), "check the network between runner and API server".into()),
-            TransportError::Proxy(m) => self.find("proxy-failed", Severity::Error, format!("the proxy the runner would use (by Go's HTTPS_PROXY/NO_PROXY rules) failed: {m}"), "fix the proxy, or add the API server to NO_PROXY in the runner's environment".into()),
-            TransportError::TooLarge(m) => self.find("response-too-large", Severity::Error, format!("the server's answer is too large: {m}"), "check that host is the API server".into()),
+            TransportError::Dns(m) => self.find(Code::DnsFailure, Severity::Error, format!("cannot resolve the API server's name: {m}"), "fix host, or the runner host's DNS".into()),
+            TransportError::Refused(m) => self.find(Code::ConnectionRefused, Severity::Error, format!("connection refused: {m}"), "check host and port (kube-apiserver listens on 6443 by default) and that the API server runs".into()),
+            TransportError::Timeout(m) => self.find(Code::ConnectionTimeout, Severity::Error, format!("no answer in time: {m}"), "check firewalls between the runner host and the API server".into()),
+            TransportError::NotTls(m) => self.find(Code::NotTls, Severity::Error, format!("something that is not a TLS server answered at {host} ({m})"), "point host at the API server's HTTPS port".into()),
+            TransportError::Tls(m) => self.find(Code::TlsError, Severity::Error, format!("TLS handshake failed: {m}"), "check that cert_file and key_file belong together and that the server accepts TLS 1.2+".into()),
+            TransportError::Io(m) => self.find(Code::ConnectionError, Severity::Error, format!("connection failed: {m}"), "check the network between runner and API server".into()),
+            TransportError::Proxy(m) => self.find(Code::ProxyFailed, Severity::Error, format!("the proxy the runner would use (by Go's HTTPS_PROXY/NO_PROXY rules) failed: {m}"), "fix the proxy, or add the API server to NO_PROXY in the runner's environment".into()),
+            TransportError::TooLarge(m) => self.find(Code::ResponseTooLarge, Severity::Error, format!("the server's answer is too large: {m}"), "check that host is the API server".into()),
             TransportError::ServerCert { problem, chain } => self.server_cert(problem, &chain, host, cas),
         }
     }
@@ -58,7 +59,7 @@ impl Ctx<'_> {
                     format!("ca_file holds {}", list.join(", "))
                 };
                 self.find(
-                    "tls-unknown-authority",
+                    Code::TlsUnknownAuthority,
                     Severity::Error,
                     format!("x509: certificate signed by unknown authority: the API server's certificate {leaf_subject} was issued by {issuer} (AKI {aki}); {held}"),
                     format!("set ca_file to the CA {issuer} (on kubeadm clusters /etc/kubernetes/pki/ca.crt)"),
@@ -67,14 +68,14 @@ impl Ctx<'_> {
             ServerCertProblem::NotValidForName => {
                 let sans = leaf.map(Certificate::subject_alt_names).unwrap_or_default();
                 self.find(
-                    "tls-name-mismatch",
+                    Code::TlsNameMismatch,
                     Severity::Error,
                     format!("{host} is not among the API server certificate's names: {}", if sans.is_empty() { "(no SANs)".into() } else { sans.join(", ") }),
                     "use a host the certificate names, or add it to the API server's certSANs and renew its certificate".into(),
                 );
             }
             ServerCertProblem::Expired => self.find(
-                "tls-server-cert-expired",
+                Code::TlsServerCertExpired,
                 Severity::Error,
                 format!(
                     "the API server's certificate {leaf_subject} expired on {}",
@@ -84,7 +85,7 @@ impl Ctx<'_> {
                     .into(),
             ),
             ServerCertProblem::NotYetValid => self.find(
-                "tls-server-cert-not-yet-valid",
+                Code::TlsServerCertNotYetValid,
                 Severity::Error,
                 format!(
                     "the API server's certificate {leaf_subject} is not valid before {}",
@@ -93,7 +94,7 @@ impl Ctx<'_> {
                 "check the clocks of the runner host and the control plane".into(),
             ),
             ServerCertProblem::Other(m) => self.find(
-                "tls-server-cert-invalid",
+                Code::TlsServerCertInvalid,
                 Severity::Error,
                 format!("the API server's certificate was refused: {m}"),
                 "check the API server's certificate".into(),
@@ -108,6 +109,7 @@ mod tests {
     use std::net::TcpListener;
     use std::time::Duration;
 
+    use crate::code::Code;
     use crate::doctor::{DoctorOptions, RunnerDiagnosis, diagnose};
     use crate::runner_config::RunnerConfig;
 
@@ -124,7 +126,7 @@ mod tests {
         diagnose(&cfg, &options).unwrap().runners.remove(0)
     }
 
-    fn codes(d: &RunnerDiagnosis) -> Vec<&'static str> {
+    fn codes(d: &RunnerDiagnosis) -> Vec<Code> {
         d.findings.iter().map(|f| f.code).collect()
     }
 
@@ -136,7 +138,11 @@ mod tests {
             .unwrap()
             .port();
         let d = online(&format!("https://127.0.0.1:{port}"));
-        assert!(codes(&d).contains(&"connection-refused"), "{:?}", codes(&d));
+        assert!(
+            codes(&d).contains(&Code::ConnectionRefused),
+            "{:?}",
+            codes(&d)
+        );
     }
 
     #[test]
@@ -152,7 +158,11 @@ mod tests {
         let start = std::time::Instant::now();
         let d = online(&format!("https://127.0.0.1:{port}"));
         assert!(start.elapsed() < Duration::from_secs(4));
-        assert!(codes(&d).contains(&"connection-timeout"), "{:?}", codes(&d));
+        assert!(
+            codes(&d).contains(&Code::ConnectionTimeout),
+            "{:?}",
+            codes(&d)
+        );
         drop(keep);
     }
 
@@ -168,12 +178,12 @@ mod tests {
             }
         });
         let d = online(&format!("https://127.0.0.1:{port}"));
-        assert!(codes(&d).contains(&"not-tls"), "{:?}", codes(&d));
+        assert!(codes(&d).contains(&Code::NotTls), "{:?}", codes(&d));
     }
 
     #[test]
     fn insecure_and_malformed_hosts_stop_before_connecting() {
-        assert!(codes(&online("http://127.0.0.1:1")).contains(&"insecure-host"));
-        assert!(codes(&online("https://user:pw@127.0.0.1:1")).contains(&"bad-host"));
+        assert!(codes(&online("http://127.0.0.1:1")).contains(&Code::InsecureHost));
+        assert!(codes(&online("https://user:pw@127.0.0.1:1")).contains(&Code::BadHost));
     }
 }

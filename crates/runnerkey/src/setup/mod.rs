@@ -10,6 +10,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::CertificateAuthority;
+use crate::code::Code;
 
 mod paths;
 mod plan;
@@ -439,7 +440,7 @@ pub fn setup(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport
             .collect();
         for r in &mut d.runners {
             r.findings.retain(|f| {
-                !(matches!(f.code, "file-missing" | "file-invalid")
+                !(matches!(f.code, Code::FileMissing | Code::FileInvalid)
                     && planned.iter().any(|p| f.message.contains(p.as_str())))
             });
         }

@@ -11,6 +11,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::cert::Certificate;
+use crate::code::Code;
 use crate::identity::{Identity, SYSTEM_MASTERS};
 use crate::key::PrivateKey;
 use crate::lifetime::rfc3339;
@@ -27,7 +28,7 @@ const MAX_CHAIN_DEPTH: usize = 8;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Problem {
     /// Stable identifier, e.g. `unknown-authority`, `expired`.
-    pub code: &'static str,
+    pub code: Code,
     /// Errors make the certificate unusable or dangerous; warnings are
     /// accepted by the API server but worth fixing.
     pub severity: Severity,
@@ -79,7 +80,7 @@ impl VerifyReport {
     }
 }
 
-fn error(code: &'static str, message: String) -> Problem {
+fn error(code: Code, message: String) -> Problem {
     Problem {
         code,
         severity: Severity::Error,
@@ -87,7 +88,7 @@ fn error(code: &'static str, message: String) -> Problem {
     }
 }
 
-fn warning(code: &'static str, message: String) -> Problem {
+fn warning(code: Code, message: String) -> Problem {
     Problem {
         code,
         severity: Severity::Warning,
@@ -163,7 +164,7 @@ pub fn verify_client_chain(
             for issuer in used.iter().copied().chain(std::iter::once(*ca)) {
                 if now > issuer.not_after() {
                     problems.push(error(
-                        "ca-expired",
+                        Code::CaExpired,
                         format!(
                             "the issuer {} expired on {}",
                             issuer.subject(),
@@ -175,7 +176,7 @@ pub fn verify_client_chain(
             for i in used {
                 if i.basic_constraints_ca() != Some(true) {
                     problems.push(error(
-                        "intermediate-not-ca",
+                        Code::IntermediateNotCa,
                         format!(
                             "the intermediate {} is not a CA (no CA:TRUE): Go refuses the chain",
                             i.subject()
@@ -192,7 +193,7 @@ pub fn verify_client_chain(
                 String::new()
             };
             problems.push(error(
-                "unknown-authority",
+                Code::UnknownAuthority,
                 format!(
                     "not signed by the given CA: the certificate{sent} was issued by {:?}, the CA file holds {:?}",
                     cert.issuer(),
@@ -203,7 +204,7 @@ pub fn verify_client_chain(
     }
     if let Err(e) = cert.public_key().key_type() {
         problems.push(error(
-            "unsupported-key",
+            Code::UnsupportedKey,
             format!(
                 "{}: Go's crypto/x509 refuses this key type, so the API server cannot read the certificate",
                 e.root()
@@ -212,7 +213,7 @@ pub fn verify_client_chain(
     }
     if !cert.allows_client_auth() {
         problems.push(error(
-            "no-client-auth",
+            Code::NoClientAuth,
             format!(
                 "extendedKeyUsage {:?} does not include clientAuth",
                 cert.extended_key_usage().unwrap_or_default()
@@ -221,18 +222,18 @@ pub fn verify_client_chain(
     }
     if cert.basic_constraints_ca() == Some(true) {
         problems.push(error(
-            "is-ca",
+            Code::IsCa,
             "the certificate is a CA (CA:TRUE): whoever holds its key can mint any identity; a client certificate must be CA:FALSE".into(),
         ));
     }
     if now > cert.not_after() {
         problems.push(error(
-            "expired",
+            Code::Expired,
             format!("expired on {}", rfc3339(cert.not_after())),
         ));
     } else if now < cert.not_before() {
         problems.push(error(
-            "not-yet-valid",
+            Code::NotYetValid,
             format!("not valid before {}", rfc3339(cert.not_before())),
         ));
     }
@@ -241,12 +242,15 @@ pub fn verify_client_chain(
         && problems.iter().all(|p| p.severity != Severity::Error)
         && let Err(e) = webpki_check(cas, chain)
     {
-        problems.push(error("rejected", format!("rustls-webpki rejects it: {e}")));
+        problems.push(error(
+            Code::Rejected,
+            format!("rustls-webpki rejects it: {e}"),
+        ));
     }
     let key_matches = key.map(|k| k.matches(&cert.public_key()));
     if key_matches == Some(false) {
         problems.push(error(
-            "key-mismatch",
+            Code::KeyMismatch,
             "the private key does not belong to this certificate".into(),
         ));
     }
@@ -273,17 +277,17 @@ fn risks(cert: &Certificate) -> Vec<Problem> {
     let mut out = Vec::new();
     let reading = cert.subject_reading();
     for p in &reading.problems {
-        out.push(error("ambiguous-subject", p.to_string()));
+        out.push(error(Code::AmbiguousSubject, p.to_string()));
     }
     for g in &reading.identity.groups {
         if g == SYSTEM_MASTERS {
             out.push(error(
-                "system-masters",
+                Code::SystemMasters,
                 "the certificate carries group system:masters: it bypasses RBAC entirely and cannot be revoked until it expires".into(),
             ));
         } else if g.starts_with("system:") {
             out.push(warning(
-                "system-group",
+                Code::SystemGroup,
                 format!("the certificate carries the reserved group {g:?}, which Kubernetes components use"),
             ));
         }
@@ -291,7 +295,7 @@ fn risks(cert: &Certificate) -> Vec<Problem> {
     let days = (cert.not_after() - cert.not_before()).whole_days();
     if days > LONG_VALIDITY_DAYS {
         out.push(warning(
-            "long-validity",
+            Code::LongValidity,
             format!(
                 "valid for {days} days: a leaked client certificate cannot be revoked, so keep lifetimes to a year or less"
             ),
@@ -299,7 +303,7 @@ fn risks(cert: &Certificate) -> Vec<Problem> {
     }
     if cert.version() < 3 {
         out.push(warning(
-            "v1-certificate",
+            Code::V1Certificate,
             "an X.509 v1 certificate without extensions (no extendedKeyUsage, no key identifiers), as `openssl x509 -req` makes: the API server accepts it, but re-issue it as a v3 client certificate".into(),
         ));
     }
@@ -317,7 +321,7 @@ pub fn key_file_problems(path: &Path, owner: Option<u32>) -> Vec<Problem> {
     let mode = meta.mode() & 0o777;
     if mode & 0o077 != 0 {
         out.push(error(
-            "key-file-permissions",
+            Code::KeyFilePermissions,
             format!(
                 "{} is accessible by group or others (mode {mode:o}): any local user can take the identity",
                 path.display()
@@ -328,7 +332,7 @@ pub fn key_file_problems(path: &Path, owner: Option<u32>) -> Vec<Problem> {
         && meta.uid() != uid
     {
         out.push(warning(
-            "key-file-owner",
+            Code::KeyFileOwner,
             format!(
                 "{} is owned by uid {}, not by the runner's user (uid {uid}, the owner of config.toml)",
                 path.display(),

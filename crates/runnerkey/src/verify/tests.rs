@@ -1,6 +1,7 @@
 //! Unit tests.
 
 use super::*;
+use crate::code::Code;
 use crate::{CaParams, CertificateAuthority, IssueParams, KeyAlgorithm, Lifetime};
 
 fn ca() -> CertificateAuthority {
@@ -47,15 +48,15 @@ fn long_validity_and_system_masters_are_flagged() {
     );
     let codes: Vec<_> = r.problems.iter().map(|p| (p.code, p.severity)).collect();
     assert!(
-        codes.contains(&("system-masters", Severity::Error)),
+        codes.contains(&(Code::SystemMasters, Severity::Error)),
         "{codes:?}"
     );
     assert!(
-        codes.contains(&("system-group", Severity::Warning)),
+        codes.contains(&(Code::SystemGroup, Severity::Warning)),
         "{codes:?}"
     );
     assert!(
-        codes.contains(&("long-validity", Severity::Warning)),
+        codes.contains(&(Code::LongValidity, Severity::Warning)),
         "{codes:?}"
     );
     assert!(!r.ok);
@@ -74,7 +75,7 @@ fn other_ca_is_unknown_authority() {
         None,
         None,
     );
-    assert_eq!(r.problems[0].code, "unknown-authority");
+    assert_eq!(r.problems[0].code, Code::UnknownAuthority);
     assert!(!r.ok);
 }
 
@@ -97,11 +98,13 @@ fn real_kubeadm_material_is_judged_as_the_api_server_would() {
     };
     let expired = codes("kubeadm-client-expired-system-masters.crt.pem");
     assert!(
-        expired.contains(&"expired") && expired.contains(&"system-masters"),
+        expired.contains(&Code::Expired) && expired.contains(&Code::SystemMasters),
         "{expired:?}"
     );
-    assert!(codes("kubeadm-front-proxy-client-wrong-ca.crt.pem").contains(&"unknown-authority"));
-    assert!(codes("kubeadm-apiserver-serving-ip-sans-expired.crt.pem").contains(&"no-client-auth"));
+    assert!(codes("kubeadm-front-proxy-client-wrong-ca.crt.pem").contains(&Code::UnknownAuthority));
+    assert!(
+        codes("kubeadm-apiserver-serving-ip-sans-expired.crt.pem").contains(&Code::NoClientAuth)
+    );
 }
 
 #[test]
@@ -114,7 +117,7 @@ fn a_v1_ca_and_a_leaf_without_eku_are_accepted() {
         None,
     );
     let errors: Vec<_> = r.problems_of(Severity::Error).map(|p| p.code).collect();
-    assert_eq!(errors, ["system-masters"]);
+    assert_eq!(errors, [Code::SystemMasters]);
     assert_eq!(r.signed_by.as_deref(), Some(ca.subject().as_str()));
 }
 
@@ -131,8 +134,8 @@ fn key_files_others_can_read_are_errors() {
     assert_eq!(
         p.iter().map(|p| (p.code, p.severity)).collect::<Vec<_>>(),
         [
-            ("key-file-permissions", Severity::Error),
-            ("key-file-owner", Severity::Warning)
+            (Code::KeyFilePermissions, Severity::Error),
+            (Code::KeyFileOwner, Severity::Warning)
         ]
     );
 }

@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use super::{EXPIRY_WARNING_DAYS, Linter, Severity};
 use crate::cert::Certificate;
+use crate::code::Code;
 use crate::error::Result;
 use crate::key::PrivateKey;
 use crate::next_step::NextStep;
@@ -31,7 +32,7 @@ impl Linter {
             let path = Path::new(p);
             if !path.is_absolute() {
                 this.add(
-                    "relative-path",
+                    Code::RelativePath,
                     Severity::Error,
                     Some(runner),
                     Some(format!("runners.kubernetes.{key}")),
@@ -45,9 +46,9 @@ impl Linter {
                 Ok(_) => true,
                 Err(e) => {
                     let code = if e.kind() == std::io::ErrorKind::NotFound {
-                        "file-missing"
+                        Code::FileMissing
                     } else {
-                        "file-unreadable"
+                        Code::FileUnreadable
                     };
                     this.add(
                         code,
@@ -93,7 +94,7 @@ impl Linter {
             let p = Path::new(k.key_file.as_deref().unwrap_or_default());
             for problem in key_file_problems(p, self.owner) {
                 let fix = match problem.code {
-                    "key-file-permissions" => format!("chmod 600 {}", p.display()),
+                    Code::KeyFilePermissions => format!("chmod 600 {}", p.display()),
                     _ => format!(
                         "chown the key to the runner's user: chown {} {}",
                         self.owner.unwrap_or(0),
@@ -119,19 +120,19 @@ impl Linter {
         for risk in host_audit::audit(&files, cas.as_deref().unwrap_or(&[])) {
             let (code, severity, message, fix) = match risk {
                 HostRisk::CaKey { path, why } => (
-                    "ca-key-on-runner-host",
+                    Code::CaKeyOnRunnerHost,
                     Severity::Error,
                     format!("{} is a CA private key on the runner host ({why}): whoever reads it can mint any identity, cluster-admin included", path.display()),
                     format!("delete {} here: the CA key belongs on the control plane only", path.display()),
                 ),
                 HostRisk::SerialFile { path } => (
-                    "ca-serial-file",
+                    Code::CaSerialFile,
                     Severity::Warning,
                     format!("{} is an OpenSSL CA serial file: certificates were signed with the CA key on this host", path.display()),
                     "make sure no copy of the CA key is left on this host, then delete the serial file".to_string(),
                 ),
                 HostRisk::WritableDirectory { path, mode, below } => (
-                    "writable-directory",
+                    Code::WritableDirectory,
                     Severity::Warning,
                     format!("{} (mode {mode:o}) on the way to {} is writable by group or others: they can swap the runner's files", path.display(), below.display()),
                     format!("chmod go-w {}", path.display()),
@@ -151,70 +152,70 @@ impl Linter {
         );
         for p in &report.problems {
             let (code, severity, key, fix) = match p.code {
-                "key-mismatch" => (
-                    "key-mismatch",
+                Code::KeyMismatch => (
+                    Code::KeyMismatch,
                     Severity::Error,
                     "key_file",
                     "point key_file at the key the certificate was issued for, or re-issue"
                         .to_string(),
                 ),
-                "expired" => (
-                    "cert-expired",
+                Code::Expired => (
+                    Code::CertExpired,
                     Severity::Error,
                     "cert_file",
                     "renew the certificate".to_string(),
                 ),
-                "not-yet-valid" => (
-                    "cert-not-yet-valid",
+                Code::NotYetValid => (
+                    Code::CertNotYetValid,
                     Severity::Error,
                     "cert_file",
                     "check the clocks, or wait".to_string(),
                 ),
-                "is-ca" => (
-                    "client-cert-is-ca",
+                Code::IsCa => (
+                    Code::ClientCertIsCa,
                     Severity::Error,
                     "cert_file",
                     "issue a client certificate (CA:FALSE) for the runner".to_string(),
                 ),
-                "system-masters" => (
-                    "system-masters",
+                Code::SystemMasters => (
+                    Code::SystemMasters,
                     Severity::Error,
                     "cert_file",
                     "issue a certificate without group system:masters and bind least-privilege RBAC to the user".to_string(),
                 ),
-                "system-group" => (
-                    "system-group",
+                Code::SystemGroup => (
+                    Code::SystemGroup,
                     Severity::Warning,
                     "cert_file",
                     "issue a certificate without reserved system: groups".to_string(),
                 ),
-                "ambiguous-subject" => (
-                    "ambiguous-subject",
+                Code::AmbiguousSubject => (
+                    Code::AmbiguousSubject,
                     Severity::Error,
                     "cert_file",
                     "issue a certificate whose subject has exactly one CN and plain names".to_string(),
                 ),
-                "long-validity" => (
-                    "long-validity",
+                Code::LongValidity => (
+                    Code::LongValidity,
                     Severity::Warning,
                     "cert_file",
                     "re-issue with a lifetime of a year or less, and renew it".to_string(),
                 ),
-                "v1-certificate" => (
-                    "v1-certificate",
+                Code::V1Certificate => (
+                    Code::V1Certificate,
                     Severity::Warning,
                     "cert_file",
                     "re-issue it as an X.509 v3 client certificate".to_string(),
                 ),
-                "unsupported-key" => (
-                    "unsupported-key",
+                Code::UnsupportedKey => (
+                    Code::UnsupportedKey,
                     Severity::Error,
                     "cert_file",
                     "issue a certificate for an RSA, ECDSA P-256/P-384/P-521 or Ed25519 key".to_string(),
                 ),
                 _ if cas.is_none() => continue,
                 _ => (
-                    "cert-not-trusted",
+                    Code::CertNotTrusted,
                     Severity::Error,
                     "cert_file",
                     "issue the certificate from the cluster CA that ca_file holds".to_string(),
@@ -229,14 +230,14 @@ impl Linter {
                 format!("{}: {}", cert.subject(), p.message),
                 fix,
             );
-            if code == "cert-expired" {
+            if code == Code::CertExpired {
                 self.then(NextStep::IssueCertificate { renew: true });
             }
         }
         let left = cert.days_left(now);
         if (0..EXPIRY_WARNING_DAYS).contains(&left) && now <= cert.not_after() {
             self.add(
-                "cert-expiring",
+                Code::CertExpiring,
                 Severity::Warning,
                 Some(runner),
                 Some("runners.kubernetes.cert_file".into()),
@@ -253,7 +254,7 @@ impl Linter {
             Ok(v) => Some(v),
             Err(e) => {
                 self.add(
-                    "file-invalid",
+                    Code::FileInvalid,
                     Severity::Error,
                     Some(runner),
                     Some(format!("runners.kubernetes.{key}")),

@@ -11,6 +11,7 @@ use toml_edit::{Item, Table, Value};
 use super::keys::{KeyKind, KeyTable};
 use super::{LineIndex, RunnerConfig, RunnerInfo, RunnerSelector};
 use crate::api_client::Endpoint;
+use crate::code::Code;
 use crate::error::Result;
 use crate::next_step::{NextStep, RbacFor};
 
@@ -20,7 +21,7 @@ pub use crate::severity::Severity;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Finding {
     /// Stable identifier (listed in docs/troubleshooting.md).
-    pub code: &'static str,
+    pub code: Code,
     /// How bad.
     pub severity: Severity,
     /// The runner's name (or `#index` when unnamed), when it concerns one.
@@ -64,7 +65,7 @@ impl Linter {
     #[allow(clippy::too_many_arguments)]
     fn add(
         &mut self,
-        code: &'static str,
+        code: Code,
         severity: Severity,
         runner: Option<&str>,
         key: Option<String>,
@@ -122,7 +123,7 @@ impl Linter {
         let Some(info) = self.keys.lookup(parent, name) else {
             if let Some(note) = self.keys.removed(&full) {
                 self.add(
-                    "removed-key",
+                    Code::RemovedKey,
                     Severity::Error,
                     runner,
                     Some(full.clone()),
@@ -138,7 +139,7 @@ impl Linter {
                 s => format!("did you mean {}?", s.join(" or ")),
             };
             self.add(
-                "unknown-key",
+                Code::UnknownKey,
                 Severity::Error,
                 runner,
                 Some(full.clone()),
@@ -151,7 +152,7 @@ impl Linter {
         let canonical = info.path.clone();
         if info.is_deprecated() {
             self.add(
-                "deprecated-key",
+                Code::DeprecatedKey,
                 Severity::Warning,
                 runner,
                 Some(canonical.clone()),
@@ -189,7 +190,7 @@ impl Linter {
         };
         if let Some((message, fix)) = mismatch {
             self.add(
-                "wrong-type",
+                Code::WrongType,
                 Severity::Error,
                 runner,
                 Some(canonical.clone()),
@@ -220,7 +221,7 @@ impl Linter {
         let executor = r.executor.as_deref().unwrap_or("");
         let Some(k) = &r.kubernetes else {
             if executor == "kubernetes" {
-                self.add("empty-namespace", Severity::Warning, Some(label), Some("runners.kubernetes.namespace".into()), at,
+                self.add(Code::EmptyNamespace, Severity::Warning, Some(label), Some("runners.kubernetes.namespace".into()), at,
                     "no [runners.kubernetes] table: jobs run in namespace \"default\" as its \"default\" service account".into(),
                     "set namespace and service_account for the runner".into());
                 self.then(NextStep::SetRunnerKeys {
@@ -232,7 +233,7 @@ impl Linter {
         };
         if executor != "kubernetes" {
             self.add(
-                "executor-not-kubernetes",
+                Code::ExecutorNotKubernetes,
                 Severity::Error,
                 Some(label),
                 Some("runners.executor".into()),
@@ -252,7 +253,7 @@ impl Linter {
         ] {
             if table.contains_key(other) {
                 self.add(
-                    "unused-executor-section",
+                    Code::UnusedExecutorSection,
                     Severity::Info,
                     Some(label),
                     Some(format!("runners.{other}")),
@@ -270,18 +271,18 @@ impl Linter {
                 .map(|(n, _)| n)
                 .collect();
             let missing = missing.join(" and ");
-            self.add("cert-without-key-or-ca", Severity::Error, Some(label), Some("runners.kubernetes.cert_file".into()), at,
+            self.add(Code::CertWithoutKeyOrCa, Severity::Error, Some(label), Some("runners.kubernetes.cert_file".into()), at,
                 format!("cert_file is set but {missing} is not: client-go cannot build a TLS configuration and the job fails"),
                 format!("set {missing} too"));
         }
         if let Some(host) = k.host.as_deref().filter(|h| !h.is_empty()) {
             match Endpoint::parse(host) {
-                Err(e) => self.add("bad-host", Severity::Error, Some(label), Some("runners.kubernetes.host".into()), at,
+                Err(e) => self.add(Code::BadHost, Severity::Error, Some(label), Some("runners.kubernetes.host".into()), at,
                     e.chain(), "set host to https://HOST:PORT".into()),
-                Ok(e) if !e.https => self.add("insecure-host", Severity::Error, Some(label), Some("runners.kubernetes.host".into()), at,
+                Ok(e) if !e.https => self.add(Code::InsecureHost, Severity::Error, Some(label), Some("runners.kubernetes.host".into()), at,
                     format!("host {host:?} is plain http: credentials and job secrets travel in clear, and client certificates are never sent"),
                     "use the API server's https:// URL".into()),
-                Ok(e) if e.scheme_missing => self.add("host-without-scheme", Severity::Warning, Some(label), Some("runners.kubernetes.host".into()), at,
+                Ok(e) if e.scheme_missing => self.add(Code::HostWithoutScheme, Severity::Warning, Some(label), Some("runners.kubernetes.host".into()), at,
                     if host.contains(':') {
                         format!("host {host:?} has no scheme: client-go assumes https only because TLS files are set")
                     } else {
@@ -292,12 +293,12 @@ impl Linter {
             }
         }
         if set(&k.host) && !set(&k.ca_file) {
-            self.add("host-without-ca-file", Severity::Warning, Some(label), Some("runners.kubernetes.ca_file".into()), at,
+            self.add(Code::HostWithoutCaFile, Severity::Warning, Some(label), Some("runners.kubernetes.ca_file".into()), at,
                 "host is set but ca_file is empty: only the system trust store is used, the classic \"x509: certificate signed by unknown authority\"".into(),
                 "set ca_file to the cluster CA (/etc/kubernetes/pki/ca.crt on the control plane)".into());
         }
         if !set(&k.namespace) {
-            self.add("empty-namespace", Severity::Warning, Some(label), Some("runners.kubernetes.namespace".into()), at,
+            self.add(Code::EmptyNamespace, Severity::Warning, Some(label), Some("runners.kubernetes.namespace".into()), at,
                 "namespace is empty: jobs land in \"default\" (\"Namespace is empty, therefore assuming 'default'\")".into(),
                 "set namespace to the runner's own namespace".into());
         }
@@ -307,7 +308,7 @@ impl Linter {
                 .as_deref()
                 .filter(|n| !n.is_empty())
                 .unwrap_or("default");
-            self.add("empty-service-account", Severity::Warning, Some(label), Some("runners.kubernetes.service_account".into()), at,
+            self.add(Code::EmptyServiceAccount, Severity::Warning, Some(label), Some("runners.kubernetes.service_account".into()), at,
                 format!("service_account is empty: job pods run as system:serviceaccount:{ns}:default, which is who kubectl in a deploy job is"),
                 "create a service account for the jobs with the deployer profile, and set service_account".into());
             self.then(NextStep::ApplyProfile {

@@ -1,8 +1,9 @@
 //! Unit tests.
 
 use super::*;
+use crate::code::Code;
 
-fn codes(text: &str) -> Vec<(&'static str, Severity, Option<usize>)> {
+fn codes(text: &str) -> Vec<(Code, Severity, Option<usize>)> {
     let cfg = RunnerConfig::parse(text).unwrap();
     cfg.lint(&LintOptions::default())
         .unwrap()
@@ -11,7 +12,7 @@ fn codes(text: &str) -> Vec<(&'static str, Severity, Option<usize>)> {
         .collect()
 }
 
-fn has(found: &[(&'static str, Severity, Option<usize>)], code: &str) -> bool {
+fn has(found: &[(Code, Severity, Option<usize>)], code: Code) -> bool {
     found.iter().any(|(c, _, _)| *c == code)
 }
 
@@ -23,7 +24,7 @@ fn unknown_keys_get_a_suggestion_and_a_line() {
         .iter()
         .find(|f| f.key.as_deref() == Some("concurent"))
         .unwrap();
-    assert_eq!((top.code, top.line), ("unknown-key", Some(1)));
+    assert_eq!((top.code, top.line), (Code::UnknownKey, Some(1)));
     assert!(top.fix.contains("concurrent"), "{}", top.fix);
     let nested = findings
         .iter()
@@ -39,12 +40,12 @@ fn a_docker_runner_with_a_kubernetes_table_gets_every_finding() {
         "[[runners]]\n  name = \"b\"\n  executor = \"docker\"\n  [runners.kubernetes]\n    host = \"1.2.3.4\"\n    cert_file = \"/nonexistent/c.crt\"\n    key_file = \"/nonexistent/c.key\"\n",
     );
     for code in [
-        "executor-not-kubernetes",
-        "cert-without-key-or-ca",
-        "host-without-ca-file",
-        "host-without-scheme",
-        "file-missing",
-        "empty-namespace",
+        Code::ExecutorNotKubernetes,
+        Code::CertWithoutKeyOrCa,
+        Code::HostWithoutCaFile,
+        Code::HostWithoutScheme,
+        Code::FileMissing,
+        Code::EmptyNamespace,
     ] {
         assert!(has(&found, code), "{code} missing from {found:?}");
     }
@@ -57,12 +58,20 @@ fn host_schemes_are_judged_as_client_go_reads_them() {
             "[[runners]]\n  executor = \"kubernetes\"\n  [runners.kubernetes]\n    host = \"{host}\"\n    namespace = \"ci\"\n    service_account = \"sa\"\n    ca_file = \"/x/ca.crt\"\n"
         )
     };
-    assert!(has(&codes(&base("http://10.0.0.1:6443")), "insecure-host"));
-    assert!(has(&codes(&base("10.0.0.1")), "host-without-scheme"));
-    assert!(has(&codes(&base("https://u:p@10.0.0.1:6443")), "bad-host"));
+    assert!(has(
+        &codes(&base("http://10.0.0.1:6443")),
+        Code::InsecureHost
+    ));
+    assert!(has(&codes(&base("10.0.0.1")), Code::HostWithoutScheme));
+    assert!(has(
+        &codes(&base("https://u:p@10.0.0.1:6443")),
+        Code::BadHost
+    ));
     let ok = codes(&base("https://10.0.0.1:6443"));
     assert!(
-        !has(&ok, "insecure-host") && !has(&ok, "host-without-scheme") && !has(&ok, "bad-host")
+        !has(&ok, Code::InsecureHost)
+            && !has(&ok, Code::HostWithoutScheme)
+            && !has(&ok, Code::BadHost)
     );
 }
 
@@ -73,11 +82,11 @@ fn values_of_the_wrong_type_are_errors() {
     );
     let wrong: Vec<_> = found
         .iter()
-        .filter(|(c, _, _)| *c == "wrong-type")
+        .filter(|(c, _, _)| *c == Code::WrongType)
         .collect();
     assert_eq!(wrong.len(), 3, "{found:?}");
     assert!(wrong.iter().all(|(_, s, _)| *s == Severity::Error));
-    assert!(has(&codes("[runners]\n  name = \"x\"\n"), "wrong-type"));
+    assert!(has(&codes("[runners]\n  name = \"x\"\n"), Code::WrongType));
 }
 
 #[test]
@@ -85,8 +94,8 @@ fn empty_namespace_and_service_account_are_warned_about() {
     let found = codes(
         "[[runners]]\n  executor = \"kubernetes\"\n  [runners.kubernetes]\n    namespace = \"\"\n",
     );
-    assert!(found.contains(&("empty-namespace", Severity::Warning, Some(1))));
-    assert!(has(&found, "empty-service-account"));
+    assert!(found.contains(&(Code::EmptyNamespace, Severity::Warning, Some(1))));
+    assert!(has(&found, Code::EmptyServiceAccount));
 }
 
 #[test]
@@ -94,7 +103,7 @@ fn relative_paths_and_deprecated_keys() {
     let found = codes(
         "[[runners]]\n  executor = \"kubernetes\"\n  [runners.kubernetes]\n    namespace = \"ci\"\n    service_account = \"sa\"\n    host = \"https://h:6443\"\n    ca_file = \"ca.crt\"\n",
     );
-    assert!(has(&found, "relative-path"), "{found:?}");
+    assert!(has(&found, Code::RelativePath), "{found:?}");
 }
 
 #[test]
