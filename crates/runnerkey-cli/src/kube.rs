@@ -2,7 +2,6 @@
 
 use runnerkey::k8s_csr::{K8sCsr, K8sCsrParams};
 use runnerkey::kubeconfig::{Kubeconfig, KubeconfigParams};
-use runnerkey::manifest;
 use runnerkey::rbac::{ExecutorFeature, RbacParams, RbacSubject, rbac as make_rbac};
 use runnerkey::{CertificateRequest, CsrParams, Error, Identity, Lifetime, PrivateKey, Result};
 
@@ -100,8 +99,8 @@ pub fn k8s_csr_create(a: &K8sCsrCreateArgs) -> Result<Outcome> {
         },
     )?;
     match a.output {
-        Format::Yaml => out_raw!("{}", manifest::to_yaml(&object)?),
-        Format::Json => out_raw!("{}", manifest::to_json(&object)?),
+        Format::Yaml => out_raw!("{}", object.to_yaml()?),
+        Format::Json => out_raw!("{}", object.to_json()?),
     }
     err!(
         "runnerkey: next: kubectl apply -f -, then kubectl certificate approve {}, then kubectl get csr {} -o json | runnerkey k8s-csr import --from - --key KEY --out CERT",

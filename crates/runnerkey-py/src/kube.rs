@@ -8,7 +8,7 @@ use runnerkey::k8s_csr::{K8sCsr, K8sCsrParams};
 use runnerkey::kubeconfig::KubeconfigParams;
 use runnerkey::rbac::{ExecutorFeature, RbacObject, RbacParams, RbacSubject};
 use runnerkey::setup::{CertSource, SetupParams};
-use runnerkey::{Identity, Lifetime, manifest};
+use runnerkey::{Identity, Lifetime};
 
 use crate::config::Runner;
 use crate::convert::{Data, to_python};
@@ -17,7 +17,7 @@ use crate::pki::{Certificate, CertificateAuthority, CertificateRequest, PrivateK
 
 /// Kubernetes manifests ready for `kubectl apply -f -`.
 #[pyclass(module = "runnerkey", frozen)]
-pub struct Manifests(pub manifest::Manifests<RbacObject>);
+pub struct Manifests(pub runnerkey::Manifests<RbacObject>);
 
 #[pymethods]
 impl Manifests {

@@ -183,14 +183,8 @@ impl CredentialDir {
         }
     }
 
-    /// The version directory `current` points at.
-    pub fn current(&self) -> Option<PathBuf> {
-        fs::read_link(self.store().join(CURRENT))
-            .ok()
-            .map(|v| self.store().join(v))
-    }
-
     /// The version directory `previous` points at (for rollback).
+    #[cfg(test)]
     pub fn previous(&self) -> Option<PathBuf> {
         fs::read_link(self.store().join(PREVIOUS))
             .ok()

@@ -144,6 +144,16 @@ impl K8sCsr {
         })
     }
 
+    /// The object as YAML, for `kubectl apply -f -`.
+    pub fn to_yaml(&self) -> Result<String> {
+        crate::manifest::to_yaml(self)
+    }
+
+    /// The object as JSON.
+    pub fn to_json(&self) -> Result<String> {
+        crate::manifest::to_json(self)
+    }
+
     /// Reads `kubectl get csr NAME -o json` (or `-o yaml`) output.
     pub fn parse(text: &str) -> Result<Self> {
         crate::nesting::check(text, "the CertificateSigningRequest")?;

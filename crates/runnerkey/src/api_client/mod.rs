@@ -19,7 +19,7 @@ mod stream;
 mod tls;
 
 pub use endpoint::Endpoint;
-pub use http::{MAX_RESPONSE_BODY, MAX_RESPONSE_HEAD, Response};
+pub use http::Response;
 pub use tls::ServerCertProblem;
 
 use http::{ReadError, read_head, read_response, status_of};
