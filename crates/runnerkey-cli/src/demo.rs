@@ -6,7 +6,7 @@ use std::path::Path;
 use runnerkey::ca::{CA_CERT_FILE, CA_KEY_FILE};
 use runnerkey::doctor::{DoctorOptions, diagnose};
 use runnerkey::runner_config::{RunnerConfig, RunnerSelector};
-use runnerkey::setup::{CertSource, SetupParams, setup};
+use runnerkey::setup::{CertSource, SetupParams};
 use runnerkey::{CaParams, CertificateAuthority, Error, Identity, Result};
 
 use crate::Outcome;
@@ -91,7 +91,7 @@ pub fn run(a: &DemoArgs) -> Result<Outcome> {
     let mut params = SetupParams::new(&config, runner.clone(), "https://127.0.0.1:6443")?;
     params.identity = Identity::new("gitlab-admin", ["gitlab-runners"])?;
     params.out_dir = dir.join("ssl");
-    let report = setup(&params, CertSource::Ca(&ca))?;
+    let report = params.run(CertSource::Ca(&ca))?;
     if !report.changed() {
         out!(
             "   nothing to do: everything is already in place (run it again: setup is idempotent)"

@@ -2,7 +2,7 @@
 
 use runnerkey::k8s_csr::{K8sCsr, K8sCsrParams};
 use runnerkey::kubeconfig::{Kubeconfig, KubeconfigParams};
-use runnerkey::rbac::{ExecutorFeature, RbacParams, RbacSubject, rbac as make_rbac};
+use runnerkey::rbac::{ExecutorFeature, RbacParams, RbacSubject};
 use runnerkey::{CertificateRequest, CsrParams, Error, Identity, Lifetime, PrivateKey, Result};
 
 use crate::Outcome;
@@ -28,7 +28,7 @@ pub fn rbac(a: &RbacArgs) -> Result<Outcome> {
     for f in &a.without_features {
         params.features.remove(&f.parse::<ExecutorFeature>()?);
     }
-    let manifests = make_rbac(&params)?;
+    let manifests = params.manifests()?;
     for w in &manifests.warnings {
         crate::warn(w);
     }

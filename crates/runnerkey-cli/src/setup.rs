@@ -1,12 +1,9 @@
 //! `runnerkey setup`: translates arguments and prints the library's report.
 
-use runnerkey::k8s_csr::K8sCsr;
 use runnerkey::runner_config::RunnerSelector;
 use runnerkey::runner_config::lint::Severity;
-use runnerkey::setup::{
-    CertSource, RequestReport, SetupParams, SetupPaths, SetupReport, request, setup,
-};
-use runnerkey::{Certificate, Error, Identity, Lifetime, PrivateKey, Result};
+use runnerkey::setup::{CertSource, RequestReport, SetupParams, SetupReport, Signed};
+use runnerkey::{Error, Identity, Lifetime, Result};
 
 use crate::Outcome;
 use crate::args::{CaArgs, SetupArgs};
@@ -124,7 +121,7 @@ pub fn run(a: &SetupArgs) -> Result<Outcome> {
             .as_deref()
             .map(|e| e.parse::<Lifetime>().map(|l| l.as_duration()))
             .transpose()?;
-        let report = request(&p, &name, expiration)?;
+        let report = p.request(&name, expiration)?;
         if a.json {
             json(&report)?
         } else {
@@ -138,33 +135,16 @@ pub fn run(a: &SetupArgs) -> Result<Outcome> {
                 "--complete needs --ca-cert: the cluster's ca.crt (public; no key needed)".into(),
             )
         })?;
-        let ca = runnerkey::ca::load_certificates(ca_path)?
-            .into_iter()
-            .next()
-            .ok_or_else(|| {
-                Error::InvalidArgument(format!("{}: no CA certificate", ca_path.display()))
-            })?;
-        let cert = match (&a.cert, &a.k8s_csr_json) {
-            (Some(c), None) => Certificate::load(c)?,
-            (None, Some(j)) => {
-                let key = PrivateKey::load(&SetupPaths::new(&p)?.key, None)?;
-                K8sCsr::load(j)?
-                    .issued_certificate(&key)
-                    .map_err(|e| e.in_file(j))?
-            }
+        let signed = match (&a.cert, &a.k8s_csr_json) {
+            (Some(c), None) => Signed::Certificate(c),
+            (None, Some(j)) => Signed::CsrObject(j),
             _ => {
                 return Err(Error::InvalidArgument(
                     "--complete needs --cert FILE or --k8s-csr-json FILE".into(),
                 ));
             }
         };
-        setup(
-            &p,
-            CertSource::Issued {
-                cert: Box::new(cert),
-                ca: Box::new(ca),
-            },
-        )?
+        p.complete(ca_path, signed)?
     } else {
         let ca = inputs::ca(&CaArgs {
             ca_dir: a.ca_dir.clone(),
@@ -178,7 +158,7 @@ pub fn run(a: &SetupArgs) -> Result<Outcome> {
             ),
             e => e,
         })?;
-        setup(&p, CertSource::Ca(&ca))?
+        p.run(CertSource::Ca(&ca))?
     };
     if a.json {
         json(&report)?;

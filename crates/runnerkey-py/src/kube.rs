@@ -84,7 +84,7 @@ pub fn rbac(
             .collect::<runnerkey::Result<_>>()
             .py()?;
     }
-    runnerkey::rbac::rbac(&params).py().map(Manifests)
+    params.manifests().py().map(Manifests)
 }
 
 /// A kubeconfig for the issued identity.
@@ -227,8 +227,6 @@ pub fn setup(
     p.lifetime = Lifetime::days(days);
     p.force = force;
     p.dry_run = dry_run;
-    let report = py
-        .detach(|| runnerkey::setup::setup(&p, CertSource::Ca(&ca.0)))
-        .py()?;
+    let report = py.detach(|| p.run(CertSource::Ca(&ca.0))).py()?;
     to_python(py, &report)
 }

@@ -313,7 +313,7 @@ impl PrivateKey {
 
     /// The signature algorithm this key signs with (SHA-256 for RSA and
     /// P-256, SHA-384 for P-384).
-    pub fn signature_algorithm(&self) -> AlgorithmIdentifierOwned {
+    pub(crate) fn signature_algorithm(&self) -> AlgorithmIdentifierOwned {
         let (oid, null) = match self.key_type {
             KeyType::Rsa { .. } => (oid::SHA256_WITH_RSA, true),
             KeyType::EcdsaP256 => (oid::ECDSA_SHA256, false),

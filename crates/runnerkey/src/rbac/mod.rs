@@ -246,9 +246,15 @@ fn binding(
     }
 }
 
-/// Generates the manifests for `params`, in apply order: ServiceAccount
-/// (and token Secret), Role(s), binding(s).
-pub fn rbac(params: &RbacParams) -> Result<Manifests<RbacObject>> {
+impl RbacParams {
+    /// The manifests, in apply order: ServiceAccount (and token Secret),
+    /// Role(s), binding(s).
+    pub fn manifests(&self) -> Result<Manifests<RbacObject>> {
+        manifests(self)
+    }
+}
+
+fn manifests(params: &RbacParams) -> Result<Manifests<RbacObject>> {
     let mut items = Vec::new();
     let mut warnings = Vec::new();
     if let RbacSubject::ServiceAccount { namespace, name } = &params.subject {

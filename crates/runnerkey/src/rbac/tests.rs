@@ -39,7 +39,7 @@ fn the_executor_profile_is_the_documented_table_and_nothing_cluster_wide() {
     assert!(!perms.iter().any(|p| p.verb == "*" || p.resource == "*"));
     let mut params = RbacParams::new(user(), Profile::Executor);
     params.namespace = Some("ci".into());
-    let m = rbac(&params).unwrap();
+    let m = params.manifests().unwrap();
     assert!(m.warnings.is_empty());
     let yaml = m.to_yaml().unwrap();
     assert!(yaml.contains("kind: Role") && yaml.contains("kind: RoleBinding"));
@@ -48,20 +48,24 @@ fn the_executor_profile_is_the_documented_table_and_nothing_cluster_wide() {
 
 #[test]
 fn missing_namespace_and_token_for_a_user_are_typed_errors() {
-    let e = rbac(&RbacParams::new(user(), Profile::Executor)).unwrap_err();
+    let e = RbacParams::new(user(), Profile::Executor)
+        .manifests()
+        .unwrap_err();
     assert!(matches!(e, Error::NamespaceRequired));
     let mut p = RbacParams::new(user(), Profile::Executor);
     p.namespace = Some("ci".into());
     p.with_token_secret = true;
     assert!(matches!(
-        rbac(&p).unwrap_err(),
+        p.manifests().unwrap_err(),
         Error::TokenNeedsServiceAccount
     ));
 }
 
 #[test]
 fn cluster_admin_comes_with_a_warning_and_profiles_parse() {
-    let m = rbac(&RbacParams::new(user(), Profile::ClusterAdmin)).unwrap();
+    let m = RbacParams::new(user(), Profile::ClusterAdmin)
+        .manifests()
+        .unwrap();
     assert_eq!(m.warnings.len(), 1);
     assert!(
         !m.warnings[0].contains("--"),
@@ -80,7 +84,7 @@ fn a_service_account_gets_its_object_and_an_optional_token() {
     };
     let mut p = RbacParams::new(sa, Profile::Deployer);
     p.with_token_secret = true;
-    let yaml = rbac(&p).unwrap().to_yaml().unwrap();
+    let yaml = p.manifests().unwrap().to_yaml().unwrap();
     assert!(
         yaml.contains("kind: ServiceAccount")
             && yaml.contains("kubernetes.io/service-account-token")

@@ -75,7 +75,7 @@ impl ValueType {
     }
 
     /// Whether `value` decodes into this type.
-    pub fn accepts(self, value: &toml_edit::Value) -> bool {
+    pub(crate) fn accepts(self, value: &toml_edit::Value) -> bool {
         use toml_edit::Value as V;
         let number = |v: &V| matches!(v, V::Integer(_) | V::Float(_));
         match self {

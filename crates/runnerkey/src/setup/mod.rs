@@ -27,14 +27,14 @@ use crate::key::{KeyAlgorithm, PrivateKey};
 use crate::kubeconfig::Kubeconfig;
 use crate::lifetime::{Lifetime, rfc3339};
 use crate::next_step::NextStep;
-use crate::rbac::{Profile, RbacParams, RbacSubject, rbac};
+use crate::rbac::{Profile, RbacParams, RbacSubject};
 use crate::runner_config::{
     Change, ConfigLock, KubeKey, RunnerConfig, RunnerSelector, SaveOptions,
 };
 use crate::verify::verify_client_cert;
 pub use paths::SetupPaths;
 use plan::Plan;
-pub use request::{RequestReport, request};
+pub use request::RequestReport;
 
 /// Everything `setup` needs besides where the certificate comes from.
 #[derive(Clone, Debug)]
@@ -105,6 +105,16 @@ pub enum CertSource<'a> {
         /// The cluster CA certificate (public).
         ca: Box<Certificate>,
     },
+}
+
+/// Where the signed certificate of the split way comes from.
+#[derive(Clone, Copy, Debug)]
+pub enum Signed<'a> {
+    /// A certificate file, as `csr sign` writes it on the control plane.
+    Certificate(&'a Path),
+    /// A CertificateSigningRequest object as `kubectl get csr NAME -o json`
+    /// prints it, approved and issued.
+    CsrObject(&'a Path),
 }
 
 /// What happened to one file.
@@ -200,8 +210,8 @@ fn rbac_yaml(params: &SetupParams) -> Result<String> {
         params.identity.user,
         params.namespace,
         params.service_account,
-        rbac(&runner)?.to_yaml()?,
-        rbac(&jobs)?.to_yaml()?
+        runner.manifests()?.to_yaml()?,
+        jobs.manifests()?.to_yaml()?
     ))
 }
 
@@ -248,8 +258,49 @@ fn keepable(
     Ok(cert)
 }
 
-/// Runs setup: with the CA at hand, or completing a certificate signed elsewhere.
-pub fn setup(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport> {
+impl SetupParams {
+    /// Runs setup: with the CA at hand, or completing a certificate signed
+    /// elsewhere.
+    pub fn run(&self, source: CertSource<'_>) -> Result<SetupReport> {
+        run(self, source)
+    }
+
+    /// Finishes the split way on the runner host: the cluster CA from
+    /// `ca_file` (PEM, or a kubeconfig's CA data) and the certificate signed
+    /// for this host's key, then everything [`SetupParams::run`] does.
+    pub fn complete(&self, ca_file: &Path, signed: Signed<'_>) -> Result<SetupReport> {
+        let ca = crate::ca::load_certificates(ca_file)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| {
+                Error::InvalidArgument(format!("{}: no CA certificate", ca_file.display()))
+            })?;
+        let cert = match signed {
+            Signed::Certificate(path) => Certificate::load(path)?,
+            Signed::CsrObject(path) => {
+                let key = PrivateKey::load(&SetupPaths::new(self)?.key, None)?;
+                crate::k8s_csr::K8sCsr::load(path)?
+                    .issued_certificate(&key)
+                    .map_err(|e| e.in_file(path))?
+            }
+        };
+        self.run(CertSource::Issued {
+            cert: Box::new(cert),
+            ca: Box::new(ca),
+        })
+    }
+
+    /// `setup --request`: see [`RequestReport`].
+    pub fn request(
+        &self,
+        csr_name: &str,
+        expiration: Option<std::time::Duration>,
+    ) -> Result<RequestReport> {
+        request::request(self, csr_name, expiration)
+    }
+}
+
+fn run(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport> {
     let paths = SetupPaths::new(params)?;
     if !params.dry_run {
         // Leftovers of a run that was killed: temporary files (some hold

@@ -28,7 +28,7 @@ pub struct RequestReport {
 /// `setup --request`: on the runner host, the key (kept when it exists),
 /// a PKCS#10 CSR and a CertificateSigningRequest manifest; the CA key is
 /// never needed here.
-pub fn request(
+pub(super) fn request(
     params: &SetupParams,
     csr_name: &str,
     expiration: Option<Duration>,
