@@ -10,9 +10,10 @@ use runnerkey::{
 };
 
 fn ca(alg: KeyAlgorithm) -> CertificateAuthority {
-    CertificateAuthority::generate(&CaParams {
-        algorithm: alg,
-        ..CaParams::default()
+    CertificateAuthority::generate(&{
+        let mut p = CaParams::default();
+        p.algorithm = alg;
+        p
     })
     .unwrap()
 }

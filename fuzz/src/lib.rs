@@ -128,9 +128,10 @@ const FIXTURE_CONFIGS: &[&str] = &[
 impl Seeds {
     /// Seeds for `target`, made with the library and taken from fixtures.
     pub fn new(target: Target) -> Self {
-        let ca = CertificateAuthority::generate(&CaParams {
-            algorithm: KeyAlgorithm::EcdsaP256,
-            ..CaParams::default()
+        let ca = CertificateAuthority::generate(&{
+            let mut p = CaParams::default();
+            p.algorithm = KeyAlgorithm::EcdsaP256;
+            p
         })
         .expect("a CA");
         let who = Identity::new("gitlab-admin", ["gitlab-runners"]).expect("a name");

@@ -122,13 +122,11 @@ pub fn run(a: &DemoArgs) -> Result<Outcome> {
         "\n4. runnerkey doctor --config {} (offline)",
         config.display()
     );
-    let diagnosis = diagnose(
-        &RunnerConfig::load(&config)?,
-        &DoctorOptions {
-            runner: Some(runner),
-            ..DoctorOptions::default()
-        },
-    )?;
+    let diagnosis = diagnose(&RunnerConfig::load(&config)?, &{
+        let mut p = DoctorOptions::default();
+        p.runner = Some(runner);
+        p
+    })?;
     for r in &diagnosis.runners {
         out!("   presents: {}", r.presents);
         out!("   job pods act as {}", r.job_identity);

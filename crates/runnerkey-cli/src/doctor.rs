@@ -124,11 +124,13 @@ fn print(report: &DoctorReport) {
 pub fn run(a: &DoctorArgs) -> Result<Outcome> {
     let path = &a.config.config;
     let config = RunnerConfig::load(path)?;
-    let options = DoctorOptions {
-        runner: crate::args::pick_runner(&a.runner, a.runner_index),
-        online: a.online,
-        timeout: runnerkey::lifetime::timeout_from_secs("timeout", a.timeout as f64)?,
-        now: None,
+    let options = {
+        let mut p = DoctorOptions::default();
+        p.runner = crate::args::pick_runner(&a.runner, a.runner_index);
+        p.online = a.online;
+        p.timeout = runnerkey::lifetime::timeout_from_secs("timeout", a.timeout as f64)?;
+        p.now = None;
+        p
     };
     let report = diagnose(&config, &options).map_err(|e| e.in_file(path))?;
     if report.runners.is_empty() {

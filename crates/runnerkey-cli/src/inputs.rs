@@ -47,10 +47,12 @@ pub fn identity(args: &IdentityArgs) -> Result<Identity> {
 /// Issue parameters from `--days`/`--duration`.
 pub fn issue_params(args: &LifetimeArgs, allow_system_masters: bool) -> Result<IssueParams> {
     let lifetime = Lifetime::from_days_or_duration(args.days, args.duration.as_deref())?;
-    Ok(IssueParams {
-        lifetime,
-        allow_system_masters,
-        now: None,
+    Ok({
+        let mut p = IssueParams::default();
+        p.lifetime = lifetime;
+        p.allow_system_masters = allow_system_masters;
+        p.now = None;
+        p
     })
 }
 

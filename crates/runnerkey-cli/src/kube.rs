@@ -41,15 +41,11 @@ pub fn rbac(a: &RbacArgs) -> Result<Outcome> {
 
 /// `runnerkey kubeconfig`
 pub fn kubeconfig(a: &KubeconfigArgs) -> Result<Outcome> {
-    let config = Kubeconfig::new(&KubeconfigParams {
-        server: a.server.clone(),
-        ca_file: a.ca.clone(),
-        cert_file: a.cert.clone(),
-        key_file: a.key.clone(),
-        user: a.user.clone(),
-        cluster: Some(a.cluster.clone()),
-        reference_files: a.reference_files,
-    })?;
+    let mut params = KubeconfigParams::new(&a.server, &a.ca, &a.cert, &a.key);
+    params.user = a.user.clone();
+    params.cluster = Some(a.cluster.clone());
+    params.reference_files = a.reference_files;
+    let config = Kubeconfig::new(&params)?;
     config.write(&a.out, a.force)?;
     out!(
         "wrote {} (context {}, mode 0600); try: kubectl --kubeconfig {} get --raw /version",
@@ -70,13 +66,11 @@ pub fn k8s_csr_create(a: &K8sCsrCreateArgs) -> Result<Outcome> {
                 .ok_or_else(|| Error::InvalidArgument("--key needs --user NAME".into()))?;
             let identity = Identity::new(user, a.groups.clone())?;
             let key = PrivateKey::load(key, None)?;
-            CertificateRequest::create(
-                &key,
-                &CsrParams {
-                    identity,
-                    allow_system_masters: a.allow_system_masters,
-                },
-            )?
+            CertificateRequest::create(&key, &{
+                let mut p = CsrParams::new(identity);
+                p.allow_system_masters = a.allow_system_masters;
+                p
+            })?
         }
         (None, Some(path)) => CertificateRequest::load(path)?,
         _ => {
@@ -90,14 +84,12 @@ pub fn k8s_csr_create(a: &K8sCsrCreateArgs) -> Result<Outcome> {
         .as_deref()
         .map(|e| e.parse::<Lifetime>().map(|l| l.as_duration()))
         .transpose()?;
-    let object = K8sCsr::new(
-        &csr,
-        &K8sCsrParams {
-            name: a.name.clone(),
-            expiration,
-            allow_system_masters: a.allow_system_masters,
-        },
-    )?;
+    let object = K8sCsr::new(&csr, &{
+        let mut p = K8sCsrParams::new(&a.name);
+        p.expiration = expiration;
+        p.allow_system_masters = a.allow_system_masters;
+        p
+    })?;
     match a.output {
         Format::Yaml => out_raw!("{}", object.to_yaml()?),
         Format::Json => out_raw!("{}", object.to_json()?),

@@ -25,10 +25,12 @@ fn print_issued(issued: &Issued) {
 
 /// `runnerkey ca init`
 pub fn ca_init(a: &CaInitArgs) -> Result<Outcome> {
-    let params = CaParams {
-        common_name: a.cn.clone(),
-        algorithm: inputs::algorithm(&a.algorithm)?,
-        lifetime: Lifetime::days(a.days),
+    let params = {
+        let mut p = CaParams::default();
+        p.common_name = a.cn.clone();
+        p.algorithm = inputs::algorithm(&a.algorithm)?;
+        p.lifetime = Lifetime::days(a.days);
+        p
     };
     let ca = CertificateAuthority::generate(&params)?;
     create_dir(&a.out_dir)?;
@@ -68,13 +70,11 @@ pub fn csr_create(a: &CsrCreateArgs) -> Result<Outcome> {
     let identity = inputs::identity(&a.identity)?;
     let pass = inputs::passphrase(a.passphrase_file.as_deref())?;
     let key = PrivateKey::load(&a.key, pass.as_deref().map(Vec::as_slice))?;
-    let csr = CertificateRequest::create(
-        &key,
-        &CsrParams {
-            identity,
-            allow_system_masters: a.identity.allow_system_masters,
-        },
-    )?;
+    let csr = CertificateRequest::create(&key, &{
+        let mut p = CsrParams::new(identity);
+        p.allow_system_masters = a.identity.allow_system_masters;
+        p
+    })?;
     file::write_atomic(&a.out, csr.to_pem().as_bytes(), file::PUBLIC, a.force)?;
     out!("wrote {} for {}", a.out.display(), csr.identity());
     Ok(Outcome::Ok)

@@ -113,9 +113,11 @@ fn set(a: &SetArgs) -> Result<Outcome> {
             ));
         }
     };
-    let options = SaveOptions {
-        backup: !a.no_backup,
-        lock_timeout: Duration::from_secs(a.lock_timeout),
+    let options = {
+        let mut p = SaveOptions::default();
+        p.backup = !a.no_backup;
+        p.lock_timeout = Duration::from_secs(a.lock_timeout);
+        p
     };
     let runner = match &selector {
         RunnerSelector::Name(n) => n.clone(),
@@ -184,9 +186,11 @@ fn print_finding(f: &Finding) {
 fn lint(a: &LintArgs) -> Result<Outcome> {
     let path = &a.config.config;
     let cfg = RunnerConfig::load(path)?;
-    let options = LintOptions {
-        runner: crate::args::pick_runner(&a.runner, a.runner_index),
-        now: None,
+    let options = {
+        let mut p = LintOptions::default();
+        p.runner = crate::args::pick_runner(&a.runner, a.runner_index);
+        p.now = None;
+        p
     };
     let findings = cfg.lint(&options).map_err(|e| e.in_file(path))?;
     if a.json {

@@ -128,14 +128,16 @@ impl RunnerConfig {
     /// {"path": …, "backup": …}.
     #[pyo3(signature = (backup = true, lock_timeout = 10.0))]
     fn save(&self, py: Python<'_>, backup: bool, lock_timeout: f64) -> PyResult<Py<PyAny>> {
-        let options = SaveOptions {
-            backup,
-            lock_timeout: if lock_timeout == 0.0 {
+        let options = {
+            let mut p = SaveOptions::default();
+            p.backup = backup;
+            p.lock_timeout = if lock_timeout == 0.0 {
                 Duration::ZERO
             } else {
                 runnerkey::lifetime::timeout_from_secs("lock_timeout", lock_timeout)
                     .map_err(crate::errors::to_py)?
-            },
+            };
+            p
         };
         let saved = py.detach(|| self.0.save(&options)).py()?;
         if !saved.changed {
@@ -150,9 +152,11 @@ impl RunnerConfig {
     fn lint(&self, py: Python<'_>, runner: Option<Runner>) -> PyResult<Py<PyAny>> {
         let findings = self
             .0
-            .lint(&LintOptions {
-                runner: runner.map(Into::into),
-                now: None,
+            .lint(&{
+                let mut p = LintOptions::default();
+                p.runner = runner.map(Into::into);
+                p.now = None;
+                p
             })
             .py()?;
         to_python(py, &findings)

@@ -127,17 +127,13 @@ pub fn kubeconfig(
     cluster: &str,
     reference_files: bool,
 ) -> PyResult<Kubeconfig> {
-    runnerkey::kubeconfig::Kubeconfig::new(&KubeconfigParams {
-        server,
-        ca_file,
-        cert_file,
-        key_file,
-        user,
-        cluster: Some(cluster.to_string()),
-        reference_files,
-    })
-    .py()
-    .map(Kubeconfig)
+    let mut params = KubeconfigParams::new(server, ca_file, cert_file, key_file);
+    params.user = user;
+    params.cluster = Some(cluster.to_string());
+    params.reference_files = reference_files;
+    runnerkey::kubeconfig::Kubeconfig::new(&params)
+        .py()
+        .map(Kubeconfig)
 }
 
 /// A certificates.k8s.io/v1 CertificateSigningRequest object (a dict) for `csr`.
@@ -154,14 +150,12 @@ pub fn k8s_csr(
         .map(|e| e.parse::<Lifetime>().map(|l| l.as_duration()))
         .transpose()
         .py()?;
-    let object = K8sCsr::new(
-        &csr.0,
-        &K8sCsrParams {
-            name,
-            expiration,
-            allow_system_masters,
-        },
-    )
+    let object = K8sCsr::new(&csr.0, &{
+        let mut p = K8sCsrParams::new(name);
+        p.expiration = expiration;
+        p.allow_system_masters = allow_system_masters;
+        p
+    })
     .py()?;
     to_python(py, &object)
 }
@@ -187,12 +181,14 @@ pub fn doctor(
     timeout: f64,
 ) -> PyResult<Py<PyAny>> {
     let cfg = runnerkey::runner_config::RunnerConfig::load(&config).py()?;
-    let options = DoctorOptions {
-        runner: runner.map(Into::into),
-        online,
-        timeout: runnerkey::lifetime::timeout_from_secs("timeout", timeout)
-            .map_err(crate::errors::to_py)?,
-        now: None,
+    let options = {
+        let mut p = DoctorOptions::default();
+        p.runner = runner.map(Into::into);
+        p.online = online;
+        p.timeout = runnerkey::lifetime::timeout_from_secs("timeout", timeout)
+            .map_err(crate::errors::to_py)?;
+        p.now = None;
+        p
     };
     let report = py.detach(|| diagnose(&cfg, &options)).py()?;
     to_python(py, &report)

@@ -100,13 +100,11 @@ impl CertificateRequest {
         allow_system_masters: bool,
     ) -> PyResult<Self> {
         let identity = Identity::new(user, groups).py()?;
-        runnerkey::CertificateRequest::create(
-            &key.0,
-            &CsrParams {
-                identity,
-                allow_system_masters,
-            },
-        )
+        runnerkey::CertificateRequest::create(&key.0, &{
+            let mut p = CsrParams::new(identity);
+            p.allow_system_masters = allow_system_masters;
+            p
+        })
         .py()
         .map(Self)
     }
@@ -323,10 +321,12 @@ impl CertificateAuthority {
     #[staticmethod]
     #[pyo3(signature = (common_name = "kubernetes", algorithm = "rsa-2048", days = 3650))]
     fn generate(py: Python<'_>, common_name: &str, algorithm: &str, days: u32) -> PyResult<Self> {
-        let params = CaParams {
-            common_name: common_name.to_string(),
-            algorithm: algorithm.parse().py()?,
-            lifetime: Lifetime::days(days),
+        let params = {
+            let mut p = CaParams::default();
+            p.common_name = common_name.to_string();
+            p.algorithm = algorithm.parse().py()?;
+            p.lifetime = Lifetime::days(days);
+            p
         };
         py.detach(|| runnerkey::CertificateAuthority::generate(&params))
             .py()
@@ -355,10 +355,12 @@ impl CertificateAuthority {
         duration: Option<&str>,
         allow_system_masters: bool,
     ) -> PyResult<Certificate> {
-        let params = IssueParams {
-            lifetime: lifetime(days, duration)?,
-            allow_system_masters,
-            now: None,
+        let params = {
+            let mut p = IssueParams::default();
+            p.lifetime = lifetime(days, duration)?;
+            p.allow_system_masters = allow_system_masters;
+            p.now = None;
+            p
         };
         py.detach(|| self.0.sign(&csr.0, &params))
             .py()
@@ -380,10 +382,12 @@ impl CertificateAuthority {
     ) -> PyResult<(PrivateKey, Certificate)> {
         let identity = Identity::new(user, groups).py()?;
         let alg: KeyAlgorithm = algorithm.parse().py()?;
-        let params = IssueParams {
-            lifetime: lifetime(days, duration)?,
-            allow_system_masters,
-            now: None,
+        let params = {
+            let mut p = IssueParams::default();
+            p.lifetime = lifetime(days, duration)?;
+            p.allow_system_masters = allow_system_masters;
+            p.now = None;
+            p
         };
         let (key, issued) = py.detach(|| self.0.issue(&identity, alg, &params)).py()?;
         Ok((PrivateKey(key), Certificate(issued.certificate)))

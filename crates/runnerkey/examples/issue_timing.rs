@@ -37,9 +37,10 @@ fn main() {
     } else {
         n
     };
-    let ca = CertificateAuthority::generate(&CaParams {
-        algorithm: ca_alg,
-        ..CaParams::default()
+    let ca = CertificateAuthority::generate(&{
+        let mut p = CaParams::default();
+        p.algorithm = ca_alg;
+        p
     })
     .expect("CA");
     let who = Identity::new("gitlab-admin", ["gitlab-runners"]).expect("identity");

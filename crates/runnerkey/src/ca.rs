@@ -22,6 +22,7 @@ pub const CA_KEY_FILE: &str = "ca.key";
 
 /// How to make a new CA (`runnerkey ca init`).
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct CaParams {
     /// Subject CN; kubeadm uses `kubernetes`.
     pub common_name: String,

@@ -14,6 +14,7 @@ use crate::public_key::PublicKey;
 
 /// What to put in a CSR.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct CsrParams {
     /// User (CN) and groups (O).
     pub identity: Identity,

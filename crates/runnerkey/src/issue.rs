@@ -27,6 +27,7 @@ use crate::template::{Template, extension};
 
 /// How to issue a client certificate.
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct IssueParams {
     /// Validity from now (365 days by default); clamped to the CA's notAfter.
     pub lifetime: Lifetime,

@@ -90,6 +90,7 @@ pub struct K8sCsr {
 
 /// How to build the object.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct K8sCsrParams {
     /// Object name (RFC 1123 subdomain).
     pub name: String,
@@ -97,6 +98,18 @@ pub struct K8sCsrParams {
     pub expiration: Option<Duration>,
     /// Permit the group `system:masters` (the API refuses it anyway).
     pub allow_system_masters: bool,
+}
+
+impl K8sCsrParams {
+    /// Params for an object named `name`, with the signer's default
+    /// lifetime, refusing `system:masters`.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            expiration: None,
+            allow_system_masters: false,
+        }
+    }
 }
 
 impl K8sCsr {

@@ -15,6 +15,7 @@ use crate::manifest::to_yaml;
 
 /// What goes into the kubeconfig.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct KubeconfigParams {
     /// API server URL, `https://HOST:PORT`.
     pub server: String,
@@ -30,6 +31,27 @@ pub struct KubeconfigParams {
     pub cluster: Option<String>,
     /// Reference the files by absolute path instead of embedding them.
     pub reference_files: bool,
+}
+
+impl KubeconfigParams {
+    /// Params for `server` and the three files, embedding them, with the
+    /// certificate's CN as the user entry's name and cluster `kubernetes`.
+    pub fn new(
+        server: impl Into<String>,
+        ca_file: impl Into<PathBuf>,
+        cert_file: impl Into<PathBuf>,
+        key_file: impl Into<PathBuf>,
+    ) -> Self {
+        Self {
+            server: server.into(),
+            ca_file: ca_file.into(),
+            cert_file: cert_file.into(),
+            key_file: key_file.into(),
+            user: None,
+            cluster: None,
+            reference_files: false,
+        }
+    }
 }
 
 /// A kubeconfig `clusters[]` entry's `cluster`.

@@ -8,10 +8,9 @@
 //!
 //! ```
 //! use runnerkey::{CaParams, CertificateAuthority, Identity, IssueParams, KeyAlgorithm};
-//! let ca = CertificateAuthority::generate(&CaParams {
-//!     algorithm: KeyAlgorithm::EcdsaP256,
-//!     ..CaParams::default()
-//! })?;
+//! let mut params = CaParams::default();
+//! params.algorithm = KeyAlgorithm::EcdsaP256;
+//! let ca = CertificateAuthority::generate(&params)?;
 //! let who = Identity::new("gitlab-admin", ["gitlab-runners"])?;
 //! let (key, issued) = ca.issue(&who, KeyAlgorithm::EcdsaP256, &IssueParams::default())?;
 //! assert_eq!(issued.certificate.identity(), who);

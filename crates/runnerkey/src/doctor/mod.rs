@@ -32,6 +32,7 @@ use crate::runner_config::{KubernetesSettings, RunnerConfig, RunnerInfo, RunnerS
 
 /// What to check.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct DoctorOptions {
     /// One runner (all kubernetes runners when `None`).
     pub runner: Option<RunnerSelector>,

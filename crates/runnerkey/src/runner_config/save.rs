@@ -15,6 +15,7 @@ use crate::file::{sync_dir, temp_path};
 
 /// How to save.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct SaveOptions {
     /// Write `config.toml.<UTC timestamp>.bak` first (default true).
     pub backup: bool,

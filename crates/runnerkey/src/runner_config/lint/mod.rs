@@ -41,6 +41,7 @@ pub struct Finding {
 
 /// What to lint.
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct LintOptions {
     /// Only this runner's findings (file-wide key findings are kept).
     pub runner: Option<RunnerSelector>,
