@@ -187,6 +187,7 @@ impl RbacSubject {
 
 /// What to generate.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct RbacParams {
     /// Who gets the permissions.
     pub subject: RbacSubject,

@@ -38,6 +38,7 @@ pub use request::RequestReport;
 
 /// Everything `setup` needs besides where the certificate comes from.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct SetupParams {
     /// gitlab-runner's config.toml.
     pub config: PathBuf,
