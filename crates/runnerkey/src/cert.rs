@@ -104,7 +104,7 @@ impl Certificate {
 
     /// PEM text.
     pub fn to_pem(&self) -> String {
-        pem::encode(&pem::Pem::new("CERTIFICATE", self.der.clone()))
+        pem_block::encode("CERTIFICATE", self.der.clone())
     }
 
     pub(crate) fn x509(&self) -> &x509_cert::Certificate {

@@ -138,7 +138,7 @@ impl CertificateRequest {
 
     /// PEM text (`CERTIFICATE REQUEST`).
     pub fn to_pem(&self) -> String {
-        pem::encode(&pem::Pem::new("CERTIFICATE REQUEST", self.der.clone()))
+        pem_block::encode("CERTIFICATE REQUEST", self.der.clone())
     }
 }
 

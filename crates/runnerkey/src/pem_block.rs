@@ -28,6 +28,15 @@ fn count(haystack: &[u8], needle: &[u8]) -> usize {
         .count()
 }
 
+/// PEM text for `der` under `tag`, with LF line endings as OpenSSL and
+/// kubeadm write them (the pem crate's default is CRLF).
+pub(crate) fn encode(tag: &str, der: Vec<u8>) -> String {
+    pem::encode_config(
+        &pem::Pem::new(tag, der),
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    )
+}
+
 /// The error for input that holds no block of the kind wanted.
 pub(crate) fn wrong_block(expected: &'static str, blocks: &[Block]) -> Error {
     let found = if blocks.is_empty() {

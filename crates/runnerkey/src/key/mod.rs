@@ -263,10 +263,10 @@ impl PrivateKey {
 
     /// PKCS#8 `PRIVATE KEY` PEM. This is secret: write it to a 0600 file.
     pub fn to_pem(&self) -> Zeroizing<String> {
-        Zeroizing::new(pem::encode(&pem::Pem::new(
+        Zeroizing::new(crate::pem_block::encode(
             "PRIVATE KEY",
             self.pkcs8().to_vec(),
-        )))
+        ))
     }
 
     /// The PKCS#8 DER. This is secret.
@@ -303,7 +303,7 @@ impl PrivateKey {
                 ("EC PRIVATE KEY", der)
             }
         };
-        Ok(Zeroizing::new(pem::encode(&pem::Pem::new(tag, der))))
+        Ok(Zeroizing::new(crate::pem_block::encode(tag, der)))
     }
 
     /// Signs `message` with this key's signature algorithm.

@@ -120,3 +120,17 @@ fn generated_keys_sign_and_never_show_their_material() {
     }
     assert!("rsa-1024".parse::<KeyAlgorithm>().is_err());
 }
+
+#[test]
+fn pem_output_has_lf_line_endings_as_openssl_writes() {
+    let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    let pem = key.to_pem();
+    assert!(
+        !pem.contains('\r') && pem.ends_with("-----END PRIVATE KEY-----\n"),
+        "{:?}",
+        pem.as_str()
+    );
+    let ca = crate::CertificateAuthority::generate(&crate::CaParams::default()).unwrap();
+    assert!(!ca.certificate().to_pem().contains('\r'));
+    assert!(!key.to_traditional_pem().unwrap().contains('\r'));
+}
