@@ -306,6 +306,17 @@ impl Drop for Outputs {
 
 /// Writes one file atomically (see [`Outputs`]).
 pub fn write_atomic(dest: &Path, content: &[u8], mode: u32, overwrite: bool) -> Result<()> {
+    // A missing parent is created: 0700 for a private file, 0755 otherwise.
+    if let Some(parent) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
+        create_dirs(
+            parent,
+            if mode == PRIVATE {
+                PRIVATE_DIR
+            } else {
+                PUBLIC_DIR
+            },
+        )?;
+    }
     let mut out = Outputs::new();
     out.add(dest, content, mode, overwrite)?;
     out.commit().map(|_| ())

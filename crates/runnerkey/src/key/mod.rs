@@ -149,6 +149,18 @@ impl PrivateKey {
             })
             .ok_or_else(|| crate::pem_block::wrong_block("private key", &blocks))?;
         let der = block.contents();
+        // OpenSSL's legacy encryption (`-----BEGIN RSA PRIVATE KEY-----`
+        // with `Proc-Type: 4,ENCRYPTED` headers) is not PKCS#8: say how to
+        // convert it instead of failing on the ciphertext as DER.
+        if block
+            .headers()
+            .get("Proc-Type")
+            .is_some_and(|v| v.contains("ENCRYPTED"))
+        {
+            return Err(Error::UnsupportedKeyEncryption(
+                "OpenSSL's legacy PEM encryption (Proc-Type: 4,ENCRYPTED)".into(),
+            ));
+        }
         match block.tag() {
             "PRIVATE KEY" => {
                 Self::from_pkcs8_der_as(Zeroizing::new(der.to_vec()), KeyFormat::Pkcs8)

@@ -134,3 +134,28 @@ fn pem_output_has_lf_line_endings_as_openssl_writes() {
     assert!(!ca.certificate().to_pem().contains('\r'));
     assert!(!key.to_traditional_pem().unwrap().contains('\r'));
 }
+
+#[test]
+fn legacy_pem_encryption_is_refused_with_the_conversion() {
+    let pem = "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00112233445566778899AABBCCDDEEFF\n\nAAECAwQFBgcICQoLDA0ODw==\n-----END RSA PRIVATE KEY-----\n";
+    let e = PrivateKey::from_pem(pem.as_bytes(), Some(b"x")).unwrap_err();
+    assert!(
+        matches!(e.root(), Error::UnsupportedKeyEncryption(_)),
+        "{e}"
+    );
+    assert!(e.to_string().contains("openssl pkcs8 -topk8"), "{e}");
+}
+
+#[test]
+fn writing_a_key_creates_its_directory_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new/dir/k.pem");
+    PrivateKey::generate(KeyAlgorithm::EcdsaP256)
+        .unwrap()
+        .write(&path, false)
+        .unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!((mode(&path), mode(path.parent().unwrap())), (0o600, 0o700));
+    assert_eq!(mode(&dir.path().join("new")), 0o755);
+}
