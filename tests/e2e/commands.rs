@@ -212,3 +212,71 @@ fn csr_sign_and_inspect() {
     d.run(&["inspect", "nothing-here"])
         .input_error(&["nothing-here"]);
 }
+
+#[test]
+fn dash_is_stdin_or_stdout_and_never_a_file_named_dash() {
+    let d = Dir::new();
+    d.run(&["key", "generate", "--out", "-"])
+        .input_error(&["never written to standard output"]);
+    d.run(&["key", "generate", "--out", "k.pem"]).success();
+    let csr = d
+        .run(&[
+            "csr", "create", "--key", "k.pem", "--user", "u", "--out", "-",
+        ])
+        .success();
+    assert!(
+        csr.stdout
+            .starts_with("-----BEGIN CERTIFICATE REQUEST-----\n")
+    );
+    let shown = d
+        .run_with_stdin(&["inspect", "-"], csr.stdout.as_bytes())
+        .success();
+    assert!(shown.stdout.contains("certificate request"), "{shown:#?}");
+    d.run(&["ca", "init", "--out-dir", "ca", "--algorithm", "ecdsa-p256"])
+        .success();
+    let signed = d
+        .run_with_stdin(
+            &["csr", "sign", "-", "--ca-dir", "ca", "--out", "-"],
+            csr.stdout.as_bytes(),
+        )
+        .success();
+    assert!(signed.stdout.contains("-----BEGIN CERTIFICATE-----\n"));
+    d.write("config.toml", CONFIG);
+    d.run(&[
+        "runner-config",
+        "set",
+        "--config",
+        "-",
+        "--runner",
+        "k8s",
+        "--namespace",
+        "ci",
+    ])
+    .input_error(&["edited in place"]);
+    let lint = d.run_with_stdin(
+        &["runner-config", "lint", "--config", "-"],
+        CONFIG.as_bytes(),
+    );
+    assert_eq!(lint.code, 0, "{lint:#?}");
+    d.run(&["issue", "--ca-dir", "ca", "--user", "u", "--out-dir", "id"])
+        .success();
+    d.run(&[
+        "kubeconfig",
+        "--server",
+        "https://10.0.0.1:6443",
+        "--ca",
+        "id/ca.crt",
+        "--cert",
+        "id/u.crt",
+        "--key",
+        "id/u.key",
+        "--out",
+        "-",
+    ])
+    .input_error(&["never written to standard output"]);
+    assert!(
+        !d.listing().iter().any(|f| f == "-" || f.ends_with("/-")),
+        "{:?}",
+        d.listing()
+    );
+}

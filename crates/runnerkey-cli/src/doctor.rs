@@ -1,7 +1,6 @@
 //! `runnerkey doctor`: prints the library's diagnosis.
 
 use runnerkey::doctor::{DoctorOptions, DoctorReport, PermissionCheck, RunnerDiagnosis, diagnose};
-use runnerkey::runner_config::RunnerConfig;
 use runnerkey::runner_config::lint::{Finding, Severity};
 use runnerkey::{Error, Result};
 
@@ -123,7 +122,7 @@ fn print(report: &DoctorReport) {
 /// `runnerkey doctor`
 pub fn run(a: &DoctorArgs) -> Result<Outcome> {
     let path = &a.config.config;
-    let config = RunnerConfig::load(path)?;
+    let config = crate::stdio::load_config(path)?;
     let options = {
         let mut p = DoctorOptions::default();
         p.runner = crate::args::pick_runner(&a.runner, a.runner_index);

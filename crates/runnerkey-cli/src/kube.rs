@@ -46,6 +46,13 @@ pub fn kubeconfig(a: &KubeconfigArgs) -> Result<Outcome> {
     params.cluster = Some(a.cluster.clone());
     params.reference_files = a.reference_files;
     let config = Kubeconfig::new(&params)?;
+    if crate::stdio::is_dash(&a.out) {
+        if !a.reference_files {
+            crate::stdio::refuse_for_secret(&a.out, "a kubeconfig with the key embedded")?;
+        }
+        crate::term::write_raw(&config.to_yaml()?);
+        return Ok(Outcome::Ok);
+    }
     config.write(&a.out, a.force)?;
     out!(
         "wrote {} (context {}, mode 0600); try: kubectl --kubeconfig {} get --raw /version",
@@ -112,18 +119,14 @@ pub fn k8s_csr_import(a: &K8sCsrImportArgs) -> Result<Outcome> {
     };
     let key = PrivateKey::load(&a.key, None)?;
     let cert = object.issued_certificate(&key)?;
-    runnerkey::file::write_atomic(
-        &a.out,
-        cert.to_pem().as_bytes(),
-        runnerkey::file::PUBLIC,
-        a.force,
-    )?;
-    out!(
-        "wrote {}: {} issued by {}, valid until {}",
-        a.out.display(),
-        cert.identity(),
-        cert.issuer(),
-        runnerkey::lifetime::rfc3339(cert.not_after())
-    );
+    if crate::stdio::write_public(&a.out, &cert.to_pem(), a.force)? {
+        out!(
+            "wrote {}: {} issued by {}, valid until {}",
+            a.out.display(),
+            cert.identity(),
+            cert.issuer(),
+            runnerkey::lifetime::rfc3339(cert.not_after())
+        );
+    }
     Ok(Outcome::Ok)
 }

@@ -18,6 +18,7 @@ mod pki;
 mod report;
 mod runner_config;
 mod setup;
+mod stdio;
 
 use std::process::ExitCode;
 

@@ -2,7 +2,6 @@
 
 use std::path::Path;
 
-use runnerkey::file;
 use runnerkey::{
     CaParams, CertificateAuthority, CertificateRequest, ClientFiles, CsrParams, Issued, Lifetime,
     PrivateKey, Result,
@@ -59,6 +58,7 @@ fn warn_writable_dirs(key: &Path) {
 /// `runnerkey key generate`
 pub fn key_generate(a: &KeyGenerateArgs) -> Result<Outcome> {
     let key = PrivateKey::generate(inputs::algorithm(&a.algorithm)?)?;
+    crate::stdio::refuse_for_secret(&a.out, "the key")?;
     key.write(&a.out, a.force)?;
     warn_writable_dirs(&a.out);
     out!("wrote {} ({}, mode 0600)", a.out.display(), key.key_type());
@@ -75,31 +75,31 @@ pub fn csr_create(a: &CsrCreateArgs) -> Result<Outcome> {
         p.allow_system_masters = a.identity.allow_system_masters;
         p
     })?;
-    file::write_atomic(&a.out, csr.to_pem().as_bytes(), file::PUBLIC, a.force)?;
-    out!("wrote {} for {}", a.out.display(), csr.identity());
+    if crate::stdio::write_public(&a.out, &csr.to_pem(), a.force)? {
+        out!("wrote {} for {}", a.out.display(), csr.identity());
+    }
     Ok(Outcome::Ok)
 }
 
 /// `runnerkey csr sign`
 pub fn csr_sign(a: &CsrSignArgs) -> Result<Outcome> {
-    let csr = CertificateRequest::load(&a.csr_file)?;
+    let csr = CertificateRequest::from_pem(&crate::stdio::read(&a.csr_file)?)
+        .map_err(|e| e.in_file(&a.csr_file))?;
     let params = inputs::issue_params(&a.lifetime, a.allow_system_masters)?;
     let ca = inputs::ca(&a.ca)?;
-    ca.check_output(&a.out)?;
+    if !crate::stdio::is_dash(&a.out) {
+        ca.check_output(&a.out)?;
+    }
     let issued = ca.sign(&csr, &params).map_err(|e| e.in_file(&a.csr_file))?;
-    file::write_atomic(
-        &a.out,
-        issued.certificate.to_pem().as_bytes(),
-        file::PUBLIC,
-        a.force,
-    )?;
     print_issued(&issued);
-    out!(
-        "wrote {} for {}, valid until {}",
-        a.out.display(),
-        issued.certificate.identity(),
-        runnerkey::lifetime::rfc3339(issued.certificate.not_after())
-    );
+    if crate::stdio::write_public(&a.out, &issued.certificate.to_pem(), a.force)? {
+        out!(
+            "wrote {} for {}, valid until {}",
+            a.out.display(),
+            issued.certificate.identity(),
+            runnerkey::lifetime::rfc3339(issued.certificate.not_after())
+        );
+    }
     Ok(Outcome::Ok)
 }
 

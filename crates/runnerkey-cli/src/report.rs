@@ -112,7 +112,7 @@ fn print_certificate(c: &CertificateInfo) {
 /// `runnerkey inspect`
 pub fn inspect(a: &InspectArgs) -> Result<Outcome> {
     let pass = inputs::passphrase(a.passphrase_file.as_deref())?;
-    let data = runnerkey::file::read(&a.file)?;
+    let data = crate::stdio::read(&a.file)?;
     let items = inspect_file(&data, pass.as_deref().map(Vec::as_slice), None)
         .map_err(|e| e.in_file(&a.file))?;
     if a.json {
@@ -213,7 +213,8 @@ fn print_verify(r: &VerifyReport) {
 /// `runnerkey verify`
 pub fn verify(a: &VerifyArgs) -> Result<Outcome> {
     let cas = runnerkey::ca::load_certificates(&a.ca)?;
-    let chain = Certificate::load_all(&a.cert)?;
+    let chain =
+        Certificate::all_from_pem(&crate::stdio::read(&a.cert)?).map_err(|e| e.in_file(&a.cert))?;
     let key = match &a.key {
         Some(path) => {
             let pass = inputs::passphrase(a.passphrase_file.as_deref())?;

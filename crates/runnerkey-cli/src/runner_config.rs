@@ -23,7 +23,7 @@ pub fn run(c: &RunnerConfigCommand) -> Result<Outcome> {
 use crate::term::print_json as json;
 
 fn show(a: &ShowArgs) -> Result<Outcome> {
-    let cfg = RunnerConfig::load(&a.config.config)?;
+    let cfg = crate::stdio::load_config(&a.config.config)?;
     let mut runners = cfg.runners().map_err(|e| e.in_file(&a.config.config))?;
     if let Some(name) = &a.runner {
         let i = cfg
@@ -123,6 +123,7 @@ fn set(a: &SetArgs) -> Result<Outcome> {
         RunnerSelector::Name(n) => n.clone(),
         RunnerSelector::Index(i) => format!("#{i}"),
     };
+    crate::stdio::refuse_for_edit(path)?;
     let edited = RunnerConfig::edit_file(path, &selector, &changes, &options, a.dry_run)?;
     if edited.changed.is_empty() {
         out!("runner {runner}: unchanged, nothing written");
@@ -185,7 +186,7 @@ fn print_finding(f: &Finding) {
 
 fn lint(a: &LintArgs) -> Result<Outcome> {
     let path = &a.config.config;
-    let cfg = RunnerConfig::load(path)?;
+    let cfg = crate::stdio::load_config(path)?;
     let options = {
         let mut p = LintOptions::default();
         p.runner = crate::args::pick_runner(&a.runner, a.runner_index);

@@ -110,6 +110,7 @@ fn print_request(r: &RequestReport) {
 
 /// `runnerkey setup`
 pub fn run(a: &SetupArgs) -> Result<Outcome> {
+    crate::stdio::refuse_for_edit(&a.config.config)?;
     let p = params(a)?;
     if a.request {
         let name = a
