@@ -280,3 +280,26 @@ fn dash_is_stdin_or_stdout_and_never_a_file_named_dash() {
         d.listing()
     );
 }
+
+#[test]
+fn completions_and_manual_page() {
+    let d = Dir::new();
+    let bash = d.run(&["completion", "bash"]).success();
+    let script = d.write("runnerkey.bash", &bash.stdout);
+    let check = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{check:?}");
+    assert!(bash.stdout.contains("runner-config"));
+    for shell in ["zsh", "fish", "powershell"] {
+        assert!(!d.run(&["completion", shell]).success().stdout.is_empty());
+    }
+    let man = d.run(&["man"]).success();
+    assert!(
+        man.stdout.contains(".TH runnerkey"),
+        "{}",
+        &man.stdout[..200.min(man.stdout.len())]
+    );
+}

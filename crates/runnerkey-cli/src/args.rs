@@ -49,6 +49,17 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Run the whole procedure on a throwaway CA, no cluster needed.
     Demo(DemoArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completion(CompletionArgs),
+    /// Print the manual page (roff), e.g. `runnerkey man | man -l -`.
+    Man,
+}
+
+/// `runnerkey completion`
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    /// The shell.
+    pub shell: clap_complete::Shell,
 }
 
 /// `runnerkey setup`

@@ -22,7 +22,7 @@ mod stdio;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 /// Exit status of a command that ran.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +51,24 @@ fn main() -> ExitCode {
         args::Command::Setup(a) => setup::run(&a),
         args::Command::Doctor(a) => doctor::run(&a),
         args::Command::Demo(a) => demo::run(&a),
+        args::Command::Completion(a) => {
+            let mut buf = Vec::new();
+            clap_complete::generate(a.shell, &mut args::Cli::command(), "runnerkey", &mut buf);
+            term::write_raw(&String::from_utf8_lossy(&buf));
+            Ok(Outcome::Ok)
+        }
+        args::Command::Man => {
+            let mut buf = Vec::new();
+            match clap_mangen::Man::new(args::Cli::command()).render(&mut buf) {
+                Ok(()) => {
+                    term::write_raw(&String::from_utf8_lossy(&buf));
+                    Ok(Outcome::Ok)
+                }
+                Err(e) => Err(runnerkey::Error::InvalidArgument(format!(
+                    "cannot render the manual page: {e}"
+                ))),
+            }
+        }
     };
     let code = match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
