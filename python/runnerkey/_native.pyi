@@ -16,13 +16,19 @@ class RunnerkeyError(Exception):
 
     path: Optional[str]
 
-class RunnerkeyIOError(RunnerkeyError):
-    """A file could not be read or written."""
+class RunnerkeyIOError(RunnerkeyError, OSError):
+    """A file could not be read or written; ``.errno`` and ``.filename`` as OSError has them."""
 
-class PemError(RunnerkeyError):
+class RunnerkeyFileNotFoundError(RunnerkeyIOError, FileNotFoundError):
+    """A file that does not exist."""
+
+class RunnerkeyPermissionError(RunnerkeyIOError, PermissionError):
+    """A file this user may not read or write."""
+
+class PemError(RunnerkeyError, ValueError):
     """Malformed PEM or DER, or not the kind of block expected."""
 
-class PrivateKeyError(RunnerkeyError):
+class PrivateKeyError(RunnerkeyError, ValueError):
     """A private key that cannot be used."""
 
 class PassphraseRequiredError(PrivateKeyError):
@@ -36,16 +42,16 @@ class WeakKeyError(PrivateKeyError):
 
     bits: int
 
-class KeyMismatchError(RunnerkeyError):
+class KeyMismatchError(RunnerkeyError, ValueError):
     """A private key that does not belong to its certificate."""
 
-class NotACaError(RunnerkeyError):
+class NotACaError(RunnerkeyError, ValueError):
     """A certificate used as CA that cannot be one."""
 
-class CaNotValidError(RunnerkeyError):
+class CaNotValidError(RunnerkeyError, ValueError):
     """A CA certificate that is expired or not yet valid."""
 
-class InvalidNameError(RunnerkeyError):
+class InvalidNameError(RunnerkeyError, ValueError):
     """A user, group or object name that cannot be used."""
 
     field: str
@@ -54,34 +60,34 @@ class InvalidNameError(RunnerkeyError):
 class SystemMastersError(InvalidNameError):
     """The group system:masters without ``allow_system_masters=True``."""
 
-class SignatureError(RunnerkeyError):
+class SignatureError(RunnerkeyError, ValueError):
     """A signature that does not verify."""
 
-class OutputExistsError(RunnerkeyError):
+class OutputExistsError(RunnerkeyError, FileExistsError):
     """An output file exists and overwriting was not allowed."""
 
-class ConfigParseError(RunnerkeyError):
+class ConfigParseError(RunnerkeyError, ValueError):
     """A config.toml that does not parse."""
 
     line: int
     column: int
 
-class RunnerNotFoundError(RunnerkeyError):
+class RunnerNotFoundError(RunnerkeyError, ValueError):
     """No runner of that name; ``.available`` lists the names there are."""
 
     name: str
     available: list[str]
 
-class DuplicateRunnerError(RunnerkeyError):
+class DuplicateRunnerError(RunnerkeyError, ValueError):
     """Several runners share the name; pick one by index."""
 
     name: str
     indexes: list[int]
 
-class ConfigLockedError(RunnerkeyError):
+class ConfigLockedError(RunnerkeyError, TimeoutError):
     """Another editor holds the config's lock."""
 
-class ConcurrentModificationError(RunnerkeyError):
+class ConcurrentModificationError(RunnerkeyIOError):
     """The config changed on disk since it was read."""
 
 class CsrNotIssuedError(RunnerkeyError):
@@ -90,7 +96,7 @@ class CsrNotIssuedError(RunnerkeyError):
     name: str
     state: str
 
-class InvalidArgumentError(RunnerkeyError):
+class InvalidArgumentError(RunnerkeyError, ValueError):
     """An argument out of range or inconsistent."""
 
 class CryptoError(RunnerkeyError):

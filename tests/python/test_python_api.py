@@ -242,3 +242,34 @@ def test_setup_and_doctor(tmp_path: Path) -> None:
     assert r["job_identity"] == "system:serviceaccount:ci:gitlab-deployer" and r["findings"] == []
     offline = runnerkey.doctor(cfg, runner="a", online=True, timeout=1.0)["runners"][0]
     assert offline["online"] and offline["findings"]
+
+
+def test_errors_are_oserrors_and_valueerrors_where_they_fit(tmp_path: Path) -> None:
+    import errno
+
+    missing = tmp_path / "missing.pem"
+    try:
+        runnerkey.PrivateKey.load(missing)
+    except FileNotFoundError as e:
+        assert isinstance(e, runnerkey.RunnerkeyIOError) and isinstance(e, runnerkey.RunnerkeyError)
+        assert e.errno == errno.ENOENT and e.filename == str(missing) and e.path == str(missing)
+        assert str(missing) in str(e)
+    else:
+        raise AssertionError("no error")
+    try:
+        runnerkey.PrivateKey.from_pem("not pem at all")
+    except ValueError as e:
+        assert isinstance(e, runnerkey.PemError)
+    else:
+        raise AssertionError("no error")
+    key = tmp_path / "k.pem"
+    runnerkey.PrivateKey.generate().write(key)
+    try:
+        runnerkey.PrivateKey.generate().write(key)
+    except FileExistsError as e:
+        assert isinstance(e, runnerkey.OutputExistsError) and "overwrite=True" in str(e)
+    else:
+        raise AssertionError("no error")
+    assert issubclass(runnerkey.InvalidArgumentError, ValueError)
+    assert issubclass(runnerkey.ConfigParseError, ValueError)
+    assert runnerkey.RunnerkeyIOError.__module__ == "runnerkey"

@@ -1,181 +1,156 @@
 //! The exception hierarchy, rooted in `runnerkey.RunnerkeyError`: every
 //! core error maps to exactly one class, with its context as attributes.
+//! The classes are defined in Python (below) so that they can also derive
+//! from Python's own: I/O errors are `OSError`s (`FileNotFoundError`,
+//! `PermissionError` where they fit, `.errno`, `.filename`), invalid input
+//! is a `ValueError`, so `except OSError` and `except ValueError` work.
 
-use pyo3::exceptions::PyException;
+use pyo3::PyErr;
 use pyo3::prelude::*;
-use pyo3::{PyErr, create_exception};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyModule, PyType};
 use runnerkey::{Error, ErrorKind};
 
-create_exception!(
-    runnerkey,
-    RunnerkeyError,
-    PyException,
-    "Root of every runnerkey error; `.path` names the file when one is at fault."
-);
-create_exception!(
-    runnerkey,
-    RunnerkeyIOError,
-    RunnerkeyError,
-    "A file could not be read or written."
-);
-create_exception!(
-    runnerkey,
-    PemError,
-    RunnerkeyError,
-    "Malformed PEM or DER, or not the kind of block expected."
-);
-create_exception!(
-    runnerkey,
-    PrivateKeyError,
-    RunnerkeyError,
-    "A private key that cannot be used."
-);
-create_exception!(
-    runnerkey,
-    PassphraseRequiredError,
-    PrivateKeyError,
-    "The key is encrypted and no password was given."
-);
-create_exception!(
-    runnerkey,
-    BadPassphraseError,
-    PrivateKeyError,
-    "The password does not decrypt the key."
-);
-create_exception!(
-    runnerkey,
-    WeakKeyError,
-    PrivateKeyError,
-    "An RSA key below 2048 bits; `.bits`."
-);
-create_exception!(
-    runnerkey,
-    KeyMismatchError,
-    RunnerkeyError,
-    "A private key that does not belong to its certificate."
-);
-create_exception!(
-    runnerkey,
-    NotACaError,
-    RunnerkeyError,
-    "A certificate used as CA that cannot be one."
-);
-create_exception!(
-    runnerkey,
-    CaNotValidError,
-    RunnerkeyError,
-    "A CA certificate that is expired or not yet valid."
-);
-create_exception!(
-    runnerkey,
-    InvalidNameError,
-    RunnerkeyError,
-    "A user, group or object name that cannot be used; `.field`, `.value`."
-);
-create_exception!(
-    runnerkey,
-    SystemMastersError,
-    InvalidNameError,
-    "The group system:masters without allow_system_masters=True."
-);
-create_exception!(
-    runnerkey,
-    SignatureError,
-    RunnerkeyError,
-    "A signature that does not verify."
-);
-create_exception!(
-    runnerkey,
-    OutputExistsError,
-    RunnerkeyError,
-    "An output file exists and overwriting was not allowed."
-);
-create_exception!(
-    runnerkey,
-    ConfigParseError,
-    RunnerkeyError,
-    "A config.toml that does not parse; `.line`, `.column`."
-);
-create_exception!(
-    runnerkey,
-    RunnerNotFoundError,
-    RunnerkeyError,
-    "No runner of that name; `.available` lists the names."
-);
-create_exception!(
-    runnerkey,
-    DuplicateRunnerError,
-    RunnerkeyError,
-    "Several runners share the name; `.indexes`."
-);
-create_exception!(
-    runnerkey,
-    ConfigLockedError,
-    RunnerkeyError,
-    "Another editor holds the config's lock."
-);
-create_exception!(
-    runnerkey,
-    ConcurrentModificationError,
-    RunnerkeyError,
-    "The config changed on disk since it was read."
-);
-create_exception!(
-    runnerkey,
-    CsrNotIssuedError,
-    RunnerkeyError,
-    "A CertificateSigningRequest with no certificate yet; `.state`."
-);
-create_exception!(
-    runnerkey,
-    InvalidArgumentError,
-    RunnerkeyError,
-    "An argument out of range or inconsistent."
-);
-create_exception!(
-    runnerkey,
-    CryptoError,
-    RunnerkeyError,
-    "The crypto backend failed."
-);
+const CLASSES: &str = r#"
+class RunnerkeyError(Exception):
+    """Root of every runnerkey error; `.path` names the file when one is at fault."""
 
-/// Registers every class in the module.
+class RunnerkeyIOError(RunnerkeyError, OSError):
+    """A file could not be read or written (`.errno`, `.filename` as OSError has them)."""
+
+class RunnerkeyFileNotFoundError(RunnerkeyIOError, FileNotFoundError):
+    """A file that does not exist."""
+
+class RunnerkeyPermissionError(RunnerkeyIOError, PermissionError):
+    """A file this user may not read or write."""
+
+class PemError(RunnerkeyError, ValueError):
+    """Malformed PEM or DER, or not the kind of block expected."""
+
+class PrivateKeyError(RunnerkeyError, ValueError):
+    """A private key that cannot be used."""
+
+class PassphraseRequiredError(PrivateKeyError):
+    """The key is encrypted and no password was given."""
+
+class BadPassphraseError(PrivateKeyError):
+    """The password does not decrypt the key."""
+
+class WeakKeyError(PrivateKeyError):
+    """An RSA key below 2048 bits; `.bits`."""
+
+class KeyMismatchError(RunnerkeyError, ValueError):
+    """A private key that does not belong to its certificate."""
+
+class NotACaError(RunnerkeyError, ValueError):
+    """A certificate used as CA that cannot be one."""
+
+class CaNotValidError(RunnerkeyError, ValueError):
+    """A CA certificate that is expired or not yet valid."""
+
+class InvalidNameError(RunnerkeyError, ValueError):
+    """A user, group or object name that cannot be used; `.field`, `.value`."""
+
+class SystemMastersError(InvalidNameError):
+    """The group system:masters without allow_system_masters=True."""
+
+class SignatureError(RunnerkeyError, ValueError):
+    """A signature that does not verify."""
+
+class OutputExistsError(RunnerkeyError, FileExistsError):
+    """An output file exists (or is the CA's own) and overwriting was not allowed."""
+
+class ConfigParseError(RunnerkeyError, ValueError):
+    """A config.toml that does not parse; `.line`, `.column`."""
+
+class RunnerNotFoundError(RunnerkeyError, ValueError):
+    """No runner of that name; `.available` lists the names."""
+
+class DuplicateRunnerError(RunnerkeyError, ValueError):
+    """Several runners share the name; `.indexes`."""
+
+class ConfigLockedError(RunnerkeyError, TimeoutError):
+    """Another editor holds the config's lock."""
+
+class ConcurrentModificationError(RunnerkeyIOError):
+    """The config changed on disk since it was read."""
+
+class CsrNotIssuedError(RunnerkeyError):
+    """A CertificateSigningRequest with no certificate yet; `.state`."""
+
+class InvalidArgumentError(RunnerkeyError, ValueError):
+    """An argument out of range or inconsistent."""
+
+class CryptoError(RunnerkeyError):
+    """The crypto backend failed."""
+"#;
+
+/// Every class, in the order defined.
+pub const NAMES: [&str; 24] = [
+    "RunnerkeyError",
+    "RunnerkeyIOError",
+    "RunnerkeyFileNotFoundError",
+    "RunnerkeyPermissionError",
+    "PemError",
+    "PrivateKeyError",
+    "PassphraseRequiredError",
+    "BadPassphraseError",
+    "WeakKeyError",
+    "KeyMismatchError",
+    "NotACaError",
+    "CaNotValidError",
+    "InvalidNameError",
+    "SystemMastersError",
+    "SignatureError",
+    "OutputExistsError",
+    "ConfigParseError",
+    "RunnerNotFoundError",
+    "DuplicateRunnerError",
+    "ConfigLockedError",
+    "ConcurrentModificationError",
+    "CsrNotIssuedError",
+    "InvalidArgumentError",
+    "CryptoError",
+];
+
+static CLASS_MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+
+fn classes(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
+    CLASS_MODULE
+        .get_or_try_init(py, || {
+            PyModule::from_code(
+                py,
+                &std::ffi::CString::new(CLASSES).expect("no NUL"),
+                c"runnerkey/_errors.py",
+                c"runnerkey._errors",
+            )
+            .map(Bound::unbind)
+        })
+        .map(|m| m.bind(py))
+}
+
+/// A class by name.
+pub fn class<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyType>> {
+    Ok(classes(py)?.getattr(name)?.cast_into::<PyType>()?)
+}
+
+/// A new exception of class `name` with `message`.
+pub fn new_err(name: &str, message: impl Into<String>) -> PyErr {
+    let message = message.into();
+    Python::attach(|py| match class(py, name) {
+        Ok(ty) => PyErr::from_type(ty, (message,)),
+        Err(e) => e,
+    })
+}
+
+/// Registers every class in the module, with `__module__` = `runnerkey`.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
-    m.add("RunnerkeyError", py.get_type::<RunnerkeyError>())?;
-    m.add("RunnerkeyIOError", py.get_type::<RunnerkeyIOError>())?;
-    m.add("PemError", py.get_type::<PemError>())?;
-    m.add("PrivateKeyError", py.get_type::<PrivateKeyError>())?;
-    m.add(
-        "PassphraseRequiredError",
-        py.get_type::<PassphraseRequiredError>(),
-    )?;
-    m.add("BadPassphraseError", py.get_type::<BadPassphraseError>())?;
-    m.add("WeakKeyError", py.get_type::<WeakKeyError>())?;
-    m.add("KeyMismatchError", py.get_type::<KeyMismatchError>())?;
-    m.add("NotACaError", py.get_type::<NotACaError>())?;
-    m.add("CaNotValidError", py.get_type::<CaNotValidError>())?;
-    m.add("InvalidNameError", py.get_type::<InvalidNameError>())?;
-    m.add("SystemMastersError", py.get_type::<SystemMastersError>())?;
-    m.add("SignatureError", py.get_type::<SignatureError>())?;
-    m.add("OutputExistsError", py.get_type::<OutputExistsError>())?;
-    m.add("ConfigParseError", py.get_type::<ConfigParseError>())?;
-    m.add("RunnerNotFoundError", py.get_type::<RunnerNotFoundError>())?;
-    m.add(
-        "DuplicateRunnerError",
-        py.get_type::<DuplicateRunnerError>(),
-    )?;
-    m.add("ConfigLockedError", py.get_type::<ConfigLockedError>())?;
-    m.add(
-        "ConcurrentModificationError",
-        py.get_type::<ConcurrentModificationError>(),
-    )?;
-    m.add("CsrNotIssuedError", py.get_type::<CsrNotIssuedError>())?;
-    m.add(
-        "InvalidArgumentError",
-        py.get_type::<InvalidArgumentError>(),
-    )?;
-    m.add("CryptoError", py.get_type::<CryptoError>())?;
+    for name in NAMES {
+        let ty = class(py, name)?;
+        ty.setattr("__module__", "runnerkey")?;
+        m.add(name, ty)?;
+    }
     Ok(())
 }
 
@@ -202,32 +177,45 @@ pub fn to_py(e: Error) -> PyErr {
     let root = e.root();
     // Exhaustive over the core's error kinds: a new kind fails to compile
     // here until it has its exception class.
-    let err = match e.kind() {
-        ErrorKind::Io => RunnerkeyIOError::new_err(message),
-        ErrorKind::Malformed => PemError::new_err(message),
-        ErrorKind::PassphraseRequired => PassphraseRequiredError::new_err(message),
-        ErrorKind::BadPassphrase => BadPassphraseError::new_err(message),
-        ErrorKind::WeakKey => WeakKeyError::new_err(message),
-        ErrorKind::UnsupportedKey => PrivateKeyError::new_err(message),
-        ErrorKind::KeyMismatch => KeyMismatchError::new_err(message),
-        ErrorKind::NotACa => NotACaError::new_err(message),
-        ErrorKind::CaNotValid => CaNotValidError::new_err(message),
-        ErrorKind::InvalidName => InvalidNameError::new_err(message),
-        ErrorKind::SystemMasters => SystemMastersError::new_err(message),
-        ErrorKind::BadSignature => SignatureError::new_err(message),
-        ErrorKind::OutputExists => OutputExistsError::new_err(message),
-        ErrorKind::ConfigParse => ConfigParseError::new_err(message),
-        ErrorKind::RunnerNotFound => RunnerNotFoundError::new_err(message),
-        ErrorKind::DuplicateRunner => DuplicateRunnerError::new_err(message),
-        ErrorKind::Locked => ConfigLockedError::new_err(message),
-        ErrorKind::ConcurrentModification => ConcurrentModificationError::new_err(message),
-        ErrorKind::CsrNotIssued => CsrNotIssuedError::new_err(message),
-        ErrorKind::Crypto => CryptoError::new_err(message),
-        ErrorKind::InvalidArgument => InvalidArgumentError::new_err(message),
+    let io_kind = match root {
+        Error::Io { source, .. } => Some((source.kind(), source.raw_os_error())),
+        _ => None,
     };
+    let name = match e.kind() {
+        ErrorKind::Io => match io_kind.map(|(k, _)| k) {
+            Some(std::io::ErrorKind::NotFound) => "RunnerkeyFileNotFoundError",
+            Some(std::io::ErrorKind::PermissionDenied) => "RunnerkeyPermissionError",
+            _ => "RunnerkeyIOError",
+        },
+        ErrorKind::Malformed => "PemError",
+        ErrorKind::PassphraseRequired => "PassphraseRequiredError",
+        ErrorKind::BadPassphrase => "BadPassphraseError",
+        ErrorKind::WeakKey => "WeakKeyError",
+        ErrorKind::UnsupportedKey => "PrivateKeyError",
+        ErrorKind::KeyMismatch => "KeyMismatchError",
+        ErrorKind::NotACa => "NotACaError",
+        ErrorKind::CaNotValid => "CaNotValidError",
+        ErrorKind::InvalidName => "InvalidNameError",
+        ErrorKind::SystemMasters => "SystemMastersError",
+        ErrorKind::BadSignature => "SignatureError",
+        ErrorKind::OutputExists => "OutputExistsError",
+        ErrorKind::ConfigParse => "ConfigParseError",
+        ErrorKind::RunnerNotFound => "RunnerNotFoundError",
+        ErrorKind::DuplicateRunner => "DuplicateRunnerError",
+        ErrorKind::Locked => "ConfigLockedError",
+        ErrorKind::ConcurrentModification => "ConcurrentModificationError",
+        ErrorKind::CsrNotIssued => "CsrNotIssuedError",
+        ErrorKind::Crypto => "CryptoError",
+        ErrorKind::InvalidArgument => "InvalidArgumentError",
+    };
+    let err = new_err(name, message);
     Python::attach(|py| {
         let value = err.value(py);
-        let _ = value.setattr("path", path);
+        let _ = value.setattr("path", path.clone());
+        if let Some((_, errno)) = io_kind {
+            let _ = value.setattr("errno", errno);
+            let _ = value.setattr("filename", path);
+        }
         let _ = match root {
             Error::ConfigParse { line, column, .. } => value
                 .setattr("line", *line)

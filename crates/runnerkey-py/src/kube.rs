@@ -69,7 +69,8 @@ pub fn rbac(
         (Some(u), None) => RbacSubject::User(Identity::new(u, groups).py()?),
         (None, Some(sa)) => RbacSubject::service_account(&sa).py()?,
         _ => {
-            return Err(crate::errors::InvalidArgumentError::new_err(
+            return Err(crate::errors::new_err(
+                "InvalidArgumentError",
                 "give user= or service_account=",
             ));
         }
