@@ -233,9 +233,10 @@ def test_setup_and_doctor(tmp_path: Path) -> None:
     cfg = tmp_path / "config.toml"
     cfg.write_text(CONFIG)
     report = runnerkey.setup(ca=ca, config=cfg, runner="a", server="https://10.0.0.1:6443", out_dir=tmp_path / "ssl", namespace="ci")
-    assert {f["action"] for f in report["files"]} == {"created"}
-    assert runnerkey.setup(ca=ca, config=cfg, runner="a", server="https://10.0.0.1:6443", out_dir=tmp_path / "ssl",
-                           namespace="ci")["config_diff"] == ""
+    assert {f["action"] for f in report["files"]} == {"created"} and report["changed"] is True
+    again = runnerkey.setup(ca=ca, config=cfg, runner="a", server="https://10.0.0.1:6443", out_dir=tmp_path / "ssl",
+                            namespace="ci")
+    assert again["config_diff"] == "" and again["changed"] is False
     d = runnerkey.doctor(cfg, runner="a")
     r = d["runners"][0]
     assert r["presents"] == {"method": "client_certificate", "user": "gitlab-admin", "groups": []}

@@ -92,7 +92,7 @@ pub fn run(a: &DemoArgs) -> Result<Outcome> {
     params.identity = Identity::new("gitlab-admin", ["gitlab-runners"])?;
     params.out_dir = dir.join("ssl");
     let report = params.run(CertSource::Ca(&ca))?;
-    if !report.changed() {
+    if !report.changed {
         out!(
             "   nothing to do: everything is already in place (run it again: setup is idempotent)"
         );

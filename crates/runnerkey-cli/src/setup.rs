@@ -46,7 +46,7 @@ fn print_report(r: &SetupReport) -> Outcome {
     for w in &r.warnings {
         crate::warn(w);
     }
-    if !r.changed() {
+    if !r.changed {
         out!("nothing to do: the runner's identity, files and config are already in place");
     } else if r.dry_run {
         out!("dry run: nothing written; this is the plan");

@@ -134,6 +134,9 @@ pub struct FileAction {
 /// What `setup` did (or would do).
 #[derive(Clone, Debug, Serialize)]
 pub struct SetupReport {
+    /// Whether anything was (or, in a dry run, would be) written: what
+    /// Ansible reports as `changed`.
+    pub changed: bool,
     /// A dry run: nothing was written.
     pub dry_run: bool,
     /// Every file, with its action.
@@ -154,13 +157,6 @@ pub struct SetupReport {
     pub next_steps: Vec<NextStep>,
     /// Advice (long validity …).
     pub warnings: Vec<String>,
-}
-
-impl SetupReport {
-    /// Whether anything was (or would be) written.
-    pub fn changed(&self) -> bool {
-        self.files.iter().any(|f| f.action != "unchanged") || !self.config_diff.is_empty()
-    }
 }
 
 /// Refuses a runner whose executor is not kubernetes, before anything is
@@ -497,7 +493,9 @@ fn run(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport> {
             });
         }
     }
+    let changed = plan.actions.iter().any(|f| f.action != "unchanged") || !config_diff.is_empty();
     Ok(SetupReport {
+        changed,
         dry_run: params.dry_run,
         files: plan.actions,
         certificate: format!(
