@@ -302,7 +302,7 @@ class Manifests:
         """Advice (e.g. the risk of cluster-admin)."""
     def __len__(self) -> int: ...
 
-def rbac(*, user: Optional[str] = None, groups: Sequence[str] = ..., service_account: Optional[str] = None, profile: str = "executor", namespace: Optional[str] = None, with_token_secret: bool = False, features: Optional[Sequence[str]] = None) -> Manifests:
+def rbac(*, user: Optional[str] = None, groups: Sequence[str] = ..., service_account: Optional[str] = None, profile: str = "executor", namespace: Optional[str] = None, with_token_secret: bool = False, features: Optional[Sequence[str]] = None, with_namespaces: bool = True) -> Manifests:
     """RBAC for a user or a service account ("NS/NAME"): profile "executor", "deployer" or "cluster-admin"."""
 
 @final

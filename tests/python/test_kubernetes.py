@@ -55,7 +55,7 @@ def test_every_manifest_validates_against_the_schemas(subject: list[str], profil
 
 
 def test_a_misspelt_field_fails_validation() -> None:
-    objects = docs(ok("rbac", "--user", "u", "--profile", "executor", "--namespace", "ns").out)
+    objects = docs(ok("rbac", "--user", "u", "--profile", "executor", "--namespace", "ns", "--no-namespaces").out)
     role = copy.deepcopy(objects[0])
     role["rules"][0]["verb"] = role["rules"][0].pop("verbs")
     assert errors(role)
@@ -88,15 +88,18 @@ def rules_as_rows(objects: list[dict]) -> set[tuple[str, str, str]]:
 def test_executor_profile_equals_the_reference_default_rows() -> None:
     objects = docs(ok("rbac", "--user", "gitlab-admin", "--profile", "executor", "--namespace", "ci").out)
     assert rules_as_rows(objects) == reference_default_rows()
-    assert [o["kind"] for o in objects] == ["Role", "RoleBinding"]
+    assert [o["kind"] for o in objects] == ["Namespace", "Role", "RoleBinding"]
+    objects = objects[1:]
     assert objects[1]["subjects"] == [{"kind": "User", "name": "gitlab-admin", "apiGroup": "rbac.authorization.k8s.io"}]
-    npj = docs(ok("rbac", "--user", "gitlab-admin", "--profile", "executor", "--namespace", "ci", "--with", "namespace-per-job").out)
+    npj = docs(ok("rbac", "--user", "gitlab-admin", "--profile", "executor", "--namespace", "ci", "--with", "namespace-per-job",
+                  "--no-namespaces").out)
     assert [o["kind"] for o in npj] == ["Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"]
     assert ("", "namespaces", "create") in rules_as_rows(npj[2:])
 
 
 def test_deployer_profile_and_token_secret() -> None:
-    objects = docs(ok("rbac", "--service-account", "ci/deployer", "--profile", "deployer", "--with-token-secret").out)
+    objects = docs(ok("rbac", "--service-account", "ci/deployer", "--profile", "deployer", "--with-token-secret",
+                      "--no-namespaces").out)
     assert [o["kind"] for o in objects] == ["ServiceAccount", "Secret", "Role", "RoleBinding"]
     assert objects[1]["type"] == "kubernetes.io/service-account-token"
     assert objects[1]["metadata"]["annotations"]["kubernetes.io/service-account.name"] == "deployer"
@@ -106,6 +109,28 @@ def test_deployer_profile_and_token_secret() -> None:
         assert needed in rows
     assert ("", "pods", "delete") not in rows
     assert objects[3]["subjects"] == [{"kind": "ServiceAccount", "name": "deployer", "namespace": "ci"}]
+
+
+def test_rbac_applies_on_a_fresh_cluster() -> None:
+    """Every namespace an object lives in is created first, once; the
+    built-in ones never; --no-namespaces leaves them out."""
+    for args, expected in [
+        (["--service-account", "ci/deployer", "--profile", "deployer"], ["ci"]),
+        (["--service-account", "ci/deployer", "--profile", "deployer", "--namespace", "prod"], ["ci", "prod"]),
+        (["--user", "u", "--profile", "executor", "--namespace", "gitlab-runner"], ["gitlab-runner"]),
+        (["--user", "u", "--profile", "executor", "--namespace", "default"], []),
+        (["--service-account", "kube-system/x", "--profile", "deployer"], []),
+        (["--user", "u", "--profile", "cluster-admin"], []),
+    ]:
+        objects = docs(ok("rbac", *args).out)
+        names = [o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"]
+        assert names == expected, (args, objects)
+        assert [o["kind"] for o in objects[: len(names)]] == ["Namespace"] * len(names)
+        used = {o["metadata"].get("namespace") for o in objects} - {None, "default", "kube-system"}
+        assert used == set(names), (args, used)
+        for o in objects:
+            assert errors(o) == [], (o, errors(o))
+        assert not [o for o in docs(ok("rbac", *args, "--no-namespaces").out) if o["kind"] == "Namespace"]
 
 
 def test_rbac_bad_input() -> None:

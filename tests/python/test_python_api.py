@@ -196,12 +196,14 @@ def test_runner_config(tmp_path: Path) -> None:
 def test_rbac_kubeconfig_and_csr_api(tmp_path: Path) -> None:
     m = runnerkey.rbac(user="gitlab-admin", profile="executor", namespace="ci")
     objs = m.to_dict()
-    assert len(m) == 2 and [o["kind"] for o in objs] == ["Role", "RoleBinding"] and m.warnings == []
+    assert len(m) == 3 and [o["kind"] for o in objs] == ["Namespace", "Role", "RoleBinding"] and m.warnings == []
     for o in objs:
         assert errors(o) == []
     assert json.loads(m.to_json())["items"] == objs and m.to_yaml().startswith("---\n")
     sa = runnerkey.rbac(service_account="ci/deployer", profile="deployer", with_token_secret=True)
-    assert [o["kind"] for o in sa.to_dict()] == ["ServiceAccount", "Secret", "Role", "RoleBinding"]
+    assert [o["kind"] for o in sa.to_dict()] == ["Namespace", "ServiceAccount", "Secret", "Role", "RoleBinding"]
+    bare = runnerkey.rbac(service_account="ci/deployer", profile="deployer", with_namespaces=False)
+    assert [o["kind"] for o in bare.to_dict()] == ["ServiceAccount", "Role", "RoleBinding"]
     assert runnerkey.rbac(user="u", profile="cluster-admin").warnings
     assert "namespaces" in runnerkey.rbac(user="u", namespace="ci", features=["namespace-per-job"]).to_yaml()
     with pytest.raises(runnerkey.InvalidNameError):

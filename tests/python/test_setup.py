@@ -61,7 +61,7 @@ def check_end_state(d: Path, ca_crt: Path, server_files, server_url: str | None 
     assert kube["image"] == "" and kube["privileged"] is False
     openssl("verify", "-purpose", "sslclient", "-CAfile", ca_crt, ssl / "gitlab-admin.crt")
     objects = [o for o in yaml.safe_load_all((ssl / "rbac.yaml").read_text()) if o]
-    assert [o["kind"] for o in objects] == ["Role", "RoleBinding", "ServiceAccount", "Role", "RoleBinding"]
+    assert [o["kind"] for o in objects] == ["Namespace", "Role", "RoleBinding", "ServiceAccount", "Role", "RoleBinding"]
     for o in objects:
         assert errors(o) == []
     if server_url:

@@ -196,6 +196,9 @@ pub struct RbacArgs {
     /// Also a kubernetes.io/service-account-token Secret (bearer token for the service account).
     #[arg(long)]
     pub with_token_secret: bool,
+    /// Leave out the Namespace objects (they are included so that `kubectl apply` works on a fresh cluster).
+    #[arg(long)]
+    pub no_namespaces: bool,
     /// Executor feature to add permissions for (attach, informers, pod-warning-events are on by default); repeat.
     #[arg(long = "with", value_name = "FEATURE")]
     pub with_features: Vec<String>,

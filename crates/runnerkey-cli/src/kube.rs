@@ -22,6 +22,7 @@ pub fn rbac(a: &RbacArgs) -> Result<Outcome> {
     let mut params = RbacParams::new(subject, a.profile.parse()?);
     params.namespace = a.namespace.clone();
     params.with_token_secret = a.with_token_secret;
+    params.with_namespaces = !a.no_namespaces;
     for f in &a.with_features {
         params.features.insert(f.parse::<ExecutorFeature>()?);
     }

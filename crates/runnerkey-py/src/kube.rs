@@ -54,7 +54,7 @@ impl Manifests {
 /// RBAC for a user (`user`, `groups`) or a service account ("NS/NAME"):
 /// profile "executor", "deployer" or "cluster-admin".
 #[pyfunction]
-#[pyo3(signature = (*, user = None, groups = Vec::new(), service_account = None, profile = "executor", namespace = None, with_token_secret = false, features = None))]
+#[pyo3(signature = (*, user = None, groups = Vec::new(), service_account = None, profile = "executor", namespace = None, with_token_secret = false, features = None, with_namespaces = true))]
 #[allow(clippy::too_many_arguments)]
 pub fn rbac(
     user: Option<String>,
@@ -64,6 +64,7 @@ pub fn rbac(
     namespace: Option<String>,
     with_token_secret: bool,
     features: Option<Vec<String>>,
+    with_namespaces: bool,
 ) -> PyResult<Manifests> {
     let subject = match (user, service_account) {
         (Some(u), None) => RbacSubject::User(Identity::new(u, groups).py()?),
@@ -78,6 +79,7 @@ pub fn rbac(
     let mut params = RbacParams::new(subject, profile.parse().py()?);
     params.namespace = namespace;
     params.with_token_secret = with_token_secret;
+    params.with_namespaces = with_namespaces;
     if let Some(f) = features {
         params.features = f
             .iter()

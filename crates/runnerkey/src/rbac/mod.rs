@@ -114,6 +114,17 @@ pub enum RbacObject {
         /// Metadata.
         metadata: ObjectMeta,
     },
+    /// A Namespace the other objects live in, so that `kubectl apply`
+    /// works on a fresh cluster.
+    Namespace {
+        /// API version.
+        #[serde(rename = "apiVersion")]
+        api_version: &'static str,
+        /// `Namespace`.
+        kind: &'static str,
+        /// Metadata (name only).
+        metadata: ObjectMeta,
+    },
     /// A long-lived service-account token Secret.
     Secret {
         /// API version.
@@ -200,7 +211,15 @@ pub struct RbacParams {
     pub with_token_secret: bool,
     /// Executor features (see [`ExecutorFeature::defaults`]).
     pub features: BTreeSet<ExecutorFeature>,
+    /// Also the Namespace objects the manifests use, first, so they apply
+    /// on a fresh cluster (default). Namespaces every cluster has
+    /// ([`BUILTIN_NAMESPACES`]) are never emitted.
+    pub with_namespaces: bool,
 }
+
+/// Namespaces every cluster has; runnerkey never emits objects for them.
+pub const BUILTIN_NAMESPACES: [&str; 4] =
+    ["default", "kube-system", "kube-public", "kube-node-lease"];
 
 impl RbacParams {
     /// Params with the default executor features.
@@ -211,6 +230,7 @@ impl RbacParams {
             namespace: None,
             with_token_secret: false,
             features: ExecutorFeature::defaults(),
+            with_namespaces: true,
         }
     }
 }
@@ -248,16 +268,34 @@ fn binding(
 }
 
 impl RbacParams {
-    /// The manifests, in apply order: ServiceAccount (and token Secret),
-    /// Role(s), binding(s).
+    /// The manifests, in apply order: Namespace(s), ServiceAccount (and
+    /// token Secret), Role(s), binding(s).
     pub fn manifests(&self) -> Result<Manifests<RbacObject>> {
         manifests(self)
     }
 }
 
 fn manifests(params: &RbacParams) -> Result<Manifests<RbacObject>> {
+    let namespace = target_namespace(params)?;
     let mut items = Vec::new();
     let mut warnings = Vec::new();
+    if params.with_namespaces {
+        let own = match &params.subject {
+            RbacSubject::ServiceAccount { namespace, .. } => Some(namespace.as_str()),
+            RbacSubject::User(_) => None,
+        };
+        let mut names: Vec<&str> = own.into_iter().chain([namespace.as_str()]).collect();
+        names.dedup();
+        for name in names {
+            if !name.is_empty() && !BUILTIN_NAMESPACES.contains(&name) {
+                items.push(RbacObject::Namespace {
+                    api_version: "v1",
+                    kind: "Namespace",
+                    metadata: ObjectMeta::new(name, None),
+                });
+            }
+        }
+    }
     if let RbacSubject::ServiceAccount { namespace, name } = &params.subject {
         items.push(RbacObject::ServiceAccount {
             api_version: "v1",
@@ -277,17 +315,6 @@ fn manifests(params: &RbacParams) -> Result<Manifests<RbacObject>> {
         }
     } else if params.with_token_secret {
         return Err(Error::TokenNeedsServiceAccount);
-    }
-    let namespace = match (&params.namespace, &params.subject) {
-        (Some(ns), _) => ns.clone(),
-        (None, RbacSubject::ServiceAccount { namespace, .. }) => namespace.clone(),
-        (None, RbacSubject::User(_)) if params.profile == Profile::ClusterAdmin => String::new(),
-        (None, RbacSubject::User(_)) => {
-            return Err(Error::NamespaceRequired);
-        }
-    };
-    if !namespace.is_empty() {
-        check_label("namespace", &namespace)?;
     }
     let subjects = params.subject.subjects();
     let slug = params.subject.slug();
@@ -353,6 +380,20 @@ fn manifests(params: &RbacParams) -> Result<Manifests<RbacObject>> {
         }
     }
     Ok(Manifests { items, warnings })
+}
+
+/// Where the roles and bindings go (empty for cluster-wide only).
+fn target_namespace(params: &RbacParams) -> Result<String> {
+    let namespace = match (&params.namespace, &params.subject) {
+        (Some(ns), _) => ns.clone(),
+        (None, RbacSubject::ServiceAccount { namespace, .. }) => namespace.clone(),
+        (None, RbacSubject::User(_)) if params.profile == Profile::ClusterAdmin => String::new(),
+        (None, RbacSubject::User(_)) => return Err(Error::NamespaceRequired),
+    };
+    if !namespace.is_empty() {
+        check_label("namespace", &namespace)?;
+    }
+    Ok(namespace)
 }
 
 mod permissions;

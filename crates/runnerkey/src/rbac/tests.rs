@@ -97,3 +97,44 @@ fn a_service_account_gets_its_object_and_an_optional_token() {
         7
     );
 }
+
+#[test]
+fn namespaces_come_first_once_and_never_the_builtin_ones() {
+    let sa = |ns: &str| RbacSubject::ServiceAccount {
+        namespace: ns.into(),
+        name: "deployer".into(),
+    };
+    let kinds = |p: &RbacParams| -> Vec<&'static str> {
+        let m = p.manifests().unwrap();
+        m.items
+            .iter()
+            .map(|o| match o {
+                RbacObject::Namespace { .. } => "Namespace",
+                RbacObject::ServiceAccount { .. } => "ServiceAccount",
+                RbacObject::Secret { .. } => "Secret",
+                RbacObject::Role { kind, .. } | RbacObject::Binding { kind, .. } => kind,
+            })
+            .collect()
+    };
+    let same = RbacParams::new(sa("ci"), Profile::Deployer);
+    assert_eq!(
+        kinds(&same),
+        ["Namespace", "ServiceAccount", "Role", "RoleBinding"]
+    );
+    let mut two = RbacParams::new(sa("ci"), Profile::Deployer);
+    two.namespace = Some("prod".into());
+    assert_eq!(kinds(&two)[..2], ["Namespace", "Namespace"]);
+    let mut builtin = RbacParams::new(user(), Profile::Executor);
+    builtin.namespace = Some("default".into());
+    assert!(!kinds(&builtin).contains(&"Namespace"));
+    let admin = RbacParams::new(user(), Profile::ClusterAdmin);
+    assert_eq!(kinds(&admin), ["ClusterRoleBinding"]);
+    let mut without = RbacParams::new(sa("ci"), Profile::Deployer);
+    without.with_namespaces = false;
+    assert!(!kinds(&without).contains(&"Namespace"));
+    let yaml = same.manifests().unwrap().to_yaml().unwrap();
+    assert!(
+        yaml.starts_with("---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: ci\n"),
+        "{yaml}"
+    );
+}

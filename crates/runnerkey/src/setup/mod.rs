@@ -195,13 +195,14 @@ fn rbac_yaml(params: &SetupParams) -> Result<String> {
         Profile::Executor,
     );
     runner.namespace = Some(params.namespace.clone());
-    let jobs = RbacParams::new(
+    let mut jobs = RbacParams::new(
         RbacSubject::ServiceAccount {
             namespace: params.namespace.clone(),
             name: params.service_account.clone(),
         },
         Profile::Deployer,
     );
+    jobs.with_namespaces = false;
     Ok(format!(
         "# RBAC for runner identity {} and job service account {}/{} (runnerkey setup)\n{}{}",
         params.identity.user,
