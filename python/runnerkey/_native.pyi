@@ -329,5 +329,5 @@ def k8s_csr_certificate(data: _Data, key: PrivateKey) -> Certificate:
 def doctor(config: _Path, *, runner: Union[str, int, None] = None, online: bool = False, timeout: float = 10.0) -> dict[str, Any]:
     """Diagnoses the kubernetes runners of a config; ``online`` connects exactly as the runner does."""
 
-def setup(*, ca: CertificateAuthority, config: _Path, runner: Union[str, int], server: str, user: str = "gitlab-admin", groups: Sequence[str] = ..., out_dir: _Path = ..., namespace: str = "gitlab-runner", service_account: str = "gitlab-deployer", algorithm: str = "ecdsa-p256", days: int = 365, force: bool = False, dry_run: bool = False) -> dict[str, Any]:
+def setup(*, ca: CertificateAuthority, config: _Path, runner: Union[str, int], server: str, user: str = "gitlab-admin", groups: Sequence[str] = ..., out_dir: _Path = ..., install_dir: Optional[_Path] = None, namespace: str = "gitlab-runner", service_account: str = "gitlab-deployer", algorithm: str = "ecdsa-p256", days: int = 365, force: bool = False, dry_run: bool = False) -> dict[str, Any]:
     """The whole procedure, all or nothing and idempotent (see ``runnerkey setup``); the report."""

@@ -112,6 +112,47 @@ def test_kubeconfig_from_setup_reaches_the_api_server(hosts) -> None:
         srv.stop()
 
 
+def test_way_1_files_made_on_the_control_plane_work_where_they_are_installed(hosts) -> None:
+    """--out-dir is where setup writes now, --install-dir where the runner
+    host will have the files: config.toml and the kubeconfig name the
+    latter, and once copied (cp -a keeps the links) doctor and kubectl pass."""
+    d, ca_crt, ca_key, (crt, key, rbac) = hosts
+    staged, installed = d / "control-plane" / "runner-ssl", d / "runner-host" / "etc" / "ssl" / "kubernetes"
+    cfg = d / "control-plane" / "config.toml"
+    cfg.write_bytes(CONFIG.read_bytes())
+    srv = start_apiserver(crt, key, ca_crt)
+    try:
+        r = ok("setup", "--server", srv.url, "--runner", "test-runner", "--config", cfg, "--out-dir", staged,
+               "--install-dir", installed, "--ca-cert", ca_crt, "--ca-key", ca_key, "--json")
+        report = json.loads(r.out)
+        assert report["changed"] is True and report["doctor"]["runners"][0]["findings"] == [], report["doctor"]
+        assert {"step": "install-files", "from": str(staged), "to": str(installed), "config": str(cfg)} in report["next_steps"]
+        assert {"step": "try-kubeconfig", "kubeconfig": str(installed / "kubeconfig")} in report["next_steps"]
+        kube = tomllib.loads(cfg.read_text())["runners"][0]["kubernetes"]
+        assert (kube["cert_file"], kube["key_file"], kube["ca_file"]) == (
+            str(installed / "gitlab-admin.crt"), str(installed / "gitlab-admin.key"), str(installed / "ca.crt"))
+        kcfg = yaml.safe_load((staged / "kubeconfig").read_text())
+        assert kcfg["users"][0]["user"]["client-key"] == str(installed / "gitlab-admin.key")
+        assert kcfg["clusters"][0]["cluster"]["certificate-authority"] == str(installed / "ca.crt")
+        assert not installed.exists()
+        # The copy to the runner host.
+        installed.parent.mkdir(parents=True)
+        subprocess.run(["cp", "-a", staged, installed], check=True)
+        doc = json.loads(run("doctor", "--config", cfg, "--runner", "test-runner", "--json").out)
+        assert doc["runners"][0]["findings"] == [], doc
+        k = kubectl("--kubeconfig", installed / "kubeconfig", "get", "--raw", "/version", home=d)
+        assert k.returncode == 0, k.stderr
+        # Human output says where to copy.
+        again = ok("setup", "--server", srv.url, "--runner", "test-runner", "--config", cfg, "--out-dir", staged,
+                   "--install-dir", installed, "--ca-cert", ca_crt, "--ca-key", ca_key)
+        assert "nothing to do" in again.out and f"rsync -a {staged}/ RUNNER:{installed}/" in again.out
+    finally:
+        srv.stop()
+    bad = run("setup", "--server", "https://10.0.0.1:6443", "--runner", "test-runner", "--config", cfg,
+              "--out-dir", staged, "--install-dir", "relative/dir", "--ca-cert", ca_crt, "--ca-key", ca_key)
+    assert bad.code == 2 and "must be absolute" in bad.err
+
+
 def strace_opens(d: Path, args: list[object]) -> list[str]:
     log = d / "strace.log"
     subprocess.run(["strace", "-f", "-qq", "-e", "trace=openat,open", "-o", str(log), str(binary()), *map(str, args)],

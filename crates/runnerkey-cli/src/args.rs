@@ -112,6 +112,9 @@ pub struct SetupArgs {
     /// Where the key, certificate, ca.crt, rbac.yaml and kubeconfig go.
     #[arg(long, default_value = "/etc/ssl/kubernetes")]
     pub out_dir: PathBuf,
+    /// Where those files will live on the runner host, when they are copied there (absolute): config.toml and the kubeconfig name these paths [default: the out dir].
+    #[arg(long, value_name = "DIR")]
+    pub install_dir: Option<PathBuf>,
     /// Namespace of the job pods.
     #[arg(long, default_value = "gitlab-runner")]
     pub namespace: String,

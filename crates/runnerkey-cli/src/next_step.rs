@@ -81,6 +81,12 @@ pub fn command(step: &NextStep) -> String {
             "then here: runnerkey setup --complete (--cert {certificate} | --k8s-csr-json {csr_object}) --ca-cert ca.crt --server {server} --config {} --runner {runner} …",
             config.display()
         ),
+        NextStep::InstallFiles { from, to, config } => format!(
+            "copy to the runner host: rsync -a {}/ RUNNER:{}/ (-a keeps the links; scp -r works too), and {} to /etc/gitlab-runner/config.toml",
+            from.display(),
+            to.display(),
+            config.display()
+        ),
         _ => format!("{step:?}"),
     }
 }

@@ -17,6 +17,7 @@ fn params(a: &SetupArgs) -> Result<SetupParams> {
     )?;
     p.identity = Identity::new(a.user.clone(), a.groups.clone())?;
     p.out_dir = a.out_dir.clone();
+    p.install_dir = a.install_dir.clone();
     p.namespace = a.namespace.clone();
     p.service_account = a.service_account.clone();
     p.algorithm = inputs::algorithm(&a.algorithm)?;

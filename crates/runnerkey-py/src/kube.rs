@@ -199,7 +199,7 @@ pub fn doctor(
 
 /// The whole procedure (see `runnerkey setup`); returns the report as a dict.
 #[pyfunction]
-#[pyo3(signature = (*, ca, config, runner, server, user = "gitlab-admin", groups = Vec::new(), out_dir = PathBuf::from("/etc/ssl/kubernetes"), namespace = "gitlab-runner", service_account = "gitlab-deployer", algorithm = "ecdsa-p256", days = 365, force = false, dry_run = false))]
+#[pyo3(signature = (*, ca, config, runner, server, user = "gitlab-admin", groups = Vec::new(), out_dir = PathBuf::from("/etc/ssl/kubernetes"), install_dir = None, namespace = "gitlab-runner", service_account = "gitlab-deployer", algorithm = "ecdsa-p256", days = 365, force = false, dry_run = false))]
 #[allow(clippy::too_many_arguments)]
 pub fn setup(
     py: Python<'_>,
@@ -210,6 +210,7 @@ pub fn setup(
     user: &str,
     groups: Vec<String>,
     out_dir: PathBuf,
+    install_dir: Option<PathBuf>,
     namespace: &str,
     service_account: &str,
     algorithm: &str,
@@ -220,6 +221,7 @@ pub fn setup(
     let mut p = SetupParams::new(config, runner.into(), server).py()?;
     p.identity = Identity::new(user, groups).py()?;
     p.out_dir = out_dir;
+    p.install_dir = install_dir;
     p.namespace = namespace.to_string();
     p.service_account = service_account.to_string();
     p.algorithm = algorithm.parse().py()?;

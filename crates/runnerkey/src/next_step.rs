@@ -90,6 +90,16 @@ pub enum NextStep {
         /// The object's name.
         name: String,
     },
+    /// Copy the files written here to the runner host, where config.toml
+    /// expects them.
+    InstallFiles {
+        /// Where they were written.
+        from: PathBuf,
+        /// Where the runner host's config.toml names them.
+        to: PathBuf,
+        /// The edited config.toml, to put in place too.
+        config: PathBuf,
+    },
     /// Finish setup on the runner host with the signed certificate.
     CompleteSetup {
         /// The signed certificate file.

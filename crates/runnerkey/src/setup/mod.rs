@@ -22,7 +22,7 @@ use crate::doctor::{DoctorOptions, DoctorReport, diagnose};
 use crate::error::{Error, Result};
 use crate::file;
 use crate::identity::Identity;
-use crate::issue::IssueParams;
+use crate::issue::{ClientFiles, IssueParams};
 use crate::key::{KeyAlgorithm, PrivateKey};
 use crate::kubeconfig::Kubeconfig;
 use crate::lifetime::{Lifetime, rfc3339};
@@ -50,6 +50,11 @@ pub struct SetupParams {
     pub identity: Identity,
     /// Where the key, certificate, ca.crt, rbac.yaml and kubeconfig go.
     pub out_dir: PathBuf,
+    /// Where those files will live on the runner host, when setup runs
+    /// elsewhere and they are copied there (absolute; `None`: `out_dir`).
+    /// config.toml and the kubeconfig name these paths; the doctor checks
+    /// the files written to `out_dir` as if they were there.
+    pub install_dir: Option<PathBuf>,
     /// Namespace of the job pods.
     pub namespace: String,
     /// Service account of the job pods.
@@ -82,6 +87,7 @@ impl SetupParams {
             server: server.into(),
             identity: Identity::new("gitlab-admin", Vec::<String>::new())?,
             out_dir: PathBuf::from("/etc/ssl/kubernetes"),
+            install_dir: None,
             namespace: "gitlab-runner".into(),
             service_account: "gitlab-deployer".into(),
             algorithm: KeyAlgorithm::EcdsaP256,
@@ -178,14 +184,22 @@ fn check_executor(config: &RunnerConfig, params: &SetupParams) -> Result<()> {
 }
 
 fn config_changes(params: &SetupParams, paths: &SetupPaths) -> Vec<Change> {
-    let p = |x: &Path| x.display().to_string();
-    vec![
-        Change::set(KubeKey::Host, params.server.clone()),
-        Change::set(KubeKey::CertFile, p(&paths.cert)),
-        Change::set(KubeKey::KeyFile, p(&paths.key)),
-        Change::set(KubeKey::CaFile, p(&paths.ca)),
+    let mut changes = file_changes(&paths.installed);
+    changes.insert(0, Change::set(KubeKey::Host, params.server.clone()));
+    changes.extend([
         Change::set(KubeKey::Namespace, params.namespace.clone()),
         Change::set(KubeKey::ServiceAccount, params.service_account.clone()),
+    ]);
+    changes
+}
+
+/// `cert_file`, `key_file` and `ca_file` pointing at `files`.
+fn file_changes(files: &ClientFiles) -> Vec<Change> {
+    let p = |x: &Path| x.display().to_string();
+    vec![
+        Change::set(KubeKey::CertFile, p(&files.cert_file)),
+        Change::set(KubeKey::KeyFile, p(&files.key_file)),
+        Change::set(KubeKey::CaFile, p(&files.ca_file)),
     ]
 }
 
@@ -420,9 +434,9 @@ fn run(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport> {
         &params.server,
         &params.identity.user,
         "kubernetes",
-        &paths.ca,
-        &paths.cert,
-        &paths.key,
+        &paths.installed.ca_file,
+        &paths.installed.cert_file,
+        &paths.installed.key_file,
     )?;
     plan.add(
         &paths.kubeconfig,
@@ -466,11 +480,23 @@ fn run(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport> {
     }
     // A dry run previews the planned config, not the one on disk; files
     // the plan would write are not "missing".
-    let checked = if params.dry_run {
+    let mut checked = if params.dry_run {
         config
     } else {
         RunnerConfig::load(&params.config)?
     };
+    if paths.installed.key_file != paths.key {
+        // The runner host will find the files at the install paths; here
+        // they are in out_dir: check those, as they will be there.
+        let here = ClientFiles {
+            key_file: paths.key.clone(),
+            cert_file: paths.cert.clone(),
+            ca_file: paths.ca.clone(),
+        };
+        checked
+            .set_kubernetes(&params.runner, &file_changes(&here))
+            .map_err(|e| e.in_file(&params.config))?;
+    }
     let mut doctor = diagnose(
         &checked,
         &DoctorOptions {
@@ -509,20 +535,34 @@ fn run(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport> {
         config_diff,
         config_backup: backup,
         doctor,
-        next_steps: vec![
-            NextStep::ApplyFile {
-                file: paths.rbac.clone(),
-            },
-            NextStep::CheckOnline {
-                config: params.config.clone(),
-                runner: params.runner.label(),
-            },
-            NextStep::TryKubeconfig {
-                kubeconfig: paths.kubeconfig.clone(),
-            },
-        ],
+        next_steps: next_steps(params, &paths),
         warnings,
     })
+}
+
+fn next_steps(params: &SetupParams, paths: &SetupPaths) -> Vec<NextStep> {
+    let mut steps = vec![NextStep::ApplyFile {
+        file: paths.rbac.clone(),
+    }];
+    let parent = |p: &Path| p.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut kubeconfig = paths.kubeconfig.clone();
+    if paths.installed.key_file != paths.key {
+        let to = parent(&paths.installed.key_file);
+        kubeconfig = to.join("kubeconfig");
+        steps.push(NextStep::InstallFiles {
+            from: parent(&paths.key),
+            to,
+            config: params.config.clone(),
+        });
+    }
+    steps.extend([
+        NextStep::CheckOnline {
+            config: params.config.clone(),
+            runner: params.runner.label(),
+        },
+        NextStep::TryKubeconfig { kubeconfig },
+    ]);
+    steps
 }
 
 #[cfg(test)]

@@ -30,6 +30,7 @@ fn check_names(p: &SetupParams) -> Result<String> {
 }
 
 /// The paths setup writes, for `params`.
+#[derive(Clone, Debug)]
 pub struct SetupPaths {
     /// Private key.
     pub key: PathBuf,
@@ -45,6 +46,10 @@ pub struct SetupPaths {
     pub rbac: PathBuf,
     /// kubeconfig.
     pub kubeconfig: PathBuf,
+    /// The key, certificate and CA certificate as the runner host will find
+    /// them (in `install_dir`, else the paths above): what config.toml and
+    /// the kubeconfig name.
+    pub installed: ClientFiles,
 }
 
 impl SetupPaths {
@@ -53,6 +58,16 @@ impl SetupPaths {
         let base = check_names(params)?;
         let d = absolute(&params.out_dir)?;
         let files = ClientFiles::in_dir(&d, &base)?;
+        let installed = match &params.install_dir {
+            Some(dir) if dir.is_absolute() => ClientFiles::in_dir(dir, &base)?,
+            Some(dir) => {
+                return Err(Error::InvalidArgument(format!(
+                    "install directory {} must be absolute: it is where the runner host finds the files",
+                    dir.display()
+                )));
+            }
+            None => files.clone(),
+        };
         Ok(Self {
             key: files.key_file,
             cert: files.cert_file,
@@ -61,6 +76,7 @@ impl SetupPaths {
             k8s_csr: d.join(format!("{base}-csr.yaml")),
             rbac: d.join("rbac.yaml"),
             kubeconfig: d.join("kubeconfig"),
+            installed,
         })
     }
 }

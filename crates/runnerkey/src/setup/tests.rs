@@ -44,3 +44,33 @@ fn the_paths_are_named_after_the_user_and_ca_is_reserved() {
     p.namespace = "Not_A_Label".into();
     assert!(SetupPaths::new(&p).is_err());
 }
+
+#[test]
+fn the_install_dir_is_what_the_config_names_and_must_be_absolute() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = params(dir.path());
+    let same = SetupPaths::new(&p).unwrap();
+    assert_eq!(same.installed.key_file, same.key);
+    assert_eq!(next_steps(&p, &same).len(), 3);
+    p.install_dir = Some(PathBuf::from("/etc/ssl/kubernetes"));
+    let paths = SetupPaths::new(&p).unwrap();
+    assert!(paths.key.starts_with(dir.path()));
+    assert_eq!(
+        paths.installed.key_file,
+        Path::new("/etc/ssl/kubernetes/gitlab-admin.key")
+    );
+    let changes = config_changes(&p, &paths);
+    assert!(changes.contains(&Change::set(
+        KubeKey::CaFile,
+        "/etc/ssl/kubernetes/ca.crt".to_string()
+    )));
+    let steps = next_steps(&p, &paths);
+    assert!(steps.iter().any(
+        |s| matches!(s, NextStep::InstallFiles { to, .. } if to == Path::new("/etc/ssl/kubernetes"))
+    ));
+    p.install_dir = Some(PathBuf::from("etc/ssl"));
+    assert!(matches!(
+        SetupPaths::new(&p).unwrap_err(),
+        Error::InvalidArgument(m) if m.contains("absolute")
+    ));
+}
