@@ -3,13 +3,34 @@ docstrings are the Python reference)."""
 
 import datetime
 import os
-from typing import Any, Optional, Sequence, Union, final
+import pathlib
+from typing import Any, Mapping, Optional, Sequence, TypedDict, Union, final
 
 
 __version__: str
 
 _Path = Union[str, "os.PathLike[str]"]
 _Data = Union[str, bytes]
+
+class _BatchEntryResult(TypedDict):
+    """One entry of :meth:`CertificateAuthority.issue_many`."""
+
+    line: int
+    user: str
+    groups: list[str]
+    key_file: str
+    cert_file: str
+    ca_file: str
+    not_after: Optional[str]
+    error: Optional[str]
+
+class _BatchReport(TypedDict):
+    """What :meth:`CertificateAuthority.issue_many` did."""
+
+    issued: int
+    failed: int
+    results: list[_BatchEntryResult]
+    warnings: list[str]
 
 class RunnerkeyError(Exception):
     """Root of every runnerkey error; ``.path`` names the file at fault, if any."""
@@ -234,7 +255,14 @@ class CertificateAuthority:
         """A v3 client certificate for the CSR: ``days`` (default 365) or ``duration`` like "8760h", never past the CA."""
     def issue(self, *, user: str, groups: Sequence[str] = ..., algorithm: str = "ecdsa-p256", days: Optional[int] = None, duration: Optional[str] = None, allow_system_masters: bool = False) -> tuple[PrivateKey, Certificate]:
         """A new key and a client certificate for ``user`` and ``groups``."""
-    def write_kubeadm(self, directory: _Path, overwrite: bool = False) -> list[str]:
+    def issue_many(self, entries: Union[str, Sequence[Mapping[str, Any]]], *, algorithm: str = "ecdsa-p256", days: Optional[int] = None, duration: Optional[str] = None, groups: Sequence[str] = ..., user_template: Optional[str] = None, allow_system_masters: bool = False, overwrite: bool = False, threads: int = 0) -> _BatchReport:
+        """One new key and certificate per entry (``{"user" or "host", "groups", "out_dir"}`` and
+        optional ``name``, ``algorithm``, ``days``; or JSON-lines text). Every entry is checked
+        first (a bad one raises, naming its line, before anything is written); then they are
+        signed on ``threads`` threads (0: all cores) with the GIL released, each entry's files
+        written all or nothing. An entry given ``host`` gets ``user_template`` with ``{host}``
+        replaced; ``groups`` are added to every entry's."""
+    def write_kubeadm(self, directory: _Path, overwrite: bool = False) -> list[pathlib.Path]:
         """Writes ca.crt (0644) and ca.key (0600, PKCS#1/SEC1) into ``directory``."""
 
 @final

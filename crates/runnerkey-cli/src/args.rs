@@ -547,22 +547,41 @@ pub struct CsrSignArgs {
 pub struct IssueArgs {
     #[command(flatten)]
     pub ca: CaArgs,
-    #[command(flatten)]
-    pub identity: IdentityArgs,
-    /// Key algorithm of the new key.
+    /// Kubernetes user name (certificate CN). With --batch, the template for entries that give "host": {host} is replaced (e.g. gitlab-runner:{host}).
+    #[arg(long, required_unless_present = "batch")]
+    pub user: Option<String>,
+    /// Kubernetes group (certificate O); repeat for several. With --batch, every certificate gets them.
+    #[arg(long = "group")]
+    pub groups: Vec<String>,
+    /// Permit the group system:masters (it bypasses RBAC and cannot be revoked).
+    #[arg(long)]
+    pub allow_system_masters: bool,
+    /// Key algorithm of the new key (with --batch, of entries that name none).
     #[arg(long, default_value = "ecdsa-p256")]
     pub algorithm: String,
     #[command(flatten)]
     pub lifetime: LifetimeArgs,
-    /// Directory for BASENAME.key, BASENAME.crt and ca.crt (created if missing).
-    #[arg(long)]
-    pub out_dir: PathBuf,
+    /// Directory for BASENAME.key, BASENAME.crt and ca.crt (created if missing, 0700).
+    #[arg(long, required_unless_present = "batch", conflicts_with = "batch")]
+    pub out_dir: Option<PathBuf>,
     /// Base name of the key and certificate files (default: the user name).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "batch")]
     pub name: Option<String>,
     /// Overwrite existing files.
     #[arg(long)]
     pub force: bool,
+    /// Issue one certificate per line of FILE (JSON lines: user or host, groups, out_dir, and optional name, algorithm, days; `-` reads stdin), on all cores. Every entry is checked before the first is issued.
+    #[arg(long, value_name = "FILE")]
+    pub batch: Option<PathBuf>,
+    /// Signing threads for --batch [default: one per core].
+    #[arg(long, value_name = "N", requires = "batch")]
+    pub jobs: Option<usize>,
+    /// No progress bar (it is shown only on a terminal anyway).
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Print the batch report as JSON.
+    #[arg(long, requires = "batch")]
+    pub json: bool,
 }
 
 /// `runnerkey inspect`

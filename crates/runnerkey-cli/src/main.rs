@@ -9,6 +9,7 @@
 #[macro_use]
 mod term;
 mod args;
+mod batch;
 mod demo;
 mod doctor;
 mod inputs;

@@ -105,16 +105,24 @@ pub fn csr_sign(a: &CsrSignArgs) -> Result<Outcome> {
 
 /// `runnerkey issue`
 pub fn issue(a: &IssueArgs) -> Result<Outcome> {
-    let identity = inputs::identity(&a.identity)?;
+    if let Some(batch) = &a.batch {
+        return crate::batch::issue(a, batch);
+    }
+    let (Some(user), Some(out_dir)) = (&a.user, &a.out_dir) else {
+        return Err(runnerkey::Error::InvalidArgument(
+            "give --user and --out-dir, or --batch FILE".into(),
+        ));
+    };
+    let identity = runnerkey::Identity::new(user.clone(), a.groups.clone())?;
+    identity.check_system_masters(a.allow_system_masters)?;
     let algorithm = inputs::algorithm(&a.algorithm)?;
-    let params = inputs::issue_params(&a.lifetime, a.identity.allow_system_masters)?;
+    let params = inputs::issue_params(&a.lifetime, a.allow_system_masters)?;
     let basename = a.name.clone().unwrap_or_else(|| identity.user.clone());
-    let files = ClientFiles::in_dir(&a.out_dir, &basename)?;
+    let files = ClientFiles::in_dir(out_dir, &basename)?;
     let ca = inputs::ca(&a.ca)?;
     files.check_not_ca(&ca)?;
     files.check_free(ca.certificate(), a.force)?;
     let (key, issued) = ca.issue(&identity, algorithm, &params)?;
-    create_dir(&a.out_dir)?;
     files.write(&key, &issued.certificate, ca.certificate(), a.force)?;
     warn_writable_dirs(&files.key_file);
     print_issued(&issued);

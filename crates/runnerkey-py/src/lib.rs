@@ -2,6 +2,7 @@
 //! only; all logic is in the `runnerkey` crate. Public names are re-exported
 //! by `python/runnerkey/__init__.py`.
 
+mod batch;
 mod config;
 mod convert;
 mod errors;

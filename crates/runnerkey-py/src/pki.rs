@@ -393,6 +393,38 @@ impl CertificateAuthority {
         Ok((PrivateKey(key), Certificate(issued.certificate)))
     }
 
+    /// One new key and certificate per entry (dicts with user or host,
+    /// groups, out_dir, and optional name, algorithm, days; or JSON-lines
+    /// text), every entry checked before the first is issued, signed on
+    /// all cores with the GIL released; each entry's files written all or
+    /// nothing. Returns the report (issued, failed, results, warnings).
+    #[pyo3(signature = (entries, *, algorithm = "ecdsa-p256", days = None, duration = None, groups = Vec::new(), user_template = None, allow_system_masters = false, overwrite = false, threads = 0))]
+    #[allow(clippy::too_many_arguments)]
+    fn issue_many(
+        &self,
+        py: Python<'_>,
+        entries: &Bound<'_, PyAny>,
+        algorithm: &str,
+        days: Option<u32>,
+        duration: Option<&str>,
+        groups: Vec<String>,
+        user_template: Option<String>,
+        allow_system_masters: bool,
+        overwrite: bool,
+        threads: usize,
+    ) -> PyResult<Py<PyAny>> {
+        let text = crate::batch::entries_text(py, entries)?;
+        let mut params = runnerkey::BatchParams::default();
+        params.algorithm = algorithm.parse().py()?;
+        params.lifetime = lifetime(days, duration)?;
+        params.groups = groups;
+        params.user_template = user_template;
+        params.allow_system_masters = allow_system_masters;
+        params.overwrite = overwrite;
+        params.threads = threads;
+        crate::batch::issue_many(py, &self.0, text, params)
+    }
+
     /// Writes ca.crt and ca.key (kubeadm's formats) into a directory.
     #[pyo3(signature = (directory, overwrite = false))]
     fn write_kubeadm(&self, directory: PathBuf, overwrite: bool) -> PyResult<Vec<PathBuf>> {

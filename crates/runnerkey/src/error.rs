@@ -27,6 +27,15 @@ pub enum Error {
         /// The underlying error.
         source: Box<Error>,
     },
+    /// Another error, in one line of a file (an entry of a batch; the
+    /// error is the [`source`](std::error::Error::source)).
+    #[error("line {line}")]
+    AtLine {
+        /// 1-based line.
+        line: usize,
+        /// The underlying error.
+        source: Box<Error>,
+    },
     /// The input is not well-formed PEM.
     #[error("malformed PEM: {0}")]
     Pem(String),
@@ -277,7 +286,7 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self.root() {
             Error::Io { .. } => ErrorKind::Io,
-            Error::InFile { .. } => ErrorKind::Io,
+            Error::InFile { .. } | Error::AtLine { .. } => ErrorKind::Io,
             Error::Pem(_) | Error::WrongPemBlock { .. } | Error::Der { .. } => ErrorKind::Malformed,
             Error::PassphraseRequired => ErrorKind::PassphraseRequired,
             Error::BadPassphrase => ErrorKind::BadPassphrase,
@@ -322,7 +331,7 @@ impl Error {
     /// The innermost error, with file context removed.
     pub fn root(&self) -> &Error {
         match self {
-            Error::InFile { source, .. } => source.root(),
+            Error::InFile { source, .. } | Error::AtLine { source, .. } => source.root(),
             other => other,
         }
     }

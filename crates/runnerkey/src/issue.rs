@@ -245,7 +245,8 @@ impl ClientFiles {
 
     /// Writes key, certificate and CA certificate, all or nothing; refuses
     /// to replace an existing file unless `overwrite` (an identical
-    /// `ca_file` is left as it is).
+    /// `ca_file` is left as it is). A missing key directory is created
+    /// with mode 0700.
     pub fn write(
         &self,
         key: &PrivateKey,
@@ -254,6 +255,9 @@ impl ClientFiles {
         overwrite: bool,
     ) -> Result<()> {
         self.check_free(ca, overwrite)?;
+        if let Some(dir) = self.key_file.parent().filter(|d| !d.as_os_str().is_empty()) {
+            file::create_dirs(dir, file::PRIVATE_DIR)?;
+        }
         let mut out = Outputs::new();
         // First, so that a different CA file stops the commit before the
         // key and certificate are placed; several identities (and

@@ -19,6 +19,7 @@
 //! ```
 
 mod api_client;
+mod batch;
 pub mod ca;
 mod cert;
 mod code;
@@ -53,6 +54,9 @@ mod template;
 mod url;
 pub mod verify;
 
+pub use batch::{
+    BatchEntry, BatchParams, BatchReport, BatchResult, BatchResultData, MAX_BATCH_ENTRIES,
+};
 pub use ca::{CaParams, CertificateAuthority};
 pub use cert::Certificate;
 pub use code::Code;

@@ -1,0 +1,54 @@
+//! `CertificateAuthority.issue_many`: the batch of the core, entries given
+//! as dicts (or JSON-lines text), signed with the GIL released.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString};
+use runnerkey::{BatchParams, CertificateAuthority};
+
+use crate::convert::to_python;
+use crate::errors::IntoPy;
+
+/// The entries as JSON lines: a str is taken as it is; each dict of a
+/// sequence becomes one line (paths written as strings).
+pub fn entries_text(py: Python<'_>, entries: &Bound<'_, PyAny>) -> PyResult<String> {
+    if let Ok(text) = entries.cast::<PyString>() {
+        return text.extract();
+    }
+    let json = py.import("json")?;
+    let kwargs = PyDict::new(py);
+    kwargs.set_item("default", py.import("builtins")?.getattr("str")?)?;
+    let mut lines = Vec::new();
+    for item in entries.try_iter()? {
+        let line: String = json
+            .call_method("dumps", (item?,), Some(&kwargs))?
+            .extract()?;
+        lines.push(line);
+    }
+    Ok(lines.join("\n"))
+}
+
+/// Checks every entry, then issues them on all cores; the report as a dict.
+pub fn issue_many(
+    py: Python<'_>,
+    ca: &CertificateAuthority,
+    text: String,
+    params: BatchParams,
+) -> PyResult<Py<PyAny>> {
+    let report = py
+        .detach(|| {
+            let entries = params.entries(ca, &text)?;
+            Ok::<_, runnerkey::Error>(params.issue(ca, entries, &|_| {}))
+        })
+        .py()?;
+    let results: Vec<_> = report.results.iter().map(|r| r.data()).collect();
+    let failed = results.iter().filter(|r| r.error.is_some()).count();
+    to_python(
+        py,
+        &serde_json::json!({
+            "issued": report.issued(),
+            "failed": failed,
+            "results": results,
+            "warnings": report.warnings,
+        }),
+    )
+}

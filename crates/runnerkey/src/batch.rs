@@ -1,0 +1,316 @@
+//! Issuing for a fleet: one certificate per entry of a JSON-lines file,
+//! every entry checked before the first key is made, then signed on all
+//! cores, each entry's three files written all or nothing.
+//!
+//! An entry is one JSON object per line:
+//! `{"user": "gitlab-runner:host-1", "groups": ["gitlab-runners"], "out_dir": "/srv/runners/host-1"}`
+//! with optional `name` (file base name, default the user), `algorithm`
+//! and `days`. Instead of `user`, an entry may give `host`, filled into
+//! [`BatchParams::user_template`] (`gitlab-runner:{host}`). Blank lines and
+//! lines starting with `#` are skipped.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::ca::CertificateAuthority;
+use crate::error::{Error, Result};
+use crate::identity::Identity;
+use crate::issue::{ClientFiles, IssueParams};
+use crate::key_algorithm::KeyAlgorithm;
+use crate::lifetime::Lifetime;
+
+/// One entry's notAfter and warnings, or why it failed.
+type EntryOutcome = Result<(OffsetDateTime, Vec<String>)>;
+
+/// The most entries one batch may hold.
+pub const MAX_BATCH_ENTRIES: usize = 100_000;
+
+/// How to issue a batch, and the defaults its entries may override.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct BatchParams {
+    /// Key algorithm of entries that name none.
+    pub algorithm: KeyAlgorithm,
+    /// Validity of entries that give no `days`.
+    pub lifetime: Lifetime,
+    /// Groups every certificate gets, before the entry's own.
+    pub groups: Vec<String>,
+    /// The user of entries that give `host` instead of `user`: `{host}` is
+    /// replaced by the host (`gitlab-runner:{host}`).
+    pub user_template: Option<String>,
+    /// Permit the group `system:masters`.
+    pub allow_system_masters: bool,
+    /// Replace existing key and certificate files.
+    pub overwrite: bool,
+    /// Signing threads; 0: one per core.
+    pub threads: usize,
+    /// The time to issue at (now when `None`).
+    pub now: Option<OffsetDateTime>,
+}
+
+/// One certificate to issue, checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BatchEntry {
+    /// Its line in the batch file (1-based).
+    pub line: usize,
+    /// Who the certificate is for.
+    pub identity: Identity,
+    /// Where its files go.
+    pub files: ClientFiles,
+    /// Its key algorithm.
+    pub algorithm: KeyAlgorithm,
+    /// Its validity.
+    pub lifetime: Lifetime,
+}
+
+/// An entry as written in the file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEntry {
+    user: Option<String>,
+    host: Option<String>,
+    #[serde(default)]
+    groups: Vec<String>,
+    out_dir: PathBuf,
+    name: Option<String>,
+    algorithm: Option<String>,
+    days: Option<u32>,
+}
+
+/// What happened to one entry.
+#[derive(Debug)]
+pub struct BatchResult {
+    /// The entry.
+    pub entry: BatchEntry,
+    /// The certificate's notAfter, or why the entry failed (its files were
+    /// then left as they were).
+    pub outcome: Result<OffsetDateTime>,
+}
+
+/// What a batch did.
+#[derive(Debug, Default)]
+pub struct BatchReport {
+    /// One result per entry, in the file's order.
+    pub results: Vec<BatchResult>,
+    /// Advice, once each (long validity …).
+    pub warnings: BTreeSet<String>,
+}
+
+impl BatchReport {
+    /// How many entries were issued.
+    pub fn issued(&self) -> usize {
+        self.results.iter().filter(|r| r.outcome.is_ok()).count()
+    }
+
+    /// The entries that failed.
+    pub fn failed(&self) -> impl Iterator<Item = &BatchResult> {
+        self.results.iter().filter(|r| r.outcome.is_err())
+    }
+}
+
+/// A batch result as data (for JSON and Python).
+#[derive(Serialize)]
+pub struct BatchResultData {
+    /// Line in the batch file.
+    pub line: usize,
+    /// The user.
+    pub user: String,
+    /// The groups.
+    pub groups: Vec<String>,
+    /// The key file.
+    pub key_file: PathBuf,
+    /// The certificate file.
+    pub cert_file: PathBuf,
+    /// The CA certificate file.
+    pub ca_file: PathBuf,
+    /// notAfter (RFC 3339), when issued.
+    pub not_after: Option<String>,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+impl BatchResult {
+    /// This result as data.
+    pub fn data(&self) -> BatchResultData {
+        let e = &self.entry;
+        BatchResultData {
+            line: e.line,
+            user: e.identity.user.clone(),
+            groups: e.identity.groups.clone(),
+            key_file: e.files.key_file.clone(),
+            cert_file: e.files.cert_file.clone(),
+            ca_file: e.files.ca_file.clone(),
+            not_after: self
+                .outcome
+                .as_ref()
+                .ok()
+                .map(|t| crate::lifetime::rfc3339(*t)),
+            error: self.outcome.as_ref().err().map(Error::chain),
+        }
+    }
+}
+
+impl BatchParams {
+    /// Reads and checks every entry of `text` (JSON lines): names, files
+    /// (never the CA's own, not existing unless `overwrite`, no two entries
+    /// with the same file), algorithms and lifetimes. Writes nothing; the
+    /// first bad entry is the error, with its line.
+    pub fn entries(&self, ca: &CertificateAuthority, text: &str) -> Result<Vec<BatchEntry>> {
+        let now = self.now.unwrap_or_else(OffsetDateTime::now_utc);
+        let mut entries = Vec::new();
+        let mut seen: HashMap<PathBuf, usize> = HashMap::new();
+        for (i, raw) in text.lines().enumerate() {
+            let line = i + 1;
+            let raw = raw.trim();
+            if raw.is_empty() || raw.starts_with('#') {
+                continue;
+            }
+            if entries.len() == MAX_BATCH_ENTRIES {
+                return Err(Error::InvalidArgument(format!(
+                    "more than {MAX_BATCH_ENTRIES} entries: split the batch"
+                )));
+            }
+            let at = |e: Error| Error::AtLine {
+                line,
+                source: Box::new(e),
+            };
+            let entry = self.entry(ca, line, raw, now).map_err(at)?;
+            for p in [&entry.files.key_file, &entry.files.cert_file] {
+                if let Some(first) = seen.insert(p.clone(), line) {
+                    return Err(at(Error::InvalidArgument(format!(
+                        "{} is also written by line {first}",
+                        p.display()
+                    ))));
+                }
+            }
+            entries.push(entry);
+        }
+        if entries.is_empty() {
+            return Err(Error::InvalidArgument("the batch has no entries".into()));
+        }
+        Ok(entries)
+    }
+
+    fn entry(
+        &self,
+        ca: &CertificateAuthority,
+        line: usize,
+        raw: &str,
+        now: OffsetDateTime,
+    ) -> Result<BatchEntry> {
+        let e: RawEntry = serde_json::from_str(raw)
+            .map_err(|e| Error::InvalidArgument(format!("not a batch entry: {e}")))?;
+        let user = match (e.user, e.host, &self.user_template) {
+            (Some(user), None, _) => user,
+            (None, Some(host), Some(template)) => template.replace("{host}", &host),
+            (None, Some(_), None) => {
+                return Err(Error::InvalidArgument(
+                    "the entry gives a host but there is no user template".into(),
+                ));
+            }
+            (Some(_), Some(_), _) => {
+                return Err(Error::InvalidArgument("give user or host, not both".into()));
+            }
+            (None, None, _) => return Err(Error::InvalidArgument("the entry has no user".into())),
+        };
+        let groups = self.groups.iter().cloned().chain(e.groups);
+        let identity = Identity::new(user, groups)?;
+        identity.check_system_masters(self.allow_system_masters)?;
+        let algorithm = match e.algorithm {
+            Some(a) => a.parse()?,
+            None => self.algorithm,
+        };
+        let lifetime = match e.days {
+            Some(d) => Lifetime::from_days_or_duration(Some(d), None)?,
+            None => self.lifetime,
+        };
+        lifetime.end_from(now)?;
+        let name = e.name.unwrap_or_else(|| identity.user.clone());
+        let files = ClientFiles::in_dir(&e.out_dir, &name)?;
+        files.check_not_ca(ca)?;
+        files.check_free(ca.certificate(), self.overwrite)?;
+        Ok(BatchEntry {
+            line,
+            identity,
+            files,
+            algorithm,
+            lifetime,
+        })
+    }
+
+    /// Issues every entry: a new key and certificate each, signed on
+    /// [`BatchParams::threads`] threads, each entry's files written all or
+    /// nothing. A failed entry does not stop the others. `progress` is
+    /// called with the number of entries done after each one.
+    pub fn issue(
+        &self,
+        ca: &CertificateAuthority,
+        entries: Vec<BatchEntry>,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> BatchReport {
+        let threads = match self.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+        .clamp(1, entries.len().max(1));
+        let next = AtomicUsize::new(0);
+        let done = AtomicUsize::new(0);
+        let work = || {
+            let mut out = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(entry) = entries.get(i) else {
+                    return out;
+                };
+                out.push((i, self.issue_one(ca, entry)));
+                progress(done.fetch_add(1, Ordering::Relaxed) + 1);
+            }
+        };
+        let mut outcomes: Vec<(usize, EntryOutcome)> = if threads == 1 {
+            work()
+        } else {
+            std::thread::scope(|s| {
+                let handles: Vec<_> = (0..threads).map(|_| s.spawn(work)).collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().unwrap_or_default())
+                    .collect()
+            })
+        };
+        outcomes.sort_by_key(|(i, _)| *i);
+        let mut report = BatchReport::default();
+        let mut outcomes = outcomes.into_iter().peekable();
+        for (i, entry) in entries.into_iter().enumerate() {
+            let outcome = match outcomes.next_if(|(j, _)| *j == i) {
+                Some((_, Ok((end, warnings)))) => {
+                    report.warnings.extend(warnings);
+                    Ok(end)
+                }
+                Some((_, Err(e))) => Err(e),
+                None => Err(Error::Crypto("the signing thread stopped".into())),
+            };
+            report.results.push(BatchResult { entry, outcome });
+        }
+        report
+    }
+
+    fn issue_one(&self, ca: &CertificateAuthority, entry: &BatchEntry) -> EntryOutcome {
+        let params = IssueParams {
+            lifetime: entry.lifetime,
+            allow_system_masters: self.allow_system_masters,
+            now: self.now,
+        };
+        let (key, issued) = ca.issue(&entry.identity, entry.algorithm, &params)?;
+        entry
+            .files
+            .write(&key, &issued.certificate, ca.certificate(), self.overwrite)?;
+        Ok((issued.certificate.not_after(), issued.warnings))
+    }
+}
+
+#[cfg(test)]
+mod tests;

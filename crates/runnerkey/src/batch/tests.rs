@@ -1,0 +1,126 @@
+//! Unit tests.
+
+use super::*;
+use crate::ca::CaParams;
+use crate::cert::Certificate;
+use crate::verify::verify_client_cert;
+
+fn ca() -> CertificateAuthority {
+    CertificateAuthority::generate(&CaParams::default()).unwrap()
+}
+
+fn line(user: &str, dir: &std::path::Path) -> String {
+    format!(
+        "{{\"user\": \"{user}\", \"groups\": [\"ci\"], \"out_dir\": {:?}}}",
+        dir.display().to_string()
+    )
+}
+
+#[test]
+fn a_batch_issues_every_entry_in_parallel_and_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = ca();
+    let text: String = (0..20)
+        .map(|i| {
+            line(
+                &format!("host-{i}"),
+                &dir.path().join(format!("h{}", i % 3)),
+            ) + "\n"
+        })
+        .collect();
+    let params = BatchParams {
+        groups: vec!["fleet".into()],
+        threads: 4,
+        ..BatchParams::default()
+    };
+    let entries = params.entries(&ca, &format!("# fleet\n\n{text}")).unwrap();
+    assert_eq!(entries.len(), 20);
+    assert_eq!(entries[0].line, 3);
+    assert_eq!(entries[0].identity.groups, ["fleet", "ci"]);
+    let calls = AtomicUsize::new(0);
+    let report = params.issue(&ca, entries, &|_| {
+        calls.fetch_add(1, Ordering::Relaxed);
+    });
+    assert_eq!((report.issued(), calls.into_inner()), (20, 20));
+    for (i, r) in report.results.iter().enumerate() {
+        assert_eq!(r.entry.identity.user, format!("host-{i}"));
+        let cert = Certificate::load(&r.entry.files.cert_file).unwrap();
+        assert_eq!(cert.identity(), r.entry.identity);
+        let v = verify_client_cert(std::slice::from_ref(ca.certificate()), &cert, None, None);
+        assert!(v.ok, "{:?}", v.problems);
+    }
+}
+
+#[test]
+fn every_entry_is_checked_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = ca();
+    let good = line("a", dir.path());
+    let cases = [
+        (format!("{good}\n{{\"user\": \"b\"}}"), 2, "out_dir"),
+        (format!("{good}\n{good}"), 2, "also written by line 1"),
+        (format!("{good}\nnot json"), 2, "not a batch entry"),
+        (
+            "{\"host\": \"h\", \"out_dir\": \"/x\"}".to_string(),
+            1,
+            "template",
+        ),
+        (
+            format!("{good}\n{}", line("Bad Name\u{202e}", dir.path())),
+            2,
+            "user",
+        ),
+        (line("ca", dir.path()), 1, "reserved"),
+        (
+            "{\"user\": \"a\", \"out_dir\": \"/x\", \"days\": 0}".to_string(),
+            1,
+            "at least one day",
+        ),
+        (
+            "{\"user\": \"a\", \"out_dir\": \"/x\", \"colour\": 1}".to_string(),
+            1,
+            "unknown field",
+        ),
+        (
+            "{\"user\": \"a\", \"groups\": [\"system:masters\"], \"out_dir\": \"/x\"}".to_string(),
+            1,
+            "system:masters",
+        ),
+        ("\n# only comments\n".to_string(), 0, "no entries"),
+    ];
+    for (text, at, needle) in cases {
+        let e = BatchParams::default().entries(&ca, &text).unwrap_err();
+        let msg = e.chain();
+        assert!(msg.contains(needle), "{text}: {msg}");
+        if at > 0 {
+            assert!(
+                matches!(e, Error::AtLine { line, .. } if line == at),
+                "{text}: {msg}"
+            );
+        }
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn hosts_fill_the_template_and_existing_files_are_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = ca();
+    let mut params = BatchParams {
+        user_template: Some("gitlab-runner:{host}".into()),
+        ..BatchParams::default()
+    };
+    let text = format!(
+        "{{\"host\": \"web-1\", \"out_dir\": {:?}, \"algorithm\": \"ed25519\", \"days\": 7}}",
+        dir.path().display().to_string()
+    );
+    let entries = params.entries(&ca, &text).unwrap();
+    assert_eq!(entries[0].identity.user, "gitlab-runner:web-1");
+    assert_eq!(entries[0].algorithm, KeyAlgorithm::Ed25519);
+    assert_eq!(params.issue(&ca, entries, &|_| {}).issued(), 1);
+    let again = params.entries(&ca, &text).unwrap_err();
+    assert!(matches!(again.root(), Error::Exists { .. }), "{again}");
+    params.overwrite = true;
+    let entries = params.entries(&ca, &text).unwrap();
+    assert_eq!(params.issue(&ca, entries, &|_| {}).issued(), 1);
+}

@@ -1,0 +1,137 @@
+"""`runnerkey issue --batch` and `CertificateAuthority.issue_many`: a fleet's
+certificates, checked by openssl; bad entries refused by line before
+anything is written; a progress bar only on a terminal."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import subprocess
+from pathlib import Path
+
+from cryptography import x509
+
+import runnerkey
+from cluster import make_ca
+from conftest import binary, ok, openssl, run
+
+
+def jsonl(entries: list[dict]) -> str:
+    return "".join(json.dumps(e) + "\n" for e in entries)
+
+
+def test_a_thousand_entries_all_pass_openssl(tmp_path: Path) -> None:
+    ca_crt, ca_key = make_ca(tmp_path, "pki", algorithm="rsa-2048")
+    out = tmp_path / "fleet"
+    batch = tmp_path / "fleet.jsonl"
+    batch.write_text(jsonl([{"host": f"runner-{i}", "out_dir": str(out / f"rack-{i % 10}")} for i in range(1000)]))
+    r = ok("issue", "--ca-cert", ca_crt, "--ca-key", ca_key, "--batch", batch, "--user", "gitlab-runner:{host}",
+           "--group", "gitlab-runners", "--json")
+    report = json.loads(r.out)
+    assert (report["issued"], report["failed"]) == (1000, 0) and r.err == ""
+    assert [e["line"] for e in report["results"]] == list(range(1, 1001))
+    certs = sorted(out.glob("rack-*/gitlab-runner:runner-*.crt"))
+    assert len(certs) == 1000
+    # openssl verify takes many certificates at once; every one must be OK.
+    v = openssl("verify", "-purpose", "sslclient", "-CAfile", ca_crt, *certs)
+    assert v.stdout.decode().count(": OK\n") == 1000
+    for i in (0, 517, 999):
+        cert = x509.load_pem_x509_certificate((out / f"rack-{i % 10}" / f"gitlab-runner:runner-{i}.crt").read_bytes())
+        attrs = {a.oid.dotted_string: a.value for a in cert.subject}
+        assert attrs["2.5.4.3"] == f"gitlab-runner:runner-{i}" and attrs["2.5.4.10"] == "gitlab-runners"
+    keys = list(out.glob("rack-*/*.key"))
+    assert len(keys) == 1000 and all(k.stat().st_mode & 0o777 == 0o600 for k in keys)
+    assert all(d.stat().st_mode & 0o777 == 0o700 for d in out.iterdir())
+
+
+def test_bad_entries_are_refused_by_line_and_nothing_is_written(tmp_path: Path) -> None:
+    ca_crt, ca_key = make_ca(tmp_path, "pki")
+    out = tmp_path / "out"
+    good = {"user": "a", "out_dir": str(out)}
+    for entries, needle in [
+        ([good, {"user": "b", "out_dir": str(out), "days": 0}], "line 2: a certificate lifetime must be at least one day"),
+        ([good, {"user": "b"}], "line 2: not a batch entry"),
+        ([good, good], "line 2: "),
+        ([good, {"user": "c", "groups": ["system:masters"], "out_dir": str(out)}], "line 2: "),
+        ([{"user": "ca", "out_dir": str(tmp_path / "pki")}], "line 1: "),
+        ([good, {"user": "d", "out_dir": str(out), "algorithm": "dsa"}], "line 2: "),
+    ]:
+        batch = tmp_path / "b.jsonl"
+        batch.write_text(jsonl(entries))
+        r = run("issue", "--ca-cert", ca_crt, "--ca-key", ca_key, "--batch", batch)
+        assert r.code == 2 and f"{batch}: {needle}" in r.err, (entries, r.err)
+        assert not out.exists(), entries
+    r = run("issue", "--ca-cert", ca_crt, "--ca-key", ca_key, "--batch", "-", input="not json\n")
+    assert r.code == 2 and "<stdin>: line 1: not a batch entry" in r.err
+    r = run("issue", "--ca-cert", ca_crt, "--ca-key", ca_key, "--batch", "-", "--out-dir", out, input="")
+    assert r.code == 2 and "cannot be used with" in r.err
+
+
+def test_stdin_and_an_existing_file_is_kept_unless_forced(tmp_path: Path) -> None:
+    ca_crt, ca_key = make_ca(tmp_path, "pki")
+    text = jsonl([{"user": f"u{i}", "out_dir": str(tmp_path / "out")} for i in range(3)])
+    r = ok("issue", "--ca-cert", ca_crt, "--ca-key", ca_key, "--batch", "-", "--jobs", "2", input=text)
+    assert "issued 3 of 3 certificates" in r.out
+    before = (tmp_path / "out" / "u1.key").read_bytes()
+    r = run("issue", "--ca-cert", ca_crt, "--ca-key", ca_key, "--batch", "-", input=text)
+    assert r.code == 2 and "line 1" in r.err and "already exists" in r.err
+    assert (tmp_path / "out" / "u1.key").read_bytes() == before
+    ok("issue", "--ca-cert", ca_crt, "--ca-key", ca_key, "--batch", "-", "--force", input=text)
+    assert (tmp_path / "out" / "u1.key").read_bytes() != before
+
+
+def run_on_a_tty(args: list[object]) -> tuple[int, str]:
+    """Runs runnerkey with stderr (and stdout) on a pseudo-terminal."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen([str(binary()), *map(str, args)], stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+    os.close(slave)
+    chunks = []
+    while True:
+        ready, _, _ = select.select([master], [], [], 60)
+        if not ready:
+            break
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    return p.wait(timeout=60), b"".join(chunks).decode(errors="replace")
+
+
+def test_the_progress_bar_is_shown_only_on_a_terminal(tmp_path: Path) -> None:
+    ca_crt, ca_key = make_ca(tmp_path, "pki")
+    batch = tmp_path / "b.jsonl"
+    args = lambda d: ["issue", "--ca-cert", ca_crt, "--ca-key", ca_key, "--batch", batch, "--force",  # noqa: E731
+                      "--jobs", "1"]
+    batch.write_text(jsonl([{"user": f"u{i}", "out_dir": str(tmp_path / "out")} for i in range(300)]))
+    code, tty = run_on_a_tty(args(tmp_path))
+    assert code == 0 and "certificates" in tty and "/300" in tty, tty
+    piped = ok(*args(tmp_path))
+    assert "/300" not in piped.out + piped.err and piped.err == ""
+    code, quiet = run_on_a_tty([*args(tmp_path), "--quiet"])
+    assert code == 0 and "/300" not in quiet, quiet
+
+
+def test_python_issue_many(tmp_path: Path) -> None:
+    ca = runnerkey.CertificateAuthority.generate(algorithm="rsa-2048")
+    entries = [{"host": f"h{i}", "out_dir": tmp_path / "out", "days": 30} for i in range(50)]
+    report = ca.issue_many(entries, user_template="gitlab-runner:{host}", groups=["fleet"], threads=2)
+    assert (report["issued"], report["failed"]) == (50, 0)
+    first = report["results"][0]
+    assert first["user"] == "gitlab-runner:h0" and first["groups"] == ["fleet"] and first["error"] is None
+    cert = runnerkey.Certificate.load(first["cert_file"])
+    assert runnerkey.verify(ca.certificate, cert).ok
+    try:
+        ca.issue_many([{"user": "x", "out_dir": str(tmp_path / "new")}, {"user": "y"}])
+    except ValueError as e:
+        assert "line 2" in str(e)
+    else:
+        raise AssertionError("a bad entry must raise")
+    assert not (tmp_path / "new").exists()
+    again = ca.issue_many(jsonl([{"user": "z", "out_dir": str(tmp_path / "out")}]))
+    assert again["issued"] == 1
