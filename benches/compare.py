@@ -6,7 +6,11 @@ same machine in one run.
 Workloads: W1 RSA-2048 leaf + RSA-2048 CA, W2 P-256 leaf + RSA-2048 CA,
 W3 P-256 leaf + P-256 CA. Prints per-certificate times and ratios.
 
-Usage: python3 benches/compare.py [--runs N]   (builds the release binaries)
+Then the fleet case: `issue --batch` of 1,000 W2 certificates on one thread
+and on every core, against a Python cryptography loop writing the same
+files, and runnerkey's Python issue_many.
+
+Usage: python3 benches/compare.py [--runs N] [--batch-only] [--batch N]   (builds the release binaries)
 Needs: openssl on PATH, Python `cryptography`; the runnerkey Python package
 is measured too when importable.
 """
@@ -104,15 +108,113 @@ def runnerkey_python(ca: Path, leaf: str):
     return lambda: ca_obj.issue(user="gitlab-admin", groups=["gitlab-runners"], algorithm=leaf)
 
 
+def cryptography_batch(ca: Path, out: Path, n: int) -> None:
+    """What a Python script does for a fleet: one loop, W2, the three files
+    written (key 0600 from creation, fsynced like runnerkey's)."""
+    from cryptography.hazmat.primitives import serialization
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+    import os
+
+    ca_cert = x509.load_pem_x509_certificate((ca / "ca.crt").read_bytes())
+    ca_key = serialization.load_pem_private_key((ca / "ca.key").read_bytes(), None)
+    ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM)
+    ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+
+    def write(path: Path, data: bytes, mode: int) -> None:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+
+    for i in range(n):
+        d = out / f"rack-{i % 10}"
+        d.mkdir(mode=0o700, exist_ok=True)
+        user = f"gitlab-runner:runner-{i}"
+        key = ec.generate_private_key(ec.SECP256R1())
+        now = dt.datetime.now(dt.timezone.utc)
+        cert = (x509.CertificateBuilder()
+                .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, user),
+                                         x509.NameAttribute(NameOID.ORGANIZATION_NAME, "gitlab-runners")]))
+                .issuer_name(ca_cert.subject).public_key(key.public_key())
+                .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+                .not_valid_after(now + dt.timedelta(days=365))
+                .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), True)
+                .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), False)
+                .add_extension(x509.BasicConstraints(False, None), True)
+                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), False)
+                .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+                .sign(ca_key, hashes.SHA256()))
+        write(d / f"{user}.key", key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                   serialization.NoEncryption()), 0o600)
+        write(d / f"{user}.crt", cert.public_bytes(serialization.Encoding.PEM), 0o644)
+        if not (d / "ca.crt").exists():
+            write(d / "ca.crt", ca_pem, 0o644)
+
+
+def batch_case(n: int, runs: int) -> None:
+    """`issue --batch` of n W2 certificates on 1 thread and on every core,
+    against Python cryptography's loop and runnerkey's issue_many."""
+    import os
+    print(f"\nbatch: {n} W2 certificates (P-256 leaf, RSA-2048 CA), three files each; "
+          f"{os.cpu_count()} cores; median of {runs} runs, seconds")
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        ca = tmp / "ca"
+        run(CLI, "ca", "init", "--out-dir", ca, "--algorithm", "rsa-2048")
+        batch = tmp / "fleet.jsonl"
+        batch.write_text("".join(json.dumps({"host": f"runner-{i}", "out_dir": str(tmp / "out" / f"rack-{i % 10}")}) + "\n"
+                                 for i in range(n)))
+
+        def cli(jobs: int, *prefix: str):
+            return lambda: run(*prefix, CLI, "issue", "--ca-dir", ca, "--batch", batch, "--user", "gitlab-runner:{host}",
+                               "--group", "gitlab-runners", "--force", "--jobs", jobs)
+        figures = {}
+        figures["runnerkey issue --batch, 1 thread"] = median_ms(cli(1), runs) / 1000
+        figures["runnerkey issue --batch, default threads, 1 core"] = median_ms(cli(0, "taskset", "-c", "0"), runs) / 1000
+        figures[f"runnerkey issue --batch, default threads, {os.cpu_count()} cores"] = median_ms(cli(0), runs) / 1000
+
+        def py_loop():
+            out = tmp / "py"
+            out.mkdir(exist_ok=True)
+            cryptography_batch(ca, out, n)
+        figures["Python cryptography, one process"] = median_ms(py_loop, runs) / 1000
+        try:
+            import runnerkey
+            ca_obj = runnerkey.CertificateAuthority.load(ca / "ca.crt", ca / "ca.key")
+            entries = [{"host": f"runner-{i}", "out_dir": str(tmp / "rkpy" / f"rack-{i % 10}")} for i in range(n)]
+            figures["runnerkey Python issue_many"] = median_ms(
+                lambda: ca_obj.issue_many(entries, user_template="gitlab-runner:{host}", groups=["gitlab-runners"],
+                                          overwrite=True), runs) / 1000
+        except ImportError:
+            pass
+        for name, secs in figures.items():
+            print(f"  {name:45} {secs:8.3f} s  {n / secs:8.0f} certificates/s")
+        one = figures["runnerkey issue --batch, default threads, 1 core"]
+        allc = figures[f"runnerkey issue --batch, default threads, {os.cpu_count()} cores"]
+        print(f"  all cores / one core: {one / allc:.2f}x; all cores / 1 thread: "
+              f"{figures['runnerkey issue --batch, 1 thread'] / allc:.2f}x; Python cryptography / runnerkey: "
+              f"{figures['Python cryptography, one process'] / allc:.2f}x")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--batch-only", action="store_true", help="only the issue --batch case")
+    ap.add_argument("--batch", type=int, default=1000, help="entries of the batch case")
     args = ap.parse_args()
     if not args.no_build:
         subprocess.run(["cargo", "build", "-j2", "--release", "-p", "runnerkey-cli", "-p", "runnerkey",
                         "--example", "issue_timing"], check=True, cwd=ROOT)
         subprocess.run(["cargo", "build", "-j2", "--release", "-p", "runnerkey-cli"], check=True, cwd=ROOT)
+    if args.batch_only:
+        batch_case(args.batch, max(3, args.runs // 6))
+        return 0
     print(f"openssl: {subprocess.run(['openssl', 'version'], capture_output=True, text=True).stdout.strip()}")
     import cryptography
     print(f"python cryptography {cryptography.__version__}, runs per figure: {args.runs} (median)\n")
@@ -143,6 +245,7 @@ def main() -> int:
     for w, lib_ms, ops, ratio, cli, ossl, pyl, proc in rows:
         print(f"  {w}: openssl CLI / runnerkey CLI = {ossl / cli:5.1f}x   python process / runnerkey CLI = {proc / cli:5.1f}x   "
               f"cryptography lib / runnerkey lib = {pyl / lib_ms:5.1f}x")
+    batch_case(args.batch, max(3, args.runs // 6))
     return 0
 
 

@@ -46,7 +46,8 @@ pub struct BatchParams {
     pub allow_system_masters: bool,
     /// Replace existing key and certificate files.
     pub overwrite: bool,
-    /// Signing threads; 0: one per core.
+    /// Threads; 0: four per core (up to 64), so that while some wait
+    /// for their files to reach the disk (fsync), others sign.
     pub threads: usize,
     /// The time to issue at (now when `None`).
     pub now: Option<OffsetDateTime>,
@@ -253,7 +254,7 @@ impl BatchParams {
         progress: &(dyn Fn(usize) + Sync),
     ) -> BatchReport {
         let threads = match self.threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            0 => (4 * std::thread::available_parallelism().map_or(1, |n| n.get())).min(64),
             n => n,
         }
         .clamp(1, entries.len().max(1));

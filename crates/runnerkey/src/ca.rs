@@ -50,7 +50,47 @@ pub struct CertificateAuthority {
     key: PrivateKey,
     warnings: Vec<String>,
     /// The files it was loaded from, which no output may replace.
-    sources: Vec<PathBuf>,
+    sources: Vec<Source>,
+}
+
+/// A file a CA was loaded from, resolved once (a batch checks thousands of
+/// outputs against it).
+#[derive(Clone, Debug)]
+struct Source {
+    path: PathBuf,
+    absolute: PathBuf,
+    resolved: PathBuf,
+    inode: Option<(u64, u64)>,
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// The path with its directory's symbolic links resolved (and its own,
+/// when it exists).
+fn resolved(p: &Path) -> PathBuf {
+    let abs = absolute(p);
+    match (abs.parent().map(std::fs::canonicalize), abs.file_name()) {
+        (Some(Ok(dir)), Some(name)) => std::fs::canonicalize(&abs).unwrap_or(dir.join(name)),
+        _ => abs,
+    }
+}
+
+fn inode(p: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()))
+}
+
+impl Source {
+    fn new(path: &Path) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            absolute: absolute(path),
+            resolved: resolved(path),
+            inode: inode(path),
+        }
+    }
 }
 
 /// Trusted CA certificates (no keys) from a PEM bundle or, when the file
@@ -143,7 +183,7 @@ impl CertificateAuthority {
             }
             other => other.in_file(cert_path),
         })?;
-        ca.sources = vec![cert_path.to_path_buf(), key_path.to_path_buf()];
+        ca.sources = vec![Source::new(cert_path), Source::new(key_path)];
         if let Ok(meta) = std::fs::metadata(key_path)
             && meta.mode() & 0o077 != 0
         {
@@ -166,26 +206,18 @@ impl CertificateAuthority {
     /// inode — so that no command can replace the cluster CA's key or
     /// certificate. Call it for every output before writing anything.
     pub fn check_output(&self, path: &Path) -> Result<()> {
-        use std::os::unix::fs::MetadataExt;
-        let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-        let resolved = |p: &Path| {
-            let abs = absolute(p);
-            match (abs.parent().map(std::fs::canonicalize), abs.file_name()) {
-                (Some(Ok(dir)), Some(name)) => {
-                    std::fs::canonicalize(&abs).unwrap_or(dir.join(name))
-                }
-                _ => abs,
-            }
-        };
-        let inode = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
+        if self.sources.is_empty() {
+            return Ok(());
+        }
+        let (abs, res, ino) = (absolute(path), resolved(path), inode(path));
         for source in &self.sources {
-            let same = absolute(path) == absolute(source)
-                || resolved(path) == resolved(source)
-                || inode(path).is_some_and(|i| Some(i) == inode(source));
+            let same = abs == source.absolute
+                || res == source.resolved
+                || ino.is_some_and(|i| Some(i) == source.inode);
             if same {
                 return Err(Error::WouldReplaceCa {
                     path: path.to_path_buf(),
-                    ca_file: source.clone(),
+                    ca_file: source.path.clone(),
                 });
             }
         }

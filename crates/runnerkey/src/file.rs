@@ -188,7 +188,7 @@ impl Outputs {
             });
         }
         if let Some(dir) = dest.parent() {
-            remove_stale_temps(if dir.as_os_str().is_empty() {
+            remove_stale_temps_once(if dir.as_os_str().is_empty() {
                 Path::new(".")
             } else {
                 dir
@@ -353,6 +353,23 @@ pub fn remove_stale_temps(dir: &Path) {
         if name.starts_with('.') && writer_is_gone(pid) {
             let _ = fs::remove_file(e.path());
         }
+    }
+}
+
+/// [`remove_stale_temps`], once per directory and process: a batch writes
+/// thousands of files into one directory, and scanning it before each
+/// would take time quadratic in their number.
+fn remove_stale_temps_once(dir: &Path) {
+    use std::collections::HashSet;
+    use std::sync::Mutex;
+    static CLEANED: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
+    let first = CLEANED
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get_or_insert_with(HashSet::new)
+        .insert(dir.to_path_buf());
+    if first {
+        remove_stale_temps(dir);
     }
 }
 
