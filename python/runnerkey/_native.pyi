@@ -259,7 +259,7 @@ class CertificateAuthority:
         """One new key and certificate per entry (``{"user" or "host", "groups", "out_dir"}`` and
         optional ``name``, ``algorithm``, ``days``; or JSON-lines text). Every entry is checked
         first (a bad one raises, naming its line, before anything is written); then they are
-        signed on ``threads`` threads (0: all cores) with the GIL released, each entry's files
+        signed on ``threads`` threads (0: four per core, to overlap signing with disk syncs) with the GIL released, each entry's files
         written all or nothing. An entry given ``host`` gets ``user_template`` with ``{host}``
         replaced; ``groups`` are added to every entry's."""
     def write_kubeadm(self, directory: _Path, overwrite: bool = False) -> list[pathlib.Path]:
@@ -331,7 +331,7 @@ class Manifests:
     def __len__(self) -> int: ...
 
 def rbac(*, user: Optional[str] = None, groups: Sequence[str] = ..., service_account: Optional[str] = None, profile: str = "executor", namespace: Optional[str] = None, with_token_secret: bool = False, features: Optional[Sequence[str]] = None, with_namespaces: bool = True) -> Manifests:
-    """RBAC for a user or a service account ("NS/NAME"): profile "executor", "deployer" or "cluster-admin"."""
+    """RBAC for a user (with its groups), one group alone (a fleet of per-host users), or a service account ("NS/NAME"): profile "executor", "deployer" or "cluster-admin"."""
 
 @final
 class Kubeconfig:

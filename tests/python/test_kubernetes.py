@@ -133,6 +133,20 @@ def test_rbac_applies_on_a_fresh_cluster() -> None:
         assert not [o for o in docs(ok("rbac", *args, "--no-namespaces").out) if o["kind"] == "Namespace"]
 
 
+def test_rbac_for_a_fleet_binds_its_group_never_everyone() -> None:
+    objects = docs(ok("rbac", "--group", "gitlab-runners", "--profile", "executor", "--namespace", "ci").out)
+    binding = [o for o in objects if o["kind"] == "RoleBinding"][0]
+    assert binding["subjects"] == [{"kind": "Group", "name": "gitlab-runners", "apiGroup": "rbac.authorization.k8s.io"}]
+    assert binding["metadata"]["name"] == "gitlab-runner-executor-group-gitlab-runners"
+    for o in objects:
+        assert errors(o) == [], o
+    for everyone in ["system:authenticated", "system:serviceaccounts", "system:serviceaccounts:ci", "system:unauthenticated"]:
+        r = run("rbac", "--group", everyone, "--profile", "cluster-admin")
+        assert r.code == 2 and "every authenticated identity" in r.err, (everyone, r.err)
+    r = run("rbac", "--group", "a", "--group", "b", "--profile", "executor", "--namespace", "ci")
+    assert r.code == 2 and "--group G alone" in r.err
+
+
 def test_rbac_bad_input() -> None:
     for args, needle in [
         (["--user", "u", "--profile", "executor"], "--namespace"),

@@ -181,11 +181,11 @@ pub struct RbacArgs {
     #[arg(
         long,
         conflicts_with = "service_account",
-        required_unless_present = "service_account"
+        required_unless_present_any = ["service_account", "groups"]
     )]
     pub user: Option<String>,
-    /// Group to bind as well (O); repeat for several.
-    #[arg(long = "group", requires = "user")]
+    /// Group to bind as well (O); repeat for several. Alone (without --user), the one group to bind: a fleet of per-host users sharing it.
+    #[arg(long = "group", conflicts_with = "service_account")]
     pub groups: Vec<String>,
     /// Service account NAMESPACE/NAME (created by the manifests).
     #[arg(long)]
@@ -573,7 +573,7 @@ pub struct IssueArgs {
     /// Issue one certificate per line of FILE (JSON lines: user or host, groups, out_dir, and optional name, algorithm, days; `-` reads stdin), on all cores. Every entry is checked before the first is issued.
     #[arg(long, value_name = "FILE")]
     pub batch: Option<PathBuf>,
-    /// Signing threads for --batch [default: one per core].
+    /// Threads for --batch [default: four per core, so that signing goes on while files are synced to disk].
     #[arg(long, value_name = "N", requires = "batch")]
     pub jobs: Option<usize>,
     /// No progress bar (it is shown only on a terminal anyway).

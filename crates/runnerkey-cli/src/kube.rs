@@ -10,12 +10,13 @@ use crate::args::{Format, K8sCsrCreateArgs, K8sCsrImportArgs, KubeconfigArgs, Rb
 
 /// `runnerkey rbac`
 pub fn rbac(a: &RbacArgs) -> Result<Outcome> {
-    let subject = match (&a.user, &a.service_account) {
-        (Some(user), None) => RbacSubject::User(Identity::new(user.clone(), a.groups.clone())?),
-        (None, Some(sa)) => RbacSubject::service_account(sa)?,
+    let subject = match (&a.user, &a.service_account, a.groups.as_slice()) {
+        (Some(user), None, _) => RbacSubject::User(Identity::new(user.clone(), a.groups.clone())?),
+        (None, Some(sa), []) => RbacSubject::service_account(sa)?,
+        (None, None, [group]) => RbacSubject::group(group)?,
         _ => {
             return Err(Error::InvalidArgument(
-                "give --user NAME or --service-account NAMESPACE/NAME".into(),
+                "give --user NAME (and its --group G), --group G alone, or --service-account NAMESPACE/NAME".into(),
             ));
         }
     };

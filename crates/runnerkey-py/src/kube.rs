@@ -66,13 +66,14 @@ pub fn rbac(
     features: Option<Vec<String>>,
     with_namespaces: bool,
 ) -> PyResult<Manifests> {
-    let subject = match (user, service_account) {
-        (Some(u), None) => RbacSubject::User(Identity::new(u, groups).py()?),
-        (None, Some(sa)) => RbacSubject::service_account(&sa).py()?,
+    let subject = match (user, service_account, groups.as_slice()) {
+        (Some(u), None, _) => RbacSubject::User(Identity::new(u, groups).py()?),
+        (None, Some(sa), []) => RbacSubject::service_account(&sa).py()?,
+        (None, None, [group]) => RbacSubject::group(group).py()?,
         _ => {
             return Err(crate::errors::new_err(
                 "InvalidArgumentError",
-                "give user= or service_account=",
+                "give user= (and its groups=), groups=[one group] alone, or service_account=",
             ));
         }
     };

@@ -145,6 +145,10 @@ pub enum RbacObject {
 pub enum RbacSubject {
     /// A user from a client certificate (CN), optionally with its groups (O).
     User(Identity),
+    /// Everyone whose certificate carries this group (O): a fleet of
+    /// per-host users bound once; revoking one host is letting its
+    /// short-lived certificate lapse (or issuing it without the group).
+    Group(String),
     /// A service account (created by the manifests).
     ServiceAccount {
         /// Its namespace.
@@ -154,7 +158,29 @@ pub enum RbacSubject {
     },
 }
 
+/// Groups every authenticated (or every) identity has: binding one would
+/// grant the role to the whole cluster.
+const EVERYONE_GROUPS: [&str; 3] = [
+    "system:authenticated",
+    "system:unauthenticated",
+    "system:serviceaccounts",
+];
+
 impl RbacSubject {
+    /// A group subject; refuses the groups every identity (or every
+    /// service account of a namespace) has.
+    pub fn group(name: &str) -> Result<Self> {
+        crate::identity::check_name("group", name)?;
+        if EVERYONE_GROUPS.contains(&name) || name.starts_with("system:serviceaccounts:") {
+            return Err(Error::InvalidName {
+                field: "group",
+                value: name.to_string(),
+                reason: "is held by every authenticated identity (or every service account): binding it grants the role to all of them".into(),
+            });
+        }
+        Ok(RbacSubject::Group(name.to_string()))
+    }
+
     /// Parses `NAMESPACE/NAME`.
     pub fn service_account(spec: &str) -> Result<Self> {
         let (namespace, name) = spec.split_once('/').ok_or_else(|| {
@@ -179,6 +205,12 @@ impl RbacSubject {
                     api_group: Some(RBAC_GROUP),
                 })
                 .collect(),
+            RbacSubject::Group(name) => vec![Subject {
+                kind: "Group",
+                name: name.clone(),
+                namespace: None,
+                api_group: Some(RBAC_GROUP),
+            }],
             RbacSubject::ServiceAccount { namespace, name } => vec![Subject {
                 kind: "ServiceAccount",
                 name: name.clone(),
@@ -191,6 +223,7 @@ impl RbacSubject {
     fn slug(&self) -> String {
         match self {
             RbacSubject::User(id) => sanitize(&id.user),
+            RbacSubject::Group(name) => format!("group-{}", sanitize(name)),
             RbacSubject::ServiceAccount { name, .. } => sanitize(name),
         }
     }
@@ -282,7 +315,7 @@ fn manifests(params: &RbacParams) -> Result<Manifests<RbacObject>> {
     if params.with_namespaces {
         let own = match &params.subject {
             RbacSubject::ServiceAccount { namespace, .. } => Some(namespace.as_str()),
-            RbacSubject::User(_) => None,
+            RbacSubject::User(_) | RbacSubject::Group(_) => None,
         };
         let mut names: Vec<&str> = own.into_iter().chain([namespace.as_str()]).collect();
         names.dedup();
@@ -387,8 +420,14 @@ fn target_namespace(params: &RbacParams) -> Result<String> {
     let namespace = match (&params.namespace, &params.subject) {
         (Some(ns), _) => ns.clone(),
         (None, RbacSubject::ServiceAccount { namespace, .. }) => namespace.clone(),
-        (None, RbacSubject::User(_)) if params.profile == Profile::ClusterAdmin => String::new(),
-        (None, RbacSubject::User(_)) => return Err(Error::NamespaceRequired),
+        (None, RbacSubject::User(_) | RbacSubject::Group(_))
+            if params.profile == Profile::ClusterAdmin =>
+        {
+            String::new()
+        }
+        (None, RbacSubject::User(_) | RbacSubject::Group(_)) => {
+            return Err(Error::NamespaceRequired);
+        }
     };
     if !namespace.is_empty() {
         check_label("namespace", &namespace)?;

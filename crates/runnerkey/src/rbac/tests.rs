@@ -138,3 +138,38 @@ fn namespaces_come_first_once_and_never_the_builtin_ones() {
         "{yaml}"
     );
 }
+
+#[test]
+fn a_group_binds_a_fleet_but_never_everyone() {
+    let mut p = RbacParams::new(
+        RbacSubject::group("gitlab-runners").unwrap(),
+        Profile::Executor,
+    );
+    p.namespace = Some("ci".into());
+    let m = p.manifests().unwrap();
+    let subjects: Vec<_> = m
+        .items
+        .iter()
+        .filter_map(|o| match o {
+            RbacObject::Binding {
+                subjects, metadata, ..
+            } => Some((metadata.name.clone(), subjects.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(subjects.len(), 1);
+    assert_eq!(subjects[0].0, "gitlab-runner-executor-group-gitlab-runners");
+    assert_eq!(subjects[0].1[0].kind, "Group");
+    for everyone in [
+        "system:authenticated",
+        "system:unauthenticated",
+        "system:serviceaccounts",
+        "system:serviceaccounts:kube-system",
+    ] {
+        assert!(matches!(
+            RbacSubject::group(everyone).unwrap_err(),
+            Error::InvalidName { .. }
+        ));
+    }
+    assert!(RbacSubject::group("bad\u{202e}").is_err());
+}
