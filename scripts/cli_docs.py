@@ -28,6 +28,17 @@ Exit codes for every command: **0** success, **1** a check found problems
 doctor finds errors), **2** usage or input error (`runnerkey: <message>` on
 stderr; no file written or changed).
 
+Conventions: `-` as a file argument is standard input (inputs) or standard
+output (public outputs), and is refused with a message where the output
+holds a private key or a file is edited in place — never a file named `-`.
+Text from certificates, configs and API objects is escaped before it
+reaches the terminal. The symbols ✓ ✗ → — are printed as `+ x -> --` when
+the locale (`LC_ALL`, `LC_CTYPE`, `LANG`) is not UTF-8. runnerkey prints no
+colours; the one animation, `issue --batch`'s progress bar, is drawn only
+when standard error is a terminal and never with `-q`. Shell completions:
+`runnerkey completion bash|zsh|fish|powershell|elvish`; manual page:
+`runnerkey man`.
+
 """
 
 

@@ -252,3 +252,19 @@ fn demo_runs_with_no_arguments_and_again_changes_nothing() {
     let r = d.run(&["demo"]).success();
     assert!(r.stdout.contains("nothing to do"), "{r:#?}");
 }
+
+#[test]
+fn outside_a_utf8_locale_the_symbols_are_ascii() {
+    let mut d = Dir::new();
+    d.locale = "C";
+    let r = d.run(&["demo"]).success();
+    assert!(
+        r.stdout
+            .contains("+ the runner's kubernetes settings and files are consistent"),
+        "{r:#?}"
+    );
+    assert!(
+        !r.stdout.contains(['✓', '✗', '→', '—']) && r.stdout.is_ascii(),
+        "{r:#?}"
+    );
+}

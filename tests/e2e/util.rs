@@ -36,12 +36,15 @@ impl Run {
 /// A scratch directory, removed at the end of the test.
 pub struct Dir {
     tmp: tempfile::TempDir,
+    /// `LC_ALL` of the commands run here (a UTF-8 one unless changed).
+    pub locale: &'static str,
 }
 
 impl Dir {
     pub fn new() -> Self {
         Self {
             tmp: tempfile::tempdir().expect("temp dir"),
+            locale: "C.UTF-8",
         }
     }
 
@@ -83,6 +86,7 @@ impl Dir {
         let out = match umask {
             None => Command::new(bin)
                 .args(args)
+                .env("LC_ALL", self.locale)
                 .current_dir(self.tmp.path())
                 .output(),
             Some(m) => Command::new("sh")
@@ -90,6 +94,7 @@ impl Dir {
                 .arg(format!("umask {m}; exec \"$0\" \"$@\""))
                 .arg(bin)
                 .args(args)
+                .env("LC_ALL", self.locale)
                 .current_dir(self.tmp.path())
                 .output(),
         }
@@ -106,6 +111,7 @@ impl Dir {
         use std::io::Write;
         let mut child = Command::new(env!("CARGO_BIN_EXE_runnerkey"))
             .args(args)
+            .env("LC_ALL", self.locale)
             .current_dir(self.tmp.path())
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())

@@ -74,9 +74,39 @@ pub fn write_raw(text: &str) {
     }
 }
 
-/// Writes `text` to stdout, escaped.
+/// Whether the locale's character set is UTF-8 (the first of `LC_ALL`,
+/// `LC_CTYPE`, `LANG` that is set decides; none set is the C locale).
+fn utf8_locale() -> bool {
+    static UTF8: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *UTF8.get_or_init(|| {
+        ["LC_ALL", "LC_CTYPE", "LANG"]
+            .iter()
+            .filter_map(|v| std::env::var(v).ok())
+            .find(|v| !v.is_empty())
+            .is_some_and(|v| {
+                let v = v.to_ascii_lowercase();
+                v.contains("utf-8") || v.contains("utf8")
+            })
+    })
+}
+
+/// The symbols the CLI uses, as ASCII, for a terminal that is not UTF-8.
+fn ascii_symbols(text: &str) -> String {
+    text.replace('✓', "+")
+        .replace('✗', "x")
+        .replace('→', "->")
+        .replace('—', "--")
+}
+
+/// Writes `text` to stdout, escaped; the CLI's symbols (✓ ✗ → —) in ASCII
+/// when the locale is not UTF-8.
 pub fn write_out(text: &str) {
-    write_raw(&escape(text));
+    let text = escape(text);
+    if utf8_locale() {
+        write_raw(&text);
+    } else {
+        write_raw(&ascii_symbols(&text));
+    }
 }
 
 /// Writes a message to stderr, escaped — a newline inside it too (a file
@@ -126,6 +156,11 @@ macro_rules! err {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn symbols_have_ascii_fallbacks() {
+        assert_eq!(ascii_symbols("✓ ok — a → b ✗ no"), "+ ok -- a -> b x no");
+    }
 
     #[test]
     fn escapes_terminal_controls() {
