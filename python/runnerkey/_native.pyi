@@ -359,3 +359,6 @@ def doctor(config: _Path, *, runner: Union[str, int, None] = None, online: bool 
 
 def setup(*, ca: CertificateAuthority, config: _Path, runner: Union[str, int], server: str, user: str = "gitlab-admin", groups: Sequence[str] = ..., out_dir: _Path = ..., install_dir: Optional[_Path] = None, namespace: str = "gitlab-runner", service_account: str = "gitlab-deployer", algorithm: str = "ecdsa-p256", days: int = 365, force: bool = False, dry_run: bool = False) -> dict[str, Any]:
     """The whole procedure, all or nothing and idempotent (see ``runnerkey setup``); the report."""
+
+def cli_main(argv: Sequence[str]) -> int:
+    """The ``runnerkey`` command line on ``argv`` (program name first), in this process; its exit status."""

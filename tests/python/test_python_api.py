@@ -276,3 +276,23 @@ def test_errors_are_oserrors_and_valueerrors_where_they_fit(tmp_path: Path) -> N
     assert issubclass(runnerkey.InvalidArgumentError, ValueError)
     assert issubclass(runnerkey.ConfigParseError, ValueError)
     assert runnerkey.RunnerkeyIOError.__module__ == "runnerkey"
+
+
+def test_the_package_installs_the_same_runnerkey_command(tmp_path: Path) -> None:
+    """`pip install runnerkey` gives a `runnerkey` command that is the Rust
+    CLI itself (through the native module), not a second implementation."""
+    import shutil
+    import subprocess
+    import sys
+
+    from conftest import binary
+
+    exe = Path(sys.executable).parent / "runnerkey"
+    assert exe.exists(), "the wheel installs no runnerkey console script"
+    for args in (["--version"], ["rbac", "--group", "gitlab-runners", "--profile", "executor", "--namespace", "ci"],
+                 ["rbac", "--user", "u", "--profile", "god", "--namespace", "ci"], ["no-such-command"]):
+        mine = subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=60)
+        theirs = subprocess.run([str(binary()), *args], capture_output=True, text=True, timeout=60)
+        assert (mine.returncode, mine.stdout, mine.stderr) == (theirs.returncode, theirs.stdout, theirs.stderr), args
+    assert subprocess.run([str(exe), "--version"], capture_output=True, text=True).stdout.startswith("runnerkey ")
+    assert shutil.which("runnerkey", path=str(exe.parent)) == str(exe)

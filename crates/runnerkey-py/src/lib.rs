@@ -11,6 +11,13 @@ mod pki;
 
 use pyo3::prelude::*;
 
+/// The `runnerkey` command: the CLI's own entry point (not a second
+/// implementation) on `argv`, with the GIL released; its exit status.
+#[pyfunction]
+fn cli_main(py: Python<'_>, argv: Vec<std::ffi::OsString>) -> u8 {
+    py.detach(|| runnerkey_cli::run(argv))
+}
+
 /// The native module.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -31,6 +38,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(kube::k8s_csr_certificate, m)?)?;
     m.add_function(wrap_pyfunction!(kube::doctor, m)?)?;
     m.add_function(wrap_pyfunction!(kube::setup, m)?)?;
+    m.add_function(wrap_pyfunction!(cli_main, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

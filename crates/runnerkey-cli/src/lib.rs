@@ -1,0 +1,131 @@
+//! `runnerkey`: the command-line face of the runnerkey library. It parses
+//! arguments, calls the library, prints, and maps errors to exit codes:
+//! 0 success, 1 a check found problems, 2 usage or input error. The binary
+//! and the Python package's `runnerkey` command both call [`run`].
+
+// The doc comments of the argument structs are clap's help texts, written
+// for a terminal (`[[runners]]` is TOML, not a rustdoc link).
+#![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
+
+#[macro_use]
+mod term;
+mod args;
+mod batch;
+mod demo;
+mod doctor;
+mod inputs;
+mod kube;
+mod next_step;
+mod pki;
+mod report;
+mod runner_config;
+mod setup;
+mod stdio;
+
+use std::ffi::OsString;
+
+use clap::{CommandFactory, Parser};
+
+/// Exit status of a command that ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Everything fine.
+    Ok,
+    /// A check found problems.
+    Problems,
+}
+
+/// Runs the command line `args` (the program name first) and returns the
+/// exit status: 0 success, 1 a check found problems, 2 usage or input error.
+pub fn run<I, T>(args: I) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match args::Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version go to stdout with status 0; usage errors to
+            // stderr with 2.
+            let _ = e.print();
+            return u8::try_from(e.exit_code()).unwrap_or(2);
+        }
+    };
+    let result = match cli.command {
+        args::Command::Ca(args::CaCommand::Init(a)) => pki::ca_init(&a),
+        args::Command::Key(args::KeyCommand::Generate(a)) => pki::key_generate(&a),
+        args::Command::Csr(args::CsrCommand::Create(a)) => pki::csr_create(&a),
+        args::Command::Csr(args::CsrCommand::Sign(a)) => pki::csr_sign(&a),
+        args::Command::Issue(a) => pki::issue(&a),
+        args::Command::Inspect(a) => report::inspect(&a),
+        args::Command::Verify(a) => report::verify(&a),
+        args::Command::RunnerConfig(c) => runner_config::run(&c),
+        args::Command::Rbac(a) => kube::rbac(&a),
+        args::Command::Kubeconfig(a) => kube::kubeconfig(&a),
+        args::Command::K8sCsr(args::K8sCsrCommand::Create(a)) => kube::k8s_csr_create(&a),
+        args::Command::K8sCsr(args::K8sCsrCommand::Import(a)) => kube::k8s_csr_import(&a),
+        args::Command::Setup(a) => setup::run(&a),
+        args::Command::Doctor(a) => doctor::run(&a),
+        args::Command::Demo(a) => demo::run(&a),
+        args::Command::Completion(a) => {
+            let mut buf = Vec::new();
+            clap_complete::generate(a.shell, &mut args::Cli::command(), "runnerkey", &mut buf);
+            term::write_raw(&String::from_utf8_lossy(&buf));
+            Ok(Outcome::Ok)
+        }
+        args::Command::Man => {
+            let mut buf = Vec::new();
+            match clap_mangen::Man::new(args::Cli::command()).render(&mut buf) {
+                Ok(()) => {
+                    term::write_raw(&String::from_utf8_lossy(&buf));
+                    Ok(Outcome::Ok)
+                }
+                Err(e) => Err(runnerkey::Error::InvalidArgument(format!(
+                    "cannot render the manual page: {e}"
+                ))),
+            }
+        }
+    };
+    let code = match result {
+        Ok(Outcome::Ok) => 0,
+        Ok(Outcome::Problems) => 1,
+        Err(e) => {
+            err!("runnerkey: {}", e.chain());
+            match e.root() {
+                runnerkey::Error::DuplicateRunner { .. } => {
+                    err!(
+                        "runnerkey: hint: runner-config set, lint and doctor take --runner-index N"
+                    )
+                }
+                runnerkey::Error::Exists { .. } => err!("runnerkey: hint: --force replaces it"),
+                runnerkey::Error::SystemMasters => {
+                    err!("runnerkey: hint: --allow-system-masters, if you really mean it")
+                }
+                runnerkey::Error::PassphraseRequired => {
+                    err!("runnerkey: hint: --passphrase-file FILE")
+                }
+                runnerkey::Error::NamespaceRequired => err!("runnerkey: hint: --namespace NS"),
+                runnerkey::Error::TokenNeedsServiceAccount => {
+                    err!("runnerkey: hint: --service-account NS/NAME with --with-token-secret")
+                }
+                _ => {}
+            }
+            return 2;
+        }
+    };
+    match term::finish() {
+        // The reader went away (`runnerkey … | head`): nothing to say, and
+        // the command's own outcome stands.
+        Some(e) if e.kind() == std::io::ErrorKind::BrokenPipe => code,
+        Some(e) => {
+            err!("runnerkey: cannot write the output: {e} (the command itself completed)");
+            2
+        }
+        None => code,
+    }
+}
+
+/// Prints advice on stderr.
+pub(crate) fn warn(message: &str) {
+    err!("runnerkey: warning: {message}");
+}
