@@ -138,9 +138,8 @@ pub struct SetupArgs {
     /// Permit the group system:masters.
     #[arg(long)]
     pub allow_system_masters: bool,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 /// `runnerkey doctor`
@@ -157,12 +156,49 @@ pub struct DoctorArgs {
     /// Also connect to host as the runner does, and ask the API server who we are and what we may do.
     #[arg(long)]
     pub online: bool,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub out: OutputArgs,
     /// Seconds the whole online check may take, from the first connection to the last answer (each read is bounded too).
     #[arg(long, default_value_t = 10)]
     pub timeout: u64,
+}
+
+/// What a command that prints a report prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    /// For people.
+    Text,
+    /// JSON, for programs.
+    Json,
+    /// YAML, for programs (the same fields as JSON).
+    Yaml,
+}
+
+/// `-o text|json|yaml`, and `--json` for `-o json`.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Output format: text, or json or yaml for programs (the same fields; see docs/inspect.md and docs/cli.md).
+    #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
+    pub output: Output,
+    /// The same as -o json.
+    #[arg(long, conflicts_with = "output")]
+    pub json: bool,
+}
+
+impl OutputArgs {
+    /// Whether the output is for programs (JSON or YAML).
+    pub fn data(&self) -> bool {
+        self.json || self.output != Output::Text
+    }
+
+    /// Prints `value` as JSON or YAML, as asked.
+    pub fn print<T: serde::Serialize>(&self, value: &T) -> runnerkey::Result<()> {
+        if self.json || self.output == Output::Json {
+            crate::term::print_json(value)
+        } else {
+            crate::term::print_yaml(value)
+        }
+    }
 }
 
 /// Output format of manifests.
@@ -327,9 +363,8 @@ pub struct ShowArgs {
     /// Only this runner.
     #[arg(long)]
     pub runner: Option<String>,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub out: OutputArgs,
     /// Print runner tokens and bearer tokens instead of <redacted>.
     #[arg(long)]
     pub show_secrets: bool,
@@ -399,9 +434,8 @@ pub struct LintArgs {
     /// Only the runner at this 0-based position among [[runners]] (for duplicate names).
     #[arg(long, conflicts_with = "runner")]
     pub runner_index: Option<usize>,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 /// `runnerkey ca …`
@@ -592,9 +626,8 @@ pub struct InspectArgs {
     /// File holding the passphrase of an encrypted key.
     #[arg(long)]
     pub passphrase_file: Option<PathBuf>,
-    /// Print JSON (field names documented in docs/inspect.md).
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 /// `runnerkey verify`
@@ -612,9 +645,8 @@ pub struct VerifyArgs {
     /// File holding the key's passphrase, if it is encrypted.
     #[arg(long)]
     pub passphrase_file: Option<PathBuf>,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 /// `runnerkey demo`

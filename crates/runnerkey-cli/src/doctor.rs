@@ -138,8 +138,8 @@ pub fn run(a: &DoctorArgs) -> Result<Outcome> {
             path.display()
         )));
     }
-    if a.json {
-        crate::term::print_json(&report)?;
+    if a.out.data() {
+        a.out.print(&report)?;
     } else {
         print(&report);
     }

@@ -9,8 +9,6 @@ use crate::Outcome;
 use crate::args::{InspectArgs, VerifyArgs};
 use crate::inputs;
 
-use crate::term::print_json;
-
 fn key_text(k: &Option<KeyDescription>) -> String {
     match k {
         None => "unknown".into(),
@@ -115,8 +113,8 @@ pub fn inspect(a: &InspectArgs) -> Result<Outcome> {
     let data = crate::stdio::read(&a.file)?;
     let items = inspect_file(&data, pass.as_deref().map(Vec::as_slice), None)
         .map_err(|e| e.in_file(&a.file))?;
-    if a.json {
-        print_json(&items)?;
+    if a.out.data() {
+        a.out.print(&items)?;
         return Ok(Outcome::Ok);
     }
     for (i, item) in items.iter().enumerate() {
@@ -226,8 +224,8 @@ pub fn verify(a: &VerifyArgs) -> Result<Outcome> {
     if let Some(path) = &a.key {
         report = report.with_key_file(path, None);
     }
-    if a.json {
-        print_json(&report)?;
+    if a.out.data() {
+        a.out.print(&report)?;
     } else {
         print_verify(&report);
     }

@@ -20,8 +20,6 @@ pub fn run(c: &RunnerConfigCommand) -> Result<Outcome> {
     }
 }
 
-use crate::term::print_json as json;
-
 fn show(a: &ShowArgs) -> Result<Outcome> {
     let cfg = crate::stdio::load_config(&a.config.config)?;
     let mut runners = cfg.runners().map_err(|e| e.in_file(&a.config.config))?;
@@ -34,8 +32,8 @@ fn show(a: &ShowArgs) -> Result<Outcome> {
     if !a.show_secrets {
         runners = runners.iter().map(RunnerInfo::redacted).collect();
     }
-    if a.json {
-        json(&runners)?;
+    if a.out.data() {
+        a.out.print(&runners)?;
         return Ok(Outcome::Ok);
     }
     let none = || "-".to_string();
@@ -194,8 +192,8 @@ fn lint(a: &LintArgs) -> Result<Outcome> {
         p
     };
     let findings = cfg.lint(&options).map_err(|e| e.in_file(path))?;
-    if a.json {
-        json(&findings)?;
+    if a.out.data() {
+        a.out.print(&findings)?;
     } else if findings.is_empty() {
         out!("{}: no problems found", path.display());
     } else {
@@ -207,7 +205,7 @@ fn lint(a: &LintArgs) -> Result<Outcome> {
         .iter()
         .filter(|f| f.severity == Severity::Error)
         .count();
-    if !a.json && !findings.is_empty() {
+    if !a.out.data() && !findings.is_empty() {
         out!(
             "{errors} error(s), {} other finding(s)",
             findings.len() - errors

@@ -29,8 +29,6 @@ fn params(a: &SetupArgs) -> Result<SetupParams> {
     Ok(p)
 }
 
-use crate::term::print_json as json;
-
 fn print_files(files: &[runnerkey::setup::FileAction]) {
     for f in files {
         out!(
@@ -124,8 +122,8 @@ pub fn run(a: &SetupArgs) -> Result<Outcome> {
             .map(|e| e.parse::<Lifetime>().map(|l| l.as_duration()))
             .transpose()?;
         let report = p.request(&name, expiration)?;
-        if a.json {
-            json(&report)?
+        if a.out.data() {
+            a.out.print(&report)?
         } else {
             print_request(&report)
         }
@@ -162,8 +160,8 @@ pub fn run(a: &SetupArgs) -> Result<Outcome> {
         })?;
         p.run(CertSource::Ca(&ca))?
     };
-    if a.json {
-        json(&report)?;
+    if a.out.data() {
+        a.out.print(&report)?;
         return Ok(Outcome::Ok);
     }
     Ok(print_report(&report))

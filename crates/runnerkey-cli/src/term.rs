@@ -132,6 +132,14 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> runnerkey::Result<()> {
     Ok(())
 }
 
+/// Prints a value as YAML (strings escaped like all output).
+pub fn print_yaml<T: serde::Serialize>(value: &T) -> runnerkey::Result<()> {
+    let text = serde_norway::to_string(value)
+        .map_err(|e| runnerkey::Error::InvalidArgument(format!("cannot encode YAML: {e}")))?;
+    write_out(&text);
+    Ok(())
+}
+
 /// The write error that happened on stdout, if any.
 pub fn finish() -> Option<std::io::Error> {
     FAILED.lock().unwrap_or_else(|p| p.into_inner()).take()
