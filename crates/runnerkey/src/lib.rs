@@ -17,6 +17,62 @@
 //! assert!(key.matches(&issued.certificate.public_key()));
 //! # Ok::<(), runnerkey::Error>(())
 //! ```
+//!
+//! With the cluster's own CA, as kubeadm leaves it in `/etc/kubernetes/pki`
+//! (here a throwaway one written the same way), issue the runner's three
+//! files:
+//!
+//! ```
+//! use runnerkey::{CaParams, CertificateAuthority, ClientFiles, Identity, IssueParams, KeyAlgorithm};
+//! # let tmp = tempfile::tempdir().unwrap();
+//! # let pki = tmp.path().join("pki");
+//! # CertificateAuthority::generate(&CaParams::default())?.write_kubeadm(&pki, false)?;
+//! let ca = CertificateAuthority::load(&pki.join("ca.crt"), &pki.join("ca.key"), None)?;
+//! let who = Identity::new("gitlab-admin", ["gitlab-runners"])?;
+//! let (key, issued) = ca.issue(&who, KeyAlgorithm::EcdsaP256, &IssueParams::default())?;
+//! let files = ClientFiles::in_dir(&tmp.path().join("ssl"), &who.user)?;
+//! files.write(&key, &issued.certificate, ca.certificate(), false)?; // key 0600, all or nothing
+//! # Ok::<(), runnerkey::Error>(())
+//! ```
+//!
+//! Point a runner of gitlab-runner's `config.toml` at them, keeping every
+//! other byte of the file (comments, order, formatting):
+//!
+//! ```
+//! use runnerkey::runner_config::{Change, KubeKey, RunnerConfig, RunnerSelector};
+//! let mut config = RunnerConfig::parse(
+//!     "# fleet\n[[runners]]\n  name = \"r\"\n  executor = \"kubernetes\"\n",
+//! )?;
+//! config.set_kubernetes(
+//!     &RunnerSelector::Name("r".into()),
+//!     &[
+//!         Change::set(KubeKey::Host, "https://10.0.0.1:6443"),
+//!         Change::set(KubeKey::CertFile, "/etc/ssl/kubernetes/gitlab-admin.crt"),
+//!     ],
+//! )?;
+//! assert!(config.text().starts_with("# fleet\n"));
+//! assert!(config.text().contains("[runners.kubernetes]"));
+//! // config.save(&SaveOptions::default()) writes it: backup, atomic, locked.
+//! # Ok::<(), runnerkey::Error>(())
+//! ```
+//!
+//! Or do all of it in one step, idempotently: [`setup::SetupParams`].
+//!
+//! ```
+//! use runnerkey::runner_config::RunnerSelector;
+//! use runnerkey::setup::{CertSource, SetupParams};
+//! use runnerkey::{CaParams, CertificateAuthority};
+//! # let tmp = tempfile::tempdir().unwrap();
+//! # let config = tmp.path().join("config.toml");
+//! # std::fs::write(&config, "[[runners]]\n  name = \"r\"\n  executor = \"kubernetes\"\n").unwrap();
+//! let ca = CertificateAuthority::generate(&CaParams::default())?;
+//! let mut params = SetupParams::new(&config, RunnerSelector::Name("r".into()), "https://10.0.0.1:6443")?;
+//! params.out_dir = tmp.path().join("ssl");
+//! let report = params.run(CertSource::Ca(&ca))?;
+//! assert!(report.changed);
+//! assert!(!params.run(CertSource::Ca(&ca))?.changed); // a second run changes nothing
+//! # Ok::<(), runnerkey::Error>(())
+//! ```
 
 mod api_client;
 mod batch;
