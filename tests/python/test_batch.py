@@ -135,3 +135,12 @@ def test_python_issue_many(tmp_path: Path) -> None:
     assert not (tmp_path / "new").exists()
     again = ca.issue_many(jsonl([{"user": "z", "out_dir": str(tmp_path / "out")}]))
     assert again["issued"] == 1
+    for bad in ({"user": "b", "out_dir": b"bytes"}, {"user": "o", "out_dir": object()},
+                {"user": "s", "out_dir": str(tmp_path), "groups": {"a"}}):
+        try:
+            ca.issue_many([bad])
+        except TypeError:
+            pass
+        else:
+            raise AssertionError(f"{bad} must be a TypeError, not its repr as a path")
+    assert not list(tmp_path.glob("b'*")) and not list(tmp_path.glob("<object*"))

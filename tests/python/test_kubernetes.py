@@ -137,12 +137,15 @@ def test_rbac_for_a_fleet_binds_its_group_never_everyone() -> None:
     objects = docs(ok("rbac", "--group", "gitlab-runners", "--profile", "executor", "--namespace", "ci").out)
     binding = [o for o in objects if o["kind"] == "RoleBinding"][0]
     assert binding["subjects"] == [{"kind": "Group", "name": "gitlab-runners", "apiGroup": "rbac.authorization.k8s.io"}]
-    assert binding["metadata"]["name"] == "gitlab-runner-executor-group-gitlab-runners"
+    assert binding["metadata"]["name"].startswith("gitlab-runner-executor-group-gitlab-runners-")
     for o in objects:
         assert errors(o) == [], o
     for everyone in ["system:authenticated", "system:serviceaccounts", "system:serviceaccounts:ci", "system:unauthenticated"]:
         r = run("rbac", "--group", everyone, "--profile", "cluster-admin")
-        assert r.code == 2 and "every authenticated identity" in r.err, (everyone, r.err)
+        assert r.code == 2 and "every identity of its kind" in r.err, (everyone, r.err)
+    assert run("rbac", "--group", "g", "--profile", "executor", "--namespace", "").code == 2
+    a, b = (docs(ok("rbac", "--user", u, "--profile", "executor", "--namespace", "ci").out) for u in ("u/x", "u-x"))
+    assert a[-1]["metadata"]["name"] != b[-1]["metadata"]["name"]
     r = run("rbac", "--group", "a", "--group", "b", "--profile", "executor", "--namespace", "ci")
     assert r.code == 2 and "--group G alone" in r.err
 

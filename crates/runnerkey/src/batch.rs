@@ -10,7 +10,7 @@
 //! lines starting with `#` are skipped.
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
@@ -164,6 +164,14 @@ impl BatchParams {
         let now = self.now.unwrap_or_else(OffsetDateTime::now_utc);
         let mut entries = Vec::new();
         let mut seen: HashMap<PathBuf, usize> = HashMap::new();
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        if let Some(template) = &self.user_template
+            && !template.contains("{host}")
+        {
+            return Err(Error::InvalidArgument(format!(
+                "the user template {template:?} has no {{host}}: every host would get the same user"
+            )));
+        }
         for (i, raw) in text.lines().enumerate() {
             let line = i + 1;
             let raw = raw.trim();
@@ -181,7 +189,9 @@ impl BatchParams {
             };
             let entry = self.entry(ca, line, raw, now).map_err(at)?;
             for p in [&entry.files.key_file, &entry.files.cert_file] {
-                if let Some(first) = seen.insert(p.clone(), line) {
+                // Where the file really lands: two spellings of one
+                // directory (a symbolic link, `..`) are one file.
+                if let Some(first) = seen.insert(real_path(p), line) {
                     return Err(at(Error::InvalidArgument(format!(
                         "{} is also written by line {first}",
                         p.display()
@@ -207,7 +217,10 @@ impl BatchParams {
             .map_err(|e| Error::InvalidArgument(format!("not a batch entry: {e}")))?;
         let user = match (e.user, e.host, &self.user_template) {
             (Some(user), None, _) => user,
-            (None, Some(host), Some(template)) => template.replace("{host}", &host),
+            (None, Some(host), Some(template)) => {
+                check_host(&host)?;
+                template.replace("{host}", &host)
+            }
             (None, Some(_), None) => {
                 return Err(Error::InvalidArgument(
                     "the entry gives a host but there is no user template".into(),
@@ -231,6 +244,21 @@ impl BatchParams {
         };
         lifetime.end_from(now)?;
         let name = e.name.unwrap_or_else(|| identity.user.clone());
+        if e.out_dir.as_os_str().is_empty() {
+            return Err(Error::InvalidArgument("out_dir is empty".into()));
+        }
+        if e.out_dir.as_os_str().as_encoded_bytes().contains(&0) {
+            return Err(Error::InvalidArgument(
+                "out_dir holds a NUL character".into(),
+            ));
+        }
+        // NAME_MAX: the key's file name, `.NAME.key.runnerkey-PID-N.tmp`
+        // while it is written, must fit in one directory entry.
+        if name.len() + 40 > 255 {
+            return Err(Error::InvalidArgument(format!(
+                "the file name {name:?} is too long for a directory entry: give a shorter name"
+            )));
+        }
         let files = ClientFiles::in_dir(&e.out_dir, &name)?;
         files.check_not_ca(ca)?;
         files.check_free(ca.certificate(), self.overwrite)?;
@@ -310,6 +338,53 @@ impl BatchParams {
             .files
             .write(&key, &issued.certificate, ca.certificate(), self.overwrite)?;
         Ok((issued.certificate.not_after(), issued.warnings))
+    }
+}
+
+/// A host name for the user template: letters, digits, `.`, `-`, `_`.
+fn check_host(host: &str) -> Result<()> {
+    let ok = !host.is_empty()
+        && host.len() <= 253
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        && !host.starts_with('.')
+        && host != "..";
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidName {
+            field: "host",
+            value: host.to_string(),
+            reason: "must be a host name: letters, digits, '.', '-' and '_', not empty, not starting with '.'".into(),
+        })
+    }
+}
+
+/// `path`'s directory with its symbolic links and `..` resolved as far as
+/// it exists, then the rest as written.
+fn real_path(path: &Path) -> PathBuf {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut existing = abs.as_path();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(mut real) = std::fs::canonicalize(existing) {
+            for part in rest.iter().rev() {
+                if part == ".." {
+                    real.pop();
+                } else {
+                    real.push(part);
+                }
+            }
+            return real;
+        }
+        match (existing.parent(), existing.components().next_back()) {
+            (Some(parent), Some(last)) => {
+                rest.push(last.as_os_str().to_owned());
+                existing = parent;
+            }
+            _ => return abs,
+        }
     }
 }
 

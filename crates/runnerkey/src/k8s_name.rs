@@ -62,8 +62,25 @@ pub fn check_subdomain(field: &'static str, value: &str) -> Result<()> {
 }
 
 /// A name part derived from any user or group name: lower-cased, every
-/// other character turned into '-', trimmed, at most 40 characters.
+/// other character turned into '-', trimmed, at most 40 characters. When
+/// that loses anything (`u/x` and `u-x`, `A.B`, a long name cut short), 8
+/// hex digits of the name's SHA-256 are appended, so that two different
+/// names never yield one object name (and one `kubectl apply` never
+/// replaces another subject's binding).
 pub fn sanitize(value: &str) -> String {
+    let plain = sanitize_lossy(value);
+    if plain == value {
+        return plain;
+    }
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, value.as_bytes());
+    let hex: String = digest.as_ref()[..4]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{plain}-{hex}")
+}
+
+fn sanitize_lossy(value: &str) -> String {
     let mapped: String = value
         .chars()
         .map(|c| {
@@ -102,11 +119,27 @@ mod tests {
         }
         assert!(check_subdomain("name", "gitlab.deployer-1").is_ok());
         assert!(check_subdomain("name", "a..b").is_err());
-        assert_eq!(
-            sanitize("system:serviceaccount:ci:Build Bot"),
-            "system-serviceaccount-ci-build-bot"
+        assert!(
+            sanitize("system:serviceaccount:ci:Build Bot")
+                .starts_with("system-serviceaccount-ci-build-bot-")
         );
-        assert_eq!(sanitize("@@@"), "subject");
+        assert!(sanitize("@@@").starts_with("subject-"));
+        assert_eq!(sanitize("gitlab-admin"), "gitlab-admin");
+        let names = [
+            "u/x",
+            "u-x",
+            "U-X",
+            "a.b",
+            "a-b",
+            &"g".repeat(50),
+            &format!("{}1", "g".repeat(50)),
+        ];
+        let slugs: std::collections::BTreeSet<String> = names.iter().map(|n| sanitize(n)).collect();
+        assert_eq!(slugs.len(), names.len(), "{slugs:?}");
+        assert!(
+            slugs.iter().all(|s| check_label("slug", s).is_ok()),
+            "{slugs:?}"
+        );
     }
 
     #[test]

@@ -124,3 +124,72 @@ fn hosts_fill_the_template_and_existing_files_are_kept() {
     let entries = params.entries(&ca, &text).unwrap();
     assert_eq!(params.issue(&ca, entries, &|_| {}).issued(), 1);
 }
+
+#[test]
+fn one_file_under_two_spellings_and_bad_hosts_are_refused_up_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = ca();
+    let real = dir.path().join("real");
+    std::fs::create_dir(&real).unwrap();
+    std::os::unix::fs::symlink(&real, dir.path().join("link")).unwrap();
+    let dup = format!(
+        "{}\n{}",
+        line("m", &real),
+        line("m", &dir.path().join("link"))
+    );
+    let e = BatchParams::default().entries(&ca, &dup).unwrap_err();
+    assert!(
+        e.chain().contains("also written by line 1"),
+        "{}",
+        e.chain()
+    );
+    let dotted = format!(
+        "{}\n{}",
+        line("m", &real),
+        line("m", &dir.path().join("new/../real"))
+    );
+    assert!(BatchParams::default().entries(&ca, &dotted).is_err());
+
+    let mut params = BatchParams {
+        user_template: Some("fixed".into()),
+        ..BatchParams::default()
+    };
+    let host = |h: &str| format!("{{\"host\": {h:?}, \"out_dir\": \"/x\"}}");
+    let e = params.entries(&ca, &host("a")).unwrap_err();
+    assert!(e.chain().contains("{host}"), "{}", e.chain());
+    params.user_template = Some("gitlab-runner:{host}".into());
+    for bad in ["", " x", "..", ".hidden", "a/b", "{host}"] {
+        let e = params.entries(&ca, &host(bad)).unwrap_err();
+        assert!(
+            matches!(e.root(), Error::InvalidName { field: "host", .. }),
+            "{bad:?}: {}",
+            e.chain()
+        );
+    }
+    let nul = "{\"user\": \"a\", \"out_dir\": \"x/\\u0000\"}";
+    assert!(
+        params
+            .entries(&ca, nul)
+            .unwrap_err()
+            .chain()
+            .contains("NUL")
+    );
+    let long = format!("{{\"user\": \"{}\", \"out_dir\": \"/x\"}}", "u".repeat(230));
+    assert!(
+        params
+            .entries(&ca, &long)
+            .unwrap_err()
+            .chain()
+            .contains("too long")
+    );
+    let empty = "{\"user\": \"a\", \"out_dir\": \"\"}";
+    assert!(
+        params
+            .entries(&ca, empty)
+            .unwrap_err()
+            .chain()
+            .contains("empty")
+    );
+    let bom = format!("\u{feff}{}", line("a", dir.path()));
+    assert_eq!(params.entries(&ca, &bom).unwrap().len(), 1);
+}

@@ -175,7 +175,7 @@ impl RbacSubject {
             return Err(Error::InvalidName {
                 field: "group",
                 value: name.to_string(),
-                reason: "is held by every authenticated identity (or every service account): binding it grants the role to all of them".into(),
+                reason: "is held by every identity of its kind (all authenticated users, all anonymous requests, or all service accounts): binding it grants the role to all of them".into(),
             });
         }
         Ok(RbacSubject::Group(name.to_string()))
@@ -223,7 +223,15 @@ impl RbacSubject {
     fn slug(&self) -> String {
         match self {
             RbacSubject::User(id) => sanitize(&id.user),
-            RbacSubject::Group(name) => format!("group-{}", sanitize(name)),
+            // Always hashed: a user's exact name can never match it.
+            RbacSubject::Group(name) => {
+                let slug = sanitize(name);
+                if slug == *name {
+                    sanitize(&format!("group:{name}"))
+                } else {
+                    format!("group-{slug}")
+                }
+            }
             RbacSubject::ServiceAccount { name, .. } => sanitize(name),
         }
     }
@@ -418,7 +426,11 @@ fn manifests(params: &RbacParams) -> Result<Manifests<RbacObject>> {
 /// Where the roles and bindings go (empty for cluster-wide only).
 fn target_namespace(params: &RbacParams) -> Result<String> {
     let namespace = match (&params.namespace, &params.subject) {
-        (Some(ns), _) => ns.clone(),
+        (Some(ns), _) => {
+            // Given explicitly, it must be a namespace ('' is not).
+            check_label("namespace", ns)?;
+            ns.clone()
+        }
         (None, RbacSubject::ServiceAccount { namespace, .. }) => namespace.clone(),
         (None, RbacSubject::User(_) | RbacSubject::Group(_))
             if params.profile == Profile::ClusterAdmin =>

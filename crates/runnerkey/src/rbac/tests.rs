@@ -158,7 +158,24 @@ fn a_group_binds_a_fleet_but_never_everyone() {
         })
         .collect();
     assert_eq!(subjects.len(), 1);
-    assert_eq!(subjects[0].0, "gitlab-runner-executor-group-gitlab-runners");
+    assert!(
+        subjects[0]
+            .0
+            .starts_with("gitlab-runner-executor-group-gitlab-runners-")
+    );
+    let user = RbacParams::new(
+        RbacSubject::User(Identity::new("group-gitlab-runners", Vec::<String>::new()).unwrap()),
+        Profile::ClusterAdmin,
+    );
+    let group = RbacParams::new(
+        RbacSubject::group("gitlab-runners").unwrap(),
+        Profile::ClusterAdmin,
+    );
+    let name = |p: &RbacParams| match &p.manifests().unwrap().items[0] {
+        RbacObject::Binding { metadata, .. } => metadata.name.clone(),
+        _ => unreachable!(),
+    };
+    assert_ne!(name(&user), name(&group));
     assert_eq!(subjects[0].1[0].kind, "Group");
     for everyone in [
         "system:authenticated",

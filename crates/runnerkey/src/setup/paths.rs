@@ -29,6 +29,26 @@ fn check_names(p: &SetupParams) -> Result<String> {
     Ok(p.identity.user.clone())
 }
 
+/// The install directory as config.toml will name it: absolute, without
+/// `.` or repeated `/`, and without `..` (which the runner host would
+/// resolve against directories that may not exist there).
+fn install_dir(dir: &Path) -> Result<PathBuf> {
+    use std::path::Component;
+    let bad = |why: &str| {
+        Err(Error::InvalidArgument(format!(
+            "install directory {} {why}: it is where the runner host finds the files",
+            dir.display()
+        )))
+    };
+    if !dir.is_absolute() {
+        return bad("must be absolute");
+    }
+    if dir.components().any(|c| c == Component::ParentDir) {
+        return bad("must not contain '..'");
+    }
+    Ok(dir.components().collect())
+}
+
 /// The paths setup writes, for `params`.
 #[derive(Clone, Debug)]
 pub struct SetupPaths {
@@ -59,13 +79,7 @@ impl SetupPaths {
         let d = absolute(&params.out_dir)?;
         let files = ClientFiles::in_dir(&d, &base)?;
         let installed = match &params.install_dir {
-            Some(dir) if dir.is_absolute() => ClientFiles::in_dir(dir, &base)?,
-            Some(dir) => {
-                return Err(Error::InvalidArgument(format!(
-                    "install directory {} must be absolute: it is where the runner host finds the files",
-                    dir.display()
-                )));
-            }
+            Some(dir) => ClientFiles::in_dir(&install_dir(dir)?, &base)?,
             None => files.clone(),
         };
         Ok(Self {

@@ -68,6 +68,13 @@ fn the_install_dir_is_what_the_config_names_and_must_be_absolute() {
     assert!(steps.iter().any(
         |s| matches!(s, NextStep::InstallFiles { to, .. } if to == Path::new("/etc/ssl/kubernetes"))
     ));
+    p.install_dir = Some(PathBuf::from("//etc//ssl/./kubernetes/"));
+    assert_eq!(
+        SetupPaths::new(&p).unwrap().installed.ca_file,
+        Path::new("/etc/ssl/kubernetes/ca.crt")
+    );
+    p.install_dir = Some(PathBuf::from("/etc/x/../ssl"));
+    assert!(SetupPaths::new(&p).is_err());
     p.install_dir = Some(PathBuf::from("etc/ssl"));
     assert!(matches!(
         SetupPaths::new(&p).unwrap_err(),
