@@ -259,6 +259,9 @@ impl BatchParams {
                 "the file name {name:?} is too long for a directory entry: give a shorter name"
             )));
         }
+        // A killed batch's temporary files (some hold keys) go first, also
+        // when this batch is refused.
+        crate::file::remove_stale_temps_once(&e.out_dir);
         let files = ClientFiles::in_dir(&e.out_dir, &name)?;
         files.check_not_ca(ca)?;
         files.check_free(ca.certificate(), self.overwrite)?;

@@ -359,7 +359,7 @@ pub fn remove_stale_temps(dir: &Path) {
 /// [`remove_stale_temps`], once per directory and process: a batch writes
 /// thousands of files into one directory, and scanning it before each
 /// would take time quadratic in their number.
-fn remove_stale_temps_once(dir: &Path) {
+pub(crate) fn remove_stale_temps_once(dir: &Path) {
     use std::collections::HashSet;
     use std::sync::Mutex;
     static CLEANED: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
