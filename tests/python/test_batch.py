@@ -144,3 +144,17 @@ def test_python_issue_many(tmp_path: Path) -> None:
         else:
             raise AssertionError(f"{bad} must be a TypeError, not its repr as a path")
     assert not list(tmp_path.glob("b'*")) and not list(tmp_path.glob("<object*"))
+
+
+def test_groups_with_cluster_wide_power_need_the_explicit_allowance(tmp_path: Path) -> None:
+    ca_crt, ca_key = make_ca(tmp_path, "pki")
+    for group in ("kubeadm:cluster-admins", "system:nodes"):
+        r = run("issue", "--ca-cert", ca_crt, "--ca-key", ca_key, "--user", "u", "--group", group,
+                "--out-dir", tmp_path / "out")
+        assert r.code == 2 and f"refusing group {group}" in r.err and "--allow-system-masters" in r.err, r.err
+        assert not (tmp_path / "out").exists()
+        batch = jsonl([{"user": "u", "groups": [group], "out_dir": str(tmp_path / "out")}])
+        r = run("issue", "--ca-cert", ca_crt, "--ca-key", ca_key, "--batch", "-", input=batch)
+        assert r.code == 2 and "line 1" in r.err and f"refusing group {group}" in r.err, r.err
+    ok("issue", "--ca-cert", ca_crt, "--ca-key", ca_key, "--user", "u", "--group", "system:nodes",
+       "--allow-system-masters", "--out-dir", tmp_path / "out")

@@ -98,7 +98,7 @@ where
                     )
                 }
                 runnerkey::Error::Exists { .. } => err!("runnerkey: hint: --force replaces it"),
-                runnerkey::Error::SystemMasters => {
+                runnerkey::Error::SystemMasters | runnerkey::Error::PrivilegedGroup { .. } => {
                     err!("runnerkey: hint: --allow-system-masters, if you really mean it")
                 }
                 runnerkey::Error::PassphraseRequired => {

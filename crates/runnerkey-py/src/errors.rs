@@ -160,7 +160,7 @@ pub fn to_py(e: Error) -> PyErr {
     // Python's arguments.
     let hint = match e.root() {
         Error::PassphraseRequired => " (password=...)",
-        Error::SystemMasters => " (allow_system_masters=True)",
+        Error::SystemMasters | Error::PrivilegedGroup { .. } => " (allow_system_masters=True)",
         Error::Exists { .. } => " (overwrite=True)",
         _ => "",
     };

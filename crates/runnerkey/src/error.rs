@@ -104,6 +104,15 @@ pub enum Error {
         "refusing group system:masters: it bypasses RBAC and cannot be revoked; allow it explicitly if you really mean it"
     )]
     SystemMasters,
+    /// Another group that gives a certificate cluster-wide power, without
+    /// permission (see [`PRIVILEGED_GROUPS`](crate::identity::PRIVILEGED_GROUPS)).
+    #[error("refusing group {group}: {reason}; allow it explicitly if you really mean it")]
+    PrivilegedGroup {
+        /// The group.
+        group: String,
+        /// Why it is refused.
+        reason: &'static str,
+    },
     /// A signature did not verify.
     #[error("bad signature: {0}")]
     BadSignature(String),
@@ -253,7 +262,8 @@ pub enum ErrorKind {
     CaNotValid,
     /// A name, or a certificate subject, that cannot be used.
     InvalidName,
-    /// `system:masters` without permission.
+    /// `system:masters`, or another group that gives cluster-wide power,
+    /// without permission.
     SystemMasters,
     /// A signature that does not verify.
     BadSignature,
@@ -298,7 +308,7 @@ impl Error {
             Error::NotACa(_) => ErrorKind::NotACa,
             Error::CaNotValid(_) => ErrorKind::CaNotValid,
             Error::InvalidName { .. } | Error::AmbiguousSubject(_) => ErrorKind::InvalidName,
-            Error::SystemMasters => ErrorKind::SystemMasters,
+            Error::SystemMasters | Error::PrivilegedGroup { .. } => ErrorKind::SystemMasters,
             Error::BadSignature(_) => ErrorKind::BadSignature,
             Error::InvalidArgument(_)
             | Error::NamespaceRequired

@@ -16,6 +16,19 @@ pub use crate::subject_problem::SubjectProblem;
 /// The group that bypasses all RBAC.
 pub const SYSTEM_MASTERS: &str = "system:masters";
 
+/// Groups besides `system:masters` that a client certificate must not get
+/// by accident, and why: a runner holding one has far more than its RBAC.
+pub const PRIVILEGED_GROUPS: [(&str, &str); 2] = [
+    (
+        "kubeadm:cluster-admins",
+        "kubeadm (1.29 and later) binds it to cluster-admin: it is what admin.conf carries",
+    ),
+    (
+        "system:nodes",
+        "the Node authorizer gives its members a kubelet's powers over pods, secrets and nodes",
+    ),
+];
+
 /// A Kubernetes user name and its groups.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Identity {
@@ -65,10 +78,23 @@ impl Identity {
         Ok(Self { user, groups })
     }
 
-    /// Refuses `system:masters` unless `allowed`.
+    /// Refuses `system:masters`, and the other groups that give a
+    /// certificate cluster-wide power ([`PRIVILEGED_GROUPS`]), unless
+    /// `allowed`.
     pub fn check_system_masters(&self, allowed: bool) -> Result<()> {
-        if !allowed && self.groups.iter().any(|g| g == SYSTEM_MASTERS) {
-            return Err(Error::SystemMasters);
+        if allowed {
+            return Ok(());
+        }
+        for g in &self.groups {
+            if g == SYSTEM_MASTERS {
+                return Err(Error::SystemMasters);
+            }
+            if let Some((_, reason)) = PRIVILEGED_GROUPS.iter().find(|(name, _)| name == g) {
+                return Err(Error::PrivilegedGroup {
+                    group: g.clone(),
+                    reason,
+                });
+            }
         }
         Ok(())
     }
@@ -423,5 +449,26 @@ mod tests {
         let masters = Identity::new("u", [SYSTEM_MASTERS]).unwrap();
         assert!(masters.check_system_masters(false).is_err());
         assert!(masters.check_system_masters(true).is_ok());
+    }
+
+    #[test]
+    fn groups_with_cluster_wide_power_are_refused_unless_allowed() {
+        for group in ["kubeadm:cluster-admins", "system:nodes"] {
+            let who = Identity::new("gitlab-admin", ["gitlab-runners", group]).unwrap();
+            let e = who.check_system_masters(false).unwrap_err();
+            assert!(
+                matches!(&e, Error::PrivilegedGroup { group: g, .. } if g == group),
+                "{e}"
+            );
+            assert_eq!(e.kind(), crate::ErrorKind::SystemMasters);
+            assert!(
+                !e.to_string().contains("--"),
+                "no CLI flag in the core: {e}"
+            );
+            assert!(who.check_system_masters(true).is_ok());
+        }
+        let fine =
+            Identity::new("gitlab-admin", ["gitlab-runners", "system:authenticated"]).unwrap();
+        assert!(fine.check_system_masters(false).is_ok());
     }
 }

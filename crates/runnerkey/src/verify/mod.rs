@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 
 use crate::cert::Certificate;
 use crate::code::Code;
-use crate::identity::{Identity, SYSTEM_MASTERS};
+use crate::identity::{Identity, PRIVILEGED_GROUPS, SYSTEM_MASTERS};
 use crate::key::PrivateKey;
 use crate::lifetime::rfc3339;
 use crate::severity::Severity;
@@ -284,6 +284,11 @@ fn risks(cert: &Certificate) -> Vec<Problem> {
             out.push(error(
                 Code::SystemMasters,
                 "the certificate carries group system:masters: it bypasses RBAC entirely and cannot be revoked until it expires".into(),
+            ));
+        } else if let Some((_, reason)) = PRIVILEGED_GROUPS.iter().find(|(name, _)| name == g) {
+            out.push(warning(
+                Code::SystemGroup,
+                format!("the certificate carries group {g:?}: {reason}"),
             ));
         } else if g.starts_with("system:") {
             out.push(warning(

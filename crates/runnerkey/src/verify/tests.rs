@@ -139,3 +139,28 @@ fn key_files_others_can_read_are_errors() {
         ]
     );
 }
+
+#[test]
+fn kubeadms_admin_group_is_flagged() {
+    let ca = CertificateAuthority::generate(&CaParams::default()).unwrap();
+    let who = Identity::new("kubernetes-admin", ["kubeadm:cluster-admins"]).unwrap();
+    let params = IssueParams {
+        allow_system_masters: true,
+        ..IssueParams::default()
+    };
+    let (_, issued) = ca.issue(&who, KeyAlgorithm::EcdsaP256, &params).unwrap();
+    let report = verify_client_cert(
+        std::slice::from_ref(ca.certificate()),
+        &issued.certificate,
+        None,
+        None,
+    );
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|r| r.code == Code::SystemGroup && r.message.contains("cluster-admin")),
+        "{:?}",
+        report.problems
+    );
+}
