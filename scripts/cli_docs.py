@@ -35,7 +35,9 @@ Text from certificates, configs and API objects is escaped before it
 reaches the terminal. The symbols ✓ ✗ → — are printed as `+ x -> --` when
 the locale (`LC_ALL`, `LC_CTYPE`, `LANG`) is not UTF-8. runnerkey prints no
 colours; the one animation, `issue --batch`'s progress bar, is drawn only
-when standard error is a terminal and never with `-q`. Shell completions:
+when standard error is a terminal. `-q` (any command) leaves the exit
+status, data asked for (`-o json|yaml`, manifests, PEM to `-`) and errors:
+no text for people, no warnings, no progress bar. Shell completions:
 `runnerkey completion bash|zsh|fish|powershell|elvish`; manual page:
 `runnerkey man`.
 

@@ -48,3 +48,16 @@ def test_every_report_prints_as_json_and_as_the_same_yaml(tmp_path: Path) -> Non
         assert text.code == as_json.code and text.out != as_json.out, args
         both = run(*args, "--json", "-o", "yaml")
         assert both.code == 2 and "cannot be used with" in both.err, args
+
+
+def test_quiet_keeps_the_status_data_and_errors_only(tmp_path: Path) -> None:
+    ca_crt, ca_key = make_ca(tmp_path, "pki")
+    loud = ok("issue", "--ca-cert", ca_crt, "--ca-key", ca_key, "--user", "a", "--days", "800", "--out-dir", tmp_path / "a")
+    assert "issued" in loud.out and "warning" in loud.err
+    quiet = ok("-q", "issue", "--ca-cert", ca_crt, "--ca-key", ca_key, "--user", "b", "--days", "800",
+               "--out-dir", tmp_path / "b")
+    assert (quiet.out, quiet.err) == ("", "") and (tmp_path / "b" / "b.crt").exists()
+    assert "kind: Role" in ok("rbac", "--user", "u", "--profile", "executor", "--namespace", "ci", "--quiet").out
+    assert json.loads(ok("inspect", tmp_path / "b" / "b.crt", "-q", "-o", "json").out)[0]["user"] == "b"
+    bad = run("-q", "issue", "--ca-cert", ca_crt, "--ca-key", ca_key, "--user", "b", "--out-dir", tmp_path / "b")
+    assert bad.code == 2 and "already exists" in bad.err and bad.out == ""

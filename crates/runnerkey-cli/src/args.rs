@@ -10,6 +10,9 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "runnerkey", version, about, propagate_version = true)]
 pub struct Cli {
+    /// Quiet: no text for people and no warnings; the exit status, data asked for (-o json|yaml, manifests) and errors only.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -610,9 +613,6 @@ pub struct IssueArgs {
     /// Threads for --batch [default: four per core, so that signing goes on while files are synced to disk].
     #[arg(long, value_name = "N", requires = "batch")]
     pub jobs: Option<usize>,
-    /// No progress bar (it is shown only on a terminal anyway).
-    #[arg(short, long)]
-    pub quiet: bool,
     /// Print the batch report as JSON.
     #[arg(long, requires = "batch")]
     pub json: bool,

@@ -46,7 +46,7 @@ pub fn issue(a: &IssueArgs, batch: &Path) -> Result<Outcome> {
     let ca = inputs::ca(&a.ca)?;
     let entries = params.entries(&ca, &text).map_err(|e| e.in_file(source))?;
     let total = entries.len();
-    let bar = progress_bar(total, a.quiet);
+    let bar = progress_bar(total, crate::term::quiet());
     let started = Instant::now();
     let report = params.issue(&ca, entries, &|done| bar.set_position(done as u64));
     bar.finish_and_clear();

@@ -51,6 +51,7 @@ where
             return u8::try_from(e.exit_code()).unwrap_or(2);
         }
     };
+    term::set_quiet(cli.quiet);
     let result = match cli.command {
         args::Command::Ca(args::CaCommand::Init(a)) => pki::ca_init(&a),
         args::Command::Key(args::KeyCommand::Generate(a)) => pki::key_generate(&a),
@@ -127,5 +128,8 @@ where
 
 /// Prints advice on stderr.
 pub(crate) fn warn(message: &str) {
+    if term::quiet() {
+        return;
+    }
     err!("runnerkey: warning: {message}");
 }

@@ -137,7 +137,7 @@ fn set(a: &SetArgs) -> Result<Outcome> {
             } else {
                 edited.diff.clone()
             };
-            out_raw!("{diff}");
+            crate::term::write_out(&diff);
             out!(
                 "dry run: runner {runner} would change {}; nothing written",
                 names.join(", ")

@@ -65,7 +65,7 @@ fn print_report(r: &SetupReport) -> Outcome {
                 " changed:"
             }
         );
-        out_raw!("{}", r.config_diff);
+        crate::term::write_out(&r.config_diff);
         if let Some(b) = &r.config_backup {
             out!("backup: {}", b.display());
         }

@@ -98,9 +98,31 @@ fn ascii_symbols(text: &str) -> String {
         .replace('—', "--")
 }
 
-/// Writes `text` to stdout, escaped; the CLI's symbols (✓ ✗ → —) in ASCII
-/// when the locale is not UTF-8.
+/// `-q`: no text for people on stdout and no warnings; data asked for
+/// (`-o json|yaml`, manifests, PEM to `-`) and errors still appear.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Sets `-q`.
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether `-q` was given.
+pub fn quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Writes data (manifests, YAML) to stdout, escaped; also with `-q`.
+pub fn write_data(text: &str) {
+    write_raw(&escape(text));
+}
+
+/// Writes text for people to stdout, escaped; the CLI's symbols (✓ ✗ → —)
+/// in ASCII when the locale is not UTF-8; nothing with `-q`.
 pub fn write_out(text: &str) {
+    if quiet() {
+        return;
+    }
     let text = escape(text);
     if utf8_locale() {
         write_raw(&text);
@@ -136,7 +158,7 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> runnerkey::Result<()> {
 pub fn print_yaml<T: serde::Serialize>(value: &T) -> runnerkey::Result<()> {
     let text = serde_norway::to_string(value)
         .map_err(|e| runnerkey::Error::InvalidArgument(format!("cannot encode YAML: {e}")))?;
-    write_out(&text);
+    write_data(&text);
     Ok(())
 }
 
@@ -151,9 +173,9 @@ macro_rules! out {
     ($($arg:tt)*) => { $crate::term::write_out(&format!("{}\n", format_args!($($arg)*))) };
 }
 
-/// `print!` through [`write_out`].
+/// `print!` of data through [`write_data`].
 macro_rules! out_raw {
-    ($($arg:tt)*) => { $crate::term::write_out(&format!($($arg)*)) };
+    ($($arg:tt)*) => { $crate::term::write_data(&format!($($arg)*)) };
 }
 
 /// `eprintln!` through [`write_err`].
