@@ -357,6 +357,11 @@ fn manifests(params: &RbacParams) -> Result<Manifests<RbacObject>> {
     } else if params.with_token_secret {
         return Err(Error::TokenNeedsServiceAccount);
     }
+    if namespace != "default" && BUILTIN_NAMESPACES.contains(&namespace.as_str()) {
+        warnings.push(format!(
+            "namespace {namespace} belongs to the cluster's own components: a role there reaches their secrets and service accounts; run jobs in a namespace of their own"
+        ));
+    }
     let subjects = params.subject.subjects();
     let slug = params.subject.slug();
     match params.profile {

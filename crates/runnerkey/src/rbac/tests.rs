@@ -190,3 +190,23 @@ fn a_group_binds_a_fleet_but_never_everyone() {
     }
     assert!(RbacSubject::group("bad\u{202e}").is_err());
 }
+
+#[test]
+fn roles_in_the_clusters_own_namespaces_come_with_a_warning() {
+    for (ns, warned) in [
+        ("kube-system", true),
+        ("kube-public", true),
+        ("default", false),
+        ("ci", false),
+    ] {
+        let mut p = RbacParams::new(user(), Profile::Executor);
+        p.namespace = Some(ns.into());
+        let m = p.manifests().unwrap();
+        assert_eq!(
+            m.warnings.iter().any(|w| w.contains(ns)),
+            warned,
+            "{ns}: {:?}",
+            m.warnings
+        );
+    }
+}
