@@ -106,6 +106,11 @@ where
                     err!("runnerkey: hint: --passphrase-file FILE")
                 }
                 runnerkey::Error::NamespaceRequired => err!("runnerkey: hint: --namespace NS"),
+                runnerkey::Error::CsrNotIssued { name, state } if state.starts_with("pending") => {
+                    err!(
+                        "runnerkey: hint: kubectl certificate approve {name}   (as an admin), then export it again"
+                    )
+                }
                 runnerkey::Error::TokenNeedsServiceAccount => {
                     err!("runnerkey: hint: --service-account NS/NAME with --with-token-secret")
                 }

@@ -227,10 +227,7 @@ impl K8sCsr {
                 "approved, but the signer has not issued the certificate yet; try again in a moment"
                     .to_string()
             } else {
-                format!(
-                    "pending: not approved yet (kubectl certificate approve {})",
-                    self.metadata.name
-                )
+                "pending: not approved yet; a cluster admin approves it".to_string()
             };
             return Err(Error::CsrNotIssued { name, state });
         };

@@ -174,7 +174,7 @@ impl Ctx<'_> {
         let cleanup = if deletes.is_empty() {
             match &listing_error {
                 Some(e) => format!("find the binding to cluster-admin ({e}) and delete it"),
-                None => "find the binding to cluster-admin (kubectl get clusterrolebindings,rolebindings -A -o wide) and delete it".into(),
+                None => "find the binding to cluster-admin among the cluster's ClusterRoleBindings and RoleBindings, and delete it".into(),
             }
         } else {
             deletes.join(" && ")
@@ -222,7 +222,7 @@ impl Ctx<'_> {
                     Code::PrivilegesUnchecked,
                     Severity::Warning,
                     format!("could not check whether {label} is over-privileged: {reason}"),
-                    "nothing is known either way; check the bindings with an admin's kubectl".into(),
+                    "nothing is known either way; check the bindings as an admin".into(),
                 ),
             }
         }
@@ -314,12 +314,14 @@ impl Ctx<'_> {
                 Ok(a) => a,
                 Err(reason) => {
                     self.d.permissions.clear();
-                    return self.find(
+                    self.find(
                         Code::AccessReview,
                         Severity::Warning,
                         format!("could not check the executor's permissions: {reason}"),
-                        "nothing is known either way; retry, or check with an admin's kubectl auth can-i".into(),
+                        "nothing is known either way; retry, or ask the API server as an admin"
+                            .into(),
                     );
+                    return self.then(NextStep::CheckAccessByHand { impersonate: None });
                 }
             };
             self.d.permissions.push(PermissionCheck {
