@@ -6,19 +6,21 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::CertificateAuthority;
 use crate::code::Code;
 
+mod certificate;
+mod edits;
 mod paths;
 mod plan;
+mod report;
 mod request;
 
 use crate::cert::Certificate;
 use crate::credential_dir::CredentialDir;
-use crate::doctor::{DoctorOptions, DoctorReport, diagnose};
+use crate::doctor::{DoctorOptions, diagnose};
 use crate::error::{Error, Result};
 use crate::file;
 use crate::identity::Identity;
@@ -26,14 +28,14 @@ use crate::issue::{ClientFiles, IssueParams};
 use crate::key::{KeyAlgorithm, PrivateKey};
 use crate::kubeconfig::Kubeconfig;
 use crate::lifetime::{Lifetime, rfc3339};
-use crate::next_step::NextStep;
-use crate::rbac::{Profile, RbacParams, RbacSubject};
-use crate::runner_config::{
-    Change, ConfigLock, KubeKey, RunnerConfig, RunnerSelector, SaveOptions,
-};
+use crate::runner_config::{ConfigLock, RunnerConfig, RunnerSelector, SaveOptions};
 use crate::verify::verify_client_cert;
+use certificate::keepable;
+use edits::{check_executor, config_changes, file_changes, rbac_yaml};
 pub use paths::SetupPaths;
 use plan::Plan;
+use report::next_steps;
+pub use report::{FileAction, SetupReport};
 pub use request::RequestReport;
 
 /// Everything `setup` needs besides where the certificate comes from.
@@ -122,152 +124,6 @@ pub enum Signed<'a> {
     /// A CertificateSigningRequest object as `kubectl get csr NAME -o json`
     /// prints it, approved and issued.
     CsrObject(&'a Path),
-}
-
-/// What happened to one file.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct FileAction {
-    /// The file.
-    pub path: PathBuf,
-    /// `created`, `updated` or `unchanged` (with `would be` in a dry run).
-    pub action: &'static str,
-    /// Its mode.
-    pub mode: String,
-    /// What it is for.
-    pub purpose: &'static str,
-}
-
-/// What `setup` did (or would do).
-#[derive(Clone, Debug, Serialize)]
-pub struct SetupReport {
-    /// Whether anything was (or, in a dry run, would be) written: what
-    /// Ansible reports as `changed`.
-    pub changed: bool,
-    /// A dry run: nothing was written.
-    pub dry_run: bool,
-    /// Every file, with its action.
-    pub files: Vec<FileAction>,
-    /// The certificate's subject and end.
-    pub certificate: String,
-    /// Why the certificate was (re-)issued or kept.
-    pub certificate_note: String,
-    /// The config file.
-    pub config: PathBuf,
-    /// The config diff (secrets redacted); empty when unchanged.
-    pub config_diff: String,
-    /// The config backup, when one was written.
-    pub config_backup: Option<PathBuf>,
-    /// Offline doctor on the result (on the planned state in a dry run, the config as it is).
-    pub doctor: Option<DoctorReport>,
-    /// What is still to do by hand.
-    pub next_steps: Vec<NextStep>,
-    /// Advice (long validity …).
-    pub warnings: Vec<String>,
-}
-
-/// Refuses a runner whose executor is not kubernetes, before anything is
-/// written: its `[runners.kubernetes]` settings would be ignored.
-fn check_executor(config: &RunnerConfig, params: &SetupParams) -> Result<()> {
-    let index = config.select(&params.runner)?;
-    let runners = config.runners()?;
-    let Some(r) = runners.iter().find(|r| r.index == index) else {
-        return Ok(());
-    };
-    match r.executor.as_deref() {
-        Some("kubernetes") => Ok(()),
-        other => Err(Error::NotKubernetesRunner {
-            runner: r.name.clone().unwrap_or_else(|| format!("#{index}")),
-            executor: other.unwrap_or_default().to_string(),
-        }
-        .in_file(&params.config)),
-    }
-}
-
-fn config_changes(params: &SetupParams, paths: &SetupPaths) -> Vec<Change> {
-    let mut changes = file_changes(&paths.installed);
-    changes.insert(0, Change::set(KubeKey::Host, params.server.clone()));
-    changes.extend([
-        Change::set(KubeKey::Namespace, params.namespace.clone()),
-        Change::set(KubeKey::ServiceAccount, params.service_account.clone()),
-    ]);
-    changes
-}
-
-/// `cert_file`, `key_file` and `ca_file` pointing at `files`.
-fn file_changes(files: &ClientFiles) -> Vec<Change> {
-    let p = |x: &Path| x.display().to_string();
-    vec![
-        Change::set(KubeKey::CertFile, p(&files.cert_file)),
-        Change::set(KubeKey::KeyFile, p(&files.key_file)),
-        Change::set(KubeKey::CaFile, p(&files.ca_file)),
-    ]
-}
-
-fn rbac_yaml(params: &SetupParams) -> Result<String> {
-    let mut runner = RbacParams::new(
-        RbacSubject::User(params.identity.clone()),
-        Profile::Executor,
-    );
-    runner.namespace = Some(params.namespace.clone());
-    let mut jobs = RbacParams::new(
-        RbacSubject::ServiceAccount {
-            namespace: params.namespace.clone(),
-            name: params.service_account.clone(),
-        },
-        Profile::Deployer,
-    );
-    jobs.with_namespaces = false;
-    Ok(format!(
-        "# RBAC for runner identity {} and job service account {}/{} (runnerkey setup)\n{}{}",
-        params.identity.user,
-        params.namespace,
-        params.service_account,
-        runner.manifests()?.to_yaml()?,
-        jobs.manifests()?.to_yaml()?
-    ))
-}
-
-/// The existing certificate, when it may be kept: it belongs to the key,
-/// carries the identity, is accepted by the CA, and has more than
-/// `renew_before` left.
-fn keepable(
-    params: &SetupParams,
-    path: &Path,
-    key: &PrivateKey,
-    ca: &Certificate,
-    now: OffsetDateTime,
-) -> std::result::Result<Certificate, String> {
-    let cert = Certificate::load(path).map_err(|_| "no usable certificate yet".to_string())?;
-    if !key.matches(&cert.public_key()) {
-        return Err("the existing certificate does not belong to the key".into());
-    }
-    if cert.identity() != params.identity {
-        return Err(format!(
-            "the existing certificate is for {}, not {}",
-            cert.identity(),
-            params.identity
-        ));
-    }
-    let report = verify_client_cert(std::slice::from_ref(ca), &cert, Some(key), Some(now));
-    if !report.ok {
-        return Err(format!(
-            "the existing certificate is not accepted: {}",
-            report
-                .problems
-                .iter()
-                .map(|p| p.message.clone())
-                .collect::<Vec<_>>()
-                .join("; ")
-        ));
-    }
-    let left = cert.not_after() - now;
-    if left < time::Duration::try_from(params.renew_before).unwrap_or(time::Duration::ZERO) {
-        return Err(format!(
-            "the existing certificate expires on {}, within the renewal window",
-            rfc3339(cert.not_after())
-        ));
-    }
-    Ok(cert)
 }
 
 impl SetupParams {
@@ -538,31 +394,6 @@ fn run(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport> {
         next_steps: next_steps(params, &paths),
         warnings,
     })
-}
-
-fn next_steps(params: &SetupParams, paths: &SetupPaths) -> Vec<NextStep> {
-    let mut steps = vec![NextStep::ApplyFile {
-        file: paths.rbac.clone(),
-    }];
-    let parent = |p: &Path| p.parent().map(Path::to_path_buf).unwrap_or_default();
-    let mut kubeconfig = paths.kubeconfig.clone();
-    if paths.installed.key_file != paths.key {
-        let to = parent(&paths.installed.key_file);
-        kubeconfig = to.join("kubeconfig");
-        steps.push(NextStep::InstallFiles {
-            from: parent(&paths.key),
-            to,
-            config: params.config.clone(),
-        });
-    }
-    steps.extend([
-        NextStep::CheckOnline {
-            config: params.config.clone(),
-            runner: params.runner.label(),
-        },
-        NextStep::TryKubeconfig { kubeconfig },
-    ]);
-    steps
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 
 use super::*;
 
-use crate::runner_config::RunnerConfig;
+use crate::next_step::NextStep;
+use crate::runner_config::{Change, KubeKey, RunnerConfig};
 use crate::{Identity, KeyAlgorithm};
 
 fn params(dir: &Path) -> SetupParams {

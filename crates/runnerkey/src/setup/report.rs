@@ -1,0 +1,76 @@
+//! What setup did: each file's action, the config diff, the doctor's
+//! verdict, and the steps left to do by hand.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::{SetupParams, SetupPaths};
+use crate::doctor::DoctorReport;
+use crate::next_step::NextStep;
+
+/// What happened to one file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FileAction {
+    /// The file.
+    pub path: PathBuf,
+    /// `created`, `updated` or `unchanged` (with `would be` in a dry run).
+    pub action: &'static str,
+    /// Its mode.
+    pub mode: String,
+    /// What it is for.
+    pub purpose: &'static str,
+}
+
+/// What `setup` did (or would do).
+#[derive(Clone, Debug, Serialize)]
+pub struct SetupReport {
+    /// Whether anything was (or, in a dry run, would be) written: what
+    /// Ansible reports as `changed`.
+    pub changed: bool,
+    /// A dry run: nothing was written.
+    pub dry_run: bool,
+    /// Every file, with its action.
+    pub files: Vec<FileAction>,
+    /// The certificate's subject and end.
+    pub certificate: String,
+    /// Why the certificate was (re-)issued or kept.
+    pub certificate_note: String,
+    /// The config file.
+    pub config: PathBuf,
+    /// The config diff (secrets redacted); empty when unchanged.
+    pub config_diff: String,
+    /// The config backup, when one was written.
+    pub config_backup: Option<PathBuf>,
+    /// Offline doctor on the result (on the planned state in a dry run, the config as it is).
+    pub doctor: Option<DoctorReport>,
+    /// What is still to do by hand.
+    pub next_steps: Vec<NextStep>,
+    /// Advice (long validity …).
+    pub warnings: Vec<String>,
+}
+
+pub(super) fn next_steps(params: &SetupParams, paths: &SetupPaths) -> Vec<NextStep> {
+    let mut steps = vec![NextStep::ApplyFile {
+        file: paths.rbac.clone(),
+    }];
+    let parent = |p: &Path| p.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut kubeconfig = paths.kubeconfig.clone();
+    if paths.installed.key_file != paths.key {
+        let to = parent(&paths.installed.key_file);
+        kubeconfig = to.join("kubeconfig");
+        steps.push(NextStep::InstallFiles {
+            from: parent(&paths.key),
+            to,
+            config: params.config.clone(),
+        });
+    }
+    steps.extend([
+        NextStep::CheckOnline {
+            config: params.config.clone(),
+            runner: params.runner.label(),
+        },
+        NextStep::TryKubeconfig { kubeconfig },
+    ]);
+    steps
+}
