@@ -56,13 +56,7 @@ pub fn issue(a: &IssueArgs, batch: &Path) -> Result<Outcome> {
     }
     let failed: Vec<_> = report.failed().collect();
     if a.json {
-        let results: Vec<_> = report.results.iter().map(|r| r.data()).collect();
-        crate::term::print_json(&serde_json::json!({
-            "issued": report.issued(),
-            "failed": failed.len(),
-            "results": results,
-            "warnings": report.warnings,
-        }))?;
+        crate::term::print_json(&report.data())?;
     } else {
         out!(
             "issued {} of {total} certificates in {:.2} s",

@@ -59,15 +59,5 @@ pub fn issue_many(
             Ok::<_, runnerkey::Error>(params.issue(ca, entries, &|_| {}))
         })
         .py()?;
-    let results: Vec<_> = report.results.iter().map(|r| r.data()).collect();
-    let failed = results.iter().filter(|r| r.error.is_some()).count();
-    to_python(
-        py,
-        &serde_json::json!({
-            "issued": report.issued(),
-            "failed": failed,
-            "results": results,
-            "warnings": report.warnings,
-        }),
-    )
+    to_python(py, &report.data())
 }

@@ -10,7 +10,7 @@
 //! lines starting with `#` are skipped.
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
@@ -113,6 +113,31 @@ impl BatchReport {
     }
 }
 
+/// A batch report as data (for JSON and Python).
+#[derive(Serialize)]
+pub struct BatchReportData {
+    /// Entries issued.
+    pub issued: usize,
+    /// Entries that failed.
+    pub failed: usize,
+    /// Every entry, in the file's order.
+    pub results: Vec<BatchResultData>,
+    /// Advice, once each.
+    pub warnings: Vec<String>,
+}
+
+impl BatchReport {
+    /// This report as data.
+    pub fn data(&self) -> BatchReportData {
+        BatchReportData {
+            issued: self.issued(),
+            failed: self.failed().count(),
+            results: self.results.iter().map(BatchResult::data).collect(),
+            warnings: self.warnings.iter().cloned().collect(),
+        }
+    }
+}
+
 /// A batch result as data (for JSON and Python).
 #[derive(Serialize)]
 pub struct BatchResultData {
@@ -191,7 +216,7 @@ impl BatchParams {
             for p in [&entry.files.key_file, &entry.files.cert_file] {
                 // Where the file really lands: two spellings of one
                 // directory (a symbolic link, `..`) are one file.
-                if let Some(first) = seen.insert(real_path(p), line) {
+                if let Some(first) = seen.insert(crate::file::real_path(p), line) {
                     return Err(at(Error::InvalidArgument(format!(
                         "{} is also written by line {first}",
                         p.display()
@@ -361,33 +386,6 @@ fn check_host(host: &str) -> Result<()> {
             value: host.to_string(),
             reason: "must be a host name: letters, digits, '.', '-' and '_', not empty, not starting with '.'".into(),
         })
-    }
-}
-
-/// `path`'s directory with its symbolic links and `..` resolved as far as
-/// it exists, then the rest as written.
-fn real_path(path: &Path) -> PathBuf {
-    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let mut existing = abs.as_path();
-    let mut rest = Vec::new();
-    loop {
-        if let Ok(mut real) = std::fs::canonicalize(existing) {
-            for part in rest.iter().rev() {
-                if part == ".." {
-                    real.pop();
-                } else {
-                    real.push(part);
-                }
-            }
-            return real;
-        }
-        match (existing.parent(), existing.components().next_back()) {
-            (Some(parent), Some(last)) => {
-                rest.push(last.as_os_str().to_owned());
-                existing = parent;
-            }
-            _ => return abs,
-        }
     }
 }
 

@@ -67,16 +67,6 @@ fn absolute(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
-/// The path with its directory's symbolic links resolved (and its own,
-/// when it exists).
-fn resolved(p: &Path) -> PathBuf {
-    let abs = absolute(p);
-    match (abs.parent().map(std::fs::canonicalize), abs.file_name()) {
-        (Some(Ok(dir)), Some(name)) => std::fs::canonicalize(&abs).unwrap_or(dir.join(name)),
-        _ => abs,
-    }
-}
-
 fn inode(p: &Path) -> Option<(u64, u64)> {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()))
@@ -87,7 +77,7 @@ impl Source {
         Self {
             path: path.to_path_buf(),
             absolute: absolute(path),
-            resolved: resolved(path),
+            resolved: file::real_path(path),
             inode: inode(path),
         }
     }
@@ -209,7 +199,7 @@ impl CertificateAuthority {
         if self.sources.is_empty() {
             return Ok(());
         }
-        let (abs, res, ino) = (absolute(path), resolved(path), inode(path));
+        let (abs, res, ino) = (absolute(path), file::real_path(path), inode(path));
         for source in &self.sources {
             let same = abs == source.absolute
                 || res == source.resolved

@@ -373,6 +373,33 @@ pub(crate) fn remove_stale_temps_once(dir: &Path) {
     }
 }
 
+/// Where `path` really is: its symbolic links and `..` resolved as far as
+/// it exists, the rest (`..` included) applied to that as written.
+pub(crate) fn real_path(path: &Path) -> PathBuf {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut existing = abs.as_path();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(mut real) = std::fs::canonicalize(existing) {
+            for part in rest.iter().rev() {
+                if part == ".." {
+                    real.pop();
+                } else {
+                    real.push(part);
+                }
+            }
+            return real;
+        }
+        match (existing.parent(), existing.components().next_back()) {
+            (Some(parent), Some(last)) => {
+                rest.push(last.as_os_str().to_owned());
+                existing = parent;
+            }
+            _ => return abs,
+        }
+    }
+}
+
 /// A temporary name beside `dest`, unique to this process and call.
 pub(crate) fn temp_path(dest: &Path) -> PathBuf {
     use std::sync::atomic::{AtomicU64, Ordering};

@@ -111,7 +111,8 @@ mod url;
 pub mod verify;
 
 pub use batch::{
-    BatchEntry, BatchParams, BatchReport, BatchResult, BatchResultData, MAX_BATCH_ENTRIES,
+    BatchEntry, BatchParams, BatchReport, BatchReportData, BatchResult, BatchResultData,
+    MAX_BATCH_ENTRIES,
 };
 pub use ca::{CaParams, CertificateAuthority};
 pub use cert::Certificate;
