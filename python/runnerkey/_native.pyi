@@ -32,6 +32,26 @@ class _BatchReport(TypedDict):
     results: list[_BatchEntryResult]
     warnings: list[str]
 
+class _FileAction(TypedDict):
+    """What happened (or would happen) to one file."""
+
+    path: str
+    action: str
+    mode: str
+    purpose: str
+
+class _EnsureReport(TypedDict):
+    """What :meth:`CertificateAuthority.ensure` did (or would do)."""
+
+    changed: bool
+    dry_run: bool
+    files: list[_FileAction]
+    issued: bool
+    subject: str
+    not_after: str
+    note: str
+    warnings: list[str]
+
 class RunnerkeyError(Exception):
     """Root of every runnerkey error; ``.path`` names the file at fault, if any."""
 
@@ -255,6 +275,13 @@ class CertificateAuthority:
         """A v3 client certificate for the CSR: ``days`` (default 365) or ``duration`` like "8760h", never past the CA."""
     def issue(self, *, user: str, groups: Sequence[str] = ..., algorithm: str = "ecdsa-p256", days: Optional[int] = None, duration: Optional[str] = None, allow_system_masters: bool = False) -> tuple[PrivateKey, Certificate]:
         """A new key and a client certificate for ``user`` and ``groups``."""
+    def ensure(self, *, cert_path: _Path, key_path: _Path, ca_path: _Path, user: str, groups: Sequence[str] = ..., algorithm: str = "ecdsa-p256", days: Optional[int] = None, duration: Optional[str] = None, renew_before: str = "30d", force: bool = False, dry_run: bool = False, allow_system_masters: bool = False) -> _EnsureReport:
+        """Keep the key and certificate when still good (same identity,
+        accepted by this CA, more than ``renew_before`` left, e.g. "30d");
+        issue what is missing, wrong or about to expire; copy the CA
+        certificate when it differs. An existing key is kept unless
+        ``force``. Missing directories are created (the key's 0700); a
+        second call changes nothing. ``dry_run`` writes nothing."""
     def issue_many(self, entries: Union[str, Sequence[Mapping[str, Any]]], *, algorithm: str = "ecdsa-p256", days: Optional[int] = None, duration: Optional[str] = None, groups: Sequence[str] = ..., user_template: Optional[str] = None, allow_system_masters: bool = False, overwrite: bool = False, threads: int = 0) -> _BatchReport:
         """One new key and certificate per entry (``{"user" or "host", "groups", "out_dir"}`` and
         optional ``name``, ``algorithm``, ``days``; or JSON-lines text). Every entry is checked
@@ -357,7 +384,7 @@ def k8s_csr_certificate(data: _Data, key: PrivateKey) -> Certificate:
 def doctor(config: _Path, *, runner: Union[str, int, None] = None, online: bool = False, timeout: float = 10.0) -> dict[str, Any]:
     """Diagnoses the kubernetes runners of a config; ``online`` connects exactly as the runner does."""
 
-def setup(*, ca: CertificateAuthority, config: _Path, runner: Union[str, int], server: str, user: str = "gitlab-admin", groups: Sequence[str] = ..., out_dir: _Path = ..., install_dir: Optional[_Path] = None, namespace: str = "gitlab-runner", service_account: str = "gitlab-deployer", algorithm: str = "ecdsa-p256", days: int = 365, force: bool = False, dry_run: bool = False) -> dict[str, Any]:
+def setup(*, ca: CertificateAuthority, config: _Path, runner: Union[str, int], server: str, user: str = "gitlab-admin", groups: Sequence[str] = ..., out_dir: _Path = ..., install_dir: Optional[_Path] = None, namespace: str = "gitlab-runner", service_account: str = "gitlab-deployer", algorithm: str = "ecdsa-p256", days: int = 365, renew_before: str = "30d", force: bool = False, dry_run: bool = False) -> dict[str, Any]:
     """The whole procedure, all or nothing and idempotent (see ``runnerkey setup``); the report."""
 
 def cli_main(argv: Sequence[str]) -> int:

@@ -64,6 +64,50 @@ fn issue_twice_into_one_dir_shares_ca_file_and_refuses_overwrite() {
     assert_ne!(std::fs::read(d.path("out/a.key")).unwrap(), before);
 }
 
+#[test]
+fn issue_keep_valid_changes_nothing_the_second_time() {
+    let d = Dir::new();
+    ca(&d, "ecdsa-p256");
+    let args = [
+        "issue",
+        "--ca-dir",
+        "ca",
+        "--user",
+        "r",
+        "--group",
+        "ci",
+        "--out-dir",
+        "out",
+        "--keep-valid",
+        "--json",
+    ];
+    let first: serde_json::Value = serde_json::from_str(&d.run(&args).success().stdout).unwrap();
+    assert_eq!(first["changed"], true);
+    assert_eq!(mode(&d.path("out/r.key")), 0o600);
+    let key = std::fs::read(d.path("out/r.key")).unwrap();
+    let second: serde_json::Value = serde_json::from_str(&d.run(&args).success().stdout).unwrap();
+    assert_eq!(second["changed"], false, "{second}");
+    // Another group: the certificate is re-issued for the same key.
+    let mut other = args.to_vec();
+    other[6] = "ops";
+    let third = d.run(&other[..other.len() - 1]).success();
+    assert!(third.stdout.contains("updated"), "{third:#?}");
+    assert_eq!(std::fs::read(d.path("out/r.key")).unwrap(), key);
+    d.run(&[&args[..10], &["--renew-before", "1x"]].concat())
+        .input_error(&["1x"]);
+    d.run(&[
+        "issue",
+        "--ca-dir",
+        "ca",
+        "--user",
+        "r",
+        "--out-dir",
+        "o",
+        "--json",
+    ])
+    .input_error(&["--keep-valid"]);
+}
+
 /// Each bad input: exit 2, a message naming the problem, no file created.
 #[test]
 fn bad_input_is_refused_and_leaves_nothing_behind() {

@@ -33,9 +33,30 @@ def stub_returns() -> dict[str, str]:
     return out
 
 
+class Shape:
+    """A TypedDict of the stub: exactly these keys, each of its type."""
+
+    def __init__(self, name: str, fields: dict[str, str]) -> None:
+        self.name, self.fields = name, fields
+
+    def check(self, value: Any) -> bool:
+        return (isinstance(value, dict) and set(value) == set(self.fields)
+                and all(conforms(value[k], eval(a, NAMESPACE)) for k, a in self.fields.items()))  # noqa: S307
+
+
+def typed_dicts() -> dict[str, Shape]:
+    """The stub's TypedDicts by name, with their fields' annotations."""
+    out = {}
+    for node in ast.parse(STUB.read_text()).body:
+        if isinstance(node, ast.ClassDef) and any(ast.unparse(b) == "TypedDict" for b in node.bases):
+            out[node.name] = Shape(node.name, {f.target.id: ast.unparse(f.annotation) for f in node.body
+                                               if isinstance(f, ast.AnnAssign) and isinstance(f.target, ast.Name)})
+    return out
+
+
 NAMESPACE: dict[str, Any] = {
     "Any": Any, "Optional": Optional, "Union": Union, "Sequence": Sequence, "Mapping": Mapping,
-    "datetime": datetime, "pathlib": pathlib, "_BatchReport": dict[str, Any],
+    "datetime": datetime, "pathlib": pathlib, **typed_dicts(),
     **{name: getattr(runnerkey, name) for name in runnerkey.__all__ if isinstance(getattr(runnerkey, name), type)},
 }
 
@@ -43,6 +64,8 @@ NAMESPACE: dict[str, Any] = {
 def conforms(value: Any, tp: Any) -> bool:
     if tp is Any:
         return True
+    if isinstance(tp, Shape):
+        return tp.check(value)
     if tp is None or tp is type(None):
         return value is None
     origin, args = typing.get_origin(tp), typing.get_args(tp)
@@ -122,6 +145,8 @@ def calls(tmp: Path) -> dict[str, Any]:
         "CertificateAuthority.warnings": ca.warnings,
         "CertificateAuthority.sign": cert,
         "CertificateAuthority.issue": ca.issue(user="u"),
+        "CertificateAuthority.ensure": ca.ensure(cert_path=tmp / "e" / "u.crt", key_path=tmp / "e" / "u.key",
+                                                 ca_path=tmp / "e" / "ca.crt", user="u"),
         "CertificateAuthority.issue_many": ca.issue_many([{"user": "b", "out_dir": tmp / "batch"}]),
         "CertificateAuthority.write_kubeadm": ca.write_kubeadm(tmp / "pki2"),
         "VerifyReport.ok": report.ok,
@@ -175,3 +200,7 @@ def test_the_checker_can_fail() -> None:
     assert not conforms(True, int)
     assert not conforms({"a": 1}, dict[str, str])
     assert conforms(None, Optional[list[str]]) and conforms([("a", "b")], list[tuple[str, str]])
+    shape = NAMESPACE["_FileAction"]
+    good = {"path": "/x", "action": "created", "mode": "600", "purpose": "p"}
+    assert conforms(good, shape)
+    assert not conforms({**good, "extra": 1}, shape) and not conforms({**good, "mode": 600}, shape)

@@ -604,17 +604,26 @@ pub struct IssueArgs {
     /// Base name of the key and certificate files (default: the user name).
     #[arg(long, conflicts_with = "batch")]
     pub name: Option<String>,
-    /// Overwrite existing files.
+    /// Overwrite existing files (with --keep-valid: a new key and certificate even when the existing ones are fine).
     #[arg(long)]
     pub force: bool,
+    /// Keep a key and certificate that are still good (same identity, accepted by the CA, not within --renew-before of the end); issue only what is missing, wrong or about to expire. A second run changes nothing.
+    #[arg(long, conflicts_with = "batch")]
+    pub keep_valid: bool,
+    /// With --keep-valid: re-issue a certificate that expires within this, e.g. 30d [default: 30d].
+    #[arg(long, value_name = "DURATION", requires = "keep_valid")]
+    pub renew_before: Option<String>,
+    /// With --keep-valid: show what would change; write nothing.
+    #[arg(long, requires = "keep_valid")]
+    pub dry_run: bool,
     /// Issue one certificate per line of FILE (JSON lines: user or host, groups, out_dir, and optional name, algorithm, days; `-` reads stdin), on all cores. Every entry is checked before the first is issued.
     #[arg(long, value_name = "FILE")]
     pub batch: Option<PathBuf>,
     /// Threads for --batch [default: four per core, so that signing goes on while files are synced to disk].
     #[arg(long, value_name = "N", requires = "batch")]
     pub jobs: Option<usize>,
-    /// Print the batch report as JSON.
-    #[arg(long, requires = "batch")]
+    /// Print the report as JSON (with --batch or --keep-valid).
+    #[arg(long)]
     pub json: bool,
 }
 

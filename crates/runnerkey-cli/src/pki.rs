@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use runnerkey::{
-    CaParams, CertificateAuthority, CertificateRequest, ClientFiles, CsrParams, Issued, Lifetime,
-    PrivateKey, Result,
+    CaParams, CertificateAuthority, CertificateRequest, ClientFiles, CsrParams, EnsureParams,
+    EnsureReport, Issued, Lifetime, PrivateKey, Result,
 };
 
 use crate::Outcome;
@@ -20,6 +20,30 @@ fn print_issued(issued: &Issued) {
     for w in &issued.warnings {
         crate::warn(w);
     }
+}
+
+/// `issue --keep-valid`: what was kept, issued or would be.
+fn print_ensured(r: &EnsureReport, json: bool) -> Result<Outcome> {
+    for w in &r.warnings {
+        crate::warn(w);
+    }
+    if json {
+        crate::term::print_json(r)?;
+        return Ok(Outcome::Ok);
+    }
+    if !r.changed {
+        out!("nothing to do: the key and certificate are valid and in place");
+    } else if r.dry_run {
+        out!("dry run: nothing written; this is the plan");
+    }
+    out!(
+        "certificate: {} valid until {} — {}",
+        r.subject,
+        r.not_after,
+        r.note
+    );
+    crate::setup::print_files(&r.files);
+    Ok(Outcome::Ok)
 }
 
 /// `runnerkey ca init`
@@ -113,6 +137,11 @@ pub fn issue(a: &IssueArgs) -> Result<Outcome> {
             "give --user and --out-dir, or --batch FILE".into(),
         ));
     };
+    if a.json && !a.keep_valid {
+        return Err(runnerkey::Error::InvalidArgument(
+            "--json goes with --batch or --keep-valid".into(),
+        ));
+    }
     let identity = runnerkey::Identity::new(user.clone(), a.groups.clone())?;
     identity.check_system_masters(a.allow_system_masters)?;
     let algorithm = inputs::algorithm(&a.algorithm)?;
@@ -120,6 +149,19 @@ pub fn issue(a: &IssueArgs) -> Result<Outcome> {
     let basename = a.name.clone().unwrap_or_else(|| identity.user.clone());
     let files = ClientFiles::in_dir(out_dir, &basename)?;
     let ca = inputs::ca(&a.ca)?;
+    if a.keep_valid {
+        let mut ensure = EnsureParams::new(identity);
+        ensure.algorithm = algorithm;
+        ensure.lifetime = params.lifetime;
+        if let Some(before) = &a.renew_before {
+            ensure.renew_before = before.parse::<Lifetime>()?.as_duration();
+        }
+        ensure.force = a.force;
+        ensure.dry_run = a.dry_run;
+        ensure.allow_system_masters = a.allow_system_masters;
+        let report = ensure.run(&ca, &files)?;
+        return print_ensured(&report, a.json);
+    }
     files.check_not_ca(&ca)?;
     files.check_free(ca.certificate(), a.force)?;
     let (key, issued) = ca.issue(&identity, algorithm, &params)?;

@@ -29,7 +29,8 @@ fn params(a: &SetupArgs) -> Result<SetupParams> {
     Ok(p)
 }
 
-fn print_files(files: &[runnerkey::setup::FileAction]) {
+/// One line per file: its action, path, mode and purpose.
+pub(crate) fn print_files(files: &[runnerkey::FileAction]) {
     for f in files {
         out!(
             "  {:<17} {} (mode {}) — {}",

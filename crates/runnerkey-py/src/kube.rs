@@ -200,7 +200,7 @@ pub fn doctor(
 
 /// The whole procedure (see `runnerkey setup`); returns the report as a dict.
 #[pyfunction]
-#[pyo3(signature = (*, ca, config, runner, server, user = "gitlab-admin", groups = Vec::new(), out_dir = PathBuf::from("/etc/ssl/kubernetes"), install_dir = None, namespace = "gitlab-runner", service_account = "gitlab-deployer", algorithm = "ecdsa-p256", days = 365, force = false, dry_run = false))]
+#[pyo3(signature = (*, ca, config, runner, server, user = "gitlab-admin", groups = Vec::new(), out_dir = PathBuf::from("/etc/ssl/kubernetes"), install_dir = None, namespace = "gitlab-runner", service_account = "gitlab-deployer", algorithm = "ecdsa-p256", days = 365, renew_before = "30d", force = false, dry_run = false))]
 #[allow(clippy::too_many_arguments)]
 pub fn setup(
     py: Python<'_>,
@@ -216,6 +216,7 @@ pub fn setup(
     service_account: &str,
     algorithm: &str,
     days: u32,
+    renew_before: &str,
     force: bool,
     dry_run: bool,
 ) -> PyResult<Py<PyAny>> {
@@ -226,7 +227,8 @@ pub fn setup(
     p.namespace = namespace.to_string();
     p.service_account = service_account.to_string();
     p.algorithm = algorithm.parse().py()?;
-    p.lifetime = Lifetime::days(days);
+    p.lifetime = Lifetime::from_days_or_duration(Some(days), None).py()?;
+    p.renew_before = renew_before.parse::<Lifetime>().py()?.as_duration();
     p.force = force;
     p.dry_run = dry_run;
     let report = py.detach(|| p.run(CertSource::Ca(&ca.0))).py()?;

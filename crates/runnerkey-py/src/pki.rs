@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use pyo3::prelude::*;
 use runnerkey::inspect::{CertificateInfo, inspect_file};
 use runnerkey::verify::verify_client_cert;
-use runnerkey::{CaParams, CsrParams, Identity, IssueParams, KeyAlgorithm, Lifetime};
+use runnerkey::{
+    CaParams, ClientFiles, CsrParams, EnsureParams, Identity, IssueParams, KeyAlgorithm, Lifetime,
+};
 
 use crate::convert::{Data, datetime, to_python};
 use crate::errors::IntoPy;
@@ -391,6 +393,46 @@ impl CertificateAuthority {
         };
         let (key, issued) = py.detach(|| self.0.issue(&identity, alg, &params)).py()?;
         Ok((PrivateKey(key), Certificate(issued.certificate)))
+    }
+
+    /// Ensures a runner's key, certificate and CA certificate: keeps what
+    /// is still good (same identity, accepted by this CA, more than
+    /// `renew_before` left), issues what is missing, wrong or about to
+    /// expire, and changes nothing otherwise. With `dry_run`, writes
+    /// nothing and reports what would change. Returns the report (changed,
+    /// files, issued, subject, not_after, note, warnings).
+    #[pyo3(signature = (*, cert_path, key_path, ca_path, user, groups = Vec::new(), algorithm = "ecdsa-p256", days = None, duration = None, renew_before = "30d", force = false, dry_run = false, allow_system_masters = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn ensure(
+        &self,
+        py: Python<'_>,
+        cert_path: PathBuf,
+        key_path: PathBuf,
+        ca_path: PathBuf,
+        user: String,
+        groups: Vec<String>,
+        algorithm: &str,
+        days: Option<u32>,
+        duration: Option<&str>,
+        renew_before: &str,
+        force: bool,
+        dry_run: bool,
+        allow_system_masters: bool,
+    ) -> PyResult<Py<PyAny>> {
+        let mut p = EnsureParams::new(Identity::new(user, groups).py()?);
+        p.algorithm = algorithm.parse().py()?;
+        p.lifetime = lifetime(days, duration)?;
+        p.renew_before = renew_before.parse::<Lifetime>().py()?.as_duration();
+        p.force = force;
+        p.dry_run = dry_run;
+        p.allow_system_masters = allow_system_masters;
+        let files = ClientFiles {
+            key_file: key_path,
+            cert_file: cert_path,
+            ca_file: ca_path,
+        };
+        let report = py.detach(|| p.run(&self.0, &files)).py()?;
+        to_python(py, &report)
     }
 
     /// One new key and certificate per entry (dicts with user or host,

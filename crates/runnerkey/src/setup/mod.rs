@@ -11,10 +11,8 @@ use time::OffsetDateTime;
 use crate::CertificateAuthority;
 use crate::code::Code;
 
-mod certificate;
 mod edits;
 mod paths;
-mod plan;
 mod report;
 mod request;
 
@@ -25,17 +23,18 @@ use crate::error::{Error, Result};
 use crate::file;
 use crate::identity::Identity;
 use crate::issue::{ClientFiles, IssueParams};
+use crate::keep_or_issue::keep_or_issue;
 use crate::key::{KeyAlgorithm, PrivateKey};
 use crate::kubeconfig::Kubeconfig;
 use crate::lifetime::{Lifetime, rfc3339};
+pub use crate::plan::FileAction;
+use crate::plan::Plan;
 use crate::runner_config::{ConfigLock, RunnerConfig, RunnerSelector, SaveOptions};
 use crate::verify::verify_client_cert;
-use certificate::keepable;
 use edits::{check_executor, config_changes, file_changes, rbac_yaml};
 pub use paths::SetupPaths;
-use plan::Plan;
+pub use report::SetupReport;
 use report::next_steps;
-pub use report::{FileAction, SetupReport};
 pub use request::RequestReport;
 
 /// Everything `setup` needs besides where the certificate comes from.
@@ -210,7 +209,8 @@ fn run(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport> {
     let mut plan = Plan::new(params.dry_run);
     let key = plan.key(
         &paths.key,
-        params,
+        params.algorithm,
+        params.force,
         matches!(source, CertSource::Ca(_)),
         "key_file: the runner's private key",
     )?;
@@ -251,26 +251,24 @@ fn run(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport> {
                 "signed elsewhere; checked against the cluster CA".to_string(),
             )
         }
-        CertSource::Ca(ca) => match keepable(params, &paths.cert, &key, &ca_cert, now) {
-            Ok(c) if !params.force => (c, "kept: valid, for the same identity and CA".into()),
-            reason => {
-                let issued = ca.sign_public_key(
-                    &params.identity,
-                    key.public_key(),
-                    &IssueParams {
-                        lifetime: params.lifetime,
-                        allow_system_masters: params.allow_system_masters,
-                        now: Some(now),
-                    },
-                )?;
-                warnings.extend(issued.warnings);
-                let why = match reason {
-                    Err(r) => r,
-                    Ok(_) => "forced".into(),
-                };
-                (issued.certificate, format!("issued ({why})"))
-            }
-        },
+        CertSource::Ca(ca) => {
+            let decided = keep_or_issue(
+                ca,
+                &params.identity,
+                &key,
+                &paths.cert,
+                params.renew_before,
+                params.force,
+                &IssueParams {
+                    lifetime: params.lifetime,
+                    allow_system_masters: params.allow_system_masters,
+                    now: Some(now),
+                },
+                now,
+            )?;
+            warnings.extend(decided.warnings);
+            (decided.certificate, decided.note)
+        }
     };
 
     let (cert_purpose, ca_purpose) = (

@@ -8,19 +8,7 @@ use serde::Serialize;
 use super::{SetupParams, SetupPaths};
 use crate::doctor::DoctorReport;
 use crate::next_step::NextStep;
-
-/// What happened to one file.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct FileAction {
-    /// The file.
-    pub path: PathBuf,
-    /// `created`, `updated` or `unchanged` (with `would be` in a dry run).
-    pub action: &'static str,
-    /// Its mode.
-    pub mode: String,
-    /// What it is for.
-    pub purpose: &'static str,
-}
+use crate::plan::FileAction;
 
 /// What `setup` did (or would do).
 #[derive(Clone, Debug, Serialize)]

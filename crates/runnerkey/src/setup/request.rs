@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::plan::Plan;
 use super::{FileAction, SetupParams, SetupPaths, check_executor, config_changes};
 use crate::csr::{CertificateRequest, CsrParams};
 use crate::error::Result;
@@ -14,6 +13,7 @@ use crate::file;
 use crate::k8s_csr::{K8sCsr, K8sCsrParams};
 use crate::manifest::to_yaml;
 use crate::next_step::NextStep;
+use crate::plan::Plan;
 use crate::runner_config::RunnerConfig;
 
 /// What `setup --request` wrote.
@@ -42,7 +42,8 @@ pub(super) fn request(
     let mut plan = Plan::new(params.dry_run);
     let key = plan.key(
         &paths.key,
-        params,
+        params.algorithm,
+        params.force,
         true,
         "the runner's private key (never leaves this host)",
     )?;

@@ -1,28 +1,43 @@
-//! The setup plan: every output prepared in memory, compared with what is
-//! on disk, then staged as temporary files and committed together.
+//! A plan of outputs (for `setup` and [`EnsureParams`](crate::EnsureParams)):
+//! every file prepared in memory, compared with what is on disk, then
+//! staged as temporary files and committed together.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use super::{FileAction, SetupParams};
+use serde::Serialize;
+
 use crate::cert::Certificate;
 use crate::credential_dir::CredentialFile;
 use crate::error::{Error, Result};
 use crate::file::{self, Outputs};
-use crate::key::PrivateKey;
+use crate::key::{KeyAlgorithm, PrivateKey};
+
+/// What happened to one file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FileAction {
+    /// The file.
+    pub path: PathBuf,
+    /// `created`, `updated` or `unchanged` (with `would be` in a dry run).
+    pub action: &'static str,
+    /// Its mode.
+    pub mode: String,
+    /// What it is for.
+    pub purpose: &'static str,
+}
 
 /// Files prepared in memory, then staged and committed together.
-pub(super) struct Plan {
+pub(crate) struct Plan {
     dry_run: bool,
     files: Vec<(PathBuf, Vec<u8>, u32, bool, &'static str)>,
     /// Kept keys whose mode lets others read them: set to 0600 on commit.
     modes: Vec<PathBuf>,
-    pub(super) actions: Vec<FileAction>,
+    pub(crate) actions: Vec<FileAction>,
 }
 
 impl Plan {
     /// An empty plan.
-    pub(super) fn new(dry_run: bool) -> Self {
+    pub(crate) fn new(dry_run: bool) -> Self {
         Self {
             dry_run,
             files: Vec::new(),
@@ -32,7 +47,7 @@ impl Plan {
     }
 
     /// Records a file that stays as it is.
-    pub(super) fn keep(&mut self, path: &Path, mode: u32, purpose: &'static str) {
+    pub(crate) fn keep(&mut self, path: &Path, mode: u32, purpose: &'static str) {
         self.actions.push(FileAction {
             path: path.to_owned(),
             action: "unchanged",
@@ -41,17 +56,19 @@ impl Plan {
         });
     }
 
-    /// The runner's key: the existing one, kept, unless `params.force`;
-    /// otherwise (when `generate`) a new one, staged for writing.
-    pub(super) fn key(
+    /// The runner's key: the existing one, kept, unless `force`;
+    /// otherwise (when `generate`) a new `algorithm` key, staged for
+    /// writing.
+    pub(crate) fn key(
         &mut self,
         path: &Path,
-        params: &SetupParams,
+        algorithm: KeyAlgorithm,
+        force: bool,
         generate: bool,
         purpose: &'static str,
     ) -> Result<PrivateKey> {
         let exists = std::fs::symlink_metadata(path).is_ok();
-        if (exists && !params.force) || !generate {
+        if (exists && !force) || !generate {
             let key = PrivateKey::load(path, None)?;
             let mode = std::fs::metadata(path)
                 .map(|m| m.permissions().mode() & 0o7777)
@@ -73,12 +90,12 @@ impl Plan {
             }
             return Ok(key);
         }
-        let key = PrivateKey::generate(params.algorithm)?;
+        let key = PrivateKey::generate(algorithm)?;
         self.add(
             path,
             key.to_pem().as_bytes().to_vec(),
             file::PRIVATE,
-            params.force,
+            force,
             purpose,
         )?;
         Ok(key)
@@ -89,7 +106,7 @@ impl Plan {
     /// [`CredentialDir`](crate::credential_dir::CredentialDir): the changed
     /// ones with their new content, the others with their bytes on disk.
     /// `None` when none of them changes.
-    pub(super) fn take_credentials(
+    pub(crate) fn take_credentials(
         &mut self,
         paths: &[&Path],
     ) -> Result<Option<Vec<CredentialFile>>> {
@@ -131,7 +148,7 @@ impl Plan {
     }
 
     /// Sets the mode of kept keys that others could read to 0600.
-    pub(super) fn fix_modes(&self) -> Result<()> {
+    pub(crate) fn fix_modes(&self) -> Result<()> {
         for path in &self.modes {
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(file::PRIVATE))
                 .map_err(|source| Error::Io {
@@ -144,7 +161,7 @@ impl Plan {
 
     /// A certificate file, left alone when it already holds `cert` (even
     /// with other formatting or comments around the PEM).
-    pub(super) fn add_certificate(
+    pub(crate) fn add_certificate(
         &mut self,
         path: &Path,
         cert: &Certificate,
@@ -164,7 +181,7 @@ impl Plan {
         }
     }
 
-    pub(super) fn add(
+    pub(crate) fn add(
         &mut self,
         path: &Path,
         content: Vec<u8>,
@@ -206,7 +223,7 @@ impl Plan {
 
     /// Stages every file (creating `dir` if needed; removed again if
     /// staging fails) and returns the staged set.
-    pub(super) fn stage(&self, dir: &Path) -> Result<(Outputs, Vec<PathBuf>)> {
+    pub(crate) fn stage(&self, dir: &Path) -> Result<(Outputs, Vec<PathBuf>)> {
         // The directory holds the runner's key: 0700 whatever the umask.
         let created = file::create_dirs(dir, file::PRIVATE_DIR)?;
         let mut out = Outputs::new();

@@ -1,0 +1,286 @@
+//! Ensure a runner's client files: keep a key and certificate that are
+//! still good, (re-)issue what is missing, wrong or about to expire, and
+//! change nothing otherwise. What `issue --keep-valid`, Python
+//! `CertificateAuthority.ensure` and the Ansible module `client_cert` run.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::CertificateAuthority;
+use crate::cert::Certificate;
+use crate::error::Result;
+use crate::file;
+use crate::identity::Identity;
+use crate::issue::{ClientFiles, IssueParams};
+use crate::keep_or_issue::keep_or_issue;
+use crate::key::KeyAlgorithm;
+use crate::lifetime::{Lifetime, rfc3339};
+use crate::plan::{FileAction, Plan};
+
+/// How to ensure a runner's key, certificate and CA certificate.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct EnsureParams {
+    /// The identity the certificate must carry.
+    pub identity: Identity,
+    /// Algorithm of a new key (an existing key is kept unless `force`).
+    pub algorithm: KeyAlgorithm,
+    /// Validity of a new certificate.
+    pub lifetime: Lifetime,
+    /// Re-issue a certificate that expires within this (default 30 days).
+    pub renew_before: Duration,
+    /// New key and certificate even when the existing ones are fine.
+    pub force: bool,
+    /// Plan only: write nothing.
+    pub dry_run: bool,
+    /// Permit the group `system:masters` and the other privileged groups.
+    pub allow_system_masters: bool,
+    /// The time to decide and issue at (now when `None`).
+    pub now: Option<OffsetDateTime>,
+}
+
+impl EnsureParams {
+    /// Defaults for `identity`: ECDSA P-256, 365 days, renewed 30 days
+    /// before the end.
+    pub fn new(identity: Identity) -> Self {
+        Self {
+            identity,
+            algorithm: KeyAlgorithm::EcdsaP256,
+            lifetime: Lifetime::default(),
+            renew_before: Duration::from_secs(30 * 86_400),
+            force: false,
+            dry_run: false,
+            allow_system_masters: false,
+            now: None,
+        }
+    }
+
+    /// Ensures `files`: keeps an existing key (unless `force`), keeps its
+    /// certificate when it belongs to the key, carries the identity, is
+    /// accepted by `ca` and has more than `renew_before` left, and
+    /// otherwise signs a new one; copies the CA certificate when it
+    /// differs. Missing directories are created (the key's 0700); a kept
+    /// key that others can read is set to 0600. Everything is prepared
+    /// before the first write, and the files are replaced atomically.
+    pub fn run(&self, ca: &CertificateAuthority, files: &ClientFiles) -> Result<EnsureReport> {
+        files.check_not_ca(ca)?;
+        let now = self.now.unwrap_or_else(OffsetDateTime::now_utc);
+        let parent = |p: &Path| {
+            p.parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+                .to_path_buf()
+        };
+        if !self.dry_run {
+            for p in [&files.key_file, &files.cert_file, &files.ca_file] {
+                file::remove_stale_temps_once(&parent(p));
+            }
+        }
+        let mut plan = Plan::new(self.dry_run);
+        let key = plan.key(
+            &files.key_file,
+            self.algorithm,
+            self.force,
+            true,
+            "key_file: the runner's private key",
+        )?;
+        let decided = keep_or_issue(
+            ca,
+            &self.identity,
+            &key,
+            &files.cert_file,
+            self.renew_before,
+            self.force,
+            &IssueParams {
+                lifetime: self.lifetime,
+                allow_system_masters: self.allow_system_masters,
+                now: Some(now),
+            },
+            now,
+        )?;
+        plan.add_certificate(
+            &files.cert_file,
+            &decided.certificate,
+            "cert_file: the runner's client certificate",
+        )?;
+        plan.add_certificate(&files.ca_file, ca.certificate(), "ca_file: the cluster CA")?;
+        if !self.dry_run {
+            // The key's directory first, 0700, even when the certificates
+            // share it.
+            file::create_dirs(&parent(&files.key_file), file::PRIVATE_DIR)?;
+            for p in [&files.cert_file, &files.ca_file] {
+                file::create_dirs(&parent(p), file::PUBLIC_DIR)?;
+            }
+            let (outputs, _) = plan.stage(&parent(&files.key_file))?;
+            outputs.commit()?;
+            plan.fix_modes()?;
+        }
+        let mut warnings = decided.warnings;
+        if self.renew_before >= self.lifetime.as_duration() {
+            warnings.push(format!(
+                "the renewal window ({}) is not shorter than the validity ({}): every run re-issues",
+                Lifetime::from_duration(self.renew_before),
+                self.lifetime
+            ));
+        }
+        let changed = plan.actions.iter().any(|a| a.action != "unchanged");
+        Ok(EnsureReport {
+            changed,
+            dry_run: self.dry_run,
+            files: plan.actions,
+            issued: decided.issued,
+            subject: decided.certificate.subject(),
+            not_after: rfc3339(decided.certificate.not_after()),
+            note: decided.note,
+            warnings,
+            certificate: decided.certificate,
+        })
+    }
+}
+
+/// What [`EnsureParams::run`] did (or, in a dry run, would do).
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct EnsureReport {
+    /// Whether any file was (or would be) written or its mode changed.
+    pub changed: bool,
+    /// A dry run: nothing was written.
+    pub dry_run: bool,
+    /// Key, certificate and CA certificate, with what happened to each.
+    pub files: Vec<FileAction>,
+    /// Whether a new certificate was (or would be) issued.
+    pub issued: bool,
+    /// The certificate's subject.
+    pub subject: String,
+    /// The certificate's notAfter (RFC 3339).
+    pub not_after: String,
+    /// Why the certificate was kept or issued.
+    pub note: String,
+    /// Advice from issuing (long validity, clamped to the CA).
+    pub warnings: Vec<String>,
+    /// The certificate the files hold (or would hold).
+    #[serde(skip)]
+    pub certificate: Certificate,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+    use crate::CaParams;
+
+    fn ca() -> CertificateAuthority {
+        CertificateAuthority::generate(&CaParams {
+            algorithm: KeyAlgorithm::EcdsaP256,
+            ..CaParams::default()
+        })
+        .unwrap()
+    }
+
+    fn mode(p: &Path) -> u32 {
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    fn actions(r: &EnsureReport) -> Vec<&str> {
+        r.files.iter().map(|f| f.action).collect()
+    }
+
+    #[test]
+    fn creates_then_changes_nothing() {
+        let (ca, tmp) = (ca(), tempfile::tempdir().unwrap());
+        let files = ClientFiles::in_dir(&tmp.path().join("new/ssl"), "runner").unwrap();
+        let params = EnsureParams::new(Identity::new("runner", ["ci"]).unwrap());
+        let first = params.run(&ca, &files).unwrap();
+        assert!(first.changed && first.issued);
+        assert_eq!(actions(&first), ["created", "created", "created"]);
+        assert_eq!(mode(&files.key_file), 0o600);
+        assert_eq!(mode(files.key_file.parent().unwrap()), 0o700);
+        let before = std::fs::read(&files.cert_file).unwrap();
+        let second = params.run(&ca, &files).unwrap();
+        assert!(!second.changed && !second.issued, "{second:?}");
+        assert_eq!(actions(&second), ["unchanged", "unchanged", "unchanged"]);
+        assert_eq!(std::fs::read(&files.cert_file).unwrap(), before);
+    }
+
+    #[test]
+    fn reissues_for_another_identity_and_keeps_the_key() {
+        let (ca, tmp) = (ca(), tempfile::tempdir().unwrap());
+        let files = ClientFiles::in_dir(tmp.path(), "runner").unwrap();
+        EnsureParams::new(Identity::new("runner", ["a"]).unwrap())
+            .run(&ca, &files)
+            .unwrap();
+        let key = std::fs::read(&files.key_file).unwrap();
+        let other = EnsureParams::new(Identity::new("runner", ["b"]).unwrap())
+            .run(&ca, &files)
+            .unwrap();
+        assert!(
+            other.issued && other.note.contains("is for"),
+            "{}",
+            other.note
+        );
+        assert_eq!(actions(&other), ["unchanged", "updated", "unchanged"]);
+        assert_eq!(std::fs::read(&files.key_file).unwrap(), key);
+        assert_eq!(
+            Certificate::load(&files.cert_file).unwrap().identity(),
+            Identity::new("runner", ["b"]).unwrap()
+        );
+    }
+
+    #[test]
+    fn renews_inside_the_window_and_force_makes_a_new_key() {
+        let (ca, tmp) = (ca(), tempfile::tempdir().unwrap());
+        let files = ClientFiles::in_dir(tmp.path(), "runner").unwrap();
+        let mut params = EnsureParams::new(Identity::new("runner", ["a"]).unwrap());
+        params.lifetime = Lifetime::days(10);
+        params.run(&ca, &files).unwrap();
+        let renewed = params.run(&ca, &files).unwrap();
+        assert!(renewed.note.contains("renewal window"), "{}", renewed.note);
+        params.renew_before = Duration::from_secs(86_400);
+        assert!(!params.run(&ca, &files).unwrap().changed);
+        let key = std::fs::read(&files.key_file).unwrap();
+        params.force = true;
+        let forced = params.run(&ca, &files).unwrap();
+        assert_eq!(forced.note, "issued (forced)");
+        assert_ne!(std::fs::read(&files.key_file).unwrap(), key);
+        assert_eq!(mode(&files.key_file), 0o600);
+    }
+
+    #[test]
+    fn dry_run_writes_nothing_and_a_readable_key_is_tightened() {
+        let (ca, tmp) = (ca(), tempfile::tempdir().unwrap());
+        let files = ClientFiles::in_dir(&tmp.path().join("d"), "runner").unwrap();
+        let mut params = EnsureParams::new(Identity::new("runner", ["a"]).unwrap());
+        params.dry_run = true;
+        let plan = params.run(&ca, &files).unwrap();
+        assert!(plan.changed);
+        assert!(!tmp.path().join("d").exists());
+        params.dry_run = false;
+        params.run(&ca, &files).unwrap();
+        std::fs::set_permissions(&files.key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let fixed = params.run(&ca, &files).unwrap();
+        assert!(fixed.changed && !fixed.issued);
+        assert_eq!(fixed.files[0].action, "mode set to 600");
+        assert_eq!(mode(&files.key_file), 0o600);
+    }
+
+    #[test]
+    fn refuses_to_replace_the_cas_own_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ca = ca();
+        ca.write_kubeadm(tmp.path(), false).unwrap();
+        let ca = CertificateAuthority::load_dir(tmp.path(), None).unwrap();
+        let files = ClientFiles {
+            key_file: tmp.path().join("ca.key"),
+            cert_file: tmp.path().join("r.crt"),
+            ca_file: tmp.path().join("ca.crt"),
+        };
+        let err = EnsureParams::new(Identity::new("r", Vec::<String>::new()).unwrap())
+            .run(&ca, &files)
+            .unwrap_err();
+        assert!(matches!(err, crate::Error::WouldReplaceCa { .. }), "{err}");
+    }
+}
