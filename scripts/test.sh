@@ -27,6 +27,17 @@ if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -r tests/requirements.txt
+# ansible-test (the collection's sanity test) bootstraps pip in each of its
+# virtual environments with a script from a host this network does not
+# reach; it looks for a cached copy first. Ours uses ensurepip, then PyPI.
+pip_version=$(.venv/bin/python - <<'PY'
+import pathlib, re, ansible_test
+src = (pathlib.Path(ansible_test.__file__).parent / "_internal" / "python_requirements.py").read_text()
+print(re.search(r"pip='([0-9.]+)'", src).group(1))
+PY
+)
+mkdir -p "$HOME/.ansible/test/cache"
+cp scripts/ansible_test_get_pip.py "$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
 
 # Rust: formatting, lints and docs hold the line; then build the binaries the
 # Python tests drive, and every Rust test.

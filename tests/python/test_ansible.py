@@ -1,6 +1,9 @@
-"""The Ansible modules in a real playbook run (ansible-core, localhost):
-changed on the first run, not on the second, check mode writes nothing,
-diff shows the config change, and no key material is output."""
+"""The Ansible collection runnerkey.kubernetes as a user gets it: built with
+ansible-galaxy, installed, and run in a playbook with FQCNs against
+localhost (ansible-core). Changed on the first run, not on the second;
+check mode writes nothing; diff shows the change; no key material in the
+output; missing directories are created, keys 0600. And ansible-test
+sanity on the collection's source."""
 
 from __future__ import annotations
 
@@ -11,10 +14,15 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 import runnerkey
-import runnerkey.ansible
 from cluster import make_ca
-from conftest import fixture, openssl
+from conftest import openssl
+
+ROOT = Path(__file__).resolve().parents[2]
+COLLECTION = ROOT / "ansible_collections" / "runnerkey" / "kubernetes"
+BIN = Path(sys.executable).parent
 
 PLAYBOOK = """
 - hosts: localhost
@@ -24,7 +32,7 @@ PLAYBOOK = """
     ansible_python_interpreter: "{{{{ ansible_playbook_python }}}}"
   tasks:
     - name: client certificate
-      runnerkey_client_cert:
+      runnerkey.kubernetes.client_cert:
         ca_dir: {pki}
         user: gitlab-admin
         groups: [gitlab-runners]
@@ -33,7 +41,7 @@ PLAYBOOK = """
         ca_path: {ssl}/ca.crt
       register: cert
     - name: runner config
-      runnerkey_runner_config:
+      runnerkey.kubernetes.runner_config:
         path: {config}
         runner: my-runner
         host: https://10.0.0.1:6443
@@ -43,60 +51,193 @@ PLAYBOOK = """
         namespace: "{namespace}"
         service_account: gitlab-deployer
       register: cfg
+    - name: whole setup of a second runner
+      runnerkey.kubernetes.setup:
+        ca_dir: {pki}
+        config: {config}
+        runner_index: 1
+        server: https://10.0.0.1:6443
+        user: "gitlab-runner:second"
+        out_dir: {setup_dir}
+      register: setup
     - name: save results
-      copy:
-        content: "{{{{ {{'cert': cert, 'cfg': cfg}} | to_json }}}}"
+      ansible.builtin.copy:
+        content: "{{{{ {{'cert': cert, 'cfg': cfg, 'setup': setup}} | to_json }}}}"
         dest: {results}
       check_mode: false
 """
 
+CONFIG = """concurrent = 2
 
-def playbook(tmp: Path, *flags: str, namespace: str = "gitlab-runner") -> tuple[dict, str]:
+[[runners]]
+  name = "my-runner"
+  url = "https://gitlab.example.com"
+  token = "glrt-TOKEN"
+  executor = "kubernetes"
+  [runners.kubernetes]
+    namespace = "gitlab-runner"
+
+[[runners]]
+  name = "second"
+  url = "https://gitlab.example.com"
+  token = "glrt-TOKEN2"
+  executor = "kubernetes"
+"""
+
+
+@pytest.fixture(scope="module")
+def collections(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The collection built into a tarball and installed, as from Galaxy."""
+    tmp = tmp_path_factory.mktemp("galaxy")
+    env = dict(os.environ, ANSIBLE_HOME=str(tmp / ".ansible"), ANSIBLE_NOCOLOR="1")
+    built = subprocess.run([str(BIN / "ansible-galaxy"), "collection", "build", str(COLLECTION), "--output-path", str(tmp)],
+                           capture_output=True, text=True, env=env, timeout=300)
+    assert built.returncode == 0, built.stdout + built.stderr
+    tarball = tmp / "runnerkey-kubernetes-0.1.0.tar.gz"
+    assert tarball.is_file(), built.stdout
+    installed = subprocess.run([str(BIN / "ansible-galaxy"), "collection", "install", str(tarball), "-p", str(tmp / "collections")],
+                               capture_output=True, text=True, env=env, timeout=300)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    assert (tmp / "collections" / "ansible_collections" / "runnerkey" / "kubernetes" / "plugins" / "modules" / "setup.py").is_file()
+    return tmp / "collections"
+
+
+def playbook(collections: Path, tmp: Path, *flags: str, namespace: str = "gitlab-runner") -> tuple[dict, str]:
     pb = tmp.parent / f"{tmp.name}-site.yml"
-    (tmp / "ssl").mkdir(exist_ok=True)
     results = tmp.parent / f"{tmp.name}-results.json"
-    pb.write_text(PLAYBOOK.format(pki=tmp / "pki", ssl=tmp / "ssl", config=tmp / "config.toml", namespace=namespace,
-                                  results=results))
-    env = dict(os.environ, ANSIBLE_LIBRARY=runnerkey.ansible.LIBRARY,
-               ANSIBLE_HOME=str(tmp / ".ansible"), ANSIBLE_LOCAL_TEMP=str(tmp / ".ansible" / "tmp"),
-               ANSIBLE_NOCOLOR="1", ANSIBLE_DEPRECATION_WARNINGS="0", HOME=str(tmp))
-    exe = Path(sys.executable).parent / "ansible-playbook"
-    p = subprocess.run([str(exe), "-i", "localhost,", str(pb), *flags], capture_output=True, text=True, env=env, timeout=300)
+    pb.write_text(PLAYBOOK.format(pki=tmp / "pki", ssl=tmp / "new" / "ssl", config=tmp / "config.toml", namespace=namespace,
+                                  setup_dir=tmp / "second", results=results))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collections),
+               ANSIBLE_HOME=str(tmp.parent / f"{tmp.name}-home"), ANSIBLE_LOCAL_TEMP=str(tmp.parent / f"{tmp.name}-home" / "tmp"),
+               ANSIBLE_NOCOLOR="1", ANSIBLE_DEPRECATION_WARNINGS="0", HOME=str(tmp.parent))
+    p = subprocess.run([str(BIN / "ansible-playbook"), "-i", "localhost,", str(pb), *flags],
+                       capture_output=True, text=True, env=env, timeout=300)
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
     got = json.loads(results.read_text())
-    return {"client certificate": got["cert"], "runner config": got["cfg"]}, p.stdout
+    return {"client certificate": got["cert"], "runner config": got["cfg"], "setup": got["setup"]}, p.stdout
 
 
 def snapshot(d: Path) -> dict[str, tuple[bytes, int]]:
     return {str(p.relative_to(d)): (p.read_bytes(), p.stat().st_mtime_ns)
-            for p in sorted(d.rglob("*")) if p.is_file() and ".ansible" not in p.parts}
+            for p in sorted(d.rglob("*")) if p.is_file() and not p.is_symlink()}
 
 
-def test_playbook_issues_a_cert_and_configures_a_runner(tmp_path: Path) -> None:
+def test_collection_playbook_with_fqcns(collections: Path, tmp_path: Path) -> None:
     make_ca(tmp_path, "pki")
     pki = tmp_path / "pki"
-    (tmp_path / "config.toml").write_bytes(fixture("runner-configs", "gitlabhq_gitlab-runner_lint-wrong-section.toml").read_bytes())
-    first, out1 = playbook(tmp_path)
-    assert first["client certificate"]["changed"] is True and first["runner config"]["changed"] is True
-    ssl = tmp_path / "ssl"
+    (tmp_path / "config.toml").write_text(CONFIG)
+    first, out1 = playbook(collections, tmp_path)
+    assert all(r["changed"] is True for r in first.values()), first
+    ssl = tmp_path / "new" / "ssl"
     assert (ssl / "gitlab-admin.key").stat().st_mode & 0o777 == 0o600
+    assert ssl.stat().st_mode & 0o777 == 0o700
     openssl("verify", "-purpose", "sslclient", "-CAfile", pki / "ca.crt", ssl / "gitlab-admin.crt")
     cert = runnerkey.Certificate.load(ssl / "gitlab-admin.crt")
     assert (cert.user, cert.groups) == ("gitlab-admin", ["gitlab-runners"])
-    kube = tomllib.loads((tmp_path / "config.toml").read_text())["runners"][0]["kubernetes"]
-    assert kube["host"] == "https://10.0.0.1:6443" and kube["namespace"] == "gitlab-runner"
-    key_body = (ssl / "gitlab-admin.key").read_text().splitlines()[1]
-    assert key_body not in out1
+    assert first["client certificate"]["issued"] is True
+    runners = tomllib.loads((tmp_path / "config.toml").read_text())["runners"]
+    assert runners[0]["kubernetes"]["host"] == "https://10.0.0.1:6443"
+    assert runners[0]["kubernetes"]["namespace"] == "gitlab-runner"
+    assert runners[1]["kubernetes"]["cert_file"] == str(tmp_path / "second" / "gitlab-runner:second.crt")
+    second_cert = runnerkey.Certificate.load(runners[1]["kubernetes"]["cert_file"])
+    assert second_cert.user == "gitlab-runner:second"
+    for key in (ssl / "gitlab-admin.key", tmp_path / "second" / "gitlab-runner:second.key"):
+        assert key.read_text().splitlines()[1] not in out1
+    assert "glrt-TOKEN" not in out1
 
     before = snapshot(tmp_path)
-    second, _ = playbook(tmp_path)
-    assert second["client certificate"]["changed"] is False and second["runner config"]["changed"] is False
+    second, _ = playbook(collections, tmp_path)
+    assert all(r["changed"] is False for r in second.values()), second
+    assert second["client certificate"]["note"].startswith("kept")
     assert snapshot(tmp_path) == before
 
-    checked, out3 = playbook(tmp_path, "--check", "--diff", namespace="ci-jobs")
+    # Check mode with diff: the config change is shown, nothing is written.
+    checked, out3 = playbook(collections, tmp_path, "--check", "--diff", namespace="ci-jobs")
     assert checked["runner config"]["changed"] is True and checked["client certificate"]["changed"] is False
     assert snapshot(tmp_path) == before
     diff = checked["runner config"]["diff"]["prepared"]
     assert '-    namespace = "gitlab-runner"' in diff and '+    namespace = "ci-jobs"' in diff
-    assert "TOKEN" not in json.dumps(checked["runner config"]["diff"])
-    assert "--- " in out3 or "namespace" in out3
+    assert "TOKEN" not in json.dumps(checked)
+    assert '+    namespace = "ci-jobs"' in out3
+
+    # A certificate about to expire is re-issued in check mode only on paper.
+    (ssl / "gitlab-admin.crt").unlink()
+    planned, _ = playbook(collections, tmp_path, "--check")
+    assert planned["client certificate"]["changed"] is True
+    assert not (ssl / "gitlab-admin.crt").exists()
+
+
+def test_collection_failure_names_the_problem(collections: Path, tmp_path: Path) -> None:
+    make_ca(tmp_path, "pki")
+    (tmp_path / "config.toml").write_text(CONFIG.replace('name = "my-runner"', 'name = "other"'))
+    pb = tmp_path / "site.yml"
+    pb.write_text(f"""
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{{{ ansible_playbook_python }}}}"
+  tasks:
+    - runnerkey.kubernetes.runner_config:
+        path: {tmp_path / 'config.toml'}
+        runner: my-runner
+        namespace: x
+""")
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_HOME=str(tmp_path / ".ansible"),
+               ANSIBLE_NOCOLOR="1", HOME=str(tmp_path))
+    before = (tmp_path / "config.toml").read_bytes()
+    p = subprocess.run([str(BIN / "ansible-playbook"), "-i", "localhost,", str(pb)], capture_output=True, text=True,
+                       env=env, timeout=300)
+    assert p.returncode != 0
+    assert "my-runner" in p.stdout and "RunnerNotFoundError" in p.stdout, p.stdout
+    assert (tmp_path / "config.toml").read_bytes() == before
+
+
+def test_ansible_test_sanity() -> None:
+    """ansible-test sanity on the collection's source (pylint, pep8,
+    validate-modules against the documentation, import without runnerkey
+    installed, …). scripts/test.sh provides the pip bootstrap it needs."""
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", ANSIBLE_NOCOLOR="1")
+    p = subprocess.run([str(BIN / "ansible-test"), "sanity", "--requirements", "--python", version],
+                       cwd=COLLECTION, capture_output=True, text=True, env=env, timeout=1200)
+    tail = "\n".join(line for line in (p.stdout + p.stderr).splitlines() if "ERROR" in line or "FATAL" in line)
+    assert p.returncode == 0, tail or p.stdout[-3000:] + p.stderr[-3000:]
+    assert 'Running sanity test "validate-modules"' in p.stdout + p.stderr
+
+
+def test_docs_fleet_playbook_runs_and_then_changes_nothing(collections: Path, tmp_path: Path) -> None:
+    """docs/ansible/fleet.yml as it is, on three "hosts" that are local
+    directories: the identities are issued on the "control plane", installed
+    on each runner, and the runners configured; a second run changes
+    nothing."""
+    make_ca(tmp_path, "pki")
+    hosts = ["runner-01", "runner-02", "build-arm"]
+    lines = ["[control_plane]", "cp ansible_connection=local", "", "[runners]"]
+    for h in hosts:
+        (tmp_path / h).mkdir()
+        (tmp_path / h / "config.toml").write_text(CONFIG.replace("my-runner", h))
+        lines.append(f"{h} ansible_connection=local runnerkey_dir={tmp_path / h / 'k8s'} "
+                     f"runnerkey_config={tmp_path / h / 'config.toml'}" + (" runnerkey_algorithm=ed25519" if h == "build-arm" else ""))
+    lines += ["", "[all:vars]", f"ansible_python_interpreter={sys.executable}", "runnerkey_server=https://10.0.0.1:6443"]
+    (tmp_path / "inventory.ini").write_text("\n".join(lines) + "\n")
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_HOME=str(tmp_path / ".ansible"),
+               ANSIBLE_NOCOLOR="1", HOME=str(tmp_path), ANSIBLE_FORKS="3")
+    run = [str(BIN / "ansible-playbook"), "-i", str(tmp_path / "inventory.ini"), str(ROOT / "docs" / "ansible" / "fleet.yml"),
+           "-e", f"runnerkey_ca_dir={tmp_path / 'pki'} runnerkey_stage={tmp_path / 'stage'}"]
+    first = subprocess.run(run, capture_output=True, text=True, env=env, timeout=600)
+    assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-2000:]
+    for h in hosts:
+        k8s = tmp_path / h / "k8s"
+        assert (k8s / "runner.key").stat().st_mode & 0o777 == 0o600
+        cert = runnerkey.Certificate.load(k8s / "runner.crt")
+        assert (cert.user, cert.groups) == (f"gitlab-runner:{h}", ["gitlab-runners"])
+        openssl("verify", "-purpose", "sslclient", "-CAfile", tmp_path / "pki" / "ca.crt", k8s / "runner.crt")
+        kube = tomllib.loads((tmp_path / h / "config.toml").read_text())["runners"][0]["kubernetes"]
+        assert kube["key_file"] == str(k8s / "runner.key") and kube["host"] == "https://10.0.0.1:6443"
+        assert (k8s / "runner.key").read_text().splitlines()[1] not in first.stdout
+    assert runnerkey.PrivateKey.load(tmp_path / "build-arm" / "k8s" / "runner.key").algorithm == "Ed25519"
+    again = subprocess.run(run, capture_output=True, text=True, env=env, timeout=600)
+    assert again.returncode == 0, again.stdout[-4000:]
+    recap = again.stdout[again.stdout.index("PLAY RECAP"):]
+    assert recap.count("changed=0") == len(hosts), recap

@@ -1,0 +1,226 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: runnerkey developers
+# MIT OR Apache-2.0
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: setup
+short_description: Give a gitlab-runner an identity in a Kubernetes cluster, all in one step
+version_added: 0.1.0
+description:
+  - What C(runnerkey setup) does, as a task - the runner's key (kept when present), a
+    client certificate signed by the cluster CA (kept while valid), the CA certificate,
+    an RBAC manifest, a kubeconfig to test with, and the runner's C([runners.kubernetes])
+    settings in config.toml. Everything is checked and prepared before the first write;
+    a second run changes nothing.
+  - Apply the RBAC manifest (C(rbac.yaml) in O(out_dir)) on the cluster, e.g. with
+    C(kubernetes.core.k8s).
+author:
+  - runnerkey developers (@runnerkey)
+requirements:
+  - runnerkey (Python package) on the managed host
+options:
+  ca_dir:
+    description: Directory with the cluster CA's C(ca.crt) and C(ca.key) (e.g. C(/etc/kubernetes/pki)).
+    type: path
+  ca_cert:
+    description: The cluster CA certificate (with O(ca_key)).
+    type: path
+  ca_key:
+    description: The cluster CA private key (with O(ca_cert)).
+    type: path
+  ca_passphrase:
+    description: Passphrase of an encrypted CA key.
+    type: str
+  config:
+    description: gitlab-runner's config.toml.
+    type: path
+    default: /etc/gitlab-runner/config.toml
+  runner:
+    description: The runner's name.
+    type: str
+  runner_index:
+    description: The runner's 0-based position among C([[runners]]) (for duplicate names).
+    type: int
+  server:
+    description: The API server URL (C(host)).
+    type: str
+    required: true
+  user:
+    description: The runner's Kubernetes user (the certificate's CN).
+    type: str
+    default: gitlab-admin
+  groups:
+    description: The runner's Kubernetes groups (the certificate's O values).
+    type: list
+    elements: str
+    default: []
+  out_dir:
+    description: Where the key, certificate, C(ca.crt), C(rbac.yaml) and C(kubeconfig) are written.
+    type: path
+    default: /etc/ssl/kubernetes
+  install_dir:
+    description:
+      - Where those files will live on the runner host, when they are written elsewhere and
+        copied there; config.toml and the kubeconfig name these paths.
+    type: path
+  namespace:
+    description: Namespace of the job pods.
+    type: str
+    default: gitlab-runner
+  service_account:
+    description: Service account of the job pods.
+    type: str
+    default: gitlab-deployer
+  algorithm:
+    description: Algorithm of a new key.
+    type: str
+    default: ecdsa-p256
+    choices: [ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, rsa-4096, ed25519]
+  days:
+    description: Validity of a new certificate in days.
+    type: int
+    default: 365
+  renew_before:
+    description: Re-issue a certificate that expires within this duration (e.g. C(30d)).
+    type: str
+    default: 30d
+  force:
+    description: A new key and certificate even when the existing ones are fine.
+    type: bool
+    default: false
+notes:
+  - Supports check mode (nothing written; the plan is returned) and diff (the config change).
+"""
+
+EXAMPLES = r"""
+- name: The runner's identity, files and config
+  runnerkey.kubernetes.setup:
+    ca_dir: /etc/kubernetes/pki
+    runner: "{{ inventory_hostname }}"
+    server: https://10.0.0.1:6443
+    user: gitlab-runner:{{ inventory_hostname }}
+    groups: [gitlab-runners]
+    out_dir: /etc/gitlab-runner/kubernetes
+"""
+
+RETURN = r"""
+files:
+  description: Every file, with what happened to it.
+  type: list
+  elements: dict
+  returned: success
+  sample: [{"path": "/etc/ssl/kubernetes/gitlab-admin.key", "action": "created", "mode": "600", "purpose": "key_file"}]
+certificate:
+  description: The certificate's subject and end.
+  type: str
+  returned: success
+  sample: CN=gitlab-admin valid until 2027-11-27T01:50:32Z
+certificate_note:
+  description: Why the certificate was kept or issued.
+  type: str
+  returned: success
+  sample: "kept: valid, for the same identity and CA"
+config_diff:
+  description: The config change (secrets redacted); empty when unchanged.
+  type: str
+  returned: success
+config_backup:
+  description: The config backup, when one was written.
+  type: str
+  returned: success
+doctor:
+  description: The offline doctor's report on the result.
+  type: dict
+  returned: success
+next_steps:
+  description: What is left to do by hand (apply the RBAC manifest, check online).
+  type: list
+  elements: dict
+  returned: success
+advice:
+  description: Advice (long validity, writable directories).
+  type: list
+  elements: str
+  returned: success
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.runnerkey.kubernetes.plugins.module_utils.support import (
+    CA_OPTIONS,
+    CA_RULES,
+    fail,
+    load_ca,
+    require_runnerkey,
+    runnerkey,
+)
+
+
+def main():
+    argument_spec = dict(
+        config=dict(type="path", default="/etc/gitlab-runner/config.toml"),
+        runner=dict(type="str"),
+        runner_index=dict(type="int"),
+        server=dict(type="str", required=True),
+        user=dict(type="str", default="gitlab-admin"),
+        groups=dict(type="list", elements="str", default=[]),
+        out_dir=dict(type="path", default="/etc/ssl/kubernetes"),
+        install_dir=dict(type="path"),
+        namespace=dict(type="str", default="gitlab-runner"),
+        service_account=dict(type="str", default="gitlab-deployer"),
+        algorithm=dict(
+            type="str",
+            default="ecdsa-p256",
+            choices=["ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096", "ed25519"],
+        ),
+        days=dict(type="int", default=365),
+        renew_before=dict(type="str", default="30d"),
+        force=dict(type="bool", default=False),
+    )
+    argument_spec.update(CA_OPTIONS)
+    rules = dict(CA_RULES)
+    rules["required_one_of"] = rules["required_one_of"] + [("runner", "runner_index")]
+    rules["mutually_exclusive"] = rules["mutually_exclusive"] + [("runner", "runner_index")]
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **rules)
+    require_runnerkey(module)
+    p = module.params
+    try:
+        report = runnerkey.setup(
+            ca=load_ca(p),
+            config=p["config"],
+            runner=p["runner"] if p["runner"] is not None else p["runner_index"],
+            server=p["server"],
+            user=p["user"],
+            groups=p["groups"],
+            out_dir=p["out_dir"],
+            install_dir=p["install_dir"],
+            namespace=p["namespace"],
+            service_account=p["service_account"],
+            algorithm=p["algorithm"],
+            days=p["days"],
+            renew_before=p["renew_before"],
+            force=p["force"],
+            dry_run=module.check_mode,
+        )
+    except runnerkey.RunnerkeyError as e:
+        fail(module, e)
+    result = dict(report)
+    result.pop("dry_run", None)
+    # Ansible shows them as warnings (below); a "warnings" key in the
+    # result is deprecated.
+    result["advice"] = result.pop("warnings")
+    result["config_backup"] = str(report["config_backup"] or "")
+    for w in report["warnings"]:
+        module.warn(w)
+    if module._diff and report["config_diff"]:
+        result["diff"] = dict(prepared=report["config_diff"])
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
