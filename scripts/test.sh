@@ -47,11 +47,11 @@ RUSTDOCFLAGS="-D warnings" cargo doc -j2 --locked --workspace --no-deps --quiet
 cargo build -j2 --locked --workspace
 cargo test -j2 --locked --workspace
 
-# The Python package: build the wheel with maturin (the same dev profile as
-# the tests, so aws-lc is compiled once) and install it.
-rm -rf target/wheels
-.venv/bin/maturin build --locked -j2 --out target/wheels --interpreter .venv/bin/python
-.venv/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps target/wheels/runnerkey-*.whl
+# The Python package as it ships: the manylinux2014 wheel and the sdist
+# (scripts/build-wheel.sh; tests/python/test_packaging.py checks both), and
+# the wheel installed for the Python tests.
+bash scripts/build-wheel.sh target/dist
+.venv/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps target/dist/runnerkey-*.whl
 
 # Python (API, stubs, Ansible, interop): exit code 5 means no test ran,
 # which is a failure here.
