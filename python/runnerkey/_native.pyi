@@ -22,12 +22,14 @@ class _BatchEntryResult(TypedDict):
     cert_file: str
     ca_file: str
     not_after: Optional[str]
+    kept: bool
     error: Optional[str]
 
 class _BatchReport(TypedDict):
     """What :meth:`CertificateAuthority.issue_many` did."""
 
     issued: int
+    kept: int
     failed: int
     results: list[_BatchEntryResult]
     warnings: list[str]
@@ -282,13 +284,15 @@ class CertificateAuthority:
         certificate when it differs. An existing key is kept unless
         ``force``. Missing directories are created (the key's 0700); a
         second call changes nothing. ``dry_run`` writes nothing."""
-    def issue_many(self, entries: Union[str, Sequence[Mapping[str, Any]]], *, algorithm: str = "ecdsa-p256", days: Optional[int] = None, duration: Optional[str] = None, groups: Sequence[str] = ..., user_template: Optional[str] = None, allow_system_masters: bool = False, overwrite: bool = False, threads: int = 0) -> _BatchReport:
+    def issue_many(self, entries: Union[str, Sequence[Mapping[str, Any]]], *, algorithm: str = "ecdsa-p256", days: Optional[int] = None, duration: Optional[str] = None, groups: Sequence[str] = ..., user_template: Optional[str] = None, allow_system_masters: bool = False, overwrite: bool = False, keep_valid: bool = False, renew_before: str = "30d", threads: int = 0) -> _BatchReport:
         """One new key and certificate per entry (``{"user" or "host", "groups", "out_dir"}`` and
         optional ``name``, ``algorithm``, ``days``; or JSON-lines text). Every entry is checked
         first (a bad one raises, naming its line, before anything is written); then they are
         signed on ``threads`` threads (0: four per core, to overlap signing with disk syncs) with the GIL released, each entry's files
         written all or nothing. An entry given ``host`` gets ``user_template`` with ``{host}``
-        replaced; ``groups`` are added to every entry's."""
+        replaced; ``groups`` are added to every entry's. With ``keep_valid``, an entry whose key
+        and certificate are still good (more than ``renew_before`` left) is kept, so a batch
+        run again after an interruption or on a schedule issues only what is missing or due."""
     def write_kubeadm(self, directory: _Path, overwrite: bool = False) -> list[pathlib.Path]:
         """Writes ca.crt (0644) and ca.key (0600, PKCS#1/SEC1) into ``directory``."""
 

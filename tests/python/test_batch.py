@@ -158,3 +158,26 @@ def test_groups_with_cluster_wide_power_need_the_explicit_allowance(tmp_path: Pa
         assert r.code == 2 and "line 1" in r.err and f"refusing group {group}" in r.err, r.err
     ok("issue", "--ca-cert", ca_crt, "--ca-key", ca_key, "--user", "u", "--group", "system:nodes",
        "--allow-system-masters", "--out-dir", tmp_path / "out")
+
+
+def test_keep_valid_resumes_a_batch_from_the_cli_and_python(tmp_path: Path) -> None:
+    make_ca(tmp_path)
+    batch = tmp_path / "fleet.jsonl"
+    batch.write_text(jsonl([{"host": f"h{i}", "out_dir": str(tmp_path / f"h{i}")} for i in range(3)]))
+    args = ["issue", "--ca-dir", tmp_path / "ca", "--batch", batch, "--user", "gitlab-runner:{host}", "--keep-valid"]
+    first = json.loads(ok(*args, "--json").out)
+    assert (first["issued"], first["kept"]) == (3, 0)
+    keys = {p: p.read_bytes() for p in tmp_path.glob("h*/*.key")}
+    # Run again with one more host: only that one is issued.
+    batch.write_text(batch.read_text() + jsonl([{"host": "h3", "out_dir": str(tmp_path / "h3")}]))
+    again = ok(*args)
+    assert "issued 1, kept 3 still valid, of 4 certificates" in again.out, again.out
+    assert all(p.read_bytes() == k for p, k in keys.items())
+    # Without --keep-valid the existing files stop the batch before anything is written.
+    refused = run("issue", "--ca-dir", tmp_path / "ca", "--batch", batch, "--user", "gitlab-runner:{host}")
+    assert refused.code == 2 and "already exists" in refused.err
+    ca = runnerkey.CertificateAuthority.load_dir(tmp_path / "ca")
+    report = ca.issue_many(batch.read_text(), user_template="gitlab-runner:{host}", keep_valid=True, renew_before="400d")
+    assert (report["issued"], report["kept"]) == (4, 0), "inside the renewal window: all renewed"
+    assert all(not r["kept"] and r["error"] is None for r in report["results"])
+    openssl("verify", "-purpose", "sslclient", "-CAfile", tmp_path / "ca" / "ca.crt", tmp_path / "h3" / "gitlab-runner:h3.crt")

@@ -607,14 +607,14 @@ pub struct IssueArgs {
     /// Overwrite existing files (with --keep-valid: a new key and certificate even when the existing ones are fine).
     #[arg(long)]
     pub force: bool,
-    /// Keep a key and certificate that are still good (same identity, accepted by the CA, not within --renew-before of the end); issue only what is missing, wrong or about to expire. A second run changes nothing.
-    #[arg(long, conflicts_with = "batch")]
+    /// Keep a key and certificate that are still good (same identity, accepted by the CA, not within --renew-before of the end); issue only what is missing, wrong or about to expire. A second run changes nothing; with --batch, a batch run again (after an interruption, or on a schedule) redoes only that.
+    #[arg(long)]
     pub keep_valid: bool,
     /// With --keep-valid: re-issue a certificate that expires within this, e.g. 30d [default: 30d].
     #[arg(long, value_name = "DURATION", requires = "keep_valid")]
     pub renew_before: Option<String>,
     /// With --keep-valid: show what would change; write nothing.
-    #[arg(long, requires = "keep_valid")]
+    #[arg(long, requires = "keep_valid", conflicts_with = "batch")]
     pub dry_run: bool,
     /// Issue one certificate per line of FILE (JSON lines: user or host, groups, out_dir, and optional name, algorithm, days; `-` reads stdin), on all cores. Every entry is checked before the first is issued.
     #[arg(long, value_name = "FILE")]

@@ -42,6 +42,10 @@ pub fn issue(a: &IssueArgs, batch: &Path) -> Result<Outcome> {
     params.user_template = a.user.clone();
     params.allow_system_masters = a.allow_system_masters;
     params.overwrite = a.force;
+    if a.keep_valid {
+        let before = a.renew_before.as_deref().unwrap_or("30d");
+        params.keep_valid = Some(before.parse::<runnerkey::Lifetime>()?.as_duration());
+    }
     params.threads = a.jobs.unwrap_or(0);
     let ca = inputs::ca(&a.ca)?;
     let entries = params.entries(&ca, &text).map_err(|e| e.in_file(source))?;
@@ -51,15 +55,19 @@ pub fn issue(a: &IssueArgs, batch: &Path) -> Result<Outcome> {
     let report = params.issue(&ca, entries, &|done| bar.set_position(done as u64));
     bar.finish_and_clear();
     let elapsed = started.elapsed();
-    for w in &report.warnings {
-        crate::warn(w);
+    for w in report.warning_lines() {
+        crate::warn(&format!("{}: {w}", source.display()));
     }
     let failed: Vec<_> = report.failed().collect();
     if a.json {
         crate::term::print_json(&report.data())?;
     } else {
+        let kept = match report.kept() {
+            0 => String::new(),
+            n => format!(", kept {n} still valid,"),
+        };
         out!(
-            "issued {} of {total} certificates in {:.2} s",
+            "issued {}{kept} of {total} certificates in {:.2} s",
             report.issued(),
             elapsed.as_secs_f64()
         );

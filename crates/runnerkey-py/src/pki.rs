@@ -439,8 +439,10 @@ impl CertificateAuthority {
     /// groups, out_dir, and optional name, algorithm, days; or JSON-lines
     /// text), every entry checked before the first is issued, signed on
     /// all cores with the GIL released; each entry's files written all or
-    /// nothing. Returns the report (issued, failed, results, warnings).
-    #[pyo3(signature = (entries, *, algorithm = "ecdsa-p256", days = None, duration = None, groups = Vec::new(), user_template = None, allow_system_masters = false, overwrite = false, threads = 0))]
+    /// nothing. With `keep_valid`, an entry whose key and certificate are
+    /// still good (more than `renew_before` left) is kept. Returns the
+    /// report (issued, kept, failed, results, warnings).
+    #[pyo3(signature = (entries, *, algorithm = "ecdsa-p256", days = None, duration = None, groups = Vec::new(), user_template = None, allow_system_masters = false, overwrite = false, keep_valid = false, renew_before = "30d", threads = 0))]
     #[allow(clippy::too_many_arguments)]
     fn issue_many(
         &self,
@@ -453,6 +455,8 @@ impl CertificateAuthority {
         user_template: Option<String>,
         allow_system_masters: bool,
         overwrite: bool,
+        keep_valid: bool,
+        renew_before: &str,
         threads: usize,
     ) -> PyResult<Py<PyAny>> {
         let text = crate::batch::entries_text(py, entries)?;
@@ -463,6 +467,9 @@ impl CertificateAuthority {
         params.user_template = user_template;
         params.allow_system_masters = allow_system_masters;
         params.overwrite = overwrite;
+        if keep_valid {
+            params.keep_valid = Some(renew_before.parse::<Lifetime>().py()?.as_duration());
+        }
         params.threads = threads;
         crate::batch::issue_many(py, &self.0, text, params)
     }

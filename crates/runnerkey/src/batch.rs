@@ -9,22 +9,25 @@
 //! [`BatchParams::user_template`] (`gitlab-runner:{host}`). Blank lines and
 //! lines starting with `#` are skipped.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::ca::CertificateAuthority;
+use crate::ensure::EnsureParams;
 use crate::error::{Error, Result};
 use crate::identity::Identity;
 use crate::issue::{ClientFiles, IssueParams};
 use crate::key_algorithm::KeyAlgorithm;
 use crate::lifetime::Lifetime;
 
-/// One entry's notAfter and warnings, or why it failed.
-type EntryOutcome = Result<(OffsetDateTime, Vec<String>)>;
+/// One entry's notAfter, whether its files were kept, and warnings; or
+/// why it failed.
+type EntryOutcome = Result<(OffsetDateTime, bool, Vec<String>)>;
 
 /// The most entries one batch may hold.
 pub const MAX_BATCH_ENTRIES: usize = 100_000;
@@ -46,6 +49,11 @@ pub struct BatchParams {
     pub allow_system_masters: bool,
     /// Replace existing key and certificate files.
     pub overwrite: bool,
+    /// Keep an entry's key and certificate while they are still good (see
+    /// [`EnsureParams`]), renewing within this duration of the end; issue
+    /// only what is missing, wrong or due. A batch run again after an
+    /// interruption, or on a schedule, then redoes only that.
+    pub keep_valid: Option<Duration>,
     /// Threads; 0: four per core (up to 64), so that while some wait
     /// for their files to reach the disk (fsync), others sign.
     pub threads: usize,
@@ -90,6 +98,9 @@ pub struct BatchResult {
     /// The certificate's notAfter, or why the entry failed (its files were
     /// then left as they were).
     pub outcome: Result<OffsetDateTime>,
+    /// Its key and certificate were still good and kept
+    /// ([`BatchParams::keep_valid`]).
+    pub kept: bool,
 }
 
 /// What a batch did.
@@ -97,14 +108,40 @@ pub struct BatchResult {
 pub struct BatchReport {
     /// One result per entry, in the file's order.
     pub results: Vec<BatchResult>,
-    /// Advice, once each (long validity …).
-    pub warnings: BTreeSet<String>,
+    /// Advice (long validity …), once each, with the lines of the entries
+    /// it concerns.
+    pub warnings: BTreeMap<String, Vec<usize>>,
 }
 
 impl BatchReport {
     /// How many entries were issued.
     pub fn issued(&self) -> usize {
-        self.results.iter().filter(|r| r.outcome.is_ok()).count()
+        self.results
+            .iter()
+            .filter(|r| r.outcome.is_ok() && !r.kept)
+            .count()
+    }
+
+    /// How many entries' files were still good and kept.
+    pub fn kept(&self) -> usize {
+        self.results.iter().filter(|r| r.kept).count()
+    }
+
+    /// Each warning once, naming the lines it concerns (`lines 3, 7: …`).
+    pub fn warning_lines(&self) -> Vec<String> {
+        const SHOWN: usize = 5;
+        self.warnings
+            .iter()
+            .map(|(warning, lines)| {
+                let shown: Vec<String> = lines.iter().take(SHOWN).map(usize::to_string).collect();
+                let more = match lines.len().saturating_sub(SHOWN) {
+                    0 => String::new(),
+                    n => format!(" and {n} more"),
+                };
+                let word = if lines.len() == 1 { "line" } else { "lines" };
+                format!("{word} {}{more}: {warning}", shown.join(", "))
+            })
+            .collect()
     }
 
     /// The entries that failed.
@@ -118,11 +155,13 @@ impl BatchReport {
 pub struct BatchReportData {
     /// Entries issued.
     pub issued: usize,
+    /// Entries whose files were still good and kept.
+    pub kept: usize,
     /// Entries that failed.
     pub failed: usize,
     /// Every entry, in the file's order.
     pub results: Vec<BatchResultData>,
-    /// Advice, once each.
+    /// Advice, once each, naming the entries' lines.
     pub warnings: Vec<String>,
 }
 
@@ -131,9 +170,10 @@ impl BatchReport {
     pub fn data(&self) -> BatchReportData {
         BatchReportData {
             issued: self.issued(),
+            kept: self.kept(),
             failed: self.failed().count(),
             results: self.results.iter().map(BatchResult::data).collect(),
-            warnings: self.warnings.iter().cloned().collect(),
+            warnings: self.warning_lines(),
         }
     }
 }
@@ -153,8 +193,10 @@ pub struct BatchResultData {
     pub cert_file: PathBuf,
     /// The CA certificate file.
     pub ca_file: PathBuf,
-    /// notAfter (RFC 3339), when issued.
+    /// notAfter (RFC 3339), when issued or kept.
     pub not_after: Option<String>,
+    /// The key and certificate were still good and kept.
+    pub kept: bool,
     /// Why it failed.
     pub error: Option<String>,
 }
@@ -175,6 +217,7 @@ impl BatchResult {
                 .as_ref()
                 .ok()
                 .map(|t| crate::lifetime::rfc3339(*t)),
+            kept: self.kept,
             error: self.outcome.as_ref().err().map(Error::chain),
         }
     }
@@ -182,7 +225,8 @@ impl BatchResult {
 
 impl BatchParams {
     /// Reads and checks every entry of `text` (JSON lines): names, files
-    /// (never the CA's own, not existing unless `overwrite`, no two entries
+    /// (never the CA's own, not existing unless `overwrite` or
+    /// `keep_valid`, no two entries
     /// with the same file), algorithms and lifetimes. Writes nothing; the
     /// first bad entry is the error, with its line.
     pub fn entries(&self, ca: &CertificateAuthority, text: &str) -> Result<Vec<BatchEntry>> {
@@ -289,7 +333,9 @@ impl BatchParams {
         crate::file::remove_stale_temps_once(&e.out_dir);
         let files = ClientFiles::in_dir(&e.out_dir, &name)?;
         files.check_not_ca(ca)?;
-        files.check_free(ca.certificate(), self.overwrite)?;
+        if self.keep_valid.is_none() {
+            files.check_free(ca.certificate(), self.overwrite)?;
+        }
         Ok(BatchEntry {
             line,
             identity,
@@ -342,20 +388,43 @@ impl BatchParams {
         let mut report = BatchReport::default();
         let mut outcomes = outcomes.into_iter().peekable();
         for (i, entry) in entries.into_iter().enumerate() {
+            let mut kept = false;
             let outcome = match outcomes.next_if(|(j, _)| *j == i) {
-                Some((_, Ok((end, warnings)))) => {
-                    report.warnings.extend(warnings);
+                Some((_, Ok((end, was_kept, warnings)))) => {
+                    kept = was_kept;
+                    for w in warnings {
+                        report.warnings.entry(w).or_default().push(entry.line);
+                    }
                     Ok(end)
                 }
                 Some((_, Err(e))) => Err(e),
                 None => Err(Error::Crypto("the signing thread stopped".into())),
             };
-            report.results.push(BatchResult { entry, outcome });
+            report.results.push(BatchResult {
+                entry,
+                outcome,
+                kept,
+            });
         }
         report
     }
 
     fn issue_one(&self, ca: &CertificateAuthority, entry: &BatchEntry) -> EntryOutcome {
+        if let Some(renew_before) = self.keep_valid {
+            let mut ensure = EnsureParams::new(entry.identity.clone());
+            ensure.algorithm = entry.algorithm;
+            ensure.lifetime = entry.lifetime;
+            ensure.renew_before = renew_before;
+            ensure.force = self.overwrite;
+            ensure.allow_system_masters = self.allow_system_masters;
+            ensure.now = self.now;
+            let report = ensure.run(ca, &entry.files)?;
+            return Ok((
+                report.certificate.not_after(),
+                !report.issued,
+                report.warnings,
+            ));
+        }
         let params = IssueParams {
             lifetime: entry.lifetime,
             allow_system_masters: self.allow_system_masters,
@@ -365,7 +434,7 @@ impl BatchParams {
         entry
             .files
             .write(&key, &issued.certificate, ca.certificate(), self.overwrite)?;
-        Ok((issued.certificate.not_after(), issued.warnings))
+        Ok((issued.certificate.not_after(), false, issued.warnings))
     }
 }
 

@@ -44,11 +44,17 @@ pub struct Identity {
 pub(crate) fn check_name(field: &'static str, value: &str) -> Result<()> {
     let bad = |reason: &str| Error::InvalidName {
         field,
-        value: value.to_string(),
+        value: value.chars().take(80).collect(),
         reason: reason.to_string(),
     };
     if value.is_empty() {
         return Err(bad("must not be empty"));
+    }
+    if value.len() > MAX_NAME_BYTES {
+        return Err(bad(&format!(
+            "is {} bytes long; at most {MAX_NAME_BYTES}",
+            value.len()
+        )));
     }
     if value.chars().any(is_deceptive) {
         return Err(bad(
@@ -61,17 +67,37 @@ pub(crate) fn check_name(field: &'static str, value: &str) -> Result<()> {
     Ok(())
 }
 
+/// The longest user or group name an identity may have, in bytes.
+pub const MAX_NAME_BYTES: usize = 1024;
+
+/// The most groups one certificate may carry. Kubernetes sets no limit, but
+/// every group is an RDN of the subject: 100,000 made a 2.2 MB certificate
+/// that openssl refuses to load.
+pub const MAX_GROUPS: usize = 256;
+
 impl Identity {
-    /// A checked identity: names must be non-empty, free of control,
-    /// bidirectional-override and invisible characters, and of leading or
-    /// trailing white space.
+    /// A checked identity: names must be non-empty, at most
+    /// [`MAX_NAME_BYTES`] long, free of control, bidirectional-override
+    /// and invisible characters, and of leading or trailing white space;
+    /// at most [`MAX_GROUPS`] groups.
     pub fn new(
         user: impl Into<String>,
         groups: impl IntoIterator<Item = impl Into<String>>,
     ) -> Result<Self> {
         let user = user.into();
         check_name("user", &user)?;
-        let groups: Vec<String> = groups.into_iter().map(Into::into).collect();
+        let groups: Vec<String> = groups
+            .into_iter()
+            .take(MAX_GROUPS + 1)
+            .map(Into::into)
+            .collect();
+        if groups.len() > MAX_GROUPS {
+            return Err(Error::InvalidName {
+                field: "groups",
+                value: format!("more than {MAX_GROUPS}"),
+                reason: format!("a certificate may carry at most {MAX_GROUPS} groups"),
+            });
+        }
         for g in &groups {
             check_name("group", g)?;
         }
@@ -337,6 +363,23 @@ mod tests {
 
     const CN: der::asn1::ObjectIdentifier = oid::COMMON_NAME;
     const O: der::asn1::ObjectIdentifier = oid::ORGANIZATION;
+
+    #[test]
+    fn names_and_groups_are_bounded() {
+        let many = (0..=MAX_GROUPS).map(|i| format!("g{i}"));
+        let err = Identity::new("u", many).unwrap_err();
+        assert!(err.to_string().contains("at most 256 groups"), "{err}");
+        assert!(Identity::new("u", (0..MAX_GROUPS).map(|i| format!("g{i}"))).is_ok());
+        let long = "a".repeat(MAX_NAME_BYTES + 1);
+        let err = Identity::new(long.as_str(), Vec::<String>::new()).unwrap_err();
+        assert!(err.to_string().contains("1025 bytes"), "{err}");
+        assert!(
+            err.to_string().len() < 300,
+            "the message repeats the whole name"
+        );
+        assert!(Identity::new("u", [long]).is_err());
+        assert!(Identity::new("a".repeat(MAX_NAME_BYTES), Vec::<String>::new()).is_ok());
+    }
 
     #[test]
     fn the_last_cn_is_the_user_as_go_reads_it() {

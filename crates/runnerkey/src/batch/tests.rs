@@ -193,3 +193,43 @@ fn one_file_under_two_spellings_and_bad_hosts_are_refused_up_front() {
     let bom = format!("\u{feff}{}", line("a", dir.path()));
     assert_eq!(params.entries(&ca, &bom).unwrap().len(), 1);
 }
+
+#[test]
+fn keep_valid_makes_a_batch_resumable_and_warnings_name_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = ca();
+    let text: String = (0..4)
+        .map(|i| line(&format!("h{i}"), &dir.path().join(format!("h{i}"))) + "\n")
+        .collect();
+    // An interrupted first run: only the first two entries were issued.
+    let first: String = text.lines().take(2).map(|l| format!("{l}\n")).collect();
+    let plain = BatchParams::default();
+    let entries = plain.entries(&ca, &first).unwrap();
+    assert_eq!(plain.issue(&ca, entries, &|_| {}).issued(), 2);
+    let key0 = std::fs::read(dir.path().join("h0/h0.key")).unwrap();
+    // Without keep_valid, existing files stop the batch up front.
+    assert!(plain.entries(&ca, &text).is_err());
+    let params = BatchParams {
+        keep_valid: Some(std::time::Duration::from_secs(30 * 86_400)),
+        lifetime: Lifetime::days(400),
+        ..BatchParams::default()
+    };
+    let entries = params.entries(&ca, &text).unwrap();
+    let report = params.issue(&ca, entries, &|_| {});
+    // The first two are kept (a longer lifetime asked now does not make a
+    // good certificate bad); the other two are issued.
+    assert_eq!((report.kept(), report.issued()), (2, 2));
+    let again = params.issue(&ca, params.entries(&ca, &text).unwrap(), &|_| {});
+    assert_eq!(
+        (again.kept(), again.issued(), again.failed().count()),
+        (4, 0, 0)
+    );
+    assert_eq!(std::fs::read(dir.path().join("h0/h0.key")).unwrap(), key0);
+    // The long-validity warning once, naming every line it concerns.
+    let warnings = report.warning_lines();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].starts_with("lines 3, 4: "), "{warnings:?}");
+    let data = again.data();
+    assert!(data.results.iter().all(|r| r.kept && r.not_after.is_some()));
+    assert_eq!(data.kept, 4);
+}
