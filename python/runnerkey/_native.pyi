@@ -4,7 +4,7 @@ docstrings are the Python reference)."""
 import datetime
 import os
 import pathlib
-from typing import Any, Mapping, Optional, Sequence, TypedDict, Union, final
+from typing import Any, Literal, Mapping, Optional, Sequence, TypedDict, Union, final
 
 
 __version__: str
@@ -53,6 +53,161 @@ class _EnsureReport(TypedDict):
     not_after: str
     note: str
     warnings: list[str]
+
+_Severity = Literal["error", "warning", "info"]
+
+class _Finding(TypedDict):
+    """A lint or doctor finding: ``code`` is one of docs/troubleshooting.md's
+    codes; ``next`` a structured next step (a dict with ``step``)."""
+
+    code: str
+    severity: _Severity
+    runner: Optional[str]
+    key: Optional[str]
+    line: Optional[int]
+    message: str
+    fix: str
+    next: Optional[dict[str, Any]]
+
+class _CertStatus(TypedDict):
+    """A certificate a runner names (``role``: cert_file or ca_file)."""
+
+    role: str
+    path: str
+    subject: str
+    not_after: str
+    days_left: int
+
+class _Check(TypedDict):
+    """One check doctor made."""
+
+    code: str
+    ok: bool
+    message: str
+
+class _PermissionCheck(TypedDict):
+    """One permission asked of the API server."""
+
+    api_group: str
+    resource: str
+    verb: str
+    namespace: str
+    allowed: bool
+
+class _UserInfo(TypedDict):
+    """Who the API server says the runner is."""
+
+    username: str
+    groups: list[str]
+
+class _AdminBinding(TypedDict):
+    """A binding to cluster-admin (``namespace`` is None for a ClusterRoleBinding)."""
+
+    kind: str
+    namespace: Optional[str]
+    name: str
+
+class _PrivilegesChecked(TypedDict):
+    """The over-privilege audit's answer."""
+
+    outcome: Literal["checked"]
+    cluster_admin: bool
+    dangerous_grants: list[str]
+
+class _PrivilegesUnchecked(TypedDict):
+    """The API server did not answer: nothing is known, nothing denied."""
+
+    outcome: Literal["could-not-check"]
+    reason: str
+
+class _PresentedCertificate(TypedDict):
+    """The runner presents a client certificate."""
+
+    method: Literal["client_certificate"]
+    user: str
+    groups: list[str]
+
+class _PresentedOther(TypedDict):
+    """The runner presents something else."""
+
+    method: Literal["unreadable_certificate", "bearer_token", "in_cluster", "anonymous"]
+
+class _RunnerDiagnosis(TypedDict):
+    """What doctor found for one runner."""
+
+    runner: str
+    index: int
+    host: Optional[str]
+    presents: Union[_PresentedCertificate, _PresentedOther]
+    job_namespace: str
+    job_service_account: str
+    job_identity: str
+    certificates: list[_CertStatus]
+    online: bool
+    server_version: Optional[str]
+    authenticated_as: Optional[_UserInfo]
+    checks: list[_Check]
+    permissions: list[_PermissionCheck]
+    deployer_permissions: list[_PermissionCheck]
+    deployer_note: Optional[str]
+    runner_privileges: Union[_PrivilegesChecked, _PrivilegesUnchecked, None]
+    job_privileges: Union[_PrivilegesChecked, _PrivilegesUnchecked, None]
+    admin_bindings: list[_AdminBinding]
+    findings: list[_Finding]
+
+class _DoctorReport(TypedDict):
+    """What :func:`doctor` found: file-wide findings and one entry per runner."""
+
+    findings: list[_Finding]
+    runners: list[_RunnerDiagnosis]
+
+class _SetupReport(TypedDict):
+    """What :func:`setup` did (or, in a dry run, would do)."""
+
+    changed: bool
+    dry_run: bool
+    files: list[_FileAction]
+    certificate: str
+    certificate_note: str
+    config: str
+    config_diff: str
+    config_backup: Optional[str]
+    doctor: Optional[_DoctorReport]
+    next_steps: list[dict[str, Any]]
+    warnings: list[str]
+
+class _SavedConfig(TypedDict):
+    """Where :meth:`RunnerConfig.save` wrote (and its backup, if any)."""
+
+    path: str
+    backup: Optional[str]
+
+class _Identity(TypedDict):
+    user: str
+    groups: list[str]
+
+class _Problem(TypedDict):
+    """One problem :func:`verify` found."""
+
+    code: str
+    severity: _Severity
+    message: str
+
+class _VerifyData(TypedDict):
+    """:meth:`VerifyReport.to_dict`."""
+
+    ok: bool
+    subject: str
+    identity: _Identity
+    common_names: list[str]
+    version: int
+    issuer: str
+    chain_length: int
+    not_after: str
+    days_left: int
+    signed_by: Optional[str]
+    key_matches: Optional[bool]
+    problems: list[_Problem]
 
 class RunnerkeyError(Exception):
     """Root of every runnerkey error; ``.path`` names the file at fault, if any."""
@@ -306,7 +461,7 @@ class VerifyReport:
     @property
     def problems(self) -> list[tuple[str, str]]:
         """Every problem as (code, message)."""
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> _VerifyData:
         """The whole report."""
     def __bool__(self) -> bool: ...
 
@@ -341,9 +496,9 @@ class RunnerConfig:
         """Sets [runners.kubernetes] keys of one runner (by name or index); returns the keys that changed."""
     def diff(self, show_secrets: bool = False) -> str:
         """Unified diff from the loaded text; tokens redacted unless ``show_secrets``."""
-    def save(self, backup: bool = True, lock_timeout: float = 10.0) -> Optional[dict[str, Any]]:
+    def save(self, backup: bool = True, lock_timeout: float = 10.0) -> Optional[_SavedConfig]:
         """Saves atomically under a lock after a backup; None when unchanged, else {"path", "backup"}."""
-    def lint(self, runner: Union[str, int, None] = None) -> list[dict[str, Any]]:
+    def lint(self, runner: Union[str, int, None] = None) -> list[_Finding]:
         """Findings: code, severity, runner, key, line, message, fix."""
 
 @final
@@ -385,10 +540,10 @@ def k8s_csr(csr: CertificateRequest, *, name: str, expiration: Optional[str] = N
 def k8s_csr_certificate(data: _Data, key: PrivateKey) -> Certificate:
     """The certificate from ``kubectl get csr NAME -o json`` (or yaml), checked against ``key``; CsrNotIssuedError while pending, denied or failed."""
 
-def doctor(config: _Path, *, runner: Union[str, int, None] = None, online: bool = False, timeout: float = 10.0) -> dict[str, Any]:
+def doctor(config: _Path, *, runner: Union[str, int, None] = None, online: bool = False, timeout: float = 10.0) -> _DoctorReport:
     """Diagnoses the kubernetes runners of a config; ``online`` connects exactly as the runner does."""
 
-def setup(*, ca: CertificateAuthority, config: _Path, runner: Union[str, int], server: str, user: str = "gitlab-admin", groups: Sequence[str] = ..., out_dir: _Path = ..., install_dir: Optional[_Path] = None, namespace: str = "gitlab-runner", service_account: str = "gitlab-deployer", algorithm: str = "ecdsa-p256", days: int = 365, renew_before: str = "30d", force: bool = False, dry_run: bool = False) -> dict[str, Any]:
+def setup(*, ca: CertificateAuthority, config: _Path, runner: Union[str, int], server: str, user: str = "gitlab-admin", groups: Sequence[str] = ..., out_dir: _Path = ..., install_dir: Optional[_Path] = None, namespace: str = "gitlab-runner", service_account: str = "gitlab-deployer", algorithm: str = "ecdsa-p256", days: int = 365, renew_before: str = "30d", force: bool = False, dry_run: bool = False) -> _SetupReport:
     """The whole procedure, all or nothing and idempotent (see ``runnerkey setup``); the report."""
 
 def cli_main(argv: Sequence[str]) -> int:

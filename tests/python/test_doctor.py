@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+import runnerkey
 from cluster import kubectl, make_ca, serving_cert, start_apiserver
 from conftest import ok, run
 
@@ -277,5 +278,11 @@ def test_one_tls_handshake_per_online_run(tmp_path: Path) -> None:
         assert report["authenticated_as"]["username"] == "gitlab-admin"
         assert len(report["permissions"]) > 20
         assert log.read_text().splitlines() == ["handshake"]
+        # The online report, from the CLI and from Python, has the stub's shape.
+        from test_stub_returns import NAMESPACE, conforms
+        assert conforms(json.loads(r.out), NAMESPACE["_DoctorReport"])
+        online = runnerkey.doctor(cfg, online=True)
+        assert online["runners"][0]["runner_privileges"] is not None
+        assert conforms(online, NAMESPACE["_DoctorReport"]), online
     finally:
         srv.stop()

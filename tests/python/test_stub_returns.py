@@ -56,6 +56,7 @@ def typed_dicts() -> dict[str, Shape]:
 
 NAMESPACE: dict[str, Any] = {
     "Any": Any, "Optional": Optional, "Union": Union, "Sequence": Sequence, "Mapping": Mapping,
+    "Literal": typing.Literal, "_Severity": typing.Literal["error", "warning", "info"],
     "datetime": datetime, "pathlib": pathlib, **typed_dicts(),
     **{name: getattr(runnerkey, name) for name in runnerkey.__all__ if isinstance(getattr(runnerkey, name), type)},
 }
@@ -66,6 +67,8 @@ def conforms(value: Any, tp: Any) -> bool:
         return True
     if isinstance(tp, Shape):
         return tp.check(value)
+    if typing.get_origin(tp) is typing.Literal:
+        return value in typing.get_args(tp)
     if tp is None or tp is type(None):
         return value is None
     origin, args = typing.get_origin(tp), typing.get_args(tp)
