@@ -543,6 +543,13 @@ def k8s_csr_certificate(data: _Data, key: PrivateKey) -> Certificate:
 def doctor(config: _Path, *, runner: Union[str, int, None] = None, online: bool = False, timeout: float = 10.0) -> _DoctorReport:
     """Diagnoses the kubernetes runners of a config; ``online`` connects exactly as the runner does."""
 
+def doctor_kubeconfig(kubeconfig: Optional[_Path] = None, *, context: Optional[str] = None, namespace: Optional[str] = None, online: bool = False, timeout: float = 10.0) -> _DoctorReport:
+    """Diagnoses one kubeconfig context (``runnerkey doctor --kubeconfig``): ``kubeconfig``, or
+    the files of ``KUBECONFIG`` (else ``~/.kube/config``) merged as kubectl merges them; the
+    current context or ``context``; the runner's permissions are checked in ``namespace`` (default:
+    the context's, else ``default``). Relative paths are read beside the file that names them;
+    exec plugins and auth providers are reported, not run."""
+
 def setup(*, ca: CertificateAuthority, config: _Path, runner: Union[str, int], server: str, user: str = "gitlab-admin", groups: Sequence[str] = ..., out_dir: _Path = ..., install_dir: Optional[_Path] = None, namespace: str = "gitlab-runner", service_account: str = "gitlab-deployer", algorithm: str = "ecdsa-p256", days: int = 365, renew_before: str = "30d", force: bool = False, dry_run: bool = False) -> _SetupReport:
     """The whole procedure, all or nothing and idempotent (see ``runnerkey setup``); the report."""
 

@@ -124,6 +124,16 @@ def scenario(d: Path, *, ca_file: str = "cluster", sans: list[str] | None = None
         k = kubectl("--kubeconfig", kc, "get", "--raw", "/version", "--request-timeout", "5s", home=d)
         human = run("doctor", "--config", cfg, "--online", "--timeout", "5")
         assert human.code == r.code
+        # The same identity checked through its kubeconfig reaches the same
+        # verdict on the connection and on who it is.
+        kr = run("doctor", "--kubeconfig", kc, "-n", "gitlab-runner", "--online", "--json", "--timeout", "5")
+        by_kc = json.loads(kr.out)["runners"][0]
+        by_cfg = json.loads(r.out)["runners"][0]
+        reach = [any(c["code"] == "api-reachable" and c["ok"] for c in x["checks"]) for x in (by_kc, by_cfg)]
+        assert reach[0] == reach[1], (by_kc["findings"], by_cfg["findings"])
+        assert by_kc["authenticated_as"] == by_cfg["authenticated_as"]
+        online_codes = {f["code"] for f in by_kc["findings"]} - {"insecure-skip-tls-verify"}
+        assert online_codes <= {f["code"] for f in by_cfg["findings"]}, (online_codes, by_cfg["findings"])
         return Outcome(r.code, json.loads(r.out), k.returncode == 0, k.stderr)
     finally:
         if srv:
@@ -286,3 +296,33 @@ def test_one_tls_handshake_per_online_run(tmp_path: Path) -> None:
         assert conforms(online, NAMESPACE["_DoctorReport"]), online
     finally:
         srv.stop()
+
+
+def test_doctor_checks_a_kubeconfig_as_kubectl_reads_it(tmp_path: Path) -> None:
+    """KUBECONFIG's files merged (first wins), relative paths beside their
+    file, the current context or --context; plugins named, not run."""
+    ca_crt, ca_key = make_ca(tmp_path, "cluster")
+    ok("issue", "--ca-cert", ca_crt, "--ca-key", ca_key, "--user", "gitlab-admin", "--group", "ci",
+       "--out-dir", tmp_path / "ssl")
+    (tmp_path / "ssl" / "kubeconfig").write_text(
+        "apiVersion: v1\nkind: Config\n"
+        "clusters:\n- name: c\n  cluster: {server: 'https://10.0.0.1:6443', certificate-authority: ca.crt,"
+        " insecure-skip-tls-verify: true}\n"
+        "users:\n- name: u\n  user: {client-certificate: gitlab-admin.crt, client-key: gitlab-admin.key}\n"
+        "- name: eks\n  user: {exec: {command: aws, apiVersion: client.authentication.k8s.io/v1beta1}}\n"
+        "contexts:\n- name: runner\n  context: {cluster: c, user: u}\n- name: cloud\n  context: {cluster: c, user: eks}\n"
+        "current-context: runner\n")
+    (tmp_path / "empty.yaml").write_text("apiVersion: v1\nkind: Config\n")
+    env = {"KUBECONFIG": f"{tmp_path / 'empty.yaml'}:{tmp_path / 'missing'}:{tmp_path / 'ssl' / 'kubeconfig'}"}
+    r = run("doctor", "--kubeconfig", "--json", cwd=tmp_path / "..", env=env)
+    assert r.code == 0, r
+    rep = json.loads(r.out)["runners"][0]
+    assert rep["runner"] == "context runner"
+    assert rep["presents"] == {"method": "client_certificate", "user": "gitlab-admin", "groups": ["ci"]}
+    assert [f["code"] for f in rep["findings"]] == ["insecure-skip-tls-verify"]
+    plugin = run("doctor", "--kubeconfig", tmp_path / "ssl" / "kubeconfig", "--context", "cloud", "--online")
+    assert plugin.code == 1 and "kubeconfig-plugin" in plugin.out and '"aws"' in plugin.out, plugin
+    missing = run("doctor", "--kubeconfig", tmp_path / "ssl" / "kubeconfig", "--context", "nope")
+    assert missing.code == 2 and 'no context "nope"; it has: runner, cloud' in missing.err
+    py = runnerkey.doctor_kubeconfig(tmp_path / "ssl" / "kubeconfig", context="cloud")
+    assert [f["code"] for f in py["runners"][0]["findings"]] == ["insecure-skip-tls-verify", "kubeconfig-plugin"]

@@ -164,6 +164,15 @@ pub struct DoctorArgs {
     /// Seconds the whole online check may take, from the first connection to the last answer (each read is bounded too).
     #[arg(long, default_value_t = 10)]
     pub timeout: u64,
+    /// Check a kubeconfig's identity instead of gitlab-runner's config: FILE, or without a value the files of KUBECONFIG (else ~/.kube/config), merged as kubectl merges them.
+    #[arg(long, value_name = "FILE", num_args = 0..=1, conflicts_with_all = ["config", "runner", "runner_index"])]
+    pub kubeconfig: Option<Option<PathBuf>>,
+    /// With --kubeconfig: the context to check [default: current-context].
+    #[arg(long, requires = "kubeconfig")]
+    pub context: Option<String>,
+    /// With --kubeconfig: the namespace the runner's permissions are checked in [default: the context's, else default].
+    #[arg(long, short = 'n', requires = "kubeconfig")]
+    pub namespace: Option<String>,
 }
 
 /// What a command that prints a report prints.

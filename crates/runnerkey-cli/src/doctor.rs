@@ -41,23 +41,27 @@ fn table(title: &str, rows: &[PermissionCheck]) {
     }
 }
 
-fn print_runner(r: &RunnerDiagnosis) -> Vec<Fix> {
+fn print_runner(r: &RunnerDiagnosis, kubeconfig: bool) -> Vec<Fix> {
     let mut fixes = Vec::new();
-    out!(
-        "runner {:?}{}",
-        r.runner,
-        r.host
-            .as_deref()
-            .map(|h| format!(" → {h}"))
-            .unwrap_or_default()
-    );
+    let host = r
+        .host
+        .as_deref()
+        .map(|h| format!(" → {h}"))
+        .unwrap_or_default();
+    if kubeconfig {
+        out!("{}{host}", r.runner);
+    } else {
+        out!("runner {:?}{host}", r.runner);
+    }
     out!("  presents:  {}", r.presents);
-    out!(
-        "  job pods:  namespace {}, service account {} → kubectl in a job acts as {}",
-        r.job_namespace,
-        r.job_service_account,
-        r.job_identity
-    );
+    if !kubeconfig {
+        out!(
+            "  job pods:  namespace {}, service account {} → kubectl in a job acts as {}",
+            r.job_namespace,
+            r.job_service_account,
+            r.job_identity
+        );
+    }
     for c in &r.certificates {
         out!(
             "  {:<9}  {} valid until {} ({} days left)",
@@ -96,14 +100,14 @@ fn print_runner(r: &RunnerDiagnosis) -> Vec<Fix> {
 /// A finding's code, fix and next step.
 type Fix = (String, String, Option<runnerkey::NextStep>);
 
-fn print(report: &DoctorReport) {
+fn print(report: &DoctorReport, kubeconfig: bool) {
     let mut fixes = Vec::new();
     for f in &report.findings {
         out!("{} [{}] {}", mark(f), f.code, f.message);
         fixes.push((f.code.to_string(), f.fix.clone(), f.next.clone()));
     }
     for r in &report.runners {
-        fixes.extend(print_runner(r));
+        fixes.extend(print_runner(r, kubeconfig));
         out!();
     }
     if fixes.is_empty() {
@@ -121,8 +125,6 @@ fn print(report: &DoctorReport) {
 
 /// `runnerkey doctor`
 pub fn run(a: &DoctorArgs) -> Result<Outcome> {
-    let path = &a.config.config;
-    let config = crate::stdio::load_config(path)?;
     let options = {
         let mut p = DoctorOptions::default();
         p.runner = crate::args::pick_runner(&a.runner, a.runner_index);
@@ -131,6 +133,31 @@ pub fn run(a: &DoctorArgs) -> Result<Outcome> {
         p.now = None;
         p
     };
+    if let Some(file) = &a.kubeconfig {
+        let paths = match file {
+            Some(f) => vec![f.clone()],
+            None => runnerkey::default_kubeconfig_paths(),
+        };
+        if paths.is_empty() {
+            return Err(Error::InvalidArgument(
+                "no kubeconfig: KUBECONFIG is empty and HOME is not set".into(),
+            ));
+        }
+        let source = paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(":");
+        let config = runnerkey::load_kubeconfig(&paths)?;
+        let mut context = config.resolve_context(a.context.as_deref(), &source)?;
+        if let Some(ns) = &a.namespace {
+            context.namespace = Some(ns.clone());
+        }
+        let report = runnerkey::doctor::diagnose_context(context, &options);
+        return finish(a, &report, true);
+    }
+    let path = &a.config.config;
+    let config = crate::stdio::load_config(path)?;
     let report = diagnose(&config, &options).map_err(|e| e.in_file(path))?;
     if report.runners.is_empty() {
         return Err(Error::InvalidArgument(format!(
@@ -138,10 +165,14 @@ pub fn run(a: &DoctorArgs) -> Result<Outcome> {
             path.display()
         )));
     }
+    finish(a, &report, false)
+}
+
+fn finish(a: &DoctorArgs, report: &DoctorReport, kubeconfig: bool) -> Result<Outcome> {
     if a.out.data() {
-        a.out.print(&report)?;
+        a.out.print(report)?;
     } else {
-        print(&report);
+        print(report, kubeconfig);
     }
     Ok(if report.has_errors() {
         Outcome::Problems

@@ -198,6 +198,48 @@ pub fn doctor(
     to_python(py, &report)
 }
 
+/// Diagnoses one kubeconfig context (`doctor --kubeconfig`): the file, or
+/// the files of KUBECONFIG (else ~/.kube/config); the current context or
+/// `context`; a dict.
+#[pyfunction]
+#[pyo3(signature = (kubeconfig = None, *, context = None, namespace = None, online = false, timeout = 10.0))]
+pub fn doctor_kubeconfig(
+    py: Python<'_>,
+    kubeconfig: Option<PathBuf>,
+    context: Option<String>,
+    namespace: Option<String>,
+    online: bool,
+    timeout: f64,
+) -> PyResult<Py<PyAny>> {
+    let paths = match kubeconfig {
+        Some(p) => vec![p],
+        None => runnerkey::default_kubeconfig_paths(),
+    };
+    let source = paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(":");
+    let options = {
+        let mut p = DoctorOptions::default();
+        p.online = online;
+        p.timeout = runnerkey::lifetime::timeout_from_secs("timeout", timeout)
+            .map_err(crate::errors::to_py)?;
+        p
+    };
+    let report = py
+        .detach(|| {
+            let config = runnerkey::load_kubeconfig(&paths)?;
+            let mut ctx = config.resolve_context(context.as_deref(), &source)?;
+            if namespace.is_some() {
+                ctx.namespace = namespace;
+            }
+            Ok::<_, runnerkey::Error>(runnerkey::doctor::diagnose_context(ctx, &options))
+        })
+        .py()?;
+    to_python(py, &report)
+}
+
 /// The whole procedure (see `runnerkey setup`); returns the report as a dict.
 #[pyfunction]
 #[pyo3(signature = (*, ca, config, runner, server, user = "gitlab-admin", groups = Vec::new(), out_dir = PathBuf::from("/etc/ssl/kubernetes"), install_dir = None, namespace = "gitlab-runner", service_account = "gitlab-deployer", algorithm = "ecdsa-p256", days = 365, renew_before = "30d", force = false, dry_run = false))]

@@ -37,6 +37,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(kube::k8s_csr, m)?)?;
     m.add_function(wrap_pyfunction!(kube::k8s_csr_certificate, m)?)?;
     m.add_function(wrap_pyfunction!(kube::doctor, m)?)?;
+    m.add_function(wrap_pyfunction!(kube::doctor_kubeconfig, m)?)?;
     m.add_function(wrap_pyfunction!(kube::setup, m)?)?;
     m.add_function(wrap_pyfunction!(cli_main, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

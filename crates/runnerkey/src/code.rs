@@ -83,6 +83,10 @@ pub enum Code {
     IdentityDiffers,
     /// `insecure-host` (see docs/troubleshooting.md).
     InsecureHost,
+    /// `insecure-skip-tls-verify` (see docs/troubleshooting.md).
+    InsecureSkipTlsVerify,
+    /// `kubeconfig-plugin` (see docs/troubleshooting.md).
+    KubeconfigPlugin,
     /// `intermediate-not-ca` (see docs/troubleshooting.md).
     IntermediateNotCa,
     /// `is-ca` (see docs/troubleshooting.md).
@@ -204,6 +208,8 @@ impl Code {
         Code::HostWithoutScheme,
         Code::IdentityDiffers,
         Code::InsecureHost,
+        Code::InsecureSkipTlsVerify,
+        Code::KubeconfigPlugin,
         Code::IntermediateNotCa,
         Code::IsCa,
         Code::JobClusterAdmin,
@@ -284,6 +290,8 @@ impl Code {
             Code::HostWithoutScheme => "host-without-scheme",
             Code::IdentityDiffers => "identity-differs",
             Code::InsecureHost => "insecure-host",
+            Code::InsecureSkipTlsVerify => "insecure-skip-tls-verify",
+            Code::KubeconfigPlugin => "kubeconfig-plugin",
             Code::IntermediateNotCa => "intermediate-not-ca",
             Code::IsCa => "is-ca",
             Code::JobClusterAdmin => "job-cluster-admin",

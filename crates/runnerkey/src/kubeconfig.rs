@@ -55,7 +55,7 @@ impl KubeconfigParams {
 }
 
 /// A kubeconfig `clusters[]` entry's `cluster`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cluster {
     /// API server URL.
     pub server: String,
@@ -73,10 +73,17 @@ pub struct Cluster {
         default
     )]
     pub certificate_authority: Option<String>,
+    /// Server certificate checks turned off (runnerkey never does that).
+    #[serde(
+        rename = "insecure-skip-tls-verify",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
+    pub insecure_skip_tls_verify: Option<bool>,
 }
 
 /// A kubeconfig `users[]` entry's `user`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     /// Embedded client certificate, base64 PEM.
     #[serde(
@@ -106,15 +113,51 @@ pub struct User {
         default
     )]
     pub client_key: Option<String>,
+    /// A bearer token (secret).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub token: Option<String>,
+    /// A file holding a bearer token.
+    #[serde(rename = "tokenFile", skip_serializing_if = "Option::is_none", default)]
+    pub token_file: Option<String>,
+    /// An exec credential plugin (runnerkey does not run plugins).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub exec: Option<ExecPlugin>,
+    /// A legacy auth provider (gcp, oidc, azure …; runnerkey does not run them).
+    #[serde(
+        rename = "auth-provider",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
+    pub auth_provider: Option<AuthProvider>,
+}
+
+/// A kubeconfig user's `exec` credential plugin (only what runnerkey reports).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecPlugin {
+    /// The command kubectl would run.
+    #[serde(default)]
+    pub command: String,
+}
+
+/// A kubeconfig user's `auth-provider` (only what runnerkey reports).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthProvider {
+    /// Its name (gcp, oidc, azure …).
+    #[serde(default)]
+    pub name: String,
 }
 
 /// A kubeconfig `contexts[]` entry's `context`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Context {
     /// Cluster entry name.
     pub cluster: String,
     /// User entry name.
+    #[serde(default)]
     pub user: String,
+    /// The default namespace.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub namespace: Option<String>,
 }
 
 /// A named entry.
@@ -219,6 +262,7 @@ impl Kubeconfig {
                     context: Context {
                         cluster: cluster_name.to_string(),
                         user: user_name.to_string(),
+                        namespace: None,
                     },
                 },
             }],
@@ -243,14 +287,13 @@ impl Kubeconfig {
             cluster,
             Cluster {
                 server: server.to_string(),
-                certificate_authority_data: None,
                 certificate_authority: path(ca_file),
+                ..Cluster::default()
             },
             User {
-                client_certificate_data: None,
                 client_certificate: path(cert_file),
-                client_key_data: None,
                 client_key: path(key_file),
+                ..User::default()
             },
         ))
     }
@@ -300,15 +343,14 @@ impl Kubeconfig {
             Cluster {
                 server: params.server.clone(),
                 certificate_authority_data: Some(STANDARD.encode(&ca_pem)),
-                certificate_authority: None,
+                ..Cluster::default()
             },
             User {
                 client_certificate_data: Some(
                     STANDARD.encode(chain.iter().map(Certificate::to_pem).collect::<String>()),
                 ),
-                client_certificate: None,
                 client_key_data: Some(STANDARD.encode(key.to_pem().as_bytes())),
-                client_key: None,
+                ..User::default()
             },
         ))
     }

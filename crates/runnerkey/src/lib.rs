@@ -93,6 +93,7 @@ pub mod k8s_name;
 mod keep_or_issue;
 mod key;
 mod key_algorithm;
+mod kube_context;
 pub mod kubeconfig;
 pub mod lifetime;
 mod manifest;
@@ -126,6 +127,9 @@ pub use error::{Error, ErrorKind, Result};
 pub use identity::{Identity, SubjectProblem, SubjectReading};
 pub use issue::{BACKDATE, ClientFiles, IssueParams, Issued};
 pub use key::{KeyAlgorithm, KeyFormat, MAX_PBKDF2_ITERATIONS, PrivateKey};
+pub use kube_context::{
+    ContextCredentials, KubeContext, default_kubeconfig_paths, load_kubeconfig,
+};
 pub use lifetime::Lifetime;
 pub use manifest::{Manifests, ObjectMeta};
 pub use next_step::{NextStep, RbacFor};

@@ -25,6 +25,7 @@ use crate::cert::Certificate;
 use crate::code::Code;
 use crate::error::Result;
 use crate::key::PrivateKey;
+use crate::kube_context::{ContextCredentials, KubeContext};
 use crate::lifetime::rfc3339;
 use crate::next_step::NextStep;
 use crate::runner_config::lint::{Finding, LintOptions, Severity};
@@ -59,13 +60,14 @@ fn nonempty(v: &Option<String>) -> Option<&str> {
     v.as_deref().filter(|s| !s.is_empty())
 }
 
-struct Ctx<'a> {
+struct Ctx {
     d: RunnerDiagnosis,
-    k: &'a KubernetesSettings,
     timeout: Duration,
+    /// Check the job pods' service account too (not for a kubeconfig).
+    jobs: bool,
 }
 
-impl Ctx<'_> {
+impl Ctx {
     fn find(&mut self, code: Code, severity: Severity, message: String, fix: String) {
         self.d.checks.push(Check {
             code,
@@ -104,6 +106,26 @@ fn load_certs(path: Option<&str>) -> Option<Vec<Certificate>> {
     Certificate::load_all(Path::new(path?)).ok()
 }
 
+/// What one runner, or one kubeconfig context, authenticates with: loaded.
+struct Subject {
+    label: String,
+    index: usize,
+    host: Option<String>,
+    /// The client certificate, then intermediates (`None`: none given or
+    /// unreadable).
+    chain: Option<Vec<Certificate>>,
+    /// A client certificate was named (it may be unreadable).
+    cert_named: bool,
+    cert_source: String,
+    cas: Vec<Certificate>,
+    ca_source: String,
+    key: Option<PrivateKey>,
+    token: Option<String>,
+    job_namespace: String,
+    job_service_account: String,
+    jobs: bool,
+}
+
 fn diagnose_runner(
     r: &RunnerInfo,
     findings: Vec<Finding>,
@@ -112,43 +134,60 @@ fn diagnose_runner(
 ) -> RunnerDiagnosis {
     let empty = KubernetesSettings::default();
     let k = r.kubernetes.as_ref().unwrap_or(&empty);
-    let label = r.name.clone().unwrap_or_else(|| format!("#{}", r.index));
     let chain = load_certs(nonempty(&k.cert_file)).filter(|c| !c.is_empty());
-    let cert = chain.as_ref().and_then(|c| c.first().cloned());
-    let cas = load_certs(nonempty(&k.ca_file)).unwrap_or_default();
-    let presents = match (
-        nonempty(&k.host),
-        nonempty(&k.cert_file),
-        &cert,
-        nonempty(&k.bearer_token),
-    ) {
+    let key = match (&chain, nonempty(&k.key_file)) {
+        (Some(_), Some(key)) => PrivateKey::load(Path::new(key), None).ok(),
+        _ => None,
+    };
+    let subject = Subject {
+        label: r.name.clone().unwrap_or_else(|| format!("#{}", r.index)),
+        index: r.index,
+        host: nonempty(&k.host).map(str::to_string),
+        chain,
+        cert_named: nonempty(&k.cert_file).is_some(),
+        cert_source: k.cert_file.clone().unwrap_or_default(),
+        cas: load_certs(nonempty(&k.ca_file)).unwrap_or_default(),
+        ca_source: k.ca_file.clone().unwrap_or_default(),
+        key,
+        token: nonempty(&k.bearer_token).map(str::to_string),
+        job_namespace: nonempty(&k.namespace).unwrap_or("default").to_string(),
+        job_service_account: nonempty(&k.service_account)
+            .unwrap_or("default")
+            .to_string(),
+        jobs: true,
+    };
+    diagnose_subject(subject, findings, options, now)
+}
+
+fn diagnose_subject(
+    s: Subject,
+    findings: Vec<Finding>,
+    options: &DoctorOptions,
+    now: OffsetDateTime,
+) -> RunnerDiagnosis {
+    let cert = s.chain.as_ref().and_then(|c| c.first().cloned());
+    let presents = match (&s.host, s.cert_named, &cert, &s.token) {
         (None, _, _, _) => Presented::InCluster,
-        (_, Some(_), Some(c), _) => {
+        (_, true, Some(c), _) => {
             let id = c.identity();
             Presented::ClientCertificate {
                 user: id.user,
                 groups: id.groups,
             }
         }
-        (_, Some(_), None, _) => Presented::UnreadableCertificate,
-        (_, None, _, Some(_)) => Presented::BearerToken,
+        (_, true, None, _) => Presented::UnreadableCertificate,
+        (_, false, _, Some(_)) => Presented::BearerToken,
         _ => Presented::Anonymous,
     };
-    let job_namespace = nonempty(&k.namespace).unwrap_or("default").to_string();
-    let job_service_account = nonempty(&k.service_account)
-        .unwrap_or("default")
-        .to_string();
     let mut certificates = Vec::new();
-    for (role, certs) in [
-        ("cert_file", cert.iter().cloned().collect::<Vec<_>>()),
-        ("ca_file", cas.clone()),
+    for (role, certs, path) in [
+        (
+            "cert_file",
+            cert.iter().cloned().collect::<Vec<_>>(),
+            &s.cert_source,
+        ),
+        ("ca_file", s.cas.clone(), &s.ca_source),
     ] {
-        let path = if role == "cert_file" {
-            k.cert_file.clone()
-        } else {
-            k.ca_file.clone()
-        }
-        .unwrap_or_default();
         for c in certs {
             certificates.push(CertStatus {
                 role,
@@ -159,15 +198,19 @@ fn diagnose_runner(
             });
         }
     }
+    let job_identity = format!(
+        "system:serviceaccount:{}:{}",
+        s.job_namespace, s.job_service_account
+    );
     let mut ctx = Ctx {
         d: RunnerDiagnosis {
-            runner: label,
-            index: r.index,
-            host: k.host.as_deref().map(crate::url::without_userinfo),
+            runner: s.label,
+            index: s.index,
+            host: s.host.as_deref().map(crate::url::without_userinfo),
             presents,
-            job_identity: format!("system:serviceaccount:{job_namespace}:{job_service_account}"),
-            job_namespace,
-            job_service_account,
+            job_identity,
+            job_namespace: s.job_namespace,
+            job_service_account: s.job_service_account,
             certificates,
             online: false,
             server_version: None,
@@ -181,8 +224,8 @@ fn diagnose_runner(
             admin_bindings: Vec::new(),
             findings,
         },
-        k,
         timeout: options.timeout,
+        jobs: s.jobs,
     };
     let offline_errors = ctx
         .d
@@ -193,30 +236,130 @@ fn diagnose_runner(
     if offline_errors == 0 {
         ctx.pass(
             Code::Config,
-            "the runner's kubernetes settings and files are consistent".into(),
+            if s.jobs {
+                "the runner's kubernetes settings and files are consistent".into()
+            } else {
+                "the kubeconfig's context, certificates and key are consistent".into()
+            },
         );
     }
     if options.online {
-        match nonempty(&ctx.k.host).map(str::to_string) {
+        match s.host {
             None => ctx.pass(Code::OnlineSkipped, "host is empty: the runner uses in-cluster credentials; run doctor inside the cluster to check them".into()),
             Some(host) => {
                 ctx.d.online = true;
-                let credentials = match (&cert, nonempty(&ctx.k.key_file), nonempty(&ctx.k.bearer_token)) {
-                    (Some(c), Some(key), _) => match PrivateKey::load(Path::new(key), None) {
-                        Ok(key) => Credentials::ClientCertificate(
-                            chain.clone().unwrap_or_else(|| vec![c.clone()]),
-                            Box::new(key),
-                        ),
-                        Err(_) => Credentials::Anonymous,
-                    },
-                    (_, _, Some(t)) => Credentials::BearerToken(t.to_string()),
+                let credentials = match (&cert, s.key, s.token) {
+                    (Some(c), Some(key), _) => Credentials::ClientCertificate(
+                        s.chain.clone().unwrap_or_else(|| vec![c.clone()]),
+                        Box::new(key),
+                    ),
+                    (None, _, Some(t)) if !s.cert_named => Credentials::BearerToken(t),
                     _ => Credentials::Anonymous,
                 };
-                ctx.online(&host, &cas, credentials);
+                ctx.online(&host, &s.cas, credentials);
             }
         }
     }
     ctx.d
+}
+
+/// Diagnoses one kubeconfig context (`doctor --kubeconfig`): its
+/// credentials offline (certificate against the cluster CA, key, validity,
+/// the risk audit), then, with `options.online`, the same connection,
+/// identity and permission checks as for a runner — the job pods' service
+/// account aside, which a kubeconfig does not name.
+pub fn diagnose_context(context: KubeContext, options: &DoctorOptions) -> DoctorReport {
+    let now = options.now.unwrap_or_else(OffsetDateTime::now_utc);
+    let label = format!("context {}", context.name);
+    let mut findings = Vec::new();
+    let mut find = |code, severity, message: String, fix: &str| {
+        findings.push(Finding {
+            code,
+            severity,
+            runner: Some(label.clone()),
+            key: None,
+            line: None,
+            message,
+            fix: fix.to_string(),
+            next: None,
+        })
+    };
+    if context.insecure_skip_tls_verify {
+        find(
+            Code::InsecureSkipTlsVerify,
+            Severity::Warning,
+            format!(
+                "{}: the cluster entry turns server certificate checks off (insecure-skip-tls-verify); doctor verifies the server against {} anyway",
+                context.source, context.ca_source
+            ),
+            "set certificate-authority-data to the cluster CA and remove insecure-skip-tls-verify",
+        );
+    }
+    let (mut chain, mut key, mut token, mut cert_source) = (None, None, None, String::new());
+    match context.credentials {
+        ContextCredentials::ClientCertificate {
+            chain: c,
+            key: k,
+            source,
+        } => {
+            let report = crate::verify::verify_client_chain(&context.cas, &c, Some(&k), Some(now));
+            for p in &report.problems {
+                let Some((code, severity, _, fix)) =
+                    crate::runner_config::lint::client_finding(p.code, !context.cas.is_empty())
+                else {
+                    continue;
+                };
+                find(code, severity, format!("{source}: {}", p.message), &fix);
+            }
+            let left = c[0].days_left(now);
+            if (0..crate::runner_config::lint::EXPIRY_WARNING_DAYS).contains(&left) {
+                find(
+                    Code::CertExpiring,
+                    Severity::Warning,
+                    format!("{source}: the client certificate expires in {left} days"),
+                    "renew the certificate",
+                );
+            }
+            chain = Some(c);
+            key = Some(*k);
+            cert_source = source;
+        }
+        ContextCredentials::Token { token: t, .. } => token = Some(t),
+        ContextCredentials::Plugin { what } => find(
+            Code::KubeconfigPlugin,
+            Severity::Error,
+            format!(
+                "the context's user authenticates with an {what}: runnerkey does not run credential plugins, and gitlab-runner's [runners.kubernetes] cannot use them"
+            ),
+            "give the runner its own identity (runnerkey setup) and check its kubeconfig",
+        ),
+        _ => {}
+    }
+    let cert_named = chain.is_some();
+    let subject = Subject {
+        label: label.clone(),
+        index: 0,
+        host: Some(context.server),
+        chain,
+        cert_named,
+        cert_source,
+        cas: context.cas,
+        ca_source: context.ca_source,
+        key,
+        token,
+        job_namespace: context.namespace.unwrap_or_else(|| "default".into()),
+        job_service_account: "default".into(),
+        jobs: false,
+    };
+    let plugin = findings.iter().any(|f| f.code == Code::KubeconfigPlugin);
+    let options = DoctorOptions {
+        online: options.online && !plugin,
+        ..options.clone()
+    };
+    DoctorReport {
+        findings: Vec::new(),
+        runners: vec![diagnose_subject(subject, findings, &options, now)],
+    }
 }
 
 /// Diagnoses the runners of `config` (see [`DoctorOptions`]).

@@ -14,7 +14,7 @@ use crate::next_step::{NextStep, RbacFor};
 use crate::rbac::{ExecutorFeature, deployer_permissions, executor_permissions};
 use crate::runner_config::lint::Severity;
 
-impl Ctx<'_> {
+impl Ctx {
     pub(super) fn online(&mut self, host: &str, cas: &[Certificate], credentials: Credentials) {
         if self
             .d
@@ -114,7 +114,9 @@ impl Ctx<'_> {
         }
         self.who_am_i(&client);
         self.permissions(&client);
-        self.deployer(&client);
+        if self.jobs {
+            self.deployer(&client);
+        }
         self.privileges(&client);
     }
 
@@ -129,13 +131,15 @@ impl Ctx<'_> {
             format!("system:serviceaccounts:{ns}"),
             "system:authenticated".to_string(),
         ];
-        let job = audit(
-            client,
-            &Who::Other {
-                user: &job_user,
-                groups: &job_groups,
-            },
-        );
+        let job = self.jobs.then(|| {
+            audit(
+                client,
+                &Who::Other {
+                    user: &job_user,
+                    groups: &job_groups,
+                },
+            )
+        });
         let me = self
             .d
             .authenticated_as
@@ -143,7 +147,7 @@ impl Ctx<'_> {
             .map(|u| (u.username.clone(), u.groups.clone()));
         let mut bindings = Vec::new();
         let mut listing_error = None;
-        let wants_bindings = [&runner, &job].iter().any(|a| {
+        let wants_bindings = std::iter::once(&runner).chain(job.as_ref()).any(|a| {
             matches!(
                 a,
                 PrivilegeAudit::Checked {
@@ -153,7 +157,10 @@ impl Ctx<'_> {
             )
         });
         if wants_bindings {
-            let mut subjects = vec![(job_user.clone(), job_groups.clone())];
+            let mut subjects = Vec::new();
+            if self.jobs {
+                subjects.push((job_user.clone(), job_groups.clone()));
+            }
             if let Some(me) = me {
                 subjects.insert(0, me);
             }
@@ -180,22 +187,24 @@ impl Ctx<'_> {
             deletes.join(" && ")
         };
         let who = self.d.presents.to_string();
-        for (label, result, code, dangerous_code, profile) in [
+        let audits = [
             (
                 "the runner identity",
-                &runner,
+                Some(&runner),
                 Code::RunnerClusterAdmin,
                 Code::RunnerDangerousGrants,
                 "executor",
             ),
             (
                 "the job pods' identity",
-                &job,
+                job.as_ref(),
                 Code::JobClusterAdmin,
                 Code::JobDangerousGrants,
                 "deployer",
             ),
-        ] {
+        ];
+        for (label, result, code, dangerous_code, profile) in audits {
+            let Some(result) = result else { continue };
             let subject = if label.starts_with("the runner") {
                 who.clone()
             } else {
@@ -228,7 +237,7 @@ impl Ctx<'_> {
         }
         self.d.admin_bindings = bindings;
         self.d.runner_privileges = Some(runner);
-        self.d.job_privileges = Some(job);
+        self.d.job_privileges = job;
     }
 
     fn who_am_i(&mut self, client: &ApiClient) {

@@ -10,7 +10,7 @@ use crate::lifetime::rfc3339;
 use crate::public_key::colon_hex;
 use crate::runner_config::lint::Severity;
 
-impl Ctx<'_> {
+impl Ctx {
     pub(super) fn transport(&mut self, e: TransportError, host: &str, cas: &[Certificate]) {
         match e {
             TransportError::Dns(m) => self.find(Code::DnsFailure, Severity::Error, format!("cannot resolve the API server's name: {m}"), "fix host, or the runner host's DNS".into()),

@@ -151,75 +151,8 @@ impl Linter {
             Some(now),
         );
         for p in &report.problems {
-            let (code, severity, key, fix) = match p.code {
-                Code::KeyMismatch => (
-                    Code::KeyMismatch,
-                    Severity::Error,
-                    "key_file",
-                    "point key_file at the key the certificate was issued for, or re-issue"
-                        .to_string(),
-                ),
-                Code::Expired => (
-                    Code::CertExpired,
-                    Severity::Error,
-                    "cert_file",
-                    "renew the certificate".to_string(),
-                ),
-                Code::NotYetValid => (
-                    Code::CertNotYetValid,
-                    Severity::Error,
-                    "cert_file",
-                    "check the clocks, or wait".to_string(),
-                ),
-                Code::IsCa => (
-                    Code::ClientCertIsCa,
-                    Severity::Error,
-                    "cert_file",
-                    "issue a client certificate (CA:FALSE) for the runner".to_string(),
-                ),
-                Code::SystemMasters => (
-                    Code::SystemMasters,
-                    Severity::Error,
-                    "cert_file",
-                    "issue a certificate without group system:masters and bind least-privilege RBAC to the user".to_string(),
-                ),
-                Code::SystemGroup => (
-                    Code::SystemGroup,
-                    Severity::Warning,
-                    "cert_file",
-                    "issue a certificate without reserved system: groups".to_string(),
-                ),
-                Code::AmbiguousSubject => (
-                    Code::AmbiguousSubject,
-                    Severity::Error,
-                    "cert_file",
-                    "issue a certificate whose subject has exactly one CN and plain names".to_string(),
-                ),
-                Code::LongValidity => (
-                    Code::LongValidity,
-                    Severity::Warning,
-                    "cert_file",
-                    "re-issue with a lifetime of a year or less, and renew it".to_string(),
-                ),
-                Code::V1Certificate => (
-                    Code::V1Certificate,
-                    Severity::Warning,
-                    "cert_file",
-                    "re-issue it as an X.509 v3 client certificate".to_string(),
-                ),
-                Code::UnsupportedKey => (
-                    Code::UnsupportedKey,
-                    Severity::Error,
-                    "cert_file",
-                    "issue a certificate for an RSA, ECDSA P-256/P-384/P-521 or Ed25519 key".to_string(),
-                ),
-                _ if cas.is_none() => continue,
-                _ => (
-                    Code::CertNotTrusted,
-                    Severity::Error,
-                    "cert_file",
-                    "issue the certificate from the cluster CA that ca_file holds".to_string(),
-                ),
+            let Some((code, severity, key, fix)) = client_finding(p.code, cas.is_some()) else {
+                continue;
             };
             self.add(
                 code,
@@ -266,4 +199,83 @@ impl Linter {
             }
         }
     }
+}
+
+/// The finding a problem `verify` found with a runner's client certificate
+/// becomes: its code, severity, the config key it concerns and the fix.
+/// `None` for a trust problem when no CA is known to judge it by.
+pub(crate) fn client_finding(
+    code: Code,
+    cas_known: bool,
+) -> Option<(Code, Severity, &'static str, String)> {
+    Some(match code {
+        Code::KeyMismatch => (
+            Code::KeyMismatch,
+            Severity::Error,
+            "key_file",
+            "point key_file at the key the certificate was issued for, or re-issue"
+                .to_string(),
+        ),
+        Code::Expired => (
+            Code::CertExpired,
+            Severity::Error,
+            "cert_file",
+            "renew the certificate".to_string(),
+        ),
+        Code::NotYetValid => (
+            Code::CertNotYetValid,
+            Severity::Error,
+            "cert_file",
+            "check the clocks, or wait".to_string(),
+        ),
+        Code::IsCa => (
+            Code::ClientCertIsCa,
+            Severity::Error,
+            "cert_file",
+            "issue a client certificate (CA:FALSE) for the runner".to_string(),
+        ),
+        Code::SystemMasters => (
+            Code::SystemMasters,
+            Severity::Error,
+            "cert_file",
+            "issue a certificate without group system:masters and bind least-privilege RBAC to the user".to_string(),
+        ),
+        Code::SystemGroup => (
+            Code::SystemGroup,
+            Severity::Warning,
+            "cert_file",
+            "issue a certificate without reserved system: groups".to_string(),
+        ),
+        Code::AmbiguousSubject => (
+            Code::AmbiguousSubject,
+            Severity::Error,
+            "cert_file",
+            "issue a certificate whose subject has exactly one CN and plain names".to_string(),
+        ),
+        Code::LongValidity => (
+            Code::LongValidity,
+            Severity::Warning,
+            "cert_file",
+            "re-issue with a lifetime of a year or less, and renew it".to_string(),
+        ),
+        Code::V1Certificate => (
+            Code::V1Certificate,
+            Severity::Warning,
+            "cert_file",
+            "re-issue it as an X.509 v3 client certificate".to_string(),
+        ),
+        Code::UnsupportedKey => (
+            Code::UnsupportedKey,
+            Severity::Error,
+            "cert_file",
+            "issue a certificate for an RSA, ECDSA P-256/P-384/P-521 or Ed25519 key".to_string(),
+        ),
+        _ if !cas_known => return None,
+        _ => (
+            Code::CertNotTrusted,
+            Severity::Error,
+            "cert_file",
+            "issue the certificate from the cluster CA that ca_file holds".to_string(),
+        ),
+    })
 }

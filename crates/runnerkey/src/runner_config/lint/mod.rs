@@ -382,5 +382,6 @@ impl RunnerConfig {
 }
 
 mod files;
+pub(crate) use files::client_finding;
 #[cfg(test)]
 mod tests;

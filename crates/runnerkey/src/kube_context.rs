@@ -1,0 +1,319 @@
+//! A kubeconfig context resolved as client-go resolves it: the files of
+//! `KUBECONFIG` (or `~/.kube/config`) merged, the first definition of each
+//! name winning; relative paths read from the directory of the file that
+//! names them; the current context or the one asked for; the cluster's
+//! server and CA (data or file); the user's client certificate and key
+//! (data or files) or bearer token (`token` or `tokenFile`). Exec plugins
+//! and auth providers are named, not run.
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use crate::cert::Certificate;
+use crate::error::{Error, Result};
+use crate::file;
+use crate::key::PrivateKey;
+use crate::kubeconfig::{Cluster, Kubeconfig, User};
+
+/// How a context's user authenticates.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ContextCredentials {
+    /// A client certificate (then any intermediates) and its key.
+    ClientCertificate {
+        /// The certificate, then intermediates.
+        chain: Vec<Certificate>,
+        /// Its key.
+        key: Box<PrivateKey>,
+        /// Where the certificate comes from (a file, or the user's data).
+        source: String,
+    },
+    /// A bearer token.
+    Token {
+        /// The token (secret).
+        token: String,
+        /// Where it comes from (`token`, or the `tokenFile`).
+        source: String,
+    },
+    /// An exec plugin or auth provider, which runnerkey does not run.
+    Plugin {
+        /// What it is: `exec plugin "aws"`, `auth-provider "oidc"`.
+        what: String,
+    },
+    /// Nothing: anonymous.
+    Anonymous,
+}
+
+/// One resolved context.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct KubeContext {
+    /// The context's name.
+    pub name: String,
+    /// The kubeconfig file(s) it came from.
+    pub source: String,
+    /// The API server URL.
+    pub server: String,
+    /// The CA certificates to trust (empty: the system's).
+    pub cas: Vec<Certificate>,
+    /// Where they come from.
+    pub ca_source: String,
+    /// The kubeconfig turns server certificate checks off.
+    pub insecure_skip_tls_verify: bool,
+    /// The context's namespace.
+    pub namespace: Option<String>,
+    /// The user's credentials.
+    pub credentials: ContextCredentials,
+}
+
+/// The files kubectl reads: those of `KUBECONFIG` (separated by `:`), or
+/// `~/.kube/config`.
+pub fn default_kubeconfig_paths() -> Vec<PathBuf> {
+    match std::env::var_os("KUBECONFIG") {
+        Some(v) if !v.is_empty() => std::env::split_paths(&v)
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect(),
+        _ => std::env::var_os("HOME")
+            .map(|h| vec![Path::new(&h).join(".kube").join("config")])
+            .unwrap_or_default(),
+    }
+}
+
+/// Makes a relative path in the kubeconfig at `dir` absolute.
+fn rebase(dir: &Path, p: &mut Option<String>) {
+    if let Some(path) = p
+        .as_mut()
+        .filter(|p| !p.is_empty() && !Path::new(p).is_absolute())
+    {
+        *path = dir.join(&*path).display().to_string();
+    }
+}
+
+/// Reads and merges the kubeconfig files `paths` as kubectl does: a
+/// missing file among several is skipped; the first file that sets
+/// `current-context` wins, and so does the first entry of each name.
+pub fn load_kubeconfig(paths: &[PathBuf]) -> Result<Kubeconfig> {
+    let mut merged: Option<Kubeconfig> = None;
+    for path in paths {
+        let text = match file::read(path) {
+            Ok(t) => t,
+            Err(Error::Io { source, .. })
+                if paths.len() > 1 && source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let mut config =
+            Kubeconfig::parse(&String::from_utf8_lossy(&text)).map_err(|e| e.in_file(path))?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        for c in &mut config.clusters {
+            rebase(dir, &mut c.value.cluster.certificate_authority);
+        }
+        for u in &mut config.users {
+            let user = &mut u.value.user;
+            rebase(dir, &mut user.client_certificate);
+            rebase(dir, &mut user.client_key);
+            rebase(dir, &mut user.token_file);
+        }
+        merged = Some(match merged {
+            None => config,
+            Some(mut m) => {
+                if m.current_context.is_empty() {
+                    m.current_context = config.current_context;
+                }
+                for c in config.clusters {
+                    if !m.clusters.iter().any(|x| x.name == c.name) {
+                        m.clusters.push(c);
+                    }
+                }
+                for u in config.users {
+                    if !m.users.iter().any(|x| x.name == u.name) {
+                        m.users.push(u);
+                    }
+                }
+                for c in config.contexts {
+                    if !m.contexts.iter().any(|x| x.name == c.name) {
+                        m.contexts.push(c);
+                    }
+                }
+                m
+            }
+        });
+    }
+    merged.ok_or_else(|| Error::InvalidArgument("none of the kubeconfig files exists".into()))
+}
+
+fn decode(what: &str, b64: &str) -> Result<Vec<u8>> {
+    STANDARD
+        .decode(b64.trim())
+        .map_err(|e| Error::InvalidArgument(format!("{what} is not base64: {e}")))
+}
+
+impl Kubeconfig {
+    /// The context `name`, or the current one, resolved (see the module
+    /// documentation); `source` names the file(s) in messages.
+    pub fn resolve_context(&self, name: Option<&str>, source: &str) -> Result<KubeContext> {
+        let name = match name {
+            Some(n) => n.to_string(),
+            None if !self.current_context.is_empty() => self.current_context.clone(),
+            None => {
+                return Err(Error::InvalidArgument(format!(
+                    "{source}: no current-context; name one of: {}",
+                    self.context_names()
+                )));
+            }
+        };
+        let context = &self
+            .contexts
+            .iter()
+            .find(|c| c.name == name)
+            .ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "{source}: no context {name:?}; it has: {}",
+                    self.context_names()
+                ))
+            })?
+            .value
+            .context;
+        let cluster = &self
+            .clusters
+            .iter()
+            .find(|c| c.name == context.cluster)
+            .ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "{source}: context {name:?} names the cluster {:?}, which it does not define",
+                    context.cluster
+                ))
+            })?
+            .value
+            .cluster;
+        let user = match context.user.as_str() {
+            "" => None,
+            u => Some(
+                &self
+                    .users
+                    .iter()
+                    .find(|x| x.name == u)
+                    .ok_or_else(|| {
+                        Error::InvalidArgument(format!(
+                            "{source}: context {name:?} names the user {u:?}, which it does not define"
+                        ))
+                    })?
+                    .value
+                    .user,
+            ),
+        };
+        let (cas, ca_source) = cluster_cas(cluster, &context.cluster)?;
+        Ok(KubeContext {
+            name: name.clone(),
+            source: source.to_string(),
+            server: cluster.server.clone(),
+            cas,
+            ca_source,
+            insecure_skip_tls_verify: cluster.insecure_skip_tls_verify == Some(true),
+            namespace: context.namespace.clone().filter(|n| !n.is_empty()),
+            credentials: match user {
+                Some(u) => credentials(u, &context.user)?,
+                None => ContextCredentials::Anonymous,
+            },
+        })
+    }
+
+    fn context_names(&self) -> String {
+        let names: Vec<&str> = self.contexts.iter().map(|c| c.name.as_str()).collect();
+        if names.is_empty() {
+            "no context at all".into()
+        } else {
+            names.join(", ")
+        }
+    }
+}
+
+fn cluster_cas(cluster: &Cluster, name: &str) -> Result<(Vec<Certificate>, String)> {
+    match (
+        &cluster.certificate_authority_data,
+        &cluster.certificate_authority,
+    ) {
+        (Some(b64), _) if !b64.is_empty() => {
+            let what = format!("certificate-authority-data of the cluster {name:?}");
+            let pem = decode(&what, b64)?;
+            let cas = Certificate::all_from_pem(&pem)
+                .map_err(|e| Error::InvalidArgument(format!("{what}: {}", e.chain())))?;
+            Ok((cas, what))
+        }
+        (_, Some(path)) if !path.is_empty() => {
+            let cas = Certificate::load_all(Path::new(path))?;
+            Ok((cas, path.clone()))
+        }
+        _ => Ok((Vec::new(), "the system's trusted CAs".into())),
+    }
+}
+
+fn credentials(user: &User, name: &str) -> Result<ContextCredentials> {
+    if let Some(exec) = &user.exec {
+        return Ok(ContextCredentials::Plugin {
+            what: format!("exec plugin {:?}", exec.command),
+        });
+    }
+    if let Some(provider) = &user.auth_provider {
+        return Ok(ContextCredentials::Plugin {
+            what: format!("auth-provider {:?}", provider.name),
+        });
+    }
+    let cert = match (&user.client_certificate_data, &user.client_certificate) {
+        (Some(b64), _) if !b64.is_empty() => {
+            let what = format!("client-certificate-data of the user {name:?}");
+            Some((decode(&what, b64)?, what))
+        }
+        (_, Some(path)) if !path.is_empty() => Some((file::read(Path::new(path))?, path.clone())),
+        _ => None,
+    };
+    let key = match (&user.client_key_data, &user.client_key) {
+        (Some(b64), _) if !b64.is_empty() => Some((
+            decode(&format!("client-key-data of the user {name:?}"), b64)?,
+            None,
+        )),
+        (_, Some(path)) if !path.is_empty() => {
+            Some((file::read(Path::new(path))?, Some(PathBuf::from(path))))
+        }
+        _ => None,
+    };
+    match (cert, key) {
+        (Some((pem, source)), Some((key_pem, key_path))) => {
+            let chain = Certificate::all_from_pem(&pem)
+                .map_err(|e| Error::InvalidArgument(format!("{source}: {}", e.chain())))?;
+            let key = PrivateKey::from_pem(&key_pem, None).map_err(|e| match &key_path {
+                Some(p) => e.in_file(p),
+                None => e,
+            })?;
+            Ok(ContextCredentials::ClientCertificate {
+                chain,
+                key: Box::new(key),
+                source,
+            })
+        }
+        (Some(_), None) | (None, Some(_)) => Err(Error::InvalidArgument(format!(
+            "the user {name:?} has a client certificate or key without the other"
+        ))),
+        (None, None) => match (&user.token, &user.token_file) {
+            (Some(t), _) if !t.is_empty() => Ok(ContextCredentials::Token {
+                token: t.trim().to_string(),
+                source: format!("token of the user {name:?}"),
+            }),
+            (_, Some(path)) if !path.is_empty() => {
+                let text = file::read_capped(Path::new(path), 64 * 1024)?;
+                Ok(ContextCredentials::Token {
+                    token: String::from_utf8_lossy(&text).trim().to_string(),
+                    source: path.clone(),
+                })
+            }
+            _ => Ok(ContextCredentials::Anonymous),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests;
