@@ -1,18 +1,15 @@
-//! A minimal Kubernetes API client that connects exactly as gitlab-runner
+//! A Kubernetes API client (HTTP by ureq 3) that connects exactly as gitlab-runner
 //! does — trusting only `ca_file` (or the system store when it is empty),
 //! presenting `cert_file`/`key_file` or a bearer token — and that keeps
 //! what it needs to say *why* a connection failed: the server's chain and
 //! rustls-webpki's verdict on it.
 
-use std::io::Write;
-use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-
+mod dial;
 mod endpoint;
 mod http;
 mod stream;
@@ -22,8 +19,8 @@ pub use endpoint::Endpoint;
 pub use http::Response;
 pub use tls::ServerCertProblem;
 
-use http::{ReadError, read_head, read_response, status_of};
-use stream::{DeadlineStream, Stream};
+use dial::{Connect, Dialer, NoResolve};
+use http::{MAX_RESPONSE_BODY, MAX_RESPONSE_HEAD};
 use tls::{CapturingVerifier, ClientIdentity};
 
 use crate::cert::Certificate;
@@ -70,17 +67,15 @@ pub enum Credentials {
     Anonymous,
 }
 
-/// A client for one API server. Requests share one connection (HTTP/1.1
-/// keep-alive), so a whole doctor run costs one TLS handshake.
+/// A client for one API server, on ureq: requests share one pooled
+/// connection (HTTP/1.1 keep-alive), so a whole doctor run costs one TLS
+/// handshake; connections are made by [`dial`], runnerkey's own TLS and
+/// proxy rules.
 pub struct ApiClient {
-    endpoint: Endpoint,
-    verifier: Arc<CapturingVerifier>,
-    config: Arc<rustls::ClientConfig>,
+    dialer: Arc<Dialer>,
+    agent: ureq::Agent,
+    base: String,
     bearer: Option<String>,
-    timeout: Duration,
-    deadline: Instant,
-    proxy: Option<Proxy>,
-    conn: Mutex<Option<std::io::BufReader<Stream>>>,
 }
 
 impl ApiClient {
@@ -134,253 +129,148 @@ impl ApiClient {
         };
         let proxy =
             ProxyConfig::from_env().proxy_for(endpoint.https, &endpoint.host, endpoint.port);
-        Ok(Self {
+        let host = if endpoint.host.contains(':') {
+            format!("[{}]", endpoint.host)
+        } else {
+            endpoint.host.clone()
+        };
+        let base = format!(
+            "{}://{host}:{}{}",
+            if endpoint.https { "https" } else { "http" },
+            endpoint.port,
+            endpoint.path_prefix
+        );
+        let dialer = Arc::new(Dialer {
             endpoint,
             verifier,
             config: Arc::new(config),
-            bearer,
             timeout,
             deadline: Instant::now() + timeout,
             proxy,
-            conn: Mutex::new(None),
+            opened: std::sync::atomic::AtomicUsize::new(0),
+        });
+        let agent_config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .max_response_header_size(MAX_RESPONSE_HEAD)
+            .max_idle_connections_per_host(1)
+            .user_agent("runnerkey-doctor")
+            .accept("application/json")
+            .proxy(None)
+            .build();
+        let agent = ureq::Agent::with_parts(agent_config, Connect(dialer.clone()), NoResolve);
+        Ok(Self {
+            dialer,
+            agent,
+            base,
+            bearer,
         })
     }
 
     /// The proxy requests go through, chosen by Go's rules.
     pub fn proxy(&self) -> Option<&Proxy> {
-        self.proxy.as_ref()
-    }
-
-    fn remaining(&self) -> std::result::Result<Duration, TransportError> {
-        let left = self.deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(self.deadline_passed());
-        }
-        Ok(left.min(self.timeout))
-    }
-
-    fn deadline_passed(&self) -> TransportError {
-        TransportError::Timeout(format!(
-            "no complete answer within the deadline of {:?}",
-            self.timeout
-        ))
-    }
-
-    fn tcp(&self, host: &str, port: u16) -> std::result::Result<TcpStream, TransportError> {
-        let addrs: Vec<_> = (host, port)
-            .to_socket_addrs()
-            .map_err(|e| TransportError::Dns(format!("{host}: {e}")))?
-            .collect();
-        let mut last = TransportError::Dns(format!("{host} resolves to no address"));
-        for a in addrs {
-            match TcpStream::connect_timeout(&a, self.remaining()?) {
-                Ok(s) => {
-                    // As Go's net package does: small requests go out at
-                    // once instead of waiting for the peer's delayed ACK.
-                    let _ = s.set_nodelay(true);
-                    return Ok(s);
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-                    last = TransportError::Refused(format!("{a}: {e}"));
-                }
-                Err(e)
-                    if e.kind() == std::io::ErrorKind::TimedOut
-                        || e.kind() == std::io::ErrorKind::WouldBlock =>
-                {
-                    last = TransportError::Timeout(format!(
-                        "{a}: no answer within {:?}",
-                        self.timeout
-                    ));
-                }
-                Err(e) => last = TransportError::Io(format!("{a}: {e}")),
-            }
-        }
-        Err(last)
-    }
-
-    /// A TCP stream to the API server, directly or through an HTTP proxy's
-    /// CONNECT tunnel, as Go's transport makes it.
-    fn connect(&self) -> std::result::Result<DeadlineStream, TransportError> {
-        let Some(proxy) = &self.proxy else {
-            let tcp = self.tcp(&self.endpoint.host, self.endpoint.port)?;
-            return Ok(self.bounded(tcp));
-        };
-        if proxy.scheme != "http" {
-            return Err(TransportError::Proxy(format!(
-                "the {} proxy {} is not supported by this check",
-                proxy.scheme, proxy.url
-            )));
-        }
-        let tcp = self
-            .tcp(&proxy.host, proxy.port)
-            .map_err(|e| TransportError::Proxy(format!("{}: {}", proxy.url, e.detail())))?;
-        let mut stream = self.bounded(tcp);
-        let target = if self.endpoint.host.contains(':') {
-            format!("[{}]:{}", self.endpoint.host, self.endpoint.port)
-        } else {
-            format!("{}:{}", self.endpoint.host, self.endpoint.port)
-        };
-        let mut head = format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n");
-        if let Some(c) = &proxy.credentials {
-            head.push_str(&format!(
-                "Proxy-Authorization: Basic {}\r\n",
-                base64::engine::general_purpose::STANDARD.encode(c)
-            ));
-        }
-        head.push_str("\r\n");
-        stream
-            .write_all(head.as_bytes())
-            .map_err(|e| TransportError::Proxy(format!("{}: {e}", proxy.url)))?;
-        let answer = read_head(&mut stream)
-            .map_err(|e| TransportError::Proxy(format!("{}: {}", proxy.url, e.detail())))?;
-        let status = status_of(&answer);
-        if status != Some(200) {
-            let line = String::from_utf8_lossy(&answer);
-            return Err(TransportError::Proxy(format!(
-                "{} refused the tunnel to {target}: {}",
-                proxy.url,
-                line.lines().next().unwrap_or("")
-            )));
-        }
-        Ok(stream)
-    }
-
-    fn bounded(&self, tcp: TcpStream) -> DeadlineStream {
-        DeadlineStream {
-            tcp,
-            deadline: self.deadline,
-            per_io: self.timeout,
-        }
-    }
-
-    fn classify(&self, e: std::io::Error) -> TransportError {
-        let capture = self.verifier.capture.lock().expect("capture lock");
-        if let Some(problem) = capture.problem.clone() {
-            let chain = capture
-                .chain
-                .iter()
-                .filter_map(|c| Certificate::from_der(c).ok())
-                .collect();
-            return TransportError::ServerCert { problem, chain };
-        }
-        let text = e.to_string();
-        match e.kind() {
-            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
-                TransportError::Timeout(text)
-            }
-            _ if text.contains("InvalidContentType")
-                || text.contains("corrupt message")
-                || text.contains("InvalidMessage") =>
-            {
-                TransportError::NotTls(text)
-            }
-            _ if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) => {
-                TransportError::Tls(text)
-            }
-            _ => TransportError::Io(text),
-        }
-    }
-
-    /// A new connection: TCP (through the proxy when Go's rules choose
-    /// one), then TLS for an `https://` host (the handshake happens with the
-    /// first request).
-    fn open(&self) -> std::result::Result<Stream, TransportError> {
-        let stream = self.connect()?;
-        if !self.endpoint.https {
-            return Ok(Stream::Plain(stream));
-        }
-        let name = ServerName::try_from(self.endpoint.host.clone())
-            .map_err(|e| TransportError::Tls(format!("server name {}: {e}", self.endpoint.host)))?;
-        let conn = rustls::ClientConnection::new(self.config.clone(), name)
-            .map_err(|e| TransportError::Tls(e.to_string()))?;
-        Ok(Stream::Tls(Box::new(rustls::StreamOwned::new(
-            conn, stream,
-        ))))
-    }
-
-    fn io_error(&self, e: std::io::Error) -> TransportError {
-        if self.endpoint.https {
-            self.classify(e)
-        } else if matches!(
-            e.kind(),
-            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
-        ) {
-            TransportError::Timeout(e.to_string())
-        } else {
-            TransportError::Io(e.to_string())
-        }
+        self.dialer.proxy.as_ref()
     }
 
     /// Sends one request (its path after the endpoint's path prefix, as
     /// client-go does) and reads the response, within the client's deadline
-    /// and size limits, on the client's one connection (opened when there
-    /// is none; opened again once when the server had closed it while idle).
+    /// and size limits, on the client's pooled connection (opened when there
+    /// is none; once more on a new one when the server had closed it).
     pub fn request(
         &self,
         method: &str,
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> std::result::Result<Response, TransportError> {
-        let body = body.map(|b| b.to_string()).unwrap_or_default();
-        let mut head = format!(
-            "{method} {}{path} HTTP/1.1\r\nHost: {}:{}\r\nUser-Agent: runnerkey-doctor\r\nAccept: application/json\r\n",
-            self.endpoint.path_prefix, self.endpoint.host, self.endpoint.port
-        );
+        let body = body.map(|b| b.to_string());
+        let opened = || self.dialer.opened.load(std::sync::atomic::Ordering::SeqCst);
+        let before = opened();
+        match self.send(method, path, body.as_deref()) {
+            // A pooled connection the server had closed (no new one was
+            // opened for this request): once more, on a new connection.
+            Err(TransportError::Io(_)) if opened() == before => {
+                self.send(method, path, body.as_deref())
+            }
+            other => other,
+        }
+    }
+
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+    ) -> std::result::Result<Response, TransportError> {
+        self.dialer.remaining()?;
+        let uri = format!("{}{path}", self.base);
+        let mut request = ureq::http::Request::builder().method(method).uri(&uri);
         if let Some(t) = &self.bearer {
-            head.push_str(&format!("Authorization: Bearer {t}\r\n"));
+            request = request.header("Authorization", format!("Bearer {t}"));
         }
-        if !body.is_empty() {
-            head.push_str(&format!(
-                "Content-Type: application/json\r\nContent-Length: {}\r\n",
-                body.len()
-            ));
-        }
-        head.push_str("\r\n");
-        head.push_str(&body);
-        let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        for attempt in 0..2 {
-            let reused = guard.is_some();
-            if guard.is_none() {
-                *guard = Some(std::io::BufReader::new(self.open()?));
+        let result = match body {
+            Some(b) => {
+                let request = request
+                    .header("Content-Type", "application/json")
+                    .body(b.to_string())
+                    .map_err(|e| TransportError::Io(format!("{method} {path}: {e}")))?;
+                self.agent.run(request)
             }
-            let Some(conn) = guard.as_mut() else {
-                continue;
-            };
-            let sent = conn
-                .get_mut()
-                .write_all(head.as_bytes())
-                .and_then(|()| conn.get_mut().flush());
-            let result = match sent {
-                Err(e) => Err(ReadError::Io(e)),
-                Ok(()) => read_response(conn),
-            };
-            match result {
-                Ok((response, keep)) => {
-                    if !keep {
-                        *guard = None;
+            None => {
+                let request = request
+                    .body(())
+                    .map_err(|e| TransportError::Io(format!("{method} {path}: {e}")))?;
+                self.agent.run(request)
+            }
+        };
+        let mut response = result.map_err(|e| self.transport_error(e))?;
+        let status = response.status().as_u16();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_RESPONSE_BODY as u64)
+            .read_to_vec()
+            .map_err(|e| self.transport_error(e))?;
+        Ok(Response { status, body })
+    }
+
+    /// What a ureq error means: ours carried through it, or classified.
+    fn transport_error(&self, e: ureq::Error) -> TransportError {
+        match e {
+            ureq::Error::Io(io) => {
+                if io
+                    .get_ref()
+                    .is_some_and(|inner| inner.is::<TransportError>())
+                {
+                    match io.into_inner().map(|b| b.downcast::<TransportError>()) {
+                        Some(Ok(t)) => *t,
+                        _ => TransportError::Io("connection failed".into()),
                     }
-                    return Ok(response);
-                }
-                // A kept connection the server closed while idle: once more
-                // on a new one.
-                Err(ReadError::Closed) if reused && attempt == 0 => *guard = None,
-                Err(e) => {
-                    *guard = None;
-                    return Err(match e {
-                        ReadError::Io(e) => self.io_error(e),
-                        ReadError::Closed => TransportError::Io(
-                            "the server closed the connection without an answer".into(),
-                        ),
-                        other => other.into_transport(),
-                    });
+                } else {
+                    self.dialer.io_error(io)
                 }
             }
+            ureq::Error::Timeout(_) => self.dialer.deadline_passed(),
+            ureq::Error::BodyExceedsLimit(_) => TransportError::TooLarge(format!(
+                "the answer's body exceeds {MAX_RESPONSE_BODY} bytes"
+            )),
+            ureq::Error::LargeResponseHeader(..) => TransportError::TooLarge(format!(
+                "the answer's headers exceed {MAX_RESPONSE_HEAD} bytes"
+            )),
+            ureq::Error::Protocol(p) => {
+                TransportError::NotTls(format!("the answer is not HTTP: {p}"))
+            }
+            other => TransportError::Io(other.to_string()),
         }
-        Err(TransportError::Io(
-            "the server closed the connection without an answer".into(),
-        ))
     }
 }
+
+impl std::fmt::Display for TransportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.detail())
+    }
+}
+
+impl std::error::Error for TransportError {}
 
 impl TransportError {
     /// What went wrong, in a few words.
@@ -398,3 +288,6 @@ impl TransportError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -77,3 +77,25 @@ impl Write for Stream {
         }
     }
 }
+
+impl Stream {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Tls(s) => &s.sock.tcp,
+            Stream::Plain(s) => &s.tcp,
+        }
+    }
+
+    /// Whether an idle connection is still open: nothing waiting to be
+    /// read (a waiting byte on an idle connection is a close or an alert),
+    /// no end of file.
+    pub(super) fn idle_and_open(&self) -> bool {
+        let tcp = self.tcp();
+        if tcp.set_nonblocking(true).is_err() {
+            return false;
+        }
+        let probe = tcp.peek(&mut [0u8; 1]);
+        let restored = tcp.set_nonblocking(false).is_ok();
+        restored && matches!(probe, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+    }
+}

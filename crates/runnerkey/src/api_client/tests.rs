@@ -1,0 +1,168 @@
+//! The client on plain HTTP against loopback servers: framing, keep-alive,
+//! a connection closed while idle, and the size limits.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use super::*;
+
+/// Reads one request (head and Content-Length body).
+fn read_request(reader: &mut BufReader<TcpStream>) -> Option<String> {
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        head.push_str(&line);
+        if line == "\r\n" {
+            break;
+        }
+    }
+    let len = head
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("content-length: ")
+                .or_else(|| l.strip_prefix("Content-Length: "))
+        })
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body).ok()?;
+    Some(head)
+}
+
+/// A server answering each request on a connection with `answers` in turn
+/// (then closing it); counts connections.
+fn serve(answers: Vec<Vec<u8>>, connections: usize) -> (u16, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    std::thread::spawn(move || {
+        for _ in 0..connections {
+            let Ok((stream, _)) = listener.accept() else {
+                return;
+            };
+            count.fetch_add(1, Ordering::SeqCst);
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut writer = stream;
+            for answer in &answers {
+                if read_request(&mut reader).is_none() {
+                    break;
+                }
+                let _ = writer.write_all(answer);
+            }
+        }
+    });
+    (port, accepted)
+}
+
+fn client(port: u16) -> ApiClient {
+    let endpoint = Endpoint::parse(&format!("http://127.0.0.1:{port}/prefix")).unwrap();
+    ApiClient::new(
+        endpoint,
+        &[],
+        Credentials::Anonymous,
+        Duration::from_secs(5),
+    )
+    .unwrap()
+}
+
+fn ok(body: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+#[test]
+fn requests_share_one_connection_and_chunked_bodies_are_read() {
+    let chunked = b"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\n\r\n".to_vec();
+    let (port, accepted) = serve(vec![ok("{\"v\":1}"), chunked, ok("x")], 1);
+    let c = client(port);
+    let first = c.request("GET", "/version", None).unwrap();
+    assert_eq!((first.status, first.json()["v"].as_i64()), (200, Some(1)));
+    let second = c
+        .request("POST", "/apis/x", Some(&serde_json::json!({"k": "v"})))
+        .unwrap();
+    assert_eq!((second.status, second.json()["a"].as_i64()), (201, Some(1)));
+    assert_eq!(c.request("GET", "/z", None).unwrap().body, b"x");
+    assert_eq!(accepted.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_connection_closed_while_idle_is_opened_again() {
+    // Each connection answers one request, then the server closes it.
+    let (port, accepted) = serve(vec![ok("1")], 3);
+    let c = client(port);
+    assert_eq!(c.request("GET", "/a", None).unwrap().body, b"1");
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(c.request("GET", "/b", None).unwrap().body, b"1");
+    assert_eq!(accepted.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn oversized_and_broken_answers_are_refused() {
+    let big_body = format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+        MAX_RESPONSE_BODY + 1
+    )
+    .into_bytes()
+    .into_iter()
+    .chain(std::iter::repeat_n(b'a', MAX_RESPONSE_BODY + 1))
+    .collect();
+    let (port, _) = serve(vec![big_body], 1);
+    assert!(matches!(
+        client(port).request("GET", "/", None),
+        Err(TransportError::TooLarge(_))
+    ));
+
+    let big_head = format!(
+        "HTTP/1.1 200 OK\r\nX-Big: {}\r\nContent-Length: 0\r\n\r\n",
+        "b".repeat(MAX_RESPONSE_HEAD)
+    )
+    .into_bytes();
+    let (port, _) = serve(vec![big_head], 1);
+    let err = client(port).request("GET", "/", None);
+    assert!(matches!(err, Err(TransportError::TooLarge(_))), "{err:?}");
+
+    let (port, _) = serve(vec![b"SSH-2.0-OpenSSH_9.6\r\n\r\n".to_vec()], 1);
+    let err = client(port).request("GET", "/", None).unwrap_err();
+    assert!(
+        matches!(err, TransportError::NotTls(_) | TransportError::Io(_)),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn the_path_prefix_and_bearer_token_are_sent() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let head = read_request(&mut reader).unwrap();
+        let mut w = stream;
+        w.write_all(&ok("")).unwrap();
+        head
+    });
+    let endpoint = Endpoint::parse(&format!("http://127.0.0.1:{port}/k8s/")).unwrap();
+    let c = ApiClient::new(
+        endpoint,
+        &[],
+        Credentials::BearerToken("t0ken".into()),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    c.request("GET", "/version", None).unwrap();
+    let head = seen.join().unwrap();
+    let lower = head.to_ascii_lowercase();
+    assert!(head.starts_with("GET /k8s/version HTTP/1.1\r\n"), "{head}");
+    assert!(lower.contains("authorization: bearer t0ken"), "{head}");
+    assert!(lower.contains("accept: application/json"), "{head}");
+}
