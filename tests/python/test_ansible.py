@@ -225,6 +225,10 @@ def test_docs_fleet_playbook_runs_and_then_changes_nothing(collections: Path, tm
                ANSIBLE_NOCOLOR="1", HOME=str(tmp_path), ANSIBLE_FORKS="3")
     run = [str(BIN / "ansible-playbook"), "-i", str(tmp_path / "inventory.ini"), str(ROOT / "docs" / "ansible" / "fleet.yml"),
            "-e", f"runnerkey_ca_dir={tmp_path / 'pki'} runnerkey_stage={tmp_path / 'stage'}"]
+    # --check --diff on a fleet that has nothing yet: runs, writes nothing.
+    checked = subprocess.run([*run, "--check", "--diff"], capture_output=True, text=True, env=env, timeout=600)
+    assert checked.returncode == 0, checked.stdout[-4000:] + checked.stderr[-2000:]
+    assert not (tmp_path / "stage").exists() and not (tmp_path / "runner-01" / "k8s").exists()
     first = subprocess.run(run, capture_output=True, text=True, env=env, timeout=600)
     assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-2000:]
     for h in hosts:

@@ -296,3 +296,25 @@ def test_the_package_installs_the_same_runnerkey_command(tmp_path: Path) -> None
         assert (mine.returncode, mine.stdout, mine.stderr) == (theirs.returncode, theirs.stdout, theirs.stderr), args
     assert subprocess.run([str(exe), "--version"], capture_output=True, text=True).stdout.startswith("runnerkey ")
     assert shutil.which("runnerkey", path=str(exe.parent)) == str(exe)
+
+
+def test_ensure_refuses_shared_paths_bad_days_and_names_directories(tmp_path: Path) -> None:
+    ca = runnerkey.CertificateAuthority.generate(algorithm="ecdsa-p256")
+    d = tmp_path / "ssl"
+    paths = dict(cert_path=d / "r.crt", key_path=d / "r.key", ca_path=d / "ca.crt")
+    first = ca.ensure(**paths, user="r", groups=["a", "b"])
+    assert first["changed"] and first["files"][0]["mode"] == "600"
+    key = (d / "r.key").read_bytes()
+    with pytest.raises(runnerkey.InvalidArgumentError, match="same file"):
+        ca.ensure(**{**paths, "ca_path": d / "r.key"}, user="r")
+    assert (d / "r.key").read_bytes() == key
+    assert not ca.ensure(**paths, user="r", groups=["b", "a"])["changed"], "groups are a set"
+    for bad in (-1, 2**40):
+        with pytest.raises(runnerkey.InvalidArgumentError, match="days"):
+            ca.ensure(**paths, user="r", days=bad)
+        with pytest.raises(runnerkey.InvalidArgumentError, match="days"):
+            ca.issue(user="r", days=bad)
+    (tmp_path / "k.key").mkdir()
+    with pytest.raises(runnerkey.RunnerkeyIOError) as e:
+        ca.ensure(cert_path=tmp_path / "x.crt", key_path=tmp_path / "k.key", ca_path=tmp_path / "ca.crt", user="r")
+    assert "Errno None" not in str(e.value) and "not a regular file" in str(e.value), str(e.value)

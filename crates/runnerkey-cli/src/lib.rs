@@ -42,7 +42,8 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match args::Cli::try_parse_from(args) {
+    let argv: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let cli = match args::Cli::try_parse_from(&argv) {
         Ok(cli) => cli,
         Err(e) => {
             // Help and version go to stdout with status 0; usage errors to
@@ -92,28 +93,37 @@ where
         Ok(Outcome::Problems) => 1,
         Err(e) => {
             err!("runnerkey: {}", e.chain());
+            // A hint names a flag only when this command has it.
+            let flags = command_flags(&argv);
+            let hint = |flag: &str, text: &str| {
+                if flags.iter().any(|f| f == flag) {
+                    err!("runnerkey: hint: {text}");
+                }
+            };
             match e.root() {
                 runnerkey::Error::DuplicateRunner { .. } => {
                     err!(
                         "runnerkey: hint: runner-config set, lint and doctor take --runner-index N"
                     )
                 }
-                runnerkey::Error::Exists { .. } => err!("runnerkey: hint: --force replaces it"),
-                runnerkey::Error::SystemMasters | runnerkey::Error::PrivilegedGroup { .. } => {
-                    err!("runnerkey: hint: --allow-system-masters, if you really mean it")
-                }
+                runnerkey::Error::Exists { .. } => hint("force", "--force replaces it"),
+                runnerkey::Error::SystemMasters | runnerkey::Error::PrivilegedGroup { .. } => hint(
+                    "allow-system-masters",
+                    "--allow-system-masters, if you really mean it",
+                ),
                 runnerkey::Error::PassphraseRequired => {
-                    err!("runnerkey: hint: --passphrase-file FILE")
+                    hint("passphrase-file", "--passphrase-file FILE")
                 }
-                runnerkey::Error::NamespaceRequired => err!("runnerkey: hint: --namespace NS"),
+                runnerkey::Error::NamespaceRequired => hint("namespace", "--namespace NS"),
                 runnerkey::Error::CsrNotIssued { name, state } if state.starts_with("pending") => {
                     err!(
                         "runnerkey: hint: kubectl certificate approve {name}   (as an admin), then export it again"
                     )
                 }
-                runnerkey::Error::TokenNeedsServiceAccount => {
-                    err!("runnerkey: hint: --service-account NS/NAME with --with-token-secret")
-                }
+                runnerkey::Error::TokenNeedsServiceAccount => hint(
+                    "service-account",
+                    "--service-account NS/NAME with --with-token-secret",
+                ),
                 _ => {}
             }
             return 2;
@@ -137,4 +147,26 @@ pub(crate) fn warn(message: &str) {
         return;
     }
     err!("runnerkey: warning: {message}");
+}
+
+/// The long flags of the (sub)command `argv` invokes.
+fn command_flags(argv: &[OsString]) -> Vec<String> {
+    use clap::CommandFactory;
+    let root = args::Cli::command();
+    let Ok(matches) = root.clone().try_get_matches_from(argv) else {
+        return Vec::new();
+    };
+    let (mut command, mut m) = (&root, &matches);
+    while let Some((name, sub)) = m.subcommand() {
+        match command.find_subcommand(name) {
+            Some(c) => command = c,
+            None => break,
+        }
+        m = sub;
+    }
+    command
+        .get_arguments()
+        .filter_map(|a| a.get_long())
+        .map(str::to_string)
+        .collect()
 }

@@ -215,13 +215,15 @@ pub fn to_py(e: Error) -> PyErr {
         if let Some((_, errno)) = io_kind {
             // As OSError has them, so str() reads "[Errno 2] No such file
             // or directory: '/etc/…'" rather than "[Errno 2] None: …".
+            // Without an errno (not a regular file, too large), str() stays
+            // runnerkey's message: OSError would print "[Errno None] None".
             if let Some(code) = errno {
                 let os = std::io::Error::from_raw_os_error(code).to_string();
                 let strerror = os.split(" (os error").next().unwrap_or(&os).to_string();
                 let _ = value.setattr("strerror", strerror);
+                let _ = value.setattr("errno", errno);
+                let _ = value.setattr("filename", path);
             }
-            let _ = value.setattr("errno", errno);
-            let _ = value.setattr("filename", path);
         }
         let _ = match root {
             Error::ConfigParse { line, column, .. } => value

@@ -257,7 +257,7 @@ pub fn setup(
     namespace: &str,
     service_account: &str,
     algorithm: &str,
-    days: u32,
+    days: i64,
     renew_before: &str,
     force: bool,
     dry_run: bool,
@@ -269,7 +269,7 @@ pub fn setup(
     p.namespace = namespace.to_string();
     p.service_account = service_account.to_string();
     p.algorithm = algorithm.parse().py()?;
-    p.lifetime = Lifetime::from_days_or_duration(Some(days), None).py()?;
+    p.lifetime = Lifetime::from_days_or_duration(Some(crate::pki::days_arg(days)?), None).py()?;
     p.renew_before = renew_before.parse::<Lifetime>().py()?.as_duration();
     p.force = force;
     p.dry_run = dry_run;

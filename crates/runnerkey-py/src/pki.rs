@@ -12,8 +12,20 @@ use runnerkey::{
 use crate::convert::{Data, datetime, to_python};
 use crate::errors::IntoPy;
 
-fn lifetime(days: Option<u32>, duration: Option<&str>) -> PyResult<Lifetime> {
-    Lifetime::from_days_or_duration(days, duration).py()
+fn lifetime(days: Option<i64>, duration: Option<&str>) -> PyResult<Lifetime> {
+    Lifetime::from_days_or_duration(days.map(days_arg).transpose()?, duration).py()
+}
+
+/// A Python int of days as the core takes it: an InvalidArgumentError
+/// (not an OverflowError) for a negative or huge one.
+pub(crate) fn days_arg(days: i64) -> PyResult<u32> {
+    u32::try_from(days)
+        .map_err(|_| {
+            runnerkey::Error::InvalidArgument(format!(
+                "days must be a positive number of days, not {days}"
+            ))
+        })
+        .py()
 }
 
 /// A private key. Its repr never shows key material.
@@ -322,7 +334,8 @@ impl CertificateAuthority {
     /// A new self-signed CA like kubeadm's.
     #[staticmethod]
     #[pyo3(signature = (common_name = "kubernetes", algorithm = "rsa-2048", days = 3650))]
-    fn generate(py: Python<'_>, common_name: &str, algorithm: &str, days: u32) -> PyResult<Self> {
+    fn generate(py: Python<'_>, common_name: &str, algorithm: &str, days: i64) -> PyResult<Self> {
+        let days = days_arg(days)?;
         let params = {
             let mut p = CaParams::default();
             p.common_name = common_name.to_string();
@@ -353,7 +366,7 @@ impl CertificateAuthority {
         &self,
         py: Python<'_>,
         csr: &CertificateRequest,
-        days: Option<u32>,
+        days: Option<i64>,
         duration: Option<&str>,
         allow_system_masters: bool,
     ) -> PyResult<Certificate> {
@@ -378,7 +391,7 @@ impl CertificateAuthority {
         user: String,
         groups: Vec<String>,
         algorithm: &str,
-        days: Option<u32>,
+        days: Option<i64>,
         duration: Option<&str>,
         allow_system_masters: bool,
     ) -> PyResult<(PrivateKey, Certificate)> {
@@ -412,7 +425,7 @@ impl CertificateAuthority {
         user: String,
         groups: Vec<String>,
         algorithm: &str,
-        days: Option<u32>,
+        days: Option<i64>,
         duration: Option<&str>,
         renew_before: &str,
         force: bool,
@@ -449,7 +462,7 @@ impl CertificateAuthority {
         py: Python<'_>,
         entries: &Bound<'_, PyAny>,
         algorithm: &str,
-        days: Option<u32>,
+        days: Option<i64>,
         duration: Option<&str>,
         groups: Vec<String>,
         user_template: Option<String>,

@@ -419,11 +419,18 @@ impl BatchParams {
             ensure.allow_system_masters = self.allow_system_masters;
             ensure.now = self.now;
             let report = ensure.run(ca, &entry.files)?;
-            return Ok((
-                report.certificate.not_after(),
-                !report.issued,
-                report.warnings,
-            ));
+            let mut warnings = report.warnings;
+            if !report.issued {
+                // Kept, but not untouched: say what changed.
+                warnings.extend(
+                    report
+                        .files
+                        .iter()
+                        .filter(|f| f.action != "unchanged")
+                        .map(|f| format!("{} {}", f.path.display(), f.action)),
+                );
+            }
+            return Ok((report.certificate.not_after(), !report.issued, warnings));
         }
         let params = IssueParams {
             lifetime: entry.lifetime,

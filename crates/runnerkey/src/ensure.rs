@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 use crate::CertificateAuthority;
 use crate::cert::Certificate;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::file;
 use crate::identity::Identity;
 use crate::issue::{ClientFiles, IssueParams};
@@ -67,6 +67,21 @@ impl EnsureParams {
     /// before the first write, and the files are replaced atomically.
     pub fn run(&self, ca: &CertificateAuthority, files: &ClientFiles) -> Result<EnsureReport> {
         files.check_not_ca(ca)?;
+        files.check_distinct()?;
+        // Another run making the same files at the same moment: what it
+        // wrote first is on disk now; plan again against it (and keep it
+        // when it is good).
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            match self.run_once(ca, files) {
+                Err(Error::Exists { .. }) if attempts < 3 && !self.dry_run => continue,
+                other => return other,
+            }
+        }
+    }
+
+    fn run_once(&self, ca: &CertificateAuthority, files: &ClientFiles) -> Result<EnsureReport> {
         let now = self.now.unwrap_or_else(OffsetDateTime::now_utc);
         let parent = |p: &Path| {
             p.parent()
@@ -87,6 +102,13 @@ impl EnsureParams {
             true,
             "key_file: the runner's private key",
         )?;
+        if key.matches(&ca.certificate().public_key()) {
+            return Err(Error::InvalidArgument(format!(
+                "{}: this is the CA's own key ({}): a runner must never hold it",
+                files.key_file.display(),
+                ca.certificate().subject()
+            )));
+        }
         let decided = keep_or_issue(
             ca,
             &self.identity,
@@ -107,6 +129,7 @@ impl EnsureParams {
             "cert_file: the runner's client certificate",
         )?;
         plan.add_certificate(&files.ca_file, ca.certificate(), "ca_file: the cluster CA")?;
+        plan.share(&files.ca_file);
         if !self.dry_run {
             // The key's directory first, 0700, even when the certificates
             // share it.
@@ -282,5 +305,66 @@ mod tests {
             .run(&ca, &files)
             .unwrap_err();
         assert!(matches!(err, crate::Error::WouldReplaceCa { .. }), "{err}");
+    }
+
+    #[test]
+    fn the_three_paths_must_differ_and_the_cas_key_is_refused() {
+        let (ca, tmp) = (ca(), tempfile::tempdir().unwrap());
+        let params = EnsureParams::new(Identity::new("r", ["g"]).unwrap());
+        let files = ClientFiles::in_dir(tmp.path(), "r").unwrap();
+        params.run(&ca, &files).unwrap();
+        let key = std::fs::read(&files.key_file).unwrap();
+        let same = ClientFiles {
+            ca_file: files.key_file.clone(),
+            ..files.clone()
+        };
+        let err = params.run(&ca, &same).unwrap_err();
+        assert!(err.to_string().contains("same file"), "{err}");
+        assert_eq!(std::fs::read(&files.key_file).unwrap(), key);
+        // A copy of the CA's key is not a runner key.
+        std::fs::write(&files.key_file, ca.key().to_pem()).unwrap();
+        let err = params.run(&ca, &files).unwrap_err();
+        assert!(err.to_string().contains("CA's own key"), "{err}");
+        // A directory where the certificate goes: named, nothing replaced.
+        let dir_cert = ClientFiles::in_dir(&tmp.path().join("d"), "r").unwrap();
+        std::fs::create_dir_all(&dir_cert.cert_file).unwrap();
+        let err = params.run(&ca, &dir_cert).unwrap_err();
+        assert!(
+            err.chain().contains("not a regular file"),
+            "{}",
+            err.chain()
+        );
+    }
+
+    #[test]
+    fn concurrent_runs_on_the_same_files_all_succeed() {
+        let (ca, tmp) = (ca(), tempfile::tempdir().unwrap());
+        let files = ClientFiles::in_dir(&tmp.path().join("c"), "r").unwrap();
+        let params = EnsureParams::new(Identity::new("r", ["g"]).unwrap());
+        std::thread::scope(|s| {
+            let runs: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| params.run(&ca, &files)))
+                .collect();
+            for r in runs {
+                r.join().unwrap().unwrap();
+            }
+        });
+        let cert = Certificate::load(&files.cert_file).unwrap();
+        let key = crate::PrivateKey::load(&files.key_file, None).unwrap();
+        assert!(key.matches(&cert.public_key()));
+        assert!(!params.run(&ca, &files).unwrap().changed);
+    }
+
+    #[test]
+    fn groups_in_another_order_are_the_same_identity() {
+        let (ca, tmp) = (ca(), tempfile::tempdir().unwrap());
+        let files = ClientFiles::in_dir(tmp.path(), "r").unwrap();
+        EnsureParams::new(Identity::new("r", ["a", "b"]).unwrap())
+            .run(&ca, &files)
+            .unwrap();
+        let again = EnsureParams::new(Identity::new("r", ["b", "a"]).unwrap())
+            .run(&ca, &files)
+            .unwrap();
+        assert!(!again.changed, "{}", again.note);
     }
 }

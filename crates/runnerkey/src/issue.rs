@@ -209,6 +209,27 @@ impl ClientFiles {
         })
     }
 
+    /// Refuses two of the three paths that name one file (where they
+    /// really land: links and `..` resolved).
+    pub fn check_distinct(&self) -> Result<()> {
+        let named = [
+            ("key_file", &self.key_file),
+            ("cert_file", &self.cert_file),
+            ("ca_file", &self.ca_file),
+        ];
+        for (i, (a, pa)) in named.iter().enumerate() {
+            for (b, pb) in &named[i + 1..] {
+                if file::real_path(pa) == file::real_path(pb) {
+                    return Err(Error::InvalidArgument(format!(
+                        "{a} and {b} are the same file ({}): each needs its own",
+                        pa.display()
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Refuses, before anything is written, when any of the three files
     /// would replace one `ca` was loaded from.
     pub fn check_not_ca(&self, ca: &CertificateAuthority) -> Result<()> {

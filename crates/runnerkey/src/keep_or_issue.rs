@@ -87,7 +87,17 @@ fn keepable(
     if !key.matches(&cert.public_key()) {
         return Err("the existing certificate does not belong to the key".into());
     }
-    if cert.identity() != *identity {
+    // Groups are a set to Kubernetes: another order is the same identity.
+    let set = |i: &Identity| {
+        (
+            i.user.clone(),
+            i.groups
+                .iter()
+                .cloned()
+                .collect::<std::collections::BTreeSet<_>>(),
+        )
+    };
+    if set(&cert.identity()) != set(identity) {
         return Err(format!(
             "the existing certificate is for {}, not {identity}",
             cert.identity(),

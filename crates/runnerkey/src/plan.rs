@@ -33,6 +33,9 @@ pub(crate) struct Plan {
     /// Kept keys whose mode lets others read them: set to 0600 on commit.
     modes: Vec<PathBuf>,
     pub(crate) actions: Vec<FileAction>,
+    /// Files several writers may create at once with the same content
+    /// (a shared `ca.crt`): one already there with that content is fine.
+    shared: Vec<PathBuf>,
 }
 
 impl Plan {
@@ -43,6 +46,7 @@ impl Plan {
             files: Vec::new(),
             modes: Vec::new(),
             actions: Vec::new(),
+            shared: Vec::new(),
         }
     }
 
@@ -189,16 +193,32 @@ impl Plan {
         replace: bool,
         purpose: &'static str,
     ) -> Result<()> {
-        let existing = std::fs::read(path).ok();
-        let action = match &existing {
-            Some(old) if *old == content => "unchanged",
-            Some(_) if !replace => {
+        // Whatever is there counts, readable or not (a dangling link, a
+        // file others made unreadable): it is replaced only when allowed.
+        // What is not a regular file (a directory) is never replaced.
+        let exists = std::fs::symlink_metadata(path).is_ok();
+        let existing = match exists.then(|| file::read(path)) {
+            None => None,
+            Some(Ok(old)) => Some(old),
+            Some(Err(Error::Io { source, .. }))
+                if matches!(
+                    source.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
+                ) =>
+            {
+                None
+            }
+            Some(Err(e)) => return Err(e),
+        };
+        let action = match (&existing, exists) {
+            (Some(old), _) if *old == content => "unchanged",
+            (_, true) if !replace => {
                 return Err(Error::Exists {
                     path: path.to_owned(),
                 });
             }
-            Some(_) => "updated",
-            None => "created",
+            (_, true) => "updated",
+            (_, false) => "created",
         };
         self.actions.push(FileAction {
             path: path.to_owned(),
@@ -216,9 +236,15 @@ impl Plan {
         });
         if action != "unchanged" {
             self.files
-                .push((path.to_owned(), content, mode, existing.is_some(), purpose));
+                .push((path.to_owned(), content, mode, exists, purpose));
         }
         Ok(())
+    }
+
+    /// Marks `path` as shared: when it does not exist yet, another writer
+    /// creating it with the same content first is not a conflict.
+    pub(crate) fn share(&mut self, path: &Path) {
+        self.shared.push(path.to_owned());
     }
 
     /// Stages every file (creating `dir` if needed; removed again if
@@ -228,7 +254,12 @@ impl Plan {
         let created = file::create_dirs(dir, file::PRIVATE_DIR)?;
         let mut out = Outputs::new();
         for (path, content, mode, exists, _) in &self.files {
-            if let Err(e) = out.add(path, content, *mode, *exists) {
+            let added = if !exists && self.shared.contains(path) {
+                out.add_shared(path, content, *mode)
+            } else {
+                out.add(path, content, *mode, *exists)
+            };
+            if let Err(e) = added {
                 drop(out);
                 remove_dirs(&created);
                 return Err(e);

@@ -233,3 +233,33 @@ fn keep_valid_makes_a_batch_resumable_and_warnings_name_lines() {
     assert!(data.results.iter().all(|r| r.kept && r.not_after.is_some()));
     assert_eq!(data.kept, 4);
 }
+
+#[test]
+fn keep_valid_entries_sharing_a_directory_share_its_ca_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = ca();
+    let text: String = (0..6)
+        .map(|i| line(&format!("u{i}"), &dir.path().join("shared")) + "\n")
+        .collect();
+    let params = BatchParams {
+        keep_valid: Some(std::time::Duration::from_secs(86_400)),
+        threads: 6,
+        ..BatchParams::default()
+    };
+    let report = params.issue(&ca, params.entries(&ca, &text).unwrap(), &|_| {});
+    assert_eq!(report.failed().count(), 0, "{:?}", report.warning_lines());
+    assert_eq!(report.issued(), 6);
+    // A kept entry whose key others could read: kept, and said so.
+    let key = dir.path().join("shared/u0.key");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let again = params.issue(&ca, params.entries(&ca, &text).unwrap(), &|_| {});
+    assert_eq!(again.kept(), 6);
+    let warnings = again.warning_lines();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.starts_with("line 1: ") && w.contains("mode set to 600")),
+        "{warnings:?}"
+    );
+}

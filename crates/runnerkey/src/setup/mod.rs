@@ -214,6 +214,13 @@ fn run(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport> {
         matches!(source, CertSource::Ca(_)),
         "key_file: the runner's private key",
     )?;
+    if key.matches(&ca_cert.public_key()) {
+        return Err(Error::InvalidArgument(format!(
+            "{}: this is the CA's own key ({}): a runner must never hold it",
+            paths.key.display(),
+            ca_cert.subject()
+        )));
+    }
     let mut warnings: Vec<String> = crate::file::writable_ancestors(&paths.key)
         .into_iter()
         .map(|(d, mode)| {
