@@ -61,6 +61,7 @@ class Outcome:
     report: dict
     kubectl_ok: bool
     kubectl_err: str
+    text: str = ""
 
     @property
     def runner(self) -> dict:
@@ -134,7 +135,7 @@ def scenario(d: Path, *, ca_file: str = "cluster", sans: list[str] | None = None
         assert by_kc["authenticated_as"] == by_cfg["authenticated_as"]
         online_codes = {f["code"] for f in by_kc["findings"]} - {"insecure-skip-tls-verify"}
         assert online_codes <= {f["code"] for f in by_cfg["findings"]}, (online_codes, by_cfg["findings"])
-        return Outcome(r.code, json.loads(r.out), k.returncode == 0, k.stderr)
+        return Outcome(r.code, json.loads(r.out), k.returncode == 0, k.stderr, human.out)
     finally:
         if srv:
             srv.stop()
@@ -158,8 +159,13 @@ def test_cluster_admin_identity_can_check_the_job_service_account(tmp_path: Path
     o = scenario(tmp_path, admin=True)
     # A cluster-admin runner is an error of its own, named with its binding.
     assert o.code == 1 and "runner-cluster-admin" in o.codes()
-    fix = next(f["fix"] for f in o.runner["findings"] if f["code"] == "runner-cluster-admin")
-    assert "kubectl delete clusterrolebinding gitlab-admin-cluster-admin" in fix
+    finding = next(f for f in o.runner["findings"] if f["code"] == "runner-cluster-admin")
+    # The core names the binding; the typed next step carries it, and only
+    # the CLI turns it into a kubectl command.
+    assert "ClusterRoleBinding gitlab-admin-cluster-admin" in finding["fix"] and "kubectl" not in finding["fix"]
+    assert finding["next"] == {"step": "delete-bindings", "bindings": [
+        {"kind": "ClusterRoleBinding", "namespace": None, "name": "gitlab-admin-cluster-admin"}]}
+    assert "$ kubectl delete clusterrolebinding gitlab-admin-cluster-admin" in o.text
     rows = o.runner["deployer_permissions"]
     assert rows and all(p["allowed"] for p in rows)
 

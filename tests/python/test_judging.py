@@ -292,8 +292,12 @@ def test_blog_bindings_are_named_with_the_delete_command(tmp_path: Path) -> None
         assert found["runner-cluster-admin"]["severity"] == "error"
         assert found["job-cluster-admin"]["severity"] == "error"
         fix = found["runner-cluster-admin"]["fix"]
-        assert "kubectl delete clusterrolebinding gitlab-admin" in fix
-        assert "kubectl delete clusterrolebinding default-admin" in fix
+        assert "ClusterRoleBinding gitlab-admin" in fix and "ClusterRoleBinding default-admin" in fix
+        names = {b["name"] for b in found["runner-cluster-admin"]["next"]["bindings"]}
+        assert {"gitlab-admin", "default-admin"} <= names
+        text = run("doctor", "--config", cfg, "--online")
+        assert "kubectl delete clusterrolebinding gitlab-admin" in text.out
+        assert "kubectl delete clusterrolebinding default-admin" in text.out
     finally:
         srv.stop()
 

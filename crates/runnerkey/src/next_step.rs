@@ -7,6 +7,26 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+/// A RoleBinding or ClusterRoleBinding (one that grants cluster-admin).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AdminBinding {
+    /// `ClusterRoleBinding` or `RoleBinding`.
+    pub kind: String,
+    /// Namespace of a RoleBinding.
+    pub namespace: Option<String>,
+    /// Name.
+    pub name: String,
+}
+
+impl std::fmt::Display for AdminBinding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{} {} in {ns}", self.kind, self.name),
+            None => write!(f, "{} {}", self.kind, self.name),
+        }
+    }
+}
+
 /// Whom RBAC is for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -99,6 +119,12 @@ pub enum NextStep {
         to: PathBuf,
         /// The edited config.toml, to put in place too.
         config: PathBuf,
+    },
+    /// Delete the bindings that grant cluster-admin (after applying the
+    /// least-privilege profile, so nothing the runner needs is lost).
+    DeleteBindings {
+        /// The bindings, each deleted on its own.
+        bindings: Vec<AdminBinding>,
     },
     /// Finish setup on the runner host with the signed certificate.
     CompleteSetup {

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use super::privilege::{AdminBinding, PrivilegeAudit, Who, admin_bindings, audit, review};
+use super::privilege::{PrivilegeAudit, Who, admin_bindings, audit, review};
 use super::report::{Check, PermissionCheck, UserInfo};
 use super::{Ctx, Presented};
 use crate::api_client::{ApiClient, Credentials, Endpoint};
@@ -177,14 +177,20 @@ impl Ctx {
                 }
             }
         }
-        let deletes: Vec<String> = bindings.iter().map(AdminBinding::delete_command).collect();
-        let cleanup = if deletes.is_empty() {
+        let cleanup = if bindings.is_empty() {
             match &listing_error {
                 Some(e) => format!("find the binding to cluster-admin ({e}) and delete it"),
                 None => "find the binding to cluster-admin among the cluster's ClusterRoleBindings and RoleBindings, and delete it".into(),
             }
         } else {
-            deletes.join(" && ")
+            format!(
+                "delete {}",
+                bindings
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         };
         let who = self.d.presents.to_string();
         let audits = [
@@ -211,12 +217,19 @@ impl Ctx {
                 job_user.clone()
             };
             match result {
-                PrivilegeAudit::Checked { cluster_admin: true, .. } => self.find(
-                    code,
-                    Severity::Error,
-                    format!("{label} ({subject}) is cluster-admin-equivalent: it may do anything to every object of the cluster"),
-                    format!("apply the {profile} profile's RBAC first, then remove the cluster-admin grant: {cleanup}"),
-                ),
+                PrivilegeAudit::Checked { cluster_admin: true, .. } => {
+                    self.find(
+                        code,
+                        Severity::Error,
+                        format!("{label} ({subject}) is cluster-admin-equivalent: it may do anything to every object of the cluster"),
+                        format!("apply the {profile} profile's RBAC first, then remove the cluster-admin grant: {cleanup}"),
+                    );
+                    if !bindings.is_empty() {
+                        self.then(NextStep::DeleteBindings {
+                            bindings: bindings.clone(),
+                        });
+                    }
+                }
                 PrivilegeAudit::Checked { dangerous_grants, .. } if !dangerous_grants.is_empty() => self.find(
                     dangerous_code,
                     Severity::Warning,

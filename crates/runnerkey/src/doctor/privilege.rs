@@ -4,6 +4,8 @@
 //! give it cluster-admin, so they can be named and deleted.
 
 use serde::Serialize;
+
+pub use crate::next_step::AdminBinding;
 use serde_json::{Value, json};
 
 use crate::api_client::ApiClient;
@@ -156,27 +158,6 @@ pub(super) fn audit(client: &ApiClient, who: &Who<'_>) -> PrivilegeAudit {
     }
 }
 
-/// A RoleBinding or ClusterRoleBinding that grants cluster-admin.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct AdminBinding {
-    /// `ClusterRoleBinding` or `RoleBinding`.
-    pub kind: String,
-    /// Namespace of a RoleBinding.
-    pub namespace: Option<String>,
-    /// Name.
-    pub name: String,
-}
-
-impl AdminBinding {
-    /// The kubectl command that deletes it.
-    pub fn delete_command(&self) -> String {
-        match &self.namespace {
-            Some(ns) => format!("kubectl delete rolebinding {} -n {ns}", self.name),
-            None => format!("kubectl delete clusterrolebinding {}", self.name),
-        }
-    }
-}
-
 /// A binding subject, as RBAC matches it.
 pub(super) fn subject_is(subject: &Value, user: &str, groups: &[String]) -> bool {
     let name = subject["name"].as_str().unwrap_or("");
@@ -267,24 +248,5 @@ mod tests {
             sa,
             &[]
         ));
-    }
-
-    #[test]
-    fn the_delete_command_names_the_binding_and_its_namespace() {
-        let cluster = AdminBinding {
-            kind: "ClusterRoleBinding".into(),
-            namespace: None,
-            name: "gitlab-admin".into(),
-        };
-        assert_eq!(
-            cluster.delete_command(),
-            "kubectl delete clusterrolebinding gitlab-admin"
-        );
-        let ns = AdminBinding {
-            kind: "RoleBinding".into(),
-            namespace: Some("ci".into()),
-            name: "x".into(),
-        };
-        assert_eq!(ns.delete_command(), "kubectl delete rolebinding x -n ci");
     }
 }
