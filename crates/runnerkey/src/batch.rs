@@ -29,6 +29,62 @@ use crate::lifetime::Lifetime;
 /// why it failed.
 type EntryOutcome = Result<(OffsetDateTime, bool, Vec<String>)>;
 
+/// Why a batch, or one of its entries, cannot be issued.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BatchProblem {
+    /// The user template has no `{host}`.
+    #[error("the user template {template:?} has no {{host}}: every host would get the same user")]
+    TemplateWithoutHost {
+        /// The template.
+        template: String,
+    },
+    /// More entries than [`MAX_BATCH_ENTRIES`].
+    #[error("more than {max} entries: split the batch")]
+    TooManyEntries {
+        /// The limit.
+        max: usize,
+    },
+    /// Two entries write one file.
+    #[error("{} is also written by line {first_line}", path.display())]
+    WrittenTwice {
+        /// The file.
+        path: PathBuf,
+        /// The first entry that writes it.
+        first_line: usize,
+    },
+    /// No entry at all.
+    #[error("the batch has no entries")]
+    Empty,
+    /// The line is not a batch entry (JSON, known keys, types).
+    #[error("not a batch entry: {reason}")]
+    NotAnEntry {
+        /// The JSON reader's reason.
+        reason: String,
+    },
+    /// A `host` without a user template.
+    #[error("the entry gives a host but there is no user template")]
+    HostWithoutTemplate,
+    /// Both `user` and `host`.
+    #[error("give user or host, not both")]
+    UserAndHost,
+    /// Neither `user` nor `host`.
+    #[error("the entry has no user")]
+    NoUser,
+    /// An unusable `out_dir`.
+    #[error("out_dir {reason}")]
+    BadOutDir {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A file name too long for a directory entry.
+    #[error("the file name {name:?} is too long for a directory entry: give a shorter name")]
+    NameTooLong {
+        /// The name.
+        name: String,
+    },
+}
+
 /// The most entries one batch may hold.
 pub const MAX_BATCH_ENTRIES: usize = 100_000;
 
@@ -237,9 +293,10 @@ impl BatchParams {
         if let Some(template) = &self.user_template
             && !template.contains("{host}")
         {
-            return Err(Error::InvalidArgument(format!(
-                "the user template {template:?} has no {{host}}: every host would get the same user"
-            )));
+            return Err(BatchProblem::TemplateWithoutHost {
+                template: template.clone(),
+            }
+            .into());
         }
         for (i, raw) in text.lines().enumerate() {
             let line = i + 1;
@@ -248,9 +305,10 @@ impl BatchParams {
                 continue;
             }
             if entries.len() == MAX_BATCH_ENTRIES {
-                return Err(Error::InvalidArgument(format!(
-                    "more than {MAX_BATCH_ENTRIES} entries: split the batch"
-                )));
+                return Err(BatchProblem::TooManyEntries {
+                    max: MAX_BATCH_ENTRIES,
+                }
+                .into());
             }
             let at = |e: Error| Error::AtLine {
                 line,
@@ -261,16 +319,17 @@ impl BatchParams {
                 // Where the file really lands: two spellings of one
                 // directory (a symbolic link, `..`) are one file.
                 if let Some(first) = seen.insert(crate::file::real_path(p), line) {
-                    return Err(at(Error::InvalidArgument(format!(
-                        "{} is also written by line {first}",
-                        p.display()
-                    ))));
+                    return Err(at(BatchProblem::WrittenTwice {
+                        path: p.clone(),
+                        first_line: first,
+                    }
+                    .into()));
                 }
             }
             entries.push(entry);
         }
         if entries.is_empty() {
-            return Err(Error::InvalidArgument("the batch has no entries".into()));
+            return Err(BatchProblem::Empty.into());
         }
         Ok(entries)
     }
@@ -282,8 +341,9 @@ impl BatchParams {
         raw: &str,
         now: OffsetDateTime,
     ) -> Result<BatchEntry> {
-        let e: RawEntry = serde_json::from_str(raw)
-            .map_err(|e| Error::InvalidArgument(format!("not a batch entry: {e}")))?;
+        let e: RawEntry = serde_json::from_str(raw).map_err(|e| BatchProblem::NotAnEntry {
+            reason: e.to_string(),
+        })?;
         let user = match (e.user, e.host, &self.user_template) {
             (Some(user), None, _) => user,
             (None, Some(host), Some(template)) => {
@@ -291,14 +351,12 @@ impl BatchParams {
                 template.replace("{host}", &host)
             }
             (None, Some(_), None) => {
-                return Err(Error::InvalidArgument(
-                    "the entry gives a host but there is no user template".into(),
-                ));
+                return Err(BatchProblem::HostWithoutTemplate.into());
             }
             (Some(_), Some(_), _) => {
-                return Err(Error::InvalidArgument("give user or host, not both".into()));
+                return Err(BatchProblem::UserAndHost.into());
             }
-            (None, None, _) => return Err(Error::InvalidArgument("the entry has no user".into())),
+            (None, None, _) => return Err(BatchProblem::NoUser.into()),
         };
         let groups = self.groups.iter().cloned().chain(e.groups);
         let identity = Identity::new(user, groups)?;
@@ -314,19 +372,18 @@ impl BatchParams {
         lifetime.end_from(now)?;
         let name = e.name.unwrap_or_else(|| identity.user.clone());
         if e.out_dir.as_os_str().is_empty() {
-            return Err(Error::InvalidArgument("out_dir is empty".into()));
+            return Err(BatchProblem::BadOutDir { reason: "is empty" }.into());
         }
         if e.out_dir.as_os_str().as_encoded_bytes().contains(&0) {
-            return Err(Error::InvalidArgument(
-                "out_dir holds a NUL character".into(),
-            ));
+            return Err(BatchProblem::BadOutDir {
+                reason: "holds a NUL character",
+            }
+            .into());
         }
         // NAME_MAX: the key's file name, `.NAME.key.runnerkey-PID-N.tmp`
         // while it is written, must fit in one directory entry.
         if name.len() + 40 > 255 {
-            return Err(Error::InvalidArgument(format!(
-                "the file name {name:?} is too long for a directory entry: give a shorter name"
-            )));
+            return Err(BatchProblem::NameTooLong { name }.into());
         }
         // A killed batch's temporary files (some hold keys) go first, also
         // when this batch is refused.

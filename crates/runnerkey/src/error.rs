@@ -119,6 +119,20 @@ pub enum Error {
     /// An argument out of range or inconsistent with another.
     #[error("{0}")]
     InvalidArgument(String),
+    /// A lifetime, duration or timeout that cannot be used.
+    #[error("{0}")]
+    Lifetime(#[from] crate::lifetime::LifetimeProblem),
+    /// A kubeconfig context that cannot be resolved.
+    #[error("{source_name}: {problem}")]
+    Kubeconfig {
+        /// The kubeconfig file(s).
+        source_name: String,
+        /// What is wrong.
+        problem: crate::kube_context::KubeconfigProblem,
+    },
+    /// A batch entry, or the batch as a whole, that cannot be issued.
+    #[error("{0}")]
+    Batch(#[from] crate::batch::BatchProblem),
     /// RBAC for a user needs the namespace its job pods run in.
     #[error(
         "the executor profile for a user needs a namespace: the one the runner's job pods run in ([runners.kubernetes] namespace)"
@@ -311,6 +325,9 @@ impl Error {
             Error::SystemMasters | Error::PrivilegedGroup { .. } => ErrorKind::SystemMasters,
             Error::BadSignature(_) => ErrorKind::BadSignature,
             Error::InvalidArgument(_)
+            | Error::Lifetime(_)
+            | Error::Kubeconfig { .. }
+            | Error::Batch(_)
             | Error::NamespaceRequired
             | Error::TokenNeedsServiceAccount
             | Error::NotKubernetesRunner { .. } => ErrorKind::InvalidArgument,

@@ -17,6 +17,68 @@ use crate::file;
 use crate::key::PrivateKey;
 use crate::kubeconfig::{Cluster, Kubeconfig, User};
 
+/// Why a kubeconfig context cannot be resolved.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KubeconfigProblem {
+    /// No context named, and no current-context.
+    #[error("no current-context; name one of: {}", names(available))]
+    NoCurrentContext {
+        /// The contexts there are.
+        available: Vec<String>,
+    },
+    /// The context named does not exist.
+    #[error("no context {name:?}; it has: {}", names(available))]
+    NoContext {
+        /// The name asked for.
+        name: String,
+        /// The contexts there are.
+        available: Vec<String>,
+    },
+    /// The context names a cluster or user the file does not define.
+    #[error("context {context:?} names the {kind} {name:?}, which it does not define")]
+    Undefined {
+        /// The context.
+        context: String,
+        /// `cluster` or `user`.
+        kind: &'static str,
+        /// The missing entry.
+        name: String,
+    },
+    /// Embedded data that is not base64 or not what it should hold.
+    #[error("{what}: {reason}")]
+    BadData {
+        /// Which field of which entry.
+        what: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A client certificate without its key, or a key without its certificate.
+    #[error("the user {user:?} has a client certificate or key without the other")]
+    HalfClientCertificate {
+        /// The user entry.
+        user: String,
+    },
+    /// None of the kubeconfig files exists.
+    #[error("none of the kubeconfig files exists")]
+    NoFile,
+}
+
+fn names(available: &[String]) -> String {
+    if available.is_empty() {
+        "no context at all".into()
+    } else {
+        available.join(", ")
+    }
+}
+
+fn problem(source: &str, problem: KubeconfigProblem) -> Error {
+    Error::Kubeconfig {
+        source_name: source.to_string(),
+        problem,
+    }
+}
+
 /// How a context's user authenticates.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -143,13 +205,23 @@ pub fn load_kubeconfig(paths: &[PathBuf]) -> Result<Kubeconfig> {
             }
         });
     }
-    merged.ok_or_else(|| Error::InvalidArgument("none of the kubeconfig files exists".into()))
+    merged.ok_or_else(|| {
+        let source = paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(":");
+        problem(&source, KubeconfigProblem::NoFile)
+    })
 }
 
-fn decode(what: &str, b64: &str) -> Result<Vec<u8>> {
+fn decode(what: &str, b64: &str) -> std::result::Result<Vec<u8>, KubeconfigProblem> {
     STANDARD
         .decode(b64.trim())
-        .map_err(|e| Error::InvalidArgument(format!("{what} is not base64: {e}")))
+        .map_err(|e| KubeconfigProblem::BadData {
+            what: what.to_string(),
+            reason: format!("not base64: {e}"),
+        })
 }
 
 impl Kubeconfig {
@@ -160,10 +232,12 @@ impl Kubeconfig {
             Some(n) => n.to_string(),
             None if !self.current_context.is_empty() => self.current_context.clone(),
             None => {
-                return Err(Error::InvalidArgument(format!(
-                    "{source}: no current-context; name one of: {}",
-                    self.context_names()
-                )));
+                return Err(problem(
+                    source,
+                    KubeconfigProblem::NoCurrentContext {
+                        available: self.context_names(),
+                    },
+                ));
             }
         };
         let context = &self
@@ -171,10 +245,13 @@ impl Kubeconfig {
             .iter()
             .find(|c| c.name == name)
             .ok_or_else(|| {
-                Error::InvalidArgument(format!(
-                    "{source}: no context {name:?}; it has: {}",
-                    self.context_names()
-                ))
+                problem(
+                    source,
+                    KubeconfigProblem::NoContext {
+                        name: name.clone(),
+                        available: self.context_names(),
+                    },
+                )
             })?
             .value
             .context;
@@ -183,10 +260,14 @@ impl Kubeconfig {
             .iter()
             .find(|c| c.name == context.cluster)
             .ok_or_else(|| {
-                Error::InvalidArgument(format!(
-                    "{source}: context {name:?} names the cluster {:?}, which it does not define",
-                    context.cluster
-                ))
+                problem(
+                    source,
+                    KubeconfigProblem::Undefined {
+                        context: name.clone(),
+                        kind: "cluster",
+                        name: context.cluster.clone(),
+                    },
+                )
             })?
             .value
             .cluster;
@@ -198,15 +279,20 @@ impl Kubeconfig {
                     .iter()
                     .find(|x| x.name == u)
                     .ok_or_else(|| {
-                        Error::InvalidArgument(format!(
-                            "{source}: context {name:?} names the user {u:?}, which it does not define"
-                        ))
+                        problem(
+                            source,
+                            KubeconfigProblem::Undefined {
+                                context: name.clone(),
+                                kind: "user",
+                                name: u.to_string(),
+                            },
+                        )
                     })?
                     .value
                     .user,
             ),
         };
-        let (cas, ca_source) = cluster_cas(cluster, &context.cluster)?;
+        let (cas, ca_source) = cluster_cas(cluster, &context.cluster, source)?;
         Ok(KubeContext {
             name: name.clone(),
             source: source.to_string(),
@@ -216,32 +302,35 @@ impl Kubeconfig {
             insecure_skip_tls_verify: cluster.insecure_skip_tls_verify == Some(true),
             namespace: context.namespace.clone().filter(|n| !n.is_empty()),
             credentials: match user {
-                Some(u) => credentials(u, &context.user)?,
+                Some(u) => credentials(u, &context.user, source)?,
                 None => ContextCredentials::Anonymous,
             },
         })
     }
 
-    fn context_names(&self) -> String {
-        let names: Vec<&str> = self.contexts.iter().map(|c| c.name.as_str()).collect();
-        if names.is_empty() {
-            "no context at all".into()
-        } else {
-            names.join(", ")
-        }
+    fn context_names(&self) -> Vec<String> {
+        self.contexts.iter().map(|c| c.name.clone()).collect()
     }
 }
 
-fn cluster_cas(cluster: &Cluster, name: &str) -> Result<(Vec<Certificate>, String)> {
+fn cluster_cas(cluster: &Cluster, name: &str, source: &str) -> Result<(Vec<Certificate>, String)> {
     match (
         &cluster.certificate_authority_data,
         &cluster.certificate_authority,
     ) {
         (Some(b64), _) if !b64.is_empty() => {
             let what = format!("certificate-authority-data of the cluster {name:?}");
-            let pem = decode(&what, b64)?;
-            let cas = Certificate::all_from_pem(&pem)
-                .map_err(|e| Error::InvalidArgument(format!("{what}: {}", e.chain())))?;
+            let bad = |reason: String| {
+                problem(
+                    source,
+                    KubeconfigProblem::BadData {
+                        what: what.clone(),
+                        reason,
+                    },
+                )
+            };
+            let pem = decode(&what, b64).map_err(|p| problem(source, p))?;
+            let cas = Certificate::all_from_pem(&pem).map_err(|e| bad(e.chain()))?;
             Ok((cas, what))
         }
         (_, Some(path)) if !path.is_empty() => {
@@ -252,7 +341,7 @@ fn cluster_cas(cluster: &Cluster, name: &str) -> Result<(Vec<Certificate>, Strin
     }
 }
 
-fn credentials(user: &User, name: &str) -> Result<ContextCredentials> {
+fn credentials(user: &User, name: &str, source: &str) -> Result<ContextCredentials> {
     if let Some(exec) = &user.exec {
         return Ok(ContextCredentials::Plugin {
             what: format!("exec plugin {:?}", exec.command),
@@ -266,14 +355,15 @@ fn credentials(user: &User, name: &str) -> Result<ContextCredentials> {
     let cert = match (&user.client_certificate_data, &user.client_certificate) {
         (Some(b64), _) if !b64.is_empty() => {
             let what = format!("client-certificate-data of the user {name:?}");
-            Some((decode(&what, b64)?, what))
+            Some((decode(&what, b64).map_err(|p| problem(source, p))?, what))
         }
         (_, Some(path)) if !path.is_empty() => Some((file::read(Path::new(path))?, path.clone())),
         _ => None,
     };
     let key = match (&user.client_key_data, &user.client_key) {
         (Some(b64), _) if !b64.is_empty() => Some((
-            decode(&format!("client-key-data of the user {name:?}"), b64)?,
+            decode(&format!("client-key-data of the user {name:?}"), b64)
+                .map_err(|p| problem(source, p))?,
             None,
         )),
         (_, Some(path)) if !path.is_empty() => {
@@ -282,9 +372,16 @@ fn credentials(user: &User, name: &str) -> Result<ContextCredentials> {
         _ => None,
     };
     match (cert, key) {
-        (Some((pem, source)), Some((key_pem, key_path))) => {
-            let chain = Certificate::all_from_pem(&pem)
-                .map_err(|e| Error::InvalidArgument(format!("{source}: {}", e.chain())))?;
+        (Some((pem, cert_source)), Some((key_pem, key_path))) => {
+            let chain = Certificate::all_from_pem(&pem).map_err(|e| {
+                problem(
+                    source,
+                    KubeconfigProblem::BadData {
+                        what: cert_source.clone(),
+                        reason: e.chain(),
+                    },
+                )
+            })?;
             let key = PrivateKey::from_pem(&key_pem, None).map_err(|e| match &key_path {
                 Some(p) => e.in_file(p),
                 None => e,
@@ -292,12 +389,15 @@ fn credentials(user: &User, name: &str) -> Result<ContextCredentials> {
             Ok(ContextCredentials::ClientCertificate {
                 chain,
                 key: Box::new(key),
-                source,
+                source: cert_source,
             })
         }
-        (Some(_), None) | (None, Some(_)) => Err(Error::InvalidArgument(format!(
-            "the user {name:?} has a client certificate or key without the other"
-        ))),
+        (Some(_), None) | (None, Some(_)) => Err(problem(
+            source,
+            KubeconfigProblem::HalfClientCertificate {
+                user: name.to_string(),
+            },
+        )),
         (None, None) => match (&user.token, &user.token_file) {
             (Some(t), _) if !t.is_empty() => Ok(ContextCredentials::Token {
                 token: t.trim().to_string(),

@@ -115,8 +115,8 @@ mod url;
 pub mod verify;
 
 pub use batch::{
-    BatchEntry, BatchParams, BatchReport, BatchReportData, BatchResult, BatchResultData,
-    MAX_BATCH_ENTRIES,
+    BatchEntry, BatchParams, BatchProblem, BatchReport, BatchReportData, BatchResult,
+    BatchResultData, MAX_BATCH_ENTRIES,
 };
 pub use ca::{CaParams, CertificateAuthority};
 pub use cert::Certificate;
@@ -128,9 +128,9 @@ pub use identity::{Identity, SubjectProblem, SubjectReading};
 pub use issue::{BACKDATE, ClientFiles, IssueParams, Issued};
 pub use key::{KeyAlgorithm, KeyFormat, MAX_PBKDF2_ITERATIONS, PrivateKey};
 pub use kube_context::{
-    ContextCredentials, KubeContext, default_kubeconfig_paths, load_kubeconfig,
+    ContextCredentials, KubeContext, KubeconfigProblem, default_kubeconfig_paths, load_kubeconfig,
 };
-pub use lifetime::Lifetime;
+pub use lifetime::{Lifetime, LifetimeProblem};
 pub use manifest::{Manifests, ObjectMeta};
 pub use next_step::{NextStep, RbacFor};
 pub use plan::FileAction;

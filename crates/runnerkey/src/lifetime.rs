@@ -20,11 +20,49 @@ pub const MAX_TIMEOUT_SECS: f64 = 86_400.0;
 /// any arithmetic: finite, positive, at most [`MAX_TIMEOUT_SECS`].
 pub fn timeout_from_secs(what: &'static str, secs: f64) -> Result<Duration> {
     if !secs.is_finite() || secs <= 0.0 || secs > MAX_TIMEOUT_SECS {
-        return Err(Error::InvalidArgument(format!(
-            "{what} {secs} is not a number of seconds between 0 and {MAX_TIMEOUT_SECS}"
-        )));
+        return Err(LifetimeProblem::Timeout { what, secs }.into());
     }
     Ok(Duration::from_secs_f64(secs))
+}
+
+/// What is wrong with a lifetime, a duration or a timeout.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LifetimeProblem {
+    /// A timeout that is not a sensible number of seconds.
+    #[error("{what} {secs} is not a number of seconds between 0 and {MAX_TIMEOUT_SECS}")]
+    Timeout {
+        /// Which timeout.
+        what: &'static str,
+        /// What was given.
+        secs: f64,
+    },
+    /// Both a number of days and a duration.
+    #[error("give a number of days or a duration, not both")]
+    DaysAndDuration,
+    /// Zero days.
+    #[error("a certificate lifetime must be at least one day")]
+    ZeroDays,
+    /// A zero duration.
+    #[error("a certificate lifetime must be longer than zero")]
+    Zero,
+    /// Ends after 9999-12-31, the last date X.509 can state.
+    #[error(
+        "a lifetime of {days} days ends after the year 9999, the last date a certificate can hold"
+    )]
+    PastYear9999 {
+        /// The lifetime in days.
+        days: u64,
+    },
+    /// Not a duration.
+    #[error("invalid duration {value:?}: use a number with a unit, e.g. 8760h, 90d, 1h30m")]
+    Unparsable {
+        /// What was given (at most 80 characters of it).
+        value: String,
+    },
+    /// A time before 1970 or past what can be represented.
+    #[error("the time is out of the range a certificate can state")]
+    OutOfRange,
 }
 
 /// A certificate lifetime: a number of days, or a duration such as
@@ -48,12 +86,8 @@ impl Lifetime {
     /// CLI, Python and Ansible. Zero days is refused.
     pub fn from_days_or_duration(days: Option<u32>, duration: Option<&str>) -> Result<Self> {
         match (days, duration) {
-            (Some(_), Some(_)) => Err(Error::InvalidArgument(
-                "give a number of days or a duration, not both".into(),
-            )),
-            (Some(0), None) => Err(Error::InvalidArgument(
-                "a certificate lifetime must be at least one day".into(),
-            )),
+            (Some(_), Some(_)) => Err(LifetimeProblem::DaysAndDuration.into()),
+            (Some(0), None) => Err(LifetimeProblem::ZeroDays.into()),
             (Some(d), None) => Ok(Lifetime::days(d)),
             (None, Some(d)) => d.parse(),
             (None, None) => Ok(Lifetime::default()),
@@ -69,19 +103,17 @@ impl Lifetime {
     /// the year 9999, the last instant an X.509 certificate can state.
     pub fn end_from(&self, start: OffsetDateTime) -> Result<OffsetDateTime> {
         if self.0.is_zero() {
-            return Err(Error::InvalidArgument(
-                "a certificate lifetime must be longer than zero".into(),
-            ));
+            return Err(LifetimeProblem::Zero.into());
         }
         time::Duration::try_from(self.0)
             .ok()
             .and_then(|d| start.checked_add(d))
             .filter(|end| end.year() <= 9999)
             .ok_or_else(|| {
-                Error::InvalidArgument(format!(
-                    "a lifetime of {} days ends after the year 9999, the last date a certificate can hold",
-                    self.0.as_secs() / DAY
-                ))
+                LifetimeProblem::PastYear9999 {
+                    days: self.0.as_secs() / DAY,
+                }
+                .into()
             })
     }
 }
@@ -109,10 +141,11 @@ impl fmt::Display for Lifetime {
 impl FromStr for Lifetime {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        let bad = || {
-            Error::InvalidArgument(format!(
-                "invalid duration {s:?}: use a number with a unit, e.g. 8760h, 90d, 1h30m"
-            ))
+        let bad = || -> Error {
+            LifetimeProblem::Unparsable {
+                value: s.chars().take(80).collect(),
+            }
+            .into()
         };
         let mut total: u64 = 0;
         let mut digits = String::new();
@@ -151,10 +184,10 @@ pub(crate) fn from_x509(t: &Time) -> OffsetDateTime {
 /// An `OffsetDateTime` as an X.509 time: UTCTime before 2050, else
 /// GeneralizedTime, as RFC 5280 requires.
 pub(crate) fn to_x509(t: OffsetDateTime) -> Result<Time> {
-    let secs = u64::try_from(t.unix_timestamp())
-        .map_err(|_| Error::InvalidArgument("time before 1970".into()))?;
+    let secs =
+        u64::try_from(t.unix_timestamp()).map_err(|_| Error::from(LifetimeProblem::OutOfRange))?;
     let dt = DateTime::from_unix_duration(Duration::from_secs(secs))
-        .map_err(|e| Error::InvalidArgument(format!("time out of range: {e}")))?;
+        .map_err(|_| Error::from(LifetimeProblem::OutOfRange))?;
     if dt.year() < 2050 {
         Ok(Time::UtcTime(
             UtcTime::from_date_time(dt).map_err(|e| Error::der("time", e))?,
