@@ -103,11 +103,10 @@ impl EnsureParams {
             "key_file: the runner's private key",
         )?;
         if key.matches(&ca.certificate().public_key()) {
-            return Err(Error::InvalidArgument(format!(
-                "{}: this is the CA's own key ({}): a runner must never hold it",
-                files.key_file.display(),
-                ca.certificate().subject()
-            )));
+            return Err(Error::CaKeyAsRunnerKey {
+                path: files.key_file.clone(),
+                ca: ca.certificate().subject(),
+            });
         }
         let decided = keep_or_issue(
             ca,

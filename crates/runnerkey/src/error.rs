@@ -130,6 +130,59 @@ pub enum Error {
         /// What is wrong.
         problem: crate::kube_context::KubeconfigProblem,
     },
+    /// A name that is not one of the choices (key algorithm, profile,
+    /// executor feature).
+    #[error("unknown {what} {value:?} (choose one of {})", choices.join(", "))]
+    Unknown {
+        /// What kind of name.
+        what: &'static str,
+        /// What was given (at most 80 characters).
+        value: String,
+        /// The choices.
+        choices: Vec<&'static str>,
+    },
+    /// An API server URL that cannot be used.
+    #[error("{field} {value:?} {reason}")]
+    BadUrl {
+        /// `host` or `server`.
+        field: &'static str,
+        /// The URL (without user:password@).
+        value: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A copy of the CA's own key where the runner's key goes.
+    #[error("{}: this is the CA's own key ({ca}): a runner must never hold it", path.display())]
+    CaKeyAsRunnerKey {
+        /// The key file.
+        path: PathBuf,
+        /// The CA's subject.
+        ca: String,
+    },
+    /// Two of a runner's files named by one path.
+    #[error("{first} and {second} are the same file ({}): each needs its own", path.display())]
+    SamePath {
+        /// The first role (`key_file`, `cert_file`, `ca_file`).
+        first: &'static str,
+        /// The second role.
+        second: &'static str,
+        /// The path.
+        path: PathBuf,
+    },
+    /// A Kubernetes CertificateSigningRequest that cannot be made or read.
+    #[error("{0}")]
+    K8sCsr(#[from] crate::k8s_csr::K8sCsrProblem),
+    /// Input nested deeper than runnerkey reads.
+    #[error("{what} nests deeper than {max} levels")]
+    TooDeep {
+        /// The input.
+        what: &'static str,
+        /// The limit.
+        max: usize,
+    },
+    /// An edit of a runner's `[runners.kubernetes]` that cannot be made.
+    #[error("{0}")]
+    Edit(#[from] crate::runner_config::EditProblem),
     /// A batch entry, or the batch as a whole, that cannot be issued.
     #[error("{0}")]
     Batch(#[from] crate::batch::BatchProblem),
@@ -328,6 +381,13 @@ impl Error {
             | Error::Lifetime(_)
             | Error::Kubeconfig { .. }
             | Error::Batch(_)
+            | Error::Edit(_)
+            | Error::Unknown { .. }
+            | Error::BadUrl { .. }
+            | Error::CaKeyAsRunnerKey { .. }
+            | Error::SamePath { .. }
+            | Error::K8sCsr(_)
+            | Error::TooDeep { .. }
             | Error::NamespaceRequired
             | Error::TokenNeedsServiceAccount
             | Error::NotKubernetesRunner { .. } => ErrorKind::InvalidArgument,

@@ -220,10 +220,11 @@ impl ClientFiles {
         for (i, (a, pa)) in named.iter().enumerate() {
             for (b, pb) in &named[i + 1..] {
                 if file::real_path(pa) == file::real_path(pb) {
-                    return Err(Error::InvalidArgument(format!(
-                        "{a} and {b} are the same file ({}): each needs its own",
-                        pa.display()
-                    )));
+                    return Err(Error::SamePath {
+                        first: a,
+                        second: b,
+                        path: pa.to_path_buf(),
+                    });
                 }
             }
         }

@@ -16,6 +16,44 @@ use crate::error::{Error, Result};
 use crate::k8s_name::check_subdomain;
 use crate::key::PrivateKey;
 use crate::manifest::ObjectMeta;
+
+/// Why a Kubernetes CertificateSigningRequest cannot be made or read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum K8sCsrProblem {
+    /// `expirationSeconds` below the API's minimum (600).
+    #[error("expiration {secs}s is below the API's minimum of 600s")]
+    ExpirationTooShort {
+        /// What was asked.
+        secs: u64,
+    },
+    /// `expirationSeconds` above an int32.
+    #[error(
+        "expiration {secs}s is above the API's maximum of 2147483647s (expirationSeconds is an int32)"
+    )]
+    ExpirationTooLong {
+        /// What was asked.
+        secs: u64,
+    },
+    /// Not a CertificateSigningRequest object (JSON or YAML).
+    #[error("not a CertificateSigningRequest: {reason}")]
+    NotAnObject {
+        /// The reader's reason.
+        reason: String,
+    },
+    /// Another kind of object.
+    #[error("expected kind CertificateSigningRequest, found {found}")]
+    WrongKind {
+        /// The kind found.
+        found: String,
+    },
+    /// `status.certificate` is not base64.
+    #[error("status.certificate is not base64: {reason}")]
+    NotBase64 {
+        /// The decoder's reason.
+        reason: String,
+    },
+}
 use crate::public_key::KeyType;
 
 /// The signer for client certificates the API server accepts.
@@ -122,18 +160,11 @@ impl K8sCsr {
             .check_system_masters(params.allow_system_masters)?;
         let expiration_seconds = match params.expiration {
             Some(d) if d < MIN_EXPIRATION => {
-                return Err(Error::InvalidArgument(format!(
-                    "expiration {}s is below the API's minimum of 600s",
-                    d.as_secs()
-                )));
+                return Err(K8sCsrProblem::ExpirationTooShort { secs: d.as_secs() }.into());
             }
             // The API field is an int32.
             Some(d) if d.as_secs() > i32::MAX as u64 => {
-                return Err(Error::InvalidArgument(format!(
-                    "expiration {}s is above the API's maximum of {}s (expirationSeconds is an int32)",
-                    d.as_secs(),
-                    i32::MAX
-                )));
+                return Err(K8sCsrProblem::ExpirationTooLong { secs: d.as_secs() }.into());
             }
             Some(d) => Some(d.as_secs()),
             None => None,
@@ -176,13 +207,14 @@ impl K8sCsr {
         } else {
             serde_norway::from_str(text).map_err(|e| e.to_string())
         };
-        let csr = parsed
-            .map_err(|e| Error::InvalidArgument(format!("not a CertificateSigningRequest: {e}")))?;
+        let csr = parsed.map_err(|e| K8sCsrProblem::NotAnObject {
+            reason: e.to_string(),
+        })?;
         if csr.kind != "CertificateSigningRequest" {
-            return Err(Error::InvalidArgument(format!(
-                "expected kind CertificateSigningRequest, found {}",
-                csr.kind
-            )));
+            return Err(K8sCsrProblem::WrongKind {
+                found: csr.kind.chars().take(80).collect(),
+            }
+            .into());
         }
         Ok(csr)
     }
@@ -232,7 +264,9 @@ impl K8sCsr {
             return Err(Error::CsrNotIssued { name, state });
         };
         let pem = STANDARD.decode(data.trim()).map_err(|e| {
-            Error::InvalidArgument(format!("status.certificate is not base64: {e}"))
+            Error::from(K8sCsrProblem::NotBase64 {
+                reason: e.to_string(),
+            })
         })?;
         let cert = Certificate::from_pem(&pem)?;
         cert.subject_reading().check_signable()?;

@@ -62,10 +62,11 @@ impl FromStr for KeyAlgorithm {
             .find(|a| a.name() == s.to_ascii_lowercase())
             .ok_or_else(|| {
                 let names: Vec<_> = KeyAlgorithm::ALL.iter().map(|a| a.name()).collect();
-                Error::InvalidArgument(format!(
-                    "unknown key algorithm {s:?} (choose one of {})",
-                    names.join(", ")
-                ))
+                Error::Unknown {
+                    what: "key algorithm",
+                    value: s.chars().take(80).collect(),
+                    choices: names.clone(),
+                }
             })
     }
 }

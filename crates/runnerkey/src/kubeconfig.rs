@@ -228,15 +228,18 @@ pub fn check_server(url: &str) -> Result<()> {
     // reads `host`.
     let endpoint = crate::api_client::Endpoint::parse(url)?;
     if !endpoint.https || endpoint.scheme_missing {
-        return Err(Error::InvalidArgument(format!(
-            "server {:?} must start with https://",
-            crate::url::without_userinfo(url)
-        )));
+        return Err(Error::BadUrl {
+            field: "server",
+            value: crate::url::without_userinfo(url),
+            reason: "must start with https://",
+        });
     }
     if endpoint.host.contains(char::is_whitespace) {
-        return Err(Error::InvalidArgument(format!(
-            "server {url:?} has no valid host"
-        )));
+        return Err(Error::BadUrl {
+            field: "server",
+            value: crate::url::without_userinfo(url),
+            reason: "has no valid host",
+        });
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ pub const MAX_DEPTH: usize = 64;
 
 /// Refuses `text` when its flow collections (`[`, `{`) or its block
 /// indentation nest deeper than [`MAX_DEPTH`]; `what` names the input.
-pub(crate) fn check(text: &str, what: &str) -> Result<()> {
+pub(crate) fn check(text: &str, what: &'static str) -> Result<()> {
     let mut depth = 0usize;
     let mut deepest = 0usize;
     let mut quote: Option<char> = None;
@@ -53,9 +53,10 @@ pub(crate) fn check(text: &str, what: &str) -> Result<()> {
             }
         }
         if deepest > MAX_DEPTH {
-            return Err(Error::InvalidArgument(format!(
-                "{what} nests deeper than {MAX_DEPTH} levels"
-            )));
+            return Err(Error::TooDeep {
+                what,
+                max: MAX_DEPTH,
+            });
         }
     }
     Ok(())

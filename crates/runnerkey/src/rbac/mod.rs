@@ -38,9 +38,11 @@ impl FromStr for Profile {
             "executor" => Ok(Profile::Executor),
             "deployer" => Ok(Profile::Deployer),
             "cluster-admin" => Ok(Profile::ClusterAdmin),
-            _ => Err(Error::InvalidArgument(format!(
-                "unknown profile {s:?} (choose executor, deployer or cluster-admin)"
-            ))),
+            _ => Err(Error::Unknown {
+                what: "profile",
+                value: s.chars().take(80).collect(),
+                choices: vec!["executor", "deployer", "cluster-admin"],
+            }),
         }
     }
 }

@@ -90,10 +90,11 @@ impl FromStr for ExecutorFeature {
             .map(|(f, _)| *f)
             .ok_or_else(|| {
                 let names: Vec<_> = ExecutorFeature::ALL.iter().map(|(_, n)| *n).collect();
-                Error::InvalidArgument(format!(
-                    "unknown executor feature {s:?} (one of {})",
-                    names.join(", ")
-                ))
+                Error::Unknown {
+                    what: "executor feature",
+                    value: s.chars().take(80).collect(),
+                    choices: names.clone(),
+                }
             })
     }
 }

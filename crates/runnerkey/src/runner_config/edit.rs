@@ -99,9 +99,7 @@ fn render(s: &str, literal: bool) -> String {
 }
 
 fn not_string(key: KubeKey) -> Error {
-    Error::InvalidArgument(format!(
-        "[runners.kubernetes] {key} is not a string value; fix it by hand"
-    ))
+    EditProblem::NotAString { key: key.name() }.into()
 }
 
 impl Ctx<'_> {
@@ -208,7 +206,9 @@ impl Ctx<'_> {
                     })
                     .min()
                     .ok_or_else(|| {
-                        Error::InvalidArgument("cannot place [runners.kubernetes]".into())
+                        Error::from(EditProblem::Internal {
+                            what: "no place for [runners.kubernetes]".into(),
+                        })
                     })?;
                 let at = line_start(text, first);
                 let header_indent = indent_before(text, first).unwrap_or("");
@@ -223,9 +223,11 @@ impl Ctx<'_> {
 
     fn new_table(&mut self, runner: &Table, changes: &[Change]) -> Result<()> {
         let text = self.text;
-        let header = runner
-            .span()
-            .ok_or_else(|| Error::InvalidArgument("the runner has no [[runners]] header".into()))?;
+        let header = runner.span().ok_or_else(|| {
+            Error::from(EditProblem::Internal {
+                what: "the runner has no [[runners]] header".into(),
+            })
+        })?;
         let h = indent_before(text, header.start).unwrap_or("");
         let k = key_indent(text, runner)
             .map(str::to_string)
@@ -254,10 +256,14 @@ impl Ctx<'_> {
 
     fn inline(&mut self, it: &toml_edit::InlineTable, changes: &[Change]) -> Result<()> {
         let span = it.span().ok_or_else(|| {
-            Error::InvalidArgument("inline kubernetes table without position".into())
+            Error::from(EditProblem::Internal {
+                what: "an inline kubernetes table without a position".into(),
+            })
         })?;
         let mut value: Value = self.text[span.clone()].parse().map_err(|e| {
-            Error::InvalidArgument(format!("cannot re-read the inline kubernetes table: {e}"))
+            Error::from(EditProblem::Internal {
+                what: format!("cannot re-read the inline kubernetes table: {e}"),
+            })
         })?;
         let table = value
             .as_inline_table_mut()
@@ -307,10 +313,7 @@ pub(super) fn apply(
     let text = doc.raw();
     for (i, c) in changes.iter().enumerate() {
         if changes[..i].iter().any(|d| d.key == c.key) {
-            return Err(Error::InvalidArgument(format!(
-                "{} is given more than once",
-                c.key
-            )));
+            return Err(EditProblem::GivenTwice { key: c.key.name() }.into());
         }
     }
     let runner = doc
@@ -318,7 +321,9 @@ pub(super) fn apply(
         .and_then(Item::as_array_of_tables)
         .and_then(|a| a.get(index))
         .ok_or_else(|| {
-            Error::InvalidArgument(format!("the config has no runner at index {index}"))
+            Error::from(EditProblem::Internal {
+                what: format!("no runner at index {index}"),
+            })
         })?;
     let mut ctx = Ctx {
         text,
@@ -331,9 +336,7 @@ pub(super) fn apply(
         Some(Item::Value(Value::InlineTable(it))) => ctx.inline(it, changes)?,
         None | Some(Item::None) => ctx.new_table(runner, changes)?,
         Some(_) => {
-            return Err(Error::InvalidArgument(
-                "this runner's kubernetes settings are neither a [runners.kubernetes] table nor an inline table; fix it by hand".into(),
-            ));
+            return Err(EditProblem::NotATable.into());
         }
     }
     let Ctx {
@@ -380,7 +383,9 @@ fn region(text: &str, runner: &Table) -> Range<usize> {
 /// the values asked for at runner `index`.
 fn check(out: &str, index: usize, changes: &[Change]) -> Result<()> {
     let broken = |why: String| {
-        Error::InvalidArgument(format!("internal error, nothing written: the edit {why}"))
+        Error::from(EditProblem::Internal {
+            what: format!("the edit {why}"),
+        })
     };
     let doc = parse(out.to_string()).map_err(|e| broken(format!("does not parse ({e})")))?;
     let runner = doc
@@ -468,4 +473,58 @@ mod tests {
         );
         assert!(!cfg.is_changed());
     }
+}
+
+/// Why an edit of `[runners.kubernetes]` cannot be made.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EditProblem {
+    /// A key holds something other than a string.
+    #[error("[runners.kubernetes] {key} is not a string value; fix it by hand")]
+    NotAString {
+        /// The key.
+        key: &'static str,
+    },
+    /// One key given twice in one edit.
+    #[error("{key} is given more than once")]
+    GivenTwice {
+        /// The key.
+        key: &'static str,
+    },
+    /// A value with a line break.
+    #[error("the value for {key} must be one line")]
+    Multiline {
+        /// The key.
+        key: &'static str,
+    },
+    /// A key runnerkey does not set.
+    #[error("unknown [runners.kubernetes] key {key:?} (runnerkey sets {})", known.join(", "))]
+    UnknownKey {
+        /// What was given.
+        key: String,
+        /// The keys runnerkey sets.
+        known: Vec<&'static str>,
+    },
+    /// `kubernetes` is neither a table nor an inline table.
+    #[error(
+        "this runner's kubernetes settings are neither a [runners.kubernetes] table nor an inline table; fix it by hand"
+    )]
+    NotATable,
+    /// A runner index past the last runner.
+    #[error("runner index {index} is out of range: the file has {count} runner(s)")]
+    IndexOutOfRange {
+        /// The index given.
+        index: usize,
+        /// How many runners there are.
+        count: usize,
+    },
+    /// The config was parsed from text, not loaded from a file.
+    #[error("this config was not loaded from a file")]
+    NoFile,
+    /// runnerkey's own edit went wrong (a bug); nothing was written.
+    #[error("internal error, nothing written: {what}")]
+    Internal {
+        /// What went wrong.
+        what: String,
+    },
 }

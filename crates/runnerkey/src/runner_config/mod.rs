@@ -7,6 +7,7 @@
 //! values stay exactly as they were.
 
 mod edit;
+pub use edit::EditProblem;
 mod host_audit;
 pub mod keys;
 mod layout;
@@ -94,11 +95,10 @@ impl FromStr for KubeKey {
             .into_iter()
             .find(|k| k.name() == s)
             .ok_or_else(|| {
-                let names: Vec<_> = KubeKey::ALL.iter().map(|k| k.name()).collect();
-                Error::InvalidArgument(format!(
-                    "unknown [runners.kubernetes] key {s:?} (runnerkey sets {})",
-                    names.join(", ")
-                ))
+                Error::from(EditProblem::UnknownKey {
+                    key: s.chars().take(80).collect(),
+                    known: KubeKey::ALL.iter().map(|k| k.name()).collect(),
+                })
             })
     }
 }
@@ -370,10 +370,11 @@ impl RunnerConfig {
         let runners = &self.runners;
         match selector {
             RunnerSelector::Index(i) if *i < runners.len() => Ok(*i),
-            RunnerSelector::Index(i) => Err(Error::InvalidArgument(format!(
-                "runner index {i} is out of range: the file has {} runner(s)",
-                runners.len()
-            ))),
+            RunnerSelector::Index(i) => Err(EditProblem::IndexOutOfRange {
+                index: *i,
+                count: runners.len(),
+            }
+            .into()),
             RunnerSelector::Name(name) => {
                 let indexes: Vec<usize> = runners
                     .iter()
@@ -410,10 +411,7 @@ impl RunnerConfig {
             if let Some(v) = &c.value
                 && v.contains(['\n', '\r'])
             {
-                return Err(Error::InvalidArgument(format!(
-                    "the value for {} must be one line",
-                    c.key
-                )));
+                return Err(EditProblem::Multiline { key: c.key.name() }.into());
             }
         }
         match self.layout.runner_part(index) {

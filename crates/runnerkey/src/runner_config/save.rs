@@ -168,7 +168,7 @@ impl RunnerConfig {
 
     fn file_path(&self) -> Result<&Path> {
         self.path()
-            .ok_or_else(|| Error::InvalidArgument("this config was not loaded from a file".into()))
+            .ok_or_else(|| super::edit::EditProblem::NoFile.into())
     }
 
     fn unchanged(&self, path: &Path) -> Saved {

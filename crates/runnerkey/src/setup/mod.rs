@@ -215,11 +215,10 @@ fn run(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport> {
         "key_file: the runner's private key",
     )?;
     if key.matches(&ca_cert.public_key()) {
-        return Err(Error::InvalidArgument(format!(
-            "{}: this is the CA's own key ({}): a runner must never hold it",
-            paths.key.display(),
-            ca_cert.subject()
-        )));
+        return Err(Error::CaKeyAsRunnerKey {
+            path: paths.key.clone(),
+            ca: ca_cert.subject(),
+        });
     }
     let mut warnings: Vec<String> = crate::file::writable_ancestors(&paths.key)
         .into_iter()
