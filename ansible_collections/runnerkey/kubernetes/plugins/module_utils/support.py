@@ -30,6 +30,18 @@ CA_OPTIONS = dict(
     ca_passphrase=dict(type="str", no_log=True),
 )
 
+#: The options of a new key and certificate.
+ISSUE_OPTIONS = dict(
+    algorithm=dict(
+        type="str",
+        default="ecdsa-p256",
+        choices=["ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096", "ed25519"],
+    ),
+    days=dict(type="int", default=365),
+    renew_before=dict(type="str", default="30d"),
+    force=dict(type="bool", default=False),
+)
+
 #: How the CA options combine.
 CA_RULES = dict(
     required_one_of=[("ca_dir", "ca_cert")],
@@ -56,3 +68,21 @@ def fail(module, error):
     (and line, column or the available runners, when the error has them)."""
     extra = dict((k, getattr(error, k)) for k in ("line", "column", "available") if hasattr(error, k))
     module.fail_json(msg=str(error), error=type(error).__name__, **extra)
+
+
+def issue_args(params):
+    """The new-key-and-certificate options of the task, as runnerkey's keyword
+    arguments."""
+    return dict((name, params[name]) for name in ISSUE_OPTIONS)
+
+
+def result_of(module, report):
+    """The module result for a runnerkey report: its advice shown as Ansible
+    warnings (a "warnings" key in a result is deprecated), "dry_run" left to
+    check mode."""
+    result = dict(report)
+    result.pop("dry_run", None)
+    result["advice"] = result.pop("warnings")
+    for w in report["warnings"]:
+        module.warn(w)
+    return result

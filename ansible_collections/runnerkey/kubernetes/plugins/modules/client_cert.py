@@ -24,21 +24,10 @@ description:
     first byte and its directory, when created, 0700.
 author:
   - runnerkey developers (@runnerkey)
-requirements:
-  - runnerkey (Python package) on the managed host
+extends_documentation_fragment:
+  - runnerkey.kubernetes.ca
+  - runnerkey.kubernetes.ca.ISSUE
 options:
-  ca_dir:
-    description: Directory with the cluster CA's C(ca.crt) and C(ca.key) (e.g. C(/etc/kubernetes/pki)).
-    type: path
-  ca_cert:
-    description: The cluster CA certificate (with O(ca_key)).
-    type: path
-  ca_key:
-    description: The cluster CA private key (with O(ca_cert)).
-    type: path
-  ca_passphrase:
-    description: Passphrase of an encrypted CA key.
-    type: str
   cert_path:
     description: The client certificate to ensure (C(cert_file) in config.toml).
     type: path
@@ -60,23 +49,6 @@ options:
     type: list
     elements: str
     default: []
-  algorithm:
-    description: Algorithm of a new key.
-    type: str
-    default: ecdsa-p256
-    choices: [ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, rsa-4096, ed25519]
-  days:
-    description: Validity of a new certificate in days.
-    type: int
-    default: 365
-  renew_before:
-    description: Re-issue a certificate that expires within this duration (e.g. C(30d), C(720h)).
-    type: str
-    default: 30d
-  force:
-    description: A new key and certificate even when the existing ones are fine.
-    type: bool
-    default: false
   allow_system_masters:
     description: Permit the groups C(system:masters), C(kubeadm:cluster-admins) and C(system:nodes).
     type: bool
@@ -137,9 +109,12 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.runnerkey.kubernetes.plugins.module_utils.support import (
     CA_OPTIONS,
     CA_RULES,
+    ISSUE_OPTIONS,
     fail,
+    issue_args,
     load_ca,
     require_runnerkey,
+    result_of,
     runnerkey,
 )
 
@@ -166,17 +141,10 @@ def main():
         ca_path=dict(type="path", required=True),
         user=dict(type="str", required=True),
         groups=dict(type="list", elements="str", default=[]),
-        algorithm=dict(
-            type="str",
-            default="ecdsa-p256",
-            choices=["ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096", "ed25519"],
-        ),
-        days=dict(type="int", default=365),
-        renew_before=dict(type="str", default="30d"),
-        force=dict(type="bool", default=False),
         allow_system_masters=dict(type="bool", default=False),
     )
     argument_spec.update(CA_OPTIONS)
+    argument_spec.update(ISSUE_OPTIONS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **CA_RULES)
     require_runnerkey(module)
     p = module.params
@@ -188,22 +156,13 @@ def main():
             ca_path=p["ca_path"],
             user=p["user"],
             groups=p["groups"],
-            algorithm=p["algorithm"],
-            days=p["days"],
-            renew_before=p["renew_before"],
-            force=p["force"],
             allow_system_masters=p["allow_system_masters"],
             dry_run=module.check_mode,
+            **issue_args(p)
         )
     except runnerkey.RunnerkeyError as e:
         fail(module, e)
-    result = dict(report)
-    result.pop("dry_run", None)
-    # Ansible shows them as warnings (below); a "warnings" key in the
-    # result is deprecated.
-    result["advice"] = result.pop("warnings")
-    for w in report["warnings"]:
-        module.warn(w)
+    result = result_of(module, report)
     if module._diff and report["changed"]:
         after = "subject: %s\nnot_after: %s\n" % (report["subject"], report["not_after"])
         if not module.check_mode:

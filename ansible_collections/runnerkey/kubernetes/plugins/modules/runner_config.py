@@ -20,19 +20,13 @@ description:
     as C(runnerkey runner-config set) does. gitlab-runner picks the change up on its own.
 author:
   - runnerkey developers (@runnerkey)
-requirements:
-  - runnerkey (Python package) on the managed host
+extends_documentation_fragment:
+  - runnerkey.kubernetes.ca.RUNNER
 options:
   path:
     description: gitlab-runner's config.toml.
     type: path
     default: /etc/gitlab-runner/config.toml
-  runner:
-    description: The runner's name.
-    type: str
-  runner_index:
-    description: The runner's 0-based position among C([[runners]]) (for duplicate names).
-    type: int
   host:
     description: The API server URL.
     type: str

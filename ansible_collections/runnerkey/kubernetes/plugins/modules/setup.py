@@ -22,31 +22,15 @@ description:
     C(kubernetes.core.k8s).
 author:
   - runnerkey developers (@runnerkey)
-requirements:
-  - runnerkey (Python package) on the managed host
+extends_documentation_fragment:
+  - runnerkey.kubernetes.ca
+  - runnerkey.kubernetes.ca.ISSUE
+  - runnerkey.kubernetes.ca.RUNNER
 options:
-  ca_dir:
-    description: Directory with the cluster CA's C(ca.crt) and C(ca.key) (e.g. C(/etc/kubernetes/pki)).
-    type: path
-  ca_cert:
-    description: The cluster CA certificate (with O(ca_key)).
-    type: path
-  ca_key:
-    description: The cluster CA private key (with O(ca_cert)).
-    type: path
-  ca_passphrase:
-    description: Passphrase of an encrypted CA key.
-    type: str
   config:
     description: gitlab-runner's config.toml.
     type: path
     default: /etc/gitlab-runner/config.toml
-  runner:
-    description: The runner's name.
-    type: str
-  runner_index:
-    description: The runner's 0-based position among C([[runners]]) (for duplicate names).
-    type: int
   server:
     description: The API server URL (C(host)).
     type: str
@@ -77,23 +61,6 @@ options:
     description: Service account of the job pods.
     type: str
     default: gitlab-deployer
-  algorithm:
-    description: Algorithm of a new key.
-    type: str
-    default: ecdsa-p256
-    choices: [ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, rsa-4096, ed25519]
-  days:
-    description: Validity of a new certificate in days.
-    type: int
-    default: 365
-  renew_before:
-    description: Re-issue a certificate that expires within this duration (e.g. C(30d)).
-    type: str
-    default: 30d
-  force:
-    description: A new key and certificate even when the existing ones are fine.
-    type: bool
-    default: false
 notes:
   - Supports check mode (nothing written; the plan is returned) and diff (the config change).
 """
@@ -154,9 +121,12 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.runnerkey.kubernetes.plugins.module_utils.support import (
     CA_OPTIONS,
     CA_RULES,
+    ISSUE_OPTIONS,
     fail,
+    issue_args,
     load_ca,
     require_runnerkey,
+    result_of,
     runnerkey,
 )
 
@@ -173,16 +143,9 @@ def main():
         install_dir=dict(type="path"),
         namespace=dict(type="str", default="gitlab-runner"),
         service_account=dict(type="str", default="gitlab-deployer"),
-        algorithm=dict(
-            type="str",
-            default="ecdsa-p256",
-            choices=["ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096", "ed25519"],
-        ),
-        days=dict(type="int", default=365),
-        renew_before=dict(type="str", default="30d"),
-        force=dict(type="bool", default=False),
     )
     argument_spec.update(CA_OPTIONS)
+    argument_spec.update(ISSUE_OPTIONS)
     rules = dict(CA_RULES)
     rules["required_one_of"] = rules["required_one_of"] + [("runner", "runner_index")]
     rules["mutually_exclusive"] = rules["mutually_exclusive"] + [("runner", "runner_index")]
@@ -201,22 +164,13 @@ def main():
             install_dir=p["install_dir"],
             namespace=p["namespace"],
             service_account=p["service_account"],
-            algorithm=p["algorithm"],
-            days=p["days"],
-            renew_before=p["renew_before"],
-            force=p["force"],
             dry_run=module.check_mode,
+            **issue_args(p)
         )
     except runnerkey.RunnerkeyError as e:
         fail(module, e)
-    result = dict(report)
-    result.pop("dry_run", None)
-    # Ansible shows them as warnings (below); a "warnings" key in the
-    # result is deprecated.
-    result["advice"] = result.pop("warnings")
+    result = result_of(module, report)
     result["config_backup"] = str(report["config_backup"] or "")
-    for w in report["warnings"]:
-        module.warn(w)
     if module._diff and report["config_diff"]:
         result["diff"] = dict(prepared=report["config_diff"])
     module.exit_json(**result)

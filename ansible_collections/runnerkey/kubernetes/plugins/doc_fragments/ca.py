@@ -1,0 +1,63 @@
+# -*- coding: utf-8 -*-
+# Copyright: runnerkey developers
+# MIT OR Apache-2.0
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    """The options of every module that signs with the cluster CA, and of
+    every module that names one runner of config.toml."""
+
+    DOCUMENTATION = r"""
+options:
+  ca_dir:
+    description: Directory with the cluster CA's C(ca.crt) and C(ca.key) (e.g. C(/etc/kubernetes/pki)).
+    type: path
+  ca_cert:
+    description: The cluster CA certificate (with O(ca_key)).
+    type: path
+  ca_key:
+    description: The cluster CA private key (with O(ca_cert)).
+    type: path
+  ca_passphrase:
+    description: Passphrase of an encrypted CA key.
+    type: str
+requirements:
+  - runnerkey (Python package) on the managed host
+"""
+
+    RUNNER = r"""
+options:
+  runner:
+    description: The runner's name.
+    type: str
+  runner_index:
+    description: The runner's 0-based position among C([[runners]]) (for duplicate names).
+    type: int
+requirements:
+  - runnerkey (Python package) on the managed host
+"""
+
+    ISSUE = r"""
+options:
+  algorithm:
+    description: Algorithm of a new key.
+    type: str
+    default: ecdsa-p256
+    choices: [ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, rsa-4096, ed25519]
+  days:
+    description: Validity of a new certificate in days.
+    type: int
+    default: 365
+  renew_before:
+    description: Re-issue a certificate that expires within this duration (e.g. C(30d), C(720h)).
+    type: str
+    default: 30d
+  force:
+    description: A new key and certificate even when the existing ones are fine.
+    type: bool
+    default: false
+"""
