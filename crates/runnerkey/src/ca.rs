@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::file::{self, Outputs};
 use crate::identity::Identity;
 use crate::key::{KeyAlgorithm, PrivateKey};
-use crate::lifetime::{self, Lifetime};
+use crate::lifetime::Lifetime;
 use crate::public_key::KeyType;
 use crate::template::{BACKDATE, random_serial_bytes};
 
@@ -113,36 +113,38 @@ impl CertificateAuthority {
                 Some(false) => "basicConstraints says CA:FALSE",
                 _ => "it is an X.509 v3 certificate without basicConstraints CA:TRUE",
             };
-            return Err(Error::NotACa(format!("{} ({why})", cert.subject())));
+            return Err(Error::NotACa {
+                subject: cert.subject(),
+                reason: why,
+            });
         }
         if let Some(ku) = cert.key_usage()
             && !ku.contains(&"keyCertSign")
         {
-            return Err(Error::NotACa(format!(
-                "{} (its keyUsage lacks keyCertSign)",
-                cert.subject()
-            )));
+            return Err(Error::NotACa {
+                subject: cert.subject(),
+                reason: "its keyUsage lacks keyCertSign",
+            });
         }
         if !key.matches(&cert.public_key()) {
-            return Err(Error::KeyMismatch(format!(
-                "the CA certificate {}",
-                cert.subject()
-            )));
+            return Err(Error::KeyMismatch {
+                certificate: format!("the CA certificate {}", cert.subject()),
+            });
         }
         let now = now.unwrap_or_else(OffsetDateTime::now_utc);
         if now > cert.not_after() {
-            return Err(Error::CaNotValid(format!(
-                "{} expired on {}",
-                cert.subject(),
-                lifetime::rfc3339(cert.not_after())
-            )));
+            return Err(Error::CaNotValid {
+                subject: cert.subject(),
+                expired: true,
+                at: cert.not_after(),
+            });
         }
         if now < cert.not_before() {
-            return Err(Error::CaNotValid(format!(
-                "{} is not valid before {}",
-                cert.subject(),
-                lifetime::rfc3339(cert.not_before())
-            )));
+            return Err(Error::CaNotValid {
+                subject: cert.subject(),
+                expired: false,
+                at: cert.not_before(),
+            });
         }
         // A weak RSA key was already refused when it was read.
         let warnings = Vec::new();
@@ -167,10 +169,10 @@ impl CertificateAuthority {
         let cert = Certificate::load(cert_path)?;
         let key = PrivateKey::load(key_path, passphrase)?;
         let mut ca = Self::new(cert, key, None).map_err(|e| match e {
-            Error::KeyMismatch(_) => {
-                Error::KeyMismatch(format!("the CA certificate {}", cert_path.display()))
-                    .in_file(key_path)
+            Error::KeyMismatch { .. } => Error::KeyMismatch {
+                certificate: format!("the CA certificate {}", cert_path.display()),
             }
+            .in_file(key_path),
             other => other.in_file(cert_path),
         })?;
         ca.sources = vec![Source::new(cert_path), Source::new(key_path)];

@@ -76,14 +76,30 @@ pub enum Error {
         bits: usize,
     },
     /// A private key that does not belong to the certificate (or CSR) it goes with.
-    #[error("the private key does not match {0}")]
-    KeyMismatch(String),
+    #[error("the private key does not match {certificate}")]
+    KeyMismatch {
+        /// The certificate it should belong to (its subject, file or
+        /// origin, e.g. "the CA certificate /etc/kubernetes/pki/ca.crt").
+        certificate: String,
+    },
     /// A certificate used as an issuer that cannot be one.
-    #[error("not a CA certificate: {0}")]
-    NotACa(String),
+    #[error("not a CA certificate: {subject} ({reason})")]
+    NotACa {
+        /// Its subject.
+        subject: String,
+        /// Why it cannot sign certificates.
+        reason: &'static str,
+    },
     /// A CA certificate outside its validity period.
-    #[error("CA certificate {0}")]
-    CaNotValid(String),
+    #[error("CA certificate {subject} {} {}", if *expired { "expired on" } else { "is not valid before" }, crate::lifetime::rfc3339(*at))]
+    CaNotValid {
+        /// Its subject.
+        subject: String,
+        /// Expired (else: not valid yet).
+        expired: bool,
+        /// Its notAfter (expired) or notBefore.
+        at: time::OffsetDateTime,
+    },
     /// A user, group or other name that cannot be used.
     #[error("invalid {field} {value:?}: {reason}")]
     InvalidName {
@@ -371,9 +387,9 @@ impl Error {
                 ErrorKind::UnsupportedKey
             }
             Error::WeakKey { .. } => ErrorKind::WeakKey,
-            Error::KeyMismatch(_) => ErrorKind::KeyMismatch,
-            Error::NotACa(_) => ErrorKind::NotACa,
-            Error::CaNotValid(_) => ErrorKind::CaNotValid,
+            Error::KeyMismatch { .. } => ErrorKind::KeyMismatch,
+            Error::NotACa { .. } => ErrorKind::NotACa,
+            Error::CaNotValid { .. } => ErrorKind::CaNotValid,
             Error::InvalidName { .. } | Error::AmbiguousSubject(_) => ErrorKind::InvalidName,
             Error::SystemMasters | Error::PrivilegedGroup { .. } => ErrorKind::SystemMasters,
             Error::BadSignature(_) => ErrorKind::BadSignature,

@@ -271,10 +271,12 @@ impl K8sCsr {
         let cert = Certificate::from_pem(&pem)?;
         cert.subject_reading().check_signable()?;
         if !key.matches(&cert.public_key()) {
-            return Err(Error::KeyMismatch(format!(
-                "the certificate issued for CertificateSigningRequest {}",
-                self.metadata.name
-            )));
+            return Err(Error::KeyMismatch {
+                certificate: format!(
+                    "the certificate issued for CertificateSigningRequest {}",
+                    self.metadata.name
+                ),
+            });
         }
         Ok(cert)
     }
@@ -341,7 +343,7 @@ mod tests {
         let other = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
         assert!(matches!(
             done.issued_certificate(&other),
-            Err(Error::KeyMismatch(_))
+            Err(Error::KeyMismatch { .. })
         ));
         assert!(
             K8sCsr::parse(

@@ -317,10 +317,9 @@ impl Kubeconfig {
         let cert = &chain[0];
         let key = PrivateKey::load(&params.key_file, None)?;
         if !key.matches(&cert.public_key()) {
-            return Err(Error::KeyMismatch(format!(
-                "the certificate {}",
-                params.cert_file.display()
-            ))
+            return Err(Error::KeyMismatch {
+                certificate: format!("the certificate {}", params.cert_file.display()),
+            }
             .in_file(&params.key_file));
         }
         let user_name = params.user.clone().unwrap_or_else(|| cert.identity().user);

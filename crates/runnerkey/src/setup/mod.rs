@@ -233,10 +233,10 @@ fn run(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport> {
         CertSource::Issued { cert, .. } => {
             cert.subject_reading().check_signable()?;
             if !key.matches(&cert.public_key()) {
-                return Err(
-                    Error::KeyMismatch(format!("the certificate {}", cert.subject()))
-                        .in_file(&paths.key),
-                );
+                return Err(Error::KeyMismatch {
+                    certificate: format!("the certificate {}", cert.subject()),
+                }
+                .in_file(&paths.key));
             }
             let report =
                 verify_client_cert(std::slice::from_ref(&ca_cert), cert, Some(&key), Some(now));
