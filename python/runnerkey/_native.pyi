@@ -209,6 +209,30 @@ class _VerifyData(TypedDict):
     key_matches: Optional[bool]
     problems: list[_Problem]
 
+class _RunnerStatus(TypedDict):
+    """One runner's identity (see :func:`status`)."""
+
+    runner: str
+    index: int
+    credential: Literal["client-certificate", "bearer-token", "in-cluster", "none"]
+    user: Optional[str]
+    groups: list[str]
+    cert_file: Optional[str]
+    not_before: Optional[str]
+    not_after: Optional[str]
+    renew_at: Optional[str]
+    seconds_left: Optional[int]
+    elapsed: Optional[float]
+    renewal_due: bool
+    expired: bool
+    problem: Optional[str]
+
+class _StatusReport(TypedDict):
+    """What :func:`status` found."""
+
+    generated_at: str
+    runners: list[_RunnerStatus]
+
 class RunnerkeyError(Exception):
     """Root of every runnerkey error; ``.path`` names the file at fault, if any."""
 
@@ -549,6 +573,15 @@ def doctor_kubeconfig(kubeconfig: Optional[_Path] = None, *, context: Optional[s
     current context or ``context``; the runner's permissions are checked in ``namespace`` (default:
     the context's, else ``default``). Relative paths are read beside the file that names them;
     exec plugins and auth providers are reported, not run."""
+
+def status(config: _Path, *, runner: Union[str, int, None] = None, renew_at: float = ..., renew_before: Optional[str] = None) -> _StatusReport:
+    """Where each kubernetes runner's identity stands (``runnerkey status``): how it
+    authenticates, who it is, until when, and whether renewal is due — after ``renew_at``
+    (default 2/3) of the lifetime less a per-certificate jitter of up to 5 %, or within
+    ``renew_before`` (e.g. "30d") of the end."""
+
+def status_prometheus(config: _Path, *, runner: Union[str, int, None] = None, renew_at: float = ..., renew_before: Optional[str] = None) -> str:
+    """:func:`status` as Prometheus text, for node_exporter's textfile collector."""
 
 def setup(*, ca: CertificateAuthority, config: _Path, runner: Union[str, int], server: str, user: str = "gitlab-admin", groups: Sequence[str] = ..., out_dir: _Path = ..., install_dir: Optional[_Path] = None, namespace: str = "gitlab-runner", service_account: str = "gitlab-deployer", algorithm: str = "ecdsa-p256", days: int = 365, renew_before: str = "30d", force: bool = False, dry_run: bool = False) -> _SetupReport:
     """The whole procedure, all or nothing and idempotent (see ``runnerkey setup``); the report."""

@@ -179,6 +179,8 @@ def calls(tmp: Path) -> dict[str, Any]:
         "k8s_csr": k8s,
         "k8s_csr_certificate": runnerkey.k8s_csr_certificate(json.dumps(k8s), key),
         "doctor": runnerkey.doctor(cfg_path),
+        "status": runnerkey.status(cfg_path),
+        "status_prometheus": runnerkey.status_prometheus(cfg_path),
         "doctor_kubeconfig": (kcfg.write(tmp / "kc-doctor.yaml"), runnerkey.doctor_kubeconfig(tmp / "kc-doctor.yaml"))[1],
         "setup": runnerkey.setup(ca=ca, config=cfg_path, runner="test-runner", server="https://10.0.0.1:6443",
                                  out_dir=tmp / "ssl"),

@@ -50,6 +50,8 @@ pub enum Command {
     Setup(Box<SetupArgs>),
     /// Say why a runner cannot authenticate to the API server, and who it is when it can.
     Doctor(DoctorArgs),
+    /// Where each runner's identity stands: who it is, until when, whether renewal is due; JSON or a Prometheus text file too.
+    Status(StatusArgs),
     /// Run the whole procedure on a throwaway CA, no cluster needed.
     Demo(DemoArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
@@ -173,6 +175,30 @@ pub struct DoctorArgs {
     /// With --kubeconfig: the namespace the runner's permissions are checked in [default: the context's, else default].
     #[arg(long, short = 'n', requires = "kubeconfig")]
     pub namespace: Option<String>,
+}
+
+/// `runnerkey status`
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Only this runner (default: every kubernetes runner).
+    #[arg(long)]
+    pub runner: Option<String>,
+    /// Only the runner at this 0-based position among [[runners]].
+    #[arg(long, conflicts_with = "runner")]
+    pub runner_index: Option<usize>,
+    /// Renewal is due after this fraction of a certificate's lifetime, less a jitter of up to 5 % fixed per certificate.
+    #[arg(long, default_value_t = 2.0 / 3.0, value_name = "FRACTION")]
+    pub renew_at: f64,
+    /// Renewal is also due within this of the end, e.g. 30d.
+    #[arg(long, value_name = "DURATION")]
+    pub renew_before: Option<String>,
+    /// Also write the status as a Prometheus text file (atomically, for node_exporter's textfile collector; `-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub prometheus: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 /// What a command that prints a report prints.

@@ -240,6 +240,55 @@ pub fn doctor_kubeconfig(
     to_python(py, &report)
 }
 
+fn status_report(
+    config: PathBuf,
+    runner: Option<Runner>,
+    renew_at: f64,
+    renew_before: Option<&str>,
+) -> runnerkey::Result<runnerkey::StatusReport> {
+    let cfg = runnerkey::runner_config::RunnerConfig::load(&config)?;
+    let mut policy = runnerkey::RenewalPolicy::at(renew_at)?;
+    if let Some(b) = renew_before {
+        policy.before = Some(b.parse::<Lifetime>()?.as_duration());
+    }
+    let mut p = runnerkey::StatusParams::default();
+    p.runner = runner.map(Into::into);
+    p.policy = policy;
+    p.run(&cfg).map_err(|e| e.in_file(&config))
+}
+
+/// Where each kubernetes runner's identity stands (see `runnerkey status`);
+/// a dict.
+#[pyfunction]
+#[pyo3(signature = (config, *, runner = None, renew_at = 2.0 / 3.0, renew_before = None))]
+pub fn status(
+    py: Python<'_>,
+    config: PathBuf,
+    runner: Option<Runner>,
+    renew_at: f64,
+    renew_before: Option<&str>,
+) -> PyResult<Py<PyAny>> {
+    let report = py
+        .detach(|| status_report(config, runner, renew_at, renew_before))
+        .py()?;
+    to_python(py, &report)
+}
+
+/// The same status as Prometheus text (node_exporter's textfile collector).
+#[pyfunction]
+#[pyo3(signature = (config, *, runner = None, renew_at = 2.0 / 3.0, renew_before = None))]
+pub fn status_prometheus(
+    py: Python<'_>,
+    config: PathBuf,
+    runner: Option<Runner>,
+    renew_at: f64,
+    renew_before: Option<&str>,
+) -> PyResult<String> {
+    py.detach(|| status_report(config, runner, renew_at, renew_before))
+        .py()
+        .map(|r| r.prometheus())
+}
+
 /// The whole procedure (see `runnerkey setup`); returns the report as a dict.
 #[pyfunction]
 #[pyo3(signature = (*, ca, config, runner, server, user = "gitlab-admin", groups = Vec::new(), out_dir = PathBuf::from("/etc/ssl/kubernetes"), install_dir = None, namespace = "gitlab-runner", service_account = "gitlab-deployer", algorithm = "ecdsa-p256", days = 365, renew_before = "30d", force = false, dry_run = false))]

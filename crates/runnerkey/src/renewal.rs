@@ -1,0 +1,154 @@
+//! When a client certificate is due for renewal: once it has lived a
+//! fraction of its lifetime (2/3 by default; kubelet's certificate manager
+//! renews between 70 and 90 %), moved earlier by a jitter of up to 5 % of
+//! the lifetime that is fixed per certificate, so a fleet issued at once
+//! does not renew at once, and the status and the renewal agree on the
+//! date; or, when given, once it is within a fixed time of its end.
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use crate::cert::Certificate;
+use crate::error::{Error, Result};
+
+/// When to renew.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct RenewalPolicy {
+    /// The fraction of the lifetime after which to renew (0 < at < 1).
+    pub at: f64,
+    /// Renew within this of the end, whatever the fraction says.
+    pub before: Option<Duration>,
+    /// The largest jitter, as a fraction of the lifetime (renewal moves
+    /// earlier by up to this much, by a per-certificate amount).
+    pub jitter: f64,
+}
+
+impl Default for RenewalPolicy {
+    /// Two thirds of the lifetime, minus up to 5 % of it.
+    fn default() -> Self {
+        Self {
+            at: 2.0 / 3.0,
+            before: None,
+            jitter: 0.05,
+        }
+    }
+}
+
+impl RenewalPolicy {
+    /// Renewal at the fraction `at` of the lifetime (strictly between 0
+    /// and 1), with the default jitter.
+    pub fn at(at: f64) -> Result<Self> {
+        if !(at > 0.0 && at < 1.0) {
+            return Err(Error::InvalidArgument(format!(
+                "the renewal point {at} is not a fraction of the lifetime between 0 and 1 (e.g. 0.66)"
+            )));
+        }
+        Ok(Self {
+            at,
+            ..Self::default()
+        })
+    }
+
+    /// When `cert` is due.
+    pub fn due_at(&self, cert: &Certificate) -> OffsetDateTime {
+        let (start, end) = (cert.not_before(), cert.not_after());
+        let life = end - start;
+        let fraction = (self.at - self.jitter * unit_jitter(cert)).clamp(0.0, 1.0);
+        let by_fraction = start + life * fraction;
+        let due = match self
+            .before
+            .and_then(|b| time::Duration::try_from(b).ok())
+            .and_then(|b| end.checked_sub(b))
+        {
+            Some(by_end) => by_fraction.min(by_end),
+            None => by_fraction,
+        };
+        // Whole seconds, as certificates state their times.
+        due.replace_nanosecond(0).unwrap_or(due)
+    }
+
+    /// Whether `cert` is due at `now`.
+    pub fn is_due(&self, cert: &Certificate, now: OffsetDateTime) -> bool {
+        now >= self.due_at(cert)
+    }
+}
+
+/// A number in [0, 1) fixed by the certificate (its SHA-256).
+fn unit_jitter(cert: &Certificate) -> f64 {
+    let hex: String = cert
+        .sha256_fingerprint()
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .take(13)
+        .collect();
+    u64::from_str_radix(&hex, 16).map_or(0.0, |n| n as f64 / (1u64 << 52) as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ca::CaParams;
+    use crate::identity::Identity;
+    use crate::issue::IssueParams;
+    use crate::lifetime::Lifetime;
+    use crate::{CertificateAuthority, KeyAlgorithm};
+
+    fn cert(days: u32, user: &str) -> Certificate {
+        let ca = CertificateAuthority::generate(&CaParams {
+            algorithm: KeyAlgorithm::EcdsaP256,
+            ..CaParams::default()
+        })
+        .unwrap();
+        let params = IssueParams {
+            lifetime: Lifetime::days(days),
+            ..IssueParams::default()
+        };
+        ca.issue(
+            &Identity::new(user, Vec::<String>::new()).unwrap(),
+            KeyAlgorithm::EcdsaP256,
+            &params,
+        )
+        .unwrap()
+        .1
+        .certificate
+    }
+
+    #[test]
+    fn due_between_three_fifths_and_two_thirds_of_the_lifetime() {
+        let policy = RenewalPolicy::default();
+        let mut dues = std::collections::BTreeSet::new();
+        for i in 0..20 {
+            let c = cert(90, &format!("u{i}"));
+            let life = c.not_after() - c.not_before();
+            let due = policy.due_at(&c) - c.not_before();
+            assert!(
+                due <= life * (2.0 / 3.0) && due >= life * (2.0 / 3.0 - 0.05),
+                "{due}"
+            );
+            assert_eq!(
+                policy.due_at(&c),
+                policy.due_at(&c),
+                "fixed per certificate"
+            );
+            dues.insert(due.whole_seconds());
+        }
+        assert!(dues.len() > 15, "a fleet spreads out: {dues:?}");
+    }
+
+    #[test]
+    fn before_the_end_wins_when_earlier_and_bad_fractions_are_refused() {
+        let c = cert(90, "u");
+        let policy = RenewalPolicy {
+            before: Some(Duration::from_secs(60 * 86_400)),
+            ..RenewalPolicy::default()
+        };
+        assert_eq!(policy.due_at(&c), c.not_after() - time::Duration::days(60));
+        assert!(policy.is_due(&c, c.not_after() - time::Duration::days(59)));
+        assert!(!RenewalPolicy::default().is_due(&c, c.not_before() + time::Duration::days(1)));
+        for bad in [0.0, 1.0, -0.5, f64::NAN, 2.0] {
+            assert!(RenewalPolicy::at(bad).is_err(), "{bad}");
+        }
+    }
+}

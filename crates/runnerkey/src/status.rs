@@ -1,0 +1,364 @@
+//! `status`: where each runner's identity stands — how it authenticates,
+//! who it is, until when, and whether it is due for renewal by the
+//! [`RenewalPolicy`] that renewal uses — as data, and as a Prometheus text
+//! file for node_exporter's textfile collector.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::cert::Certificate;
+use crate::error::Result;
+use crate::key::PrivateKey;
+use crate::lifetime::rfc3339;
+use crate::renewal::RenewalPolicy;
+use crate::runner_config::{KubernetesSettings, RunnerConfig, RunnerInfo, RunnerSelector};
+
+/// What to report on.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct StatusParams {
+    /// One runner (every kubernetes runner when `None`).
+    pub runner: Option<RunnerSelector>,
+    /// When certificates are due for renewal.
+    pub policy: RenewalPolicy,
+    /// The time to judge at (now when `None`).
+    pub now: Option<OffsetDateTime>,
+}
+
+/// How a runner authenticates to the API server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Credential {
+    /// `cert_file` and `key_file`.
+    ClientCertificate,
+    /// `bearer_token` (its lifetime is not known here).
+    BearerToken,
+    /// `host` is empty: in-cluster credentials.
+    InCluster,
+    /// Nothing.
+    None,
+}
+
+/// One runner's identity.
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct RunnerStatus {
+    /// Its name (`#INDEX` when it has none).
+    pub runner: String,
+    /// Its 0-based position among `[[runners]]`.
+    pub index: usize,
+    /// How it authenticates.
+    pub credential: Credential,
+    /// The certificate's user.
+    pub user: Option<String>,
+    /// The certificate's groups.
+    pub groups: Vec<String>,
+    /// `cert_file`.
+    pub cert_file: Option<String>,
+    /// The certificate's notBefore (RFC 3339).
+    pub not_before: Option<String>,
+    /// The certificate's notAfter (RFC 3339).
+    pub not_after: Option<String>,
+    /// When it is due for renewal (RFC 3339).
+    pub renew_at: Option<String>,
+    /// Seconds until notAfter (negative once expired).
+    pub seconds_left: Option<i64>,
+    /// The fraction of its lifetime that has passed.
+    pub elapsed: Option<f64>,
+    /// Due for renewal now.
+    pub renewal_due: bool,
+    /// Past notAfter.
+    pub expired: bool,
+    /// Why the credential cannot be judged or used (unreadable certificate,
+    /// a key that does not match it).
+    pub problem: Option<String>,
+    #[serde(skip)]
+    times: Option<(i64, i64, i64)>,
+}
+
+impl RunnerStatus {
+    /// Nothing to do: a readable, unexpired credential not due for renewal.
+    pub fn ok(&self) -> bool {
+        self.problem.is_none() && !self.expired && !self.renewal_due
+    }
+}
+
+/// Every runner's identity.
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct StatusReport {
+    /// When this was judged (RFC 3339).
+    pub generated_at: String,
+    /// One entry per runner.
+    pub runners: Vec<RunnerStatus>,
+    #[serde(skip)]
+    now: i64,
+}
+
+impl StatusParams {
+    /// The status of the kubernetes runners of `config` (or the one asked
+    /// for).
+    pub fn run(&self, config: &RunnerConfig) -> Result<StatusReport> {
+        let now = self.now.unwrap_or_else(OffsetDateTime::now_utc);
+        let runners = config.runners()?;
+        let chosen: Vec<&RunnerInfo> = match &self.runner {
+            Some(s) => {
+                let i = config.select(s)?;
+                runners.iter().filter(|r| r.index == i).collect()
+            }
+            None => runners
+                .iter()
+                .filter(|r| r.executor.as_deref() == Some("kubernetes") || r.kubernetes.is_some())
+                .collect(),
+        };
+        Ok(StatusReport {
+            generated_at: rfc3339(now),
+            runners: chosen.into_iter().map(|r| self.runner(r, now)).collect(),
+            now: now.unix_timestamp(),
+        })
+    }
+
+    fn runner(&self, r: &RunnerInfo, now: OffsetDateTime) -> RunnerStatus {
+        let empty = KubernetesSettings::default();
+        let k = r.kubernetes.as_ref().unwrap_or(&empty);
+        let set = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+        let mut s = RunnerStatus {
+            runner: r.name.clone().unwrap_or_else(|| format!("#{}", r.index)),
+            index: r.index,
+            credential: Credential::None,
+            user: None,
+            groups: Vec::new(),
+            cert_file: set(&k.cert_file),
+            not_before: None,
+            not_after: None,
+            renew_at: None,
+            seconds_left: None,
+            elapsed: None,
+            renewal_due: false,
+            expired: false,
+            problem: None,
+            times: None,
+        };
+        s.credential = match (set(&k.host), &s.cert_file, set(&k.bearer_token)) {
+            (None, _, _) => Credential::InCluster,
+            (_, Some(_), _) => Credential::ClientCertificate,
+            (_, None, Some(_)) => Credential::BearerToken,
+            _ => Credential::None,
+        };
+        let Some(cert_file) = s.cert_file.clone() else {
+            return s;
+        };
+        let cert = match Certificate::load_all(Path::new(&cert_file)) {
+            Ok(chain) if !chain.is_empty() => chain[0].clone(),
+            Ok(_) => {
+                s.problem = Some(format!("{cert_file}: no certificate"));
+                return s;
+            }
+            Err(e) => {
+                s.problem = Some(e.chain());
+                return s;
+            }
+        };
+        match set(&k.key_file).map(|p| PrivateKey::load(Path::new(&p), None)) {
+            Some(Ok(key)) if !key.matches(&cert.public_key()) => {
+                s.problem = Some(format!(
+                    "the key_file does not belong to {cert_file}: the runner cannot authenticate"
+                ));
+            }
+            Some(Err(e)) => s.problem = Some(e.chain()),
+            None => s.problem = Some("no key_file".into()),
+            Some(Ok(_)) => {}
+        }
+        let id = cert.identity();
+        let due = self.policy.due_at(&cert);
+        let (start, end) = (cert.not_before(), cert.not_after());
+        let life = (end - start).as_seconds_f64();
+        s.user = Some(id.user);
+        s.groups = id.groups;
+        s.not_before = Some(rfc3339(start));
+        s.not_after = Some(rfc3339(end));
+        s.renew_at = Some(rfc3339(due));
+        s.seconds_left = Some((end - now).whole_seconds());
+        s.elapsed = (life > 0.0).then(|| ((now - start).as_seconds_f64() / life).clamp(0.0, 1.0));
+        s.renewal_due = now >= due;
+        s.expired = now > end;
+        s.times = Some((
+            start.unix_timestamp(),
+            end.unix_timestamp(),
+            due.unix_timestamp(),
+        ));
+        s
+    }
+}
+
+impl StatusReport {
+    /// Whether any runner needs something done (renewal due, expired, or a
+    /// problem).
+    pub fn needs_attention(&self) -> bool {
+        self.runners.iter().any(|r| !r.ok())
+    }
+
+    /// The report in the Prometheus text exposition format, for
+    /// node_exporter's textfile collector: per runner its certificate's
+    /// notBefore, notAfter and renewal time, whether renewal is due, whether
+    /// it expired, and whether the credential is usable.
+    pub fn prometheus(&self) -> String {
+        let mut out = String::new();
+        let labels = |r: &RunnerStatus| {
+            format!(
+                "runner=\"{}\",index=\"{}\",user=\"{}\"",
+                escape(&r.runner),
+                r.index,
+                escape(r.user.as_deref().unwrap_or(""))
+            )
+        };
+        let family = |out: &mut String, name: &str, help: &str, rows: Vec<(String, f64)>| {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} gauge");
+            for (labels, value) in rows {
+                let _ = writeln!(out, "{name}{{{labels}}} {value}");
+            }
+        };
+        let with_cert: Vec<(&RunnerStatus, (i64, i64, i64))> = self
+            .runners
+            .iter()
+            .filter_map(|r| r.times.map(|t| (r, t)))
+            .collect();
+        let rows = |f: &dyn Fn(&RunnerStatus, (i64, i64, i64)) -> f64| {
+            with_cert
+                .iter()
+                .map(|(r, t)| (labels(r), f(r, *t)))
+                .collect::<Vec<_>>()
+        };
+        family(
+            &mut out,
+            "runnerkey_certificate_not_before_seconds",
+            "The runner's client certificate's notBefore, as a Unix time.",
+            rows(&|_, t| t.0 as f64),
+        );
+        family(
+            &mut out,
+            "runnerkey_certificate_not_after_seconds",
+            "The runner's client certificate's notAfter, as a Unix time.",
+            rows(&|_, t| t.1 as f64),
+        );
+        family(
+            &mut out,
+            "runnerkey_certificate_renew_at_seconds",
+            "When the runner's client certificate is due for renewal, as a Unix time.",
+            rows(&|_, t| t.2 as f64),
+        );
+        family(
+            &mut out,
+            "runnerkey_certificate_renewal_due",
+            "1 when the runner's client certificate is due for renewal.",
+            rows(&|r, _| f64::from(u8::from(r.renewal_due))),
+        );
+        family(
+            &mut out,
+            "runnerkey_certificate_expired",
+            "1 when the runner's client certificate has expired.",
+            rows(&|r, _| f64::from(u8::from(r.expired))),
+        );
+        family(
+            &mut out,
+            "runnerkey_credential_ok",
+            "1 when the runner's credential is readable, matches its key and has not expired.",
+            self.runners
+                .iter()
+                .map(|r| {
+                    let ok = r.problem.is_none() && !r.expired;
+                    (labels(r), f64::from(u8::from(ok)))
+                })
+                .collect(),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP runnerkey_status_generated_seconds When runnerkey wrote this, as a Unix time."
+        );
+        let _ = writeln!(out, "# TYPE runnerkey_status_generated_seconds gauge");
+        let _ = writeln!(out, "runnerkey_status_generated_seconds {}", self.now);
+        out
+    }
+}
+
+/// A label value as the exposition format wants it.
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ca::CaParams;
+    use crate::{CertificateAuthority, ClientFiles, EnsureParams, Identity, KeyAlgorithm};
+
+    #[test]
+    fn certificates_tokens_and_problems() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ca = CertificateAuthority::generate(&CaParams {
+            algorithm: KeyAlgorithm::EcdsaP256,
+            ..CaParams::default()
+        })
+        .unwrap();
+        let files = ClientFiles::in_dir(tmp.path(), "r").unwrap();
+        EnsureParams::new(Identity::new("gitlab-runner:\"q\"", ["ci"]).unwrap())
+            .run(&ca, &files)
+            .unwrap();
+        let other = ClientFiles::in_dir(&tmp.path().join("o"), "o").unwrap();
+        EnsureParams::new(Identity::new("o", Vec::<String>::new()).unwrap())
+            .run(&ca, &other)
+            .unwrap();
+        let text = format!(
+            "[[runners]]\n  name = \"cert\"\n  executor = \"kubernetes\"\n  [runners.kubernetes]\n    host = \"https://h:6443\"\n    cert_file = \"{}\"\n    key_file = \"{}\"\n\
+             [[runners]]\n  name = \"token\"\n  executor = \"kubernetes\"\n  [runners.kubernetes]\n    host = \"https://h:6443\"\n    bearer_token = \"t\"\n\
+             [[runners]]\n  name = \"wrong-key\"\n  executor = \"kubernetes\"\n  [runners.kubernetes]\n    host = \"https://h:6443\"\n    cert_file = \"{}\"\n    key_file = \"{}\"\n\
+             [[runners]]\n  name = \"shell\"\n  executor = \"shell\"\n",
+            files.cert_file.display(),
+            files.key_file.display(),
+            files.cert_file.display(),
+            other.key_file.display(),
+        );
+        let config = RunnerConfig::parse(text).unwrap();
+        let report = StatusParams::default().run(&config).unwrap();
+        let names: Vec<&str> = report.runners.iter().map(|r| r.runner.as_str()).collect();
+        assert_eq!(names, ["cert", "token", "wrong-key"]);
+        let cert = &report.runners[0];
+        assert!(cert.ok() && cert.credential == Credential::ClientCertificate);
+        assert_eq!(cert.groups, ["ci"]);
+        assert!(cert.elapsed.unwrap() < 0.01);
+        assert_eq!(report.runners[1].credential, Credential::BearerToken);
+        assert!(
+            report.runners[2]
+                .problem
+                .as_deref()
+                .unwrap()
+                .contains("does not belong")
+        );
+        assert!(report.needs_attention());
+        // A year and a day later: expired and due.
+        let later = StatusParams {
+            now: Some(OffsetDateTime::now_utc() + time::Duration::days(366)),
+            ..StatusParams::default()
+        };
+        let late = later.run(&config).unwrap();
+        assert!(late.runners[0].expired && late.runners[0].renewal_due);
+        let prom = late.prometheus();
+        assert!(prom.contains(
+            "runnerkey_certificate_expired{runner=\"cert\",index=\"0\",user=\"gitlab-runner:\\\"q\\\"\"} 1"
+        ), "{prom}");
+        assert!(prom.contains("runnerkey_credential_ok{runner=\"token\",index=\"1\",user=\"\"} 1"));
+        assert!(
+            prom.contains("runnerkey_credential_ok{runner=\"wrong-key\",index=\"2\","),
+            "{prom}"
+        );
+        assert!(prom.lines().any(
+            |l| l.starts_with("runnerkey_credential_ok{runner=\"wrong-key\"") && l.ends_with(" 0")
+        ));
+    }
+}

@@ -1,0 +1,89 @@
+"""`runnerkey status` and Python `status()`: the identity of each runner,
+until when, and whether renewal is due; the Prometheus text file checked
+with prometheus_client's own parser."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+
+import runnerkey
+from cluster import make_ca
+from conftest import ok, run
+
+CONFIG = """[[runners]]
+  name = "cert"
+  url = "https://gitlab.example.com"
+  token = "glrt-x"
+  executor = "kubernetes"
+[[runners]]
+  name = "token"
+  executor = "kubernetes"
+  [runners.kubernetes]
+    host = "https://10.0.0.1:6443"
+    bearer_token = "s3cret-token"
+"""
+
+
+def unix(text: str) -> int:
+    return int(dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())
+
+
+def samples(text: str) -> dict[tuple[str, str], float]:
+    return {(s.name, s.labels.get("runner", "")): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def test_status_cli_python_and_prometheus_agree(tmp_path: Path) -> None:
+    ca_crt, ca_key = make_ca(tmp_path)
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(CONFIG)
+    ok("setup", "--ca-cert", ca_crt, "--ca-key", ca_key, "--config", cfg, "--runner", "cert",
+       "--server", "https://10.0.0.1:6443", "--out-dir", tmp_path / "ssl", "--days", "30", "-q")
+    r = run("status", "--config", cfg, "-o", "json", "--prometheus", tmp_path / "prom" / "runnerkey.prom")
+    assert r.code == 0, r
+    report = json.loads(r.out)
+    cert = report["runners"][0]
+    assert (cert["credential"], cert["user"], cert["renewal_due"], cert["expired"]) == (
+        "client-certificate", "gitlab-admin", False, False)
+    assert report["runners"][1]["credential"] == "bearer-token"
+    life = unix(cert["not_after"]) - unix(cert["not_before"])
+    due = unix(cert["renew_at"]) - unix(cert["not_before"])
+    assert life * (2 / 3 - 0.05) - 1 <= due <= life * 2 / 3 + 1, (due, life)
+    prom = (tmp_path / "prom" / "runnerkey.prom").read_text()
+    assert "s3cret" not in prom and "s3cret" not in r.out
+    got = samples(prom)
+    assert got[("runnerkey_certificate_not_after_seconds", "cert")] == unix(cert["not_after"])
+    assert got[("runnerkey_certificate_renew_at_seconds", "cert")] == unix(cert["renew_at"])
+    assert got[("runnerkey_certificate_renewal_due", "cert")] == 0
+    assert got[("runnerkey_credential_ok", "token")] == 1
+    # Python: the same facts.
+    py = runnerkey.status(cfg)
+    assert [x["runner"] for x in py["runners"]] == ["cert", "token"]
+    assert py["runners"][0]["renew_at"] == cert["renew_at"]
+    assert samples(runnerkey.status_prometheus(cfg, runner="cert"))[("runnerkey_certificate_not_after_seconds", "cert")] \
+        == unix(cert["not_after"])
+    # Within --renew-before of the end: due, exit 1.
+    due_now = run("status", "--config", cfg, "--renew-before", "31d")
+    assert due_now.code == 1 and "renewal was due" in due_now.out, due_now
+    assert runnerkey.status(cfg, renew_before="31d")["runners"][0]["renewal_due"] is True
+
+
+def test_status_reports_a_key_that_does_not_match_and_bad_input(tmp_path: Path) -> None:
+    ca_crt, ca_key = make_ca(tmp_path)
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(CONFIG)
+    ok("setup", "--ca-cert", ca_crt, "--ca-key", ca_key, "--config", cfg, "--runner", "cert",
+       "--server", "https://10.0.0.1:6443", "--out-dir", tmp_path / "ssl", "-q")
+    ok("key", "generate", "--out", tmp_path / "other.key")
+    ok("runner-config", "set", "--config", cfg, "--runner", "cert", "--key-file", tmp_path / "other.key")
+    r = run("status", "--config", cfg, "--runner", "cert", "--prometheus", "-")
+    assert r.code == 1
+    assert samples(r.out)[("runnerkey_credential_ok", "cert")] == 0
+    assert "does not belong" in json.loads(run("status", "--config", cfg, "--json").out)["runners"][0]["problem"]
+    for bad in (["--renew-at", "1.5"], ["--renew-before", "soon"], ["--runner", "nope"]):
+        b = run("status", "--config", cfg, *bad)
+        assert b.code == 2 and b.err.startswith("runnerkey: "), (bad, b)
