@@ -76,7 +76,7 @@ pub struct RunnerStatus {
     /// a key that does not match it).
     pub problem: Option<String>,
     #[serde(skip)]
-    times: Option<(i64, i64, i64)>,
+    times: Option<Times>,
 }
 
 impl RunnerStatus {
@@ -222,12 +222,12 @@ impl StatusReport {
                 let _ = writeln!(out, "{name}{{{labels}}} {value}");
             }
         };
-        let with_cert: Vec<(&RunnerStatus, (i64, i64, i64))> = self
+        let with_cert: Vec<(&RunnerStatus, Times)> = self
             .runners
             .iter()
             .filter_map(|r| r.times.map(|t| (r, t)))
             .collect();
-        let rows = |f: &dyn Fn(&RunnerStatus, (i64, i64, i64)) -> f64| {
+        let rows = |f: &Sample| {
             with_cert
                 .iter()
                 .map(|(r, t)| (labels(r), f(r, *t)))
@@ -284,6 +284,12 @@ impl StatusReport {
         out
     }
 }
+
+/// notBefore, notAfter and the renewal time, as Unix times.
+type Times = (i64, i64, i64);
+
+/// One sample's value from a runner's status and times.
+type Sample = dyn Fn(&RunnerStatus, Times) -> f64;
 
 /// A label value as the exposition format wants it.
 fn escape(v: &str) -> String {
