@@ -330,5 +330,19 @@ def test_doctor_checks_a_kubeconfig_as_kubectl_reads_it(tmp_path: Path) -> None:
     assert plugin.code == 1 and "kubeconfig-plugin" in plugin.out and '"aws"' in plugin.out, plugin
     missing = run("doctor", "--kubeconfig", tmp_path / "ssl" / "kubeconfig", "--context", "nope")
     assert missing.code == 2 and 'no context "nope"; it has: runner, cloud' in missing.err
+    # kubectl's rules: an empty file is an empty config; duplicate names and
+    # an empty tokenFile are errors; a server without a scheme is http to
+    # kubectl; a bad namespace is refused.
+    (tmp_path / "empty.yaml").write_text("")
+    assert run("doctor", "--kubeconfig", "--json", env={"KUBECONFIG": f"{tmp_path / 'empty.yaml'}:{tmp_path / 'ssl' / 'kubeconfig'}"}).code == 0
+    dup = tmp_path / "dup.yaml"
+    dup.write_text((tmp_path / "ssl" / "kubeconfig").read_text().replace("- name: eks", "- name: u"))
+    d = run("doctor", "--kubeconfig", dup)
+    assert d.code == 2 and 'two user entries are named "u"' in d.err, d
+    noscheme = tmp_path / "ssl" / "noscheme.yaml"
+    noscheme.write_text((tmp_path / "ssl" / "kubeconfig").read_text().replace("https://10.0.0.1:6443", "10.0.0.1:6443"))
+    n = run("doctor", "--kubeconfig", noscheme, "--json")
+    assert n.code == 1 and "host-without-scheme" in n.out
+    assert run("doctor", "--kubeconfig", noscheme, "-n", "Bad/NS").code == 2
     py = runnerkey.doctor_kubeconfig(tmp_path / "ssl" / "kubeconfig", context="cloud")
     assert [f["code"] for f in py["runners"][0]["findings"]] == ["insecure-skip-tls-verify", "kubeconfig-plugin"]

@@ -217,6 +217,16 @@ def hostile_server(kind: str, cert: Path, key: Path):
                         break
                     tls.sendall(bytes([b]))
                     time.sleep(0.5)
+            elif kind == "html":
+                # Any TLS web server: 200 and a page to every request.
+                page = b"<html><body>hello</body></html>"
+                while not stop.is_set():
+                    tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: "
+                                + str(len(page)).encode() + b"\r\n\r\n" + page)
+                    if not tls.recv(65536):
+                        break
+            elif kind == "not-http":
+                tls.sendall(b"SSH-2.0-OpenSSH_9.6 and nothing like HTTP\r\n\r\n")
             elif kind == "headers":
                 tls.sendall(b"HTTP/1.1 200 OK\r\n")
                 while not stop.is_set():
@@ -273,6 +283,34 @@ def test_doctor_online_is_bounded_against_hostile_servers(tmp_path: Path) -> Non
             assert os.waitstatus_to_exitcode(status) == 1, kind
             assert 2.5 < took < 5 if "trickle" in kind else took < 5, (kind, took)
             assert usage.ru_maxrss < 100 * 1024, (kind, usage.ru_maxrss)
+        finally:
+            stop.set()
+            listener.close()
+
+
+def test_a_tls_server_that_is_not_the_api_server_is_an_error(tmp_path: Path) -> None:
+    """A web page, or something that is not HTTP, behind TLS the CA trusts:
+    never "authenticated", always an error (exit 1)."""
+    import json
+
+    from cluster import make_ca, serving_cert
+    from conftest import run
+
+    ca_crt, ca_key = make_ca(tmp_path, "cluster")
+    srv_crt, srv_key = serving_cert(tmp_path, ca_crt, ca_key)
+    ok("issue", "--ca-cert", ca_crt, "--ca-key", ca_key, "--user", "u", "--out-dir", tmp_path / "id")
+    for kind in ("html", "not-http"):
+        port, stop, listener = hostile_server(kind, srv_crt, srv_key)
+        try:
+            cfg = tmp_path / f"{kind}.toml"
+            cfg.write_text(f'[[runners]]\n  name = "k"\n  executor = "kubernetes"\n  [runners.kubernetes]\n'
+                           f'    host = "https://127.0.0.1:{port}"\n    cert_file = "{tmp_path}/id/u.crt"\n'
+                           f'    key_file = "{tmp_path}/id/u.key"\n    ca_file = "{ca_crt}"\n')
+            r = run("doctor", "--config", cfg, "--online", "--json", "--timeout", "5")
+            rep = json.loads(r.out)["runners"][0]
+            codes = [f["code"] for f in rep["findings"]]
+            assert r.code == 1 and "api-error" in codes, (kind, codes)
+            assert rep["authenticated_as"] is None and "not-tls" not in codes, (kind, rep)
         finally:
             stop.set()
             listener.close()

@@ -151,7 +151,7 @@ pub fn run(a: &DoctorArgs) -> Result<Outcome> {
         let config = runnerkey::load_kubeconfig(&paths)?;
         let mut context = config.resolve_context(a.context.as_deref(), &source)?;
         if let Some(ns) = &a.namespace {
-            context.namespace = Some(ns.clone());
+            context.set_namespace(ns)?;
         }
         let report = runnerkey::doctor::diagnose_context(context, &options);
         return finish(a, &report, true);

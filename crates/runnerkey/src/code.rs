@@ -15,6 +15,8 @@ pub enum Code {
     AccessReview,
     /// `ambiguous-subject` (see docs/troubleshooting.md).
     AmbiguousSubject,
+    /// `anonymous-rejected` (see docs/troubleshooting.md).
+    AnonymousRejected,
     /// `api-error` (see docs/troubleshooting.md).
     ApiError,
     /// `api-reachable` (see docs/troubleshooting.md).
@@ -174,6 +176,7 @@ impl Code {
     pub const ALL: &'static [Code] = &[
         Code::AccessReview,
         Code::AmbiguousSubject,
+        Code::AnonymousRejected,
         Code::ApiError,
         Code::ApiReachable,
         Code::Authenticated,
@@ -256,6 +259,7 @@ impl Code {
         match self {
             Code::AccessReview => "access-review",
             Code::AmbiguousSubject => "ambiguous-subject",
+            Code::AnonymousRejected => "anonymous-rejected",
             Code::ApiError => "api-error",
             Code::ApiReachable => "api-reachable",
             Code::Authenticated => "authenticated",

@@ -136,7 +136,7 @@ pub enum Error {
     #[error("{0}")]
     InvalidArgument(String),
     /// A lifetime, duration or timeout that cannot be used.
-    #[error("{0}")]
+    #[error(transparent)]
     Lifetime(#[from] crate::lifetime::LifetimeProblem),
     /// A kubeconfig context that cannot be resolved.
     #[error("{source_name}: {problem}")]
@@ -186,7 +186,7 @@ pub enum Error {
         path: PathBuf,
     },
     /// A Kubernetes CertificateSigningRequest that cannot be made or read.
-    #[error("{0}")]
+    #[error(transparent)]
     K8sCsr(#[from] crate::k8s_csr::K8sCsrProblem),
     /// Input nested deeper than runnerkey reads.
     #[error("{what} nests deeper than {max} levels")]
@@ -197,10 +197,10 @@ pub enum Error {
         max: usize,
     },
     /// An edit of a runner's `[runners.kubernetes]` that cannot be made.
-    #[error("{0}")]
+    #[error(transparent)]
     Edit(#[from] crate::runner_config::EditProblem),
     /// A batch entry, or the batch as a whole, that cannot be issued.
-    #[error("{0}")]
+    #[error(transparent)]
     Batch(#[from] crate::batch::BatchProblem),
     /// RBAC for a user needs the namespace its job pods run in.
     #[error(
@@ -498,5 +498,21 @@ mod tests {
         assert_eq!(io.to_string(), "/x");
         assert_eq!(std::error::Error::source(&io).unwrap().to_string(), "gone");
         assert_eq!(io.chain(), "/x: gone");
+    }
+
+    #[test]
+    fn typed_problems_are_said_once() {
+        let e: Error = crate::lifetime::LifetimeProblem::ZeroDays.into();
+        assert_eq!(e.chain(), "a certificate lifetime must be at least one day");
+        let b: Error = crate::batch::BatchProblem::Empty.into();
+        assert_eq!(b.chain(), "the batch has no entries");
+        let k = Error::AtLine {
+            line: 3,
+            source: Box::new(crate::k8s_csr::K8sCsrProblem::ExpirationTooShort { secs: 5 }.into()),
+        };
+        assert_eq!(
+            k.chain(),
+            "line 3: expiration 5s is below the API's minimum of 600s"
+        );
     }
 }

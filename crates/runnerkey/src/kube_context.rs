@@ -59,6 +59,14 @@ pub enum KubeconfigProblem {
         /// The user entry.
         user: String,
     },
+    /// Two entries of one kind share a name in one file (kubectl refuses it).
+    #[error("two {kind} entries are named {name:?}")]
+    DuplicateName {
+        /// `cluster`, `user` or `context`.
+        kind: &'static str,
+        /// The name.
+        name: String,
+    },
     /// None of the kubeconfig files exists.
     #[error("none of the kubeconfig files exists")]
     NoFile,
@@ -130,6 +138,16 @@ pub struct KubeContext {
     pub credentials: ContextCredentials,
 }
 
+impl KubeContext {
+    /// Checks the runner's permissions in `namespace` instead of the
+    /// context's (`kubectl -n`); it must be a namespace name.
+    pub fn set_namespace(&mut self, namespace: &str) -> Result<()> {
+        crate::k8s_name::check_label("namespace", namespace)?;
+        self.namespace = Some(namespace.to_string());
+        Ok(())
+    }
+}
+
 /// The files kubectl reads: those of `KUBECONFIG` (separated by `:`), or
 /// `~/.kube/config`.
 pub fn default_kubeconfig_paths() -> Vec<PathBuf> {
@@ -170,6 +188,10 @@ pub fn load_kubeconfig(paths: &[PathBuf]) -> Result<Kubeconfig> {
         };
         let mut config =
             Kubeconfig::parse(&String::from_utf8_lossy(&text)).map_err(|e| e.in_file(path))?;
+        let source = path.display().to_string();
+        check_unique("cluster", config.clusters.iter().map(|c| &c.name), &source)?;
+        check_unique("user", config.users.iter().map(|c| &c.name), &source)?;
+        check_unique("context", config.contexts.iter().map(|c| &c.name), &source)?;
         let dir = path.parent().unwrap_or(Path::new("."));
         for c in &mut config.clusters {
             rebase(dir, &mut c.value.cluster.certificate_authority);
@@ -213,6 +235,26 @@ pub fn load_kubeconfig(paths: &[PathBuf]) -> Result<Kubeconfig> {
             .join(":");
         problem(&source, KubeconfigProblem::NoFile)
     })
+}
+
+fn check_unique<'a>(
+    kind: &'static str,
+    names: impl Iterator<Item = &'a String>,
+    source: &str,
+) -> Result<()> {
+    let mut seen = std::collections::BTreeSet::new();
+    for name in names {
+        if !seen.insert(name) {
+            return Err(problem(
+                source,
+                KubeconfigProblem::DuplicateName {
+                    kind,
+                    name: name.clone(),
+                },
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn decode(what: &str, b64: &str) -> std::result::Result<Vec<u8>, KubeconfigProblem> {
@@ -344,12 +386,17 @@ fn cluster_cas(cluster: &Cluster, name: &str, source: &str) -> Result<(Vec<Certi
 fn credentials(user: &User, name: &str, source: &str) -> Result<ContextCredentials> {
     if let Some(exec) = &user.exec {
         return Ok(ContextCredentials::Plugin {
-            what: format!("exec plugin {:?}", exec.command),
+            what: format!("an exec plugin {:?}", exec.command),
+        });
+    }
+    if user.username.as_deref().is_some_and(|u| !u.is_empty()) {
+        return Ok(ContextCredentials::Plugin {
+            what: "basic authentication (username and password; removed in Kubernetes 1.19)".into(),
         });
     }
     if let Some(provider) = &user.auth_provider {
         return Ok(ContextCredentials::Plugin {
-            what: format!("auth-provider {:?}", provider.name),
+            what: format!("an auth-provider {:?}", provider.name),
         });
     }
     let cert = match (&user.client_certificate_data, &user.client_certificate) {
@@ -405,8 +452,19 @@ fn credentials(user: &User, name: &str, source: &str) -> Result<ContextCredentia
             }),
             (_, Some(path)) if !path.is_empty() => {
                 let text = file::read_capped(Path::new(path), 64 * 1024)?;
+                let token = String::from_utf8_lossy(&text).trim().to_string();
+                if token.is_empty() {
+                    // client-go: "read empty token".
+                    return Err(problem(
+                        source,
+                        KubeconfigProblem::BadData {
+                            what: format!("tokenFile {path}"),
+                            reason: "is empty".into(),
+                        },
+                    ));
+                }
                 Ok(ContextCredentials::Token {
-                    token: String::from_utf8_lossy(&text).trim().to_string(),
+                    token,
                     source: path.clone(),
                 })
             }

@@ -122,6 +122,9 @@ pub struct User {
     /// An exec credential plugin (runnerkey does not run plugins).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub exec: Option<ExecPlugin>,
+    /// Basic authentication's user name (removed in Kubernetes 1.19).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub username: Option<String>,
     /// A legacy auth provider (gcp, oidc, azure …; runnerkey does not run them).
     #[serde(
         rename = "auth-provider",
@@ -194,10 +197,11 @@ pub struct ContextEntry {
 /// A kubeconfig (`apiVersion: v1`, `kind: Config`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Kubeconfig {
-    /// `v1`.
-    #[serde(rename = "apiVersion")]
+    /// `v1` (kubectl reads a file without it, and so does runnerkey).
+    #[serde(rename = "apiVersion", default)]
     pub api_version: String,
     /// `Config`.
+    #[serde(default)]
     pub kind: String,
     /// Clusters.
     #[serde(default)]
@@ -360,6 +364,18 @@ impl Kubeconfig {
     /// Reads a kubeconfig (YAML or JSON).
     pub fn parse(text: &str) -> Result<Self> {
         crate::nesting::check(text, "the kubeconfig")?;
+        if text.trim().is_empty() {
+            // An empty file (`touch ~/.kube/config`) is an empty config to
+            // kubectl.
+            return Ok(Self {
+                api_version: "v1".into(),
+                kind: "Config".into(),
+                clusters: Vec::new(),
+                users: Vec::new(),
+                contexts: Vec::new(),
+                current_context: String::new(),
+            });
+        }
         serde_norway::from_str(text)
             .map_err(|e| Error::InvalidArgument(format!("not a kubeconfig: {e}")))
     }

@@ -71,7 +71,8 @@ fn parse_proxy(raw: &str) -> Option<Proxy> {
     };
     let authority = rest.split('/').next().unwrap_or("");
     let (credentials, hostport) = match authority.rsplit_once('@') {
-        Some((c, h)) => (Some(c.to_string()), h),
+        // Go's url.Parse decodes the userinfo: `p%40ss` is `p@ss`.
+        Some((c, h)) => (Some(percent_decode(c)), h),
         None => (None, authority),
     };
     let (host, port) = split_host_port(hostport);
@@ -91,6 +92,30 @@ fn parse_proxy(raw: &str) -> Option<Proxy> {
         scheme,
         credentials,
     })
+}
+
+/// `%XX` sequences decoded (bytes that are not valid UTF-8 replaced), the
+/// rest kept as it is.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && let (Some(h), Some(l)) = (
+                bytes.get(i + 1).copied().and_then(hex),
+                bytes.get(i + 2).copied().and_then(hex),
+            )
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// `host[:port]` or `[v6][:port]`, brackets removed.
@@ -241,6 +266,8 @@ mod tests {
     fn proxy_urls() {
         let p = parse_proxy("http://user:pw@proxy:8080/").unwrap();
         assert_eq!(p.credentials.as_deref(), Some("user:pw"));
+        let encoded = parse_proxy("http://u%3Ax:p%40ss%2@proxy:8080").unwrap();
+        assert_eq!(encoded.credentials.as_deref(), Some("u:x:p@ss%2"));
         assert_eq!(p.url, "http://proxy:8080");
         assert_eq!(parse_proxy("https://p").unwrap().port, 443);
         assert_eq!(parse_proxy("socks5://p").unwrap().port, 1080);

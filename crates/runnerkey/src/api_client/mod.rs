@@ -54,6 +54,8 @@ pub enum TransportError {
     Proxy(String),
     /// The answer is larger than runnerkey reads.
     TooLarge(String),
+    /// The connection works (TLS included) but the answer is not HTTP.
+    BadHttp(String),
 }
 
 /// How the client authenticates.
@@ -256,6 +258,9 @@ impl ApiClient {
             ureq::Error::LargeResponseHeader(..) => TransportError::TooLarge(format!(
                 "the answer's headers exceed {MAX_RESPONSE_HEAD} bytes"
             )),
+            ureq::Error::Protocol(p) if self.dialer.endpoint.https => {
+                TransportError::BadHttp(format!("the answer is not HTTP: {p}"))
+            }
             ureq::Error::Protocol(p) => {
                 TransportError::NotTls(format!("the answer is not HTTP: {p}"))
             }
@@ -283,7 +288,8 @@ impl TransportError {
             | TransportError::Tls(m)
             | TransportError::Io(m)
             | TransportError::Proxy(m)
-            | TransportError::TooLarge(m) => m.clone(),
+            | TransportError::TooLarge(m)
+            | TransportError::BadHttp(m) => m.clone(),
             TransportError::ServerCert { problem, .. } => format!("{problem:?}"),
         }
     }

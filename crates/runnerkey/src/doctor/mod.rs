@@ -284,6 +284,19 @@ pub fn diagnose_context(context: KubeContext, options: &DoctorOptions) -> Doctor
             next: None,
         })
     };
+    let scheme_missing =
+        crate::api_client::Endpoint::parse(&context.server).is_ok_and(|e| e.scheme_missing);
+    if scheme_missing {
+        find(
+            Code::HostWithoutScheme,
+            Severity::Error,
+            format!(
+                "{}: server {:?} has no scheme: kubectl then speaks plain http to it",
+                context.source, context.server
+            ),
+            "write the server in full, https://HOST:PORT",
+        );
+    }
     if context.insecure_skip_tls_verify {
         find(
             Code::InsecureSkipTlsVerify,
@@ -329,7 +342,7 @@ pub fn diagnose_context(context: KubeContext, options: &DoctorOptions) -> Doctor
             Code::KubeconfigPlugin,
             Severity::Error,
             format!(
-                "the context's user authenticates with an {what}: runnerkey does not run credential plugins, and gitlab-runner's [runners.kubernetes] cannot use them"
+                "the context's user authenticates with {what}: runnerkey does not run credential plugins or basic auth, and gitlab-runner's [runners.kubernetes] cannot use them"
             ),
             "give the runner its own identity (runnerkey setup) and check its kubeconfig",
         ),
@@ -351,7 +364,7 @@ pub fn diagnose_context(context: KubeContext, options: &DoctorOptions) -> Doctor
         job_service_account: "default".into(),
         jobs: false,
     };
-    let plugin = findings.iter().any(|f| f.code == Code::KubeconfigPlugin);
+    let plugin = findings.iter().any(|f| f.code == Code::KubeconfigPlugin) || scheme_missing;
     let options = DoctorOptions {
         online: options.online && !plugin,
         ..options.clone()

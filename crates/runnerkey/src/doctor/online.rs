@@ -44,6 +44,7 @@ impl Ctx {
             );
         }
         let bearer = matches!(credentials, Credentials::BearerToken(_));
+        let anonymous = matches!(credentials, Credentials::Anonymous);
         let client = match ApiClient::new(endpoint, cas, credentials, self.timeout) {
             Ok(c) => c,
             Err(e) => {
@@ -57,6 +58,16 @@ impl Ctx {
         };
         if let Some(proxy) = client.proxy() {
             let url = proxy.url.clone();
+            if proxy.scheme != "http" {
+                // gitlab-runner (Go) can use it; this check cannot: say so
+                // and stop, without calling the connection broken.
+                return self.find(
+                    Code::ProxyFailed,
+                    Severity::Warning,
+                    format!("Go's proxy rules send the runner through the {} proxy {url}, which this check cannot use: the online checks were skipped", proxy.scheme),
+                    "run doctor --online where the API server is reachable without that proxy, or set NO_PROXY for it while checking".into(),
+                );
+            }
             self.pass(
                 Code::Proxy,
                 format!("connecting through the proxy {url}, as the runner does (Go's HTTPS_PROXY/NO_PROXY rules)"),
@@ -76,6 +87,14 @@ impl Ctx {
                     "issue a new token for the service account and set bearer_token".into(),
                 );
             }
+            401 if anonymous => {
+                return self.find(
+                    Code::AnonymousRejected,
+                    Severity::Error,
+                    "the API server answered 401 Unauthorized: no credentials were presented (no usable client certificate and key, no bearer token), and it refuses anonymous requests".into(),
+                    "give the runner an identity: cert_file and key_file (runnerkey setup), or a bearer token".into(),
+                );
+            }
             401 => {
                 self.find(
                     Code::ClientCertRejected,
@@ -86,10 +105,14 @@ impl Ctx {
                 return self.then(NextStep::IssueCertificate { renew: true });
             }
             200 => {
-                let v = version.json()["gitVersion"]
-                    .as_str()
-                    .unwrap_or("?")
-                    .to_string();
+                let Some(v) = version.json()["gitVersion"].as_str().map(str::to_string) else {
+                    return self.find(
+                        Code::ApiError,
+                        Severity::Error,
+                        format!("{host} answered GET /version without a gitVersion: it is not a Kubernetes API server"),
+                        "point host at the API server (kube-apiserver, usually port 6443)".into(),
+                    );
+                };
                 self.pass(
                     Code::ApiReachable,
                     format!(

@@ -20,6 +20,7 @@ impl Ctx {
             TransportError::Tls(m) => self.find(Code::TlsError, Severity::Error, format!("TLS handshake failed: {m}"), "check that cert_file and key_file belong together and that the server accepts TLS 1.2+".into()),
             TransportError::Io(m) => self.find(Code::ConnectionError, Severity::Error, format!("connection failed: {m}"), "check the network between runner and API server".into()),
             TransportError::Proxy(m) => self.find(Code::ProxyFailed, Severity::Error, format!("the proxy the runner would use (by Go's HTTPS_PROXY/NO_PROXY rules) failed: {m}"), "fix the proxy, or add the API server to NO_PROXY in the runner's environment".into()),
+            TransportError::BadHttp(m) => self.find(Code::ApiError, Severity::Error, format!("TLS to the server works, but its answer is not HTTP: {m}"), "check that host is the API server, not another TLS service".into()),
             TransportError::TooLarge(m) => self.find(Code::ResponseTooLarge, Severity::Error, format!("the server's answer is too large: {m}"), "check that host is the API server".into()),
             TransportError::ServerCert { problem, chain } => self.server_cert(problem, &chain, host, cas),
         }

@@ -289,7 +289,7 @@ impl Linter {
                     } else {
                         format!("host {host:?} has no scheme and no port: client-go then uses https on port 443, not kube-apiserver's usual 6443")
                     },
-                    format!("write it in full: https://{}:6443", e.host)),
+                    format!("write it in full: https://{}:{}", e.host, if host.contains(':') { e.port } else { 6443 })),
                 Ok(_) => {}
             }
         }
