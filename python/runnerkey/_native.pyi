@@ -233,6 +233,28 @@ class _StatusReport(TypedDict):
     generated_at: str
     runners: list[_RunnerStatus]
 
+class _OnlineCheck(TypedDict, total=False):
+    """What authenticating with the new pair found (``result``: skipped,
+    unreachable, authenticated or refused; ``reason`` or ``user``)."""
+
+    result: Literal["skipped", "unreachable", "authenticated", "refused"]
+    reason: str
+    user: str
+
+class _RenewReport(TypedDict):
+    """What :func:`renew` did."""
+
+    runner: str
+    renewed: bool
+    dry_run: bool
+    reason: str
+    due_at: str
+    old_not_after: str
+    new_not_after: Optional[str]
+    online: _OnlineCheck
+    files: list[str]
+    warnings: list[str]
+
 class RunnerkeyError(Exception):
     """Root of every runnerkey error; ``.path`` names the file at fault, if any."""
 
@@ -573,6 +595,13 @@ def doctor_kubeconfig(kubeconfig: Optional[_Path] = None, *, context: Optional[s
     current context or ``context``; the runner's permissions are checked in ``namespace`` (default:
     the context's, else ``default``). Relative paths are read beside the file that names them;
     exec plugins and auth providers are reported, not run."""
+
+def renew(*, ca: CertificateAuthority, config: _Path, runner: Union[str, int], renew_at: float = ..., renew_before: Optional[str] = None, force: bool = False, dry_run: bool = False, online: bool = True, timeout: float = 10.0) -> _RenewReport:
+    """Renews the runner's client certificate when it is due (``runnerkey renew``): always a new
+    key, the same user, groups and lifetime; checked offline against ``ca_file`` and, when the
+    API server answers, by authenticating with it (a pair it refuses is not installed:
+    ``online["result"] == "refused"``); switched atomically under the stable paths, the previous
+    pair kept. config.toml is not touched."""
 
 def status(config: _Path, *, runner: Union[str, int, None] = None, renew_at: float = ..., renew_before: Optional[str] = None) -> _StatusReport:
     """Where each kubernetes runner's identity stands (``runnerkey status``): how it

@@ -87,3 +87,47 @@ def test_status_reports_a_key_that_does_not_match_and_bad_input(tmp_path: Path) 
     for bad in (["--renew-at", "1.5"], ["--renew-before", "soon"], ["--runner", "nope"]):
         b = run("status", "--config", cfg, *bad)
         assert b.code == 2 and b.err.startswith("runnerkey: "), (bad, b)
+
+
+def test_renew_checks_the_new_pair_with_the_api_server_before_switching(tmp_path: Path) -> None:
+    from cluster import serving_cert, start_apiserver
+
+    ca_crt, ca_key = make_ca(tmp_path, "cluster")
+    other_crt, _ = make_ca(tmp_path, "other")
+    srv_crt, srv_key = serving_cert(tmp_path, ca_crt, ca_key)
+    good = start_apiserver(srv_crt, srv_key, ca_crt)
+    wrong = start_apiserver(srv_crt, srv_key, other_crt)  # trusts another client CA
+    try:
+        for name, srv in (("good", good), ("wrong", wrong)):
+            d = tmp_path / name
+            d.mkdir()
+            cfg = d / "config.toml"
+            cfg.write_text('[[runners]]\n  name = "r"\n  executor = "kubernetes"\n')
+            ok("setup", "--ca-cert", ca_crt, "--ca-key", ca_key, "--config", cfg, "--runner", "r", "--server", srv.url,
+               "--out-dir", d / "ssl", "--user", "gitlab-runner:h1", "--group", "ci", "--days", "30", "-q")
+            crt, key = d / "ssl" / "gitlab-runner:h1.crt", d / "ssl" / "gitlab-runner:h1.key"
+            before = (crt.read_bytes(), key.read_bytes(), cfg.read_bytes())
+            assert "nothing to do" in ok("renew", "--config", cfg, "--runner", "r", "--ca-cert", ca_crt,
+                                         "--ca-key", ca_key).out
+            r = run("renew", "--config", cfg, "--runner", "r", "--ca-cert", ca_crt, "--ca-key", ca_key,
+                    "--force", "--json")
+            report = json.loads(r.out)
+            if name == "good":
+                assert r.code == 0 and report["renewed"], report
+                assert report["online"] == {"result": "authenticated", "user": "gitlab-runner:h1"}
+                assert crt.read_bytes() != before[0] and key.read_bytes() != before[1]
+                cert = runnerkey.Certificate.load(crt)
+                assert (cert.user, cert.groups) == ("gitlab-runner:h1", ["ci"])
+                assert runnerkey.PrivateKey.load(key).public_key_sha256 == \
+                    runnerkey.PrivateKey.from_pem(key.read_text()).public_key_sha256
+                assert key.stat().st_mode & 0o777 == 0o600
+                assert cfg.read_bytes() == before[2], "config.toml untouched"
+                # The runner still authenticates with what is now in place.
+                check = json.loads(run("doctor", "--config", cfg, "--online", "--json").out)["runners"][0]
+                assert check["authenticated_as"]["username"] == "gitlab-runner:h1"
+            else:
+                assert r.code == 1 and not report["renewed"] and report["online"]["result"] == "refused", report
+                assert (crt.read_bytes(), key.read_bytes(), cfg.read_bytes()) == before, "the old pair is kept"
+    finally:
+        good.stop()
+        wrong.stop()

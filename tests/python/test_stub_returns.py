@@ -36,12 +36,15 @@ def stub_returns() -> dict[str, str]:
 class Shape:
     """A TypedDict of the stub: exactly these keys, each of its type."""
 
-    def __init__(self, name: str, fields: dict[str, str]) -> None:
-        self.name, self.fields = name, fields
+    def __init__(self, name: str, fields: dict[str, str], total: bool = True) -> None:
+        self.name, self.fields, self.total = name, fields, total
 
     def check(self, value: Any) -> bool:
-        return (isinstance(value, dict) and set(value) == set(self.fields)
-                and all(conforms(value[k], eval(a, NAMESPACE)) for k, a in self.fields.items()))  # noqa: S307
+        if not isinstance(value, dict):
+            return False
+        keys_ok = set(value) == set(self.fields) if self.total else set(value) <= set(self.fields)
+        return (keys_ok
+                and all(conforms(value[k], eval(self.fields[k], NAMESPACE)) for k in value))  # noqa: S307
 
 
 def typed_dicts() -> dict[str, Shape]:
@@ -49,8 +52,10 @@ def typed_dicts() -> dict[str, Shape]:
     out = {}
     for node in ast.parse(STUB.read_text()).body:
         if isinstance(node, ast.ClassDef) and any(ast.unparse(b) == "TypedDict" for b in node.bases):
+            total = not any(k.arg == "total" and ast.unparse(k.value) == "False" for k in node.keywords)
             out[node.name] = Shape(node.name, {f.target.id: ast.unparse(f.annotation) for f in node.body
-                                               if isinstance(f, ast.AnnAssign) and isinstance(f.target, ast.Name)})
+                                               if isinstance(f, ast.AnnAssign) and isinstance(f.target, ast.Name)},
+                                   total)
     return out
 
 
@@ -184,6 +189,7 @@ def calls(tmp: Path) -> dict[str, Any]:
         "doctor_kubeconfig": (kcfg.write(tmp / "kc-doctor.yaml"), runnerkey.doctor_kubeconfig(tmp / "kc-doctor.yaml"))[1],
         "setup": runnerkey.setup(ca=ca, config=cfg_path, runner="test-runner", server="https://10.0.0.1:6443",
                                  out_dir=tmp / "ssl"),
+        "renew": runnerkey.renew(ca=ca, config=cfg_path, runner="test-runner", force=True, online=False),
         "cli_main": runnerkey._native.cli_main(["runnerkey", "--version"]),
     }
 

@@ -50,6 +50,8 @@ pub enum Command {
     Setup(Box<SetupArgs>),
     /// Say why a runner cannot authenticate to the API server, and who it is when it can.
     Doctor(DoctorArgs),
+    /// Renew a runner's client certificate when it is due: a new key, the same identity, checked, switched atomically.
+    Renew(RenewArgs),
     /// Where each runner's identity stands: who it is, until when, whether renewal is due; JSON or a Prometheus text file too.
     Status(StatusArgs),
     /// Run the whole procedure on a throwaway CA, no cluster needed.
@@ -175,6 +177,42 @@ pub struct DoctorArgs {
     /// With --kubeconfig: the namespace the runner's permissions are checked in [default: the context's, else default].
     #[arg(long, short = 'n', requires = "kubeconfig")]
     pub namespace: Option<String>,
+}
+
+/// `runnerkey renew`
+#[derive(Debug, Args)]
+pub struct RenewArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The runner to renew.
+    #[arg(long, required_unless_present = "runner_index")]
+    pub runner: Option<String>,
+    /// The runner at this 0-based position among [[runners]].
+    #[arg(long, conflicts_with = "runner")]
+    pub runner_index: Option<usize>,
+    #[command(flatten)]
+    pub ca: CaArgs,
+    /// Due after this fraction of the lifetime, less a jitter of up to 5 % fixed per certificate.
+    #[arg(long, default_value_t = 2.0 / 3.0, value_name = "FRACTION")]
+    pub renew_at: f64,
+    /// Also due within this of the end, e.g. 30d.
+    #[arg(long, value_name = "DURATION")]
+    pub renew_before: Option<String>,
+    /// Renew even when not due.
+    #[arg(long)]
+    pub force: bool,
+    /// Say what would happen; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not authenticate with the new pair before switching (by default, when the API server answers, a pair it refuses is not installed).
+    #[arg(long)]
+    pub no_online: bool,
+    /// Seconds the online check may take.
+    #[arg(long, default_value_t = 10)]
+    pub timeout: u64,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `runnerkey status`

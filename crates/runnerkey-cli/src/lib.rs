@@ -15,12 +15,12 @@ mod demo;
 mod doctor;
 mod inputs;
 mod kube;
+mod lifecycle;
 mod next_step;
 mod pki;
 mod report;
 mod runner_config;
 mod setup;
-mod status;
 mod stdio;
 
 use std::ffi::OsString;
@@ -69,7 +69,8 @@ where
         args::Command::K8sCsr(args::K8sCsrCommand::Import(a)) => kube::k8s_csr_import(&a),
         args::Command::Setup(a) => setup::run(&a),
         args::Command::Doctor(a) => doctor::run(&a),
-        args::Command::Status(a) => status::run(&a),
+        args::Command::Status(a) => lifecycle::status(&a),
+        args::Command::Renew(a) => lifecycle::renew(&a),
         args::Command::Demo(a) => demo::run(&a),
         args::Command::Completion(a) => {
             let mut buf = Vec::new();

@@ -1,10 +1,13 @@
-//! `runnerkey status`: prints the library's status report, and writes it
-//! as a Prometheus text file when asked.
+//! The identity's lifecycle: `runnerkey status` (the library's status
+//! report, and its Prometheus text file) and `runnerkey renew`.
 
-use runnerkey::{Credential, Lifetime, RenewalPolicy, Result, RunnerStatus, StatusParams};
+use runnerkey::{
+    Credential, Lifetime, OnlineCheck, RenewParams, RenewalPolicy, Result, RunnerStatus,
+    StatusParams,
+};
 
-use crate::Outcome;
-use crate::args::StatusArgs;
+use crate::args::{RenewArgs, StatusArgs};
+use crate::{Outcome, inputs};
 
 fn line(r: &RunnerStatus) {
     let name = format!("runner {:?} (#{})", r.runner, r.index);
@@ -38,13 +41,10 @@ fn line(r: &RunnerStatus) {
 }
 
 /// `runnerkey status`
-pub fn run(a: &StatusArgs) -> Result<Outcome> {
+pub fn status(a: &StatusArgs) -> Result<Outcome> {
     let path = &a.config.config;
     let config = crate::stdio::load_config(path)?;
-    let mut policy = RenewalPolicy::at(a.renew_at)?;
-    if let Some(before) = &a.renew_before {
-        policy.before = Some(before.parse::<Lifetime>()?.as_duration());
-    }
+    let policy = policy(a.renew_at, a.renew_before.as_deref())?;
     let params = {
         let mut p = StatusParams::default();
         p.runner = crate::args::pick_runner(&a.runner, a.runner_index);
@@ -66,6 +66,79 @@ pub fn run(a: &StatusArgs) -> Result<Outcome> {
         }
     }
     Ok(if report.needs_attention() {
+        Outcome::Problems
+    } else {
+        Outcome::Ok
+    })
+}
+
+fn policy(at: f64, before: Option<&str>) -> Result<RenewalPolicy> {
+    let mut policy = RenewalPolicy::at(at)?;
+    if let Some(before) = before {
+        policy.before = Some(before.parse::<Lifetime>()?.as_duration());
+    }
+    Ok(policy)
+}
+
+/// `runnerkey renew`
+pub fn renew(a: &RenewArgs) -> Result<Outcome> {
+    let Some(runner) = crate::args::pick_runner(&a.runner, a.runner_index) else {
+        return Err(runnerkey::Error::InvalidArgument(
+            "give --runner NAME or --runner-index N".into(),
+        ));
+    };
+    crate::stdio::refuse_for_edit(&a.config.config)?;
+    let mut params = RenewParams::new(&a.config.config, runner);
+    params.policy = policy(a.renew_at, a.renew_before.as_deref())?;
+    params.force = a.force;
+    params.dry_run = a.dry_run;
+    params.online = !a.no_online;
+    params.timeout = runnerkey::lifetime::timeout_from_secs("timeout", a.timeout as f64)?;
+    let ca = inputs::ca(&a.ca)?;
+    let report = params.run(&ca)?;
+    for w in &report.warnings {
+        crate::warn(w);
+    }
+    if a.json {
+        crate::term::print_json(&report)?;
+    } else {
+        let name = format!("runner {:?}", report.runner);
+        match (&report.online, report.renewed, report.dry_run) {
+            (OnlineCheck::Refused { reason }, _, _) => {
+                out!(
+                    "✗ {name}: the API server refused the new certificate ({reason}); the old pair was kept"
+                );
+            }
+            (_, false, _) => out!(
+                "{name}: nothing to do, certificate valid until {} ({})",
+                report.old_not_after,
+                report.reason
+            ),
+            (_, true, true) => out!(
+                "dry run: {name} would be renewed ({}): a new key, a certificate until {}",
+                report.reason,
+                report.new_not_after.as_deref().unwrap_or("?")
+            ),
+            (online, true, false) => {
+                out!(
+                    "✓ {name} renewed ({}): a new key, a certificate until {}",
+                    report.reason,
+                    report.new_not_after.as_deref().unwrap_or("?")
+                );
+                match online {
+                    OnlineCheck::Authenticated { user } => {
+                        out!("  the API server authenticated it as {user:?}")
+                    }
+                    OnlineCheck::Unreachable { reason } => out!(
+                        "  ! the API server could not be reached ({reason}): checked offline against ca_file only"
+                    ),
+                    _ => {}
+                }
+                out!("  the previous pair is kept for rollback; config.toml is unchanged");
+            }
+        }
+    }
+    Ok(if report.failed() {
         Outcome::Problems
     } else {
         Outcome::Ok

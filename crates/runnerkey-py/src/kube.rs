@@ -231,8 +231,8 @@ pub fn doctor_kubeconfig(
         .detach(|| {
             let config = runnerkey::load_kubeconfig(&paths)?;
             let mut ctx = config.resolve_context(context.as_deref(), &source)?;
-            if namespace.is_some() {
-                ctx.namespace = namespace;
+            if let Some(ns) = &namespace {
+                ctx.set_namespace(ns)?;
             }
             Ok::<_, runnerkey::Error>(runnerkey::doctor::diagnose_context(ctx, &options))
         })
@@ -255,6 +255,37 @@ fn status_report(
     p.runner = runner.map(Into::into);
     p.policy = policy;
     p.run(&cfg).map_err(|e| e.in_file(&config))
+}
+
+/// Renews a runner's client certificate when it is due (see `runnerkey
+/// renew`); the report as a dict.
+#[pyfunction]
+#[pyo3(signature = (*, ca, config, runner, renew_at = 2.0 / 3.0, renew_before = None, force = false, dry_run = false, online = true, timeout = 10.0))]
+#[allow(clippy::too_many_arguments)]
+pub fn renew(
+    py: Python<'_>,
+    ca: &CertificateAuthority,
+    config: PathBuf,
+    runner: Runner,
+    renew_at: f64,
+    renew_before: Option<&str>,
+    force: bool,
+    dry_run: bool,
+    online: bool,
+    timeout: f64,
+) -> PyResult<Py<PyAny>> {
+    let mut p = runnerkey::RenewParams::new(config, runner.into());
+    p.policy = runnerkey::RenewalPolicy::at(renew_at).py()?;
+    if let Some(b) = renew_before {
+        p.policy.before = Some(b.parse::<Lifetime>().py()?.as_duration());
+    }
+    p.force = force;
+    p.dry_run = dry_run;
+    p.online = online;
+    p.timeout =
+        runnerkey::lifetime::timeout_from_secs("timeout", timeout).map_err(crate::errors::to_py)?;
+    let report = py.detach(|| p.run(&ca.0)).py()?;
+    to_python(py, &report)
 }
 
 /// Where each kubernetes runner's identity stands (see `runnerkey status`);

@@ -1,0 +1,437 @@
+//! `renew`: a configured runner's identity renewed when it is due — always
+//! a new key, the same user and groups, the same lifetime — checked offline
+//! against the cluster CA and, when the API server answers, by
+//! authenticating with it (SelfSubjectReview), then switched atomically
+//! under the stable paths config.toml names, the previous pair kept for
+//! rollback. Nothing else changes: not config.toml, not the other files.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::CertificateAuthority;
+use crate::api_client::{ApiClient, Credentials, Endpoint, TransportError};
+use crate::cert::Certificate;
+use crate::credential_dir::{CredentialDir, CredentialFile};
+use crate::error::{Error, Result};
+use crate::file;
+use crate::issue::IssueParams;
+use crate::key::{KeyAlgorithm, PrivateKey};
+use crate::lifetime::{Lifetime, rfc3339};
+use crate::public_key::KeyType;
+use crate::renewal::RenewalPolicy;
+use crate::runner_config::{RunnerConfig, RunnerSelector};
+use crate::verify::verify_client_cert;
+
+/// How to renew one runner's identity with the CA at hand.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct RenewParams {
+    /// gitlab-runner's config.toml.
+    pub config: PathBuf,
+    /// The runner.
+    pub runner: RunnerSelector,
+    /// When the certificate is due.
+    pub policy: RenewalPolicy,
+    /// Renew even when not due.
+    pub force: bool,
+    /// Decide and report; write nothing.
+    pub dry_run: bool,
+    /// Authenticate with the new pair before switching, when the API
+    /// server answers (default true).
+    pub online: bool,
+    /// The online check's deadline.
+    pub timeout: Duration,
+    /// The time to decide at (now when `None`).
+    pub now: Option<OffsetDateTime>,
+}
+
+impl RenewParams {
+    /// Renewal of `runner` in `config` by the default policy, checked
+    /// online when the server answers.
+    pub fn new(config: impl Into<PathBuf>, runner: RunnerSelector) -> Self {
+        Self {
+            config: config.into(),
+            runner,
+            policy: RenewalPolicy::default(),
+            force: false,
+            dry_run: false,
+            online: true,
+            timeout: Duration::from_secs(10),
+            now: None,
+        }
+    }
+}
+
+/// What the online check of the new pair found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", rename_all = "kebab-case")]
+pub enum OnlineCheck {
+    /// Not asked for, or a dry run.
+    Skipped,
+    /// The API server could not be reached; the offline check stands.
+    Unreachable {
+        /// Why.
+        reason: String,
+    },
+    /// The API server authenticated the new pair as this user.
+    Authenticated {
+        /// The user it named.
+        user: String,
+    },
+    /// The API server refused the new pair: the old one was kept.
+    Refused {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// What `renew` did.
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct RenewReport {
+    /// The runner.
+    pub runner: String,
+    /// A new pair is in place (or, in a dry run, would be).
+    pub renewed: bool,
+    /// A dry run: nothing written.
+    pub dry_run: bool,
+    /// Why it was or was not renewed.
+    pub reason: String,
+    /// When the certificate in place was (or is) due.
+    pub due_at: String,
+    /// The notAfter of the certificate in place before.
+    pub old_not_after: String,
+    /// The new certificate's notAfter.
+    pub new_not_after: Option<String>,
+    /// The online check of the new pair.
+    pub online: OnlineCheck,
+    /// The key, certificate and CA files (unchanged paths).
+    pub files: Vec<PathBuf>,
+    /// Advice from issuing.
+    pub warnings: Vec<String>,
+}
+
+impl RenewReport {
+    /// Whether the run failed its purpose: due, but the new pair was
+    /// refused (the old one was kept).
+    pub fn failed(&self) -> bool {
+        matches!(self.online, OnlineCheck::Refused { .. })
+    }
+}
+
+fn algorithm_of(key: &PrivateKey) -> KeyAlgorithm {
+    match key.key_type() {
+        KeyType::Rsa { bits } if bits >= 4096 => KeyAlgorithm::Rsa4096,
+        KeyType::Rsa { bits } if bits >= 3072 => KeyAlgorithm::Rsa3072,
+        KeyType::Rsa { .. } => KeyAlgorithm::Rsa2048,
+        KeyType::EcdsaP384 | KeyType::EcdsaP521 => KeyAlgorithm::EcdsaP384,
+        KeyType::Ed25519 => KeyAlgorithm::Ed25519,
+        KeyType::EcdsaP256 => KeyAlgorithm::EcdsaP256,
+    }
+}
+
+fn required<'a>(value: &'a Option<String>, key: &str, runner: &str) -> Result<&'a Path> {
+    value
+        .as_deref()
+        .filter(|v| !v.is_empty())
+        .map(Path::new)
+        .ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "runner {runner:?} has no {key}: renew replaces a client certificate that setup made"
+            ))
+        })
+}
+
+impl RenewParams {
+    /// Renews the runner's identity with `ca` when it is due (see the
+    /// module documentation).
+    pub fn run(&self, ca: &CertificateAuthority) -> Result<RenewReport> {
+        let now = self.now.unwrap_or_else(OffsetDateTime::now_utc);
+        let config = RunnerConfig::load(&self.config)?;
+        let index = config.select(&self.runner)?;
+        let runner = config
+            .runners()?
+            .into_iter()
+            .find(|r| r.index == index)
+            .ok_or_else(|| Error::InvalidArgument("the runner disappeared".into()))?;
+        let label = runner.name.clone().unwrap_or_else(|| format!("#{index}"));
+        let k = runner.kubernetes.unwrap_or_default();
+        let cert_file = required(&k.cert_file, "cert_file", &label)?.to_path_buf();
+        let key_file = required(&k.key_file, "key_file", &label)?.to_path_buf();
+        let ca_file = required(&k.ca_file, "ca_file", &label)?.to_path_buf();
+        let dir = key_file.parent().unwrap_or(Path::new(".")).to_path_buf();
+        if cert_file.parent() != Some(dir.as_path()) || ca_file.parent() != Some(dir.as_path()) {
+            return Err(Error::InvalidArgument(format!(
+                "runner {label:?}: key_file, cert_file and ca_file must be in one directory for the switch to be atomic (setup puts them so)"
+            )));
+        }
+        for p in [&key_file, &cert_file, &ca_file] {
+            ca.check_output(p)?;
+        }
+        let old = Certificate::load(&cert_file)?;
+        let old_key = PrivateKey::load(&key_file, None)?;
+        let due_at = self.policy.due_at(&old);
+        let mut report = RenewReport {
+            runner: label,
+            renewed: false,
+            dry_run: self.dry_run,
+            reason: String::new(),
+            due_at: rfc3339(due_at),
+            old_not_after: rfc3339(old.not_after()),
+            new_not_after: None,
+            online: OnlineCheck::Skipped,
+            files: vec![key_file.clone(), cert_file.clone(), ca_file.clone()],
+            warnings: Vec::new(),
+        };
+        if !self.force && now < due_at {
+            report.reason = format!("not due until {}", rfc3339(due_at));
+            return Ok(report);
+        }
+        report.reason = if self.force {
+            "forced".into()
+        } else {
+            format!("due since {}", rfc3339(due_at))
+        };
+        let identity = old.identity();
+        let lifetime = Lifetime::from_duration(
+            Duration::try_from(old.not_after() - old.not_before() - crate::template::BACKDATE)
+                .unwrap_or_default()
+                .max(Duration::from_secs(3600)),
+        );
+        let key = PrivateKey::generate(algorithm_of(&old_key))?;
+        let issued = ca.sign_public_key(
+            &identity,
+            key.public_key(),
+            &IssueParams {
+                lifetime,
+                allow_system_masters: false,
+                now: Some(now),
+            },
+        )?;
+        report.warnings = issued.warnings;
+        let new = issued.certificate;
+        let trusted = Certificate::load_all(&ca_file)?;
+        let offline = verify_client_cert(&trusted, &new, Some(&key), Some(now));
+        if !offline.ok {
+            return Err(Error::InvalidArgument(format!(
+                "the new certificate is not accepted by {}: {}; the old pair was kept",
+                ca_file.display(),
+                offline
+                    .problems
+                    .iter()
+                    .map(|p| p.message.clone())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )));
+        }
+        report.new_not_after = Some(rfc3339(new.not_after()));
+        if self.dry_run {
+            report.renewed = true;
+            return Ok(report);
+        }
+        if self.online
+            && let Some(host) = k.host.as_deref().filter(|h| !h.is_empty())
+        {
+            report.online = check_online(host, &trusted, &new, &key, self.timeout);
+            if report.failed() {
+                return Ok(report);
+            }
+        }
+        let name = |p: &Path| {
+            p.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
+        CredentialDir::new(&dir).install(&[
+            CredentialFile {
+                name: name(&key_file),
+                content: key.to_pem().as_bytes().to_vec(),
+                mode: file::PRIVATE,
+            },
+            CredentialFile {
+                name: name(&cert_file),
+                content: new.to_pem().into_bytes(),
+                mode: file::PUBLIC,
+            },
+            CredentialFile {
+                name: name(&ca_file),
+                content: file::read(&ca_file)?,
+                mode: file::PUBLIC,
+            },
+        ])?;
+        report.renewed = true;
+        Ok(report)
+    }
+}
+
+/// Authenticates with the new pair (SelfSubjectReview, as `kubectl auth
+/// whoami`).
+fn check_online(
+    host: &str,
+    trusted: &[Certificate],
+    cert: &Certificate,
+    key: &PrivateKey,
+    timeout: Duration,
+) -> OnlineCheck {
+    let endpoint = match Endpoint::parse(host) {
+        Ok(e) => e,
+        Err(e) => {
+            return OnlineCheck::Unreachable { reason: e.chain() };
+        }
+    };
+    let key = match PrivateKey::from_pem(key.to_pem().as_bytes(), None) {
+        Ok(k) => k,
+        Err(e) => {
+            return OnlineCheck::Refused { reason: e.chain() };
+        }
+    };
+    let credentials = Credentials::ClientCertificate(vec![cert.clone()], Box::new(key));
+    let client = match ApiClient::new(endpoint, trusted, credentials, timeout) {
+        Ok(c) => c,
+        Err(e) => {
+            return OnlineCheck::Refused { reason: e.chain() };
+        }
+    };
+    let body =
+        serde_json::json!({"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"});
+    match client.request(
+        "POST",
+        "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+        Some(&body),
+    ) {
+        Ok(r) if r.status == 200 || r.status == 201 => {
+            let user = r.json()["status"]["userInfo"]["username"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            if user == cert.identity().user {
+                OnlineCheck::Authenticated { user }
+            } else {
+                OnlineCheck::Refused {
+                    reason: format!(
+                        "the API server took the new certificate for {user:?}, not {:?}",
+                        cert.identity().user
+                    ),
+                }
+            }
+        }
+        Ok(r) if r.status == 401 => OnlineCheck::Refused {
+            reason: "the API server answered 401 Unauthorized to the new certificate".into(),
+        },
+        // Authenticated, but not allowed to review itself (403), or an old
+        // API server without the endpoint: the certificate was accepted.
+        Ok(r) if r.status == 403 || r.status == 404 => OnlineCheck::Authenticated {
+            user: cert.identity().user,
+        },
+        Ok(r) => OnlineCheck::Unreachable {
+            reason: format!("SelfSubjectReview answered HTTP {}", r.status),
+        },
+        // The server itself could not be checked or spoken to: nothing is
+        // known about the new pair beyond the offline check.
+        Err(TransportError::ServerCert { problem, .. }) => OnlineCheck::Unreachable {
+            reason: format!("the server's certificate is not trusted by ca_file ({problem:?})"),
+        },
+        Err(
+            e @ (TransportError::Dns(_)
+            | TransportError::Refused(_)
+            | TransportError::Timeout(_)
+            | TransportError::Proxy(_)
+            | TransportError::NotTls(_)
+            | TransportError::BadHttp(_)
+            | TransportError::TooLarge(_)
+            | TransportError::Io(_)),
+        ) => OnlineCheck::Unreachable { reason: e.detail() },
+        // TLS refused during the handshake: the server did not take the
+        // new certificate.
+        Err(e @ TransportError::Tls(_)) => OnlineCheck::Refused { reason: e.detail() },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::CaParams;
+    use crate::setup::{CertSource, SetupParams};
+
+    fn runner(tmp: &Path) -> (CertificateAuthority, PathBuf, PathBuf) {
+        let ca = CertificateAuthority::generate(&CaParams {
+            algorithm: KeyAlgorithm::EcdsaP256,
+            ..CaParams::default()
+        })
+        .unwrap();
+        let config = tmp.join("config.toml");
+        std::fs::write(
+            &config,
+            "[[runners]]\n  name = \"r\"\n  executor = \"kubernetes\"\n",
+        )
+        .unwrap();
+        let mut p = SetupParams::new(
+            &config,
+            RunnerSelector::Name("r".into()),
+            "https://127.0.0.1:1",
+        )
+        .unwrap();
+        p.out_dir = tmp.join("ssl");
+        p.lifetime = Lifetime::days(30);
+        p.identity = crate::Identity::new("gitlab-runner:h1", ["ci"]).unwrap();
+        p.run(CertSource::Ca(&ca)).unwrap();
+        (ca, config, tmp.join("ssl"))
+    }
+
+    #[test]
+    fn not_due_changes_nothing_and_due_switches_the_pair() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (ca, config, ssl) = runner(tmp.path());
+        let cert_file = ssl.join("gitlab-runner:h1.crt");
+        let key_file = ssl.join("gitlab-runner:h1.key");
+        let (cert0, key0, config0) = (
+            std::fs::read(&cert_file).unwrap(),
+            std::fs::read(&key_file).unwrap(),
+            std::fs::read(&config).unwrap(),
+        );
+        let mut params = RenewParams::new(&config, RunnerSelector::Name("r".into()));
+        let not_yet = params.run(&ca).unwrap();
+        assert!(!not_yet.renewed && not_yet.reason.starts_with("not due until"));
+        assert_eq!(std::fs::read(&cert_file).unwrap(), cert0);
+        // 25 of 30 days later: due; a dry run writes nothing.
+        params.now = Some(OffsetDateTime::now_utc() + time::Duration::days(25));
+        params.dry_run = true;
+        let plan = params.run(&ca).unwrap();
+        assert!(plan.renewed && plan.dry_run);
+        assert_eq!(std::fs::read(&cert_file).unwrap(), cert0);
+        params.dry_run = false;
+        let done = params.run(&ca).unwrap();
+        assert!(done.renewed, "{done:?}");
+        assert!(
+            matches!(done.online, OnlineCheck::Unreachable { .. }),
+            "{:?}",
+            done.online
+        );
+        let cert = Certificate::load(&cert_file).unwrap();
+        let key = PrivateKey::load(&key_file, None).unwrap();
+        assert_ne!(std::fs::read(&key_file).unwrap(), key0, "always a new key");
+        assert!(key.matches(&cert.public_key()));
+        assert_eq!(
+            cert.identity(),
+            crate::Identity::new("gitlab-runner:h1", ["ci"]).unwrap()
+        );
+        let life = cert.not_after() - cert.not_before();
+        assert!(
+            (life - time::Duration::days(30)).abs() < time::Duration::minutes(10),
+            "{life}"
+        );
+        assert_eq!(std::fs::read(&config).unwrap(), config0, "config untouched");
+        assert!(
+            CredentialDir::new(&ssl).previous().is_some(),
+            "previous pair kept"
+        );
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+}
