@@ -255,6 +255,14 @@ class _RenewReport(TypedDict):
     files: list[str]
     warnings: list[str]
 
+class _RenewUnits(TypedDict):
+    """The systemd units of :func:`renew_units`."""
+
+    name: str
+    service: str
+    timer: str
+    installed: list[str]
+
 class RunnerkeyError(Exception):
     """Root of every runnerkey error; ``.path`` names the file at fault, if any."""
 
@@ -602,6 +610,11 @@ def renew(*, ca: CertificateAuthority, config: _Path, runner: Union[str, int], r
     API server answers, by authenticating with it (a pair it refuses is not installed:
     ``online["result"] == "refused"``); switched atomically under the stable paths, the previous
     pair kept. config.toml is not touched."""
+
+def renew_units(*, runner: str, exec: Sequence[str], writable: Sequence[_Path], install_root: Optional[_Path] = None) -> _RenewUnits:
+    """A oneshot service that runs ``exec`` (absolute program first, e.g. ``runnerkey renew …``)
+    confined to writing ``writable``, and a daily timer with a random delay of up to an hour
+    (``runnerkey systemd``); written to ``install_root/etc/systemd/system`` when given."""
 
 def status(config: _Path, *, runner: Union[str, int, None] = None, renew_at: float = ..., renew_before: Optional[str] = None) -> _StatusReport:
     """Where each kubernetes runner's identity stands (``runnerkey status``): how it

@@ -131,3 +131,40 @@ def test_renew_checks_the_new_pair_with_the_api_server_before_switching(tmp_path
     finally:
         good.stop()
         wrong.stop()
+
+
+def test_systemd_units_pass_systemd_analyze_and_run_renew(tmp_path: Path) -> None:
+    """The units `runnerkey systemd` writes are checked by systemd's own
+    parser (systemd-analyze verify), and the service's ExecStart, run as
+    it stands, is the renewal."""
+    import shlex
+    import shutil
+    import subprocess
+
+    assert shutil.which("systemd-analyze"), "scripts/test.sh installs systemd"
+    ca_crt, ca_key = make_ca(tmp_path)
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(CONFIG.replace('name = "cert"', 'name = "my runner"'))
+    ok("setup", "--ca-cert", ca_crt, "--ca-key", ca_key, "--config", cfg, "--runner", "my runner",
+       "--server", "https://127.0.0.1:1", "--out-dir", tmp_path / "ssl", "-q")
+    r = ok("systemd", "--config", cfg, "--runner", "my runner", "--ca-cert", ca_crt, "--ca-key", ca_key,
+           "--install", "--root", tmp_path / "root")
+    units = sorted((tmp_path / "root" / "etc" / "systemd" / "system").iterdir())
+    assert [u.name for u in units] == ["runnerkey-renew-my\\x20runner.service", "runnerkey-renew-my\\x20runner.timer"]
+    assert all(u.stat().st_mode & 0o777 == 0o644 for u in units)
+    assert "systemctl enable --now runnerkey-renew-my\\x20runner.timer" in r.out
+    v = subprocess.run(["systemd-analyze", "verify", *map(str, units)], capture_output=True, text=True)
+    assert v.returncode == 0, v.stderr
+    service = units[0].read_text()
+    assert f"ReadWritePaths={tmp_path / 'ssl'}" in service and "ProtectSystem=strict" in service
+    exec_line = next(line for line in service.splitlines() if line.startswith("ExecStart="))
+    argv = shlex.split(exec_line.removeprefix("ExecStart="))
+    assert argv[1:5] == ["renew", "--config", str(cfg), "--runner"] and argv[5] == "my runner"
+    done = subprocess.run([*argv, "--force", "--json"], capture_output=True, text=True)
+    assert done.returncode == 0 and json.loads(done.stdout)["renewed"], done.stderr
+    # A broken unit is caught by the same check (the test can fail).
+    bad = tmp_path / "bad.timer"
+    bad.write_text(units[1].read_text().replace("OnCalendar=daily", "OnCalendar=dailyy"))
+    assert subprocess.run(["systemd-analyze", "verify", str(bad)], capture_output=True).returncode != 0
+    py = runnerkey.renew_units(runner="my runner", exec=argv, writable=[tmp_path / "ssl"])
+    assert py["service"] == service and py["name"] == "runnerkey-renew-my\\x20runner"

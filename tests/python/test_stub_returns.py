@@ -189,6 +189,7 @@ def calls(tmp: Path) -> dict[str, Any]:
         "doctor_kubeconfig": (kcfg.write(tmp / "kc-doctor.yaml"), runnerkey.doctor_kubeconfig(tmp / "kc-doctor.yaml"))[1],
         "setup": runnerkey.setup(ca=ca, config=cfg_path, runner="test-runner", server="https://10.0.0.1:6443",
                                  out_dir=tmp / "ssl"),
+        "renew_units": runnerkey.renew_units(runner="r", exec=["/bin/true"], writable=[tmp], install_root=tmp / "root"),
         "renew": runnerkey.renew(ca=ca, config=cfg_path, runner="test-runner", force=True, online=False),
         "cli_main": runnerkey._native.cli_main(["runnerkey", "--version"]),
     }

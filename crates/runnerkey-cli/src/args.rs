@@ -52,6 +52,8 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Renew a runner's client certificate when it is due: a new key, the same identity, checked, switched atomically.
     Renew(RenewArgs),
+    /// The systemd service and daily timer that run `renew` for a runner: printed, or installed.
+    Systemd(SystemdArgs),
     /// Where each runner's identity stands: who it is, until when, whether renewal is due; JSON or a Prometheus text file too.
     Status(StatusArgs),
     /// Run the whole procedure on a throwaway CA, no cluster needed.
@@ -213,6 +215,30 @@ pub struct RenewArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `runnerkey systemd`
+#[derive(Debug, Args)]
+pub struct SystemdArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The runner to keep alive.
+    #[arg(long, required_unless_present = "runner_index")]
+    pub runner: Option<String>,
+    /// The runner at this 0-based position among [[runners]].
+    #[arg(long, conflicts_with = "runner")]
+    pub runner_index: Option<usize>,
+    #[command(flatten)]
+    pub ca: CaArgs,
+    /// Passed to renew: also due within this of the end, e.g. 30d.
+    #[arg(long, value_name = "DURATION")]
+    pub renew_before: Option<String>,
+    /// Write the units into ROOT/etc/systemd/system instead of printing them.
+    #[arg(long)]
+    pub install: bool,
+    /// With --install: the root to install under (default /).
+    #[arg(long, requires = "install", default_value = "/")]
+    pub root: PathBuf,
 }
 
 /// `runnerkey status`

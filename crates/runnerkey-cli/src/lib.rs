@@ -71,6 +71,7 @@ where
         args::Command::Doctor(a) => doctor::run(&a),
         args::Command::Status(a) => lifecycle::status(&a),
         args::Command::Renew(a) => lifecycle::renew(&a),
+        args::Command::Systemd(a) => lifecycle::systemd(&a),
         args::Command::Demo(a) => demo::run(&a),
         args::Command::Completion(a) => {
             let mut buf = Vec::new();

@@ -6,7 +6,7 @@ use runnerkey::{
     StatusParams,
 };
 
-use crate::args::{RenewArgs, StatusArgs};
+use crate::args::{RenewArgs, StatusArgs, SystemdArgs};
 use crate::{Outcome, inputs};
 
 fn line(r: &RunnerStatus) {
@@ -143,4 +143,110 @@ pub fn renew(a: &RenewArgs) -> Result<Outcome> {
     } else {
         Outcome::Ok
     })
+}
+
+fn absolute(p: &std::path::Path) -> Result<String> {
+    std::path::absolute(p)
+        .map(|p| p.display().to_string())
+        .map_err(|source| runnerkey::Error::Io {
+            path: p.to_path_buf(),
+            source,
+        })
+}
+
+/// `runnerkey systemd`
+pub fn systemd(a: &SystemdArgs) -> Result<Outcome> {
+    let Some(runner) = crate::args::pick_runner(&a.runner, a.runner_index) else {
+        return Err(runnerkey::Error::InvalidArgument(
+            "give --runner NAME or --runner-index N".into(),
+        ));
+    };
+    crate::stdio::refuse_for_edit(&a.config.config)?;
+    let config = runnerkey::runner_config::RunnerConfig::load(&a.config.config)?;
+    let index = config.select(&runner)?;
+    let info = config
+        .runners()?
+        .into_iter()
+        .find(|r| r.index == index)
+        .ok_or_else(|| runnerkey::Error::InvalidArgument("the runner disappeared".into()))?;
+    let label = info.name.clone().unwrap_or_else(|| format!("#{index}"));
+    let key_file = info
+        .kubernetes
+        .and_then(|k| k.key_file)
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| {
+            runnerkey::Error::InvalidArgument(format!(
+                "runner {label:?} has no key_file: run setup first"
+            ))
+        })?;
+    let key_dir = std::path::Path::new(&key_file)
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    // The renewal exactly as it would run by hand, with absolute paths.
+    let program = std::env::current_exe()
+        .and_then(std::fs::canonicalize)
+        .map_err(|source| runnerkey::Error::Io {
+            path: "runnerkey".into(),
+            source,
+        })?;
+    let mut exec = vec![
+        program.display().to_string(),
+        "renew".into(),
+        "--config".into(),
+        absolute(&a.config.config)?,
+    ];
+    match &runner {
+        runnerkey::runner_config::RunnerSelector::Name(n) => {
+            exec.extend(["--runner".into(), n.clone()])
+        }
+        runnerkey::runner_config::RunnerSelector::Index(i) => {
+            exec.extend(["--runner-index".into(), i.to_string()])
+        }
+    }
+    match (&a.ca.ca_dir, &a.ca.ca_cert, &a.ca.ca_key) {
+        (Some(dir), _, _) => exec.extend(["--ca-dir".into(), absolute(dir)?]),
+        (None, Some(c), Some(k)) => exec.extend([
+            "--ca-cert".into(),
+            absolute(c)?,
+            "--ca-key".into(),
+            absolute(k)?,
+        ]),
+        _ => {
+            return Err(runnerkey::Error::InvalidArgument(
+                "give --ca-dir DIR or --ca-cert FILE --ca-key FILE: where renew finds the CA"
+                    .into(),
+            ));
+        }
+    }
+    if let Some(p) = &a.ca.ca_passphrase_file {
+        exec.extend(["--ca-passphrase-file".into(), absolute(p)?]);
+    }
+    if let Some(b) = &a.renew_before {
+        b.parse::<Lifetime>()?;
+        exec.extend(["--renew-before".into(), b.clone()]);
+    }
+    let units = runnerkey::RenewUnits::new(
+        label,
+        exec,
+        vec![std::path::absolute(&key_dir).unwrap_or(key_dir)],
+    );
+    if a.install {
+        let written = units.install(&a.root)?;
+        for p in &written {
+            out!("wrote {}", p.display());
+        }
+        out!(
+            "next: systemctl daemon-reload && systemctl enable --now {}.timer",
+            units.name()
+        );
+    } else {
+        crate::term::write_data(&format!(
+            "# {name}.service\n{}\n# {name}.timer\n{}",
+            units.service()?,
+            units.timer()?,
+            name = units.name()
+        ));
+    }
+    Ok(Outcome::Ok)
 }

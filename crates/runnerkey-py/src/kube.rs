@@ -288,6 +288,32 @@ pub fn renew(
     to_python(py, &report)
 }
 
+/// The systemd service and timer that run the renewal `exec` for `runner`
+/// (see `runnerkey systemd`), installed under `install_root` when given; a
+/// dict with name, service, timer and installed.
+#[pyfunction]
+#[pyo3(signature = (*, runner, exec, writable, install_root = None))]
+pub fn renew_units(
+    py: Python<'_>,
+    runner: String,
+    exec: Vec<String>,
+    writable: Vec<PathBuf>,
+    install_root: Option<PathBuf>,
+) -> PyResult<Py<PyAny>> {
+    let units = runnerkey::RenewUnits::new(runner, exec, writable);
+    let installed = match &install_root {
+        Some(root) => units.install(root).py()?,
+        None => Vec::new(),
+    };
+    let out = serde_json::json!({
+        "name": units.name(),
+        "service": units.service().py()?,
+        "timer": units.timer().py()?,
+        "installed": installed,
+    });
+    to_python(py, &out)
+}
+
 /// Where each kubernetes runner's identity stands (see `runnerkey status`);
 /// a dict.
 #[pyfunction]
