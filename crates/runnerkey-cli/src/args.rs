@@ -156,12 +156,8 @@ pub struct SetupArgs {
 pub struct DoctorArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
-    /// Only this runner (default: every kubernetes runner).
-    #[arg(long)]
-    pub runner: Option<String>,
-    /// Only the runner at this 0-based position among [[runners]] (for duplicate names).
-    #[arg(long, conflicts_with = "runner")]
-    pub runner_index: Option<usize>,
+    #[command(flatten)]
+    pub runners: SomeRunners,
     /// Also connect to host as the runner does, and ask the API server who we are and what we may do.
     #[arg(long)]
     pub online: bool,
@@ -181,25 +177,57 @@ pub struct DoctorArgs {
     pub namespace: Option<String>,
 }
 
-/// `runnerkey renew`
+/// Every kubernetes runner, or the one named.
 #[derive(Debug, Args)]
-pub struct RenewArgs {
-    #[command(flatten)]
-    pub config: ConfigArgs,
-    /// The runner to renew.
-    #[arg(long, required_unless_present = "runner_index")]
+pub struct SomeRunners {
+    /// Only this runner (default: every kubernetes runner).
+    #[arg(long)]
     pub runner: Option<String>,
-    /// The runner at this 0-based position among [[runners]].
+    /// Only the runner at this 0-based position among [[runners]] (for duplicate names).
     #[arg(long, conflicts_with = "runner")]
     pub runner_index: Option<usize>,
-    #[command(flatten)]
-    pub ca: CaArgs,
+}
+
+impl SomeRunners {
+    /// The runner asked for, if any.
+    pub fn pick(&self) -> Option<runnerkey::runner_config::RunnerSelector> {
+        pick_runner(&self.runner, self.runner_index)
+    }
+}
+
+/// The one runner a lifecycle command acts on.
+#[derive(Debug, Args)]
+pub struct OneRunner {
+    /// The runner's name.
+    #[arg(long, required_unless_present = "runner_index")]
+    pub runner: Option<String>,
+    /// The runner at this 0-based position among [[runners]] (for duplicate names).
+    #[arg(long, conflicts_with = "runner")]
+    pub runner_index: Option<usize>,
+}
+
+/// When a certificate is due for renewal.
+#[derive(Debug, Args)]
+pub struct RenewalArgs {
     /// Due after this fraction of the lifetime, less a jitter of up to 5 % fixed per certificate.
     #[arg(long, default_value_t = 2.0 / 3.0, value_name = "FRACTION")]
     pub renew_at: f64,
     /// Also due within this of the end, e.g. 30d.
     #[arg(long, value_name = "DURATION")]
     pub renew_before: Option<String>,
+}
+
+/// `runnerkey renew`
+#[derive(Debug, Args)]
+pub struct RenewArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(flatten)]
+    pub runner: OneRunner,
+    #[command(flatten)]
+    pub ca: CaArgs,
+    #[command(flatten)]
+    pub when: RenewalArgs,
     /// Renew even when not due.
     #[arg(long)]
     pub force: bool,
@@ -222,17 +250,12 @@ pub struct RenewArgs {
 pub struct SystemdArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
-    /// The runner to keep alive.
-    #[arg(long, required_unless_present = "runner_index")]
-    pub runner: Option<String>,
-    /// The runner at this 0-based position among [[runners]].
-    #[arg(long, conflicts_with = "runner")]
-    pub runner_index: Option<usize>,
+    #[command(flatten)]
+    pub runner: OneRunner,
     #[command(flatten)]
     pub ca: CaArgs,
-    /// Passed to renew: also due within this of the end, e.g. 30d.
-    #[arg(long, value_name = "DURATION")]
-    pub renew_before: Option<String>,
+    #[command(flatten)]
+    pub when: RenewalArgs,
     /// Write the units into ROOT/etc/systemd/system instead of printing them.
     #[arg(long)]
     pub install: bool,
@@ -246,18 +269,10 @@ pub struct SystemdArgs {
 pub struct StatusArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
-    /// Only this runner (default: every kubernetes runner).
-    #[arg(long)]
-    pub runner: Option<String>,
-    /// Only the runner at this 0-based position among [[runners]].
-    #[arg(long, conflicts_with = "runner")]
-    pub runner_index: Option<usize>,
-    /// Renewal is due after this fraction of a certificate's lifetime, less a jitter of up to 5 % fixed per certificate.
-    #[arg(long, default_value_t = 2.0 / 3.0, value_name = "FRACTION")]
-    pub renew_at: f64,
-    /// Renewal is also due within this of the end, e.g. 30d.
-    #[arg(long, value_name = "DURATION")]
-    pub renew_before: Option<String>,
+    #[command(flatten)]
+    pub runners: SomeRunners,
+    #[command(flatten)]
+    pub when: RenewalArgs,
     /// Also write the status as a Prometheus text file (atomically, for node_exporter's textfile collector; `-` for stdout).
     #[arg(long, value_name = "FILE")]
     pub prometheus: Option<PathBuf>,

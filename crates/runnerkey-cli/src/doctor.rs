@@ -127,7 +127,7 @@ fn print(report: &DoctorReport, kubeconfig: bool) {
 pub fn run(a: &DoctorArgs) -> Result<Outcome> {
     let options = {
         let mut p = DoctorOptions::default();
-        p.runner = crate::args::pick_runner(&a.runner, a.runner_index);
+        p.runner = a.runners.pick();
         p.online = a.online;
         p.timeout = runnerkey::lifetime::timeout_from_secs("timeout", a.timeout as f64)?;
         p.now = None;

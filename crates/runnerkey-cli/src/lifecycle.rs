@@ -6,7 +6,7 @@ use runnerkey::{
     StatusParams,
 };
 
-use crate::args::{RenewArgs, StatusArgs, SystemdArgs};
+use crate::args::{OneRunner, RenewArgs, RenewalArgs, StatusArgs, SystemdArgs};
 use crate::{Outcome, inputs};
 
 fn line(r: &RunnerStatus) {
@@ -44,10 +44,10 @@ fn line(r: &RunnerStatus) {
 pub fn status(a: &StatusArgs) -> Result<Outcome> {
     let path = &a.config.config;
     let config = crate::stdio::load_config(path)?;
-    let policy = policy(a.renew_at, a.renew_before.as_deref())?;
+    let policy = policy(&a.when)?;
     let params = {
         let mut p = StatusParams::default();
-        p.runner = crate::args::pick_runner(&a.runner, a.runner_index);
+        p.runner = a.runners.pick();
         p.policy = policy;
         p
     };
@@ -72,24 +72,26 @@ pub fn status(a: &StatusArgs) -> Result<Outcome> {
     })
 }
 
-fn policy(at: f64, before: Option<&str>) -> Result<RenewalPolicy> {
-    let mut policy = RenewalPolicy::at(at)?;
-    if let Some(before) = before {
+fn policy(a: &RenewalArgs) -> Result<RenewalPolicy> {
+    let mut policy = RenewalPolicy::at(a.renew_at)?;
+    if let Some(before) = &a.renew_before {
         policy.before = Some(before.parse::<Lifetime>()?.as_duration());
     }
     Ok(policy)
 }
 
+fn one_runner(a: &OneRunner) -> Result<runnerkey::runner_config::RunnerSelector> {
+    crate::args::pick_runner(&a.runner, a.runner_index).ok_or_else(|| {
+        runnerkey::Error::InvalidArgument("give --runner NAME or --runner-index N".into())
+    })
+}
+
 /// `runnerkey renew`
 pub fn renew(a: &RenewArgs) -> Result<Outcome> {
-    let Some(runner) = crate::args::pick_runner(&a.runner, a.runner_index) else {
-        return Err(runnerkey::Error::InvalidArgument(
-            "give --runner NAME or --runner-index N".into(),
-        ));
-    };
+    let runner = one_runner(&a.runner)?;
     crate::stdio::refuse_for_edit(&a.config.config)?;
     let mut params = RenewParams::new(&a.config.config, runner);
-    params.policy = policy(a.renew_at, a.renew_before.as_deref())?;
+    params.policy = policy(&a.when)?;
     params.force = a.force;
     params.dry_run = a.dry_run;
     params.online = !a.no_online;
@@ -156,12 +158,9 @@ fn absolute(p: &std::path::Path) -> Result<String> {
 
 /// `runnerkey systemd`
 pub fn systemd(a: &SystemdArgs) -> Result<Outcome> {
-    let Some(runner) = crate::args::pick_runner(&a.runner, a.runner_index) else {
-        return Err(runnerkey::Error::InvalidArgument(
-            "give --runner NAME or --runner-index N".into(),
-        ));
-    };
+    let runner = one_runner(&a.runner)?;
     crate::stdio::refuse_for_edit(&a.config.config)?;
+    policy(&a.when)?;
     let config = runnerkey::runner_config::RunnerConfig::load(&a.config.config)?;
     let index = config.select(&runner)?;
     let info = config
@@ -222,8 +221,10 @@ pub fn systemd(a: &SystemdArgs) -> Result<Outcome> {
     if let Some(p) = &a.ca.ca_passphrase_file {
         exec.extend(["--ca-passphrase-file".into(), absolute(p)?]);
     }
-    if let Some(b) = &a.renew_before {
-        b.parse::<Lifetime>()?;
+    if a.when.renew_at != 2.0 / 3.0 {
+        exec.extend(["--renew-at".into(), a.when.renew_at.to_string()]);
+    }
+    if let Some(b) = &a.when.renew_before {
         exec.extend(["--renew-before".into(), b.clone()]);
     }
     let units = runnerkey::RenewUnits::new(
