@@ -604,6 +604,17 @@ def doctor_kubeconfig(kubeconfig: Optional[_Path] = None, *, context: Optional[s
     the context's, else ``default``). Relative paths are read beside the file that names them;
     exec plugins and auth providers are reported, not run."""
 
+def k8s_csr_submit(csr: CertificateRequest, key: PrivateKey, *, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, name: Optional[str] = None, generate_name: str = "runnerkey-", expiration: Optional[str] = None, approve: bool = False, wait: float = 300.0) -> Certificate:
+    """Has the cluster sign ``csr`` through its CSR API (``runnerkey k8s-csr submit``): creates the
+    request for the kube-apiserver-client signer, approves it when ``approve`` (and allowed),
+    waits up to ``wait`` seconds, and returns the certificate after checking that it belongs to
+    ``key``, names exactly the CSR's identity and is accepted by the cluster CA. The object is
+    deleted afterwards (left for an approver when still pending)."""
+
+def k8s_csr_approve(name: str, *, expect_user: str, expect_groups: Sequence[str] = ..., kubeconfig: Optional[_Path] = None, context: Optional[str] = None) -> None:
+    """Approves the pending CertificateSigningRequest ``name`` only if it asks for exactly
+    ``expect_user`` and ``expect_groups``, the kube-apiserver-client signer and client usages."""
+
 def renew(*, ca: CertificateAuthority, config: _Path, runner: Union[str, int], renew_at: float = ..., renew_before: Optional[str] = None, force: bool = False, dry_run: bool = False, online: bool = True, timeout: float = 10.0) -> _RenewReport:
     """Renews the runner's client certificate when it is due (``runnerkey renew``): always a new
     key, the same user, groups and lifetime; checked offline against ``ca_file`` and, when the

@@ -90,6 +90,33 @@ def conforms(value: Any, tp: Any) -> bool:
     return isinstance(value, tp)
 
 
+def csr_api_calls(tmp: Path, ca: Any, cert: Any, key: Any) -> dict[str, Any]:
+    """The CSR API functions, against the stand-in API server."""
+    from cluster import serving_cert, start_apiserver
+    from test_csr_api import CSR_ADMIN
+
+    rbac = tmp / "csr-rbac.yaml"
+    rbac.write_text(CSR_ADMIN.replace("name: csr-admin}]", "name: gitlab-admin}]"))
+    srv_crt, srv_key = serving_cert(tmp, tmp / "pki" / "ca.crt", tmp / "pki" / "ca.key")
+    srv = start_apiserver(srv_crt, srv_key, tmp / "pki" / "ca.crt", rbac=[rbac],
+                          extra=["--signing-ca-cert", str(tmp / "pki" / "ca.crt"),
+                                 "--signing-ca-key", str(tmp / "pki" / "ca.key")])
+    try:
+        runnerkey.kubeconfig(srv.url, tmp / "pki" / "ca.crt", tmp / "c.crt", tmp / "k.key").write(tmp / "api.kc")
+        other = runnerkey.PrivateKey.generate()
+        request = runnerkey.CertificateRequest.create(other, user="runner")
+        try:
+            runnerkey.k8s_csr_submit(request, other, kubeconfig=tmp / "api.kc", name="pending", wait=0.5)
+        except runnerkey.CsrNotIssuedError:
+            pass
+        return {
+            "k8s_csr_approve": runnerkey.k8s_csr_approve("pending", expect_user="runner", kubeconfig=tmp / "api.kc"),
+            "k8s_csr_submit": runnerkey.k8s_csr_submit(request, other, kubeconfig=tmp / "api.kc", approve=True),
+        }
+    finally:
+        srv.stop()
+
+
 def calls(tmp: Path) -> dict[str, Any]:
     """One real call of everything in the stub, by stub name."""
     ca = runnerkey.CertificateAuthority.generate(algorithm="ecdsa-p256")
@@ -192,6 +219,7 @@ def calls(tmp: Path) -> dict[str, Any]:
         "renew_units": runnerkey.renew_units(runner="r", exec=["/bin/true"], writable=[tmp], install_root=tmp / "root"),
         "renew": runnerkey.renew(ca=ca, config=cfg_path, runner="test-runner", force=True, online=False),
         "cli_main": runnerkey._native.cli_main(["runnerkey", "--version"]),
+        **csr_api_calls(tmp, ca, cert, key),
     }
 
 

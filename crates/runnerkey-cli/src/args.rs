@@ -405,6 +405,76 @@ pub enum K8sCsrCommand {
     Create(K8sCsrCreateArgs),
     /// Take the issued certificate out of `kubectl get csr NAME -o json`.
     Import(K8sCsrImportArgs),
+    /// Have the cluster sign through its CSR API: submit, approve (when asked and allowed), wait, check, write the certificate.
+    Submit(K8sCsrSubmitArgs),
+    /// Approve one pending CertificateSigningRequest, only if it asks for exactly the expected identity.
+    Approve(K8sCsrApproveArgs),
+}
+
+/// The API server to talk to: a kubeconfig and its context.
+#[derive(Debug, Args)]
+pub struct ApiArgs {
+    /// The kubeconfig (default: the files of KUBECONFIG, else ~/.kube/config).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The context [default: current-context].
+    #[arg(long)]
+    pub context: Option<String>,
+}
+
+/// `runnerkey k8s-csr submit`
+#[derive(Debug, Args)]
+pub struct K8sCsrSubmitArgs {
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// The private key: used when it exists, else made here (0600); it never leaves this host.
+    #[arg(long)]
+    pub key: PathBuf,
+    /// Kubernetes user name (certificate CN) of the request made from --key.
+    #[arg(long, required_unless_present = "csr")]
+    pub user: Option<String>,
+    /// Kubernetes group (certificate O); repeat for several.
+    #[arg(long = "group", conflicts_with = "csr")]
+    pub groups: Vec<String>,
+    /// A PKCS#10 CSR made for --key, instead of --user/--group.
+    #[arg(long, conflicts_with = "user")]
+    pub csr: Option<PathBuf>,
+    /// The object's name [default: a name the server generates from --generate-name].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The prefix of a generated name.
+    #[arg(long, conflicts_with = "name", default_value = "runnerkey-")]
+    pub generate_name: String,
+    /// Requested validity, e.g. 720h (the signer may shorten it; at least 10m).
+    #[arg(long)]
+    pub expiration: Option<String>,
+    /// Approve it too (needs update on certificatesigningrequests/approval and approve on the signer).
+    #[arg(long)]
+    pub approve: bool,
+    /// How long to wait for approval and the certificate, e.g. 5m.
+    #[arg(long, default_value = "5m")]
+    pub wait: String,
+    /// Where the certificate goes.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Replace an existing --out file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `runnerkey k8s-csr approve`
+#[derive(Debug, Args)]
+pub struct K8sCsrApproveArgs {
+    /// The CertificateSigningRequest's name.
+    pub name: String,
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// The user (CN) it must ask for.
+    #[arg(long)]
+    pub expect_user: String,
+    /// A group (O) it must ask for; repeat for several (exactly these).
+    #[arg(long = "expect-group")]
+    pub expect_groups: Vec<String>,
 }
 
 /// `runnerkey k8s-csr create`

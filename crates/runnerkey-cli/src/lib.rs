@@ -11,6 +11,7 @@
 mod term;
 mod args;
 mod batch;
+mod csr_api;
 mod demo;
 mod doctor;
 mod inputs;
@@ -67,6 +68,8 @@ where
         args::Command::Kubeconfig(a) => kube::kubeconfig(&a),
         args::Command::K8sCsr(args::K8sCsrCommand::Create(a)) => kube::k8s_csr_create(&a),
         args::Command::K8sCsr(args::K8sCsrCommand::Import(a)) => kube::k8s_csr_import(&a),
+        args::Command::K8sCsr(args::K8sCsrCommand::Submit(a)) => csr_api::submit(&a),
+        args::Command::K8sCsr(args::K8sCsrCommand::Approve(a)) => csr_api::approve(&a),
         args::Command::Setup(a) => setup::run(&a),
         args::Command::Doctor(a) => doctor::run(&a),
         args::Command::Status(a) => lifecycle::status(&a),

@@ -257,6 +257,86 @@ fn status_report(
     p.run(&cfg).map_err(|e| e.in_file(&config))
 }
 
+fn kube_context(
+    kubeconfig: Option<PathBuf>,
+    context: Option<&str>,
+) -> runnerkey::Result<runnerkey::KubeContext> {
+    let paths = match kubeconfig {
+        Some(p) => vec![p],
+        None => runnerkey::default_kubeconfig_paths(),
+    };
+    let source = paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(":");
+    runnerkey::load_kubeconfig(&paths)?.resolve_context(context, &source)
+}
+
+/// Submits `csr` (made for `key`) to the cluster's CSR API (see
+/// `runnerkey k8s-csr submit`), approves it when asked, waits, checks and
+/// returns the certificate; the object is deleted afterwards.
+#[pyfunction]
+#[pyo3(signature = (csr, key, *, kubeconfig = None, context = None, name = None, generate_name = "runnerkey-", expiration = None, approve = false, wait = 300.0))]
+#[allow(clippy::too_many_arguments)]
+pub fn k8s_csr_submit(
+    py: Python<'_>,
+    csr: &crate::pki::CertificateRequest,
+    key: &crate::pki::PrivateKey,
+    kubeconfig: Option<PathBuf>,
+    context: Option<String>,
+    name: Option<String>,
+    generate_name: &str,
+    expiration: Option<&str>,
+    approve: bool,
+    wait: f64,
+) -> PyResult<crate::pki::Certificate> {
+    let mut p = runnerkey::SubmitParams::default();
+    p.name = name;
+    p.generate_name = Some(generate_name.to_string());
+    p.expiration = expiration
+        .map(|e| e.parse::<Lifetime>().map(|l| l.as_duration()))
+        .transpose()
+        .py()?;
+    p.approve = approve;
+    p.wait = runnerkey::lifetime::timeout_from_secs("wait", wait).map_err(crate::errors::to_py)?;
+    let done = py
+        .detach(|| {
+            p.run(
+                kube_context(kubeconfig, context.as_deref())?,
+                &csr.0,
+                &key.0,
+            )
+        })
+        .py()?;
+    Ok(crate::pki::Certificate(done.certificate))
+}
+
+/// Approves the pending CertificateSigningRequest `name` only when it asks
+/// for exactly `expect_user` and `expect_groups` (see `runnerkey k8s-csr
+/// approve`).
+#[pyfunction]
+#[pyo3(signature = (name, *, expect_user, expect_groups = Vec::new(), kubeconfig = None, context = None))]
+pub fn k8s_csr_approve(
+    py: Python<'_>,
+    name: &str,
+    expect_user: String,
+    expect_groups: Vec<String>,
+    kubeconfig: Option<PathBuf>,
+    context: Option<String>,
+) -> PyResult<()> {
+    let expected = Identity::new(expect_user, expect_groups).py()?;
+    py.detach(|| {
+        runnerkey::approve_csr(
+            kube_context(kubeconfig, context.as_deref())?,
+            name,
+            &expected,
+            std::time::Duration::from_secs(30),
+        )
+    })
+    .py()
+}
+
 /// Renews a runner's client certificate when it is due (see `runnerkey
 /// renew`); the report as a dict.
 #[pyfunction]

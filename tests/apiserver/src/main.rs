@@ -20,9 +20,14 @@
 //! `--handshake-log FILE` appends a line per TLS connection served (each
 //! serves requests until the client closes it, as kube-apiserver does).
 //!
-//! Usage: runnerkey-test-apiserver --cert F --key F --client-ca F [--rbac F]… [--token TOKEN=USER[;GROUP,…]]… [--listen 127.0.0.1:0] [--plain] [--prefix /P] [--sar-status N]
+//! CertificateSigningRequests can be created, read, approved and deleted
+//! (see `csr.rs`); `--signing-ca-cert F --signing-ca-key F` makes the
+//! server issue approved ones.
+//!
+//! Usage: runnerkey-test-apiserver --cert F --key F --client-ca F [--rbac F]… [--token TOKEN=USER[;GROUP,…]]… [--listen 127.0.0.1:0] [--plain] [--prefix /P] [--sar-status N] [--signing-ca-cert F --signing-ca-key F]
 //! Prints `listening on ADDR` and serves until killed.
 
+mod csr;
 mod rbac;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -120,6 +125,8 @@ struct Server {
     sar_status: Option<u16>,
     /// `--handshake-log FILE`: one line per TLS connection served.
     handshake_log: Option<String>,
+    /// CertificateSigningRequests (signed with `--signing-ca-cert/-key`).
+    csrs: csr::Store,
 }
 
 fn pem_blocks(path: &str) -> Vec<Vec<u8>> {
@@ -205,6 +212,9 @@ impl Server {
             return status(401, "Unauthorized", "Unauthorized");
         };
         let req: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        if let Some(answer) = self.csrs.handle(&self.rbac, &user, method, path, &req) {
+            return answer;
+        }
         match (method, path) {
             ("GET", "/version") => (
                 200,
@@ -464,6 +474,15 @@ fn main() {
             .to_string(),
         sar_status: one("--sar-status").map(|s| s.parse().expect("--sar-status N")),
         handshake_log: one("--handshake-log"),
+        csrs: csr::Store::new(one("--signing-ca-cert").map(|c| {
+            let k = one("--signing-ca-key").expect("--signing-ca-key");
+            runnerkey::CertificateAuthority::load(
+                std::path::Path::new(&c),
+                std::path::Path::new(&k),
+                None,
+            )
+            .unwrap_or_else(|e| panic!("{}", e.chain()))
+        })),
     });
     let tls = if plain {
         None

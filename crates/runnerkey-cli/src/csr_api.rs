@@ -1,0 +1,117 @@
+//! `k8s-csr submit` and `k8s-csr approve`: the cluster's CSR API through a
+//! kubeconfig.
+
+use runnerkey::{
+    CertificateRequest, CsrParams, Error, Identity, KeyAlgorithm, KubeContext, Lifetime,
+    PrivateKey, Result, SubmitParams,
+};
+
+use crate::Outcome;
+use crate::args::{ApiArgs, K8sCsrApproveArgs, K8sCsrSubmitArgs};
+
+fn context(a: &ApiArgs) -> Result<KubeContext> {
+    let paths = match &a.kubeconfig {
+        Some(f) => vec![f.clone()],
+        None => runnerkey::default_kubeconfig_paths(),
+    };
+    let source = paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(":");
+    runnerkey::load_kubeconfig(&paths)?.resolve_context(a.context.as_deref(), &source)
+}
+
+fn duration(text: &str) -> Result<std::time::Duration> {
+    Ok(text.parse::<Lifetime>()?.as_duration())
+}
+
+/// `runnerkey k8s-csr submit`
+pub fn submit(a: &K8sCsrSubmitArgs) -> Result<Outcome> {
+    crate::stdio::refuse_for_secret(&a.key, "--key")?;
+    if !a.force && std::fs::symlink_metadata(&a.out).is_ok() {
+        return Err(Error::Exists {
+            path: a.out.clone(),
+        });
+    }
+    let ctx = context(&a.api)?;
+    let key = if std::fs::symlink_metadata(&a.key).is_ok() {
+        PrivateKey::load(&a.key, None)?
+    } else {
+        let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256)?;
+        if let Some(dir) = a.key.parent().filter(|d| !d.as_os_str().is_empty()) {
+            runnerkey::file::create_dirs(dir, runnerkey::file::PRIVATE_DIR)?;
+        }
+        key.write(&a.key, false)?;
+        key
+    };
+    let csr = match (&a.user, &a.csr) {
+        (Some(user), None) => CertificateRequest::create(
+            &key,
+            &CsrParams::new(Identity::new(user.clone(), a.groups.clone())?),
+        )?,
+        (None, Some(path)) => {
+            let csr = CertificateRequest::load(path)?;
+            if !key.matches(&csr.public_key()?) {
+                return Err(Error::KeyMismatch {
+                    certificate: format!("the CSR {}", path.display()),
+                }
+                .in_file(&a.key));
+            }
+            csr
+        }
+        _ => {
+            return Err(Error::InvalidArgument(
+                "give --user NAME [--group G]…, or --csr FILE".into(),
+            ));
+        }
+    };
+    let mut params = SubmitParams::default();
+    params.name = a.name.clone();
+    params.generate_name = Some(a.generate_name.clone());
+    params.expiration = a.expiration.as_deref().map(duration).transpose()?;
+    params.approve = a.approve;
+    params.wait = duration(&a.wait)?;
+    let done = params.run(ctx, &csr, &key)?;
+    runnerkey::file::write_atomic(
+        &a.out,
+        done.certificate.to_pem().as_bytes(),
+        runnerkey::file::PUBLIC,
+        a.force,
+    )?;
+    out!(
+        "CertificateSigningRequest {}{}: issued {} valid until {}",
+        done.name,
+        if done.approved_here {
+            " (approved here)"
+        } else {
+            ""
+        },
+        done.certificate.identity(),
+        done.not_after
+    );
+    out!("  wrote {}", a.out.display());
+    if !done.deleted {
+        crate::warn(&format!(
+            "could not delete CertificateSigningRequest {} (it expires on its own)",
+            done.name
+        ));
+    }
+    Ok(Outcome::Ok)
+}
+
+/// `runnerkey k8s-csr approve`
+pub fn approve(a: &K8sCsrApproveArgs) -> Result<Outcome> {
+    let expected = Identity::new(a.expect_user.clone(), a.expect_groups.clone())?;
+    runnerkey::approve_csr(
+        context(&a.api)?,
+        &a.name,
+        &expected,
+        std::time::Duration::from_secs(30),
+    )?;
+    out!(
+        "approved CertificateSigningRequest {} for {expected}",
+        a.name
+    );
+    Ok(Outcome::Ok)
+}

@@ -1,0 +1,392 @@
+//! The cluster's CertificateSigningRequest API, spoken directly: submit a
+//! request for the `kubernetes.io/kube-apiserver-client` signer, approve it
+//! when asked and allowed (only when it asks for exactly the identity
+//! expected), wait for the certificate, check it, delete the object. The
+//! key never leaves this host, and no CA key is needed anywhere.
+
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::api_client::{ApiClient, Credentials, Endpoint, TransportError};
+use crate::cert::Certificate;
+use crate::csr::CertificateRequest;
+use crate::error::{Error, Result};
+use crate::identity::Identity;
+use crate::k8s_csr::{CLIENT_SIGNER, K8sCsr, K8sCsrParams};
+use crate::key::PrivateKey;
+use crate::kube_context::{ContextCredentials, KubeContext};
+use crate::verify::verify_client_cert;
+
+const PATH: &str = "/apis/certificates.k8s.io/v1/certificatesigningrequests";
+
+/// The usages a client certificate request may ask for.
+const CLIENT_USAGES: [&str; 3] = ["client auth", "digital signature", "key encipherment"];
+
+/// A client for the API server a kubeconfig context names. Refuses a
+/// context that turns off server certificate checks, and one whose user
+/// needs a credential plugin.
+fn client(context: KubeContext, timeout: Duration) -> Result<(ApiClient, String)> {
+    if context.insecure_skip_tls_verify {
+        return Err(Error::InvalidArgument(format!(
+            "{}: the cluster entry turns server certificate checks off (insecure-skip-tls-verify); runnerkey does not send credentials that way",
+            context.source
+        )));
+    }
+    let credentials = match context.credentials {
+        ContextCredentials::ClientCertificate { chain, key, .. } => {
+            Credentials::ClientCertificate(chain, key)
+        }
+        ContextCredentials::Token { token, .. } => Credentials::BearerToken(token),
+        ContextCredentials::Plugin { what } => {
+            return Err(Error::InvalidArgument(format!(
+                "{}: the user authenticates with {what}, which runnerkey does not run",
+                context.source
+            )));
+        }
+        ContextCredentials::Anonymous => Credentials::Anonymous,
+    };
+    let endpoint = Endpoint::parse(&context.server)?;
+    Ok((
+        ApiClient::new(endpoint, &context.cas, credentials, timeout)?,
+        context.server,
+    ))
+}
+
+fn api(e: TransportError, server: &str) -> Error {
+    Error::InvalidArgument(format!("{server}: {}", e.detail()))
+}
+
+fn refused(status: u16, body: &Value, what: &str) -> Error {
+    let message = body["message"].as_str().unwrap_or("");
+    Error::InvalidArgument(format!(
+        "{what}: the API server answered HTTP {status}: {message}"
+    ))
+}
+
+/// How to submit.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct SubmitParams {
+    /// The object's name; `None` with `generate_name` lets the server pick.
+    pub name: Option<String>,
+    /// A name prefix for the server to complete.
+    pub generate_name: Option<String>,
+    /// Requested validity (`expirationSeconds`; the signer may shorten it).
+    pub expiration: Option<Duration>,
+    /// Approve it too (needs the permission to approve).
+    pub approve: bool,
+    /// How long to wait for the certificate.
+    pub wait: Duration,
+    /// Time between two looks at the object.
+    pub poll: Duration,
+    /// Each request's deadline.
+    pub timeout: Duration,
+}
+
+impl Default for SubmitParams {
+    fn default() -> Self {
+        Self {
+            name: None,
+            generate_name: Some("runnerkey-".into()),
+            expiration: None,
+            approve: false,
+            wait: Duration::from_secs(300),
+            poll: Duration::from_secs(1),
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What the submission gave.
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct Submitted {
+    /// The object's name.
+    pub name: String,
+    /// Whether this run approved it.
+    pub approved_here: bool,
+    /// The issued certificate, checked.
+    #[serde(skip)]
+    pub certificate: Certificate,
+    /// Its notBefore and notAfter as the signer set them (RFC 3339).
+    pub not_before: String,
+    /// notAfter.
+    pub not_after: String,
+    /// Whether the object was deleted afterwards.
+    pub deleted: bool,
+}
+
+impl SubmitParams {
+    /// Submits `csr` (made for `key`, which stays here) through `context`,
+    /// approves it when asked, waits for the certificate, checks that it
+    /// belongs to `key`, is a client certificate for exactly `csr`'s
+    /// identity and is accepted by the context's CA, and deletes the object.
+    pub fn run(
+        &self,
+        context: KubeContext,
+        csr: &CertificateRequest,
+        key: &PrivateKey,
+    ) -> Result<Submitted> {
+        let expected = csr.signable_identity()?;
+        let cas = context.cas.clone();
+        let (client, server) = client(context, self.timeout)?;
+        let mut params = K8sCsrParams::new(self.name.clone().unwrap_or_else(|| "x".into()));
+        params.expiration = self.expiration;
+        params.allow_system_masters = false;
+        let object = K8sCsr::new(csr, &params)?;
+        let mut body: Value = serde_json::from_str(&object.to_json()?)
+            .map_err(|e| Error::InvalidArgument(format!("the request object: {e}")))?;
+        if self.name.is_none() {
+            let prefix = self
+                .generate_name
+                .clone()
+                .unwrap_or_else(|| "runnerkey-".into());
+            if let Some(meta) = body["metadata"].as_object_mut() {
+                meta.remove("name");
+                meta.insert("generateName".into(), json!(prefix));
+            }
+        }
+        let created = client
+            .request("POST", PATH, Some(&body))
+            .map_err(|e| api(e, &server))?;
+        if created.status != 201 && created.status != 200 {
+            return Err(refused(
+                created.status,
+                &created.json(),
+                "creating the CertificateSigningRequest",
+            ));
+        }
+        let created = created.json();
+        let name = created["metadata"]["name"]
+            .as_str()
+            .ok_or_else(|| Error::InvalidArgument("the created object has no name".into()))?
+            .to_string();
+        let uid = created["metadata"]["uid"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        let result = self.finish(&client, &server, &name, &uid, &expected, key, &cas);
+        // Still pending when the wait ended: left for an approver (the
+        // controller removes it after a day). Otherwise deleted, so an
+        // issued certificate does not sit in the API for an hour.
+        let pending =
+            matches!(&result, Err(Error::CsrNotIssued { state, .. }) if state.starts_with("still"));
+        let deleted = !pending
+            && client
+                .request("DELETE", &format!("{PATH}/{name}"), None)
+                .is_ok_and(|r| r.status == 200 || r.status == 202 || r.status == 404);
+        let (certificate, approved_here) = result?;
+        Ok(Submitted {
+            name,
+            approved_here,
+            not_before: crate::lifetime::rfc3339(certificate.not_before()),
+            not_after: crate::lifetime::rfc3339(certificate.not_after()),
+            certificate,
+            deleted,
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        &self,
+        client: &ApiClient,
+        server: &str,
+        name: &str,
+        uid: &str,
+        expected: &Identity,
+        key: &PrivateKey,
+        cas: &[Certificate],
+    ) -> Result<(Certificate, bool)> {
+        let mut approved_here = false;
+        if self.approve {
+            approve(client, server, name, expected)?;
+            approved_here = true;
+        }
+        let deadline = Instant::now() + self.wait;
+        loop {
+            let got = client
+                .request("GET", &format!("{PATH}/{name}"), None)
+                .map_err(|e| api(e, server))?;
+            if got.status == 404 {
+                return Err(Error::CsrNotIssued {
+                    name: name.into(),
+                    state: "deleted before its certificate was read".into(),
+                });
+            }
+            if got.status != 200 {
+                return Err(refused(
+                    got.status,
+                    &got.json(),
+                    "reading the CertificateSigningRequest",
+                ));
+            }
+            let value = got.json();
+            if !uid.is_empty() && value["metadata"]["uid"].as_str() != Some(uid) {
+                return Err(Error::CsrNotIssued {
+                    name: name.into(),
+                    state: "replaced by another object of the same name".into(),
+                });
+            }
+            let object = K8sCsr::parse(&value.to_string())?;
+            match object.issued_certificate(key) {
+                Ok(cert) => {
+                    check_issued(&cert, expected, cas)?;
+                    return Ok((cert, approved_here));
+                }
+                Err(Error::CsrNotIssued { state, .. })
+                    if (state.starts_with("pending") || state.starts_with("approved"))
+                        && Instant::now() < deadline =>
+                {
+                    std::thread::sleep(self.poll.min(deadline - Instant::now()));
+                }
+                Err(Error::CsrNotIssued { state, .. })
+                    if state.starts_with("pending") || state.starts_with("approved") =>
+                {
+                    return Err(Error::CsrNotIssued {
+                        name: name.into(),
+                        state: format!("still {state} after {:?}", self.wait),
+                    });
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// The issued certificate must be a client certificate for exactly the
+/// identity asked for, accepted by the cluster CA.
+fn check_issued(cert: &Certificate, expected: &Identity, cas: &[Certificate]) -> Result<()> {
+    let set = |i: &Identity| {
+        (
+            i.user.clone(),
+            i.groups
+                .iter()
+                .cloned()
+                .collect::<std::collections::BTreeSet<_>>(),
+        )
+    };
+    if set(&cert.identity()) != set(expected) {
+        return Err(Error::InvalidArgument(format!(
+            "the signer issued a certificate for {}, not {expected}: it was not written",
+            cert.identity()
+        )));
+    }
+    if !cas.is_empty() {
+        let report = verify_client_cert(cas, cert, None, None);
+        if !report.ok {
+            return Err(Error::InvalidArgument(format!(
+                "the issued certificate is not a client certificate the cluster CA accepts: {}",
+                report
+                    .problems
+                    .iter()
+                    .map(|p| p.message.clone())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Approves the pending request `name` only when it is for the
+/// kube-apiserver-client signer, asks for client usages only, and its
+/// subject is exactly `expected` (groups as a set).
+fn approve(client: &ApiClient, server: &str, name: &str, expected: &Identity) -> Result<()> {
+    let got = client
+        .request("GET", &format!("{PATH}/{name}"), None)
+        .map_err(|e| api(e, server))?;
+    if got.status != 200 {
+        return Err(refused(
+            got.status,
+            &got.json(),
+            "reading the CertificateSigningRequest",
+        ));
+    }
+    let mut value = got.json();
+    let object = K8sCsr::parse(&value.to_string())?;
+    if object.spec.signer_name != CLIENT_SIGNER {
+        return Err(Error::InvalidArgument(format!(
+            "CertificateSigningRequest {name} is for the signer {:?}, not {CLIENT_SIGNER}: not approved",
+            object.spec.signer_name
+        )));
+    }
+    if let Some(u) = object
+        .spec
+        .usages
+        .iter()
+        .find(|u| !CLIENT_USAGES.contains(&u.as_str()))
+    {
+        return Err(Error::InvalidArgument(format!(
+            "CertificateSigningRequest {name} asks for the usage {u:?}: not approved"
+        )));
+    }
+    let pem = STANDARD
+        .decode(object.spec.request.trim())
+        .map_err(|e| Error::InvalidArgument(format!("spec.request is not base64: {e}")))?;
+    let request = CertificateRequest::from_pem(&pem)?;
+    let asked = request.signable_identity()?;
+    let set = |i: &Identity| {
+        (
+            i.user.clone(),
+            i.groups
+                .iter()
+                .cloned()
+                .collect::<std::collections::BTreeSet<_>>(),
+        )
+    };
+    if set(&asked) != set(expected) {
+        return Err(Error::InvalidArgument(format!(
+            "CertificateSigningRequest {name} asks for {asked}, not {expected}: not approved"
+        )));
+    }
+    let conditions = value["status"]["conditions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if conditions
+        .iter()
+        .any(|c| c["type"] == "Denied" || c["type"] == "Failed")
+    {
+        return Err(Error::CsrNotIssued {
+            name: name.into(),
+            state: "denied or failed before it could be approved".into(),
+        });
+    }
+    if conditions.iter().any(|c| c["type"] == "Approved") {
+        return Ok(());
+    }
+    let mut all = conditions;
+    all.push(
+        json!({"type": "Approved", "status": "True", "reason": "RunnerkeyApprove",
+                    "message": format!("approved by runnerkey for {expected}")}),
+    );
+    value["status"]["conditions"] = Value::Array(all);
+    let put = client
+        .request("PUT", &format!("{PATH}/{name}/approval"), Some(&value))
+        .map_err(|e| api(e, server))?;
+    if put.status != 200 && put.status != 201 {
+        return Err(refused(
+            put.status,
+            &put.json(),
+            "approving the CertificateSigningRequest",
+        ));
+    }
+    Ok(())
+}
+
+/// Approves the pending CertificateSigningRequest `name` through `context`
+/// when it asks for exactly `expected` (user and groups), the
+/// kube-apiserver-client signer and client usages only.
+pub fn approve_csr(
+    context: KubeContext,
+    name: &str,
+    expected: &Identity,
+    timeout: Duration,
+) -> Result<()> {
+    let (client, server) = client(context, timeout)?;
+    approve(&client, &server, name, expected)
+}

@@ -1,0 +1,85 @@
+"""`k8s-csr submit` and `k8s-csr approve` against the stand-in API server's
+certificates.k8s.io API and signer: the key stays here, the CA key is not
+needed, the certificate is checked by openssl."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+from cluster import make_ca, serving_cert, start_apiserver
+from conftest import binary, ok, openssl, run
+
+CSR_ADMIN = """apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: csr-admin}
+rules:
+- apiGroups: [certificates.k8s.io]
+  resources: [certificatesigningrequests, certificatesigningrequests/approval]
+  verbs: [create, get, delete, update]
+- apiGroups: [certificates.k8s.io]
+  resources: [signers]
+  verbs: [approve]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: csr-admin}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: csr-admin}
+subjects: [{kind: User, name: csr-admin}]
+"""
+
+
+def test_submit_approve_wait_and_check(tmp_path: Path) -> None:
+    ca_crt, ca_key = make_ca(tmp_path, "cluster")
+    srv_crt, srv_key = serving_cert(tmp_path, ca_crt, ca_key)
+    rbac = tmp_path / "rbac.yaml"
+    rbac.write_text(CSR_ADMIN)
+    srv = start_apiserver(srv_crt, srv_key, ca_crt, rbac=[rbac],
+                          extra=["--signing-ca-cert", str(ca_crt), "--signing-ca-key", str(ca_key)])
+    try:
+        for who in ("csr-admin", "nobody"):
+            ok("issue", "--ca-cert", ca_crt, "--ca-key", ca_key, "--user", who, "--out-dir", tmp_path / who)
+            ok("kubeconfig", "--server", srv.url, "--ca", ca_crt, "--cert", tmp_path / who / f"{who}.crt",
+               "--key", tmp_path / who / f"{who}.key", "--out", tmp_path / f"{who}.kc")
+        kc = tmp_path / "csr-admin.kc"
+        # Submit and approve in one go: a fresh key made here, 0600.
+        out = tmp_path / "runner" / "r.crt"
+        r = ok("k8s-csr", "submit", "--kubeconfig", kc, "--key", tmp_path / "runner" / "r.key",
+               "--user", "gitlab-runner:h1", "--group", "ci", "--approve", "--expiration", "1h", "--out", out)
+        assert "approved here" in r.out
+        assert (tmp_path / "runner" / "r.key").stat().st_mode & 0o777 == 0o600
+        openssl("verify", "-purpose", "sslclient", "-CAfile", ca_crt, out)
+        import runnerkey
+        cert = runnerkey.Certificate.load(out)
+        assert (cert.user, cert.groups) == ("gitlab-runner:h1", ["ci"])
+        life = (cert.not_after - cert.not_before).total_seconds()
+        assert 3600 <= life <= 3600 + 600, life
+        assert runnerkey.PrivateKey.load(tmp_path / "runner" / "r.key").public_key_sha256 == \
+            runnerkey.PrivateKey.load(tmp_path / "runner" / "r.key").public_key_sha256
+        # Waiting for someone else's approval; approval checks the identity.
+        waiting = subprocess.Popen([str(binary()), "k8s-csr", "submit", "--kubeconfig", str(kc), "--key",
+                                    str(tmp_path / "h2.key"), "--user", "gitlab-runner:h2", "--name", "runner-h2",
+                                    "--wait", "20s", "--out", str(tmp_path / "h2.crt")],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)
+        wrong = run("k8s-csr", "approve", "runner-h2", "--kubeconfig", kc, "--expect-user", "gitlab-runner:h2",
+                    "--expect-group", "system:masters")
+        assert wrong.code == 2 and "not approved" in wrong.err, wrong
+        denied = run("k8s-csr", "approve", "runner-h2", "--kubeconfig", tmp_path / "nobody.kc",
+                     "--expect-user", "gitlab-runner:h2")
+        assert denied.code == 2 and "403" in denied.err, denied
+        ok("k8s-csr", "approve", "runner-h2", "--kubeconfig", kc, "--expect-user", "gitlab-runner:h2")
+        stdout, stderr = waiting.communicate(timeout=30)
+        assert waiting.returncode == 0, stderr
+        openssl("verify", "-purpose", "sslclient", "-CAfile", ca_crt, tmp_path / "h2.crt")
+        # Nobody approves: the wait ends, nothing is written.
+        late = run("k8s-csr", "submit", "--kubeconfig", kc, "--key", tmp_path / "h3.key", "--user", "h3",
+                   "--wait", "2s", "--out", tmp_path / "h3.crt")
+        assert late.code == 2 and "pending" in late.err and not (tmp_path / "h3.crt").exists(), late
+        # Without the right to create CSRs: the API's 403, nothing written.
+        no = run("k8s-csr", "submit", "--kubeconfig", tmp_path / "nobody.kc", "--key", tmp_path / "h4.key",
+                 "--user", "h4", "--out", tmp_path / "h4.crt")
+        assert no.code == 2 and "403" in no.err and not (tmp_path / "h4.crt").exists(), no
+    finally:
+        srv.stop()
