@@ -254,6 +254,7 @@ class _RenewReport(TypedDict):
     online: _OnlineCheck
     files: list[str]
     warnings: list[str]
+    clamped: bool
 
 class _RenewUnits(TypedDict):
     """The systemd units of :func:`renew_units`."""

@@ -152,14 +152,14 @@ def test_systemd_units_pass_systemd_analyze_and_run_renew(tmp_path: Path) -> Non
     units = sorted((tmp_path / "root" / "etc" / "systemd" / "system").iterdir())
     assert [u.name for u in units] == ["runnerkey-renew-my\\x20runner.service", "runnerkey-renew-my\\x20runner.timer"]
     assert all(u.stat().st_mode & 0o777 == 0o644 for u in units)
-    assert "systemctl enable --now runnerkey-renew-my\\x20runner.timer" in r.out
+    assert "systemctl enable --now 'runnerkey-renew-my\\x20runner.timer'" in r.out
     v = subprocess.run(["systemd-analyze", "verify", *map(str, units)], capture_output=True, text=True)
     assert v.returncode == 0, v.stderr
     service = units[0].read_text()
     assert f"ReadWritePaths={tmp_path / 'ssl'}" in service and "ProtectSystem=strict" in service
     exec_line = next(line for line in service.splitlines() if line.startswith("ExecStart="))
     argv = shlex.split(exec_line.removeprefix("ExecStart="))
-    assert argv[1:5] == ["renew", "--config", str(cfg), "--runner"] and argv[5] == "my runner"
+    assert argv[1:4] == ["renew", f"--config={cfg}", "--runner=my runner"], argv
     done = subprocess.run([*argv, "--force", "--json"], capture_output=True, text=True)
     assert done.returncode == 0 and json.loads(done.stdout)["renewed"], done.stderr
     # A broken unit is caught by the same check (the test can fail).

@@ -136,6 +136,11 @@ pub fn renew(a: &RenewArgs) -> Result<Outcome> {
                     ),
                     _ => {}
                 }
+                if report.clamped {
+                    out!(
+                        "  ✗ cut short: it ends with the CA, before its full lifetime; renew the CA"
+                    );
+                }
                 out!("  the previous pair is kept for rollback; config.toml is unchanged");
             }
         }
@@ -189,27 +194,21 @@ pub fn systemd(a: &SystemdArgs) -> Result<Outcome> {
             path: "runnerkey".into(),
             source,
         })?;
+    // `--flag=value`: a value starting with `-` stays a value.
     let mut exec = vec![
         program.display().to_string(),
         "renew".into(),
-        "--config".into(),
-        absolute(&a.config.config)?,
+        format!("--config={}", absolute(&a.config.config)?),
     ];
-    match &runner {
-        runnerkey::runner_config::RunnerSelector::Name(n) => {
-            exec.extend(["--runner".into(), n.clone()])
-        }
-        runnerkey::runner_config::RunnerSelector::Index(i) => {
-            exec.extend(["--runner-index".into(), i.to_string()])
-        }
-    }
+    exec.push(match &runner {
+        runnerkey::runner_config::RunnerSelector::Name(n) => format!("--runner={n}"),
+        runnerkey::runner_config::RunnerSelector::Index(i) => format!("--runner-index={i}"),
+    });
     match (&a.ca.ca_dir, &a.ca.ca_cert, &a.ca.ca_key) {
-        (Some(dir), _, _) => exec.extend(["--ca-dir".into(), absolute(dir)?]),
+        (Some(dir), _, _) => exec.push(format!("--ca-dir={}", absolute(dir)?)),
         (None, Some(c), Some(k)) => exec.extend([
-            "--ca-cert".into(),
-            absolute(c)?,
-            "--ca-key".into(),
-            absolute(k)?,
+            format!("--ca-cert={}", absolute(c)?),
+            format!("--ca-key={}", absolute(k)?),
         ]),
         _ => {
             return Err(runnerkey::Error::InvalidArgument(
@@ -219,13 +218,13 @@ pub fn systemd(a: &SystemdArgs) -> Result<Outcome> {
         }
     }
     if let Some(p) = &a.ca.ca_passphrase_file {
-        exec.extend(["--ca-passphrase-file".into(), absolute(p)?]);
+        exec.push(format!("--ca-passphrase-file={}", absolute(p)?));
     }
     if a.when.renew_at != 2.0 / 3.0 {
-        exec.extend(["--renew-at".into(), a.when.renew_at.to_string()]);
+        exec.push(format!("--renew-at={}", a.when.renew_at));
     }
     if let Some(b) = &a.when.renew_before {
-        exec.extend(["--renew-before".into(), b.clone()]);
+        exec.push(format!("--renew-before={b}"));
     }
     let units = runnerkey::RenewUnits::new(
         label,
@@ -238,7 +237,7 @@ pub fn systemd(a: &SystemdArgs) -> Result<Outcome> {
             out!("wrote {}", p.display());
         }
         out!(
-            "next: systemctl daemon-reload && systemctl enable --now {}.timer",
+            "next: systemctl daemon-reload && systemctl enable --now '{}.timer'",
             units.name()
         );
     } else {

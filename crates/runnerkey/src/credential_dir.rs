@@ -63,12 +63,22 @@ impl CredentialDir {
     /// symbolic links once, and converting plain files left by an earlier
     /// version without ever showing a mix). The version before is kept as
     /// `previous`; older ones are removed.
+    ///
+    /// Other files of the current version (another runner's, sharing the
+    /// directory) are carried into the new one. One install at a time per
+    /// directory (a lock in the store); new directories and files belong to
+    /// the credential directory's owner, so a runner that runs as another
+    /// user keeps reading them.
     pub fn install(&self, files: &[CredentialFile]) -> Result<()> {
         let store = self.store();
         make_dir(&store)?;
+        self.own(&store)?;
+        let _lock = self.lock()?;
         self.remove_unreferenced();
         self.adopt_plain_files(files)?;
-        let version = self.write_version(files)?;
+        let mut all = files.to_vec();
+        all.extend(self.others(files)?);
+        let version = self.write_version(&all)?;
         let old = fs::read_link(store.join(CURRENT)).ok();
         swap_link(&store.join(CURRENT), &version)?;
         self.link_stable_paths(files)?;
@@ -76,6 +86,60 @@ impl CredentialDir {
             swap_link(&store.join(PREVIOUS), &old)?;
         }
         self.remove_unreferenced();
+        Ok(())
+    }
+
+    /// The exclusive lock on this directory's versions, held while it lives.
+    fn lock(&self) -> Result<fs::File> {
+        let path = self.store().join("lock");
+        let lock = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)
+            .map_err(io(&path))?;
+        lock.lock().map_err(io(&path))?;
+        Ok(lock)
+    }
+
+    /// The files of the current version that `files` does not replace.
+    fn others(&self, files: &[CredentialFile]) -> Result<Vec<CredentialFile>> {
+        let current = self.store().join(CURRENT);
+        let Ok(entries) = fs::read_dir(&current) else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if files.iter().any(|f| f.name == name) {
+                continue;
+            }
+            let path = e.path();
+            let meta = fs::symlink_metadata(&path).map_err(io(&path))?;
+            if !meta.file_type().is_file() {
+                continue;
+            }
+            out.push(CredentialFile {
+                name,
+                content: file::read(&path)?,
+                mode: meta.permissions().mode() & 0o777,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Gives `path` to the owner of the credential directory, when that is
+    /// not who runs this (root renewing a runner that runs as another user).
+    fn own(&self, path: &Path) -> Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = fs::metadata(&self.dir).map_err(io(&self.dir))?;
+        let here = fs::symlink_metadata(path).map_err(io(path))?;
+        if (here.uid(), here.gid()) != (meta.uid(), meta.gid()) {
+            std::os::unix::fs::lchown(path, Some(meta.uid()), Some(meta.gid()))
+                .map_err(io(path))?;
+        }
         Ok(())
     }
 
@@ -115,6 +179,7 @@ impl CredentialDir {
         let name = version_name()?;
         let version = store.join(&name);
         make_dir(&version)?;
+        self.own(&version)?;
         for f in files {
             let path = version.join(&f.name);
             let mut out = fs::OpenOptions::new()
@@ -128,6 +193,7 @@ impl CredentialDir {
             out.set_permissions(fs::Permissions::from_mode(f.mode))
                 .map_err(io(&path))?;
             out.sync_all().map_err(io(&path))?;
+            self.own(&path)?;
         }
         if let Ok(d) = fs::File::open(&version) {
             let _ = d.sync_all();
@@ -152,7 +218,12 @@ impl CredentialDir {
     /// Removes what a process that died left behind: versions neither
     /// `current` nor `previous` point at, and temporary links.
     pub fn clean(&self) {
-        self.remove_unreferenced();
+        if !self.store().is_dir() {
+            return;
+        }
+        if let Ok(_lock) = self.lock() {
+            self.remove_unreferenced();
+        }
     }
 
     fn remove_unreferenced(&self) {
@@ -215,6 +286,12 @@ fn version_name() -> Result<String> {
 }
 
 fn make_dir(path: &Path) -> Result<()> {
+    if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(io(path)(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "is a symbolic link: runnerkey keeps the versions of keys only in a directory of its own",
+        )));
+    }
     match fs::DirBuilder::new().mode(file::PRIVATE_DIR).create(path) {
         Ok(()) => {
             fs::set_permissions(path, fs::Permissions::from_mode(file::PRIVATE_DIR))

@@ -112,13 +112,16 @@ pub struct RenewReport {
     pub files: Vec<PathBuf>,
     /// Advice from issuing.
     pub warnings: Vec<String>,
+    /// The new certificate ends with the CA, before the lifetime it
+    /// should have: the CA needs renewing.
+    pub clamped: bool,
 }
 
 impl RenewReport {
     /// Whether the run failed its purpose: due, but the new pair was
-    /// refused (the old one was kept).
+    /// refused (the old one was kept), or cut short by the CA's end.
     pub fn failed(&self) -> bool {
-        matches!(self.online, OnlineCheck::Refused { .. })
+        matches!(self.online, OnlineCheck::Refused { .. }) || self.clamped
     }
 }
 
@@ -172,7 +175,22 @@ impl RenewParams {
             ca.check_output(p)?;
         }
         let old = Certificate::load(&cert_file)?;
+        // The identity is copied from the certificate in place: only from
+        // one this CA made (whatever else sits in cert_file is not vouched
+        // for by anyone).
+        if old.issuer() != ca.certificate().subject()
+            || old
+                .verify_signature(&ca.certificate().public_key())
+                .is_err()
+        {
+            return Err(Error::InvalidArgument(format!(
+                "{}: this certificate was not issued by the CA at hand ({}): renew copies its identity only from one that was",
+                cert_file.display(),
+                ca.certificate().subject()
+            )));
+        }
         let old_key = PrivateKey::load(&key_file, None)?;
+        let mismatched = !old_key.matches(&old.public_key());
         let due_at = self.policy.due_at(&old);
         let mut report = RenewReport {
             runner: label,
@@ -185,13 +203,16 @@ impl RenewParams {
             online: OnlineCheck::Skipped,
             files: vec![key_file.clone(), cert_file.clone(), ca_file.clone()],
             warnings: Vec::new(),
+            clamped: false,
         };
-        if !self.force && now < due_at {
+        if !self.force && !mismatched && now < due_at {
             report.reason = format!("not due until {}", rfc3339(due_at));
             return Ok(report);
         }
         report.reason = if self.force {
             "forced".into()
+        } else if mismatched {
+            "the key in place does not belong to the certificate".into()
         } else {
             format!("due since {}", rfc3339(due_at))
         };
@@ -212,6 +233,7 @@ impl RenewParams {
             },
         )?;
         report.warnings = issued.warnings;
+        report.clamped = issued.clamped_to.is_some();
         let new = issued.certificate;
         let trusted = Certificate::load_all(&ca_file)?;
         let offline = verify_client_cert(&trusted, &new, Some(&key), Some(now));
@@ -321,10 +343,12 @@ fn check_online(
         Ok(r) if r.status == 401 => OnlineCheck::Refused {
             reason: "the API server answered 401 Unauthorized to the new certificate".into(),
         },
-        // Authenticated, but not allowed to review itself (403), or an old
-        // API server without the endpoint: the certificate was accepted.
-        Ok(r) if r.status == 403 || r.status == 404 => OnlineCheck::Authenticated {
+        // Authenticated (not 401), but not allowed to review itself.
+        Ok(r) if r.status == 403 => OnlineCheck::Authenticated {
             user: cert.identity().user,
+        },
+        Ok(r) if r.status == 404 => OnlineCheck::Unreachable {
+            reason: "the API server has no SelfSubjectReview: checked offline only".into(),
         },
         Ok(r) => OnlineCheck::Unreachable {
             reason: format!("SelfSubjectReview answered HTTP {}", r.status),
@@ -433,5 +457,148 @@ mod tests {
             std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777,
             0o600
         );
+    }
+
+    #[test]
+    fn a_shared_directory_keeps_the_other_runners_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (ca, config, ssl) = runner(tmp.path());
+        // A second runner in the same directory, set up the same way.
+        let mut text = std::fs::read_to_string(&config).unwrap();
+        text.push_str("[[runners]]\n  name = \"b\"\n  executor = \"kubernetes\"\n");
+        std::fs::write(&config, text).unwrap();
+        let mut p = SetupParams::new(
+            &config,
+            RunnerSelector::Name("b".into()),
+            "https://127.0.0.1:1",
+        )
+        .unwrap();
+        p.out_dir = ssl.clone();
+        p.identity = crate::Identity::new("b", Vec::<String>::new()).unwrap();
+        p.run(CertSource::Ca(&ca)).unwrap();
+        let a_cert = ssl.join("gitlab-runner:h1.crt");
+        assert!(
+            Certificate::load(&a_cert).is_ok(),
+            "b's setup kept a's files"
+        );
+        for name in ["r", "b", "r"] {
+            let mut renew = RenewParams::new(&config, RunnerSelector::Name(name.into()));
+            renew.force = true;
+            renew.online = false;
+            assert!(renew.run(&ca).unwrap().renewed);
+        }
+        for (c, k) in [
+            ("gitlab-runner:h1.crt", "gitlab-runner:h1.key"),
+            ("b.crt", "b.key"),
+        ] {
+            let cert = Certificate::load(&ssl.join(c)).unwrap();
+            let key = PrivateKey::load(&ssl.join(k), None).unwrap();
+            assert!(key.matches(&cert.public_key()), "{c}");
+        }
+    }
+
+    #[test]
+    fn concurrent_renewals_leave_one_good_pair() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (ca, config, ssl) = runner(tmp.path());
+        std::thread::scope(|s| {
+            let runs: Vec<_> = (0..6)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut renew = RenewParams::new(&config, RunnerSelector::Name("r".into()));
+                        renew.force = true;
+                        renew.online = false;
+                        renew.run(&ca)
+                    })
+                })
+                .collect();
+            for r in runs {
+                r.join().unwrap().unwrap();
+            }
+        });
+        let cert = Certificate::load(&ssl.join("gitlab-runner:h1.crt")).unwrap();
+        let key = PrivateKey::load(&ssl.join("gitlab-runner:h1.key"), None).unwrap();
+        assert!(key.matches(&cert.public_key()));
+        assert!(
+            CredentialDir::new(&ssl)
+                .previous()
+                .is_some_and(|p| p.is_dir())
+        );
+    }
+
+    #[test]
+    fn a_foreign_certificate_is_not_renewed_and_a_wrong_key_is() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (ca, config, ssl) = runner(tmp.path());
+        let cert_file = ssl.join("gitlab-runner:h1.crt");
+        let key_file = ssl.join("gitlab-runner:h1.key");
+        // A key that does not belong to the certificate: due, whatever the date.
+        let stray = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        std::fs::write(
+            std::fs::canonicalize(&key_file).unwrap(),
+            stray.to_pem().as_bytes(),
+        )
+        .unwrap();
+        let mut renew = RenewParams::new(&config, RunnerSelector::Name("r".into()));
+        renew.online = false;
+        let fixed = renew.run(&ca).unwrap();
+        assert!(
+            fixed.renewed && fixed.reason.contains("does not belong"),
+            "{fixed:?}"
+        );
+        // A certificate from another CA in cert_file: its identity is not copied.
+        let other = CertificateAuthority::generate(&CaParams {
+            algorithm: KeyAlgorithm::EcdsaP256,
+            ..CaParams::default()
+        })
+        .unwrap();
+        let (k, issued) = other
+            .issue(
+                &crate::Identity::new("system:admin", ["ops"]).unwrap(),
+                KeyAlgorithm::EcdsaP256,
+                &IssueParams::default(),
+            )
+            .unwrap();
+        std::fs::write(
+            std::fs::canonicalize(&cert_file).unwrap(),
+            issued.certificate.to_pem(),
+        )
+        .unwrap();
+        std::fs::write(
+            std::fs::canonicalize(&key_file).unwrap(),
+            k.to_pem().as_bytes(),
+        )
+        .unwrap();
+        renew.force = true;
+        let err = renew.run(&ca).unwrap_err();
+        assert!(
+            err.to_string().contains("not issued by the CA at hand"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn renewed_files_belong_to_the_directorys_owner() {
+        use std::os::unix::fs::MetadataExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let (ca, config, ssl) = runner(tmp.path());
+        if std::fs::metadata(&config).unwrap().uid() != 0 {
+            return; // giving files away needs root
+        }
+        std::os::unix::fs::chown(&ssl, Some(65534), Some(65534)).unwrap();
+        let mut renew = RenewParams::new(&config, RunnerSelector::Name("r".into()));
+        renew.force = true;
+        renew.online = false;
+        renew.run(&ca).unwrap();
+        let key = std::fs::canonicalize(ssl.join("gitlab-runner:h1.key")).unwrap();
+        for p in [
+            key.as_path(),
+            key.parent().unwrap(),
+            &ssl.join(".runnerkey"),
+        ] {
+            let m = std::fs::metadata(p).unwrap();
+            assert_eq!((m.uid(), m.gid()), (65534, 65534), "{}", p.display());
+        }
+        assert_eq!(std::fs::metadata(&key).unwrap().mode() & 0o777, 0o600);
     }
 }

@@ -172,6 +172,25 @@ impl StatusParams {
             None => s.problem = Some("no key_file".into()),
             Some(Ok(_)) => {}
         }
+        match set(&k.ca_file).map(|p| Certificate::load_all(Path::new(&p))) {
+            None => {}
+            Some(Err(e)) => {
+                s.problem.get_or_insert(e.chain());
+            }
+            Some(Ok(cas)) => {
+                if let Some(ca) = cas.iter().find(|c| c.subject() == cert.issuer())
+                    && ca.not_after() < cert.not_after()
+                {
+                    s.problem.get_or_insert_with(|| {
+                        format!(
+                            "the CA {} ends on {}, before the certificate: renew the CA",
+                            ca.subject(),
+                            rfc3339(ca.not_after())
+                        )
+                    });
+                }
+            }
+        }
         let id = cert.identity();
         let due = self.policy.due_at(&cert);
         let (start, end) = (cert.not_before(), cert.not_after());

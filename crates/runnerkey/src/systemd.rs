@@ -46,6 +46,13 @@ impl RenewUnits {
     }
 
     fn check(&self) -> Result<()> {
+        // systemd's limit on a unit name, suffix included.
+        if self.name().len() + ".service".len() > 255 {
+            return Err(Error::InvalidArgument(format!(
+                "the runner name makes a unit name longer than systemd's 255 characters ({} escaped)",
+                self.name().len()
+            )));
+        }
         let Some(program) = self.exec.first() else {
             return Err(Error::InvalidArgument(
                 "the renewal command is empty".into(),
@@ -89,7 +96,7 @@ impl RenewUnits {
             .collect();
         Ok(format!(
             "[Unit]\n\
-             Description=Renew the Kubernetes client certificate of gitlab-runner {runner:?} when it is due\n\
+             Description=Renew the Kubernetes client certificate of gitlab-runner {runner} when it is due\n\
              After=network-online.target\n\
              Wants=network-online.target\n\
              \n\
@@ -101,7 +108,7 @@ impl RenewUnits {
              ProtectSystem=strict\n\
              ProtectHome=read-only\n\
              ReadWritePaths={writable}\n",
-            runner = self.runner.replace(['"', '\\'], "_"),
+            runner = description(&self.runner),
             exec = exec.join(" "),
             writable = writable.join(" "),
         ))
@@ -112,7 +119,7 @@ impl RenewUnits {
         self.check()?;
         Ok(format!(
             "[Unit]\n\
-             Description=Check whether gitlab-runner {runner:?}'s Kubernetes certificate is due for renewal\n\
+             Description=Check whether gitlab-runner {runner}'s Kubernetes certificate is due for renewal\n\
              \n\
              [Timer]\n\
              OnCalendar={calendar}\n\
@@ -121,7 +128,7 @@ impl RenewUnits {
              \n\
              [Install]\n\
              WantedBy=timers.target\n",
-            runner = self.runner.replace(['"', '\\'], "_"),
+            runner = description(&self.runner),
             calendar = self.on_calendar,
             delay = self.randomized_delay,
         ))
@@ -159,6 +166,12 @@ fn escape(s: &str) -> String {
         }
     }
     out
+}
+
+/// A runner name for Description=: quotes and backslashes replaced, `%`
+/// doubled (systemd expands specifiers there too).
+fn description(runner: &str) -> String {
+    format!("{:?}", runner.replace(['"', '\\'], "_")).replace('%', "%%")
 }
 
 /// A word for ExecStart=: quoted when it holds white space, quotes,
