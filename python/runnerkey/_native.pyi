@@ -616,12 +616,13 @@ def k8s_csr_approve(name: str, *, expect_user: str, expect_groups: Sequence[str]
     """Approves the pending CertificateSigningRequest ``name`` only if it asks for exactly
     ``expect_user`` and ``expect_groups``, the kube-apiserver-client signer and client usages."""
 
-def renew(*, ca: CertificateAuthority, config: _Path, runner: Union[str, int], renew_at: float = ..., renew_before: Optional[str] = None, force: bool = False, dry_run: bool = False, online: bool = True, timeout: float = 10.0) -> _RenewReport:
+def renew(*, config: _Path, runner: Union[str, int], ca: Optional[CertificateAuthority] = None, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, approve: bool = False, wait: float = 300.0, renew_at: float = ..., renew_before: Optional[str] = None, force: bool = False, dry_run: bool = False, online: bool = True, timeout: float = 10.0) -> _RenewReport:
     """Renews the runner's client certificate when it is due (``runnerkey renew``): always a new
     key, the same user, groups and lifetime; checked offline against ``ca_file`` and, when the
     API server answers, by authenticating with it (a pair it refuses is not installed:
     ``online["result"] == "refused"``); switched atomically under the stable paths, the previous
-    pair kept. config.toml is not touched."""
+    pair kept. config.toml is not touched. With ``kubeconfig`` instead of ``ca``, the cluster signs
+    through its CSR API (``approve`` to approve it too; ``wait`` seconds for the certificate)."""
 
 def renew_units(*, runner: str, exec: Sequence[str], writable: Sequence[_Path], install_root: Optional[_Path] = None) -> _RenewUnits:
     """A oneshot service that runs ``exec`` (absolute program first, e.g. ``runnerkey renew …``)
@@ -637,8 +638,10 @@ def status(config: _Path, *, runner: Union[str, int, None] = None, renew_at: flo
 def status_prometheus(config: _Path, *, runner: Union[str, int, None] = None, renew_at: float = ..., renew_before: Optional[str] = None) -> str:
     """:func:`status` as Prometheus text, for node_exporter's textfile collector."""
 
-def setup(*, ca: CertificateAuthority, config: _Path, runner: Union[str, int], server: str, user: str = "gitlab-admin", groups: Sequence[str] = ..., out_dir: _Path = ..., install_dir: Optional[_Path] = None, namespace: str = "gitlab-runner", service_account: str = "gitlab-deployer", algorithm: str = "ecdsa-p256", days: int = 365, renew_before: str = "30d", force: bool = False, dry_run: bool = False) -> _SetupReport:
-    """The whole procedure, all or nothing and idempotent (see ``runnerkey setup``); the report."""
+def setup(*, config: _Path, runner: Union[str, int], server: str, ca: Optional[CertificateAuthority] = None, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, approve: bool = False, wait: float = 300.0, user: str = "gitlab-admin", groups: Sequence[str] = ..., out_dir: _Path = ..., install_dir: Optional[_Path] = None, namespace: str = "gitlab-runner", service_account: str = "gitlab-deployer", algorithm: str = "ecdsa-p256", days: int = 365, renew_before: str = "30d", force: bool = False, dry_run: bool = False) -> _SetupReport:
+    """The whole procedure, all or nothing and idempotent (see ``runnerkey setup``); the report.
+    With ``ca``, signed here; with ``kubeconfig`` instead, through the cluster's CSR API (``approve``
+    to approve it too, ``wait`` seconds for the certificate), no CA key anywhere."""
 
 def cli_main(argv: Sequence[str]) -> int:
     """The ``runnerkey`` command line on ``argv`` (program name first), in this process; its exit status."""

@@ -4,6 +4,7 @@ needed, the certificate is checked by openssl."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from pathlib import Path
@@ -81,5 +82,70 @@ def test_submit_approve_wait_and_check(tmp_path: Path) -> None:
         no = run("k8s-csr", "submit", "--kubeconfig", tmp_path / "nobody.kc", "--key", tmp_path / "h4.key",
                  "--user", "h4", "--out", tmp_path / "h4.crt")
         assert no.code == 2 and "403" in no.err and not (tmp_path / "h4.crt").exists(), no
+    finally:
+        srv.stop()
+
+
+def test_renew_through_the_csr_api_needs_no_ca_key(tmp_path: Path) -> None:
+    ca_crt, ca_key = make_ca(tmp_path, "cluster")
+    srv_crt, srv_key = serving_cert(tmp_path, ca_crt, ca_key)
+    rbac = tmp_path / "rbac.yaml"
+    rbac.write_text(CSR_ADMIN)
+    srv = start_apiserver(srv_crt, srv_key, ca_crt, rbac=[rbac],
+                          extra=["--signing-ca-cert", str(ca_crt), "--signing-ca-key", str(ca_key)])
+    try:
+        ok("issue", "--ca-cert", ca_crt, "--ca-key", ca_key, "--user", "csr-admin", "--out-dir", tmp_path / "admin")
+        admin = tmp_path / "admin.kc"
+        ok("kubeconfig", "--server", srv.url, "--ca", ca_crt, "--cert", tmp_path / "admin" / "csr-admin.crt",
+           "--key", tmp_path / "admin" / "csr-admin.key", "--out", admin)
+        cfg = tmp_path / "config.toml"
+        cfg.write_text('[[runners]]\n  name = "r"\n  executor = "kubernetes"\n')
+        ok("setup", "--ca-cert", ca_crt, "--ca-key", ca_key, "--config", cfg, "--runner", "r", "--server", srv.url,
+           "--out-dir", tmp_path / "ssl", "--user", "gitlab-runner:h1", "--group", "ci", "--days", "30", "-q")
+        crt = tmp_path / "ssl" / "gitlab-runner:h1.crt"
+        before = crt.read_bytes()
+        # The CA key is not given: the cluster signs, the admin's kubeconfig approves.
+        r = run("renew", "--config", cfg, "--runner", "r", "--kubeconfig", admin, "--approve", "--force", "--json")
+        report = json.loads(r.out)
+        assert r.code == 0 and report["renewed"] and report["online"]["result"] == "authenticated", (r, report)
+        assert crt.read_bytes() != before
+        openssl("verify", "-purpose", "sslclient", "-CAfile", ca_crt, crt)
+        import runnerkey
+        cert = runnerkey.Certificate.load(crt)
+        assert (cert.user, cert.groups) == ("gitlab-runner:h1", ["ci"])
+        assert 29 <= (cert.not_after - cert.not_before).days <= 30
+        # Without an approver the request stays pending; the old pair stays.
+        now = crt.read_bytes()
+        pending = run("renew", "--config", cfg, "--runner", "r", "--kubeconfig", admin, "--force", "--wait", "2s")
+        assert pending.code == 2 and "pending" in pending.err and crt.read_bytes() == now, pending
+    finally:
+        srv.stop()
+
+
+def test_setup_through_the_csr_api(tmp_path: Path) -> None:
+    ca_crt, ca_key = make_ca(tmp_path, "cluster")
+    srv_crt, srv_key = serving_cert(tmp_path, ca_crt, ca_key)
+    rbac = tmp_path / "rbac.yaml"
+    rbac.write_text(CSR_ADMIN)
+    srv = start_apiserver(srv_crt, srv_key, ca_crt, rbac=[rbac],
+                          extra=["--signing-ca-cert", str(ca_crt), "--signing-ca-key", str(ca_key)])
+    try:
+        ok("issue", "--ca-cert", ca_crt, "--ca-key", ca_key, "--user", "csr-admin", "--out-dir", tmp_path / "admin")
+        admin = tmp_path / "admin.kc"
+        ok("kubeconfig", "--server", srv.url, "--ca", ca_crt, "--cert", tmp_path / "admin" / "csr-admin.crt",
+           "--key", tmp_path / "admin" / "csr-admin.key", "--out", admin)
+        cfg = tmp_path / "config.toml"
+        cfg.write_text('[[runners]]\n  name = "r"\n  executor = "kubernetes"\n')
+        args = ["setup", "--config", cfg, "--runner", "r", "--server", srv.url, "--out-dir", tmp_path / "ssl",
+                "--user", "gitlab-runner:h9", "--kubeconfig", admin, "--approve", "-o", "json"]
+        first = json.loads(ok(*args).out)
+        assert first["changed"] and "signed elsewhere" in first["certificate_note"], first
+        crt = tmp_path / "ssl" / "gitlab-runner:h9.crt"
+        openssl("verify", "-purpose", "sslclient", "-CAfile", tmp_path / "ssl" / "ca.crt", crt)
+        # A second run keeps the good certificate: nothing is sent, nothing changes.
+        second = json.loads(ok(*args).out)
+        assert not second["changed"], second
+        check = json.loads(run("doctor", "--config", cfg, "--online", "--json").out)["runners"][0]
+        assert check["authenticated_as"]["username"] == "gitlab-runner:h9"
     finally:
         srv.stop()

@@ -97,6 +97,18 @@ pub struct SetupArgs {
     /// Without the CA key: make the key and a CSR here, to be signed on the control plane or by the cluster.
     #[arg(long, conflicts_with = "complete")]
     pub request: bool,
+    /// The whole setup through the cluster's CSR API with this kubeconfig's identity: no CA key anywhere.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["ca_dir", "ca_cert", "ca_key", "request", "complete"])]
+    pub kubeconfig: Option<PathBuf>,
+    /// With --kubeconfig: the context [default: current-context].
+    #[arg(long, requires = "kubeconfig")]
+    pub context: Option<String>,
+    /// With --kubeconfig: approve the request too (when that identity may).
+    #[arg(long, requires = "kubeconfig")]
+    pub approve: bool,
+    /// With --kubeconfig: how long to wait for approval and the certificate.
+    #[arg(long, requires = "kubeconfig", default_value = "5m")]
+    pub wait: String,
     /// Finish after --request, with the signed certificate.
     #[arg(long)]
     pub complete: bool,
@@ -226,6 +238,18 @@ pub struct RenewArgs {
     pub runner: OneRunner,
     #[command(flatten)]
     pub ca: CaArgs,
+    /// Have the cluster sign through its CSR API with this kubeconfig's identity (the runner's own works when an approver exists), instead of a CA at hand.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["ca_dir", "ca_cert", "ca_key"])]
+    pub kubeconfig: Option<PathBuf>,
+    /// With --kubeconfig: the context [default: current-context].
+    #[arg(long, requires = "kubeconfig")]
+    pub context: Option<String>,
+    /// With --kubeconfig: approve the request too (when that identity may).
+    #[arg(long, requires = "kubeconfig")]
+    pub approve: bool,
+    /// With --kubeconfig: how long to wait for approval and the certificate.
+    #[arg(long, requires = "kubeconfig", default_value = "5m")]
+    pub wait: String,
     #[command(flatten)]
     pub when: RenewalArgs,
     /// Renew even when not due.

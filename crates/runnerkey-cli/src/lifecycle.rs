@@ -96,8 +96,24 @@ pub fn renew(a: &RenewArgs) -> Result<Outcome> {
     params.dry_run = a.dry_run;
     params.online = !a.no_online;
     params.timeout = runnerkey::lifetime::timeout_from_secs("timeout", a.timeout as f64)?;
-    let ca = inputs::ca(&a.ca)?;
-    let report = params.run(&ca)?;
+    let ca;
+    let signer = match &a.kubeconfig {
+        Some(file) => {
+            let source = file.display().to_string();
+            let context = runnerkey::load_kubeconfig(std::slice::from_ref(file))?
+                .resolve_context(a.context.as_deref(), &source)?;
+            runnerkey::Signer::CsrApi {
+                context: Box::new(context),
+                approve: a.approve,
+                wait: a.wait.parse::<Lifetime>()?.as_duration(),
+            }
+        }
+        None => {
+            ca = inputs::ca(&a.ca)?;
+            runnerkey::Signer::Ca(&ca)
+        }
+    };
+    let report = params.run(signer)?;
     for w in &report.warnings {
         crate::warn(w);
     }

@@ -130,7 +130,13 @@ pub fn run(a: &SetupArgs) -> Result<Outcome> {
         }
         return Ok(Outcome::Ok);
     }
-    let report = if a.complete {
+    let report = if let Some(file) = &a.kubeconfig {
+        let source = file.display().to_string();
+        let context = runnerkey::load_kubeconfig(std::slice::from_ref(file))?
+            .resolve_context(a.context.as_deref(), &source)?;
+        let wait = a.wait.parse::<runnerkey::Lifetime>()?.as_duration();
+        p.through_csr_api(context, a.approve, wait)?
+    } else if a.complete {
         let ca_path = a.ca_cert.as_ref().ok_or_else(|| {
             Error::InvalidArgument(
                 "--complete needs --ca-cert: the cluster's ca.crt (public; no key needed)".into(),

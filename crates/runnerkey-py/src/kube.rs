@@ -340,13 +340,17 @@ pub fn k8s_csr_approve(
 /// Renews a runner's client certificate when it is due (see `runnerkey
 /// renew`); the report as a dict.
 #[pyfunction]
-#[pyo3(signature = (*, ca, config, runner, renew_at = 2.0 / 3.0, renew_before = None, force = false, dry_run = false, online = true, timeout = 10.0))]
+#[pyo3(signature = (*, config, runner, ca = None, kubeconfig = None, context = None, approve = false, wait = 300.0, renew_at = 2.0 / 3.0, renew_before = None, force = false, dry_run = false, online = true, timeout = 10.0))]
 #[allow(clippy::too_many_arguments)]
 pub fn renew(
     py: Python<'_>,
-    ca: &CertificateAuthority,
     config: PathBuf,
     runner: Runner,
+    ca: Option<PyRef<'_, CertificateAuthority>>,
+    kubeconfig: Option<PathBuf>,
+    context: Option<String>,
+    approve: bool,
+    wait: f64,
     renew_at: f64,
     renew_before: Option<&str>,
     force: bool,
@@ -364,7 +368,30 @@ pub fn renew(
     p.online = online;
     p.timeout =
         runnerkey::lifetime::timeout_from_secs("timeout", timeout).map_err(crate::errors::to_py)?;
-    let report = py.detach(|| p.run(&ca.0)).py()?;
+    let wait =
+        runnerkey::lifetime::timeout_from_secs("wait", wait).map_err(crate::errors::to_py)?;
+    let report = match (&ca, kubeconfig) {
+        (Some(ca), None) => {
+            let ca = &ca.0;
+            py.detach(|| p.run(runnerkey::Signer::Ca(ca))).py()?
+        }
+        (None, Some(file)) => py
+            .detach(|| {
+                let context = kube_context(Some(file), context.as_deref())?;
+                p.run(runnerkey::Signer::CsrApi {
+                    context: Box::new(context),
+                    approve,
+                    wait,
+                })
+            })
+            .py()?,
+        _ => {
+            return Err(crate::errors::to_py(runnerkey::Error::InvalidArgument(
+                "give ca= (the CA at hand) or kubeconfig= (the cluster's CSR API), one of them"
+                    .into(),
+            )));
+        }
+    };
     to_python(py, &report)
 }
 
@@ -428,14 +455,18 @@ pub fn status_prometheus(
 
 /// The whole procedure (see `runnerkey setup`); returns the report as a dict.
 #[pyfunction]
-#[pyo3(signature = (*, ca, config, runner, server, user = "gitlab-admin", groups = Vec::new(), out_dir = PathBuf::from("/etc/ssl/kubernetes"), install_dir = None, namespace = "gitlab-runner", service_account = "gitlab-deployer", algorithm = "ecdsa-p256", days = 365, renew_before = "30d", force = false, dry_run = false))]
+#[pyo3(signature = (*, config, runner, server, ca = None, kubeconfig = None, context = None, approve = false, wait = 300.0, user = "gitlab-admin", groups = Vec::new(), out_dir = PathBuf::from("/etc/ssl/kubernetes"), install_dir = None, namespace = "gitlab-runner", service_account = "gitlab-deployer", algorithm = "ecdsa-p256", days = 365, renew_before = "30d", force = false, dry_run = false))]
 #[allow(clippy::too_many_arguments)]
 pub fn setup(
     py: Python<'_>,
-    ca: &CertificateAuthority,
     config: PathBuf,
     runner: Runner,
     server: String,
+    ca: Option<PyRef<'_, CertificateAuthority>>,
+    kubeconfig: Option<PathBuf>,
+    context: Option<String>,
+    approve: bool,
+    wait: f64,
     user: &str,
     groups: Vec<String>,
     out_dir: PathBuf,
@@ -459,6 +490,24 @@ pub fn setup(
     p.renew_before = renew_before.parse::<Lifetime>().py()?.as_duration();
     p.force = force;
     p.dry_run = dry_run;
-    let report = py.detach(|| p.run(CertSource::Ca(&ca.0))).py()?;
+    let wait =
+        runnerkey::lifetime::timeout_from_secs("wait", wait).map_err(crate::errors::to_py)?;
+    let report = match (&ca, kubeconfig) {
+        (Some(ca), None) => {
+            let ca = &ca.0;
+            py.detach(|| p.run(CertSource::Ca(ca))).py()?
+        }
+        (None, Some(file)) => py
+            .detach(|| {
+                p.through_csr_api(kube_context(Some(file), context.as_deref())?, approve, wait)
+            })
+            .py()?,
+        _ => {
+            return Err(crate::errors::to_py(runnerkey::Error::InvalidArgument(
+                "give ca= (the CA at hand) or kubeconfig= (the cluster's CSR API), one of them"
+                    .into(),
+            )));
+        }
+    };
     to_python(py, &report)
 }

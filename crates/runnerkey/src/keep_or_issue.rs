@@ -75,7 +75,7 @@ pub(crate) fn keep_or_issue(
 /// The existing certificate, when it may be kept: it belongs to the key,
 /// carries the identity, is accepted by the CA, and has more than
 /// `renew_before` left.
-fn keepable(
+pub(crate) fn keepable(
     identity: &Identity,
     renew_before: Duration,
     path: &Path,

@@ -141,7 +141,7 @@ pub use manifest::{Manifests, ObjectMeta};
 pub use next_step::{NextStep, RbacFor};
 pub use plan::FileAction;
 pub use public_key::{KeyType, PublicKey};
-pub use renew::{OnlineCheck, RenewParams, RenewReport};
+pub use renew::{OnlineCheck, RenewParams, RenewReport, Signer};
 pub use renewal::RenewalPolicy;
 pub use severity::Severity;
 pub use status::{Credential, RunnerStatus, StatusParams, StatusReport};

@@ -15,10 +15,13 @@ use crate::CertificateAuthority;
 use crate::api_client::{ApiClient, Credentials, Endpoint, TransportError};
 use crate::cert::Certificate;
 use crate::credential_dir::{CredentialDir, CredentialFile};
+use crate::csr::{CertificateRequest, CsrParams};
+use crate::csr_api::SubmitParams;
 use crate::error::{Error, Result};
 use crate::file;
 use crate::issue::IssueParams;
 use crate::key::{KeyAlgorithm, PrivateKey};
+use crate::kube_context::KubeContext;
 use crate::lifetime::{Lifetime, rfc3339};
 use crate::public_key::KeyType;
 use crate::renewal::RenewalPolicy;
@@ -148,10 +151,26 @@ fn required<'a>(value: &'a Option<String>, key: &str, runner: &str) -> Result<&'
         })
 }
 
+/// Who signs the new certificate.
+pub enum Signer<'a> {
+    /// The CA, at hand (its key on this host).
+    Ca(&'a CertificateAuthority),
+    /// The cluster, through its CSR API with a kubeconfig's identity (the
+    /// runner's own, when an approver exists): no CA key anywhere.
+    CsrApi {
+        /// The kubeconfig context to submit with.
+        context: Box<KubeContext>,
+        /// Approve the request too (when that identity may).
+        approve: bool,
+        /// How long to wait for approval and the certificate.
+        wait: Duration,
+    },
+}
+
 impl RenewParams {
-    /// Renews the runner's identity with `ca` when it is due (see the
+    /// Renews the runner's identity with `signer` when it is due (see the
     /// module documentation).
-    pub fn run(&self, ca: &CertificateAuthority) -> Result<RenewReport> {
+    pub fn run(&self, signer: Signer<'_>) -> Result<RenewReport> {
         let now = self.now.unwrap_or_else(OffsetDateTime::now_utc);
         let config = RunnerConfig::load(&self.config)?;
         let index = config.select(&self.runner)?;
@@ -171,22 +190,32 @@ impl RenewParams {
                 "runner {label:?}: key_file, cert_file and ca_file must be in one directory for the switch to be atomic (setup puts them so)"
             )));
         }
-        for p in [&key_file, &cert_file, &ca_file] {
-            ca.check_output(p)?;
+        if let Signer::Ca(ca) = &signer {
+            for p in [&key_file, &cert_file, &ca_file] {
+                ca.check_output(p)?;
+            }
         }
         let old = Certificate::load(&cert_file)?;
+        let trusted = Certificate::load_all(&ca_file)?;
         // The identity is copied from the certificate in place: only from
-        // one this CA made (whatever else sits in cert_file is not vouched
-        // for by anyone).
-        if old.issuer() != ca.certificate().subject()
-            || old
-                .verify_signature(&ca.certificate().public_key())
-                .is_err()
-        {
+        // one the signing CA (or, through the CSR API, the cluster CA in
+        // ca_file) made; whatever else sits in cert_file is vouched for by
+        // no one.
+        let issuers: Vec<&Certificate> = match &signer {
+            Signer::Ca(ca) => vec![ca.certificate()],
+            Signer::CsrApi { .. } => trusted.iter().collect(),
+        };
+        if !issuers.iter().any(|ca| {
+            old.issuer() == ca.subject() && old.verify_signature(&ca.public_key()).is_ok()
+        }) {
             return Err(Error::InvalidArgument(format!(
-                "{}: this certificate was not issued by the CA at hand ({}): renew copies its identity only from one that was",
+                "{}: this certificate was not issued by the cluster's CA ({}): renew copies its identity only from one that was",
                 cert_file.display(),
-                ca.certificate().subject()
+                issuers
+                    .iter()
+                    .map(|c| c.subject())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
         let old_key = PrivateKey::load(&key_file, None)?;
@@ -223,19 +252,42 @@ impl RenewParams {
                 .max(Duration::from_secs(3600)),
         );
         let key = PrivateKey::generate(algorithm_of(&old_key))?;
-        let issued = ca.sign_public_key(
-            &identity,
-            key.public_key(),
-            &IssueParams {
-                lifetime,
-                allow_system_masters: false,
-                now: Some(now),
-            },
-        )?;
-        report.warnings = issued.warnings;
-        report.clamped = issued.clamped_to.is_some();
-        let new = issued.certificate;
-        let trusted = Certificate::load_all(&ca_file)?;
+        if self.dry_run && matches!(signer, Signer::CsrApi { .. }) {
+            // Nothing is sent to the cluster in a dry run.
+            report.renewed = true;
+            return Ok(report);
+        }
+        let new = match signer {
+            Signer::Ca(ca) => {
+                let issued = ca.sign_public_key(
+                    &identity,
+                    key.public_key(),
+                    &IssueParams {
+                        lifetime,
+                        allow_system_masters: false,
+                        now: Some(now),
+                    },
+                )?;
+                report.warnings = issued.warnings;
+                report.clamped = issued.clamped_to.is_some();
+                issued.certificate
+            }
+            Signer::CsrApi {
+                context,
+                approve,
+                wait,
+            } => {
+                let csr = CertificateRequest::create(&key, &CsrParams::new(identity.clone()))?;
+                let submit = SubmitParams {
+                    expiration: Some(lifetime.as_duration().max(Duration::from_secs(600))),
+                    approve,
+                    wait,
+                    timeout: self.timeout,
+                    ..SubmitParams::default()
+                };
+                submit.run(*context, &csr, &key)?.certificate
+            }
+        };
         let offline = verify_client_cert(&trusted, &new, Some(&key), Some(now));
         if !offline.ok {
             return Err(Error::InvalidArgument(format!(
@@ -417,17 +469,17 @@ mod tests {
             std::fs::read(&config).unwrap(),
         );
         let mut params = RenewParams::new(&config, RunnerSelector::Name("r".into()));
-        let not_yet = params.run(&ca).unwrap();
+        let not_yet = params.run(Signer::Ca(&ca)).unwrap();
         assert!(!not_yet.renewed && not_yet.reason.starts_with("not due until"));
         assert_eq!(std::fs::read(&cert_file).unwrap(), cert0);
         // 25 of 30 days later: due; a dry run writes nothing.
         params.now = Some(OffsetDateTime::now_utc() + time::Duration::days(25));
         params.dry_run = true;
-        let plan = params.run(&ca).unwrap();
+        let plan = params.run(Signer::Ca(&ca)).unwrap();
         assert!(plan.renewed && plan.dry_run);
         assert_eq!(std::fs::read(&cert_file).unwrap(), cert0);
         params.dry_run = false;
-        let done = params.run(&ca).unwrap();
+        let done = params.run(Signer::Ca(&ca)).unwrap();
         assert!(done.renewed, "{done:?}");
         assert!(
             matches!(done.online, OnlineCheck::Unreachable { .. }),
@@ -485,7 +537,7 @@ mod tests {
             let mut renew = RenewParams::new(&config, RunnerSelector::Name(name.into()));
             renew.force = true;
             renew.online = false;
-            assert!(renew.run(&ca).unwrap().renewed);
+            assert!(renew.run(Signer::Ca(&ca)).unwrap().renewed);
         }
         for (c, k) in [
             ("gitlab-runner:h1.crt", "gitlab-runner:h1.key"),
@@ -508,7 +560,7 @@ mod tests {
                         let mut renew = RenewParams::new(&config, RunnerSelector::Name("r".into()));
                         renew.force = true;
                         renew.online = false;
-                        renew.run(&ca)
+                        renew.run(Signer::Ca(&ca))
                     })
                 })
                 .collect();
@@ -541,7 +593,7 @@ mod tests {
         .unwrap();
         let mut renew = RenewParams::new(&config, RunnerSelector::Name("r".into()));
         renew.online = false;
-        let fixed = renew.run(&ca).unwrap();
+        let fixed = renew.run(Signer::Ca(&ca)).unwrap();
         assert!(
             fixed.renewed && fixed.reason.contains("does not belong"),
             "{fixed:?}"
@@ -570,9 +622,9 @@ mod tests {
         )
         .unwrap();
         renew.force = true;
-        let err = renew.run(&ca).unwrap_err();
+        let err = renew.run(Signer::Ca(&ca)).unwrap_err();
         assert!(
-            err.to_string().contains("not issued by the CA at hand"),
+            err.to_string().contains("not issued by the cluster's CA"),
             "{err}"
         );
     }
@@ -589,7 +641,7 @@ mod tests {
         let mut renew = RenewParams::new(&config, RunnerSelector::Name("r".into()));
         renew.force = true;
         renew.online = false;
-        renew.run(&ca).unwrap();
+        renew.run(Signer::Ca(&ca)).unwrap();
         let key = std::fs::canonicalize(ssl.join("gitlab-runner:h1.key")).unwrap();
         for p in [
             key.as_path(),

@@ -18,6 +18,7 @@ mod request;
 
 use crate::cert::Certificate;
 use crate::credential_dir::CredentialDir;
+use crate::csr::{CertificateRequest, CsrParams};
 use crate::doctor::{DoctorOptions, diagnose};
 use crate::error::{Error, Result};
 use crate::file;
@@ -149,6 +150,76 @@ impl SetupParams {
                 crate::k8s_csr::K8sCsr::load(path)?
                     .issued_certificate(&key)
                     .map_err(|e| e.in_file(path))?
+            }
+        };
+        self.run(CertSource::Issued {
+            cert: Box::new(cert),
+            ca: Box::new(ca),
+        })
+    }
+
+    /// The whole setup through the cluster's CSR API with `context`'s
+    /// identity — no CA key anywhere: the runner's key (kept when it
+    /// exists), a certificate kept while it is still good or else requested
+    /// from the cluster (approved too with `approve`, waited for up to
+    /// `wait`) and checked, the cluster CA from the kubeconfig, then
+    /// everything [`SetupParams::run`] does.
+    pub fn through_csr_api(
+        &self,
+        context: crate::kube_context::KubeContext,
+        approve: bool,
+        wait: Duration,
+    ) -> Result<SetupReport> {
+        let ca = context.cas.first().cloned().ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "{}: the context names no cluster CA (certificate-authority-data): setup needs it for ca_file",
+                context.source
+            ))
+        })?;
+        let paths = SetupPaths::new(self)?;
+        let key = match PrivateKey::load(&paths.key, None) {
+            Ok(key) if !self.force => key,
+            _ if self.dry_run => {
+                return Err(Error::InvalidArgument(
+                    "a dry run through the CSR API needs the runner's key in place: nothing is sent to the cluster".into(),
+                ));
+            }
+            _ => {
+                let key = PrivateKey::generate(self.algorithm)?;
+                if let Some(dir) = paths.key.parent() {
+                    file::create_dirs(dir, file::PRIVATE_DIR)?;
+                }
+                file::write_atomic(&paths.key, key.to_pem().as_bytes(), file::PRIVATE, true)?;
+                key
+            }
+        };
+        let now = OffsetDateTime::now_utc();
+        let kept = crate::keep_or_issue::keepable(
+            &self.identity,
+            self.renew_before,
+            &paths.cert,
+            &key,
+            &ca,
+            now,
+        )
+        .ok()
+        .filter(|_| !self.force);
+        let cert = match kept {
+            Some(cert) => cert,
+            None if self.dry_run => {
+                return Err(Error::InvalidArgument(
+                    "a dry run through the CSR API cannot show a certificate it would have to request".into(),
+                ));
+            }
+            None => {
+                let csr = CertificateRequest::create(&key, &CsrParams::new(self.identity.clone()))?;
+                let submit = crate::csr_api::SubmitParams {
+                    expiration: Some(self.lifetime.as_duration()),
+                    approve,
+                    wait,
+                    ..crate::csr_api::SubmitParams::default()
+                };
+                submit.run(context, &csr, &key)?.certificate
             }
         };
         self.run(CertSource::Issued {
