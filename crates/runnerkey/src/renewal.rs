@@ -57,12 +57,16 @@ impl RenewalPolicy {
         let life = end - start;
         let fraction = (self.at - self.jitter * unit_jitter(cert)).clamp(0.0, 1.0);
         let by_fraction = start + life * fraction;
-        let due = match self
-            .before
-            .and_then(|b| time::Duration::try_from(b).ok())
-            .and_then(|b| end.checked_sub(b))
-        {
-            Some(by_end) => by_fraction.min(by_end),
+        let due = match self.before {
+            // A window reaching back past what can be represented: due
+            // from the start.
+            Some(b) => {
+                let by_end = time::Duration::try_from(b)
+                    .ok()
+                    .and_then(|b| end.checked_sub(b))
+                    .unwrap_or(start);
+                by_fraction.min(by_end)
+            }
             None => by_fraction,
         };
         // Whole seconds, as certificates state their times.
@@ -147,6 +151,11 @@ mod tests {
         assert_eq!(policy.due_at(&c), c.not_after() - time::Duration::days(60));
         assert!(policy.is_due(&c, c.not_after() - time::Duration::days(59)));
         assert!(!RenewalPolicy::default().is_due(&c, c.not_before() + time::Duration::days(1)));
+        let huge = RenewalPolicy {
+            before: Some(Duration::from_secs(u64::MAX / 4)),
+            ..RenewalPolicy::default()
+        };
+        assert!(huge.is_due(&c, c.not_before()), "an endless window: due");
         for bad in [0.0, 1.0, -0.5, f64::NAN, 2.0] {
             assert!(RenewalPolicy::at(bad).is_err(), "{bad}");
         }
