@@ -118,8 +118,7 @@ def test_renew_checks_the_new_pair_with_the_api_server_before_switching(tmp_path
                 assert crt.read_bytes() != before[0] and key.read_bytes() != before[1]
                 cert = runnerkey.Certificate.load(crt)
                 assert (cert.user, cert.groups) == ("gitlab-runner:h1", ["ci"])
-                assert runnerkey.PrivateKey.load(key).public_key_sha256 == \
-                    runnerkey.PrivateKey.from_pem(key.read_text()).public_key_sha256
+                assert runnerkey.verify(runnerkey.Certificate.load(ca_crt), cert, runnerkey.PrivateKey.load(key)).ok
                 assert key.stat().st_mode & 0o777 == 0o600
                 assert cfg.read_bytes() == before[2], "config.toml untouched"
                 # The runner still authenticates with what is now in place.

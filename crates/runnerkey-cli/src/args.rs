@@ -95,22 +95,12 @@ pub struct SetupArgs {
     #[arg(long)]
     pub ca_passphrase_file: Option<PathBuf>,
     /// Without the CA key: make the key and a CSR here, to be signed on the control plane or by the cluster.
-    #[arg(long, conflicts_with = "complete")]
+    #[arg(long, conflicts_with_all = ["complete", "kubeconfig"])]
     pub request: bool,
-    /// The whole setup through the cluster's CSR API with this kubeconfig's identity: no CA key anywhere.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["ca_dir", "ca_cert", "ca_key", "request", "complete"])]
-    pub kubeconfig: Option<PathBuf>,
-    /// With --kubeconfig: the context [default: current-context].
-    #[arg(long, requires = "kubeconfig")]
-    pub context: Option<String>,
-    /// With --kubeconfig: approve the request too (when that identity may).
-    #[arg(long, requires = "kubeconfig")]
-    pub approve: bool,
-    /// With --kubeconfig: how long to wait for approval and the certificate.
-    #[arg(long, requires = "kubeconfig", default_value = "5m")]
-    pub wait: String,
+    #[command(flatten)]
+    pub csr_api: CsrApiArgs,
     /// Finish after --request, with the signed certificate.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "kubeconfig")]
     pub complete: bool,
     /// The signed certificate (with --complete).
     #[arg(long, requires = "complete", conflicts_with = "k8s_csr_json")]
@@ -207,6 +197,39 @@ impl SomeRunners {
     }
 }
 
+/// Signing through the cluster's CSR API instead of with a CA at hand.
+#[derive(Debug, Args)]
+pub struct CsrApiArgs {
+    /// Have the cluster sign through its CSR API with this kubeconfig's identity (the runner's own works when an approver exists): no CA key anywhere.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["ca_dir", "ca_cert", "ca_key"])]
+    pub kubeconfig: Option<PathBuf>,
+    /// With --kubeconfig: the context [default: current-context].
+    #[arg(long, requires = "kubeconfig")]
+    pub context: Option<String>,
+    /// With --kubeconfig: approve the request too (when that identity may).
+    #[arg(long, requires = "kubeconfig")]
+    pub approve: bool,
+    /// With --kubeconfig: how long to wait for approval and the certificate.
+    #[arg(long, requires = "kubeconfig", default_value = "5m")]
+    pub wait: String,
+}
+
+impl CsrApiArgs {
+    /// The kubeconfig context, approve and wait, when --kubeconfig is given.
+    pub fn resolve(
+        &self,
+    ) -> runnerkey::Result<Option<(runnerkey::KubeContext, bool, std::time::Duration)>> {
+        let Some(file) = &self.kubeconfig else {
+            return Ok(None);
+        };
+        let source = file.display().to_string();
+        let context = runnerkey::load_kubeconfig(std::slice::from_ref(file))?
+            .resolve_context(self.context.as_deref(), &source)?;
+        let wait = self.wait.parse::<runnerkey::Lifetime>()?.as_duration();
+        Ok(Some((context, self.approve, wait)))
+    }
+}
+
 /// The one runner a lifecycle command acts on.
 #[derive(Debug, Args)]
 pub struct OneRunner {
@@ -238,18 +261,8 @@ pub struct RenewArgs {
     pub runner: OneRunner,
     #[command(flatten)]
     pub ca: CaArgs,
-    /// Have the cluster sign through its CSR API with this kubeconfig's identity (the runner's own works when an approver exists), instead of a CA at hand.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["ca_dir", "ca_cert", "ca_key"])]
-    pub kubeconfig: Option<PathBuf>,
-    /// With --kubeconfig: the context [default: current-context].
-    #[arg(long, requires = "kubeconfig")]
-    pub context: Option<String>,
-    /// With --kubeconfig: approve the request too (when that identity may).
-    #[arg(long, requires = "kubeconfig")]
-    pub approve: bool,
-    /// With --kubeconfig: how long to wait for approval and the certificate.
-    #[arg(long, requires = "kubeconfig", default_value = "5m")]
-    pub wait: String,
+    #[command(flatten)]
+    pub csr_api: CsrApiArgs,
     #[command(flatten)]
     pub when: RenewalArgs,
     /// Renew even when not due.

@@ -97,17 +97,12 @@ pub fn renew(a: &RenewArgs) -> Result<Outcome> {
     params.online = !a.no_online;
     params.timeout = runnerkey::lifetime::timeout_from_secs("timeout", a.timeout as f64)?;
     let ca;
-    let signer = match &a.kubeconfig {
-        Some(file) => {
-            let source = file.display().to_string();
-            let context = runnerkey::load_kubeconfig(std::slice::from_ref(file))?
-                .resolve_context(a.context.as_deref(), &source)?;
-            runnerkey::Signer::CsrApi {
-                context: Box::new(context),
-                approve: a.approve,
-                wait: a.wait.parse::<Lifetime>()?.as_duration(),
-            }
-        }
+    let signer = match a.csr_api.resolve()? {
+        Some((context, approve, wait)) => runnerkey::Signer::CsrApi {
+            context: Box::new(context),
+            approve,
+            wait,
+        },
         None => {
             ca = inputs::ca(&a.ca)?;
             runnerkey::Signer::Ca(&ca)

@@ -130,12 +130,8 @@ pub fn run(a: &SetupArgs) -> Result<Outcome> {
         }
         return Ok(Outcome::Ok);
     }
-    let report = if let Some(file) = &a.kubeconfig {
-        let source = file.display().to_string();
-        let context = runnerkey::load_kubeconfig(std::slice::from_ref(file))?
-            .resolve_context(a.context.as_deref(), &source)?;
-        let wait = a.wait.parse::<runnerkey::Lifetime>()?.as_duration();
-        p.through_csr_api(context, a.approve, wait)?
+    let report = if let Some((context, approve, wait)) = a.csr_api.resolve()? {
+        p.through_csr_api(context, approve, wait)?
     } else if a.complete {
         let ca_path = a.ca_cert.as_ref().ok_or_else(|| {
             Error::InvalidArgument(

@@ -211,15 +211,6 @@ pub fn doctor_kubeconfig(
     online: bool,
     timeout: f64,
 ) -> PyResult<Py<PyAny>> {
-    let paths = match kubeconfig {
-        Some(p) => vec![p],
-        None => runnerkey::default_kubeconfig_paths(),
-    };
-    let source = paths
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(":");
     let options = {
         let mut p = DoctorOptions::default();
         p.online = online;
@@ -229,8 +220,7 @@ pub fn doctor_kubeconfig(
     };
     let report = py
         .detach(|| {
-            let config = runnerkey::load_kubeconfig(&paths)?;
-            let mut ctx = config.resolve_context(context.as_deref(), &source)?;
+            let mut ctx = kube_context(kubeconfig, context.as_deref())?;
             if let Some(ns) = &namespace {
                 ctx.set_namespace(ns)?;
             }

@@ -260,16 +260,7 @@ impl SubmitParams {
 /// The issued certificate must be a client certificate for exactly the
 /// identity asked for, accepted by the cluster CA.
 fn check_issued(cert: &Certificate, expected: &Identity, cas: &[Certificate]) -> Result<()> {
-    let set = |i: &Identity| {
-        (
-            i.user.clone(),
-            i.groups
-                .iter()
-                .cloned()
-                .collect::<std::collections::BTreeSet<_>>(),
-        )
-    };
-    if set(&cert.identity()) != set(expected) {
+    if !cert.identity().same_as(expected) {
         return Err(Error::InvalidArgument(format!(
             "the signer issued a certificate for {}, not {expected}: it was not written",
             cert.identity()
@@ -329,16 +320,7 @@ fn approve(client: &ApiClient, server: &str, name: &str, expected: &Identity) ->
         .map_err(|e| Error::InvalidArgument(format!("spec.request is not base64: {e}")))?;
     let request = CertificateRequest::from_pem(&pem)?;
     let asked = request.signable_identity()?;
-    let set = |i: &Identity| {
-        (
-            i.user.clone(),
-            i.groups
-                .iter()
-                .cloned()
-                .collect::<std::collections::BTreeSet<_>>(),
-        )
-    };
-    if set(&asked) != set(expected) {
+    if !asked.same_as(expected) {
         return Err(Error::InvalidArgument(format!(
             "CertificateSigningRequest {name} asks for {asked}, not {expected}: not approved"
         )));

@@ -104,6 +104,15 @@ impl Identity {
         Ok(Self { user, groups })
     }
 
+    /// Whether `other` is the same identity to Kubernetes: the same user
+    /// and the same set of groups (order and repeats do not count).
+    pub fn same_as(&self, other: &Identity) -> bool {
+        fn set(i: &Identity) -> std::collections::BTreeSet<&String> {
+            i.groups.iter().collect()
+        }
+        self.user == other.user && set(self) == set(other)
+    }
+
     /// Refuses `system:masters`, and the other groups that give a
     /// certificate cluster-wide power ([`PRIVILEGED_GROUPS`]), unless
     /// `allowed`.

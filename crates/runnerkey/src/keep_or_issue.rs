@@ -88,16 +88,7 @@ pub(crate) fn keepable(
         return Err("the existing certificate does not belong to the key".into());
     }
     // Groups are a set to Kubernetes: another order is the same identity.
-    let set = |i: &Identity| {
-        (
-            i.user.clone(),
-            i.groups
-                .iter()
-                .cloned()
-                .collect::<std::collections::BTreeSet<_>>(),
-        )
-    };
-    if set(&cert.identity()) != set(identity) {
+    if !cert.identity().same_as(identity) {
         return Err(format!(
             "the existing certificate is for {}, not {identity}",
             cert.identity(),
