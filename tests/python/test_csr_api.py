@@ -140,3 +140,51 @@ def test_setup_through_the_csr_api(tmp_path: Path) -> None:
         assert check["authenticated_as"]["username"] == "gitlab-runner:h9"
     finally:
         srv.stop()
+
+
+def test_what_an_attack_found(tmp_path: Path) -> None:
+    """http:// servers, --out on the key, requests asking for more than an
+    identity, odd names, the first setup's key."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    ca_crt, ca_key, srv, admin = cluster(tmp_path)
+    try:
+        plain = tmp_path / "plain.kc"
+        plain.write_text(admin.read_text().replace("https://", "http://"))
+        r = run("k8s-csr", "submit", "--kubeconfig", plain, "--key", tmp_path / "p.key", "--user", "p",
+                "--out", tmp_path / "p.crt")
+        assert r.code == 2 and "not https://" in r.err, r
+        same = run("k8s-csr", "submit", "--kubeconfig", admin, "--key", tmp_path / "s.key", "--user", "s",
+                   "--out", tmp_path / "." / "s.key", "--force")
+        assert same.code == 2 and "is the key file" in same.err, same
+        # A request with a subjectAltName: submitted, but never approved by runnerkey.
+        key = ec.generate_private_key(ec.SECP256R1())
+        (tmp_path / "san.key").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                             serialization.PrivateFormat.PKCS8,
+                                                             serialization.NoEncryption()))
+        csr = (x509.CertificateSigningRequestBuilder()
+               .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "alice")]))
+               .add_extension(x509.SubjectAlternativeName([x509.DNSName("kubernetes.default")]), critical=False)
+               .sign(key, hashes.SHA256()))
+        (tmp_path / "san.csr").write_bytes(csr.public_bytes(serialization.Encoding.PEM))
+        left = run("k8s-csr", "submit", "--kubeconfig", admin, "--key", tmp_path / "san.key", "--csr",
+                   tmp_path / "san.csr", "--name", "san", "--wait", "1s", "--out", tmp_path / "san.crt")
+        assert left.code == 2 and "pending" in left.err, left
+        refused = run("k8s-csr", "approve", "san", "--kubeconfig", admin, "--expect-user", "alice")
+        assert refused.code == 2 and "besides the identity" in refused.err, refused
+        odd = run("k8s-csr", "approve", "san?dryRun=All", "--kubeconfig", admin, "--expect-user", "alice")
+        assert odd.code == 2 and "invalid CertificateSigningRequest name" in odd.err, odd
+        # The first setup through the CSR API says it created the key, and
+        # the version before it is not a lone key.
+        cfg = tmp_path / "config.toml"
+        cfg.write_text('[[runners]]\n  name = "r"\n  executor = "kubernetes"\n')
+        report = json.loads(ok("setup", "--config", cfg, "--runner", "r", "--server", srv.url, "--out-dir",
+                               tmp_path / "ssl", "--kubeconfig", admin, "--approve", "-o", "json").out)
+        key_action = next(f["action"] for f in report["files"] if f["path"].endswith(".key"))
+        assert key_action == "created", report["files"]
+        assert not (tmp_path / "ssl" / ".runnerkey" / "previous").exists()
+    finally:
+        srv.stop()

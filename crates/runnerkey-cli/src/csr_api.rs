@@ -29,6 +29,26 @@ fn duration(text: &str) -> Result<std::time::Duration> {
 /// `runnerkey k8s-csr submit`
 pub fn submit(a: &K8sCsrSubmitArgs) -> Result<Outcome> {
     crate::stdio::refuse_for_secret(&a.key, "--key")?;
+    // Where the two really land (links and `..` resolved): the certificate
+    // must never replace the key.
+    let land = |p: &std::path::Path| {
+        let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        std::fs::canonicalize(&abs).unwrap_or_else(|_| {
+            match (
+                abs.parent().and_then(|d| std::fs::canonicalize(d).ok()),
+                abs.file_name(),
+            ) {
+                (Some(dir), Some(name)) => dir.join(name),
+                _ => abs.clone(),
+            }
+        })
+    };
+    if land(&a.out) == land(&a.key) {
+        return Err(Error::InvalidArgument(format!(
+            "--out {} is the key file: the certificate goes elsewhere",
+            a.out.display()
+        )));
+    }
     if !a.force && std::fs::symlink_metadata(&a.out).is_ok() {
         return Err(Error::Exists {
             path: a.out.clone(),

@@ -96,6 +96,28 @@ impl CertificateRequest {
             .map_err(|e| Error::BadSignature(format!("CSR self-signature: {}", e.root())))
     }
 
+    /// What the request asks for beyond a user and groups: attributes
+    /// (requested extensions such as subjectAltName or basicConstraints)
+    /// and subject attributes other than CN and O. Empty for a request
+    /// that asks for an identity and nothing else.
+    pub fn extras(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .req
+            .info
+            .attributes
+            .iter()
+            .map(|a| format!("the attribute {}", a.oid))
+            .collect();
+        for rdn in self.req.info.subject.as_ref().iter() {
+            for atv in rdn.as_ref().iter() {
+                if atv.oid != crate::oid::COMMON_NAME && atv.oid != crate::oid::ORGANIZATION {
+                    out.push(format!("the subject attribute {}", atv.oid));
+                }
+            }
+        }
+        out
+    }
+
     /// The requested public key.
     pub fn public_key(&self) -> Result<PublicKey> {
         PublicKey::from_spki(self.req.info.public_key.clone())

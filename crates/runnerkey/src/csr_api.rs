@@ -29,7 +29,11 @@ const CLIENT_USAGES: [&str; 3] = ["client auth", "digital signature", "key encip
 /// A client for the API server a kubeconfig context names. Refuses a
 /// context that turns off server certificate checks, and one whose user
 /// needs a credential plugin.
-fn client(context: KubeContext, timeout: Duration) -> Result<(ApiClient, String)> {
+fn client(
+    context: KubeContext,
+    timeout: Duration,
+    overall: Duration,
+) -> Result<(ApiClient, String)> {
     if context.insecure_skip_tls_verify {
         return Err(Error::InvalidArgument(format!(
             "{}: the cluster entry turns server certificate checks off (insecure-skip-tls-verify); runnerkey does not send credentials that way",
@@ -50,8 +54,15 @@ fn client(context: KubeContext, timeout: Duration) -> Result<(ApiClient, String)
         ContextCredentials::Anonymous => Credentials::Anonymous,
     };
     let endpoint = Endpoint::parse(&context.server)?;
+    if !endpoint.https || endpoint.scheme_missing {
+        return Err(Error::BadUrl {
+            field: "server",
+            value: crate::url::without_userinfo(&context.server),
+            reason: "is not https://: credentials would travel in clear, and the answers would prove nothing",
+        });
+    }
     Ok((
-        ApiClient::new(endpoint, &context.cas, credentials, timeout)?,
+        ApiClient::with_deadline(endpoint, &context.cas, credentials, timeout, overall)?,
         context.server,
     ))
 }
@@ -85,6 +96,9 @@ pub struct SubmitParams {
     pub poll: Duration,
     /// Each request's deadline.
     pub timeout: Duration,
+    /// Leave a request still pending when the wait ends (for an approver
+    /// who comes later); otherwise it is deleted.
+    pub leave_pending: bool,
 }
 
 impl Default for SubmitParams {
@@ -97,6 +111,7 @@ impl Default for SubmitParams {
             wait: Duration::from_secs(300),
             poll: Duration::from_secs(1),
             timeout: Duration::from_secs(30),
+            leave_pending: true,
         }
     }
 }
@@ -133,7 +148,7 @@ impl SubmitParams {
     ) -> Result<Submitted> {
         let expected = csr.signable_identity()?;
         let cas = context.cas.clone();
-        let (client, server) = client(context, self.timeout)?;
+        let (client, server) = client(context, self.timeout, self.wait + self.timeout * 3)?;
         let mut params = K8sCsrParams::new(self.name.clone().unwrap_or_else(|| "x".into()));
         params.expiration = self.expiration;
         params.allow_system_masters = false;
@@ -173,8 +188,8 @@ impl SubmitParams {
         // Still pending when the wait ended: left for an approver (the
         // controller removes it after a day). Otherwise deleted, so an
         // issued certificate does not sit in the API for an hour.
-        let pending =
-            matches!(&result, Err(Error::CsrNotIssued { state, .. }) if state.starts_with("still"));
+        let pending = self.leave_pending
+            && matches!(&result, Err(Error::CsrNotIssued { state, .. }) if state.starts_with("still"));
         let deleted = !pending
             && client
                 .request("DELETE", &format!("{PATH}/{name}"), None)
@@ -208,9 +223,15 @@ impl SubmitParams {
         }
         let deadline = Instant::now() + self.wait;
         loop {
-            let got = client
-                .request("GET", &format!("{PATH}/{name}"), None)
-                .map_err(|e| api(e, server))?;
+            let got = match client.request("GET", &format!("{PATH}/{name}"), None) {
+                Ok(got) => got,
+                // The server away for a moment: look again until the wait ends.
+                Err(_) if Instant::now() + self.poll < deadline => {
+                    std::thread::sleep(self.poll);
+                    continue;
+                }
+                Err(e) => return Err(api(e, server)),
+            };
             if got.status == 404 {
                 return Err(Error::CsrNotIssued {
                     name: name.into(),
@@ -287,6 +308,7 @@ fn check_issued(cert: &Certificate, expected: &Identity, cas: &[Certificate]) ->
 /// kube-apiserver-client signer, asks for client usages only, and its
 /// subject is exactly `expected` (groups as a set).
 fn approve(client: &ApiClient, server: &str, name: &str, expected: &Identity) -> Result<()> {
+    crate::k8s_name::check_subdomain("CertificateSigningRequest name", name)?;
     let got = client
         .request("GET", &format!("{PATH}/{name}"), None)
         .map_err(|e| api(e, server))?;
@@ -315,10 +337,22 @@ fn approve(client: &ApiClient, server: &str, name: &str, expected: &Identity) ->
             "CertificateSigningRequest {name} asks for the usage {u:?}: not approved"
         )));
     }
+    if !object.spec.usages.iter().any(|u| u == "client auth") {
+        return Err(Error::InvalidArgument(format!(
+            "CertificateSigningRequest {name} does not ask for the usage \"client auth\": not approved"
+        )));
+    }
     let pem = STANDARD
         .decode(object.spec.request.trim())
         .map_err(|e| Error::InvalidArgument(format!("spec.request is not base64: {e}")))?;
     let request = CertificateRequest::from_pem(&pem)?;
+    if let Some(extra) = request.extras().first() {
+        // The signer copies requested SANs into the certificate: anything
+        // beyond a user and groups is more than was expected.
+        return Err(Error::InvalidArgument(format!(
+            "CertificateSigningRequest {name} asks for {extra} besides the identity: not approved"
+        )));
+    }
     let asked = request.signable_identity()?;
     if !asked.same_as(expected) {
         return Err(Error::InvalidArgument(format!(
@@ -369,6 +403,6 @@ pub fn approve_csr(
     expected: &Identity,
     timeout: Duration,
 ) -> Result<()> {
-    let (client, server) = client(context, timeout)?;
+    let (client, server) = client(context, timeout, timeout)?;
     approve(&client, &server, name, expected)
 }

@@ -283,6 +283,7 @@ impl RenewParams {
                     approve,
                     wait,
                     timeout: self.timeout,
+                    leave_pending: false,
                     ..SubmitParams::default()
                 };
                 submit.run(*context, &csr, &key)?.certificate

@@ -92,6 +92,18 @@ impl ApiClient {
         credentials: Credentials,
         timeout: Duration,
     ) -> Result<Self> {
+        Self::with_deadline(endpoint, roots, credentials, timeout, timeout)
+    }
+
+    /// [`ApiClient::new`] with each read bounded by `timeout` and the
+    /// client's whole life by `overall` (a wait that polls for minutes).
+    pub fn with_deadline(
+        endpoint: Endpoint,
+        roots: &[Certificate],
+        credentials: Credentials,
+        timeout: Duration,
+        overall: Duration,
+    ) -> Result<Self> {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let roots: Vec<CertificateDer<'static>> = if roots.is_empty() {
             rustls_native_certs::load_native_certs().certs
@@ -147,7 +159,7 @@ impl ApiClient {
             verifier,
             config: Arc::new(config),
             timeout,
-            deadline: Instant::now() + timeout,
+            deadline: Instant::now() + overall.max(timeout),
             proxy,
             opened: std::sync::atomic::AtomicUsize::new(0),
         });

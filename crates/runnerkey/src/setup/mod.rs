@@ -73,6 +73,9 @@ pub struct SetupParams {
     pub dry_run: bool,
     /// Permit the group `system:masters`.
     pub allow_system_masters: bool,
+    /// A key made for this run (through the CSR API) that is not on disk
+    /// yet: written with the rest.
+    new_key: Option<std::sync::Arc<PrivateKey>>,
 }
 
 impl SetupParams {
@@ -98,6 +101,7 @@ impl SetupParams {
             force: false,
             dry_run: false,
             allow_system_masters: false,
+            new_key: None,
         })
     }
 }
@@ -177,6 +181,7 @@ impl SetupParams {
             ))
         })?;
         let paths = SetupPaths::new(self)?;
+        let mut params = self.clone();
         let key = match PrivateKey::load(&paths.key, None) {
             Ok(key) if !self.force => key,
             _ if self.dry_run => {
@@ -185,11 +190,12 @@ impl SetupParams {
                 ));
             }
             _ => {
+                // Written by `run` with the certificate, as one version.
                 let key = PrivateKey::generate(self.algorithm)?;
-                if let Some(dir) = paths.key.parent() {
-                    file::create_dirs(dir, file::PRIVATE_DIR)?;
-                }
-                file::write_atomic(&paths.key, key.to_pem().as_bytes(), file::PRIVATE, true)?;
+                params.new_key = Some(std::sync::Arc::new(PrivateKey::from_pem(
+                    key.to_pem().as_bytes(),
+                    None,
+                )?));
                 key
             }
         };
@@ -217,12 +223,13 @@ impl SetupParams {
                     expiration: Some(self.lifetime.as_duration()),
                     approve,
                     wait,
+                    leave_pending: false,
                     ..crate::csr_api::SubmitParams::default()
                 };
                 submit.run(context, &csr, &key)?.certificate
             }
         };
-        self.run(CertSource::Issued {
+        params.run(CertSource::Issued {
             cert: Box::new(cert),
             ca: Box::new(ca),
         })
@@ -278,13 +285,25 @@ fn run(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport> {
         CertSource::Issued { ca, .. } => (**ca).clone(),
     };
     let mut plan = Plan::new(params.dry_run);
-    let key = plan.key(
-        &paths.key,
-        params.algorithm,
-        params.force,
-        matches!(source, CertSource::Ca(_)),
-        "key_file: the runner's private key",
-    )?;
+    let key = match &params.new_key {
+        Some(new) => {
+            plan.add(
+                &paths.key,
+                new.to_pem().as_bytes().to_vec(),
+                file::PRIVATE,
+                true,
+                "key_file: the runner's private key",
+            )?;
+            PrivateKey::from_pem(new.to_pem().as_bytes(), None)?
+        }
+        None => plan.key(
+            &paths.key,
+            params.algorithm,
+            params.force,
+            matches!(source, CertSource::Ca(_)),
+            "key_file: the runner's private key",
+        )?,
+    };
     if key.matches(&ca_cert.public_key()) {
         return Err(Error::CaKeyAsRunnerKey {
             path: paths.key.clone(),
