@@ -245,3 +245,50 @@ def test_docs_fleet_playbook_runs_and_then_changes_nothing(collections: Path, tm
     assert again.returncode == 0, again.stdout[-4000:]
     recap = again.stdout[again.stdout.index("PLAY RECAP"):]
     assert recap.count("changed=0") == len(hosts), recap
+
+
+def test_collection_renew_module(collections: Path, tmp_path: Path) -> None:
+    ca_crt, ca_key = make_ca(tmp_path, "pki")
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(CONFIG)
+    from conftest import ok
+    ok("setup", "--ca-dir", tmp_path / "pki", "--config", cfg, "--runner", "my-runner", "--server",
+       "https://127.0.0.1:1", "--out-dir", tmp_path / "ssl", "--days", "30", "-q")
+    crt = tmp_path / "ssl" / "gitlab-admin.crt"
+
+    def play(force: bool, *flags: str) -> dict:
+        pb = tmp_path / "renew.yml"
+        results = tmp_path / "renew-results.json"
+        pb.write_text(f"""
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{{{ ansible_playbook_python }}}}"
+  tasks:
+    - runnerkey.kubernetes.renew:
+        config: {cfg}
+        runner: my-runner
+        ca_dir: {tmp_path / 'pki'}
+        force: {str(force).lower()}
+      register: r
+    - ansible.builtin.copy:
+        content: "{{{{ r | to_json }}}}"
+        dest: {results}
+      check_mode: false
+""")
+        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_HOME=str(tmp_path / ".ansible"),
+                   ANSIBLE_NOCOLOR="1", HOME=str(tmp_path))
+        p = subprocess.run([str(BIN / "ansible-playbook"), "-i", "localhost,", str(pb), *flags],
+                           capture_output=True, text=True, env=env, timeout=300)
+        assert p.returncode == 0, p.stdout[-3000:]
+        return json.loads(results.read_text())
+
+    before = crt.read_bytes()
+    not_due = play(False)
+    assert not_due["changed"] is False and not_due["reason"].startswith("not due"), not_due
+    checked = play(True, "--check")
+    assert checked["changed"] is True and crt.read_bytes() == before
+    done = play(True)
+    assert done["changed"] is True and crt.read_bytes() != before
+    openssl("verify", "-purpose", "sslclient", "-CAfile", ca_crt, crt)
