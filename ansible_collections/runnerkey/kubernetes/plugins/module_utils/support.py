@@ -30,6 +30,19 @@ CA_OPTIONS = dict(
     ca_passphrase=dict(type="str", no_log=True),
 )
 
+#: The options that name one runner of config.toml.
+RUNNER_OPTIONS = dict(
+    config=dict(type="path", default="/etc/gitlab-runner/config.toml"),
+    runner=dict(type="str"),
+    runner_index=dict(type="int"),
+)
+
+
+def runner_of(params):
+    """The runner the task names: its name, or its index."""
+    return params["runner"] if params["runner"] is not None else params["runner_index"]
+
+
 #: The options of a new key and certificate.
 ISSUE_OPTIONS = dict(
     algorithm=dict(

@@ -99,18 +99,18 @@ online:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.runnerkey.kubernetes.plugins.module_utils.support import (
     CA_OPTIONS,
+    RUNNER_OPTIONS,
     fail,
+    load_ca,
     require_runnerkey,
     result_of,
+    runner_of,
     runnerkey,
 )
 
 
 def main():
     argument_spec = dict(
-        config=dict(type="path", default="/etc/gitlab-runner/config.toml"),
-        runner=dict(type="str"),
-        runner_index=dict(type="int"),
         kubeconfig=dict(type="path"),
         context=dict(type="str"),
         approve=dict(type="bool", default=False),
@@ -121,6 +121,7 @@ def main():
         online=dict(type="bool", default=True),
     )
     argument_spec.update(CA_OPTIONS)
+    argument_spec.update(RUNNER_OPTIONS)
     module = AnsibleModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
@@ -131,14 +132,10 @@ def main():
     require_runnerkey(module)
     p = module.params
     try:
-        ca = None
-        if p["ca_dir"]:
-            ca = runnerkey.CertificateAuthority.load_dir(p["ca_dir"], p["ca_passphrase"])
-        elif p["ca_cert"]:
-            ca = runnerkey.CertificateAuthority.load(p["ca_cert"], p["ca_key"], p["ca_passphrase"])
+        ca = load_ca(p) if p["ca_dir"] or p["ca_cert"] else None
         report = runnerkey.renew(
             config=p["config"],
-            runner=p["runner"] if p["runner"] is not None else p["runner_index"],
+            runner=runner_of(p),
             ca=ca,
             kubeconfig=p["kubeconfig"],
             context=p["context"],

@@ -122,20 +122,19 @@ from ansible_collections.runnerkey.kubernetes.plugins.module_utils.support impor
     CA_OPTIONS,
     CA_RULES,
     ISSUE_OPTIONS,
+    RUNNER_OPTIONS,
     fail,
     issue_args,
     load_ca,
     require_runnerkey,
     result_of,
+    runner_of,
     runnerkey,
 )
 
 
 def main():
     argument_spec = dict(
-        config=dict(type="path", default="/etc/gitlab-runner/config.toml"),
-        runner=dict(type="str"),
-        runner_index=dict(type="int"),
         server=dict(type="str", required=True),
         user=dict(type="str", default="gitlab-admin"),
         groups=dict(type="list", elements="str", default=[]),
@@ -146,6 +145,7 @@ def main():
     )
     argument_spec.update(CA_OPTIONS)
     argument_spec.update(ISSUE_OPTIONS)
+    argument_spec.update(RUNNER_OPTIONS)
     rules = dict(CA_RULES)
     rules["required_one_of"] = rules["required_one_of"] + [("runner", "runner_index")]
     rules["mutually_exclusive"] = rules["mutually_exclusive"] + [("runner", "runner_index")]
@@ -156,7 +156,7 @@ def main():
         report = runnerkey.setup(
             ca=load_ca(p),
             config=p["config"],
-            runner=p["runner"] if p["runner"] is not None else p["runner_index"],
+            runner=runner_of(p),
             server=p["server"],
             user=p["user"],
             groups=p["groups"],
