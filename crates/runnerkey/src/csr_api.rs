@@ -21,6 +21,68 @@ use crate::key::PrivateKey;
 use crate::kube_context::{ContextCredentials, KubeContext};
 use crate::verify::verify_client_cert;
 
+/// Why the CSR API flow stopped.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CsrApiProblem {
+    /// The kubeconfig turns server certificate checks off.
+    #[error(
+        "{source_name}: the cluster entry turns server certificate checks off (insecure-skip-tls-verify); runnerkey does not send credentials that way"
+    )]
+    Insecure {
+        /// The kubeconfig.
+        source_name: String,
+    },
+    /// The user needs a credential plugin.
+    #[error("{source_name}: the user authenticates with {what}, which runnerkey does not run")]
+    Plugin {
+        /// The kubeconfig.
+        source_name: String,
+        /// The plugin.
+        what: String,
+    },
+    /// The API server could not be spoken to.
+    #[error("{server}: {reason}")]
+    Unreachable {
+        /// The server.
+        server: String,
+        /// Why.
+        reason: String,
+    },
+    /// The API server answered with an error.
+    #[error("{what}: the API server answered HTTP {status}: {message}")]
+    Answered {
+        /// What was being done.
+        what: &'static str,
+        /// The HTTP status.
+        status: u16,
+        /// The server's message.
+        message: String,
+    },
+    /// The signer issued a certificate for another identity.
+    #[error("the signer issued a certificate for {issued}, not {expected}: it was not written")]
+    WrongIdentity {
+        /// What it issued.
+        issued: String,
+        /// What was asked.
+        expected: String,
+    },
+    /// The cluster CA does not accept the issued certificate for client auth.
+    #[error("the issued certificate is not a client certificate the cluster CA accepts: {}", problems.join("; "))]
+    NotAccepted {
+        /// verify's problems.
+        problems: Vec<String>,
+    },
+    /// A request approve refuses to approve.
+    #[error("CertificateSigningRequest {name}: {reason}: not approved")]
+    NotApproved {
+        /// The request.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+}
+
 const PATH: &str = "/apis/certificates.k8s.io/v1/certificatesigningrequests";
 
 /// The usages a client certificate request may ask for.
@@ -35,10 +97,10 @@ fn client(
     overall: Duration,
 ) -> Result<(ApiClient, String)> {
     if context.insecure_skip_tls_verify {
-        return Err(Error::InvalidArgument(format!(
-            "{}: the cluster entry turns server certificate checks off (insecure-skip-tls-verify); runnerkey does not send credentials that way",
-            context.source
-        )));
+        return Err(CsrApiProblem::Insecure {
+            source_name: context.source,
+        }
+        .into());
     }
     let credentials = match context.credentials {
         ContextCredentials::ClientCertificate { chain, key, .. } => {
@@ -46,10 +108,11 @@ fn client(
         }
         ContextCredentials::Token { token, .. } => Credentials::BearerToken(token),
         ContextCredentials::Plugin { what } => {
-            return Err(Error::InvalidArgument(format!(
-                "{}: the user authenticates with {what}, which runnerkey does not run",
-                context.source
-            )));
+            return Err(CsrApiProblem::Plugin {
+                source_name: context.source,
+                what,
+            }
+            .into());
         }
         ContextCredentials::Anonymous => Credentials::Anonymous,
     };
@@ -68,14 +131,21 @@ fn client(
 }
 
 fn api(e: TransportError, server: &str) -> Error {
-    Error::InvalidArgument(format!("{server}: {}", e.detail()))
+    CsrApiProblem::Unreachable {
+        server: server.to_string(),
+        reason: e.detail(),
+    }
+    .into()
 }
 
-fn refused(status: u16, body: &Value, what: &str) -> Error {
+fn refused(status: u16, body: &Value, what: &'static str) -> Error {
     let message = body["message"].as_str().unwrap_or("");
-    Error::InvalidArgument(format!(
-        "{what}: the API server answered HTTP {status}: {message}"
-    ))
+    CsrApiProblem::Answered {
+        what,
+        status,
+        message: message.chars().take(400).collect(),
+    }
+    .into()
 }
 
 /// How to submit.
@@ -154,7 +224,7 @@ impl SubmitParams {
         params.allow_system_masters = false;
         let object = K8sCsr::new(csr, &params)?;
         let mut body: Value = serde_json::from_str(&object.to_json()?)
-            .map_err(|e| Error::InvalidArgument(format!("the request object: {e}")))?;
+            .map_err(|e| Error::der("CertificateSigningRequest object", e))?;
         if self.name.is_none() {
             let prefix = self
                 .generate_name
@@ -178,7 +248,13 @@ impl SubmitParams {
         let created = created.json();
         let name = created["metadata"]["name"]
             .as_str()
-            .ok_or_else(|| Error::InvalidArgument("the created object has no name".into()))?
+            .ok_or_else(|| {
+                Error::from(CsrApiProblem::Answered {
+                    what: "creating the CertificateSigningRequest",
+                    status: 201,
+                    message: "the created object has no name".into(),
+                })
+            })?
             .to_string();
         let uid = created["metadata"]["uid"]
             .as_str()
@@ -282,23 +358,19 @@ impl SubmitParams {
 /// identity asked for, accepted by the cluster CA.
 fn check_issued(cert: &Certificate, expected: &Identity, cas: &[Certificate]) -> Result<()> {
     if !cert.identity().same_as(expected) {
-        return Err(Error::InvalidArgument(format!(
-            "the signer issued a certificate for {}, not {expected}: it was not written",
-            cert.identity()
-        )));
+        return Err(CsrApiProblem::WrongIdentity {
+            issued: cert.identity().to_string(),
+            expected: expected.to_string(),
+        }
+        .into());
     }
     if !cas.is_empty() {
         let report = verify_client_cert(cas, cert, None, None);
         if !report.ok {
-            return Err(Error::InvalidArgument(format!(
-                "the issued certificate is not a client certificate the cluster CA accepts: {}",
-                report
-                    .problems
-                    .iter()
-                    .map(|p| p.message.clone())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            )));
+            return Err(CsrApiProblem::NotAccepted {
+                problems: report.problems.iter().map(|p| p.message.clone()).collect(),
+            }
+            .into());
         }
     }
     Ok(())
@@ -322,10 +394,14 @@ fn approve(client: &ApiClient, server: &str, name: &str, expected: &Identity) ->
     let mut value = got.json();
     let object = K8sCsr::parse(&value.to_string())?;
     if object.spec.signer_name != CLIENT_SIGNER {
-        return Err(Error::InvalidArgument(format!(
-            "CertificateSigningRequest {name} is for the signer {:?}, not {CLIENT_SIGNER}: not approved",
-            object.spec.signer_name
-        )));
+        return Err(CsrApiProblem::NotApproved {
+            name: name.into(),
+            reason: format!(
+                "it is for the signer {:?}, not {CLIENT_SIGNER}",
+                object.spec.signer_name
+            ),
+        }
+        .into());
     }
     if let Some(u) = object
         .spec
@@ -333,31 +409,39 @@ fn approve(client: &ApiClient, server: &str, name: &str, expected: &Identity) ->
         .iter()
         .find(|u| !CLIENT_USAGES.contains(&u.as_str()))
     {
-        return Err(Error::InvalidArgument(format!(
-            "CertificateSigningRequest {name} asks for the usage {u:?}: not approved"
-        )));
+        return Err(CsrApiProblem::NotApproved {
+            name: name.into(),
+            reason: format!("it asks for the usage {u:?}"),
+        }
+        .into());
     }
     if !object.spec.usages.iter().any(|u| u == "client auth") {
-        return Err(Error::InvalidArgument(format!(
-            "CertificateSigningRequest {name} does not ask for the usage \"client auth\": not approved"
-        )));
+        return Err(CsrApiProblem::NotApproved {
+            name: name.into(),
+            reason: "it does not ask for the usage \"client auth\"".into(),
+        }
+        .into());
     }
     let pem = STANDARD
         .decode(object.spec.request.trim())
-        .map_err(|e| Error::InvalidArgument(format!("spec.request is not base64: {e}")))?;
+        .map_err(|e| Error::der("spec.request (base64)", e))?;
     let request = CertificateRequest::from_pem(&pem)?;
     if let Some(extra) = request.extras().first() {
         // The signer copies requested SANs into the certificate: anything
         // beyond a user and groups is more than was expected.
-        return Err(Error::InvalidArgument(format!(
-            "CertificateSigningRequest {name} asks for {extra} besides the identity: not approved"
-        )));
+        return Err(CsrApiProblem::NotApproved {
+            name: name.into(),
+            reason: format!("it asks for {extra} besides the identity"),
+        }
+        .into());
     }
     let asked = request.signable_identity()?;
     if !asked.same_as(expected) {
-        return Err(Error::InvalidArgument(format!(
-            "CertificateSigningRequest {name} asks for {asked}, not {expected}: not approved"
-        )));
+        return Err(CsrApiProblem::NotApproved {
+            name: name.into(),
+            reason: format!("it asks for {asked}, not {expected}"),
+        }
+        .into());
     }
     let conditions = value["status"]["conditions"]
         .as_array()

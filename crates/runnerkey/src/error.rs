@@ -185,6 +185,9 @@ pub enum Error {
         /// The path.
         path: PathBuf,
     },
+    /// The cluster's CSR API flow stopped.
+    #[error(transparent)]
+    CsrApi(#[from] crate::csr_api::CsrApiProblem),
     /// A Kubernetes CertificateSigningRequest that cannot be made or read.
     #[error(transparent)]
     K8sCsr(#[from] crate::k8s_csr::K8sCsrProblem),
@@ -403,6 +406,7 @@ impl Error {
             | Error::CaKeyAsRunnerKey { .. }
             | Error::SamePath { .. }
             | Error::K8sCsr(_)
+            | Error::CsrApi(_)
             | Error::TooDeep { .. }
             | Error::NamespaceRequired
             | Error::TokenNeedsServiceAccount
