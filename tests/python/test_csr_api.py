@@ -175,6 +175,18 @@ def test_what_an_attack_found(tmp_path: Path) -> None:
         assert left.code == 2 and "pending" in left.err, left
         refused = run("k8s-csr", "approve", "san", "--kubeconfig", admin, "--expect-user", "alice")
         assert refused.code == 2 and "besides the identity" in refused.err, refused
+        # Denied by someone else: approve says so, with the reason given.
+        import ssl
+        import urllib.request
+        ctx = ssl.create_default_context(cafile=str(ca_crt))
+        ctx.load_cert_chain(tmp_path / "admin" / "csr-admin.crt", tmp_path / "admin" / "csr-admin.key")
+        body = json.dumps({"status": {"conditions": [{"type": "Denied", "status": "True", "reason": "NotOurs",
+                                                      "message": "no SANs here"}]}}).encode()
+        req = urllib.request.Request(f"{srv.url}/apis/certificates.k8s.io/v1/certificatesigningrequests/san/approval",
+                                     data=body, method="PUT", headers={"Content-Type": "application/json"})
+        assert urllib.request.urlopen(req, context=ctx).status == 200
+        denied = run("k8s-csr", "approve", "san", "--kubeconfig", admin, "--expect-user", "alice")
+        assert denied.code == 2 and "denied before it could be approved: NotOurs no SANs here" in denied.err, denied
         odd = run("k8s-csr", "approve", "san?dryRun=All", "--kubeconfig", admin, "--expect-user", "alice")
         assert odd.code == 2 and "invalid CertificateSigningRequest name" in odd.err, odd
         # The first setup through the CSR API says it created the key, and

@@ -393,6 +393,30 @@ fn approve(client: &ApiClient, server: &str, name: &str, expected: &Identity) ->
     }
     let mut value = got.json();
     let object = K8sCsr::parse(&value.to_string())?;
+    // A final state first: a denied or failed request is not looked at.
+    let conditions = value["status"]["conditions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if let Some(c) = conditions
+        .iter()
+        .find(|c| c["type"] == "Denied" || c["type"] == "Failed")
+    {
+        let part = |k: &str| {
+            c[k].as_str()
+                .filter(|v| !v.is_empty())
+                .map(|v| format!(" {v}"))
+        };
+        return Err(Error::CsrNotIssued {
+            name: name.into(),
+            state: format!(
+                "{} before it could be approved:{}{}",
+                c["type"].as_str().unwrap_or("").to_lowercase(),
+                part("reason").unwrap_or_default(),
+                part("message").unwrap_or_default()
+            ),
+        });
+    }
     if object.spec.signer_name != CLIENT_SIGNER {
         return Err(CsrApiProblem::NotApproved {
             name: name.into(),
@@ -442,19 +466,6 @@ fn approve(client: &ApiClient, server: &str, name: &str, expected: &Identity) ->
             reason: format!("it asks for {asked}, not {expected}"),
         }
         .into());
-    }
-    let conditions = value["status"]["conditions"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    if conditions
-        .iter()
-        .any(|c| c["type"] == "Denied" || c["type"] == "Failed")
-    {
-        return Err(Error::CsrNotIssued {
-            name: name.into(),
-            state: "denied or failed before it could be approved".into(),
-        });
     }
     if conditions.iter().any(|c| c["type"] == "Approved") {
         return Ok(());
