@@ -344,7 +344,7 @@ pub fn diagnose_context(context: KubeContext, options: &DoctorOptions) -> Doctor
             format!(
                 "the context's user authenticates with {what}: runnerkey does not run credential plugins or basic auth, and gitlab-runner's [runners.kubernetes] cannot use them"
             ),
-            "give the runner its own identity (runnerkey setup) and check its kubeconfig",
+            "give the runner its own identity (a client certificate for it) and check that kubeconfig",
         ),
         _ => {}
     }

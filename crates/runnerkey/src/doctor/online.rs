@@ -65,7 +65,7 @@ impl Ctx {
                     Code::ProxyFailed,
                     Severity::Warning,
                     format!("Go's proxy rules send the runner through the {} proxy {url}, which this check cannot use: the online checks were skipped", proxy.scheme),
-                    "run doctor --online where the API server is reachable without that proxy, or set NO_PROXY for it while checking".into(),
+                    "check online from where the API server is reachable without that proxy, or exclude it with NO_PROXY while checking".into(),
                 );
             }
             self.pass(
@@ -92,7 +92,7 @@ impl Ctx {
                     Code::AnonymousRejected,
                     Severity::Error,
                     "the API server answered 401 Unauthorized: no credentials were presented (no usable client certificate and key, no bearer token), and it refuses anonymous requests".into(),
-                    "give the runner an identity: cert_file and key_file (runnerkey setup), or a bearer token".into(),
+                    "give the runner an identity: cert_file and key_file, or a bearer token".into(),
                 );
             }
             401 => {

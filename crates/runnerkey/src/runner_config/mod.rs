@@ -7,7 +7,8 @@
 //! values stay exactly as they were.
 
 mod edit;
-pub use edit::EditProblem;
+mod edit_problem;
+pub use edit_problem::EditProblem;
 mod host_audit;
 pub mod keys;
 mod layout;

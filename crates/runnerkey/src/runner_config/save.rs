@@ -167,8 +167,7 @@ impl RunnerConfig {
     }
 
     fn file_path(&self) -> Result<&Path> {
-        self.path()
-            .ok_or_else(|| super::edit::EditProblem::NoFile.into())
+        self.path().ok_or_else(|| super::EditProblem::NoFile.into())
     }
 
     fn unchanged(&self, path: &Path) -> Saved {
