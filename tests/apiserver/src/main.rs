@@ -18,17 +18,22 @@
 //! API under a path prefix (as behind a reverse proxy) and 404s the rest;
 //! `--sar-status N` answers every SubjectAccessReview with HTTP N;
 //! `--handshake-log FILE` appends a line per TLS connection served (each
-//! serves requests until the client closes it, as kube-apiserver does).
+//! serves requests until the client closes it, as kube-apiserver does);
+//! `--request-log FILE` a line `METHOD PATH` per request.
 //!
-//! CertificateSigningRequests can be created, read, approved and deleted
-//! (see `csr.rs`); `--signing-ca-cert F --signing-ca-key F` makes the
-//! server issue approved ones.
+//! CertificateSigningRequests can be created, read, listed, watched,
+//! approved and deleted (see `csr.rs`); `--signing-ca-cert F
+//! --signing-ca-key F` makes the server issue approved ones, for at most
+//! `--cluster-signing-duration SECS`; `--no-watch` answers watches 405.
+//! ServiceAccounts (`--service-account NS/NAME`, or created through the API)
+//! get TokenRequest tokens that authenticate them (see `token.rs`).
 //!
-//! Usage: runnerkey-test-apiserver --cert F --key F --client-ca F [--rbac F]… [--token TOKEN=USER[;GROUP,…]]… [--listen 127.0.0.1:0] [--plain] [--prefix /P] [--sar-status N] [--signing-ca-cert F --signing-ca-key F]
+//! Usage: runnerkey-test-apiserver --cert F --key F --client-ca F [--rbac F]… [--token TOKEN=USER[;GROUP,…]]… [--listen 127.0.0.1:0] [--plain] [--prefix /P] [--sar-status N] [--signing-ca-cert F --signing-ca-key F [--cluster-signing-duration SECS] [--no-watch]] [--service-account NS/NAME]… [--service-account-max-token-expiration SECS]
 //! Prints `listening on ADDR` and serves until killed.
 
 mod csr;
 mod rbac;
+mod token;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -125,8 +130,12 @@ struct Server {
     sar_status: Option<u16>,
     /// `--handshake-log FILE`: one line per TLS connection served.
     handshake_log: Option<String>,
+    /// `--request-log FILE`: `METHOD PATH` per request served.
+    request_log: Option<String>,
     /// CertificateSigningRequests (signed with `--signing-ca-cert/-key`).
     csrs: csr::Store,
+    /// ServiceAccounts (`--service-account NS/NAME`) and their TokenRequests.
+    accounts: token::Tokens,
 }
 
 fn pem_blocks(path: &str) -> Vec<Vec<u8>> {
@@ -213,6 +222,9 @@ impl Server {
         };
         let req: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
         if let Some(answer) = self.csrs.handle(&self.rbac, &user, method, path, &req) {
+            return answer;
+        }
+        if let Some(answer) = self.accounts.handle(&self.rbac, &user, method, path, &req) {
             return answer;
         }
         match (method, path) {
@@ -378,6 +390,9 @@ fn write_response(stream: &mut impl Write, code: u16, body: &Value, close: bool)
         401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",
+        405 => "Method Not Allowed",
+        409 => "Conflict",
+        422 => "Unprocessable Entity",
         _ => "Internal Server Error",
     };
     let response = format!(
@@ -398,6 +413,14 @@ fn serve_tls(server: &Server, config: Arc<rustls::ServerConfig>, tcp: TcpStream)
     let mut reader = BufReader::new(rustls::StreamOwned::new(conn, tcp));
     let mut counted = false;
     while let Some(req) = read_request(&mut reader) {
+        if let Some(path) = &server.request_log
+            && let Ok(mut f) = std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(path)
+        {
+            let _ = writeln!(f, "{} {}", req.method, req.path);
+        }
         let tls = reader.get_mut();
         if !counted {
             counted = true;
@@ -412,9 +435,17 @@ fn serve_tls(server: &Server, config: Arc<rustls::ServerConfig>, tcp: TcpStream)
                 .tokens
                 .iter()
                 .find(|(k, _)| k == t)
-                .map(|(_, u)| u.clone()),
+                .map(|(_, u)| u.clone())
+                .or_else(|| server.accounts.authenticate(t)),
             None => server.authenticate(peer.as_deref()),
         };
+        if let Some(path) = req.path.strip_prefix(server.prefix.as_str())
+            && let Some(user) = &user
+            && req.method == "GET"
+            && server.csrs.watch(&server.rbac, user, path, tls)
+        {
+            break;
+        }
         let (code, body) = server.handle(&req.method, &req.path, &req.body, user);
         write_response(tls, code, &body, req.close);
         if req.close {
@@ -474,6 +505,16 @@ fn main() {
             .to_string(),
         sar_status: one("--sar-status").map(|s| s.parse().expect("--sar-status N")),
         handshake_log: one("--handshake-log"),
+        request_log: one("--request-log"),
+        accounts: token::Tokens::new(
+            &get("--service-account"),
+            one("--service-account-max-token-expiration")
+                .map(|s| {
+                    s.parse()
+                        .expect("--service-account-max-token-expiration SECS")
+                })
+                .unwrap_or(3600),
+        ),
         csrs: csr::Store::new(one("--signing-ca-cert").map(|c| {
             let k = one("--signing-ca-key").expect("--signing-ca-key");
             runnerkey::CertificateAuthority::load(
@@ -482,7 +523,12 @@ fn main() {
                 None,
             )
             .unwrap_or_else(|e| panic!("{}", e.chain()))
-        })),
+        }))
+        .with_max_duration(
+            one("--cluster-signing-duration")
+                .map(|s| s.parse().expect("--cluster-signing-duration SECS")),
+        )
+        .with_watch(!args.iter().any(|a| a == "--no-watch")),
     });
     let tls = if plain {
         None
