@@ -58,6 +58,17 @@ pub enum TransportError {
     BadHttp(String),
 }
 
+/// How a watch ended.
+#[derive(Debug)]
+pub enum Watched<T> {
+    /// The event handler was satisfied.
+    Done(T),
+    /// The server closed the stream (its `timeoutSeconds`, or a restart).
+    Ended,
+    /// The server refused the watch with this answer.
+    Refused(Response),
+}
+
 /// How the client authenticates.
 pub enum Credentials {
     /// A client certificate (then any intermediates, sent with it as
@@ -245,6 +256,92 @@ impl ApiClient {
             .read_to_vec()
             .map_err(|e| self.transport_error(e))?;
         Ok(Response { status, body })
+    }
+
+    /// Opens a watch (`path` with `watch=true`) and hands each event —
+    /// its `type` and `object` — to `on_event` until it returns a value,
+    /// the server ends the stream, or the client's deadline passes. Each
+    /// event line is at most [`MAX_RESPONSE_BODY`] bytes. A watch the
+    /// server refuses is returned as its response.
+    pub fn watch<T>(
+        &self,
+        path: &str,
+        mut on_event: impl FnMut(&str, &serde_json::Value) -> Option<T>,
+    ) -> std::result::Result<Watched<T>, TransportError> {
+        use std::io::{BufRead, Read};
+        self.dialer.remaining()?;
+        let uri = format!("{}{path}", self.base);
+        let mut request = ureq::http::Request::builder().method("GET").uri(&uri);
+        if let Some(t) = &self.bearer {
+            request = request.header("Authorization", format!("Bearer {t}"));
+        }
+        let request = request
+            .body(())
+            .map_err(|e| TransportError::Io(format!("GET {path}: {e}")))?;
+        let mut response = self
+            .agent
+            .run(request)
+            .map_err(|e| self.transport_error(e))?;
+        let status = response.status().as_u16();
+        if status != 200 {
+            let body = response
+                .body_mut()
+                .with_config()
+                .limit(MAX_RESPONSE_BODY as u64)
+                .read_to_vec()
+                .map_err(|e| self.transport_error(e))?;
+            return Ok(Watched::Refused(Response { status, body }));
+        }
+        let mut reader = std::io::BufReader::new(
+            response
+                .into_body()
+                .into_with_config()
+                .limit(u64::MAX)
+                .reader(),
+        );
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            let read = (&mut reader)
+                .take(MAX_RESPONSE_BODY as u64 + 1)
+                .read_until(b'\n', &mut line)
+                .map_err(|e| self.body_error(e))?;
+            if read == 0 {
+                return Ok(Watched::Ended);
+            }
+            if line.len() > MAX_RESPONSE_BODY {
+                return Err(TransportError::TooLarge(format!(
+                    "a watch event exceeds {MAX_RESPONSE_BODY} bytes"
+                )));
+            }
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let event: serde_json::Value = serde_json::from_slice(&line)
+                .map_err(|e| TransportError::BadHttp(format!("a watch event is not JSON: {e}")))?;
+            let kind = event["type"].as_str().unwrap_or("");
+            if let Some(done) = on_event(kind, &event["object"]) {
+                return Ok(Watched::Done(done));
+            }
+        }
+    }
+
+    /// What an error reading a streamed body means: ureq's or ours inside
+    /// it, or the connection's.
+    fn body_error(&self, e: std::io::Error) -> TransportError {
+        if e.get_ref().is_some_and(|i| i.is::<ureq::Error>()) {
+            if let Some(Ok(u)) = e.into_inner().map(|b| b.downcast::<ureq::Error>()) {
+                return self.transport_error(*u);
+            }
+            return TransportError::Io("the watch broke".into());
+        }
+        if e.get_ref().is_some_and(|i| i.is::<TransportError>()) {
+            if let Some(Ok(t)) = e.into_inner().map(|b| b.downcast::<TransportError>()) {
+                return *t;
+            }
+            return TransportError::Io("the watch broke".into());
+        }
+        self.dialer.io_error(e)
     }
 
     /// What a ureq error means: ours carried through it, or classified.

@@ -21,6 +21,8 @@ use crate::key::PrivateKey;
 use crate::kube_context::{ContextCredentials, KubeContext};
 use crate::verify::verify_client_cert;
 
+mod wait;
+
 /// Why the CSR API flow stopped.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -83,7 +85,7 @@ pub enum CsrApiProblem {
     },
 }
 
-const PATH: &str = "/apis/certificates.k8s.io/v1/certificatesigningrequests";
+pub(crate) const PATH: &str = "/apis/certificates.k8s.io/v1/certificatesigningrequests";
 
 /// The usages a client certificate request may ask for.
 const CLIENT_USAGES: [&str; 3] = ["client auth", "digital signature", "key encipherment"];
@@ -91,7 +93,7 @@ const CLIENT_USAGES: [&str; 3] = ["client auth", "digital signature", "key encip
 /// A client for the API server a kubeconfig context names. Refuses a
 /// context that turns off server certificate checks, and one whose user
 /// needs a credential plugin.
-fn client(
+pub(crate) fn client(
     context: KubeContext,
     timeout: Duration,
     overall: Duration,
@@ -130,7 +132,7 @@ fn client(
     ))
 }
 
-fn api(e: TransportError, server: &str) -> Error {
+pub(crate) fn api(e: TransportError, server: &str) -> Error {
     CsrApiProblem::Unreachable {
         server: server.to_string(),
         reason: e.detail(),
@@ -138,7 +140,7 @@ fn api(e: TransportError, server: &str) -> Error {
     .into()
 }
 
-fn refused(status: u16, body: &Value, what: &'static str) -> Error {
+pub(crate) fn refused(status: u16, body: &Value, what: &'static str) -> Error {
     let message = body["message"].as_str().unwrap_or("");
     CsrApiProblem::Answered {
         what,
@@ -203,6 +205,9 @@ pub struct Submitted {
     pub not_after: String,
     /// Whether the object was deleted afterwards.
     pub deleted: bool,
+    /// The signer issued it for less than the `expiration` asked (it
+    /// clamps to its `--cluster-signing-duration`).
+    pub clamped: bool,
 }
 
 impl SubmitParams {
@@ -271,7 +276,13 @@ impl SubmitParams {
                 .request("DELETE", &format!("{PATH}/{name}"), None)
                 .is_ok_and(|r| r.status == 200 || r.status == 202 || r.status == 404);
         let (certificate, approved_here) = result?;
+        let issued_for = (certificate.not_after() - certificate.not_before()).whole_seconds();
+        // Ten minutes of slack: the backdating and the clocks.
+        let clamped = self
+            .expiration
+            .is_some_and(|asked| issued_for + 600 < asked.as_secs() as i64);
         Ok(Submitted {
+            clamped,
             name,
             approved_here,
             not_before: crate::lifetime::rfc3339(certificate.not_before()),
@@ -297,60 +308,32 @@ impl SubmitParams {
             approve(client, server, name, expected)?;
             approved_here = true;
         }
-        let deadline = Instant::now() + self.wait;
-        loop {
-            let got = match client.request("GET", &format!("{PATH}/{name}"), None) {
-                Ok(got) => got,
-                // The server away for a moment: look again until the wait ends.
-                Err(_) if Instant::now() + self.poll < deadline => {
-                    std::thread::sleep(self.poll);
-                    continue;
-                }
-                Err(e) => return Err(api(e, server)),
-            };
-            if got.status == 404 {
-                return Err(Error::CsrNotIssued {
-                    name: name.into(),
-                    state: "deleted before its certificate was read".into(),
-                });
-            }
-            if got.status != 200 {
-                return Err(refused(
-                    got.status,
-                    &got.json(),
-                    "reading the CertificateSigningRequest",
-                ));
-            }
-            let value = got.json();
-            if !uid.is_empty() && value["metadata"]["uid"].as_str() != Some(uid) {
-                return Err(Error::CsrNotIssued {
-                    name: name.into(),
-                    state: "replaced by another object of the same name".into(),
-                });
-            }
+        let wait = wait::Wait {
+            client,
+            server,
+            name,
+            uid,
+            deadline: Instant::now() + self.wait,
+            wait: self.wait,
+            poll: self.poll,
+            timeout: self.timeout,
+        };
+        let cert = wait.certificate(|value| {
             let object = K8sCsr::parse(&value.to_string())?;
             match object.issued_certificate(key) {
                 Ok(cert) => {
                     check_issued(&cert, expected, cas)?;
-                    return Ok((cert, approved_here));
-                }
-                Err(Error::CsrNotIssued { state, .. })
-                    if (state.starts_with("pending") || state.starts_with("approved"))
-                        && Instant::now() < deadline =>
-                {
-                    std::thread::sleep(self.poll.min(deadline - Instant::now()));
+                    Ok(Some(cert))
                 }
                 Err(Error::CsrNotIssued { state, .. })
                     if state.starts_with("pending") || state.starts_with("approved") =>
                 {
-                    return Err(Error::CsrNotIssued {
-                        name: name.into(),
-                        state: format!("still {state} after {:?}", self.wait),
-                    });
+                    Ok(None)
                 }
-                Err(e) => return Err(e),
+                Err(e) => Err(e),
             }
-        }
+        })?;
+        Ok((cert, approved_here))
     }
 }
 

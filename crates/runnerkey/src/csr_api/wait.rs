@@ -1,0 +1,166 @@
+//! Waiting for a CertificateSigningRequest's certificate as client-go's
+//! `csr.WaitForCertificate` does: read the object, then watch it
+//! (`?watch=true&fieldSelector=metadata.name=NAME` from its
+//! resourceVersion) and judge every ADDED or MODIFIED event; when the watch
+//! ends, read and watch again; when the server refuses to watch or the
+//! watch breaks, look once every poll interval instead. Deletion or a new
+//! UID under the same name is final; so is the deadline.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::{PATH, api, refused};
+use crate::api_client::{ApiClient, TransportError, Watched};
+use crate::cert::Certificate;
+use crate::error::{Error, Result};
+
+/// One wait for one object.
+pub(super) struct Wait<'a> {
+    pub client: &'a ApiClient,
+    pub server: &'a str,
+    pub name: &'a str,
+    /// The object's UID when it was created ("" when the server gave none).
+    pub uid: &'a str,
+    pub deadline: Instant,
+    /// The whole wait, for the message.
+    pub wait: Duration,
+    pub poll: Duration,
+    /// Each read's deadline: a watch is renewed before it.
+    pub timeout: Duration,
+}
+
+/// What an event or a look at the object says.
+enum Seen {
+    Issued(Box<Certificate>),
+    Final(Error),
+    NotYet,
+}
+
+impl Wait<'_> {
+    fn gone(&self, state: &str) -> Error {
+        Error::CsrNotIssued {
+            name: self.name.into(),
+            state: state.into(),
+        }
+    }
+
+    /// What `value` (the object) says, by `judge` (`Ok(None)`: not issued yet).
+    fn see(
+        &self,
+        value: &Value,
+        judge: &mut impl FnMut(&Value) -> Result<Option<Certificate>>,
+    ) -> Seen {
+        if !self.uid.is_empty() && value["metadata"]["uid"].as_str() != Some(self.uid) {
+            return Seen::Final(self.gone("replaced by another object of the same name"));
+        }
+        match judge(value) {
+            Ok(Some(cert)) => Seen::Issued(Box::new(cert)),
+            Ok(None) => Seen::NotYet,
+            Err(e) => Seen::Final(e),
+        }
+    }
+
+    /// Waits until `judge` accepts the certificate, or the request is
+    /// final, or the deadline passes.
+    pub fn certificate(
+        &self,
+        mut judge: impl FnMut(&Value) -> Result<Option<Certificate>>,
+    ) -> Result<Certificate> {
+        let mut watching = true;
+        loop {
+            let value = match self
+                .client
+                .request("GET", &format!("{PATH}/{}", self.name), None)
+            {
+                Ok(got) if got.status == 404 => {
+                    return Err(self.gone("deleted before its certificate was read"));
+                }
+                Ok(got) if got.status != 200 => {
+                    return Err(refused(
+                        got.status,
+                        &got.json(),
+                        "reading the CertificateSigningRequest",
+                    ));
+                }
+                Ok(got) => Some(got.json()),
+                // The server away for a moment: look again until the wait ends.
+                Err(_) if Instant::now() + self.poll < self.deadline => None,
+                Err(e) => return Err(api(e, self.server)),
+            };
+            let mut version = None;
+            if let Some(value) = &value {
+                match self.see(value, &mut judge) {
+                    Seen::Issued(cert) => return Ok(*cert),
+                    Seen::Final(e) => return Err(e),
+                    Seen::NotYet => {}
+                }
+                version = value["metadata"]["resourceVersion"]
+                    .as_str()
+                    .map(str::to_string);
+            }
+            let now = Instant::now();
+            if now >= self.deadline {
+                return Err(self.gone(&format!(
+                    "still pending approval or issuance after {:?}",
+                    self.wait
+                )));
+            }
+            if watching && let Some(version) = version {
+                match self.watch(&version, &mut judge) {
+                    Ok(Some(Seen::Issued(cert))) => return Ok(*cert),
+                    Ok(Some(Seen::Final(e))) => return Err(e),
+                    // The watch ended (its timeout, a restart): read again.
+                    Ok(_) => continue,
+                    // A read that timed out: the watch is renewed.
+                    Err(TransportError::Timeout(_)) => continue,
+                    // The watch broke: poll from now on.
+                    Err(_) => watching = false,
+                }
+            }
+            std::thread::sleep(self.poll.min(self.deadline.saturating_duration_since(now)));
+        }
+    }
+
+    /// One watch from `version`: `Ok(None)` when it ends without a final
+    /// answer; a refused watch turns watching off through an error.
+    fn watch(
+        &self,
+        version: &str,
+        judge: &mut impl FnMut(&Value) -> Result<Option<Certificate>>,
+    ) -> std::result::Result<Option<Seen>, TransportError> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        // The server ends the watch before a read would time out.
+        let seconds = left
+            .min(self.timeout.saturating_sub(Duration::from_secs(1)))
+            .as_secs()
+            .max(1);
+        let path = format!(
+            "{PATH}?watch=true&fieldSelector=metadata.name%3D{}&resourceVersion={version}&timeoutSeconds={seconds}",
+            self.name
+        );
+        let watched = self.client.watch(&path, |kind, object| match kind {
+            // Another object: a server that ignored the field selector.
+            _ if !object.is_null() && object["metadata"]["name"].as_str() != Some(self.name) => {
+                None
+            }
+            "ADDED" | "MODIFIED" => match self.see(object, judge) {
+                Seen::NotYet => None,
+                seen => Some(seen),
+            },
+            "DELETED" => Some(Seen::Final(
+                self.gone("deleted before its certificate was read"),
+            )),
+            // ERROR (e.g. 410 Gone: the version is too old): read again.
+            _ => Some(Seen::NotYet),
+        })?;
+        match watched {
+            Watched::Done(seen) => Ok(Some(seen)),
+            Watched::Ended => Ok(None),
+            Watched::Refused(r) => Err(TransportError::BadHttp(format!(
+                "the watch was refused with HTTP {}",
+                r.status
+            ))),
+        }
+    }
+}
