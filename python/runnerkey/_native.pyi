@@ -162,11 +162,13 @@ class _DoctorReport(TypedDict):
     runners: list[_RunnerDiagnosis]
 
 class _SetupReport(TypedDict):
-    """What :func:`setup` did (or, in a dry run, would do)."""
+    """What :func:`setup` did (or, in a dry run, would do). ``certificate`` is the credential's
+    subject and end (the service account's, with ``credential == "bearer-token"``)."""
 
     changed: bool
     dry_run: bool
     files: list[_FileAction]
+    credential: Literal["client-certificate", "bearer-token"]
     certificate: str
     certificate_note: str
     config: str
@@ -209,6 +211,15 @@ class _VerifyData(TypedDict):
     key_matches: Optional[bool]
     problems: list[_Problem]
 
+class _RenewalRecord(TypedDict):
+    """A runner's last renewal attempt, as :func:`renew` recorded it."""
+
+    at: str
+    ok: bool
+    message: str
+    failures_total: int
+    last_success: Optional[str]
+
 class _RunnerStatus(TypedDict):
     """One runner's identity (see :func:`status`)."""
 
@@ -226,6 +237,7 @@ class _RunnerStatus(TypedDict):
     renewal_due: bool
     expired: bool
     problem: Optional[str]
+    last_renewal: Optional[_RenewalRecord]
 
 class _StatusReport(TypedDict):
     """What :func:`status` found."""
@@ -242,9 +254,10 @@ class _OnlineCheck(TypedDict, total=False):
     user: str
 
 class _RenewReport(TypedDict):
-    """What :func:`renew` did."""
+    """What :func:`renew` did (``old_not_after``/``new_not_after``: a token's ``exp`` for a token runner)."""
 
     runner: str
+    credential: Literal["client-certificate", "bearer-token", "in-cluster", "none"]
     renewed: bool
     dry_run: bool
     reason: str
@@ -257,12 +270,25 @@ class _RenewReport(TypedDict):
     clamped: bool
 
 class _RenewUnits(TypedDict):
-    """The systemd units of :func:`renew_units`."""
+    """The systemd units of :func:`renew_units`: the ``runnerkey-renew@`` template service and
+    timer, the instance's drop-in, and gitlab-runner.service's drop-in (``None`` without ``check``)."""
 
     name: str
     service: str
     timer: str
+    instance_dropin: str
+    runner_dropin: Optional[str]
     installed: list[str]
+
+class _IssuedToken(TypedDict):
+    """A token from :func:`request_token` (``token`` is the secret itself)."""
+
+    token: str
+    user: str
+    expires_at: str
+    lifetime_seconds: int
+    clamped: bool
+    created_service_account: bool
 
 class RunnerkeyError(Exception):
     """Root of every runnerkey error; ``.path`` names the file at fault, if any."""
@@ -622,12 +648,21 @@ def renew(*, config: _Path, runner: Union[str, int], ca: Optional[CertificateAut
     API server answers, by authenticating with it (a pair it refuses is not installed:
     ``online["result"] == "refused"``); switched atomically under the stable paths, the previous
     pair kept. config.toml is not touched. With ``kubeconfig`` instead of ``ca``, the cluster signs
-    through its CSR API (``approve`` to approve it too; ``wait`` seconds for the certificate)."""
+    through its CSR API (``approve`` to approve it too; ``wait`` seconds for the certificate).
+    A runner with a service account token (``bearer_token``) gets a new token from the
+    TokenRequest API with ``kubeconfig``, written to ``bearer_token`` (backed up, locked).
+    Every attempt is recorded for :func:`status` (``last_renewal``)."""
 
-def renew_units(*, runner: str, exec: Sequence[str], writable: Sequence[_Path], install_root: Optional[_Path] = None) -> _RenewUnits:
-    """A oneshot service that runs ``exec`` (absolute program first, e.g. ``runnerkey renew …``)
-    confined to writing ``writable``, and a daily timer with a random delay of up to an hour
+def renew_units(*, runner: str, exec: Sequence[str], writable: Sequence[_Path], check: Sequence[str] = ..., install_root: Optional[_Path] = None) -> _RenewUnits:
+    """The ``runnerkey-renew@.service`` oneshot template confined to writing ``writable``, its
+    timer (every 5 to 15 minutes), the runner's instance drop-in that runs ``exec`` (absolute
+    program first, e.g. ``runnerkey renew …``), and, with ``check`` (e.g. ``runnerkey status
+    --require-usable …``), a gitlab-runner.service drop-in running it as ``ExecStartPre=``
     (``runnerkey systemd``); written to ``install_root/etc/systemd/system`` when given."""
+
+def request_token(*, namespace: str, service_account: str, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, duration: str = "24h", create_service_account: bool = False, timeout: float = 30.0) -> _IssuedToken:
+    """A token for the service account from the cluster's TokenRequest API, with the kubeconfig's
+    identity (``kubectl create token``); the API server may shorten ``duration`` (``clamped``)."""
 
 def status(config: _Path, *, runner: Union[str, int, None] = None, renew_at: float = ..., renew_before: Optional[str] = None) -> _StatusReport:
     """Where each kubernetes runner's identity stands (``runnerkey status``): how it
@@ -638,10 +673,13 @@ def status(config: _Path, *, runner: Union[str, int, None] = None, renew_at: flo
 def status_prometheus(config: _Path, *, runner: Union[str, int, None] = None, renew_at: float = ..., renew_before: Optional[str] = None) -> str:
     """:func:`status` as Prometheus text, for node_exporter's textfile collector."""
 
-def setup(*, config: _Path, runner: Union[str, int], server: str, ca: Optional[CertificateAuthority] = None, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, approve: bool = False, wait: float = 300.0, user: str = "gitlab-admin", groups: Sequence[str] = ..., out_dir: _Path = ..., install_dir: Optional[_Path] = None, namespace: str = "gitlab-runner", service_account: str = "gitlab-deployer", algorithm: str = "ecdsa-p256", days: int = 365, renew_before: str = "30d", force: bool = False, dry_run: bool = False) -> _SetupReport:
+def setup(*, config: _Path, runner: Union[str, int], server: str, ca: Optional[CertificateAuthority] = None, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, approve: bool = False, wait: float = 300.0, user: str = "gitlab-admin", groups: Sequence[str] = ..., out_dir: _Path = ..., install_dir: Optional[_Path] = None, namespace: str = "gitlab-runner", service_account: str = "gitlab-deployer", algorithm: str = "ecdsa-p256", days: int = 365, renew_before: str = "30d", force: bool = False, dry_run: bool = False, auth: Literal["certificate", "token"] = "certificate", token_service_account: Optional[str] = None, token_duration: str = "24h") -> _SetupReport:
     """The whole procedure, all or nothing and idempotent (see ``runnerkey setup``); the report.
     With ``ca``, signed here; with ``kubeconfig`` instead, through the cluster's CSR API (``approve``
-    to approve it too, ``wait`` seconds for the certificate), no CA key anywhere."""
+    to approve it too, ``wait`` seconds for the certificate), no CA key anywhere. With
+    ``auth="token"`` and ``kubeconfig``, the runner authenticates as ``token_service_account``
+    (in ``namespace``, created when missing) with a TokenRequest token of ``token_duration``
+    written to ``bearer_token``; ``service_account`` stays the job pods' account."""
 
 def cli_main(argv: Sequence[str]) -> int:
     """The ``runnerkey`` command line on ``argv`` (program name first), in this process; its exit status."""

@@ -133,7 +133,7 @@ fn rbac_kubeconfig_and_k8s_csr() {
         "--out",
         "got.crt",
     ])
-    .input_error(&["pending"]);
+    .not_granted(&["pending"]);
     assert!(!d.path("got.crt").exists());
 }
 

@@ -21,6 +21,17 @@ impl Run {
         self
     }
 
+    /// Asserts exit 1 (an outcome, e.g. a request the cluster did not
+    /// grant) and that stderr mentions every needle.
+    #[track_caller]
+    pub fn not_granted(self, needles: &[&str]) -> Self {
+        assert_eq!(self.code, 1, "expected exit 1: {self:#?}");
+        for n in needles {
+            assert!(self.stderr.contains(n), "stderr lacks {n:?}: {self:#?}");
+        }
+        self
+    }
+
     /// Asserts exit 2 and that stderr mentions every needle.
     #[track_caller]
     pub fn input_error(self, needles: &[&str]) -> Self {

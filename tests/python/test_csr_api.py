@@ -31,15 +31,19 @@ subjects: [{kind: User, name: csr-admin}]
 """
 
 
-def cluster(tmp_path: Path):
+def cluster(tmp_path: Path, *, watch: bool = False, extra: list[str] | None = None):
     """The stand-in API server with a signer, and a kubeconfig for csr-admin,
-    who may create, approve and delete CertificateSigningRequests."""
+    who may create, approve and delete CertificateSigningRequests (and
+    list and watch them with `watch`)."""
     ca_crt, ca_key = make_ca(tmp_path, "cluster")
     srv_crt, srv_key = serving_cert(tmp_path, ca_crt, ca_key)
     rbac = tmp_path / "rbac.yaml"
-    rbac.write_text(CSR_ADMIN)
+    rbac.write_text(CSR_ADMIN.replace("verbs: [create, get, delete, update]",
+                                      "verbs: [create, get, delete, update, list, watch]" if watch else
+                                      "verbs: [create, get, delete, update]"))
     srv = start_apiserver(srv_crt, srv_key, ca_crt, rbac=[rbac],
-                          extra=["--signing-ca-cert", str(ca_crt), "--signing-ca-key", str(ca_key)])
+                          extra=["--signing-ca-cert", str(ca_crt), "--signing-ca-key", str(ca_key),
+                                 "--request-log", str(tmp_path / "requests.log"), *(extra or [])])
     ok("issue", "--ca-cert", ca_crt, "--ca-key", ca_key, "--user", "csr-admin", "--out-dir", tmp_path / "admin")
     admin = tmp_path / "admin.kc"
     ok("kubeconfig", "--server", srv.url, "--ca", ca_crt, "--cert", tmp_path / "admin" / "csr-admin.crt",
@@ -86,7 +90,7 @@ def test_submit_approve_wait_and_check(tmp_path: Path) -> None:
         # Nobody approves: the wait ends, nothing is written.
         late = run("k8s-csr", "submit", "--kubeconfig", kc, "--key", tmp_path / "h3.key", "--user", "h3",
                    "--wait", "2s", "--out", tmp_path / "h3.crt")
-        assert late.code == 2 and "pending" in late.err and not (tmp_path / "h3.crt").exists(), late
+        assert late.code == 1 and "pending" in late.err and not (tmp_path / "h3.crt").exists(), late
         # Without the right to create CSRs: the API's 403, nothing written.
         no = run("k8s-csr", "submit", "--kubeconfig", tmp_path / "nobody.kc", "--key", tmp_path / "h4.key",
                  "--user", "h4", "--out", tmp_path / "h4.crt")
@@ -117,7 +121,7 @@ def test_renew_through_the_csr_api_needs_no_ca_key(tmp_path: Path) -> None:
         # Without an approver the request stays pending; the old pair stays.
         now = crt.read_bytes()
         pending = run("renew", "--config", cfg, "--runner", "r", "--kubeconfig", admin, "--force", "--wait", "2s")
-        assert pending.code == 2 and "pending" in pending.err and crt.read_bytes() == now, pending
+        assert pending.code == 1 and "pending" in pending.err and crt.read_bytes() == now, pending
     finally:
         srv.stop()
 
@@ -172,7 +176,7 @@ def test_what_an_attack_found(tmp_path: Path) -> None:
         (tmp_path / "san.csr").write_bytes(csr.public_bytes(serialization.Encoding.PEM))
         left = run("k8s-csr", "submit", "--kubeconfig", admin, "--key", tmp_path / "san.key", "--csr",
                    tmp_path / "san.csr", "--name", "san", "--wait", "1s", "--out", tmp_path / "san.crt")
-        assert left.code == 2 and "pending" in left.err, left
+        assert left.code == 1 and "pending" in left.err, left
         refused = run("k8s-csr", "approve", "san", "--kubeconfig", admin, "--expect-user", "alice")
         assert refused.code == 2 and "besides the identity" in refused.err, refused
         # Denied by someone else: approve says so, with the reason given.
@@ -186,7 +190,7 @@ def test_what_an_attack_found(tmp_path: Path) -> None:
                                      data=body, method="PUT", headers={"Content-Type": "application/json"})
         assert urllib.request.urlopen(req, context=ctx).status == 200
         denied = run("k8s-csr", "approve", "san", "--kubeconfig", admin, "--expect-user", "alice")
-        assert denied.code == 2 and "denied before it could be approved: NotOurs no SANs here" in denied.err, denied
+        assert denied.code == 1 and "denied before it could be approved: NotOurs no SANs here" in denied.err, denied
         odd = run("k8s-csr", "approve", "san?dryRun=All", "--kubeconfig", admin, "--expect-user", "alice")
         assert odd.code == 2 and "invalid CertificateSigningRequest name" in odd.err, odd
         # The first setup through the CSR API says it created the key, and
@@ -198,5 +202,75 @@ def test_what_an_attack_found(tmp_path: Path) -> None:
         key_action = next(f["action"] for f in report["files"] if f["path"].endswith(".key"))
         assert key_action == "created", report["files"]
         assert not (tmp_path / "ssl" / ".runnerkey" / "previous").exists()
+    finally:
+        srv.stop()
+
+
+def approve_later(kc: Path, name: str, user: str, after: float) -> subprocess.Popen:
+    """`k8s-csr approve` run by someone else, `after` seconds from now."""
+    return subprocess.Popen(["sh", "-c", f'sleep {after} && exec "$0" "$@"', str(binary()), "k8s-csr", "approve",
+                             name, "--kubeconfig", str(kc), "--expect-user", user],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def test_the_wait_watches_the_object_and_falls_back_to_polling(tmp_path: Path) -> None:
+    """The certificate arrives by a watch on metadata.name, not by reading
+    the object every second; a server that refuses to watch is polled."""
+    for watch in (True, False):
+        d = tmp_path / ("watch" if watch else "poll")
+        d.mkdir()
+        _, _, srv, kc = cluster(d, watch=watch, extra=[] if watch else ["--no-watch"])
+        try:
+            approver = approve_later(kc, "w1", "w1", 3.5)
+            r = run("k8s-csr", "submit", "--kubeconfig", kc, "--key", d / "w1.key", "--user", "w1", "--name", "w1",
+                    "--wait", "30s", "--out", d / "w1.crt")
+            assert approver.wait(timeout=30) == 0, approver.stderr.read()
+            approver.stderr.close()
+            assert r.code == 0 and (d / "w1.crt").exists(), r
+            log = (d / "requests.log").read_text().splitlines()
+            path = "/apis/certificates.k8s.io/v1/certificatesigningrequests"
+            watches = [line for line in log if line.startswith(f"GET {path}?watch=true&fieldSelector=metadata.name%3Dw1&resourceVersion=")]
+            reads = [line for line in log if line == f"GET {path}/w1"]
+            assert watches, log
+            if watch:
+                # One read, then the watch brought the certificate.
+                assert len(reads) <= 2, log
+            else:
+                # Refused (here 405), then polled about once a second.
+                assert len(watches) == 1 and len(reads) >= 3, log
+        finally:
+            srv.stop()
+
+
+def test_denied_is_final_and_a_clamped_lifetime_is_said(tmp_path: Path) -> None:
+    import ssl
+    import urllib.request
+
+    ca_crt, _, srv, kc = cluster(tmp_path, watch=True, extra=["--cluster-signing-duration", "3600"])
+    try:
+        # Denied by someone else while we wait: exit 1 with the reason and message, nothing written.
+        waiting = subprocess.Popen([str(binary()), "k8s-csr", "submit", "--kubeconfig", str(kc), "--key",
+                                    str(tmp_path / "d.key"), "--user", "d", "--name", "d", "--wait", "30s",
+                                    "--out", str(tmp_path / "d.crt")],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)
+        ctx = ssl.create_default_context(cafile=str(ca_crt))
+        ctx.load_cert_chain(tmp_path / "admin" / "csr-admin.crt", tmp_path / "admin" / "csr-admin.key")
+        body = json.dumps({"status": {"conditions": [{"type": "Denied", "status": "True", "reason": "NotThisHost",
+                                                      "message": "host d is retired"}]}}).encode()
+        req = urllib.request.Request(f"{srv.url}/apis/certificates.k8s.io/v1/certificatesigningrequests/d/approval",
+                                     data=body, method="PUT", headers={"Content-Type": "application/json"})
+        assert urllib.request.urlopen(req, context=ctx).status == 200
+        _, stderr = waiting.communicate(timeout=30)
+        assert waiting.returncode == 1, stderr
+        assert "denied" in stderr and "NotThisHost" in stderr and "host d is retired" in stderr, stderr
+        assert not (tmp_path / "d.crt").exists()
+        # The signer clamps 48h to its --cluster-signing-duration of 1h: issued, and said.
+        r = run("k8s-csr", "submit", "--kubeconfig", kc, "--key", tmp_path / "c.key", "--user", "c", "--approve",
+                "--expiration", "48h", "--out", tmp_path / "c.crt")
+        assert r.code == 0 and "less than the --expiration asked" in r.err, r
+        import runnerkey
+        cert = runnerkey.Certificate.load(tmp_path / "c.crt")
+        assert (cert.not_after - cert.not_before).total_seconds() <= 3600 + 600
     finally:
         srv.stop()

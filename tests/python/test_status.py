@@ -134,8 +134,9 @@ def test_renew_checks_the_new_pair_with_the_api_server_before_switching(tmp_path
 
 def test_systemd_units_pass_systemd_analyze_and_run_renew(tmp_path: Path) -> None:
     """The units `runnerkey systemd` writes are checked by systemd's own
-    parser (systemd-analyze verify), and the service's ExecStart, run as
+    parser (systemd-analyze verify), and the instance's ExecStart, run as
     it stands, is the renewal."""
+    import os
     import shlex
     import shutil
     import subprocess
@@ -148,22 +149,34 @@ def test_systemd_units_pass_systemd_analyze_and_run_renew(tmp_path: Path) -> Non
        "--server", "https://127.0.0.1:1", "--out-dir", tmp_path / "ssl", "-q")
     r = ok("systemd", "--config", cfg, "--runner", "my runner", "--ca-cert", ca_crt, "--ca-key", ca_key,
            "--install", "--root", tmp_path / "root")
-    units = sorted((tmp_path / "root" / "etc" / "systemd" / "system").iterdir())
-    assert [u.name for u in units] == ["runnerkey-renew-my\\x20runner.service", "runnerkey-renew-my\\x20runner.timer"]
-    assert all(u.stat().st_mode & 0o777 == 0o644 for u in units)
-    assert "systemctl enable --now 'runnerkey-renew-my\\x20runner.timer'" in r.out
-    v = subprocess.run(["systemd-analyze", "verify", *map(str, units)], capture_output=True, text=True)
-    assert v.returncode == 0, v.stderr
-    service = units[0].read_text()
-    assert f"ReadWritePaths={tmp_path / 'ssl'}" in service and "ProtectSystem=strict" in service
-    exec_line = next(line for line in service.splitlines() if line.startswith("ExecStart="))
+    units = tmp_path / "root" / "etc" / "systemd" / "system"
+    files = sorted(str(p.relative_to(units)) for p in units.rglob("*") if p.is_file())
+    assert files == ["gitlab-runner.service.d/runnerkey-my\\x20runner.conf", "runnerkey-renew@.service",
+                     "runnerkey-renew@.timer", "runnerkey-renew@my\\x20runner.service.d/runnerkey.conf"], files
+    assert all((units / f).stat().st_mode & 0o777 == 0o644 for f in files)
+    assert "systemctl enable --now 'runnerkey-renew@my\\x20runner.timer'" in r.out
+    (units / "gitlab-runner.service").write_text("[Unit]\nDescription=GitLab Runner\n[Service]\nExecStart=/bin/true\n")
+    env = {**os.environ, "SYSTEMD_UNIT_PATH": f"{units}:"}
+    names = ["runnerkey-renew@my\\x20runner.service", "runnerkey-renew@my\\x20runner.timer", "gitlab-runner.service"]
+    v = subprocess.run(["systemd-analyze", "verify", *names], capture_output=True, text=True, env=env)
+    # This container has no sysinit.target; anything else is a finding.
+    problems = [x for x in v.stderr.splitlines() if "sysinit.target" not in x]
+    assert not problems, v.stderr
+    service = (units / "runnerkey-renew@.service").read_text()
+    assert "ProtectSystem=strict" in service and f"ReadWritePaths={tmp_path}\n" in service
+    dropin = (units / "runnerkey-renew@my\\x20runner.service.d" / "runnerkey.conf").read_text()
+    assert f"ReadWritePaths={tmp_path} {tmp_path / 'ssl'}" in dropin
+    exec_line = [line for line in dropin.splitlines() if line.startswith("ExecStart=")][-1]
     argv = shlex.split(exec_line.removeprefix("ExecStart="))
     assert argv[1:4] == ["renew", f"--config={cfg}", "--runner=my runner"], argv
     done = subprocess.run([*argv, "--force", "--json"], capture_output=True, text=True)
     assert done.returncode == 0 and json.loads(done.stdout)["renewed"], done.stderr
     # A broken unit is caught by the same check (the test can fail).
-    bad = tmp_path / "bad.timer"
-    bad.write_text(units[1].read_text().replace("OnCalendar=daily", "OnCalendar=dailyy"))
-    assert subprocess.run(["systemd-analyze", "verify", str(bad)], capture_output=True).returncode != 0
-    py = runnerkey.renew_units(runner="my runner", exec=argv, writable=[tmp_path / "ssl"])
-    assert py["service"] == service and py["name"] == "runnerkey-renew-my\\x20runner"
+    broken = (units / "runnerkey-renew@.timer").read_text().replace("OnUnitActiveSec=5min", "OnUnitActiveSec=5minn")
+    (units / "runnerkey-renew@.timer").write_text(broken)
+    v = subprocess.run(["systemd-analyze", "verify", names[1]], capture_output=True, text=True, env=env)
+    assert "5minn" in v.stderr or v.returncode != 0, v.stderr
+    py = runnerkey.renew_units(runner="my runner", exec=argv, writable=[tmp_path, tmp_path / "ssl"],
+                               check=["/bin/true"])
+    assert py["instance_dropin"] == dropin and py["name"] == "runnerkey-renew@my\\x20runner"
+    assert py["runner_dropin"] and "ExecStartPre=/bin/true" in py["runner_dropin"]

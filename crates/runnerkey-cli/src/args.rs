@@ -129,9 +129,18 @@ pub struct SetupArgs {
     /// Namespace of the job pods.
     #[arg(long, default_value = "gitlab-runner")]
     pub namespace: String,
-    /// Service account of the job pods (what a deploy job acts as).
-    #[arg(long, default_value = "gitlab-deployer")]
-    pub service_account: String,
+    /// How the runner authenticates: a client certificate, or (with --kubeconfig and --service-account) a service account token from the TokenRequest API, written to bearer_token.
+    #[arg(long, value_enum, default_value = "certificate", requires_ifs = [("token", "kubeconfig"), ("token", "service_account")])]
+    pub auth: Auth,
+    /// Service account of the job pods (what a deploy job acts as) [default: gitlab-deployer]; with --auth token, the runner's own service account, whose token it uses (the jobs' then comes from --job-service-account).
+    #[arg(long)]
+    pub service_account: Option<String>,
+    /// With --auth token: the job pods' service account [default: gitlab-deployer].
+    #[arg(long)]
+    pub job_service_account: Option<String>,
+    /// With --auth token: the token's lifetime (the API server may shorten it), e.g. 24h.
+    #[arg(long, default_value = "24h")]
+    pub token_duration: String,
     /// Key algorithm of a new key.
     #[arg(long, default_value = "ecdsa-p256")]
     pub algorithm: String,
@@ -151,6 +160,15 @@ pub struct SetupArgs {
     pub allow_system_masters: bool,
     #[command(flatten)]
     pub out: OutputArgs,
+}
+
+/// How a runner set up by `setup` authenticates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Auth {
+    /// A client certificate and key (cert_file, key_file).
+    Certificate,
+    /// A service account token (bearer_token).
+    Token,
 }
 
 /// `runnerkey doctor`
@@ -292,6 +310,8 @@ pub struct SystemdArgs {
     #[command(flatten)]
     pub ca: CaArgs,
     #[command(flatten)]
+    pub csr_api: CsrApiArgs,
+    #[command(flatten)]
     pub when: RenewalArgs,
     /// Write the units into ROOT/etc/systemd/system instead of printing them.
     #[arg(long)]
@@ -313,6 +333,9 @@ pub struct StatusArgs {
     /// Also write the status as a Prometheus text file (atomically, for node_exporter's textfile collector; `-` for stdout).
     #[arg(long, value_name = "FILE")]
     pub prometheus: Option<PathBuf>,
+    /// Exit 1 only when a credential is unusable (expired, unreadable, not matching its key), and say why on stderr — not when it is merely due: gitlab-runner's ExecStartPre check.
+    #[arg(long)]
+    pub require_usable: bool,
     #[command(flatten)]
     pub out: OutputArgs,
 }

@@ -111,6 +111,12 @@ pub fn submit(a: &K8sCsrSubmitArgs) -> Result<Outcome> {
         done.not_after
     );
     out!("  wrote {}", a.out.display());
+    if done.clamped {
+        crate::warn(&format!(
+            "the signer issued it for less than the --expiration asked: it ends on {} (the cluster's --cluster-signing-duration); renew accordingly",
+            done.not_after
+        ));
+    }
     if !done.deleted {
         crate::warn(&format!(
             "could not delete CertificateSigningRequest {} (it expires on its own)",

@@ -133,7 +133,12 @@ where
                 ),
                 _ => {}
             }
-            return 2;
+            // A request the cluster did not grant (denied, failed, deleted,
+            // still pending at the deadline) is an outcome, not bad input.
+            return match e.root() {
+                runnerkey::Error::CsrNotIssued { .. } => 1,
+                _ => 2,
+            };
         }
     };
     match term::finish() {

@@ -11,28 +11,57 @@ use crate::{Outcome, inputs};
 
 fn line(r: &RunnerStatus) {
     let name = format!("runner {:?} (#{})", r.runner, r.index);
+    let who = match (&r.user, r.groups.is_empty()) {
+        (Some(u), true) => format!("user {u:?}"),
+        (Some(u), false) => format!("user {u:?}, groups {:?}", r.groups),
+        (None, _) => String::new(),
+    };
     match r.credential {
         Credential::InCluster => out!("{name}: in-cluster credentials (host is empty)"),
-        Credential::BearerToken => out!("{name}: bearer token (its lifetime is not known here)"),
         Credential::None => out!("{name}: no credentials"),
-        Credential::ClientCertificate => {
-            let who = match (&r.user, r.groups.is_empty()) {
-                (Some(u), true) => format!("user {u:?}"),
-                (Some(u), false) => format!("user {u:?}, groups {:?}", r.groups),
-                (None, _) => "unreadable certificate".into(),
-            };
-            out!("{name}: client certificate, {who}");
-            if let (Some(end), Some(left), Some(at)) = (&r.not_after, r.seconds_left, &r.renew_at) {
-                let days = left.div_euclid(86_400);
-                let state = if r.expired {
-                    format!("✗ expired on {end}")
-                } else if r.renewal_due {
-                    format!("! valid until {end} ({days} days left); renewal was due on {at}")
-                } else {
-                    format!("✓ valid until {end} ({days} days left); renewal due on {at}")
-                };
-                out!("  {state}");
+        Credential::BearerToken if r.not_after.is_none() => out!(
+            "{name}: bearer token{}; it states no end (an opaque or legacy Secret token)",
+            if who.is_empty() {
+                String::new()
+            } else {
+                format!(", {who}")
             }
+        ),
+        Credential::BearerToken => out!("{name}: service account token, {who}"),
+        Credential::ClientCertificate if who.is_empty() => {
+            out!("{name}: client certificate, unreadable")
+        }
+        Credential::ClientCertificate => out!("{name}: client certificate, {who}"),
+    }
+    if let (Some(end), Some(left), Some(at)) = (&r.not_after, r.seconds_left, &r.renew_at) {
+        let left = if left.abs() >= 2 * 86_400 {
+            format!("{} days left", left.div_euclid(86_400))
+        } else {
+            format!("{} min left", left.div_euclid(60))
+        };
+        let state = if r.expired {
+            format!("✗ expired on {end}")
+        } else if r.renewal_due {
+            format!("! valid until {end} ({left}); renewal was due on {at}")
+        } else {
+            format!("✓ valid until {end} ({left}); renewal due on {at}")
+        };
+        out!("  {state}");
+    }
+    if let Some(l) = &r.last_renewal {
+        let failures = match l.failures_total {
+            0 => String::new(),
+            1 => " (1 failed attempt so far)".into(),
+            n => format!(" ({n} failed attempts so far)"),
+        };
+        if l.ok {
+            out!("  last renewal: {} — {}{failures}", l.at, l.message);
+        } else {
+            out!(
+                "  ✗ last renewal failed: {} — {}{failures}",
+                l.at,
+                l.message
+            );
         }
     }
     if let Some(p) = &r.problem {
@@ -64,6 +93,29 @@ pub fn status(a: &StatusArgs) -> Result<Outcome> {
         for r in &report.runners {
             line(r);
         }
+    }
+    if a.require_usable {
+        let unusable: Vec<&RunnerStatus> = report
+            .runners
+            .iter()
+            .filter(|r| r.expired || r.problem.is_some())
+            .collect();
+        for r in &unusable {
+            let why = match (&r.problem, &r.not_after) {
+                (Some(p), _) => p.clone(),
+                (None, Some(end)) => format!("its credential expired on {end}"),
+                (None, None) => "its credential expired".into(),
+            };
+            err!(
+                "runnerkey: runner {:?} cannot authenticate to the cluster: {why}",
+                r.runner
+            );
+        }
+        return Ok(if unusable.is_empty() {
+            Outcome::Ok
+        } else {
+            Outcome::Problems
+        });
     }
     Ok(if report.needs_attention() {
         Outcome::Problems
@@ -116,25 +168,36 @@ pub fn renew(a: &RenewArgs) -> Result<Outcome> {
         crate::term::print_json(&report)?;
     } else {
         let name = format!("runner {:?}", report.runner);
+        let token = report.credential == Credential::BearerToken;
+        let (what, new, old) = if token {
+            ("token", "a new token", "the old token")
+        } else {
+            ("certificate", "a new key, a certificate", "the old pair")
+        };
         match (&report.online, report.renewed, report.dry_run) {
             (OnlineCheck::Refused { reason }, _, _) => {
-                out!(
-                    "✗ {name}: the API server refused the new certificate ({reason}); the old pair was kept"
-                );
+                out!("✗ {name}: the API server refused the new {what} ({reason}); {old} was kept");
+            }
+            (_, false, _) if report.old_not_after.is_empty() => {
+                out!("{name}: nothing to do ({})", report.reason)
             }
             (_, false, _) => out!(
-                "{name}: nothing to do, certificate valid until {} ({})",
+                "{name}: nothing to do, {what} valid until {} ({})",
                 report.old_not_after,
                 report.reason
             ),
             (_, true, true) => out!(
-                "dry run: {name} would be renewed ({}): a new key, a certificate until {}",
+                "dry run: {name} would be renewed ({}): {new}{}",
                 report.reason,
-                report.new_not_after.as_deref().unwrap_or("?")
+                report
+                    .new_not_after
+                    .as_deref()
+                    .map(|end| format!(" until {end}"))
+                    .unwrap_or_default()
             ),
             (online, true, false) => {
                 out!(
-                    "✓ {name} renewed ({}): a new key, a certificate until {}",
+                    "✓ {name} renewed ({}): {new} until {}",
                     report.reason,
                     report.new_not_after.as_deref().unwrap_or("?")
                 );
@@ -152,7 +215,14 @@ pub fn renew(a: &RenewArgs) -> Result<Outcome> {
                         "  ✗ cut short: it ends with the CA, before its full lifetime; renew the CA"
                     );
                 }
-                out!("  the previous pair is kept for rollback; config.toml is unchanged");
+                if token {
+                    out!(
+                        "  bearer_token rewritten in {} (backed up); gitlab-runner reads it at its next reload",
+                        a.config.config.display()
+                    );
+                } else {
+                    out!("  the previous pair is kept for rollback; config.toml is unchanged");
+                }
             }
         }
     }
@@ -185,45 +255,64 @@ pub fn systemd(a: &SystemdArgs) -> Result<Outcome> {
         .find(|r| r.index == index)
         .ok_or_else(|| runnerkey::Error::InvalidArgument("the runner disappeared".into()))?;
     let label = info.name.clone().unwrap_or_else(|| format!("#{index}"));
-    let key_file = info
-        .kubernetes
-        .and_then(|k| k.key_file)
-        .filter(|k| !k.is_empty())
-        .ok_or_else(|| {
-            runnerkey::Error::InvalidArgument(format!(
-                "runner {label:?} has no key_file: run setup first"
-            ))
-        })?;
-    let key_dir = std::path::Path::new(&key_file)
-        .parent()
-        .map(std::path::Path::to_path_buf)
-        .unwrap_or_default();
+    let k = info.kubernetes.unwrap_or_default();
+    let key_dir = k.key_file.filter(|f| !f.is_empty()).and_then(|f| {
+        std::path::Path::new(&f)
+            .parent()
+            .map(std::path::Path::to_path_buf)
+    });
+    if key_dir.is_none() && k.bearer_token.as_deref().is_none_or(str::is_empty) {
+        return Err(runnerkey::Error::InvalidArgument(format!(
+            "runner {label:?} has neither key_file nor bearer_token: run setup first"
+        )));
+    }
     // The renewal exactly as it would run by hand, with absolute paths.
     let program = std::env::current_exe()
         .and_then(std::fs::canonicalize)
         .map_err(|source| runnerkey::Error::Io {
             path: "runnerkey".into(),
             source,
-        })?;
+        })?
+        .display()
+        .to_string();
+    let config_path = absolute(&a.config.config)?;
     // `--flag=value`: a value starting with `-` stays a value.
-    let mut exec = vec![
-        program.display().to_string(),
-        "renew".into(),
-        format!("--config={}", absolute(&a.config.config)?),
-    ];
-    exec.push(match &runner {
+    let runner_arg = match &runner {
         runnerkey::runner_config::RunnerSelector::Name(n) => format!("--runner={n}"),
         runnerkey::runner_config::RunnerSelector::Index(i) => format!("--runner-index={i}"),
-    });
-    match (&a.ca.ca_dir, &a.ca.ca_cert, &a.ca.ca_key) {
-        (Some(dir), _, _) => exec.push(format!("--ca-dir={}", absolute(dir)?)),
-        (None, Some(c), Some(k)) => exec.extend([
+    };
+    let mut exec = vec![
+        program.clone(),
+        "renew".into(),
+        format!("--config={config_path}"),
+        runner_arg.clone(),
+    ];
+    match (
+        &a.csr_api.kubeconfig,
+        &a.ca.ca_dir,
+        &a.ca.ca_cert,
+        &a.ca.ca_key,
+    ) {
+        (Some(kc), _, _, _) => {
+            // Checked now, not at 3 a.m. by the timer.
+            a.csr_api.resolve()?;
+            exec.push(format!("--kubeconfig={}", absolute(kc)?));
+            if let Some(c) = &a.csr_api.context {
+                exec.push(format!("--context={c}"));
+            }
+            if a.csr_api.approve {
+                exec.push("--approve".into());
+            }
+            exec.push(format!("--wait={}", a.csr_api.wait));
+        }
+        (None, Some(dir), _, _) => exec.push(format!("--ca-dir={}", absolute(dir)?)),
+        (None, None, Some(c), Some(k)) => exec.extend([
             format!("--ca-cert={}", absolute(c)?),
             format!("--ca-key={}", absolute(k)?),
         ]),
         _ => {
             return Err(runnerkey::Error::InvalidArgument(
-                "give --ca-dir DIR or --ca-cert FILE --ca-key FILE: where renew finds the CA"
+                "give --ca-dir DIR, --ca-cert FILE --ca-key FILE, or --kubeconfig FILE: how renew gets the new credential"
                     .into(),
             ));
         }
@@ -237,11 +326,25 @@ pub fn systemd(a: &SystemdArgs) -> Result<Outcome> {
     if let Some(b) = &a.when.renew_before {
         exec.push(format!("--renew-before={b}"));
     }
-    let units = runnerkey::RenewUnits::new(
-        label,
-        exec,
-        vec![std::path::absolute(&key_dir).unwrap_or(key_dir)],
-    );
+    let check = vec![
+        program,
+        "status".into(),
+        format!("--config={config_path}"),
+        runner_arg,
+        "--require-usable".into(),
+    ];
+    let config_dir = std::path::Path::new(&config_path)
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_else(|| "/".into());
+    let mut writable = vec![config_dir];
+    if let Some(dir) = key_dir {
+        let dir = std::path::absolute(&dir).unwrap_or(dir);
+        if !writable.contains(&dir) {
+            writable.push(dir);
+        }
+    }
+    let units = runnerkey::RenewUnits::new(label, exec, check, writable);
     if a.install {
         let written = units.install(&a.root)?;
         for p in &written {
@@ -252,12 +355,12 @@ pub fn systemd(a: &SystemdArgs) -> Result<Outcome> {
             units.name()
         );
     } else {
-        crate::term::write_data(&format!(
-            "# {name}.service\n{}\n# {name}.timer\n{}",
-            units.service()?,
-            units.timer()?,
-            name = units.name()
-        ));
+        let text: Vec<String> = units
+            .files()?
+            .iter()
+            .map(|(path, text)| format!("# /etc/systemd/system/{}\n{text}", path.display()))
+            .collect();
+        crate::term::write_data(&text.join("\n"));
     }
     Ok(Outcome::Ok)
 }

@@ -6,7 +6,7 @@ use runnerkey::setup::{CertSource, RequestReport, SetupParams, SetupReport, Sign
 use runnerkey::{Error, Identity, Lifetime, Result};
 
 use crate::Outcome;
-use crate::args::{CaArgs, SetupArgs};
+use crate::args::{Auth, CaArgs, SetupArgs};
 use crate::inputs;
 
 fn params(a: &SetupArgs) -> Result<SetupParams> {
@@ -19,7 +19,16 @@ fn params(a: &SetupArgs) -> Result<SetupParams> {
     p.out_dir = a.out_dir.clone();
     p.install_dir = a.install_dir.clone();
     p.namespace = a.namespace.clone();
-    p.service_account = a.service_account.clone();
+    let jobs = match a.auth {
+        Auth::Token => &a.job_service_account,
+        Auth::Certificate if a.job_service_account.is_some() => {
+            return Err(Error::InvalidArgument(
+                "--job-service-account goes with --auth token; here the job pods' service account is --service-account".into(),
+            ));
+        }
+        Auth::Certificate => &a.service_account,
+    };
+    p.service_account = jobs.clone().unwrap_or_else(|| "gitlab-deployer".into());
     p.algorithm = inputs::algorithm(&a.algorithm)?;
     p.lifetime = inputs::issue_params(&a.lifetime, a.allow_system_masters)?.lifetime;
     p.renew_before = a.renew_before.parse::<Lifetime>()?.as_duration();
@@ -51,7 +60,11 @@ fn print_report(r: &SetupReport) -> Outcome {
     } else if r.dry_run {
         out!("dry run: nothing written; this is the plan");
     }
-    out!("certificate: {} — {}", r.certificate, r.certificate_note);
+    let what = match r.credential {
+        runnerkey::Credential::BearerToken => "token",
+        _ => "certificate",
+    };
+    out!("{what}: {} — {}", r.certificate, r.certificate_note);
     out!("files:");
     print_files(&r.files);
     if r.config_diff.is_empty() {
@@ -130,7 +143,19 @@ pub fn run(a: &SetupArgs) -> Result<Outcome> {
         }
         return Ok(Outcome::Ok);
     }
-    let report = if let Some((context, approve, wait)) = a.csr_api.resolve()? {
+    let report = if a.auth == Auth::Token {
+        let Some((context, _, _)) = a.csr_api.resolve()? else {
+            return Err(Error::InvalidArgument(
+                "--auth token needs --kubeconfig FILE: an identity that may create the service account's tokens".into(),
+            ));
+        };
+        let mut request = runnerkey::TokenRequestParams::new(
+            &a.namespace,
+            a.service_account.clone().unwrap_or_default(),
+        );
+        request.duration = a.token_duration.parse::<Lifetime>()?.as_duration();
+        p.with_token(context, &request)?
+    } else if let Some((context, approve, wait)) = a.csr_api.resolve()? {
         p.through_csr_api(context, approve, wait)?
     } else if a.complete {
         let ca_path = a.ca_cert.as_ref().ok_or_else(|| {

@@ -385,19 +385,21 @@ pub fn renew(
     to_python(py, &report)
 }
 
-/// The systemd service and timer that run the renewal `exec` for `runner`
-/// (see `runnerkey systemd`), installed under `install_root` when given; a
-/// dict with name, service, timer and installed.
+/// The systemd units that run the renewal `exec` for `runner` and the
+/// check gitlab-runner.service runs first (see `runnerkey systemd`),
+/// installed under `install_root` when given; a dict with name, service,
+/// timer, instance_dropin, runner_dropin and installed.
 #[pyfunction]
-#[pyo3(signature = (*, runner, exec, writable, install_root = None))]
+#[pyo3(signature = (*, runner, exec, writable, check = Vec::new(), install_root = None))]
 pub fn renew_units(
     py: Python<'_>,
     runner: String,
     exec: Vec<String>,
     writable: Vec<PathBuf>,
+    check: Vec<String>,
     install_root: Option<PathBuf>,
 ) -> PyResult<Py<PyAny>> {
-    let units = runnerkey::RenewUnits::new(runner, exec, writable);
+    let units = runnerkey::RenewUnits::new(runner, exec, check, writable);
     let installed = match &install_root {
         Some(root) => units.install(root).py()?,
         None => Vec::new(),
@@ -406,8 +408,40 @@ pub fn renew_units(
         "name": units.name(),
         "service": units.service().py()?,
         "timer": units.timer().py()?,
+        "instance_dropin": units.instance_dropin().py()?,
+        "runner_dropin": units.runner_dropin().py()?,
         "installed": installed,
     });
+    to_python(py, &out)
+}
+
+/// A service account token from the TokenRequest API (see `setup --auth
+/// token`); a dict with the token itself (secret), its user, end and
+/// lifetime.
+#[pyfunction]
+#[pyo3(signature = (*, namespace, service_account, kubeconfig = None, context = None, duration = "24h", create_service_account = false, timeout = 30.0))]
+#[allow(clippy::too_many_arguments)]
+pub fn request_token(
+    py: Python<'_>,
+    namespace: String,
+    service_account: String,
+    kubeconfig: Option<PathBuf>,
+    context: Option<String>,
+    duration: &str,
+    create_service_account: bool,
+    timeout: f64,
+) -> PyResult<Py<PyAny>> {
+    let mut p = runnerkey::TokenRequestParams::new(namespace, service_account);
+    p.duration = duration.parse::<Lifetime>().py()?.as_duration();
+    p.create_service_account = create_service_account;
+    p.timeout =
+        runnerkey::lifetime::timeout_from_secs("timeout", timeout).map_err(crate::errors::to_py)?;
+    let issued = py
+        .detach(|| p.run(kube_context(kubeconfig, context.as_deref())?))
+        .py()?;
+    let mut out = serde_json::to_value(&issued)
+        .map_err(|e| crate::errors::to_py(runnerkey::Error::InvalidArgument(e.to_string())))?;
+    out["token"] = serde_json::Value::String(issued.token.clone());
     to_python(py, &out)
 }
 
@@ -445,7 +479,7 @@ pub fn status_prometheus(
 
 /// The whole procedure (see `runnerkey setup`); returns the report as a dict.
 #[pyfunction]
-#[pyo3(signature = (*, config, runner, server, ca = None, kubeconfig = None, context = None, approve = false, wait = 300.0, user = "gitlab-admin", groups = Vec::new(), out_dir = PathBuf::from("/etc/ssl/kubernetes"), install_dir = None, namespace = "gitlab-runner", service_account = "gitlab-deployer", algorithm = "ecdsa-p256", days = 365, renew_before = "30d", force = false, dry_run = false))]
+#[pyo3(signature = (*, config, runner, server, ca = None, kubeconfig = None, context = None, approve = false, wait = 300.0, user = "gitlab-admin", groups = Vec::new(), out_dir = PathBuf::from("/etc/ssl/kubernetes"), install_dir = None, namespace = "gitlab-runner", service_account = "gitlab-deployer", algorithm = "ecdsa-p256", days = 365, renew_before = "30d", force = false, dry_run = false, auth = "certificate", token_service_account = None, token_duration = "24h"))]
 #[allow(clippy::too_many_arguments)]
 pub fn setup(
     py: Python<'_>,
@@ -468,6 +502,9 @@ pub fn setup(
     renew_before: &str,
     force: bool,
     dry_run: bool,
+    auth: &str,
+    token_service_account: Option<String>,
+    token_duration: &str,
 ) -> PyResult<Py<PyAny>> {
     let mut p = SetupParams::new(config, runner.into(), server).py()?;
     p.identity = Identity::new(user, groups).py()?;
@@ -482,12 +519,41 @@ pub fn setup(
     p.dry_run = dry_run;
     let wait =
         runnerkey::lifetime::timeout_from_secs("wait", wait).map_err(crate::errors::to_py)?;
-    let report = match (&ca, kubeconfig) {
-        (Some(ca), None) => {
+    let token = match auth {
+        "certificate" => None,
+        "token" => {
+            let Some(account) = token_service_account else {
+                return Err(crate::errors::to_py(runnerkey::Error::InvalidArgument(
+                    "auth=\"token\" needs token_service_account=: the runner's own service account"
+                        .into(),
+                )));
+            };
+            let mut t = runnerkey::TokenRequestParams::new(namespace, account);
+            t.duration = token_duration.parse::<Lifetime>().py()?.as_duration();
+            Some(t)
+        }
+        other => {
+            return Err(crate::errors::to_py(runnerkey::Error::Unknown {
+                what: "auth",
+                value: other.to_string(),
+                choices: vec!["certificate", "token"],
+            }));
+        }
+    };
+    let report = match (&ca, kubeconfig, token) {
+        (None, Some(file), Some(t)) => py
+            .detach(|| p.with_token(kube_context(Some(file), context.as_deref())?, &t))
+            .py()?,
+        (_, _, Some(_)) => {
+            return Err(crate::errors::to_py(runnerkey::Error::InvalidArgument(
+                "auth=\"token\" needs kubeconfig= (an identity that may create the service account's tokens), not ca=".into(),
+            )));
+        }
+        (Some(ca), None, None) => {
             let ca = &ca.0;
             py.detach(|| p.run(CertSource::Ca(ca))).py()?
         }
-        (None, Some(file)) => py
+        (None, Some(file), None) => py
             .detach(|| {
                 p.through_csr_api(kube_context(Some(file), context.as_deref())?, approve, wait)
             })

@@ -43,6 +43,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(kube::k8s_csr_submit, m)?)?;
     m.add_function(wrap_pyfunction!(kube::k8s_csr_approve, m)?)?;
     m.add_function(wrap_pyfunction!(kube::renew_units, m)?)?;
+    m.add_function(wrap_pyfunction!(kube::request_token, m)?)?;
     m.add_function(wrap_pyfunction!(kube::status_prometheus, m)?)?;
     m.add_function(wrap_pyfunction!(kube::setup, m)?)?;
     m.add_function(wrap_pyfunction!(cli_main, m)?)?;

@@ -76,6 +76,7 @@
 
 mod api_client;
 mod batch;
+mod bearer_token;
 pub mod ca;
 mod cert;
 mod code;
@@ -108,6 +109,7 @@ mod public_key;
 pub mod rbac;
 mod renew;
 mod renewal;
+mod renewal_record;
 pub mod runner_config;
 pub mod setup;
 mod severity;
@@ -116,6 +118,7 @@ mod status;
 mod subject_problem;
 mod systemd;
 mod template;
+mod token_request;
 mod url;
 pub mod verify;
 
@@ -123,6 +126,7 @@ pub use batch::{
     BatchEntry, BatchParams, BatchProblem, BatchReport, BatchReportData, BatchResult,
     BatchResultData, MAX_BATCH_ENTRIES,
 };
+pub use bearer_token::TokenClaims;
 pub use ca::{CaParams, CertificateAuthority};
 pub use cert::Certificate;
 pub use code::Code;
@@ -143,6 +147,8 @@ pub use plan::FileAction;
 pub use public_key::{KeyType, PublicKey};
 pub use renew::{OnlineCheck, RenewParams, RenewReport, Signer};
 pub use renewal::RenewalPolicy;
+pub use renewal_record::RenewalRecord;
 pub use severity::Severity;
 pub use status::{Credential, RunnerStatus, StatusParams, StatusReport};
 pub use systemd::RenewUnits;
+pub use token_request::{IssuedToken, TokenRequestParams};

@@ -26,6 +26,7 @@ use crate::lifetime::{Lifetime, rfc3339};
 use crate::public_key::KeyType;
 use crate::renewal::RenewalPolicy;
 use crate::runner_config::{RunnerConfig, RunnerSelector};
+use crate::status::Credential;
 use crate::verify::verify_client_cert;
 
 /// How to renew one runner's identity with the CA at hand.
@@ -97,6 +98,8 @@ pub enum OnlineCheck {
 pub struct RenewReport {
     /// The runner.
     pub runner: String,
+    /// What it authenticates with: a client certificate, or a bearer token.
+    pub credential: Credential,
     /// A new pair is in place (or, in a dry run, would be).
     pub renewed: bool,
     /// A dry run: nothing written.
@@ -105,13 +108,15 @@ pub struct RenewReport {
     pub reason: String,
     /// When the certificate in place was (or is) due.
     pub due_at: String,
-    /// The notAfter of the certificate in place before.
+    /// The end (notAfter, or a token's `exp`) of the credential in place
+    /// before.
     pub old_not_after: String,
-    /// The new certificate's notAfter.
+    /// The new credential's end.
     pub new_not_after: Option<String>,
     /// The online check of the new pair.
     pub online: OnlineCheck,
-    /// The key, certificate and CA files (unchanged paths).
+    /// The key, certificate and CA files (unchanged paths); for a token,
+    /// config.toml.
     pub files: Vec<PathBuf>,
     /// Advice from issuing.
     pub warnings: Vec<String>,
@@ -169,8 +174,34 @@ pub enum Signer<'a> {
 
 impl RenewParams {
     /// Renews the runner's identity with `signer` when it is due (see the
-    /// module documentation).
+    /// module documentation). Every attempt (not a run that found nothing
+    /// due, not a dry run) is recorded for `status`: its result, and a
+    /// count of failures.
     pub fn run(&self, signer: Signer<'_>) -> Result<RenewReport> {
+        let result = self.attempt(signer);
+        if self.dry_run {
+            return result;
+        }
+        let outcome = match &result {
+            Ok(r) if r.clamped => Some((
+                false,
+                "renewed, but the new certificate ends with its CA, before its lifetime: renew the CA".into(),
+            )),
+            Ok(r) if r.failed() => Some((false, format!("{}: {}", r.reason, online_words(&r.online)))),
+            Ok(r) if r.renewed => Some((true, r.reason.clone())),
+            Ok(_) => None,
+            Err(e) => Some((false, e.chain())),
+        };
+        if let Some((ok, message)) = outcome
+            && std::fs::metadata(&self.config).is_ok()
+        {
+            // The renewal's own result stands even when it cannot be recorded.
+            let _ = crate::renewal_record::record(&self.config, &self.runner.label(), ok, &message);
+        }
+        result
+    }
+
+    fn attempt(&self, signer: Signer<'_>) -> Result<RenewReport> {
         let now = self.now.unwrap_or_else(OffsetDateTime::now_utc);
         let config = RunnerConfig::load(&self.config)?;
         let index = config.select(&self.runner)?;
@@ -181,6 +212,11 @@ impl RenewParams {
             .ok_or_else(|| Error::InvalidArgument("the runner disappeared".into()))?;
         let label = runner.name.clone().unwrap_or_else(|| format!("#{index}"));
         let k = runner.kubernetes.unwrap_or_default();
+        if k.cert_file.as_deref().is_none_or(str::is_empty)
+            && let Some(token) = k.bearer_token.as_deref().filter(|t| !t.is_empty())
+        {
+            return token::renew(self, &config, label, &k, token, signer, now);
+        }
         let cert_file = required(&k.cert_file, "cert_file", &label)?.to_path_buf();
         let key_file = required(&k.key_file, "key_file", &label)?.to_path_buf();
         let ca_file = required(&k.ca_file, "ca_file", &label)?.to_path_buf();
@@ -223,6 +259,7 @@ impl RenewParams {
         let due_at = self.policy.due_at(&old);
         let mut report = RenewReport {
             runner: label,
+            credential: Credential::ClientCertificate,
             renewed: false,
             dry_run: self.dry_run,
             reason: String::new(),
@@ -310,7 +347,16 @@ impl RenewParams {
         if self.online
             && let Some(host) = k.host.as_deref().filter(|h| !h.is_empty())
         {
-            report.online = check_online(host, &trusted, &new, &key, self.timeout);
+            report.online = match PrivateKey::from_pem(key.to_pem().as_bytes(), None) {
+                Ok(copy) => check_online(
+                    host,
+                    &trusted,
+                    Credentials::ClientCertificate(vec![new.clone()], Box::new(copy)),
+                    &identity.user,
+                    self.timeout,
+                ),
+                Err(e) => OnlineCheck::Refused { reason: e.chain() },
+            };
             if report.failed() {
                 return Ok(report);
             }
@@ -342,13 +388,25 @@ impl RenewParams {
     }
 }
 
-/// Authenticates with the new pair (SelfSubjectReview, as `kubectl auth
-/// whoami`).
+/// The online check in a few words, for the record.
+fn online_words(online: &OnlineCheck) -> String {
+    match online {
+        OnlineCheck::Refused { reason } => {
+            format!("the API server refused the new credential ({reason})")
+        }
+        OnlineCheck::Unreachable { reason } => format!("the API server was not reached ({reason})"),
+        OnlineCheck::Authenticated { user } => format!("authenticated as {user}"),
+        OnlineCheck::Skipped => "not checked online".into(),
+    }
+}
+
+/// Authenticates with the new credential (SelfSubjectReview, as `kubectl
+/// auth whoami`): it must be taken for `user`.
 fn check_online(
     host: &str,
     trusted: &[Certificate],
-    cert: &Certificate,
-    key: &PrivateKey,
+    credentials: Credentials,
+    user: &str,
     timeout: Duration,
 ) -> OnlineCheck {
     let endpoint = match Endpoint::parse(host) {
@@ -357,13 +415,6 @@ fn check_online(
             return OnlineCheck::Unreachable { reason: e.chain() };
         }
     };
-    let key = match PrivateKey::from_pem(key.to_pem().as_bytes(), None) {
-        Ok(k) => k,
-        Err(e) => {
-            return OnlineCheck::Refused { reason: e.chain() };
-        }
-    };
-    let credentials = Credentials::ClientCertificate(vec![cert.clone()], Box::new(key));
     let client = match ApiClient::new(endpoint, trusted, credentials, timeout) {
         Ok(c) => c,
         Err(e) => {
@@ -378,28 +429,25 @@ fn check_online(
         Some(&body),
     ) {
         Ok(r) if r.status == 200 || r.status == 201 => {
-            let user = r.json()["status"]["userInfo"]["username"]
+            let taken = r.json()["status"]["userInfo"]["username"]
                 .as_str()
                 .unwrap_or("")
                 .to_string();
-            if user == cert.identity().user {
-                OnlineCheck::Authenticated { user }
+            if taken == user {
+                OnlineCheck::Authenticated { user: taken }
             } else {
                 OnlineCheck::Refused {
                     reason: format!(
-                        "the API server took the new certificate for {user:?}, not {:?}",
-                        cert.identity().user
+                        "the API server took the new credential for {taken:?}, not {user:?}"
                     ),
                 }
             }
         }
         Ok(r) if r.status == 401 => OnlineCheck::Refused {
-            reason: "the API server answered 401 Unauthorized to the new certificate".into(),
+            reason: "the API server answered 401 Unauthorized to the new credential".into(),
         },
         // Authenticated (not 401), but not allowed to review itself.
-        Ok(r) if r.status == 403 => OnlineCheck::Authenticated {
-            user: cert.identity().user,
-        },
+        Ok(r) if r.status == 403 => OnlineCheck::Authenticated { user: user.into() },
         Ok(r) if r.status == 404 => OnlineCheck::Unreachable {
             reason: "the API server has no SelfSubjectReview: checked offline only".into(),
         },
@@ -426,6 +474,8 @@ fn check_online(
         Err(e @ TransportError::Tls(_)) => OnlineCheck::Refused { reason: e.detail() },
     }
 }
+
+mod token;
 
 #[cfg(test)]
 mod tests;

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
+use crate::bearer_token::TokenClaims;
 use crate::cert::Certificate;
 use crate::error::{Error, Result};
 
@@ -53,9 +54,20 @@ impl RenewalPolicy {
 
     /// When `cert` is due.
     pub fn due_at(&self, cert: &Certificate) -> OffsetDateTime {
-        let (start, end) = (cert.not_before(), cert.not_after());
+        self.due(cert.not_before(), cert.not_after(), unit_jitter(cert))
+    }
+
+    /// When a bearer token issued at `claims.issued_at` and ending at
+    /// `claims.expires_at` is due (its jitter fixed by the token);
+    /// `None` when the token states no lifetime.
+    pub fn token_due_at(&self, claims: &TokenClaims) -> Option<OffsetDateTime> {
+        let (start, end) = (claims.issued_at?, claims.expires_at?);
+        Some(self.due(start, end, claims.unit_jitter()))
+    }
+
+    fn due(&self, start: OffsetDateTime, end: OffsetDateTime, unit: f64) -> OffsetDateTime {
         let life = end - start;
-        let fraction = (self.at - self.jitter * unit_jitter(cert)).clamp(0.0, 1.0);
+        let fraction = (self.at - self.jitter * unit).clamp(0.0, 1.0);
         let by_fraction = start + life * fraction;
         let due = match self.before {
             // A window reaching back past what can be represented: due

@@ -9,11 +9,13 @@ use std::path::Path;
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use crate::bearer_token::TokenClaims;
 use crate::cert::Certificate;
 use crate::error::Result;
 use crate::key::PrivateKey;
 use crate::lifetime::rfc3339;
 use crate::renewal::RenewalPolicy;
+use crate::renewal_record::RenewalRecord;
 use crate::runner_config::{KubernetesSettings, RunnerConfig, RunnerInfo, RunnerSelector};
 
 /// What to report on.
@@ -34,7 +36,7 @@ pub struct StatusParams {
 pub enum Credential {
     /// `cert_file` and `key_file`.
     ClientCertificate,
-    /// `bearer_token` (its lifetime is not known here).
+    /// `bearer_token` (a TokenRequest token states its lifetime).
     BearerToken,
     /// `host` is empty: in-cluster credentials.
     InCluster,
@@ -75,6 +77,8 @@ pub struct RunnerStatus {
     /// Why the credential cannot be judged or used (unreadable certificate,
     /// a key that does not match it).
     pub problem: Option<String>,
+    /// The last renewal attempt, as `renew` recorded it.
+    pub last_renewal: Option<RenewalRecord>,
     #[serde(skip)]
     times: Option<Times>,
 }
@@ -103,6 +107,10 @@ impl StatusParams {
     /// for).
     pub fn run(&self, config: &RunnerConfig) -> Result<StatusReport> {
         let now = self.now.unwrap_or_else(OffsetDateTime::now_utc);
+        let records = config
+            .file_path()
+            .map(crate::renewal_record::load)
+            .unwrap_or_default();
         let runners = config.runners()?;
         let chosen: Vec<&RunnerInfo> = match &self.runner {
             Some(s) => {
@@ -116,7 +124,14 @@ impl StatusParams {
         };
         Ok(StatusReport {
             generated_at: rfc3339(now),
-            runners: chosen.into_iter().map(|r| self.runner(r, now)).collect(),
+            runners: chosen
+                .into_iter()
+                .map(|r| {
+                    let mut s = self.runner(r, now);
+                    s.last_renewal = records.get(&s.runner).cloned();
+                    s
+                })
+                .collect(),
             now: now.unix_timestamp(),
         })
     }
@@ -140,6 +155,7 @@ impl StatusParams {
             renewal_due: false,
             expired: false,
             problem: None,
+            last_renewal: None,
             times: None,
         };
         s.credential = match (set(&k.host), &s.cert_file, set(&k.bearer_token)) {
@@ -149,6 +165,11 @@ impl StatusParams {
             _ => Credential::None,
         };
         let Some(cert_file) = s.cert_file.clone() else {
+            if s.credential == Credential::BearerToken
+                && let Some(token) = set(&k.bearer_token)
+            {
+                self.token(&mut s, &token, now);
+            }
             return s;
         };
         let cert = match Certificate::load_all(Path::new(&cert_file)) {
@@ -192,11 +213,43 @@ impl StatusParams {
             }
         }
         let id = cert.identity();
-        let due = self.policy.due_at(&cert);
-        let (start, end) = (cert.not_before(), cert.not_after());
-        let life = (end - start).as_seconds_f64();
         s.user = Some(id.user);
         s.groups = id.groups;
+        let due = self.policy.due_at(&cert);
+        Self::times(&mut s, cert.not_before(), cert.not_after(), due, now);
+        s
+    }
+
+    /// A bearer token's subject and, for a TokenRequest token, its times.
+    fn token(&self, s: &mut RunnerStatus, token: &str, now: OffsetDateTime) {
+        let Some(claims) = TokenClaims::read(token) else {
+            // An opaque token: who it is and until when only the server knows.
+            return;
+        };
+        s.user = claims.subject.clone();
+        if let Some((ns, _)) = &claims.service_account {
+            s.groups = vec![
+                "system:serviceaccounts".into(),
+                format!("system:serviceaccounts:{ns}"),
+            ];
+        }
+        if let (Some(start), Some(end), Some(due)) = (
+            claims.issued_at,
+            claims.expires_at,
+            self.policy.token_due_at(&claims),
+        ) {
+            Self::times(s, start, end, due, now);
+        }
+    }
+
+    fn times(
+        s: &mut RunnerStatus,
+        start: OffsetDateTime,
+        end: OffsetDateTime,
+        due: OffsetDateTime,
+        now: OffsetDateTime,
+    ) {
+        let life = (end - start).as_seconds_f64();
         s.not_before = Some(rfc3339(start));
         s.not_after = Some(rfc3339(end));
         s.renew_at = Some(rfc3339(due));
@@ -209,7 +262,6 @@ impl StatusParams {
             end.unix_timestamp(),
             due.unix_timestamp(),
         ));
-        s
     }
 }
 
@@ -234,24 +286,96 @@ impl StatusReport {
                 escape(r.user.as_deref().unwrap_or(""))
             )
         };
+        let typed =
+            |out: &mut String, kind: &str, name: &str, help: &str, rows: Vec<(String, f64)>| {
+                let _ = writeln!(out, "# HELP {name} {help}");
+                let _ = writeln!(out, "# TYPE {name} {kind}");
+                for (labels, value) in rows {
+                    let _ = writeln!(out, "{name}{{{labels}}} {value}");
+                }
+            };
         let family = |out: &mut String, name: &str, help: &str, rows: Vec<(String, f64)>| {
-            let _ = writeln!(out, "# HELP {name} {help}");
-            let _ = writeln!(out, "# TYPE {name} gauge");
-            for (labels, value) in rows {
-                let _ = writeln!(out, "{name}{{{labels}}} {value}");
-            }
+            typed(out, "gauge", name, help, rows);
         };
-        let with_cert: Vec<(&RunnerStatus, Times)> = self
-            .runners
-            .iter()
-            .filter_map(|r| r.times.map(|t| (r, t)))
-            .collect();
+        let timed = |kind: Credential| -> Vec<(&RunnerStatus, Times)> {
+            self.runners
+                .iter()
+                .filter(|r| r.credential == kind)
+                .filter_map(|r| r.times.map(|t| (r, t)))
+                .collect()
+        };
+        let with_cert = timed(Credential::ClientCertificate);
+        let with_token = timed(Credential::BearerToken);
         let rows = |f: &Sample| {
             with_cert
                 .iter()
                 .map(|(r, t)| (labels(r), f(r, *t)))
                 .collect::<Vec<_>>()
         };
+        family(
+            &mut out,
+            "runnerkey_client_certificate_expiry_timestamp_seconds",
+            "When the runner's client certificate expires (notAfter), as a Unix time.",
+            rows(&|_, t| t.1 as f64),
+        );
+        family(
+            &mut out,
+            "runnerkey_bearer_token_expiry_timestamp_seconds",
+            "When the runner's service account token expires (exp), as a Unix time.",
+            with_token
+                .iter()
+                .map(|(r, t)| (labels(r), t.1 as f64))
+                .collect(),
+        );
+        family(
+            &mut out,
+            "runnerkey_bearer_token_renewal_due",
+            "1 when the runner's service account token is due for renewal.",
+            with_token
+                .iter()
+                .map(|(r, _)| (labels(r), f64::from(u8::from(r.renewal_due))))
+                .collect(),
+        );
+        let recorded: Vec<(&RunnerStatus, &RenewalRecord)> = self
+            .runners
+            .iter()
+            .filter_map(|r| r.last_renewal.as_ref().map(|l| (r, l)))
+            .collect();
+        typed(
+            &mut out,
+            "counter",
+            "runnerkey_renewal_failures_total",
+            "Failed renewal attempts of the runner's credential.",
+            self.runners
+                .iter()
+                .map(|r| {
+                    let n = r.last_renewal.as_ref().map_or(0, |l| l.failures_total);
+                    (labels(r), n as f64)
+                })
+                .collect(),
+        );
+        family(
+            &mut out,
+            "runnerkey_last_renewal_success",
+            "1 when the runner's last renewal attempt succeeded.",
+            recorded
+                .iter()
+                .map(|(r, l)| (labels(r), f64::from(u8::from(l.ok))))
+                .collect(),
+        );
+        family(
+            &mut out,
+            "runnerkey_last_renewal_timestamp_seconds",
+            "When the runner's last renewal attempt ran, as a Unix time.",
+            recorded
+                .iter()
+                .filter_map(|(r, l)| {
+                    OffsetDateTime::parse(&l.at, &time::format_description::well_known::Rfc3339)
+                        .ok()
+                        .map(|t| (labels(r), t.unix_timestamp() as f64))
+                })
+                .collect(),
+        );
         family(
             &mut out,
             "runnerkey_certificate_not_before_seconds",

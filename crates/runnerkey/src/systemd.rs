@@ -1,8 +1,18 @@
-//! systemd units that keep a runner's identity alive: a oneshot service that
-//! runs the renewal (it does nothing until the certificate is due) and a
-//! daily timer with a random delay, so a fleet does not renew at one
-//! instant. The service is confined: it may write only the directory that
-//! holds the runner's key, certificate and CA certificate.
+//! systemd units that keep runners' identities alive:
+//! - `runnerkey-renew@.service`, a oneshot template whose instance is the
+//!   runner (escaped as `systemd-escape` does): it runs the renewal, which
+//!   does nothing until the credential is due. It is confined: it may
+//!   write only config.toml's directory (the renewal record, a token's
+//!   edit) and each runner's credential directory (in the instance's
+//!   drop-in);
+//! - `runnerkey-renew@.timer`, every 5 to 15 minutes (5 minutes after the
+//!   last run, plus a random delay of up to 10), so a fleet does not renew
+//!   at one instant and a failed attempt is retried soon;
+//! - `runnerkey-renew@RUNNER.service.d/runnerkey.conf`, this runner's exact
+//!   renewal command and credential directory;
+//! - `gitlab-runner.service.d/runnerkey-RUNNER.conf`, an `ExecStartPre=`
+//!   that refuses to start gitlab-runner with an expired or mismatched
+//!   identity, and says why in the journal.
 
 use std::path::{Path, PathBuf};
 
@@ -13,36 +23,49 @@ use crate::file;
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct RenewUnits {
-    /// The runner the units are for (names the units).
+    /// The runner the units are for (the template's instance).
     pub runner: String,
     /// The renewal command line, program first (absolute).
     pub exec: Vec<String>,
-    /// The directories the renewal writes (the runner's credential
-    /// directory).
+    /// The check gitlab-runner.service runs before it starts (program
+    /// first, absolute; it must exit non-zero on an unusable identity).
+    /// No drop-in for gitlab-runner.service when empty.
+    pub check: Vec<String>,
+    /// The directories the renewal writes (config.toml's, the runner's
+    /// credential directory).
     pub writable: Vec<PathBuf>,
-    /// When the timer fires (`OnCalendar=`; default `daily`).
-    pub on_calendar: String,
-    /// The timer's random delay (`RandomizedDelaySec=`; default `1h`).
+    /// Time after one run before the next (`OnUnitActiveSec=`; default `5min`).
+    pub interval: String,
+    /// The timer's random delay (`RandomizedDelaySec=`; default `10min`).
     pub randomized_delay: String,
 }
 
+/// The template units' name.
+const TEMPLATE: &str = "runnerkey-renew@";
+
 impl RenewUnits {
-    /// Units for `runner` running `exec` and writing `writable`, daily with
-    /// a random delay of up to an hour.
-    pub fn new(runner: impl Into<String>, exec: Vec<String>, writable: Vec<PathBuf>) -> Self {
+    /// Units for `runner` running `exec`, checked by `check` before
+    /// gitlab-runner starts, writing `writable`, every 5 to 15 minutes.
+    pub fn new(
+        runner: impl Into<String>,
+        exec: Vec<String>,
+        check: Vec<String>,
+        writable: Vec<PathBuf>,
+    ) -> Self {
         Self {
             runner: runner.into(),
             exec,
+            check,
             writable,
-            on_calendar: "daily".into(),
-            randomized_delay: "1h".into(),
+            interval: "5min".into(),
+            randomized_delay: "10min".into(),
         }
     }
 
-    /// The units' name, without suffix: `runnerkey-renew-RUNNER`, the
+    /// The instance's name, without suffix: `runnerkey-renew@RUNNER`, the
     /// runner's name escaped as `systemd-escape` escapes it.
     pub fn name(&self) -> String {
-        format!("runnerkey-renew-{}", escape(&self.runner))
+        format!("{TEMPLATE}{}", escape(&self.runner))
     }
 
     fn check(&self) -> Result<()> {
@@ -53,15 +76,20 @@ impl RenewUnits {
                 self.name().len()
             )));
         }
-        let Some(program) = self.exec.first() else {
-            return Err(Error::InvalidArgument(
-                "the renewal command is empty".into(),
-            ));
-        };
-        if !Path::new(program).is_absolute() {
-            return Err(Error::InvalidArgument(format!(
-                "the renewal program {program:?} must be an absolute path"
-            )));
+        for (what, command) in [("renewal", &self.exec), ("check", &self.check)] {
+            let Some(program) = command.first() else {
+                if what == "check" {
+                    continue;
+                }
+                return Err(Error::InvalidArgument(format!(
+                    "the {what} command is empty"
+                )));
+            };
+            if !Path::new(program).is_absolute() {
+                return Err(Error::InvalidArgument(format!(
+                    "the {what} program {program:?} must be an absolute path"
+                )));
+            }
         }
         for p in &self.writable {
             if !p.is_absolute() {
@@ -71,11 +99,11 @@ impl RenewUnits {
                 )));
             }
         }
-        for value in
-            self.exec
-                .iter()
-                .chain([&self.on_calendar, &self.randomized_delay, &self.runner])
-        {
+        for value in self.exec.iter().chain(&self.check).chain([
+            &self.interval,
+            &self.randomized_delay,
+            &self.runner,
+        ]) {
             if value.chars().any(char::is_control) {
                 return Err(Error::InvalidArgument(format!(
                     "{value:?} holds a control character: it cannot go into a unit file"
@@ -85,18 +113,28 @@ impl RenewUnits {
         Ok(())
     }
 
-    /// The `.service` unit.
+    /// `runnerkey-renew@.service`: the confined oneshot template (its
+    /// ExecStart names the runner by `%I`; the instance's drop-in gives
+    /// the exact command).
     pub fn service(&self) -> Result<String> {
         self.check()?;
-        let exec: Vec<String> = self.exec.iter().map(|a| quote(a)).collect();
-        let writable: Vec<String> = self
+        let mut generic: Vec<String> = self.exec.iter().map(|a| quote(a)).collect();
+        let runner_arg = self
+            .exec
+            .iter()
+            .position(|a| a.starts_with("--runner=") || a.starts_with("--runner-index="));
+        if let Some(i) = runner_arg {
+            generic[i] = "--runner=%I".into();
+        }
+        let config_dirs: Vec<String> = self
             .writable
             .iter()
+            .take(1)
             .map(|p| quote(&p.display().to_string()))
             .collect();
         Ok(format!(
             "[Unit]\n\
-             Description=Renew the Kubernetes client certificate of gitlab-runner {runner} when it is due\n\
+             Description=Renew gitlab-runner %I's Kubernetes identity when it is due (runnerkey)\n\
              After=network-online.target\n\
              Wants=network-online.target\n\
              \n\
@@ -107,6 +145,28 @@ impl RenewUnits {
              NoNewPrivileges=yes\n\
              ProtectSystem=strict\n\
              ProtectHome=read-only\n\
+             PrivateTmp=yes\n\
+             ReadWritePaths={writable}\n",
+            exec = generic.join(" "),
+            writable = config_dirs.join(" "),
+        ))
+    }
+
+    /// `runnerkey-renew@RUNNER.service.d/runnerkey.conf`: this runner's
+    /// renewal command and the directories it writes.
+    pub fn instance_dropin(&self) -> Result<String> {
+        self.check()?;
+        let exec: Vec<String> = self.exec.iter().map(|a| quote(a)).collect();
+        let writable: Vec<String> = self
+            .writable
+            .iter()
+            .map(|p| quote(&p.display().to_string()))
+            .collect();
+        Ok(format!(
+            "# {runner}: written by runnerkey systemd\n\
+             [Service]\n\
+             ExecStart=\n\
+             ExecStart={exec}\n\
              ReadWritePaths={writable}\n",
             runner = description(&self.runner),
             exec = exec.join(" "),
@@ -114,35 +174,76 @@ impl RenewUnits {
         ))
     }
 
-    /// The `.timer` unit.
+    /// `runnerkey-renew@.timer`.
     pub fn timer(&self) -> Result<String> {
         self.check()?;
         Ok(format!(
             "[Unit]\n\
-             Description=Check whether gitlab-runner {runner}'s Kubernetes certificate is due for renewal\n\
+             Description=Check whether gitlab-runner %I's Kubernetes identity is due for renewal (runnerkey)\n\
              \n\
              [Timer]\n\
-             OnCalendar={calendar}\n\
+             OnBootSec={interval}\n\
+             OnUnitActiveSec={interval}\n\
              RandomizedDelaySec={delay}\n\
-             Persistent=true\n\
              \n\
              [Install]\n\
              WantedBy=timers.target\n",
-            runner = description(&self.runner),
-            calendar = self.on_calendar,
+            interval = self.interval,
             delay = self.randomized_delay,
         ))
     }
 
-    /// Writes both units into `ROOT/etc/systemd/system` (mode 0644,
+    /// `gitlab-runner.service.d/runnerkey-RUNNER.conf`: the check before
+    /// gitlab-runner starts (`None` without a check command).
+    pub fn runner_dropin(&self) -> Result<Option<String>> {
+        self.check()?;
+        if self.check.is_empty() {
+            return Ok(None);
+        }
+        let check: Vec<String> = self.check.iter().map(|a| quote(a)).collect();
+        Ok(Some(format!(
+            "# {runner}: gitlab-runner does not start with an expired or mismatched identity (runnerkey systemd)\n\
+             [Service]\n\
+             ExecStartPre={check}\n",
+            runner = description(&self.runner),
+            check = check.join(" "),
+        )))
+    }
+
+    /// Every file, as (path under `/etc/systemd/system`, text).
+    pub fn files(&self) -> Result<Vec<(PathBuf, String)>> {
+        let mut files = vec![
+            (
+                PathBuf::from(format!("{TEMPLATE}.service")),
+                self.service()?,
+            ),
+            (PathBuf::from(format!("{TEMPLATE}.timer")), self.timer()?),
+            (
+                Path::new(&format!("{}.service.d", self.name())).join("runnerkey.conf"),
+                self.instance_dropin()?,
+            ),
+        ];
+        if let Some(text) = self.runner_dropin()? {
+            files.push((
+                Path::new("gitlab-runner.service.d")
+                    .join(format!("runnerkey-{}.conf", escape(&self.runner))),
+                text,
+            ));
+        }
+        Ok(files)
+    }
+
+    /// Writes every file into `ROOT/etc/systemd/system` (mode 0644,
     /// atomically, replacing older ones), and returns their paths.
     pub fn install(&self, root: &Path) -> Result<Vec<PathBuf>> {
         let dir = root.join("etc/systemd/system");
-        let (service, timer) = (self.service()?, self.timer()?);
-        file::create_dirs(&dir, file::PUBLIC_DIR)?;
+        let files = self.files()?;
         let mut written = Vec::new();
-        for (suffix, text) in [("service", service), ("timer", timer)] {
-            let path = dir.join(format!("{}.{suffix}", self.name()));
+        for (name, text) in files {
+            let path = dir.join(name);
+            if let Some(parent) = path.parent() {
+                file::create_dirs(parent, file::PUBLIC_DIR)?;
+            }
             file::write_atomic(&path, text.as_bytes(), file::PUBLIC, true)?;
             written.push(path);
         }
@@ -211,13 +312,60 @@ mod tests {
 
     #[test]
     fn relative_programs_and_control_characters_are_refused() {
-        let units = RenewUnits::new("r", vec!["runnerkey".into()], vec![]);
+        let units = RenewUnits::new("r", vec!["runnerkey".into()], vec![], vec![]);
         assert!(units.service().is_err());
-        let units = RenewUnits::new("r\n[Service]", vec!["/bin/true".into()], vec![]);
+        let units = RenewUnits::new("r", vec!["/bin/true".into()], vec!["status".into()], vec![]);
+        assert!(units.runner_dropin().is_err());
+        let units = RenewUnits::new("r\n[Service]", vec!["/bin/true".into()], vec![], vec![]);
         assert!(units.timer().is_err());
+    }
+
+    #[test]
+    fn a_template_an_instance_and_a_check_before_gitlab_runner() {
         let tmp = tempfile::tempdir().unwrap();
-        let ok = RenewUnits::new("r", vec!["/bin/true".into()], vec!["/etc/ssl".into()]);
-        let paths = ok.install(tmp.path()).unwrap();
-        assert!(paths[0].ends_with("etc/systemd/system/runnerkey-renew-r.service"));
+        let units = RenewUnits::new(
+            "my runner",
+            vec![
+                "/usr/bin/runnerkey".into(),
+                "renew".into(),
+                "--config=/etc/gitlab-runner/config.toml".into(),
+                "--runner=my runner".into(),
+            ],
+            vec!["/usr/bin/runnerkey".into(), "status".into()],
+            vec!["/etc/gitlab-runner".into(), "/etc/ssl/kubernetes".into()],
+        );
+        assert_eq!(units.name(), "runnerkey-renew@my\\x20runner");
+        assert!(units.service().unwrap().contains(
+            "ExecStart=/usr/bin/runnerkey renew --config=/etc/gitlab-runner/config.toml --runner=%I\n"
+        ));
+        assert!(
+            units
+                .service()
+                .unwrap()
+                .contains("ReadWritePaths=/etc/gitlab-runner\n")
+        );
+        let dropin = units.instance_dropin().unwrap();
+        assert!(dropin.contains("ExecStart=\nExecStart=/usr/bin/runnerkey renew"));
+        assert!(dropin.contains("\"--runner=my runner\""));
+        assert!(dropin.contains("ReadWritePaths=/etc/gitlab-runner /etc/ssl/kubernetes\n"));
+        let paths = units.install(tmp.path()).unwrap();
+        let names: Vec<String> = paths
+            .iter()
+            .map(|p| {
+                p.strip_prefix(tmp.path().join("etc/systemd/system"))
+                    .unwrap()
+                    .display()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "runnerkey-renew@.service",
+                "runnerkey-renew@.timer",
+                "runnerkey-renew@my\\x20runner.service.d/runnerkey.conf",
+                "gitlab-runner.service.d/runnerkey-my\\x20runner.conf"
+            ]
+        );
     }
 }

@@ -166,7 +166,7 @@ impl RunnerConfig {
         self.save_locked(&lock, options)
     }
 
-    fn file_path(&self) -> Result<&Path> {
+    pub(crate) fn file_path(&self) -> Result<&Path> {
         self.path().ok_or_else(|| super::EditProblem::NoFile.into())
     }
 

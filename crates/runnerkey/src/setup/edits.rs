@@ -47,11 +47,17 @@ pub(super) fn file_changes(files: &ClientFiles) -> Vec<Change> {
     ]
 }
 
-pub(super) fn rbac_yaml(params: &SetupParams) -> Result<String> {
-    let mut runner = RbacParams::new(
-        RbacSubject::User(params.identity.clone()),
-        Profile::Executor,
-    );
+/// RBAC for the runner (`runner`: its user, or its service account with
+/// token auth) and for the job pods' service account.
+pub(super) fn rbac_yaml(params: &SetupParams, runner: RbacSubject) -> Result<String> {
+    let who = match &runner {
+        RbacSubject::User(id) => id.user.clone(),
+        RbacSubject::ServiceAccount { namespace, name } => {
+            format!("system:serviceaccount:{namespace}:{name}")
+        }
+        RbacSubject::Group(g) => format!("group {g}"),
+    };
+    let mut runner = RbacParams::new(runner, Profile::Executor);
     runner.namespace = Some(params.namespace.clone());
     let mut jobs = RbacParams::new(
         RbacSubject::ServiceAccount {
@@ -63,7 +69,7 @@ pub(super) fn rbac_yaml(params: &SetupParams) -> Result<String> {
     jobs.with_namespaces = false;
     Ok(format!(
         "# RBAC for runner identity {} and job service account {}/{} (runnerkey setup)\n{}{}",
-        params.identity.user,
+        who,
         params.namespace,
         params.service_account,
         runner.manifests()?.to_yaml()?,

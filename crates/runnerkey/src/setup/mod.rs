@@ -15,6 +15,7 @@ mod edits;
 mod paths;
 mod report;
 mod request;
+mod token;
 
 use crate::cert::Certificate;
 use crate::credential_dir::CredentialDir;
@@ -30,6 +31,7 @@ use crate::kubeconfig::Kubeconfig;
 use crate::lifetime::{Lifetime, rfc3339};
 pub use crate::plan::FileAction;
 use crate::plan::Plan;
+use crate::rbac::RbacSubject;
 use crate::runner_config::{ConfigLock, RunnerConfig, RunnerSelector, SaveOptions};
 use crate::verify::verify_client_cert;
 use edits::{check_executor, config_changes, file_changes, rbac_yaml};
@@ -134,7 +136,13 @@ impl SetupParams {
     /// Runs setup: with the CA at hand, or completing a certificate signed
     /// elsewhere.
     pub fn run(&self, source: CertSource<'_>) -> Result<SetupReport> {
-        run(self, source)
+        run(
+            self,
+            match source {
+                CertSource::Ca(ca) => Source::Ca(ca),
+                CertSource::Issued { cert, ca } => Source::Issued { cert, ca },
+            },
+        )
     }
 
     /// Finishes the split way on the runner host: the cluster CA from
@@ -245,7 +253,18 @@ impl SetupParams {
     }
 }
 
-fn run(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport> {
+/// Where the runner's credential comes from (private: [`CertSource`] and
+/// the token way).
+enum Source<'a> {
+    Ca(&'a CertificateAuthority),
+    Issued {
+        cert: Box<Certificate>,
+        ca: Box<Certificate>,
+    },
+    Token(Box<token::TokenSource>),
+}
+
+fn run(params: &SetupParams, source: Source<'_>) -> Result<SetupReport> {
     let paths = SetupPaths::new(params)?;
     if !params.dry_run {
         // Leftovers of a run that was killed: temporary files (some hold
@@ -265,11 +284,15 @@ fn run(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport> {
     let now = OffsetDateTime::now_utc();
     let mut config = RunnerConfig::load(&params.config)?;
     check_executor(&config, params)?;
+    let changes = match &source {
+        Source::Token(t) => token::config_changes(params, &paths, &t.token),
+        _ => config_changes(params, &paths),
+    };
     config
-        .set_kubernetes(&params.runner, &config_changes(params, &paths))
+        .set_kubernetes(&params.runner, &changes)
         .map_err(|e| e.in_file(&params.config))?;
 
-    if let CertSource::Ca(ca) = &source {
+    if let Source::Ca(ca) = &source {
         for p in [
             &paths.key,
             &paths.cert,
@@ -281,10 +304,78 @@ fn run(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport> {
         }
     }
     let ca_cert = match &source {
-        CertSource::Ca(ca) => ca.certificate().clone(),
-        CertSource::Issued { ca, .. } => (**ca).clone(),
+        Source::Ca(ca) => ca.certificate().clone(),
+        Source::Issued { ca, .. } => (**ca).clone(),
+        Source::Token(t) => t.ca.clone(),
     };
     let mut plan = Plan::new(params.dry_run);
+    let mut warnings = Vec::new();
+    let (credential, note) = match &source {
+        Source::Token(t) => {
+            warnings.extend(t.warnings.iter().cloned());
+            (t.summary.clone(), t.note.clone())
+        }
+        _ => client_certificate(
+            params,
+            &paths,
+            &source,
+            &ca_cert,
+            &mut plan,
+            &mut warnings,
+            now,
+        )?,
+    };
+    plan.add_certificate(&paths.ca, &ca_cert, "ca_file: the cluster CA")?;
+    let runner_subject = match &source {
+        Source::Token(t) => t.subject(),
+        _ => RbacSubject::User(params.identity.clone()),
+    };
+    plan.add(
+        &paths.rbac,
+        rbac_yaml(params, runner_subject)?.into_bytes(),
+        file::PUBLIC,
+        true,
+        "RBAC to kubectl apply on the cluster",
+    )?;
+    if !matches!(source, Source::Token(_)) {
+        let kubeconfig = Kubeconfig::referencing(
+            &params.server,
+            &params.identity.user,
+            "kubernetes",
+            &paths.installed.ca_file,
+            &paths.installed.cert_file,
+            &paths.installed.key_file,
+        )?;
+        plan.add(
+            &paths.kubeconfig,
+            kubeconfig.to_yaml()?.into_bytes(),
+            file::PRIVATE,
+            true,
+            "kubeconfig to test the identity with kubectl",
+        )?;
+    }
+    commit_and_check(
+        params,
+        &paths,
+        config,
+        plan,
+        credential,
+        note,
+        warnings,
+        matches!(source, Source::Token(_)),
+    )
+}
+
+/// The key and client certificate: planned, and their summary and note.
+fn client_certificate(
+    params: &SetupParams,
+    paths: &SetupPaths,
+    source: &Source<'_>,
+    ca_cert: &Certificate,
+    plan: &mut Plan,
+    warnings: &mut Vec<String>,
+    now: OffsetDateTime,
+) -> Result<(String, String)> {
     let key = match &params.new_key {
         Some(new) => {
             plan.add(
@@ -300,7 +391,7 @@ fn run(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport> {
             &paths.key,
             params.algorithm,
             params.force,
-            matches!(source, CertSource::Ca(_)),
+            matches!(source, Source::Ca(_)),
             "key_file: the runner's private key",
         )?,
     };
@@ -310,17 +401,17 @@ fn run(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport> {
             ca: ca_cert.subject(),
         });
     }
-    let mut warnings: Vec<String> = crate::file::writable_ancestors(&paths.key)
+    warnings.extend(crate::file::writable_ancestors(&paths.key)
         .into_iter()
         .map(|(d, mode)| {
             format!(
                 "{} (mode {mode:o}) above the key is writable by group or others: they could swap the runner's files",
                 d.display()
             )
-        })
-        .collect();
-    let (cert, note) = match &source {
-        CertSource::Issued { cert, .. } => {
+        }));
+    let (cert, note) = match source {
+        Source::Token(_) => unreachable!("a token has no client certificate"),
+        Source::Issued { cert, .. } => {
             cert.subject_reading().check_signable()?;
             if !key.matches(&cert.public_key()) {
                 return Err(Error::KeyMismatch {
@@ -329,7 +420,7 @@ fn run(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport> {
                 .in_file(&paths.key));
             }
             let report =
-                verify_client_cert(std::slice::from_ref(&ca_cert), cert, Some(&key), Some(now));
+                verify_client_cert(std::slice::from_ref(ca_cert), cert, Some(&key), Some(now));
             if !report.ok {
                 return Err(Error::InvalidArgument(format!(
                     "the signed certificate is not accepted for client auth by {}: {}",
@@ -347,7 +438,7 @@ fn run(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport> {
                 "signed elsewhere; checked against the cluster CA".to_string(),
             )
         }
-        CertSource::Ca(ca) => {
+        Source::Ca(ca) => {
             let decided = keep_or_issue(
                 ca,
                 &params.identity,
@@ -367,40 +458,43 @@ fn run(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport> {
         }
     };
 
-    let (cert_purpose, ca_purpose) = (
+    plan.add_certificate(
+        &paths.cert,
+        &cert,
         "cert_file: the runner's client certificate",
-        "ca_file: the cluster CA",
-    );
-    plan.add_certificate(&paths.cert, &cert, cert_purpose)?;
-    plan.add_certificate(&paths.ca, &ca_cert, ca_purpose)?;
-    plan.add(
-        &paths.rbac,
-        rbac_yaml(params)?.into_bytes(),
-        file::PUBLIC,
-        true,
-        "RBAC to kubectl apply on the cluster",
     )?;
-    let kubeconfig = Kubeconfig::referencing(
-        &params.server,
-        &params.identity.user,
-        "kubernetes",
-        &paths.installed.ca_file,
-        &paths.installed.cert_file,
-        &paths.installed.key_file,
-    )?;
-    plan.add(
-        &paths.kubeconfig,
-        kubeconfig.to_yaml()?.into_bytes(),
-        file::PRIVATE,
-        true,
-        "kubeconfig to test the identity with kubectl",
-    )?;
+    Ok((
+        format!(
+            "{} valid until {}",
+            cert.subject(),
+            rfc3339(cert.not_after())
+        ),
+        note,
+    ))
+}
 
+/// Writes the plan and the config (credentials first, config.toml last),
+/// then checks the result with the offline doctor.
+#[allow(clippy::too_many_arguments)]
+fn commit_and_check(
+    params: &SetupParams,
+    paths: &SetupPaths,
+    config: RunnerConfig,
+    mut plan: Plan,
+    credential: String,
+    note: String,
+    warnings: Vec<String>,
+    token: bool,
+) -> Result<SetupReport> {
     let config_diff = config.diff(false);
     let mut backup = None;
     if !params.dry_run {
         let dir = paths.key.parent().unwrap_or(Path::new("/")).to_path_buf();
-        let credentials = plan.take_credentials(&[&paths.key, &paths.cert, &paths.ca])?;
+        let credentials = if token {
+            None
+        } else {
+            plan.take_credentials(&[&paths.key, &paths.cert, &paths.ca])?
+        };
         let (outputs, _created) = plan.stage(&dir)?;
         let lock = if config.is_changed() {
             Some(ConfigLock::acquire(
@@ -475,17 +569,18 @@ fn run(params: &SetupParams, source: CertSource<'_>) -> Result<SetupReport> {
         changed,
         dry_run: params.dry_run,
         files: plan.actions,
-        certificate: format!(
-            "{} valid until {}",
-            cert.subject(),
-            rfc3339(cert.not_after())
-        ),
+        credential: if token {
+            crate::status::Credential::BearerToken
+        } else {
+            crate::status::Credential::ClientCertificate
+        },
+        certificate: credential,
         certificate_note: note,
         config: params.config.clone(),
         config_diff,
         config_backup: backup,
         doctor,
-        next_steps: next_steps(params, &paths),
+        next_steps: next_steps(params, paths, token),
         warnings,
     })
 }

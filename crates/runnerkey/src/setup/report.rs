@@ -9,6 +9,7 @@ use super::{SetupParams, SetupPaths};
 use crate::doctor::DoctorReport;
 use crate::next_step::NextStep;
 use crate::plan::FileAction;
+use crate::status::Credential;
 
 /// What `setup` did (or would do).
 #[derive(Clone, Debug, Serialize)]
@@ -20,9 +21,11 @@ pub struct SetupReport {
     pub dry_run: bool,
     /// Every file, with its action.
     pub files: Vec<FileAction>,
-    /// The certificate's subject and end.
+    /// How the runner authenticates: a client certificate, or a token.
+    pub credential: Credential,
+    /// The credential's subject and end.
     pub certificate: String,
-    /// Why the certificate was (re-)issued or kept.
+    /// Why the credential was (re-)issued, requested or kept.
     pub certificate_note: String,
     /// The config file.
     pub config: PathBuf,
@@ -38,7 +41,7 @@ pub struct SetupReport {
     pub warnings: Vec<String>,
 }
 
-pub(super) fn next_steps(params: &SetupParams, paths: &SetupPaths) -> Vec<NextStep> {
+pub(super) fn next_steps(params: &SetupParams, paths: &SetupPaths, token: bool) -> Vec<NextStep> {
     let mut steps = vec![NextStep::ApplyFile {
         file: paths.rbac.clone(),
     }];
@@ -53,12 +56,12 @@ pub(super) fn next_steps(params: &SetupParams, paths: &SetupPaths) -> Vec<NextSt
             config: params.config.clone(),
         });
     }
-    steps.extend([
-        NextStep::CheckOnline {
-            config: params.config.clone(),
-            runner: params.runner.label(),
-        },
-        NextStep::TryKubeconfig { kubeconfig },
-    ]);
+    steps.push(NextStep::CheckOnline {
+        config: params.config.clone(),
+        runner: params.runner.label(),
+    });
+    if !token {
+        steps.push(NextStep::TryKubeconfig { kubeconfig });
+    }
     steps
 }

@@ -52,7 +52,7 @@ fn the_install_dir_is_what_the_config_names_and_must_be_absolute() {
     let mut p = params(dir.path());
     let same = SetupPaths::new(&p).unwrap();
     assert_eq!(same.installed.key_file, same.key);
-    assert_eq!(next_steps(&p, &same).len(), 3);
+    assert_eq!(next_steps(&p, &same, false).len(), 3);
     p.install_dir = Some(PathBuf::from("/etc/ssl/kubernetes"));
     let paths = SetupPaths::new(&p).unwrap();
     assert!(paths.key.starts_with(dir.path()));
@@ -65,7 +65,7 @@ fn the_install_dir_is_what_the_config_names_and_must_be_absolute() {
         KubeKey::CaFile,
         "/etc/ssl/kubernetes/ca.crt".to_string()
     )));
-    let steps = next_steps(&p, &paths);
+    let steps = next_steps(&p, &paths, false);
     assert!(steps.iter().any(
         |s| matches!(s, NextStep::InstallFiles { to, .. } if to == Path::new("/etc/ssl/kubernetes"))
     ));

@@ -1,0 +1,134 @@
+//! What a service account token says about itself: kube-apiserver's tokens
+//! (TokenRequest and the legacy Secret ones) are JWTs whose claims name the
+//! service account (`sub`, `kubernetes.io`) and, for TokenRequest tokens,
+//! when they were issued and end (`iat`, `exp`). The claims are read, not
+//! verified: only the API server can verify the signature, and runnerkey
+//! uses them only to tell when to ask for a new token.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use time::OffsetDateTime;
+
+/// The longest token read (kube-apiserver's are about 1 KiB).
+const MAX_TOKEN: usize = 16 * 1024;
+
+/// The claims runnerkey reads from a token.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TokenClaims {
+    /// `sub`, e.g. `system:serviceaccount:gitlab-runner:runner`.
+    pub subject: Option<String>,
+    /// The service account's namespace and name, from `sub`.
+    pub service_account: Option<(String, String)>,
+    /// `iat`.
+    pub issued_at: Option<OffsetDateTime>,
+    /// `exp` (a legacy Secret token has none: it never expires).
+    pub expires_at: Option<OffsetDateTime>,
+    digest: [u8; 32],
+}
+
+impl std::fmt::Debug for TokenClaims {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenClaims")
+            .field("subject", &self.subject)
+            .field("issued_at", &self.issued_at)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenClaims {
+    /// The claims of `token`, when it is a JWT (three base64url parts, the
+    /// middle one a JSON object); `None` for an opaque token.
+    pub fn read(token: &str) -> Option<Self> {
+        if token.len() > MAX_TOKEN {
+            return None;
+        }
+        let mut parts = token.trim().split('.');
+        let (_header, payload, _signature) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() {
+            return None;
+        }
+        let json = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+        let claims: serde_json::Value = serde_json::from_slice(&json).ok()?;
+        let claims = claims.as_object()?;
+        let time = |k: &str| {
+            claims
+                .get(k)
+                .and_then(serde_json::Value::as_i64)
+                .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+        };
+        let subject = claims.get("sub").and_then(|s| s.as_str()).map(String::from);
+        let service_account = subject.as_deref().and_then(|s| {
+            let rest = s.strip_prefix("system:serviceaccount:")?;
+            let (ns, name) = rest.split_once(':')?;
+            (!ns.is_empty() && !name.is_empty() && !name.contains(':'))
+                .then(|| (ns.to_string(), name.to_string()))
+        });
+        Some(Self {
+            subject,
+            service_account,
+            issued_at: time("iat"),
+            expires_at: time("exp"),
+            digest: aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes())
+                .as_ref()
+                .try_into()
+                .unwrap_or([0; 32]),
+        })
+    }
+
+    /// A number in [0, 1) fixed by the token, for the renewal jitter.
+    pub(crate) fn unit_jitter(&self) -> f64 {
+        let mut n = [0u8; 8];
+        n.copy_from_slice(&self.digest[..8]);
+        (u64::from_be_bytes(n) >> 12) as f64 / (1u64 << 52) as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jwt(claims: &str) -> String {
+        format!(
+            "{}.{}.c2ln",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256"}"#),
+            URL_SAFE_NO_PAD.encode(claims)
+        )
+    }
+
+    #[test]
+    fn reads_a_token_request_token() {
+        let c = TokenClaims::read(&jwt(
+            r#"{"sub":"system:serviceaccount:ci:runner","iat":1700000000,"exp":1700003600}"#,
+        ))
+        .unwrap();
+        assert_eq!(c.service_account, Some(("ci".into(), "runner".into())));
+        assert_eq!(c.expires_at.unwrap().unix_timestamp(), 1_700_003_600);
+        assert_eq!(c.issued_at.unwrap().unix_timestamp(), 1_700_000_000);
+        let u = c.unit_jitter();
+        assert!((0.0..1.0).contains(&u));
+        assert!(!format!("{c:?}").contains("c2ln"), "no token in Debug");
+    }
+
+    #[test]
+    fn opaque_and_odd_tokens_have_no_claims() {
+        for t in [
+            "static-token",
+            "a.b",
+            "a.b.c.d",
+            "x.!!!.y",
+            &jwt("[1,2]"),
+            &"a.".repeat(MAX_TOKEN),
+        ] {
+            assert!(TokenClaims::read(t).is_none(), "{t:.40}");
+        }
+        let legacy = TokenClaims::read(&jwt(
+            r#"{"sub":"system:serviceaccount:ci:runner","iss":"kubernetes/serviceaccount"}"#,
+        ))
+        .unwrap();
+        assert_eq!(legacy.expires_at, None);
+        let user = TokenClaims::read(&jwt(r#"{"sub":"alice","exp":"soon"}"#)).unwrap();
+        assert_eq!((user.service_account, user.expires_at), (None, None));
+    }
+}

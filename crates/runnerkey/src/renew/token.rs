@@ -1,0 +1,125 @@
+//! Renewing a runner that authenticates with a service account token:
+//! when its token is due (by the policy, on the token's `iat` and `exp`),
+//! a new one for the same service account and the same lifetime from the
+//! TokenRequest API, checked by authenticating with it, then written to
+//! `bearer_token` — a format-preserving edit of config.toml, backed up,
+//! locked, atomic. gitlab-runner reads it at its next config reload.
+
+use std::path::Path;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use super::{OnlineCheck, RenewParams, RenewReport, Signer, check_online};
+use crate::api_client::Credentials;
+use crate::bearer_token::TokenClaims;
+use crate::cert::Certificate;
+use crate::error::{Error, Result};
+use crate::lifetime::rfc3339;
+use crate::runner_config::{Change, KubeKey, KubernetesSettings, RunnerConfig, SaveOptions};
+use crate::status::Credential;
+use crate::token_request::TokenRequestParams;
+
+pub(super) fn renew(
+    params: &RenewParams,
+    config: &RunnerConfig,
+    label: String,
+    k: &KubernetesSettings,
+    token: &str,
+    signer: Signer<'_>,
+    now: OffsetDateTime,
+) -> Result<RenewReport> {
+    let Signer::CsrApi { context, .. } = signer else {
+        return Err(Error::InvalidArgument(format!(
+            "runner {label:?} authenticates with a bearer token: a CA cannot renew it; give a kubeconfig whose identity may create serviceaccounts/token"
+        )));
+    };
+    let claims = TokenClaims::read(token).ok_or_else(|| {
+        Error::InvalidArgument(format!(
+            "runner {label:?}: its bearer_token is not a service account token (no JWT claims): renew replaces TokenRequest tokens only"
+        ))
+    })?;
+    let (namespace, account) = claims.service_account.clone().ok_or_else(|| {
+        Error::InvalidArgument(format!(
+            "runner {label:?}: its bearer_token names no service account (sub {:?})",
+            claims.subject.as_deref().unwrap_or("")
+        ))
+    })?;
+    let due = params.policy.token_due_at(&claims);
+    let mut report = RenewReport {
+        runner: label,
+        credential: Credential::BearerToken,
+        renewed: false,
+        dry_run: params.dry_run,
+        reason: String::new(),
+        due_at: due.map(rfc3339).unwrap_or_default(),
+        old_not_after: claims.expires_at.map(rfc3339).unwrap_or_default(),
+        new_not_after: None,
+        online: OnlineCheck::Skipped,
+        files: vec![params.config.clone()],
+        warnings: Vec::new(),
+        clamped: false,
+    };
+    report.reason = match due {
+        _ if params.force => "forced".into(),
+        None => {
+            report.reason =
+                "the token states no end (a legacy Secret token): --force replaces it with a TokenRequest token".into();
+            return Ok(report);
+        }
+        Some(due) if now < due => {
+            report.reason = format!("not due until {}", rfc3339(due));
+            return Ok(report);
+        }
+        Some(due) => format!("due since {}", rfc3339(due)),
+    };
+    if params.dry_run {
+        report.renewed = true;
+        return Ok(report);
+    }
+    let lifetime = match (claims.issued_at, claims.expires_at) {
+        (Some(start), Some(end)) => Duration::try_from(end - start).unwrap_or_default(),
+        _ => Duration::from_secs(86_400),
+    }
+    .max(Duration::from_secs(600));
+    let mut request = TokenRequestParams::new(namespace, account);
+    request.duration = lifetime;
+    request.timeout = params.timeout;
+    let issued = request.run(*context)?;
+    if issued.clamped {
+        report.warnings.push(format!(
+            "the API server issued the token for {} s, less than the {} s asked (its --service-account-max-token-expiration)",
+            issued.lifetime_seconds,
+            lifetime.as_secs()
+        ));
+    }
+    report.new_not_after = Some(issued.expires_at.clone());
+    if params.online
+        && let Some(host) = k.host.as_deref().filter(|h| !h.is_empty())
+    {
+        let trusted = match k.ca_file.as_deref().filter(|f| !f.is_empty()) {
+            Some(f) => Certificate::load_all(Path::new(f))?,
+            None => Vec::new(),
+        };
+        report.online = check_online(
+            host,
+            &trusted,
+            Credentials::BearerToken(issued.token.clone()),
+            &issued.user,
+            params.timeout,
+        );
+        if report.failed() {
+            return Ok(report);
+        }
+    }
+    let mut edited = config.clone();
+    edited
+        .set_kubernetes(
+            &params.runner,
+            &[Change::set(KubeKey::BearerToken, issued.token)],
+        )
+        .map_err(|e| e.in_file(&params.config))?;
+    edited.save(&SaveOptions::default())?;
+    report.renewed = true;
+    Ok(report)
+}

@@ -1,0 +1,181 @@
+//! A service account token from the TokenRequest API (`POST
+//! /api/v1/namespaces/NS/serviceaccounts/NAME/token`), as `kubectl create
+//! token` asks for one: bounded lifetime, bound to nothing but the account.
+//! Since Kubernetes 1.24 no token Secret is made for an account, and
+//! gitlab-runner takes `bearer_token` only as a literal string, so this is
+//! how a runner authenticating with a token gets one and a fresh one before
+//! it ends.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::json;
+use time::OffsetDateTime;
+
+use crate::bearer_token::TokenClaims;
+use crate::csr_api::{api, client, refused};
+use crate::error::{Error, Result};
+use crate::kube_context::KubeContext;
+use crate::lifetime::rfc3339;
+
+/// Which token to ask for.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct TokenRequestParams {
+    /// The service account's namespace.
+    pub namespace: String,
+    /// The service account.
+    pub service_account: String,
+    /// The lifetime asked for (at least 10 minutes; the API server may
+    /// shorten it to its `--service-account-max-token-expiration`).
+    pub duration: Duration,
+    /// Create the service account when it does not exist.
+    pub create_service_account: bool,
+    /// Each request's deadline.
+    pub timeout: Duration,
+}
+
+impl TokenRequestParams {
+    /// A token for `namespace/service_account` lasting a day.
+    pub fn new(namespace: impl Into<String>, service_account: impl Into<String>) -> Self {
+        Self {
+            namespace: namespace.into(),
+            service_account: service_account.into(),
+            duration: Duration::from_secs(86_400),
+            create_service_account: false,
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A token the API server issued.
+#[derive(Clone, Serialize)]
+#[non_exhaustive]
+pub struct IssuedToken {
+    /// The token (secret: never serialized or printed).
+    #[serde(skip)]
+    pub token: String,
+    /// The user it authenticates as (`system:serviceaccount:NS:NAME`).
+    pub user: String,
+    /// When it ends (RFC 3339).
+    pub expires_at: String,
+    /// Its lifetime in seconds as issued.
+    pub lifetime_seconds: i64,
+    /// The API server issued it for less than asked.
+    pub clamped: bool,
+    /// The service account was created for it.
+    pub created_service_account: bool,
+}
+
+impl std::fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedToken")
+            .field("user", &self.user)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenRequestParams {
+    /// Asks the API server `context` names for a token (creating the
+    /// service account first when asked to and it is missing).
+    pub fn run(&self, context: KubeContext) -> Result<IssuedToken> {
+        crate::k8s_name::check_label("namespace", &self.namespace)?;
+        crate::k8s_name::check_subdomain("service account", &self.service_account)?;
+        let seconds = self.duration.as_secs();
+        if seconds < 600 {
+            return Err(Error::InvalidArgument(format!(
+                "a token lifetime of {seconds} s: the API server issues tokens for at least 10 minutes"
+            )));
+        }
+        let (client, server) = client(context, self.timeout, self.timeout * 3)?;
+        let account = format!(
+            "/api/v1/namespaces/{}/serviceaccounts/{}",
+            self.namespace, self.service_account
+        );
+        let mut created = false;
+        if self.create_service_account {
+            let got = client
+                .request("GET", &account, None)
+                .map_err(|e| api(e, &server))?;
+            if got.status == 404 {
+                let body = json!({"apiVersion": "v1", "kind": "ServiceAccount",
+                                  "metadata": {"name": self.service_account, "namespace": self.namespace}});
+                let made = client
+                    .request(
+                        "POST",
+                        &format!("/api/v1/namespaces/{}/serviceaccounts", self.namespace),
+                        Some(&body),
+                    )
+                    .map_err(|e| api(e, &server))?;
+                match made.status {
+                    200 | 201 => created = true,
+                    409 => {}
+                    s => return Err(refused(s, &made.json(), "creating the service account")),
+                }
+            } else if got.status != 200 {
+                return Err(refused(
+                    got.status,
+                    &got.json(),
+                    "reading the service account",
+                ));
+            }
+        }
+        let body = json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                          "spec": {"expirationSeconds": seconds}});
+        let answer = client
+            .request("POST", &format!("{account}/token"), Some(&body))
+            .map_err(|e| api(e, &server))?;
+        if answer.status != 201 && answer.status != 200 {
+            return Err(refused(
+                answer.status,
+                &answer.json(),
+                "requesting a token (TokenRequest)",
+            ));
+        }
+        let value = answer.json();
+        let token = value["status"]["token"]
+            .as_str()
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                Error::from(crate::CsrApiProblem::Answered {
+                    what: "requesting a token (TokenRequest)",
+                    status: answer.status,
+                    message: "the answer holds no status.token".into(),
+                })
+            })?
+            .to_string();
+        let user = format!(
+            "system:serviceaccount:{}:{}",
+            self.namespace, self.service_account
+        );
+        let claims = TokenClaims::read(&token);
+        let expires = value["status"]["expirationTimestamp"]
+            .as_str()
+            .and_then(|t| {
+                OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+            })
+            .or_else(|| claims.as_ref().and_then(|c| c.expires_at))
+            .ok_or_else(|| {
+                Error::from(crate::CsrApiProblem::Answered {
+                    what: "requesting a token (TokenRequest)",
+                    status: answer.status,
+                    message: "the answer states no expirationTimestamp".into(),
+                })
+            })?;
+        let start = claims
+            .as_ref()
+            .and_then(|c| c.issued_at)
+            .unwrap_or_else(OffsetDateTime::now_utc);
+        let lifetime = (expires - start).whole_seconds();
+        Ok(IssuedToken {
+            token,
+            user,
+            expires_at: rfc3339(expires),
+            lifetime_seconds: lifetime,
+            // A minute of slack for the clocks and the round trip.
+            clamped: lifetime + 60 < seconds as i64,
+            created_service_account: created,
+        })
+    }
+}
