@@ -324,7 +324,8 @@ def test_k8s_csr_import_approved_pending_denied_failed(tmp_path: Path) -> None:
         f = tmp_path / f"{name}.json"
         f.write_text(json.dumps(doc))
         r = run("k8s-csr", "import", "--from", f, "--key", key, "--out", tmp_path / f"{name}.crt")
-        assert r.code == 2 and needle in r.err, (name, r)
+        # Not granted (pending, denied, failed): an outcome, exit 1.
+        assert r.code == 1 and needle in r.err, (name, r)
         assert not (tmp_path / f"{name}.crt").exists()
     other = tmp_path / "other.key"
     ok("key", "generate", "--out", other)

@@ -94,13 +94,16 @@ def csr_api_calls(tmp: Path, ca: Any, cert: Any, key: Any) -> dict[str, Any]:
     """The CSR API functions, against the stand-in API server."""
     from cluster import serving_cert, start_apiserver
     from test_csr_api import CSR_ADMIN
+    from test_token_auth import TOKEN_ADMIN
 
     rbac = tmp / "csr-rbac.yaml"
-    rbac.write_text(CSR_ADMIN.replace("name: csr-admin}]", "name: gitlab-admin}]"))
+    rbac.write_text(CSR_ADMIN.replace("name: csr-admin}]", "name: gitlab-admin}]") + "---\n"
+                    + TOKEN_ADMIN.replace("name: token-admin}]", "name: gitlab-admin}]"))
     srv_crt, srv_key = serving_cert(tmp, tmp / "pki" / "ca.crt", tmp / "pki" / "ca.key")
     srv = start_apiserver(srv_crt, srv_key, tmp / "pki" / "ca.crt", rbac=[rbac],
                           extra=["--signing-ca-cert", str(tmp / "pki" / "ca.crt"),
-                                 "--signing-ca-key", str(tmp / "pki" / "ca.key")])
+                                 "--signing-ca-key", str(tmp / "pki" / "ca.key"),
+                                 "--service-account", "gitlab-runner/runner"])
     try:
         runnerkey.kubeconfig(srv.url, tmp / "pki" / "ca.crt", tmp / "c.crt", tmp / "k.key").write(tmp / "api.kc")
         other = runnerkey.PrivateKey.generate()
@@ -112,6 +115,8 @@ def csr_api_calls(tmp: Path, ca: Any, cert: Any, key: Any) -> dict[str, Any]:
         return {
             "k8s_csr_approve": runnerkey.k8s_csr_approve("pending", expect_user="runner", kubeconfig=tmp / "api.kc"),
             "k8s_csr_submit": runnerkey.k8s_csr_submit(request, other, kubeconfig=tmp / "api.kc", approve=True),
+            "request_token": runnerkey.request_token(namespace="gitlab-runner", service_account="runner",
+                                                     kubeconfig=tmp / "api.kc", duration="1h"),
         }
     finally:
         srv.stop()
@@ -211,13 +216,15 @@ def calls(tmp: Path) -> dict[str, Any]:
         "k8s_csr": k8s,
         "k8s_csr_certificate": runnerkey.k8s_csr_certificate(json.dumps(k8s), key),
         "doctor": runnerkey.doctor(cfg_path),
-        "status": runnerkey.status(cfg_path),
         "status_prometheus": runnerkey.status_prometheus(cfg_path),
         "doctor_kubeconfig": (kcfg.write(tmp / "kc-doctor.yaml"), runnerkey.doctor_kubeconfig(tmp / "kc-doctor.yaml"))[1],
         "setup": runnerkey.setup(ca=ca, config=cfg_path, runner="test-runner", server="https://10.0.0.1:6443",
                                  out_dir=tmp / "ssl"),
-        "renew_units": runnerkey.renew_units(runner="r", exec=["/bin/true"], writable=[tmp], install_root=tmp / "root"),
+        "renew_units": runnerkey.renew_units(runner="r", exec=["/bin/true"], writable=[tmp], check=["/bin/true"],
+                                             install_root=tmp / "root"),
         "renew": runnerkey.renew(ca=ca, config=cfg_path, runner="test-runner", force=True, online=False),
+        # After renew: the runner's last renewal is recorded.
+        "status": runnerkey.status(cfg_path),
         "cli_main": runnerkey._native.cli_main(["runnerkey", "--version"]),
         **csr_api_calls(tmp, ca, cert, key),
     }
