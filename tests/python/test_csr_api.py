@@ -274,3 +274,30 @@ def test_denied_is_final_and_a_clamped_lifetime_is_said(tmp_path: Path) -> None:
         assert (cert.not_after - cert.not_before).total_seconds() <= 3600 + 600
     finally:
         srv.stop()
+
+
+def test_insecure_skip_tls_verify_is_refused_unless_accepted(tmp_path: Path) -> None:
+    import yaml
+
+    _, _, srv, kc = cluster(tmp_path)
+    try:
+        doc = yaml.safe_load(kc.read_text())
+        cluster_entry = doc["clusters"][0]["cluster"]
+        cluster_entry.pop("certificate-authority-data", None)
+        cluster_entry.pop("certificate-authority", None)
+        cluster_entry["insecure-skip-tls-verify"] = True
+        insecure = tmp_path / "insecure.kc"
+        insecure.write_text(yaml.safe_dump(doc))
+        args = ["k8s-csr", "submit", "--kubeconfig", insecure, "--key", tmp_path / "i.key", "--user", "i",
+                "--approve", "--out", tmp_path / "i.crt"]
+        refused = run(*args)
+        assert refused.code == 2 and "insecure-skip-tls-verify" in refused.err, refused
+        assert not (tmp_path / "i.crt").exists()
+        accepted = run(*args, "--insecure-skip-tls-verify")
+        assert accepted.code == 0 and "not checked" in accepted.err, accepted
+        # Not a way around a kubeconfig that does check: the flag changes nothing there.
+        r = run("k8s-csr", "submit", "--kubeconfig", kc, "--key", tmp_path / "j.key", "--user", "j", "--approve",
+                "--insecure-skip-tls-verify", "--out", tmp_path / "j.crt")
+        assert r.code == 0 and "not checked" not in r.err, r
+    finally:
+        srv.stop()

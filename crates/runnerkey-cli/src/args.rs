@@ -230,6 +230,9 @@ pub struct CsrApiArgs {
     /// With --kubeconfig: how long to wait for approval and the certificate.
     #[arg(long, requires = "kubeconfig", default_value = "5m")]
     pub wait: String,
+    /// With --kubeconfig: accept a cluster entry with insecure-skip-tls-verify (the server's certificate is not checked: whoever sits between here and it reads the request and answers it); refused otherwise.
+    #[arg(long, requires = "kubeconfig")]
+    pub insecure_skip_tls_verify: bool,
 }
 
 impl CsrApiArgs {
@@ -241,8 +244,9 @@ impl CsrApiArgs {
             return Ok(None);
         };
         let source = file.display().to_string();
-        let context = runnerkey::load_kubeconfig(std::slice::from_ref(file))?
+        let mut context = runnerkey::load_kubeconfig(std::slice::from_ref(file))?
             .resolve_context(self.context.as_deref(), &source)?;
+        crate::csr_api::accept_insecure(&mut context, self.insecure_skip_tls_verify);
         let wait = self.wait.parse::<runnerkey::Lifetime>()?.as_duration();
         Ok(Some((context, self.approve, wait)))
     }
@@ -480,6 +484,9 @@ pub struct ApiArgs {
     /// The context [default: current-context].
     #[arg(long)]
     pub context: Option<String>,
+    /// Accept a cluster entry with insecure-skip-tls-verify (the server's certificate is not checked); refused otherwise.
+    #[arg(long)]
+    pub insecure_skip_tls_verify: bool,
 }
 
 /// `runnerkey k8s-csr submit`

@@ -19,7 +19,22 @@ fn context(a: &ApiArgs) -> Result<KubeContext> {
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(":");
-    runnerkey::load_kubeconfig(&paths)?.resolve_context(a.context.as_deref(), &source)
+    let mut context =
+        runnerkey::load_kubeconfig(&paths)?.resolve_context(a.context.as_deref(), &source)?;
+    accept_insecure(&mut context, a.insecure_skip_tls_verify);
+    Ok(context)
+}
+
+/// Honours the context's insecure-skip-tls-verify when asked to, and says
+/// so.
+pub(crate) fn accept_insecure(context: &mut KubeContext, accept: bool) {
+    if accept && context.insecure_skip_tls_verify {
+        context.accept_insecure = true;
+        crate::warn(&format!(
+            "{}: the server's certificate is not checked (insecure-skip-tls-verify)",
+            context.source
+        ));
+    }
 }
 
 fn duration(text: &str) -> Result<std::time::Duration> {

@@ -132,6 +132,10 @@ pub struct KubeContext {
     pub ca_source: String,
     /// The kubeconfig turns server certificate checks off.
     pub insecure_skip_tls_verify: bool,
+    /// Honour `insecure_skip_tls_verify` in the CSR and TokenRequest flows
+    /// (speak to the server without checking its certificate); they refuse
+    /// such a context otherwise. Never set by a kubeconfig.
+    pub accept_insecure: bool,
     /// The context's namespace.
     pub namespace: Option<String>,
     /// The user's credentials.
@@ -342,6 +346,7 @@ impl Kubeconfig {
             cas,
             ca_source,
             insecure_skip_tls_verify: cluster.insecure_skip_tls_verify == Some(true),
+            accept_insecure: false,
             namespace: context.namespace.clone().filter(|n| !n.is_empty()),
             credentials: match user {
                 Some(u) => credentials(u, &context.user, source)?,

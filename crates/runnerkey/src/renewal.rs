@@ -154,6 +154,28 @@ mod tests {
     }
 
     #[test]
+    fn a_token_is_due_by_its_iat_and_exp_and_one_without_exp_never() {
+        use base64::Engine;
+        let jwt = |claims: &str| {
+            let b = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+            format!("{}.{}.sig", b("{}"), b(claims))
+        };
+        let policy = RenewalPolicy::default();
+        let claims = TokenClaims::read(&jwt(
+            r#"{"sub":"system:serviceaccount:a:b","iat":1000000,"exp":1086400}"#,
+        ))
+        .unwrap();
+        let due = policy.token_due_at(&claims).unwrap().unix_timestamp();
+        // Between 0.6166… and 2/3 of a day after iat.
+        assert!(
+            (1_000_000 + 53_280..=1_000_000 + 57_600).contains(&due),
+            "{due}"
+        );
+        let legacy = TokenClaims::read(&jwt(r#"{"sub":"system:serviceaccount:a:b"}"#)).unwrap();
+        assert_eq!(policy.token_due_at(&legacy), None);
+    }
+
+    #[test]
     fn before_the_end_wins_when_earlier_and_bad_fractions_are_refused() {
         let c = cert(90, "u");
         let policy = RenewalPolicy {

@@ -475,6 +475,35 @@ mod tests {
         );
         let config = RunnerConfig::parse(text).unwrap();
         let report = StatusParams::default().run(&config).unwrap();
+        // A TokenRequest token: its subject and times, read from its claims.
+        let b = |s: &str| {
+            use base64::Engine;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)
+        };
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let jwt = format!(
+            "{}.{}.sig",
+            b("{}"),
+            b(&format!(
+                r#"{{"sub":"system:serviceaccount:ci:runner","iat":{},"exp":{}}}"#,
+                now - 3000,
+                now + 600
+            ))
+        );
+        let with_jwt = RunnerConfig::parse(format!(
+            "[[runners]]\n  name = \"t\"\n  executor = \"kubernetes\"\n  [runners.kubernetes]\n    host = \"https://h:6443\"\n    bearer_token = \"{jwt}\"\n"
+        ))
+        .unwrap();
+        let t = &StatusParams::default().run(&with_jwt).unwrap().runners[0];
+        assert_eq!(t.user.as_deref(), Some("system:serviceaccount:ci:runner"));
+        assert!(t.renewal_due && !t.expired && !t.ok());
+        assert!((590..=600).contains(&t.seconds_left.unwrap()));
+        let prom = StatusParams::default().run(&with_jwt).unwrap().prometheus();
+        assert!(prom.contains(&format!(
+            "runnerkey_bearer_token_expiry_timestamp_seconds{{runner=\"t\",index=\"0\",user=\"system:serviceaccount:ci:runner\"}} {}",
+            now + 600
+        )), "{prom}");
+        assert!(prom.contains("# TYPE runnerkey_renewal_failures_total counter"));
         let names: Vec<&str> = report.runners.iter().map(|r| r.runner.as_str()).collect();
         assert_eq!(names, ["cert", "token", "wrong-key"]);
         let cert = &report.runners[0];

@@ -115,6 +115,20 @@ impl ApiClient {
         timeout: Duration,
         overall: Duration,
     ) -> Result<Self> {
+        Self::with_options(endpoint, roots, credentials, timeout, overall, false)
+    }
+
+    /// [`ApiClient::with_deadline`]; with `insecure`, the server's
+    /// certificate is looked at but not checked (a kubeconfig's
+    /// `insecure-skip-tls-verify`, accepted on request).
+    pub fn with_options(
+        endpoint: Endpoint,
+        roots: &[Certificate],
+        credentials: Credentials,
+        timeout: Duration,
+        overall: Duration,
+        insecure: bool,
+    ) -> Result<Self> {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let roots: Vec<CertificateDer<'static>> = if roots.is_empty() {
             rustls_native_certs::load_native_certs().certs
@@ -125,6 +139,7 @@ impl ApiClient {
                 .collect()
         };
         let verifier = Arc::new(CapturingVerifier {
+            insecure,
             roots,
             capture: Mutex::default(),
             provider: provider.clone(),

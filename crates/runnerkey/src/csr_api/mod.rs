@@ -29,7 +29,7 @@ mod wait;
 pub enum CsrApiProblem {
     /// The kubeconfig turns server certificate checks off.
     #[error(
-        "{source_name}: the cluster entry turns server certificate checks off (insecure-skip-tls-verify); runnerkey does not send credentials that way"
+        "{source_name}: the cluster entry turns server certificate checks off (insecure-skip-tls-verify); runnerkey does not send credentials that way unless told to accept it"
     )]
     Insecure {
         /// The kubeconfig.
@@ -98,7 +98,8 @@ pub(crate) fn client(
     timeout: Duration,
     overall: Duration,
 ) -> Result<(ApiClient, String)> {
-    if context.insecure_skip_tls_verify {
+    let insecure = context.insecure_skip_tls_verify;
+    if insecure && !context.accept_insecure {
         return Err(CsrApiProblem::Insecure {
             source_name: context.source,
         }
@@ -127,7 +128,14 @@ pub(crate) fn client(
         });
     }
     Ok((
-        ApiClient::with_deadline(endpoint, &context.cas, credentials, timeout, overall)?,
+        ApiClient::with_options(
+            endpoint,
+            &context.cas,
+            credentials,
+            timeout,
+            overall,
+            insecure,
+        )?,
         context.server,
     ))
 }
