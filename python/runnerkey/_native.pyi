@@ -638,9 +638,11 @@ def k8s_csr_submit(csr: CertificateRequest, key: PrivateKey, *, kubeconfig: Opti
     ``key``, names exactly the CSR's identity and is accepted by the cluster CA. The object is
     deleted afterwards (left for an approver when still pending)."""
 
-def k8s_csr_approve(name: str, *, expect_user: str, expect_groups: Sequence[str] = ..., kubeconfig: Optional[_Path] = None, context: Optional[str] = None) -> None:
+def k8s_csr_approve(name: str, *, expect_user: Optional[str] = None, expect_groups: Sequence[str] = ..., kubeconfig: Optional[_Path] = None, context: Optional[str] = None) -> None:
     """Approves the pending CertificateSigningRequest ``name`` only if it asks for exactly
-    ``expect_user`` and ``expect_groups``, the kube-apiserver-client signer and client usages."""
+    ``expect_user`` and ``expect_groups`` — without ``expect_user``, exactly the identity of
+    whoever submitted it (a renewal of one's own) — the kube-apiserver-client signer and client
+    usages."""
 
 def renew(*, config: _Path, runner: Union[str, int], ca: Optional[CertificateAuthority] = None, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, approve: bool = False, wait: float = 300.0, renew_at: float = ..., renew_before: Optional[str] = None, force: bool = False, dry_run: bool = False, online: bool = True, timeout: float = 10.0) -> _RenewReport:
     """Renews the runner's client certificate when it is due (``runnerkey renew``): always a new

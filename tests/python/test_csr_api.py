@@ -301,3 +301,42 @@ def test_insecure_skip_tls_verify_is_refused_unless_accepted(tmp_path: Path) -> 
         assert r.code == 0 and "not checked" not in r.err, r
     finally:
         srv.stop()
+
+
+def test_approve_without_expectations_approves_only_a_renewal_of_ones_own(tmp_path: Path) -> None:
+    """A runner renews itself with its own kubeconfig; an approver that
+    names no identity approves that, and nothing that asks for someone
+    else or for a group the submitter does not hold."""
+    ca_crt, ca_key, srv, admin = cluster(tmp_path, watch=True)
+    try:
+        requester = tmp_path / "requester.yaml"
+        requester.write_text(CSR_ADMIN.replace("csr-admin", "csr-requester")
+                             .replace("certificatesigningrequests/approval]", "certificatesigningrequests]")
+                             .replace("- apiGroups: [certificates.k8s.io]\n  resources: [signers]\n  verbs: [approve]\n", "")
+                             .replace("name: csr-requester}]", "name: gitlab-runners}]").replace("kind: User, name: gitlab-runners", "kind: Group, name: gitlab-runners"))
+        srv.stop()
+        srv = start_apiserver(*serving_cert(tmp_path, ca_crt, ca_key), ca_crt,
+                              rbac=[tmp_path / "rbac.yaml", requester],
+                              extra=["--signing-ca-cert", str(ca_crt), "--signing-ca-key", str(ca_key)])
+        ok("kubeconfig", "--server", srv.url, "--ca", ca_crt, "--cert", tmp_path / "admin" / "csr-admin.crt",
+           "--key", tmp_path / "admin" / "csr-admin.key", "--out", admin, "--force")
+        ok("issue", "--ca-cert", ca_crt, "--ca-key", ca_key, "--user", "gitlab-runner:h5", "--group", "gitlab-runners",
+           "--out-dir", tmp_path / "h5")
+        own = tmp_path / "h5.kc"
+        ok("kubeconfig", "--server", srv.url, "--ca", ca_crt, "--cert", tmp_path / "h5" / "gitlab-runner:h5.crt",
+           "--key", tmp_path / "h5" / "gitlab-runner:h5.key", "--out", own)
+        for name, user, groups in (("self", "gitlab-runner:h5", ["gitlab-runners"]),
+                                   ("other", "gitlab-runner:h6", ["gitlab-runners"]),
+                                   ("more", "gitlab-runner:h5", ["gitlab-runners", "admins"])):
+            left = run("k8s-csr", "submit", "--kubeconfig", own, "--key", tmp_path / f"{name}.key", "--user", user,
+                       *[x for g in groups for x in ("--group", g)], "--name", name, "--wait", "1s",
+                       "--out", tmp_path / f"{name}.crt")
+            assert left.code == 1 and "pending" in left.err, left
+        r = run("k8s-csr", "approve", "self", "--kubeconfig", admin)
+        assert r.code == 0 and 'gitlab-runner:h5' in r.out, r
+        r = run("k8s-csr", "approve", "other", "--kubeconfig", admin)
+        assert r.code == 2 and "submitted by" in r.err, r
+        r = run("k8s-csr", "approve", "more", "--kubeconfig", admin)
+        assert r.code == 2 and '"admins"' in r.err and "does not hold" in r.err, r
+    finally:
+        srv.stop()

@@ -536,11 +536,11 @@ pub struct K8sCsrApproveArgs {
     pub name: String,
     #[command(flatten)]
     pub api: ApiArgs,
-    /// The user (CN) it must ask for.
+    /// The user (CN) it must ask for [default: the user who submitted it: only a renewal of one's own identity, with groups the submitter holds, is approved].
     #[arg(long)]
-    pub expect_user: String,
+    pub expect_user: Option<String>,
     /// A group (O) it must ask for; repeat for several (exactly these).
-    #[arg(long = "expect-group")]
+    #[arg(long = "expect-group", requires = "expect_user")]
     pub expect_groups: Vec<String>,
 }
 

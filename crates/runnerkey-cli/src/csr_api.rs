@@ -143,15 +143,19 @@ pub fn submit(a: &K8sCsrSubmitArgs) -> Result<Outcome> {
 
 /// `runnerkey k8s-csr approve`
 pub fn approve(a: &K8sCsrApproveArgs) -> Result<Outcome> {
-    let expected = Identity::new(a.expect_user.clone(), a.expect_groups.clone())?;
-    runnerkey::approve_csr(
+    let expected = a
+        .expect_user
+        .as_ref()
+        .map(|u| Identity::new(u.clone(), a.expect_groups.clone()))
+        .transpose()?;
+    let approved = runnerkey::approve_csr(
         context(&a.api)?,
         &a.name,
-        &expected,
+        expected.as_ref(),
         std::time::Duration::from_secs(30),
     )?;
     out!(
-        "approved CertificateSigningRequest {} for {expected}",
+        "approved CertificateSigningRequest {} for {approved}",
         a.name
     );
     Ok(Outcome::Ok)

@@ -303,28 +303,37 @@ pub fn k8s_csr_submit(
 }
 
 /// Approves the pending CertificateSigningRequest `name` only when it asks
-/// for exactly `expect_user` and `expect_groups` (see `runnerkey k8s-csr
-/// approve`).
+/// for exactly `expect_user` and `expect_groups` — without `expect_user`,
+/// exactly its submitter's own identity (see `runnerkey k8s-csr approve`).
 #[pyfunction]
-#[pyo3(signature = (name, *, expect_user, expect_groups = Vec::new(), kubeconfig = None, context = None))]
+#[pyo3(signature = (name, *, expect_user = None, expect_groups = Vec::new(), kubeconfig = None, context = None))]
 pub fn k8s_csr_approve(
     py: Python<'_>,
     name: &str,
-    expect_user: String,
+    expect_user: Option<String>,
     expect_groups: Vec<String>,
     kubeconfig: Option<PathBuf>,
     context: Option<String>,
 ) -> PyResult<()> {
-    let expected = Identity::new(expect_user, expect_groups).py()?;
+    if expect_user.is_none() && !expect_groups.is_empty() {
+        return Err(crate::errors::to_py(runnerkey::Error::InvalidArgument(
+            "expect_groups needs expect_user".into(),
+        )));
+    }
+    let expected = expect_user
+        .map(|u| Identity::new(u, expect_groups))
+        .transpose()
+        .py()?;
     py.detach(|| {
         runnerkey::approve_csr(
             kube_context(kubeconfig, context.as_deref())?,
             name,
-            &expected,
+            expected.as_ref(),
             std::time::Duration::from_secs(30),
         )
     })
     .py()
+    .map(|_| ())
 }
 
 /// Renews a runner's client certificate when it is due (see `runnerkey

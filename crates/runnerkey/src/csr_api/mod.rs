@@ -313,7 +313,7 @@ impl SubmitParams {
     ) -> Result<(Certificate, bool)> {
         let mut approved_here = false;
         if self.approve {
-            approve(client, server, name, expected)?;
+            approve(client, server, name, Some(expected))?;
             approved_here = true;
         }
         let wait = wait::Wait {
@@ -369,8 +369,15 @@ fn check_issued(cert: &Certificate, expected: &Identity, cas: &[Certificate]) ->
 
 /// Approves the pending request `name` only when it is for the
 /// kube-apiserver-client signer, asks for client usages only, and its
-/// subject is exactly `expected` (groups as a set).
-fn approve(client: &ApiClient, server: &str, name: &str, expected: &Identity) -> Result<()> {
+/// subject is exactly `expected` (groups as a set) — or, without
+/// `expected`, exactly the identity of whoever submitted it (a renewal of
+/// one's own identity, as kube-controller-manager approves a kubelet's).
+fn approve(
+    client: &ApiClient,
+    server: &str,
+    name: &str,
+    expected: Option<&Identity>,
+) -> Result<Identity> {
     crate::k8s_name::check_subdomain("CertificateSigningRequest name", name)?;
     let got = client
         .request("GET", &format!("{PATH}/{name}"), None)
@@ -451,6 +458,19 @@ fn approve(client: &ApiClient, server: &str, name: &str, expected: &Identity) ->
         .into());
     }
     let asked = request.signable_identity()?;
+    let submitter;
+    let expected = match expected {
+        Some(e) => e,
+        None => {
+            submitter = own_identity(&value, &asked).map_err(|reason| {
+                Error::from(CsrApiProblem::NotApproved {
+                    name: name.into(),
+                    reason,
+                })
+            })?;
+            &submitter
+        }
+    };
     if !asked.same_as(expected) {
         return Err(CsrApiProblem::NotApproved {
             name: name.into(),
@@ -459,7 +479,7 @@ fn approve(client: &ApiClient, server: &str, name: &str, expected: &Identity) ->
         .into());
     }
     if conditions.iter().any(|c| c["type"] == "Approved") {
-        return Ok(());
+        return Ok(asked);
     }
     let mut all = conditions;
     all.push(
@@ -477,18 +497,46 @@ fn approve(client: &ApiClient, server: &str, name: &str, expected: &Identity) ->
             "approving the CertificateSigningRequest",
         ));
     }
-    Ok(())
+    Ok(asked)
+}
+
+/// The identity a request may ask for without an expectation: the one
+/// that submitted it (`spec.username`), with groups it holds — no
+/// `system:` group (those are given by the API server, not certified).
+fn own_identity(object: &Value, asked: &Identity) -> std::result::Result<Identity, String> {
+    let submitter = object["spec"]["username"].as_str().unwrap_or("");
+    let held: Vec<&str> = object["spec"]["groups"]
+        .as_array()
+        .map(|g| g.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if asked.user != submitter {
+        return Err(format!(
+            "it asks for the user {:?} but was submitted by {submitter:?}: without an expected identity only a renewal of the submitter's own is approved",
+            asked.user
+        ));
+    }
+    if let Some(g) = asked
+        .groups
+        .iter()
+        .find(|g| g.starts_with("system:") || !held.contains(&g.as_str()))
+    {
+        return Err(format!(
+            "it asks for the group {g:?}, which its submitter {submitter:?} does not hold"
+        ));
+    }
+    Ok(asked.clone())
 }
 
 /// Approves the pending CertificateSigningRequest `name` through `context`
-/// when it asks for exactly `expected` (user and groups), the
+/// when it asks for exactly `expected` (user and groups) — or, with `None`,
+/// exactly its submitter's own identity (a renewal) — the
 /// kube-apiserver-client signer and client usages only.
 pub fn approve_csr(
     context: KubeContext,
     name: &str,
-    expected: &Identity,
+    expected: Option<&Identity>,
     timeout: Duration,
-) -> Result<()> {
+) -> Result<Identity> {
     let (client, server) = client(context, timeout, timeout)?;
     approve(&client, &server, name, expected)
 }
