@@ -292,3 +292,70 @@ def test_collection_renew_module(collections: Path, tmp_path: Path) -> None:
     done = play(True)
     assert done["changed"] is True and crt.read_bytes() != before
     openssl("verify", "-purpose", "sslclient", "-CAfile", ca_crt, crt)
+
+
+def test_collection_token_setup_and_renew(collections: Path, tmp_path: Path) -> None:
+    """setup with auth: token and renew through the TokenRequest API, as
+    tasks: the token lands in bearer_token and never in the output; a second
+    run and a renew that is not due change nothing; a forced renew rotates
+    it."""
+    import tomllib
+
+    from test_token_auth import CONFIG as TOKEN_CONFIG
+    from test_token_auth import cluster
+
+    srv, kcs = cluster(tmp_path)
+    try:
+        cfg = tmp_path / "config.toml"
+        cfg.write_text(TOKEN_CONFIG)
+        results = tmp_path / "token-results.json"
+
+        def play(force: bool) -> tuple[dict, str]:
+            pb = tmp_path / "token.yml"
+            pb.write_text(f"""
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{{{ ansible_playbook_python }}}}"
+  tasks:
+    - runnerkey.kubernetes.setup:
+        config: {cfg}
+        runner: deploy
+        server: {srv.url}
+        out_dir: {tmp_path / 'ssl'}
+        kubeconfig: {kcs['token-admin']}
+        auth: token
+        token_service_account: runner
+        token_duration: 1h
+      register: s
+    - runnerkey.kubernetes.renew:
+        config: {cfg}
+        runner: deploy
+        kubeconfig: {kcs['token-admin']}
+        force: {str(force).lower()}
+      register: r
+    - ansible.builtin.copy:
+        content: "{{{{ {{'setup': s, 'renew': r}} | to_json }}}}"
+        dest: {results}
+""")
+            env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_HOME=str(tmp_path / ".ansible"),
+                       ANSIBLE_NOCOLOR="1", HOME=str(tmp_path))
+            p = subprocess.run([str(BIN / "ansible-playbook"), "-i", "localhost,", str(pb), "-v"],
+                               capture_output=True, text=True, env=env, timeout=300)
+            assert p.returncode == 0, p.stdout[-3000:]
+            return json.loads(results.read_text()), p.stdout
+
+        first, out = play(False)
+        token = tomllib.loads(cfg.read_text())["runners"][0]["kubernetes"]["bearer_token"]
+        assert first["setup"]["changed"] and first["setup"]["credential"] == "bearer-token", first["setup"]
+        assert first["renew"]["changed"] is False and first["renew"]["reason"].startswith("not due"), first["renew"]
+        assert token not in out and token not in results.read_text()
+        again, _ = play(False)
+        assert again["setup"]["changed"] is False
+        forced, out = play(True)
+        new = tomllib.loads(cfg.read_text())["runners"][0]["kubernetes"]["bearer_token"]
+        assert forced["renew"]["changed"] and forced["renew"]["credential"] == "bearer-token" and new != token
+        assert new not in out
+    finally:
+        srv.stop()

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: renew
-short_description: Renew a gitlab-runner's Kubernetes client certificate when it is due
+short_description: Renew a gitlab-runner's Kubernetes identity (certificate or token) when it is due
 version_added: 0.1.0
 description:
   - What C(runnerkey renew) does, as a task. The runner's certificate is renewed when it has
@@ -22,6 +22,9 @@ description:
     answers, by authenticating with it; a pair the server refuses is not installed and the
     task fails. The switch is atomic under the paths config.toml names; the previous pair is
     kept; config.toml is not touched.
+  - A runner that authenticates with a service account token (C(bearer_token)) gets a new
+    token from the TokenRequest API with O(kubeconfig), written to C(bearer_token) (backed up,
+    locked); the token's C(iat) and C(exp) decide when it is due.
 author:
   - runnerkey developers (@runnerkey)
 extends_documentation_fragment:
@@ -70,11 +73,22 @@ EXAMPLES = r"""
   runnerkey.kubernetes.renew:
     runner: my-runner
     ca_dir: /etc/kubernetes/pki
+
+- name: Roll renewals across the fleet, a few hosts at a time, through the cluster's APIs
+  runnerkey.kubernetes.renew:
+    runner: "{{ inventory_hostname }}"
+    kubeconfig: /etc/gitlab-runner/kubernetes/admin.conf
+    approve: true
+  no_log: true
 """
 
 RETURN = r"""
+credential:
+  description: What the runner authenticates with (C(client-certificate) or C(bearer-token)).
+  type: str
+  returned: success
 renewed:
-  description: Whether a new pair is (or in check mode would be) in place.
+  description: Whether a new pair (or token) is (or in check mode would be) in place.
   type: bool
   returned: success
 reason:

@@ -18,6 +18,9 @@ description:
     an RBAC manifest, a kubeconfig to test with, and the runner's C([runners.kubernetes])
     settings in config.toml. Everything is checked and prepared before the first write;
     a second run changes nothing.
+  - Instead of the CA at hand, O(kubeconfig) has the cluster sign through its CSR API (no CA
+    key anywhere), or, with O(auth=token), requests a service account token from the
+    TokenRequest API and writes it to C(bearer_token).
   - Apply the RBAC manifest (C(rbac.yaml) in O(out_dir)) on the cluster, e.g. with
     C(kubernetes.core.k8s).
 author:
@@ -61,6 +64,38 @@ options:
     description: Service account of the job pods.
     type: str
     default: gitlab-deployer
+  kubeconfig:
+    description:
+      - Talk to the cluster with this kubeconfig's identity instead of signing with a CA at
+        hand - through the CSR API, or with O(auth=token) through the TokenRequest API.
+    type: path
+  context:
+    description: The kubeconfig context (default the current one).
+    type: str
+  approve:
+    description: With O(kubeconfig), approve the certificate request too (when that identity may).
+    type: bool
+    default: false
+  wait:
+    description: With O(kubeconfig), seconds to wait for approval and the certificate.
+    type: float
+    default: 300
+  auth:
+    description:
+      - How the runner authenticates - a client certificate, or a service account token
+        (needs O(kubeconfig) and O(token_service_account)).
+    type: str
+    default: certificate
+    choices: [certificate, token]
+  token_service_account:
+    description:
+      - With O(auth=token), the runner's own service account in O(namespace), created when
+        missing. The job pods keep O(service_account).
+    type: str
+  token_duration:
+    description: With O(auth=token), the token's lifetime (the API server may shorten it), e.g. C(24h).
+    type: str
+    default: 24h
 notes:
   - Supports check mode (nothing written; the plan is returned) and diff (the config change).
 """
@@ -74,6 +109,15 @@ EXAMPLES = r"""
     user: gitlab-runner:{{ inventory_hostname }}
     groups: [gitlab-runners]
     out_dir: /etc/gitlab-runner/kubernetes
+
+- name: The runner authenticates with a service account token (no CA key anywhere)
+  runnerkey.kubernetes.setup:
+    kubeconfig: /etc/kubernetes/admin.conf
+    auth: token
+    token_service_account: gitlab-runner
+    runner: "{{ inventory_hostname }}"
+    server: https://10.0.0.1:6443
+  no_log: true
 """
 
 RETURN = r"""
@@ -83,8 +127,13 @@ files:
   elements: dict
   returned: success
   sample: [{"path": "/etc/ssl/kubernetes/gitlab-admin.key", "action": "created", "mode": "600", "purpose": "key_file"}]
+credential:
+  description: How the runner authenticates (C(client-certificate) or C(bearer-token)).
+  type: str
+  returned: success
+  sample: client-certificate
 certificate:
-  description: The certificate's subject and end.
+  description: The credential's subject and end (the service account's, for a token).
   type: str
   returned: success
   sample: CN=gitlab-admin valid until 2027-11-27T01:50:32Z
@@ -142,19 +191,37 @@ def main():
         install_dir=dict(type="path"),
         namespace=dict(type="str", default="gitlab-runner"),
         service_account=dict(type="str", default="gitlab-deployer"),
+        kubeconfig=dict(type="path"),
+        context=dict(type="str"),
+        approve=dict(type="bool", default=False),
+        wait=dict(type="float", default=300),
+        auth=dict(type="str", default="certificate", choices=["certificate", "token"]),
+        token_service_account=dict(type="str", no_log=False),
+        token_duration=dict(type="str", default="24h", no_log=False),
     )
     argument_spec.update(CA_OPTIONS)
     argument_spec.update(ISSUE_OPTIONS)
     argument_spec.update(RUNNER_OPTIONS)
-    rules = dict(CA_RULES)
-    rules["required_one_of"] = rules["required_one_of"] + [("runner", "runner_index")]
-    rules["mutually_exclusive"] = rules["mutually_exclusive"] + [("runner", "runner_index")]
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **rules)
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        required_one_of=[("runner", "runner_index"), ("ca_dir", "ca_cert", "kubeconfig")],
+        mutually_exclusive=[("runner", "runner_index"), ("ca_dir", "ca_cert", "kubeconfig")],
+        required_together=CA_RULES["required_together"],
+        required_if=[("auth", "token", ("kubeconfig", "token_service_account"))],
+    )
     require_runnerkey(module)
     p = module.params
     try:
         report = runnerkey.setup(
-            ca=load_ca(p),
+            ca=load_ca(p) if p["ca_dir"] or p["ca_cert"] else None,
+            kubeconfig=p["kubeconfig"],
+            context=p["context"],
+            approve=p["approve"],
+            wait=p["wait"],
+            auth=p["auth"],
+            token_service_account=p["token_service_account"],
+            token_duration=p["token_duration"],
             config=p["config"],
             runner=runner_of(p),
             server=p["server"],
