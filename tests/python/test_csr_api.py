@@ -82,7 +82,8 @@ def test_submit_approve_wait_and_check(tmp_path: Path) -> None:
         assert wrong.code == 2 and "not approved" in wrong.err, wrong
         denied = run("k8s-csr", "approve", "runner-h2", "--kubeconfig", tmp_path / "nobody.kc",
                      "--expect-user", "gitlab-runner:h2")
-        assert denied.code == 2 and "403" in denied.err, denied
+        # The cluster's refusal is an outcome (exit 1), not bad input.
+        assert denied.code == 1 and "403" in denied.err, denied
         ok("k8s-csr", "approve", "runner-h2", "--kubeconfig", kc, "--expect-user", "gitlab-runner:h2")
         stdout, stderr = waiting.communicate(timeout=30)
         assert waiting.returncode == 0, stderr
@@ -94,7 +95,7 @@ def test_submit_approve_wait_and_check(tmp_path: Path) -> None:
         # Without the right to create CSRs: the API's 403, nothing written.
         no = run("k8s-csr", "submit", "--kubeconfig", tmp_path / "nobody.kc", "--key", tmp_path / "h4.key",
                  "--user", "h4", "--out", tmp_path / "h4.crt")
-        assert no.code == 2 and "403" in no.err and not (tmp_path / "h4.crt").exists(), no
+        assert no.code == 1 and "403" in no.err and not (tmp_path / "h4.crt").exists(), no
     finally:
         srv.stop()
 

@@ -129,7 +129,7 @@ def test_setup_doctor_status_renew_with_a_token(tmp_path: Path) -> None:
         assert status["last_renewal"]["ok"] and status["last_renewal"]["failures_total"] == 0, status
         # A renewal that fails (no right to create tokens) keeps the token and is counted.
         denied = run("renew", "--config", cfg, "--runner", "deploy", "--kubeconfig", kcs["nobody"], "--force")
-        assert denied.code == 2 and "403" in denied.err, denied
+        assert denied.code == 1 and "403" in denied.err, denied
         assert tomllib.loads(cfg.read_text())["runners"][0]["kubernetes"]["bearer_token"] == new
         prom = tmp_path / "runnerkey.prom"
         shown = run("status", "--config", cfg, "--prometheus", prom)
@@ -224,5 +224,58 @@ def test_the_systemd_units_renew_a_token_runner(tmp_path: Path) -> None:
             tomllib.loads(cfg.read_text())["runners"][0]["kubernetes"]["bearer_token"], f"e30.{expired}.c2ln"))
         bad = subprocess.run(check, capture_output=True, text=True)
         assert bad.returncode == 1 and "cannot authenticate" in bad.stderr and "expired" in bad.stderr, bad
+    finally:
+        srv.stop()
+
+
+def forged(claims: dict) -> str:
+    """An unsigned JWT-shaped token with these claims."""
+    import base64
+    part = lambda v: base64.urlsafe_b64encode(json.dumps(v).encode()).decode().rstrip("=")  # noqa: E731
+    return f"{part({'alg': 'none'})}.{part(claims)}.c2ln"
+
+
+def test_what_an_attack_found(tmp_path: Path) -> None:
+    """A forged token naming another account, a world-readable config, odd
+    claims, a CA for a token runner's timer, and the way back to a
+    certificate."""
+    srv, kcs = cluster(tmp_path, extra=["--service-account", "kube-system/powerful"])
+    try:
+        cfg = tmp_path / "config.toml"
+        cfg.write_text(CONFIG)
+        cfg.chmod(0o644)
+        r = ok("setup", "--config", cfg, "--runner", "deploy", "--server", srv.url, "--out-dir", tmp_path / "ssl",
+               "--auth", "token", "--kubeconfig", kcs["token-admin"], "--service-account", "runner")
+        # The token is a secret: config.toml and its backup are the owner's alone now, and it says so.
+        assert cfg.stat().st_mode & 0o777 == 0o600 and "was mode 644" in r.err, r
+        assert all(b.stat().st_mode & 0o077 == 0 for b in tmp_path.glob("config.toml.*.bak"))
+        good = cfg.read_text()
+        token = tomllib.loads(good)["runners"][0]["kubernetes"]["bearer_token"]
+        # Someone who may edit config.toml writes a token naming another account, due for renewal:
+        # renew does not mint a token for it — the API server does not vouch for the forged one.
+        now = int(time.time())
+        fake = forged({"sub": "system:serviceaccount:kube-system:powerful", "iat": now - 3000, "exp": now + 600})
+        cfg.write_text(good.replace(token, fake))
+        r = run("renew", "--config", cfg, "--runner", "deploy", "--kubeconfig", kcs["token-admin"])
+        assert r.code == 1 and "not vouched for" in r.err, r
+        assert tomllib.loads(cfg.read_text())["runners"][0]["kubernetes"]["bearer_token"] == fake
+        # Claims that cannot be judged: a problem for status (the gitlab-runner check fails), an error for renew.
+        for exp in ("soon", 1e300, -99999999999999):
+            cfg.write_text(good.replace(token, forged({"sub": "system:serviceaccount:gitlab-runner:runner",
+                                                        "iat": now, "exp": exp})))
+            s = run("status", "--config", cfg, "--require-usable")
+            assert s.code == 1 and "cannot be judged" in s.err + s.out, (exp, s)
+            r = run("renew", "--config", cfg, "--runner", "deploy", "--kubeconfig", kcs["token-admin"], "--force")
+            assert r.code == 2 and "cannot be judged" in r.err, (exp, r)
+        # A token runner's timer needs a kubeconfig, not a CA.
+        cfg.write_text(good)
+        ca_crt, ca_key = make_ca(tmp_path, "other")
+        r = run("systemd", "--config", cfg, "--runner", "deploy", "--ca-cert", ca_crt, "--ca-key", ca_key)
+        assert r.code == 2 and "--kubeconfig" in r.err, r
+        # Back to a certificate: the token goes, as cert_file and key_file went the other way.
+        ok("setup", "--config", cfg, "--runner", "deploy", "--server", srv.url, "--out-dir", tmp_path / "ssl2",
+           "--ca-cert", ca_crt, "--ca-key", ca_key, "-q")
+        k = tomllib.loads(cfg.read_text())["runners"][0]["kubernetes"]
+        assert "bearer_token" not in k and "cert_file" in k, k
     finally:
         srv.stop()

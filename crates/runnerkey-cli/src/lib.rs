@@ -133,10 +133,20 @@ where
                 ),
                 _ => {}
             }
-            // A request the cluster did not grant (denied, failed, deleted,
-            // still pending at the deadline) is an outcome, not bad input.
+            // What the cluster did — a request it did not grant (denied,
+            // failed, deleted, still pending at the deadline), an answer
+            // refusing or failing the flow, a credential it issued that
+            // cannot be used — is an outcome, not bad input.
             return match e.root() {
-                runnerkey::Error::CsrNotIssued { .. } => 1,
+                runnerkey::Error::CsrNotIssued { .. }
+                | runnerkey::Error::CsrApi(
+                    runnerkey::CsrApiProblem::Unreachable { .. }
+                    | runnerkey::CsrApiProblem::Answered { .. }
+                    | runnerkey::CsrApiProblem::WrongIdentity { .. }
+                    | runnerkey::CsrApiProblem::NotAccepted { .. }
+                    | runnerkey::CsrApiProblem::BadToken { .. }
+                    | runnerkey::CsrApiProblem::TokenNotVouched { .. },
+                ) => 1,
                 _ => 2,
             };
         }

@@ -287,6 +287,11 @@ pub fn systemd(a: &SystemdArgs) -> Result<Outcome> {
         format!("--config={config_path}"),
         runner_arg.clone(),
     ];
+    if key_dir.is_none() && a.csr_api.kubeconfig.is_none() {
+        return Err(runnerkey::Error::InvalidArgument(format!(
+            "runner {label:?} authenticates with a bearer token: its renewal needs --kubeconfig FILE (an identity that may create serviceaccounts/token), not a CA"
+        )));
+    }
     match (
         &a.csr_api.kubeconfig,
         &a.ca.ca_dir,

@@ -24,6 +24,9 @@ pub struct TokenClaims {
     pub issued_at: Option<OffsetDateTime>,
     /// `exp` (a legacy Secret token has none: it never expires).
     pub expires_at: Option<OffsetDateTime>,
+    /// Why the times cannot be trusted: an `iat` or `exp` that is not a
+    /// representable Unix time, or an `iat` after the `exp`.
+    pub malformed: Option<String>,
     digest: [u8; 32],
 }
 
@@ -52,12 +55,25 @@ impl TokenClaims {
         let json = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
         let claims: serde_json::Value = serde_json::from_slice(&json).ok()?;
         let claims = claims.as_object()?;
-        let time = |k: &str| {
-            claims
-                .get(k)
-                .and_then(serde_json::Value::as_i64)
-                .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+        let mut malformed = None;
+        let mut time = |k: &str| {
+            let value = claims.get(k)?;
+            let t = value
+                .as_i64()
+                .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok());
+            if t.is_none() {
+                malformed.get_or_insert_with(|| {
+                    format!("its {k} claim ({value:.40}) is not a Unix time")
+                });
+            }
+            t
         };
+        let (issued_at, expires_at) = (time("iat"), time("exp"));
+        if let (Some(start), Some(end)) = (issued_at, expires_at)
+            && start >= end
+        {
+            malformed.get_or_insert_with(|| "it was issued (iat) after it ends (exp)".into());
+        }
         let subject = claims.get("sub").and_then(|s| s.as_str()).map(String::from);
         let service_account = subject.as_deref().and_then(|s| {
             let rest = s.strip_prefix("system:serviceaccount:")?;
@@ -68,8 +84,9 @@ impl TokenClaims {
         Some(Self {
             subject,
             service_account,
-            issued_at: time("iat"),
-            expires_at: time("exp"),
+            issued_at,
+            expires_at,
+            malformed,
             digest: aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes())
                 .as_ref()
                 .try_into()
@@ -130,5 +147,17 @@ mod tests {
         assert_eq!(legacy.expires_at, None);
         let user = TokenClaims::read(&jwt(r#"{"sub":"alice","exp":"soon"}"#)).unwrap();
         assert_eq!((user.service_account, user.expires_at), (None, None));
+        assert!(user.malformed.unwrap().contains("exp claim"));
+        for odd in [
+            r#"{"exp":1e300}"#,
+            r#"{"exp":-99999999999999}"#,
+            r#"{"exp":18446744073709551616}"#,
+            r#"{"iat":2000,"exp":1000}"#,
+        ] {
+            assert!(
+                TokenClaims::read(&jwt(odd)).unwrap().malformed.is_some(),
+                "{odd}"
+            );
+        }
     }
 }

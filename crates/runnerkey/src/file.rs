@@ -423,6 +423,31 @@ pub(crate) fn sync_dir(path: &Path) {
     }
 }
 
+/// Takes group and other permissions away from a file that holds a secret
+/// (config.toml with a token, its backups); the mode it had when it
+/// changed.
+pub(crate) fn restrict_to_owner(path: &Path) -> Result<Option<u32>> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = fs::metadata(path)
+        .map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?
+        .permissions()
+        .mode()
+        & 0o7777;
+    if mode & 0o077 == 0 {
+        return Ok(None);
+    }
+    fs::set_permissions(path, fs::Permissions::from_mode(mode & 0o700)).map_err(|source| {
+        Error::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    })?;
+    Ok(Some(mode))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -121,6 +121,7 @@ mod template;
 mod token_request;
 mod url;
 pub mod verify;
+mod whoami;
 
 pub use batch::{
     BatchEntry, BatchParams, BatchProblem, BatchReport, BatchReportData, BatchResult,

@@ -12,7 +12,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::CertificateAuthority;
-use crate::api_client::{ApiClient, Credentials, Endpoint, TransportError};
+use crate::api_client::Credentials;
 use crate::cert::Certificate;
 use crate::credential_dir::{CredentialDir, CredentialFile};
 use crate::csr::{CertificateRequest, CsrParams};
@@ -28,6 +28,8 @@ use crate::renewal::RenewalPolicy;
 use crate::runner_config::{RunnerConfig, RunnerSelector};
 use crate::status::Credential;
 use crate::verify::verify_client_cert;
+pub use crate::whoami::OnlineCheck;
+use crate::whoami::check_online;
 
 /// How to renew one runner's identity with the CA at hand.
 #[derive(Clone, Debug)]
@@ -67,29 +69,6 @@ impl RenewParams {
             now: None,
         }
     }
-}
-
-/// What the online check of the new pair found.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "result", rename_all = "kebab-case")]
-pub enum OnlineCheck {
-    /// Not asked for, or a dry run.
-    Skipped,
-    /// The API server could not be reached; the offline check stands.
-    Unreachable {
-        /// Why.
-        reason: String,
-    },
-    /// The API server authenticated the new pair as this user.
-    Authenticated {
-        /// The user it named.
-        user: String,
-    },
-    /// The API server refused the new pair: the old one was kept.
-    Refused {
-        /// Why.
-        reason: String,
-    },
 }
 
 /// What `renew` did.
@@ -397,81 +376,6 @@ fn online_words(online: &OnlineCheck) -> String {
         OnlineCheck::Unreachable { reason } => format!("the API server was not reached ({reason})"),
         OnlineCheck::Authenticated { user } => format!("authenticated as {user}"),
         OnlineCheck::Skipped => "not checked online".into(),
-    }
-}
-
-/// Authenticates with the new credential (SelfSubjectReview, as `kubectl
-/// auth whoami`): it must be taken for `user`.
-fn check_online(
-    host: &str,
-    trusted: &[Certificate],
-    credentials: Credentials,
-    user: &str,
-    timeout: Duration,
-) -> OnlineCheck {
-    let endpoint = match Endpoint::parse(host) {
-        Ok(e) => e,
-        Err(e) => {
-            return OnlineCheck::Unreachable { reason: e.chain() };
-        }
-    };
-    let client = match ApiClient::new(endpoint, trusted, credentials, timeout) {
-        Ok(c) => c,
-        Err(e) => {
-            return OnlineCheck::Refused { reason: e.chain() };
-        }
-    };
-    let body =
-        serde_json::json!({"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"});
-    match client.request(
-        "POST",
-        "/apis/authentication.k8s.io/v1/selfsubjectreviews",
-        Some(&body),
-    ) {
-        Ok(r) if r.status == 200 || r.status == 201 => {
-            let taken = r.json()["status"]["userInfo"]["username"]
-                .as_str()
-                .unwrap_or("")
-                .to_string();
-            if taken == user {
-                OnlineCheck::Authenticated { user: taken }
-            } else {
-                OnlineCheck::Refused {
-                    reason: format!(
-                        "the API server took the new credential for {taken:?}, not {user:?}"
-                    ),
-                }
-            }
-        }
-        Ok(r) if r.status == 401 => OnlineCheck::Refused {
-            reason: "the API server answered 401 Unauthorized to the new credential".into(),
-        },
-        // Authenticated (not 401), but not allowed to review itself.
-        Ok(r) if r.status == 403 => OnlineCheck::Authenticated { user: user.into() },
-        Ok(r) if r.status == 404 => OnlineCheck::Unreachable {
-            reason: "the API server has no SelfSubjectReview: checked offline only".into(),
-        },
-        Ok(r) => OnlineCheck::Unreachable {
-            reason: format!("SelfSubjectReview answered HTTP {}", r.status),
-        },
-        // The server itself could not be checked or spoken to: nothing is
-        // known about the new pair beyond the offline check.
-        Err(TransportError::ServerCert { problem, .. }) => OnlineCheck::Unreachable {
-            reason: format!("the server's certificate is not trusted by ca_file ({problem:?})"),
-        },
-        Err(
-            e @ (TransportError::Dns(_)
-            | TransportError::Refused(_)
-            | TransportError::Timeout(_)
-            | TransportError::Proxy(_)
-            | TransportError::NotTls(_)
-            | TransportError::BadHttp(_)
-            | TransportError::TooLarge(_)
-            | TransportError::Io(_)),
-        ) => OnlineCheck::Unreachable { reason: e.detail() },
-        // TLS refused during the handshake: the server did not take the
-        // new certificate.
-        Err(e @ TransportError::Tls(_)) => OnlineCheck::Refused { reason: e.detail() },
     }
 }
 

@@ -61,6 +61,9 @@ impl RenewalPolicy {
     /// `claims.expires_at` is due (its jitter fixed by the token);
     /// `None` when the token states no lifetime.
     pub fn token_due_at(&self, claims: &TokenClaims) -> Option<OffsetDateTime> {
+        if claims.malformed.is_some() {
+            return None;
+        }
         let (start, end) = (claims.issued_at?, claims.expires_at?);
         Some(self.due(start, end, claims.unit_jitter()))
     }

@@ -227,6 +227,13 @@ impl StatusParams {
             return;
         };
         s.user = claims.subject.clone();
+        if let Some(m) = &claims.malformed {
+            s.problem = Some(format!("bearer_token cannot be judged: {m}"));
+            if claims.expires_at.is_some_and(|end| end <= now) {
+                s.expired = true;
+            }
+            return;
+        }
         if let Some((ns, _)) = &claims.service_account {
             s.groups = vec![
                 "system:serviceaccounts".into(),

@@ -18,6 +18,10 @@ use crate::error::{Error, Result};
 use crate::kube_context::KubeContext;
 use crate::lifetime::rfc3339;
 
+/// The longest lifetime asked for: ten years (the API server clamps to its
+/// own maximum anyway).
+const MAX_SECONDS: u64 = 10 * 366 * 86_400;
+
 /// Which token to ask for.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -83,11 +87,17 @@ impl TokenRequestParams {
         crate::k8s_name::check_label("namespace", &self.namespace)?;
         crate::k8s_name::check_subdomain("service account", &self.service_account)?;
         let seconds = self.duration.as_secs();
+        if seconds > MAX_SECONDS {
+            return Err(Error::InvalidArgument(format!(
+                "a token lifetime of {seconds} s: runnerkey asks for at most {MAX_SECONDS} s (ten years)"
+            )));
+        }
         if seconds < 600 {
             return Err(Error::InvalidArgument(format!(
                 "a token lifetime of {seconds} s: the API server issues tokens for at least 10 minutes"
             )));
         }
+        let (cas, insecure) = (context.cas.clone(), context.insecure_skip_tls_verify);
         let (client, server) = client(context, self.timeout, self.timeout * 3)?;
         let account = format!(
             "/api/v1/namespaces/{}/serviceaccounts/{}",
@@ -163,11 +173,45 @@ impl TokenRequestParams {
                     message: "the answer states no expirationTimestamp".into(),
                 })
             })?;
-        let start = claims
-            .as_ref()
-            .and_then(|c| c.issued_at)
-            .unwrap_or_else(OffsetDateTime::now_utc);
+        let now = OffsetDateTime::now_utc();
+        let start = claims.as_ref().and_then(|c| c.issued_at).unwrap_or(now);
         let lifetime = (expires - start).whole_seconds();
+        let bad = |reason: String| {
+            Error::from(crate::CsrApiProblem::BadToken {
+                user: user.clone(),
+                reason,
+            })
+        };
+        if let Some(c) = &claims {
+            if let Some(m) = &c.malformed {
+                return Err(bad(m.clone()));
+            }
+            if c.subject.as_deref() != Some(user.as_str()) {
+                return Err(bad(format!(
+                    "it is for {:?}",
+                    c.subject.as_deref().unwrap_or("")
+                )));
+            }
+        }
+        if expires <= now + time::Duration::minutes(1) || lifetime <= 0 {
+            return Err(bad(format!("it ends at {}", rfc3339(expires))));
+        }
+        // The server that issued it must take it for the account.
+        let endpoint = crate::api_client::Endpoint::parse(&server)?;
+        let check = crate::api_client::ApiClient::with_options(
+            endpoint,
+            &cas,
+            crate::api_client::Credentials::BearerToken(token.clone()),
+            self.timeout,
+            self.timeout,
+            insecure,
+        )
+        .map(|c| crate::whoami::review(&c, &user));
+        match check {
+            Ok(crate::whoami::OnlineCheck::Refused { reason }) => return Err(bad(reason)),
+            Err(e) => return Err(bad(e.chain())),
+            Ok(_) => {}
+        }
         Ok(IssuedToken {
             token,
             user,

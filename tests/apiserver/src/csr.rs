@@ -241,7 +241,9 @@ impl Store {
                     return Some(status(
                         409,
                         "AlreadyExists",
-                        &format!("{what} already exists"),
+                        &format!(
+                            "certificatesigningrequests.certificates.k8s.io \"{name}\" already exists"
+                        ),
                     ));
                 }
                 obj["metadata"]["name"] = json!(name);

@@ -75,6 +75,28 @@ pub enum CsrApiProblem {
         /// verify's problems.
         problems: Vec<String>,
     },
+    /// A token the API server issued that cannot be used: for another
+    /// account, already ended, or refused by the server itself.
+    #[error(
+        "the token the API server issued for {user} cannot be used: {reason}; nothing was written"
+    )]
+    BadToken {
+        /// The account it was asked for.
+        user: String,
+        /// Why.
+        reason: String,
+    },
+    /// The runner's current token is not vouched for by the API server, so
+    /// the account it names is not trusted for a renewal.
+    #[error(
+        "the runner's current token (for {subject}) is not vouched for by the API server: {reason}; renew replaces only a token the server accepts — run setup --auth token again"
+    )]
+    TokenNotVouched {
+        /// Who the token claims to be.
+        subject: String,
+        /// Why.
+        reason: String,
+    },
     /// A request approve refuses to approve.
     #[error("CertificateSigningRequest {name}: {reason}: not approved")]
     NotApproved {
@@ -258,13 +280,14 @@ impl SubmitParams {
                 "creating the CertificateSigningRequest",
             ));
         }
+        let created_status = created.status;
         let created = created.json();
         let name = created["metadata"]["name"]
             .as_str()
             .ok_or_else(|| {
                 Error::from(CsrApiProblem::Answered {
                     what: "creating the CertificateSigningRequest",
-                    status: 201,
+                    status: created_status,
                     message: "the created object has no name".into(),
                 })
             })?

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use super::{OnlineCheck, RenewParams, RenewReport, Signer, check_online};
+use super::{OnlineCheck, RenewParams, RenewReport, Signer};
 use crate::api_client::Credentials;
 use crate::bearer_token::TokenClaims;
 use crate::cert::Certificate;
@@ -19,6 +19,7 @@ use crate::lifetime::rfc3339;
 use crate::runner_config::{Change, KubeKey, KubernetesSettings, RunnerConfig, SaveOptions};
 use crate::status::Credential;
 use crate::token_request::TokenRequestParams;
+use crate::whoami::check_online;
 
 pub(super) fn renew(
     params: &RenewParams,
@@ -39,6 +40,11 @@ pub(super) fn renew(
             "runner {label:?}: its bearer_token is not a service account token (no JWT claims): renew replaces TokenRequest tokens only"
         ))
     })?;
+    if let Some(m) = &claims.malformed {
+        return Err(Error::InvalidArgument(format!(
+            "runner {label:?}: its bearer_token cannot be judged: {m}"
+        )));
+    }
     let (namespace, account) = claims.service_account.clone().ok_or_else(|| {
         Error::InvalidArgument(format!(
             "runner {label:?}: its bearer_token names no service account (sub {:?})",
@@ -77,6 +83,33 @@ pub(super) fn renew(
         report.renewed = true;
         return Ok(report);
     }
+    // The account comes from the token in config.toml, which anyone who can
+    // edit that file can write: only a token the API server takes for that
+    // account names it.
+    let host = k.host.as_deref().filter(|h| !h.is_empty()).ok_or_else(|| {
+        Error::InvalidArgument(format!(
+            "runner {:?} has no host: renew cannot check its token",
+            report.runner
+        ))
+    })?;
+    let trusted = match k.ca_file.as_deref().filter(|f| !f.is_empty()) {
+        Some(f) => Certificate::load_all(Path::new(f))?,
+        None => Vec::new(),
+    };
+    let subject = claims.subject.clone().unwrap_or_default();
+    match check_online(
+        host,
+        &trusted,
+        Credentials::BearerToken(token.to_string()),
+        &subject,
+        params.timeout,
+    ) {
+        OnlineCheck::Authenticated { .. } => {}
+        OnlineCheck::Refused { reason } | OnlineCheck::Unreachable { reason } => {
+            return Err(crate::CsrApiProblem::TokenNotVouched { subject, reason }.into());
+        }
+        OnlineCheck::Skipped => {}
+    }
     let lifetime = match (claims.issued_at, claims.expires_at) {
         (Some(start), Some(end)) => Duration::try_from(end - start).unwrap_or_default(),
         _ => Duration::from_secs(86_400),
@@ -94,13 +127,7 @@ pub(super) fn renew(
         ));
     }
     report.new_not_after = Some(issued.expires_at.clone());
-    if params.online
-        && let Some(host) = k.host.as_deref().filter(|h| !h.is_empty())
-    {
-        let trusted = match k.ca_file.as_deref().filter(|f| !f.is_empty()) {
-            Some(f) => Certificate::load_all(Path::new(f))?,
-            None => Vec::new(),
-        };
+    if params.online {
         report.online = check_online(
             host,
             &trusted,
@@ -119,7 +146,16 @@ pub(super) fn renew(
             &[Change::set(KubeKey::BearerToken, issued.token)],
         )
         .map_err(|e| e.in_file(&params.config))?;
-    edited.save(&SaveOptions::default())?;
+    let saved = edited.save(&SaveOptions::default())?;
+    for path in std::iter::once(&saved.path).chain(saved.backup.as_ref()) {
+        if let Some(mode) = crate::file::restrict_to_owner(path)? {
+            report.warnings.push(format!(
+                "{} holds the token and was mode {mode:o}: now {:o}, readable by its owner only",
+                path.display(),
+                mode & 0o700
+            ));
+        }
+    }
     report.renewed = true;
     Ok(report)
 }

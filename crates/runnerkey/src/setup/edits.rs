@@ -30,6 +30,8 @@ pub(super) fn check_executor(config: &RunnerConfig, params: &SetupParams) -> Res
 pub(super) fn config_changes(params: &SetupParams, paths: &SetupPaths) -> Vec<Change> {
     let mut changes = file_changes(&paths.installed);
     changes.insert(0, Change::set(KubeKey::Host, params.server.clone()));
+    // A token left from token auth would be a second identity.
+    changes.push(Change::unset(KubeKey::BearerToken));
     changes.extend([
         Change::set(KubeKey::Namespace, params.namespace.clone()),
         Change::set(KubeKey::ServiceAccount, params.service_account.clone()),

@@ -483,7 +483,7 @@ fn commit_and_check(
     mut plan: Plan,
     credential: String,
     note: String,
-    warnings: Vec<String>,
+    mut warnings: Vec<String>,
     token: bool,
 ) -> Result<SetupReport> {
     let config_diff = config.diff(false);
@@ -519,7 +519,19 @@ fn commit_and_check(
         outputs.commit()?;
         plan.fix_modes()?;
         if let Some(prepared) = prepared {
-            backup = prepared.commit()?.backup;
+            let saved = prepared.commit()?;
+            if token {
+                for path in std::iter::once(&saved.path).chain(saved.backup.as_ref()) {
+                    if let Some(mode) = crate::file::restrict_to_owner(path)? {
+                        warnings.push(format!(
+                            "{} holds the token and was mode {mode:o}: now {:o}, readable by its owner only",
+                            path.display(),
+                            mode & 0o700
+                        ));
+                    }
+                }
+            }
+            backup = saved.backup;
         }
     }
     // A dry run previews the planned config, not the one on disk; files
