@@ -51,6 +51,20 @@ def cluster(tmp_path: Path, *, watch: bool = False, extra: list[str] | None = No
     return ca_crt, ca_key, srv, admin
 
 
+def deny(url: str, tmp_path: Path, ca_crt: Path, name: str, reason: str, message: str) -> None:
+    """csr-admin denies the request `name` through the approval subresource, as `kubectl certificate deny` does."""
+    import ssl
+    import urllib.request
+
+    ctx = ssl.create_default_context(cafile=str(ca_crt))
+    ctx.load_cert_chain(tmp_path / "admin" / "csr-admin.crt", tmp_path / "admin" / "csr-admin.key")
+    body = json.dumps({"status": {"conditions": [{"type": "Denied", "status": "True", "reason": reason,
+                                                  "message": message}]}}).encode()
+    req = urllib.request.Request(f"{url}/apis/certificates.k8s.io/v1/certificatesigningrequests/{name}/approval",
+                                 data=body, method="PUT", headers={"Content-Type": "application/json"})
+    assert urllib.request.urlopen(req, context=ctx).status == 200
+
+
 def test_submit_approve_wait_and_check(tmp_path: Path) -> None:
     ca_crt, ca_key, srv, kc = cluster(tmp_path)
     try:
@@ -181,15 +195,7 @@ def test_what_an_attack_found(tmp_path: Path) -> None:
         refused = run("k8s-csr", "approve", "san", "--kubeconfig", admin, "--expect-user", "alice")
         assert refused.code == 2 and "besides the identity" in refused.err, refused
         # Denied by someone else: approve says so, with the reason given.
-        import ssl
-        import urllib.request
-        ctx = ssl.create_default_context(cafile=str(ca_crt))
-        ctx.load_cert_chain(tmp_path / "admin" / "csr-admin.crt", tmp_path / "admin" / "csr-admin.key")
-        body = json.dumps({"status": {"conditions": [{"type": "Denied", "status": "True", "reason": "NotOurs",
-                                                      "message": "no SANs here"}]}}).encode()
-        req = urllib.request.Request(f"{srv.url}/apis/certificates.k8s.io/v1/certificatesigningrequests/san/approval",
-                                     data=body, method="PUT", headers={"Content-Type": "application/json"})
-        assert urllib.request.urlopen(req, context=ctx).status == 200
+        deny(srv.url, tmp_path, ca_crt, "san", "NotOurs", "no SANs here")
         denied = run("k8s-csr", "approve", "san", "--kubeconfig", admin, "--expect-user", "alice")
         assert denied.code == 1 and "denied before it could be approved: NotOurs no SANs here" in denied.err, denied
         odd = run("k8s-csr", "approve", "san?dryRun=All", "--kubeconfig", admin, "--expect-user", "alice")
@@ -244,9 +250,6 @@ def test_the_wait_watches_the_object_and_falls_back_to_polling(tmp_path: Path) -
 
 
 def test_denied_is_final_and_a_clamped_lifetime_is_said(tmp_path: Path) -> None:
-    import ssl
-    import urllib.request
-
     ca_crt, _, srv, kc = cluster(tmp_path, watch=True, extra=["--cluster-signing-duration", "3600"])
     try:
         # Denied by someone else while we wait: exit 1 with the reason and message, nothing written.
@@ -255,13 +258,7 @@ def test_denied_is_final_and_a_clamped_lifetime_is_said(tmp_path: Path) -> None:
                                     "--out", str(tmp_path / "d.crt")],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(1.5)
-        ctx = ssl.create_default_context(cafile=str(ca_crt))
-        ctx.load_cert_chain(tmp_path / "admin" / "csr-admin.crt", tmp_path / "admin" / "csr-admin.key")
-        body = json.dumps({"status": {"conditions": [{"type": "Denied", "status": "True", "reason": "NotThisHost",
-                                                      "message": "host d is retired"}]}}).encode()
-        req = urllib.request.Request(f"{srv.url}/apis/certificates.k8s.io/v1/certificatesigningrequests/d/approval",
-                                     data=body, method="PUT", headers={"Content-Type": "application/json"})
-        assert urllib.request.urlopen(req, context=ctx).status == 200
+        deny(srv.url, tmp_path, ca_crt, "d", "NotThisHost", "host d is retired")
         _, stderr = waiting.communicate(timeout=30)
         assert waiting.returncode == 1, stderr
         assert "denied" in stderr and "NotThisHost" in stderr and "host d is retired" in stderr, stderr

@@ -241,12 +241,7 @@ impl ApiClient {
         path: &str,
         body: Option<&str>,
     ) -> std::result::Result<Response, TransportError> {
-        self.dialer.remaining()?;
-        let uri = format!("{}{path}", self.base);
-        let mut request = ureq::http::Request::builder().method(method).uri(&uri);
-        if let Some(t) = &self.bearer {
-            request = request.header("Authorization", format!("Bearer {t}"));
-        }
+        let request = self.builder(method, path)?;
         let result = match body {
             Some(b) => {
                 let request = request
@@ -263,6 +258,30 @@ impl ApiClient {
             }
         };
         let mut response = result.map_err(|e| self.transport_error(e))?;
+        self.read(&mut response)
+    }
+
+    /// A request to `path` (after the endpoint's prefix), with the bearer
+    /// token when there is one, within the client's deadline.
+    fn builder(
+        &self,
+        method: &str,
+        path: &str,
+    ) -> std::result::Result<ureq::http::request::Builder, TransportError> {
+        self.dialer.remaining()?;
+        let uri = format!("{}{path}", self.base);
+        let mut request = ureq::http::Request::builder().method(method).uri(&uri);
+        if let Some(t) = &self.bearer {
+            request = request.header("Authorization", format!("Bearer {t}"));
+        }
+        Ok(request)
+    }
+
+    /// A response's status and whole body, at most [`MAX_RESPONSE_BODY`].
+    fn read(
+        &self,
+        response: &mut ureq::http::Response<ureq::Body>,
+    ) -> std::result::Result<Response, TransportError> {
         let status = response.status().as_u16();
         let body = response
             .body_mut()
@@ -284,28 +303,16 @@ impl ApiClient {
         mut on_event: impl FnMut(&str, &serde_json::Value) -> Option<T>,
     ) -> std::result::Result<Watched<T>, TransportError> {
         use std::io::{BufRead, Read};
-        self.dialer.remaining()?;
-        let uri = format!("{}{path}", self.base);
-        let mut request = ureq::http::Request::builder().method("GET").uri(&uri);
-        if let Some(t) = &self.bearer {
-            request = request.header("Authorization", format!("Bearer {t}"));
-        }
-        let request = request
+        let request = self
+            .builder("GET", path)?
             .body(())
             .map_err(|e| TransportError::Io(format!("GET {path}: {e}")))?;
         let mut response = self
             .agent
             .run(request)
             .map_err(|e| self.transport_error(e))?;
-        let status = response.status().as_u16();
-        if status != 200 {
-            let body = response
-                .body_mut()
-                .with_config()
-                .limit(MAX_RESPONSE_BODY as u64)
-                .read_to_vec()
-                .map_err(|e| self.transport_error(e))?;
-            return Ok(Watched::Refused(Response { status, body }));
+        if response.status().as_u16() != 200 {
+            return Ok(Watched::Refused(self.read(&mut response)?));
         }
         let mut reader = std::io::BufReader::new(
             response

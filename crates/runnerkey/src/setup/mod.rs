@@ -182,12 +182,7 @@ impl SetupParams {
         approve: bool,
         wait: Duration,
     ) -> Result<SetupReport> {
-        let ca = context.cas.first().cloned().ok_or_else(|| {
-            Error::InvalidArgument(format!(
-                "{}: the context names no cluster CA (certificate-authority-data): setup needs it for ca_file",
-                context.source
-            ))
-        })?;
+        let ca = cluster_ca(&context)?;
         let paths = SetupPaths::new(self)?;
         let mut params = self.clone();
         let key = match PrivateKey::load(&paths.key, None) {
@@ -251,6 +246,16 @@ impl SetupParams {
     ) -> Result<RequestReport> {
         request::request(self, csr_name, expiration)
     }
+}
+
+/// The cluster CA a kubeconfig context names: setup writes it to ca_file.
+fn cluster_ca(context: &crate::kube_context::KubeContext) -> Result<Certificate> {
+    context.cas.first().cloned().ok_or_else(|| {
+        Error::InvalidArgument(format!(
+            "{}: the context names no cluster CA (certificate-authority-data): setup needs it for ca_file",
+            context.source
+        ))
+    })
 }
 
 /// Where the runner's credential comes from (private: [`CertSource`] and

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use super::{SetupParams, SetupPaths, SetupReport, Source, check_executor};
 use crate::bearer_token::TokenClaims;
 use crate::cert::Certificate;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::kube_context::KubeContext;
 use crate::lifetime::rfc3339;
 use crate::rbac::RbacSubject;
@@ -68,12 +68,7 @@ impl SetupParams {
         context: KubeContext,
         request: &TokenRequestParams,
     ) -> Result<SetupReport> {
-        let ca = context.cas.first().cloned().ok_or_else(|| {
-            Error::InvalidArgument(format!(
-                "{}: the context names no cluster CA (certificate-authority-data): setup needs it for ca_file",
-                context.source
-            ))
-        })?;
+        let ca = super::cluster_ca(&context)?;
         let config = RunnerConfig::load(&self.config)?;
         check_executor(&config, self)?;
         let index = config.select(&self.runner)?;
