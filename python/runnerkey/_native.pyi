@@ -644,7 +644,7 @@ def k8s_csr_approve(name: str, *, expect_user: Optional[str] = None, expect_grou
     whoever submitted it (a renewal of one's own) — the kube-apiserver-client signer and client
     usages."""
 
-def renew(*, config: _Path, runner: Union[str, int], ca: Optional[CertificateAuthority] = None, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, approve: bool = False, wait: float = 300.0, renew_at: float = ..., renew_before: Optional[str] = None, force: bool = False, dry_run: bool = False, online: bool = True, timeout: float = 10.0) -> _RenewReport:
+def renew(*, config: _Path, runner: Union[str, int], ca: Optional[CertificateAuthority] = None, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, approve: bool = False, wait: float = 300.0, renew_at: float = ..., renew_before: Optional[str] = None, force: bool = False, dry_run: bool = False, online: bool = True, timeout: float = 10.0, expect_service_account: Optional[tuple[str, str]] = None) -> _RenewReport:
     """Renews the runner's client certificate when it is due (``runnerkey renew``): always a new
     key, the same user, groups and lifetime; checked offline against ``ca_file`` and, when the
     API server answers, by authenticating with it (a pair it refuses is not installed:
@@ -652,7 +652,9 @@ def renew(*, config: _Path, runner: Union[str, int], ca: Optional[CertificateAut
     pair kept. config.toml is not touched. With ``kubeconfig`` instead of ``ca``, the cluster signs
     through its CSR API (``approve`` to approve it too; ``wait`` seconds for the certificate).
     A runner with a service account token (``bearer_token``) gets a new token from the
-    TokenRequest API with ``kubeconfig``, written to ``bearer_token`` (backed up, locked).
+    TokenRequest API with ``kubeconfig``, written to ``bearer_token`` (backed up, locked) — only
+    when the cluster the kubeconfig names takes the current token for the account it claims, and
+    that account is ``expect_service_account`` (namespace, name) when given.
     Every attempt is recorded for :func:`status` (``last_renewal``)."""
 
 def renew_units(*, runner: str, exec: Sequence[str], writable: Sequence[_Path], check: Sequence[str] = ..., install_root: Optional[_Path] = None) -> _RenewUnits:

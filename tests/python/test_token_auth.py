@@ -208,6 +208,7 @@ def test_the_systemd_units_renew_a_token_runner(tmp_path: Path) -> None:
         exec_line = [line for line in dropin.splitlines() if line.startswith("ExecStart=")][-1]
         argv = shlex.split(exec_line.removeprefix("ExecStart="))
         assert f"--kubeconfig={kcs['token-admin']}" in argv and "--runner=deploy" in argv, argv
+        assert "--expect-service-account=gitlab-runner/runner" in argv, argv
         assert f"ReadWritePaths={tmp_path}" in dropin
         token = tomllib.loads(cfg.read_text())["runners"][0]["kubernetes"]["bearer_token"]
         done = subprocess.run([*argv, "--force", "--json"], capture_output=True, text=True)
@@ -259,6 +260,23 @@ def test_what_an_attack_found(tmp_path: Path) -> None:
         r = run("renew", "--config", cfg, "--runner", "deploy", "--kubeconfig", kcs["token-admin"])
         assert r.code == 1 and "not vouched for" in r.err, r
         assert tomllib.loads(cfg.read_text())["runners"][0]["kubernetes"]["bearer_token"] == fake
+        # Nor when config.toml's host points at a server of the attacker's that vouches for it:
+        # the token is shown to the cluster the kubeconfig names, not to config.toml's host.
+        ca_crt, ca_key = tmp_path / "cluster" / "ca.crt", tmp_path / "cluster" / "ca.key"
+        (tmp_path / "liar").mkdir()
+        liar = start_apiserver(*serving_cert(tmp_path / "liar", ca_crt, ca_key), ca_crt,
+                               tokens={fake: "system:serviceaccount:kube-system:powerful"})
+        try:
+            cfg.write_text(good.replace(token, fake).replace(srv.url, liar.url))
+            r = run("renew", "--config", cfg, "--runner", "deploy", "--kubeconfig", kcs["token-admin"])
+            assert r.code == 1 and "not vouched for" in r.err, r
+        finally:
+            liar.stop()
+        # A real token for another account of the cluster is not renewed when the account is pinned.
+        cfg.write_text(good)
+        r = run("renew", "--config", cfg, "--runner", "deploy", "--kubeconfig", kcs["token-admin"], "--force",
+                "--expect-service-account", "gitlab-runner/someone-else")
+        assert r.code == 1 and "must be for the service account gitlab-runner/someone-else" in r.err, r
         # Claims that cannot be judged: a problem for status (the gitlab-runner check fails), an error for renew.
         for exp in ("soon", 1e300, -99999999999999):
             cfg.write_text(good.replace(token, forged({"sub": "system:serviceaccount:gitlab-runner:runner",
@@ -279,3 +297,78 @@ def test_what_an_attack_found(tmp_path: Path) -> None:
         assert "bearer_token" not in k and "cert_file" in k, k
     finally:
         srv.stop()
+
+
+def test_setup_refuses_a_token_it_cannot_trust(tmp_path: Path) -> None:
+    """A TokenRequest answer that is opaque, for another account, already
+    ended by its own exp, or that the server will not vouch for: setup
+    writes nothing."""
+    import http.server
+    import ssl
+    import threading
+
+    ca_crt, ca_key = make_ca(tmp_path, "cluster")
+    srv_crt, srv_key = serving_cert(tmp_path, ca_crt, ca_key)
+    now = int(time.time())
+    runner = "system:serviceaccount:gitlab-runner:runner"
+    cases = {
+        "opaque": ("opaque-token-value", 201, "not a JWT"),
+        "other account": (forged({"sub": "system:serviceaccount:kube-system:admin", "iat": now, "exp": now + 3600}),
+                          201, "it is for"),
+        "ended": (forged({"sub": runner, "iat": now - 3700, "exp": now - 100}), 201, "it ends at"),
+        "not vouched": (forged({"sub": runner, "iat": now, "exp": now + 3600}), 500, "did not vouch"),
+    }
+    state: dict = {}
+
+    class Fake(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.answer(200, {"kind": "ServiceAccount", "metadata": {"name": "runner"}})
+
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            if self.path.endswith("/token"):
+                expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 3600))
+                self.answer(201, {"kind": "TokenRequest", "status": {"token": state["token"],
+                                                                     "expirationTimestamp": expires}})
+            elif self.path.endswith("/selfsubjectreviews"):
+                self.answer(state["review"], {"kind": "SelfSubjectReview",
+                                              "status": {"userInfo": {"username": runner}}})
+            else:
+                self.answer(404, {})
+
+        def answer(self, code: int, body: dict) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Fake)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(srv_crt, srv_key)
+    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"https://127.0.0.1:{httpd.server_address[1]}"
+    try:
+        ok("issue", "--ca-cert", ca_crt, "--ca-key", ca_key, "--user", "token-admin", "--out-dir", tmp_path / "a")
+        kc = tmp_path / "admin.kc"
+        ok("kubeconfig", "--server", url, "--ca", ca_crt, "--cert", tmp_path / "a" / "token-admin.crt",
+           "--key", tmp_path / "a" / "token-admin.key", "--out", kc)
+        cfg = tmp_path / "config.toml"
+        cfg.write_text(CONFIG)
+        for name, (token, review, needle) in cases.items():
+            state.update(token=token, review=review)
+            r = run("setup", "--config", cfg, "--runner", "deploy", "--server", url, "--out-dir", tmp_path / "ssl",
+                    "--auth", "token", "--kubeconfig", kc, "--service-account", "runner")
+            assert r.code == 1 and needle in r.err and token not in r.err, (name, r)
+            assert cfg.read_text() == CONFIG, name
+        state.update(token=cases["not vouched"][0], review=201)
+        ok("setup", "--config", cfg, "--runner", "deploy", "--server", url, "--out-dir", tmp_path / "ssl",
+           "--auth", "token", "--kubeconfig", kc, "--service-account", "runner", "-q")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

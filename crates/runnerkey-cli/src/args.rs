@@ -299,6 +299,9 @@ pub struct RenewArgs {
     /// Seconds the online check may take.
     #[arg(long, default_value_t = 10)]
     pub timeout: u64,
+    /// For a token runner: the service account NAMESPACE/NAME its token must be for (refused otherwise: config.toml may have been edited); `systemd` pins it.
+    #[arg(long, value_name = "NS/NAME")]
+    pub expect_service_account: Option<String>,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,

@@ -143,6 +143,7 @@ where
                     runnerkey::CsrApiProblem::Unreachable { .. }
                     | runnerkey::CsrApiProblem::Answered { .. }
                     | runnerkey::CsrApiProblem::WrongIdentity { .. }
+                    | runnerkey::CsrApiProblem::WrongKey
                     | runnerkey::CsrApiProblem::NotAccepted { .. }
                     | runnerkey::CsrApiProblem::BadToken { .. }
                     | runnerkey::CsrApiProblem::TokenNotVouched { .. },

@@ -148,6 +148,17 @@ pub fn renew(a: &RenewArgs) -> Result<Outcome> {
     params.dry_run = a.dry_run;
     params.online = !a.no_online;
     params.timeout = runnerkey::lifetime::timeout_from_secs("timeout", a.timeout as f64)?;
+    if let Some(sa) = &a.expect_service_account {
+        let (ns, name) = sa
+            .split_once('/')
+            .filter(|(n, s)| !n.is_empty() && !s.is_empty())
+            .ok_or_else(|| {
+                runnerkey::Error::InvalidArgument(format!(
+                    "--expect-service-account {sa:?}: give NAMESPACE/NAME"
+                ))
+            })?;
+        params.expect_service_account = Some((ns.to_string(), name.to_string()));
+    }
     let ca;
     let signer = match a.csr_api.resolve()? {
         Some((context, approve, wait)) => runnerkey::Signer::CsrApi {
@@ -330,6 +341,17 @@ pub fn systemd(a: &SystemdArgs) -> Result<Outcome> {
     }
     if let Some(b) = &a.when.renew_before {
         exec.push(format!("--renew-before={b}"));
+    }
+    // A token runner's account, pinned in the unit: a token later written
+    // into config.toml for another account is not renewed.
+    if key_dir.is_none()
+        && let Some((ns, name)) = k
+            .bearer_token
+            .as_deref()
+            .and_then(runnerkey::TokenClaims::read)
+            .and_then(|c| c.service_account)
+    {
+        exec.push(format!("--expect-service-account={ns}/{name}"));
     }
     let check = vec![
         program,

@@ -339,7 +339,7 @@ pub fn k8s_csr_approve(
 /// Renews a runner's client certificate when it is due (see `runnerkey
 /// renew`); the report as a dict.
 #[pyfunction]
-#[pyo3(signature = (*, config, runner, ca = None, kubeconfig = None, context = None, approve = false, wait = 300.0, renew_at = 2.0 / 3.0, renew_before = None, force = false, dry_run = false, online = true, timeout = 10.0))]
+#[pyo3(signature = (*, config, runner, ca = None, kubeconfig = None, context = None, approve = false, wait = 300.0, renew_at = 2.0 / 3.0, renew_before = None, force = false, dry_run = false, online = true, timeout = 10.0, expect_service_account = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn renew(
     py: Python<'_>,
@@ -356,8 +356,10 @@ pub fn renew(
     dry_run: bool,
     online: bool,
     timeout: f64,
+    expect_service_account: Option<(String, String)>,
 ) -> PyResult<Py<PyAny>> {
     let mut p = runnerkey::RenewParams::new(config, runner.into());
+    p.expect_service_account = expect_service_account;
     p.policy = runnerkey::RenewalPolicy::at(renew_at).py()?;
     if let Some(b) = renew_before {
         p.policy.before = Some(b.parse::<Lifetime>().py()?.as_duration());

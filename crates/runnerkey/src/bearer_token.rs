@@ -48,12 +48,33 @@ impl TokenClaims {
             return None;
         }
         let mut parts = token.trim().split('.');
-        let (_header, payload, _signature) = (parts.next()?, parts.next()?, parts.next()?);
+        let (header, payload, _signature) = (parts.next()?, parts.next()?, parts.next()?);
         if parts.next().is_some() {
             return None;
         }
-        let json = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
-        let claims: serde_json::Value = serde_json::from_slice(&json).ok()?;
+        let json = |part: &str| {
+            URL_SAFE_NO_PAD
+                .decode(part.trim_end_matches('='))
+                .ok()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        };
+        // A JWT has a JSON object for its header; anything else is opaque.
+        json(header).filter(serde_json::Value::is_object)?;
+        let digest: [u8; 32] =
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes())
+                .as_ref()
+                .try_into()
+                .unwrap_or([0; 32]);
+        let Some(claims) = json(payload).filter(serde_json::Value::is_object) else {
+            return Some(Self {
+                subject: None,
+                service_account: None,
+                issued_at: None,
+                expires_at: None,
+                malformed: Some("its claims are not a JSON object".into()),
+                digest,
+            });
+        };
         let claims = claims.as_object()?;
         let mut malformed = None;
         let mut time = |k: &str| {
@@ -87,10 +108,7 @@ impl TokenClaims {
             issued_at,
             expires_at,
             malformed,
-            digest: aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes())
-                .as_ref()
-                .try_into()
-                .unwrap_or([0; 32]),
+            digest,
         })
     }
 
@@ -135,10 +153,14 @@ mod tests {
             "a.b",
             "a.b.c.d",
             "x.!!!.y",
-            &jwt("[1,2]"),
             &"a.".repeat(MAX_TOKEN),
         ] {
             assert!(TokenClaims::read(t).is_none(), "{t:.40}");
+        }
+        // JWT-shaped, with claims that cannot be read: malformed, not opaque.
+        for claims in ["[1,2]", "\"x\"", r#"{"exp":1e999}"#, "not json"] {
+            let c = TokenClaims::read(&jwt(claims)).unwrap();
+            assert!(c.malformed.is_some(), "{claims}");
         }
         let legacy = TokenClaims::read(&jwt(
             r#"{"sub":"system:serviceaccount:ci:runner","iss":"kubernetes/serviceaccount"}"#,

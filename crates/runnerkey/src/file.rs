@@ -423,29 +423,12 @@ pub(crate) fn sync_dir(path: &Path) {
     }
 }
 
-/// Takes group and other permissions away from a file that holds a secret
-/// (config.toml with a token, its backups); the mode it had when it
-/// changed.
-pub(crate) fn restrict_to_owner(path: &Path) -> Result<Option<u32>> {
+/// The mode of `path` when group or others may read or write it (the
+/// target's, through symlinks); `None` otherwise or when it cannot be read.
+pub(crate) fn loose_mode(path: &Path) -> Option<u32> {
     use std::os::unix::fs::PermissionsExt;
-    let mode = fs::metadata(path)
-        .map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?
-        .permissions()
-        .mode()
-        & 0o7777;
-    if mode & 0o077 == 0 {
-        return Ok(None);
-    }
-    fs::set_permissions(path, fs::Permissions::from_mode(mode & 0o700)).map_err(|source| {
-        Error::Io {
-            path: path.to_path_buf(),
-            source,
-        }
-    })?;
-    Ok(Some(mode))
+    let mode = fs::metadata(path).ok()?.permissions().mode() & 0o7777;
+    (mode & 0o077 != 0).then_some(mode)
 }
 
 #[cfg(test)]

@@ -52,6 +52,9 @@ pub struct RenewParams {
     pub timeout: Duration,
     /// The time to decide at (now when `None`).
     pub now: Option<OffsetDateTime>,
+    /// A token runner's service account (namespace, name): renewal refuses
+    /// a token for any other (config.toml may have been edited).
+    pub expect_service_account: Option<(String, String)>,
 }
 
 impl RenewParams {
@@ -67,6 +70,7 @@ impl RenewParams {
             online: true,
             timeout: Duration::from_secs(10),
             now: None,
+            expect_service_account: None,
         }
     }
 }

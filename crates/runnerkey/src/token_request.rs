@@ -18,6 +18,54 @@ use crate::error::{Error, Result};
 use crate::kube_context::KubeContext;
 use crate::lifetime::rfc3339;
 
+/// A SelfSubjectReview with `token` at `server` (trusting `cas`; not
+/// checking the server with `insecure`): whether the server takes it for
+/// `user`.
+fn review_token(
+    server: &str,
+    cas: &[crate::cert::Certificate],
+    insecure: bool,
+    token: &str,
+    user: &str,
+    timeout: Duration,
+) -> Result<crate::whoami::OnlineCheck> {
+    let endpoint = crate::api_client::Endpoint::parse(server)?;
+    let client = crate::api_client::ApiClient::with_options(
+        endpoint,
+        cas,
+        crate::api_client::Credentials::BearerToken(token.to_string()),
+        timeout,
+        timeout,
+        insecure,
+    )?;
+    Ok(crate::whoami::review(&client, user))
+}
+
+/// Whether the cluster `context` names takes `token` for `user` — asked
+/// of that cluster, never of a server config.toml names, so a token
+/// written into config.toml cannot have itself vouched for elsewhere.
+pub(crate) fn vouch(
+    context: &KubeContext,
+    token: &str,
+    user: &str,
+    timeout: Duration,
+) -> Result<crate::whoami::OnlineCheck> {
+    if context.insecure_skip_tls_verify && !context.accept_insecure {
+        return Err(crate::CsrApiProblem::Insecure {
+            source_name: context.source.clone(),
+        }
+        .into());
+    }
+    review_token(
+        &context.server,
+        &context.cas,
+        context.insecure_skip_tls_verify,
+        token,
+        user,
+        timeout,
+    )
+}
+
 /// The longest lifetime asked for: ten years (the API server clamps to its
 /// own maximum anyway).
 const MAX_SECONDS: u64 = 10 * 366 * 86_400;
@@ -160,19 +208,23 @@ impl TokenRequestParams {
             self.namespace, self.service_account
         );
         let claims = TokenClaims::read(&token);
-        let expires = value["status"]["expirationTimestamp"]
+        let stated = value["status"]["expirationTimestamp"]
             .as_str()
             .and_then(|t| {
                 OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+            });
+        // The earlier of what the answer states and what the token says.
+        let expires = match (stated, claims.as_ref().and_then(|c| c.expires_at)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+        .ok_or_else(|| {
+            Error::from(crate::CsrApiProblem::Answered {
+                what: "requesting a token (TokenRequest)",
+                status: answer.status,
+                message: "the answer states no expirationTimestamp".into(),
             })
-            .or_else(|| claims.as_ref().and_then(|c| c.expires_at))
-            .ok_or_else(|| {
-                Error::from(crate::CsrApiProblem::Answered {
-                    what: "requesting a token (TokenRequest)",
-                    status: answer.status,
-                    message: "the answer states no expirationTimestamp".into(),
-                })
-            })?;
+        })?;
         let now = OffsetDateTime::now_utc();
         let start = claims.as_ref().and_then(|c| c.issued_at).unwrap_or(now);
         let lifetime = (expires - start).whole_seconds();
@@ -182,35 +234,41 @@ impl TokenRequestParams {
                 reason,
             })
         };
-        if let Some(c) = &claims {
-            if let Some(m) = &c.malformed {
-                return Err(bad(m.clone()));
-            }
-            if c.subject.as_deref() != Some(user.as_str()) {
-                return Err(bad(format!(
-                    "it is for {:?}",
-                    c.subject.as_deref().unwrap_or("")
-                )));
-            }
+        // Renewal reads the account and the end from the token: it must
+        // state them.
+        let Some(c) = &claims else {
+            return Err(bad(
+                "it is not a JWT: its account and end cannot be read from it".into(),
+            ));
+        };
+        if let Some(m) = &c.malformed {
+            return Err(bad(m.clone()));
+        }
+        if c.subject.as_deref() != Some(user.as_str()) {
+            return Err(bad(format!(
+                "it is for {:?}",
+                c.subject.as_deref().unwrap_or("")
+            )));
+        }
+        if c.expires_at.is_none() {
+            return Err(bad("it states no end (exp)".into()));
         }
         if expires <= now + time::Duration::minutes(1) || lifetime <= 0 {
             return Err(bad(format!("it ends at {}", rfc3339(expires))));
         }
         // The server that issued it must take it for the account.
-        let endpoint = crate::api_client::Endpoint::parse(&server)?;
-        let check = crate::api_client::ApiClient::with_options(
-            endpoint,
-            &cas,
-            crate::api_client::Credentials::BearerToken(token.clone()),
-            self.timeout,
-            self.timeout,
-            insecure,
-        )
-        .map(|c| crate::whoami::review(&c, &user));
-        match check {
-            Ok(crate::whoami::OnlineCheck::Refused { reason }) => return Err(bad(reason)),
+        match review_token(&server, &cas, insecure, &token, &user, self.timeout) {
+            Ok(crate::whoami::OnlineCheck::Authenticated { .. }) => {}
+            Ok(
+                crate::whoami::OnlineCheck::Refused { reason }
+                | crate::whoami::OnlineCheck::Unreachable { reason },
+            ) => {
+                return Err(bad(format!(
+                    "the API server did not vouch for it: {reason}"
+                )));
+            }
+            Ok(crate::whoami::OnlineCheck::Skipped) => {}
             Err(e) => return Err(bad(e.chain())),
-            Ok(_) => {}
         }
         Ok(IssuedToken {
             token,

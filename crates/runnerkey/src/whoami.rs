@@ -77,13 +77,13 @@ pub(crate) fn review(client: &ApiClient, user: &str) -> OnlineCheck {
             } else {
                 OnlineCheck::Refused {
                     reason: format!(
-                        "the API server took the new credential for {taken:?}, not {user:?}"
+                        "the API server took the credential for {taken:?}, not {user:?}"
                     ),
                 }
             }
         }
         Ok(r) if r.status == 401 => OnlineCheck::Refused {
-            reason: "the API server answered 401 Unauthorized to the new credential".into(),
+            reason: "the API server answered 401 Unauthorized to the credential".into(),
         },
         // Authenticated (not 401), but not allowed to review itself.
         Ok(r) if r.status == 403 => OnlineCheck::Authenticated { user: user.into() },

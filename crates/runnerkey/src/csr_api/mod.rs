@@ -69,6 +69,11 @@ pub enum CsrApiProblem {
         /// What was asked.
         expected: String,
     },
+    /// The signer issued a certificate for another key.
+    #[error(
+        "the signer issued a certificate for another key than the request's: it was not written"
+    )]
+    WrongKey,
     /// The cluster CA does not accept the issued certificate for client auth.
     #[error("the issued certificate is not a client certificate the cluster CA accepts: {}", problems.join("; "))]
     NotAccepted {
@@ -361,6 +366,7 @@ impl SubmitParams {
                 {
                     Ok(None)
                 }
+                Err(Error::KeyMismatch { .. }) => Err(CsrApiProblem::WrongKey.into()),
                 Err(e) => Err(e),
             }
         })?;

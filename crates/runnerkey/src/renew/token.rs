@@ -84,26 +84,20 @@ pub(super) fn renew(
         return Ok(report);
     }
     // The account comes from the token in config.toml, which anyone who can
-    // edit that file can write: only a token the API server takes for that
-    // account names it.
-    let host = k.host.as_deref().filter(|h| !h.is_empty()).ok_or_else(|| {
-        Error::InvalidArgument(format!(
-            "runner {:?} has no host: renew cannot check its token",
-            report.runner
-        ))
-    })?;
-    let trusted = match k.ca_file.as_deref().filter(|f| !f.is_empty()) {
-        Some(f) => Certificate::load_all(Path::new(f))?,
-        None => Vec::new(),
-    };
+    // edit that file can write: only a token the cluster itself (the one
+    // the kubeconfig names, not config.toml's host) takes for that account
+    // names it; and the account must be the one expected, when one is.
     let subject = claims.subject.clone().unwrap_or_default();
-    match check_online(
-        host,
-        &trusted,
-        Credentials::BearerToken(token.to_string()),
-        &subject,
-        params.timeout,
-    ) {
+    if let Some((ns, name)) = &params.expect_service_account
+        && (ns != &namespace || name != &account)
+    {
+        return Err(crate::CsrApiProblem::TokenNotVouched {
+            subject,
+            reason: format!("the runner's token must be for the service account {ns}/{name}"),
+        }
+        .into());
+    }
+    match crate::token_request::vouch(&context, token, &subject, params.timeout)? {
         OnlineCheck::Authenticated { .. } => {}
         OnlineCheck::Refused { reason } | OnlineCheck::Unreachable { reason } => {
             return Err(crate::CsrApiProblem::TokenNotVouched { subject, reason }.into());
@@ -127,7 +121,13 @@ pub(super) fn renew(
         ));
     }
     report.new_not_after = Some(issued.expires_at.clone());
-    if params.online {
+    if params.online
+        && let Some(host) = k.host.as_deref().filter(|h| !h.is_empty())
+    {
+        let trusted = match k.ca_file.as_deref().filter(|f| !f.is_empty()) {
+            Some(f) => Certificate::load_all(Path::new(f))?,
+            None => Vec::new(),
+        };
         report.online = check_online(
             host,
             &trusted,
@@ -146,16 +146,16 @@ pub(super) fn renew(
             &[Change::set(KubeKey::BearerToken, issued.token)],
         )
         .map_err(|e| e.in_file(&params.config))?;
-    let saved = edited.save(&SaveOptions::default())?;
-    for path in std::iter::once(&saved.path).chain(saved.backup.as_ref()) {
-        if let Some(mode) = crate::file::restrict_to_owner(path)? {
-            report.warnings.push(format!(
-                "{} holds the token and was mode {mode:o}: now {:o}, readable by its owner only",
-                path.display(),
-                mode & 0o700
-            ));
-        }
+    if let Some(mode) = crate::file::loose_mode(&params.config) {
+        report.warnings.push(format!(
+            "{} holds the token and was mode {mode:o}: it and its backup are now readable by their owner only",
+            params.config.display()
+        ));
     }
+    edited.save(&SaveOptions {
+        owner_only: true,
+        ..SaveOptions::default()
+    })?;
     report.renewed = true;
     Ok(report)
 }

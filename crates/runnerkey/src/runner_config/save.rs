@@ -21,6 +21,10 @@ pub struct SaveOptions {
     pub backup: bool,
     /// How long to wait for another editor's lock (default 10 s).
     pub lock_timeout: Duration,
+    /// Write the new file and the backup readable by their owner only,
+    /// from creation (they hold a secret such as a token), whatever the
+    /// original's mode (default false: the original's mode).
+    pub owner_only: bool,
 }
 
 impl Default for SaveOptions {
@@ -28,6 +32,7 @@ impl Default for SaveOptions {
         Self {
             backup: true,
             lock_timeout: Duration::from_secs(10),
+            owner_only: false,
         }
     }
 }
@@ -207,7 +212,11 @@ impl RunnerConfig {
             return Err(Error::ConcurrentModification { path: real });
         }
         let meta = fs::metadata(&real).map_err(io(&real))?;
-        let mode = meta.mode() & 0o7777;
+        let mode = if options.owner_only {
+            meta.mode() & 0o700
+        } else {
+            meta.mode() & 0o7777
+        };
         crate::file::remove_stale_temps(real.parent().unwrap_or(Path::new(".")));
         let backup = if options.backup {
             // Complete or absent: written under a temporary name, synced,
@@ -349,6 +358,33 @@ mod tests {
         )
         .unwrap();
         cfg
+    }
+
+    #[test]
+    fn owner_only_writes_the_file_and_its_backup_0600_from_creation() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        fs::write(&path, "[[runners]]\n  name = \"a\"\n").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        let cfg = edited(&path);
+        let lock = ConfigLock::acquire(&path, Duration::from_secs(1)).unwrap();
+        let options = SaveOptions {
+            owner_only: true,
+            ..SaveOptions::default()
+        };
+        let prepared = cfg.prepare_save(&lock, &options).unwrap();
+        // Before the rename: the staged file and the backup are the owner's alone.
+        for entry in fs::read_dir(dir.path()).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name != "config.toml" && !name.ends_with(".lock") {
+                let mode = entry.metadata().unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode, 0o600, "{name}");
+            }
+        }
+        let saved = prepared.commit().unwrap();
+        for p in [&saved.path, saved.backup.as_ref().unwrap()] {
+            assert_eq!(fs::metadata(p).unwrap().permissions().mode() & 0o777, 0o600);
+        }
     }
 
     #[test]

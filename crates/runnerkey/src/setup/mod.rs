@@ -511,8 +511,21 @@ fn commit_and_check(
         };
         // Everything that can fail before anything is committed: the
         // config's backup and its new text are ready beside it.
+        let options = SaveOptions {
+            owner_only: token,
+            ..SaveOptions::default()
+        };
+        if let Some(mode) = token
+            .then(|| crate::file::loose_mode(&params.config))
+            .flatten()
+        {
+            warnings.push(format!(
+                "{} was mode {mode:o} and now holds a token: it and its backup are written readable by their owner only",
+                params.config.display()
+            ));
+        }
         let prepared = match &lock {
-            Some(lock) => Some(config.prepare_save(lock, &SaveOptions::default())?),
+            Some(lock) => Some(config.prepare_save(lock, &options)?),
             None => None,
         };
         // The key, certificate and CA certificate switch as one unit, then
@@ -525,17 +538,6 @@ fn commit_and_check(
         plan.fix_modes()?;
         if let Some(prepared) = prepared {
             let saved = prepared.commit()?;
-            if token {
-                for path in std::iter::once(&saved.path).chain(saved.backup.as_ref()) {
-                    if let Some(mode) = crate::file::restrict_to_owner(path)? {
-                        warnings.push(format!(
-                            "{} holds the token and was mode {mode:o}: now {:o}, readable by its owner only",
-                            path.display(),
-                            mode & 0o700
-                        ));
-                    }
-                }
-            }
             backup = saved.backup;
         }
     }
