@@ -333,6 +333,7 @@ def test_collection_token_setup_and_renew(collections: Path, tmp_path: Path) -> 
         config: {cfg}
         runner: deploy
         kubeconfig: {kcs['token-admin']}
+        expect_service_account: gitlab-runner/runner
         force: {str(force).lower()}
       register: r
     - ansible.builtin.copy:

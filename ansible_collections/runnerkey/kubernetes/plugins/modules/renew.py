@@ -64,6 +64,11 @@ options:
     description: Authenticate with the new pair before switching, when the API server answers.
     type: bool
     default: true
+  expect_service_account:
+    description:
+      - For a token runner, the service account C(NAMESPACE/NAME) its token must be for; a token
+        for any other (config.toml may have been edited) is not renewed.
+    type: str
 notes:
   - Supports check mode (nothing is signed or written; the decision is returned).
 """
@@ -133,6 +138,7 @@ def main():
         renew_before=dict(type="str"),
         force=dict(type="bool", default=False),
         online=dict(type="bool", default=True),
+        expect_service_account=dict(type="str", no_log=False),
     )
     argument_spec.update(CA_OPTIONS)
     argument_spec.update(RUNNER_OPTIONS)
@@ -145,6 +151,12 @@ def main():
     )
     require_runnerkey(module)
     p = module.params
+    pinned = None
+    if p["expect_service_account"]:
+        ns, name = (p["expect_service_account"].split("/", 1) + [""])[:2]
+        if not ns or not name:
+            module.fail_json(msg="expect_service_account: give NAMESPACE/NAME")
+        pinned = (ns, name)
     try:
         ca = load_ca(p) if p["ca_dir"] or p["ca_cert"] else None
         report = runnerkey.renew(
@@ -159,6 +171,7 @@ def main():
             renew_before=p["renew_before"],
             force=p["force"],
             online=p["online"],
+            expect_service_account=pinned,
             dry_run=module.check_mode,
         )
     except runnerkey.RunnerkeyError as e:
