@@ -107,8 +107,10 @@ def test_renew_checks_the_new_pair_with_the_api_server_before_switching(tmp_path
                "--out-dir", d / "ssl", "--user", "gitlab-runner:h1", "--group", "ci", "--days", "30", "-q")
             crt, key = d / "ssl" / "gitlab-runner:h1.crt", d / "ssl" / "gitlab-runner:h1.key"
             before = (crt.read_bytes(), key.read_bytes(), cfg.read_bytes())
+            mtimes = {p: p.lstat().st_mtime_ns for p in d.rglob("*")}
             assert "nothing to do" in ok("renew", "--config", cfg, "--runner", "r", "--ca-cert", ca_crt,
                                          "--ca-key", ca_key).out
+            assert {p: p.lstat().st_mtime_ns for p in d.rglob("*")} == mtimes, "not due: nothing touched"
             r = run("renew", "--config", cfg, "--runner", "r", "--ca-cert", ca_crt, "--ca-key", ca_key,
                     "--force", "--json")
             report = json.loads(r.out)
@@ -121,6 +123,10 @@ def test_renew_checks_the_new_pair_with_the_api_server_before_switching(tmp_path
                 assert runnerkey.verify(runnerkey.Certificate.load(ca_crt), cert, runnerkey.PrivateKey.load(key)).ok
                 assert key.stat().st_mode & 0o777 == 0o600
                 assert cfg.read_bytes() == before[2], "config.toml untouched"
+                # The previous pair is kept for rollback, whole.
+                previous = d / "ssl" / ".runnerkey" / "previous"
+                assert (previous / crt.name).read_bytes() == before[0]
+                assert (previous / key.name).read_bytes() == before[1]
                 # The runner still authenticates with what is now in place.
                 check = json.loads(run("doctor", "--config", cfg, "--online", "--json").out)["runners"][0]
                 assert check["authenticated_as"]["username"] == "gitlab-runner:h1"
