@@ -265,11 +265,18 @@ def test_what_an_attack_found(tmp_path: Path) -> None:
         ca_crt, ca_key = tmp_path / "cluster" / "ca.crt", tmp_path / "cluster" / "ca.key"
         (tmp_path / "liar").mkdir()
         liar = start_apiserver(*serving_cert(tmp_path / "liar", ca_crt, ca_key), ca_crt,
-                               tokens={fake: "system:serviceaccount:kube-system:powerful"})
+                               tokens={fake: "system:serviceaccount:kube-system:powerful"},
+                               extra=["--request-log", str(tmp_path / "liar.log")])
         try:
             cfg.write_text(good.replace(token, fake).replace(srv.url, liar.url))
             r = run("renew", "--config", cfg, "--runner", "deploy", "--kubeconfig", kcs["token-admin"])
             assert r.code == 1 and "not vouched for" in r.err, r
+            # A genuine renewal never shows the new token to config.toml's host either:
+            # the cluster that issued it vouches for it.
+            cfg.write_text(good.replace(srv.url, liar.url))
+            r = run("renew", "--config", cfg, "--runner", "deploy", "--kubeconfig", kcs["token-admin"], "--force")
+            assert r.code == 0, r
+            assert not (tmp_path / "liar.log").exists() or not (tmp_path / "liar.log").read_text(), "liar was asked"
         finally:
             liar.stop()
         # A real token for another account of the cluster is not renewed when the account is pinned.
@@ -285,6 +292,16 @@ def test_what_an_attack_found(tmp_path: Path) -> None:
             assert s.code == 1 and "cannot be judged" in s.err + s.out, (exp, s)
             r = run("renew", "--config", cfg, "--runner", "deploy", "--kubeconfig", kcs["token-admin"], "--force")
             assert r.code == 2 and "cannot be judged" in r.err, (exp, r)
+        # No iat, but an exp in the past: expired all the same.
+        cfg.write_text(good.replace(token, forged({"sub": "system:serviceaccount:gitlab-runner:runner", "exp": 1})))
+        s = run("status", "--config", cfg, "--require-usable")
+        assert s.code == 1 and "expired" in s.err, s
+        # A token written by runner-config set makes the file the owner's alone too.
+        cfg.write_text(CONFIG)
+        cfg.chmod(0o644)
+        (tmp_path / "tok").write_text(token)
+        r = ok("runner-config", "set", "--config", cfg, "--runner", "deploy", "--bearer-token-file", tmp_path / "tok")
+        assert cfg.stat().st_mode & 0o777 == 0o600 and "holds a bearer token" in r.err, r
         # A token runner's timer needs a kubeconfig, not a CA.
         cfg.write_text(good)
         ca_crt, ca_key = make_ca(tmp_path, "other")

@@ -152,6 +152,12 @@ fn set(a: &SetArgs) -> Result<Outcome> {
             if let Some(b) = &saved.backup {
                 out!("backup: {}", b.display());
             }
+            if let Some(mode) = saved.narrowed_from {
+                crate::warn(&format!(
+                    "{} holds a bearer token and was mode {mode:o}: it and its backup are now readable by their owner only",
+                    saved.path.display()
+                ));
+            }
         }
     }
     Ok(Outcome::Ok)

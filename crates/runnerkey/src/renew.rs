@@ -198,7 +198,7 @@ impl RenewParams {
         if k.cert_file.as_deref().is_none_or(str::is_empty)
             && let Some(token) = k.bearer_token.as_deref().filter(|t| !t.is_empty())
         {
-            return token::renew(self, &config, label, &k, token, signer, now);
+            return token::renew(self, &config, label, token, signer, now);
         }
         let cert_file = required(&k.cert_file, "cert_file", &label)?.to_path_buf();
         let key_file = required(&k.key_file, "key_file", &label)?.to_path_buf();

@@ -64,8 +64,20 @@ impl RenewalPolicy {
         if claims.malformed.is_some() {
             return None;
         }
-        let (start, end) = (claims.issued_at?, claims.expires_at?);
-        Some(self.due(start, end, claims.unit_jitter()))
+        let end = claims.expires_at?;
+        match claims.issued_at {
+            Some(start) => Some(self.due(start, end, claims.unit_jitter())),
+            // No lifetime to take a fraction of: due ten minutes (or the
+            // renew-before window) before the end.
+            None => {
+                let before = self
+                    .before
+                    .and_then(|b| time::Duration::try_from(b).ok())
+                    .unwrap_or(time::Duration::ZERO)
+                    .max(time::Duration::minutes(10));
+                Some(end.checked_sub(before).unwrap_or(end))
+            }
+        }
     }
 
     fn due(&self, start: OffsetDateTime, end: OffsetDateTime, unit: f64) -> OffsetDateTime {

@@ -240,12 +240,14 @@ impl StatusParams {
                 format!("system:serviceaccounts:{ns}"),
             ];
         }
-        if let (Some(start), Some(end), Some(due)) = (
-            claims.issued_at,
-            claims.expires_at,
-            self.policy.token_due_at(&claims),
-        ) {
-            Self::times(s, start, end, due, now);
+        if let (Some(end), Some(due)) = (claims.expires_at, self.policy.token_due_at(&claims)) {
+            // Without iat, the lifetime is unknown: the due date stands for
+            // its start.
+            Self::times(s, claims.issued_at.unwrap_or(due), end, due, now);
+            if claims.issued_at.is_none() {
+                s.not_before = None;
+                s.elapsed = None;
+            }
         }
     }
 

@@ -46,6 +46,9 @@ pub struct Saved {
     pub path: PathBuf,
     /// The backup written, if any.
     pub backup: Option<PathBuf>,
+    /// The original's mode, when the file and its backup were written
+    /// readable by their owner only instead (they hold a token).
+    pub narrowed_from: Option<u32>,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
@@ -171,6 +174,18 @@ impl RunnerConfig {
         self.save_locked(&lock, options)
     }
 
+    /// Whether a runner's `[runners.kubernetes]` holds a `bearer_token`.
+    fn holds_bearer_token(&self) -> bool {
+        self.runners().is_ok_and(|rs| {
+            rs.iter().any(|r| {
+                r.kubernetes
+                    .as_ref()
+                    .and_then(|k| k.bearer_token.as_deref())
+                    .is_some_and(|t| !t.is_empty())
+            })
+        })
+    }
+
     pub(crate) fn file_path(&self) -> Result<&Path> {
         self.path().ok_or_else(|| super::EditProblem::NoFile.into())
     }
@@ -180,6 +195,7 @@ impl RunnerConfig {
             changed: false,
             path: path.to_owned(),
             backup: None,
+            narrowed_from: None,
         }
     }
 
@@ -212,10 +228,14 @@ impl RunnerConfig {
             return Err(Error::ConcurrentModification { path: real });
         }
         let meta = fs::metadata(&real).map_err(io(&real))?;
-        let mode = if options.owner_only {
-            meta.mode() & 0o700
+        // A config holding a bearer token is a secret: the owner's alone,
+        // from creation, whatever the original's mode.
+        let original = meta.mode() & 0o7777;
+        let owner_only = options.owner_only || self.holds_bearer_token();
+        let mode = if owner_only {
+            original & 0o700
         } else {
-            meta.mode() & 0o7777
+            original
         };
         crate::file::remove_stale_temps(real.parent().unwrap_or(Path::new(".")));
         let backup = if options.backup {
@@ -240,6 +260,7 @@ impl RunnerConfig {
                 changed: true,
                 path: real,
                 backup,
+                narrowed_from: (mode != original).then_some(original),
             },
         })
     }
