@@ -41,6 +41,26 @@ requirements:
   - runnerkey (Python package) on the managed host
 """
 
+    CLUSTER = r"""
+options:
+  kubeconfig:
+    description:
+      - Talk to the cluster with this kubeconfig's identity instead of signing with a CA at
+        hand - through the CSR API, or for a token through the TokenRequest API.
+    type: path
+  context:
+    description: The kubeconfig context (default the current one).
+    type: str
+  approve:
+    description: With O(kubeconfig), approve the certificate request too (when that identity may).
+    type: bool
+    default: false
+  wait:
+    description: With O(kubeconfig), seconds to wait for approval and the certificate.
+    type: float
+    default: 300
+"""
+
     ISSUE = r"""
 options:
   algorithm:

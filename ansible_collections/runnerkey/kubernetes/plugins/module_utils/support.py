@@ -30,6 +30,14 @@ CA_OPTIONS = dict(
     ca_passphrase=dict(type="str", no_log=True),
 )
 
+#: The options that talk to the cluster through a kubeconfig.
+CLUSTER_OPTIONS = dict(
+    kubeconfig=dict(type="path"),
+    context=dict(type="str"),
+    approve=dict(type="bool", default=False),
+    wait=dict(type="float", default=300),
+)
+
 #: The options that name one runner of config.toml.
 RUNNER_OPTIONS = dict(
     config=dict(type="path", default="/etc/gitlab-runner/config.toml"),

@@ -30,25 +30,12 @@ author:
 extends_documentation_fragment:
   - runnerkey.kubernetes.ca
   - runnerkey.kubernetes.ca.RUNNER
+  - runnerkey.kubernetes.ca.CLUSTER
 options:
   config:
     description: gitlab-runner's config.toml.
     type: path
     default: /etc/gitlab-runner/config.toml
-  kubeconfig:
-    description: Have the cluster sign through its CSR API with this kubeconfig's identity, instead of a CA at hand.
-    type: path
-  context:
-    description: The kubeconfig context (default the current one).
-    type: str
-  approve:
-    description: With O(kubeconfig), approve the request too (when that identity may).
-    type: bool
-    default: false
-  wait:
-    description: With O(kubeconfig), seconds to wait for approval and the certificate.
-    type: float
-    default: 300
   renew_at:
     description: The fraction of the lifetime after which the certificate is due.
     type: float
@@ -118,6 +105,7 @@ online:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.runnerkey.kubernetes.plugins.module_utils.support import (
     CA_OPTIONS,
+    CLUSTER_OPTIONS,
     RUNNER_OPTIONS,
     fail,
     load_ca,
@@ -130,10 +118,6 @@ from ansible_collections.runnerkey.kubernetes.plugins.module_utils.support impor
 
 def main():
     argument_spec = dict(
-        kubeconfig=dict(type="path"),
-        context=dict(type="str"),
-        approve=dict(type="bool", default=False),
-        wait=dict(type="float", default=300),
         renew_at=dict(type="float", default=2.0 / 3.0),
         renew_before=dict(type="str"),
         force=dict(type="bool", default=False),
@@ -141,6 +125,7 @@ def main():
         expect_service_account=dict(type="str", no_log=False),
     )
     argument_spec.update(CA_OPTIONS)
+    argument_spec.update(CLUSTER_OPTIONS)
     argument_spec.update(RUNNER_OPTIONS)
     module = AnsibleModule(
         argument_spec=argument_spec,

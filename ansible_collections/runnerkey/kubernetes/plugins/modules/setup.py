@@ -29,6 +29,7 @@ extends_documentation_fragment:
   - runnerkey.kubernetes.ca
   - runnerkey.kubernetes.ca.ISSUE
   - runnerkey.kubernetes.ca.RUNNER
+  - runnerkey.kubernetes.ca.CLUSTER
 options:
   config:
     description: gitlab-runner's config.toml.
@@ -64,22 +65,6 @@ options:
     description: Service account of the job pods.
     type: str
     default: gitlab-deployer
-  kubeconfig:
-    description:
-      - Talk to the cluster with this kubeconfig's identity instead of signing with a CA at
-        hand - through the CSR API, or with O(auth=token) through the TokenRequest API.
-    type: path
-  context:
-    description: The kubeconfig context (default the current one).
-    type: str
-  approve:
-    description: With O(kubeconfig), approve the certificate request too (when that identity may).
-    type: bool
-    default: false
-  wait:
-    description: With O(kubeconfig), seconds to wait for approval and the certificate.
-    type: float
-    default: 300
   auth:
     description:
       - How the runner authenticates - a client certificate, or a service account token
@@ -170,6 +155,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.runnerkey.kubernetes.plugins.module_utils.support import (
     CA_OPTIONS,
     CA_RULES,
+    CLUSTER_OPTIONS,
     ISSUE_OPTIONS,
     RUNNER_OPTIONS,
     fail,
@@ -191,15 +177,12 @@ def main():
         install_dir=dict(type="path"),
         namespace=dict(type="str", default="gitlab-runner"),
         service_account=dict(type="str", default="gitlab-deployer"),
-        kubeconfig=dict(type="path"),
-        context=dict(type="str"),
-        approve=dict(type="bool", default=False),
-        wait=dict(type="float", default=300),
         auth=dict(type="str", default="certificate", choices=["certificate", "token"]),
         token_service_account=dict(type="str", no_log=False),
         token_duration=dict(type="str", default="24h", no_log=False),
     )
     argument_spec.update(CA_OPTIONS)
+    argument_spec.update(CLUSTER_OPTIONS)
     argument_spec.update(ISSUE_OPTIONS)
     argument_spec.update(RUNNER_OPTIONS)
     module = AnsibleModule(
