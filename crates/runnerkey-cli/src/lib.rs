@@ -127,6 +127,11 @@ where
                         "runnerkey: hint: kubectl certificate approve {name}   (as an admin), then export it again"
                     )
                 }
+                runnerkey::Error::CsrApi(runnerkey::CsrApiProblem::TokenNotVouched { .. }) => {
+                    err!(
+                        "runnerkey: hint: a token that has expired cannot vouch for itself: run setup --auth token again"
+                    )
+                }
                 runnerkey::Error::TokenNeedsServiceAccount => hint(
                     "service-account",
                     "--service-account NS/NAME with --with-token-secret",

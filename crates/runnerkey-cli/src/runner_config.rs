@@ -152,11 +152,8 @@ fn set(a: &SetArgs) -> Result<Outcome> {
             if let Some(b) = &saved.backup {
                 out!("backup: {}", b.display());
             }
-            if let Some(mode) = saved.narrowed_from {
-                crate::warn(&format!(
-                    "{} holds a bearer token and was mode {mode:o}: it and its backup are now readable by their owner only",
-                    saved.path.display()
-                ));
+            if let Some(note) = saved.narrowed_note() {
+                crate::warn(&note);
             }
         }
     }

@@ -386,14 +386,16 @@ pub fn renew(
                 })
             })
             .py()?,
-        _ => {
-            return Err(crate::errors::to_py(runnerkey::Error::InvalidArgument(
-                "give ca= (the CA at hand) or kubeconfig= (the cluster's CSR API), one of them"
-                    .into(),
-            )));
-        }
+        _ => return Err(ca_or_kubeconfig()),
     };
     to_python(py, &report)
+}
+
+/// Neither or both of `ca=` and `kubeconfig=`.
+fn ca_or_kubeconfig() -> PyErr {
+    crate::errors::to_py(runnerkey::Error::InvalidArgument(
+        "give ca= (the CA at hand) or kubeconfig= (the cluster's CSR API), one of them".into(),
+    ))
 }
 
 /// The systemd units that run the renewal `exec` for `runner` and the
@@ -569,12 +571,7 @@ pub fn setup(
                 p.through_csr_api(kube_context(Some(file), context.as_deref())?, approve, wait)
             })
             .py()?,
-        _ => {
-            return Err(crate::errors::to_py(runnerkey::Error::InvalidArgument(
-                "give ca= (the CA at hand) or kubeconfig= (the cluster's CSR API), one of them"
-                    .into(),
-            )));
-        }
+        _ => return Err(ca_or_kubeconfig()),
     };
     to_python(py, &report)
 }

@@ -423,14 +423,6 @@ pub(crate) fn sync_dir(path: &Path) {
     }
 }
 
-/// The mode of `path` when group or others may read or write it (the
-/// target's, through symlinks); `None` otherwise or when it cannot be read.
-pub(crate) fn loose_mode(path: &Path) -> Option<u32> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = fs::metadata(path).ok()?.permissions().mode() & 0o7777;
-    (mode & 0o077 != 0).then_some(mode)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

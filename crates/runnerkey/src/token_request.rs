@@ -117,6 +117,21 @@ pub struct IssuedToken {
     pub clamped: bool,
     /// The service account was created for it.
     pub created_service_account: bool,
+    /// The lifetime asked for, in seconds.
+    #[serde(skip)]
+    asked_seconds: u64,
+}
+
+impl IssuedToken {
+    /// Advice when the API server issued it for less than asked.
+    pub fn clamp_note(&self) -> Option<String> {
+        self.clamped.then(|| {
+            format!(
+                "the API server issued the token for {} s, less than the {} s asked (its --service-account-max-token-expiration): it is renewed that much sooner",
+                self.lifetime_seconds, self.asked_seconds
+            )
+        })
+    }
 }
 
 impl std::fmt::Debug for IssuedToken {
@@ -278,6 +293,7 @@ impl TokenRequestParams {
             // A minute of slack for the clocks and the round trip.
             clamped: lifetime + 60 < seconds as i64,
             created_service_account: created,
+            asked_seconds: seconds,
         })
     }
 }

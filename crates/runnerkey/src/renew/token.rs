@@ -65,7 +65,7 @@ pub(super) fn renew(
         _ if params.force => "forced".into(),
         None => {
             report.reason =
-                "the token states no end (a legacy Secret token): --force replaces it with a TokenRequest token".into();
+                "the token states no end (a legacy Secret token): a forced renewal replaces it with a TokenRequest token".into();
             return Ok(report);
         }
         Some(due) if now < due => {
@@ -108,13 +108,7 @@ pub(super) fn renew(
     request.duration = lifetime;
     request.timeout = params.timeout;
     let issued = request.run(*context)?;
-    if issued.clamped {
-        report.warnings.push(format!(
-            "the API server issued the token for {} s, less than the {} s asked (its --service-account-max-token-expiration)",
-            issued.lifetime_seconds,
-            lifetime.as_secs()
-        ));
-    }
+    report.warnings.extend(issued.clamp_note());
     report.new_not_after = Some(issued.expires_at.clone());
     // TokenRequest had the cluster that issued it vouch for it; config.toml's
     // host (which an edit could point anywhere) is not shown the new token.
@@ -130,16 +124,8 @@ pub(super) fn renew(
             &[Change::set(KubeKey::BearerToken, issued.token)],
         )
         .map_err(|e| e.in_file(&params.config))?;
-    if let Some(mode) = crate::file::loose_mode(&params.config) {
-        report.warnings.push(format!(
-            "{} holds the token and was mode {mode:o}: it and its backup are now readable by their owner only",
-            params.config.display()
-        ));
-    }
-    edited.save(&SaveOptions {
-        owner_only: true,
-        ..SaveOptions::default()
-    })?;
+    let saved = edited.save(&SaveOptions::default())?;
+    report.warnings.extend(saved.narrowed_note());
     report.renewed = true;
     Ok(report)
 }

@@ -21,10 +21,6 @@ pub struct SaveOptions {
     pub backup: bool,
     /// How long to wait for another editor's lock (default 10 s).
     pub lock_timeout: Duration,
-    /// Write the new file and the backup readable by their owner only,
-    /// from creation (they hold a secret such as a token), whatever the
-    /// original's mode (default false: the original's mode).
-    pub owner_only: bool,
 }
 
 impl Default for SaveOptions {
@@ -32,7 +28,6 @@ impl Default for SaveOptions {
         Self {
             backup: true,
             lock_timeout: Duration::from_secs(10),
-            owner_only: false,
         }
     }
 }
@@ -49,6 +44,18 @@ pub struct Saved {
     /// The original's mode, when the file and its backup were written
     /// readable by their owner only instead (they hold a token).
     pub narrowed_from: Option<u32>,
+}
+
+impl Saved {
+    /// What narrowing the file's mode means, when it was narrowed.
+    pub fn narrowed_note(&self) -> Option<String> {
+        self.narrowed_from.map(|mode| {
+            format!(
+                "{} holds a bearer token and was mode {mode:o}: it and its backup are now readable by their owner only",
+                self.path.display()
+            )
+        })
+    }
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
@@ -231,8 +238,7 @@ impl RunnerConfig {
         // A config holding a bearer token is a secret: the owner's alone,
         // from creation, whatever the original's mode.
         let original = meta.mode() & 0o7777;
-        let owner_only = options.owner_only || self.holds_bearer_token();
-        let mode = if owner_only {
+        let mode = if self.holds_bearer_token() {
             original & 0o700
         } else {
             original
@@ -382,18 +388,19 @@ mod tests {
     }
 
     #[test]
-    fn owner_only_writes_the_file_and_its_backup_0600_from_creation() {
+    fn a_config_holding_a_token_and_its_backup_are_written_0600_from_creation() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.toml");
         fs::write(&path, "[[runners]]\n  name = \"a\"\n").unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
-        let cfg = edited(&path);
+        let mut cfg = edited(&path);
+        cfg.set_kubernetes(
+            &RunnerSelector::Name("a".into()),
+            &[Change::set(KubeKey::BearerToken, "secret")],
+        )
+        .unwrap();
         let lock = ConfigLock::acquire(&path, Duration::from_secs(1)).unwrap();
-        let options = SaveOptions {
-            owner_only: true,
-            ..SaveOptions::default()
-        };
-        let prepared = cfg.prepare_save(&lock, &options).unwrap();
+        let prepared = cfg.prepare_save(&lock, &SaveOptions::default()).unwrap();
         // Before the rename: the staged file and the backup are the owner's alone.
         for entry in fs::read_dir(dir.path()).unwrap().flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
@@ -403,6 +410,8 @@ mod tests {
             }
         }
         let saved = prepared.commit().unwrap();
+        assert_eq!(saved.narrowed_from, Some(0o644));
+        assert!(saved.narrowed_note().unwrap().contains("was mode 644"));
         for p in [&saved.path, saved.backup.as_ref().unwrap()] {
             assert_eq!(fs::metadata(p).unwrap().permissions().mode() & 0o777, 0o600);
         }

@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 use crate::CertificateAuthority;
 use crate::code::Code;
 
+mod certificate;
 mod edits;
 mod paths;
 mod report;
@@ -24,16 +25,15 @@ use crate::doctor::{DoctorOptions, diagnose};
 use crate::error::{Error, Result};
 use crate::file;
 use crate::identity::Identity;
-use crate::issue::{ClientFiles, IssueParams};
-use crate::keep_or_issue::keep_or_issue;
+use crate::issue::ClientFiles;
 use crate::key::{KeyAlgorithm, PrivateKey};
 use crate::kubeconfig::Kubeconfig;
-use crate::lifetime::{Lifetime, rfc3339};
+use crate::lifetime::Lifetime;
 pub use crate::plan::FileAction;
 use crate::plan::Plan;
 use crate::rbac::RbacSubject;
 use crate::runner_config::{ConfigLock, RunnerConfig, RunnerSelector, SaveOptions};
-use crate::verify::verify_client_cert;
+use certificate::client_certificate;
 use edits::{check_executor, config_changes, file_changes, rbac_yaml};
 pub use paths::SetupPaths;
 pub use report::SetupReport;
@@ -371,113 +371,6 @@ fn run(params: &SetupParams, source: Source<'_>) -> Result<SetupReport> {
     )
 }
 
-/// The key and client certificate: planned, and their summary and note.
-fn client_certificate(
-    params: &SetupParams,
-    paths: &SetupPaths,
-    source: &Source<'_>,
-    ca_cert: &Certificate,
-    plan: &mut Plan,
-    warnings: &mut Vec<String>,
-    now: OffsetDateTime,
-) -> Result<(String, String)> {
-    let key = match &params.new_key {
-        Some(new) => {
-            plan.add(
-                &paths.key,
-                new.to_pem().as_bytes().to_vec(),
-                file::PRIVATE,
-                true,
-                "key_file: the runner's private key",
-            )?;
-            PrivateKey::from_pem(new.to_pem().as_bytes(), None)?
-        }
-        None => plan.key(
-            &paths.key,
-            params.algorithm,
-            params.force,
-            matches!(source, Source::Ca(_)),
-            "key_file: the runner's private key",
-        )?,
-    };
-    if key.matches(&ca_cert.public_key()) {
-        return Err(Error::CaKeyAsRunnerKey {
-            path: paths.key.clone(),
-            ca: ca_cert.subject(),
-        });
-    }
-    warnings.extend(crate::file::writable_ancestors(&paths.key)
-        .into_iter()
-        .map(|(d, mode)| {
-            format!(
-                "{} (mode {mode:o}) above the key is writable by group or others: they could swap the runner's files",
-                d.display()
-            )
-        }));
-    let (cert, note) = match source {
-        Source::Token(_) => unreachable!("a token has no client certificate"),
-        Source::Issued { cert, .. } => {
-            cert.subject_reading().check_signable()?;
-            if !key.matches(&cert.public_key()) {
-                return Err(Error::KeyMismatch {
-                    certificate: format!("the certificate {}", cert.subject()),
-                }
-                .in_file(&paths.key));
-            }
-            let report =
-                verify_client_cert(std::slice::from_ref(ca_cert), cert, Some(&key), Some(now));
-            if !report.ok {
-                return Err(Error::InvalidArgument(format!(
-                    "the signed certificate is not accepted for client auth by {}: {}",
-                    ca_cert.subject(),
-                    report
-                        .problems
-                        .iter()
-                        .map(|p| p.message.clone())
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                )));
-            }
-            (
-                (**cert).clone(),
-                "signed elsewhere; checked against the cluster CA".to_string(),
-            )
-        }
-        Source::Ca(ca) => {
-            let decided = keep_or_issue(
-                ca,
-                &params.identity,
-                &key,
-                &paths.cert,
-                params.renew_before,
-                params.force,
-                &IssueParams {
-                    lifetime: params.lifetime,
-                    allow_system_masters: params.allow_system_masters,
-                    now: Some(now),
-                },
-                now,
-            )?;
-            warnings.extend(decided.warnings);
-            (decided.certificate, decided.note)
-        }
-    };
-
-    plan.add_certificate(
-        &paths.cert,
-        &cert,
-        "cert_file: the runner's client certificate",
-    )?;
-    Ok((
-        format!(
-            "{} valid until {}",
-            cert.subject(),
-            rfc3339(cert.not_after())
-        ),
-        note,
-    ))
-}
-
 /// Writes the plan and the config (credentials first, config.toml last),
 /// then checks the result with the offline doctor.
 #[allow(clippy::too_many_arguments)]
@@ -511,21 +404,8 @@ fn commit_and_check(
         };
         // Everything that can fail before anything is committed: the
         // config's backup and its new text are ready beside it.
-        let options = SaveOptions {
-            owner_only: token,
-            ..SaveOptions::default()
-        };
-        if let Some(mode) = token
-            .then(|| crate::file::loose_mode(&params.config))
-            .flatten()
-        {
-            warnings.push(format!(
-                "{} was mode {mode:o} and now holds a token: it and its backup are written readable by their owner only",
-                params.config.display()
-            ));
-        }
         let prepared = match &lock {
-            Some(lock) => Some(config.prepare_save(lock, &options)?),
+            Some(lock) => Some(config.prepare_save(lock, &SaveOptions::default())?),
             None => None,
         };
         // The key, certificate and CA certificate switch as one unit, then
@@ -538,6 +418,7 @@ fn commit_and_check(
         plan.fix_modes()?;
         if let Some(prepared) = prepared {
             let saved = prepared.commit()?;
+            warnings.extend(saved.narrowed_note());
             backup = saved.backup;
         }
     }

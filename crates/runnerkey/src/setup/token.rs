@@ -96,7 +96,7 @@ impl SetupParams {
         let mut warnings = Vec::new();
         if request.service_account == self.service_account && request.namespace == self.namespace {
             warnings.push(format!(
-                "the job pods run as the runner's own service account {user}: a job can do what the runner does (create pods, read secrets); give the jobs their own with --job-service-account"
+                "the job pods run as the runner's own service account {user}: a job can do what the runner does (create pods, read secrets); give the jobs a service account of their own"
             ));
         }
         let (token, summary, note) = match kept {
@@ -128,13 +128,7 @@ impl SetupParams {
                         request.namespace, request.service_account
                     ));
                 }
-                if issued.clamped {
-                    warnings.push(format!(
-                        "the API server issued the token for {} s, less than the {} s asked (its --service-account-max-token-expiration): renew more often",
-                        issued.lifetime_seconds,
-                        request.duration.as_secs()
-                    ));
-                }
+                warnings.extend(issued.clamp_note());
                 (
                     issued.token,
                     format!("{} valid until {}", issued.user, issued.expires_at),

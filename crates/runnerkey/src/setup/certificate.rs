@@ -1,0 +1,123 @@
+//! The runner's key and client certificate in a setup: a key kept, made
+//! here or made for the CSR API; a certificate signed elsewhere and checked,
+//! or kept or issued with the CA at hand.
+
+use time::OffsetDateTime;
+
+use super::{SetupParams, SetupPaths, Source};
+use crate::cert::Certificate;
+use crate::error::{Error, Result};
+use crate::file;
+use crate::issue::IssueParams;
+use crate::keep_or_issue::keep_or_issue;
+use crate::key::PrivateKey;
+use crate::lifetime::rfc3339;
+use crate::plan::Plan;
+use crate::verify::verify_client_cert;
+
+/// The key and client certificate: planned, and their summary and note.
+pub(super) fn client_certificate(
+    params: &SetupParams,
+    paths: &SetupPaths,
+    source: &Source<'_>,
+    ca_cert: &Certificate,
+    plan: &mut Plan,
+    warnings: &mut Vec<String>,
+    now: OffsetDateTime,
+) -> Result<(String, String)> {
+    let key = match &params.new_key {
+        Some(new) => {
+            plan.add(
+                &paths.key,
+                new.to_pem().as_bytes().to_vec(),
+                file::PRIVATE,
+                true,
+                "key_file: the runner's private key",
+            )?;
+            PrivateKey::from_pem(new.to_pem().as_bytes(), None)?
+        }
+        None => plan.key(
+            &paths.key,
+            params.algorithm,
+            params.force,
+            matches!(source, Source::Ca(_)),
+            "key_file: the runner's private key",
+        )?,
+    };
+    if key.matches(&ca_cert.public_key()) {
+        return Err(Error::CaKeyAsRunnerKey {
+            path: paths.key.clone(),
+            ca: ca_cert.subject(),
+        });
+    }
+    warnings.extend(crate::file::writable_ancestors(&paths.key)
+        .into_iter()
+        .map(|(d, mode)| {
+            format!(
+                "{} (mode {mode:o}) above the key is writable by group or others: they could swap the runner's files",
+                d.display()
+            )
+        }));
+    let (cert, note) = match source {
+        Source::Token(_) => unreachable!("a token has no client certificate"),
+        Source::Issued { cert, .. } => {
+            cert.subject_reading().check_signable()?;
+            if !key.matches(&cert.public_key()) {
+                return Err(Error::KeyMismatch {
+                    certificate: format!("the certificate {}", cert.subject()),
+                }
+                .in_file(&paths.key));
+            }
+            let report =
+                verify_client_cert(std::slice::from_ref(ca_cert), cert, Some(&key), Some(now));
+            if !report.ok {
+                return Err(Error::InvalidArgument(format!(
+                    "the signed certificate is not accepted for client auth by {}: {}",
+                    ca_cert.subject(),
+                    report
+                        .problems
+                        .iter()
+                        .map(|p| p.message.clone())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )));
+            }
+            (
+                (**cert).clone(),
+                "signed elsewhere; checked against the cluster CA".to_string(),
+            )
+        }
+        Source::Ca(ca) => {
+            let decided = keep_or_issue(
+                ca,
+                &params.identity,
+                &key,
+                &paths.cert,
+                params.renew_before,
+                params.force,
+                &IssueParams {
+                    lifetime: params.lifetime,
+                    allow_system_masters: params.allow_system_masters,
+                    now: Some(now),
+                },
+                now,
+            )?;
+            warnings.extend(decided.warnings);
+            (decided.certificate, decided.note)
+        }
+    };
+
+    plan.add_certificate(
+        &paths.cert,
+        &cert,
+        "cert_file: the runner's client certificate",
+    )?;
+    Ok((
+        format!(
+            "{} valid until {}",
+            cert.subject(),
+            rfc3339(cert.not_after())
+        ),
+        note,
+    ))
+}
