@@ -40,6 +40,11 @@ PY
 mkdir -p "$HOME/.ansible/test/cache"
 cp scripts/ansible_test_get_pip.py "$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
 
+# Identities that setup pins (see docs/renewal.md) go to a state directory
+# of this run's own, not to the machine's /var/lib/runnerkey.
+RUNNERKEY_STATE_DIR=$(mktemp -d /tmp/runnerkey-state.XXXXXX)
+export RUNNERKEY_STATE_DIR
+
 # Rust: formatting, lints and docs hold the line; then build the binaries the
 # Python tests drive, and every Rust test.
 cargo fmt --all -- --check

@@ -257,6 +257,7 @@ class _RenewReport(TypedDict):
     """What :func:`renew` did (``old_not_after``/``new_not_after``: a token's ``exp`` for a token runner)."""
 
     runner: str
+    identity: str
     credential: Literal["client-certificate", "bearer-token", "in-cluster", "none"]
     renewed: bool
     dry_run: bool
@@ -380,6 +381,10 @@ class InvalidArgumentError(RunnerkeyError, ValueError):
 
 class CryptoError(RunnerkeyError):
     """The crypto backend failed."""
+
+class UntrustedError(RunnerkeyError):
+    """A credential or request that is not what was decided (the identity setup pinned, the
+    approval policy): refused, nothing done."""
 
 @final
 class PrivateKey:
@@ -533,6 +538,22 @@ class CertificateAuthority:
         """Writes ca.crt (0644) and ca.key (0600, PKCS#1/SEC1) into ``directory``."""
 
 @final
+class PemBlock:
+    """One PEM block as Go's ``encoding/pem`` decodes it (bytes that are not UTF-8 in the type
+    and headers are kept as surrogate escapes). Its repr never shows the contents."""
+    @property
+    def type(self) -> str: ...
+    @property
+    def headers(self) -> dict[str, str]: ...
+    @property
+    def bytes(self) -> bytes: ...
+
+def pem_decode(data: bytes) -> tuple[Optional[PemBlock], bytes]:
+    """The next PEM block in ``data`` and the rest after it, exactly as Go's ``pem.Decode``
+    finds them (a BEGIN line only at the start of the data or of a line): ``(None, data)`` when
+    there is none."""
+
+@final
 class VerifyReport:
     """The outcome of :func:`verify`; true when no problem was found."""
 
@@ -638,13 +659,13 @@ def k8s_csr_submit(csr: CertificateRequest, key: PrivateKey, *, kubeconfig: Opti
     ``key``, names exactly the CSR's identity and is accepted by the cluster CA. The object is
     deleted afterwards (left for an approver when still pending)."""
 
-def k8s_csr_approve(name: str, *, expect_user: Optional[str] = None, expect_groups: Sequence[str] = ..., kubeconfig: Optional[_Path] = None, context: Optional[str] = None) -> None:
+def k8s_csr_approve(name: str, *, expect_user: Optional[str] = None, expect_groups: Sequence[str] = ..., kubeconfig: Optional[_Path] = None, context: Optional[str] = None, deny: bool = False) -> None:
     """Approves the pending CertificateSigningRequest ``name`` only if it asks for exactly
     ``expect_user`` and ``expect_groups`` — without ``expect_user``, exactly the identity of
     whoever submitted it (a renewal of one's own) — the kube-apiserver-client signer and client
-    usages."""
+    usages. With ``deny``, a request that is not approved is marked Denied with the reason."""
 
-def renew(*, config: _Path, runner: Union[str, int], ca: Optional[CertificateAuthority] = None, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, approve: bool = False, wait: float = 300.0, renew_at: float = ..., renew_before: Optional[str] = None, force: bool = False, dry_run: bool = False, online: bool = True, timeout: float = 10.0, expect_service_account: Optional[tuple[str, str]] = None) -> _RenewReport:
+def renew(*, config: _Path, runner: Union[str, int], ca: Optional[CertificateAuthority] = None, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, approve: bool = False, wait: float = 300.0, renew_at: float = ..., renew_before: Optional[str] = None, force: bool = False, dry_run: bool = False, online: bool = True, timeout: float = 10.0, expect_service_account: Optional[tuple[str, str]] = None, expect_user: Optional[str] = None, expect_groups: Sequence[str] = ...) -> _RenewReport:
     """Renews the runner's client certificate when it is due (``runnerkey renew``): always a new
     key, the same user, groups and lifetime; checked offline against ``ca_file`` and, when the
     API server answers, by authenticating with it (a pair it refuses is not installed:

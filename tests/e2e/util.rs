@@ -98,6 +98,7 @@ impl Dir {
             None => Command::new(bin)
                 .args(args)
                 .env("LC_ALL", self.locale)
+                .env("RUNNERKEY_STATE_DIR", self.tmp.path().join(".state"))
                 .current_dir(self.tmp.path())
                 .output(),
             Some(m) => Command::new("sh")
@@ -106,6 +107,7 @@ impl Dir {
                 .arg(bin)
                 .args(args)
                 .env("LC_ALL", self.locale)
+                .env("RUNNERKEY_STATE_DIR", self.tmp.path().join(".state"))
                 .current_dir(self.tmp.path())
                 .output(),
         }
@@ -123,6 +125,7 @@ impl Dir {
         let mut child = Command::new(env!("CARGO_BIN_EXE_runnerkey"))
             .args(args)
             .env("LC_ALL", self.locale)
+            .env("RUNNERKEY_STATE_DIR", self.tmp.path().join(".state"))
             .current_dir(self.tmp.path())
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())

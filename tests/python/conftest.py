@@ -11,12 +11,17 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+
+# Identities setup pins (pin.rs) go to a state directory of the test run's
+# own, never to the machine's /var/lib/runnerkey.
+os.environ.setdefault("RUNNERKEY_STATE_DIR", tempfile.mkdtemp(prefix="runnerkey-state-"))
 FIXTURES = ROOT / "tests" / "fixtures"
 
 

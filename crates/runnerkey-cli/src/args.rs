@@ -302,6 +302,12 @@ pub struct RenewArgs {
     /// For a token runner: the service account NAMESPACE/NAME its token must be for (refused otherwise: config.toml may have been edited); `systemd` pins it.
     #[arg(long, value_name = "NS/NAME")]
     pub expect_service_account: Option<String>,
+    /// For a certificate runner: the user (CN) it must be for. Setup pins the identity where the runner's user cannot write; without a pin (an older setup) this pins it, and renewal as root refuses a directory others may write until it is pinned.
+    #[arg(long)]
+    pub expect_user: Option<String>,
+    /// With --expect-user: a group (O) it must hold; repeat for several (exactly these).
+    #[arg(long = "expect-group", requires = "expect_user")]
+    pub expect_groups: Vec<String>,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -326,6 +332,9 @@ pub struct SystemdArgs {
     /// With --install: the root to install under (default /).
     #[arg(long, requires = "install", default_value = "/")]
     pub root: PathBuf,
+    /// The units' instance name [default: the runner's name]; required when another runner in config.toml has the same name, so that each gets units of its own.
+    #[arg(long)]
+    pub instance: Option<String>,
 }
 
 /// `runnerkey status`
@@ -545,6 +554,9 @@ pub struct K8sCsrApproveArgs {
     /// A group (O) it must ask for; repeat for several (exactly these).
     #[arg(long = "expect-group", requires = "expect_user")]
     pub expect_groups: Vec<String>,
+    /// Mark a request that is not approved Denied, with the reason (default: leave it pending for a person).
+    #[arg(long)]
+    pub deny: bool,
 }
 
 /// `runnerkey k8s-csr create`

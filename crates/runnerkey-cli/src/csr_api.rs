@@ -152,6 +152,7 @@ pub fn approve(a: &K8sCsrApproveArgs) -> Result<Outcome> {
         context(&a.api)?,
         &a.name,
         expected.as_ref(),
+        a.deny,
         std::time::Duration::from_secs(30),
     )?;
     out!(

@@ -144,6 +144,12 @@ where
             // cannot be used — is an outcome, not bad input.
             return match e.root() {
                 runnerkey::Error::CsrNotIssued { .. }
+                | runnerkey::Error::NotPinned { .. }
+                | runnerkey::Error::NoPin { .. }
+                | runnerkey::Error::CsrApi(
+                    runnerkey::CsrApiProblem::NotApproved { .. }
+                    | runnerkey::CsrApiProblem::SignerTooLong { .. },
+                )
                 | runnerkey::Error::CsrApi(
                     runnerkey::CsrApiProblem::Unreachable { .. }
                     | runnerkey::CsrApiProblem::Answered { .. }

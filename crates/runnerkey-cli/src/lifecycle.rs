@@ -159,6 +159,11 @@ pub fn renew(a: &RenewArgs) -> Result<Outcome> {
             })?;
         params.expect_service_account = Some((ns.to_string(), name.to_string()));
     }
+    params.expect_identity = a
+        .expect_user
+        .as_ref()
+        .map(|u| runnerkey::Identity::new(u.clone(), a.expect_groups.clone()))
+        .transpose()?;
     let ca;
     let signer = match a.csr_api.resolve()? {
         Some((context, approve, wait)) => runnerkey::Signer::CsrApi {
@@ -178,7 +183,7 @@ pub fn renew(a: &RenewArgs) -> Result<Outcome> {
     if a.json {
         crate::term::print_json(&report)?;
     } else {
-        let name = format!("runner {:?}", report.runner);
+        let name = format!("runner {:?} ({})", report.runner, report.identity);
         let token = report.credential == Credential::BearerToken;
         let (what, new, old) = if token {
             ("token", "a new token", "the old token")
@@ -266,6 +271,22 @@ pub fn systemd(a: &SystemdArgs) -> Result<Outcome> {
         .find(|r| r.index == index)
         .ok_or_else(|| runnerkey::Error::InvalidArgument("the runner disappeared".into()))?;
     let label = info.name.clone().unwrap_or_else(|| format!("#{index}"));
+    let same_name = config
+        .runners()?
+        .iter()
+        .filter(|r| info.name.is_some() && r.name == info.name)
+        .count();
+    let instance = match &a.instance {
+        Some(i) => i.clone(),
+        None if same_name > 1 => {
+            return Err(runnerkey::Error::InvalidArgument(format!(
+                "{} runners in {} are named {label:?}: their units would overwrite each other; give this one a distinct --instance NAME",
+                same_name,
+                a.config.config.display()
+            )));
+        }
+        None => label.clone(),
+    };
     let k = info.kubernetes.unwrap_or_default();
     let key_dir = k.key_file.filter(|f| !f.is_empty()).and_then(|f| {
         std::path::Path::new(&f)
@@ -371,7 +392,7 @@ pub fn systemd(a: &SystemdArgs) -> Result<Outcome> {
             writable.push(dir);
         }
     }
-    let units = runnerkey::RenewUnits::new(label, exec, check, writable);
+    let units = runnerkey::RenewUnits::new(instance, exec, check, writable);
     if a.install {
         let written = units.install(&a.root)?;
         for p in &written {

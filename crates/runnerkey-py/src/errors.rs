@@ -83,10 +83,14 @@ class InvalidArgumentError(RunnerkeyError, ValueError):
 
 class CryptoError(RunnerkeyError):
     """The crypto backend failed."""
+
+class UntrustedError(RunnerkeyError):
+    """A credential or request that is not what was decided (the identity setup pinned, the
+    approval policy): refused, nothing done."""
 "#;
 
 /// Every class, in the order defined.
-pub const NAMES: [&str; 24] = [
+pub const NAMES: [&str; 25] = [
     "RunnerkeyError",
     "RunnerkeyIOError",
     "RunnerkeyFileNotFoundError",
@@ -111,6 +115,7 @@ pub const NAMES: [&str; 24] = [
     "CsrNotIssuedError",
     "InvalidArgumentError",
     "CryptoError",
+    "UntrustedError",
 ];
 
 static CLASS_MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
@@ -206,6 +211,7 @@ pub fn to_py(e: Error) -> PyErr {
         ErrorKind::ConcurrentModification => "ConcurrentModificationError",
         ErrorKind::CsrNotIssued => "CsrNotIssuedError",
         ErrorKind::Crypto => "CryptoError",
+        ErrorKind::Untrusted => "UntrustedError",
         ErrorKind::InvalidArgument => "InvalidArgumentError",
     };
     let err = new_err(name, message);

@@ -306,7 +306,7 @@ pub fn k8s_csr_submit(
 /// for exactly `expect_user` and `expect_groups` — without `expect_user`,
 /// exactly its submitter's own identity (see `runnerkey k8s-csr approve`).
 #[pyfunction]
-#[pyo3(signature = (name, *, expect_user = None, expect_groups = Vec::new(), kubeconfig = None, context = None))]
+#[pyo3(signature = (name, *, expect_user = None, expect_groups = Vec::new(), kubeconfig = None, context = None, deny = false))]
 pub fn k8s_csr_approve(
     py: Python<'_>,
     name: &str,
@@ -314,6 +314,7 @@ pub fn k8s_csr_approve(
     expect_groups: Vec<String>,
     kubeconfig: Option<PathBuf>,
     context: Option<String>,
+    deny: bool,
 ) -> PyResult<()> {
     if expect_user.is_none() && !expect_groups.is_empty() {
         return Err(crate::errors::to_py(runnerkey::Error::InvalidArgument(
@@ -329,6 +330,7 @@ pub fn k8s_csr_approve(
             kube_context(kubeconfig, context.as_deref())?,
             name,
             expected.as_ref(),
+            deny,
             std::time::Duration::from_secs(30),
         )
     })
@@ -339,7 +341,7 @@ pub fn k8s_csr_approve(
 /// Renews a runner's client certificate when it is due (see `runnerkey
 /// renew`); the report as a dict.
 #[pyfunction]
-#[pyo3(signature = (*, config, runner, ca = None, kubeconfig = None, context = None, approve = false, wait = 300.0, renew_at = 2.0 / 3.0, renew_before = None, force = false, dry_run = false, online = true, timeout = 10.0, expect_service_account = None))]
+#[pyo3(signature = (*, config, runner, ca = None, kubeconfig = None, context = None, approve = false, wait = 300.0, renew_at = 2.0 / 3.0, renew_before = None, force = false, dry_run = false, online = true, timeout = 10.0, expect_service_account = None, expect_user = None, expect_groups = Vec::new()))]
 #[allow(clippy::too_many_arguments)]
 pub fn renew(
     py: Python<'_>,
@@ -357,9 +359,15 @@ pub fn renew(
     online: bool,
     timeout: f64,
     expect_service_account: Option<(String, String)>,
+    expect_user: Option<String>,
+    expect_groups: Vec<String>,
 ) -> PyResult<Py<PyAny>> {
     let mut p = runnerkey::RenewParams::new(config, runner.into());
     p.expect_service_account = expect_service_account;
+    p.expect_identity = expect_user
+        .map(|u| Identity::new(u, expect_groups))
+        .transpose()
+        .py()?;
     p.policy = runnerkey::RenewalPolicy::at(renew_at).py()?;
     if let Some(b) = renew_before {
         p.policy.before = Some(b.parse::<Lifetime>().py()?.as_duration());

@@ -27,11 +27,13 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<pki::Certificate>()?;
     m.add_class::<pki::CertificateAuthority>()?;
     m.add_class::<pki::VerifyReport>()?;
+    m.add_class::<pki::PemBlock>()?;
     m.add_class::<config::RunnerConfig>()?;
     m.add_class::<kube::Manifests>()?;
     m.add_class::<kube::Kubeconfig>()?;
     m.add_function(wrap_pyfunction!(pki::verify, m)?)?;
     m.add_function(wrap_pyfunction!(pki::inspect, m)?)?;
+    m.add_function(wrap_pyfunction!(pki::pem_decode, m)?)?;
     m.add_function(wrap_pyfunction!(kube::rbac, m)?)?;
     m.add_function(wrap_pyfunction!(kube::kubeconfig, m)?)?;
     m.add_function(wrap_pyfunction!(kube::k8s_csr, m)?)?;

@@ -566,3 +566,58 @@ pub fn inspect(py: Python<'_>, data: Data, password: Option<Data>) -> PyResult<P
     let items = inspect_file(data.bytes(), pass.as_deref(), None).py()?;
     to_python(py, &items)
 }
+
+/// One PEM block as Go's `encoding/pem` decodes it. Its repr never shows
+/// the contents (they may be a private key).
+#[pyclass(module = "runnerkey", frozen)]
+pub struct PemBlock(runnerkey::PemBlock);
+
+/// Text from Go's bytes as Python's `bytes.decode("utf-8", "surrogateescape")`
+/// gives it, so that no byte is lost.
+fn go_string<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    pyo3::types::PyBytes::new(py, bytes).call_method1("decode", ("utf-8", "surrogateescape"))
+}
+
+#[pymethods]
+impl PemBlock {
+    /// The block's type, e.g. "CERTIFICATE".
+    #[getter(r#type)]
+    fn label<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        go_string(py, self.0.label_bytes())
+    }
+
+    /// The headers (`Proc-Type` …), as Go reads them.
+    #[getter]
+    fn headers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+        let dict = pyo3::types::PyDict::new(py);
+        for (k, v) in self.0.headers() {
+            dict.set_item(go_string(py, k)?, go_string(py, v)?)?;
+        }
+        Ok(dict)
+    }
+
+    /// The decoded contents.
+    #[getter]
+    fn bytes<'py>(&self, py: Python<'py>) -> Bound<'py, pyo3::types::PyBytes> {
+        pyo3::types::PyBytes::new(py, self.0.contents())
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<PemBlock {:?}, {} bytes>",
+            self.0.label(),
+            self.0.contents().len()
+        )
+    }
+}
+
+/// The next PEM block in `data` and the rest after it, exactly as Go's
+/// `pem.Decode` finds them: `(None, data)` when there is none.
+#[pyfunction]
+pub fn pem_decode<'py>(
+    py: Python<'py>,
+    data: &[u8],
+) -> (Option<PemBlock>, Bound<'py, pyo3::types::PyBytes>) {
+    let (block, rest) = runnerkey::PemBlock::decode(data);
+    (block.map(PemBlock), pyo3::types::PyBytes::new(py, rest))
+}

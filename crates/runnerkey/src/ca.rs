@@ -331,7 +331,7 @@ mod tests {
         std::fs::write(&broken, "-----BEGIN CERTIFICATE-----\nAAAA\n").unwrap();
         assert!(matches!(
             load_certificates(&broken).unwrap_err().root(),
-            Error::Pem(_)
+            Error::WrongPemBlock { .. }
         ));
         let neither = dir.path().join("neither");
         std::fs::write(&neither, "just text").unwrap();

@@ -67,11 +67,11 @@ impl Certificate {
         let blocks = pem_block::parse(data)?;
         let certs = blocks
             .iter()
-            .filter(|b| b.tag() == "CERTIFICATE")
+            .filter(|b| b.is("CERTIFICATE"))
             .map(|b| Self::from_der(b.contents()))
             .collect::<Result<Vec<_>>>()?;
         if certs.is_empty() {
-            return Err(pem_block::wrong_block("certificate", &blocks));
+            return Err(pem_block::wrong_block("certificate", &blocks, data));
         }
         Ok(certs)
     }

@@ -74,13 +74,13 @@ impl CertificateRequest {
         Ok(csr)
     }
 
-    /// The first `CERTIFICATE REQUEST` (or `NEW CERTIFICATE REQUEST`) block.
+    /// The one `CERTIFICATE REQUEST` block `data` holds, read as
+    /// kube-apiserver and the signer read a CSR object's `spec.request`
+    /// (the first block Go's `encoding/pem` finds); anything else in `data`
+    /// (text before or after, a second block, headers) is refused, so that
+    /// no reader can find another request in it.
     pub fn from_pem(data: &[u8]) -> Result<Self> {
-        let blocks = pem_block::parse(data)?;
-        let block = blocks
-            .iter()
-            .find(|b| matches!(b.tag(), "CERTIFICATE REQUEST" | "NEW CERTIFICATE REQUEST"))
-            .ok_or_else(|| pem_block::wrong_block("certificate request", &blocks))?;
+        let block = pem_block::parse_exactly_one(data, "CERTIFICATE REQUEST")?;
         Self::from_der(block.contents())
     }
 

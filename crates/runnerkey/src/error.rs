@@ -291,6 +291,30 @@ pub enum Error {
     /// The crypto backend failed.
     #[error("crypto backend: {0}")]
     Crypto(String),
+    /// A credential in place that is not the identity setup pinned for the
+    /// runner, or a pinned fact that does not hold: nothing was renewed.
+    #[error(
+        "runner {runner:?}: {found}, not {pinned} as setup pinned it: nothing was renewed (run setup again to change the identity)"
+    )]
+    NotPinned {
+        /// The runner.
+        runner: String,
+        /// What setup pinned.
+        pinned: String,
+        /// What is in place instead.
+        found: String,
+    },
+    /// A runner whose credential directory someone else may write, with no
+    /// identity pinned by setup: root does not take an identity from it.
+    #[error(
+        "runner {runner:?}: {reason}: unattended renewal needs the identity setup pins (run setup again, or renew with --expect-user USER [--expect-group GROUP]… once to pin it)"
+    )]
+    NoPin {
+        /// The runner.
+        runner: String,
+        /// Why a pin is needed.
+        reason: String,
+    },
 }
 
 /// The first names, quoted, and how many more there are: a config with a
@@ -371,6 +395,9 @@ pub enum ErrorKind {
     CsrNotIssued,
     /// The crypto backend failed.
     Crypto,
+    /// A credential or request that is not what was decided (a pinned
+    /// identity, an approval policy): refused, nothing done.
+    Untrusted,
 }
 
 /// Shorthand for results of this crate.
@@ -418,6 +445,7 @@ impl Error {
             Error::Locked { .. } => ErrorKind::Locked,
             Error::ConcurrentModification { .. } => ErrorKind::ConcurrentModification,
             Error::CsrNotIssued { .. } => ErrorKind::CsrNotIssued,
+            Error::NotPinned { .. } | Error::NoPin { .. } => ErrorKind::Untrusted,
             Error::Crypto(_) => ErrorKind::Crypto,
         }
     }

@@ -247,7 +247,7 @@ pub fn inspect_pem(
     let blocks = pem_block::parse(data)?;
     let mut items = Vec::new();
     for block in &blocks {
-        let item = match block.tag() {
+        let item = match block.label().as_ref() {
             "CERTIFICATE" => Item::Certificate(Box::new(CertificateInfo::new(
                 &Certificate::from_der(block.contents())?,
                 now,
@@ -276,20 +276,20 @@ pub fn inspect_pem(
         return Err(pem_block::wrong_block(
             "certificate, CSR or private key",
             &blocks,
+            data,
         ));
     }
     Ok(items)
 }
 
-fn describe_key(block: &pem_block::Block, passphrase: Option<&[u8]>) -> Result<PrivateKeyInfo> {
-    let format = match block.tag() {
+fn describe_key(block: &pem_block::PemBlock, passphrase: Option<&[u8]>) -> Result<PrivateKeyInfo> {
+    let format = match block.label().as_ref() {
         "RSA PRIVATE KEY" => KeyFormat::Pkcs1,
         "EC PRIVATE KEY" => KeyFormat::Sec1,
         "ENCRYPTED PRIVATE KEY" => KeyFormat::EncryptedPkcs8,
         _ => KeyFormat::Pkcs8,
     };
-    let pem = pem::encode(block);
-    match PrivateKey::from_pem(pem.as_bytes(), passphrase) {
+    match PrivateKey::from_block(block, passphrase) {
         Ok(key) => Ok(PrivateKeyInfo {
             format,
             key: Some(KeyDescription::new(key.key_type(), Some(key.public_key()))),

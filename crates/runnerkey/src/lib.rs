@@ -103,6 +103,7 @@ mod nesting;
 mod next_step;
 mod oid;
 mod pem_block;
+mod pin;
 mod plan;
 mod proxy;
 mod public_key;
@@ -144,6 +145,7 @@ pub use kube_context::{
 pub use lifetime::{Lifetime, LifetimeProblem};
 pub use manifest::{Manifests, ObjectMeta};
 pub use next_step::{NextStep, RbacFor};
+pub use pem_block::PemBlock;
 pub use plan::FileAction;
 pub use public_key::{KeyType, PublicKey};
 pub use renew::{OnlineCheck, RenewParams, RenewReport, Signer};

@@ -55,6 +55,11 @@ pub struct RenewParams {
     /// A token runner's service account (namespace, name): renewal refuses
     /// a token for any other (config.toml may have been edited).
     pub expect_service_account: Option<(String, String)>,
+    /// The client-certificate identity to renew. When setup pinned one it
+    /// must be the same; when none is pinned it is pinned now (after a
+    /// successful renewal), for a credential directory that someone else
+    /// may write.
+    pub expect_identity: Option<crate::identity::Identity>,
 }
 
 impl RenewParams {
@@ -71,6 +76,7 @@ impl RenewParams {
             timeout: Duration::from_secs(10),
             now: None,
             expect_service_account: None,
+            expect_identity: None,
         }
     }
 }
@@ -81,6 +87,9 @@ impl RenewParams {
 pub struct RenewReport {
     /// The runner.
     pub runner: String,
+    /// The identity renewed (or checked): the certificate's user and
+    /// groups, or the token's service account user.
+    pub identity: String,
     /// What it authenticates with: a client certificate, or a bearer token.
     pub credential: Credential,
     /// A new pair is in place (or, in a dry run, would be).
@@ -214,8 +223,16 @@ impl RenewParams {
                 ca.check_output(p)?;
             }
         }
-        let old = Certificate::load(&cert_file)?;
-        let trusted = Certificate::load_all(&ca_file)?;
+        // The directory may be the runner user's: every file is read
+        // without following a link it could have planted (see
+        // credential_dir.rs), and the identity comes from the pin setup
+        // recorded where that user cannot write, not from these files.
+        let cdir = CredentialDir::new(&dir);
+        let read =
+            |p: &Path| -> Result<Vec<u8>> { cdir.read(&name_of(p)).map_err(|e| e.in_file(p)) };
+        let old = Certificate::from_pem(&read(&cert_file)?).map_err(|e| e.in_file(&cert_file))?;
+        let trusted =
+            Certificate::all_from_pem(&read(&ca_file)?).map_err(|e| e.in_file(&ca_file))?;
         // The identity is copied from the certificate in place: only from
         // one the signing CA (or, through the CSR API, the cluster CA in
         // ca_file) made; whatever else sits in cert_file is vouched for by
@@ -237,11 +254,46 @@ impl RenewParams {
                     .join(", ")
             )));
         }
-        let old_key = PrivateKey::load(&key_file, None)?;
-        let mismatched = !old_key.matches(&old.public_key());
+        let Pinned {
+            identity,
+            to_record,
+            in_force,
+        } = self.pinned_identity(&label, &dir, &old)?;
+        if let Some(pin) = &in_force
+            && let Some(fp) = &pin.ca_sha256
+        {
+            let signer_cas: Vec<String> = match &signer {
+                Signer::Ca(ca) => vec![ca.certificate().sha256_fingerprint()],
+                Signer::CsrApi { context, .. } => context
+                    .cas
+                    .iter()
+                    .map(Certificate::sha256_fingerprint)
+                    .collect(),
+            };
+            if !signer_cas.contains(fp) {
+                return Err(Error::NotPinned {
+                    runner: label,
+                    pinned: format!("the cluster CA {fp}"),
+                    found: format!("the signer's CA is {}", signer_cas.join(", ")),
+                });
+            }
+            if !trusted.iter().any(|c| c.sha256_fingerprint() == *fp) {
+                return Err(Error::NotPinned {
+                    runner: label,
+                    pinned: format!("the cluster CA {fp}"),
+                    found: format!("{} holds another CA", ca_file.display()),
+                });
+            }
+        }
+        // A key that cannot be read is replaced like a mismatched one.
+        let old_key = PrivateKey::from_pem(&read(&key_file)?, None).ok();
+        let mismatched = !old_key
+            .as_ref()
+            .is_some_and(|k| k.matches(&old.public_key()));
         let due_at = self.policy.due_at(&old);
         let mut report = RenewReport {
-            runner: label,
+            runner: label.clone(),
+            identity: identity.to_string(),
             credential: Credential::ClientCertificate,
             renewed: false,
             dry_run: self.dry_run,
@@ -265,13 +317,21 @@ impl RenewParams {
         } else {
             format!("due since {}", rfc3339(due_at))
         };
-        let identity = old.identity();
+        // The same lifetime, within what the CSR API can ask for again.
         let lifetime = Lifetime::from_duration(
             Duration::try_from(old.not_after() - old.not_before() - crate::template::BACKDATE)
                 .unwrap_or_default()
-                .max(Duration::from_secs(3600)),
+                .clamp(
+                    Duration::from_secs(3600),
+                    Duration::from_secs(i32::MAX as u64),
+                ),
         );
-        let key = PrivateKey::generate(algorithm_of(&old_key))?;
+        let key = PrivateKey::generate(
+            old_key
+                .as_ref()
+                .map(algorithm_of)
+                .unwrap_or(KeyAlgorithm::EcdsaP256),
+        )?;
         if self.dry_run && matches!(signer, Signer::CsrApi { .. }) {
             // Nothing is sent to the cluster in a dry run.
             report.renewed = true;
@@ -344,12 +404,9 @@ impl RenewParams {
                 return Ok(report);
             }
         }
-        let name = |p: &Path| {
-            p.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        };
-        CredentialDir::new(&dir).install(&[
+        let ca_pem: String = trusted.iter().map(Certificate::to_pem).collect();
+        let name = |p: &Path| name_of(p);
+        cdir.install(&[
             CredentialFile {
                 name: name(&key_file),
                 content: key.to_pem().as_bytes().to_vec(),
@@ -361,14 +418,100 @@ impl RenewParams {
                 mode: file::PUBLIC,
             },
             CredentialFile {
+                // The certificates ca_file held, written anew: nothing
+                // else of it is carried.
                 name: name(&ca_file),
-                content: file::read(&ca_file)?,
+                content: ca_pem.into_bytes(),
                 mode: file::PUBLIC,
             },
         ])?;
         report.renewed = true;
+        if let Some(pin) = to_record {
+            // `--expect-user` on a runner with no pin: pinned from now on.
+            crate::pin::record(&pin)?;
+        }
         Ok(report)
     }
+
+    /// The identity to renew, and the pin it comes from: (a pin to record
+    /// after success, the pin in force). Setup's pin wins; without one, an
+    /// expected identity is pinned; without either, the certificate's own
+    /// identity is taken only when nobody but this user may write its
+    /// directory.
+    fn pinned_identity(&self, label: &str, dir: &Path, old: &Certificate) -> Result<Pinned> {
+        let pin = crate::pin::load(&self.config, label)?;
+        let identity = match (&pin, &self.expect_identity) {
+            (Some(p), expected) => {
+                let Some(pinned) = p.identity() else {
+                    return Err(Error::NotPinned {
+                        runner: label.into(),
+                        pinned: "a bearer token".into(),
+                        found: "config.toml names a client certificate".into(),
+                    });
+                };
+                if let Some(e) = expected
+                    && !e.same_as(&pinned)
+                {
+                    return Err(Error::NotPinned {
+                        runner: label.into(),
+                        pinned: pinned.to_string(),
+                        found: format!("--expect-user asks for {e}"),
+                    });
+                }
+                pinned
+            }
+            (None, Some(e)) => e.clone(),
+            (None, None) => {
+                if let Some(reason) = crate::pin::writable_by_others(dir) {
+                    return Err(Error::NoPin {
+                        runner: label.into(),
+                        reason,
+                    });
+                }
+                old.identity()
+            }
+        };
+        if !old.identity().same_as(&identity) {
+            return Err(Error::NotPinned {
+                runner: label.into(),
+                pinned: identity.to_string(),
+                found: format!("the certificate in place is for {}", old.identity()),
+            });
+        }
+        let to_record = match (&pin, &self.expect_identity) {
+            (None, Some(e)) => Some(crate::pin::Pin {
+                config: self.config.clone(),
+                runner: label.into(),
+                way: crate::pin::PinnedWay::ClientCertificate,
+                user: Some(e.user.clone()),
+                groups: e.groups.clone(),
+                ca_sha256: None,
+                service_account: None,
+            }),
+            _ => None,
+        };
+        Ok(Pinned {
+            identity,
+            to_record,
+            in_force: pin,
+        })
+    }
+}
+
+/// The identity renew acts on, and where it comes from.
+struct Pinned {
+    identity: crate::identity::Identity,
+    /// A pin to record after a successful renewal (`--expect-user` with
+    /// none in force).
+    to_record: Option<crate::pin::Pin>,
+    /// Setup's pin.
+    in_force: Option<crate::pin::Pin>,
+}
+
+fn name_of(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// The online check in a few words, for the record.

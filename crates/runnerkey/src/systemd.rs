@@ -69,6 +69,11 @@ impl RenewUnits {
     }
 
     fn check(&self) -> Result<()> {
+        if self.runner.is_empty() {
+            return Err(Error::InvalidArgument(
+                "the units' instance name is empty: it would name the template-wide drop-in directory (runnerkey-renew@.service.d) that every runner's renewal reads".into(),
+            ));
+        }
         // systemd's limit on a unit name, suffix included.
         if self.name().len() + ".service".len() > 255 {
             return Err(Error::InvalidArgument(format!(
@@ -92,21 +97,47 @@ impl RenewUnits {
             }
         }
         for p in &self.writable {
+            let Some(text) = p.to_str() else {
+                return Err(Error::InvalidArgument(format!(
+                    "runner {:?}: the writable path {:?} is not UTF-8: it cannot go into a unit file",
+                    self.runner, p
+                )));
+            };
             if !p.is_absolute() {
                 return Err(Error::InvalidArgument(format!(
-                    "{} must be an absolute path",
-                    p.display()
+                    "runner {:?}: the writable path {text:?} must be absolute",
+                    self.runner
                 )));
             }
+            unit_value(&self.runner, "writable path (ReadWritePaths=)", text)?;
         }
-        for value in self.exec.iter().chain(&self.check).chain([
-            &self.interval,
-            &self.randomized_delay,
+        for (field, values) in [
+            ("renewal command (ExecStart=)", &self.exec),
+            ("check command (ExecStartPre=)", &self.check),
+        ] {
+            for v in values {
+                unit_value(&self.runner, field, v)?;
+            }
+        }
+        unit_value(&self.runner, "interval (OnUnitActiveSec=)", &self.interval)?;
+        unit_value(
             &self.runner,
-        ]) {
-            if value.chars().any(char::is_control) {
+            "random delay (RandomizedDelaySec=)",
+            &self.randomized_delay,
+        )?;
+        unit_value(&self.runner, "instance name", &self.runner)?;
+        for (field, value) in [
+            ("interval (OnUnitActiveSec=)", &self.interval),
+            ("random delay (RandomizedDelaySec=)", &self.randomized_delay),
+        ] {
+            if value.is_empty()
+                || !value
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '.')
+            {
                 return Err(Error::InvalidArgument(format!(
-                    "{value:?} holds a control character: it cannot go into a unit file"
+                    "runner {:?}: the {field} {value:?} is not a systemd time span (e.g. 5min)",
+                    self.runner
                 )));
             }
         }
@@ -130,7 +161,7 @@ impl RenewUnits {
             .writable
             .iter()
             .take(1)
-            .map(|p| quote(&p.display().to_string()))
+            .map(|p| quote_path(&p.display().to_string()))
             .collect();
         Ok(format!(
             "[Unit]\n\
@@ -160,7 +191,7 @@ impl RenewUnits {
         let writable: Vec<String> = self
             .writable
             .iter()
-            .map(|p| quote(&p.display().to_string()))
+            .map(|p| quote_path(&p.display().to_string()))
             .collect();
         Ok(format!(
             "# {runner}: written by runnerkey systemd\n\
@@ -275,6 +306,31 @@ fn description(runner: &str) -> String {
     format!("{:?}", runner.replace(['"', '\\'], "_")).replace('%', "%%")
 }
 
+/// Refuses a value that cannot be written into a unit file as data: a
+/// control character (a newline would start a directive of its own) or a
+/// character that is not a valid Unicode scalar for systemd's parser.
+fn unit_value(runner: &str, field: &str, value: &str) -> Result<()> {
+    if let Some(c) = value.chars().find(|c| c.is_control()) {
+        return Err(Error::InvalidArgument(format!(
+            "runner {runner:?}: the {field} {value:?} holds the control character {c:?}: it cannot go into a unit file"
+        )));
+    }
+    Ok(())
+}
+
+/// A path for a space-separated path list (`ReadWritePaths=`): quoted
+/// when it holds white space, quotes or backslashes (systemd unquotes and
+/// unescapes C-style there), `%` doubled (specifiers are expanded); `$` is
+/// not special in these settings.
+fn quote_path(path: &str) -> String {
+    let escaped = path.replace('%', "%%");
+    if escaped.contains(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '\\')) {
+        format!("\"{}\"", escaped.replace('\\', "\\\\").replace('"', "\\\""))
+    } else {
+        escaped
+    }
+}
+
 /// A word for ExecStart=: quoted when it holds white space, quotes,
 /// backslashes or `%` (systemd's specifier character, doubled).
 fn quote(word: &str) -> String {
@@ -318,6 +374,19 @@ mod tests {
         assert!(units.runner_dropin().is_err());
         let units = RenewUnits::new("r\n[Service]", vec!["/bin/true".into()], vec![], vec![]);
         assert!(units.timer().is_err());
+        let units = RenewUnits::new(
+            "r",
+            vec!["/bin/true".into()],
+            vec![],
+            vec!["/tmp\nExecStartPre=/injected".into()],
+        );
+        assert!(
+            matches!(units.instance_dropin(), Err(Error::InvalidArgument(m)) if m.contains("ReadWritePaths"))
+        );
+        let units = RenewUnits::new("", vec!["/bin/true".into()], vec![], vec![]);
+        assert!(units.files().is_err());
+        assert_eq!(quote_path("/a b/%h"), "\"/a b/%%h\"");
+        assert_eq!(quote_path("/a$b"), "/a$b");
     }
 
     #[test]

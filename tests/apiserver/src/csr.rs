@@ -334,7 +334,13 @@ fn sign(
     let pem = STANDARD
         .decode(obj["spec"]["request"].as_str().unwrap_or(""))
         .map_err(|e| e.to_string())?;
-    let csr = runnerkey::CertificateRequest::from_pem(&pem).map_err(|e| e.chain())?;
+    // As kube-controller-manager reads it: the first block Go's
+    // encoding/pem finds (runnerkey's port of it), whatever surrounds it.
+    let block = match runnerkey::PemBlock::decode(&pem).0 {
+        Some(b) if b.label() == "CERTIFICATE REQUEST" => b,
+        _ => return Err("spec.request holds no CERTIFICATE REQUEST block first".into()),
+    };
+    let csr = runnerkey::CertificateRequest::from_der(block.contents()).map_err(|e| e.chain())?;
     let secs = obj["spec"]["expirationSeconds"]
         .as_u64()
         .unwrap_or(365 * 86_400)

@@ -30,6 +30,7 @@ pub(super) fn approve(
     server: &str,
     name: &str,
     expected: Option<&Identity>,
+    deny: bool,
 ) -> Result<Identity> {
     crate::k8s_name::check_subdomain("CertificateSigningRequest name", name)?;
     let got = client
@@ -68,15 +69,94 @@ pub(super) fn approve(
             ),
         });
     }
-    if object.spec.signer_name != CLIENT_SIGNER {
-        return Err(CsrApiProblem::NotApproved {
-            name: name.into(),
-            reason: format!(
-                "it is for the signer {:?}, not {CLIENT_SIGNER}",
-                object.spec.signer_name
-            ),
+    let asked = match judge(&object, &value, expected) {
+        Ok(asked) => asked,
+        Err(reason) => {
+            if deny {
+                put_condition(
+                    client,
+                    server,
+                    name,
+                    &mut value,
+                    "Denied",
+                    "RunnerkeyPolicy",
+                    &reason,
+                )?;
+            }
+            return Err(CsrApiProblem::NotApproved {
+                name: name.into(),
+                reason,
+            }
+            .into());
         }
-        .into());
+    };
+    if conditions.iter().any(|c| c["type"] == "Approved") {
+        return Ok(asked);
+    }
+    let message = format!("approved by runnerkey for {asked}");
+    put_condition(
+        client,
+        server,
+        name,
+        &mut value,
+        "Approved",
+        "RunnerkeyApprove",
+        &message,
+    )?;
+    Ok(asked)
+}
+
+/// Adds the condition `kind` (Approved or Denied) to the request through
+/// its approval subresource.
+fn put_condition(
+    client: &ApiClient,
+    server: &str,
+    name: &str,
+    value: &mut Value,
+    kind: &str,
+    reason: &str,
+    message: &str,
+) -> Result<()> {
+    let mut all = value["status"]["conditions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    all.push(json!({"type": kind, "status": "True", "reason": reason, "message": message}));
+    value["status"]["conditions"] = Value::Array(all);
+    let put = client
+        .request("PUT", &format!("{PATH}/{name}/approval"), Some(value))
+        .map_err(|e| api(e, server))?;
+    if put.status != 200 && put.status != 201 {
+        return Err(refused(
+            put.status,
+            &put.json(),
+            if kind == "Denied" {
+                "denying the CertificateSigningRequest"
+            } else {
+                "approving the CertificateSigningRequest"
+            },
+        ));
+    }
+    Ok(())
+}
+
+/// The policy, as a pure function of the object: the identity a pending
+/// request may be approved for, or why not. The request is read exactly as
+/// the signer will read it (the first block Go's `encoding/pem` finds) and
+/// must hold nothing else; the kube-apiserver-client signer, client usages
+/// only, no extension besides the subject; the subject exactly `expected`
+/// (groups as a set) or, without it, the submitter's own identity with
+/// groups it holds and no `system:` group.
+pub(crate) fn judge(
+    object: &K8sCsr,
+    value: &Value,
+    expected: Option<&Identity>,
+) -> std::result::Result<Identity, String> {
+    if object.spec.signer_name != CLIENT_SIGNER {
+        return Err(format!(
+            "it is for the signer {:?}, not {CLIENT_SIGNER}",
+            object.spec.signer_name
+        ));
     }
     if let Some(u) = object
         .spec
@@ -84,71 +164,34 @@ pub(super) fn approve(
         .iter()
         .find(|u| !CLIENT_USAGES.contains(&u.as_str()))
     {
-        return Err(CsrApiProblem::NotApproved {
-            name: name.into(),
-            reason: format!("it asks for the usage {u:?}"),
-        }
-        .into());
+        return Err(format!("it asks for the usage {u:?}"));
     }
     if !object.spec.usages.iter().any(|u| u == "client auth") {
-        return Err(CsrApiProblem::NotApproved {
-            name: name.into(),
-            reason: "it does not ask for the usage \"client auth\"".into(),
-        }
-        .into());
+        return Err("it does not ask for the usage \"client auth\"".into());
     }
     let pem = STANDARD
         .decode(object.spec.request.trim())
-        .map_err(|e| Error::der("spec.request (base64)", e))?;
-    let request = CertificateRequest::from_pem(&pem)?;
+        .map_err(|e| format!("its spec.request is not base64 ({e})"))?;
+    let request = CertificateRequest::from_pem(&pem)
+        .map_err(|e| format!("its spec.request is refused: {}", e.chain()))?;
     if let Some(extra) = request.extras().first() {
         // The signer copies requested SANs into the certificate: anything
         // beyond a user and groups is more than was expected.
-        return Err(CsrApiProblem::NotApproved {
-            name: name.into(),
-            reason: format!("it asks for {extra} besides the identity"),
-        }
-        .into());
+        return Err(format!("it asks for {extra} besides the identity"));
     }
-    let asked = request.signable_identity()?;
-    let submitter;
+    let asked = request
+        .signable_identity()
+        .map_err(|e| format!("its subject is refused: {}", e.chain()))?;
+    let own;
     let expected = match expected {
         Some(e) => e,
         None => {
-            submitter = own_identity(&value, &asked).map_err(|reason| {
-                Error::from(CsrApiProblem::NotApproved {
-                    name: name.into(),
-                    reason,
-                })
-            })?;
-            &submitter
+            own = own_identity(value, &asked)?;
+            &own
         }
     };
     if !asked.same_as(expected) {
-        return Err(CsrApiProblem::NotApproved {
-            name: name.into(),
-            reason: format!("it asks for {asked}, not {expected}"),
-        }
-        .into());
-    }
-    if conditions.iter().any(|c| c["type"] == "Approved") {
-        return Ok(asked);
-    }
-    let mut all = conditions;
-    all.push(
-        json!({"type": "Approved", "status": "True", "reason": "RunnerkeyApprove",
-                    "message": format!("approved by runnerkey for {expected}")}),
-    );
-    value["status"]["conditions"] = Value::Array(all);
-    let put = client
-        .request("PUT", &format!("{PATH}/{name}/approval"), Some(&value))
-        .map_err(|e| api(e, server))?;
-    if put.status != 200 && put.status != 201 {
-        return Err(refused(
-            put.status,
-            &put.json(),
-            "approving the CertificateSigningRequest",
-        ));
+        return Err(format!("it asks for {asked}, not {expected}"));
     }
     Ok(asked)
 }
@@ -184,12 +227,17 @@ fn own_identity(object: &Value, asked: &Identity) -> std::result::Result<Identit
 /// when it asks for exactly `expected` (user and groups) — or, with `None`,
 /// exactly its submitter's own identity (a renewal) — the
 /// kube-apiserver-client signer and client usages only.
+///
+/// With `deny`, a request that is not approved is marked `Denied` with the
+/// reason (so that the signer never looks at it and its submitter learns
+/// why); without, it is left pending for a person.
 pub fn approve_csr(
     context: KubeContext,
     name: &str,
     expected: Option<&Identity>,
+    deny: bool,
     timeout: Duration,
 ) -> Result<Identity> {
     let (client, server) = client(context, timeout, timeout)?;
-    approve(&client, &server, name, expected)
+    approve(&client, &server, name, expected, deny)
 }

@@ -76,6 +76,18 @@ pub enum CsrApiProblem {
         "the signer issued a certificate for another key than the request's: it was not written"
     )]
     WrongKey,
+    /// The signer issued a certificate that lasts longer than asked, than
+    /// its CA, or than the API can ask for again: stored, every later
+    /// renewal (which asks for the same lifetime) would fail.
+    #[error(
+        "the signer issued a certificate valid until {not_after}, beyond {limit}: it was not written"
+    )]
+    SignerTooLong {
+        /// The issued certificate's end.
+        not_after: String,
+        /// What it exceeds.
+        limit: String,
+    },
     /// The cluster CA does not accept the issued certificate for client auth.
     #[error("the issued certificate is not a client certificate the cluster CA accepts: {}", problems.join("; "))]
     NotAccepted {
@@ -312,6 +324,36 @@ impl SubmitParams {
                 .is_ok_and(|r| r.status == 200 || r.status == 202 || r.status == 404);
         let (certificate, approved_here) = result?;
         let issued_for = (certificate.not_after() - certificate.not_before()).whole_seconds();
+        let too_long = |limit: String| {
+            Error::from(CsrApiProblem::SignerTooLong {
+                not_after: crate::lifetime::rfc3339(certificate.not_after()),
+                limit,
+            })
+        };
+        // Ten minutes of slack for the signer's backdating.
+        if let Some(asked) = self.expiration
+            && issued_for > asked.as_secs() as i64 + 600
+        {
+            return Err(too_long(format!(
+                "the {} s asked for (expirationSeconds)",
+                asked.as_secs()
+            )));
+        }
+        if issued_for > i64::from(i32::MAX) {
+            return Err(too_long(
+                "the longest lifetime the CSR API can ask for (2^31-1 s, about 68 years)".into(),
+            ));
+        }
+        if let Some(ca) = cas
+            .iter()
+            .filter(|ca| ca.subject() == certificate.issuer())
+            .find(|ca| certificate.not_after() > ca.not_after())
+        {
+            return Err(too_long(format!(
+                "its CA's end ({})",
+                crate::lifetime::rfc3339(ca.not_after())
+            )));
+        }
         // Ten minutes of slack: the backdating and the clocks.
         let clamped = self
             .expiration
@@ -340,7 +382,7 @@ impl SubmitParams {
     ) -> Result<(Certificate, bool)> {
         let mut approved_here = false;
         if self.approve {
-            approve(client, server, name, Some(expected))?;
+            approve(client, server, name, Some(expected), false)?;
             approved_here = true;
         }
         let wait = wait::Wait {

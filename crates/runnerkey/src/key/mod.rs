@@ -139,39 +139,47 @@ impl PrivateKey {
     /// it is skipped) or `ENCRYPTED PRIVATE KEY` with `passphrase`.
     pub fn from_pem(data: &[u8], passphrase: Option<&[u8]>) -> Result<Self> {
         let blocks = crate::pem_block::parse(data)?;
+        // Go's tls.X509KeyPair takes the first block whose type is
+        // `PRIVATE KEY` or ends in ` PRIVATE KEY`.
         let block = blocks
             .iter()
-            .find(|b| {
-                matches!(
-                    b.tag(),
-                    "PRIVATE KEY" | "RSA PRIVATE KEY" | "EC PRIVATE KEY" | "ENCRYPTED PRIVATE KEY"
-                )
-            })
-            .ok_or_else(|| crate::pem_block::wrong_block("private key", &blocks))?;
+            .find(|b| b.is("PRIVATE KEY") || b.label_bytes().ends_with(b" PRIVATE KEY"))
+            .ok_or_else(|| crate::pem_block::wrong_block("private key", &blocks, data))?;
+        Self::from_block(block, passphrase)
+    }
+
+    /// Parses a private key from one PEM block.
+    pub(crate) fn from_block(
+        block: &crate::pem_block::PemBlock,
+        passphrase: Option<&[u8]>,
+    ) -> Result<Self> {
         let der = block.contents();
         // OpenSSL's legacy encryption (`-----BEGIN RSA PRIVATE KEY-----`
         // with `Proc-Type: 4,ENCRYPTED` headers) is not PKCS#8: say how to
         // convert it instead of failing on the ciphertext as DER.
         if block
-            .headers()
-            .get("Proc-Type")
+            .header("Proc-Type")
             .is_some_and(|v| v.contains("ENCRYPTED"))
         {
             return Err(Error::UnsupportedKeyEncryption(
                 "OpenSSL's legacy PEM encryption (Proc-Type: 4,ENCRYPTED)".into(),
             ));
         }
-        match block.tag() {
+        match block.label().as_ref() {
             "PRIVATE KEY" => {
                 Self::from_pkcs8_der_as(Zeroizing::new(der.to_vec()), KeyFormat::Pkcs8)
             }
             "RSA PRIVATE KEY" => Self::from_pkcs1_der(der),
             "EC PRIVATE KEY" => Self::from_sec1_der(der),
-            _ => {
+            "ENCRYPTED PRIVATE KEY" => {
                 let passphrase = passphrase.ok_or(Error::PassphraseRequired)?;
                 let pkcs8 = decrypt_pkcs8(der, passphrase)?;
                 Self::from_pkcs8_der_as(pkcs8, KeyFormat::EncryptedPkcs8)
             }
+            other => Err(Error::WrongPemBlock {
+                expected: "a private key runnerkey reads (PKCS#8, PKCS#1, SEC1, encrypted PKCS#8)",
+                found: format!("{other} first"),
+            }),
         }
     }
 

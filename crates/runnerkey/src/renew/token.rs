@@ -46,8 +46,33 @@ pub(super) fn renew(
             claims.subject.as_deref().unwrap_or("")
         ))
     })?;
+    // Setup's pin names the account: a token config.toml holds for another
+    // is not renewed, whatever the cluster says of it.
+    if let Some(pin) = crate::pin::load(&params.config, &label)? {
+        match &pin.service_account {
+            Some((ns, name)) if *ns == namespace && *name == account => {}
+            Some((ns, name)) => {
+                return Err(Error::NotPinned {
+                    runner: label,
+                    pinned: format!("the service account {ns}/{name}"),
+                    found: format!("its bearer_token is for {namespace}/{account}"),
+                });
+            }
+            None => {
+                return Err(Error::NotPinned {
+                    runner: label,
+                    pinned: pin
+                        .identity()
+                        .map(|i| format!("the client certificate {i}"))
+                        .unwrap_or_else(|| "a client certificate".into()),
+                    found: "config.toml holds a bearer token".into(),
+                });
+            }
+        }
+    }
     let due = params.policy.token_due_at(&claims);
     let mut report = RenewReport {
+        identity: format!("system:serviceaccount:{namespace}:{account}"),
         runner: label,
         credential: Credential::BearerToken,
         renewed: false,

@@ -289,6 +289,7 @@ fn run(params: &SetupParams, source: Source<'_>) -> Result<SetupReport> {
     let now = OffsetDateTime::now_utc();
     let mut config = RunnerConfig::load(&params.config)?;
     check_executor(&config, params)?;
+    let runner_name = crate::pin::runner_name(&config, &params.runner)?;
     let changes = match &source {
         Source::Token(t) => token::config_changes(params, &paths, &t.token),
         _ => config_changes(params, &paths),
@@ -359,7 +360,25 @@ fn run(params: &SetupParams, source: Source<'_>) -> Result<SetupReport> {
             "kubeconfig to test the identity with kubectl",
         )?;
     }
-    commit_and_check(
+    let pin = crate::pin::Pin {
+        config: params.config.clone(),
+        runner: runner_name,
+        way: match &source {
+            Source::Token(_) => crate::pin::PinnedWay::BearerToken,
+            _ => crate::pin::PinnedWay::ClientCertificate,
+        },
+        user: (!matches!(source, Source::Token(_))).then(|| params.identity.user.clone()),
+        groups: match &source {
+            Source::Token(_) => Vec::new(),
+            _ => params.identity.groups.clone(),
+        },
+        ca_sha256: Some(ca_cert.sha256_fingerprint()),
+        service_account: match &source {
+            Source::Token(t) => Some(t.service_account()),
+            _ => None,
+        },
+    };
+    let report = commit_and_check(
         params,
         &paths,
         config,
@@ -368,7 +387,12 @@ fn run(params: &SetupParams, source: Source<'_>) -> Result<SetupReport> {
         note,
         warnings,
         matches!(source, Source::Token(_)),
-    )
+    )?;
+    if !params.dry_run {
+        // What root's renewal will renew, and nothing else (see pin.rs).
+        crate::pin::record(&pin)?;
+    }
+    Ok(report)
 }
 
 /// Writes the plan and the config (credentials first, config.toml last),

@@ -30,6 +30,11 @@ pub(super) struct TokenSource {
 
 impl TokenSource {
     /// The runner's service account, for its RBAC.
+    /// The runner's service account (namespace, name).
+    pub fn service_account(&self) -> (String, String) {
+        (self.namespace.clone(), self.name.clone())
+    }
+
     pub fn subject(&self) -> RbacSubject {
         RbacSubject::ServiceAccount {
             namespace: self.namespace.clone(),

@@ -1,0 +1,3 @@
+module runnerkey.test/oracle
+
+go 1.26
