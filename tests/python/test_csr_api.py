@@ -93,7 +93,7 @@ def test_submit_approve_wait_and_check(tmp_path: Path) -> None:
         time.sleep(1.5)
         wrong = run("k8s-csr", "approve", "runner-h2", "--kubeconfig", kc, "--expect-user", "gitlab-runner:h2",
                     "--expect-group", "system:masters")
-        assert wrong.code == 2 and "not approved" in wrong.err, wrong
+        assert wrong.code == 1 and "not approved" in wrong.err, wrong
         denied = run("k8s-csr", "approve", "runner-h2", "--kubeconfig", tmp_path / "nobody.kc",
                      "--expect-user", "gitlab-runner:h2")
         # The cluster's refusal is an outcome (exit 1), not bad input.
@@ -193,7 +193,7 @@ def test_what_an_attack_found(tmp_path: Path) -> None:
                    tmp_path / "san.csr", "--name", "san", "--wait", "1s", "--out", tmp_path / "san.crt")
         assert left.code == 1 and "pending" in left.err, left
         refused = run("k8s-csr", "approve", "san", "--kubeconfig", admin, "--expect-user", "alice")
-        assert refused.code == 2 and "besides the identity" in refused.err, refused
+        assert refused.code == 1 and "besides the identity" in refused.err, refused
         # Denied by someone else: approve says so, with the reason given.
         deny(srv.url, tmp_path, ca_crt, "san", "NotOurs", "no SANs here")
         denied = run("k8s-csr", "approve", "san", "--kubeconfig", admin, "--expect-user", "alice")
@@ -333,8 +333,8 @@ def test_approve_without_expectations_approves_only_a_renewal_of_ones_own(tmp_pa
         r = run("k8s-csr", "approve", "self", "--kubeconfig", admin)
         assert r.code == 0 and 'gitlab-runner:h5' in r.out, r
         r = run("k8s-csr", "approve", "other", "--kubeconfig", admin)
-        assert r.code == 2 and "submitted by" in r.err, r
+        assert r.code == 1 and "submitted by" in r.err, r
         r = run("k8s-csr", "approve", "more", "--kubeconfig", admin)
-        assert r.code == 2 and '"admins"' in r.err and "does not hold" in r.err, r
+        assert r.code == 1 and '"admins"' in r.err and "does not hold" in r.err, r
     finally:
         srv.stop()

@@ -258,8 +258,18 @@ def test_what_an_attack_found(tmp_path: Path) -> None:
         fake = forged({"sub": "system:serviceaccount:kube-system:powerful", "iat": now - 3000, "exp": now + 600})
         cfg.write_text(good.replace(token, fake))
         r = run("renew", "--config", cfg, "--runner", "deploy", "--kubeconfig", kcs["token-admin"])
-        assert r.code == 1 and "not vouched for" in r.err, r
+        # Setup pinned the account: refused before the cluster is even asked.
+        assert r.code == 1 and "not the service account gitlab-runner/runner as setup pinned it" in r.err, r
         assert tomllib.loads(cfg.read_text())["runners"][0]["kubernetes"]["bearer_token"] == fake
+        # Without the pin (an older setup), the cluster does not vouch for the forged token.
+        pins = list(Path(os.environ["RUNNERKEY_STATE_DIR"], "pins").glob("*.json"))
+        pin = next(p for p in pins if str(cfg) in p.read_text() and '"deploy"' in p.read_text())
+        saved_pin = pin.read_bytes()
+        pin.unlink()
+        r = run("renew", "--config", cfg, "--runner", "deploy", "--kubeconfig", kcs["token-admin"])
+        assert r.code == 1 and "not vouched for" in r.err, r
+        pin.write_bytes(saved_pin)
+        pin.chmod(0o600)
         # Nor when config.toml's host points at a server of the attacker's that vouches for it:
         # the token is shown to the cluster the kubeconfig names, not to config.toml's host.
         ca_crt, ca_key = tmp_path / "cluster" / "ca.crt", tmp_path / "cluster" / "ca.key"
@@ -269,8 +279,11 @@ def test_what_an_attack_found(tmp_path: Path) -> None:
                                extra=["--request-log", str(tmp_path / "liar.log")])
         try:
             cfg.write_text(good.replace(token, fake).replace(srv.url, liar.url))
+            pin.unlink()
             r = run("renew", "--config", cfg, "--runner", "deploy", "--kubeconfig", kcs["token-admin"])
             assert r.code == 1 and "not vouched for" in r.err, r
+            pin.write_bytes(saved_pin)
+            pin.chmod(0o600)
             # A genuine renewal never shows the new token to config.toml's host either:
             # the cluster that issued it vouches for it.
             cfg.write_text(good.replace(srv.url, liar.url))

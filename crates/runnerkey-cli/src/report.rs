@@ -30,7 +30,10 @@ fn list(v: &[impl AsRef<str>]) -> String {
     if v.is_empty() {
         "(none)".into()
     } else {
-        v.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(", ")
+        v.iter()
+            .map(|g| crate::term::one_line(g.as_ref()))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -46,7 +49,7 @@ fn user_line(user: &str, common_names: &[String]) {
     } else if user.is_empty() {
         out!("  user (CN):        (none: the API server authenticates no user)");
     } else {
-        out!("  user (CN):        {user}");
+        out!("  user (CN):        {}", crate::term::one_line(user));
     }
 }
 

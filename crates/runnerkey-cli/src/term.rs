@@ -33,6 +33,13 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// A value shown inside a line (a name, a group): its line breaks written
+/// as `\n` and `\r`, so that it cannot start a line of its own; the rest
+/// is escaped with the line by [`escape`].
+pub fn one_line(value: &str) -> String {
+    value.replace('\r', "\\r").replace('\n', "\\n")
+}
+
 /// JSON text with control characters (DEL and C1 too, which serde_json
 /// leaves raw) and invisible formatting characters written as `\uXXXX`
 /// escapes; newlines are the pretty printer's own (serde_json escapes those
@@ -154,12 +161,111 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> runnerkey::Result<()> {
     Ok(())
 }
 
-/// Prints a value as YAML (strings escaped like all output).
+/// Prints a value as YAML: block style, every string that is not plainly
+/// safe double-quoted with YAML's escapes (`\x1b`, `\u202E`), so that the
+/// text is valid YAML that reads back as the same value and holds no raw
+/// control or invisible formatting character.
 pub fn print_yaml<T: serde::Serialize>(value: &T) -> runnerkey::Result<()> {
-    let text = serde_norway::to_string(value)
+    let value = serde_json::to_value(value)
         .map_err(|e| runnerkey::Error::InvalidArgument(format!("cannot encode YAML: {e}")))?;
-    write_data(&text);
+    let mut text = String::new();
+    yaml(&value, 0, &mut text);
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    write_raw(&text);
     Ok(())
+}
+
+/// YAML for `value` at `indent` (a collection; a scalar on one line).
+fn yaml(value: &serde_json::Value, indent: usize, out: &mut String) {
+    use serde_json::Value;
+    let pad = " ".repeat(indent);
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            for (k, v) in map {
+                let _ = write!(out, "{pad}{}:", yaml_string(k));
+                yaml_member(v, indent, out);
+            }
+        }
+        Value::Array(items) if !items.is_empty() => {
+            for v in items {
+                let _ = write!(out, "{pad}-");
+                yaml_member(v, indent, out);
+            }
+        }
+        scalar => {
+            let _ = writeln!(out, "{pad}{}", yaml_scalar(scalar));
+        }
+    }
+}
+
+/// A mapping value or sequence item after its `key:` or `-`.
+fn yaml_member(v: &serde_json::Value, indent: usize, out: &mut String) {
+    use serde_json::Value;
+    match v {
+        Value::Object(m) if !m.is_empty() => {
+            out.push('\n');
+            yaml(v, indent + 2, out);
+        }
+        Value::Array(a) if !a.is_empty() => {
+            out.push('\n');
+            yaml(v, indent + 2, out);
+        }
+        scalar => {
+            let _ = writeln!(out, " {}", yaml_scalar(scalar));
+        }
+    }
+}
+
+fn yaml_scalar(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => yaml_string(s),
+        Value::Array(_) => "[]".into(),
+        Value::Object(_) => "{}".into(),
+    }
+}
+
+/// A string as a YAML scalar: plain when it cannot be read as anything
+/// else, otherwise double-quoted with escapes.
+fn yaml_string(s: &str) -> String {
+    let plain = s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '/')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | '@' | '+' | '-'))
+        && !matches!(
+            s.to_ascii_lowercase().as_str(),
+            "y" | "n" | "yes" | "no" | "true" | "false" | "on" | "off" | "null"
+        );
+    if plain {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x80 && c.is_control() => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if c.is_control() || is_invisible_format(c) => {
+                if (c as u32) > 0xffff {
+                    let _ = write!(out, "\\U{:08x}", c as u32);
+                } else {
+                    let _ = write!(out, "\\u{:04x}", c as u32);
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// The write error that happened on stdout, if any.

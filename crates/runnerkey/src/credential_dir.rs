@@ -450,7 +450,11 @@ impl Opened<'_> {
         if old.is_empty() {
             return Ok(());
         }
-        let version = self.write_version(&old)?;
+        // With every other file of the current version: another identity
+        // sharing the directory keeps its files.
+        let mut all = old.clone();
+        all.extend(self.others(&old)?);
+        let version = self.write_version(&all)?;
         self.swap_link(&self.store, CURRENT, &version)?;
         self.link_stable_paths(&old)
     }

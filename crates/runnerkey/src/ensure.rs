@@ -136,6 +136,31 @@ impl EnsureParams {
             for p in [&files.cert_file, &files.ca_file] {
                 file::create_dirs(&parent(p), file::PUBLIC_DIR)?;
             }
+            // A pair replaced in place switches as one unit (key,
+            // certificate and CA certificate in a credential directory): a
+            // kill at any instant leaves the old pair or the new one.
+            let updated = |p: &Path| {
+                plan.actions
+                    .iter()
+                    .any(|a| a.path == p && a.action == "updated")
+            };
+            let credentials = match files.one_dir() {
+                Some(_) if updated(&files.key_file) || updated(&files.cert_file) => {
+                    plan.take_credentials(&[&files.key_file, &files.cert_file, &files.ca_file])?
+                }
+                None if updated(&files.key_file) && updated(&files.cert_file) => {
+                    return Err(Error::InvalidArgument(format!(
+                        "{} and {} would both be replaced but are not in one directory with {}: a pair is replaced only as one unit",
+                        files.key_file.display(),
+                        files.cert_file.display(),
+                        files.ca_file.display()
+                    )));
+                }
+                _ => None,
+            };
+            if let (Some(credentials), Some(dir)) = (&credentials, files.one_dir()) {
+                crate::credential_dir::CredentialDir::new(&dir).install(credentials)?;
+            }
             let (outputs, _) = plan.stage(&parent(&files.key_file))?;
             outputs.commit()?;
             plan.fix_modes()?;

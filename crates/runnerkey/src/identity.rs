@@ -342,11 +342,38 @@ impl SubjectReading {
 
 /// A name as a Kubernetes admin reads it: `CN=gitlab-admin, O=a, O=b`, in
 /// the order the attributes are encoded.
+/// An attribute value with backslashes doubled and control and invisible
+/// formatting characters written as escapes (`\x0a`, `\u{202e}`), so that
+/// a name shown anywhere — a message, a terminal, a log — is one line that
+/// shows every character it holds.
+fn visible(text: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c == '\\' {
+            out.push_str("\\\\");
+        } else if (c as u32) < 0x80 && c.is_control() {
+            let _ = write!(out, "\\x{:02x}", c as u32);
+        } else if c.is_control() || is_invisible_format(c) {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 pub(crate) fn name_to_string(name: &Name) -> String {
     name.iter_rdn()
         .map(|rdn| {
             rdn.iter()
-                .map(|atv| format!("{}={}", oid::name(&atv.oid), attribute_text(&atv.value)))
+                .map(|atv| {
+                    format!(
+                        "{}={}",
+                        oid::name(&atv.oid),
+                        visible(&attribute_text(&atv.value))
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join("+")
         })

@@ -95,7 +95,19 @@ impl CertificateAuthority {
     pub fn sign(&self, csr: &CertificateRequest, params: &IssueParams) -> Result<Issued> {
         csr.signable_identity()?
             .check_system_masters(params.allow_system_masters)?;
-        self.sign_subject(csr.subject_name(), &csr.public_key()?, params)
+        let mut issued = self.sign_subject(csr.subject_name(), &csr.public_key()?, params)?;
+        // A client certificate carries the subject only: say what the
+        // request asked for that it does not get.
+        for extra in csr
+            .extras()
+            .into_iter()
+            .filter(|e| e.starts_with("the attribute"))
+        {
+            issued.warnings.push(format!(
+                "the request asks for {extra} (requested extensions: subjectAltName, basicConstraints, key usages …), which the certificate does not carry: a Kubernetes client certificate is issued with clientAuth and the subject only"
+            ));
+        }
+        Ok(issued)
     }
 
     /// Signs a client certificate for `identity` and `public_key`.
@@ -265,10 +277,27 @@ impl ClientFiles {
         Ok(())
     }
 
+    /// The directory all three files are in, when they are in one.
+    pub(crate) fn one_dir(&self) -> Option<PathBuf> {
+        let dir = |p: &Path| {
+            p.parent()
+                .map(|d| if d.as_os_str().is_empty() { Path::new(".") } else { d })
+                .map(Path::to_path_buf)
+        };
+        let d = dir(&self.key_file)?;
+        (dir(&self.cert_file)? == d && dir(&self.ca_file)? == d).then_some(d)
+    }
+
     /// Writes key, certificate and CA certificate, all or nothing; refuses
     /// to replace an existing file unless `overwrite` (an identical
     /// `ca_file` is left as it is). A missing key directory is created
     /// with mode 0700.
+    ///
+    /// Replacing a pair (`overwrite` with a key or certificate in place)
+    /// switches the three files as one unit through a credential directory
+    /// (see `credential_dir.rs`): a process killed at any instant leaves
+    /// the old pair or the new one. Three files in different directories
+    /// cannot switch as one and are not replaced.
     pub fn write(
         &self,
         key: &PrivateKey,
@@ -279,6 +308,41 @@ impl ClientFiles {
         self.check_free(ca, overwrite)?;
         if let Some(dir) = self.key_file.parent().filter(|d| !d.as_os_str().is_empty()) {
             file::create_dirs(dir, file::PRIVATE_DIR)?;
+        }
+        let replacing = [&self.key_file, &self.cert_file]
+            .iter()
+            .any(|p| std::fs::symlink_metadata(p).is_ok());
+        if overwrite && replacing {
+            let Some(dir) = self.one_dir() else {
+                return Err(Error::InvalidArgument(format!(
+                    "{} and {} exist and are not in one directory with {}: a pair is replaced only as one unit, which needs the key, certificate and CA certificate in one directory",
+                    self.key_file.display(),
+                    self.cert_file.display(),
+                    self.ca_file.display()
+                )));
+            };
+            let name = |p: &Path| {
+                p.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            };
+            return crate::credential_dir::CredentialDir::new(&dir).install(&[
+                crate::credential_dir::CredentialFile {
+                    name: name(&self.key_file),
+                    content: key.to_pem().as_bytes().to_vec(),
+                    mode: file::PRIVATE,
+                },
+                crate::credential_dir::CredentialFile {
+                    name: name(&self.cert_file),
+                    content: cert.to_pem().into_bytes(),
+                    mode: file::PUBLIC,
+                },
+                crate::credential_dir::CredentialFile {
+                    name: name(&self.ca_file),
+                    content: ca.to_pem().into_bytes(),
+                    mode: file::PUBLIC,
+                },
+            ]);
         }
         let mut out = Outputs::new();
         // First, so that a different CA file stops the commit before the

@@ -33,6 +33,10 @@ pub struct Store {
     signer: Option<runnerkey::CertificateAuthority>,
     max_duration: Option<u64>,
     watch: bool,
+    /// Hostile: every certificate lasts exactly this long, whatever was asked.
+    forced_duration: Option<u64>,
+    /// Hostile: watches never end and repeat the object every 100 ms.
+    endless_watch: bool,
 }
 
 fn may(rbac: &Rbac, user: &UserInfo, verb: &str, resource: &str, subresource: &str) -> bool {
@@ -69,7 +73,24 @@ impl Store {
             signer,
             max_duration: None,
             watch: true,
+            forced_duration: None,
+            endless_watch: false,
         }
+    }
+
+    /// Hostile signer: certificates last `seconds`, whatever was asked
+    /// (`--signer-duration SECS`).
+    pub fn with_forced_duration(mut self, seconds: Option<u64>) -> Self {
+        self.forced_duration = seconds;
+        self
+    }
+
+    /// Hostile watches: never ended by `timeoutSeconds`, and a MODIFIED
+    /// event with the unchanged (pending) object every 100 ms
+    /// (`--endless-watch`).
+    pub fn with_endless_watch(mut self, endless: bool) -> Self {
+        self.endless_watch = endless;
+        self
     }
 
     /// Issued certificates last at most `seconds` (kube-controller-manager's
@@ -139,12 +160,15 @@ impl Store {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
         let until = Instant::now()
-            + Duration::from_secs(
+            + Duration::from_secs(if self.endless_watch {
+                // Still bounded: a test server stops by itself.
+                600
+            } else {
                 param("timeoutSeconds")
                     .and_then(|v| v.parse().ok())
                     .unwrap_or(1800u64)
-                    .min(1800),
-            );
+                    .min(1800)
+            });
         if out
             .write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
             .and_then(|()| out.flush())
@@ -185,6 +209,13 @@ impl Store {
                 }
             }
             first = false;
+            if self.endless_watch && events.is_empty() {
+                events.extend(
+                    now.values()
+                        .map(|o| json!({"type": "MODIFIED", "object": o})),
+                );
+                std::thread::sleep(Duration::from_millis(80));
+            }
             seen = now;
             for e in events {
                 let line = format!("{e}\n");
@@ -295,7 +326,7 @@ impl Store {
                     .as_array()
                     .is_some_and(|c| c.iter().any(|c| c["type"] == "Approved"));
                 if approved && let Some(signer) = &self.signer {
-                    match sign(signer, obj, self.max_duration) {
+                    match sign(signer, obj, self.max_duration, self.forced_duration) {
                         Ok(pem) => obj["status"]["certificate"] = json!(STANDARD.encode(pem)),
                         Err(e) => {
                             let failed = json!({"type": "Failed", "status": "True", "reason": "SignerValidationFailure", "message": e});
@@ -330,6 +361,7 @@ fn sign(
     signer: &runnerkey::CertificateAuthority,
     obj: &Value,
     max: Option<u64>,
+    forced: Option<u64>,
 ) -> Result<String, String> {
     let pem = STANDARD
         .decode(obj["spec"]["request"].as_str().unwrap_or(""))
@@ -346,6 +378,7 @@ fn sign(
         .unwrap_or(365 * 86_400)
         .max(600)
         .min(max.unwrap_or(u64::MAX));
+    let secs = forced.unwrap_or(secs);
     let mut params = runnerkey::IssueParams::default();
     params.lifetime = runnerkey::Lifetime::from_duration(std::time::Duration::from_secs(secs));
     signer

@@ -25,6 +25,10 @@
 //! approved and deleted (see `csr.rs`); `--signing-ca-cert F
 //! --signing-ca-key F` makes the server issue approved ones, for at most
 //! `--cluster-signing-duration SECS`; `--no-watch` answers watches 405.
+//! Hostile answers for the tests: `--signer-duration SECS` issues every
+//! certificate for exactly SECS whatever was asked; `--endless-watch`
+//! keeps every watch open past `timeoutSeconds`, repeating the pending
+//! object as MODIFIED every 100 ms.
 //! ServiceAccounts (`--service-account NS/NAME`, or created through the API)
 //! get TokenRequest tokens that authenticate them (see `token.rs`).
 //!
@@ -528,7 +532,11 @@ fn main() {
             one("--cluster-signing-duration")
                 .map(|s| s.parse().expect("--cluster-signing-duration SECS")),
         )
-        .with_watch(!args.iter().any(|a| a == "--no-watch")),
+        .with_watch(!args.iter().any(|a| a == "--no-watch"))
+        .with_forced_duration(
+            one("--signer-duration").map(|s| s.parse().expect("--signer-duration SECS")),
+        )
+        .with_endless_watch(args.iter().any(|a| a == "--endless-watch")),
     });
     let tls = if plain {
         None

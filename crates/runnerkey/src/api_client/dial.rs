@@ -48,7 +48,7 @@ impl Dialer {
 
     pub(super) fn deadline_passed(&self) -> TransportError {
         TransportError::Timeout(format!(
-            "no complete answer within the deadline of {:?}",
+            "no complete answer in the time allowed ({:?} a read, and a deadline for the whole exchange)",
             self.timeout
         ))
     }

@@ -23,6 +23,10 @@ impl Endpoint {
     /// Parses `https://HOST[:PORT][/…]` (also `http://`, and a bare host as
     /// client-go does, meaning https).
     pub fn parse(url: &str) -> Result<Self> {
+        // Go's net/url refuses any ASCII control character (CTL) in a URL.
+        if url.bytes().any(|b| b < 0x20 || b == 0x7f) {
+            return Err(bad_url(url));
+        }
         let (https, rest, scheme_missing) = if let Some(r) = url.strip_prefix("https://") {
             (true, r, false)
         } else if let Some(r) = url.strip_prefix("http://") {

@@ -14,6 +14,7 @@ mod endpoint;
 mod http;
 mod stream;
 mod tls;
+mod trust_store;
 
 pub use endpoint::Endpoint;
 pub use http::Response;
@@ -131,7 +132,7 @@ impl ApiClient {
     ) -> Result<Self> {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let roots: Vec<CertificateDer<'static>> = if roots.is_empty() {
-            rustls_native_certs::load_native_certs().certs
+            trust_store::system_roots(timeout)
         } else {
             roots
                 .iter()
@@ -314,13 +315,14 @@ impl ApiClient {
         if response.status().as_u16() != 200 {
             return Ok(Watched::Refused(self.read(&mut response)?));
         }
-        let mut reader = std::io::BufReader::new(
-            response
+        let mut reader = std::io::BufReader::new(Deadlined {
+            inner: response
                 .into_body()
                 .into_with_config()
                 .limit(u64::MAX)
                 .reader(),
-        );
+            dialer: &self.dialer,
+        });
         let mut line = Vec::new();
         loop {
             line.clear();
@@ -428,3 +430,21 @@ impl TransportError {
 
 #[cfg(test)]
 mod tests;
+
+/// A streamed body that ends with an error once the client's deadline has
+/// passed: a server that keeps a watch open with events, blank lines or a
+/// byte at a time cannot stretch a wait past it (each read is bounded by
+/// the client's per-read timeout).
+struct Deadlined<'a, R> {
+    inner: R,
+    dialer: &'a Dialer,
+}
+
+impl<R: std::io::Read> std::io::Read for Deadlined<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if let Err(e) = self.dialer.remaining() {
+            return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, e));
+        }
+        self.inner.read(buf)
+    }
+}

@@ -38,6 +38,14 @@ enum Seen {
 }
 
 impl Wait<'_> {
+    /// The deadline passed with the request still pending.
+    fn pending(&self) -> Error {
+        self.gone(&format!(
+            "still pending approval or issuance after {}",
+            crate::lifetime::Lifetime::from_duration(self.wait)
+        ))
+    }
+
     fn gone(&self, state: &str) -> Error {
         Error::CsrNotIssued {
             name: self.name.into(),
@@ -101,17 +109,17 @@ impl Wait<'_> {
             }
             let now = Instant::now();
             if now >= self.deadline {
-                return Err(self.gone(&format!(
-                    "still pending approval or issuance after {:?}",
-                    self.wait
-                )));
+                return Err(self.pending());
             }
             if watching && let Some(version) = version {
                 match self.watch(&version, &mut judge) {
                     Ok(Some(Seen::Issued(cert))) => return Ok(*cert),
                     Ok(Some(Seen::Final(e))) => return Err(e),
-                    // The watch ended (its timeout, a restart): read again.
-                    Ok(_) => continue,
+                    // The watch ended (its timeout, a restart): read again —
+                    // after a pause when it ended at once, so that a server
+                    // closing every watch is not asked in a tight loop.
+                    Ok(_) if now.elapsed() >= Duration::from_secs(1) => continue,
+                    Ok(_) => {}
                     // A read that timed out: the watch is renewed.
                     Err(TransportError::Timeout(_)) => continue,
                     // The watch broke: poll from now on.
@@ -140,6 +148,9 @@ impl Wait<'_> {
             self.name
         );
         let watched = self.client.watch(&path, |kind, object| match kind {
+            // A server that streams events past the deadline (or ignores
+            // timeoutSeconds) does not stretch the wait.
+            _ if Instant::now() >= self.deadline => Some(Seen::Final(self.pending())),
             // Another object: a server that ignored the field selector.
             _ if !object.is_null() && object["metadata"]["name"].as_str() != Some(self.name) => {
                 None

@@ -21,13 +21,22 @@ pub struct SaveOptions {
     pub backup: bool,
     /// How long to wait for another editor's lock (default 10 s).
     pub lock_timeout: Duration,
+    /// How many backups of this config to keep, the newest (default 10;
+    /// 3 for a config that holds a bearer token, since every backup holds
+    /// a token that may still be live). Older ones are removed after a
+    /// successful save.
+    pub keep_backups: usize,
 }
+
+/// Backups kept of a config holding a bearer token.
+pub const KEEP_TOKEN_BACKUPS: usize = 3;
 
 impl Default for SaveOptions {
     fn default() -> Self {
         Self {
             backup: true,
             lock_timeout: Duration::from_secs(10),
+            keep_backups: 10,
         }
     }
 }
@@ -262,6 +271,11 @@ impl RunnerConfig {
         write_new(&temp, self.text().as_bytes(), mode, &meta)?;
         Ok(PreparedSave {
             temp: Some(temp),
+            keep: if self.holds_bearer_token() {
+                options.keep_backups.min(KEEP_TOKEN_BACKUPS)
+            } else {
+                options.keep_backups
+            },
             saved: Saved {
                 changed: true,
                 path: real,
@@ -277,6 +291,7 @@ impl RunnerConfig {
 #[derive(Debug)]
 pub struct PreparedSave {
     temp: Option<PathBuf>,
+    keep: usize,
     saved: Saved,
 }
 
@@ -292,7 +307,62 @@ impl PreparedSave {
             return Err(io(&real)(e));
         }
         sync_dir(&real);
+        if self.saved.backup.is_some() {
+            prune_backups(&real, self.keep.max(1));
+        }
         Ok(self.saved.clone())
+    }
+}
+
+/// Removes all but the `keep` newest backups of `real` (regular files named
+/// `NAME.<UTC stamp>[.N].bak`, as [`backup_path`] makes them).
+fn prune_backups(real: &Path, keep: usize) {
+    let Some(dir) = real.parent() else { return };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let name = real
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    let prefix = format!("{name}.");
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let mut backups: Vec<(std::time::SystemTime, String, PathBuf)> = entries
+        .flatten()
+        .take(100_000)
+        .filter_map(|e| {
+            let file = e.file_name().to_string_lossy().into_owned();
+            let rest = file.strip_prefix(&prefix)?.strip_suffix(".bak")?;
+            let (stamp, n) = rest.split_once('.').unwrap_or((rest, "0"));
+            let is_stamp = stamp.len() == 16
+                && stamp.ends_with('Z')
+                && stamp.as_bytes()[8] == b'T'
+                && stamp
+                    .bytes()
+                    .enumerate()
+                    .all(|(i, b)| i == 8 || i == 15 || b.is_ascii_digit());
+            if !is_stamp || !n.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let meta = fs::symlink_metadata(e.path()).ok()?;
+            if !meta.is_file() {
+                return None;
+            }
+            Some((meta.modified().ok()?, file, e.path()))
+        })
+        .collect();
+    if backups.len() <= keep {
+        return;
+    }
+    backups.sort();
+    let remove = backups.len() - keep;
+    for (_, _, path) in backups.into_iter().take(remove) {
+        let _ = fs::remove_file(path);
     }
 }
 

@@ -168,9 +168,26 @@ impl StatusReport {
 /// One sample's value from a runner's status and times.
 type Sample = dyn Fn(&RunnerStatus, Times) -> f64;
 
-/// A label value as the exposition format wants it.
+/// A label value as the exposition format wants it (`\\`, `\"`, `\n`);
+/// other control and invisible formatting characters, which the format
+/// would carry raw to a terminal or a log, become the visible text `\xNN`
+/// or `\u{NNNN}` (its backslash escaped).
 fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c if (c as u32) < 0x80 && c.is_control() => {
+                let _ = write!(out, "\\\\x{:02x}", c as u32);
+            }
+            c if c.is_control() || crate::identity::is_invisible_format(c) => {
+                let _ = write!(out, "\\\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
