@@ -93,8 +93,7 @@ class Cluster:
         for g in groups:
             args += ["--group", g]
         ok(*args)
-        crt = next(d.glob("*.crt"))
-        key = next(d.glob("*.key"))
+        crt, key = d / f"{user}.crt", d / f"{user}.key"
         kc = self.tmp / f"{d.name}.kc"
         ok("kubeconfig", "--server", self.srv.url, "--ca", self.ca_crt, "--cert", crt, "--key", key, "--out", kc)
         self.files = getattr(self, "files", {})

@@ -277,6 +277,18 @@ pub fn systemd(a: &SystemdArgs) -> Result<Outcome> {
         .filter(|r| info.name.is_some() && r.name == info.name)
         .count();
     let instance = match &a.instance {
+        Some(i)
+            if *i != label
+                && config
+                    .runners()?
+                    .iter()
+                    .any(|r| r.name.as_deref() == Some(i.as_str())) =>
+        {
+            return Err(runnerkey::Error::InvalidArgument(format!(
+                "--instance {i:?} is the name of another runner in {}: its units would be overwritten; choose a name no runner has",
+                a.config.config.display()
+            )));
+        }
         Some(i) => i.clone(),
         None if same_name > 1 => {
             return Err(runnerkey::Error::InvalidArgument(format!(
@@ -288,6 +300,22 @@ pub fn systemd(a: &SystemdArgs) -> Result<Outcome> {
         None => label.clone(),
     };
     let k = info.kubernetes.unwrap_or_default();
+    // The paths renewal acts on: none may carry a line break or another
+    // control character into a unit or a command line.
+    for (field, value) in [
+        ("cert_file", &k.cert_file),
+        ("key_file", &k.key_file),
+        ("ca_file", &k.ca_file),
+        ("host", &k.host),
+    ] {
+        if let Some(v) = value
+            && let Some(c) = v.chars().find(|c| c.is_control())
+        {
+            return Err(runnerkey::Error::InvalidArgument(format!(
+                "runner {label:?}: its {field} {v:?} holds the control character {c:?}: no unit is written for it"
+            )));
+        }
+    }
     let key_dir = k.key_file.filter(|f| !f.is_empty()).and_then(|f| {
         std::path::Path::new(&f)
             .parent()

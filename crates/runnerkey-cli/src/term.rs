@@ -233,7 +233,10 @@ fn yaml_scalar(v: &serde_json::Value) -> String {
 /// A string as a YAML scalar: plain when it cannot be read as anything
 /// else, otherwise double-quoted with escapes.
 fn yaml_string(s: &str) -> String {
-    let plain = s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '/')
+    let plain = s
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '/')
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | '@' | '+' | '-'))
         && !matches!(

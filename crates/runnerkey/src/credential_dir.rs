@@ -195,9 +195,8 @@ impl CredentialDir {
         let _lock = o.lock()?;
         o.remove_unreferenced();
         o.adopt_plain_files(files)?;
-        let mut all = files.to_vec();
-        all.extend(o.others(files)?);
-        let version = o.write_version(&all)?;
+        let carried = o.others(files)?;
+        let version = o.write_version(files, carried.as_ref())?;
         let old = o.read_link(&o.store, CURRENT);
         o.swap_link(&o.store, CURRENT, &version)?;
         o.link_stable_paths(files)?;
@@ -243,13 +242,22 @@ impl CredentialDir {
                     )
                 })?;
                 let vfd = o.open_version(&version)?;
-                read_owned(&vfd, name, &[owner, rustix::process::geteuid().as_raw()])
+                // Every file runnerkey writes into a version belongs to the
+                // directory's owner (or to this user, when the directory was
+                // given away after); versions share files by hard link, and
+                // with the kernel's protected_hardlinks nobody links a file
+                // they could not read into one.
+                let me = rustix::process::geteuid().as_raw();
+                read_owned(&vfd, name, &[owner, me], !protected_hardlinks())
                     .map_err(|why| self.refuse(name, why))
             }
-            Err(rustix::io::Errno::INVAL) => {
-                read_owned(&dir, name, &[owner, rustix::process::geteuid().as_raw()])
-                    .map_err(|why| self.refuse(name, why))
-            }
+            Err(rustix::io::Errno::INVAL) => read_owned(
+                &dir,
+                name,
+                &[owner, rustix::process::geteuid().as_raw()],
+                true,
+            )
+            .map_err(|why| self.refuse(name, why)),
             Err(e) => Err(self.err(name)(e)),
         }
     }
@@ -273,9 +281,27 @@ impl CredentialDir {
     }
 }
 
+/// Whether the kernel refuses hard links to files the linker may not read
+/// and write (`fs.protected_hardlinks`, on by default on every current
+/// distribution).
+fn protected_hardlinks() -> bool {
+    std::fs::read_to_string("/proc/sys/fs/protected_hardlinks").is_ok_and(|v| v.trim() == "1")
+}
+
+/// Files of the current version to carry into the next.
+struct Carried {
+    from: OwnedFd,
+    names: Vec<CString>,
+}
+
 /// Reads `name` in `dir` when it is a regular file with one link owned by
 /// one of `owners`, at most [`MAX_FILE`] bytes; otherwise why not.
-fn read_owned(dir: &OwnedFd, name: &str, owners: &[u32]) -> std::result::Result<Vec<u8>, String> {
+fn read_owned(
+    dir: &OwnedFd,
+    name: &str,
+    owners: &[u32],
+    single_link: bool,
+) -> std::result::Result<Vec<u8>, String> {
     let n = component(name).map_err(|e| e.to_string())?;
     let fd = rustix::fs::openat(
         dir,
@@ -291,7 +317,7 @@ fn read_owned(dir: &OwnedFd, name: &str, owners: &[u32]) -> std::result::Result<
     if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
         return Err("is not a regular file".into());
     }
-    if st.st_nlink != 1 {
+    if single_link && st.st_nlink != 1 {
         return Err(format!(
             "has {} hard links: a file with another name elsewhere is not taken",
             st.st_nlink
@@ -385,15 +411,18 @@ impl Opened<'_> {
         .map_err(self.err(&name))
     }
 
-    /// The files of the current version that `files` does not replace.
-    fn others(&self, files: &[CredentialFile]) -> Result<Vec<CredentialFile>> {
+    /// The files of the current version that `files` does not replace,
+    /// to be carried into the next one: the current version's directory
+    /// and the names, each checked (a regular file of the directory's
+    /// owner; anything else stops the install, naming it).
+    fn others(&self, files: &[CredentialFile]) -> Result<Option<Carried>> {
         let Some(version) = self.read_link(&self.store, CURRENT) else {
-            return Ok(Vec::new());
+            return Ok(None);
         };
         let Ok(vfd) = self.open_version(&version) else {
-            return Ok(Vec::new());
+            return Ok(None);
         };
-        let mut out = Vec::new();
+        let mut names = Vec::new();
         for name in entries(&vfd)? {
             let Some(text) = name.to_str().ok().map(str::to_string) else {
                 continue;
@@ -401,22 +430,32 @@ impl Opened<'_> {
             if files.iter().any(|f| f.name == text) {
                 continue;
             }
-            let content = read_owned(&vfd, &text, &[self.owner.0]).map_err(|why| Error::Io {
-                path: self.path.join(STORE).join(&version).join(&text),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::InvalidInput,
-                    format!("{why}; the current version holds it, so no new version is made (move it away)"),
-                ),
-            })?;
             let st = rustix::fs::statat(&vfd, name.as_c_str(), AtFlags::SYMLINK_NOFOLLOW)
                 .map_err(self.err(&text))?;
-            out.push(CredentialFile {
-                name: text,
-                content,
-                mode: st.st_mode & 0o777,
-            });
+            let why = if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+                Some("is not a regular file".to_string())
+            } else if st.st_uid != self.owner.0 {
+                Some(format!(
+                    "belongs to uid {}, not to the directory's owner",
+                    st.st_uid
+                ))
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                return Err(Error::Io {
+                    path: self.path.join(STORE).join(&version).join(&text),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        format!(
+                            "{why}: the current version holds it, so no new version is made (move it away)"
+                        ),
+                    ),
+                });
+            }
+            names.push(name);
         }
-        Ok(out)
+        Ok(Some(Carried { from: vfd, names }))
     }
 
     /// Plain files at the stable paths (from an earlier runnerkey, or made
@@ -436,6 +475,7 @@ impl Opened<'_> {
                 &self.dir,
                 &f.name,
                 &[self.owner.0, rustix::process::geteuid().as_raw()],
+                true,
             )
             .map_err(|why| Error::Io {
                 path: self.path.join(&f.name),
@@ -452,15 +492,16 @@ impl Opened<'_> {
         }
         // With every other file of the current version: another identity
         // sharing the directory keeps its files.
-        let mut all = old.clone();
-        all.extend(self.others(&old)?);
-        let version = self.write_version(&all)?;
+        let carried = self.others(&old)?;
+        let version = self.write_version(&old, carried.as_ref())?;
         self.swap_link(&self.store, CURRENT, &version)?;
         self.link_stable_paths(&old)
     }
 
-    /// Writes `files` into a fresh version directory, synced.
-    fn write_version(&self, files: &[CredentialFile]) -> Result<String> {
+    /// Writes `files` into a fresh version directory, with the `carried`
+    /// files of the current version as hard links (the same files, not
+    /// copies: nothing is read), synced.
+    fn write_version(&self, files: &[CredentialFile], carried: Option<&Carried>) -> Result<String> {
         let version = version_name()?;
         let vname = component(&version)?;
         let label = format!("{STORE}/{version}");
@@ -487,6 +528,18 @@ impl Opened<'_> {
                 .map_err(self.err(&path))?;
             out.sync_all().map_err(io)?;
             self.give(&out, &path)?;
+        }
+        if let Some(c) = carried {
+            for name in &c.names {
+                rustix::fs::linkat(
+                    &c.from,
+                    name.as_c_str(),
+                    &vfd,
+                    name.as_c_str(),
+                    AtFlags::empty(),
+                )
+                .map_err(self.err(&format!("{label}/{}", name.to_string_lossy())))?;
+            }
         }
         let _ = rustix::fs::fsync(&vfd);
         let _ = rustix::fs::fsync(&self.store);

@@ -281,7 +281,13 @@ impl ClientFiles {
     pub(crate) fn one_dir(&self) -> Option<PathBuf> {
         let dir = |p: &Path| {
             p.parent()
-                .map(|d| if d.as_os_str().is_empty() { Path::new(".") } else { d })
+                .map(|d| {
+                    if d.as_os_str().is_empty() {
+                        Path::new(".")
+                    } else {
+                        d
+                    }
+                })
                 .map(Path::to_path_buf)
         };
         let d = dir(&self.key_file)?;

@@ -95,6 +95,14 @@ impl RenewUnits {
                     "the {what} program {program:?} must be an absolute path"
                 )));
             }
+            // systemd refuses an executable name with quotes or
+            // backslashes (and expands nothing else in it).
+            if program.contains(['"', '\'', '\\']) {
+                return Err(Error::InvalidArgument(format!(
+                    "runner {:?}: the {what} program {program:?} holds a quote or a backslash, which systemd refuses in an executable's name: install runnerkey at a plainer path",
+                    self.runner
+                )));
+            }
         }
         for p in &self.writable {
             let Some(text) = p.to_str() else {
@@ -149,7 +157,7 @@ impl RenewUnits {
     /// the exact command).
     pub fn service(&self) -> Result<String> {
         self.check()?;
-        let mut generic: Vec<String> = self.exec.iter().map(|a| quote(a)).collect();
+        let mut generic = command_line(&self.exec);
         let runner_arg = self
             .exec
             .iter()
@@ -187,7 +195,7 @@ impl RenewUnits {
     /// renewal command and the directories it writes.
     pub fn instance_dropin(&self) -> Result<String> {
         self.check()?;
-        let exec: Vec<String> = self.exec.iter().map(|a| quote(a)).collect();
+        let exec = command_line(&self.exec);
         let writable: Vec<String> = self
             .writable
             .iter()
@@ -231,7 +239,7 @@ impl RenewUnits {
         if self.check.is_empty() {
             return Ok(None);
         }
-        let check: Vec<String> = self.check.iter().map(|a| quote(a)).collect();
+        let check = command_line(&self.check);
         Ok(Some(format!(
             "# {runner}: gitlab-runner does not start with an expired or mismatched identity (runnerkey systemd)\n\
              [Service]\n\
@@ -331,6 +339,15 @@ fn quote_path(path: &str) -> String {
     }
 }
 
+/// A command line for ExecStart=: the program (where systemd expands no
+/// `$`) then its arguments (where `$` must be written `$$`).
+fn command_line(argv: &[String]) -> Vec<String> {
+    argv.iter()
+        .enumerate()
+        .map(|(i, a)| if i == 0 { quote_path(a) } else { quote(a) })
+        .collect()
+}
+
 /// A word for ExecStart=: quoted when it holds white space, quotes,
 /// backslashes or `%` (systemd's specifier character, doubled).
 fn quote(word: &str) -> String {
@@ -387,6 +404,12 @@ mod tests {
         assert!(units.files().is_err());
         assert_eq!(quote_path("/a b/%h"), "\"/a b/%%h\"");
         assert_eq!(quote_path("/a$b"), "/a$b");
+        assert_eq!(
+            command_line(&["/opt/bin $x/runnerkey".into(), "$y".into()]),
+            ["\"/opt/bin $x/runnerkey\"", "\"$$y\""]
+        );
+        let units = RenewUnits::new("r", vec!["/opt/a\"b/runnerkey".into()], vec![], vec![]);
+        assert!(units.service().is_err());
     }
 
     #[test]
