@@ -83,3 +83,7 @@ def copy_fixture(name: str, dest: Path) -> Path:
     shutil.copyfile(fixture("pki", name), target)
     target.chmod(0o600)
     return target
+
+
+# The real control plane, for the tests that take it (imported last: it uses ROOT).
+from control_plane import control_plane  # noqa: E402,F401

@@ -172,6 +172,29 @@ impl TokenRequestParams {
                 .request("GET", &account, None)
                 .map_err(|e| api(e, &server))?;
             if got.status == 404 {
+                // A fresh cluster: the namespace first (NamespaceLifecycle
+                // refuses objects in a namespace that does not exist).
+                let ns = format!("/api/v1/namespaces/{}", self.namespace);
+                let found = client
+                    .request("GET", &ns, None)
+                    .map_err(|e| api(e, &server))?;
+                if found.status == 404 {
+                    let body = json!({"apiVersion": "v1", "kind": "Namespace",
+                                      "metadata": {"name": self.namespace}});
+                    let made = client
+                        .request("POST", "/api/v1/namespaces", Some(&body))
+                        .map_err(|e| api(e, &server))?;
+                    match made.status {
+                        200 | 201 | 409 => {}
+                        s => {
+                            return Err(refused(
+                                s,
+                                &made.json(),
+                                "creating the namespace for the service account",
+                            ));
+                        }
+                    }
+                }
                 let body = json!({"apiVersion": "v1", "kind": "ServiceAccount",
                                   "metadata": {"name": self.service_account, "namespace": self.namespace}});
                 let made = client

@@ -241,3 +241,80 @@ pub fn approve_csr(
     let (client, server) = client(context, timeout, timeout)?;
     approve(&client, &server, name, expected, deny)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::csr::CsrParams;
+    use crate::key::{KeyAlgorithm, PrivateKey};
+
+    fn pem(user: &str, groups: &[&str]) -> String {
+        let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let who = Identity::new(user, groups.iter().copied()).unwrap();
+        CertificateRequest::create(&key, &CsrParams::new(who))
+            .unwrap()
+            .to_pem()
+    }
+
+    fn object(request: &str, username: &str, groups: &[&str]) -> (K8sCsr, Value) {
+        let value = json!({
+            "apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
+            "metadata": {"name": "r"},
+            "spec": {"request": STANDARD.encode(request), "signerName": CLIENT_SIGNER,
+                     "usages": ["client auth", "digital signature"],
+                     "username": username, "groups": groups},
+        });
+        (K8sCsr::parse(&value.to_string()).unwrap(), value)
+    }
+
+    #[test]
+    fn a_renewal_of_ones_own_identity_is_approvable() {
+        let (o, v) = object(
+            &pem("gitlab-runner:h1", &["runners"]),
+            "gitlab-runner:h1",
+            &["runners", "system:authenticated"],
+        );
+        assert_eq!(
+            judge(&o, &v, None).unwrap(),
+            Identity::new("gitlab-runner:h1", ["runners"]).unwrap()
+        );
+    }
+
+    #[test]
+    fn what_the_signer_would_read_differently_is_not() {
+        let own = pem("gitlab-runner:h1", &["runners"]);
+        // (runnerkey makes no request for system:masters; any other group
+        // shows the shape.)
+        let other = pem("gitlab-runner:h1", &["admins"]);
+        for request in [
+            format!("x{own}{other}"),
+            format!("{own}{other}"),
+            format!("junk\n{own}"),
+            format!("{own}junk"),
+        ] {
+            let (o, v) = object(&request, "gitlab-runner:h1", &["runners"]);
+            let reason = judge(&o, &v, None).unwrap_err();
+            assert!(reason.contains("not alone"), "{reason}");
+            let expected = Identity::new("gitlab-runner:h1", ["runners"]).unwrap();
+            assert!(judge(&o, &v, Some(&expected)).is_err());
+        }
+    }
+
+    #[test]
+    fn other_users_groups_it_lacks_and_system_groups_are_not() {
+        let cases = [
+            (pem("gitlab-runner:h2", &["runners"]), "the user"),
+            (pem("gitlab-runner:h1", &["admins"]), "does not hold"),
+            // A system: group, even one the submitter holds.
+            (pem("gitlab-runner:h1", &["system:custom"]), "does not hold"),
+        ];
+        for (request, why) in cases {
+            let (o, v) = object(&request, "gitlab-runner:h1", &["runners", "system:custom"]);
+            let reason = judge(&o, &v, None).unwrap_err();
+            assert!(reason.contains(why), "{reason}");
+        }
+        let (mut o, v) = object(&pem("u", &[]), "u", &[]);
+        o.spec.usages.push("server auth".into());
+        assert!(judge(&o, &v, None).unwrap_err().contains("server auth"));
+    }
+}

@@ -488,6 +488,40 @@ mod tests {
     }
 
     #[test]
+    fn old_backups_are_pruned_to_the_newest_and_nothing_else_goes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let real = tmp.path().join("config.toml");
+        fs::write(&real, "").unwrap();
+        for i in 0..5 {
+            let b = tmp.path().join(format!("config.toml.2026010{i}T000000Z.bak"));
+            fs::write(&b, format!("{i}")).unwrap();
+            let when = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1000 + i);
+            fs::File::options()
+                .write(true)
+                .open(&b)
+                .unwrap()
+                .set_modified(when)
+                .unwrap();
+        }
+        fs::write(tmp.path().join("config.toml.notes.bak"), "mine").unwrap();
+        prune_backups(&real, 2);
+        let mut left: Vec<String> = fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                "config.toml",
+                "config.toml.20260103T000000Z.bak",
+                "config.toml.20260104T000000Z.bak",
+                "config.toml.notes.bak"
+            ]
+        );
+    }
+
+    #[test]
     fn a_save_keeps_mode_and_writes_a_complete_backup_first() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.toml");
