@@ -145,7 +145,7 @@ start() {
         --kubeconfig "$dir/controller-manager.conf" \
         --authentication-kubeconfig "$dir/controller-manager.conf" \
         --authorization-kubeconfig "$dir/controller-manager.conf" \
-        --bind-address 127.0.0.1 --secure-port 0 --leader-elect=false \
+        --bind-address 127.0.0.1 --secure-port 0 --leader-elect=false --use-service-account-credentials \
         --controllers csrsigning,csrapproving,csrcleaner,serviceaccount,namespace,root-ca-cert-publisher \
         --cluster-signing-cert-file "$dir/pki/ca.crt" --cluster-signing-key-file "$dir/pki/ca.key" \
         --cluster-signing-duration "${RUNNERKEY_CP_SIGNING_DURATION:-8760h}" \

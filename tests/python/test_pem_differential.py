@@ -62,16 +62,26 @@ def csr_pem(cn: str, groups: list[str]) -> bytes:
     return csr.public_bytes(serialization.Encoding.PEM)
 
 
+VARIANTS: dict[str, tuple[bytes, bytes]] = {}
+
+
 def variants() -> dict[str, bytes]:
-    """The two shapes from the report: Go reads the second block."""
+    """The two shapes from the report (Go reads the second block), and
+    shapes where Go reads the runner's own block but another reader could
+    take the other one: all refused."""
     own = csr_pem("gitlab-runner:h1", ["gitlab-runners"])
-    return {
-        "masters": b"x" + own + csr_pem("gitlab-runner:h1", ["system:masters"]),
-        "kubeadm-admin": b"x" + own + csr_pem("kubernetes-admin", ["kubeadm:cluster-admins"]),
-        # Go reads the first block here, but the request holds a second one
-        # another reader could take: refused too.
-        "trailing-block": own + csr_pem("kubernetes-admin", ["kubeadm:cluster-admins"]),
-    }
+    masters = csr_pem("gitlab-runner:h1", ["system:masters"])
+    admin = csr_pem("kubernetes-admin", ["kubeadm:cluster-admins"])
+    VARIANTS.update({
+        "masters": (b"x" + own + masters, masters),
+        "kubeadm-admin": (b"x" + own + admin, admin),
+        "trailing-block": (own + admin, own),
+        # A first block Go cannot read (CR-only line ends, or a bad END):
+        # Go and the signer take the second; Python's cryptography the first.
+        "unreadable-first-cr": (masters.replace(b"\n", b"\r") + b"\n" + own, own),
+        "unreadable-first-end": (masters.replace(b"-----END", b"!-----END") + own, own),
+    })
+    return {k: v[0] for k, v in VARIANTS.items()}
 
 
 class Cluster:
@@ -178,11 +188,10 @@ def test_csr_sign_and_the_library_refuse_the_differential_file(tmp_path: Path) -
         with pytest.raises(runnerkey.PemError):
             runnerkey.CertificateRequest.from_pem(request)
     # What Go finds first is what runnerkey reads, for every shape.
-    for request in variants().values():
+    for shape, (request, go_reads) in VARIANTS.items():
         block, _ = runnerkey.pem_decode(request)
-        expected = x509.load_pem_x509_csr(request[request.index(b"-----BEGIN", 2):] if request.startswith(b"x")
-                                          else request)
-        assert block is not None and block.bytes == expected.public_bytes(serialization.Encoding.DER)
+        expected = x509.load_pem_x509_csr(go_reads)
+        assert block is not None and block.bytes == expected.public_bytes(serialization.Encoding.DER), shape
 
 
 def test_a_signer_that_overreaches_is_refused(tmp_path: Path) -> None:

@@ -105,13 +105,23 @@ def csr_pem(cn: str, groups: list[str]) -> bytes:
 
 def test_the_pem_differential_is_real_and_runnerkey_refuses_it(control_plane: ControlPlane,
                                                                tmp_path: Path) -> None:
-    """kube-apiserver accepts `"x" + PEM(runner) + PEM(system:masters)` and
-    kube-controller-manager signs the second block: the attack is real.
-    runnerkey's approver refuses it; approved by hand, the signer issues
-    system:masters — which is what runnerkey's verdict was about."""
+    """kube-apiserver accepts `"x" + PEM(runner) + PEM(kubernetes-admin,
+    kubeadm:cluster-admins)` and kube-controller-manager signs the second
+    block: the attack is real. runnerkey's approver refuses it; approved by
+    hand, the signer issues the admin identity — which is what runnerkey's
+    verdict was about. (With O=system:masters the API server's own
+    validation, which reads the second block too, refuses the object.)"""
     cp = control_plane
-    request = b"x" + csr_pem("gitlab-runner:h1", ["gitlab-runners"]) + csr_pem("gitlab-runner:h1",
+    masters = b"x" + csr_pem("gitlab-runner:h1", ["gitlab-runners"]) + csr_pem("gitlab-runner:h1",
                                                                               ["system:masters"])
+    refused = cp.kubectl("create", "-f", "-", check=False, input=json.dumps({
+        "apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
+        "metadata": {"name": "masters"},
+        "spec": {"request": base64.b64encode(masters).decode(), "signerName": "kubernetes.io/kube-apiserver-client",
+                 "usages": ["client auth"]}}))
+    assert refused.returncode != 0 and "system:masters" in refused.stderr, refused
+    request = b"x" + csr_pem("gitlab-runner:h1", ["gitlab-runners"]) + csr_pem("kubernetes-admin",
+                                                                              ["kubeadm:cluster-admins"])
     obj = {"apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
            "metadata": {"name": "differential"},
            "spec": {"request": base64.b64encode(request).decode(),
@@ -132,7 +142,8 @@ def test_the_pem_differential_is_real_and_runnerkey_refuses_it(control_plane: Co
         __import__("time").sleep(0.5)
     cert = x509.load_pem_x509_certificate(base64.b64decode(got["status"]["certificate"]))
     groups = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)]
-    assert groups == ["system:masters"], groups
+    assert groups == ["kubeadm:cluster-admins"], groups
+    assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "kubernetes-admin"
     cp.kubectl("delete", "csr", "differential")
 
 
@@ -167,5 +178,5 @@ def test_token_setup_on_a_fresh_cluster_creates_the_namespace(control_plane: Con
     renewed = ok("renew", "--config", cfg, "--runner", "deploy", "--kubeconfig", cp.admin, "--force")
     assert "system:serviceaccount:gitlab-runner:runner" in renewed.out, renewed
     assert tomllib.loads(cfg.read_text())["runners"][0]["kubernetes"]["bearer_token"] != k["bearer_token"]
-    status = json.loads(ok("status", "--config", cfg, "--json").out)
-    assert status["runners"][0]["usable"], status
+    status = json.loads(ok("status", "--config", cfg, "--json").out)["runners"][0]
+    assert status["credential"] == "bearer-token" and not status["expired"] and status["problem"] is None, status

@@ -836,3 +836,61 @@ def test_issue_force_killed_at_every_rename_leaves_a_matching_pair(tmp_path: Pat
         pytest.fail("issue --force still renamed after 40 renames")
     assert kills >= 2, f"only {kills} renames: the kill points were not exercised"
     assert kept >= 1 and replaced >= 1, (kept, replaced)
+
+
+def test_a_kubeconfig_the_runner_controls_names_no_file_of_roots(shared: Path, runner_user) -> None:
+    """Root renewing with the runner's own kubeconfig (self-renewal) reads only
+    what the runner could read: files the kubeconfig names must belong to the
+    runner, and the kubeconfig itself must be the runner's file, not a link to
+    one of root's."""
+    uid, gid = runner_user
+    ca_crt, ca_key = make_ca(shared, "ca")
+    secret = shared / "root-only"
+    secret.mkdir(mode=0o700)
+    ok("issue", "--ca-cert", ca_crt, "--ca-key", ca_key, "--user", "admin", "--out-dir", secret)
+    (secret / "token").write_text("root-secret-token\n")
+    mine = shared / "runner-dir"
+    mine.mkdir()
+    os.chown(mine, uid, gid)
+    ok("issue", "--ca-cert", ca_crt, "--ca-key", ca_key, "--user", "runner", "--out-dir", mine)
+    for p in mine.rglob("*"):
+        os.lchown(p, uid, gid)
+    kc = mine / "kubeconfig"
+
+    def write(user: str) -> None:
+        kc.write_text(f"""apiVersion: v1
+kind: Config
+clusters: [{{name: c, cluster: {{server: "https://127.0.0.1:1", certificate-authority: "{ca_crt}"}}}}]
+users: [{{name: u, user: {user}}}]
+contexts: [{{name: x, context: {{cluster: c, user: u}}}}]
+current-context: x
+""")
+        os.chown(kc, uid, gid)
+
+    # ca_crt is root's file too: even the CA must be the runner's own.
+    write(f'{{client-certificate: "{secret}/admin.crt", client-key: "{secret}/admin.key"}}')
+    r = run("k8s-csr", "approve", "x", "--kubeconfig", kc, "--expect-user", "runner")
+    assert r.code == 2 and "reads only when that user owns it" in r.err, r
+    own_ca = mine / "ca.crt"
+    kc.write_text(kc.read_text().replace(str(ca_crt), str(own_ca)))
+    for user in (f'{{client-certificate: "{secret}/admin.crt", client-key: "{secret}/admin.key"}}',
+                 f'{{tokenFile: "{secret}/token"}}'):
+        write(user)
+        kc.write_text(kc.read_text().replace(str(ca_crt), str(own_ca)))
+        os.chown(kc, uid, gid)
+        r = run("k8s-csr", "approve", "x", "--kubeconfig", kc, "--expect-user", "runner")
+        assert r.code == 2 and "reads only when that user owns it" in r.err, (user, r)
+    # The runner's own files are fine: the request then fails on the network, not on trust.
+    write(f'{{client-certificate: "{mine}/runner.crt", client-key: "{mine}/runner.key"}}')
+    kc.write_text(kc.read_text().replace(str(ca_crt), str(own_ca)))
+    os.chown(kc, uid, gid)
+    r = run("k8s-csr", "approve", "x", "--kubeconfig", kc, "--expect-user", "runner")
+    assert "owns it" not in r.err and r.code == 1, r
+    # A link to root's kubeconfig is not the runner's file.
+    roots = secret / "admin.conf"
+    roots.write_text(kc.read_text())
+    kc.unlink()
+    os.symlink(roots, kc)
+    os.lchown(kc, uid, gid)
+    r = run("k8s-csr", "approve", "x", "--kubeconfig", kc, "--expect-user", "runner")
+    assert r.code != 0 and "belongs to uid 0" in r.err, r

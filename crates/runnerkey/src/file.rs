@@ -25,6 +25,53 @@ pub fn read(path: &Path) -> Result<Vec<u8>> {
     read_capped(path, MAX_INPUT)
 }
 
+/// Reads `path` (a regular file, at most [`MAX_INPUT`] bytes) only when it
+/// belongs to `owner` — checked on the opened file, so that no swap between
+/// a check and the read can slip another file in; `None` refuses every
+/// file (a path anyone could have chosen).
+pub fn read_owned_by(path: &Path, owner: Option<u32>) -> Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::MetadataExt;
+    let io = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let refuse = |why: String| {
+        io(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            why,
+        ))
+    };
+    let Some(owner) = owner else {
+        return Err(refuse("named by a file anyone may write: not read".into()));
+    };
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if !meta.is_file() {
+        return Err(refuse("not a regular file".into()));
+    }
+    if meta.uid() != owner {
+        return Err(refuse(format!(
+            "belongs to uid {}, not to uid {owner}",
+            meta.uid()
+        )));
+    }
+    let mut data = Vec::new();
+    file.take(MAX_INPUT + 1)
+        .read_to_end(&mut data)
+        .map_err(io)?;
+    if data.len() as u64 > MAX_INPUT {
+        return Err(refuse(format!(
+            "more than the {MAX_INPUT} bytes runnerkey reads"
+        )));
+    }
+    Ok(data)
+}
+
 /// Reads at most [`MAX_INPUT`] bytes from `reader` (standard input, say),
 /// refusing more; `name` names it in errors.
 pub fn read_limited(reader: impl std::io::Read, name: &str) -> Result<Vec<u8>> {

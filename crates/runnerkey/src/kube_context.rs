@@ -175,13 +175,97 @@ fn rebase(dir: &Path, p: &mut Option<String>) {
     }
 }
 
+/// Who other than this user (or root) controls the kubeconfig at `path`:
+/// the owner of the file or of its directory, or `None` for "anyone" when
+/// either is writable by others. `Ok(None)` when nobody else does.
+fn controller(path: &Path) -> Option<Option<u32>> {
+    use std::os::unix::fs::MetadataExt;
+    let me = rustix::process::geteuid().as_raw();
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    for meta in [std::fs::metadata(path), std::fs::metadata(dir)]
+        .into_iter()
+        .flatten()
+    {
+        if meta.uid() != me && meta.uid() != 0 {
+            return Some(Some(meta.uid()));
+        }
+        if meta.mode() & 0o002 != 0 && meta.mode() & 0o1000 == 0 {
+            return Some(None);
+        }
+    }
+    None
+}
+
+/// A kubeconfig someone else controls is data: the files it names are read
+/// now, only when they belong to that user (who could read them anyway), and
+/// embedded, so that nothing later opens a path it chose.
+fn embed_files(config: &mut Kubeconfig, path: &Path, by: Option<u32>) -> Result<()> {
+    use base64::Engine;
+    let read = |file: &str| -> Result<Vec<u8>> {
+        file::read_owned_by(Path::new(file), by).map_err(|e| {
+            Error::InvalidArgument(format!(
+                "{}: a kubeconfig another user may write names {file:?}, which runnerkey reads only when that user owns it ({})",
+                path.display(),
+                e.chain()
+            ))
+        })
+    };
+    let b64 = |data: Vec<u8>| base64::engine::general_purpose::STANDARD.encode(data);
+    for c in &mut config.clusters {
+        let cluster = &mut c.value.cluster;
+        if let Some(f) = cluster
+            .certificate_authority
+            .take()
+            .filter(|f| !f.is_empty())
+            && cluster
+                .certificate_authority_data
+                .as_deref()
+                .is_none_or(str::is_empty)
+        {
+            cluster.certificate_authority_data = Some(b64(read(&f)?));
+        }
+    }
+    for u in &mut config.users {
+        let user = &mut u.value.user;
+        if let Some(f) = user.client_certificate.take().filter(|f| !f.is_empty())
+            && user
+                .client_certificate_data
+                .as_deref()
+                .is_none_or(str::is_empty)
+        {
+            user.client_certificate_data = Some(b64(read(&f)?));
+        }
+        if let Some(f) = user.client_key.take().filter(|f| !f.is_empty())
+            && user.client_key_data.as_deref().is_none_or(str::is_empty)
+        {
+            user.client_key_data = Some(b64(read(&f)?));
+        }
+        if let Some(f) = user.token_file.take().filter(|f| !f.is_empty())
+            && user.token.as_deref().is_none_or(str::is_empty)
+        {
+            user.token = Some(String::from_utf8_lossy(&read(&f)?).trim().to_string());
+        }
+    }
+    Ok(())
+}
+
 /// Reads and merges the kubeconfig files `paths` as kubectl does: a
 /// missing file among several is skipped; the first file that sets
 /// `current-context` wins, and so does the first entry of each name.
 pub fn load_kubeconfig(paths: &[PathBuf]) -> Result<Kubeconfig> {
     let mut merged: Option<Kubeconfig> = None;
     for path in paths {
-        let text = match file::read(path) {
+        // A kubeconfig another user controls is read only when it is that
+        // user's own file (not a link to one of root's).
+        let by = controller(path);
+        let read = match by {
+            Some(owner) => file::read_owned_by(path, owner),
+            None => file::read(path),
+        };
+        let text = match read {
             Ok(t) => t,
             Err(Error::Io { source, .. })
                 if paths.len() > 1 && source.kind() == std::io::ErrorKind::NotFound =>
@@ -205,6 +289,9 @@ pub fn load_kubeconfig(paths: &[PathBuf]) -> Result<Kubeconfig> {
             rebase(dir, &mut user.client_certificate);
             rebase(dir, &mut user.client_key);
             rebase(dir, &mut user.token_file);
+        }
+        if let Some(by) = by {
+            embed_files(&mut config, path, by)?;
         }
         merged = Some(match merged {
             None => config,

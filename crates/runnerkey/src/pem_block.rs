@@ -50,7 +50,7 @@ impl PemBlock {
     /// `data` when no block is found).
     pub fn decode(data: &[u8]) -> (Option<PemBlock>, &[u8]) {
         match decode(data) {
-            Some((block, rest)) => (Some(block), rest),
+            Some((block, _, rest)) => (Some(block), rest),
             None => (None, data),
         }
     }
@@ -96,7 +96,7 @@ impl PemBlock {
 pub(crate) fn parse(data: &[u8]) -> Result<Vec<PemBlock>> {
     let mut blocks = Vec::new();
     let mut rest = data;
-    while let Some((block, next)) = decode(rest) {
+    while let Some((block, _, next)) = decode(rest) {
         blocks.push(block);
         rest = next;
     }
@@ -112,8 +112,7 @@ pub(crate) fn parse_exactly_one(data: &[u8], expected: &'static str) -> Result<P
         .iter()
         .position(|b| !b.is_ascii_whitespace())
         .unwrap_or(data.len());
-    let (first, rest) = PemBlock::decode(data);
-    let Some(block) = first else {
+    let Some((block, begin, rest)) = decode(data) else {
         return Err(wrong_block(expected, &[], data));
     };
     if !block.is(expected) {
@@ -123,8 +122,11 @@ pub(crate) fn parse_exactly_one(data: &[u8], expected: &'static str) -> Result<P
         });
     }
     let mut problems = Vec::new();
-    if !data[start..].starts_with(&PEM_START[1..]) {
-        problems.push("text before the BEGIN line");
+    // The block Go finds must be the first thing in the data: whatever
+    // stands before it (text, or a block Go cannot read but another reader
+    // might) is refused.
+    if begin != start {
+        problems.push("text before the BEGIN line (or a block Go's encoding/pem cannot read)");
     }
     if !block.headers.is_empty() {
         problems.push("PEM headers");
@@ -200,8 +202,9 @@ fn last_char(s: &[u8]) -> Option<char> {
     })
 }
 
-/// A port of Go 1.26's `encoding/pem.Decode`.
-fn decode(data: &[u8]) -> Option<(PemBlock, &[u8])> {
+/// A port of Go 1.26's `encoding/pem.Decode`: the block, where its BEGIN
+/// line starts in `data`, and the rest after it.
+fn decode(data: &[u8]) -> Option<(PemBlock, usize, &[u8])> {
     let mut rest = data;
     let mut end_trailer_index: isize = 0;
     loop {
@@ -215,6 +218,7 @@ fn decode(data: &[u8]) -> Option<(PemBlock, &[u8])> {
             Some(b) if b == 0 || rest[b - 1] == b'\n' => b,
             _ => continue,
         };
+        let begin = data.len() - rest[begin_index..].len();
         let skip = (begin_index + PEM_START.len() - 1) as isize;
         rest = &rest[skip as usize..];
         end_index -= skip;
@@ -282,6 +286,7 @@ fn decode(data: &[u8]) -> Option<(PemBlock, &[u8])> {
                 headers,
                 contents,
             },
+            begin,
             rest,
         ));
     }

@@ -156,8 +156,17 @@ impl Dialer {
         }
         let text = e.to_string();
         match e.kind() {
+            // A read timeout surfaces as EAGAIN ("Resource temporarily
+            // unavailable"): say what it means.
             std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
-                TransportError::Timeout(text)
+                if Instant::now() >= self.deadline {
+                    self.deadline_passed()
+                } else {
+                    TransportError::Timeout(format!(
+                        "the server sent nothing for {:?} ({text})",
+                        self.timeout
+                    ))
+                }
             }
             _ if text.contains("InvalidContentType")
                 || text.contains("corrupt message")

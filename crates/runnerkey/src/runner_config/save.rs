@@ -493,7 +493,9 @@ mod tests {
         let real = tmp.path().join("config.toml");
         fs::write(&real, "").unwrap();
         for i in 0..5 {
-            let b = tmp.path().join(format!("config.toml.2026010{i}T000000Z.bak"));
+            let b = tmp
+                .path()
+                .join(format!("config.toml.2026010{i}T000000Z.bak"));
             fs::write(&b, format!("{i}")).unwrap();
             let when = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1000 + i);
             fs::File::options()
