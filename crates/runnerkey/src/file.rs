@@ -29,7 +29,7 @@ pub fn read(path: &Path) -> Result<Vec<u8>> {
 /// belongs to `owner` — checked on the opened file, so that no swap between
 /// a check and the read can slip another file in; `None` refuses every
 /// file (a path anyone could have chosen).
-pub fn read_owned_by(path: &Path, owner: Option<u32>) -> Result<Vec<u8>> {
+pub(crate) fn read_owned_by(path: &Path, owner: Option<u32>) -> Result<Vec<u8>> {
     use std::io::Read;
     use std::os::unix::fs::MetadataExt;
     let io = |source| Error::Io {

@@ -132,16 +132,53 @@ fn split_host_port(s: &str) -> (&str, Option<&str>) {
     }
 }
 
-/// Go's `httpproxy.config.useProxy`.
+/// Go's `net.SplitHostPort`: `host:port` or `[host]:port` (brackets
+/// removed), `None` where Go returns an error (no port, too many colons).
+fn go_split_host_port(s: &str) -> Option<(&str, &str)> {
+    let i = s.rfind(':')?;
+    let (host, j, k) = if s.starts_with('[') {
+        let end = s.find(']')?;
+        if end + 1 != i {
+            return None;
+        }
+        (&s[1..end], 1, end + 1)
+    } else {
+        let host = &s[..i];
+        if host.contains(':') {
+            return None;
+        }
+        (host, 0, 0)
+    };
+    if s[j..].contains('[') || s[k..].contains(']') {
+        return None;
+    }
+    Some((host, &s[i + 1..]))
+}
+
+/// An address as Go's `net.IP` compares it: an IPv4-mapped IPv6 address
+/// is its IPv4 address.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// Go's `httpproxy.config.useProxy` (x/net v0.49.0, the version the pinned
+/// Kubernetes release uses), step for step: `localhost` is compared before
+/// the host is lower-cased (so `LOCALHOST` may be proxied), an IP literal is
+/// parsed from the host as given and compared as `net.IP` does (a mapped
+/// IPv4 address is that IPv4 address), `*` counts only as a `*.` prefix,
+/// and a domain entry never matches an IP literal.
 fn use_proxy(no_proxy: &str, host: &str, port: u16) -> bool {
-    let host = host.trim().to_ascii_lowercase();
     if host == "localhost" {
         return false;
     }
-    let ip: Option<IpAddr> = host.parse().ok();
+    let ip: Option<IpAddr> = host.parse().ok().map(canonical);
     if ip.is_some_and(|ip| ip.is_loopback()) {
         return false;
     }
+    let host = host.trim().to_ascii_lowercase();
     let port = port.to_string();
     for entry in no_proxy.split(',') {
         let entry = entry.trim().to_ascii_lowercase();
@@ -154,18 +191,26 @@ fn use_proxy(no_proxy: &str, host: &str, port: u16) -> bool {
         if let Some((net, bits)) = entry.split_once('/')
             && let (Ok(net), Ok(bits)) = (net.parse::<IpAddr>(), bits.parse::<u8>())
         {
-            if ip.is_some_and(|ip| in_cidr(ip, net, bits)) {
-                return false;
+            let max = if net.is_ipv4() { 32 } else { 128 };
+            if bits <= max {
+                // A mapped network is an IPv4 one, its mask the last 32 bits.
+                let (net, bits) = match (net, canonical(net)) {
+                    (IpAddr::V6(_), v4 @ IpAddr::V4(_)) if bits >= 96 => (v4, bits - 96),
+                    (n, _) => (n, bits),
+                };
+                if ip.is_some_and(|ip| in_cidr(ip, net, bits)) {
+                    return false;
+                }
+                continue;
             }
-            continue;
         }
-        let (phost, pport) = split_host_port(&entry);
-        let pport = pport.filter(|p| !p.is_empty());
-        if phost.is_empty() {
-            continue;
-        }
+        let (phost, pport) = match go_split_host_port(&entry) {
+            Some(("", _)) => continue,
+            Some((h, p)) => (h, p),
+            None => (entry.as_str(), ""),
+        };
         if let Ok(pip) = phost.parse::<IpAddr>() {
-            if ip == Some(pip) && pport.is_none_or(|p| p == port) {
+            if ip == Some(canonical(pip)) && (pport.is_empty() || pport == port) {
                 return false;
             }
             continue;
@@ -174,13 +219,17 @@ fn use_proxy(no_proxy: &str, host: &str, port: u16) -> bool {
         if ip.is_some() {
             continue;
         }
-        let phost = phost.strip_prefix('*').unwrap_or(phost);
+        let phost = if phost.starts_with("*.") {
+            &phost[1..]
+        } else {
+            phost
+        };
         let (suffix, match_host) = match phost.strip_prefix('.') {
             Some(_) => (phost.to_string(), false),
             None => (format!(".{phost}"), true),
         };
         if (host.ends_with(&suffix) || (match_host && host == suffix[1..]))
-            && pport.is_none_or(|p| p == port)
+            && (pport.is_empty() || pport == port)
         {
             return false;
         }
@@ -225,9 +274,16 @@ mod tests {
     #[test]
     fn loopback_and_localhost_are_never_proxied() {
         let c = cfg("");
-        for host in ["127.0.0.1", "127.1.2.3", "::1", "localhost", "LOCALHOST"] {
+        for host in ["127.0.0.1", "127.1.2.3", "::1", "localhost"] {
             assert_eq!(c.proxy_for(true, host, 6443), None, "{host}");
         }
+        // Go compares "localhost" before lower-casing the host.
+        assert!(c.proxy_for(true, "LOCALHOST", 6443).is_some());
+        assert!(
+            cfg("localhost")
+                .proxy_for(true, "LOCALHOST", 6443)
+                .is_none()
+        );
         let p = c.proxy_for(true, "10.0.0.1", 6443).unwrap();
         assert_eq!(
             (p.host.as_str(), p.port, p.scheme.as_str()),
@@ -254,12 +310,32 @@ mod tests {
         assert!(direct("a.wild.org", 443));
         assert!(!direct("wild.org", 443));
         assert!(cfg("*").proxy_for(true, "example.com", 443).is_none());
-        // A domain entry never matches an IP literal.
-        assert!(
-            cfg("1.2.3.4.nip.io")
-                .proxy_for(true, "1.2.3.4", 443)
-                .is_some()
-        );
+        // A domain entry never matches an IP literal: ".0.1" is a suffix
+        // of "10.0.0.1", yet Go proxies it.
+        assert!(cfg("0.1").proxy_for(true, "10.0.0.1", 443).is_some());
+        assert!(cfg("0.1").proxy_for(true, "a.0.1", 443).is_none());
+        // Only "*." is a wildcard.
+        assert!(cfg("*foo.com").proxy_for(true, "foo.com", 443).is_some());
+        assert!(cfg("*foo.com").proxy_for(true, "a.foo.com", 443).is_some());
+        assert!(cfg("*.foo.com").proxy_for(true, "a.foo.com", 443).is_none());
+    }
+
+    #[test]
+    fn host_and_port_split_as_go_splits_them() {
+        assert_eq!(go_split_host_port("a:1"), Some(("a", "1")));
+        assert_eq!(go_split_host_port("[::1]:80"), Some(("::1", "80")));
+        assert_eq!(go_split_host_port("a:"), Some(("a", "")));
+        for bad in [
+            "a",
+            "[::1]",
+            "::1",
+            "[::1]x:80",
+            "a]:80",
+            "[a]]:80",
+            "a[:80",
+        ] {
+            assert_eq!(go_split_host_port(bad), None, "{bad}");
+        }
     }
 
     #[test]
@@ -271,5 +347,65 @@ mod tests {
         assert_eq!(p.url, "http://proxy:8080");
         assert_eq!(parse_proxy("https://p").unwrap().port, 443);
         assert_eq!(parse_proxy("socks5://p").unwrap().port, 1080);
+    }
+}
+
+/// runnerkey against the table Go's own `httpproxy` answered
+/// (tests/go/oracle/testdata/proxy.json, which the Python suite checks is
+/// still what Go says).
+#[cfg(test)]
+mod go_table {
+    use super::*;
+
+    #[test]
+    fn every_case_is_decided_as_go_decides() {
+        let table: Vec<serde_json::Value> =
+            serde_json::from_str(include_str!("../../../tests/go/oracle/testdata/proxy.json"))
+                .unwrap();
+        assert!(table.len() >= 200, "{}", table.len());
+        let mut wrong = Vec::new();
+        for case in &table {
+            let text = |k: &str| case[k].as_str().unwrap_or("").to_string();
+            let some = |v: String| (!v.is_empty()).then_some(v);
+            let cfg = ProxyConfig {
+                https_proxy: some(text("https_proxy")),
+                http_proxy: some(text("http_proxy")),
+                no_proxy: text("no_proxy"),
+            };
+            let url = text("url");
+            let Ok(endpoint) = crate::api_client::Endpoint::parse(&url) else {
+                wrong.push(format!("{url}: runnerkey cannot read the URL"));
+                continue;
+            };
+            let ours = cfg.proxy_for(endpoint.https, &endpoint.host, endpoint.port);
+            let go = case["go"]["proxy"].as_str().unwrap_or("");
+            let same = match &ours {
+                None => go.is_empty(),
+                Some(p) => {
+                    let scheme = case["go"]["scheme"].as_str().unwrap_or("");
+                    let (host, port) = split_host_port(go);
+                    let port = port.and_then(|p| p.parse().ok()).unwrap_or(match scheme {
+                        "https" => 443,
+                        "socks5" => 1080,
+                        _ => 80,
+                    });
+                    p.host == host && p.port == port && p.scheme == scheme
+                }
+            };
+            if !same {
+                wrong.push(format!(
+                    "NO_PROXY={:?} {url}: Go {go:?}, runnerkey {:?}",
+                    cfg.no_proxy,
+                    ours.map(|p| format!("{}:{}", p.host, p.port))
+                ));
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "{} of {}:\n{}",
+            wrong.len(),
+            table.len(),
+            wrong.join("\n")
+        );
     }
 }

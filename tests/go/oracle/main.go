@@ -4,8 +4,8 @@
 // kubectl are Go programs, and what they accept is what Go's parsers accept).
 //
 // It is test tooling only, built by tests/python (see
-// tests/python/test_go_pem_oracle.py) with the standard library and nothing
-// else. Each subcommand reads one JSON request from stdin and writes one JSON
+// tests/python/test_go_pem_oracle.py) with the standard library and
+// golang.org/x/net's httpproxy, nothing else. Each subcommand reads one JSON request from stdin and writes one JSON
 // answer to stdout:
 //
 //	oracle pem    stdin: a JSON array of base64 strings, one input document each.
@@ -16,8 +16,13 @@
 //	              nothing is lost to JSON's UTF-8 rules: "type", "bytes",
 //	              "rest", and both the keys and the values of "headers".
 //
-// More oracles (x509, httpproxy, ...) are added as further subcommands in
-// the table below.
+//	oracle proxy  stdin: a JSON array of {"http_proxy", "https_proxy", "no_proxy", "url"}.
+//	              stdout: a JSON array of {"proxy": HOST:PORT or "" (direct), "error"?},
+//	              by golang.org/x/net/http/httpproxy at the version the pinned
+//	              Kubernetes release uses (v0.49.0, tests/controlplane/go.mod).
+//
+// More oracles (x509, ...) are added as further subcommands in the table
+// below.
 package main
 
 import (
@@ -33,7 +38,8 @@ import (
 // subcommands maps a subcommand name to its handler: the handler reads the
 // request from in and writes the answer to out.
 var subcommands = map[string]func(in io.Reader, out io.Writer) error{
-	"pem": pemOracle,
+	"pem":   pemOracle,
+	"proxy": proxyOracle,
 }
 
 func main() {
