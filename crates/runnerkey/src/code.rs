@@ -27,6 +27,8 @@ pub enum Code {
     BadHost,
     /// `bearer-token-rejected` (see docs/troubleshooting.md).
     BearerTokenRejected,
+    /// `bearer-token-expired` (see docs/troubleshooting.md).
+    BearerTokenExpired,
     /// `ca-expired` (see docs/troubleshooting.md).
     CaExpired,
     /// `ca-key-on-runner-host` (see docs/troubleshooting.md).
@@ -181,6 +183,7 @@ impl Code {
         Code::ApiReachable,
         Code::Authenticated,
         Code::BadHost,
+        Code::BearerTokenExpired,
         Code::BearerTokenRejected,
         Code::CaExpired,
         Code::CaKeyOnRunnerHost,
@@ -264,6 +267,7 @@ impl Code {
             Code::ApiReachable => "api-reachable",
             Code::Authenticated => "authenticated",
             Code::BadHost => "bad-host",
+            Code::BearerTokenExpired => "bearer-token-expired",
             Code::BearerTokenRejected => "bearer-token-rejected",
             Code::CaExpired => "ca-expired",
             Code::CaKeyOnRunnerHost => "ca-key-on-runner-host",

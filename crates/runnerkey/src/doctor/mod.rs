@@ -120,6 +120,8 @@ struct Subject {
     cas: Vec<Certificate>,
     ca_source: String,
     key: Option<PrivateKey>,
+    /// Why the named key (or certificate) cannot be used, when it cannot.
+    key_problem: Option<String>,
     token: Option<String>,
     job_namespace: String,
     job_service_account: String,
@@ -135,9 +137,20 @@ fn diagnose_runner(
     let empty = KubernetesSettings::default();
     let k = r.kubernetes.as_ref().unwrap_or(&empty);
     let chain = load_certs(nonempty(&k.cert_file)).filter(|c| !c.is_empty());
-    let key = match (&chain, nonempty(&k.key_file)) {
-        (Some(_), Some(key)) => PrivateKey::load(Path::new(key), None).ok(),
-        _ => None,
+    let (key, key_problem) = match (&chain, nonempty(&k.key_file)) {
+        (Some(_), Some(key)) => match PrivateKey::load(Path::new(key), None) {
+            Ok(k) => (Some(k), None),
+            Err(e) => (None, Some(e.chain())),
+        },
+        (None, _) if nonempty(&k.cert_file).is_some() => (
+            None,
+            Some(format!(
+                "{}: the client certificate cannot be read",
+                k.cert_file.as_deref().unwrap_or("")
+            )),
+        ),
+        (Some(_), None) => (None, Some("key_file is not set".into())),
+        _ => (None, None),
     };
     let subject = Subject {
         label: r.name.clone().unwrap_or_else(|| format!("#{}", r.index)),
@@ -149,6 +162,7 @@ fn diagnose_runner(
         cas: load_certs(nonempty(&k.ca_file)).unwrap_or_default(),
         ca_source: k.ca_file.clone().unwrap_or_default(),
         key,
+        key_problem,
         token: nonempty(&k.bearer_token).map(str::to_string),
         job_namespace: nonempty(&k.namespace).unwrap_or("default").to_string(),
         job_service_account: nonempty(&k.service_account)
@@ -246,6 +260,19 @@ fn diagnose_subject(
     if options.online {
         match s.host {
             None => ctx.pass(Code::OnlineSkipped, "host is empty: the runner uses in-cluster credentials; run doctor inside the cluster to check them".into()),
+            // A certificate the runner names but that cannot be used: going
+            // on without it would check system:anonymous, not the runner.
+            Some(_) if s.cert_named && s.key_problem.is_some() => {
+                let why = s.key_problem.unwrap_or_default();
+                ctx.find(
+                    Code::ClientSetup,
+                    Severity::Error,
+                    format!(
+                        "not checked online: the runner's client certificate cannot be used ({why}); without it the API server would see system:anonymous, not the runner"
+                    ),
+                    "fix the key and certificate (see the findings above), then check online again".into(),
+                );
+            }
             Some(host) => {
                 ctx.d.online = true;
                 let credentials = match (&cert, s.key, s.token) {
@@ -359,6 +386,7 @@ pub fn diagnose_context(context: KubeContext, options: &DoctorOptions) -> Doctor
         cas: context.cas,
         ca_source: context.ca_source,
         key,
+        key_problem: None,
         token,
         job_namespace: context.namespace.unwrap_or_else(|| "default".into()),
         job_service_account: "default".into(),

@@ -17,6 +17,36 @@ use crate::runner_config::host_audit::{self, HostRisk};
 use crate::verify::{key_file_problems, verify_client_chain};
 
 impl Linter {
+    /// A bearer token whose own claims say it has ended (or has not begun):
+    /// the API server refuses it, so doctor says so offline too — as
+    /// `status` does, from the same claims.
+    pub(super) fn token_findings(&mut self, runner: &str, k: &KubernetesSettings, now: OffsetDateTime) {
+        let Some(token) = k.bearer_token.as_deref().filter(|t| !t.is_empty()) else {
+            return;
+        };
+        if k.cert_file.as_deref().is_some_and(|c| !c.is_empty()) {
+            return;
+        }
+        let Some(claims) = crate::bearer_token::TokenClaims::read(token) else {
+            return;
+        };
+        if let Some(end) = claims.expires_at.filter(|end| *end <= now) {
+            self.add(
+                Code::BearerTokenExpired,
+                Severity::Error,
+                Some(runner),
+                Some("runners.kubernetes.bearer_token".into()),
+                None,
+                format!(
+                    "bearer_token ({}) expired at {}",
+                    claims.subject.as_deref().unwrap_or("a token"),
+                    crate::lifetime::rfc3339(end)
+                ),
+                "issue a new token (runnerkey renew, or setup --auth token again)".into(),
+            );
+        }
+    }
+
     pub(super) fn file_findings(
         &mut self,
         runner: &str,

@@ -322,6 +322,7 @@ impl Linter {
             });
         }
         self.file_findings(label, k, now);
+        self.token_findings(label, k, now);
     }
 }
 
