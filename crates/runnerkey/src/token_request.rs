@@ -37,7 +37,8 @@ fn review_token(
         timeout,
         timeout,
         insecure,
-    )?;
+    )?
+    .purpose("token");
     Ok(crate::whoami::review(&client, user))
 }
 

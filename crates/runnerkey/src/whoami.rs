@@ -48,12 +48,13 @@ pub(crate) fn check_online(
             return OnlineCheck::Unreachable { reason: e.chain() };
         }
     };
-    let client = match ApiClient::new(endpoint, trusted, credentials, timeout) {
-        Ok(c) => c,
-        Err(e) => {
-            return OnlineCheck::Refused { reason: e.chain() };
-        }
-    };
+    let client =
+        match ApiClient::new(endpoint, trusted, credentials, timeout).map(|c| c.purpose("check")) {
+            Ok(c) => c,
+            Err(e) => {
+                return OnlineCheck::Refused { reason: e.chain() };
+            }
+        };
     review(&client, user)
 }
 

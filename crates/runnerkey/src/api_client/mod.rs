@@ -90,6 +90,9 @@ pub struct ApiClient {
     agent: ureq::Agent,
     base: String,
     bearer: Option<String>,
+    /// What the requests are for, in the User-Agent:
+    /// `runnerkey/VERSION (PURPOSE)`.
+    purpose: &'static str,
 }
 
 impl ApiClient {
@@ -195,7 +198,7 @@ impl ApiClient {
             .max_redirects(0)
             .max_response_header_size(MAX_RESPONSE_HEAD)
             .max_idle_connections_per_host(1)
-            .user_agent("runnerkey-doctor")
+            .user_agent(format!("runnerkey/{}", env!("CARGO_PKG_VERSION")))
             .accept("application/json")
             .proxy(None)
             .build();
@@ -205,7 +208,16 @@ impl ApiClient {
             agent,
             base,
             bearer,
+            purpose: "runnerkey",
         })
+    }
+
+    /// Names what the requests are for in their User-Agent
+    /// (`runnerkey/VERSION (doctor)`), as kubectl names its command, so an
+    /// API server's audit log tells runnerkey's requests apart.
+    pub(crate) fn purpose(mut self, purpose: &'static str) -> Self {
+        self.purpose = purpose;
+        self
     }
 
     /// The proxy requests go through, chosen by Go's rules.
@@ -271,7 +283,13 @@ impl ApiClient {
     ) -> std::result::Result<ureq::http::request::Builder, TransportError> {
         self.dialer.remaining()?;
         let uri = format!("{}{path}", self.base);
-        let mut request = ureq::http::Request::builder().method(method).uri(&uri);
+        let mut request = ureq::http::Request::builder()
+            .method(method)
+            .uri(&uri)
+            .header(
+                "User-Agent",
+                format!("runnerkey/{} ({})", env!("CARGO_PKG_VERSION"), self.purpose),
+            );
         if let Some(t) = &self.bearer {
             request = request.header("Authorization", format!("Bearer {t}"));
         }

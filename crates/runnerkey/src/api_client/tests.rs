@@ -166,3 +166,28 @@ fn the_path_prefix_and_bearer_token_are_sent() {
     assert!(lower.contains("authorization: bearer t0ken"), "{head}");
     assert!(lower.contains("accept: application/json"), "{head}");
 }
+
+#[test]
+fn the_user_agent_names_runnerkey_its_version_and_purpose() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let head = read_request(&mut reader).unwrap();
+        let mut writer = stream;
+        let _ = writer.write_all(&ok("{}"));
+        head
+    });
+    let c = client(port).purpose("doctor");
+    c.request("GET", "/version", None).unwrap();
+    let head = seen.join().unwrap().to_ascii_lowercase();
+    let agents: Vec<&str> = head
+        .lines()
+        .filter(|l| l.starts_with("user-agent:"))
+        .collect();
+    assert_eq!(
+        agents,
+        [format!("user-agent: runnerkey/{} (doctor)", env!("CARGO_PKG_VERSION")).as_str()]
+    );
+}

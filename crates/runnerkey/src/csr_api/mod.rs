@@ -173,7 +173,8 @@ pub(crate) fn client(
             timeout,
             overall,
             insecure,
-        )?,
+        )?
+        .purpose("kubeconfig"),
         context.server,
     ))
 }

@@ -45,7 +45,9 @@ impl Ctx {
         }
         let bearer = matches!(credentials, Credentials::BearerToken(_));
         let anonymous = matches!(credentials, Credentials::Anonymous);
-        let client = match ApiClient::new(endpoint, cas, credentials, self.timeout) {
+        let client = match ApiClient::new(endpoint, cas, credentials, self.timeout)
+            .map(|c| c.purpose("doctor"))
+        {
             Ok(c) => c,
             Err(e) => {
                 return self.find(

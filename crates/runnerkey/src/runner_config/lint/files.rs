@@ -20,7 +20,12 @@ impl Linter {
     /// A bearer token whose own claims say it has ended (or has not begun):
     /// the API server refuses it, so doctor says so offline too — as
     /// `status` does, from the same claims.
-    pub(super) fn token_findings(&mut self, runner: &str, k: &KubernetesSettings, now: OffsetDateTime) {
+    pub(super) fn token_findings(
+        &mut self,
+        runner: &str,
+        k: &KubernetesSettings,
+        now: OffsetDateTime,
+    ) {
         let Some(token) = k.bearer_token.as_deref().filter(|t| !t.is_empty()) else {
             return;
         };
