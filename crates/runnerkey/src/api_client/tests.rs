@@ -188,6 +188,10 @@ fn the_user_agent_names_runnerkey_its_version_and_purpose() {
         .collect();
     assert_eq!(
         agents,
-        [format!("user-agent: runnerkey/{} (doctor)", env!("CARGO_PKG_VERSION")).as_str()]
+        [format!(
+            "user-agent: runnerkey/{} (doctor)",
+            env!("CARGO_PKG_VERSION")
+        )
+        .as_str()]
     );
 }
