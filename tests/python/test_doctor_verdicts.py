@@ -58,3 +58,50 @@ def test_an_unloadable_key_stops_the_online_check(control_plane: ControlPlane, t
     assert r.code == 1 and "client-setup" in codes, codes
     assert report["authenticated_as"] is None and not report["permissions"], report
     assert "anonymous" not in " ".join(f["message"] for f in report["findings"] if f["code"] != "client-setup")
+
+
+def expired_ca(d: Path) -> tuple[Path, Path]:
+    """A CA whose validity ended yesterday (its key still signs)."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.timezone.utc)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "old-kubernetes")])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=400))
+            .not_valid_after(now - dt.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(True, None), True)
+            .add_extension(x509.KeyUsage(True, False, False, False, False, True, True, False, False), True)
+            .sign(key, hashes.SHA256()))
+    d.mkdir(parents=True, exist_ok=True)
+    crt, k = d / "ca.crt", d / "ca.key"
+    crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    k.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption()))
+    return crt, k
+
+
+def test_an_expired_trust_anchor_fails_as_go_fails(tmp_path: Path) -> None:
+    """ca_file's CA, which signed the API server's certificate, has expired:
+    Go (kubectl, gitlab-runner) refuses the server — "x509: certificate has
+    expired or is not yet valid" — and so does doctor, before anything else."""
+    from cluster import serving_cert, start_apiserver
+
+    ca_crt, ca_key = expired_ca(tmp_path / "old")
+    srv = start_apiserver(*serving_cert(tmp_path / "old", ca_crt, ca_key), ca_crt)
+    try:
+        cfg = tmp_path / "config.toml"
+        cfg.write_text('[[runners]]\nname = "r"\nexecutor = "kubernetes"\n[runners.kubernetes]\n'
+                       f'host = "{srv.url}"\nnamespace = "ci"\nca_file = "{ca_crt}"\nbearer_token = "t"\n')
+        r = run("doctor", "--config", cfg, "--online", "--json")
+        report = json.loads(r.out)["runners"][0]
+        codes = [f["code"] for f in report["findings"]]
+        assert r.code == 1 and "tls-server-cert-expired" in codes, codes
+        assert report["authenticated_as"] is None, report
+    finally:
+        srv.stop()

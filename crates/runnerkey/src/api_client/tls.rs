@@ -55,7 +55,7 @@ impl ServerCertVerifier for CapturingVerifier {
             .filter_map(|c| webpki::anchor_from_trusted_cert(c).ok())
             .collect();
         let verdict = webpki::EndEntityCert::try_from(end_entity).and_then(|ee| {
-            ee.verify_for_usage(
+            let path = ee.verify_for_usage(
                 webpki::ALL_VERIFICATION_ALGS,
                 &anchors,
                 intermediates,
@@ -64,6 +64,12 @@ impl ServerCertVerifier for CapturingVerifier {
                 None,
                 None,
             )?;
+            // Go's x509.Verify checks the trust anchor's validity too
+            // (webpki takes an anchor as it is): an expired CA in ca_file
+            // fails as kubectl and gitlab-runner fail.
+            if let Some(problem) = self.anchor_out_of_date(path.anchor(), now) {
+                return Err(problem);
+            }
             ee.verify_is_valid_for_subject_name(server_name)
         });
         let problem = verdict.err().map(|e| match e {
@@ -143,5 +149,43 @@ impl rustls::client::ResolvesClientCert for ClientIdentity {
 
     fn has_certs(&self) -> bool {
         true
+    }
+}
+
+impl CapturingVerifier {
+    /// The time error for the root certificate `anchor` was made from, when
+    /// `now` is outside its validity (as Go reports it: expired, or not yet
+    /// valid).
+    fn anchor_out_of_date(
+        &self,
+        anchor: &rustls_pki_types::TrustAnchor<'_>,
+        now: UnixTime,
+    ) -> Option<webpki::Error> {
+        let root = self.roots.iter().find(|r| {
+            webpki::anchor_from_trusted_cert(r).is_ok_and(|a| {
+                a.subject.as_ref() == anchor.subject.as_ref()
+                    && a.subject_public_key_info.as_ref() == anchor.subject_public_key_info.as_ref()
+            })
+        })?;
+        let cert = crate::cert::Certificate::from_der(root).ok()?;
+        let at = time::OffsetDateTime::from_unix_timestamp(now.as_secs() as i64).ok()?;
+        let time = |t: time::OffsetDateTime| {
+            UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+                t.unix_timestamp().max(0) as u64
+            ))
+        };
+        if at > cert.not_after() {
+            Some(webpki::Error::CertExpired {
+                time: now,
+                not_after: time(cert.not_after()),
+            })
+        } else if at < cert.not_before() {
+            Some(webpki::Error::CertNotValidYet {
+                time: now,
+                not_before: time(cert.not_before()),
+            })
+        } else {
+            None
+        }
     }
 }
