@@ -105,3 +105,24 @@ def test_an_expired_trust_anchor_fails_as_go_fails(tmp_path: Path) -> None:
         assert report["authenticated_as"] is None, report
     finally:
         srv.stop()
+
+
+def test_a_p521_client_key_is_loaded_and_authenticates(control_plane: ControlPlane, tmp_path: Path) -> None:
+    """Go and kube-apiserver take P-521 client keys; runnerkey reads them,
+    and doctor --online authenticates with one (it used to fall back to
+    no client certificate at all)."""
+    from conftest import openssl
+
+    key = tmp_path / "p521.key"
+    openssl("ecparam", "-name", "secp521r1", "-genkey", "-noout", "-out", key)
+    csr = tmp_path / "p521.csr"
+    openssl("req", "-new", "-key", key, "-subj", "/CN=p521-runner/O=gitlab-runners", "-out", csr)
+    crt = tmp_path / "p521.crt"
+    ok("csr", "sign", csr, "--ca-dir", control_plane.pki, "--out", crt)
+    ok("verify", "--ca", control_plane.ca, "--cert", crt, "--key", key)
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[[runners]]\nname = "r"\nexecutor = "kubernetes"\n[runners.kubernetes]\n'
+                   f'host = "{control_plane.server}"\nnamespace = "ci"\ncert_file = "{crt}"\n'
+                   f'key_file = "{key}"\nca_file = "{control_plane.ca}"\n')
+    report = json.loads(run("doctor", "--config", cfg, "--online", "--json").out)["runners"][0]
+    assert report["authenticated_as"]["username"] == "p521-runner", report

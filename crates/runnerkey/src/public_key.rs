@@ -193,10 +193,16 @@ impl PublicKey {
             KeyType::Rsa { .. } if a == oid::SHA512_WITH_RSA => {
                 &signature::RSA_PKCS1_2048_8192_SHA512
             }
+            // Go's crypto/x509 takes ECDSA with SHA-256, -384 or -512 on
+            // any curve.
             KeyType::EcdsaP256 if a == oid::ECDSA_SHA256 => &signature::ECDSA_P256_SHA256_ASN1,
             KeyType::EcdsaP256 if a == oid::ECDSA_SHA384 => &signature::ECDSA_P256_SHA384_ASN1,
+            KeyType::EcdsaP256 if a == oid::ECDSA_SHA512 => &signature::ECDSA_P256_SHA512_ASN1,
             KeyType::EcdsaP384 if a == oid::ECDSA_SHA256 => &signature::ECDSA_P384_SHA256_ASN1,
             KeyType::EcdsaP384 if a == oid::ECDSA_SHA384 => &signature::ECDSA_P384_SHA384_ASN1,
+            KeyType::EcdsaP384 if a == oid::ECDSA_SHA512 => &signature::ECDSA_P384_SHA512_ASN1,
+            KeyType::EcdsaP521 if a == oid::ECDSA_SHA256 => &signature::ECDSA_P521_SHA256_ASN1,
+            KeyType::EcdsaP521 if a == oid::ECDSA_SHA384 => &signature::ECDSA_P521_SHA384_ASN1,
             KeyType::EcdsaP521 if a == oid::ECDSA_SHA512 => &signature::ECDSA_P521_SHA512_ASN1,
             KeyType::Ed25519 if a == oid::ED25519 => &signature::ED25519,
             _ => {

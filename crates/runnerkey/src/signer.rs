@@ -5,8 +5,8 @@ use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der, PublicKeyX509Der};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P384_SHA384_ASN1_SIGNING, EcdsaKeyPair, Ed25519KeyPair,
-    KeyPair as _, RSA_PKCS1_SHA256, RsaKeyPair,
+    ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P384_SHA384_ASN1_SIGNING, ECDSA_P521_SHA512_ASN1_SIGNING,
+    EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RSA_PKCS1_SHA256, RsaKeyPair,
 };
 use zeroize::Zeroizing;
 
@@ -29,6 +29,7 @@ pub(crate) enum Signer {
 pub(crate) enum Curve {
     P256,
     P384,
+    P521,
 }
 
 impl Signer {
@@ -89,6 +90,7 @@ impl Signer {
         let alg = match curve {
             Curve::P256 => &ECDSA_P256_SHA256_ASN1_SIGNING,
             Curve::P384 => &ECDSA_P384_SHA384_ASN1_SIGNING,
+            Curve::P521 => &ECDSA_P521_SHA512_ASN1_SIGNING,
         };
         EcdsaKeyPair::from_pkcs8(alg, der)
             .map(Signer::Ecdsa)

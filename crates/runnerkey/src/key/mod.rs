@@ -211,6 +211,7 @@ impl PrivateKey {
             None => match ec.private_key.len() {
                 32 => oid::SECP256R1,
                 48 => oid::SECP384R1,
+                66 => oid::SECP521R1,
                 n => {
                     return Err(Error::UnsupportedKey(format!(
                         "EC key of {n} bytes without a named curve"
@@ -252,6 +253,8 @@ impl PrivateKey {
             match curve {
                 Some(c) if c == oid::SECP256R1 => Signer::ec_from_pkcs8(Curve::P256, &pkcs8)?,
                 Some(c) if c == oid::SECP384R1 => Signer::ec_from_pkcs8(Curve::P384, &pkcs8)?,
+                // Go and the API server take P-521 client keys.
+                Some(c) if c == oid::SECP521R1 => Signer::ec_from_pkcs8(Curve::P521, &pkcs8)?,
                 Some(c) => {
                     return Err(Error::UnsupportedKey(format!("EC curve {}", oid::name(&c))));
                 }
