@@ -180,3 +180,179 @@ def test_token_setup_on_a_fresh_cluster_creates_the_namespace(control_plane: Con
     assert tomllib.loads(cfg.read_text())["runners"][0]["kubernetes"]["bearer_token"] != k["bearer_token"]
     status = json.loads(ok("status", "--config", cfg, "--json").out)["runners"][0]
     assert status["credential"] == "bearer-token" and not status["expired"] and status["problem"] is None, status
+
+
+def blog_identity(cp: ControlPlane, d: Path, user: str = "gitlab-admin") -> tuple[Path, Path]:
+    """The blog recipe, with openssl: a key, a CSR with CN=gitlab-admin, an
+    X.509 v1 certificate for 1000 days from the cluster CA."""
+    d.mkdir(parents=True, exist_ok=True)
+    key, csr, crt = d / f"{user}.key", d / f"{user}.csr", d / f"{user}.crt"
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", f"/CN={user}")
+    openssl("x509", "-req", "-in", csr, "-CA", cp.ca, "-CAkey", cp.ca_key, "-CAcreateserial",
+            "-out", crt, "-days", "1000")
+    return crt, key
+
+
+def runner_config(tmp_path: Path, server: str, crt: Path, key: Path, ca: Path, namespace: str = "blog") -> Path:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[[runners]]\nname = "test-runner"\nurl = "https://gitlab.example.com"\ntoken = "glrt-x"\n'
+                   'executor = "kubernetes"\n[runners.kubernetes]\n'
+                   f'host = "{server}"\nnamespace = "{namespace}"\ncert_file = "{crt}"\nkey_file = "{key}"\n'
+                   f'ca_file = "{ca}"\n')
+    return cfg
+
+
+def doctor(cfg: Path) -> tuple[int, dict, str]:
+    r = run("doctor", "--config", cfg, "--online", "--json")
+    text = run("doctor", "--config", cfg, "--online")
+    return r.code, json.loads(r.out)["runners"][0], text.out
+
+
+def test_doctor_on_the_blog_identity_and_its_cluster_admin_bindings(control_plane: ControlPlane,
+                                                                     tmp_path: Path) -> None:
+    """The blog identity with its two cluster-admin bindings: doctor names
+    both; the `kubectl delete …` it prints, run as printed, remove them; with
+    least-privilege RBAC applied instead, doctor passes."""
+    cp = control_plane
+    crt, key = blog_identity(cp, tmp_path / "blog")
+    cp.kubectl("create", "namespace", "blog")
+    cp.kubectl("create", "clusterrolebinding", "gitlab-admin", "--clusterrole=cluster-admin", "--user=gitlab-admin")
+    cp.kubectl("create", "clusterrolebinding", "blog-default-admin", "--clusterrole=cluster-admin",
+               "--serviceaccount=blog:default")
+    cfg = runner_config(tmp_path, cp.server, crt, key, cp.ca)
+    code, report, text = doctor(cfg)
+    codes = {f["code"] for f in report["findings"]}
+    assert code == 1 and {"runner-cluster-admin", "job-cluster-admin"} <= codes, codes
+    deletes = [line.strip().removeprefix("$ ") for line in text.splitlines()
+               if line.strip().removeprefix("$ ").startswith("kubectl delete")]
+    assert deletes and sum(c.count("kubectl delete") for c in deletes) >= 2, text
+    import os
+    import subprocess
+    for command in dict.fromkeys(deletes):
+        # As printed (each distinct line once), by a shell, as the admin.
+        p = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=60,
+                           env={**os.environ, "KUBECONFIG": str(cp.admin)})
+        assert p.returncode == 0, (command, p.stderr)
+    assert cp.kubectl("get", "clusterrolebinding", "gitlab-admin", check=False).returncode != 0
+    rbac = tmp_path / "rbac.yaml"
+    rbac.write_text(ok("rbac", "--user", "gitlab-admin", "--profile", "executor", "--namespace", "blog").out)
+    cp.kubectl("apply", "-f", rbac)
+    code, report, text = doctor(cfg)
+    codes = {f["code"] for f in report["findings"] if f["severity"] == "error"}
+    assert not codes & {"runner-cluster-admin", "job-cluster-admin"}, codes
+    assert report["authenticated_as"]["username"] == "gitlab-admin"
+
+
+def test_doctor_classifies_what_the_real_api_server_answers(control_plane: ControlPlane, tmp_path: Path) -> None:
+    cp = control_plane
+    # Unknown CA: a client certificate from a CA the API server does not trust: 401.
+    other_crt, other_key = tmp_path / "other" / "ca.crt", tmp_path / "other" / "ca.key"
+    ok("ca", "init", "--out-dir", tmp_path / "other")
+    ok("issue", "--ca-cert", other_crt, "--ca-key", other_key, "--user", "stranger", "--out-dir", tmp_path / "s")
+    cfg = runner_config(tmp_path, cp.server, tmp_path / "s" / "stranger.crt", tmp_path / "s" / "stranger.key",
+                        cp.ca)
+    code, report, _ = doctor(cfg)
+    assert code == 1 and "client-cert-rejected" in {f["code"] for f in report["findings"]}, report["findings"]
+    # No RBAC: authenticated, every permission denied (403), named as such.
+    ok("issue", "--ca-dir", cp.pki, "--user", "nobody", "--out-dir", tmp_path / "n")
+    cfg = runner_config(tmp_path, cp.server, tmp_path / "n" / "nobody.crt", tmp_path / "n" / "nobody.key", cp.ca)
+    code, report, _ = doctor(cfg)
+    assert code == 1 and report["authenticated_as"]["username"] == "nobody", report
+    assert report["permissions"] and not any(p["allowed"] for p in report["permissions"]), report["permissions"]
+    # An expired client certificate (made with openssl, backdated through a short -days on a CSR signed as of now
+    # is not possible; cryptography builds one the cluster CA signs).
+    import datetime as dt
+
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    ca = x509.load_pem_x509_certificate(cp.ca.read_bytes())
+    ca_key = load_pem_private_key(cp.ca_key.read_bytes(), None)
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.timezone.utc)
+    old = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "old")]))
+           .issuer_name(ca.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+           .not_valid_before(now - dt.timedelta(days=30)).not_valid_after(now - dt.timedelta(days=1))
+           .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), False)
+           .sign(ca_key, hashes.SHA256()))
+    (tmp_path / "old.crt").write_bytes(old.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "old.key").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                         serialization.PrivateFormat.PKCS8,
+                                                         serialization.NoEncryption()))
+    cfg = runner_config(tmp_path, cp.server, tmp_path / "old.crt", tmp_path / "old.key", cp.ca)
+    code, report, _ = doctor(cfg)
+    codes = {f["code"] for f in report["findings"]}
+    assert code == 1 and "cert-expired" in codes and report["authenticated_as"] is None, codes
+
+
+def test_k8s_csr_submit_with_the_real_signer(control_plane: ControlPlane, tmp_path: Path) -> None:
+    """Approved (here), denied by an admin, never approved: as
+    kube-controller-manager's signer and the API server decide."""
+    import subprocess
+    import time
+
+    from conftest import binary
+
+    cp = control_plane
+    out = tmp_path / "a.crt"
+    r = ok("k8s-csr", "submit", "--kubeconfig", cp.admin, "--key", tmp_path / "a.key", "--user", "csr-a",
+           "--group", "ci", "--approve", "--expiration", "1h", "--out", out)
+    openssl("verify", "-purpose", "sslclient", "-CAfile", cp.ca, out)
+    cert = x509.load_pem_x509_certificate(out.read_bytes())
+    life = (cert.not_valid_after_utc - cert.not_valid_before_utc).total_seconds()
+    assert 3600 <= life <= 3600 + 600, life
+    # Denied while it waits.
+    waiting = subprocess.Popen([str(binary()), "k8s-csr", "submit", "--kubeconfig", str(cp.admin), "--key",
+                                str(tmp_path / "b.key"), "--user", "csr-b", "--name", "csr-b", "--wait", "30s",
+                                "--out", str(tmp_path / "b.crt")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    for _ in range(50):
+        if cp.kubectl("get", "csr", "csr-b", check=False).returncode == 0:
+            break
+        time.sleep(0.2)
+    cp.kubectl("certificate", "deny", "csr-b")
+    _, err = waiting.communicate(timeout=60)
+    assert waiting.returncode == 1 and "denied" in err.lower() and not (tmp_path / "b.crt").exists(), err
+    # Never approved: the wait ends, nothing written.
+    r = run("k8s-csr", "submit", "--kubeconfig", cp.admin, "--key", tmp_path / "c.key", "--user", "csr-c",
+            "--wait", "2s", "--out", tmp_path / "c.crt")
+    assert r.code == 1 and "pending" in r.err and not (tmp_path / "c.crt").exists(), r
+
+
+def test_renew_both_ways_and_kubectl_takes_the_new_pair(control_plane: ControlPlane, tmp_path: Path) -> None:
+    cp = control_plane
+    cfg = runner_host(tmp_path)
+    ssl = tmp_path / "ssl"
+    ok("setup", "--ca-dir", cp.pki, "--server", cp.server, "--runner", "test-runner", "--config", cfg,
+       "--out-dir", ssl, "--namespace", "ci-renew", "--service-account", "deployer")
+    cp.kubectl("apply", "-f", ssl / "rbac.yaml")
+    kc = ssl / "kubeconfig"
+    serial = lambda: x509.load_pem_x509_certificate((ssl / "gitlab-admin.crt").read_bytes()).serial_number  # noqa: E731
+    first = serial()
+    r = ok("renew", "--config", cfg, "--runner", "test-runner", "--ca-dir", cp.pki, "--force")
+    assert "authenticated it as" in r.out and "gitlab-admin" in r.out, r
+    second = serial()
+    assert second != first
+    assert json.loads(cp.kubectl("auth", "whoami", "-o", "json", kubeconfig=kc).stdout)[
+        "status"]["userInfo"]["username"] == "gitlab-admin"
+    # Through the CSR API, with the admin kubeconfig approving.
+    r = ok("renew", "--config", cfg, "--runner", "test-runner", "--kubeconfig", cp.admin, "--approve", "--force")
+    assert serial() not in (first, second), r
+    assert can_i(cp, kc, "create", "pods", "", "", "ci-renew")
+
+
+def test_a_signer_that_shortens_the_lifetime_is_said(tmp_path: Path) -> None:
+    """kube-controller-manager with --cluster-signing-duration=20m, a request
+    for 1h: the certificate lasts 20 minutes and submit says so."""
+    from control_plane import start, stop
+
+    cp = start(tmp_path / "cp-short", signing_duration="20m")
+    try:
+        out = tmp_path / "s.crt"
+        r = ok("k8s-csr", "submit", "--kubeconfig", cp.admin, "--key", tmp_path / "s.key", "--user", "short",
+               "--approve", "--expiration", "1h", "--out", out)
+        assert "less than the --expiration asked" in r.err, r
+        cert = x509.load_pem_x509_certificate(out.read_bytes())
+        life = (cert.not_valid_after_utc - cert.not_valid_before_utc).total_seconds()
+        assert life <= 20 * 60 + 600, life
+    finally:
+        stop(cp)
