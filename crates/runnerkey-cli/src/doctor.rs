@@ -114,10 +114,18 @@ fn print(report: &DoctorReport, kubeconfig: bool) {
         out!("all good");
     } else {
         out!("fixes:");
+        // One command can fix several findings (one kubectl delete for
+        // every cluster-admin binding): it is printed once, at the first.
+        let mut shown = std::collections::HashSet::new();
         for (code, fix, step) in fixes {
             out!("  [{code}] {fix}");
             if let Some(step) = step {
-                out!("      $ {}", crate::next_step::command(&step));
+                let command = crate::next_step::command(&step);
+                if shown.insert(command.clone()) {
+                    out!("      $ {command}");
+                } else {
+                    out!("      (the command above)");
+                }
             }
         }
     }
