@@ -57,7 +57,7 @@ pub fn kubeconfig(a: &KubeconfigArgs) -> Result<Outcome> {
     }
     config.write(&a.out, a.force)?;
     out!(
-        "wrote {} (context {}, mode 0600); try: kubectl --kubeconfig {} get --raw /version",
+        "wrote {} (context {}, mode 0600); try: kubectl --kubeconfig {} version",
         a.out.display(),
         config.current_context,
         a.out.display()

@@ -64,7 +64,7 @@ pub fn command(step: &NextStep) -> String {
             )
         }
         NextStep::TryKubeconfig { kubeconfig } => format!(
-            "kubectl --kubeconfig {} get --raw /version",
+            "kubectl --kubeconfig {} version",
             kubeconfig.display()
         ),
         NextStep::CheckAccessByHand { impersonate } => match impersonate {

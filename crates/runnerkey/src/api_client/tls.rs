@@ -83,7 +83,12 @@ impl ServerCertVerifier for CapturingVerifier {
             webpki::Error::CertNotValidForName(_) => ServerCertProblem::NotValidForName,
             webpki::Error::CertExpired { .. } => ServerCertProblem::Expired,
             webpki::Error::CertNotValidYet { .. } => ServerCertProblem::NotYetValid,
-            other => ServerCertProblem::Other(format!("{other:?}")),
+            // As Go says it: "x509: cannot verify signature: insecure
+            // algorithm SHA1-RSA" and the like.
+            webpki::Error::UnsupportedSignatureAlgorithmContext(_) => ServerCertProblem::Other(
+                "its signature algorithm is one Go's crypto/x509 refuses (an insecure algorithm such as SHA-1, or an unknown one)".into(),
+            ),
+            other => ServerCertProblem::Other(format!("the certificate is refused: {other}")),
         });
         let mut capture = self.capture.lock().expect("capture lock");
         capture.chain = chain;

@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use super::privilege::{PrivilegeAudit, Who, admin_bindings, audit, review};
-use super::report::{Check, PermissionCheck, UserInfo};
+use super::report::{PermissionCheck, UserInfo};
 use super::{Ctx, Presented};
 use crate::api_client::{ApiClient, Credentials, Endpoint};
 use crate::cert::Certificate;
@@ -339,11 +339,13 @@ impl Ctx {
                 }
             }
         }
-        self.d.checks.push(Check {
-            code: Code::SelfSubjectReview,
-            ok: true,
-            message: "SelfSubjectReview is not served (Kubernetes before 1.27): identity not confirmed by the server".into(),
-        });
+        // Documented as a warning: the identity was not confirmed.
+        self.find(
+            Code::SelfSubjectReview,
+            Severity::Warning,
+            "SelfSubjectReview is not served (Kubernetes before 1.27, or a proxy in front): the server did not confirm who the runner is".into(),
+            "check the identity with kubectl auth whoami, or upgrade the API server".into(),
+        );
     }
 
     fn permissions(&mut self, client: &ApiClient) {
