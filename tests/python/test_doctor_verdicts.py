@@ -126,3 +126,18 @@ def test_a_p521_client_key_is_loaded_and_authenticates(control_plane: ControlPla
                    f'key_file = "{key}"\nca_file = "{control_plane.ca}"\n')
     report = json.loads(run("doctor", "--config", cfg, "--online", "--json").out)["runners"][0]
     assert report["authenticated_as"]["username"] == "p521-runner", report
+
+
+def test_a_sha1_signed_client_certificate_is_refused_as_go_says(tmp_path: Path) -> None:
+    from conftest import openssl
+
+    ca_key, ca_crt = tmp_path / "ca.key", tmp_path / "ca.crt"
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca_crt, "-days", "30",
+            "-subj", "/CN=kubernetes")
+    key, csr, crt = tmp_path / "u.key", tmp_path / "u.csr", tmp_path / "u.crt"
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=u")
+    (tmp_path / "ext").write_text("extendedKeyUsage=clientAuth\n")
+    openssl("x509", "-req", "-sha1", "-in", csr, "-CA", ca_crt, "-CAkey", ca_key, "-CAcreateserial", "-days", "10",
+            "-extfile", tmp_path / "ext", "-out", crt)
+    r = run("verify", "--ca", ca_crt, "--cert", crt)
+    assert r.code == 1 and "insecure algorithm SHA1-RSA" in r.out, r

@@ -63,10 +63,9 @@ pub fn command(step: &NextStep) -> String {
                 config.display()
             )
         }
-        NextStep::TryKubeconfig { kubeconfig } => format!(
-            "kubectl --kubeconfig {} version",
-            kubeconfig.display()
-        ),
+        NextStep::TryKubeconfig { kubeconfig } => {
+            format!("kubectl --kubeconfig {} version", kubeconfig.display())
+        }
         NextStep::CheckAccessByHand { impersonate } => match impersonate {
             Some(who) => format!("kubectl auth can-i --list --as {who}   (as an admin)"),
             None => "kubectl auth can-i --list".into(),

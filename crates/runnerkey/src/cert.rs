@@ -178,6 +178,11 @@ impl Certificate {
         .expect("a decoded key re-encodes")
     }
 
+    /// The signature algorithm's OID, dotted.
+    pub(crate) fn signature_algorithm_oid(&self) -> String {
+        self.x509().signature_algorithm().oid.to_string()
+    }
+
     /// The signature algorithm's name.
     pub fn signature_algorithm(&self) -> String {
         oid::name(&self.x509().signature_algorithm().oid)

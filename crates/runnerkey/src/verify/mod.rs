@@ -192,14 +192,29 @@ pub fn verify_client_chain(
             } else {
                 String::new()
             };
-            problems.push(error(
-                Code::UnknownAuthority,
-                format!(
+            // Go reports a SHA-1 signature from a CA of the right name as
+            // "signed by unknown authority (possibly because of "x509: cannot
+            // verify signature: insecure algorithm SHA1-RSA" …)".
+            let alg = cert.signature_algorithm_oid();
+            let sha1 = [
+                ("1.2.840.113549.1.1.5", "SHA1-RSA"),
+                ("1.2.840.10045.4.1", "ECDSA-SHA1"),
+                ("1.2.840.10040.4.3", "DSA-SHA1"),
+            ]
+            .into_iter()
+            .find(|(oid, _)| alg == *oid);
+            let message = match sha1 {
+                Some((_, name)) if cas.iter().any(|c| c.subject() == cert.issuer()) => format!(
+                    "signed by unknown authority (possibly because of \"x509: cannot verify signature: insecure algorithm {name}\" while trying to verify candidate authority certificate {:?}): Go refuses SHA-1 signatures; re-issue it",
+                    cert.issuer()
+                ),
+                _ => format!(
                     "not signed by the given CA: the certificate{sent} was issued by {:?}, the CA file holds {:?}",
                     cert.issuer(),
                     held
                 ),
-            ));
+            };
+            problems.push(error(Code::UnknownAuthority, message));
         }
     }
     if let Err(e) = cert.public_key().key_type() {
