@@ -41,7 +41,7 @@ fn table(title: &str, rows: &[PermissionCheck]) {
     }
 }
 
-fn print_runner(r: &RunnerDiagnosis, kubeconfig: bool) -> Vec<Fix> {
+fn print_runner(r: &RunnerDiagnosis, kubeconfig: bool, online_asked: bool) -> Vec<Fix> {
     let mut fixes = Vec::new();
     let host = r
         .host
@@ -91,8 +91,16 @@ fn print_runner(r: &RunnerDiagnosis, kubeconfig: bool) -> Vec<Fix> {
     if let Some(n) = &r.deployer_note {
         out!("  · {n}");
     }
-    if !r.online {
-        out!("  (offline checks only: add --online to connect to the API server)");
+    let skipped = r
+        .checks
+        .iter()
+        .any(|c| c.code == runnerkey::Code::OnlineSkipped);
+    if !r.online && !skipped {
+        if online_asked {
+            out!("  (not checked online: the findings above stop it; fix them, then check again)");
+        } else {
+            out!("  (offline checks only: add --online to connect to the API server)");
+        }
     }
     fixes
 }
@@ -100,14 +108,14 @@ fn print_runner(r: &RunnerDiagnosis, kubeconfig: bool) -> Vec<Fix> {
 /// A finding's code, fix and next step.
 type Fix = (String, String, Option<runnerkey::NextStep>);
 
-fn print(report: &DoctorReport, kubeconfig: bool) {
+fn print(report: &DoctorReport, kubeconfig: bool, online_asked: bool) {
     let mut fixes = Vec::new();
     for f in &report.findings {
         out!("{} [{}] {}", mark(f), f.code, f.message);
         fixes.push((f.code.to_string(), f.fix.clone(), f.next.clone()));
     }
     for r in &report.runners {
-        fixes.extend(print_runner(r, kubeconfig));
+        fixes.extend(print_runner(r, kubeconfig, online_asked));
         out!();
     }
     if fixes.is_empty() {
@@ -180,7 +188,7 @@ fn finish(a: &DoctorArgs, report: &DoctorReport, kubeconfig: bool) -> Result<Out
     if a.out.data() {
         a.out.print(report)?;
     } else {
-        print(report, kubeconfig);
+        print(report, kubeconfig, a.online);
     }
     Ok(if report.has_errors() {
         Outcome::Problems
