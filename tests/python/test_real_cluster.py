@@ -356,3 +356,42 @@ def test_a_signer_that_shortens_the_lifetime_is_said(tmp_path: Path) -> None:
         assert life <= 20 * 60 + 600, life
     finally:
         stop(cp)
+
+
+def test_an_intermediate_ca_writes_the_chain_and_the_root(control_plane: ControlPlane, tmp_path: Path) -> None:
+    """Signing with an intermediate CA: cert_file gets the leaf and the
+    intermediate (the client sends them, Go's kube-apiserver verifies with
+    them), ca_file the root the API server trusts; kubectl then
+    authenticates. Without the root in the bundle: refused, with the fix."""
+    cp = control_plane
+    d = tmp_path / "inter"
+    d.mkdir()
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", d / "inter.key", "-out", d / "inter.csr",
+            "-subj", "/CN=runners-intermediate")
+    (d / "ext").write_text("basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign,digitalSignature\n")
+    openssl("x509", "-req", "-in", d / "inter.csr", "-CA", cp.ca, "-CAkey", cp.ca_key, "-CAcreateserial",
+            "-days", "30", "-extfile", d / "ext", "-out", d / "inter.crt")
+    alone = d / "inter.crt"
+    bundle = d / "bundle.crt"
+    bundle.write_text(alone.read_text() + cp.ca.read_text())
+    cfg = runner_host(tmp_path)
+    ssl = tmp_path / "ssl"
+    refused = run("setup", "--ca-cert", alone, "--ca-key", d / "inter.key", "--server", cp.server, "--runner",
+                  "test-runner", "--config", cfg, "--out-dir", ssl, "--namespace", "ci-inter")
+    assert refused.code == 2 and "intermediate" in refused.err and "root" in refused.err, refused
+    assert not ssl.exists() or not any(ssl.iterdir()), "nothing written"
+    ok("setup", "--ca-cert", bundle, "--ca-key", d / "inter.key", "--server", cp.server, "--runner",
+       "test-runner", "--config", cfg, "--out-dir", ssl, "--namespace", "ci-inter")
+    sent = x509.load_pem_x509_certificates((ssl / "gitlab-admin.crt").read_bytes())
+    assert [c.subject.rfc4514_string() for c in sent] == ["CN=gitlab-admin", "CN=runners-intermediate"]
+    assert (ssl / "ca.crt").read_bytes().strip() == cp.ca.read_bytes().strip()
+    cp.kubectl("apply", "-f", ssl / "rbac.yaml")
+    who = cp.kubectl("auth", "whoami", "-o", "json", kubeconfig=ssl / "kubeconfig")
+    assert json.loads(who.stdout)["status"]["userInfo"]["username"] == "gitlab-admin"
+    assert run("doctor", "--config", cfg, "--runner", "test-runner", "--online").code == 0
+    # renew keeps the chain
+    ok("renew", "--config", cfg, "--runner", "test-runner", "--ca-cert", bundle, "--ca-key", d / "inter.key",
+       "--force")
+    assert len(x509.load_pem_x509_certificates((ssl / "gitlab-admin.crt").read_bytes())) == 2
+    who = cp.kubectl("auth", "whoami", "-o", "json", kubeconfig=ssl / "kubeconfig")
+    assert json.loads(who.stdout)["status"]["userInfo"]["username"] == "gitlab-admin"

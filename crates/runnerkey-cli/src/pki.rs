@@ -114,9 +114,15 @@ pub fn csr_sign(a: &CsrSignArgs) -> Result<Outcome> {
     if !crate::stdio::is_dash(&a.out) {
         ca.check_output(&a.out)?;
     }
+    // With an intermediate CA, the chain above it follows the leaf.
+    let (chain, _) = ca.client_chain()?;
     let issued = ca.sign(&csr, &params).map_err(|e| e.in_file(&a.csr_file))?;
     print_issued(&issued);
-    if crate::stdio::write_public(&a.out, &issued.certificate.to_pem(), a.force)? {
+    let pem: String = std::iter::once(&issued.certificate)
+        .chain(&chain)
+        .map(runnerkey::Certificate::to_pem)
+        .collect();
+    if crate::stdio::write_public(&a.out, &pem, a.force)? {
         out!(
             "wrote {} for {}, valid until {}",
             a.out.display(),
@@ -165,7 +171,7 @@ pub fn issue(a: &IssueArgs) -> Result<Outcome> {
     files.check_not_ca(&ca)?;
     files.check_free(ca.certificate(), a.force)?;
     let (key, issued) = ca.issue(&identity, algorithm, &params)?;
-    files.write(&key, &issued.certificate, ca.certificate(), a.force)?;
+    files.write_issued(&key, &issued.certificate, &ca, a.force)?;
     warn_writable_dirs(&files.key_file);
     print_issued(&issued);
     out!(

@@ -497,7 +497,7 @@ impl BatchParams {
         let (key, issued) = ca.issue(&entry.identity, entry.algorithm, &params)?;
         entry
             .files
-            .write(&key, &issued.certificate, ca.certificate(), self.overwrite)?;
+            .write_issued(&key, &issued.certificate, ca, self.overwrite)?;
         Ok((issued.certificate.not_after(), false, issued.warnings))
     }
 }

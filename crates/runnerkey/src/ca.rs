@@ -47,6 +47,9 @@ impl Default for CaParams {
 #[derive(Debug)]
 pub struct CertificateAuthority {
     cert: Certificate,
+    /// The certificates after it in its file: the chain up to the root
+    /// when it is an intermediate CA.
+    chain: Vec<Certificate>,
     key: PrivateKey,
     warnings: Vec<String>,
     /// The files it was loaded from, which no output may replace.
@@ -150,23 +153,67 @@ impl CertificateAuthority {
         let warnings = Vec::new();
         Ok(Self {
             cert,
+            chain: Vec::new(),
             key,
             warnings,
             sources: Vec::new(),
         })
     }
 
-    /// From PEM text of the certificate and the key.
+    /// From PEM text of the certificate (for an intermediate CA, followed
+    /// by the chain up to its root) and the key.
     pub fn from_pem(cert_pem: &[u8], key_pem: &[u8], passphrase: Option<&[u8]>) -> Result<Self> {
-        let cert = Certificate::from_pem(cert_pem)?;
+        let mut all = Certificate::all_from_pem(cert_pem)?;
+        let cert = all.remove(0);
         let key = PrivateKey::from_pem(key_pem, passphrase)?;
-        Self::new(cert, key, None)
+        let mut ca = Self::new(cert, key, None)?;
+        ca.chain = all;
+        Ok(ca)
+    }
+
+    /// What a client certificate this CA issues needs around it: the
+    /// certificates the client sends after its own (for an intermediate CA,
+    /// the CA itself and the intermediates above it, as Go's TLS client
+    /// sends cert_file's chain and kube-apiserver verifies with it), and
+    /// the root the API server trusts (`--client-ca-file`), for ca_file.
+    /// A self-signed CA needs nothing but itself. An intermediate whose
+    /// chain up to a root was not given is refused, with the fix.
+    pub fn client_chain(&self) -> Result<(Vec<Certificate>, Certificate)> {
+        let self_issued = |c: &Certificate| {
+            c.issuer() == c.subject() && c.verify_signature(&c.public_key()).is_ok()
+        };
+        if self_issued(&self.cert) {
+            return Ok((Vec::new(), self.cert.clone()));
+        }
+        let mut intermediates = vec![self.cert.clone()];
+        let mut current = &self.cert;
+        while intermediates.len() <= 8 {
+            let Some(parent) = self.chain.iter().find(|c| {
+                c.subject() == current.issuer() && current.verify_signature(&c.public_key()).is_ok()
+            }) else {
+                return Err(Error::InvalidArgument(format!(
+                    "the CA {} is an intermediate issued by {}, whose certificate was not given: put the chain up to the root the API server trusts (its --client-ca-file) after the CA certificate, in the same file",
+                    current.subject(),
+                    current.issuer()
+                )));
+            };
+            if self_issued(parent) {
+                return Ok((intermediates, parent.clone()));
+            }
+            intermediates.push(parent.clone());
+            current = parent;
+        }
+        Err(Error::InvalidArgument(format!(
+            "the chain above the CA {} is longer than 8 certificates",
+            self.cert.subject()
+        )))
     }
 
     /// Loads `ca.crt` and `ca.key` files; errors name the file at fault.
     /// Warns when the key file is readable by group or others.
     pub fn load(cert_path: &Path, key_path: &Path, passphrase: Option<&[u8]>) -> Result<Self> {
-        let cert = Certificate::load(cert_path)?;
+        let mut all = Certificate::load_all(cert_path)?;
+        let cert = all.remove(0);
         let key = PrivateKey::load(key_path, passphrase)?;
         let mut ca = Self::new(cert, key, None).map_err(|e| match e {
             Error::KeyMismatch { .. } => Error::KeyMismatch {
@@ -176,6 +223,7 @@ impl CertificateAuthority {
             other => other.in_file(cert_path),
         })?;
         ca.sources = vec![Source::new(cert_path), Source::new(key_path)];
+        ca.chain = all;
         if let Ok(meta) = std::fs::metadata(key_path)
             && meta.mode() & 0o077 != 0
         {

@@ -122,12 +122,17 @@ impl EnsureParams {
             },
             now,
         )?;
-        plan.add_certificate(
+        // With an intermediate CA: the leaf and the chain above it in
+        // cert_file, the root the API server trusts in ca_file.
+        let (chain, root) = ca.client_chain()?;
+        let mut certs = vec![decided.certificate.clone()];
+        certs.extend(chain);
+        plan.add_certificates(
             &files.cert_file,
-            &decided.certificate,
+            &certs,
             "cert_file: the runner's client certificate",
         )?;
-        plan.add_certificate(&files.ca_file, ca.certificate(), "ca_file: the cluster CA")?;
+        plan.add_certificate(&files.ca_file, &root, "ca_file: the cluster CA")?;
         plan.share(&files.ca_file);
         if !self.dry_run {
             // The key's directory first, 0700, even when the certificates

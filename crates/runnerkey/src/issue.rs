@@ -311,6 +311,33 @@ impl ClientFiles {
         ca: &Certificate,
         overwrite: bool,
     ) -> Result<()> {
+        self.write_chain(key, std::slice::from_ref(cert), ca, overwrite)
+    }
+
+    /// [`ClientFiles::write`] for a certificate `issuer` issued: with an
+    /// intermediate CA, cert_file holds the leaf and the chain above it
+    /// (as the client sends it) and ca_file the root the API server trusts.
+    pub fn write_issued(
+        &self,
+        key: &PrivateKey,
+        cert: &Certificate,
+        issuer: &CertificateAuthority,
+        overwrite: bool,
+    ) -> Result<()> {
+        let (chain, root) = issuer.client_chain()?;
+        let mut certs = vec![cert.clone()];
+        certs.extend(chain);
+        self.write_chain(key, &certs, &root, overwrite)
+    }
+
+    fn write_chain(
+        &self,
+        key: &PrivateKey,
+        certs: &[Certificate],
+        ca: &Certificate,
+        overwrite: bool,
+    ) -> Result<()> {
+        let cert_pem: String = certs.iter().map(Certificate::to_pem).collect();
         self.check_free(ca, overwrite)?;
         if let Some(dir) = self.key_file.parent().filter(|d| !d.as_os_str().is_empty()) {
             file::create_dirs(dir, file::PRIVATE_DIR)?;
@@ -340,7 +367,7 @@ impl ClientFiles {
                 },
                 crate::credential_dir::CredentialFile {
                     name: name(&self.cert_file),
-                    content: cert.to_pem().into_bytes(),
+                    content: cert_pem.clone().into_bytes(),
                     mode: file::PUBLIC,
                 },
                 crate::credential_dir::CredentialFile {
@@ -369,7 +396,7 @@ impl ClientFiles {
         )?;
         out.add(
             &self.cert_file,
-            cert.to_pem().as_bytes(),
+            cert_pem.as_bytes(),
             file::PUBLIC,
             overwrite,
         )?;

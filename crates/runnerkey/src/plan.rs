@@ -171,17 +171,24 @@ impl Plan {
         cert: &Certificate,
         purpose: &'static str,
     ) -> Result<()> {
-        if Certificate::load(path).is_ok_and(|c| c == *cert) {
+        self.add_certificates(path, std::slice::from_ref(cert), purpose)
+    }
+
+    /// A certificate and the chain sent with it (a leaf issued by an
+    /// intermediate CA, then that CA and the ones above it), kept when the
+    /// file holds exactly these.
+    pub(crate) fn add_certificates(
+        &mut self,
+        path: &Path,
+        certs: &[Certificate],
+        purpose: &'static str,
+    ) -> Result<()> {
+        if Certificate::load_all(path).is_ok_and(|c| c == certs) {
             self.keep(path, file::PUBLIC, purpose);
             Ok(())
         } else {
-            self.add(
-                path,
-                cert.to_pem().into_bytes(),
-                file::PUBLIC,
-                true,
-                purpose,
-            )
+            let pem: String = certs.iter().map(Certificate::to_pem).collect();
+            self.add(path, pem.into_bytes(), file::PUBLIC, true, purpose)
         }
     }
 

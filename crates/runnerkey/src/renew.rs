@@ -27,7 +27,6 @@ use crate::public_key::KeyType;
 use crate::renewal::RenewalPolicy;
 use crate::runner_config::{RunnerConfig, RunnerSelector};
 use crate::status::Credential;
-use crate::verify::verify_client_cert;
 pub use crate::whoami::OnlineCheck;
 use crate::whoami::check_online;
 
@@ -263,7 +262,15 @@ impl RenewParams {
             && let Some(fp) = &pin.ca_sha256
         {
             let signer_cas: Vec<String> = match &signer {
-                Signer::Ca(ca) => vec![ca.certificate().sha256_fingerprint()],
+                Signer::Ca(ca) => {
+                    let mut fps = vec![ca.certificate().sha256_fingerprint()];
+                    fps.extend(
+                        ca.client_chain()
+                            .ok()
+                            .map(|(_, root)| root.sha256_fingerprint()),
+                    );
+                    fps
+                }
                 Signer::CsrApi { context, .. } => context
                     .cas
                     .iter()
@@ -337,8 +344,11 @@ impl RenewParams {
             report.renewed = true;
             return Ok(report);
         }
+        let mut sent_after = Vec::new();
         let new = match signer {
             Signer::Ca(ca) => {
+                // An intermediate CA's chain goes after the leaf.
+                sent_after = ca.client_chain()?.0;
                 let issued = ca.sign_public_key(
                     &identity,
                     key.public_key(),
@@ -369,7 +379,9 @@ impl RenewParams {
                 submit.run(*context, &csr, &key)?.certificate
             }
         };
-        let offline = verify_client_cert(&trusted, &new, Some(&key), Some(now));
+        let mut whole = vec![new.clone()];
+        whole.extend(sent_after.iter().cloned());
+        let offline = crate::verify::verify_client_chain(&trusted, &whole, Some(&key), Some(now));
         if !offline.ok {
             return Err(Error::InvalidArgument(format!(
                 "the new certificate is not accepted by {}: {}; the old pair was kept",
@@ -394,7 +406,7 @@ impl RenewParams {
                 Ok(copy) => check_online(
                     host,
                     &trusted,
-                    Credentials::ClientCertificate(vec![new.clone()], Box::new(copy)),
+                    Credentials::ClientCertificate(whole.clone(), Box::new(copy)),
                     &identity.user,
                     self.timeout,
                 ),
@@ -414,7 +426,11 @@ impl RenewParams {
             },
             CredentialFile {
                 name: name(&cert_file),
-                content: new.to_pem().into_bytes(),
+                content: whole
+                    .iter()
+                    .map(Certificate::to_pem)
+                    .collect::<String>()
+                    .into_bytes(),
                 mode: file::PUBLIC,
             },
             CredentialFile {

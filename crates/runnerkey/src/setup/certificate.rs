@@ -13,7 +13,6 @@ use crate::keep_or_issue::keep_or_issue;
 use crate::key::PrivateKey;
 use crate::lifetime::rfc3339;
 use crate::plan::Plan;
-use crate::verify::verify_client_cert;
 
 /// The key and client certificate: planned, and their summary and note.
 pub(super) fn client_certificate(
@@ -44,7 +43,11 @@ pub(super) fn client_certificate(
             "key_file: the runner's private key",
         )?,
     };
-    if key.matches(&ca_cert.public_key()) {
+    let signer_cert = match source {
+        Source::Ca(ca) => ca.certificate(),
+        _ => ca_cert,
+    };
+    if key.matches(&ca_cert.public_key()) || key.matches(&signer_cert.public_key()) {
         return Err(Error::CaKeyAsRunnerKey {
             path: paths.key.clone(),
             ca: ca_cert.subject(),
@@ -58,9 +61,16 @@ pub(super) fn client_certificate(
                 d.display()
             )
         }));
+    let chain;
     let (cert, note) = match source {
-        Source::Token(_) => unreachable!("a token has no client certificate"),
-        Source::Issued { cert, .. } => {
+        Source::Token(_) => {
+            return Err(Error::InvalidArgument(
+                "a token runner has no client certificate".into(),
+            ));
+        }
+        Source::Issued {
+            cert, chain: sent, ..
+        } => {
             cert.subject_reading().check_signable()?;
             if !key.matches(&cert.public_key()) {
                 return Err(Error::KeyMismatch {
@@ -68,8 +78,15 @@ pub(super) fn client_certificate(
                 }
                 .in_file(&paths.key));
             }
-            let report =
-                verify_client_cert(std::slice::from_ref(ca_cert), cert, Some(&key), Some(now));
+            let mut whole = vec![(**cert).clone()];
+            whole.extend(sent.iter().cloned());
+            let report = crate::verify::verify_client_chain(
+                std::slice::from_ref(ca_cert),
+                &whole,
+                Some(&key),
+                Some(now),
+            );
+            chain = sent.clone();
             if !report.ok {
                 return Err(Error::InvalidArgument(format!(
                     "the signed certificate is not accepted for client auth by {}: {}",
@@ -103,13 +120,15 @@ pub(super) fn client_certificate(
                 now,
             )?;
             warnings.extend(decided.warnings);
+            chain = ca.client_chain()?.0;
             (decided.certificate, decided.note)
         }
     };
-
-    plan.add_certificate(
+    let mut certs = vec![cert.clone()];
+    certs.extend(chain);
+    plan.add_certificates(
         &paths.cert,
-        &cert,
+        &certs,
         "cert_file: the runner's client certificate",
     )?;
     Ok((

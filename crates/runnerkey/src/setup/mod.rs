@@ -140,7 +140,11 @@ impl SetupParams {
             self,
             match source {
                 CertSource::Ca(ca) => Source::Ca(ca),
-                CertSource::Issued { cert, ca } => Source::Issued { cert, ca },
+                CertSource::Issued { cert, ca } => Source::Issued {
+                    cert,
+                    ca,
+                    chain: Vec::new(),
+                },
             },
         )
     }
@@ -155,19 +159,30 @@ impl SetupParams {
             .ok_or_else(|| {
                 Error::InvalidArgument(format!("{}: no CA certificate", ca_file.display()))
             })?;
-        let cert = match signed {
-            Signed::Certificate(path) => Certificate::load(path)?,
+        // A certificate from an intermediate CA comes with the chain above
+        // it (as `csr sign` writes it): kept after the leaf in cert_file.
+        let (cert, chain) = match signed {
+            Signed::Certificate(path) => {
+                let mut all = Certificate::load_all(path)?;
+                let leaf = all.remove(0);
+                (leaf, all)
+            }
             Signed::CsrObject(path) => {
                 let key = PrivateKey::load(&SetupPaths::new(self)?.key, None)?;
-                crate::k8s_csr::K8sCsr::load(path)?
+                let cert = crate::k8s_csr::K8sCsr::load(path)?
                     .issued_certificate(&key)
-                    .map_err(|e| e.in_file(path))?
+                    .map_err(|e| e.in_file(path))?;
+                (cert, Vec::new())
             }
         };
-        self.run(CertSource::Issued {
-            cert: Box::new(cert),
-            ca: Box::new(ca),
-        })
+        run(
+            self,
+            Source::Issued {
+                cert: Box::new(cert),
+                ca: Box::new(ca),
+                chain,
+            },
+        )
     }
 
     /// The whole setup through the cluster's CSR API with `context`'s
@@ -265,6 +280,8 @@ enum Source<'a> {
     Issued {
         cert: Box<Certificate>,
         ca: Box<Certificate>,
+        /// Intermediates sent after the leaf.
+        chain: Vec<Certificate>,
     },
     Token(Box<token::TokenSource>),
 }
@@ -309,8 +326,10 @@ fn run(params: &SetupParams, source: Source<'_>) -> Result<SetupReport> {
             ca.check_output(p)?;
         }
     }
+    // With an intermediate CA, ca_file gets the root the API server trusts
+    // and cert_file the intermediates after the leaf.
     let ca_cert = match &source {
-        Source::Ca(ca) => ca.certificate().clone(),
+        Source::Ca(ca) => ca.client_chain()?.1,
         Source::Issued { ca, .. } => (**ca).clone(),
         Source::Token(t) => t.ca.clone(),
     };
