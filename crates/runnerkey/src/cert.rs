@@ -242,7 +242,10 @@ impl Certificate {
     /// by its EKU (absent EKU means any purpose).
     pub fn allows_client_auth(&self) -> bool {
         match self.extension::<ExtendedKeyUsage>() {
-            Some((_, eku)) => eku.0.contains(&oid::KP_CLIENT_AUTH),
+            // Go takes anyExtendedKeyUsage for every usage.
+            Some((_, eku)) => {
+                eku.0.contains(&oid::KP_CLIENT_AUTH) || eku.0.contains(&oid::ANY_EXTENDED_KEY_USAGE)
+            }
             None => true,
         }
     }

@@ -22,6 +22,7 @@ pub(crate) const ORGANIZATION: Oid = Oid::new_unwrap("2.5.4.10");
 
 pub(crate) const KP_SERVER_AUTH: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.3.1");
 pub(crate) const KP_CLIENT_AUTH: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.3.2");
+pub(crate) const ANY_EXTENDED_KEY_USAGE: Oid = Oid::new_unwrap("2.5.29.37.0");
 
 pub(crate) const PBES2: Oid = Oid::new_unwrap("1.2.840.113549.1.5.13");
 

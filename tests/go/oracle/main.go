@@ -21,8 +21,13 @@
 //	              by golang.org/x/net/http/httpproxy at the version the pinned
 //	              Kubernetes release uses (v0.49.0, tests/controlplane/go.mod).
 //
-// More oracles (x509, ...) are added as further subcommands in the table
-// below.
+//	oracle x509   stdin: a JSON array of {"leaf", "intermediates", "roots" (base64 DER), "time"}.
+//	              stdout: a JSON array of {"user", "groups", "parse_error"?, "verify_error"?}:
+//	              the subject as crypto/x509 and pkix.Name read it (kube-apiserver's user
+//	              and groups) and x509.Verify with ExtKeyUsageClientAuth, as the API
+//	              server's client-certificate authenticator calls it.
+//
+// More oracles are added as further subcommands in the table below.
 package main
 
 import (
@@ -40,6 +45,7 @@ import (
 var subcommands = map[string]func(in io.Reader, out io.Writer) error{
 	"pem":   pemOracle,
 	"proxy": proxyOracle,
+	"x509":  x509Oracle,
 }
 
 func main() {

@@ -124,9 +124,21 @@ fn build_path<'a>(
 ) -> Option<(&'a Certificate, Vec<&'a Certificate>)> {
     let intermediates = &chain[1..];
     let mut current = chain.first()?;
+    // Go trusts a certificate that is itself in the root pool as it is.
+    if let Some(same) = cas.iter().find(|c| *c == current) {
+        return Some((same, Vec::new()));
+    }
+    // Go's CheckSignatureFrom: a v3 issuer must say CA:TRUE (a root too).
+    let signing: Vec<&Certificate> = cas
+        .iter()
+        .filter(|c| c.version() == 1 || c.basic_constraints_ca() == Some(true))
+        .collect();
     let mut used = Vec::new();
     for _ in 0..MAX_CHAIN_DEPTH {
-        if let Some(ca) = issuer_among(current, cas) {
+        if let Some(ca) = signing.iter().copied().find(|c| {
+            c.x509().tbs_certificate().subject() == current.x509().tbs_certificate().issuer()
+                && current.verify_signature(&c.public_key()).is_ok()
+        }) {
             return Some((ca, used));
         }
         let next = issuer_among(current, intermediates)?;
@@ -169,6 +181,20 @@ pub fn verify_client_chain(
                             "the issuer {} expired on {}",
                             issuer.subject(),
                             rfc3339(issuer.not_after())
+                        ),
+                    ));
+                }
+            }
+            // Go's key-usage nesting: every certificate on the path that
+            // states an EKU must allow clientAuth (or any usage).
+            for issuer in used.iter().copied().chain(std::iter::once(*ca)) {
+                if !issuer.allows_client_auth() {
+                    problems.push(error(
+                        Code::NoClientAuth,
+                        format!(
+                            "the issuer {} limits its extendedKeyUsage to {:?}, without clientAuth: Go refuses the chain (incompatible key usage)",
+                            issuer.subject(),
+                            issuer.extended_key_usage().unwrap_or_default()
                         ),
                     ));
                 }
@@ -235,8 +261,10 @@ pub fn verify_client_chain(
             ),
         ));
     }
+    // The API server accepts a CA:TRUE client certificate: a risk, not a
+    // refusal.
     if cert.basic_constraints_ca() == Some(true) {
-        problems.push(error(
+        problems.push(warning(
             Code::IsCa,
             "the certificate is a CA (CA:TRUE): whoever holds its key can mint any identity; a client certificate must be CA:FALSE".into(),
         ));
@@ -396,7 +424,14 @@ fn webpki_check(cas: &[Certificate], chain: &[Certificate]) -> Result<(), String
         None,
     )
     .map(|_| ())
-    .map_err(|e| format!("{e:?}"))
+    .or_else(|e| match e {
+        // Stricter than Go's crypto/x509, which the API server runs: it
+        // takes a CA:TRUE leaf, and anyExtendedKeyUsage for clientAuth (both
+        // are reported as risks or checked above).
+        webpki::Error::CaUsedAsEndEntity => Ok(()),
+        webpki::Error::RequiredEkuNotFoundContext(_) if cert.allows_client_auth() => Ok(()),
+        e => Err(format!("{e:?}")),
+    })
 }
 
 #[cfg(test)]
