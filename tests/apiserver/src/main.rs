@@ -32,6 +32,25 @@
 //! ServiceAccounts (`--service-account NS/NAME`, or created through the API)
 //! get TokenRequest tokens that authenticate them (see `token.rs`).
 //!
+//! The real control plane (scripts/control-plane.sh, tests/python/
+//! test_real_cluster.py and test_doctor_verdicts.py) judges what a real
+//! API server decides. This stand-in stays for what a real one cannot do on
+//! demand, and these tests use it for that:
+//! - hostile or broken answers: a signer that ignores expirationSeconds
+//!   and a watch that never ends (test_pem_differential.py), SubjectAccess-
+//!   Reviews answered with any HTTP status (test_doctor.py), plain HTTP, a
+//!   path prefix behind a proxy, servers whose certificates have the wrong
+//!   names, are expired or come from an expired CA (test_judging.py,
+//!   test_doctor.py, test_doctor_verdicts.py);
+//! - counting what runnerkey sends: one TLS handshake per doctor run, the
+//!   watch before polling, nothing shown to a host config.toml names
+//!   (`--handshake-log`, `--request-log`; test_doctor.py, test_csr_api.py,
+//!   test_token_auth.py);
+//! - tokens for any subject on demand, forged ones vouched for by a liar
+//!   (test_token_auth.py, test_status.py), and RBAC files swapped per test
+//!   without a cluster-wide state (test_setup.py, test_kubernetes.py,
+//!   test_csr_api.py, test_stub_returns.py).
+//!
 //! Usage: runnerkey-test-apiserver --cert F --key F --client-ca F [--rbac F]… [--token TOKEN=USER[;GROUP,…]]… [--listen 127.0.0.1:0] [--plain] [--prefix /P] [--sar-status N] [--signing-ca-cert F --signing-ca-key F [--cluster-signing-duration SECS] [--no-watch]] [--service-account NS/NAME]… [--service-account-max-token-expiration SECS]
 //! Prints `listening on ADDR` and serves until killed.
 
