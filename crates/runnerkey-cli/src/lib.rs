@@ -37,6 +37,43 @@ pub(crate) enum Outcome {
     Problems,
 }
 
+/// How this process was invoked (`argv[0]`): the `runnerkey` console script
+/// when the Python package runs the CLI inside an interpreter.
+static INVOKED_AS: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
+/// The `runnerkey` command a unit file should run: this executable when it
+/// is the runnerkey binary; when the CLI runs inside a Python interpreter
+/// (the pip-installed console script), the script it was invoked as — never
+/// the interpreter, which would take `renew` for a file to run.
+pub(crate) fn runnerkey_command() -> runnerkey::Result<std::path::PathBuf> {
+    let io = |source| runnerkey::Error::Io {
+        path: "runnerkey".into(),
+        source,
+    };
+    let exe = std::env::current_exe().and_then(std::fs::canonicalize).map_err(io)?;
+    let is_runnerkey = |p: &std::path::Path| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("runnerkey"))
+    };
+    if is_runnerkey(&exe) {
+        return Ok(exe);
+    }
+    let script = INVOKED_AS
+        .get()
+        .filter(|p| is_runnerkey(p))
+        .map(|p| std::path::absolute(p).map_err(io))
+        .transpose()?
+        .filter(|p| p.is_file());
+    script.ok_or_else(|| {
+        runnerkey::Error::InvalidArgument(format!(
+            "cannot tell which runnerkey command the units should run: this process is {} (invoked as {:?}); run the installed runnerkey command by its path",
+            exe.display(),
+            INVOKED_AS.get()
+        ))
+    })
+}
+
 /// Runs the command line `args` (the program name first) and returns the
 /// exit status: 0 success, 1 a check found problems, 2 usage or input error.
 pub fn run<I, T>(args: I) -> u8
@@ -45,6 +82,9 @@ where
     T: Into<OsString> + Clone,
 {
     let argv: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    if let Some(first) = argv.first() {
+        let _ = INVOKED_AS.set(std::path::PathBuf::from(first));
+    }
     let cli = match args::Cli::try_parse_from(&argv) {
         Ok(cli) => cli,
         Err(e) => {

@@ -327,14 +327,7 @@ pub fn systemd(a: &SystemdArgs) -> Result<Outcome> {
         )));
     }
     // The renewal exactly as it would run by hand, with absolute paths.
-    let program = std::env::current_exe()
-        .and_then(std::fs::canonicalize)
-        .map_err(|source| runnerkey::Error::Io {
-            path: "runnerkey".into(),
-            source,
-        })?
-        .display()
-        .to_string();
+    let program = crate::runnerkey_command()?.display().to_string();
     let config_path = absolute(&a.config.config)?;
     // `--flag=value`: a value starting with `-` stays a value.
     let runner_arg = match &runner {
