@@ -4,6 +4,10 @@
 # kubectl). Installs what the tests need on a fresh machine first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Each stage says when it starts (seconds since the start), for the
+# suite's stage times in docs/performance.md.
+stage() { echo "scripts/test.sh: [${SECONDS}s] $*"; }
+stage "packages and Python environment"
 
 # Debian packages the tests call (installed only when missing).
 missing=()
@@ -47,6 +51,7 @@ export RUNNERKEY_STATE_DIR
 
 # Rust: formatting, lints and docs hold the line; then build the binaries the
 # Python tests drive, and every Rust test.
+stage "rust: fmt, clippy, doc, build, test"
 cargo fmt --all -- --check
 cargo clippy -j2 --locked --workspace --all-targets -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc -j2 --locked --workspace --no-deps --quiet
@@ -57,17 +62,20 @@ cargo test -j2 --locked --workspace
 # kube-controller-manager and etcd from the official Go modules at the pinned
 # release; built once per pin into a cache outside the tree). A build that
 # fails fails the suite: those tests are never skipped.
+stage "the real control plane (Go build, cached per pin)"
 command -v go >/dev/null || { echo "scripts/test.sh: Go is required to build the test control plane" >&2; exit 2; }
 bash scripts/control-plane.sh build
 
 # The Python package as it ships: the manylinux2014 wheel and the sdist
 # (scripts/build-wheel.sh; tests/python/test_packaging.py checks both), and
 # the wheel installed for the Python tests.
+stage "the Python wheel and sdist"
 bash scripts/build-wheel.sh target/dist
 .venv/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps target/dist/runnerkey-*.whl
 
 # Python (API, stubs, Ansible, interop): exit code 5 means no test ran,
 # which is a failure here.
+stage "pytest"
 set +e
 RUNNERKEY_BIN="$PWD/target/debug/runnerkey" .venv/bin/python -m pytest
 rc=$?
@@ -76,4 +84,5 @@ if [ "$rc" = 5 ]; then
     echo "scripts/test.sh: pytest collected no tests" >&2
     exit 1
 fi
+stage "done (pytest exit $rc)"
 exit "$rc"
