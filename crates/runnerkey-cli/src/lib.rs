@@ -50,7 +50,9 @@ pub(crate) fn runnerkey_command() -> runnerkey::Result<std::path::PathBuf> {
         path: "runnerkey".into(),
         source,
     };
-    let exe = std::env::current_exe().and_then(std::fs::canonicalize).map_err(io)?;
+    let exe = std::env::current_exe()
+        .and_then(std::fs::canonicalize)
+        .map_err(io)?;
     let is_runnerkey = |p: &std::path::Path| {
         p.file_name()
             .and_then(|n| n.to_str())

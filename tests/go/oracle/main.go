@@ -27,6 +27,10 @@
 //	              and groups) and x509.Verify with ExtKeyUsageClientAuth, as the API
 //	              server's client-certificate authenticator calls it.
 //
+//	oracle jwt    stdin: a JSON array of tokens. stdout: a JSON array of {"sub", "iat", "exp",
+//	              "error"?}: the claims as kube-apiserver's service-account authenticator
+//	              parses them (gopkg.in/go-jose/go-jose.v2 v2.6.3, the pinned release's).
+//
 // More oracles are added as further subcommands in the table below.
 package main
 
@@ -46,6 +50,7 @@ var subcommands = map[string]func(in io.Reader, out io.Writer) error{
 	"pem":   pemOracle,
 	"proxy": proxyOracle,
 	"x509":  x509Oracle,
+	"jwt":   jwtOracle,
 }
 
 func main() {
