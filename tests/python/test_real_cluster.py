@@ -395,3 +395,61 @@ def test_an_intermediate_ca_writes_the_chain_and_the_root(control_plane: Control
     assert len(x509.load_pem_x509_certificates((ssl / "gitlab-admin.crt").read_bytes())) == 2
     who = cp.kubectl("auth", "whoami", "-o", "json", kubeconfig=ssl / "kubeconfig")
     assert json.loads(who.stdout)["status"]["userInfo"]["username"] == "gitlab-admin"
+
+
+RENEWER = """apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: csr-renewer}
+rules:
+- apiGroups: [certificates.k8s.io]
+  resources: [certificatesigningrequests]
+  verbs: [create, get, list, watch, delete]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: csr-renewer}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: csr-renewer}
+subjects: [{kind: User, name: gitlab-admin}]
+"""
+
+
+def test_renew_through_the_csr_api_with_the_runners_own_kubeconfig(control_plane: ControlPlane,
+                                                                   tmp_path: Path) -> None:
+    """The runner renews itself: its own kubeconfig submits the request (no
+    admin credential on the runner host); the admin's approver approves it
+    as a renewal of the submitter's own identity; the signer issues it and
+    kubectl authenticates with the new pair."""
+    import subprocess
+    import time
+
+    from conftest import binary
+
+    cp = control_plane
+    cfg = runner_host(tmp_path)
+    ssl = tmp_path / "ssl"
+    ok("setup", "--ca-dir", cp.pki, "--server", cp.server, "--runner", "test-runner", "--config", cfg,
+       "--out-dir", ssl, "--namespace", "ci-self", "--service-account", "deployer")
+    cp.kubectl("apply", "-f", ssl / "rbac.yaml")
+    cp.kubectl("apply", "-f", "-", input=RENEWER)
+    before = x509.load_pem_x509_certificate((ssl / "gitlab-admin.crt").read_bytes()).serial_number
+    renewing = subprocess.Popen([str(binary()), "renew", "--config", str(cfg), "--runner", "test-runner",
+                                 "--kubeconfig", str(ssl / "kubeconfig"), "--wait", "60s", "--force"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    name = None
+    for _ in range(100):
+        listed = json.loads(cp.kubectl("get", "csr", "-o", "json").stdout)["items"]
+        pending = [c["metadata"]["name"] for c in listed
+                   if c["spec"]["username"] == "gitlab-admin" and not c.get("status", {}).get("conditions")]
+        if pending:
+            name = pending[0]
+            break
+        time.sleep(0.2)
+    assert name, "the runner's request never appeared"
+    r = ok("k8s-csr", "approve", name, "--kubeconfig", cp.admin)
+    assert "gitlab-admin" in r.out
+    out, err = renewing.communicate(timeout=90)
+    assert renewing.returncode == 0, (out, err)
+    after = x509.load_pem_x509_certificate((ssl / "gitlab-admin.crt").read_bytes()).serial_number
+    assert after != before
+    who = cp.kubectl("auth", "whoami", "-o", "json", kubeconfig=ssl / "kubeconfig")
+    assert json.loads(who.stdout)["status"]["userInfo"]["username"] == "gitlab-admin"
