@@ -65,9 +65,14 @@ def name(*attrs: tuple) -> x509.Name:
 
 def attribute(oid, value: str, type_=None) -> x509.NameAttribute:
     """Without cryptography's own checks (an empty CN, say): Go is the judge."""
+    import warnings
+
     if type_ is None:
         type_ = _ASN1Type.UTF8String
-    return x509.NameAttribute(oid, value, type_, _validate=False)
+    with warnings.catch_warnings():
+        # cryptography warns about the empty CN this builds on purpose.
+        warnings.simplefilter("ignore", UserWarning)
+        return x509.NameAttribute(oid, value, type_, _validate=False)
 
 
 CN, O, OU = NameOID.COMMON_NAME, NameOID.ORGANIZATION_NAME, NameOID.ORGANIZATIONAL_UNIT_NAME
