@@ -6,8 +6,12 @@
 #
 #   scripts/control-plane.sh build          build the binaries into the cache (once per pin)
 #   scripts/control-plane.sh start DIR      start them; state, logs and PKI in DIR
-#   scripts/control-plane.sh env DIR        print the environment to use it (eval it)
+#   scripts/control-plane.sh env DIR        print the environment to use it (eval it); fails when not running
 #   scripts/control-plane.sh stop DIR       stop them
+#   scripts/control-plane.sh path           print where the binaries are
+#
+# `start` on a DIR that runs stops it first and starts afresh: a new CA, an
+# empty etcd.
 #
 # The cache is ${RUNNERKEY_CONTROL_PLANE_CACHE:-~/.cache/runnerkey/control-plane}/PIN,
 # where PIN is a digest of tests/controlplane's go.mod, go.sum and sources:
@@ -21,8 +25,22 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 src="$root/tests/controlplane"
 export GOTOOLCHAIN=local GOFLAGS=-mod=mod
 
+# The release the binaries report (kubectl version, /version), from the pin.
+k8s_version() {
+    grep -E '^\s+k8s.io/kubernetes ' "$src/go.mod" | awk '{print $2}'
+}
+
+ldflags() {
+    local v major minor
+    v=$(k8s_version)
+    major=${v#v}; major=${major%%.*}
+    minor=${v#v"$major".}; minor=${minor%%.*}
+    local pkg=k8s.io/component-base/version
+    echo "-s -X $pkg.gitVersion=$v -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+}
+
 pin() {
-    (cd "$src" && cat go.mod go.sum tools.go cmd/etcd/main.go) | sha256sum | cut -c1-16
+    { (cd "$src" && cat go.mod go.sum tools.go cmd/etcd/main.go); ldflags; } | sha256sum | cut -c1-16
 }
 
 cache_dir() {
@@ -40,8 +58,8 @@ build() {
     (
         cd "$src"
         go build -trimpath -ldflags=-s -o "$bin.tmp/etcd" ./cmd/etcd
-        go build -trimpath -ldflags=-s -o "$bin.tmp/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
-        go build -trimpath -ldflags=-s -o "$bin.tmp/kube-controller-manager" k8s.io/kubernetes/cmd/kube-controller-manager
+        go build -trimpath -ldflags="$(ldflags)" -o "$bin.tmp/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
+        go build -trimpath -ldflags="$(ldflags)" -o "$bin.tmp/kube-controller-manager" k8s.io/kubernetes/cmd/kube-controller-manager
     )
     rm -rf "$bin"
     mv "$bin.tmp" "$bin"
@@ -83,6 +101,12 @@ extendedKeyUsage=clientAuth"
     cd - >/dev/null
 }
 
+# A YAML double-quoted scalar for any path.
+yq() {
+    local v=${1//\\/\\\\}
+    printf '"%s"' "${v//\"/\\\"}"
+}
+
 kubeconfig() { # file server ca cert key
     cat > "$1" <<EOF
 apiVersion: v1
@@ -90,13 +114,13 @@ kind: Config
 clusters:
 - name: runnerkey-test
   cluster:
-    server: $2
-    certificate-authority: $3
+    server: $(yq "$2")
+    certificate-authority: $(yq "$3")
 users:
 - name: user
   user:
-    client-certificate: $4
-    client-key: $5
+    client-certificate: $(yq "$4")
+    client-key: $(yq "$5")
 contexts:
 - name: runnerkey-test
   context: {cluster: runnerkey-test, user: user}
@@ -152,19 +176,16 @@ start() {
         --root-ca-file "$dir/pki/ca.crt" --service-account-private-key-file "$dir/pki/sa.key" \
         --v 1 >"$dir/kube-controller-manager.log" 2>&1 &
     echo $! > "$dir/kube-controller-manager.pid"
-    cat > "$dir/env" <<EOF
-export RUNNERKEY_CP_DIR='$dir'
-export RUNNERKEY_CP_SERVER='$server'
-export RUNNERKEY_CP_CA='$dir/pki/ca.crt'
-export RUNNERKEY_CP_CA_KEY='$dir/pki/ca.key'
-export RUNNERKEY_CP_PKI='$dir/pki'
-export RUNNERKEY_CP_ADMIN_KUBECONFIG='$dir/admin.conf'
-EOF
-    local deadline=$((SECONDS + ${RUNNERKEY_CP_READY_SECONDS:-120}))
+    rm -f "$dir/env"
+    local deadline=$((SECONDS + ${RUNNERKEY_CP_READY_SECONDS:-120})) started=$SECONDS
     until curl -fsS --max-time 5 --cacert "$dir/pki/ca.crt" --cert "$dir/pki/admin.crt" \
         --key "$dir/pki/admin.key" "$server/readyz" >/dev/null 2>&1; do
         if [ $SECONDS -ge $deadline ] || ! alive "$dir"; then
-            echo "control-plane: not ready at $server within ${RUNNERKEY_CP_READY_SECONDS:-120}s" >&2
+            if alive "$dir"; then
+                echo "control-plane: not ready at $server within ${RUNNERKEY_CP_READY_SECONDS:-120}s" >&2
+            else
+                echo "control-plane: a component exited after $((SECONDS - started))s, before $server was ready" >&2
+            fi
             for c in etcd kube-apiserver kube-controller-manager; do
                 echo "--- $c ($(alive_one "$dir" "$c" && echo running || echo exited)), last lines of $dir/$c.log:" >&2
                 tail -n 25 "$dir/$c.log" >&2 || true
@@ -174,15 +195,31 @@ EOF
         fi
         sleep 1
     done
+    {
+        printf 'export RUNNERKEY_CP_DIR=%q\n' "$dir"
+        printf 'export RUNNERKEY_CP_SERVER=%q\n' "$server"
+        printf 'export RUNNERKEY_CP_CA=%q\n' "$dir/pki/ca.crt"
+        printf 'export RUNNERKEY_CP_CA_KEY=%q\n' "$dir/pki/ca.key"
+        printf 'export RUNNERKEY_CP_PKI=%q\n' "$dir/pki"
+        printf 'export RUNNERKEY_CP_ADMIN_KUBECONFIG=%q\n' "$dir/admin.conf"
+    } > "$dir/env"
     echo "control-plane: ready at $server (admin kubeconfig $dir/admin.conf)" >&2
 }
 
 alive_one() {
-    [ -f "$1/$2.pid" ] && kill -0 "$(cat "$1/$2.pid")" 2>/dev/null
+    [ -f "$1/$2.pid" ] && ours "$(cat "$1/$2.pid")" "$2"
 }
 
 alive() {
     alive_one "$1" etcd && alive_one "$1" kube-apiserver && alive_one "$1" kube-controller-manager
+}
+
+# Whether PID is this control plane's COMPONENT (its binary from the
+# cache), not whatever process a stale pid file names after a reboot.
+ours() { # pid component
+    local exe
+    exe=$(readlink -f "/proc/$1/exe" 2>/dev/null) || return 1
+    [ "$(basename "$exe")" = "$2" ] && [ "$(dirname "$exe")" = "$(cd "$(cache_dir)/bin" 2>/dev/null && pwd -P)" ]
 }
 
 stop() {
@@ -190,19 +227,28 @@ stop() {
     for c in kube-controller-manager kube-apiserver etcd; do
         if [ -f "$dir/$c.pid" ]; then
             pid=$(cat "$dir/$c.pid")
-            kill "$pid" 2>/dev/null || true
-            for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-            kill -9 "$pid" 2>/dev/null || true
+            if ours "$pid" "$c"; then
+                kill "$pid" 2>/dev/null || true
+                for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+                ours "$pid" "$c" && kill -9 "$pid" 2>/dev/null || true
+            fi
             rm -f "$dir/$c.pid"
         fi
     done
+    rm -f "$dir/env"
 }
 
 case "${1:-}" in
     build) build ;;
     start) start "${2:?usage: control-plane.sh start DIR}" ;;
     stop) stop "${2:?usage: control-plane.sh stop DIR}" ;;
-    env) cat "${2:?usage: control-plane.sh env DIR}/env" ;;
+    env)
+        d=${2:?usage: control-plane.sh env DIR}
+        if [ ! -f "$d/env" ] || ! alive "$d"; then
+            echo "control-plane: nothing runs in $d: run scripts/control-plane.sh start $d first" >&2
+            exit 1
+        fi
+        cat "$d/env" ;;
     path) echo "$(cache_dir)/bin" ;;
-    *) sed -n '2,20p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,/^set -euo/p' "$0" | sed '$d' >&2; exit 2 ;;
 esac

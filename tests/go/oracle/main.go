@@ -4,8 +4,9 @@
 // kubectl are Go programs, and what they accept is what Go's parsers accept).
 //
 // It is test tooling only, built by tests/python (see
-// tests/python/test_go_pem_oracle.py) with the standard library and
-// golang.org/x/net's httpproxy, nothing else. Each subcommand reads one JSON request from stdin and writes one JSON
+// tests/python/test_go_pem_oracle.py and the other test_go_*_oracle.py) with
+// the standard library, golang.org/x/net's httpproxy and go-jose, at the
+// versions the pinned Kubernetes release uses. Each subcommand reads one JSON request from stdin and writes one JSON
 // answer to stdout:
 //
 //	oracle pem    stdin: a JSON array of base64 strings, one input document each.

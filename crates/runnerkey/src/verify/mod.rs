@@ -234,6 +234,10 @@ pub fn verify_client_chain(
                     "signed by unknown authority (possibly because of \"x509: cannot verify signature: insecure algorithm {name}\" while trying to verify candidate authority certificate {:?}): Go refuses SHA-1 signatures; re-issue it",
                     cert.issuer()
                 ),
+                _ if held.contains(&cert.issuer()) => format!(
+                    "not signed by the given CA: the certificate{sent} was issued by a CA named {:?} too, but with another key (a CA made anew under the same name)",
+                    cert.issuer()
+                ),
                 _ => format!(
                     "not signed by the given CA: the certificate{sent} was issued by {:?}, the CA file holds {:?}",
                     cert.issuer(),
