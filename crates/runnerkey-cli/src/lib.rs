@@ -178,6 +178,12 @@ where
                     "service-account",
                     "--service-account NS/NAME with --with-token-secret",
                 ),
+                runnerkey::Error::NoPin { .. } => err!(
+                    "runnerkey: hint: run setup again, which pins the identity, or renew once with --expect-user USER [--expect-group GROUP]…"
+                ),
+                runnerkey::Error::NotPinned { .. } => {
+                    err!("runnerkey: hint: to change the identity, run setup again")
+                }
                 _ => {}
             }
             // What the cluster did — a request it did not grant (denied,

@@ -471,7 +471,7 @@ impl RenewParams {
                     return Err(Error::NotPinned {
                         runner: label.into(),
                         pinned: pinned.to_string(),
-                        found: format!("--expect-user asks for {e}"),
+                        found: format!("the identity expected is {e}"),
                     });
                 }
                 pinned

@@ -47,7 +47,8 @@ impl Linter {
                     claims.subject.as_deref().unwrap_or("a token"),
                     crate::lifetime::rfc3339(end)
                 ),
-                "issue a new token (runnerkey renew, or setup --auth token again)".into(),
+                "issue a new token for the service account (renew it through the TokenRequest API)"
+                    .into(),
             );
         }
     }
