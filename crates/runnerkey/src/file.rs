@@ -151,6 +151,31 @@ pub fn writable_ancestors(path: &Path) -> Vec<(PathBuf, u32)> {
         .collect()
 }
 
+/// Who besides this user and root may change what a file or directory
+/// holds: root's decisions never rest on such a thing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum OtherControl {
+    /// It belongs to another user (this uid).
+    Owner(u32),
+    /// Its group or everyone may write it (this mode), and it is not a
+    /// sticky directory like /tmp, where others cannot replace what they do
+    /// not own.
+    Writers(u32),
+}
+
+/// Whether someone other than this user or root controls what `meta`
+/// describes (see [`OtherControl`]).
+pub(crate) fn other_control(meta: &fs::Metadata) -> Option<OtherControl> {
+    use std::os::unix::fs::MetadataExt;
+    let me = rustix::process::geteuid().as_raw();
+    if meta.uid() != me && meta.uid() != 0 {
+        return Some(OtherControl::Owner(meta.uid()));
+    }
+    let mode = meta.mode() & 0o7777;
+    (mode & 0o022 != 0 && !(meta.is_dir() && mode & 0o1000 != 0))
+        .then_some(OtherControl::Writers(mode))
+}
+
 /// Mode of a directory that will hold private keys.
 pub const PRIVATE_DIR: u32 = 0o700;
 /// Mode of any other directory runnerkey creates.

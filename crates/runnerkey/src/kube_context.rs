@@ -179,24 +179,18 @@ fn rebase(dir: &Path, p: &mut Option<String>) {
 /// the owner of the file or of its directory, or `None` for "anyone" when
 /// either is writable by others. `Ok(None)` when nobody else does.
 fn controller(path: &Path) -> Option<Option<u32>> {
-    use std::os::unix::fs::MetadataExt;
-    let me = rustix::process::geteuid().as_raw();
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    for meta in [std::fs::metadata(path), std::fs::metadata(dir)]
+    [std::fs::metadata(path), std::fs::metadata(dir)]
         .into_iter()
         .flatten()
-    {
-        if meta.uid() != me && meta.uid() != 0 {
-            return Some(Some(meta.uid()));
-        }
-        if meta.mode() & 0o002 != 0 && meta.mode() & 0o1000 == 0 {
-            return Some(None);
-        }
-    }
-    None
+        .find_map(|meta| file::other_control(&meta))
+        .map(|other| match other {
+            file::OtherControl::Owner(uid) => Some(uid),
+            file::OtherControl::Writers(_) => None,
+        })
 }
 
 /// A kubeconfig someone else controls is data: the files it names are read

@@ -14,7 +14,7 @@
 
 use std::fs;
 use std::io::Read;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -145,7 +145,7 @@ pub fn load(config: &Path, runner: &str) -> Result<Option<Pin>> {
         .open(&path)
         .map_err(io)?;
     let meta = f.metadata().map_err(io)?;
-    if !meta.is_file() || !safe_owner(&meta) {
+    if !meta.is_file() || file::other_control(&meta).is_some() {
         return Err(untrusted(&path));
     }
     let mut text = Vec::new();
@@ -164,32 +164,24 @@ pub fn load(config: &Path, runner: &str) -> Result<Option<Pin>> {
 /// credential directory `dir`, if they could: it, or its version store,
 /// belongs to another user or is writable by its group or others.
 pub fn writable_by_others(dir: &Path) -> Option<String> {
-    let me = rustix::process::geteuid().as_raw();
-    for d in [dir.to_path_buf(), dir.join(crate::credential_dir::STORE)] {
-        let Ok(meta) = fs::symlink_metadata(&d) else {
-            continue;
-        };
-        if meta.uid() != me && meta.uid() != 0 {
-            return Some(format!(
-                "its credential directory {} belongs to uid {}",
-                d.display(),
-                meta.uid()
-            ));
-        }
-        if meta.mode() & 0o022 != 0 {
-            return Some(format!(
-                "its credential directory {} may be written by others (mode {:o})",
-                d.display(),
-                meta.mode() & 0o777
-            ));
-        }
-    }
-    None
-}
-
-fn safe_owner(meta: &fs::Metadata) -> bool {
-    let me = rustix::process::geteuid().as_raw();
-    (meta.uid() == me || meta.uid() == 0) && meta.mode() & 0o022 == 0
+    [dir.to_path_buf(), dir.join(crate::credential_dir::STORE)]
+        .into_iter()
+        .find_map(|d| {
+            let meta = fs::symlink_metadata(&d).ok()?;
+            Some(match file::other_control(&meta)? {
+                file::OtherControl::Owner(uid) => {
+                    format!(
+                        "its credential directory {} belongs to uid {uid}",
+                        d.display()
+                    )
+                }
+                file::OtherControl::Writers(mode) => format!(
+                    "its credential directory {} may be written by others (mode {:o})",
+                    d.display(),
+                    mode & 0o777
+                ),
+            })
+        })
 }
 
 fn untrusted(path: &Path) -> Error {
@@ -212,13 +204,7 @@ fn trusted(dir: &Path) -> Result<()> {
             path: d.to_path_buf(),
             source,
         })?;
-        let sticky = meta.mode() & 0o1000 != 0;
-        let me = rustix::process::geteuid().as_raw();
-        let owner_ok = meta.uid() == me || meta.uid() == 0;
-        if meta.file_type().is_symlink() && d == dir {
-            return Err(untrusted(d));
-        }
-        if !owner_ok || (meta.mode() & 0o022 != 0 && !sticky) {
+        if (meta.file_type().is_symlink() && d == dir) || file::other_control(&meta).is_some() {
             return Err(untrusted(d));
         }
         here = d.parent().filter(|p| !p.as_os_str().is_empty());
