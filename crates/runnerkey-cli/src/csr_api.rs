@@ -37,6 +37,20 @@ pub(crate) fn accept_insecure(context: &mut KubeContext, accept: bool) {
     }
 }
 
+/// Says a request's name as soon as it exists, so that a person (or a
+/// script) can approve it while this command waits.
+pub(crate) fn tell_progress(p: runnerkey::Progress<'_>) {
+    match p {
+        runnerkey::Progress::Submitted { name } => err!(
+            "runnerkey: submitted CertificateSigningRequest {name}; waiting for its approval and certificate"
+        ),
+        runnerkey::Progress::Adopted { name } => err!(
+            "runnerkey: waiting again for CertificateSigningRequest {name}, kept from an earlier run"
+        ),
+        _ => {}
+    }
+}
+
 fn duration(text: &str) -> Result<std::time::Duration> {
     Ok(text.parse::<Lifetime>()?.as_duration())
 }

@@ -169,6 +169,16 @@ where
                         "runnerkey: hint: kubectl certificate approve {name}   (as an admin), then export it again"
                     )
                 }
+                runnerkey::Error::CsrApi(
+                    runnerkey::CsrApiProblem::RenewalPending { name, .. }
+                    | runnerkey::CsrApiProblem::StillPending {
+                        name, kept: true, ..
+                    },
+                ) => {
+                    err!(
+                        "runnerkey: hint: kubectl certificate approve {name}   (as an admin), or let `runnerkey approver` approve renewals (docs/renewal.md)"
+                    )
+                }
                 runnerkey::Error::CsrApi(runnerkey::CsrApiProblem::TokenNotVouched { .. }) => {
                     err!(
                         "runnerkey: hint: a token that has expired cannot vouch for itself: run setup --auth token again"
@@ -196,7 +206,10 @@ where
                 | runnerkey::Error::NoPin { .. }
                 | runnerkey::Error::CsrApi(
                     runnerkey::CsrApiProblem::NotApproved { .. }
-                    | runnerkey::CsrApiProblem::SignerTooLong { .. },
+                    | runnerkey::CsrApiProblem::SignerTooLong { .. }
+                    | runnerkey::CsrApiProblem::StillPending { .. }
+                    | runnerkey::CsrApiProblem::RenewalPending { .. }
+                    | runnerkey::CsrApiProblem::NotAdoptable { .. },
                 )
                 | runnerkey::Error::CsrApi(
                     runnerkey::CsrApiProblem::Unreachable { .. }

@@ -165,11 +165,13 @@ pub fn renew(a: &RenewArgs) -> Result<Outcome> {
         .map(|u| runnerkey::Identity::new(u.clone(), a.expect_groups.clone()))
         .transpose()?;
     let ca;
+    let progress = |p: runnerkey::Progress<'_>| crate::csr_api::tell_progress(p);
     let signer = match a.csr_api.resolve()? {
         Some((context, approve, wait)) => runnerkey::Signer::CsrApi {
             context: Box::new(context),
             approve,
             wait,
+            progress: Some(&progress),
         },
         None => {
             ca = inputs::ca(&a.ca)?;

@@ -391,6 +391,9 @@ pub fn renew(
                     context: Box::new(context),
                     approve,
                     wait,
+                    // The request's name reaches Python in the error when
+                    // it is still pending (RenewalPending).
+                    progress: None,
                 })
             })
             .py()?,

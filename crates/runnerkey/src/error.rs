@@ -423,6 +423,11 @@ impl Error {
             Error::InvalidName { .. } | Error::AmbiguousSubject(_) => ErrorKind::InvalidName,
             Error::SystemMasters | Error::PrivilegedGroup { .. } => ErrorKind::SystemMasters,
             Error::BadSignature(_) => ErrorKind::BadSignature,
+            Error::CsrApi(
+                crate::csr_api::CsrApiProblem::StillPending { .. }
+                | crate::csr_api::CsrApiProblem::RenewalPending { .. }
+                | crate::csr_api::CsrApiProblem::NotAdoptable { .. },
+            ) => ErrorKind::CsrNotIssued,
             Error::InvalidArgument(_)
             | Error::Lifetime(_)
             | Error::Kubeconfig { .. }

@@ -225,6 +225,15 @@ impl K8sCsr {
         Self::parse(&String::from_utf8_lossy(&bytes)).map_err(|e| e.in_file(path))
     }
 
+    /// The request in `spec.request`, read exactly as the signer reads it
+    /// (one `CERTIFICATE REQUEST` block and nothing else).
+    pub(crate) fn certificate_request(&self) -> Result<CertificateRequest> {
+        let pem = STANDARD
+            .decode(self.spec.request.trim())
+            .map_err(|e| Error::Pem(format!("spec.request is not base64 ({e})")))?;
+        CertificateRequest::from_pem(&pem)
+    }
+
     /// The issued certificate, checked to belong to `key`. Fails, saying
     /// why, while the request is pending, or when it was denied or failed.
     pub fn issued_certificate(&self, key: &PrivateKey) -> Result<Certificate> {

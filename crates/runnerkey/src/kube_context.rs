@@ -143,6 +143,37 @@ pub struct KubeContext {
 }
 
 impl KubeContext {
+    /// A second copy (its key copied through its PEM), for a flow that
+    /// needs the context again after a first client consumed it.
+    pub(crate) fn try_clone(&self) -> Result<Self> {
+        let credentials = match &self.credentials {
+            ContextCredentials::ClientCertificate { chain, key, source } => {
+                ContextCredentials::ClientCertificate {
+                    chain: chain.clone(),
+                    key: Box::new(PrivateKey::from_pem(key.to_pem().as_bytes(), None)?),
+                    source: source.clone(),
+                }
+            }
+            ContextCredentials::Token { token, source } => ContextCredentials::Token {
+                token: token.clone(),
+                source: source.clone(),
+            },
+            ContextCredentials::Plugin { what } => ContextCredentials::Plugin { what: what.clone() },
+            ContextCredentials::Anonymous => ContextCredentials::Anonymous,
+        };
+        Ok(Self {
+            name: self.name.clone(),
+            source: self.source.clone(),
+            server: self.server.clone(),
+            cas: self.cas.clone(),
+            ca_source: self.ca_source.clone(),
+            insecure_skip_tls_verify: self.insecure_skip_tls_verify,
+            accept_insecure: self.accept_insecure,
+            namespace: self.namespace.clone(),
+            credentials,
+        })
+    }
+
     /// Checks the runner's permissions in `namespace` instead of the
     /// context's (`kubectl -n`); it must be a namespace name.
     pub fn set_namespace(&mut self, namespace: &str) -> Result<()> {

@@ -133,7 +133,7 @@ pub use ca::{CaParams, CertificateAuthority};
 pub use cert::Certificate;
 pub use code::Code;
 pub use csr::{CertificateRequest, CsrParams};
-pub use csr_api::{CsrApiProblem, SubmitParams, Submitted, approve_csr};
+pub use csr_api::{CsrApiProblem, Progress, SubmitParams, Submitted, approve_csr};
 pub use ensure::{EnsureParams, EnsureReport};
 pub use error::{Error, ErrorKind, Result};
 pub use identity::{Identity, SubjectProblem, SubjectReading};

@@ -102,6 +102,13 @@ fn absolute(config: &Path) -> PathBuf {
 
 /// Where the pin of `runner` in `config` lives.
 pub fn path(config: &Path, runner: &str) -> PathBuf {
+    state_path("pins", config, runner)
+}
+
+/// A state file of `kind` (`pins`, `pending`) for `runner` in `config`:
+/// `STATE_DIR/KIND/DIGEST.json`, the digest of config.toml's absolute path
+/// and the runner's name.
+pub(crate) fn state_path(kind: &str, config: &Path, runner: &str) -> PathBuf {
     let config = absolute(config);
     let mut text = config.as_os_str().as_encoded_bytes().to_vec();
     text.push(0);
@@ -111,53 +118,69 @@ pub fn path(config: &Path, runner: &str) -> PathBuf {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    state_dir().join("pins").join(format!("{hex}.json"))
+    state_dir().join(kind).join(format!("{hex}.json"))
 }
 
 /// Records `pin` (replacing the one before).
 pub fn record(pin: &Pin) -> Result<PathBuf> {
     let path = path(&pin.config, &pin.runner);
+    let text = serde_json::to_vec_pretty(pin)
+        .map_err(|e| Error::InvalidArgument(format!("the pin could not be written: {e}")))?;
+    write_state(&path, &text)?;
+    Ok(path)
+}
+
+/// Writes the state file `path` (0600, atomically, in 0700 directories
+/// that must be trusted: see [`load`]).
+pub(crate) fn write_state(path: &Path, text: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("/"));
     file::create_dirs(dir, file::PRIVATE_DIR)?;
     trusted(dir)?;
-    let text = serde_json::to_vec_pretty(pin)
-        .map_err(|e| Error::InvalidArgument(format!("the pin could not be written: {e}")))?;
-    file::write_atomic(&path, &text, file::PRIVATE, true)?;
-    Ok(path)
+    file::write_atomic(path, text, file::PRIVATE, true)
 }
 
 /// The pin of `runner` in `config`, if setup recorded one; an error when
 /// one exists that someone else could have written.
 pub fn load(config: &Path, runner: &str) -> Result<Option<Pin>> {
     let path = path(config, runner);
+    let Some(text) = read_state(&path)? else {
+        return Ok(None);
+    };
+    let pin: Pin = serde_json::from_slice(&text).map_err(|e| Error::Io {
+        path: path.clone(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
+    })?;
+    Ok(Some(pin))
+}
+
+/// The state file `path` (at most 64 KiB), if it exists; an error when it
+/// exists and someone other than this user or root could have written it
+/// or a directory above it.
+pub(crate) fn read_state(path: &Path) -> Result<Option<Vec<u8>>> {
     let dir = path.parent().unwrap_or(Path::new("/"));
-    if fs::symlink_metadata(&path).is_err() {
+    if fs::symlink_metadata(path).is_err() {
         return Ok(None);
     }
     trusted(dir)?;
     let io = |source| Error::Io {
-        path: path.clone(),
+        path: path.to_path_buf(),
         source,
     };
     let mut f = fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(&path)
+        .open(path)
         .map_err(io)?;
     let meta = f.metadata().map_err(io)?;
     if !meta.is_file() || file::other_control(&meta).is_some() {
-        return Err(untrusted(&path));
+        return Err(untrusted(path));
     }
     let mut text = Vec::new();
     (&mut f)
         .take(64 * 1024)
         .read_to_end(&mut text)
         .map_err(io)?;
-    let pin: Pin = serde_json::from_slice(&text).map_err(|e| Error::Io {
-        path: path.clone(),
-        source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
-    })?;
-    Ok(Some(pin))
+    Ok(Some(text))
 }
 
 /// Why someone other than this user (or root) could plant files in the

@@ -15,7 +15,6 @@ use crate::CertificateAuthority;
 use crate::api_client::Credentials;
 use crate::cert::Certificate;
 use crate::credential_dir::{CredentialDir, CredentialFile};
-use crate::csr::{CertificateRequest, CsrParams};
 use crate::csr_api::SubmitParams;
 use crate::error::{Error, Result};
 use crate::file;
@@ -158,8 +157,11 @@ pub enum Signer<'a> {
         context: Box<KubeContext>,
         /// Approve the request too (when that identity may).
         approve: bool,
-        /// How long to wait for approval and the certificate.
+        /// How long to wait for approval and the certificate. A request
+        /// still pending then is kept, and the next renew adopts it.
         wait: Duration,
+        /// Told the request's name as soon as it exists.
+        progress: Option<&'a dyn Fn(crate::csr_api::Progress<'_>)>,
     },
 }
 
@@ -333,20 +335,19 @@ impl RenewParams {
                     Duration::from_secs(i32::MAX as u64),
                 ),
         );
-        let key = PrivateKey::generate(
-            old_key
-                .as_ref()
-                .map(algorithm_of)
-                .unwrap_or(KeyAlgorithm::EcdsaP256),
-        )?;
+        let algorithm = old_key
+            .as_ref()
+            .map(algorithm_of)
+            .unwrap_or(KeyAlgorithm::EcdsaP256);
         if self.dry_run && matches!(signer, Signer::CsrApi { .. }) {
             // Nothing is sent to the cluster in a dry run.
             report.renewed = true;
             return Ok(report);
         }
         let mut sent_after = Vec::new();
-        let new = match signer {
+        let (new, key) = match signer {
             Signer::Ca(ca) => {
+                let key = PrivateKey::generate(algorithm)?;
                 // An intermediate CA's chain goes after the leaf.
                 sent_after = ca.client_chain()?.0;
                 let issued = ca.sign_public_key(
@@ -360,23 +361,31 @@ impl RenewParams {
                 )?;
                 report.warnings = issued.warnings;
                 report.clamped = issued.clamped_to.is_some();
-                issued.certificate
+                (issued.certificate, key)
             }
             Signer::CsrApi {
                 context,
                 approve,
                 wait,
+                progress,
             } => {
-                let csr = CertificateRequest::create(&key, &CsrParams::new(identity.clone()))?;
                 let submit = SubmitParams {
                     expiration: Some(lifetime.as_duration().max(Duration::from_secs(600))),
                     approve,
                     wait,
                     timeout: self.timeout,
-                    leave_pending: false,
+                    leave_pending: true,
                     ..SubmitParams::default()
                 };
-                submit.run(*context, &csr, &key)?.certificate
+                through_api::sign(
+                    &self.config,
+                    &label,
+                    &submit,
+                    *context,
+                    &identity,
+                    algorithm,
+                    progress,
+                )?
             }
         };
         let mut whole = vec![new.clone()];
@@ -468,7 +477,9 @@ fn online_words(online: &OnlineCheck) -> String {
     }
 }
 
+mod pending;
 mod pinned;
+mod through_api;
 mod token;
 
 use pinned::Pinned;

@@ -124,6 +124,72 @@ pub enum CsrApiProblem {
         /// Why.
         reason: String,
     },
+    /// The wait ended with the request still pending approval or
+    /// issuance.
+    #[error(
+        "CertificateSigningRequest {name} is still pending approval or issuance after {waited}{}",
+        if *kept { ": it is kept for an approver" } else { ": it was deleted" }
+    )]
+    StillPending {
+        /// The request.
+        name: String,
+        /// How long was waited.
+        waited: String,
+        /// Whether the request was left in the cluster.
+        kept: bool,
+    },
+    /// A renewal's request is still pending: kept, and adopted by the next
+    /// renew of the runner.
+    #[error(
+        "runner {runner:?}: its renewal request, CertificateSigningRequest {name}, is still pending approval after {waited}: it is kept, and the next renew adopts it"
+    )]
+    RenewalPending {
+        /// The runner.
+        runner: String,
+        /// The request.
+        name: String,
+        /// How long was waited.
+        waited: String,
+    },
+    /// A request submitted before cannot be waited for again: it is gone,
+    /// replaced, for another key, or already refused.
+    #[error("CertificateSigningRequest {name} cannot be adopted: {reason}")]
+    NotAdoptable {
+        /// The request.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// What a submission reports as it goes, for a progress line (the
+/// request's name at once, so that a person can approve it).
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub enum Progress<'a> {
+    /// A new request was created.
+    Submitted {
+        /// Its name.
+        name: &'a str,
+    },
+    /// A request kept from an earlier run is waited for again.
+    Adopted {
+        /// Its name.
+        name: &'a str,
+    },
+}
+
+/// A request to submit, or one submitted before to wait for again.
+pub(crate) enum Request<'a> {
+    /// Submit this request.
+    New(&'a CertificateRequest),
+    /// Wait again for the request submitted before under this name and UID.
+    Adopt {
+        /// The object's name.
+        name: &'a str,
+        /// Its UID.
+        uid: &'a str,
+    },
 }
 
 pub(crate) const PATH: &str = "/apis/certificates.k8s.io/v1/certificatesigningrequests";
@@ -269,56 +335,42 @@ impl SubmitParams {
         key: &PrivateKey,
     ) -> Result<Submitted> {
         let expected = csr.signable_identity()?;
+        self.run_request(context, Request::New(csr), &expected, key, &mut |_, _, _| Ok(()))
+    }
+
+    /// [`SubmitParams::run`] for a new request or one submitted before;
+    /// `on_request(name, uid, adopted)` is told the request's name at once.
+    pub(crate) fn run_request(
+        &self,
+        context: KubeContext,
+        request: Request<'_>,
+        expected: &Identity,
+        key: &PrivateKey,
+        on_request: &mut dyn FnMut(&str, &str, bool) -> Result<()>,
+    ) -> Result<Submitted> {
         let cas = context.cas.clone();
         let (client, server) = client(context, self.timeout, self.wait + self.timeout * 3)?;
-        let mut params = K8sCsrParams::new(self.name.clone().unwrap_or_else(|| "x".into()));
-        params.expiration = self.expiration;
-        params.allow_system_masters = false;
-        let object = K8sCsr::new(csr, &params)?;
-        let mut body: Value = serde_json::from_str(&object.to_json()?)
-            .map_err(|e| Error::der("CertificateSigningRequest object", e))?;
-        if self.name.is_none() {
-            let prefix = self
-                .generate_name
-                .clone()
-                .unwrap_or_else(|| "runnerkey-".into());
-            if let Some(meta) = body["metadata"].as_object_mut() {
-                meta.remove("name");
-                meta.insert("generateName".into(), json!(prefix));
+        let (name, uid) = match request {
+            Request::New(csr) => {
+                let (name, uid) = self.create(&client, &server, csr)?;
+                on_request(&name, &uid, false)?;
+                (name, uid)
             }
-        }
-        let created = client
-            .request("POST", PATH, Some(&body))
-            .map_err(|e| api(e, &server))?;
-        if created.status != 201 && created.status != 200 {
-            return Err(refused(
-                created.status,
-                &created.json(),
-                "creating the CertificateSigningRequest",
-            ));
-        }
-        let created_status = created.status;
-        let created = created.json();
-        let name = created["metadata"]["name"]
-            .as_str()
-            .ok_or_else(|| {
-                Error::from(CsrApiProblem::Answered {
-                    what: "creating the CertificateSigningRequest",
-                    status: created_status,
-                    message: "the created object has no name".into(),
-                })
-            })?
-            .to_string();
-        let uid = created["metadata"]["uid"]
-            .as_str()
-            .unwrap_or("")
-            .to_string();
-        let result = self.finish(&client, &server, &name, &uid, &expected, key, &cas);
+            Request::Adopt { name, uid } => {
+                adopt(&client, &server, name, uid, key)?;
+                on_request(name, uid, true)?;
+                (name.to_string(), uid.to_string())
+            }
+        };
+        let mut result = self.finish(&client, &server, &name, &uid, expected, key, &cas);
         // Still pending when the wait ended: left for an approver (the
         // controller removes it after a day). Otherwise deleted, so an
         // issued certificate does not sit in the API for an hour.
         let pending = self.leave_pending
-            && matches!(&result, Err(Error::CsrNotIssued { state, .. }) if state.starts_with("still"));
+            && matches!(&result, Err(Error::CsrApi(CsrApiProblem::StillPending { .. })));
+        if pending && let Err(Error::CsrApi(CsrApiProblem::StillPending { kept, .. })) = &mut result {
+            *kept = true;
+        }
         let deleted = !pending
             && client
                 .request("DELETE", &format!("{PATH}/{name}"), None)
@@ -370,6 +422,59 @@ impl SubmitParams {
         })
     }
 
+
+    /// Creates the object for `csr`: its name and UID.
+    fn create(
+        &self,
+        client: &ApiClient,
+        server: &str,
+        csr: &CertificateRequest,
+    ) -> Result<(String, String)> {
+        let mut params = K8sCsrParams::new(self.name.clone().unwrap_or_else(|| "x".into()));
+        params.expiration = self.expiration;
+        params.allow_system_masters = false;
+        let object = K8sCsr::new(csr, &params)?;
+        let mut body: Value = serde_json::from_str(&object.to_json()?)
+            .map_err(|e| Error::der("CertificateSigningRequest object", e))?;
+        if self.name.is_none() {
+            let prefix = self
+                .generate_name
+                .clone()
+                .unwrap_or_else(|| "runnerkey-".into());
+            if let Some(meta) = body["metadata"].as_object_mut() {
+                meta.remove("name");
+                meta.insert("generateName".into(), json!(prefix));
+            }
+        }
+        let created = client
+            .request("POST", PATH, Some(&body))
+            .map_err(|e| api(e, server))?;
+        if created.status != 201 && created.status != 200 {
+            return Err(refused(
+                created.status,
+                &created.json(),
+                "creating the CertificateSigningRequest",
+            ));
+        }
+        let created_status = created.status;
+        let created = created.json();
+        let name = created["metadata"]["name"]
+            .as_str()
+            .ok_or_else(|| {
+                Error::from(CsrApiProblem::Answered {
+                    what: "creating the CertificateSigningRequest",
+                    status: created_status,
+                    message: "the created object has no name".into(),
+                })
+            })?
+            .to_string();
+        let uid = created["metadata"]["uid"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        Ok((name, uid))
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn finish(
         &self,
@@ -414,6 +519,52 @@ impl SubmitParams {
         })?;
         Ok((cert, approved_here))
     }
+}
+
+/// Checks that the request `name` submitted before (UID `uid`) is still
+/// there, for `key`, and neither denied nor failed: it may be waited for
+/// again.
+fn adopt(client: &ApiClient, server: &str, name: &str, uid: &str, key: &PrivateKey) -> Result<()> {
+    let not = |reason: &str| -> Error {
+        CsrApiProblem::NotAdoptable {
+            name: name.into(),
+            reason: reason.into(),
+        }
+        .into()
+    };
+    let got = client
+        .request("GET", &format!("{PATH}/{name}"), None)
+        .map_err(|e| api(e, server))?;
+    if got.status == 404 {
+        return Err(not("it no longer exists (approvers' cleaner removes a pending request after a day)"));
+    }
+    if got.status != 200 {
+        return Err(refused(got.status, &got.json(), "reading the CertificateSigningRequest"));
+    }
+    let value = got.json();
+    if value["metadata"]["uid"].as_str() != Some(uid) {
+        return Err(not("another request has taken its name"));
+    }
+    let object = K8sCsr::parse(&value.to_string())?;
+    let request = object
+        .certificate_request()
+        .map_err(|e| not(&format!("its request cannot be read ({})", e.chain())))?;
+    if !request.public_key().is_ok_and(|k| key.matches(&k)) {
+        return Err(not("it is for another key than the one kept"));
+    }
+    if let Some(c) = value["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["type"] == "Denied" || c["type"] == "Failed")
+    {
+        return Err(not(&format!(
+            "it was {}: {}",
+            c["type"].as_str().unwrap_or("").to_lowercase(),
+            c["message"].as_str().unwrap_or("")
+        )));
+    }
+    Ok(())
 }
 
 /// The issued certificate must be a client certificate for exactly the

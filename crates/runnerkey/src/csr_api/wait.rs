@@ -40,10 +40,12 @@ enum Seen {
 impl Wait<'_> {
     /// The deadline passed with the request still pending.
     fn pending(&self) -> Error {
-        self.gone(&format!(
-            "still pending approval or issuance after {}",
-            crate::lifetime::Lifetime::from_duration(self.wait)
-        ))
+        super::CsrApiProblem::StillPending {
+            name: self.name.into(),
+            waited: crate::lifetime::Lifetime::from_duration(self.wait).to_string(),
+            kept: false,
+        }
+        .into()
     }
 
     fn gone(&self, state: &str) -> Error {
