@@ -590,5 +590,8 @@ fn credentials(user: &User, name: &str, source: &str) -> Result<ContextCredentia
     }
 }
 
+mod in_cluster;
 #[cfg(test)]
 mod tests;
+
+pub use in_cluster::SERVICE_ACCOUNT_DIR;

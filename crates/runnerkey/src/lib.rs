@@ -75,6 +75,7 @@
 //! ```
 
 mod api_client;
+pub mod approver;
 mod batch;
 mod bearer_token;
 pub mod ca;

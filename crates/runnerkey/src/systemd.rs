@@ -341,7 +341,7 @@ fn quote_path(path: &str) -> String {
 
 /// A command line for ExecStart=: the program (where systemd expands no
 /// `$`) then its arguments (where `$` must be written `$$`).
-fn command_line(argv: &[String]) -> Vec<String> {
+pub(crate) fn command_line(argv: &[String]) -> Vec<String> {
     argv.iter()
         .enumerate()
         .map(|(i, a)| if i == 0 { quote_path(a) } else { quote(a) })

@@ -80,12 +80,12 @@ pub(super) fn approve(
                     &mut value,
                     "Denied",
                     "RunnerkeyPolicy",
-                    &reason,
+                    &reason.detail,
                 )?;
             }
             return Err(CsrApiProblem::NotApproved {
                 name: name.into(),
-                reason,
+                reason: reason.detail,
             }
             .into());
         }
@@ -140,6 +140,80 @@ fn put_condition(
     Ok(())
 }
 
+/// Why a request is not approvable: a closed set, for metrics labels and
+/// for tests; the detail says it to a person.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum RefusalReason {
+    /// For another signer than kube-apiserver-client.
+    OtherSigner,
+    /// Asks for a usage beyond client auth, or not for client auth.
+    Usages,
+    /// `spec.request` is not one request alone, read as the signer reads it.
+    Malformed,
+    /// Asks for an extension (a subjectAltName…) besides the identity.
+    Extensions,
+    /// A subject runnerkey does not sign (empty CN, ambiguous names…).
+    Subject,
+    /// Not the identity expected.
+    NotExpected,
+    /// For another user than its submitter.
+    OtherUser,
+    /// A group its submitter does not hold.
+    GroupNotHeld,
+    /// A `system:` group.
+    SystemGroup,
+    /// The submitter may not renew its own identity (the approver's
+    /// SubjectAccessReview for the `selfclient` subresource said no).
+    NoGrant,
+    /// The submitter asked more often than the approver's rate allows.
+    RateLimited,
+}
+
+impl RefusalReason {
+    /// The reason as a metric label.
+    pub fn label(self) -> &'static str {
+        match self {
+            RefusalReason::OtherSigner => "other-signer",
+            RefusalReason::Usages => "usages",
+            RefusalReason::Malformed => "malformed",
+            RefusalReason::Extensions => "extensions",
+            RefusalReason::Subject => "subject",
+            RefusalReason::NotExpected => "not-expected",
+            RefusalReason::OtherUser => "other-user",
+            RefusalReason::GroupNotHeld => "group-not-held",
+            RefusalReason::SystemGroup => "system-group",
+            RefusalReason::NoGrant => "no-grant",
+            RefusalReason::RateLimited => "rate-limited",
+        }
+    }
+}
+
+/// Why a request is not approved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Refusal {
+    /// The reason, as a closed set.
+    pub reason: RefusalReason,
+    /// What it says to a person.
+    pub detail: String,
+}
+
+impl Refusal {
+    pub(crate) fn new(reason: RefusalReason, detail: impl Into<String>) -> Self {
+        Self {
+            reason,
+            detail: detail.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.detail)
+    }
+}
+
 /// The policy, as a pure function of the object: the identity a pending
 /// request may be approved for, or why not. The request is read exactly as
 /// the signer will read it (the first block Go's `encoding/pem` finds) and
@@ -147,15 +221,19 @@ fn put_condition(
 /// only, no extension besides the subject; the subject exactly `expected`
 /// (groups as a set) or, without it, the submitter's own identity with
 /// groups it holds and no `system:` group.
-pub(crate) fn judge(
+pub fn judge(
     object: &K8sCsr,
     value: &Value,
     expected: Option<&Identity>,
-) -> std::result::Result<Identity, String> {
+) -> std::result::Result<Identity, Refusal> {
+    use RefusalReason as R;
     if object.spec.signer_name != CLIENT_SIGNER {
-        return Err(format!(
-            "it is for the signer {:?}, not {CLIENT_SIGNER}",
-            object.spec.signer_name
+        return Err(Refusal::new(
+            R::OtherSigner,
+            format!(
+                "it is for the signer {:?}, not {CLIENT_SIGNER}",
+                object.spec.signer_name
+            ),
         ));
     }
     if let Some(u) = object
@@ -164,24 +242,34 @@ pub(crate) fn judge(
         .iter()
         .find(|u| !CLIENT_USAGES.contains(&u.as_str()))
     {
-        return Err(format!("it asks for the usage {u:?}"));
+        return Err(Refusal::new(R::Usages, format!("it asks for the usage {u:?}")));
     }
     if !object.spec.usages.iter().any(|u| u == "client auth") {
-        return Err("it does not ask for the usage \"client auth\"".into());
+        return Err(Refusal::new(
+            R::Usages,
+            "it does not ask for the usage \"client auth\"",
+        ));
     }
-    let pem = STANDARD
-        .decode(object.spec.request.trim())
-        .map_err(|e| format!("its spec.request is not base64 ({e})"))?;
-    let request = CertificateRequest::from_pem(&pem)
-        .map_err(|e| format!("its spec.request is refused: {}", e.chain()))?;
+    let pem = STANDARD.decode(object.spec.request.trim()).map_err(|e| {
+        Refusal::new(R::Malformed, format!("its spec.request is not base64 ({e})"))
+    })?;
+    let request = CertificateRequest::from_pem(&pem).map_err(|e| {
+        Refusal::new(
+            R::Malformed,
+            format!("its spec.request is refused: {}", e.chain()),
+        )
+    })?;
     if let Some(extra) = request.extras().first() {
         // The signer copies requested SANs into the certificate: anything
         // beyond a user and groups is more than was expected.
-        return Err(format!("it asks for {extra} besides the identity"));
+        return Err(Refusal::new(
+            R::Extensions,
+            format!("it asks for {extra} besides the identity"),
+        ));
     }
-    let asked = request
-        .signable_identity()
-        .map_err(|e| format!("its subject is refused: {}", e.chain()))?;
+    let asked = request.signable_identity().map_err(|e| {
+        Refusal::new(R::Subject, format!("its subject is refused: {}", e.chain()))
+    })?;
     let own;
     let expected = match expected {
         Some(e) => e,
@@ -191,7 +279,10 @@ pub(crate) fn judge(
         }
     };
     if !asked.same_as(expected) {
-        return Err(format!("it asks for {asked}, not {expected}"));
+        return Err(Refusal::new(
+            R::NotExpected,
+            format!("it asks for {asked}, not {expected}"),
+        ));
     }
     Ok(asked)
 }
@@ -199,25 +290,31 @@ pub(crate) fn judge(
 /// The identity a request may ask for without an expectation: the one
 /// that submitted it (`spec.username`), with groups it holds — no
 /// `system:` group (those are given by the API server, not certified).
-fn own_identity(object: &Value, asked: &Identity) -> std::result::Result<Identity, String> {
+fn own_identity(object: &Value, asked: &Identity) -> std::result::Result<Identity, Refusal> {
     let submitter = object["spec"]["username"].as_str().unwrap_or("");
     let held: Vec<&str> = object["spec"]["groups"]
         .as_array()
         .map(|g| g.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
     if asked.user != submitter {
-        return Err(format!(
-            "it asks for the user {:?} but was submitted by {submitter:?}: without an expected identity only a renewal of the submitter's own is approved",
-            asked.user
+        return Err(Refusal::new(
+            RefusalReason::OtherUser,
+            format!(
+                "it asks for the user {:?} but was submitted by {submitter:?}: without an expected identity only a renewal of the submitter's own is approved",
+                asked.user
+            ),
         ));
     }
-    if let Some(g) = asked
-        .groups
-        .iter()
-        .find(|g| g.starts_with("system:") || !held.contains(&g.as_str()))
-    {
-        return Err(format!(
-            "it asks for the group {g:?}, which its submitter {submitter:?} does not hold"
+    if let Some(g) = asked.groups.iter().find(|g| g.starts_with("system:")) {
+        return Err(Refusal::new(
+            RefusalReason::SystemGroup,
+            format!("it asks for the group {g:?}: system: groups are the API server's to give, never certified"),
+        ));
+    }
+    if let Some(g) = asked.groups.iter().find(|g| !held.contains(&g.as_str())) {
+        return Err(Refusal::new(
+            RefusalReason::GroupNotHeld,
+            format!("it asks for the group {g:?}, which its submitter {submitter:?} does not hold"),
         ));
     }
     Ok(asked.clone())
@@ -293,28 +390,53 @@ mod tests {
             format!("{own}junk"),
         ] {
             let (o, v) = object(&request, "gitlab-runner:h1", &["runners"]);
-            let reason = judge(&o, &v, None).unwrap_err();
-            assert!(reason.contains("not alone"), "{reason}");
+            let refusal = judge(&o, &v, None).unwrap_err();
+            assert_eq!(refusal.reason, RefusalReason::Malformed, "{refusal}");
+            assert!(refusal.detail.contains("not alone"), "{refusal}");
             let expected = Identity::new("gitlab-runner:h1", ["runners"]).unwrap();
-            assert!(judge(&o, &v, Some(&expected)).is_err());
+            assert_eq!(
+                judge(&o, &v, Some(&expected)).unwrap_err().reason,
+                RefusalReason::Malformed
+            );
         }
     }
 
     #[test]
     fn other_users_groups_it_lacks_and_system_groups_are_not() {
         let cases = [
-            (pem("gitlab-runner:h2", &["runners"]), "the user"),
-            (pem("gitlab-runner:h1", &["admins"]), "does not hold"),
+            (pem("gitlab-runner:h2", &["runners"]), RefusalReason::OtherUser),
+            (pem("gitlab-runner:h1", &["admins"]), RefusalReason::GroupNotHeld),
             // A system: group, even one the submitter holds.
-            (pem("gitlab-runner:h1", &["system:custom"]), "does not hold"),
+            (
+                pem("gitlab-runner:h1", &["system:custom"]),
+                RefusalReason::SystemGroup,
+            ),
         ];
         for (request, why) in cases {
             let (o, v) = object(&request, "gitlab-runner:h1", &["runners", "system:custom"]);
-            let reason = judge(&o, &v, None).unwrap_err();
-            assert!(reason.contains(why), "{reason}");
+            assert_eq!(judge(&o, &v, None).unwrap_err().reason, why);
         }
         let (mut o, v) = object(&pem("u", &[]), "u", &[]);
         o.spec.usages.push("server auth".into());
-        assert!(judge(&o, &v, None).unwrap_err().contains("server auth"));
+        let refusal = judge(&o, &v, None).unwrap_err();
+        assert_eq!(refusal.reason, RefusalReason::Usages);
+        assert!(refusal.detail.contains("server auth"), "{refusal}");
+        o.spec.usages = vec!["digital signature".into()];
+        assert_eq!(judge(&o, &v, None).unwrap_err().reason, RefusalReason::Usages);
+        let (mut o, v) = object(&pem("u", &[]), "u", &[]);
+        o.spec.signer_name = "kubernetes.io/kubelet-serving".into();
+        assert_eq!(
+            judge(&o, &v, None).unwrap_err().reason,
+            RefusalReason::OtherSigner
+        );
+        let (mut o, v) = object(&pem("u", &[]), "u", &[]);
+        o.spec.request = "not base64!".into();
+        assert_eq!(judge(&o, &v, None).unwrap_err().reason, RefusalReason::Malformed);
+        let other = Identity::new("v", Vec::<String>::new()).unwrap();
+        let (o, v) = object(&pem("u", &[]), "u", &[]);
+        assert_eq!(
+            judge(&o, &v, Some(&other)).unwrap_err().reason,
+            RefusalReason::NotExpected
+        );
     }
 }

@@ -23,7 +23,7 @@ mod approval;
 mod wait;
 
 use approval::approve;
-pub use approval::approve_csr;
+pub use approval::{Refusal, RefusalReason, approve_csr, judge};
 
 /// Why the CSR API flow stopped.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

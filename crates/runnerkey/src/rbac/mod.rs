@@ -29,6 +29,11 @@ pub enum Profile {
     Deployer,
     /// Everything, everywhere (the seed's choice; emitted with a warning).
     ClusterAdmin,
+    /// What a runner renewing itself through the CSR API needs
+    /// (cluster-wide; see `docs/renewal.md`).
+    Renewer,
+    /// What `runnerkey approver` needs (cluster-wide).
+    Approver,
 }
 
 impl FromStr for Profile {
@@ -38,10 +43,12 @@ impl FromStr for Profile {
             "executor" => Ok(Profile::Executor),
             "deployer" => Ok(Profile::Deployer),
             "cluster-admin" => Ok(Profile::ClusterAdmin),
+            "renewer" => Ok(Profile::Renewer),
+            "approver" => Ok(Profile::Approver),
             _ => Err(Error::Unknown {
                 what: "profile",
                 value: s.chars().take(80).collect(),
-                choices: vec!["executor", "deployer", "cluster-admin"],
+                choices: vec!["executor", "deployer", "renewer", "approver", "cluster-admin"],
             }),
         }
     }
@@ -416,6 +423,27 @@ fn manifests(params: &RbacParams) -> Result<Manifests<RbacObject>> {
                 name,
             ));
         }
+        Profile::Renewer | Profile::Approver => {
+            let name = lifecycle::role_name(params.profile);
+            let rules = if params.profile == Profile::Renewer {
+                lifecycle::renewer_rules(crate::approver::SELF_CLIENT)
+            } else {
+                lifecycle::approver_rules()
+            };
+            items.push(RbacObject::Role {
+                api_version: RBAC_API,
+                kind: "ClusterRole",
+                metadata: ObjectMeta::new(name, None),
+                rules,
+            });
+            items.push(binding(
+                "ClusterRoleBinding",
+                ObjectMeta::new(format!("{name}-{slug}"), None),
+                subjects,
+                "ClusterRole",
+                name,
+            ));
+        }
         Profile::ClusterAdmin => {
             warnings.push(CLUSTER_ADMIN_WARNING.to_string());
             items.push(binding(
@@ -440,7 +468,10 @@ fn target_namespace(params: &RbacParams) -> Result<String> {
         }
         (None, RbacSubject::ServiceAccount { namespace, .. }) => namespace.clone(),
         (None, RbacSubject::User(_) | RbacSubject::Group(_))
-            if params.profile == Profile::ClusterAdmin =>
+            if matches!(
+                params.profile,
+                Profile::ClusterAdmin | Profile::Renewer | Profile::Approver
+            ) =>
         {
             String::new()
         }
@@ -454,6 +485,7 @@ fn target_namespace(params: &RbacParams) -> Result<String> {
     Ok(namespace)
 }
 
+mod lifecycle;
 mod permissions;
 #[cfg(test)]
 mod tests;

@@ -203,6 +203,22 @@ pub struct PolicyRule {
     pub resources: Vec<String>,
     /// Verbs.
     pub verbs: Vec<String>,
+    /// The only objects it covers (every one when empty).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resource_names: Vec<String>,
+}
+
+impl PolicyRule {
+    /// `verbs` on `resources` of `api_group`.
+    pub fn new(api_group: &str, resources: &[&str], verbs: &[&str]) -> Self {
+        let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        Self {
+            api_groups: vec![api_group.to_string()],
+            resources: strings(resources),
+            verbs: strings(verbs),
+            resource_names: Vec::new(),
+        }
+    }
 }
 
 const VERB_ORDER: [&str; 8] = [
@@ -232,6 +248,7 @@ pub fn rules(perms: &[Permission]) -> Vec<PolicyRule> {
                 api_groups: vec![group.to_string()],
                 resources: vec![resource.to_string()],
                 verbs: verbs.into_iter().map(str::to_string).collect(),
+                resource_names: Vec::new(),
             }
         })
         .collect()
