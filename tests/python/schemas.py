@@ -45,7 +45,7 @@ def _standalone(kind: str) -> jsonschema.Draft4Validator:
 # Kinds with no per-kind file among the fixtures: validated against their
 # definition in the v1.30.0 _definitions.json (same data the per-kind files
 # reference), standalone-strict check skipped.
-DEFINITIONS = {"Namespace": "io.k8s.api.core.v1.Namespace"}
+DEFINITIONS = {"Namespace": "io.k8s.api.core.v1.Namespace", "Deployment": "io.k8s.api.apps.v1.Deployment"}
 
 
 @cache

@@ -46,6 +46,9 @@ pub enum Command {
     /// Have the cluster sign: CertificateSigningRequest objects and their certificates.
     #[command(subcommand, name = "k8s-csr")]
     K8sCsr(K8sCsrCommand),
+    /// Approve runners' renewals of their own identity: a long-running approver, its manifests and unit.
+    #[command(subcommand)]
+    Approver(ApproverCommand),
     /// The whole procedure in one safe, repeatable step: certificate, config, RBAC, kubeconfig, check.
     Setup(Box<SetupArgs>),
     /// Say why a runner cannot authenticate to the API server, and who it is when it can.
@@ -419,7 +422,7 @@ pub struct RbacArgs {
     /// Service account NAMESPACE/NAME (created by the manifests).
     #[arg(long)]
     pub service_account: Option<String>,
-    /// executor (the runner), deployer (the jobs' service account) or cluster-admin.
+    /// executor (the runner), deployer (the jobs' service account), renewer (a runner renewing itself through the CSR API), approver (runnerkey approver) or cluster-admin.
     #[arg(long)]
     pub profile: String,
     /// Namespace of the Role and RoleBinding (the runner's job namespace).
@@ -539,6 +542,96 @@ pub struct K8sCsrSubmitArgs {
     /// Replace an existing --out file.
     #[arg(long)]
     pub force: bool,
+}
+
+/// `runnerkey approver`
+#[derive(Debug, Subcommand)]
+pub enum ApproverCommand {
+    /// Watch CertificateSigningRequests and approve those that renew their submitter's own identity, when RBAC grants it the selfclient subresource.
+    Run(ApproverRunArgs),
+    /// Print the manifests that run the approver in the cluster: namespace, service account, RBAC, Deployment.
+    Manifests(ApproverManifestsArgs),
+    /// The systemd unit that runs the approver on a control-plane host: printed, or installed.
+    Unit(ApproverUnitArgs),
+}
+
+/// How the approver decides (shared by run, manifests and unit).
+#[derive(Debug, Args, Clone)]
+pub struct ApproverPolicyArgs {
+    /// Deny (with the reason) a request the policy refuses, instead of leaving it pending for a person.
+    #[arg(long)]
+    pub deny: bool,
+    /// The subresource of certificatesigningrequests a requester must be allowed to create.
+    #[arg(long, default_value = runnerkey::approver::SELF_CLIENT)]
+    pub subresource: String,
+    /// Approvals per requester: N/DURATION (e.g. 3/1h).
+    #[arg(long, default_value = "3/1h")]
+    pub rate: String,
+    /// Read every request again this often.
+    #[arg(long, default_value = "5m")]
+    pub resync: String,
+}
+
+/// `runnerkey approver run`
+#[derive(Debug, Args)]
+pub struct ApproverRunArgs {
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// Use the pod's service account (token and CA from /var/run/secrets/kubernetes.io/serviceaccount).
+    #[arg(long, conflicts_with_all = ["kubeconfig", "context"])]
+    pub in_cluster: bool,
+    #[command(flatten)]
+    pub policy: ApproverPolicyArgs,
+    /// Serve Prometheus metrics (/metrics) and /healthz on this address, e.g. 127.0.0.1:9745.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_address: Option<String>,
+    /// Decide every pending request once and exit (no watch).
+    #[arg(long)]
+    pub once: bool,
+    /// Each request's deadline.
+    #[arg(long, default_value = "30s")]
+    pub timeout: String,
+    /// Decisions as JSON lines (with --once: one JSON array).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `runnerkey approver manifests`
+#[derive(Debug, Args)]
+pub struct ApproverManifestsArgs {
+    /// The container image with the runnerkey command on its PATH.
+    #[arg(long, default_value = concat!("runnerkey:", env!("CARGO_PKG_VERSION")))]
+    pub image: String,
+    /// The namespace it runs in.
+    #[arg(long, default_value = "runnerkey-system")]
+    pub namespace: String,
+    /// Replicas (two approvers never approve a request twice).
+    #[arg(long, default_value_t = 1)]
+    pub replicas: u32,
+    #[command(flatten)]
+    pub policy: ApproverPolicyArgs,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value = "yaml")]
+    pub output: Format,
+}
+
+/// `runnerkey approver unit`
+#[derive(Debug, Args)]
+pub struct ApproverUnitArgs {
+    /// The approver's kubeconfig, with its certificate and key embedded (passed to the service as a systemd credential).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: PathBuf,
+    /// Where the service serves metrics.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9745")]
+    pub metrics_address: String,
+    #[command(flatten)]
+    pub policy: ApproverPolicyArgs,
+    /// Write it into ROOT/etc/systemd/system instead of printing it.
+    #[arg(long)]
+    pub install: bool,
+    /// The root to install under.
+    #[arg(long, default_value = "/", requires = "install")]
+    pub root: PathBuf,
 }
 
 /// `runnerkey k8s-csr approve`

@@ -9,7 +9,7 @@ use runnerkey::{
 use crate::Outcome;
 use crate::args::{ApiArgs, K8sCsrApproveArgs, K8sCsrSubmitArgs};
 
-fn context(a: &ApiArgs) -> Result<KubeContext> {
+pub(crate) fn context(a: &ApiArgs) -> Result<KubeContext> {
     let paths = match &a.kubeconfig {
         Some(f) => vec![f.clone()],
         None => runnerkey::default_kubeconfig_paths(),

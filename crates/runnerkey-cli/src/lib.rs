@@ -9,6 +9,7 @@
 
 #[macro_use]
 mod term;
+mod approver;
 mod args;
 mod batch;
 mod csr_api;
@@ -112,6 +113,9 @@ where
         args::Command::K8sCsr(args::K8sCsrCommand::Import(a)) => kube::k8s_csr_import(&a),
         args::Command::K8sCsr(args::K8sCsrCommand::Submit(a)) => csr_api::submit(&a),
         args::Command::K8sCsr(args::K8sCsrCommand::Approve(a)) => csr_api::approve(&a),
+        args::Command::Approver(args::ApproverCommand::Run(a)) => approver::run(&a),
+        args::Command::Approver(args::ApproverCommand::Manifests(a)) => approver::manifests(&a),
+        args::Command::Approver(args::ApproverCommand::Unit(a)) => approver::unit(&a),
         args::Command::Setup(a) => setup::run(&a),
         args::Command::Doctor(a) => doctor::run(&a),
         args::Command::Status(a) => lifecycle::status(&a),

@@ -158,7 +158,9 @@ impl KubeContext {
                 token: token.clone(),
                 source: source.clone(),
             },
-            ContextCredentials::Plugin { what } => ContextCredentials::Plugin { what: what.clone() },
+            ContextCredentials::Plugin { what } => {
+                ContextCredentials::Plugin { what: what.clone() }
+            }
             ContextCredentials::Anonymous => ContextCredentials::Anonymous,
         };
         Ok(Self {
@@ -593,5 +595,3 @@ fn credentials(user: &User, name: &str, source: &str) -> Result<ContextCredentia
 mod in_cluster;
 #[cfg(test)]
 mod tests;
-
-pub use in_cluster::SERVICE_ACCOUNT_DIR;

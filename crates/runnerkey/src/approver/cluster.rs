@@ -43,7 +43,11 @@ impl Cluster for ApiCluster<'_> {
             )
             .map_err(|e| e.detail())?;
         if r.status != 201 && r.status != 200 {
-            return Err(answered(r.status, &r.json(), "creating a SubjectAccessReview"));
+            return Err(answered(
+                r.status,
+                &r.json(),
+                "creating a SubjectAccessReview",
+            ));
         }
         Ok(r.json())
     }

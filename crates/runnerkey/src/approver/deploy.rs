@@ -45,7 +45,11 @@ impl ApproverDeployment {
     /// ClusterRole and ClusterRoleBinding (profile `approver`), Deployment.
     pub fn manifests(&self) -> Result<Manifests<Value>> {
         crate::k8s_name::check_label("namespace", &self.namespace)?;
-        if self.image.is_empty() || self.image.contains(|c: char| c.is_whitespace() || c.is_control()) {
+        if self.image.is_empty()
+            || self
+                .image
+                .contains(|c: char| c.is_whitespace() || c.is_control())
+        {
             return Err(Error::InvalidArgument(format!(
                 "the image {:?} is not an image reference",
                 self.image
@@ -71,7 +75,8 @@ impl ApproverDeployment {
             format!("0.0.0.0:{METRICS_PORT}"),
         ];
         args.extend(self.extra_args.iter().cloned());
-        let probe = json!({"httpGet": {"path": "/healthz", "port": "metrics"}, "periodSeconds": 30});
+        let probe =
+            json!({"httpGet": {"path": "/healthz", "port": "metrics"}, "periodSeconds": 30});
         items.push(json!({
             "apiVersion": "apps/v1",
             "kind": "Deployment",
@@ -151,7 +156,10 @@ impl ApproverUnit {
     pub fn text(&self) -> Result<String> {
         for (what, p) in [("program", &self.program), ("kubeconfig", &self.kubeconfig)] {
             let text = p.to_str().unwrap_or("");
-            if !p.is_absolute() || text.is_empty() || text.contains(|c: char| c.is_control() || c == '"' || c == '\\' || c == ':') {
+            if !p.is_absolute()
+                || text.is_empty()
+                || text.contains(|c: char| c.is_control() || c == '"' || c == '\\' || c == ':')
+            {
                 return Err(Error::InvalidArgument(format!(
                     "the approver's {what} {} must be an absolute UTF-8 path without quotes, backslashes, colons or control characters (it goes into a unit file)",
                     p.display()
@@ -245,16 +253,35 @@ mod tests {
         let m = ApproverDeployment::new("registry.example/runnerkey:0.1.0")
             .manifests()
             .unwrap();
-        let kinds: Vec<&str> = m.items.iter().map(|o| o["kind"].as_str().unwrap()).collect();
+        let kinds: Vec<&str> = m
+            .items
+            .iter()
+            .map(|o| o["kind"].as_str().unwrap())
+            .collect();
         assert_eq!(
             kinds,
-            ["Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Deployment"]
+            [
+                "Namespace",
+                "ServiceAccount",
+                "ClusterRole",
+                "ClusterRoleBinding",
+                "Deployment"
+            ]
         );
         let d = &m.items[4];
         let c = &d["spec"]["template"]["spec"]["containers"][0];
         assert_eq!(c["image"], "registry.example/runnerkey:0.1.0");
-        assert!(c["args"].as_array().unwrap().iter().any(|a| a == "--in-cluster"));
-        assert_eq!(d["spec"]["template"]["spec"]["serviceAccountName"], "runnerkey-approver");
+        assert!(
+            c["args"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a == "--in-cluster")
+        );
+        assert_eq!(
+            d["spec"]["template"]["spec"]["serviceAccountName"],
+            "runnerkey-approver"
+        );
         assert_eq!(m.items[3]["subjects"][0]["namespace"], "runnerkey-system");
         assert!(ApproverDeployment::new("bad image").manifests().is_err());
         let mut bad = ApproverDeployment::new("i");

@@ -47,7 +47,11 @@ impl ApproverMetrics {
         }
         out.push_str("# HELP runnerkey_approver_deferred_requests Requests waiting for their requester's approval rate.\n");
         out.push_str("# TYPE runnerkey_approver_deferred_requests gauge\n");
-        let _ = writeln!(out, "runnerkey_approver_deferred_requests {}", self.deferred);
+        let _ = writeln!(
+            out,
+            "runnerkey_approver_deferred_requests {}",
+            self.deferred
+        );
         if let Some(t) = self.last_list {
             out.push_str("# HELP runnerkey_approver_last_list_timestamp_seconds When the approver last read every request.\n");
             out.push_str("# TYPE runnerkey_approver_last_list_timestamp_seconds gauge\n");
@@ -84,7 +88,11 @@ mod tests {
         );
         // Each metric has its HELP and TYPE once.
         for name in samples.iter().map(|s| s.split(['{', ' ']).next().unwrap()) {
-            assert_eq!(text.matches(&format!("# TYPE {name} ")).count(), 1, "{name}");
+            assert_eq!(
+                text.matches(&format!("# TYPE {name} ")).count(),
+                1,
+                "{name}"
+            );
         }
     }
 }

@@ -117,8 +117,10 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// The (outcome, reason) pair counted in the metrics.
-    fn key(&self) -> (&'static str, &'static str) {
+    /// The (outcome, reason) pair counted in the metrics: `approved`,
+    /// `approved-elsewhere`, `denied`, `ignored` (left pending) or
+    /// `failed`, and the reason's label.
+    pub fn key(&self) -> (&'static str, &'static str) {
         match self {
             Outcome::Approved(_) => ("approved", "self-renewal"),
             Outcome::ApprovedElsewhere => ("approved-elsewhere", "conflict"),
@@ -126,6 +128,27 @@ impl Outcome {
             Outcome::LeftPending(r) => ("ignored", r.reason.label()),
             Outcome::Failed { during, .. } => ("failed", during),
         }
+    }
+}
+
+impl serde::Serialize for Decision {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let (outcome, reason) = self.outcome.key();
+        let mut st = s.serialize_struct("Decision", 6)?;
+        st.serialize_field("name", &self.name)?;
+        st.serialize_field("requester", &self.requester)?;
+        st.serialize_field("outcome", outcome)?;
+        st.serialize_field("reason", reason)?;
+        let (identity, detail) = match &self.outcome {
+            Outcome::Approved(who) => (Some(who.to_string()), None),
+            Outcome::Denied(r) | Outcome::LeftPending(r) => (None, Some(r.detail.clone())),
+            Outcome::Failed { message, .. } => (None, Some(message.clone())),
+            Outcome::ApprovedElsewhere => (None, None),
+        };
+        st.serialize_field("identity", &identity)?;
+        st.serialize_field("detail", &detail)?;
+        st.end()
     }
 }
 
@@ -137,16 +160,24 @@ impl std::fmt::Display for Decision {
                 write!(f, "approved {name} from {by:?}: a renewal of {who}")
             }
             Outcome::ApprovedElsewhere => {
-                write!(f, "{name} from {by:?} was approved by another approver first")
+                write!(
+                    f,
+                    "{name} from {by:?} was approved by another approver first"
+                )
             }
-            Outcome::Denied(r) => write!(f, "denied {name} from {by:?} ({}): {r}", r.reason.label()),
+            Outcome::Denied(r) => {
+                write!(f, "denied {name} from {by:?} ({}): {r}", r.reason.label())
+            }
             Outcome::LeftPending(r) => write!(
                 f,
                 "left {name} from {by:?} pending ({}): {r}",
                 r.reason.label()
             ),
             Outcome::Failed { during, message } => {
-                write!(f, "could not decide {name} from {by:?} ({during}): {message}")
+                write!(
+                    f,
+                    "could not decide {name} from {by:?} ({during}): {message}"
+                )
             }
         }
     }
@@ -201,7 +232,10 @@ impl Approver {
             return None;
         }
         let name = object["metadata"]["name"].as_str()?.to_string();
-        let uid = object["metadata"]["uid"].as_str().unwrap_or(&name).to_string();
+        let uid = object["metadata"]["uid"]
+            .as_str()
+            .unwrap_or(&name)
+            .to_string();
         let requester = object["spec"]["username"]
             .as_str()
             .unwrap_or("")
@@ -242,7 +276,13 @@ impl Approver {
         requester: &str,
         now: Instant,
     ) -> Outcome {
-        let judged = K8sCsr::parse(&object.to_string())
+        // A list's items carry no apiVersion and kind.
+        let mut typed = object.clone();
+        if typed.get("kind").is_none() {
+            typed["apiVersion"] = json!("certificates.k8s.io/v1");
+            typed["kind"] = json!("CertificateSigningRequest");
+        }
+        let judged = K8sCsr::parse(&typed.to_string())
             .map_err(|e| Refusal::new(RefusalReason::Malformed, e.chain()))
             .and_then(|parsed| judge(&parsed, object, None));
         let identity = match judged {
@@ -366,7 +406,11 @@ impl Approver {
     }
 
     /// Forgets what it remembered of requests no longer listed.
-    fn retain(&self, listed_uids: &std::collections::HashSet<String>, listed_names: &std::collections::HashSet<String>) {
+    fn retain(
+        &self,
+        listed_uids: &std::collections::HashSet<String>,
+        listed_names: &std::collections::HashSet<String>,
+    ) {
         let mut state = self.lock();
         state.decided.retain(|uid, _| listed_uids.contains(uid));
         state.deferred.retain(|name, _| listed_names.contains(name));
@@ -402,7 +446,6 @@ fn settled(object: &Value) -> bool {
             .as_str()
             .is_some_and(|c| !c.is_empty())
 }
-
 
 #[cfg(test)]
 mod tests;

@@ -71,6 +71,27 @@ impl Buckets {
     }
 }
 
+impl std::str::FromStr for RateLimit {
+    type Err = crate::error::Error;
+
+    /// `N/DURATION`, e.g. `3/1h`.
+    fn from_str(s: &str) -> crate::error::Result<Self> {
+        let bad = || {
+            crate::error::Error::InvalidArgument(format!(
+                "the approval rate {:?} is not N/DURATION (e.g. 3/1h)",
+                s.chars().take(40).collect::<String>()
+            ))
+        };
+        let (n, per) = s.split_once('/').ok_or_else(bad)?;
+        let burst: u32 = n.trim().parse().map_err(|_| bad())?;
+        let per = per
+            .trim()
+            .parse::<crate::lifetime::Lifetime>()?
+            .as_duration();
+        Self::new(burst, per)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,6 +117,15 @@ mod tests {
             assert!(b.take(limit, "a", hour).is_ok());
         }
         assert!(b.take(limit, "a", hour).is_err());
+    }
+
+    #[test]
+    fn written_as_n_per_duration() {
+        let r: RateLimit = "5/30m".parse().unwrap();
+        assert_eq!((r.burst, r.per), (5, Duration::from_secs(1800)));
+        for bad in ["5", "x/1h", "0/1h", "3/", "-1/1h"] {
+            assert!(bad.parse::<RateLimit>().is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -66,15 +66,28 @@ mod tests {
         let r = body(&csr, SELF_CLIENT);
         assert_eq!(r["spec"]["user"], "gitlab-runner:h1");
         assert_eq!(r["spec"]["uid"], "u-1");
-        assert_eq!(r["spec"]["groups"], json!(["runners", "system:authenticated"]));
+        assert_eq!(
+            r["spec"]["groups"],
+            json!(["runners", "system:authenticated"])
+        );
         assert_eq!(
             r["spec"]["extra"]["authentication.kubernetes.io/credential-id"],
             json!(["X509SHA256=ab"])
         );
         let a = &r["spec"]["resourceAttributes"];
         assert_eq!(
-            (a["group"].as_str(), a["resource"].as_str(), a["subresource"].as_str(), a["verb"].as_str()),
-            (Some("certificates.k8s.io"), Some("certificatesigningrequests"), Some("selfclient"), Some("create"))
+            (
+                a["group"].as_str(),
+                a["resource"].as_str(),
+                a["subresource"].as_str(),
+                a["verb"].as_str()
+            ),
+            (
+                Some("certificates.k8s.io"),
+                Some("certificatesigningrequests"),
+                Some("selfclient"),
+                Some("create")
+            )
         );
         let bare = body(&json!({"spec": {"username": "u"}}), "x");
         assert!(bare["spec"].get("uid").is_none() && bare["spec"].get("extra").is_none());

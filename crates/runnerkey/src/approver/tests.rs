@@ -59,7 +59,13 @@ fn request(user: &str, groups: &[&str], submitter: &str, held: &[&str], uid: &st
 }
 
 fn own(uid: &str) -> Value {
-    request("gitlab-runner:h1", &["runners"], "gitlab-runner:h1", &["runners", "system:authenticated"], uid)
+    request(
+        "gitlab-runner:h1",
+        &["runners"],
+        "gitlab-runner:h1",
+        &["runners", "system:authenticated"],
+        uid,
+    )
 }
 
 fn allowing() -> Fake {
@@ -95,6 +101,17 @@ fn a_granted_renewal_is_approved_once_with_the_object_as_read() {
 }
 
 #[test]
+fn a_list_item_without_kind_is_judged_too() {
+    let a = Approver::new(ApproverParams::default());
+    let mut item = own("li");
+    let o = item.as_object_mut().unwrap();
+    o.remove("kind");
+    o.remove("apiVersion");
+    let d = a.decide(&allowing(), &item, Instant::now()).unwrap();
+    assert!(matches!(d.outcome, Outcome::Approved(_)), "{d}");
+}
+
+#[test]
 fn without_the_grant_it_is_left_pending_counted_once() {
     let a = Approver::new(ApproverParams::default());
     let cluster = Fake::default();
@@ -107,7 +124,9 @@ fn without_the_grant_it_is_left_pending_counted_once() {
     assert_eq!(a.metrics().decisions[&("ignored", "no-grant")], 1);
     // Granted later, the next look approves it.
     assert!(matches!(
-        a.decide(&allowing(), &object, Instant::now()).unwrap().outcome,
+        a.decide(&allowing(), &object, Instant::now())
+            .unwrap()
+            .outcome,
         Outcome::Approved(_)
     ));
 }
@@ -115,9 +134,18 @@ fn without_the_grant_it_is_left_pending_counted_once() {
 #[test]
 fn policy_refusals_are_left_pending_or_denied_and_never_reviewed() {
     let cases = [
-        (request("gitlab-runner:h2", &[], "gitlab-runner:h1", &[], "a"), RefusalReason::OtherUser),
-        (request("u", &["admins"], "u", &["runners"], "b"), RefusalReason::GroupNotHeld),
-        (request("u", &["system:custom"], "u", &["system:custom"], "c"), RefusalReason::SystemGroup),
+        (
+            request("gitlab-runner:h2", &[], "gitlab-runner:h1", &[], "a"),
+            RefusalReason::OtherUser,
+        ),
+        (
+            request("u", &["admins"], "u", &["runners"], "b"),
+            RefusalReason::GroupNotHeld,
+        ),
+        (
+            request("u", &["system:custom"], "u", &["system:custom"], "c"),
+            RefusalReason::SystemGroup,
+        ),
     ];
     for deny in [false, true] {
         let a = Approver::new(ApproverParams {
@@ -164,7 +192,10 @@ fn a_requester_past_its_rate_waits() {
     });
     let t0 = Instant::now();
     for uid in ["r1", "r2"] {
-        assert!(matches!(a.decide(&allowing(), &own(uid), t0).unwrap().outcome, Outcome::Approved(_)));
+        assert!(matches!(
+            a.decide(&allowing(), &own(uid), t0).unwrap().outcome,
+            Outcome::Approved(_)
+        ));
     }
     let d = a.decide(&allowing(), &own("r3"), t0).unwrap();
     assert!(matches!(d.outcome, Outcome::LeftPending(r) if r.reason == RefusalReason::RateLimited));
@@ -208,5 +239,8 @@ fn a_conflict_with_another_approver_is_not_a_second_approval() {
     };
     let d = a.decide(&cluster, &second, Instant::now()).unwrap();
     assert!(matches!(d.outcome, Outcome::Approved(_)));
-    assert_eq!(cluster.updated.borrow()[0]["metadata"]["resourceVersion"], "8");
+    assert_eq!(
+        cluster.updated.borrow()[0]["metadata"]["resourceVersion"],
+        "8"
+    );
 }

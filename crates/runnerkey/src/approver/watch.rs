@@ -151,7 +151,11 @@ impl Approver {
                 Ok(Watched::Ended) | Err(TransportError::Timeout(_)) => {}
                 Ok(Watched::Refused(r)) => {
                     self.count_error("watch");
-                    return Err(refused(r.status, &r.json(), "watching CertificateSigningRequests"));
+                    return Err(refused(
+                        r.status,
+                        &r.json(),
+                        "watching CertificateSigningRequests",
+                    ));
                 }
                 Err(e) => {
                     self.count_error("watch");
@@ -195,7 +199,11 @@ impl Approver {
             })?;
             if got.status != 200 {
                 self.count_error("list");
-                return Err(refused(got.status, &got.json(), "listing CertificateSigningRequests"));
+                return Err(refused(
+                    got.status,
+                    &got.json(),
+                    "listing CertificateSigningRequests",
+                ));
             }
             let page = got.json();
             for object in page["items"].as_array().into_iter().flatten() {
@@ -228,4 +236,3 @@ impl Approver {
         )))
     }
 }
-

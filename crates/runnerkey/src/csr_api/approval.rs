@@ -242,7 +242,10 @@ pub fn judge(
         .iter()
         .find(|u| !CLIENT_USAGES.contains(&u.as_str()))
     {
-        return Err(Refusal::new(R::Usages, format!("it asks for the usage {u:?}")));
+        return Err(Refusal::new(
+            R::Usages,
+            format!("it asks for the usage {u:?}"),
+        ));
     }
     if !object.spec.usages.iter().any(|u| u == "client auth") {
         return Err(Refusal::new(
@@ -251,7 +254,10 @@ pub fn judge(
         ));
     }
     let pem = STANDARD.decode(object.spec.request.trim()).map_err(|e| {
-        Refusal::new(R::Malformed, format!("its spec.request is not base64 ({e})"))
+        Refusal::new(
+            R::Malformed,
+            format!("its spec.request is not base64 ({e})"),
+        )
     })?;
     let request = CertificateRequest::from_pem(&pem).map_err(|e| {
         Refusal::new(
@@ -267,9 +273,9 @@ pub fn judge(
             format!("it asks for {extra} besides the identity"),
         ));
     }
-    let asked = request.signable_identity().map_err(|e| {
-        Refusal::new(R::Subject, format!("its subject is refused: {}", e.chain()))
-    })?;
+    let asked = request
+        .signable_identity()
+        .map_err(|e| Refusal::new(R::Subject, format!("its subject is refused: {}", e.chain())))?;
     let own;
     let expected = match expected {
         Some(e) => e,
@@ -308,7 +314,9 @@ fn own_identity(object: &Value, asked: &Identity) -> std::result::Result<Identit
     if let Some(g) = asked.groups.iter().find(|g| g.starts_with("system:")) {
         return Err(Refusal::new(
             RefusalReason::SystemGroup,
-            format!("it asks for the group {g:?}: system: groups are the API server's to give, never certified"),
+            format!(
+                "it asks for the group {g:?}: system: groups are the API server's to give, never certified"
+            ),
         ));
     }
     if let Some(g) = asked.groups.iter().find(|g| !held.contains(&g.as_str())) {
@@ -404,8 +412,14 @@ mod tests {
     #[test]
     fn other_users_groups_it_lacks_and_system_groups_are_not() {
         let cases = [
-            (pem("gitlab-runner:h2", &["runners"]), RefusalReason::OtherUser),
-            (pem("gitlab-runner:h1", &["admins"]), RefusalReason::GroupNotHeld),
+            (
+                pem("gitlab-runner:h2", &["runners"]),
+                RefusalReason::OtherUser,
+            ),
+            (
+                pem("gitlab-runner:h1", &["admins"]),
+                RefusalReason::GroupNotHeld,
+            ),
             // A system: group, even one the submitter holds.
             (
                 pem("gitlab-runner:h1", &["system:custom"]),
@@ -422,7 +436,10 @@ mod tests {
         assert_eq!(refusal.reason, RefusalReason::Usages);
         assert!(refusal.detail.contains("server auth"), "{refusal}");
         o.spec.usages = vec!["digital signature".into()];
-        assert_eq!(judge(&o, &v, None).unwrap_err().reason, RefusalReason::Usages);
+        assert_eq!(
+            judge(&o, &v, None).unwrap_err().reason,
+            RefusalReason::Usages
+        );
         let (mut o, v) = object(&pem("u", &[]), "u", &[]);
         o.spec.signer_name = "kubernetes.io/kubelet-serving".into();
         assert_eq!(
@@ -431,7 +448,10 @@ mod tests {
         );
         let (mut o, v) = object(&pem("u", &[]), "u", &[]);
         o.spec.request = "not base64!".into();
-        assert_eq!(judge(&o, &v, None).unwrap_err().reason, RefusalReason::Malformed);
+        assert_eq!(
+            judge(&o, &v, None).unwrap_err().reason,
+            RefusalReason::Malformed
+        );
         let other = Identity::new("v", Vec::<String>::new()).unwrap();
         let (o, v) = object(&pem("u", &[]), "u", &[]);
         assert_eq!(

@@ -335,7 +335,13 @@ impl SubmitParams {
         key: &PrivateKey,
     ) -> Result<Submitted> {
         let expected = csr.signable_identity()?;
-        self.run_request(context, Request::New(csr), &expected, key, &mut |_, _, _| Ok(()))
+        self.run_request(
+            context,
+            Request::New(csr),
+            &expected,
+            key,
+            &mut |_, _, _| Ok(()),
+        )
     }
 
     /// [`SubmitParams::run`] for a new request or one submitted before;
@@ -367,8 +373,12 @@ impl SubmitParams {
         // controller removes it after a day). Otherwise deleted, so an
         // issued certificate does not sit in the API for an hour.
         let pending = self.leave_pending
-            && matches!(&result, Err(Error::CsrApi(CsrApiProblem::StillPending { .. })));
-        if pending && let Err(Error::CsrApi(CsrApiProblem::StillPending { kept, .. })) = &mut result {
+            && matches!(
+                &result,
+                Err(Error::CsrApi(CsrApiProblem::StillPending { .. }))
+            );
+        if pending && let Err(Error::CsrApi(CsrApiProblem::StillPending { kept, .. })) = &mut result
+        {
             *kept = true;
         }
         let deleted = !pending
@@ -421,7 +431,6 @@ impl SubmitParams {
             deleted,
         })
     }
-
 
     /// Creates the object for `csr`: its name and UID.
     fn create(
@@ -536,10 +545,16 @@ fn adopt(client: &ApiClient, server: &str, name: &str, uid: &str, key: &PrivateK
         .request("GET", &format!("{PATH}/{name}"), None)
         .map_err(|e| api(e, server))?;
     if got.status == 404 {
-        return Err(not("it no longer exists (approvers' cleaner removes a pending request after a day)"));
+        return Err(not(
+            "it no longer exists (approvers' cleaner removes a pending request after a day)",
+        ));
     }
     if got.status != 200 {
-        return Err(refused(got.status, &got.json(), "reading the CertificateSigningRequest"));
+        return Err(refused(
+            got.status,
+            &got.json(),
+            "reading the CertificateSigningRequest",
+        ));
     }
     let value = got.json();
     if value["metadata"]["uid"].as_str() != Some(uid) {

@@ -93,7 +93,9 @@ mod tests {
         let c = KubeContext::in_cluster_from(dir.path(), "10.96.0.1", "443").unwrap();
         assert_eq!(c.server, "https://10.96.0.1:443");
         assert_eq!(c.namespace.as_deref(), Some("runnerkey-system"));
-        assert!(matches!(&c.credentials, ContextCredentials::Token { token, .. } if token == "tok"));
+        assert!(
+            matches!(&c.credentials, ContextCredentials::Token { token, .. } if token == "tok")
+        );
         let v6 = KubeContext::in_cluster_from(dir.path(), "fd00::1", "6443").unwrap();
         assert_eq!(v6.server, "https://[fd00::1]:6443");
         for (h, p) in [("", "443"), ("h", ""), ("h/x", "443"), ("h", "44a")] {

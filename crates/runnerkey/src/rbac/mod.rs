@@ -48,7 +48,13 @@ impl FromStr for Profile {
             _ => Err(Error::Unknown {
                 what: "profile",
                 value: s.chars().take(80).collect(),
-                choices: vec!["executor", "deployer", "renewer", "approver", "cluster-admin"],
+                choices: vec![
+                    "executor",
+                    "deployer",
+                    "renewer",
+                    "approver",
+                    "cluster-admin",
+                ],
             }),
         }
     }

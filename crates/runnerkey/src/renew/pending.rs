@@ -44,20 +44,16 @@ pub(super) fn load(config: &Path, runner: &str) -> Result<Option<PendingRequest>
         return Ok(None);
     };
     let text = Zeroizing::new(text);
-    let parsed = text
-        .iter()
-        .position(|&b| b == b'\n')
-        .and_then(|end| {
-            let header: Header = serde_json::from_slice(&text[..end]).ok()?;
-            let key = PrivateKey::from_pem(&text[end + 1..], None).ok()?;
-            crate::k8s_name::check_subdomain("CertificateSigningRequest name", &header.name)
-                .ok()?;
-            Some(PendingRequest {
-                name: header.name,
-                uid: header.uid,
-                key,
-            })
-        });
+    let parsed = text.iter().position(|&b| b == b'\n').and_then(|end| {
+        let header: Header = serde_json::from_slice(&text[..end]).ok()?;
+        let key = PrivateKey::from_pem(&text[end + 1..], None).ok()?;
+        crate::k8s_name::check_subdomain("CertificateSigningRequest name", &header.name).ok()?;
+        Some(PendingRequest {
+            name: header.name,
+            uid: header.uid,
+            key,
+        })
+    });
     if parsed.is_none() {
         forget(config, runner);
     }

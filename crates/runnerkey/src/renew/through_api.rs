@@ -75,22 +75,28 @@ fn sign_new(
     let key = PrivateKey::generate(algorithm)?;
     let csr = CertificateRequest::create(&key, &CsrParams::new(identity.clone()))?;
     let mut name = String::new();
-    let result = submit.run_request(context, Request::New(&csr), identity, &key, &mut |n, uid, _| {
-        name = n.to_string();
-        // Kept before the wait, so that a renew killed while waiting
-        // adopts its request too.
-        pending::record(
-            config,
-            runner,
-            &PendingRequest {
-                name: n.to_string(),
-                uid: uid.to_string(),
-                key: PrivateKey::from_pem(key.to_pem().as_bytes(), None)?,
-            },
-        )?;
-        tell(n, false);
-        Ok(())
-    });
+    let result = submit.run_request(
+        context,
+        Request::New(&csr),
+        identity,
+        &key,
+        &mut |n, uid, _| {
+            name = n.to_string();
+            // Kept before the wait, so that a renew killed while waiting
+            // adopts its request too.
+            pending::record(
+                config,
+                runner,
+                &PendingRequest {
+                    name: n.to_string(),
+                    uid: uid.to_string(),
+                    key: PrivateKey::from_pem(key.to_pem().as_bytes(), None)?,
+                },
+            )?;
+            tell(n, false);
+            Ok(())
+        },
+    );
     match result {
         Ok(done) => {
             pending::forget(config, runner);

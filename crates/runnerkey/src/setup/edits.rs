@@ -50,14 +50,27 @@ pub(super) fn file_changes(files: &ClientFiles) -> Vec<Change> {
 }
 
 /// RBAC for the runner (`runner`: its user, or its service account with
-/// token auth) and for the job pods' service account.
-pub(super) fn rbac_yaml(params: &SetupParams, runner: RbacSubject) -> Result<String> {
+/// token auth) and for the job pods' service account; with
+/// `renews_through_api`, also the runner's rights to renew itself through
+/// the CSR API (profile `renewer`, for `runnerkey approver`).
+pub(super) fn rbac_yaml(
+    params: &SetupParams,
+    runner: RbacSubject,
+    renews_through_api: bool,
+) -> Result<String> {
     let who = match &runner {
         RbacSubject::User(id) => id.user.clone(),
         RbacSubject::ServiceAccount { namespace, name } => {
             format!("system:serviceaccount:{namespace}:{name}")
         }
         RbacSubject::Group(g) => format!("group {g}"),
+    };
+    let renewer = if renews_through_api && matches!(runner, RbacSubject::User(_)) {
+        let mut renewer = RbacParams::new(runner.clone(), Profile::Renewer);
+        renewer.with_namespaces = false;
+        renewer.manifests()?.to_yaml()?
+    } else {
+        String::new()
     };
     let mut runner = RbacParams::new(runner, Profile::Executor);
     runner.namespace = Some(params.namespace.clone());
@@ -70,11 +83,12 @@ pub(super) fn rbac_yaml(params: &SetupParams, runner: RbacSubject) -> Result<Str
     );
     jobs.with_namespaces = false;
     Ok(format!(
-        "# RBAC for runner identity {} and job service account {}/{} (runnerkey setup)\n{}{}",
+        "# RBAC for runner identity {} and job service account {}/{} (runnerkey setup)\n{}{}{}",
         who,
         params.namespace,
         params.service_account,
         runner.manifests()?.to_yaml()?,
-        jobs.manifests()?.to_yaml()?
+        jobs.manifests()?.to_yaml()?,
+        renewer
     ))
 }

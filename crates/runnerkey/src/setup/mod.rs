@@ -357,7 +357,12 @@ fn run(params: &SetupParams, source: Source<'_>) -> Result<SetupReport> {
     };
     plan.add(
         &paths.rbac,
-        rbac_yaml(params, runner_subject)?.into_bytes(),
+        rbac_yaml(
+            params,
+            runner_subject,
+            matches!(source, Source::Issued { .. }),
+        )?
+        .into_bytes(),
         file::PUBLIC,
         true,
         "RBAC to kubectl apply on the cluster",
