@@ -665,6 +665,28 @@ def k8s_csr_approve(name: str, *, expect_user: Optional[str] = None, expect_grou
     whoever submitted it (a renewal of one's own) — the kube-apiserver-client signer and client
     usages. With ``deny``, a request that is not approved is marked Denied with the reason."""
 
+class _ApproverDecision(TypedDict):
+    name: str
+    requester: str
+    outcome: Literal["approved", "approved-elsewhere", "denied", "ignored", "failed"]
+    reason: str
+    identity: Optional[str]
+    detail: Optional[str]
+
+def approver_run_once(*, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, in_cluster: bool = False, deny: bool = False, subresource: str = "selfclient", rate: str = "3/1h", timeout: float = 30.0) -> list[_ApproverDecision]:
+    """Decides every pending kube-apiserver-client request once (``runnerkey approver run
+    --once``): approves a renewal of its submitter's own identity when a SubjectAccessReview
+    grants the submitter ``create`` on ``certificatesigningrequests/<subresource>``; leaves
+    anything else pending (``deny``: denies what the policy refuses), with the reason."""
+
+def approver_manifests(image: str, *, namespace: str = "runnerkey-system", replicas: int = 1, extra_args: Sequence[str] = ...) -> list[dict[str, Any]]:
+    """The manifests that run the approver in the cluster: Namespace, ServiceAccount, the
+    ``approver`` ClusterRole and its binding, and the Deployment of ``image``."""
+
+def approver_unit(program: _Path, kubeconfig: _Path, *, metrics_address: str = "127.0.0.1:9745", extra_args: Sequence[str] = ...) -> str:
+    """The text of ``runnerkey-approver.service`` for a control-plane host: ``program``
+    ``approver run`` with ``kubeconfig`` passed as a systemd credential, confined."""
+
 def renew(*, config: _Path, runner: Union[str, int], ca: Optional[CertificateAuthority] = None, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, approve: bool = False, wait: float = 300.0, renew_at: float = ..., renew_before: Optional[str] = None, force: bool = False, dry_run: bool = False, online: bool = True, timeout: float = 10.0, expect_service_account: Optional[tuple[str, str]] = None, expect_user: Optional[str] = None, expect_groups: Sequence[str] = ...) -> _RenewReport:
     """Renews the runner's client certificate when it is due (``runnerkey renew``): always a new
     key, the same user, groups and lifetime; checked offline against ``ca_file`` and, when the

@@ -247,7 +247,7 @@ fn status_report(
     p.run(&cfg).map_err(|e| e.in_file(&config))
 }
 
-fn kube_context(
+pub(crate) fn kube_context(
     kubeconfig: Option<PathBuf>,
     context: Option<&str>,
 ) -> runnerkey::Result<runnerkey::KubeContext> {

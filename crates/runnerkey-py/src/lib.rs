@@ -2,6 +2,7 @@
 //! only; all logic is in the `runnerkey` crate. Public names are re-exported
 //! by `python/runnerkey/__init__.py`.
 
+mod approver;
 mod batch;
 mod config;
 mod convert;
@@ -48,6 +49,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(kube::request_token, m)?)?;
     m.add_function(wrap_pyfunction!(kube::status_prometheus, m)?)?;
     m.add_function(wrap_pyfunction!(kube::setup, m)?)?;
+    m.add_function(wrap_pyfunction!(approver::approver_run_once, m)?)?;
+    m.add_function(wrap_pyfunction!(approver::approver_manifests, m)?)?;
+    m.add_function(wrap_pyfunction!(approver::approver_unit, m)?)?;
     m.add_function(wrap_pyfunction!(cli_main, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
