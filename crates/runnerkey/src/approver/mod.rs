@@ -5,7 +5,7 @@
 //! credential on any runner host.
 //!
 //! A request is approved only when both hold:
-//! - the policy ([`judge`](crate::csr_api::judge) without an expectation):
+//! - the policy (that of `k8s-csr approve` without an expectation):
 //!   the request, read exactly as the signer will read it, asks for its
 //!   submitter's own user, groups the submitter holds, no `system:` group,
 //!   client usages only and nothing besides the subject;

@@ -221,7 +221,7 @@ impl std::fmt::Display for Refusal {
 /// only, no extension besides the subject; the subject exactly `expected`
 /// (groups as a set) or, without it, the submitter's own identity with
 /// groups it holds and no `system:` group.
-pub fn judge(
+pub(crate) fn judge(
     object: &K8sCsr,
     value: &Value,
     expected: Option<&Identity>,

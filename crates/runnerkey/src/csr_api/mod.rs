@@ -23,7 +23,8 @@ mod approval;
 mod wait;
 
 use approval::approve;
-pub use approval::{Refusal, RefusalReason, approve_csr, judge};
+pub(crate) use approval::judge;
+pub use approval::{Refusal, RefusalReason, approve_csr};
 
 /// Why the CSR API flow stopped.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
