@@ -77,3 +77,46 @@ pub(super) fn record(config: &Path, runner: &str, request: &PendingRequest) -> R
 pub(super) fn forget(config: &Path, runner: &str) {
     let _ = std::fs::remove_file(path(config, runner));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::KeyAlgorithm;
+
+    #[test]
+    fn a_kept_request_round_trips_and_a_damaged_one_is_forgotten() {
+        let tmp = tempfile::tempdir().unwrap();
+        let config = tmp.path().join("config.toml");
+        std::fs::write(&config, "").unwrap();
+        let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let kept = PendingRequest {
+            name: "runnerkey-abc12".into(),
+            uid: "u-1".into(),
+            key: PrivateKey::from_pem(key.to_pem().as_bytes(), None).unwrap(),
+        };
+        record(&config, "r", &kept).unwrap();
+        let file = path(&config, "r");
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&file).unwrap().permissions())
+                & 0o777,
+            0o600
+        );
+        let back = load(&config, "r").unwrap().unwrap();
+        assert_eq!((back.name.as_str(), back.uid.as_str()), ("runnerkey-abc12", "u-1"));
+        assert!(back.key.matches(&key.public_key()));
+        assert!(load(&config, "other").unwrap().is_none());
+        // A name that is not an object name, or no key: forgotten.
+        for damaged in [
+            format!("{{\"name\":\"../x\",\"uid\":\"u\"}}\n{}", key.to_pem().as_str()),
+            "{\"name\":\"ok\",\"uid\":\"u\"}\nnot a key".to_string(),
+            "garbage".to_string(),
+        ] {
+            crate::pin::write_state(&file, damaged.as_bytes()).unwrap();
+            assert!(load(&config, "r").unwrap().is_none());
+            assert!(!file.exists());
+        }
+        record(&config, "r", &kept).unwrap();
+        forget(&config, "r");
+        assert!(!file.exists());
+    }
+}
