@@ -125,3 +125,20 @@ def test_the_splitter_reads_command_lines_as_systemd() -> None:
                 "/bin/echo a ; /bin/true", "/bin/\\q"]:
         with pytest.raises(ValueError):
             exec_command(bad, "x.service")
+
+
+def test_python_decides_the_same_units_as_the_cli(tmp_path: Path) -> None:
+    import runnerkey
+
+    program = binary().resolve()
+    root, cfg, _ = installed(tmp_path, program, "--renew-at", "0.75", "--renew-before", "30d")
+    units = root / "etc" / "systemd" / "system"
+    py = runnerkey.systemd_units(cfg, runner=RUNNER, program=program, ca_dir=tmp_path / "pki", renew_at=0.75,
+                                 renew_before="30d")
+    assert py["service"] == (units / "runnerkey-renew@.service").read_text()
+    assert py["timer"] == (units / "runnerkey-renew@.timer").read_text()
+    assert py["instance_dropin"] == (units / f"{INSTANCE}.d" / "runnerkey.conf").read_text()
+    assert py["runner_dropin"] == (units / "gitlab-runner.service.d" / "runnerkey.conf").read_text()
+    assert "--renew-at=0.75 --renew-before=30d" in py["instance_dropin"], py["instance_dropin"]
+    with pytest.raises(runnerkey.InvalidArgumentError):
+        runnerkey.systemd_units(cfg, runner=RUNNER, program=program)

@@ -157,7 +157,7 @@ def test_systemd_units_pass_systemd_analyze_and_run_renew(tmp_path: Path) -> Non
            "--install", "--root", tmp_path / "root")
     units = tmp_path / "root" / "etc" / "systemd" / "system"
     files = sorted(str(p.relative_to(units)) for p in units.rglob("*") if p.is_file())
-    assert files == ["gitlab-runner.service.d/runnerkey-my\\x20runner.conf", "runnerkey-renew@.service",
+    assert files == ["gitlab-runner.service.d/runnerkey.conf", "runnerkey-renew@.service",
                      "runnerkey-renew@.timer", "runnerkey-renew@my\\x20runner.service.d/runnerkey.conf"], files
     assert all((units / f).stat().st_mode & 0o777 == 0o644 for f in files)
     assert "systemctl enable --now 'runnerkey-renew@my\\x20runner.timer'" in r.out

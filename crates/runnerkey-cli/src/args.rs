@@ -266,9 +266,9 @@ pub struct OneRunner {
 /// When a certificate is due for renewal.
 #[derive(Debug, Args)]
 pub struct RenewalArgs {
-    /// Due after this fraction of the lifetime, less a jitter of up to 5 % fixed per certificate.
-    #[arg(long, default_value_t = 2.0 / 3.0, value_name = "FRACTION")]
-    pub renew_at: f64,
+    /// Due after this fraction of the lifetime, less a jitter of up to 5 % fixed per certificate [default: 2/3].
+    #[arg(long, value_name = "FRACTION")]
+    pub renew_at: Option<f64>,
     /// Also due within this of the end, e.g. 30d.
     #[arg(long, value_name = "DURATION")]
     pub renew_before: Option<String>,
@@ -349,9 +349,12 @@ pub struct StatusArgs {
     /// Also write the status as a Prometheus text file (atomically, for node_exporter's textfile collector; `-` for stdout).
     #[arg(long, value_name = "FILE")]
     pub prometheus: Option<PathBuf>,
-    /// Exit 1 only when a credential is unusable (expired, unreadable, not matching its key), and say why on stderr — not when it is merely due: gitlab-runner's ExecStartPre check.
-    #[arg(long)]
+    /// Exit 1 only when a credential is unusable (expired, unreadable, not matching its key), and say why on stderr — not when it is merely due.
+    #[arg(long, conflicts_with = "pre_start")]
     pub require_usable: bool,
+    /// gitlab-runner's ExecStartPre check: exit 1 only when no runner of config.toml could work (every runner is a kubernetes runner whose identity is unusable); name each unusable runner and the command that recovers it on stderr.
+    #[arg(long, conflicts_with_all = ["runner", "runner_index"])]
+    pub pre_start: bool,
     #[command(flatten)]
     pub out: OutputArgs,
 }

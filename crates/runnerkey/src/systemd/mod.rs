@@ -11,9 +11,12 @@
 //!   at one instant and a failed attempt is retried soon;
 //! - `runnerkey-renew@RUNNER.service.d/runnerkey.conf`, this runner's exact
 //!   renewal command and credential directory;
-//! - `gitlab-runner.service.d/runnerkey-RUNNER.conf`, an `ExecStartPre=`
-//!   that refuses to start gitlab-runner with an expired or mismatched
-//!   identity, and says why in the journal.
+//! - `gitlab-runner.service.d/runnerkey.conf`, an `ExecStartPre=` that
+//!   checks every runner of config.toml before gitlab-runner starts: it
+//!   names each runner whose identity is unusable, with the command that
+//!   recovers it, in the journal, and stops gitlab-runner only when no
+//!   runner could work (`status --pre-start`). One runner's expired
+//!   identity never stops the others.
 
 use std::path::{Path, PathBuf};
 
@@ -43,6 +46,9 @@ pub struct RenewUnits {
 
 /// The template units' name.
 const TEMPLATE: &str = "runnerkey-renew@";
+
+/// gitlab-runner.service's drop-in, shared by the runners of a host.
+const RUNNER_DROPIN: &str = "gitlab-runner.service.d/runnerkey.conf";
 
 /// What the renewal may do, and nothing more (`systemd-analyze security`
 /// rates it 2.3 of 10, "OK"). It runs as root, since it writes each
@@ -268,8 +274,9 @@ impl RenewUnits {
         ))
     }
 
-    /// `gitlab-runner.service.d/runnerkey-RUNNER.conf`: the check before
-    /// gitlab-runner starts (`None` without a check command).
+    /// `gitlab-runner.service.d/runnerkey.conf`: the check before
+    /// gitlab-runner starts, one for all runners of its config.toml
+    /// (`None` without a check command).
     pub fn runner_dropin(&self) -> Result<Option<String>> {
         self.check()?;
         if self.check.is_empty() {
@@ -277,10 +284,9 @@ impl RenewUnits {
         }
         let check = command_line(&self.check);
         Ok(Some(format!(
-            "# {runner}: gitlab-runner does not start with an expired or mismatched identity (runnerkey systemd)\n\
+            "# gitlab-runner starts unless no runner's identity could work (runnerkey systemd)\n\
              [Service]\n\
              ExecStartPre={check}\n",
-            runner = description(&self.runner),
             check = check.join(" "),
         )))
     }
@@ -299,19 +305,29 @@ impl RenewUnits {
             ),
         ];
         if let Some(text) = self.runner_dropin()? {
-            files.push((
-                Path::new("gitlab-runner.service.d")
-                    .join(format!("runnerkey-{}.conf", escape(&self.runner))),
-                text,
-            ));
+            files.push((Path::new(RUNNER_DROPIN).to_path_buf(), text));
         }
         Ok(files)
     }
 
     /// Writes every file into `ROOT/etc/systemd/system` (mode 0644,
-    /// atomically, replacing older ones), and returns their paths.
+    /// atomically, replacing older ones), and returns their paths. The
+    /// per-runner check older versions wrote for this runner
+    /// (`gitlab-runner.service.d/runnerkey-RUNNER.conf`, which stopped
+    /// gitlab-runner for one runner's identity) goes.
     pub fn install(&self, root: &Path) -> Result<Vec<PathBuf>> {
         let dir = root.join("etc/systemd/system");
+        let legacy = dir
+            .join("gitlab-runner.service.d")
+            .join(format!("runnerkey-{}.conf", escape(&self.runner)));
+        if std::fs::symlink_metadata(&legacy).is_ok_and(|m| m.is_file())
+            && std::fs::read_to_string(&legacy).is_ok_and(|t| t.contains("(runnerkey systemd)"))
+        {
+            std::fs::remove_file(&legacy).map_err(|source| Error::Io {
+                path: legacy.clone(),
+                source,
+            })?;
+        }
         let files = self.files()?;
         let mut written = Vec::new();
         for (name, text) in files {
@@ -404,121 +420,9 @@ fn quote(word: &str) -> String {
     }
 }
 
+mod plan;
+
+pub use plan::{RenewSigner, RenewUnitPlan};
+
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_and_words_are_escaped_as_systemd_wants() {
-        assert_eq!(escape("my-runner"), "my\\x2drunner");
-        assert_eq!(escape("a/b c"), "a-b\\x20c");
-        assert_eq!(escape(".x"), "\\x2ex");
-        assert_eq!(quote("/usr/bin/runnerkey"), "/usr/bin/runnerkey");
-        assert_eq!(quote("a b"), "\"a b\"");
-        assert_eq!(quote("100%"), "100%%");
-        assert_eq!(quote("$HOME"), "\"$$HOME\"");
-    }
-
-    #[test]
-    fn relative_programs_and_control_characters_are_refused() {
-        let units = RenewUnits::new("r", vec!["runnerkey".into()], vec![], vec![]);
-        assert!(units.service().is_err());
-        let units = RenewUnits::new("r", vec!["/bin/true".into()], vec!["status".into()], vec![]);
-        assert!(units.runner_dropin().is_err());
-        let units = RenewUnits::new("r\n[Service]", vec!["/bin/true".into()], vec![], vec![]);
-        assert!(units.timer().is_err());
-        let units = RenewUnits::new(
-            "r",
-            vec!["/bin/true".into()],
-            vec![],
-            vec!["/tmp\nExecStartPre=/injected".into()],
-        );
-        assert!(
-            matches!(units.instance_dropin(), Err(Error::InvalidArgument(m)) if m.contains("ReadWritePaths"))
-        );
-        let units = RenewUnits::new("", vec!["/bin/true".into()], vec![], vec![]);
-        assert!(units.files().is_err());
-        assert_eq!(quote_path("/a b/%h"), "\"/a b/%%h\"");
-        assert_eq!(quote_path("/a$b"), "/a$b");
-        assert_eq!(
-            command_line(&["/opt/bin $x/runnerkey".into(), "$y".into()]),
-            ["\"/opt/bin $x/runnerkey\"", "\"$$y\""]
-        );
-        let units = RenewUnits::new("r", vec!["/opt/a\"b/runnerkey".into()], vec![], vec![]);
-        assert!(units.service().is_err());
-    }
-
-    #[test]
-    fn the_renewal_is_confined() {
-        let units = RenewUnits::new("r", vec!["/usr/bin/runnerkey".into()], vec![], vec![]);
-        let service = units.service().unwrap();
-        for setting in [
-            "NoNewPrivileges=yes\n",
-            "CapabilityBoundingSet=CAP_CHOWN CAP_FOWNER CAP_DAC_OVERRIDE CAP_DAC_READ_SEARCH\n",
-            "ProtectSystem=strict\n",
-            "StateDirectory=runnerkey\n",
-            "PrivateDevices=yes\n",
-            "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6\n",
-            "MemoryDenyWriteExecute=yes\n",
-            "SystemCallFilter=@system-service\n",
-            "SystemCallArchitectures=native\n",
-        ] {
-            assert!(service.contains(setting), "{setting}{service}");
-        }
-        // Every setting on a line of its own, in [Service].
-        assert!(
-            service
-                .lines()
-                .all(|l| l.is_empty() || l.starts_with('[') || l.contains('='))
-        );
-    }
-
-    #[test]
-    fn a_template_an_instance_and_a_check_before_gitlab_runner() {
-        let tmp = tempfile::tempdir().unwrap();
-        let units = RenewUnits::new(
-            "my runner",
-            vec![
-                "/usr/bin/runnerkey".into(),
-                "renew".into(),
-                "--config=/etc/gitlab-runner/config.toml".into(),
-                "--runner=my runner".into(),
-            ],
-            vec!["/usr/bin/runnerkey".into(), "status".into()],
-            vec!["/etc/gitlab-runner".into(), "/etc/ssl/kubernetes".into()],
-        );
-        assert_eq!(units.name(), "runnerkey-renew@my\\x20runner");
-        assert!(units.service().unwrap().contains(
-            "ExecStart=/usr/bin/runnerkey renew --config=/etc/gitlab-runner/config.toml --runner=%I\n"
-        ));
-        assert!(
-            units
-                .service()
-                .unwrap()
-                .contains("ReadWritePaths=/etc/gitlab-runner\n")
-        );
-        let dropin = units.instance_dropin().unwrap();
-        assert!(dropin.contains("ExecStart=\nExecStart=/usr/bin/runnerkey renew"));
-        assert!(dropin.contains("\"--runner=my runner\""));
-        assert!(dropin.contains("ReadWritePaths=/etc/gitlab-runner /etc/ssl/kubernetes\n"));
-        let paths = units.install(tmp.path()).unwrap();
-        let names: Vec<String> = paths
-            .iter()
-            .map(|p| {
-                p.strip_prefix(tmp.path().join("etc/systemd/system"))
-                    .unwrap()
-                    .display()
-                    .to_string()
-            })
-            .collect();
-        assert_eq!(
-            names,
-            [
-                "runnerkey-renew@.service",
-                "runnerkey-renew@.timer",
-                "runnerkey-renew@my\\x20runner.service.d/runnerkey.conf",
-                "gitlab-runner.service.d/runnerkey-my\\x20runner.conf"
-            ]
-        );
-    }
-}
+mod tests;
