@@ -65,8 +65,11 @@ def clean_env() -> dict[str, str]:
 @pytest.mark.parametrize("distribution", ["console-script", "binary"])
 def test_installed_units_run_the_installed_command_and_renew_confined(tmp_path: Path, distribution: str) -> None:
     command = console_script() if distribution == "console-script" else binary().resolve()
-    # Due at once: the units renew within 400 days of the end.
-    root, cfg, cert = installed(tmp_path, command, "--renew-before", "400d")
+    # Due at once: the units renew within 400 days of the end; the metrics
+    # are refreshed after every attempt.
+    textfiles = tmp_path / "textfile"
+    textfiles.mkdir()
+    root, cfg, cert = installed(tmp_path, command, "--renew-before", "400d", "--prometheus", str(textfiles))
     before = x509.load_pem_x509_certificate(cert.read_bytes()).serial_number
     renew = unit_settings(root, INSTANCE)
     starts = renew.commands("ExecStart")
@@ -79,6 +82,8 @@ def test_installed_units_run_the_installed_command_and_renew_confined(tmp_path: 
         assert "python" not in Path(c.path).name
         assert not c.privileged, f"{c.prefixes}: would run outside the sandbox"
     assert "--runner=test-runner" in starts[0].argv, starts[0].argv
+    posts = renew.commands("ExecStopPost")
+    assert len(posts) == 1 and posts[0].failure_ignored, posts
     # The pre-start check, run as systemd runs it (gitlab-runner.service is
     # not confined by runnerkey).
     for c in checks:
@@ -91,6 +96,14 @@ def test_installed_units_run_the_installed_command_and_renew_confined(tmp_path: 
     assert "renewed" in r.stdout, r.stdout
     after = x509.load_pem_x509_certificate(cert.read_bytes()).serial_number
     assert after != before, "the due certificate was renewed"
+    # Then the metrics, confined the same way (ExecStopPost= runs in the unit's sandbox).
+    for c in posts:
+        assert Path(c.path).resolve() == command.resolve() and not c.privileged, c
+        m = run_confined(c, renew, state_dir=Path(os.environ["RUNNERKEY_STATE_DIR"]), env=clean_env(),
+                         log=tmp_path / "strace-post.log")
+        assert m.returncode in (0, 1), (c.argv, m.stdout, m.stderr)
+    prom = (textfiles / "runnerkey.prom").read_text()
+    assert 'runnerkey_last_renewal_success{runner="test-runner"' in prom, prom
     status = ok("status", "--config", cfg, "--runner", RUNNER)
     assert "✓" in status.out, status.out
     assert shutil.which("systemd-analyze")

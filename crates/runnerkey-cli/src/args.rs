@@ -335,6 +335,9 @@ pub struct SystemdArgs {
     /// The units' instance name [default: the runner's name]; required when another runner in config.toml has the same name, so that each gets units of its own.
     #[arg(long)]
     pub instance: Option<String>,
+    /// After every renewal attempt (renewed, nothing due, or failed), refresh the status as a Prometheus text file: node_exporter's textfile directory (DIR/runnerkey.prom), or a file in it; it must exist.
+    #[arg(long, value_name = "DIR|FILE")]
+    pub prometheus: Option<PathBuf>,
 }
 
 /// `runnerkey status`
@@ -346,8 +349,8 @@ pub struct StatusArgs {
     pub runners: SomeRunners,
     #[command(flatten)]
     pub when: RenewalArgs,
-    /// Also write the status as a Prometheus text file (atomically, for node_exporter's textfile collector; `-` for stdout).
-    #[arg(long, value_name = "FILE")]
+    /// Also write the status as a Prometheus text file (atomically), for node_exporter's textfile collector: its directory (DIR/runnerkey.prom), which must exist, or a file in it; `-` for stdout.
+    #[arg(long, value_name = "DIR|FILE")]
     pub prometheus: Option<PathBuf>,
     /// Exit 1 only when a credential is unusable (expired, unreadable, not matching its key), and say why on stderr — not when it is merely due.
     #[arg(long, conflicts_with = "pre_start")]

@@ -127,8 +127,13 @@ pub fn status(a: &StatusArgs) -> Result<Outcome> {
         p
     };
     let report = params.run(&config).map_err(|e| e.in_file(path))?;
-    if let Some(file) = &a.prometheus {
-        crate::stdio::write_public(file, &report.prometheus(), true)?;
+    if let Some(target) = &a.prometheus {
+        let file = if crate::stdio::is_dash(target) {
+            target.clone()
+        } else {
+            runnerkey::prometheus_textfile(target)?
+        };
+        crate::stdio::write_public(&file, &report.prometheus(), true)?;
     }
     if a.out.data() {
         a.out.print(&report)?;
@@ -371,6 +376,7 @@ pub fn systemd(a: &SystemdArgs) -> Result<Outcome> {
     plan.instance = a.instance.clone();
     plan.ca_passphrase_file = a.ca.ca_passphrase_file.clone();
     plan.policy = (a.when.renew_at.is_some() || a.when.renew_before.is_some()).then_some(policy);
+    plan.prometheus = a.prometheus.clone();
     let units = plan.units(&config)?;
     if a.install {
         let written = units.install(&a.root)?;

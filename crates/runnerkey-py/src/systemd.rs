@@ -52,9 +52,11 @@ pub fn renew_units(
 /// `runnerkey systemd` decides them: the `renew` command `program` runs
 /// (with the CA in `ca_dir` or `ca_cert`/`ca_key`, or the cluster through
 /// `kubeconfig`), the renewal policy when one is given, the paths it
-/// writes, and gitlab-runner's pre-start check.
+/// writes, gitlab-runner's pre-start check, and with `prometheus` (a
+/// textfile directory or a file in it) the metrics' refresh after every
+/// renewal attempt.
 #[pyfunction]
-#[pyo3(signature = (config, *, runner, program, ca_dir = None, ca_cert = None, ca_key = None, ca_passphrase_file = None, kubeconfig = None, context = None, approve = false, wait = "5m", renew_at = None, renew_before = None, instance = None, install_root = None))]
+#[pyo3(signature = (config, *, runner, program, ca_dir = None, ca_cert = None, ca_key = None, ca_passphrase_file = None, kubeconfig = None, context = None, approve = false, wait = "5m", renew_at = None, renew_before = None, instance = None, prometheus = None, install_root = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn systemd_units(
     py: Python<'_>,
@@ -72,6 +74,7 @@ pub fn systemd_units(
     renew_at: Option<f64>,
     renew_before: Option<String>,
     instance: Option<String>,
+    prometheus: Option<PathBuf>,
     install_root: Option<PathBuf>,
 ) -> PyResult<Py<PyAny>> {
     let signer = match (kubeconfig, ca_dir, ca_cert, ca_key) {
@@ -106,6 +109,7 @@ pub fn systemd_units(
     plan.instance = instance;
     plan.ca_passphrase_file = ca_passphrase_file;
     plan.policy = policy;
+    plan.prometheus = prometheus;
     let loaded = runnerkey::runner_config::RunnerConfig::load(&config).py()?;
     let units = plan.units(&loaded).map_err(|e| e.in_file(&config)).py()?;
     units_dict(py, &units, install_root)

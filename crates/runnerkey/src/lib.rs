@@ -153,7 +153,8 @@ pub use renewal::RenewalPolicy;
 pub use renewal_record::RenewalRecord;
 pub use severity::Severity;
 pub use status::{
-    Credential, PreStart, Recovery, RunnerStatus, StatusParams, StatusReport, Unusable,
+    Credential, PreStart, Recovery, RunnerStatus, StatusParams, StatusReport, TEXTFILE_NAME,
+    Unusable, prometheus_textfile,
 };
 pub use systemd::{RenewSigner, RenewUnitPlan, RenewUnits};
 pub use token_request::{IssuedToken, TokenRequestParams};

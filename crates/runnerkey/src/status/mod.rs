@@ -292,6 +292,7 @@ mod pre_start;
 mod prometheus;
 
 pub use pre_start::{PreStart, Recovery, Unusable};
+pub use prometheus::{TEXTFILE_NAME, prometheus_textfile};
 
 #[cfg(test)]
 mod tests {

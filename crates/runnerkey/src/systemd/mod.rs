@@ -35,6 +35,11 @@ pub struct RenewUnits {
     /// first, absolute; it must exit non-zero on an unusable identity).
     /// No drop-in for gitlab-runner.service when empty.
     pub check: Vec<String>,
+    /// What runs after every renewal attempt, whether it renewed, found
+    /// nothing due or failed (`ExecStopPost=`, its exit status ignored):
+    /// the Prometheus text file's refresh, program first, absolute. None
+    /// when empty.
+    pub metrics: Vec<String>,
     /// The directories the renewal writes (config.toml's, the runner's
     /// credential directory).
     pub writable: Vec<PathBuf>,
@@ -100,6 +105,7 @@ impl RenewUnits {
             runner: runner.into(),
             exec,
             check,
+            metrics: Vec::new(),
             writable,
             interval: "5min".into(),
             randomized_delay: "10min".into(),
@@ -125,9 +131,13 @@ impl RenewUnits {
                 self.name().len()
             )));
         }
-        for (what, command) in [("renewal", &self.exec), ("check", &self.check)] {
+        for (what, command) in [
+            ("renewal", &self.exec),
+            ("check", &self.check),
+            ("metrics", &self.metrics),
+        ] {
             let Some(program) = command.first() else {
-                if what == "check" {
+                if what != "renewal" {
                     continue;
                 }
                 return Err(Error::InvalidArgument(format!(
@@ -166,6 +176,7 @@ impl RenewUnits {
         for (field, values) in [
             ("renewal command (ExecStart=)", &self.exec),
             ("check command (ExecStartPre=)", &self.check),
+            ("metrics command (ExecStopPost=)", &self.metrics),
         ] {
             for v in values {
                 unit_value(&self.runner, field, v)?;
@@ -234,10 +245,16 @@ impl RenewUnits {
     }
 
     /// `runnerkey-renew@RUNNER.service.d/runnerkey.conf`: this runner's
-    /// renewal command and the directories it writes.
+    /// renewal command, the directories it writes, and the metrics'
+    /// refresh after it.
     pub fn instance_dropin(&self) -> Result<String> {
         self.check()?;
         let exec = command_line(&self.exec);
+        let metrics = if self.metrics.is_empty() {
+            String::new()
+        } else {
+            format!("ExecStopPost=-{}\n", command_line(&self.metrics).join(" "))
+        };
         let writable: Vec<String> = self
             .writable
             .iter()
@@ -248,6 +265,7 @@ impl RenewUnits {
              [Service]\n\
              ExecStart=\n\
              ExecStart={exec}\n\
+             {metrics}\
              ReadWritePaths={writable}\n",
             runner = description(&self.runner),
             exec = exec.join(" "),

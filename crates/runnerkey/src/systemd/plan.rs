@@ -59,6 +59,9 @@ pub struct RenewUnitPlan {
     /// The renewal policy the units state (`None`: `renew`'s own default,
     /// which then stays the units' as it changes).
     pub policy: Option<RenewalPolicy>,
+    /// node_exporter's textfile directory (or a file in it), refreshed by
+    /// `status --prometheus` after every renewal attempt; it must exist.
+    pub prometheus: Option<PathBuf>,
 }
 
 impl RenewUnitPlan {
@@ -78,6 +81,7 @@ impl RenewUnitPlan {
             signer,
             ca_passphrase_file: None,
             policy: None,
+            prometheus: None,
         }
     }
 
@@ -204,7 +208,12 @@ impl RenewUnitPlan {
         }
         // gitlab-runner's check: every runner of this config.toml, stopping
         // it only when none could work.
-        let check = vec![program, "status".into(), config_arg, "--pre-start".into()];
+        let check = vec![
+            program.clone(),
+            "status".into(),
+            config_arg.clone(),
+            "--pre-start".into(),
+        ];
         let config_dir = config_path
             .parent()
             .map(Path::to_path_buf)
@@ -216,7 +225,25 @@ impl RenewUnitPlan {
                 writable.push(dir);
             }
         }
-        Ok(RenewUnits::new(instance, exec, check, writable))
+        let mut metrics = Vec::new();
+        if let Some(target) = &self.prometheus {
+            let file = absolute(&crate::status::prometheus_textfile(target)?)?;
+            if let Some(dir) = file.parent().map(Path::to_path_buf)
+                && !writable.contains(&dir)
+            {
+                writable.push(dir);
+            }
+            metrics = vec![
+                program,
+                "status".into(),
+                config_arg,
+                format!("--prometheus={}", file.display()),
+                "-q".into(),
+            ];
+        }
+        let mut units = RenewUnits::new(instance, exec, check, writable);
+        units.metrics = metrics;
+        Ok(units)
     }
 }
 
@@ -299,6 +326,30 @@ mod tests {
         let exec = p.units(&config).unwrap().exec;
         assert_eq!(exec[5..], ["--renew-at=0.75", "--renew-before=30d"]);
         assert_eq!(duration_arg(Duration::from_secs(5400)), "90m");
+        // The metrics after every attempt, in a textfile directory that exists.
+        let tmp = tempfile::tempdir().unwrap();
+        p.prometheus = Some(tmp.path().into());
+        let units = p.units(&config).unwrap();
+        let file = tmp.path().join("runnerkey.prom");
+        assert_eq!(
+            units.metrics,
+            [
+                "/usr/bin/runnerkey".to_string(),
+                "status".into(),
+                "--config=/etc/gitlab-runner/config.toml".into(),
+                format!("--prometheus={}", file.display()),
+                "-q".into()
+            ]
+        );
+        assert_eq!(units.writable.last().unwrap(), tmp.path());
+        assert!(
+            units
+                .instance_dropin()
+                .unwrap()
+                .contains("\nExecStopPost=-/usr/bin/runnerkey status ")
+        );
+        p.prometheus = Some(tmp.path().join("missing/x.prom"));
+        assert!(p.units(&config).is_err());
     }
 
     #[test]
