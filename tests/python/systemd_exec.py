@@ -97,9 +97,10 @@ def unit_unescape(s: str) -> str:
     return re.sub(r"\0([0-9a-fA-F]{2})", lambda m: chr(int(m.group(1), 16)), raw)
 
 
-def specifiers(word: str, unit: str) -> str:
-    """unit_full_printf for the specifiers of a service unit named `unit`."""
-    stem = unit.rsplit(".", 1)[0]
+def specifiers(word: str, unit: str | None) -> str:
+    """unit_full_printf for the specifiers of a service unit named `unit`
+    (without one, `%%` only)."""
+    stem = (unit or "").rsplit(".", 1)[0]
     prefix, at, instance = stem.partition("@")
     values = {
         "%": "%",
@@ -112,7 +113,7 @@ def specifiers(word: str, unit: str) -> str:
         "j": prefix.rsplit("-", 1)[-1],
         "J": unit_unescape(prefix.rsplit("-", 1)[-1]),
         "f": "/" + unit_unescape(instance if at else prefix),
-    }
+    } if unit else {"%": "%"}
 
     def one(m: re.Match[str]) -> str:
         key = m.group(1)
@@ -134,8 +135,9 @@ def _expand_env(arg: str) -> str:
                 out.append("$")
                 j += 2
                 continue
-            if arg[j + 1:j + 2] == "{" or arg == arg[j:] and re.fullmatch(r"\$[A-Za-z_][A-Za-z0-9_]*", arg):
-                raise ValueError(f"{arg!r} expands an environment variable")
+            # `${VAR}`, a word `$VAR`, and (refused here as well, to be
+            # safe) a `$` inside a word: never data.
+            raise ValueError(f"{arg!r} would be expanded by systemd ($ at {j})")
         out.append(arg[j])
         j += 1
     return "".join(out)
@@ -161,9 +163,15 @@ class Exec:
         return "-" in self.prefixes
 
 
-def exec_command(value: str, unit: str) -> Exec:
+def split_words(value: str) -> list[str]:
+    """A space-separated list setting (ReadWritePaths=, …): unquoted,
+    unescaped, `%%` as `%`."""
+    return [specifiers(w, None) for w, _ in _words(value)]
+
+
+def exec_command(value: str, unit: str | None) -> Exec:
     """An ExecStart=/ExecStartPre= value of the unit named `unit` as systemd
-    executes it."""
+    executes it (without a unit name, `%%` is the only specifier taken)."""
     words = _words(value)
     if not words:
         raise ValueError("an empty command")

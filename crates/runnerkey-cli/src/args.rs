@@ -52,7 +52,7 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Renew a runner's client certificate when it is due: a new key, the same identity, checked, switched atomically.
     Renew(RenewArgs),
-    /// The systemd service and daily timer that run `renew` for a runner: printed, or installed.
+    /// The systemd units that keep a runner's identity renewed: a timer firing every 5 to 15 minutes runs `renew`, which renews only when the credential is due (and refreshes the Prometheus file with --prometheus); gitlab-runner's pre-start check: printed, or installed.
     Systemd(SystemdArgs),
     /// Where each runner's identity stands: who it is, until when, whether renewal is due; JSON or a Prometheus text file too.
     Status(StatusArgs),
@@ -308,9 +308,8 @@ pub struct RenewArgs {
     /// With --expect-user: a group (O) it must hold; repeat for several (exactly these).
     #[arg(long = "expect-group", requires = "expect_user")]
     pub expect_groups: Vec<String>,
-    /// Print the report as JSON.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 /// `runnerkey systemd`
@@ -545,6 +544,8 @@ pub struct K8sCsrSubmitArgs {
     /// Replace an existing --out file.
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub format: OutputArgs,
 }
 
 /// `runnerkey k8s-csr approve`
@@ -563,6 +564,8 @@ pub struct K8sCsrApproveArgs {
     /// Mark a request that is not approved Denied, with the reason (default: leave it pending for a person).
     #[arg(long)]
     pub deny: bool,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 /// `runnerkey k8s-csr create`
@@ -894,9 +897,8 @@ pub struct IssueArgs {
     /// Threads for --batch [default: four per core, so that signing goes on while files are synced to disk].
     #[arg(long, value_name = "N", requires = "batch")]
     pub jobs: Option<usize>,
-    /// Print the report as JSON (with --batch or --keep-valid).
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 /// `runnerkey inspect`

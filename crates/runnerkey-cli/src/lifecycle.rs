@@ -264,8 +264,8 @@ pub fn renew(a: &RenewArgs) -> Result<Outcome> {
     for w in &report.warnings {
         crate::warn(w);
     }
-    if a.json {
-        crate::term::print_json(&report)?;
+    if a.out.data() {
+        a.out.print(&report)?;
     } else {
         let name = format!("runner {:?} ({})", report.runner, report.identity);
         let token = report.credential == Credential::BearerToken;
