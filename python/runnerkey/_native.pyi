@@ -705,7 +705,18 @@ def renew_units(*, runner: str, exec: Sequence[str], writable: Sequence[_Path], 
     timer (every 5 to 15 minutes), the runner's instance drop-in that runs ``exec`` (absolute
     program first, e.g. ``runnerkey renew …``), and, with ``check`` (e.g. ``runnerkey status
     --require-usable …``), a gitlab-runner.service drop-in running it as ``ExecStartPre=``
-    (``runnerkey systemd``); written to ``install_root/etc/systemd/system`` when given."""
+    (the parts by hand; :func:`systemd_units` decides them from config.toml as ``runnerkey
+    systemd`` does); written to ``install_root/etc/systemd/system`` when given."""
+
+def systemd_units(config: _Path, *, runner: Union[str, int], program: _Path, ca_dir: Optional[_Path] = None, ca_cert: Optional[_Path] = None, ca_key: Optional[_Path] = None, ca_passphrase_file: Optional[_Path] = None, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, approve: bool = False, wait: str = "5m", renew_at: Optional[float] = None, renew_before: Optional[str] = None, instance: Optional[str] = None, prometheus: Optional[_Path] = None, install_root: Optional[_Path] = None) -> _RenewUnits:
+    """One runner's renewal units decided from config.toml exactly as ``runnerkey systemd``
+    decides them: ``program`` (the absolute ``runnerkey`` command) runs ``renew`` for ``runner``
+    with the CA (``ca_dir``, or ``ca_cert`` and ``ca_key``) or the cluster (``kubeconfig``), the
+    renewal policy when ``renew_at`` or ``renew_before`` is given, confined to config.toml's and
+    the credential's directories; gitlab-runner.service's drop-in runs ``status --pre-start``;
+    with ``prometheus`` (node_exporter's textfile directory, or a file in it; it must exist) the
+    renewal refreshes ``status --prometheus`` after every attempt.
+    Written to ``install_root/etc/systemd/system`` when given."""
 
 def request_token(*, namespace: str, service_account: str, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, duration: str = "24h", create_service_account: bool = False, timeout: float = 30.0) -> _IssuedToken:
     """A token for the service account from the cluster's TokenRequest API, with the kubeconfig's

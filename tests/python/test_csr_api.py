@@ -133,6 +133,11 @@ def test_renew_through_the_csr_api_needs_no_ca_key(tmp_path: Path) -> None:
         cert = runnerkey.Certificate.load(crt)
         assert (cert.user, cert.groups) == ("gitlab-runner:h1", ["ci"])
         assert 29 <= (cert.not_after - cert.not_before).days <= 30
+        # k8s-csr submit reports as data too.
+        sub = run("k8s-csr", "submit", "--kubeconfig", admin, "--key", tmp_path / "d.key", "--user", "d",
+                  "--approve", "--out", tmp_path / "d.crt", "-o", "json")
+        got = json.loads(sub.out)
+        assert sub.code == 0 and got["user"] == "d" and got["submitted"]["approved_here"], sub
         # Without an approver the request stays pending; the old pair stays.
         now = crt.read_bytes()
         pending = run("renew", "--config", cfg, "--runner", "r", "--kubeconfig", admin, "--force", "--wait", "2s")

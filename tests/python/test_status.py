@@ -43,7 +43,13 @@ def test_status_cli_python_and_prometheus_agree(tmp_path: Path) -> None:
     cfg.write_text(CONFIG)
     ok("setup", "--ca-cert", ca_crt, "--ca-key", ca_key, "--config", cfg, "--runner", "cert",
        "--server", "https://10.0.0.1:6443", "--out-dir", tmp_path / "ssl", "--days", "30", "-q")
-    r = run("status", "--config", cfg, "-o", "json", "--prometheus", tmp_path / "prom" / "runnerkey.prom")
+    # A textfile directory that does not exist is refused, not made.
+    missing = run("status", "--config", cfg, "--prometheus", tmp_path / "prom" / "runnerkey.prom")
+    assert missing.code == 2 and str(tmp_path / "prom") in missing.err, missing
+    assert not (tmp_path / "prom").exists()
+    (tmp_path / "prom").mkdir()
+    # The directory itself: DIR/runnerkey.prom.
+    r = run("status", "--config", cfg, "-o", "json", "--prometheus", tmp_path / "prom")
     assert r.code == 0, r
     report = json.loads(r.out)
     cert = report["runners"][0]
@@ -56,7 +62,9 @@ def test_status_cli_python_and_prometheus_agree(tmp_path: Path) -> None:
     prom = (tmp_path / "prom" / "runnerkey.prom").read_text()
     assert "s3cret" not in prom and "s3cret" not in r.out
     got = samples(prom)
-    assert got[("runnerkey_certificate_not_after_seconds", "cert")] == unix(cert["not_after"])
+    assert got[("runnerkey_client_certificate_expiry_timestamp_seconds", "cert")] == unix(cert["not_after"])
+    # One name per value: notAfter only as the _timestamp_seconds metric.
+    assert ("runnerkey_certificate_not_after_seconds", "cert") not in got
     assert got[("runnerkey_certificate_renew_at_seconds", "cert")] == unix(cert["renew_at"])
     assert got[("runnerkey_certificate_renewal_due", "cert")] == 0
     assert got[("runnerkey_credential_ok", "token")] == 1
@@ -64,7 +72,8 @@ def test_status_cli_python_and_prometheus_agree(tmp_path: Path) -> None:
     py = runnerkey.status(cfg)
     assert [x["runner"] for x in py["runners"]] == ["cert", "token"]
     assert py["runners"][0]["renew_at"] == cert["renew_at"]
-    assert samples(runnerkey.status_prometheus(cfg, runner="cert"))[("runnerkey_certificate_not_after_seconds", "cert")] \
+    assert samples(runnerkey.status_prometheus(cfg, runner="cert"))[("runnerkey_client_certificate_expiry_timestamp_seconds",
+                                                                                "cert")] \
         == unix(cert["not_after"])
     # Within --renew-before of the end: due, exit 1.
     due_now = run("status", "--config", cfg, "--renew-before", "31d")
@@ -157,7 +166,7 @@ def test_systemd_units_pass_systemd_analyze_and_run_renew(tmp_path: Path) -> Non
            "--install", "--root", tmp_path / "root")
     units = tmp_path / "root" / "etc" / "systemd" / "system"
     files = sorted(str(p.relative_to(units)) for p in units.rglob("*") if p.is_file())
-    assert files == ["gitlab-runner.service.d/runnerkey-my\\x20runner.conf", "runnerkey-renew@.service",
+    assert files == ["gitlab-runner.service.d/runnerkey.conf", "runnerkey-renew@.service",
                      "runnerkey-renew@.timer", "runnerkey-renew@my\\x20runner.service.d/runnerkey.conf"], files
     assert all((units / f).stat().st_mode & 0o777 == 0o644 for f in files)
     assert "systemctl enable --now 'runnerkey-renew@my\\x20runner.timer'" in r.out

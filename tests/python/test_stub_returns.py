@@ -226,6 +226,8 @@ def calls(tmp: Path) -> dict[str, Any]:
                                  out_dir=tmp / "ssl"),
         "renew_units": runnerkey.renew_units(runner="r", exec=["/bin/true"], writable=[tmp], check=["/bin/true"],
                                              install_root=tmp / "root"),
+        "systemd_units": runnerkey.systemd_units(cfg_path, runner="test-runner", program="/usr/bin/runnerkey",
+                                                 kubeconfig=tmp / "kubeconfig"),
         "renew": runnerkey.renew(ca=ca, config=cfg_path, runner="test-runner", force=True, online=False),
         # After renew: the runner's last renewal is recorded.
         "status": runnerkey.status(cfg_path),

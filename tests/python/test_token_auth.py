@@ -214,7 +214,7 @@ def test_the_systemd_units_renew_a_token_runner(tmp_path: Path) -> None:
         done = subprocess.run([*argv, "--force", "--json"], capture_output=True, text=True)
         assert done.returncode == 0 and json.loads(done.stdout)["renewed"], done.stderr
         assert tomllib.loads(cfg.read_text())["runners"][0]["kubernetes"]["bearer_token"] != token
-        pre = (units / "gitlab-runner.service.d" / "runnerkey-deploy.conf").read_text()
+        pre = (units / "gitlab-runner.service.d" / "runnerkey.conf").read_text()
         check = shlex.split(next(x for x in pre.splitlines() if x.startswith("ExecStartPre=")).removeprefix(
             "ExecStartPre="))
         assert subprocess.run(check, capture_output=True).returncode == 0
@@ -319,7 +319,7 @@ def test_what_an_attack_found(tmp_path: Path) -> None:
         cfg.write_text(good)
         ca_crt, ca_key = make_ca(tmp_path, "other")
         r = run("systemd", "--config", cfg, "--runner", "deploy", "--ca-cert", ca_crt, "--ca-key", ca_key)
-        assert r.code == 2 and "--kubeconfig" in r.err, r
+        assert r.code == 2 and "needs a kubeconfig" in r.err, r
         # Back to a certificate: the token goes, as cert_file and key_file went the other way.
         ok("setup", "--config", cfg, "--runner", "deploy", "--server", srv.url, "--out-dir", tmp_path / "ssl2",
            "--ca-cert", ca_crt, "--ca-key", ca_key, "-q")

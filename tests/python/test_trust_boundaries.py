@@ -40,6 +40,7 @@ from cryptography.x509.oid import NameOID
 
 import runnerkey
 from cluster import make_ca
+from systemd_exec import exec_command, split_words
 from conftest import binary, ok, run
 
 RUNNER_USER = "rkrunner"
@@ -463,75 +464,14 @@ def test_racing_store_swaps_never_reach_root_only_files(shared: Path, runner_use
 
 
 def systemd_words(line: str, *, env: bool) -> list[str]:
-    """Splits a unit setting's value as systemd does: specifiers first
-    (`%%` → `%`, any other specifier is an error here), then words with
-    double or single quotes and C escapes; with `env` (ExecStart=), `$$` →
-    `$` in the arguments and any other `$` there would be an expansion (an
-    error here); the executable's path is not expanded."""
-    s, i = [], 0
-    while i < len(line):
-        if line[i] == "%":
-            assert line[i + 1:i + 2] == "%", f"specifier %{line[i + 1:i + 2]} in {line!r}"
-            s.append("%")
-            i += 2
-        else:
-            s.append(line[i])
-            i += 1
-    text = "".join(s)
-    escapes = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\",
-               '"': '"', "'": "'", "s": " "}
-    words, i, n = [], 0, len(text)
-    while True:
-        while i < n and text[i] in " \t":
-            i += 1
-        if i >= n:
-            break
-        word, quote = [], None
-        while i < n:
-            c = text[i]
-            if c == "\\":
-                e = text[i + 1]
-                if e in escapes:
-                    word.append(escapes[e])
-                    i += 2
-                elif e == "x":
-                    word.append(chr(int(text[i + 2:i + 4], 16)))
-                    i += 4
-                else:
-                    raise AssertionError(f"unknown escape \\{e} in {line!r}")
-            elif quote:
-                if c == quote:
-                    quote = None
-                else:
-                    word.append(c)
-                i += 1
-            elif c in "\"'":
-                quote = c
-                i += 1
-            elif c in " \t":
-                break
-            else:
-                word.append(c)
-                i += 1
-        assert quote is None, f"unterminated quote in {line!r}"
-        words.append("".join(word))
-    if env:
-        # Variables are expanded in the arguments only: the executable's
-        # path (the first word) is taken as it is, `$$` included.
-        out = words[:1]
-        for w in words[1:]:
-            res, j = [], 0
-            while j < len(w):
-                if w[j] == "$":
-                    assert w[j + 1:j + 2] == "$", f"{w!r} would be expanded by systemd ($ at {j})"
-                    res.append("$")
-                    j += 2
-                else:
-                    res.append(w[j])
-                    j += 1
-            out.append("".join(res))
-        words = out
-    return words
+    """Splits a unit setting's value as systemd does (systemd_exec.py):
+    with `env`, a command line (ExecStart=: `$$` → `$` in the arguments,
+    any other `$` an error here; the executable's path is not expanded),
+    else a list of words; `%%` → `%`, any other specifier an error here."""
+    try:
+        return exec_command(line, None).argv if env else split_words(line)
+    except ValueError as e:
+        raise AssertionError(str(e)) from e
 
 
 def unit_files(root: Path) -> list[Path]:
@@ -542,7 +482,14 @@ def assert_no_injection(texts: list[str]) -> None:
     allowed = {"[Unit]", "[Service]", "[Timer]", "[Install]", ""}
     keys = {"Description", "After", "Wants", "Type", "ExecStart", "UMask", "NoNewPrivileges", "ProtectSystem",
             "ProtectHome", "PrivateTmp", "ReadWritePaths", "OnBootSec", "OnUnitActiveSec", "RandomizedDelaySec",
-            "WantedBy", "ExecStartPre"}
+            "WantedBy", "ExecStartPre",
+            # The renewal's confinement (crates/runnerkey/src/systemd/mod.rs).
+            "CapabilityBoundingSet", "StateDirectory", "StateDirectoryMode", "PrivateDevices", "PrivateIPC",
+            "PrivateMounts", "ProtectKernelTunables", "ProtectKernelModules", "ProtectKernelLogs",
+            "ProtectControlGroups", "ProtectHostname", "ProtectClock", "ProtectProc", "KeyringMode",
+            "RestrictAddressFamilies", "RestrictNamespaces", "RestrictRealtime", "RestrictSUIDSGID",
+            "LockPersonality", "MemoryDenyWriteExecute", "RemoveIPC", "SystemCallArchitectures",
+            "SystemCallFilter"}
     for text in texts:
         for line in text.splitlines():
             if line in allowed or line.startswith("#"):
@@ -663,7 +610,8 @@ def test_duplicate_runner_names_need_distinct_instances(tmp_path: Path) -> None:
     assert "--runner-index=0" in a and "/etc/ssl/a" in a and "/etc/ssl/b" not in a, a
     assert "--runner-index=1" in b and "/etc/ssl/b" in b and "/etc/ssl/a" not in b, b
     checks = sorted(p.name for p in (units / "gitlab-runner.service.d").iterdir())
-    assert checks == ["runnerkey-same\\x2da.conf", "runnerkey-same\\x2db.conf"], checks
+    # One check for every runner of config.toml, whichever was installed last.
+    assert checks == ["runnerkey.conf"], checks
     assert_no_injection([p.read_text() for p in unit_files(root)])
 
 
@@ -723,10 +671,9 @@ def test_odd_names_and_paths_round_trip_through_systemd_quoting(tmp_path: Path) 
     assert systemd_words(exec_line, env=True) == want, exec_line
     rw = [x for x in dropin.splitlines() if x.startswith("ReadWritePaths=")][-1].removeprefix("ReadWritePaths=")
     assert systemd_words(rw, env=False) == [str(cfg.parent), str(key_dir)], rw
-    check = (units / "gitlab-runner.service.d" / f"runnerkey-{instance.removeprefix('runnerkey-renew@')}.conf")
+    check = units / "gitlab-runner.service.d" / "runnerkey.conf"
     pre = [x for x in check.read_text().splitlines() if x.startswith("ExecStartPre=")][0].removeprefix("ExecStartPre=")
-    assert systemd_words(pre, env=True) == [program, "status", f"--config={cfg}", f"--runner={name}",
-                                            "--require-usable"], pre
+    assert systemd_words(pre, env=True) == [program, "status", f"--config={cfg}", "--pre-start"], pre
     # The argv as parsed runs and renews this runner.
     done = subprocess.run([*systemd_words(exec_line, env=True), "--force", "--no-online", "--json"],
                           capture_output=True, text=True, timeout=60)

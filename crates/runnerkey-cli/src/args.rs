@@ -55,7 +55,7 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Renew a runner's client certificate when it is due: a new key, the same identity, checked, switched atomically.
     Renew(RenewArgs),
-    /// The systemd service and daily timer that run `renew` for a runner: printed, or installed.
+    /// The systemd units that keep a runner's identity renewed: a timer firing every 5 to 15 minutes runs `renew`, which renews only when the credential is due (and refreshes the Prometheus file with --prometheus); gitlab-runner's pre-start check: printed, or installed.
     Systemd(SystemdArgs),
     /// Where each runner's identity stands: who it is, until when, whether renewal is due; JSON or a Prometheus text file too.
     Status(StatusArgs),
@@ -269,9 +269,9 @@ pub struct OneRunner {
 /// When a certificate is due for renewal.
 #[derive(Debug, Args)]
 pub struct RenewalArgs {
-    /// Due after this fraction of the lifetime, less a jitter of up to 5 % fixed per certificate.
-    #[arg(long, default_value_t = 2.0 / 3.0, value_name = "FRACTION")]
-    pub renew_at: f64,
+    /// Due after this fraction of the lifetime, less a jitter of up to 5 % fixed per certificate [default: 2/3].
+    #[arg(long, value_name = "FRACTION")]
+    pub renew_at: Option<f64>,
     /// Also due within this of the end, e.g. 30d.
     #[arg(long, value_name = "DURATION")]
     pub renew_before: Option<String>,
@@ -311,9 +311,8 @@ pub struct RenewArgs {
     /// With --expect-user: a group (O) it must hold; repeat for several (exactly these).
     #[arg(long = "expect-group", requires = "expect_user")]
     pub expect_groups: Vec<String>,
-    /// Print the report as JSON.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 /// `runnerkey systemd`
@@ -338,6 +337,9 @@ pub struct SystemdArgs {
     /// The units' instance name [default: the runner's name]; required when another runner in config.toml has the same name, so that each gets units of its own.
     #[arg(long)]
     pub instance: Option<String>,
+    /// After every renewal attempt (renewed, nothing due, or failed), refresh the status as a Prometheus text file: node_exporter's textfile directory (DIR/runnerkey.prom), or a file in it; it must exist.
+    #[arg(long, value_name = "DIR|FILE")]
+    pub prometheus: Option<PathBuf>,
 }
 
 /// `runnerkey status`
@@ -349,12 +351,15 @@ pub struct StatusArgs {
     pub runners: SomeRunners,
     #[command(flatten)]
     pub when: RenewalArgs,
-    /// Also write the status as a Prometheus text file (atomically, for node_exporter's textfile collector; `-` for stdout).
-    #[arg(long, value_name = "FILE")]
+    /// Also write the status as a Prometheus text file (atomically), for node_exporter's textfile collector: its directory (DIR/runnerkey.prom), which must exist, or a file in it; `-` for stdout.
+    #[arg(long, value_name = "DIR|FILE")]
     pub prometheus: Option<PathBuf>,
-    /// Exit 1 only when a credential is unusable (expired, unreadable, not matching its key), and say why on stderr — not when it is merely due: gitlab-runner's ExecStartPre check.
-    #[arg(long)]
+    /// Exit 1 only when a credential is unusable (expired, unreadable, not matching its key), and say why on stderr — not when it is merely due.
+    #[arg(long, conflicts_with = "pre_start")]
     pub require_usable: bool,
+    /// gitlab-runner's ExecStartPre check: exit 1 only when no runner of config.toml could work (every runner is a kubernetes runner whose identity is unusable); name each unusable runner and the command that recovers it on stderr.
+    #[arg(long, conflicts_with_all = ["runner", "runner_index"])]
+    pub pre_start: bool,
     #[command(flatten)]
     pub out: OutputArgs,
 }
@@ -542,6 +547,8 @@ pub struct K8sCsrSubmitArgs {
     /// Replace an existing --out file.
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub format: OutputArgs,
 }
 
 /// `runnerkey approver`
@@ -650,6 +657,8 @@ pub struct K8sCsrApproveArgs {
     /// Mark a request that is not approved Denied, with the reason (default: leave it pending for a person).
     #[arg(long)]
     pub deny: bool,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 /// `runnerkey k8s-csr create`
@@ -981,9 +990,8 @@ pub struct IssueArgs {
     /// Threads for --batch [default: four per core, so that signing goes on while files are synced to disk].
     #[arg(long, value_name = "N", requires = "batch")]
     pub jobs: Option<usize>,
-    /// Print the report as JSON (with --batch or --keep-valid).
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 /// `runnerkey inspect`

@@ -59,8 +59,8 @@ pub fn issue(a: &IssueArgs, batch: &Path) -> Result<Outcome> {
         crate::warn(&format!("{}: {w}", source.display()));
     }
     let failed: Vec<_> = report.failed().collect();
-    if a.json {
-        crate::term::print_json(&report.data())?;
+    if a.out.data() {
+        a.out.print(&report.data())?;
     } else {
         let kept = match report.kept() {
             0 => String::new(),

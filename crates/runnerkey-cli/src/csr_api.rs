@@ -128,18 +128,27 @@ pub fn submit(a: &K8sCsrSubmitArgs) -> Result<Outcome> {
         runnerkey::file::PUBLIC,
         a.force,
     )?;
-    out!(
-        "CertificateSigningRequest {}{}: issued {} valid until {}",
-        done.name,
-        if done.approved_here {
-            " (approved here)"
-        } else {
-            ""
-        },
-        done.certificate.identity(),
-        done.not_after
-    );
-    out!("  wrote {}", a.out.display());
+    if a.format.data() {
+        a.format.print(&serde_json::json!({
+            "submitted": &done,
+            "user": done.certificate.identity().user,
+            "groups": done.certificate.identity().groups,
+            "out": &a.out,
+        }))?;
+    } else {
+        out!(
+            "CertificateSigningRequest {}{}: issued {} valid until {}",
+            done.name,
+            if done.approved_here {
+                " (approved here)"
+            } else {
+                ""
+            },
+            done.certificate.identity(),
+            done.not_after
+        );
+        out!("  wrote {}", a.out.display());
+    }
     if done.clamped {
         crate::warn(&format!(
             "the signer issued it for less than the --expiration asked: it ends on {} (the cluster's --cluster-signing-duration); renew accordingly",
@@ -169,9 +178,18 @@ pub fn approve(a: &K8sCsrApproveArgs) -> Result<Outcome> {
         a.deny,
         std::time::Duration::from_secs(30),
     )?;
-    out!(
-        "approved CertificateSigningRequest {} for {approved}",
-        a.name
-    );
+    if a.out.data() {
+        a.out.print(&serde_json::json!({
+            "name": &a.name,
+            "approved": true,
+            "user": approved.user,
+            "groups": approved.groups,
+        }))?;
+    } else {
+        out!(
+            "approved CertificateSigningRequest {} for {approved}",
+            a.name
+        );
+    }
     Ok(Outcome::Ok)
 }

@@ -2,14 +2,14 @@
 //! report, and its Prometheus text file) and `runnerkey renew`.
 
 use runnerkey::{
-    Credential, Lifetime, OnlineCheck, RenewParams, RenewalPolicy, Result, RunnerStatus,
+    Credential, Lifetime, OnlineCheck, Recovery, RenewParams, RenewalPolicy, Result, RunnerStatus,
     StatusParams,
 };
 
 use crate::args::{OneRunner, RenewArgs, RenewalArgs, StatusArgs, SystemdArgs};
 use crate::{Outcome, inputs};
 
-fn line(r: &RunnerStatus) {
+fn line(config: &std::path::Path, r: &RunnerStatus) {
     let name = format!("runner {:?} (#{})", r.runner, r.index);
     let who = match (&r.user, r.groups.is_empty()) {
         (Some(u), true) => format!("user {u:?}"),
@@ -67,6 +67,52 @@ fn line(r: &RunnerStatus) {
     if let Some(p) = &r.problem {
         out!("  ✗ {p}");
     }
+    if let Some(fix) = recovery(config, r) {
+        out!("  fix: {fix}");
+    }
+}
+
+/// A word for a POSIX shell: single-quoted unless it is plain.
+fn sh(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c))
+    {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// The one command that recovers an unusable identity (capitals are
+/// what the admin fills in).
+fn recovery(config: &std::path::Path, r: &RunnerStatus) -> Option<String> {
+    let selector = if r.runner.starts_with('#') {
+        format!("--runner-index {}", r.index)
+    } else {
+        format!("--runner {}", sh(&r.runner))
+    };
+    let config = sh(&config.display().to_string());
+    match r.recovery()? {
+        Recovery::ReissueCertificate => Some(format!(
+            "runnerkey renew --config {config} {selector} --force --kubeconfig ADMIN_KUBECONFIG --approve   (or --ca-dir CA_DIR instead of --kubeconfig and --approve, where the cluster CA's key is)"
+        )),
+        Recovery::NewToken => {
+            let (ns, name) = r
+                .user
+                .as_deref()
+                .and_then(|u| u.strip_prefix("system:serviceaccount:"))
+                .and_then(|a| a.split_once(':'))
+                .unwrap_or(("NAMESPACE", "SERVICE_ACCOUNT"));
+            Some(format!(
+                "runnerkey setup --config {config} {selector} --server SERVER --auth token --kubeconfig ADMIN_KUBECONFIG --namespace {} --service-account {}",
+                sh(ns),
+                sh(name)
+            ))
+        }
+        _ => None,
+    }
 }
 
 /// `runnerkey status`
@@ -81,8 +127,13 @@ pub fn status(a: &StatusArgs) -> Result<Outcome> {
         p
     };
     let report = params.run(&config).map_err(|e| e.in_file(path))?;
-    if let Some(file) = &a.prometheus {
-        crate::stdio::write_public(file, &report.prometheus(), true)?;
+    if let Some(target) = &a.prometheus {
+        let file = if crate::stdio::is_dash(target) {
+            target.clone()
+        } else {
+            runnerkey::prometheus_textfile(target)?
+        };
+        crate::stdio::write_public(&file, &report.prometheus(), true)?;
     }
     if a.out.data() {
         a.out.print(&report)?;
@@ -91,8 +142,38 @@ pub fn status(a: &StatusArgs) -> Result<Outcome> {
             out!("no kubernetes runner in {}", path.display());
         }
         for r in &report.runners {
-            line(r);
+            line(path, r);
         }
+    }
+    if a.pre_start {
+        let verdict = report.pre_start();
+        for u in &verdict.unusable {
+            let r = report.runners.iter().find(|r| r.index == u.index);
+            err!(
+                "runnerkey: runner {:?} cannot authenticate to the cluster: {}; its jobs fail until it is recovered{}",
+                u.runner,
+                u.reason,
+                if verdict.start {
+                    "; gitlab-runner starts for the other runners"
+                } else {
+                    ""
+                }
+            );
+            if let Some(fix) = r.and_then(|r| recovery(path, r)) {
+                err!("runnerkey: fix: {fix}");
+            }
+        }
+        if !verdict.start {
+            err!(
+                "runnerkey: no runner in {} could work: gitlab-runner is not started",
+                path.display()
+            );
+        }
+        return Ok(if verdict.start {
+            Outcome::Ok
+        } else {
+            Outcome::Problems
+        });
     }
     if a.require_usable {
         let unusable: Vec<&RunnerStatus> = report
@@ -125,7 +206,10 @@ pub fn status(a: &StatusArgs) -> Result<Outcome> {
 }
 
 fn policy(a: &RenewalArgs) -> Result<RenewalPolicy> {
-    let mut policy = RenewalPolicy::at(a.renew_at)?;
+    let mut policy = match a.renew_at {
+        Some(at) => RenewalPolicy::at(at)?,
+        None => RenewalPolicy::default(),
+    };
     if let Some(before) = &a.renew_before {
         policy.before = Some(before.parse::<Lifetime>()?.as_duration());
     }
@@ -182,8 +266,8 @@ pub fn renew(a: &RenewArgs) -> Result<Outcome> {
     for w in &report.warnings {
         crate::warn(w);
     }
-    if a.json {
-        crate::term::print_json(&report)?;
+    if a.out.data() {
+        a.out.print(&report)?;
     } else {
         let name = format!("runner {:?} ({})", report.runner, report.identity);
         let token = report.credential == Credential::BearerToken;
@@ -251,171 +335,51 @@ pub fn renew(a: &RenewArgs) -> Result<Outcome> {
     })
 }
 
-fn absolute(p: &std::path::Path) -> Result<String> {
-    std::path::absolute(p)
-        .map(|p| p.display().to_string())
-        .map_err(|source| runnerkey::Error::Io {
-            path: p.to_path_buf(),
-            source,
-        })
-}
-
 /// `runnerkey systemd`
 pub fn systemd(a: &SystemdArgs) -> Result<Outcome> {
     let runner = one_runner(&a.runner)?;
     crate::stdio::refuse_for_edit(&a.config.config)?;
-    policy(&a.when)?;
+    let policy = policy(&a.when)?;
     let config = runnerkey::runner_config::RunnerConfig::load(&a.config.config)?;
-    let index = config.select(&runner)?;
-    let info = config
-        .runners()?
-        .into_iter()
-        .find(|r| r.index == index)
-        .ok_or_else(|| runnerkey::Error::InvalidArgument("the runner disappeared".into()))?;
-    let label = info.name.clone().unwrap_or_else(|| format!("#{index}"));
-    let same_name = config
-        .runners()?
-        .iter()
-        .filter(|r| info.name.is_some() && r.name == info.name)
-        .count();
-    let instance = match &a.instance {
-        Some(i)
-            if *i != label
-                && config
-                    .runners()?
-                    .iter()
-                    .any(|r| r.name.as_deref() == Some(i.as_str())) =>
-        {
-            return Err(runnerkey::Error::InvalidArgument(format!(
-                "--instance {i:?} is the name of another runner in {}: its units would be overwritten; choose a name no runner has",
-                a.config.config.display()
-            )));
-        }
-        Some(i) => i.clone(),
-        None if same_name > 1 => {
-            return Err(runnerkey::Error::InvalidArgument(format!(
-                "{} runners in {} are named {label:?}: their units would overwrite each other; give this one a distinct --instance NAME",
-                same_name,
-                a.config.config.display()
-            )));
-        }
-        None => label.clone(),
-    };
-    let k = info.kubernetes.unwrap_or_default();
-    // The paths renewal acts on: none may carry a line break or another
-    // control character into a unit or a command line.
-    for (field, value) in [
-        ("cert_file", &k.cert_file),
-        ("key_file", &k.key_file),
-        ("ca_file", &k.ca_file),
-        ("host", &k.host),
-    ] {
-        if let Some(v) = value
-            && let Some(c) = v.chars().find(|c| c.is_control())
-        {
-            return Err(runnerkey::Error::InvalidArgument(format!(
-                "runner {label:?}: its {field} {v:?} holds the control character {c:?}: no unit is written for it"
-            )));
-        }
-    }
-    let key_dir = k.key_file.filter(|f| !f.is_empty()).and_then(|f| {
-        std::path::Path::new(&f)
-            .parent()
-            .map(std::path::Path::to_path_buf)
-    });
-    if key_dir.is_none() && k.bearer_token.as_deref().is_none_or(str::is_empty) {
-        return Err(runnerkey::Error::InvalidArgument(format!(
-            "runner {label:?} has neither key_file nor bearer_token: run setup first"
-        )));
-    }
-    // The renewal exactly as it would run by hand, with absolute paths.
-    let program = crate::runnerkey_command()?.display().to_string();
-    let config_path = absolute(&a.config.config)?;
-    // `--flag=value`: a value starting with `-` stays a value.
-    let runner_arg = match &runner {
-        runnerkey::runner_config::RunnerSelector::Name(n) => format!("--runner={n}"),
-        runnerkey::runner_config::RunnerSelector::Index(i) => format!("--runner-index={i}"),
-    };
-    let mut exec = vec![
-        program.clone(),
-        "renew".into(),
-        format!("--config={config_path}"),
-        runner_arg.clone(),
-    ];
-    if key_dir.is_none() && a.csr_api.kubeconfig.is_none() {
-        return Err(runnerkey::Error::InvalidArgument(format!(
-            "runner {label:?} authenticates with a bearer token: its renewal needs --kubeconfig FILE (an identity that may create serviceaccounts/token), not a CA"
-        )));
-    }
-    match (
+    let signer = match (
         &a.csr_api.kubeconfig,
         &a.ca.ca_dir,
         &a.ca.ca_cert,
         &a.ca.ca_key,
     ) {
-        (Some(kc), _, _, _) => {
+        (Some(kubeconfig), _, _, _) => {
             // Checked now, not at 3 a.m. by the timer.
             a.csr_api.resolve()?;
-            exec.push(format!("--kubeconfig={}", absolute(kc)?));
-            if let Some(c) = &a.csr_api.context {
-                exec.push(format!("--context={c}"));
+            runnerkey::RenewSigner::Kubeconfig {
+                path: kubeconfig.clone(),
+                context: a.csr_api.context.clone(),
+                approve: a.csr_api.approve,
+                wait: a.csr_api.wait.clone(),
             }
-            if a.csr_api.approve {
-                exec.push("--approve".into());
-            }
-            exec.push(format!("--wait={}", a.csr_api.wait));
         }
-        (None, Some(dir), _, _) => exec.push(format!("--ca-dir={}", absolute(dir)?)),
-        (None, None, Some(c), Some(k)) => exec.extend([
-            format!("--ca-cert={}", absolute(c)?),
-            format!("--ca-key={}", absolute(k)?),
-        ]),
+        (None, Some(dir), _, _) => runnerkey::RenewSigner::CaDir(dir.clone()),
+        (None, None, Some(cert), Some(key)) => runnerkey::RenewSigner::CaFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        },
         _ => {
             return Err(runnerkey::Error::InvalidArgument(
                 "give --ca-dir DIR, --ca-cert FILE --ca-key FILE, or --kubeconfig FILE: how renew gets the new credential"
                     .into(),
             ));
         }
-    }
-    if let Some(p) = &a.ca.ca_passphrase_file {
-        exec.push(format!("--ca-passphrase-file={}", absolute(p)?));
-    }
-    if a.when.renew_at != 2.0 / 3.0 {
-        exec.push(format!("--renew-at={}", a.when.renew_at));
-    }
-    if let Some(b) = &a.when.renew_before {
-        exec.push(format!("--renew-before={b}"));
-    }
-    // A token runner's account, pinned in the unit: a token later written
-    // into config.toml for another account is not renewed.
-    if key_dir.is_none()
-        && let Some((ns, name)) = k
-            .bearer_token
-            .as_deref()
-            .and_then(runnerkey::TokenClaims::read)
-            .and_then(|c| c.service_account)
-    {
-        exec.push(format!("--expect-service-account={ns}/{name}"));
-    }
-    let check = vec![
-        program,
-        "status".into(),
-        format!("--config={config_path}"),
-        runner_arg,
-        "--require-usable".into(),
-    ];
-    let config_dir = std::path::Path::new(&config_path)
-        .parent()
-        .map(std::path::Path::to_path_buf)
-        .unwrap_or_else(|| "/".into());
-    let mut writable = vec![config_dir];
-    if let Some(dir) = key_dir {
-        let dir = std::path::absolute(&dir).unwrap_or(dir);
-        if !writable.contains(&dir) {
-            writable.push(dir);
-        }
-    }
-    let units = runnerkey::RenewUnits::new(instance, exec, check, writable);
+    };
+    let mut plan = runnerkey::RenewUnitPlan::new(
+        &a.config.config,
+        runner,
+        crate::runnerkey_command()?,
+        signer,
+    );
+    plan.instance = a.instance.clone();
+    plan.ca_passphrase_file = a.ca.ca_passphrase_file.clone();
+    plan.policy = (a.when.renew_at.is_some() || a.when.renew_before.is_some()).then_some(policy);
+    plan.prometheus = a.prometheus.clone();
+    let units = plan.units(&config)?;
     if a.install {
         let written = units.install(&a.root)?;
         for p in &written {

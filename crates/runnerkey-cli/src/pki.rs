@@ -23,12 +23,12 @@ fn print_issued(issued: &Issued) {
 }
 
 /// `issue --keep-valid`: what was kept, issued or would be.
-fn print_ensured(r: &EnsureReport, json: bool) -> Result<Outcome> {
+fn print_ensured(r: &EnsureReport, out: &crate::args::OutputArgs) -> Result<Outcome> {
     for w in &r.warnings {
         crate::warn(w);
     }
-    if json {
-        crate::term::print_json(r)?;
+    if out.data() {
+        out.print(r)?;
         return Ok(Outcome::Ok);
     }
     if !r.changed {
@@ -143,11 +143,6 @@ pub fn issue(a: &IssueArgs) -> Result<Outcome> {
             "give --user and --out-dir, or --batch FILE".into(),
         ));
     };
-    if a.json && !a.keep_valid {
-        return Err(runnerkey::Error::InvalidArgument(
-            "--json goes with --batch or --keep-valid".into(),
-        ));
-    }
     let identity = runnerkey::Identity::new(user.clone(), a.groups.clone())?;
     identity.check_system_masters(a.allow_system_masters)?;
     let algorithm = inputs::algorithm(&a.algorithm)?;
@@ -166,7 +161,7 @@ pub fn issue(a: &IssueArgs) -> Result<Outcome> {
         ensure.dry_run = a.dry_run;
         ensure.allow_system_masters = a.allow_system_masters;
         let report = ensure.run(&ca, &files)?;
-        return print_ensured(&report, a.json);
+        return print_ensured(&report, &a.out);
     }
     files.check_not_ca(&ca)?;
     files.check_free(ca.certificate(), a.force)?;
@@ -174,6 +169,20 @@ pub fn issue(a: &IssueArgs) -> Result<Outcome> {
     files.write_issued(&key, &issued.certificate, &ca, a.force)?;
     warn_writable_dirs(&files.key_file);
     print_issued(&issued);
+    if a.out.data() {
+        let id = issued.certificate.identity();
+        a.out.print(&serde_json::json!({
+            "user": id.user,
+            "groups": id.groups,
+            "key_type": key.key_type().to_string(),
+            "not_before": runnerkey::lifetime::rfc3339(issued.certificate.not_before()),
+            "not_after": runnerkey::lifetime::rfc3339(issued.certificate.not_after()),
+            "key_file": files.key_file,
+            "cert_file": files.cert_file,
+            "ca_file": files.ca_file,
+        }))?;
+        return Ok(Outcome::Ok);
+    }
     out!(
         "issued {} ({}), valid until {}",
         issued.certificate.identity(),

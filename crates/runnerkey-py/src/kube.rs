@@ -409,36 +409,6 @@ fn ca_or_kubeconfig() -> PyErr {
     ))
 }
 
-/// The systemd units that run the renewal `exec` for `runner` and the
-/// check gitlab-runner.service runs first (see `runnerkey systemd`),
-/// installed under `install_root` when given; a dict with name, service,
-/// timer, instance_dropin, runner_dropin and installed.
-#[pyfunction]
-#[pyo3(signature = (*, runner, exec, writable, check = Vec::new(), install_root = None))]
-pub fn renew_units(
-    py: Python<'_>,
-    runner: String,
-    exec: Vec<String>,
-    writable: Vec<PathBuf>,
-    check: Vec<String>,
-    install_root: Option<PathBuf>,
-) -> PyResult<Py<PyAny>> {
-    let units = runnerkey::RenewUnits::new(runner, exec, check, writable);
-    let installed = match &install_root {
-        Some(root) => units.install(root).py()?,
-        None => Vec::new(),
-    };
-    let out = serde_json::json!({
-        "name": units.name(),
-        "service": units.service().py()?,
-        "timer": units.timer().py()?,
-        "instance_dropin": units.instance_dropin().py()?,
-        "runner_dropin": units.runner_dropin().py()?,
-        "installed": installed,
-    });
-    to_python(py, &out)
-}
-
 /// A service account token from the TokenRequest API (see `setup --auth
 /// token`); a dict with the token itself (secret), its user, end and
 /// lifetime.

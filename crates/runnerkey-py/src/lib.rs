@@ -9,6 +9,7 @@ mod convert;
 mod errors;
 mod kube;
 mod pki;
+mod systemd;
 
 use pyo3::prelude::*;
 
@@ -45,7 +46,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(kube::renew, m)?)?;
     m.add_function(wrap_pyfunction!(kube::k8s_csr_submit, m)?)?;
     m.add_function(wrap_pyfunction!(kube::k8s_csr_approve, m)?)?;
-    m.add_function(wrap_pyfunction!(kube::renew_units, m)?)?;
+    m.add_function(wrap_pyfunction!(systemd::renew_units, m)?)?;
+    m.add_function(wrap_pyfunction!(systemd::systemd_units, m)?)?;
     m.add_function(wrap_pyfunction!(kube::request_token, m)?)?;
     m.add_function(wrap_pyfunction!(kube::status_prometheus, m)?)?;
     m.add_function(wrap_pyfunction!(kube::setup, m)?)?;

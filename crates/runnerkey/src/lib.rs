@@ -153,6 +153,9 @@ pub use renew::{OnlineCheck, RenewParams, RenewReport, Signer};
 pub use renewal::RenewalPolicy;
 pub use renewal_record::RenewalRecord;
 pub use severity::Severity;
-pub use status::{Credential, RunnerStatus, StatusParams, StatusReport};
-pub use systemd::RenewUnits;
+pub use status::{
+    Credential, PreStart, Recovery, RunnerStatus, StatusParams, StatusReport, TEXTFILE_NAME,
+    Unusable, prometheus_textfile,
+};
+pub use systemd::{RenewSigner, RenewUnitPlan, RenewUnits};
 pub use token_request::{IssuedToken, TokenRequestParams};

@@ -351,12 +351,17 @@ pub fn diagnose_context(context: KubeContext, options: &DoctorOptions) -> Doctor
                 };
                 find(code, severity, format!("{source}: {}", p.message), &fix);
             }
-            let left = c[0].days_left(now);
-            if (0..crate::runner_config::lint::EXPIRY_WARNING_DAYS).contains(&left) {
+            // Due by the policy renewal and status use.
+            let policy = crate::renewal::RenewalPolicy::default();
+            if policy.is_due(&c[0], now) && now <= c[0].not_after() {
                 find(
                     Code::CertExpiring,
                     Severity::Warning,
-                    format!("{source}: the client certificate expires in {left} days"),
+                    format!(
+                        "{source}: the client certificate is due for renewal since {} ({} days left)",
+                        crate::lifetime::rfc3339(policy.due_at(&c[0])),
+                        c[0].days_left(now)
+                    ),
                     "renew the certificate",
                 );
             }

@@ -99,6 +99,9 @@ pub struct StatusReport {
     pub runners: Vec<RunnerStatus>,
     #[serde(skip)]
     now: i64,
+    /// How many `[[runners]]` config.toml holds, kubernetes or not.
+    #[serde(skip)]
+    runners_in_config: usize,
 }
 
 impl StatusParams {
@@ -132,6 +135,7 @@ impl StatusParams {
                 })
                 .collect(),
             now: now.unix_timestamp(),
+            runners_in_config: runners.len(),
         })
     }
 
@@ -284,7 +288,11 @@ impl StatusReport {
 /// notBefore, notAfter and the renewal time, as Unix times.
 type Times = (i64, i64, i64);
 
+mod pre_start;
 mod prometheus;
+
+pub use pre_start::{PreStart, Recovery, Unusable};
+pub use prometheus::{TEXTFILE_NAME, prometheus_textfile};
 
 #[cfg(test)]
 mod tests {

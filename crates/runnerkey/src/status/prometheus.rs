@@ -1,12 +1,43 @@
 //! The status as a Prometheus text file (the exposition format
-//! node_exporter's textfile collector reads).
+//! node_exporter's textfile collector reads): one metric name per value
+//! (a certificate's notAfter is `runnerkey_client_certificate_expiry_timestamp_seconds`
+//! only).
 
 use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 
 use time::OffsetDateTime;
 
 use super::{Credential, RunnerStatus, StatusReport, Times};
+use crate::error::{Error, Result};
 use crate::renewal_record::RenewalRecord;
+
+/// The file name in a textfile directory.
+pub const TEXTFILE_NAME: &str = "runnerkey.prom";
+
+/// Where the Prometheus text for `path` goes: `DIR/runnerkey.prom` when
+/// `path` is a directory (node_exporter's `--collector.textfile.directory`),
+/// else the file `path` itself, in a directory that must exist. A missing
+/// directory is refused, not made: the collector reads only the directory
+/// it was told, so a file written anywhere else would never be read.
+pub fn prometheus_textfile(path: &Path) -> Result<PathBuf> {
+    if path.is_dir() {
+        return Ok(path.join(TEXTFILE_NAME));
+    }
+    let dir = match path.parent() {
+        Some(d) if d.as_os_str().is_empty() => Path::new("."),
+        Some(d) => d,
+        None => path,
+    };
+    if !dir.is_dir() {
+        return Err(Error::InvalidArgument(format!(
+            "{}: the textfile directory {} does not exist: give node_exporter's textfile directory (--collector.textfile.directory), or a file in it",
+            path.display(),
+            dir.display()
+        )));
+    }
+    Ok(path.to_path_buf())
+}
 
 impl StatusReport {
     /// The report in the Prometheus text exposition format, for
@@ -121,12 +152,6 @@ impl StatusReport {
         );
         family(
             &mut out,
-            "runnerkey_certificate_not_after_seconds",
-            "The runner's client certificate's notAfter, as a Unix time.",
-            rows(&|_, t| t.1 as f64),
-        );
-        family(
-            &mut out,
             "runnerkey_certificate_renew_at_seconds",
             "When the runner's client certificate is due for renewal, as a Unix time.",
             rows(&|_, t| t.2 as f64),
@@ -190,4 +215,137 @@ fn escape(v: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::RunnerStatus;
+
+    fn runner(name: &str, index: usize, credential: Credential, times: Times) -> RunnerStatus {
+        RunnerStatus {
+            runner: name.into(),
+            index,
+            credential,
+            user: Some(format!("u-{name}")),
+            groups: Vec::new(),
+            cert_file: None,
+            not_before: None,
+            not_after: None,
+            renew_at: None,
+            seconds_left: None,
+            elapsed: None,
+            renewal_due: index == 1,
+            expired: false,
+            problem: None,
+            last_renewal: None,
+            times: Some(times),
+        }
+    }
+
+    #[test]
+    fn the_text_holds_one_name_per_value() {
+        let mut token = runner("tok", 1, Credential::BearerToken, (100, 200, 150));
+        token.last_renewal = Some(RenewalRecord {
+            at: "1970-01-01T00:02:00Z".into(),
+            ok: false,
+            message: "403".into(),
+            failures_total: 2,
+            last_success: None,
+        });
+        let report = StatusReport {
+            generated_at: "1970-01-01T00:04:10Z".into(),
+            runners: vec![
+                runner("c\"1", 0, Credential::ClientCertificate, (1000, 4000, 3000)),
+                token,
+            ],
+            now: 250,
+            runners_in_config: 2,
+        };
+        let want = "\
+# HELP runnerkey_client_certificate_expiry_timestamp_seconds When the runner's client certificate expires (notAfter), as a Unix time.
+# TYPE runnerkey_client_certificate_expiry_timestamp_seconds gauge
+runnerkey_client_certificate_expiry_timestamp_seconds{runner=\"c\\\"1\",index=\"0\",user=\"u-c\\\"1\"} 4000
+# HELP runnerkey_bearer_token_expiry_timestamp_seconds When the runner's service account token expires (exp), as a Unix time.
+# TYPE runnerkey_bearer_token_expiry_timestamp_seconds gauge
+runnerkey_bearer_token_expiry_timestamp_seconds{runner=\"tok\",index=\"1\",user=\"u-tok\"} 200
+# HELP runnerkey_bearer_token_renewal_due 1 when the runner's service account token is due for renewal.
+# TYPE runnerkey_bearer_token_renewal_due gauge
+runnerkey_bearer_token_renewal_due{runner=\"tok\",index=\"1\",user=\"u-tok\"} 1
+# HELP runnerkey_renewal_failures_total Failed renewal attempts of the runner's credential.
+# TYPE runnerkey_renewal_failures_total counter
+runnerkey_renewal_failures_total{runner=\"c\\\"1\",index=\"0\",user=\"u-c\\\"1\"} 0
+runnerkey_renewal_failures_total{runner=\"tok\",index=\"1\",user=\"u-tok\"} 2
+# HELP runnerkey_last_renewal_success 1 when the runner's last renewal attempt succeeded.
+# TYPE runnerkey_last_renewal_success gauge
+runnerkey_last_renewal_success{runner=\"tok\",index=\"1\",user=\"u-tok\"} 0
+# HELP runnerkey_last_renewal_timestamp_seconds When the runner's last renewal attempt ran, as a Unix time.
+# TYPE runnerkey_last_renewal_timestamp_seconds gauge
+runnerkey_last_renewal_timestamp_seconds{runner=\"tok\",index=\"1\",user=\"u-tok\"} 120
+# HELP runnerkey_certificate_not_before_seconds The runner's client certificate's notBefore, as a Unix time.
+# TYPE runnerkey_certificate_not_before_seconds gauge
+runnerkey_certificate_not_before_seconds{runner=\"c\\\"1\",index=\"0\",user=\"u-c\\\"1\"} 1000
+# HELP runnerkey_certificate_renew_at_seconds When the runner's client certificate is due for renewal, as a Unix time.
+# TYPE runnerkey_certificate_renew_at_seconds gauge
+runnerkey_certificate_renew_at_seconds{runner=\"c\\\"1\",index=\"0\",user=\"u-c\\\"1\"} 3000
+# HELP runnerkey_certificate_renewal_due 1 when the runner's client certificate is due for renewal.
+# TYPE runnerkey_certificate_renewal_due gauge
+runnerkey_certificate_renewal_due{runner=\"c\\\"1\",index=\"0\",user=\"u-c\\\"1\"} 0
+# HELP runnerkey_certificate_expired 1 when the runner's client certificate has expired.
+# TYPE runnerkey_certificate_expired gauge
+runnerkey_certificate_expired{runner=\"c\\\"1\",index=\"0\",user=\"u-c\\\"1\"} 0
+# HELP runnerkey_credential_ok 1 when the runner's credential is readable, matches its key and has not expired.
+# TYPE runnerkey_credential_ok gauge
+runnerkey_credential_ok{runner=\"c\\\"1\",index=\"0\",user=\"u-c\\\"1\"} 1
+runnerkey_credential_ok{runner=\"tok\",index=\"1\",user=\"u-tok\"} 1
+# HELP runnerkey_status_generated_seconds When runnerkey wrote this, as a Unix time.
+# TYPE runnerkey_status_generated_seconds gauge
+runnerkey_status_generated_seconds 250
+";
+        let text = report.prometheus();
+        assert_eq!(text, want);
+        // One name per value: no two families carry the same samples.
+        let mut values: std::collections::HashMap<Vec<&str>, &str> = Default::default();
+        let mut family = "";
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# TYPE ") {
+                family = rest.split(' ').next().unwrap();
+                continue;
+            }
+            if line.starts_with('#') || family.ends_with("_total") || family.ends_with("_due") {
+                continue;
+            }
+            let samples: Vec<&str> = text
+                .lines()
+                .filter(|l| l.starts_with(&format!("{family}{{")))
+                .map(|l| l.split_once('{').unwrap().1)
+                .collect();
+            if samples.is_empty()
+                || samples
+                    .iter()
+                    .all(|s| s.ends_with(" 0") || s.ends_with(" 1"))
+            {
+                continue;
+            }
+            if let Some(other) = values.insert(samples, family) {
+                assert_eq!(other, family, "{other} and {family} carry the same values");
+            }
+        }
+    }
+
+    #[test]
+    fn a_missing_textfile_directory_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        assert_eq!(
+            prometheus_textfile(tmp.path()).unwrap(),
+            tmp.path().join("runnerkey.prom")
+        );
+        let file = tmp.path().join("x.prom");
+        assert_eq!(prometheus_textfile(&file).unwrap(), file);
+        let missing = tmp.path().join("missing/x.prom");
+        assert!(
+            matches!(prometheus_textfile(&missing), Err(Error::InvalidArgument(m)) if m.contains("missing"))
+        );
+        assert!(!tmp.path().join("missing").exists());
+    }
 }

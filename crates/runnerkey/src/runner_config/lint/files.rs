@@ -6,7 +6,7 @@ use std::path::Path;
 
 use time::OffsetDateTime;
 
-use super::{EXPIRY_WARNING_DAYS, Linter, Severity};
+use super::{Linter, Severity};
 use crate::cert::Certificate;
 use crate::code::Code;
 use crate::error::Result;
@@ -203,15 +203,22 @@ impl Linter {
                 self.then(NextStep::IssueCertificate { renew: true });
             }
         }
-        let left = cert.days_left(now);
-        if (0..EXPIRY_WARNING_DAYS).contains(&left) && now <= cert.not_after() {
+        // Due by the policy renewal and status use: what doctor calls
+        // expiring, renew renews and status marks due.
+        let policy = crate::renewal::RenewalPolicy::default();
+        if policy.is_due(&cert, now) && now <= cert.not_after() {
+            let left = cert.days_left(now);
             self.add(
                 Code::CertExpiring,
                 Severity::Warning,
                 Some(runner),
                 Some("runners.kubernetes.cert_file".into()),
                 None,
-                format!("{} expires in {left} days", cert.subject()),
+                format!(
+                    "{} is due for renewal since {} ({left} days left)",
+                    cert.subject(),
+                    crate::lifetime::rfc3339(policy.due_at(&cert))
+                ),
                 "renew it now".into(),
             );
             self.then(NextStep::IssueCertificate { renew: true });

@@ -49,9 +49,6 @@ pub struct LintOptions {
     pub now: Option<OffsetDateTime>,
 }
 
-/// Days before expiry that make a certificate worth a warning.
-pub const EXPIRY_WARNING_DAYS: i64 = 30;
-
 struct Linter {
     lines: LineIndex,
     /// Where the document being walked starts in the whole text.

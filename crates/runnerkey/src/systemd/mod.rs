@@ -1,18 +1,22 @@
 //! systemd units that keep runners' identities alive:
 //! - `runnerkey-renew@.service`, a oneshot template whose instance is the
 //!   runner (escaped as `systemd-escape` does): it runs the renewal, which
-//!   does nothing until the credential is due. It is confined: it may
-//!   write only config.toml's directory (the renewal record, a token's
-//!   edit) and each runner's credential directory (in the instance's
-//!   drop-in);
+//!   does nothing until the credential is due. It is confined (capabilities, file systems, system calls:
+//!   `systemd-analyze security` rates it 2.3 of 10): it may write only
+//!   config.toml's directory (the renewal record, a token's edit), each
+//!   runner's credential directory (in the instance's drop-in) and its pins
+//!   in `/var/lib/runnerkey`;
 //! - `runnerkey-renew@.timer`, every 5 to 15 minutes (5 minutes after the
 //!   last run, plus a random delay of up to 10), so a fleet does not renew
 //!   at one instant and a failed attempt is retried soon;
 //! - `runnerkey-renew@RUNNER.service.d/runnerkey.conf`, this runner's exact
 //!   renewal command and credential directory;
-//! - `gitlab-runner.service.d/runnerkey-RUNNER.conf`, an `ExecStartPre=`
-//!   that refuses to start gitlab-runner with an expired or mismatched
-//!   identity, and says why in the journal.
+//! - `gitlab-runner.service.d/runnerkey.conf`, an `ExecStartPre=` that
+//!   checks every runner of config.toml before gitlab-runner starts: it
+//!   names each runner whose identity is unusable, with the command that
+//!   recovers it, in the journal, and stops gitlab-runner only when no
+//!   runner could work (`status --pre-start`). One runner's expired
+//!   identity never stops the others.
 
 use std::path::{Path, PathBuf};
 
@@ -31,6 +35,11 @@ pub struct RenewUnits {
     /// first, absolute; it must exit non-zero on an unusable identity).
     /// No drop-in for gitlab-runner.service when empty.
     pub check: Vec<String>,
+    /// What runs after every renewal attempt, whether it renewed, found
+    /// nothing due or failed (`ExecStopPost=`, its exit status ignored):
+    /// the Prometheus text file's refresh, program first, absolute. None
+    /// when empty.
+    pub metrics: Vec<String>,
     /// The directories the renewal writes (config.toml's, the runner's
     /// credential directory).
     pub writable: Vec<PathBuf>,
@@ -42,6 +51,46 @@ pub struct RenewUnits {
 
 /// The template units' name.
 const TEMPLATE: &str = "runnerkey-renew@";
+
+/// gitlab-runner.service's drop-in, shared by the runners of a host.
+const RUNNER_DROPIN: &str = "gitlab-runner.service.d/runnerkey.conf";
+
+/// What the renewal may do, and nothing more (`systemd-analyze security`
+/// rates it 2.3 of 10, "OK"). It runs as root, since it writes each
+/// runner's credential directory as that directory's owner (its
+/// capabilities are those: read and write past file modes, chown, fchmod);
+/// it needs the network (the API server: IPv4, IPv6, and local sockets
+/// for the resolver), its pins in `/var/lib/runnerkey`
+/// (`StateDirectory=`), and writes nowhere else but `ReadWritePaths=`.
+const CONFINEMENT: &str = "\
+NoNewPrivileges=yes
+CapabilityBoundingSet=CAP_CHOWN CAP_FOWNER CAP_DAC_OVERRIDE CAP_DAC_READ_SEARCH
+ProtectSystem=strict
+ProtectHome=read-only
+StateDirectory=runnerkey
+StateDirectoryMode=0700
+PrivateTmp=yes
+PrivateDevices=yes
+PrivateIPC=yes
+PrivateMounts=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectHostname=yes
+ProtectClock=yes
+ProtectProc=invisible
+KeyringMode=private
+RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6
+RestrictNamespaces=yes
+RestrictRealtime=yes
+RestrictSUIDSGID=yes
+LockPersonality=yes
+MemoryDenyWriteExecute=yes
+RemoveIPC=yes
+SystemCallArchitectures=native
+SystemCallFilter=@system-service
+";
 
 impl RenewUnits {
     /// Units for `runner` running `exec`, checked by `check` before
@@ -56,6 +105,7 @@ impl RenewUnits {
             runner: runner.into(),
             exec,
             check,
+            metrics: Vec::new(),
             writable,
             interval: "5min".into(),
             randomized_delay: "10min".into(),
@@ -81,9 +131,13 @@ impl RenewUnits {
                 self.name().len()
             )));
         }
-        for (what, command) in [("renewal", &self.exec), ("check", &self.check)] {
+        for (what, command) in [
+            ("renewal", &self.exec),
+            ("check", &self.check),
+            ("metrics", &self.metrics),
+        ] {
             let Some(program) = command.first() else {
-                if what == "check" {
+                if what != "renewal" {
                     continue;
                 }
                 return Err(Error::InvalidArgument(format!(
@@ -122,6 +176,7 @@ impl RenewUnits {
         for (field, values) in [
             ("renewal command (ExecStart=)", &self.exec),
             ("check command (ExecStartPre=)", &self.check),
+            ("metrics command (ExecStopPost=)", &self.metrics),
         ] {
             for v in values {
                 unit_value(&self.runner, field, v)?;
@@ -181,21 +236,25 @@ impl RenewUnits {
              Type=oneshot\n\
              ExecStart={exec}\n\
              UMask=0077\n\
-             NoNewPrivileges=yes\n\
-             ProtectSystem=strict\n\
-             ProtectHome=read-only\n\
-             PrivateTmp=yes\n\
+             {confinement}\
              ReadWritePaths={writable}\n",
             exec = generic.join(" "),
             writable = config_dirs.join(" "),
+            confinement = CONFINEMENT,
         ))
     }
 
     /// `runnerkey-renew@RUNNER.service.d/runnerkey.conf`: this runner's
-    /// renewal command and the directories it writes.
+    /// renewal command, the directories it writes, and the metrics'
+    /// refresh after it.
     pub fn instance_dropin(&self) -> Result<String> {
         self.check()?;
         let exec = command_line(&self.exec);
+        let metrics = if self.metrics.is_empty() {
+            String::new()
+        } else {
+            format!("ExecStopPost=-{}\n", command_line(&self.metrics).join(" "))
+        };
         let writable: Vec<String> = self
             .writable
             .iter()
@@ -206,6 +265,7 @@ impl RenewUnits {
              [Service]\n\
              ExecStart=\n\
              ExecStart={exec}\n\
+             {metrics}\
              ReadWritePaths={writable}\n",
             runner = description(&self.runner),
             exec = exec.join(" "),
@@ -232,8 +292,9 @@ impl RenewUnits {
         ))
     }
 
-    /// `gitlab-runner.service.d/runnerkey-RUNNER.conf`: the check before
-    /// gitlab-runner starts (`None` without a check command).
+    /// `gitlab-runner.service.d/runnerkey.conf`: the check before
+    /// gitlab-runner starts, one for all runners of its config.toml
+    /// (`None` without a check command).
     pub fn runner_dropin(&self) -> Result<Option<String>> {
         self.check()?;
         if self.check.is_empty() {
@@ -241,10 +302,9 @@ impl RenewUnits {
         }
         let check = command_line(&self.check);
         Ok(Some(format!(
-            "# {runner}: gitlab-runner does not start with an expired or mismatched identity (runnerkey systemd)\n\
+            "# gitlab-runner starts unless no runner's identity could work (runnerkey systemd)\n\
              [Service]\n\
              ExecStartPre={check}\n",
-            runner = description(&self.runner),
             check = check.join(" "),
         )))
     }
@@ -263,19 +323,29 @@ impl RenewUnits {
             ),
         ];
         if let Some(text) = self.runner_dropin()? {
-            files.push((
-                Path::new("gitlab-runner.service.d")
-                    .join(format!("runnerkey-{}.conf", escape(&self.runner))),
-                text,
-            ));
+            files.push((Path::new(RUNNER_DROPIN).to_path_buf(), text));
         }
         Ok(files)
     }
 
     /// Writes every file into `ROOT/etc/systemd/system` (mode 0644,
-    /// atomically, replacing older ones), and returns their paths.
+    /// atomically, replacing older ones), and returns their paths. The
+    /// per-runner check older versions wrote for this runner
+    /// (`gitlab-runner.service.d/runnerkey-RUNNER.conf`, which stopped
+    /// gitlab-runner for one runner's identity) goes.
     pub fn install(&self, root: &Path) -> Result<Vec<PathBuf>> {
         let dir = root.join("etc/systemd/system");
+        let legacy = dir
+            .join("gitlab-runner.service.d")
+            .join(format!("runnerkey-{}.conf", escape(&self.runner)));
+        if std::fs::symlink_metadata(&legacy).is_ok_and(|m| m.is_file())
+            && std::fs::read_to_string(&legacy).is_ok_and(|t| t.contains("(runnerkey systemd)"))
+        {
+            std::fs::remove_file(&legacy).map_err(|source| Error::Io {
+                path: legacy.clone(),
+                source,
+            })?;
+        }
         let files = self.files()?;
         let mut written = Vec::new();
         for (name, text) in files {
@@ -368,96 +438,9 @@ fn quote(word: &str) -> String {
     }
 }
 
+mod plan;
+
+pub use plan::{RenewSigner, RenewUnitPlan};
+
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_and_words_are_escaped_as_systemd_wants() {
-        assert_eq!(escape("my-runner"), "my\\x2drunner");
-        assert_eq!(escape("a/b c"), "a-b\\x20c");
-        assert_eq!(escape(".x"), "\\x2ex");
-        assert_eq!(quote("/usr/bin/runnerkey"), "/usr/bin/runnerkey");
-        assert_eq!(quote("a b"), "\"a b\"");
-        assert_eq!(quote("100%"), "100%%");
-        assert_eq!(quote("$HOME"), "\"$$HOME\"");
-    }
-
-    #[test]
-    fn relative_programs_and_control_characters_are_refused() {
-        let units = RenewUnits::new("r", vec!["runnerkey".into()], vec![], vec![]);
-        assert!(units.service().is_err());
-        let units = RenewUnits::new("r", vec!["/bin/true".into()], vec!["status".into()], vec![]);
-        assert!(units.runner_dropin().is_err());
-        let units = RenewUnits::new("r\n[Service]", vec!["/bin/true".into()], vec![], vec![]);
-        assert!(units.timer().is_err());
-        let units = RenewUnits::new(
-            "r",
-            vec!["/bin/true".into()],
-            vec![],
-            vec!["/tmp\nExecStartPre=/injected".into()],
-        );
-        assert!(
-            matches!(units.instance_dropin(), Err(Error::InvalidArgument(m)) if m.contains("ReadWritePaths"))
-        );
-        let units = RenewUnits::new("", vec!["/bin/true".into()], vec![], vec![]);
-        assert!(units.files().is_err());
-        assert_eq!(quote_path("/a b/%h"), "\"/a b/%%h\"");
-        assert_eq!(quote_path("/a$b"), "/a$b");
-        assert_eq!(
-            command_line(&["/opt/bin $x/runnerkey".into(), "$y".into()]),
-            ["\"/opt/bin $x/runnerkey\"", "\"$$y\""]
-        );
-        let units = RenewUnits::new("r", vec!["/opt/a\"b/runnerkey".into()], vec![], vec![]);
-        assert!(units.service().is_err());
-    }
-
-    #[test]
-    fn a_template_an_instance_and_a_check_before_gitlab_runner() {
-        let tmp = tempfile::tempdir().unwrap();
-        let units = RenewUnits::new(
-            "my runner",
-            vec![
-                "/usr/bin/runnerkey".into(),
-                "renew".into(),
-                "--config=/etc/gitlab-runner/config.toml".into(),
-                "--runner=my runner".into(),
-            ],
-            vec!["/usr/bin/runnerkey".into(), "status".into()],
-            vec!["/etc/gitlab-runner".into(), "/etc/ssl/kubernetes".into()],
-        );
-        assert_eq!(units.name(), "runnerkey-renew@my\\x20runner");
-        assert!(units.service().unwrap().contains(
-            "ExecStart=/usr/bin/runnerkey renew --config=/etc/gitlab-runner/config.toml --runner=%I\n"
-        ));
-        assert!(
-            units
-                .service()
-                .unwrap()
-                .contains("ReadWritePaths=/etc/gitlab-runner\n")
-        );
-        let dropin = units.instance_dropin().unwrap();
-        assert!(dropin.contains("ExecStart=\nExecStart=/usr/bin/runnerkey renew"));
-        assert!(dropin.contains("\"--runner=my runner\""));
-        assert!(dropin.contains("ReadWritePaths=/etc/gitlab-runner /etc/ssl/kubernetes\n"));
-        let paths = units.install(tmp.path()).unwrap();
-        let names: Vec<String> = paths
-            .iter()
-            .map(|p| {
-                p.strip_prefix(tmp.path().join("etc/systemd/system"))
-                    .unwrap()
-                    .display()
-                    .to_string()
-            })
-            .collect();
-        assert_eq!(
-            names,
-            [
-                "runnerkey-renew@.service",
-                "runnerkey-renew@.timer",
-                "runnerkey-renew@my\\x20runner.service.d/runnerkey.conf",
-                "gitlab-runner.service.d/runnerkey-my\\x20runner.conf"
-            ]
-        );
-    }
-}
+mod tests;
