@@ -9,7 +9,12 @@ use runnerkey::approver::{Approver, ApproverDeployment, ApproverParams, Approver
 use crate::convert::to_python;
 use crate::errors::IntoPy;
 
-fn params(deny: bool, subresource: String, rate: &str, timeout: f64) -> runnerkey::Result<ApproverParams> {
+fn params(
+    deny: bool,
+    subresource: String,
+    rate: &str,
+    timeout: f64,
+) -> runnerkey::Result<ApproverParams> {
     runnerkey::k8s_name::check_label("subresource", &subresource)?;
     let mut p = ApproverParams::default();
     p.deny = deny;

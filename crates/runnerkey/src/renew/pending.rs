@@ -97,17 +97,24 @@ mod tests {
         record(&config, "r", &kept).unwrap();
         let file = path(&config, "r");
         assert_eq!(
-            std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&file).unwrap().permissions())
-                & 0o777,
+            std::os::unix::fs::PermissionsExt::mode(
+                &std::fs::metadata(&file).unwrap().permissions()
+            ) & 0o777,
             0o600
         );
         let back = load(&config, "r").unwrap().unwrap();
-        assert_eq!((back.name.as_str(), back.uid.as_str()), ("runnerkey-abc12", "u-1"));
-        assert!(back.key.matches(&key.public_key()));
+        assert_eq!(
+            (back.name.as_str(), back.uid.as_str()),
+            ("runnerkey-abc12", "u-1")
+        );
+        assert!(back.key.matches(key.public_key()));
         assert!(load(&config, "other").unwrap().is_none());
         // A name that is not an object name, or no key: forgotten.
         for damaged in [
-            format!("{{\"name\":\"../x\",\"uid\":\"u\"}}\n{}", key.to_pem().as_str()),
+            format!(
+                "{{\"name\":\"../x\",\"uid\":\"u\"}}\n{}",
+                key.to_pem().as_str()
+            ),
             "{\"name\":\"ok\",\"uid\":\"u\"}\nnot a key".to_string(),
             "garbage".to_string(),
         ] {
