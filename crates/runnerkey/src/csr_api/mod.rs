@@ -187,12 +187,11 @@ pub(crate) fn api(e: TransportError, server: &str) -> Error {
     .into()
 }
 
-pub(crate) fn refused(status: u16, body: &Value, what: &'static str) -> Error {
-    let message = body["message"].as_str().unwrap_or("");
+pub(crate) fn refused(answer: &crate::api_client::Response, what: &'static str) -> Error {
     CsrApiProblem::Answered {
         what,
-        status,
-        message: message.chars().take(400).collect(),
+        status: answer.status,
+        message: answer.message().chars().take(400).collect(),
     }
     .into()
 }
@@ -291,14 +290,12 @@ impl SubmitParams {
             .request("POST", PATH, Some(&body))
             .map_err(|e| api(e, &server))?;
         if created.status != 201 && created.status != 200 {
-            return Err(refused(
-                created.status,
-                &created.json(),
-                "creating the CertificateSigningRequest",
-            ));
+            return Err(refused(&created, "creating the CertificateSigningRequest"));
         }
         let created_status = created.status;
-        let created = created.json();
+        let created = created
+            .json("the CertificateSigningRequest created")
+            .map_err(|e| e.answered("creating the CertificateSigningRequest", created_status))?;
         let name = created["metadata"]["name"]
             .as_str()
             .ok_or_else(|| {
