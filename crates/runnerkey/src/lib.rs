@@ -87,6 +87,7 @@ pub mod doctor;
 mod ensure;
 mod error;
 pub mod file;
+mod hex;
 pub mod identity;
 pub mod inspect;
 mod issue;
