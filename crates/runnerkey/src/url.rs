@@ -69,7 +69,7 @@ pub fn without_userinfo(text: &str) -> String {
 
 /// `url` with the userinfo of its authority replaced, when it has one.
 ///
-/// Deliberately not [`parse`]: a secret must be hidden even in a URL no
+/// Deliberately not the URL parser: a secret must be hidden even in a URL no
 /// parser accepts (a password with a space, `{` or `|` in it), so this
 /// looks only for `://`, the authority's end (`/`, `?` or `#`) and the
 /// last `@` before it.
