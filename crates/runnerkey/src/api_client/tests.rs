@@ -298,3 +298,80 @@ fn a_body_that_is_not_json_is_an_error_naming_the_request() {
         "{e}"
     );
 }
+
+/// `c` going through `proxy` (the environment is not touched: tests run
+/// in parallel).
+fn through(c: ApiClient, proxy: &str) -> ApiClient {
+    let d = &c.dialer;
+    let proxy = crate::proxy::ProxyConfig {
+        https_proxy: None,
+        http_proxy: Some(proxy.into()),
+        no_proxy: String::new(),
+    }
+    .proxy_for(false, "10.0.0.1", 80);
+    let dialer = Arc::new(dial::Dialer {
+        endpoint: d.endpoint.clone(),
+        verifier: d.verifier.clone(),
+        config: d.config.clone(),
+        timeout: d.timeout,
+        deadline: d.deadline,
+        proxy,
+        opened: AtomicUsize::new(0),
+    });
+    let agent =
+        ureq::Agent::with_parts(c.agent.config().clone(), Connect(dialer.clone()), NoResolve);
+    ApiClient { dialer, agent, ..c }
+}
+
+/// A proxy that reads one CONNECT, checks its target, sends `answer`,
+/// then, when `serve` is set, answers the request that comes through the
+/// tunnel itself.
+fn proxy(answer: &'static [u8], target_port: u16, serve: bool) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let Ok((stream, _)) = listener.accept() else {
+            return;
+        };
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut writer = stream;
+        let head = read_request(&mut reader).unwrap_or_default();
+        let expected = format!("CONNECT 127.0.0.1:{target_port} HTTP/1.1\r\n");
+        if !head.starts_with(&expected) {
+            return;
+        }
+        let _ = writer.write_all(answer);
+        if serve && read_request(&mut reader).is_some() {
+            let _ = writer.write_all(&ok("{\"through\":true}"));
+        }
+    });
+    port
+}
+
+#[test]
+fn requests_go_through_a_proxys_tunnel_and_its_refusals_are_named() {
+    // The API server is never reached directly: the proxy answers for it.
+    let target = 9;
+    let opened = proxy(b"HTTP/1.1 200 Connection established\r\n\r\n", target, true);
+    let c = through(client(target), &format!("http://127.0.0.1:{opened}"));
+    let r = c.request("GET", "/version", None).unwrap();
+    assert_eq!(r.json("x").unwrap()["through"], serde_json::json!(true));
+
+    let refusing = proxy(
+        b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 4\r\n\r\nnope",
+        target,
+        false,
+    );
+    let c = through(client(target), &format!("http://127.0.0.1:{refusing}"));
+    match c.request("GET", "/version", None) {
+        Err(TransportError::Proxy(m)) => {
+            assert!(m.contains("refused the tunnel") && m.contains("407"), "{m}");
+        }
+        other => panic!("{other:?}"),
+    }
+
+    let garbage = proxy(b"HTTP/1.1 200 OK\r\nno header here\r\n\r\n", target, false);
+    let c = through(client(target), &format!("http://127.0.0.1:{garbage}"));
+    let err = c.request("GET", "/version", None).unwrap_err();
+    assert!(matches!(err, TransportError::Proxy(_)), "{err:?}");
+}
