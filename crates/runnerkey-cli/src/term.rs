@@ -43,19 +43,34 @@ pub fn one_line(value: &str) -> String {
 /// JSON text with control characters (DEL and C1 too, which serde_json
 /// leaves raw) and invisible formatting characters written as `\uXXXX`
 /// escapes; newlines are the pretty printer's own (serde_json escapes those
-/// inside strings).
+/// inside strings). Printable ASCII, most of any JSON, is copied in runs
+/// without being decoded.
 pub fn escape_json(text: &str) -> String {
+    let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if (c.is_control() && c != '\n') || is_invisible_format(c) {
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if (0x20..0x7f).contains(&b) || b == b'\n' {
+            i += 1;
+            continue;
+        }
+        let Some(c) = text[i..].chars().next() else {
+            break;
+        };
+        let width = c.len_utf8();
+        if c.is_control() || is_invisible_format(c) {
+            out.push_str(&text[copied..i]);
             let mut units = [0u16; 2];
             for u in c.encode_utf16(&mut units) {
                 let _ = write!(out, "\\u{:04x}", u);
             }
-        } else {
-            out.push(c);
+            copied = i + width;
         }
+        i += width;
     }
+    out.push_str(&text[copied..]);
     out
 }
 
@@ -307,6 +322,8 @@ mod tests {
         assert_eq!(escape("x\u{202e}y"), "x\\u{202e}y");
         assert_eq!(escape("\u{85}"), "\\u{85}");
         assert_eq!(escape_json("\"\u{202e}\""), "\"\\u202e\"");
+        assert_eq!(escape_json("a\nb\té\u{7f}"), "a\nb\\u0009é\\u007f");
+        assert_eq!(escape_json("plain"), "plain");
         assert_eq!(
             escape_json("\"\u{9b}\u{7f}\u{e0041}\""),
             "\"\\u009b\\u007f\\udb40\\udc41\""

@@ -143,7 +143,7 @@ impl Certificate {
     /// The serial number as lower-case hex.
     pub fn serial_hex(&self) -> String {
         let bytes = self.x509().tbs_certificate().serial_number().as_bytes();
-        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = crate::hex::lower(bytes);
         let trimmed = hex.trim_start_matches('0');
         if trimmed.is_empty() {
             "0".into()

@@ -1,6 +1,11 @@
 //! runnerkey: give a CI runner outside a Kubernetes cluster an identity in
 //! it, correctly and safely.
 //!
+//! **Unix only**: keys are created 0600, files replaced atomically and
+//! opened without following symlinks, ownership judged with Unix
+//! semantics; the crate does not build for other targets. The examples of
+//! the crate's `README.md` are compiled and run as doctests.
+//!
 //! The library does all the work; the `runnerkey` CLI and the Python
 //! package only translate. Start with [`CertificateAuthority`] (load or
 //! make a CA), [`PrivateKey`] and [`CertificateRequest`], then
@@ -88,6 +93,7 @@ pub mod doctor;
 mod ensure;
 mod error;
 pub mod file;
+mod hex;
 pub mod identity;
 pub mod inspect;
 mod issue;
@@ -124,6 +130,17 @@ mod token_request;
 mod url;
 pub mod verify;
 mod whoami;
+
+#[cfg(not(unix))]
+compile_error!(
+    "runnerkey supports Unix only: it relies on Unix file modes, ownership and symlink-safe opening (O_NOFOLLOW, openat) to keep keys and config.toml safe"
+);
+
+/// The examples of the crate's README.md, compiled and run by
+/// `cargo test --doc` so that they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 
 pub use batch::{
     BatchEntry, BatchParams, BatchProblem, BatchReport, BatchReportData, BatchResult,

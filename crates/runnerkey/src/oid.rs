@@ -26,48 +26,69 @@ pub(crate) const ANY_EXTENDED_KEY_USAGE: Oid = Oid::new_unwrap("2.5.29.37.0");
 
 pub(crate) const PBES2: Oid = Oid::new_unwrap("1.2.840.113549.1.5.13");
 
+/// The OIDs runnerkey names, with their short names: a table made at
+/// compile time (`Oid::new_unwrap` is a `const fn`), so a lookup compares
+/// bytes and parses no dotted string.
+static KNOWN: [(Oid, &str); 26] = [
+    (RSA_ENCRYPTION, "rsaEncryption"),
+    (SHA1_WITH_RSA, "sha1WithRSAEncryption"),
+    (SHA256_WITH_RSA, "sha256WithRSAEncryption"),
+    (SHA384_WITH_RSA, "sha384WithRSAEncryption"),
+    (SHA512_WITH_RSA, "sha512WithRSAEncryption"),
+    (RSASSA_PSS, "rsassaPss"),
+    (ECDSA_SHA256, "ecdsa-with-SHA256"),
+    (ECDSA_SHA384, "ecdsa-with-SHA384"),
+    (ECDSA_SHA512, "ecdsa-with-SHA512"),
+    (ED25519, "ED25519"),
+    (KP_SERVER_AUTH, "serverAuth"),
+    (KP_CLIENT_AUTH, "clientAuth"),
+    (COMMON_NAME, "CN"),
+    (ORGANIZATION, "O"),
+    (Oid::new_unwrap("2.5.4.6"), "C"),
+    (Oid::new_unwrap("2.5.4.7"), "L"),
+    (Oid::new_unwrap("2.5.4.8"), "ST"),
+    (Oid::new_unwrap("2.5.4.11"), "OU"),
+    (Oid::new_unwrap("1.2.840.113549.1.9.1"), "emailAddress"),
+    (Oid::new_unwrap("1.3.6.1.5.5.7.3.3"), "codeSigning"),
+    (Oid::new_unwrap("1.3.6.1.5.5.7.3.4"), "emailProtection"),
+    (Oid::new_unwrap("1.3.6.1.5.5.7.3.8"), "timeStamping"),
+    (Oid::new_unwrap("1.3.6.1.5.5.7.3.9"), "OCSPSigning"),
+    (
+        Oid::new_unwrap("1.2.840.113549.1.12.1.3"),
+        "pbeWithSHAAnd3-KeyTripleDES-CBC",
+    ),
+    (
+        Oid::new_unwrap("1.2.840.113549.1.5.3"),
+        "pbeWithMD5AndDES-CBC",
+    ),
+    (
+        Oid::new_unwrap("1.2.840.113549.1.5.10"),
+        "pbeWithSHA1AndDES-CBC",
+    ),
+];
+
+/// The short, familiar name of an OID runnerkey knows.
+pub(crate) fn known(oid: &Oid) -> Option<&'static str> {
+    KNOWN.iter().find(|(o, _)| o == oid).map(|(_, n)| *n)
+}
+
 /// A short, familiar name for an OID, or its dotted form.
 pub(crate) fn name(oid: &Oid) -> String {
-    let known = [
-        (RSA_ENCRYPTION, "rsaEncryption"),
-        (SHA1_WITH_RSA, "sha1WithRSAEncryption"),
-        (SHA256_WITH_RSA, "sha256WithRSAEncryption"),
-        (SHA384_WITH_RSA, "sha384WithRSAEncryption"),
-        (SHA512_WITH_RSA, "sha512WithRSAEncryption"),
-        (RSASSA_PSS, "rsassaPss"),
-        (ECDSA_SHA256, "ecdsa-with-SHA256"),
-        (ECDSA_SHA384, "ecdsa-with-SHA384"),
-        (ECDSA_SHA512, "ecdsa-with-SHA512"),
-        (ED25519, "ED25519"),
-        (KP_SERVER_AUTH, "serverAuth"),
-        (KP_CLIENT_AUTH, "clientAuth"),
-        (COMMON_NAME, "CN"),
-        (ORGANIZATION, "O"),
-        (Oid::new_unwrap("2.5.4.6"), "C"),
-        (Oid::new_unwrap("2.5.4.7"), "L"),
-        (Oid::new_unwrap("2.5.4.8"), "ST"),
-        (Oid::new_unwrap("2.5.4.11"), "OU"),
-        (Oid::new_unwrap("1.2.840.113549.1.9.1"), "emailAddress"),
-        (Oid::new_unwrap("1.3.6.1.5.5.7.3.3"), "codeSigning"),
-        (Oid::new_unwrap("1.3.6.1.5.5.7.3.4"), "emailProtection"),
-        (Oid::new_unwrap("1.3.6.1.5.5.7.3.8"), "timeStamping"),
-        (Oid::new_unwrap("1.3.6.1.5.5.7.3.9"), "OCSPSigning"),
-        (
-            Oid::new_unwrap("1.2.840.113549.1.12.1.3"),
-            "pbeWithSHAAnd3-KeyTripleDES-CBC",
-        ),
-        (
-            Oid::new_unwrap("1.2.840.113549.1.5.3"),
-            "pbeWithMD5AndDES-CBC",
-        ),
-        (
-            Oid::new_unwrap("1.2.840.113549.1.5.10"),
-            "pbeWithSHA1AndDES-CBC",
-        ),
-    ];
-    known
-        .iter()
-        .find(|(o, _)| o == oid)
-        .map(|(_, n)| (*n).to_string())
-        .unwrap_or_else(|| oid.to_string())
+    known(oid).map_or_else(|| oid.to_string(), str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_oids_have_their_names_and_others_their_dotted_form() {
+        assert_eq!(name(&COMMON_NAME), "CN");
+        assert_eq!(name(&Oid::new_unwrap("2.5.4.11")), "OU");
+        assert_eq!(name(&Oid::new_unwrap("1.2.3.4")), "1.2.3.4");
+        // Every entry is named once.
+        for (i, (o, _)) in KNOWN.iter().enumerate() {
+            assert_eq!(KNOWN.iter().position(|(p, _)| p == o), Some(i), "{o}");
+        }
+    }
 }

@@ -63,73 +63,34 @@ impl ProxyConfig {
     }
 }
 
-/// Parses a proxy URL as Go does: no scheme means `http://`.
+/// Parses a proxy URL as Go does: no scheme means `http://`; the userinfo
+/// is percent-decoded (`p%40ss` is `p@ss`; a `%` starting no valid escape
+/// is kept, bytes that are not UTF-8 are replaced).
 fn parse_proxy(raw: &str) -> Option<Proxy> {
-    let (scheme, rest) = match raw.split_once("://") {
-        Some((scheme, rest)) => (scheme.to_ascii_lowercase(), rest),
-        None => ("http".to_string(), raw),
-    };
-    let authority = rest.split('/').next().unwrap_or("");
-    let (credentials, hostport) = match authority.rsplit_once('@') {
-        // Go's url.Parse decodes the userinfo: `p%40ss` is `p@ss`.
-        Some((c, h)) => (Some(percent_decode(c)), h),
-        None => (None, authority),
-    };
-    let (host, port) = split_host_port(hostport);
-    let port = match (port, scheme.as_str()) {
-        (Some(p), _) => p.parse().ok()?,
+    let url = crate::url::parse(raw, "http")?;
+    let port = match (url.port, url.scheme.as_str()) {
+        (Some(p), _) => p,
         (None, "https") => 443,
         (None, "socks5" | "socks5h") => 1080,
         (None, _) => 80,
     };
-    if host.is_empty() {
-        return None;
-    }
+    let shown_host = if url.host.contains(':') {
+        format!("[{}]", url.host)
+    } else {
+        url.host.clone()
+    };
+    let shown_port = url.port.map(|p| format!(":{p}")).unwrap_or_default();
     Some(Proxy {
-        url: format!("{scheme}://{hostport}"),
-        host: host.to_string(),
+        url: format!("{}://{shown_host}{shown_port}", url.scheme),
+        host: url.host,
         port,
-        scheme,
-        credentials,
+        scheme: url.scheme,
+        credentials: url.userinfo.map(|c| {
+            percent_encoding::percent_decode_str(&c)
+                .decode_utf8_lossy()
+                .into_owned()
+        }),
     })
-}
-
-/// `%XX` sequences decoded (bytes that are not valid UTF-8 replaced), the
-/// rest kept as it is.
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%'
-            && let (Some(h), Some(l)) = (
-                bytes.get(i + 1).copied().and_then(hex),
-                bytes.get(i + 2).copied().and_then(hex),
-            )
-        {
-            out.push((h * 16 + l) as u8);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// `host[:port]` or `[v6][:port]`, brackets removed.
-fn split_host_port(s: &str) -> (&str, Option<&str>) {
-    if let Some(v6) = s.strip_prefix('[') {
-        return match v6.split_once(']') {
-            Some((h, rest)) => (h, rest.strip_prefix(':')),
-            None => (s, None),
-        };
-    }
-    match s.rsplit_once(':') {
-        Some((h, p)) if !h.contains(':') => (h, Some(p)),
-        _ => (s, None),
-    }
 }
 
 /// Go's `net.SplitHostPort`: `host:port` or `[host]:port` (brackets
@@ -383,8 +344,9 @@ mod go_table {
                 None => go.is_empty(),
                 Some(p) => {
                     let scheme = case["go"]["scheme"].as_str().unwrap_or("");
-                    let (host, port) = split_host_port(go);
-                    let port = port.and_then(|p| p.parse().ok()).unwrap_or(match scheme {
+                    let (host, port) = go_split_host_port(go).unwrap_or((go, ""));
+                    let host = host.trim_start_matches('[').trim_end_matches(']');
+                    let port = port.parse().unwrap_or(match scheme {
                         "https" => 443,
                         "socks5" => 1080,
                         _ => 80,

@@ -220,11 +220,7 @@ impl PublicKey {
 
 /// Bytes as upper-case hex separated by colons, as openssl prints them.
 pub(crate) fn colon_hex(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":")
+    crate::hex::colon_upper(bytes)
 }
 
 #[cfg(test)]

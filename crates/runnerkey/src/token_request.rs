@@ -187,10 +187,9 @@ impl TokenRequestParams {
                         .map_err(|e| api(e, &server))?;
                     match made.status {
                         200 | 201 | 409 => {}
-                        s => {
+                        _ => {
                             return Err(refused(
-                                s,
-                                &made.json(),
+                                &made,
                                 "creating the namespace for the service account",
                             ));
                         }
@@ -208,14 +207,10 @@ impl TokenRequestParams {
                 match made.status {
                     200 | 201 => created = true,
                     409 => {}
-                    s => return Err(refused(s, &made.json(), "creating the service account")),
+                    _ => return Err(refused(&made, "creating the service account")),
                 }
             } else if got.status != 200 {
-                return Err(refused(
-                    got.status,
-                    &got.json(),
-                    "reading the service account",
-                ));
+                return Err(refused(&got, "reading the service account"));
             }
         }
         let body = json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
@@ -224,13 +219,11 @@ impl TokenRequestParams {
             .request("POST", &format!("{account}/token"), Some(&body))
             .map_err(|e| api(e, &server))?;
         if answer.status != 201 && answer.status != 200 {
-            return Err(refused(
-                answer.status,
-                &answer.json(),
-                "requesting a token (TokenRequest)",
-            ));
+            return Err(refused(&answer, "requesting a token (TokenRequest)"));
         }
-        let value = answer.json();
+        let value = answer
+            .json("a TokenRequest")
+            .map_err(|e| e.answered("requesting a token (TokenRequest)", answer.status))?;
         let token = value["status"]["token"]
             .as_str()
             .filter(|t| !t.is_empty())

@@ -69,7 +69,17 @@ pub(crate) fn review(client: &ApiClient, user: &str) -> OnlineCheck {
         Some(&body),
     ) {
         Ok(r) if r.status == 200 || r.status == 201 => {
-            let taken = r.json()["status"]["userInfo"]["username"]
+            let answer = match r.json("a SelfSubjectReview") {
+                Ok(a) => a,
+                // Not the API server's answer (a proxy's page): whether it
+                // took the credential is not known.
+                Err(e) => {
+                    return OnlineCheck::Unreachable {
+                        reason: e.to_string(),
+                    };
+                }
+            };
+            let taken = answer["status"]["userInfo"]["username"]
                 .as_str()
                 .unwrap_or("")
                 .to_string();

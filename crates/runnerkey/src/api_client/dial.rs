@@ -19,7 +19,7 @@ use ureq::unversioned::transport::{
 
 use super::TransportError;
 use super::endpoint::Endpoint;
-use super::http::{read_head, status_of};
+use super::http::{ConnectError, read_connect_answer};
 use super::stream::{DeadlineStream, Stream};
 use super::tls::CapturingVerifier;
 use crate::cert::Certificate;
@@ -122,17 +122,14 @@ impl Dialer {
         stream
             .write_all(head.as_bytes())
             .map_err(|e| TransportError::Proxy(format!("{}: {e}", proxy.url)))?;
-        let answer = read_head(&mut stream)
-            .map_err(|e| TransportError::Proxy(format!("{}: {}", proxy.url, e.detail())))?;
-        let status = status_of(&answer);
-        if status != Some(200) {
-            let line = String::from_utf8_lossy(&answer);
-            return Err(TransportError::Proxy(format!(
+        read_connect_answer(&mut stream).map_err(|e| match e {
+            ConnectError::Refused { .. } => TransportError::Proxy(format!(
                 "{} refused the tunnel to {target}: {}",
                 proxy.url,
-                line.lines().next().unwrap_or("")
-            )));
-        }
+                e.detail()
+            )),
+            _ => TransportError::Proxy(format!("{}: {}", proxy.url, e.detail())),
+        })?;
         Ok(stream)
     }
 
@@ -168,16 +165,14 @@ impl Dialer {
                     ))
                 }
             }
-            _ if text.contains("InvalidContentType")
-                || text.contains("corrupt message")
-                || text.contains("InvalidMessage") =>
-            {
-                TransportError::NotTls(text)
-            }
-            _ if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) => {
-                TransportError::Tls(text)
-            }
-            _ => TransportError::Io(text),
+            _ => match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                // What answered does not speak TLS: its bytes are no TLS
+                // record (rustls: invalid content type, a record too
+                // large, a message that does not decode).
+                Some(rustls::Error::InvalidMessage(_)) => TransportError::NotTls(text),
+                Some(_) => TransportError::Tls(text),
+                None => TransportError::Io(text),
+            },
         }
     }
 

@@ -21,56 +21,28 @@ pub struct Endpoint {
 
 impl Endpoint {
     /// Parses `https://HOST[:PORT][/…]` (also `http://`, and a bare host as
-    /// client-go does, meaning https).
+    /// client-go does, meaning https), with [`crate::url::parse`].
     pub fn parse(url: &str) -> Result<Self> {
-        // Go's net/url refuses any ASCII control character (CTL) in a URL.
-        if url.bytes().any(|b| b < 0x20 || b == 0x7f) {
+        let scheme_missing = !url.contains("://");
+        let parsed = crate::url::parse(url, "https").ok_or_else(|| bad_url(url))?;
+        let https = match parsed.scheme.as_str() {
+            "https" => true,
+            "http" => false,
+            _ => return Err(bad_url(url)),
+        };
+        if parsed.userinfo.is_some() {
             return Err(bad_url(url));
         }
-        let (https, rest, scheme_missing) = if let Some(r) = url.strip_prefix("https://") {
-            (true, r, false)
-        } else if let Some(r) = url.strip_prefix("http://") {
-            (false, r, false)
-        } else if url.contains("://") {
-            return Err(bad_url(url));
-        } else {
-            (true, url, true)
-        };
-        let (authority, path) = match rest.find(['/', '?', '#']) {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, ""),
-        };
-        let path_prefix = path
-            .split(['?', '#'])
-            .next()
-            .unwrap_or("")
-            .trim_end_matches('/')
-            .to_string();
-        if authority.contains('@') {
-            return Err(bad_url(url));
-        }
-        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let (h, after) = v6.split_once(']').ok_or_else(|| bad_url(url))?;
-            (h.to_string(), after.strip_prefix(':'))
-        } else {
-            match authority.rsplit_once(':') {
-                Some((h, p)) => (h.to_string(), Some(p)),
-                None => (authority.to_string(), None),
-            }
-        };
-        let port = match port {
-            Some(p) => p.parse().map_err(|_| bad_url(url))?,
+        let port = match parsed.port {
+            Some(p) => p,
             None if https => 443,
             None => 80,
         };
-        if host.is_empty() {
-            return Err(bad_url(url));
-        }
         Ok(Self {
-            host,
+            host: parsed.host,
             port,
             https,
-            path_prefix,
+            path_prefix: parsed.path.trim_end_matches('/').to_string(),
             scheme_missing,
         })
     }
@@ -104,5 +76,21 @@ mod tests {
         let e = Endpoint::parse("1.2.3.4").unwrap();
         assert!(e.scheme_missing && e.https && e.port == 443);
         assert!(Endpoint::parse("ftp://h").is_err());
+        assert_eq!(
+            Endpoint::parse("HTTPS://H:1/p?q#f").unwrap().path_prefix,
+            "/p"
+        );
+        for bad in [
+            "https://h:abc",
+            "https://h:70000",
+            "https://h:",
+            "https://u:p@h",
+            "https://h\n",
+            "https://[::1",
+            "https://a:1:2",
+            "",
+        ] {
+            assert!(Endpoint::parse(bad).is_err(), "{bad:?}");
+        }
     }
 }

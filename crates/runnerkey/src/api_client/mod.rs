@@ -228,7 +228,11 @@ impl ApiClient {
     /// Sends one request (its path after the endpoint's path prefix, as
     /// client-go does) and reads the response, within the client's deadline
     /// and size limits, on the client's pooled connection (opened when there
-    /// is none; once more on a new one when the server had closed it).
+    /// is none). A request that failed on a reused connection (the server
+    /// had closed it) is sent once more on a new one only when it is
+    /// idempotent, as Go's net/http decides: GET, HEAD, OPTIONS and TRACE.
+    /// A POST, PUT or PATCH is never sent twice: the server may have acted
+    /// on the first (a second CertificateSigningRequest, a second token).
     pub fn request(
         &self,
         method: &str,
@@ -241,7 +245,7 @@ impl ApiClient {
         match self.send(method, path, body.as_deref()) {
             // A pooled connection the server had closed (no new one was
             // opened for this request): once more, on a new connection.
-            Err(TransportError::Io(_)) if opened() == before => {
+            Err(TransportError::Io(_)) if opened() == before && idempotent(method) => {
                 self.send(method, path, body.as_deref())
             }
             other => other,
@@ -271,7 +275,7 @@ impl ApiClient {
             }
         };
         let mut response = result.map_err(|e| self.transport_error(e))?;
-        self.read(&mut response)
+        self.read(&mut response, method, path)
     }
 
     /// A request to `path` (after the endpoint's prefix), with the bearer
@@ -300,6 +304,8 @@ impl ApiClient {
     fn read(
         &self,
         response: &mut ureq::http::Response<ureq::Body>,
+        method: &str,
+        path: &str,
     ) -> std::result::Result<Response, TransportError> {
         let status = response.status().as_u16();
         let body = response
@@ -308,7 +314,11 @@ impl ApiClient {
             .limit(MAX_RESPONSE_BODY as u64)
             .read_to_vec()
             .map_err(|e| self.transport_error(e))?;
-        Ok(Response { status, body })
+        Ok(Response {
+            status,
+            body,
+            request: format!("{method} {path}"),
+        })
     }
 
     /// Opens a watch (`path` with `watch=true`) and hands each event —
@@ -331,7 +341,7 @@ impl ApiClient {
             .run(request)
             .map_err(|e| self.transport_error(e))?;
         if response.status().as_u16() != 200 {
-            return Ok(Watched::Refused(self.read(&mut response)?));
+            return Ok(Watched::Refused(self.read(&mut response, "GET", path)?));
         }
         let mut reader = std::io::BufReader::new(Deadlined {
             inner: response
@@ -444,6 +454,13 @@ impl TransportError {
             TransportError::ServerCert { problem, .. } => format!("{problem:?}"),
         }
     }
+}
+
+/// Whether Go's net/http would send `method` again after a failure on a
+/// reused connection (`Request.isReplayable`: GET, HEAD, OPTIONS, TRACE;
+/// runnerkey sends no `Idempotency-Key`).
+fn idempotent(method: &str) -> bool {
+    matches!(method, "GET" | "HEAD" | "OPTIONS" | "TRACE")
 }
 
 #[cfg(test)]

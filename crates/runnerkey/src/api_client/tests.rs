@@ -86,11 +86,17 @@ fn requests_share_one_connection_and_chunked_bodies_are_read() {
     let (port, accepted) = serve(vec![ok("{\"v\":1}"), chunked, ok("x")], 1);
     let c = client(port);
     let first = c.request("GET", "/version", None).unwrap();
-    assert_eq!((first.status, first.json()["v"].as_i64()), (200, Some(1)));
+    assert_eq!(
+        (first.status, first.json("v").unwrap()["v"].as_i64()),
+        (200, Some(1))
+    );
     let second = c
         .request("POST", "/apis/x", Some(&serde_json::json!({"k": "v"})))
         .unwrap();
-    assert_eq!((second.status, second.json()["a"].as_i64()), (201, Some(1)));
+    assert_eq!(
+        (second.status, second.json("a").unwrap()["a"].as_i64()),
+        (201, Some(1))
+    );
     assert_eq!(c.request("GET", "/z", None).unwrap().body, b"x");
     assert_eq!(accepted.load(Ordering::SeqCst), 1);
 }
@@ -194,4 +200,178 @@ fn the_user_agent_names_runnerkey_its_version_and_purpose() {
         )
         .as_str()]
     );
+}
+
+/// A server whose first connection answers one request, then reads the
+/// next and closes without answering (a server that closed a kept-alive
+/// connection as the request arrived); later connections answer every
+/// request. Returns the requests it read (method and path), in order.
+fn serve_dropping_the_second() -> (u16, Arc<std::sync::Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for n in 0.. {
+            let Ok((stream, _)) = listener.accept() else {
+                return;
+            };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut writer = stream;
+            let mut answered = 0;
+            while let Some(head) = read_request(&mut reader) {
+                let line = head.lines().next().unwrap_or("");
+                let request: Vec<&str> = line.split(' ').take(2).collect();
+                log.lock().unwrap().push(request.join(" "));
+                if n == 0 && answered == 1 {
+                    break;
+                }
+                let _ = writer.write_all(&ok("{}"));
+                answered += 1;
+            }
+        }
+    });
+    (port, seen)
+}
+
+#[test]
+fn only_idempotent_requests_are_sent_again_after_a_reused_connection_fails() {
+    for (method, again) in [
+        ("GET", true),
+        ("HEAD", true),
+        ("POST", false),
+        ("PUT", false),
+        ("PATCH", false),
+        ("DELETE", false),
+    ] {
+        let (port, seen) = serve_dropping_the_second();
+        let c = client(port);
+        c.request("GET", "/first", None).unwrap();
+        let body = (method != "GET" && method != "HEAD").then(|| serde_json::json!({}));
+        let result = c.request(method, "/second", body.as_ref());
+        let requests = seen.lock().unwrap().clone();
+        let second = format!("{method} /prefix/second");
+        let sent = requests.iter().filter(|r| **r == second).count();
+        if again {
+            assert!(result.is_ok(), "{method}: {result:?}");
+            assert_eq!(sent, 2, "{method}: {requests:?}");
+        } else {
+            assert!(
+                matches!(result, Err(TransportError::Io(_))),
+                "{method}: {result:?}"
+            );
+            assert_eq!(sent, 1, "{method} was sent again: {requests:?}");
+        }
+    }
+}
+
+#[test]
+fn an_https_host_answered_by_plain_http_is_not_tls() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        if let Ok((mut s, _)) = listener.accept() {
+            let _ = s.read(&mut [0u8; 1024]);
+            let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+        }
+    });
+    let endpoint = Endpoint::parse(&format!("https://127.0.0.1:{port}")).unwrap();
+    let c = ApiClient::new(
+        endpoint,
+        &[],
+        Credentials::Anonymous,
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let err = c.request("GET", "/version", None).unwrap_err();
+    assert!(matches!(err, TransportError::NotTls(_)), "{err:?}");
+}
+
+#[test]
+fn a_body_that_is_not_json_is_an_error_naming_the_request() {
+    let (port, _) = serve(vec![ok("<html>proxy error</html>")], 1);
+    let r = client(port).request("GET", "/version", None).unwrap();
+    let e = r.json("the server's version").unwrap_err();
+    assert_eq!(e.request, "GET /version");
+    assert!(
+        e.to_string().contains("expected the server's version"),
+        "{e}"
+    );
+}
+
+/// `c` going through `proxy` (the environment is not touched: tests run
+/// in parallel).
+fn through(c: ApiClient, proxy: &str) -> ApiClient {
+    let d = &c.dialer;
+    let proxy = crate::proxy::ProxyConfig {
+        https_proxy: None,
+        http_proxy: Some(proxy.into()),
+        no_proxy: String::new(),
+    }
+    .proxy_for(false, "10.0.0.1", 80);
+    let dialer = Arc::new(dial::Dialer {
+        endpoint: d.endpoint.clone(),
+        verifier: d.verifier.clone(),
+        config: d.config.clone(),
+        timeout: d.timeout,
+        deadline: d.deadline,
+        proxy,
+        opened: AtomicUsize::new(0),
+    });
+    let agent =
+        ureq::Agent::with_parts(c.agent.config().clone(), Connect(dialer.clone()), NoResolve);
+    ApiClient { dialer, agent, ..c }
+}
+
+/// A proxy that reads one CONNECT, checks its target, sends `answer`,
+/// then, when `serve` is set, answers the request that comes through the
+/// tunnel itself.
+fn proxy(answer: &'static [u8], target_port: u16, serve: bool) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let Ok((stream, _)) = listener.accept() else {
+            return;
+        };
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut writer = stream;
+        let head = read_request(&mut reader).unwrap_or_default();
+        let expected = format!("CONNECT 127.0.0.1:{target_port} HTTP/1.1\r\n");
+        if !head.starts_with(&expected) {
+            return;
+        }
+        let _ = writer.write_all(answer);
+        if serve && read_request(&mut reader).is_some() {
+            let _ = writer.write_all(&ok("{\"through\":true}"));
+        }
+    });
+    port
+}
+
+#[test]
+fn requests_go_through_a_proxys_tunnel_and_its_refusals_are_named() {
+    // The API server is never reached directly: the proxy answers for it.
+    let target = 9;
+    let opened = proxy(b"HTTP/1.1 200 Connection established\r\n\r\n", target, true);
+    let c = through(client(target), &format!("http://127.0.0.1:{opened}"));
+    let r = c.request("GET", "/version", None).unwrap();
+    assert_eq!(r.json("x").unwrap()["through"], serde_json::json!(true));
+
+    let refusing = proxy(
+        b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 4\r\n\r\nnope",
+        target,
+        false,
+    );
+    let c = through(client(target), &format!("http://127.0.0.1:{refusing}"));
+    match c.request("GET", "/version", None) {
+        Err(TransportError::Proxy(m)) => {
+            assert!(m.contains("refused the tunnel") && m.contains("407"), "{m}");
+        }
+        other => panic!("{other:?}"),
+    }
+
+    let garbage = proxy(b"HTTP/1.1 200 OK\r\nno header here\r\n\r\n", target, false);
+    let c = through(client(target), &format!("http://127.0.0.1:{garbage}"));
+    let err = c.request("GET", "/version", None).unwrap_err();
+    assert!(matches!(err, TransportError::Proxy(_)), "{err:?}");
 }

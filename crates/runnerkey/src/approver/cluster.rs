@@ -22,14 +22,12 @@ pub(super) struct ApiCluster<'a> {
     pub client: &'a ApiClient,
 }
 
-fn answered(status: u16, body: &Value, what: &str) -> String {
-    let message: String = body["message"]
-        .as_str()
-        .unwrap_or("")
-        .chars()
-        .take(300)
-        .collect();
-    format!("{what}: the API server answered HTTP {status}: {message}")
+fn answered(r: &crate::api_client::Response, what: &str) -> String {
+    let message: String = r.message().chars().take(300).collect();
+    format!(
+        "{what}: the API server answered HTTP {}: {message}",
+        r.status
+    )
 }
 
 impl Cluster for ApiCluster<'_> {
@@ -43,13 +41,9 @@ impl Cluster for ApiCluster<'_> {
             )
             .map_err(|e| e.detail())?;
         if r.status != 201 && r.status != 200 {
-            return Err(answered(
-                r.status,
-                &r.json(),
-                "creating a SubjectAccessReview",
-            ));
+            return Err(answered(&r, "creating a SubjectAccessReview"));
         }
-        Ok(r.json())
+        r.json("a SubjectAccessReview").map_err(|e| e.to_string())
     }
 
     fn update_approval(&self, name: &str, object: &Value) -> Result<bool, String> {
@@ -60,7 +54,7 @@ impl Cluster for ApiCluster<'_> {
         match r.status {
             200 | 201 => Ok(true),
             409 => Ok(false),
-            s => Err(answered(s, &r.json(), "updating the approval")),
+            _ => Err(answered(&r, "updating the approval")),
         }
     }
 
@@ -70,9 +64,12 @@ impl Cluster for ApiCluster<'_> {
             .request("GET", &format!("{PATH}/{name}"), None)
             .map_err(|e| e.detail())?;
         match r.status {
-            200 => Ok(Some(r.json())),
+            200 => r
+                .json("a CertificateSigningRequest")
+                .map(Some)
+                .map_err(|e| e.to_string()),
             404 => Ok(None),
-            s => Err(answered(s, &r.json(), "reading the request")),
+            _ => Err(answered(&r, "reading the request")),
         }
     }
 }

@@ -151,11 +151,7 @@ impl Approver {
                 Ok(Watched::Ended) | Err(TransportError::Timeout(_)) => {}
                 Ok(Watched::Refused(r)) => {
                     self.count_error("watch");
-                    return Err(refused(
-                        r.status,
-                        &r.json(),
-                        "watching CertificateSigningRequests",
-                    ));
+                    return Err(refused(&r, "watching CertificateSigningRequests"));
                 }
                 Err(e) => {
                     self.count_error("watch");
@@ -199,13 +195,11 @@ impl Approver {
             })?;
             if got.status != 200 {
                 self.count_error("list");
-                return Err(refused(
-                    got.status,
-                    &got.json(),
-                    "listing CertificateSigningRequests",
-                ));
+                return Err(refused(&got, "listing CertificateSigningRequests"));
             }
-            let page = got.json();
+            let page = got
+                .json("a list of CertificateSigningRequests")
+                .map_err(|e| e.answered("listing CertificateSigningRequests", got.status))?;
             for object in page["items"].as_array().into_iter().flatten() {
                 let meta = &object["metadata"];
                 uids.insert(meta["uid"].as_str().unwrap_or("").to_string());

@@ -37,13 +37,11 @@ pub(super) fn approve(
         .request("GET", &format!("{PATH}/{name}"), None)
         .map_err(|e| api(e, server))?;
     if got.status != 200 {
-        return Err(refused(
-            got.status,
-            &got.json(),
-            "reading the CertificateSigningRequest",
-        ));
+        return Err(refused(&got, "reading the CertificateSigningRequest"));
     }
-    let mut value = got.json();
+    let mut value = got
+        .json("a CertificateSigningRequest")
+        .map_err(|e| e.answered("reading the CertificateSigningRequest", got.status))?;
     let object = K8sCsr::parse(&value.to_string())?;
     // A final state first: a denied or failed request is not looked at.
     let conditions = value["status"]["conditions"]
@@ -128,8 +126,7 @@ fn put_condition(
         .map_err(|e| api(e, server))?;
     if put.status != 200 && put.status != 201 {
         return Err(refused(
-            put.status,
-            &put.json(),
+            &put,
             if kind == "Denied" {
                 "denying the CertificateSigningRequest"
             } else {

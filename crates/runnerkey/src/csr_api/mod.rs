@@ -254,12 +254,11 @@ pub(crate) fn api(e: TransportError, server: &str) -> Error {
     .into()
 }
 
-pub(crate) fn refused(status: u16, body: &Value, what: &'static str) -> Error {
-    let message = body["message"].as_str().unwrap_or("");
+pub(crate) fn refused(answer: &crate::api_client::Response, what: &'static str) -> Error {
     CsrApiProblem::Answered {
         what,
-        status,
-        message: message.chars().take(400).collect(),
+        status: answer.status,
+        message: answer.message().chars().take(400).collect(),
     }
     .into()
 }
@@ -460,14 +459,12 @@ impl SubmitParams {
             .request("POST", PATH, Some(&body))
             .map_err(|e| api(e, server))?;
         if created.status != 201 && created.status != 200 {
-            return Err(refused(
-                created.status,
-                &created.json(),
-                "creating the CertificateSigningRequest",
-            ));
+            return Err(refused(&created, "creating the CertificateSigningRequest"));
         }
         let created_status = created.status;
-        let created = created.json();
+        let created = created
+            .json("the CertificateSigningRequest created")
+            .map_err(|e| e.answered("creating the CertificateSigningRequest", created_status))?;
         let name = created["metadata"]["name"]
             .as_str()
             .ok_or_else(|| {
@@ -551,13 +548,11 @@ fn adopt(client: &ApiClient, server: &str, name: &str, uid: &str, key: &PrivateK
         ));
     }
     if got.status != 200 {
-        return Err(refused(
-            got.status,
-            &got.json(),
-            "reading the CertificateSigningRequest",
-        ));
+        return Err(refused(&got, "reading the CertificateSigningRequest"));
     }
-    let value = got.json();
+    let value = got
+        .json("a CertificateSigningRequest")
+        .map_err(|e| e.answered("reading the CertificateSigningRequest", got.status))?;
     if value["metadata"]["uid"].as_str() != Some(uid) {
         return Err(not("another request has taken its name"));
     }

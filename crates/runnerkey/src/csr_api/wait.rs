@@ -87,13 +87,11 @@ impl Wait<'_> {
                     return Err(self.gone("deleted before its certificate was read"));
                 }
                 Ok(got) if got.status != 200 => {
-                    return Err(refused(
-                        got.status,
-                        &got.json(),
-                        "reading the CertificateSigningRequest",
-                    ));
+                    return Err(refused(&got, "reading the CertificateSigningRequest"));
                 }
-                Ok(got) => Some(got.json()),
+                Ok(got) => Some(got.json("a CertificateSigningRequest").map_err(|e| {
+                    e.answered("reading the CertificateSigningRequest", got.status)
+                })?),
                 // The server away for a moment: look again until the wait ends.
                 Err(_) if Instant::now() + self.poll < self.deadline => None,
                 Err(e) => return Err(api(e, self.server)),

@@ -107,11 +107,21 @@ impl Ctx {
                 return self.then(NextStep::IssueCertificate { renew: true });
             }
             200 => {
-                let Some(v) = version.json()["gitVersion"].as_str().map(str::to_string) else {
+                let answer = version.json("a Kubernetes version object (gitVersion)");
+                let Some(v) = answer
+                    .as_ref()
+                    .ok()
+                    .and_then(|a| a["gitVersion"].as_str())
+                    .map(str::to_string)
+                else {
+                    let why = match answer {
+                        Err(e) => e.to_string(),
+                        Ok(_) => "GET /version answered without a gitVersion".into(),
+                    };
                     return self.find(
                         Code::ApiError,
                         Severity::Error,
-                        format!("{host} answered GET /version without a gitVersion: it is not a Kubernetes API server"),
+                        format!("{host}: {why}: it is not a Kubernetes API server"),
                         "point host at the API server (kube-apiserver, usually port 6443)".into(),
                     );
                 };
@@ -284,7 +294,18 @@ impl Ctx {
             let path = format!("/apis/authentication.k8s.io/{version}/selfsubjectreviews");
             match client.request("POST", &path, Some(&body)) {
                 Ok(r) if r.status == 200 || r.status == 201 => {
-                    let info = &r.json()["status"]["userInfo"];
+                    let answer = match r.json("a SelfSubjectReview") {
+                        Ok(a) => a,
+                        Err(e) => {
+                            return self.find(
+                                Code::SelfSubjectReview,
+                                Severity::Warning,
+                                e.to_string(),
+                                "nothing to do unless other checks fail".into(),
+                            );
+                        }
+                    };
+                    let info = &answer["status"]["userInfo"];
                     let user = UserInfo {
                         username: info["username"].as_str().unwrap_or("").to_string(),
                         groups: info["groups"]

@@ -126,7 +126,9 @@ pub(super) fn review(
         .request("POST", path, Some(&body))
         .map_err(|e| format!("{kind} failed: {}", e.detail()))?;
     match r.status {
-        200 | 201 => r.json()["status"]["allowed"]
+        200 | 201 => r
+            .json(&format!("a {kind}"))
+            .map_err(|e| format!("{kind} failed: {e}"))?["status"]["allowed"]
             .as_bool()
             .ok_or_else(|| format!("{kind} answered without status.allowed")),
         403 => Err(format!("{kind} is forbidden for this identity (HTTP 403)")),
@@ -194,7 +196,9 @@ pub(super) fn admin_bindings(
         if r.status != 200 {
             return Err(format!("listing {kind}s answered HTTP {}", r.status));
         }
-        let list = r.json();
+        let list = r
+            .json(&format!("a {kind}List"))
+            .map_err(|e| format!("listing {kind}s: {e}"))?;
         for b in list["items"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
             let admin =
                 b["roleRef"]["kind"] == "ClusterRole" && b["roleRef"]["name"] == "cluster-admin";

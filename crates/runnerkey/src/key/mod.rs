@@ -161,9 +161,16 @@ impl PrivateKey {
             .header("Proc-Type")
             .is_some_and(|v| v.contains("ENCRYPTED"))
         {
-            return Err(Error::UnsupportedKeyEncryption(
-                "OpenSSL's legacy PEM encryption (Proc-Type: 4,ENCRYPTED)".into(),
-            ));
+            let cipher = block
+                .header("DEK-Info")
+                .and_then(|v| v.split(',').next())
+                .filter(|c| {
+                    !c.is_empty() && c.len() <= 32 && c.bytes().all(|b| b.is_ascii_graphic())
+                })
+                .unwrap_or("an unnamed cipher");
+            return Err(Error::UnsupportedKeyEncryption(format!(
+                "OpenSSL's legacy PEM encryption (Proc-Type: 4,ENCRYPTED, DEK-Info {cipher}; what `openssl ec -aes256` and `openssl genrsa -traditional -aes256` write)"
+            )));
         }
         match block.label().as_ref() {
             "PRIVATE KEY" => {

@@ -159,3 +159,27 @@ fn writing_a_key_creates_its_directory_private() {
     assert_eq!((mode(&path), mode(path.parent().unwrap())), (0o600, 0o700));
     assert_eq!(mode(&dir.path().join("new")), 0o755);
 }
+
+#[test]
+fn openssl_legacy_encryption_is_refused_naming_the_cipher_and_its_conversion_reads() {
+    let fixtures =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/pki");
+    let legacy = std::fs::read(fixtures.join("ec-p256-legacy-aes256.key.pem")).unwrap();
+    let e = PrivateKey::from_pem(&legacy, Some(b"runnerkey")).unwrap_err();
+    let text = e.to_string();
+    assert!(
+        matches!(e.root(), Error::UnsupportedKeyEncryption(_)),
+        "{e}"
+    );
+    for part in [
+        "Proc-Type: 4,ENCRYPTED",
+        "AES-256-CBC",
+        "openssl ec -aes256",
+        "openssl pkcs8 -topk8 -v2 aes-256-cbc",
+    ] {
+        assert!(text.contains(part), "{part:?} missing: {text}");
+    }
+    let converted = std::fs::read(fixtures.join("ec-p256-legacy-aes256-topk8.key.pem")).unwrap();
+    let key = PrivateKey::from_pem(&converted, Some(b"runnerkey")).unwrap();
+    assert_eq!(key.format(), KeyFormat::EncryptedPkcs8);
+}
