@@ -873,10 +873,13 @@ pub struct IssueArgs {
     /// Overwrite existing files (with --keep-valid: a new key and certificate even when the existing ones are fine).
     #[arg(long)]
     pub force: bool,
-    /// Keep a key and certificate that are still good (same identity, accepted by the CA, not within --renew-before of the end); issue only what is missing, wrong or about to expire. A second run changes nothing; with --batch, a batch run again (after an interruption, or on a schedule) redoes only that.
+    /// Keep a key and certificate that are still good (same identity, accepted by the CA, not due for renewal by the policy `renew` uses: --renew-at, --renew-before); issue only what is missing, wrong or due. A second run changes nothing (files untouched); with --batch, a batch run again (after an interruption, or from a timer) redoes only that.
     #[arg(long)]
     pub keep_valid: bool,
-    /// With --keep-valid: re-issue a certificate that expires within this, e.g. 30d [default: 30d].
+    /// With --keep-valid: due after this fraction of the lifetime, less a jitter of up to 5 % fixed per certificate (as `renew`) [default: 0.667].
+    #[arg(long, value_name = "FRACTION", requires = "keep_valid")]
+    pub renew_at: Option<f64>,
+    /// With --keep-valid: also due within this of the end, e.g. 7d.
     #[arg(long, value_name = "DURATION", requires = "keep_valid")]
     pub renew_before: Option<String>,
     /// With --keep-valid: show what would change; write nothing.

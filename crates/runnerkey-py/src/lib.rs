@@ -48,6 +48,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(kube::request_token, m)?)?;
     m.add_function(wrap_pyfunction!(kube::status_prometheus, m)?)?;
     m.add_function(wrap_pyfunction!(kube::setup, m)?)?;
+    m.add_function(wrap_pyfunction!(batch::install_credentials, m)?)?;
     m.add_function(wrap_pyfunction!(cli_main, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

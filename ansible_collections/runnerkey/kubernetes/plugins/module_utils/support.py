@@ -59,8 +59,13 @@ ISSUE_OPTIONS = dict(
         choices=["ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096", "ed25519"],
     ),
     days=dict(type="int", default=365),
-    renew_before=dict(type="str", default="30d"),
     force=dict(type="bool", default=False),
+)
+
+#: When a certificate is due: the policy renew renews by.
+RENEWAL_OPTIONS = dict(
+    renew_at=dict(type="float"),
+    renew_before=dict(type="str"),
 )
 
 #: How the CA options combine.
@@ -91,10 +96,13 @@ def fail(module, error):
     module.fail_json(msg=str(error), error=type(error).__name__, **extra)
 
 
-def issue_args(params):
-    """The new-key-and-certificate options of the task, as runnerkey's keyword
-    arguments."""
-    return dict((name, params[name]) for name in ISSUE_OPTIONS)
+def issue_args(params, *groups):
+    """The new-key-and-certificate options of the task (and those of the
+    option groups given), as runnerkey's keyword arguments."""
+    names = list(ISSUE_OPTIONS)
+    for group in groups:
+        names.extend(group)
+    return dict((name, params[name]) for name in names)
 
 
 def result_of(module, report):

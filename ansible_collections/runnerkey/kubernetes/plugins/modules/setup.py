@@ -52,6 +52,10 @@ options:
     description: Where the key, certificate, C(ca.crt), C(rbac.yaml) and C(kubeconfig) are written.
     type: path
     default: /etc/ssl/kubernetes
+  renew_before:
+    description: Re-issue a kept certificate that expires within this duration (e.g. C(30d), C(720h)).
+    type: str
+    default: 30d
   install_dir:
     description:
       - Where those files will live on the runner host, when they are written elsewhere and
@@ -180,6 +184,7 @@ def main():
         auth=dict(type="str", default="certificate", choices=["certificate", "token"]),
         token_service_account=dict(type="str", no_log=False),
         token_duration=dict(type="str", default="24h", no_log=False),
+        renew_before=dict(type="str", default="30d"),
     )
     argument_spec.update(CA_OPTIONS)
     argument_spec.update(CLUSTER_OPTIONS)
@@ -214,6 +219,7 @@ def main():
             install_dir=p["install_dir"],
             namespace=p["namespace"],
             service_account=p["service_account"],
+            renew_before=p["renew_before"],
             dry_run=module.check_mode,
             **issue_args(p)
         )
