@@ -657,20 +657,20 @@ def k8s_csr(csr: CertificateRequest, *, name: str, expiration: Optional[str] = N
 def k8s_csr_certificate(data: _Data, key: PrivateKey) -> Certificate:
     """The certificate from ``kubectl get csr NAME -o json`` (or yaml), checked against ``key``; CsrNotIssuedError while pending, denied or failed."""
 
-def doctor(config: _Path, *, runner: Union[str, int, None] = None, online: bool = False, timeout: float = 10.0) -> _DoctorReport:
+def doctor(config: _Path, *, runner: Union[str, int, None] = None, online: bool = False, timeout: Union[float, str] = ...) -> _DoctorReport:
     """Diagnoses the kubernetes runners of a config; ``online`` connects exactly as the runner does."""
 
-def doctor_kubeconfig(kubeconfig: Optional[_Path] = None, *, context: Optional[str] = None, namespace: Optional[str] = None, online: bool = False, timeout: float = 10.0) -> _DoctorReport:
+def doctor_kubeconfig(kubeconfig: Optional[_Path] = None, *, context: Optional[str] = None, namespace: Optional[str] = None, online: bool = False, timeout: Union[float, str] = ...) -> _DoctorReport:
     """Diagnoses one kubeconfig context (``runnerkey doctor --kubeconfig``): ``kubeconfig``, or
     the files of ``KUBECONFIG`` (else ``~/.kube/config``) merged as kubectl merges them; the
     current context or ``context``; the runner's permissions are checked in ``namespace`` (default:
     the context's, else ``default``). Relative paths are read beside the file that names them;
     exec plugins and auth providers are reported, not run."""
 
-def k8s_csr_submit(csr: CertificateRequest, key: PrivateKey, *, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, name: Optional[str] = None, generate_name: str = "runnerkey-", expiration: Optional[str] = None, approve: bool = False, wait: float = 300.0) -> Certificate:
+def k8s_csr_submit(csr: CertificateRequest, key: PrivateKey, *, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, name: Optional[str] = None, generate_name: str = "runnerkey-", expiration: Optional[str] = None, approve: bool = False, wait: Union[float, str] = ...) -> Certificate:
     """Has the cluster sign ``csr`` through its CSR API (``runnerkey k8s-csr submit``): creates the
     request for the kube-apiserver-client signer, approves it when ``approve`` (and allowed),
-    waits up to ``wait`` seconds, and returns the certificate after checking that it belongs to
+    waits up to ``wait`` (seconds, or a duration like "5m"), and returns the certificate after checking that it belongs to
     ``key``, names exactly the CSR's identity and is accepted by the cluster CA. The object is
     deleted afterwards (left for an approver when still pending)."""
 
@@ -680,13 +680,13 @@ def k8s_csr_approve(name: str, *, expect_user: Optional[str] = None, expect_grou
     whoever submitted it (a renewal of one's own) — the kube-apiserver-client signer and client
     usages. With ``deny``, a request that is not approved is marked Denied with the reason."""
 
-def renew(*, config: _Path, runner: Union[str, int], ca: Optional[CertificateAuthority] = None, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, approve: bool = False, wait: float = 300.0, renew_at: float = ..., renew_before: Optional[str] = None, force: bool = False, dry_run: bool = False, online: bool = True, timeout: float = 10.0, expect_service_account: Optional[tuple[str, str]] = None, expect_user: Optional[str] = None, expect_groups: Sequence[str] = ...) -> _RenewReport:
+def renew(*, config: _Path, runner: Union[str, int], ca: Optional[CertificateAuthority] = None, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, approve: bool = False, wait: Union[float, str] = ..., renew_at: float = ..., renew_before: Optional[str] = None, force: bool = False, dry_run: bool = False, online: bool = True, timeout: Union[float, str] = ..., expect_service_account: Optional[tuple[str, str]] = None, expect_user: Optional[str] = None, expect_groups: Sequence[str] = ...) -> _RenewReport:
     """Renews the runner's client certificate when it is due (``runnerkey renew``): always a new
     key, the same user, groups and lifetime; checked offline against ``ca_file`` and, when the
     API server answers, by authenticating with it (a pair it refuses is not installed:
     ``online["result"] == "refused"``); switched atomically under the stable paths, the previous
     pair kept. config.toml is not touched. With ``kubeconfig`` instead of ``ca``, the cluster signs
-    through its CSR API (``approve`` to approve it too; ``wait`` seconds for the certificate).
+    through its CSR API (``approve`` to approve it too; ``wait``: seconds or a duration like "5m", for the certificate).
     A runner with a service account token (``bearer_token``) gets a new token from the
     TokenRequest API with ``kubeconfig``, written to ``bearer_token`` (backed up, locked) — only
     when the cluster the kubeconfig names takes the current token for the account it claims, and
@@ -700,7 +700,7 @@ def renew_units(*, runner: str, exec: Sequence[str], writable: Sequence[_Path], 
     --require-usable …``), a gitlab-runner.service drop-in running it as ``ExecStartPre=``
     (``runnerkey systemd``); written to ``install_root/etc/systemd/system`` when given."""
 
-def request_token(*, namespace: str, service_account: str, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, duration: str = "24h", create_service_account: bool = False, timeout: float = 30.0) -> _IssuedToken:
+def request_token(*, namespace: str, service_account: str, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, duration: str = "24h", create_service_account: bool = False, timeout: Union[float, str] = ...) -> _IssuedToken:
     """A token for the service account from the cluster's TokenRequest API, with the kubeconfig's
     identity (``kubectl create token``); the API server may shorten ``duration`` (``clamped``)."""
 
@@ -723,10 +723,10 @@ def install_credentials(dir: _Path, *, key: Union[str, bytes], cert: Union[str, 
     ``renew_before``: the policy ``renew`` uses); a different CA certificate is then switched
     in with that pair. The offered pair must itself be valid. ``dry_run`` writes nothing."""
 
-def setup(*, config: _Path, runner: Union[str, int], server: str, ca: Optional[CertificateAuthority] = None, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, approve: bool = False, wait: float = 300.0, user: str = "gitlab-admin", groups: Sequence[str] = ..., out_dir: _Path = ..., install_dir: Optional[_Path] = None, namespace: str = "gitlab-runner", service_account: str = "gitlab-deployer", algorithm: str = "ecdsa-p256", days: int = 365, renew_before: str = "30d", force: bool = False, dry_run: bool = False, auth: Literal["certificate", "token"] = "certificate", token_service_account: Optional[str] = None, token_duration: str = "24h") -> _SetupReport:
+def setup(*, config: _Path, runner: Union[str, int], server: str, ca: Optional[CertificateAuthority] = None, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, approve: bool = False, wait: Union[float, str] = ..., user: str = "gitlab-admin", groups: Sequence[str] = ..., out_dir: _Path = ..., install_dir: Optional[_Path] = None, namespace: str = "gitlab-runner", service_account: str = "gitlab-deployer", algorithm: str = "ecdsa-p256", days: int = 365, renew_before: str = "30d", force: bool = False, dry_run: bool = False, auth: Literal["certificate", "token"] = "certificate", token_service_account: Optional[str] = None, token_duration: str = "24h") -> _SetupReport:
     """The whole procedure, all or nothing and idempotent (see ``runnerkey setup``); the report.
     With ``ca``, signed here; with ``kubeconfig`` instead, through the cluster's CSR API (``approve``
-    to approve it too, ``wait`` seconds for the certificate), no CA key anywhere. With
+    to approve it too, ``wait``: seconds or a duration like "5m", for the certificate), no CA key anywhere. With
     ``auth="token"`` and ``kubeconfig``, the runner authenticates as ``token_service_account``
     (in ``namespace``, created when missing) with a TokenRequest token of ``token_duration``
     written to ``bearer_token``; ``service_account`` stays the job pods' account."""

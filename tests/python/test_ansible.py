@@ -385,12 +385,14 @@ def test_collection_token_setup_and_renew(collections: Path, tmp_path: Path) -> 
         auth: token
         token_service_account: runner
         token_duration: 1h
+        wait: 1m30s
       register: s
     - runnerkey.kubernetes.renew:
         config: {cfg}
         runner: deploy
         kubeconfig: {kcs['token-admin']}
         expect_service_account: gitlab-runner/runner
+        wait: 90
         force: {str(force).lower()}
       register: r
     - ansible.builtin.copy:

@@ -85,7 +85,7 @@ fn pem(name: &str, value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
 /// `renew_before`: the policy `renew` uses). Returns the report (changed,
 /// action, note, subject, not_after, files).
 #[pyfunction]
-#[pyo3(signature = (dir, *, key, cert, ca, name = "runner".to_string(), user = None, groups = Vec::new(), renew_at = None, renew_before = None, dry_run = false))]
+#[pyo3(signature = (dir, *, key, cert, ca, name = "runner", user = None, groups = Vec::new(), renew_at = None, renew_before = None, dry_run = false))]
 #[allow(clippy::too_many_arguments)]
 pub fn install_credentials(
     py: Python<'_>,
@@ -93,7 +93,7 @@ pub fn install_credentials(
     key: &Bound<'_, PyAny>,
     cert: &Bound<'_, PyAny>,
     ca: &Bound<'_, PyAny>,
-    name: String,
+    name: &str,
     user: Option<String>,
     groups: Vec<String>,
     renew_at: Option<f64>,

@@ -35,7 +35,7 @@ CLUSTER_OPTIONS = dict(
     kubeconfig=dict(type="path"),
     context=dict(type="str"),
     approve=dict(type="bool", default=False),
-    wait=dict(type="float", default=300),
+    wait=dict(type="raw", default=300),
 )
 
 #: The options that name one runner of config.toml.
@@ -44,6 +44,15 @@ RUNNER_OPTIONS = dict(
     runner=dict(type="str"),
     runner_index=dict(type="int"),
 )
+
+
+def wait_of(params):
+    """The task's wait as runnerkey takes it: seconds (a number) or a
+    duration ("5m"); anything else is left to runnerkey to refuse."""
+    wait = params["wait"]
+    if isinstance(wait, (int, float)) and not isinstance(wait, bool):
+        return float(wait)
+    return str(wait)
 
 
 def runner_of(params):

@@ -168,6 +168,7 @@ from ansible_collections.runnerkey.kubernetes.plugins.module_utils.support impor
     require_runnerkey,
     result_of,
     runner_of,
+    wait_of,
     runnerkey,
 )
 
@@ -206,7 +207,7 @@ def main():
             kubeconfig=p["kubeconfig"],
             context=p["context"],
             approve=p["approve"],
-            wait=p["wait"],
+            wait=wait_of(p),
             auth=p["auth"],
             token_service_account=p["token_service_account"],
             token_duration=p["token_duration"],
