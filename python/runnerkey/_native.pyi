@@ -54,6 +54,17 @@ class _EnsureReport(TypedDict):
     note: str
     warnings: list[str]
 
+class _InstallReport(TypedDict):
+    """What :func:`install_credentials` did (or would do)."""
+
+    changed: bool
+    dry_run: bool
+    action: Literal["installed", "ca-updated", "kept", "unchanged"]
+    note: str
+    subject: str
+    not_after: str
+    files: list[str]
+
 _Severity = Literal["error", "warning", "info"]
 
 class _Finding(TypedDict):
@@ -518,22 +529,26 @@ class CertificateAuthority:
         """A v3 client certificate for the CSR: ``days`` (default 365) or ``duration`` like "8760h", never past the CA."""
     def issue(self, *, user: str, groups: Sequence[str] = ..., algorithm: str = "ecdsa-p256", days: Optional[int] = None, duration: Optional[str] = None, allow_system_masters: bool = False) -> tuple[PrivateKey, Certificate]:
         """A new key and a client certificate for ``user`` and ``groups``."""
-    def ensure(self, *, cert_path: _Path, key_path: _Path, ca_path: _Path, user: str, groups: Sequence[str] = ..., algorithm: str = "ecdsa-p256", days: Optional[int] = None, duration: Optional[str] = None, renew_before: str = "30d", force: bool = False, dry_run: bool = False, allow_system_masters: bool = False) -> _EnsureReport:
+    def ensure(self, *, cert_path: _Path, key_path: _Path, ca_path: _Path, user: str, groups: Sequence[str] = ..., algorithm: str = "ecdsa-p256", days: Optional[int] = None, duration: Optional[str] = None, renew_at: Optional[float] = None, renew_before: Optional[str] = None, force: bool = False, dry_run: bool = False, allow_system_masters: bool = False) -> _EnsureReport:
         """Keep the key and certificate when still good (same identity,
-        accepted by this CA, more than ``renew_before`` left, e.g. "30d");
-        issue what is missing, wrong or about to expire; copy the CA
+        accepted by this CA, not due for renewal by the policy ``renew``
+        uses: after ``renew_at`` of the lifetime, default 2/3, less a
+        jitter fixed per certificate, or within ``renew_before`` of the
+        end, e.g. "7d"); issue what is missing, wrong or due; copy the CA
         certificate when it differs. An existing key is kept unless
         ``force``. Missing directories are created (the key's 0700); a
         second call changes nothing. ``dry_run`` writes nothing."""
-    def issue_many(self, entries: Union[str, Sequence[Mapping[str, Any]]], *, algorithm: str = "ecdsa-p256", days: Optional[int] = None, duration: Optional[str] = None, groups: Sequence[str] = ..., user_template: Optional[str] = None, allow_system_masters: bool = False, overwrite: bool = False, keep_valid: bool = False, renew_before: str = "30d", threads: int = 0) -> _BatchReport:
+    def issue_many(self, entries: Union[str, Sequence[Mapping[str, Any]]], *, algorithm: str = "ecdsa-p256", days: Optional[int] = None, duration: Optional[str] = None, groups: Sequence[str] = ..., user_template: Optional[str] = None, allow_system_masters: bool = False, overwrite: bool = False, keep_valid: bool = False, renew_at: Optional[float] = None, renew_before: Optional[str] = None, threads: int = 0) -> _BatchReport:
         """One new key and certificate per entry (``{"user" or "host", "groups", "out_dir"}`` and
         optional ``name``, ``algorithm``, ``days``; or JSON-lines text). Every entry is checked
         first (a bad one raises, naming its line, before anything is written); then they are
         signed on ``threads`` threads (0: four per core, to overlap signing with disk syncs) with the GIL released, each entry's files
         written all or nothing. An entry given ``host`` gets ``user_template`` with ``{host}``
         replaced; ``groups`` are added to every entry's. With ``keep_valid``, an entry whose key
-        and certificate are still good (more than ``renew_before`` left) is kept, so a batch
-        run again after an interruption or on a schedule issues only what is missing or due."""
+        and certificate are still good and not due (as ``ensure``: ``renew_at``, ``renew_before``)
+        is kept untouched, so a batch run again after an interruption or from a timer issues
+        only what is missing, wrong or due. Default file names are the user with ``:`` (and any
+        character unsafe in a file name or for scp/rsync) replaced by ``-``."""
     def write_kubeadm(self, directory: _Path, overwrite: bool = False) -> list[pathlib.Path]:
         """Writes ca.crt (0644) and ca.key (0600, PKCS#1/SEC1) into ``directory``."""
 
@@ -642,20 +657,20 @@ def k8s_csr(csr: CertificateRequest, *, name: str, expiration: Optional[str] = N
 def k8s_csr_certificate(data: _Data, key: PrivateKey) -> Certificate:
     """The certificate from ``kubectl get csr NAME -o json`` (or yaml), checked against ``key``; CsrNotIssuedError while pending, denied or failed."""
 
-def doctor(config: _Path, *, runner: Union[str, int, None] = None, online: bool = False, timeout: float = 10.0) -> _DoctorReport:
+def doctor(config: _Path, *, runner: Union[str, int, None] = None, online: bool = False, timeout: Union[float, str] = ...) -> _DoctorReport:
     """Diagnoses the kubernetes runners of a config; ``online`` connects exactly as the runner does."""
 
-def doctor_kubeconfig(kubeconfig: Optional[_Path] = None, *, context: Optional[str] = None, namespace: Optional[str] = None, online: bool = False, timeout: float = 10.0) -> _DoctorReport:
+def doctor_kubeconfig(kubeconfig: Optional[_Path] = None, *, context: Optional[str] = None, namespace: Optional[str] = None, online: bool = False, timeout: Union[float, str] = ...) -> _DoctorReport:
     """Diagnoses one kubeconfig context (``runnerkey doctor --kubeconfig``): ``kubeconfig``, or
     the files of ``KUBECONFIG`` (else ``~/.kube/config``) merged as kubectl merges them; the
     current context or ``context``; the runner's permissions are checked in ``namespace`` (default:
     the context's, else ``default``). Relative paths are read beside the file that names them;
     exec plugins and auth providers are reported, not run."""
 
-def k8s_csr_submit(csr: CertificateRequest, key: PrivateKey, *, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, name: Optional[str] = None, generate_name: str = "runnerkey-", expiration: Optional[str] = None, approve: bool = False, wait: float = 300.0) -> Certificate:
+def k8s_csr_submit(csr: CertificateRequest, key: PrivateKey, *, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, name: Optional[str] = None, generate_name: str = "runnerkey-", expiration: Optional[str] = None, approve: bool = False, wait: Union[float, str] = ...) -> Certificate:
     """Has the cluster sign ``csr`` through its CSR API (``runnerkey k8s-csr submit``): creates the
     request for the kube-apiserver-client signer, approves it when ``approve`` (and allowed),
-    waits up to ``wait`` seconds, and returns the certificate after checking that it belongs to
+    waits up to ``wait`` (seconds, or a duration like "5m"), and returns the certificate after checking that it belongs to
     ``key``, names exactly the CSR's identity and is accepted by the cluster CA. The object is
     deleted afterwards (left for an approver when still pending)."""
 
@@ -673,7 +688,7 @@ class _ApproverDecision(TypedDict):
     identity: Optional[str]
     detail: Optional[str]
 
-def approver_run_once(*, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, in_cluster: bool = False, deny: bool = False, subresource: str = "selfclient", rate: str = "3/1h", timeout: float = 30.0) -> list[_ApproverDecision]:
+def approver_run_once(*, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, in_cluster: bool = False, deny: bool = False, subresource: str = "selfclient", rate: str = "3/1h", timeout: Union[float, str] = 30.0) -> list[_ApproverDecision]:
     """Decides every pending kube-apiserver-client request once (``runnerkey approver run
     --once``): approves a renewal of its submitter's own identity when a SubjectAccessReview
     grants the submitter ``create`` on ``certificatesigningrequests/<subresource>``; leaves
@@ -687,13 +702,13 @@ def approver_unit(program: _Path, kubeconfig: _Path, *, metrics_address: str = "
     """The text of ``runnerkey-approver.service`` for a control-plane host: ``program``
     ``approver run`` with ``kubeconfig`` passed as a systemd credential, confined."""
 
-def renew(*, config: _Path, runner: Union[str, int], ca: Optional[CertificateAuthority] = None, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, approve: bool = False, wait: float = 300.0, renew_at: float = ..., renew_before: Optional[str] = None, force: bool = False, dry_run: bool = False, online: bool = True, timeout: float = 10.0, expect_service_account: Optional[tuple[str, str]] = None, expect_user: Optional[str] = None, expect_groups: Sequence[str] = ...) -> _RenewReport:
+def renew(*, config: _Path, runner: Union[str, int], ca: Optional[CertificateAuthority] = None, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, approve: bool = False, wait: Union[float, str] = ..., renew_at: float = ..., renew_before: Optional[str] = None, force: bool = False, dry_run: bool = False, online: bool = True, timeout: Union[float, str] = ..., expect_service_account: Optional[tuple[str, str]] = None, expect_user: Optional[str] = None, expect_groups: Sequence[str] = ...) -> _RenewReport:
     """Renews the runner's client certificate when it is due (``runnerkey renew``): always a new
     key, the same user, groups and lifetime; checked offline against ``ca_file`` and, when the
     API server answers, by authenticating with it (a pair it refuses is not installed:
     ``online["result"] == "refused"``); switched atomically under the stable paths, the previous
     pair kept. config.toml is not touched. With ``kubeconfig`` instead of ``ca``, the cluster signs
-    through its CSR API (``approve`` to approve it too; ``wait`` seconds for the certificate).
+    through its CSR API (``approve`` to approve it too; ``wait``: seconds or a duration like "5m", for the certificate).
     A runner with a service account token (``bearer_token``) gets a new token from the
     TokenRequest API with ``kubeconfig``, written to ``bearer_token`` (backed up, locked) — only
     when the cluster the kubeconfig names takes the current token for the account it claims, and
@@ -718,7 +733,7 @@ def systemd_units(config: _Path, *, runner: Union[str, int], program: _Path, ca_
     renewal refreshes ``status --prometheus`` after every attempt.
     Written to ``install_root/etc/systemd/system`` when given."""
 
-def request_token(*, namespace: str, service_account: str, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, duration: str = "24h", create_service_account: bool = False, timeout: float = 30.0) -> _IssuedToken:
+def request_token(*, namespace: str, service_account: str, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, duration: str = "24h", create_service_account: bool = False, timeout: Union[float, str] = ...) -> _IssuedToken:
     """A token for the service account from the cluster's TokenRequest API, with the kubeconfig's
     identity (``kubectl create token``); the API server may shorten ``duration`` (``clamped``)."""
 
@@ -731,10 +746,20 @@ def status(config: _Path, *, runner: Union[str, int, None] = None, renew_at: flo
 def status_prometheus(config: _Path, *, runner: Union[str, int, None] = None, renew_at: float = ..., renew_before: Optional[str] = None) -> str:
     """:func:`status` as Prometheus text, for node_exporter's textfile collector."""
 
-def setup(*, config: _Path, runner: Union[str, int], server: str, ca: Optional[CertificateAuthority] = None, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, approve: bool = False, wait: float = 300.0, user: str = "gitlab-admin", groups: Sequence[str] = ..., out_dir: _Path = ..., install_dir: Optional[_Path] = None, namespace: str = "gitlab-runner", service_account: str = "gitlab-deployer", algorithm: str = "ecdsa-p256", days: int = 365, renew_before: str = "30d", force: bool = False, dry_run: bool = False, auth: Literal["certificate", "token"] = "certificate", token_service_account: Optional[str] = None, token_duration: str = "24h") -> _SetupReport:
+def install_credentials(dir: _Path, *, key: Union[str, bytes], cert: Union[str, bytes], ca: Union[str, bytes], name: str = "runner", user: Optional[str] = None, groups: Sequence[str] = ..., renew_at: Optional[float] = None, renew_before: Optional[str] = None, dry_run: bool = False) -> _InstallReport:
+    """Install a key, certificate and CA certificate made on the control plane into the
+    credential directory ``dir`` (``NAME.key`` 0600, ``NAME.crt``, ``ca.crt``) as one unit:
+    a new version switched in by one atomic rename. Nothing changes when ``dir`` holds them
+    already, or holds a pair of its own (renewed on this host by ``renew``) that belongs
+    together, is for ``user`` and ``groups`` (default: the offered certificate's identity),
+    is accepted by the offered CA certificate and is not due (``renew_at``,
+    ``renew_before``: the policy ``renew`` uses); a different CA certificate is then switched
+    in with that pair. The offered pair must itself be valid. ``dry_run`` writes nothing."""
+
+def setup(*, config: _Path, runner: Union[str, int], server: str, ca: Optional[CertificateAuthority] = None, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, approve: bool = False, wait: Union[float, str] = ..., user: str = "gitlab-admin", groups: Sequence[str] = ..., out_dir: _Path = ..., install_dir: Optional[_Path] = None, namespace: str = "gitlab-runner", service_account: str = "gitlab-deployer", algorithm: str = "ecdsa-p256", days: int = 365, renew_before: str = "30d", force: bool = False, dry_run: bool = False, auth: Literal["certificate", "token"] = "certificate", token_service_account: Optional[str] = None, token_duration: str = "24h") -> _SetupReport:
     """The whole procedure, all or nothing and idempotent (see ``runnerkey setup``); the report.
     With ``ca``, signed here; with ``kubeconfig`` instead, through the cluster's CSR API (``approve``
-    to approve it too, ``wait`` seconds for the certificate), no CA key anywhere. With
+    to approve it too, ``wait``: seconds or a duration like "5m", for the certificate), no CA key anywhere. With
     ``auth="token"`` and ``kubeconfig``, the runner authenticates as ``token_service_account``
     (in ``namespace``, created when missing) with a TokenRequest token of ``token_duration``
     written to ``bearer_token``; ``service_account`` stays the job pods' account."""

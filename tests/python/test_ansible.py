@@ -206,12 +206,41 @@ def test_ansible_test_sanity() -> None:
     assert 'Running sanity test "validate-modules"' in p.stdout + p.stderr
 
 
-def test_docs_fleet_playbook_runs_and_then_changes_nothing(collections: Path, tmp_path: Path) -> None:
-    """docs/ansible/fleet.yml as it is, on three "hosts" that are local
-    directories: the identities are issued on the "control plane", installed
-    on each runner, and the runners configured; a second run changes
-    nothing."""
-    make_ca(tmp_path, "pki")
+def fleet_commands() -> list[str]:
+    """The one-time commands fleet.yml's header gives, as written."""
+    text = (ROOT / "docs" / "ansible" / "fleet.yml").read_text()
+    return [line.removeprefix("#   ") for line in text.splitlines()
+            if line.startswith(("#   runnerkey ", "#   kubectl "))]
+
+
+def fleet_snapshot(tmp: Path, hosts: list[str]) -> dict[str, tuple[bytes, int]]:
+    """Every file (and link target) of the staging area and the runners."""
+    out = {}
+    for d in [tmp / "stage", *(tmp / h for h in hosts)]:
+        for p in sorted(d.rglob("*")):
+            if p.is_symlink():
+                out[str(p)] = (os.readlink(p).encode(), p.lstat().st_mtime_ns)
+            elif p.is_file():
+                out[str(p)] = (p.read_bytes(), p.stat().st_mtime_ns)
+    return out
+
+
+def test_docs_fleet_playbook_on_a_real_control_plane(collections: Path, tmp_path: Path, control_plane) -> None:
+    """docs/ansible/fleet.yml as it is, against the real control plane, on
+    three "hosts" that are local directories: its header's commands run as
+    written; the identities are issued on the "control plane", installed on
+    each runner as one unit, and work against the API server; a second run
+    changes nothing (files byte- and mtime-identical); a pair `runnerkey
+    renew` rotated on a runner is left alone by the next run."""
+    from conftest import binary, ok
+    cp = control_plane
+    shell_env = dict(os.environ, KUBECONFIG=str(cp.admin), PATH=f"{binary().parent}{os.pathsep}{os.environ['PATH']}")
+    commands = fleet_commands()
+    assert any(c.startswith("runnerkey rbac --group gitlab-runners") for c in commands), commands
+    for command in commands:
+        p = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=shell_env, capture_output=True, text=True,
+                           timeout=120)
+        assert p.returncode == 0, f"{command}:\n{p.stdout}\n{p.stderr}"
     hosts = ["runner-01", "runner-02", "build-arm"]
     lines = ["[control_plane]", "cp ansible_connection=local", "", "[runners]"]
     for h in hosts:
@@ -219,32 +248,60 @@ def test_docs_fleet_playbook_runs_and_then_changes_nothing(collections: Path, tm
         (tmp_path / h / "config.toml").write_text(CONFIG.replace("my-runner", h))
         lines.append(f"{h} ansible_connection=local runnerkey_dir={tmp_path / h / 'k8s'} "
                      f"runnerkey_config={tmp_path / h / 'config.toml'}" + (" runnerkey_algorithm=ed25519" if h == "build-arm" else ""))
-    lines += ["", "[all:vars]", f"ansible_python_interpreter={sys.executable}", "runnerkey_server=https://10.0.0.1:6443"]
+    lines += ["", "[all:vars]", f"ansible_python_interpreter={sys.executable}", f"runnerkey_server={cp.server}"]
     (tmp_path / "inventory.ini").write_text("\n".join(lines) + "\n")
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_HOME=str(tmp_path / ".ansible"),
                ANSIBLE_NOCOLOR="1", HOME=str(tmp_path), ANSIBLE_FORKS="3")
     run = [str(BIN / "ansible-playbook"), "-i", str(tmp_path / "inventory.ini"), str(ROOT / "docs" / "ansible" / "fleet.yml"),
-           "-e", f"runnerkey_ca_dir={tmp_path / 'pki'} runnerkey_stage={tmp_path / 'stage'}"]
+           "-e", f"runnerkey_ca_dir={cp.pki} runnerkey_stage={tmp_path / 'stage'}"]
+
+    def play(*flags: str) -> str:
+        p = subprocess.run([*run, *flags], capture_output=True, text=True, env=env, timeout=600)
+        assert p.returncode == 0, p.stdout[-4000:] + p.stderr[-2000:]
+        return p.stdout
+
+    def recap(out: str) -> str:
+        return out[out.index("PLAY RECAP"):]
+
     # --check --diff on a fleet that has nothing yet: runs, writes nothing.
-    checked = subprocess.run([*run, "--check", "--diff"], capture_output=True, text=True, env=env, timeout=600)
-    assert checked.returncode == 0, checked.stdout[-4000:] + checked.stderr[-2000:]
+    play("--check", "--diff")
     assert not (tmp_path / "stage").exists() and not (tmp_path / "runner-01" / "k8s").exists()
-    first = subprocess.run(run, capture_output=True, text=True, env=env, timeout=600)
-    assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-2000:]
+    first = play()
     for h in hosts:
         k8s = tmp_path / h / "k8s"
-        assert (k8s / "runner.key").stat().st_mode & 0o777 == 0o600
+        # One version switched in: the stable paths are links into it.
+        assert (k8s / "runner.key").is_symlink() and (k8s / "ca.crt").is_symlink()
+        assert (k8s / "runner.key").stat().st_mode & 0o777 == 0o600 and k8s.stat().st_mode & 0o777 == 0o700
+        assert (k8s / "runner.key").read_bytes() == (tmp_path / "stage" / h / "runner.key").read_bytes()
         cert = runnerkey.Certificate.load(k8s / "runner.crt")
         assert (cert.user, cert.groups) == (f"gitlab-runner:{h}", ["gitlab-runners"])
-        openssl("verify", "-purpose", "sslclient", "-CAfile", tmp_path / "pki" / "ca.crt", k8s / "runner.crt")
+        openssl("verify", "-purpose", "sslclient", "-CAfile", cp.ca, k8s / "runner.crt")
         kube = tomllib.loads((tmp_path / h / "config.toml").read_text())["runners"][0]["kubernetes"]
-        assert kube["key_file"] == str(k8s / "runner.key") and kube["host"] == "https://10.0.0.1:6443"
-        assert (k8s / "runner.key").read_text().splitlines()[1] not in first.stdout
+        assert kube["key_file"] == str(k8s / "runner.key") and kube["host"] == cp.server
+        assert (k8s / "runner.key").read_text().splitlines()[1] not in first
+        # The identity works: the runner may make job pods in its namespace.
+        kc = tmp_path / f"{h}.kubeconfig"
+        ok("kubeconfig", "--server", cp.server, "--ca", kube["ca_file"], "--cert", kube["cert_file"],
+           "--key", kube["key_file"], "--out", kc)
+        assert cp.kubectl("auth", "can-i", "create", "pods", "-n", "gitlab-runner", kubeconfig=kc).stdout.strip() == "yes"
+        assert cp.kubectl("auth", "can-i", "create", "pods", "-n", "default", kubeconfig=kc,
+                          check=False).stdout.strip() == "no"
     assert runnerkey.PrivateKey.load(tmp_path / "build-arm" / "k8s" / "runner.key").algorithm == "Ed25519"
-    again = subprocess.run(run, capture_output=True, text=True, env=env, timeout=600)
-    assert again.returncode == 0, again.stdout[-4000:]
-    recap = again.stdout[again.stdout.index("PLAY RECAP"):]
-    assert recap.count("changed=0") == len(hosts), recap
+    before = fleet_snapshot(tmp_path, hosts)
+    again = play()
+    assert recap(again).count("changed=0") == len(hosts), recap(again)
+    assert fleet_snapshot(tmp_path, hosts) == before
+
+    # runnerkey renew on runner-01 rotates its pair; the playbook leaves it.
+    ok("renew", "--config", tmp_path / "runner-01" / "config.toml", "--runner", "runner-01", "--ca-dir", cp.pki, "--force")
+    k8s = tmp_path / "runner-01" / "k8s"
+    renewed = (k8s / "runner.key").read_bytes()
+    assert renewed != before[str(tmp_path / "stage" / "runner-01" / "runner.key")][0]
+    after_renew = fleet_snapshot(tmp_path, hosts)
+    third = play()
+    assert recap(third).count("changed=0") == len(hosts), recap(third)
+    assert fleet_snapshot(tmp_path, hosts) == after_renew
+    assert (k8s / "runner.key").read_bytes() == renewed
 
 
 def test_collection_renew_module(collections: Path, tmp_path: Path) -> None:
@@ -328,12 +385,14 @@ def test_collection_token_setup_and_renew(collections: Path, tmp_path: Path) -> 
         auth: token
         token_service_account: runner
         token_duration: 1h
+        wait: 1m30s
       register: s
     - runnerkey.kubernetes.renew:
         config: {cfg}
         runner: deploy
         kubeconfig: {kcs['token-admin']}
         expect_service_account: gitlab-runner/runner
+        wait: 90
         force: {str(force).lower()}
       register: r
     - ansible.builtin.copy:

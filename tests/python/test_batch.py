@@ -32,13 +32,13 @@ def test_a_thousand_entries_all_pass_openssl(tmp_path: Path) -> None:
     report = json.loads(r.out)
     assert (report["issued"], report["failed"]) == (1000, 0) and r.err == ""
     assert [e["line"] for e in report["results"]] == list(range(1, 1001))
-    certs = sorted(out.glob("rack-*/gitlab-runner:runner-*.crt"))
+    certs = sorted(out.glob("rack-*/gitlab-runner-runner-*.crt"))
     assert len(certs) == 1000
     # openssl verify takes many certificates at once; every one must be OK.
     v = openssl("verify", "-purpose", "sslclient", "-CAfile", ca_crt, *certs)
     assert v.stdout.decode().count(": OK\n") == 1000
     for i in (0, 517, 999):
-        cert = x509.load_pem_x509_certificate((out / f"rack-{i % 10}" / f"gitlab-runner:runner-{i}.crt").read_bytes())
+        cert = x509.load_pem_x509_certificate((out / f"rack-{i % 10}" / f"gitlab-runner-runner-{i}.crt").read_bytes())
         attrs = {a.oid.dotted_string: a.value for a in cert.subject}
         assert attrs["2.5.4.3"] == f"gitlab-runner:runner-{i}" and attrs["2.5.4.10"] == "gitlab-runners"
     keys = list(out.glob("rack-*/*.key"))
@@ -180,4 +180,38 @@ def test_keep_valid_resumes_a_batch_from_the_cli_and_python(tmp_path: Path) -> N
     report = ca.issue_many(batch.read_text(), user_template="gitlab-runner:{host}", keep_valid=True, renew_before="400d")
     assert (report["issued"], report["kept"]) == (4, 0), "inside the renewal window: all renewed"
     assert all(not r["kept"] and r["error"] is None for r in report["results"])
-    openssl("verify", "-purpose", "sslclient", "-CAfile", tmp_path / "ca" / "ca.crt", tmp_path / "h3" / "gitlab-runner:h3.crt")
+    openssl("verify", "-purpose", "sslclient", "-CAfile", tmp_path / "ca" / "ca.crt", tmp_path / "h3" / "gitlab-runner-h3.crt")
+
+
+def test_keep_valid_from_a_timer_issues_nothing_the_second_time(tmp_path: Path) -> None:
+    """`issue --batch --days 30 --keep-valid`, as docs/fleet.md runs it from
+    a timer: the second run issues none of the 40 pairs and leaves every
+    file byte- and mtime-identical, without a warning; a mismatched pair and
+    one for another identity are the only ones the third run re-issues. The
+    file names hold no ':' (scp and rsync would read a host)."""
+    make_ca(tmp_path)
+    batch = tmp_path / "fleet.jsonl"
+    batch.write_text(jsonl([{"host": f"runner-{i:02}", "out_dir": str(tmp_path / "fleet" / f"runner-{i:02}")}
+                            for i in range(40)]))
+    args = ["issue", "--ca-dir", tmp_path / "ca", "--batch", batch, "--user", "gitlab-runner:{host}",
+            "--group", "gitlab-runners", "--days", "30", "--keep-valid"]
+    first = ok(*args)
+    assert "issued 40 of 40" in first.out, first.out
+    assert not [p for p in (tmp_path / "fleet").rglob("*") if ":" in p.name]
+
+    def snapshot() -> dict[str, tuple[bytes, int]]:
+        return {str(p): (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted((tmp_path / "fleet").rglob("*"))
+                if p.is_file()}
+
+    before = snapshot()
+    second = ok(*args)
+    assert "issued 0, kept 40 still valid, of 40 certificates" in second.out, second.out
+    assert second.err == ""
+    assert snapshot() == before
+    r1, r2 = (tmp_path / "fleet" / f"runner-0{i}" / f"gitlab-runner-runner-0{i}.crt" for i in (1, 2))
+    r1.write_bytes(r2.read_bytes())
+    ok("issue", "--ca-dir", tmp_path / "ca", "--user", "gitlab-runner:runner-03", "--group", "elsewhere",
+       "--out-dir", tmp_path / "fleet" / "runner-03", "--name", "gitlab-runner-runner-03", "--force")
+    third = json.loads(ok(*args, "--json").out)
+    assert (third["issued"], third["kept"]) == (2, 38)
+    assert [r["user"] for r in third["results"] if not r["kept"]] == ["gitlab-runner:runner-01", "gitlab-runner:runner-03"]

@@ -245,6 +245,12 @@ def test_setup_and_doctor(tmp_path: Path) -> None:
     assert r["job_identity"] == "system:serviceaccount:ci:gitlab-deployer" and r["findings"] == []
     offline = runnerkey.doctor(cfg, runner="a", online=True, timeout=1.0)["runners"][0]
     assert offline["online"] and offline["findings"]
+    # Timeouts in the CLI's one syntax: seconds, or a duration.
+    for timeout in (1, 1.5, "1", "1s", "0m2s"):
+        assert runnerkey.doctor(cfg, runner="a", online=True, timeout=timeout)["runners"][0]["online"]
+    for bad in ("2d", "0", "soon", -1):
+        with pytest.raises(runnerkey.InvalidArgumentError, match="timeout"):
+            runnerkey.doctor(cfg, runner="a", online=True, timeout=bad)
 
 
 def test_errors_are_oserrors_and_valueerrors_where_they_fit(tmp_path: Path) -> None:

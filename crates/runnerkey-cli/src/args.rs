@@ -186,9 +186,9 @@ pub struct DoctorArgs {
     pub online: bool,
     #[command(flatten)]
     pub out: OutputArgs,
-    /// Seconds the whole online check may take, from the first connection to the last answer (each read is bounded too).
-    #[arg(long, default_value_t = 10)]
-    pub timeout: u64,
+    /// How long the whole online check may take, from the first connection to the last answer (each read is bounded too): seconds, or a duration such as 30s or 1m.
+    #[arg(long, value_name = "DURATION", default_value = "10")]
+    pub timeout: String,
     /// Check a kubeconfig's identity instead of gitlab-runner's config: FILE, or without a value the files of KUBECONFIG (else ~/.kube/config), merged as kubectl merges them.
     #[arg(long, value_name = "FILE", num_args = 0..=1, conflicts_with_all = ["config", "runner", "runner_index"])]
     pub kubeconfig: Option<Option<PathBuf>>,
@@ -230,7 +230,7 @@ pub struct CsrApiArgs {
     /// With --kubeconfig: approve the request too (when that identity may).
     #[arg(long, requires = "kubeconfig")]
     pub approve: bool,
-    /// With --kubeconfig: how long to wait for approval and the certificate.
+    /// With --kubeconfig: how long to wait for approval and the certificate: seconds, or a duration such as 90s, 5m or 1h30m.
     #[arg(long, requires = "kubeconfig", default_value = "5m")]
     pub wait: String,
     /// With --kubeconfig: accept a cluster entry with insecure-skip-tls-verify (the server's certificate is not checked: whoever sits between here and it reads the request and answers it); refused otherwise.
@@ -250,7 +250,7 @@ impl CsrApiArgs {
         let mut context = runnerkey::load_kubeconfig(std::slice::from_ref(file))?
             .resolve_context(self.context.as_deref(), &source)?;
         crate::csr_api::accept_insecure(&mut context, self.insecure_skip_tls_verify);
-        let wait = self.wait.parse::<runnerkey::Lifetime>()?.as_duration();
+        let wait = runnerkey::lifetime::timeout_from_text("wait", &self.wait)?;
         Ok(Some((context, self.approve, wait)))
     }
 }
@@ -299,9 +299,9 @@ pub struct RenewArgs {
     /// Do not authenticate with the new pair before switching (by default, when the API server answers, a pair it refuses is not installed).
     #[arg(long)]
     pub no_online: bool,
-    /// Seconds the online check may take.
-    #[arg(long, default_value_t = 10)]
-    pub timeout: u64,
+    /// How long the online check may take: seconds, or a duration such as 30s or 1m.
+    #[arg(long, value_name = "DURATION", default_value = "10")]
+    pub timeout: String,
     /// For a token runner: the service account NAMESPACE/NAME its token must be for (refused otherwise: config.toml may have been edited); `systemd` pins it.
     #[arg(long, value_name = "NS/NAME")]
     pub expect_service_account: Option<String>,
@@ -538,7 +538,7 @@ pub struct K8sCsrSubmitArgs {
     /// Approve it too (needs update on certificatesigningrequests/approval and approve on the signer).
     #[arg(long)]
     pub approve: bool,
-    /// How long to wait for approval and the certificate, e.g. 5m.
+    /// How long to wait for approval and the certificate: seconds, or a duration such as 90s, 5m or 1h30m.
     #[arg(long, default_value = "5m")]
     pub wait: String,
     /// Where the certificate goes.
@@ -786,9 +786,9 @@ pub struct SetArgs {
     /// Do not write config.toml.<timestamp>.bak first.
     #[arg(long)]
     pub no_backup: bool,
-    /// Seconds to wait for another editor's lock.
-    #[arg(long, default_value_t = 10)]
-    pub lock_timeout: u64,
+    /// How long to wait for another editor's lock: seconds, or a duration such as 30s.
+    #[arg(long, value_name = "DURATION", default_value = "10")]
+    pub lock_timeout: String,
     /// Show token values in the diff.
     #[arg(long)]
     pub show_secrets: bool,
@@ -975,10 +975,13 @@ pub struct IssueArgs {
     /// Overwrite existing files (with --keep-valid: a new key and certificate even when the existing ones are fine).
     #[arg(long)]
     pub force: bool,
-    /// Keep a key and certificate that are still good (same identity, accepted by the CA, not within --renew-before of the end); issue only what is missing, wrong or about to expire. A second run changes nothing; with --batch, a batch run again (after an interruption, or on a schedule) redoes only that.
+    /// Keep a key and certificate that are still good (same identity, accepted by the CA, not due for renewal by the policy `renew` uses: --renew-at, --renew-before); issue only what is missing, wrong or due. A second run changes nothing (files untouched); with --batch, a batch run again (after an interruption, or from a timer) redoes only that.
     #[arg(long)]
     pub keep_valid: bool,
-    /// With --keep-valid: re-issue a certificate that expires within this, e.g. 30d [default: 30d].
+    /// With --keep-valid: due after this fraction of the lifetime, less a jitter of up to 5 % fixed per certificate (as `renew`) [default: 0.667].
+    #[arg(long, value_name = "FRACTION", requires = "keep_valid")]
+    pub renew_at: Option<f64>,
+    /// With --keep-valid: also due within this of the end, e.g. 7d.
     #[arg(long, value_name = "DURATION", requires = "keep_valid")]
     pub renew_before: Option<String>,
     /// With --keep-valid: show what would change; write nothing.

@@ -43,8 +43,7 @@ pub fn issue(a: &IssueArgs, batch: &Path) -> Result<Outcome> {
     params.allow_system_masters = a.allow_system_masters;
     params.overwrite = a.force;
     if a.keep_valid {
-        let before = a.renew_before.as_deref().unwrap_or("30d");
-        params.keep_valid = Some(before.parse::<runnerkey::Lifetime>()?.as_duration());
+        params.keep_valid = Some(inputs::renewal(a.renew_at, a.renew_before.as_deref())?);
     }
     params.threads = a.jobs.unwrap_or(0);
     let ca = inputs::ca(&a.ca)?;

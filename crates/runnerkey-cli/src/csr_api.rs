@@ -120,7 +120,7 @@ pub fn submit(a: &K8sCsrSubmitArgs) -> Result<Outcome> {
     params.generate_name = Some(a.generate_name.clone());
     params.expiration = a.expiration.as_deref().map(duration).transpose()?;
     params.approve = a.approve;
-    params.wait = duration(&a.wait)?;
+    params.wait = runnerkey::lifetime::timeout_from_text("wait", &a.wait)?;
     let done = params.run(ctx, &csr, &key)?;
     runnerkey::file::write_atomic(
         &a.out,

@@ -145,7 +145,7 @@ pub fn run(a: &DoctorArgs) -> Result<Outcome> {
         let mut p = DoctorOptions::default();
         p.runner = a.runners.pick();
         p.online = a.online;
-        p.timeout = runnerkey::lifetime::timeout_from_secs("timeout", a.timeout as f64)?;
+        p.timeout = runnerkey::lifetime::timeout_from_text("timeout", &a.timeout)?;
         p.now = None;
         p
     };

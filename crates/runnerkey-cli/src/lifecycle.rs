@@ -231,7 +231,7 @@ pub fn renew(a: &RenewArgs) -> Result<Outcome> {
     params.force = a.force;
     params.dry_run = a.dry_run;
     params.online = !a.no_online;
-    params.timeout = runnerkey::lifetime::timeout_from_secs("timeout", a.timeout as f64)?;
+    params.timeout = runnerkey::lifetime::timeout_from_text("timeout", &a.timeout)?;
     if let Some(sa) = &a.expect_service_account {
         let (ns, name) = sa
             .split_once('/')

@@ -154,9 +154,7 @@ pub fn issue(a: &IssueArgs) -> Result<Outcome> {
         let mut ensure = EnsureParams::new(identity);
         ensure.algorithm = algorithm;
         ensure.lifetime = params.lifetime;
-        if let Some(before) = &a.renew_before {
-            ensure.renew_before = before.parse::<Lifetime>()?.as_duration();
-        }
+        ensure.renewal = inputs::renewal(a.renew_at, a.renew_before.as_deref())?;
         ensure.force = a.force;
         ensure.dry_run = a.dry_run;
         ensure.allow_system_masters = a.allow_system_masters;

@@ -1,7 +1,5 @@
 //! `runner-config show|set|lint`.
 
-use std::time::Duration;
-
 use runnerkey::runner_config::lint::{Finding, LintOptions, Severity};
 use runnerkey::runner_config::{
     Change, KubeKey, RunnerConfig, RunnerInfo, RunnerSelector, SaveOptions,
@@ -114,7 +112,7 @@ fn set(a: &SetArgs) -> Result<Outcome> {
     let options = {
         let mut p = SaveOptions::default();
         p.backup = !a.no_backup;
-        p.lock_timeout = Duration::from_secs(a.lock_timeout);
+        p.lock_timeout = runnerkey::lifetime::timeout_from_text("lock timeout", &a.lock_timeout)?;
         p
     };
     let runner = match &selector {

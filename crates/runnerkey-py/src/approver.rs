@@ -6,28 +6,28 @@ use std::path::PathBuf;
 use pyo3::prelude::*;
 use runnerkey::approver::{Approver, ApproverDeployment, ApproverParams, ApproverUnit};
 
-use crate::convert::to_python;
+use crate::convert::{Seconds, to_python};
 use crate::errors::IntoPy;
 
 fn params(
     deny: bool,
     subresource: String,
     rate: &str,
-    timeout: f64,
+    timeout: std::time::Duration,
 ) -> runnerkey::Result<ApproverParams> {
     runnerkey::k8s_name::check_label("subresource", &subresource)?;
     let mut p = ApproverParams::default();
     p.deny = deny;
     p.subresource = subresource;
     p.rate = rate.parse()?;
-    p.timeout = runnerkey::lifetime::timeout_from_secs("timeout", timeout)?;
+    p.timeout = timeout;
     Ok(p)
 }
 
 /// Decides every pending kube-apiserver-client request once (see
 /// `runnerkey approver run --once`): the decisions, as dicts.
 #[pyfunction]
-#[pyo3(signature = (*, kubeconfig = None, context = None, in_cluster = false, deny = false, subresource = runnerkey::approver::SELF_CLIENT.to_string(), rate = "3/1h", timeout = 30.0))]
+#[pyo3(signature = (*, kubeconfig = None, context = None, in_cluster = false, deny = false, subresource = runnerkey::approver::SELF_CLIENT.to_string(), rate = "3/1h", timeout = Seconds::Number(30.0)))]
 #[allow(clippy::too_many_arguments)]
 pub fn approver_run_once(
     py: Python<'_>,
@@ -37,9 +37,9 @@ pub fn approver_run_once(
     deny: bool,
     subresource: String,
     rate: &str,
-    timeout: f64,
+    timeout: Seconds,
 ) -> PyResult<Py<PyAny>> {
-    let params = params(deny, subresource, rate, timeout).py()?;
+    let params = params(deny, subresource, rate, timeout.duration("timeout")?).py()?;
     let decisions = py
         .detach(|| {
             let ctx = if in_cluster {

@@ -1,10 +1,13 @@
 //! `CertificateAuthority.issue_many`: the batch of the core, entries given
-//! as dicts (or JSON-lines text), signed with the GIL released.
+//! as dicts (or JSON-lines text), signed with the GIL released; and
+//! `install_credentials`, which installs a fleet host's pair.
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyCFunction, PyDict, PyString};
-use runnerkey::{BatchParams, CertificateAuthority};
+use pyo3::types::{PyBytes, PyCFunction, PyDict, PyString};
+use std::path::PathBuf;
+
+use runnerkey::{BatchParams, CertificateAuthority, Identity, InstallParams, OfferedPair};
 
 use crate::convert::to_python;
 use crate::errors::IntoPy;
@@ -60,4 +63,53 @@ pub fn issue_many(
         })
         .py()?;
     to_python(py, &report.data())
+}
+
+/// PEM text given as str or bytes.
+fn pem(name: &str, value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if let Ok(b) = value.cast::<PyBytes>() {
+        return Ok(b.as_bytes().to_vec());
+    }
+    if let Ok(s) = value.cast::<PyString>() {
+        return Ok(s.extract::<String>()?.into_bytes());
+    }
+    Err(PyTypeError::new_err(format!(
+        "{name} must be PEM text (str or bytes)"
+    )))
+}
+
+/// Installs a key, certificate and CA certificate made elsewhere (on the
+/// control plane) into the credential directory `dir` as one unit, unless
+/// it holds them already or holds a pair of its own (renewed on this host)
+/// that is still good for the identity and not due (`renew_at`,
+/// `renew_before`: the policy `renew` uses). Returns the report (changed,
+/// action, note, subject, not_after, files).
+#[pyfunction]
+#[pyo3(signature = (dir, *, key, cert, ca, name = "runner", user = None, groups = Vec::new(), renew_at = None, renew_before = None, dry_run = false))]
+#[allow(clippy::too_many_arguments)]
+pub fn install_credentials(
+    py: Python<'_>,
+    dir: PathBuf,
+    key: &Bound<'_, PyAny>,
+    cert: &Bound<'_, PyAny>,
+    ca: &Bound<'_, PyAny>,
+    name: &str,
+    user: Option<String>,
+    groups: Vec<String>,
+    renew_at: Option<f64>,
+    renew_before: Option<&str>,
+    dry_run: bool,
+) -> PyResult<Py<PyAny>> {
+    let (key, cert, ca) = (pem("key", key)?, pem("cert", cert)?, pem("ca", ca)?);
+    let mut params = InstallParams::new(dir, name);
+    params.identity = user.map(|u| Identity::new(u, groups)).transpose().py()?;
+    params.renewal = crate::pki::renewal(renew_at, renew_before).py()?;
+    params.dry_run = dry_run;
+    let offered = OfferedPair {
+        key: &key,
+        cert: &cert,
+        ca: &ca,
+    };
+    let report = py.detach(|| params.run(offered)).py()?;
+    to_python(py, &report)
 }

@@ -48,3 +48,24 @@ pub fn password(p: Option<Data>) -> Option<Vec<u8>> {
 pub fn bytes<'py>(py: Python<'py>, b: &[u8]) -> Bound<'py, PyBytes> {
     PyBytes::new(py, b)
 }
+
+/// A timeout or wait as Python gives it: seconds (int or float) or a
+/// duration string (`"90s"`, `"5m"`, `"1h30m"`), in the syntax of the CLI.
+#[derive(Clone, Debug, FromPyObject)]
+pub enum Seconds {
+    /// A number of seconds.
+    Number(f64),
+    /// A number of seconds or a duration, as text.
+    Text(String),
+}
+
+impl Seconds {
+    /// The checked duration, by the core's one parser.
+    pub fn duration(&self, what: &'static str) -> PyResult<std::time::Duration> {
+        match self {
+            Seconds::Number(secs) => runnerkey::lifetime::timeout_from_secs(what, *secs),
+            Seconds::Text(text) => runnerkey::lifetime::timeout_from_text(what, text),
+        }
+        .map_err(crate::errors::to_py)
+    }
+}

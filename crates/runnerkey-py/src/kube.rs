@@ -11,7 +11,7 @@ use runnerkey::setup::{CertSource, SetupParams};
 use runnerkey::{Identity, Lifetime};
 
 use crate::config::Runner;
-use crate::convert::{Data, to_python};
+use crate::convert::{Data, Seconds, to_python};
 use crate::errors::IntoPy;
 use crate::pki::{Certificate, CertificateAuthority, CertificateRequest, PrivateKey};
 
@@ -176,21 +176,20 @@ pub fn k8s_csr_certificate(data: Data, key: &PrivateKey) -> PyResult<Certificate
 
 /// Diagnoses the kubernetes runners of a config (online: connect as the runner does); a dict.
 #[pyfunction]
-#[pyo3(signature = (config, *, runner = None, online = false, timeout = 10.0))]
+#[pyo3(signature = (config, *, runner = None, online = false, timeout = Seconds::Number(10.0)))]
 pub fn doctor(
     py: Python<'_>,
     config: PathBuf,
     runner: Option<Runner>,
     online: bool,
-    timeout: f64,
+    timeout: Seconds,
 ) -> PyResult<Py<PyAny>> {
     let cfg = runnerkey::runner_config::RunnerConfig::load(&config).py()?;
     let options = {
         let mut p = DoctorOptions::default();
         p.runner = runner.map(Into::into);
         p.online = online;
-        p.timeout = runnerkey::lifetime::timeout_from_secs("timeout", timeout)
-            .map_err(crate::errors::to_py)?;
+        p.timeout = timeout.duration("timeout")?;
         p.now = None;
         p
     };
@@ -202,20 +201,19 @@ pub fn doctor(
 /// the files of KUBECONFIG (else ~/.kube/config); the current context or
 /// `context`; a dict.
 #[pyfunction]
-#[pyo3(signature = (kubeconfig = None, *, context = None, namespace = None, online = false, timeout = 10.0))]
+#[pyo3(signature = (kubeconfig = None, *, context = None, namespace = None, online = false, timeout = Seconds::Number(10.0)))]
 pub fn doctor_kubeconfig(
     py: Python<'_>,
     kubeconfig: Option<PathBuf>,
     context: Option<String>,
     namespace: Option<String>,
     online: bool,
-    timeout: f64,
+    timeout: Seconds,
 ) -> PyResult<Py<PyAny>> {
     let options = {
         let mut p = DoctorOptions::default();
         p.online = online;
-        p.timeout = runnerkey::lifetime::timeout_from_secs("timeout", timeout)
-            .map_err(crate::errors::to_py)?;
+        p.timeout = timeout.duration("timeout")?;
         p
     };
     let report = py
@@ -267,7 +265,7 @@ pub(crate) fn kube_context(
 /// `runnerkey k8s-csr submit`), approves it when asked, waits, checks and
 /// returns the certificate; the object is deleted afterwards.
 #[pyfunction]
-#[pyo3(signature = (csr, key, *, kubeconfig = None, context = None, name = None, generate_name = "runnerkey-", expiration = None, approve = false, wait = 300.0))]
+#[pyo3(signature = (csr, key, *, kubeconfig = None, context = None, name = None, generate_name = "runnerkey-", expiration = None, approve = false, wait = Seconds::Number(300.0)))]
 #[allow(clippy::too_many_arguments)]
 pub fn k8s_csr_submit(
     py: Python<'_>,
@@ -279,7 +277,7 @@ pub fn k8s_csr_submit(
     generate_name: &str,
     expiration: Option<&str>,
     approve: bool,
-    wait: f64,
+    wait: Seconds,
 ) -> PyResult<crate::pki::Certificate> {
     let mut p = runnerkey::SubmitParams::default();
     p.name = name;
@@ -289,7 +287,7 @@ pub fn k8s_csr_submit(
         .transpose()
         .py()?;
     p.approve = approve;
-    p.wait = runnerkey::lifetime::timeout_from_secs("wait", wait).map_err(crate::errors::to_py)?;
+    p.wait = wait.duration("wait")?;
     let done = py
         .detach(|| {
             p.run(
@@ -341,7 +339,7 @@ pub fn k8s_csr_approve(
 /// Renews a runner's client certificate when it is due (see `runnerkey
 /// renew`); the report as a dict.
 #[pyfunction]
-#[pyo3(signature = (*, config, runner, ca = None, kubeconfig = None, context = None, approve = false, wait = 300.0, renew_at = 2.0 / 3.0, renew_before = None, force = false, dry_run = false, online = true, timeout = 10.0, expect_service_account = None, expect_user = None, expect_groups = Vec::new()))]
+#[pyo3(signature = (*, config, runner, ca = None, kubeconfig = None, context = None, approve = false, wait = Seconds::Number(300.0), renew_at = 2.0 / 3.0, renew_before = None, force = false, dry_run = false, online = true, timeout = Seconds::Number(10.0), expect_service_account = None, expect_user = None, expect_groups = Vec::new()))]
 #[allow(clippy::too_many_arguments)]
 pub fn renew(
     py: Python<'_>,
@@ -351,13 +349,13 @@ pub fn renew(
     kubeconfig: Option<PathBuf>,
     context: Option<String>,
     approve: bool,
-    wait: f64,
+    wait: Seconds,
     renew_at: f64,
     renew_before: Option<&str>,
     force: bool,
     dry_run: bool,
     online: bool,
-    timeout: f64,
+    timeout: Seconds,
     expect_service_account: Option<(String, String)>,
     expect_user: Option<String>,
     expect_groups: Vec<String>,
@@ -375,10 +373,8 @@ pub fn renew(
     p.force = force;
     p.dry_run = dry_run;
     p.online = online;
-    p.timeout =
-        runnerkey::lifetime::timeout_from_secs("timeout", timeout).map_err(crate::errors::to_py)?;
-    let wait =
-        runnerkey::lifetime::timeout_from_secs("wait", wait).map_err(crate::errors::to_py)?;
+    p.timeout = timeout.duration("timeout")?;
+    let wait = wait.duration("wait")?;
     let report = match (&ca, kubeconfig) {
         (Some(ca), None) => {
             let ca = &ca.0;
@@ -413,7 +409,7 @@ fn ca_or_kubeconfig() -> PyErr {
 /// token`); a dict with the token itself (secret), its user, end and
 /// lifetime.
 #[pyfunction]
-#[pyo3(signature = (*, namespace, service_account, kubeconfig = None, context = None, duration = "24h", create_service_account = false, timeout = 30.0))]
+#[pyo3(signature = (*, namespace, service_account, kubeconfig = None, context = None, duration = "24h", create_service_account = false, timeout = Seconds::Number(30.0)))]
 #[allow(clippy::too_many_arguments)]
 pub fn request_token(
     py: Python<'_>,
@@ -423,13 +419,12 @@ pub fn request_token(
     context: Option<String>,
     duration: &str,
     create_service_account: bool,
-    timeout: f64,
+    timeout: Seconds,
 ) -> PyResult<Py<PyAny>> {
     let mut p = runnerkey::TokenRequestParams::new(namespace, service_account);
     p.duration = duration.parse::<Lifetime>().py()?.as_duration();
     p.create_service_account = create_service_account;
-    p.timeout =
-        runnerkey::lifetime::timeout_from_secs("timeout", timeout).map_err(crate::errors::to_py)?;
+    p.timeout = timeout.duration("timeout")?;
     let issued = py
         .detach(|| p.run(kube_context(kubeconfig, context.as_deref())?))
         .py()?;
@@ -473,7 +468,7 @@ pub fn status_prometheus(
 
 /// The whole procedure (see `runnerkey setup`); returns the report as a dict.
 #[pyfunction]
-#[pyo3(signature = (*, config, runner, server, ca = None, kubeconfig = None, context = None, approve = false, wait = 300.0, user = "gitlab-admin", groups = Vec::new(), out_dir = PathBuf::from("/etc/ssl/kubernetes"), install_dir = None, namespace = "gitlab-runner", service_account = "gitlab-deployer", algorithm = "ecdsa-p256", days = 365, renew_before = "30d", force = false, dry_run = false, auth = "certificate", token_service_account = None, token_duration = "24h"))]
+#[pyo3(signature = (*, config, runner, server, ca = None, kubeconfig = None, context = None, approve = false, wait = Seconds::Number(300.0), user = "gitlab-admin", groups = Vec::new(), out_dir = PathBuf::from("/etc/ssl/kubernetes"), install_dir = None, namespace = "gitlab-runner", service_account = "gitlab-deployer", algorithm = "ecdsa-p256", days = 365, renew_before = "30d", force = false, dry_run = false, auth = "certificate", token_service_account = None, token_duration = "24h"))]
 #[allow(clippy::too_many_arguments)]
 pub fn setup(
     py: Python<'_>,
@@ -484,7 +479,7 @@ pub fn setup(
     kubeconfig: Option<PathBuf>,
     context: Option<String>,
     approve: bool,
-    wait: f64,
+    wait: Seconds,
     user: &str,
     groups: Vec<String>,
     out_dir: PathBuf,
@@ -511,8 +506,7 @@ pub fn setup(
     p.renew_before = renew_before.parse::<Lifetime>().py()?.as_duration();
     p.force = force;
     p.dry_run = dry_run;
-    let wait =
-        runnerkey::lifetime::timeout_from_secs("wait", wait).map_err(crate::errors::to_py)?;
+    let wait = wait.duration("wait")?;
     let token = match auth {
         "certificate" => None,
         "token" => {

@@ -54,6 +54,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(approver::approver_run_once, m)?)?;
     m.add_function(wrap_pyfunction!(approver::approver_manifests, m)?)?;
     m.add_function(wrap_pyfunction!(approver::approver_unit, m)?)?;
+    m.add_function(wrap_pyfunction!(batch::install_credentials, m)?)?;
     m.add_function(wrap_pyfunction!(cli_main, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -409,12 +409,12 @@ impl CertificateAuthority {
     }
 
     /// Ensures a runner's key, certificate and CA certificate: keeps what
-    /// is still good (same identity, accepted by this CA, more than
-    /// `renew_before` left), issues what is missing, wrong or about to
-    /// expire, and changes nothing otherwise. With `dry_run`, writes
+    /// is still good (same identity, accepted by this CA, not due for
+    /// renewal by the policy `renew` uses: `renew_at`, `renew_before`),
+    /// issues what is missing, wrong or due, and changes nothing otherwise. With `dry_run`, writes
     /// nothing and reports what would change. Returns the report (changed,
     /// files, issued, subject, not_after, note, warnings).
-    #[pyo3(signature = (*, cert_path, key_path, ca_path, user, groups = Vec::new(), algorithm = "ecdsa-p256", days = None, duration = None, renew_before = "30d", force = false, dry_run = false, allow_system_masters = false))]
+    #[pyo3(signature = (*, cert_path, key_path, ca_path, user, groups = Vec::new(), algorithm = "ecdsa-p256", days = None, duration = None, renew_at = None, renew_before = None, force = false, dry_run = false, allow_system_masters = false))]
     #[allow(clippy::too_many_arguments)]
     fn ensure(
         &self,
@@ -427,7 +427,8 @@ impl CertificateAuthority {
         algorithm: &str,
         days: Option<i64>,
         duration: Option<&str>,
-        renew_before: &str,
+        renew_at: Option<f64>,
+        renew_before: Option<&str>,
         force: bool,
         dry_run: bool,
         allow_system_masters: bool,
@@ -435,7 +436,7 @@ impl CertificateAuthority {
         let mut p = EnsureParams::new(Identity::new(user, groups).py()?);
         p.algorithm = algorithm.parse().py()?;
         p.lifetime = lifetime(days, duration)?;
-        p.renew_before = renew_before.parse::<Lifetime>().py()?.as_duration();
+        p.renewal = renewal(renew_at, renew_before).py()?;
         p.force = force;
         p.dry_run = dry_run;
         p.allow_system_masters = allow_system_masters;
@@ -453,9 +454,9 @@ impl CertificateAuthority {
     /// text), every entry checked before the first is issued, signed on
     /// all cores with the GIL released; each entry's files written all or
     /// nothing. With `keep_valid`, an entry whose key and certificate are
-    /// still good (more than `renew_before` left) is kept. Returns the
+    /// still good and not due (`renew_at`, `renew_before`) is kept. Returns the
     /// report (issued, kept, failed, results, warnings).
-    #[pyo3(signature = (entries, *, algorithm = "ecdsa-p256", days = None, duration = None, groups = Vec::new(), user_template = None, allow_system_masters = false, overwrite = false, keep_valid = false, renew_before = "30d", threads = 0))]
+    #[pyo3(signature = (entries, *, algorithm = "ecdsa-p256", days = None, duration = None, groups = Vec::new(), user_template = None, allow_system_masters = false, overwrite = false, keep_valid = false, renew_at = None, renew_before = None, threads = 0))]
     #[allow(clippy::too_many_arguments)]
     fn issue_many(
         &self,
@@ -469,7 +470,8 @@ impl CertificateAuthority {
         allow_system_masters: bool,
         overwrite: bool,
         keep_valid: bool,
-        renew_before: &str,
+        renew_at: Option<f64>,
+        renew_before: Option<&str>,
         threads: usize,
     ) -> PyResult<Py<PyAny>> {
         let text = crate::batch::entries_text(py, entries)?;
@@ -481,7 +483,7 @@ impl CertificateAuthority {
         params.allow_system_masters = allow_system_masters;
         params.overwrite = overwrite;
         if keep_valid {
-            params.keep_valid = Some(renew_before.parse::<Lifetime>().py()?.as_duration());
+            params.keep_valid = Some(renewal(renew_at, renew_before).py()?);
         }
         params.threads = threads;
         crate::batch::issue_many(py, &self.0, text, params)
@@ -620,4 +622,20 @@ pub fn pem_decode<'py>(
 ) -> (Option<PemBlock>, Bound<'py, pyo3::types::PyBytes>) {
     let (block, rest) = runnerkey::PemBlock::decode(data);
     (block.map(PemBlock), pyo3::types::PyBytes::new(py, rest))
+}
+
+/// The renewal policy of `renew_at` (default two thirds of the lifetime)
+/// and `renew_before`: the one `renew` renews by.
+pub(crate) fn renewal(
+    renew_at: Option<f64>,
+    renew_before: Option<&str>,
+) -> runnerkey::Result<runnerkey::RenewalPolicy> {
+    let mut policy = match renew_at {
+        Some(at) => runnerkey::RenewalPolicy::at(at)?,
+        None => runnerkey::RenewalPolicy::default(),
+    };
+    if let Some(b) = renew_before {
+        policy.before = Some(b.parse::<Lifetime>()?.as_duration());
+    }
+    Ok(policy)
 }

@@ -4,7 +4,8 @@
 //!
 //! An entry is one JSON object per line:
 //! `{"user": "gitlab-runner:host-1", "groups": ["gitlab-runners"], "out_dir": "/srv/runners/host-1"}`
-//! with optional `name` (file base name, default the user), `algorithm`
+//! with optional `name` (file base name, default the user made safe for
+//! a file name and a command line: see [`file_base_name`]), `algorithm`
 //! and `days`. Instead of `user`, an entry may give `host`, filled into
 //! [`BatchParams::user_template`] (`gitlab-runner:{host}`). Blank lines and
 //! lines starting with `#` are skipped.
@@ -12,7 +13,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -24,6 +24,7 @@ use crate::identity::Identity;
 use crate::issue::{ClientFiles, IssueParams};
 use crate::key_algorithm::KeyAlgorithm;
 use crate::lifetime::Lifetime;
+use crate::renewal::RenewalPolicy;
 
 /// One entry's notAfter, whether its files were kept, and warnings; or
 /// why it failed.
@@ -46,7 +47,7 @@ pub enum BatchProblem {
         max: usize,
     },
     /// Two entries write one file.
-    #[error("{} is also written by line {first_line}", path.display())]
+    #[error("{} is also written by line {first_line}: give the entries distinct \"name\"s", path.display())]
     WrittenTwice {
         /// The file.
         path: PathBuf,
@@ -106,10 +107,11 @@ pub struct BatchParams {
     /// Replace existing key and certificate files.
     pub overwrite: bool,
     /// Keep an entry's key and certificate while they are still good (see
-    /// [`EnsureParams`]), renewing within this duration of the end; issue
-    /// only what is missing, wrong or due. A batch run again after an
-    /// interruption, or on a schedule, then redoes only that.
-    pub keep_valid: Option<Duration>,
+    /// [`EnsureParams`]) and not due by this policy (the one `renew`
+    /// renews by); issue only what is missing, wrong or due. A batch run
+    /// again after an interruption, or on a schedule, then redoes only
+    /// that, and leaves the files it keeps untouched.
+    pub keep_valid: Option<RenewalPolicy>,
     /// Threads; 0: four per core (up to 64), so that while some wait
     /// for their files to reach the disk (fsync), others sign.
     pub threads: usize,
@@ -370,7 +372,7 @@ impl BatchParams {
             None => self.lifetime,
         };
         lifetime.end_from(now)?;
-        let name = e.name.unwrap_or_else(|| identity.user.clone());
+        let name = e.name.unwrap_or_else(|| file_base_name(&identity.user));
         if e.out_dir.as_os_str().is_empty() {
             return Err(BatchProblem::BadOutDir { reason: "is empty" }.into());
         }
@@ -467,11 +469,11 @@ impl BatchParams {
     }
 
     fn issue_one(&self, ca: &CertificateAuthority, entry: &BatchEntry) -> EntryOutcome {
-        if let Some(renew_before) = self.keep_valid {
+        if let Some(renewal) = self.keep_valid {
             let mut ensure = EnsureParams::new(entry.identity.clone());
             ensure.algorithm = entry.algorithm;
             ensure.lifetime = entry.lifetime;
-            ensure.renew_before = renew_before;
+            ensure.renewal = renewal;
             ensure.force = self.overwrite;
             ensure.allow_system_masters = self.allow_system_masters;
             ensure.now = self.now;
@@ -500,6 +502,30 @@ impl BatchParams {
             .write_issued(&key, &issued.certificate, ca, self.overwrite)?;
         Ok((issued.certificate.not_after(), false, issued.warnings))
     }
+}
+
+/// The default base name of an entry's files: the user, with every
+/// character other than ASCII letters, digits, `.`, `-`, `_`, `@` and `+`
+/// replaced by `-`, and a leading `.` too (`gitlab-runner:runner-01` →
+/// `gitlab-runner-runner-01`). A `:` in a file name is read as a host by
+/// scp and rsync, and `/`, white space or quotes are no better; the user
+/// itself stays in the certificate as it is. Two users that give one name
+/// (`a:b`, `a-b`) are refused before anything is written
+/// ([`BatchProblem::WrittenTwice`]): give them a `name`.
+pub fn file_base_name(user: &str) -> String {
+    user.chars()
+        .enumerate()
+        .map(|(i, c)| {
+            if c.is_ascii_alphanumeric()
+                || matches!(c, '-' | '_' | '@' | '+')
+                || (c == '.' && i > 0)
+            {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
 }
 
 /// A host name for the user template: letters, digits, `.`, `-`, `_`.

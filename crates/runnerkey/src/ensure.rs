@@ -4,7 +4,6 @@
 //! `CertificateAuthority.ensure` and the Ansible module `client_cert` run.
 
 use std::path::Path;
-use std::time::Duration;
 
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -19,6 +18,7 @@ use crate::keep_or_issue::keep_or_issue;
 use crate::key::KeyAlgorithm;
 use crate::lifetime::{Lifetime, rfc3339};
 use crate::plan::{FileAction, Plan};
+use crate::renewal::RenewalPolicy;
 
 /// How to ensure a runner's key, certificate and CA certificate.
 #[derive(Clone, Debug)]
@@ -30,8 +30,11 @@ pub struct EnsureParams {
     pub algorithm: KeyAlgorithm,
     /// Validity of a new certificate.
     pub lifetime: Lifetime,
-    /// Re-issue a certificate that expires within this (default 30 days).
-    pub renew_before: Duration,
+    /// When a kept certificate is due and re-issued: the policy `renew`
+    /// renews by (default: after two thirds of its lifetime, less a
+    /// jitter fixed per certificate; `before`: also within that of the
+    /// end).
+    pub renewal: RenewalPolicy,
     /// New key and certificate even when the existing ones are fine.
     pub force: bool,
     /// Plan only: write nothing.
@@ -43,14 +46,14 @@ pub struct EnsureParams {
 }
 
 impl EnsureParams {
-    /// Defaults for `identity`: ECDSA P-256, 365 days, renewed 30 days
-    /// before the end.
+    /// Defaults for `identity`: ECDSA P-256, 365 days, renewed by
+    /// [`RenewalPolicy::default`] (as `renew`).
     pub fn new(identity: Identity) -> Self {
         Self {
             identity,
             algorithm: KeyAlgorithm::EcdsaP256,
             lifetime: Lifetime::default(),
-            renew_before: Duration::from_secs(30 * 86_400),
+            renewal: RenewalPolicy::default(),
             force: false,
             dry_run: false,
             allow_system_masters: false,
@@ -60,7 +63,7 @@ impl EnsureParams {
 
     /// Ensures `files`: keeps an existing key (unless `force`), keeps its
     /// certificate when it belongs to the key, carries the identity, is
-    /// accepted by `ca` and has more than `renew_before` left, and
+    /// accepted by `ca` and is not due by `renewal`, and
     /// otherwise signs a new one; copies the CA certificate when it
     /// differs. Missing directories are created (the key's 0700); a kept
     /// key that others can read is set to 0600. Everything is prepared
@@ -113,7 +116,7 @@ impl EnsureParams {
             &self.identity,
             &key,
             &files.cert_file,
-            self.renew_before,
+            &self.renewal,
             self.force,
             &IssueParams {
                 lifetime: self.lifetime,
@@ -171,10 +174,12 @@ impl EnsureParams {
             plan.fix_modes()?;
         }
         let mut warnings = decided.warnings;
-        if self.renew_before >= self.lifetime.as_duration() {
+        if let Some(before) = self.renewal.before
+            && before >= self.lifetime.as_duration()
+        {
             warnings.push(format!(
                 "the renewal window ({}) is not shorter than the validity ({}): every run re-issues",
-                Lifetime::from_duration(self.renew_before),
+                Lifetime::from_duration(before),
                 self.lifetime
             ));
         }
@@ -221,6 +226,7 @@ pub struct EnsureReport {
 #[cfg(test)]
 mod tests {
     use std::os::unix::fs::PermissionsExt;
+    use std::time::Duration;
 
     use super::*;
     use crate::CaParams;
@@ -283,15 +289,33 @@ mod tests {
     }
 
     #[test]
-    fn renews_inside_the_window_and_force_makes_a_new_key() {
+    fn renews_by_the_renewal_policy_and_force_makes_a_new_key() {
         let (ca, tmp) = (ca(), tempfile::tempdir().unwrap());
         let files = ClientFiles::in_dir(tmp.path(), "runner").unwrap();
         let mut params = EnsureParams::new(Identity::new("runner", ["a"]).unwrap());
-        params.lifetime = Lifetime::days(10);
+        params.lifetime = Lifetime::days(30);
+        let start = OffsetDateTime::now_utc();
+        params.now = Some(start);
         params.run(&ca, &files).unwrap();
+        let cert = std::fs::read(&files.cert_file).unwrap();
+        // A 30-day certificate from a daily timer: kept until renew would
+        // renew it (about two thirds of its life), not re-issued each day.
+        let day = |n: i64| Some(start + time::Duration::days(n));
+        for n in 1..=18 {
+            params.now = day(n);
+            let kept = params.run(&ca, &files).unwrap();
+            assert!(!kept.changed && !kept.issued, "day {n}: {}", kept.note);
+        }
+        assert_eq!(std::fs::read(&files.cert_file).unwrap(), cert);
+        params.now = day(20);
         let renewed = params.run(&ca, &files).unwrap();
+        assert!(renewed.issued, "{}", renewed.note);
         assert!(renewed.note.contains("renewal window"), "{}", renewed.note);
-        params.renew_before = Duration::from_secs(86_400);
+        // A window before the end, as renew's --renew-before.
+        params.now = day(21);
+        params.renewal.before = Some(Duration::from_secs(29 * 86_400));
+        assert!(params.run(&ca, &files).unwrap().issued);
+        params.renewal.before = Some(Duration::from_secs(86_400));
         assert!(!params.run(&ca, &files).unwrap().changed);
         let key = std::fs::read(&files.key_file).unwrap();
         params.force = true;

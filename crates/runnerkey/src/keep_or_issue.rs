@@ -17,7 +17,18 @@ use crate::identity::Identity;
 use crate::issue::IssueParams;
 use crate::key::PrivateKey;
 use crate::lifetime::rfc3339;
+use crate::renewal::RenewalPolicy;
 use crate::verify::verify_client_cert;
+
+/// The policy "due within `before` of the end", and nothing else (what
+/// `setup` keeps a certificate by).
+pub(crate) fn due_before_end(before: Duration) -> RenewalPolicy {
+    RenewalPolicy {
+        at: 1.0,
+        before: Some(before),
+        jitter: 0.0,
+    }
+}
 
 /// What was decided for the certificate.
 pub(crate) struct Decision {
@@ -39,12 +50,12 @@ pub(crate) fn keep_or_issue(
     identity: &Identity,
     key: &PrivateKey,
     path: &Path,
-    renew_before: Duration,
+    renewal: &RenewalPolicy,
     force: bool,
     issue: &IssueParams,
     now: OffsetDateTime,
 ) -> Result<Decision> {
-    let why = match keepable(identity, renew_before, path, key, ca.certificate(), now) {
+    let why = match keepable(identity, renewal, path, key, ca.certificate(), now) {
         _ if force => "forced".to_string(),
         Ok(certificate) => {
             return Ok(Decision {
@@ -73,11 +84,11 @@ pub(crate) fn keep_or_issue(
 }
 
 /// The existing certificate, when it may be kept: it belongs to the key,
-/// carries the identity, is accepted by the CA, and has more than
-/// `renew_before` left.
+/// carries the identity, is accepted by the CA, and is not due by
+/// `renewal` (the policy `renew` renews by).
 pub(crate) fn keepable(
     identity: &Identity,
-    renew_before: Duration,
+    renewal: &RenewalPolicy,
     path: &Path,
     key: &PrivateKey,
     ca: &Certificate,
@@ -106,10 +117,10 @@ pub(crate) fn keepable(
                 .join("; ")
         ));
     }
-    let left = cert.not_after() - now;
-    if left <= time::Duration::try_from(renew_before).unwrap_or(time::Duration::MAX) {
+    if renewal.is_due(&cert, now) {
         return Err(format!(
-            "the existing certificate expires on {}, within the renewal window",
+            "the existing certificate is in its renewal window: due since {}, it expires on {}",
+            rfc3339(renewal.due_at(&cert)),
             rfc3339(cert.not_after())
         ));
     }

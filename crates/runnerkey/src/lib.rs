@@ -96,6 +96,7 @@ pub mod file;
 mod hex;
 pub mod identity;
 pub mod inspect;
+mod install;
 mod issue;
 pub mod k8s_csr;
 pub mod k8s_name;
@@ -155,6 +156,7 @@ pub use csr_api::{CsrApiProblem, Progress, SubmitParams, Submitted, approve_csr}
 pub use ensure::{EnsureParams, EnsureReport};
 pub use error::{Error, ErrorKind, Result};
 pub use identity::{Identity, SubjectProblem, SubjectReading};
+pub use install::{InstallParams, InstallReport, OfferedPair};
 pub use issue::{BACKDATE, ClientFiles, IssueParams, Issued};
 pub use key::{KeyAlgorithm, KeyFormat, MAX_PBKDF2_ITERATIONS, PrivateKey};
 pub use kube_context::{

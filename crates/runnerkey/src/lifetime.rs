@@ -25,6 +25,28 @@ pub fn timeout_from_secs(what: &'static str, secs: f64) -> Result<Duration> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// A timeout or wait for `what` given as text, in the one syntax the CLI,
+/// Python and Ansible share: a plain number of seconds (`90`, `2.5`) or a
+/// duration (`90s`, `5m`, `1h30m`: see [`Lifetime`]'s parser), checked as
+/// [`timeout_from_secs`] checks.
+pub fn timeout_from_text(what: &'static str, text: &str) -> Result<Duration> {
+    let text = text.trim();
+    let secs = match text.parse::<f64>() {
+        Ok(secs) => secs,
+        Err(_) => text
+            .parse::<Lifetime>()
+            .map_err(|_| {
+                Error::InvalidArgument(format!(
+                    "{what} {:?} is not a number of seconds or a duration such as 90s, 5m or 1h30m",
+                    text.chars().take(80).collect::<String>()
+                ))
+            })?
+            .as_duration()
+            .as_secs_f64(),
+    };
+    timeout_from_secs(what, secs)
+}
+
 /// What is wrong with a lifetime, a duration or a timeout.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[non_exhaustive]
@@ -206,6 +228,22 @@ pub fn rfc3339(t: OffsetDateTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timeouts_take_seconds_or_a_duration() {
+        let t = |s: &str| timeout_from_text("wait", s).map(|d| d.as_secs_f64());
+        assert_eq!(t("90").unwrap(), 90.0);
+        assert_eq!(t("2.5").unwrap(), 2.5);
+        assert_eq!(t("90s").unwrap(), 90.0);
+        assert_eq!(t("5m").unwrap(), 300.0);
+        assert_eq!(t(" 1h30m ").unwrap(), 5400.0);
+        for bad in ["0", "-1", "nan", "inf", "2d", "5 minutes", "", "1e9"] {
+            let e = t(bad).unwrap_err().to_string();
+            assert!(!e.is_empty(), "{bad}");
+        }
+        assert!(t("2d").unwrap_err().to_string().contains("wait"));
+        assert!(t("soon").unwrap_err().to_string().contains("wait \"soon\""));
+    }
 
     #[test]
     fn parses_go_style_durations() {

@@ -4,6 +4,7 @@ use super::*;
 use crate::ca::CaParams;
 use crate::cert::Certificate;
 use crate::verify::verify_client_cert;
+use std::path::PathBuf;
 
 fn ca() -> CertificateAuthority {
     CertificateAuthority::generate(&CaParams::default()).unwrap()
@@ -210,7 +211,7 @@ fn keep_valid_makes_a_batch_resumable_and_warnings_name_lines() {
     // Without keep_valid, existing files stop the batch up front.
     assert!(plain.entries(&ca, &text).is_err());
     let params = BatchParams {
-        keep_valid: Some(std::time::Duration::from_secs(30 * 86_400)),
+        keep_valid: Some(RenewalPolicy::default()),
         lifetime: Lifetime::days(400),
         ..BatchParams::default()
     };
@@ -242,7 +243,7 @@ fn keep_valid_entries_sharing_a_directory_share_its_ca_file() {
         .map(|i| line(&format!("u{i}"), &dir.path().join("shared")) + "\n")
         .collect();
     let params = BatchParams {
-        keep_valid: Some(std::time::Duration::from_secs(86_400)),
+        keep_valid: Some(RenewalPolicy::default()),
         threads: 6,
         ..BatchParams::default()
     };
@@ -262,4 +263,125 @@ fn keep_valid_entries_sharing_a_directory_share_its_ca_file() {
             .any(|w| w.starts_with("line 1: ") && w.contains("mode set to 600")),
         "{warnings:?}"
     );
+}
+
+/// Every regular file under `dir` with its content and mtime.
+fn snapshot(dir: &std::path::Path) -> BTreeMap<PathBuf, (Vec<u8>, std::time::SystemTime)> {
+    let mut out = BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let meta = std::fs::symlink_metadata(e.path()).unwrap();
+            if meta.is_dir() {
+                todo.push(e.path());
+            } else if meta.is_file() {
+                let content = std::fs::read(e.path()).unwrap();
+                out.insert(e.path(), (content, meta.modified().unwrap()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_fleet_renewed_from_a_timer_reissues_only_what_is_due_wrong_or_mismatched() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = ca();
+    let text: String = (0..40)
+        .map(|i| {
+            format!(
+                "{{\"host\": \"runner-{i:02}\", \"out_dir\": {:?}}}\n",
+                dir.path()
+                    .join(format!("runner-{i:02}"))
+                    .display()
+                    .to_string()
+            )
+        })
+        .collect();
+    let start = OffsetDateTime::now_utc();
+    // `issue --batch --days 30 --keep-valid` from a daily timer.
+    let mut params = BatchParams {
+        user_template: Some("gitlab-runner:{host}".into()),
+        groups: vec!["gitlab-runners".into()],
+        lifetime: Lifetime::days(30),
+        keep_valid: Some(RenewalPolicy::default()),
+        algorithm: KeyAlgorithm::EcdsaP256,
+        now: Some(start),
+        ..BatchParams::default()
+    };
+    let run = |params: &BatchParams| {
+        let report = params.issue(&ca, params.entries(&ca, &text).unwrap(), &|_| {});
+        assert_eq!(report.failed().count(), 0);
+        assert!(report.warnings.is_empty(), "{:?}", report.warning_lines());
+        report
+    };
+    assert_eq!(run(&params).issued(), 40);
+    // No ':' in the file names (scp and rsync read it as a host); the
+    // certificate keeps the user as it is.
+    let crt = dir.path().join("runner-07/gitlab-runner-runner-07.crt");
+    assert_eq!(
+        Certificate::load(&crt).unwrap().identity().user,
+        "gitlab-runner:runner-07"
+    );
+    let before = snapshot(dir.path());
+    for day in [0, 1, 7, 18] {
+        params.now = Some(start + time::Duration::days(day));
+        let report = run(&params);
+        assert_eq!((report.issued(), report.kept()), (0, 40), "day {day}");
+        assert_eq!(snapshot(dir.path()), before, "day {day}: untouched");
+    }
+    // One pair mismatched (another entry's certificate), one for another
+    // identity: those two only.
+    params.now = Some(start + time::Duration::days(1));
+    let r1 = dir.path().join("runner-01/gitlab-runner-runner-01.crt");
+    let r2 = dir.path().join("runner-02/gitlab-runner-runner-02.crt");
+    std::fs::copy(&r2, &r1).unwrap();
+    let stranger = ca
+        .issue(
+            &Identity::new("gitlab-runner:runner-03", ["other"]).unwrap(),
+            KeyAlgorithm::EcdsaP256,
+            &IssueParams::default(),
+        )
+        .unwrap();
+    crate::issue::ClientFiles::in_dir(&dir.path().join("runner-03"), "gitlab-runner-runner-03")
+        .unwrap()
+        .write_issued(&stranger.0, &stranger.1.certificate, &ca, true)
+        .unwrap();
+    let report = run(&params);
+    assert_eq!((report.issued(), report.kept()), (2, 38));
+    let issued: Vec<_> = report
+        .results
+        .iter()
+        .filter(|r| !r.kept)
+        .map(|r| r.entry.identity.user.as_str())
+        .collect();
+    assert_eq!(
+        issued,
+        ["gitlab-runner:runner-01", "gitlab-runner:runner-03"]
+    );
+    // Two thirds into their life (less each one's jitter), all are due,
+    // as renew would have them.
+    params.now = Some(start + time::Duration::days(21));
+    assert_eq!(run(&params).issued(), 40);
+}
+
+#[test]
+fn default_file_names_hold_no_colon_and_clashes_are_refused() {
+    assert_eq!(
+        file_base_name("gitlab-runner:runner-01"),
+        "gitlab-runner-runner-01"
+    );
+    assert_eq!(file_base_name("a b/c\"d'e"), "a-b-c-d-e");
+    assert_eq!(file_base_name(".hidden.x"), "-hidden.x");
+    assert_eq!(file_base_name("ci@example.org+1"), "ci@example.org+1");
+    let dir = tempfile::tempdir().unwrap();
+    let ca = ca();
+    let text = format!("{}\n{}\n", line("a:b", dir.path()), line("a-b", dir.path()));
+    let e = BatchParams::default().entries(&ca, &text).unwrap_err();
+    assert!(
+        e.chain().contains("line 1") && e.chain().contains("name"),
+        "{}",
+        e.chain()
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }

@@ -110,7 +110,7 @@ pub(super) fn client_certificate(
                 &params.identity,
                 &key,
                 &paths.cert,
-                params.renew_before,
+                &crate::keep_or_issue::due_before_end(params.renew_before),
                 params.force,
                 &IssueParams {
                     lifetime: params.lifetime,

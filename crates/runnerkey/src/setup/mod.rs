@@ -220,7 +220,7 @@ impl SetupParams {
         let now = OffsetDateTime::now_utc();
         let kept = crate::keep_or_issue::keepable(
             &self.identity,
-            self.renew_before,
+            &crate::keep_or_issue::due_before_end(self.renew_before),
             &paths.cert,
             &key,
             &ca,

@@ -56,8 +56,10 @@ options:
     type: bool
     default: false
   wait:
-    description: With O(kubeconfig), seconds to wait for approval and the certificate.
-    type: float
+    description:
+      - With O(kubeconfig), how long to wait for approval and the certificate - a number of
+        seconds (C(300), C(2.5)) or a duration (C(90s), C(5m), C(1h30m)), as C(runnerkey --wait) takes.
+    type: raw
     default: 300
 """
 
@@ -72,12 +74,20 @@ options:
     description: Validity of a new certificate in days.
     type: int
     default: 365
-  renew_before:
-    description: Re-issue a certificate that expires within this duration (e.g. C(30d), C(720h)).
-    type: str
-    default: 30d
   force:
     description: A new key and certificate even when the existing ones are fine.
     type: bool
     default: false
+"""
+
+    RENEWAL = r"""
+options:
+  renew_at:
+    description:
+      - A certificate is due for renewal after this fraction of its lifetime, less a jitter of
+        up to 5% fixed per certificate - the policy C(runnerkey renew) renews by (default 2/3).
+    type: float
+  renew_before:
+    description: Also due within this duration of its end (e.g. C(7d), C(168h)).
+    type: str
 """

@@ -35,7 +35,7 @@ CLUSTER_OPTIONS = dict(
     kubeconfig=dict(type="path"),
     context=dict(type="str"),
     approve=dict(type="bool", default=False),
-    wait=dict(type="float", default=300),
+    wait=dict(type="raw", default=300),
 )
 
 #: The options that name one runner of config.toml.
@@ -44,6 +44,15 @@ RUNNER_OPTIONS = dict(
     runner=dict(type="str"),
     runner_index=dict(type="int"),
 )
+
+
+def wait_of(params):
+    """The task's wait as runnerkey takes it: seconds (a number) or a
+    duration ("5m"); anything else is left to runnerkey to refuse."""
+    wait = params["wait"]
+    if isinstance(wait, (int, float)) and not isinstance(wait, bool):
+        return float(wait)
+    return str(wait)
 
 
 def runner_of(params):
@@ -59,8 +68,13 @@ ISSUE_OPTIONS = dict(
         choices=["ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096", "ed25519"],
     ),
     days=dict(type="int", default=365),
-    renew_before=dict(type="str", default="30d"),
     force=dict(type="bool", default=False),
+)
+
+#: When a certificate is due: the policy renew renews by.
+RENEWAL_OPTIONS = dict(
+    renew_at=dict(type="float"),
+    renew_before=dict(type="str"),
 )
 
 #: How the CA options combine.
@@ -91,10 +105,13 @@ def fail(module, error):
     module.fail_json(msg=str(error), error=type(error).__name__, **extra)
 
 
-def issue_args(params):
-    """The new-key-and-certificate options of the task, as runnerkey's keyword
-    arguments."""
-    return dict((name, params[name]) for name in ISSUE_OPTIONS)
+def issue_args(params, *groups):
+    """The new-key-and-certificate options of the task (and those of the
+    option groups given), as runnerkey's keyword arguments."""
+    names = list(ISSUE_OPTIONS)
+    for group in groups:
+        names.extend(group)
+    return dict((name, params[name]) for name in names)
 
 
 def result_of(module, report):

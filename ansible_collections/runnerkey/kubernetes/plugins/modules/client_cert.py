@@ -15,10 +15,11 @@ version_added: 0.1.0
 description:
   - Ensures a private key, a client certificate for O(user) and O(groups)
     signed by the cluster CA, and a copy of the CA certificate.
-  - An existing key and certificate are kept when the certificate belongs
-    to the key, carries the identity, is accepted by the CA and has more
-    than O(renew_before) left. Otherwise a certificate is issued for the
-    existing key (or a new key, when there is none or with O(force)).
+  - An existing key and certificate are kept, untouched, when the certificate
+    belongs to the key, carries the identity, is accepted by the CA and is not
+    due for renewal by the policy C(runnerkey renew) uses (O(renew_at),
+    O(renew_before)). Otherwise a certificate is issued for the existing key
+    (or a new key, when there is none or with O(force)).
   - The decision is the one C(runnerkey issue --keep-valid) makes. Key
     material is never returned or logged; the key is mode 0600 from its
     first byte and its directory, when created, 0700.
@@ -27,6 +28,7 @@ author:
 extends_documentation_fragment:
   - runnerkey.kubernetes.ca
   - runnerkey.kubernetes.ca.ISSUE
+  - runnerkey.kubernetes.ca.RENEWAL
 options:
   cert_path:
     description: The client certificate to ensure (C(cert_file) in config.toml).
@@ -58,7 +60,7 @@ notes:
 """
 
 EXAMPLES = r"""
-- name: Client certificate for the runner, renewed 30 days before it ends
+- name: Client certificate for the runner, renewed after two thirds of its life
   runnerkey.kubernetes.client_cert:
     ca_dir: /etc/kubernetes/pki
     user: gitlab-runner:{{ inventory_hostname }}
@@ -110,6 +112,7 @@ from ansible_collections.runnerkey.kubernetes.plugins.module_utils.support impor
     CA_OPTIONS,
     CA_RULES,
     ISSUE_OPTIONS,
+    RENEWAL_OPTIONS,
     fail,
     issue_args,
     load_ca,
@@ -145,6 +148,7 @@ def main():
     )
     argument_spec.update(CA_OPTIONS)
     argument_spec.update(ISSUE_OPTIONS)
+    argument_spec.update(RENEWAL_OPTIONS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **CA_RULES)
     require_runnerkey(module)
     p = module.params
@@ -158,7 +162,7 @@ def main():
             groups=p["groups"],
             allow_system_masters=p["allow_system_masters"],
             dry_run=module.check_mode,
-            **issue_args(p)
+            **issue_args(p, RENEWAL_OPTIONS)
         )
     except runnerkey.RunnerkeyError as e:
         fail(module, e)

@@ -112,6 +112,7 @@ from ansible_collections.runnerkey.kubernetes.plugins.module_utils.support impor
     require_runnerkey,
     result_of,
     runner_of,
+    wait_of,
     runnerkey,
 )
 
@@ -151,7 +152,7 @@ def main():
             kubeconfig=p["kubeconfig"],
             context=p["context"],
             approve=p["approve"],
-            wait=p["wait"],
+            wait=wait_of(p),
             renew_at=p["renew_at"],
             renew_before=p["renew_before"],
             force=p["force"],

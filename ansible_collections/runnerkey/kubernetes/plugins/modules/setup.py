@@ -52,6 +52,10 @@ options:
     description: Where the key, certificate, C(ca.crt), C(rbac.yaml) and C(kubeconfig) are written.
     type: path
     default: /etc/ssl/kubernetes
+  renew_before:
+    description: Re-issue a kept certificate that expires within this duration (e.g. C(30d), C(720h)).
+    type: str
+    default: 30d
   install_dir:
     description:
       - Where those files will live on the runner host, when they are written elsewhere and
@@ -164,6 +168,7 @@ from ansible_collections.runnerkey.kubernetes.plugins.module_utils.support impor
     require_runnerkey,
     result_of,
     runner_of,
+    wait_of,
     runnerkey,
 )
 
@@ -180,6 +185,7 @@ def main():
         auth=dict(type="str", default="certificate", choices=["certificate", "token"]),
         token_service_account=dict(type="str", no_log=False),
         token_duration=dict(type="str", default="24h", no_log=False),
+        renew_before=dict(type="str", default="30d"),
     )
     argument_spec.update(CA_OPTIONS)
     argument_spec.update(CLUSTER_OPTIONS)
@@ -201,7 +207,7 @@ def main():
             kubeconfig=p["kubeconfig"],
             context=p["context"],
             approve=p["approve"],
-            wait=p["wait"],
+            wait=wait_of(p),
             auth=p["auth"],
             token_service_account=p["token_service_account"],
             token_duration=p["token_duration"],
@@ -214,6 +220,7 @@ def main():
             install_dir=p["install_dir"],
             namespace=p["namespace"],
             service_account=p["service_account"],
+            renew_before=p["renew_before"],
             dry_run=module.check_mode,
             **issue_args(p)
         )
