@@ -166,7 +166,7 @@ class Api:
         return "(..)"  # return type notation
 
     def arg(self, g: dict | str) -> str:
-        if g == "infer":
+        if not isinstance(g, dict):  # "infer"
             return "_"
         (k, v), = g.items()
         return {"lifetime": lambda: v, "type": lambda: self.ty(v), "const": lambda: v["expr"]}[k]()
@@ -281,7 +281,7 @@ class Api:
         if abi != "Rust":
             (name, detail), = abi.items() if isinstance(abi, dict) else ((abi, None),)
             if name == "Other":
-                name, detail = detail.strip('"'), None
+                name, detail = str(detail).strip('"'), None
             unwind = "-unwind" if isinstance(detail, dict) and detail.get("unwind") else ""
             out += f'extern "{name}{unwind}" '
         return out
@@ -356,6 +356,8 @@ class Api:
             return lines + self.impl_lines(path, inner["impls"])
         if kind == "trait":
             return self.trait_lines(path, item, inner, a)
+        if kind == "variant":  # `pub use Enum::*`
+            return self.variant_lines(path.rsplit("::", 1)[0], item)
         raise SystemExit(f"scripts/public_api.py: unknown item kind {kind!r} at {path}")
 
     def struct_lines(self, path: str, item: dict, kind: str, inner: dict, a: str) -> list[str]:
@@ -447,7 +449,9 @@ class Api:
         return f"impl{self.generics(g)} {trait}{self.ty(impl['for'])}{self.where(g)}"
 
     def impl_lines(self, path: str, impl_ids: list) -> list[str]:
-        methods, traits, autos = [], [], []
+        methods: list[tuple[str, str]] = []
+        traits: list[str] = []
+        autos: list[str] = []
         for i in impl_ids:
             impl = self.index[str(i)]["inner"]["impl"]
             if impl["blanket_impl"] is not None:
@@ -476,7 +480,8 @@ class Api:
         return [line for _, line in sorted(methods)] + sorted(traits) + sorted(autos)
 
     def listing(self) -> list[str]:
-        entries = [(p, i) for i, ps in self.public.items() for p in ps]
+        entries: list[tuple[tuple[str, ...], str | None]] = [
+            (p, i) for i, ps in self.public.items() for p in ps]
         entries += [(p, None) for p in self.foreign_uses]
         lines = []
         for path, item_id in sorted(entries, key=lambda e: (e[0], e[1] or "")):
