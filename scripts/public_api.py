@@ -15,8 +15,8 @@ What is listed, at every public path (`runnerkey::X` and
   signature (`const`, `async`, `unsafe`, `extern`);
 - every public field with its type, every enum variant with its fields and
   explicit discriminant, whether a struct has private fields;
-- every method and associated constant of inherent impls, and every item
-  of public traits;
+- every method and associated constant of inherent impls (sorted by
+  name), and every item of public traits (provided ones end in `{ .. }`);
 - every trait impl of a public type (derived, written or auto traits:
   `Send`, `Sync`, `Unpin`, `UnwindSafe`, `RefUnwindSafe`, which change
   when a field's type does), with its associated types and constants.
