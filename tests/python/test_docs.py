@@ -1,5 +1,5 @@
 """The docs say what the code does: docs/cli.md is the binary's --help,
-and docs/public-api.txt the library's public items. (That
+and docs/public-api.txt the library's public API. (That
 docs/troubleshooting.md explains every finding code is checked against the
 `Code` enum by a Rust unit test next to it.)"""
 
@@ -18,8 +18,10 @@ def test_cli_reference_matches_help() -> None:
 
 
 def test_public_api_listing_is_current() -> None:
-    """docs/public-api.txt lists the library's public items (from rustdoc,
-    which scripts/test.sh runs first): an API change shows in review."""
+    """docs/public-api.txt lists the library's whole public API: items,
+    signatures, fields, variants and trait impls, from rustdoc's JSON, which
+    the script makes (a few seconds after scripts/test.sh's `cargo doc`).
+    An API change shows in review; test_public_api.py tests the script."""
     r = subprocess.run([sys.executable, str(ROOT / "scripts" / "public_api.py"), "--check"],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
