@@ -97,8 +97,10 @@ def csr_api_calls(tmp: Path, ca: Any, cert: Any, key: Any) -> dict[str, Any]:
     from test_token_auth import TOKEN_ADMIN
 
     rbac = tmp / "csr-rbac.yaml"
+    from conftest import ok
     rbac.write_text(CSR_ADMIN.replace("name: csr-admin}]", "name: gitlab-admin}]") + "---\n"
-                    + TOKEN_ADMIN.replace("name: token-admin}]", "name: gitlab-admin}]"))
+                    + TOKEN_ADMIN.replace("name: token-admin}]", "name: gitlab-admin}]") + "\n"
+                    + ok("rbac", "--profile", "approver", "--user", "gitlab-admin").out)
     srv_crt, srv_key = serving_cert(tmp, tmp / "pki" / "ca.crt", tmp / "pki" / "ca.key")
     srv = start_apiserver(srv_crt, srv_key, tmp / "pki" / "ca.crt", rbac=[rbac],
                           extra=["--signing-ca-cert", str(tmp / "pki" / "ca.crt"),
@@ -112,7 +114,11 @@ def csr_api_calls(tmp: Path, ca: Any, cert: Any, key: Any) -> dict[str, Any]:
             runnerkey.k8s_csr_submit(request, other, kubeconfig=tmp / "api.kc", name="pending", wait=0.5)
         except runnerkey.CsrNotIssuedError:
             pass
+        # Before the approval below: "pending" is there to decide.
+        decided = runnerkey.approver_run_once(kubeconfig=tmp / "api.kc", timeout="10s")
+        assert [d["name"] for d in decided] == ["pending"], decided
         return {
+            "approver_run_once": decided,
             "k8s_csr_approve": runnerkey.k8s_csr_approve("pending", expect_user="runner", kubeconfig=tmp / "api.kc"),
             "k8s_csr_submit": runnerkey.k8s_csr_submit(request, other, kubeconfig=tmp / "api.kc", approve=True),
             "request_token": runnerkey.request_token(namespace="gitlab-runner", service_account="runner",
@@ -234,6 +240,8 @@ def calls(tmp: Path) -> dict[str, Any]:
         # After renew: the runner's last renewal is recorded.
         "status": runnerkey.status(cfg_path),
         "cli_main": runnerkey._native.cli_main(["runnerkey", "--version"]),
+        "approver_manifests": runnerkey.approver_manifests("registry.example/runnerkey:1"),
+        "approver_unit": runnerkey.approver_unit("/usr/bin/runnerkey", "/etc/runnerkey/approver.conf"),
         **csr_api_calls(tmp, ca, cert, key),
     }
 
