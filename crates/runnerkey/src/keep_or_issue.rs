@@ -126,3 +126,116 @@ pub(crate) fn keepable(
     }
     Ok(cert)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CaParams, KeyAlgorithm, Lifetime};
+
+    const DAY: u64 = 86_400;
+
+    struct World {
+        ca: CertificateAuthority,
+        key: PrivateKey,
+        dir: tempfile::TempDir,
+        now: OffsetDateTime,
+    }
+
+    fn world() -> World {
+        let ca = CertificateAuthority::generate(&CaParams {
+            algorithm: KeyAlgorithm::EcdsaP256,
+            ..CaParams::default()
+        })
+        .unwrap();
+        World {
+            ca,
+            key: PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap(),
+            dir: tempfile::tempdir().unwrap(),
+            now: OffsetDateTime::now_utc(),
+        }
+    }
+
+    fn who(groups: &[&str]) -> Identity {
+        Identity::new("runner", groups.iter().copied()).unwrap()
+    }
+
+    fn issue(days: u64) -> IssueParams {
+        IssueParams {
+            lifetime: Lifetime::from_duration(Duration::from_secs(days * DAY)),
+            ..IssueParams::default()
+        }
+    }
+
+    impl World {
+        fn path(&self) -> std::path::PathBuf {
+            self.dir.path().join("runner.crt")
+        }
+
+        /// Writes a certificate for `identity` and `key` from `ca`, 30 days.
+        fn existing(&self, ca: &CertificateAuthority, identity: &Identity, key: &PrivateKey) {
+            let c = ca
+                .sign_public_key(identity, key.public_key(), &issue(30))
+                .unwrap();
+            std::fs::write(self.path(), c.certificate.to_pem()).unwrap();
+        }
+
+        /// Whether setup issues (`true`) or keeps, renewing 7 days before the end.
+        fn issues(&self, identity: &Identity, force: bool, at: OffsetDateTime) -> bool {
+            let policy = due_before_end(Duration::from_secs(7 * DAY));
+            let d = keep_or_issue(
+                &self.ca,
+                identity,
+                &self.key,
+                &self.path(),
+                &policy,
+                force,
+                &issue(30),
+                at,
+            )
+            .unwrap();
+            d.issued
+        }
+    }
+
+    #[test]
+    fn without_a_certificate_one_is_issued() {
+        let w = world();
+        assert!(w.issues(&who(&["a"]), false, w.now));
+    }
+
+    #[test]
+    fn a_valid_certificate_for_the_same_identity_is_kept_unless_forced() {
+        let w = world();
+        w.existing(&w.ca, &who(&["a", "b"]), &w.key);
+        assert!(!w.issues(&who(&["a", "b"]), false, w.now));
+        // Groups are a set: another order is the same identity.
+        assert!(!w.issues(&who(&["b", "a"]), false, w.now));
+        assert!(w.issues(&who(&["a", "b"]), true, w.now));
+    }
+
+    #[test]
+    fn another_identity_key_or_ca_is_replaced() {
+        let w = world();
+        w.existing(&w.ca, &who(&["a"]), &w.key);
+        assert!(w.issues(&who(&["a", "admins"]), false, w.now));
+        let other_key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        w.existing(&w.ca, &who(&["a"]), &other_key);
+        assert!(w.issues(&who(&["a"]), false, w.now));
+        let other_ca = CertificateAuthority::generate(&CaParams {
+            algorithm: KeyAlgorithm::EcdsaP256,
+            ..CaParams::default()
+        })
+        .unwrap();
+        w.existing(&other_ca, &who(&["a"]), &w.key);
+        assert!(w.issues(&who(&["a"]), false, w.now));
+    }
+
+    #[test]
+    fn a_certificate_in_its_renewal_window_is_replaced() {
+        let w = world();
+        w.existing(&w.ca, &who(&["a"]), &w.key);
+        let day = |n: i64| w.now + time::Duration::days(n);
+        assert!(!w.issues(&who(&["a"]), false, day(22)));
+        assert!(w.issues(&who(&["a"]), false, day(24)));
+    }
+}

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use serde::Serialize;
-use serde_json::json;
+use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::bearer_token::TokenClaims;
@@ -213,8 +213,7 @@ impl TokenRequestParams {
                 return Err(refused(&got, "reading the service account"));
             }
         }
-        let body = json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
-                          "spec": {"expirationSeconds": seconds}});
+        let body = request_body(seconds);
         let answer = client
             .request("POST", &format!("{account}/token"), Some(&body))
             .map_err(|e| api(e, &server))?;
@@ -224,70 +223,18 @@ impl TokenRequestParams {
         let value = answer
             .json("a TokenRequest")
             .map_err(|e| e.answered("requesting a token (TokenRequest)", answer.status))?;
-        let token = value["status"]["token"]
-            .as_str()
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                Error::from(crate::CsrApiProblem::Answered {
-                    what: "requesting a token (TokenRequest)",
-                    status: answer.status,
-                    message: "the answer holds no status.token".into(),
-                })
-            })?
-            .to_string();
         let user = format!(
             "system:serviceaccount:{}:{}",
             self.namespace, self.service_account
         );
-        let claims = TokenClaims::read(&token);
-        let stated = value["status"]["expirationTimestamp"]
-            .as_str()
-            .and_then(|t| {
-                OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
-            });
-        // The earlier of what the answer states and what the token says.
-        let expires = match (stated, claims.as_ref().and_then(|c| c.expires_at)) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
-        .ok_or_else(|| {
-            Error::from(crate::CsrApiProblem::Answered {
-                what: "requesting a token (TokenRequest)",
-                status: answer.status,
-                message: "the answer states no expirationTimestamp".into(),
-            })
-        })?;
-        let now = OffsetDateTime::now_utc();
-        let start = claims.as_ref().and_then(|c| c.issued_at).unwrap_or(now);
-        let lifetime = (expires - start).whole_seconds();
+        let (token, expires, lifetime) =
+            read_answer(&value, answer.status, &user, OffsetDateTime::now_utc())?;
         let bad = |reason: String| {
             Error::from(crate::CsrApiProblem::BadToken {
                 user: user.clone(),
                 reason,
             })
         };
-        // Renewal reads the account and the end from the token: it must
-        // state them.
-        let Some(c) = &claims else {
-            return Err(bad(
-                "it is not a JWT: its account and end cannot be read from it".into(),
-            ));
-        };
-        if let Some(m) = &c.malformed {
-            return Err(bad(m.clone()));
-        }
-        if c.subject.as_deref() != Some(user.as_str()) {
-            return Err(bad(format!(
-                "it is for {:?}",
-                c.subject.as_deref().unwrap_or("")
-            )));
-        }
-        if c.expires_at.is_none() {
-            return Err(bad("it states no end (exp)".into()));
-        }
-        if expires <= now + time::Duration::minutes(1) || lifetime <= 0 {
-            return Err(bad(format!("it ends at {}", rfc3339(expires))));
-        }
         // The server that issued it must take it for the account.
         match review_token(&server, &cas, insecure, &token, &user, self.timeout) {
             Ok(crate::whoami::OnlineCheck::Authenticated { .. }) => {}
@@ -312,5 +259,215 @@ impl TokenRequestParams {
             created_service_account: created,
             asked_seconds: seconds,
         })
+    }
+}
+
+/// The TokenRequest asking for a token of `seconds`.
+fn request_body(seconds: u64) -> Value {
+    json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+           "spec": {"expirationSeconds": seconds}})
+}
+
+/// Reads the TokenRequest answer `value` (HTTP `status`) for `user` at
+/// `now`: the token, its end (the earlier of what the answer states and
+/// what the token says) and its lifetime in seconds; refused when it holds
+/// no token or end, or the token is not a JWT, is malformed, is for
+/// another account, states no end, or ends within a minute.
+fn read_answer(
+    value: &Value,
+    status: u16,
+    user: &str,
+    now: OffsetDateTime,
+) -> Result<(String, OffsetDateTime, i64)> {
+    let token = value["status"]["token"]
+        .as_str()
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            Error::from(crate::CsrApiProblem::Answered {
+                what: "requesting a token (TokenRequest)",
+                status,
+                message: "the answer holds no status.token".into(),
+            })
+        })?
+        .to_string();
+    let claims = TokenClaims::read(&token);
+    let stated = value["status"]["expirationTimestamp"]
+        .as_str()
+        .and_then(|t| {
+            OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+        });
+    // The earlier of what the answer states and what the token says.
+    let expires = match (stated, claims.as_ref().and_then(|c| c.expires_at)) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+    .ok_or_else(|| {
+        Error::from(crate::CsrApiProblem::Answered {
+            what: "requesting a token (TokenRequest)",
+            status,
+            message: "the answer states no expirationTimestamp".into(),
+        })
+    })?;
+    let start = claims.as_ref().and_then(|c| c.issued_at).unwrap_or(now);
+    let lifetime = (expires - start).whole_seconds();
+    let bad = |reason: String| {
+        Error::from(crate::CsrApiProblem::BadToken {
+            user: user.to_string(),
+            reason,
+        })
+    };
+    // Renewal reads the account and the end from the token: it must
+    // state them.
+    let Some(c) = &claims else {
+        return Err(bad(
+            "it is not a JWT: its account and end cannot be read from it".into(),
+        ));
+    };
+    if let Some(m) = &c.malformed {
+        return Err(bad(m.clone()));
+    }
+    if c.subject.as_deref() != Some(user) {
+        return Err(bad(format!(
+            "it is for {:?}",
+            c.subject.as_deref().unwrap_or("")
+        )));
+    }
+    if c.expires_at.is_none() {
+        return Err(bad("it states no end (exp)".into()));
+    }
+    if expires <= now + time::Duration::minutes(1) || lifetime <= 0 {
+        return Err(bad(format!("it ends at {}", rfc3339(expires))));
+    }
+    Ok((token, expires, lifetime))
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    use super::*;
+    use crate::CsrApiProblem;
+
+    const USER: &str = "system:serviceaccount:gitlab-runner:runner";
+    const IAT: i64 = 1_780_000_000;
+
+    fn jwt(claims: &str) -> String {
+        format!(
+            "{}.{}.c2ln",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","kid":"k1"}"#),
+            URL_SAFE_NO_PAD.encode(claims)
+        )
+    }
+
+    fn token(sub: &str, iat: i64, exp: i64) -> String {
+        jwt(&format!(
+            r#"{{"aud":["https://kubernetes.default.svc.cluster.local"],"exp":{exp},"iat":{iat},"iss":"https://kubernetes.default.svc.cluster.local","kubernetes.io":{{"namespace":"gitlab-runner","serviceaccount":{{"name":"runner","uid":"5d1c"}}}},"nbf":{iat},"sub":"{sub}"}}"#
+        ))
+    }
+
+    /// A TokenRequest answer as kube-apiserver gives it.
+    fn answer(token: &str, expiration: Option<i64>) -> Value {
+        let mut v = json!({"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"name": "runner", "namespace": "gitlab-runner", "creationTimestamp": null},
+            "spec": {"audiences": ["https://kubernetes.default.svc.cluster.local"], "expirationSeconds": 3600, "boundObjectRef": null},
+            "status": {"token": token}});
+        if let Some(e) = expiration {
+            v["status"]["expirationTimestamp"] =
+                json!(rfc3339(OffsetDateTime::from_unix_timestamp(e).unwrap()));
+        }
+        v
+    }
+
+    fn at(t: i64) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(t).unwrap()
+    }
+
+    fn bad_token(r: Result<(String, OffsetDateTime, i64)>) -> bool {
+        matches!(r, Err(Error::CsrApi(CsrApiProblem::BadToken { .. })))
+    }
+
+    fn answered(r: Result<(String, OffsetDateTime, i64)>) -> bool {
+        matches!(r, Err(Error::CsrApi(CsrApiProblem::Answered { .. })))
+    }
+
+    #[test]
+    fn the_body_asks_for_the_lifetime() {
+        let b = request_body(3600);
+        assert_eq!(b["kind"], "TokenRequest");
+        assert_eq!(b["apiVersion"], "authentication.k8s.io/v1");
+        assert_eq!(b["spec"]["expirationSeconds"], 3600);
+    }
+
+    #[test]
+    fn a_token_for_the_account_is_taken_with_the_earlier_end() {
+        let t = token(USER, IAT, IAT + 3600);
+        let (got, end, life) =
+            read_answer(&answer(&t, Some(IAT + 3600)), 201, USER, at(IAT)).unwrap();
+        assert_eq!((got, end, life), (t.clone(), at(IAT + 3600), 3600));
+        // The answer states an earlier end than the token: the earlier.
+        let (_, end, life) =
+            read_answer(&answer(&t, Some(IAT + 1800)), 201, USER, at(IAT)).unwrap();
+        assert_eq!((end, life), (at(IAT + 1800), 1800));
+        // No expirationTimestamp: the token's exp.
+        let (_, end, _) = read_answer(&answer(&t, None), 201, USER, at(IAT)).unwrap();
+        assert_eq!(end, at(IAT + 3600));
+    }
+
+    #[test]
+    fn a_token_for_another_account_is_refused() {
+        let t = token("system:serviceaccount:gitlab-runner:other", IAT, IAT + 3600);
+        assert!(bad_token(read_answer(
+            &answer(&t, Some(IAT + 3600)),
+            201,
+            USER,
+            at(IAT)
+        )));
+    }
+
+    #[test]
+    fn a_token_ending_within_a_minute_is_refused() {
+        let t = token(USER, IAT, IAT + 3600);
+        let a = answer(&t, Some(IAT + 3600));
+        assert!(bad_token(read_answer(&a, 201, USER, at(IAT + 3600))));
+        assert!(bad_token(read_answer(&a, 201, USER, at(IAT + 3540))));
+        assert!(read_answer(&a, 201, USER, at(IAT + 3539)).is_ok());
+    }
+
+    #[test]
+    fn tokens_that_cannot_be_renewed_later_are_refused() {
+        // Opaque: no account nor end to read back.
+        assert!(bad_token(read_answer(
+            &answer("opaque-token", Some(IAT + 3600)),
+            201,
+            USER,
+            at(IAT)
+        )));
+        // No exp in the token, even though the answer states one.
+        let no_exp = jwt(&format!(r#"{{"sub":"{USER}","iat":{IAT}}}"#));
+        assert!(bad_token(read_answer(
+            &answer(&no_exp, Some(IAT + 3600)),
+            201,
+            USER,
+            at(IAT)
+        )));
+        // iat after exp.
+        let backwards = token(USER, IAT + 7200, IAT + 3600);
+        assert!(bad_token(read_answer(
+            &answer(&backwards, Some(IAT + 3600)),
+            201,
+            USER,
+            at(IAT)
+        )));
+    }
+
+    #[test]
+    fn an_answer_without_token_or_end_is_refused() {
+        let mut empty = answer("", Some(IAT + 3600));
+        assert!(answered(read_answer(&empty, 201, USER, at(IAT))));
+        empty["status"] = json!({});
+        assert!(answered(read_answer(&empty, 201, USER, at(IAT))));
+        let opaque = answer("opaque-token", None);
+        assert!(answered(read_answer(&opaque, 201, USER, at(IAT))));
     }
 }

@@ -17,9 +17,9 @@ use crate::identity::Identity;
 use crate::k8s_csr::{K8sCsr, K8sCsrParams};
 use crate::key::PrivateKey;
 use crate::kube_context::{ContextCredentials, KubeContext};
-use crate::verify::verify_client_cert;
 
 mod approval;
+mod issued;
 mod wait;
 
 use approval::approve;
@@ -386,41 +386,7 @@ impl SubmitParams {
                 .request("DELETE", &format!("{PATH}/{name}"), None)
                 .is_ok_and(|r| r.status == 200 || r.status == 202 || r.status == 404);
         let (certificate, approved_here) = result?;
-        let issued_for = (certificate.not_after() - certificate.not_before()).whole_seconds();
-        let too_long = |limit: String| {
-            Error::from(CsrApiProblem::SignerTooLong {
-                not_after: crate::lifetime::rfc3339(certificate.not_after()),
-                limit,
-            })
-        };
-        // Ten minutes of slack for the signer's backdating.
-        if let Some(asked) = self.expiration
-            && issued_for > asked.as_secs() as i64 + 600
-        {
-            return Err(too_long(format!(
-                "the {} s asked for (expirationSeconds)",
-                asked.as_secs()
-            )));
-        }
-        if issued_for > i64::from(i32::MAX) {
-            return Err(too_long(
-                "the longest lifetime the CSR API can ask for (2^31-1 s, about 68 years)".into(),
-            ));
-        }
-        if let Some(ca) = cas
-            .iter()
-            .filter(|ca| ca.subject() == certificate.issuer())
-            .find(|ca| certificate.not_after() > ca.not_after())
-        {
-            return Err(too_long(format!(
-                "its CA's end ({})",
-                crate::lifetime::rfc3339(ca.not_after())
-            )));
-        }
-        // Ten minutes of slack: the backdating and the clocks.
-        let clamped = self
-            .expiration
-            .is_some_and(|asked| issued_for + 600 < asked.as_secs() as i64);
+        let clamped = issued::judge_lifetime(&certificate, self.expiration, &cas)?;
         Ok(Submitted {
             clamped,
             name,
@@ -508,22 +474,7 @@ impl SubmitParams {
             poll: self.poll,
             timeout: self.timeout,
         };
-        let cert = wait.certificate(|value| {
-            let object = K8sCsr::parse(&value.to_string())?;
-            match object.issued_certificate(key) {
-                Ok(cert) => {
-                    check_issued(&cert, expected, cas)?;
-                    Ok(Some(cert))
-                }
-                Err(Error::CsrNotIssued { state, .. })
-                    if state.starts_with("pending") || state.starts_with("approved") =>
-                {
-                    Ok(None)
-                }
-                Err(Error::KeyMismatch { .. }) => Err(CsrApiProblem::WrongKey.into()),
-                Err(e) => Err(e),
-            }
-        })?;
+        let cert = wait.certificate(|value| issued::judge_object(value, key, expected, cas))?;
         Ok((cert, approved_here))
     }
 }
@@ -553,49 +504,9 @@ fn adopt(client: &ApiClient, server: &str, name: &str, uid: &str, key: &PrivateK
     let value = got
         .json("a CertificateSigningRequest")
         .map_err(|e| e.answered("reading the CertificateSigningRequest", got.status))?;
-    if value["metadata"]["uid"].as_str() != Some(uid) {
-        return Err(not("another request has taken its name"));
+    match issued::adoptable(&value, uid, key) {
+        Err(issued::NotAdoptable::NotACsr(e)) => Err(e),
+        Err(n) => Err(not(&n.to_string())),
+        Ok(()) => Ok(()),
     }
-    let object = K8sCsr::parse(&value.to_string())?;
-    let request = object
-        .certificate_request()
-        .map_err(|e| not(&format!("its request cannot be read ({})", e.chain())))?;
-    if !request.public_key().is_ok_and(|k| key.matches(&k)) {
-        return Err(not("it is for another key than the one kept"));
-    }
-    if let Some(c) = value["status"]["conditions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|c| c["type"] == "Denied" || c["type"] == "Failed")
-    {
-        return Err(not(&format!(
-            "it was {}: {}",
-            c["type"].as_str().unwrap_or("").to_lowercase(),
-            c["message"].as_str().unwrap_or("")
-        )));
-    }
-    Ok(())
-}
-
-/// The issued certificate must be a client certificate for exactly the
-/// identity asked for, accepted by the cluster CA.
-fn check_issued(cert: &Certificate, expected: &Identity, cas: &[Certificate]) -> Result<()> {
-    if !cert.identity().same_as(expected) {
-        return Err(CsrApiProblem::WrongIdentity {
-            issued: cert.identity().to_string(),
-            expected: expected.to_string(),
-        }
-        .into());
-    }
-    if !cas.is_empty() {
-        let report = verify_client_cert(cas, cert, None, None);
-        if !report.ok {
-            return Err(CsrApiProblem::NotAccepted {
-                problems: report.problems.iter().map(|p| p.message.clone()).collect(),
-            }
-            .into());
-        }
-    }
-    Ok(())
 }

@@ -175,3 +175,75 @@ impl Wait<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::api_client::{Credentials, Endpoint};
+
+    fn client() -> ApiClient {
+        let endpoint = Endpoint::parse("https://127.0.0.1:1").unwrap();
+        ApiClient::new(
+            endpoint,
+            &[],
+            Credentials::Anonymous,
+            Duration::from_secs(1),
+        )
+        .unwrap()
+    }
+
+    fn wait<'a>(client: &'a ApiClient, uid: &'a str) -> Wait<'a> {
+        Wait {
+            client,
+            server: "https://127.0.0.1:1",
+            name: "runnerkey-x7k2p",
+            uid,
+            deadline: Instant::now(),
+            wait: Duration::from_secs(60),
+            poll: Duration::from_secs(1),
+            timeout: Duration::from_secs(1),
+        }
+    }
+
+    fn with_uid(uid: &str) -> Value {
+        json!({"kind": "CertificateSigningRequest", "metadata": {"name": "runnerkey-x7k2p", "uid": uid}})
+    }
+
+    #[test]
+    fn another_uid_under_the_name_is_final_before_the_judge_is_asked() {
+        let client = client();
+        let w = wait(&client, "uid-1");
+        let mut asked = false;
+        let seen = w.see(&with_uid("uid-2"), &mut |_| {
+            asked = true;
+            Ok(None)
+        });
+        assert!(matches!(seen, Seen::Final(Error::CsrNotIssued { .. })));
+        assert!(!asked);
+        assert!(matches!(
+            w.see(&json!({"metadata": {}}), &mut |_| Ok(None)),
+            Seen::Final(Error::CsrNotIssued { .. })
+        ));
+    }
+
+    #[test]
+    fn the_same_object_is_what_the_judge_says() {
+        let client = client();
+        for uid in ["uid-1", ""] {
+            // "": the server gave no UID on creation; any object is judged.
+            let w = wait(&client, uid);
+            assert!(matches!(
+                w.see(&with_uid("uid-1"), &mut |_| Ok(None)),
+                Seen::NotYet
+            ));
+            assert!(matches!(
+                w.see(&with_uid("uid-1"), &mut |_| Err(
+                    super::super::CsrApiProblem::WrongKey.into()
+                )),
+                Seen::Final(Error::CsrApi(super::super::CsrApiProblem::WrongKey))
+            ));
+        }
+    }
+}

@@ -5,6 +5,7 @@
 //! put in plain words, then SelfSubjectReview and SelfSubjectAccessReview.
 
 mod online;
+mod permissions;
 mod privilege;
 mod report;
 mod transport;

@@ -30,46 +30,11 @@ pub(super) fn renew(
             "runner {label:?} authenticates with a bearer token: a CA cannot renew it; give a kubeconfig whose identity may create serviceaccounts/token"
         )));
     };
-    let claims = TokenClaims::read(token).ok_or_else(|| {
-        Error::InvalidArgument(format!(
-            "runner {label:?}: its bearer_token is not a service account token (no JWT claims): renew replaces TokenRequest tokens only"
-        ))
-    })?;
-    if let Some(m) = &claims.malformed {
-        return Err(Error::InvalidArgument(format!(
-            "runner {label:?}: its bearer_token cannot be judged: {m}"
-        )));
-    }
-    let (namespace, account) = claims.service_account.clone().ok_or_else(|| {
-        Error::InvalidArgument(format!(
-            "runner {label:?}: its bearer_token names no service account (sub {:?})",
-            claims.subject.as_deref().unwrap_or("")
-        ))
-    })?;
-    // Setup's pin names the account: a token config.toml holds for another
-    // is not renewed, whatever the cluster says of it.
-    if let Some(pin) = crate::pin::load(&params.config, &label)? {
-        match &pin.service_account {
-            Some((ns, name)) if *ns == namespace && *name == account => {}
-            Some((ns, name)) => {
-                return Err(Error::NotPinned {
-                    runner: label,
-                    pinned: format!("the service account {ns}/{name}"),
-                    found: format!("its bearer_token is for {namespace}/{account}"),
-                });
-            }
-            None => {
-                return Err(Error::NotPinned {
-                    runner: label,
-                    pinned: pin
-                        .identity()
-                        .map(|i| format!("the client certificate {i}"))
-                        .unwrap_or_else(|| "a client certificate".into()),
-                    found: "config.toml holds a bearer token".into(),
-                });
-            }
-        }
-    }
+    let pin = crate::pin::load(&params.config, &label)?;
+    let (claims, (namespace, account)) = match renewable_account(token, pin.as_ref()) {
+        Ok(found) => found,
+        Err(refusal) => return Err(refusal.into_error(label, String::new())),
+    };
     let due = params.policy.token_due_at(&claims);
     let mut report = RenewReport {
         identity: format!("system:serviceaccount:{namespace}:{account}"),
@@ -108,14 +73,9 @@ pub(super) fn renew(
     // the kubeconfig names, not config.toml's host) takes for that account
     // names it; and the account must be the one expected, when one is.
     let subject = claims.subject.clone().unwrap_or_default();
-    if let Some((ns, name)) = &params.expect_service_account
-        && (ns != &namespace || name != &account)
-    {
-        return Err(crate::CsrApiProblem::TokenNotVouched {
-            subject,
-            reason: format!("the runner's token must be for the service account {ns}/{name}"),
-        }
-        .into());
+    let account_pair = (namespace.clone(), account.clone());
+    if let Err(refusal) = expected(&account_pair, params.expect_service_account.as_ref()) {
+        return Err(refusal.into_error(report.runner, subject));
     }
     match crate::token_request::vouch(&context, token, &subject, params.timeout)? {
         OnlineCheck::Authenticated { .. } => {}
@@ -124,11 +84,7 @@ pub(super) fn renew(
         }
         OnlineCheck::Skipped => {}
     }
-    let lifetime = match (claims.issued_at, claims.expires_at) {
-        (Some(start), Some(end)) => Duration::try_from(end - start).unwrap_or_default(),
-        _ => Duration::from_secs(86_400),
-    }
-    .max(Duration::from_secs(600));
+    let lifetime = renewed_lifetime(&claims);
     let mut request = TokenRequestParams::new(namespace, account);
     request.duration = lifetime;
     request.timeout = params.timeout;
@@ -153,4 +109,285 @@ pub(super) fn renew(
     report.warnings.extend(saved.narrowed_note());
     report.renewed = true;
     Ok(report)
+}
+
+/// Why a bearer token in config.toml is not renewed for the service
+/// account it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Refusal {
+    /// An opaque token: no JWT claims.
+    NotServiceAccountToken,
+    /// Claims whose times cannot be trusted.
+    Malformed(String),
+    /// Claims naming no service account (the `sub`, if any).
+    NoServiceAccount(Option<String>),
+    /// Setup pinned another service account: the pinned one and the
+    /// token's, each (namespace, name).
+    PinnedToOther {
+        pinned: (String, String),
+        found: (String, String),
+    },
+    /// Setup pinned a client certificate (its identity, when the pin names one).
+    PinnedToCertificate(Option<String>),
+    /// Not the service account the caller expects (namespace, name).
+    NotExpected(String, String),
+}
+
+impl Refusal {
+    /// The error `renew` reports for runner `label`, `subject` the token's `sub`.
+    fn into_error(self, label: String, subject: String) -> Error {
+        match self {
+            Refusal::NotServiceAccountToken => Error::InvalidArgument(format!(
+                "runner {label:?}: its bearer_token is not a service account token (no JWT claims): renew replaces TokenRequest tokens only"
+            )),
+            Refusal::Malformed(m) => Error::InvalidArgument(format!(
+                "runner {label:?}: its bearer_token cannot be judged: {m}"
+            )),
+            Refusal::NoServiceAccount(sub) => Error::InvalidArgument(format!(
+                "runner {label:?}: its bearer_token names no service account (sub {:?})",
+                sub.as_deref().unwrap_or("")
+            )),
+            Refusal::PinnedToOther { pinned, found } => Error::NotPinned {
+                runner: label,
+                pinned: format!("the service account {}/{}", pinned.0, pinned.1),
+                found: format!("its bearer_token is for {}/{}", found.0, found.1),
+            },
+            Refusal::PinnedToCertificate(identity) => Error::NotPinned {
+                runner: label,
+                pinned: identity
+                    .map(|i| format!("the client certificate {i}"))
+                    .unwrap_or_else(|| "a client certificate".into()),
+                found: "config.toml holds a bearer token".into(),
+            },
+            Refusal::NotExpected(ns, name) => crate::CsrApiProblem::TokenNotVouched {
+                subject,
+                reason: format!("the runner's token must be for the service account {ns}/{name}"),
+            }
+            .into(),
+        }
+    }
+}
+
+/// The service account (namespace, name) `token` may be renewed for, with
+/// its claims: a service account token whose times can be judged, for the
+/// account setup pinned (a token config.toml holds for another is not
+/// renewed, whatever the cluster says of it).
+pub(super) fn renewable_account(
+    token: &str,
+    pin: Option<&crate::pin::Pin>,
+) -> std::result::Result<(TokenClaims, (String, String)), Refusal> {
+    let claims = TokenClaims::read(token).ok_or(Refusal::NotServiceAccountToken)?;
+    if let Some(m) = &claims.malformed {
+        return Err(Refusal::Malformed(m.clone()));
+    }
+    let Some((namespace, account)) = claims.service_account.clone() else {
+        return Err(Refusal::NoServiceAccount(claims.subject.clone()));
+    };
+    if let Some(pin) = pin {
+        match &pin.service_account {
+            Some((ns, name)) if *ns == namespace && *name == account => {}
+            Some(pinned) => {
+                return Err(Refusal::PinnedToOther {
+                    pinned: pinned.clone(),
+                    found: (namespace, account),
+                });
+            }
+            None => {
+                return Err(Refusal::PinnedToCertificate(
+                    pin.identity().map(|i| i.to_string()),
+                ));
+            }
+        }
+    }
+    Ok((claims, (namespace, account)))
+}
+
+/// Whether `account` is the expected one, when one is.
+pub(super) fn expected(
+    account: &(String, String),
+    expect: Option<&(String, String)>,
+) -> std::result::Result<(), Refusal> {
+    match expect {
+        Some((ns, name)) if (ns, name) != (&account.0, &account.1) => {
+            Err(Refusal::NotExpected(ns.clone(), name.clone()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The lifetime to ask for the new token: the old one's (`exp` − `iat`),
+/// a day when it states none, never under 600 s (TokenRequest's minimum).
+pub(super) fn renewed_lifetime(claims: &TokenClaims) -> Duration {
+    match (claims.issued_at, claims.expires_at) {
+        (Some(start), Some(end)) => Duration::try_from(end - start).unwrap_or_default(),
+        _ => Duration::from_secs(86_400),
+    }
+    .max(Duration::from_secs(600))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pin::{Pin, PinnedWay};
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    fn jwt(claims: &str) -> String {
+        format!(
+            "{}.{}.c2ln",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256"}"#),
+            URL_SAFE_NO_PAD.encode(claims)
+        )
+    }
+
+    fn sa_token(ns: &str, name: &str, iat: i64, exp: i64) -> String {
+        jwt(&format!(
+            r#"{{"sub":"system:serviceaccount:{ns}:{name}","iat":{iat},"exp":{exp}}}"#
+        ))
+    }
+
+    fn pin(way: PinnedWay, sa: Option<(&str, &str)>, user: Option<&str>) -> Pin {
+        Pin {
+            config: "/etc/gitlab-runner/config.toml".into(),
+            runner: "r".into(),
+            way,
+            user: user.map(Into::into),
+            groups: vec!["runners".into()],
+            ca_sha256: None,
+            service_account: sa.map(|(n, a)| (n.into(), a.into())),
+        }
+    }
+
+    fn pair(ns: &str, name: &str) -> (String, String) {
+        (ns.into(), name.into())
+    }
+
+    #[test]
+    fn a_service_account_token_without_pin_is_renewed_for_its_account() {
+        let (claims, account) = renewable_account(
+            &sa_token("ci", "runner", 1_700_000_000, 1_700_003_600),
+            None,
+        )
+        .unwrap();
+        assert_eq!(account, pair("ci", "runner"));
+        assert_eq!(claims.expires_at.unwrap().unix_timestamp(), 1_700_003_600);
+    }
+
+    #[test]
+    fn an_opaque_token_is_not_a_service_account_token() {
+        let r = renewable_account("static-token", None).unwrap_err();
+        assert_eq!(r, Refusal::NotServiceAccountToken);
+    }
+
+    #[test]
+    fn claims_with_iat_after_exp_are_malformed() {
+        let t = sa_token("ci", "runner", 1_700_003_600, 1_700_000_000);
+        assert!(matches!(
+            renewable_account(&t, None),
+            Err(Refusal::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn a_user_token_names_no_service_account() {
+        let t = jwt(r#"{"sub":"alice","iat":1700000000,"exp":1700003600}"#);
+        assert_eq!(
+            renewable_account(&t, None).unwrap_err(),
+            Refusal::NoServiceAccount(Some("alice".into()))
+        );
+        let t = jwt(r#"{"iat":1700000000,"exp":1700003600}"#);
+        assert_eq!(
+            renewable_account(&t, None).unwrap_err(),
+            Refusal::NoServiceAccount(None)
+        );
+    }
+
+    #[test]
+    fn the_pinned_account_is_renewed_and_another_is_not() {
+        let t = sa_token("ci", "runner", 1_700_000_000, 1_700_003_600);
+        let same = pin(PinnedWay::BearerToken, Some(("ci", "runner")), None);
+        assert_eq!(
+            renewable_account(&t, Some(&same)).unwrap().1,
+            pair("ci", "runner")
+        );
+        // Same name, other namespace; same namespace, other name.
+        for (ns, name) in [("other", "runner"), ("ci", "builder")] {
+            let other = pin(PinnedWay::BearerToken, Some((ns, name)), None);
+            assert_eq!(
+                renewable_account(&t, Some(&other)).unwrap_err(),
+                Refusal::PinnedToOther {
+                    pinned: pair(ns, name),
+                    found: pair("ci", "runner"),
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn a_runner_pinned_to_a_certificate_keeps_no_token() {
+        let t = sa_token("ci", "runner", 1_700_000_000, 1_700_003_600);
+        let cert = pin(PinnedWay::ClientCertificate, None, Some("runner-a"));
+        let Err(Refusal::PinnedToCertificate(Some(identity))) = renewable_account(&t, Some(&cert))
+        else {
+            panic!("a certificate pin must refuse the token");
+        };
+        assert!(identity.contains("runner-a"), "{identity}");
+        let anonymous = pin(PinnedWay::ClientCertificate, None, None);
+        assert_eq!(
+            renewable_account(&t, Some(&anonymous)).unwrap_err(),
+            Refusal::PinnedToCertificate(None)
+        );
+    }
+
+    #[test]
+    fn refusals_become_the_errors_renew_reports() {
+        let e = Refusal::PinnedToOther {
+            pinned: pair("ci", "a"),
+            found: pair("ci", "b"),
+        }
+        .into_error("r".into(), String::new());
+        assert!(matches!(e, Error::NotPinned { .. }), "{e:?}");
+        let e = Refusal::PinnedToCertificate(None).into_error("r".into(), String::new());
+        assert!(matches!(e, Error::NotPinned { .. }), "{e:?}");
+        let e = Refusal::NotServiceAccountToken.into_error("r".into(), String::new());
+        assert!(matches!(e, Error::InvalidArgument(_)), "{e:?}");
+        let e = Refusal::NotExpected("ci".into(), "a".into()).into_error("r".into(), "s".into());
+        assert!(
+            matches!(
+                e,
+                Error::CsrApi(crate::CsrApiProblem::TokenNotVouched { .. })
+            ),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn only_the_expected_account_is_renewed() {
+        let account = pair("ci", "runner");
+        assert_eq!(expected(&account, None), Ok(()));
+        assert_eq!(expected(&account, Some(&pair("ci", "runner"))), Ok(()));
+        for (ns, name) in [("ci", "other"), ("other", "runner")] {
+            assert_eq!(
+                expected(&account, Some(&pair(ns, name))),
+                Err(Refusal::NotExpected(ns.into(), name.into()))
+            );
+        }
+    }
+
+    #[test]
+    fn the_new_token_lives_as_long_as_the_old_one_but_at_least_600_s() {
+        let claims = |t: &str| TokenClaims::read(t).unwrap();
+        let hour = claims(&sa_token("ci", "r", 1_700_000_000, 1_700_003_600));
+        assert_eq!(renewed_lifetime(&hour), Duration::from_secs(3600));
+        let short = claims(&sa_token("ci", "r", 1_700_000_000, 1_700_000_060));
+        assert_eq!(renewed_lifetime(&short), Duration::from_secs(600));
+        let edge = claims(&sa_token("ci", "r", 1_700_000_000, 1_700_000_601));
+        assert_eq!(renewed_lifetime(&edge), Duration::from_secs(601));
+        let no_iat = claims(&jwt(
+            r#"{"sub":"system:serviceaccount:ci:r","exp":1700003600}"#,
+        ));
+        assert_eq!(renewed_lifetime(&no_iat), Duration::from_secs(86_400));
+        let legacy = claims(&jwt(r#"{"sub":"system:serviceaccount:ci:r"}"#));
+        assert_eq!(renewed_lifetime(&legacy), Duration::from_secs(86_400));
+    }
 }
