@@ -317,3 +317,93 @@ fn ip_text(bytes: &[u8]) -> Option<String> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::CertificateAuthority;
+    use crate::ca::CaParams;
+    use crate::issue::IssueParams;
+    use crate::key::KeyAlgorithm;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/pki")
+            .join(name);
+        std::fs::read(&path).unwrap()
+    }
+
+    #[test]
+    fn a_v3_client_certificate_as_runnerkey_issues_it() {
+        let ca = CertificateAuthority::generate(&CaParams::default()).unwrap();
+        let who = Identity::new("gitlab-runner:h1", ["b", "a"]).unwrap();
+        let (key, issued) = ca
+            .issue(&who, KeyAlgorithm::EcdsaP256, &IssueParams::default())
+            .unwrap();
+        let c = &issued.certificate;
+        assert_eq!(c.version(), 3);
+        assert!(c.identity().same_as(&who));
+        assert!(!c.is_ca());
+        assert_eq!(c.basic_constraints_ca(), Some(false));
+        assert!(c.allows_client_auth());
+        assert_eq!(c.extended_key_usage(), Some(vec!["clientAuth".to_string()]));
+        assert_eq!(c.authority_key_id(), ca.certificate().subject_key_id());
+        assert!(key.matches(&c.public_key()));
+        assert!(c.verify_signature(&ca.certificate().public_key()).is_ok());
+        assert!(c.verify_signature(&c.public_key()).is_err());
+        assert_eq!(c.issuer(), ca.certificate().subject());
+        assert!(c.subject_alt_names().is_empty());
+        // PEM and DER round-trip to the same bytes.
+        let again = Certificate::from_pem(c.to_pem().as_bytes()).unwrap();
+        assert_eq!(again.to_der(), c.to_der());
+        assert_eq!(again.sha256_fingerprint(), c.sha256_fingerprint());
+        assert_eq!(c.sha256_fingerprint().split(':').count(), 32);
+    }
+
+    #[test]
+    fn a_v1_ca_and_a_kubeadm_client_read_as_go_reads_them() {
+        let v1 =
+            Certificate::from_pem(&fixture("openssl-ca-x509v1-no-extensions.crt.pem")).unwrap();
+        assert_eq!(v1.version(), 1);
+        // No extensions at all: nothing asserted either way.
+        assert_eq!(v1.basic_constraints_ca(), None);
+        assert_eq!(v1.key_usage(), None);
+        assert_eq!(v1.extended_key_usage(), None);
+        assert_eq!(v1.subject_key_id(), None);
+        let kubeadm =
+            Certificate::from_pem(&fixture("kubeadm-client-expired-system-masters.crt.pem"))
+                .unwrap();
+        // O before CN in the subject: the identity is read by attribute.
+        let id = kubeadm.identity();
+        assert_eq!(id.user, "kube-apiserver-kubelet-client");
+        assert_eq!(id.groups, ["system:masters"]);
+        assert!(kubeadm.allows_client_auth());
+        let ca = Certificate::from_pem(&fixture("kubeadm-ca-rsa2048.crt.pem")).unwrap();
+        assert!(ca.is_ca());
+        assert_eq!(kubeadm.authority_key_id(), ca.subject_key_id());
+        assert!(kubeadm.verify_signature(&ca.public_key()).is_ok());
+        assert!(kubeadm.days_left(OffsetDateTime::now_utc()) < 0);
+        let serving = Certificate::from_pem(&fixture(
+            "kubeadm-apiserver-serving-ip-sans-expired.crt.pem",
+        ))
+        .unwrap();
+        assert!(!serving.allows_client_auth());
+        assert!(
+            serving
+                .subject_alt_names()
+                .iter()
+                .any(|s| s.contains("10.96.0.1"))
+        );
+    }
+
+    #[test]
+    fn several_blocks_are_read_in_order_and_one_only_where_one_is_asked() {
+        let two = fixture("kubeadm-front-proxy-client-wrong-ca.crt.pem");
+        let all = Certificate::all_from_pem(&two).unwrap();
+        assert_eq!(all.len(), 2);
+        assert!(all[0].identity().user == "front-proxy-client" && all[1].is_ca());
+        assert_eq!(all[0].issuer(), all[1].subject());
+        assert!(Certificate::from_der(b"not der").is_err());
+        assert!(Certificate::all_from_pem(b"no pem here").is_err());
+    }
+}
