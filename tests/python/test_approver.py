@@ -296,3 +296,31 @@ def test_approver_manifests_and_unit(control_plane: ControlPlane, tmp_path: Path
                         "runnerkey-approver.service"], capture_output=True, text=True)
     score = float(s.stdout.split("Overall exposure level for runnerkey-approver.service:")[1].split()[0])
     assert score <= 3.0, s.stdout
+
+
+def test_huge_requests_do_not_stop_approvals(control_plane: ControlPlane, tmp_path: Path) -> None:
+    """A runner's few huge requests (about 1 MB each, more than one answer
+    the approver reads when listed together) neither stop nor delay the
+    approval of another runner's renewal; the approver stays healthy."""
+    cp = control_plane
+    cp.kubectl("apply", "-f", "-", input=ok("rbac", "--profile", "renewer", "--group", GROUP).out)
+    noisy = identity_kubeconfig(cp, tmp_path / "noisy", "gitlab-runner:noisy", (GROUP,))
+    for i in range(9):
+        pem = csr_pem("gitlab-runner:noisy", [GROUP] + [f"g{j:05d}-{'x' * 60}" for j in range(11000)])
+        assert len(pem) > 900_000
+        obj = {"apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
+               "metadata": {"name": f"huge-{i}"},
+               "spec": {"request": base64.b64encode(pem).decode(), "usages": ["client auth"],
+                        "signerName": "kubernetes.io/kube-apiserver-client"}}
+        path = tmp_path / f"huge-{i}.json"
+        path.write_text(json.dumps(obj))
+        cp.kubectl("create", "-f", path, kubeconfig=noisy)
+    legit = identity_kubeconfig(cp, tmp_path / "legit", "gitlab-runner:legit", (GROUP,))
+    submit(cp, legit, "legit-0", csr_pem("gitlab-runner:legit", [GROUP]), ["digital signature", "client auth"])
+    r = ok("approver", "run", "--kubeconfig", approver_identity(cp, tmp_path / "approver"), "--once", "--json")
+    decided = {d["name"]: d for d in json.loads(r.out)}
+    assert decided["legit-0"]["outcome"] == "approved", decided.get("legit-0")
+    assert conditions(cp, "legit-0") == ["Approved"]
+    assert all(decided[f"huge-{i}"]["outcome"] == "ignored" for i in range(9))
+    for i in range(9):
+        cp.kubectl("delete", "csr", f"huge-{i}")

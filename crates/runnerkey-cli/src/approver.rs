@@ -121,11 +121,20 @@ fn serve_metrics(address: &str, approver: Arc<Approver>) -> Result<()> {
             if reader.read_line(&mut line).is_err() {
                 continue;
             }
-            let path = line.split_whitespace().nth(1).unwrap_or("");
-            let (status, body) = match path {
-                "/metrics" => ("200 OK", approver.metrics().prometheus_text()),
-                "/healthz" => ("200 OK", "ok\n".to_string()),
-                _ => ("404 Not Found", "not found\n".to_string()),
+            let mut words = line.split_whitespace();
+            let (method, path, version) = (words.next(), words.next(), words.next());
+            let (status, body) = match (method, path, version) {
+                (Some("GET"), Some(path), Some(v)) if v.starts_with("HTTP/1.") => match path {
+                    "/metrics" => ("200 OK", approver.metrics().prometheus_text()),
+                    "/healthz" if approver.healthy() => ("200 OK", "ok\n".to_string()),
+                    "/healthz" => (
+                        "503 Service Unavailable",
+                        "no complete list of CertificateSigningRequests read recently\n"
+                            .to_string(),
+                    ),
+                    _ => ("404 Not Found", "not found\n".to_string()),
+                },
+                _ => ("400 Bad Request", "bad request\n".to_string()),
             };
             let mut stream = stream;
             let _ = write!(

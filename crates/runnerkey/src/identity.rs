@@ -285,7 +285,7 @@ impl SubjectReading {
                     ) {
                         problems.push(SubjectProblem::StringType {
                             attribute: attribute.clone(),
-                            reason: "string type other than UTF8String, PrintableString or IA5String, which tools display differently",
+                            reason: "a string type other than UTF8String, PrintableString or IA5String, which tools display differently",
                         });
                     }
                     t

@@ -377,7 +377,7 @@ impl RenewParams {
                     leave_pending: true,
                     ..SubmitParams::default()
                 };
-                through_api::sign(
+                let signed = through_api::sign(
                     &self.config,
                     &label,
                     &submit,
@@ -385,7 +385,9 @@ impl RenewParams {
                     &identity,
                     algorithm,
                     progress,
-                )?
+                )?;
+                report.warnings.extend(signed.note);
+                (signed.certificate, signed.key)
             }
         };
         let mut whole = vec![new.clone()];

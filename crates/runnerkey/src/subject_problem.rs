@@ -67,7 +67,7 @@ impl fmt::Display for SubjectProblem {
                 "the subject's {attribute} {value:?} holds control or invisible formatting characters"
             ),
             SubjectProblem::StringType { attribute, reason } => {
-                write!(f, "the subject's {attribute} is a {reason}")
+                write!(f, "the subject's {attribute} is {reason}")
             }
         }
     }

@@ -92,6 +92,16 @@ impl std::str::FromStr for RateLimit {
     }
 }
 
+impl Buckets {
+    /// Records an approval of `requester` made at `at` (read from the
+    /// cluster), whatever the bucket says.
+    pub fn seed(&mut self, limit: RateLimit, requester: &str, at: Instant) {
+        let tat = self.next.get(requester).copied().unwrap_or(at).max(at);
+        self.next
+            .insert(requester.to_string(), tat + limit.interval());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,6 +127,24 @@ mod tests {
             assert!(b.take(limit, "a", hour).is_ok());
         }
         assert!(b.take(limit, "a", hour).is_err());
+    }
+
+    #[test]
+    fn approvals_read_from_the_cluster_count() {
+        let limit = RateLimit::new(2, Duration::from_secs(3600)).unwrap();
+        let mut b = Buckets::default();
+        let t0 = Instant::now();
+        // Two approvals ten minutes ago (before a restart, or by another
+        // approver): the next waits until the first has aged out.
+        let before = t0.checked_sub(Duration::from_secs(600)).unwrap();
+        b.seed(limit, "a", before);
+        b.seed(limit, "a", before);
+        assert!(b.take(limit, "a", t0).is_err());
+        assert!(b.take(limit, "b", t0).is_ok());
+        assert!(
+            b.take(limit, "a", before + Duration::from_secs(1800))
+                .is_ok()
+        );
     }
 
     #[test]

@@ -6,8 +6,15 @@ use std::cell::RefCell;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::cluster::Cluster;
 use super::*;
 use crate::csr::{CertificateRequest, CsrParams};
+use crate::identity::Identity;
+use crate::k8s_csr::CLIENT_SIGNER;
 use crate::key::{KeyAlgorithm, PrivateKey};
 
 /// A cluster that answers from a script and records the updates.
@@ -243,4 +250,53 @@ fn a_conflict_with_another_approver_is_not_a_second_approval() {
         cluster.updated.borrow()[0]["metadata"]["resourceVersion"],
         "8"
     );
+}
+
+#[test]
+fn approvals_already_in_the_cluster_count_against_the_rate() {
+    // An approver restarted (or another one) finds the requester's recent
+    // self-renewal approvals in the cluster: they count.
+    let a = Approver::new(ApproverParams {
+        rate: RateLimit::new(1, Duration::from_secs(3600)).unwrap(),
+        ..ApproverParams::default()
+    });
+    let mut earlier = own("e1");
+    let ten_minutes_ago = time::OffsetDateTime::now_utc() - time::Duration::minutes(10);
+    earlier["status"] = json!({"conditions": [{"type": "Approved", "status": "True",
+        "reason": "RunnerkeySelfRenewal",
+        "lastUpdateTime": crate::lifetime::rfc3339(ten_minutes_ago)}]});
+    assert!(a.decide(&allowing(), &earlier, Instant::now()).is_none());
+    let d = a.decide(&allowing(), &own("e2"), Instant::now()).unwrap();
+    assert!(matches!(d.outcome, Outcome::LeftPending(r) if r.reason == RefusalReason::RateLimited));
+    // Someone else's approval, or an old one, does not.
+    let b = Approver::new(ApproverParams {
+        rate: RateLimit::new(1, Duration::from_secs(3600)).unwrap(),
+        ..ApproverParams::default()
+    });
+    let mut other = own("o1");
+    other["status"] = json!({"conditions": [{"type": "Approved", "status": "True",
+        "reason": "AdminApproved",
+        "lastUpdateTime": crate::lifetime::rfc3339(ten_minutes_ago)}]});
+    let mut old = own("o2");
+    old["status"] = json!({"conditions": [{"type": "Approved", "status": "True",
+        "reason": "RunnerkeySelfRenewal",
+        "lastUpdateTime": crate::lifetime::rfc3339(ten_minutes_ago - time::Duration::hours(2))}]});
+    assert!(b.decide(&allowing(), &other, Instant::now()).is_none());
+    assert!(b.decide(&allowing(), &old, Instant::now()).is_none());
+    assert!(matches!(
+        b.decide(&allowing(), &own("o3"), Instant::now())
+            .unwrap()
+            .outcome,
+        Outcome::Approved(_)
+    ));
+}
+
+#[test]
+fn healthy_until_no_list_for_two_resyncs() {
+    let a = Approver::new(ApproverParams::default());
+    assert!(a.healthy());
+    a.lock().listed = Instant::now().checked_sub(Duration::from_secs(3600));
+    assert!(!a.healthy());
+    a.listed();
+    assert!(a.healthy());
 }

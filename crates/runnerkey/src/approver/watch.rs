@@ -37,8 +37,12 @@ pub enum ApproverEvent<'a> {
     },
 }
 
-/// The most pages one list reads (500 requests each).
-const MAX_PAGES: usize = 200;
+/// The most requests a list reads.
+const MAX_LISTED: usize = 100_000;
+/// A page's size, at most.
+const MAX_PAGE: usize = 500;
+/// The most requests one list makes (pages, and pages asked again smaller).
+const MAX_LIST_REQUESTS: usize = 20_000;
 /// The longest single watch: a stop is noticed at least this often.
 const MAX_WATCH: Duration = Duration::from_secs(60);
 
@@ -176,8 +180,12 @@ impl Approver {
         let mut token = String::new();
         let mut uids = HashSet::new();
         let mut names = HashSet::new();
-        for _ in 0..MAX_PAGES {
-            let mut path = format!("{PATH}?limit=500");
+        // Pages of up to 500; a page larger than the client reads (a few
+        // huge requests) is asked again with half as many, down to one,
+        // so that nobody's large requests stop the approvals of others.
+        let mut limit = MAX_PAGE;
+        for _ in 0..MAX_LIST_REQUESTS {
+            let mut path = format!("{PATH}?limit={limit}");
             if !token.is_empty() {
                 path.push_str("&continue=");
                 // Continue tokens are base64url; anything else is escaped.
@@ -189,10 +197,16 @@ impl Approver {
                     }
                 }
             }
-            let got = client.request("GET", &path, None).map_err(|e| {
-                self.count_error("list");
-                api(e, "the API server")
-            })?;
+            let got = match client.request("GET", &path, None) {
+                Err(TransportError::TooLarge(_)) if limit > 1 => {
+                    limit = (limit / 2).max(1);
+                    continue;
+                }
+                other => other.map_err(|e| {
+                    self.count_error("list");
+                    api(e, "the API server")
+                })?,
+            };
             if got.status != 200 {
                 self.count_error("list");
                 return Err(refused(&got, "listing CertificateSigningRequests"));
@@ -208,15 +222,17 @@ impl Approver {
                     on_decision(&d);
                 }
             }
+            if uids.len() > MAX_LISTED {
+                break;
+            }
+            limit = (limit * 2).min(MAX_PAGE);
             token = page["metadata"]["continue"]
                 .as_str()
                 .unwrap_or("")
                 .to_string();
             if token.is_empty() {
                 self.retain(&uids, &names);
-                let mut state = self.lock();
-                state.metrics.last_list = Some(time::OffsetDateTime::now_utc().unix_timestamp());
-                drop(state);
+                self.listed();
                 let version = page["metadata"]["resourceVersion"]
                     .as_str()
                     .unwrap_or("0")
@@ -225,8 +241,7 @@ impl Approver {
             }
         }
         Err(Error::InvalidArgument(format!(
-            "more than {} CertificateSigningRequests: the approver reads at most that many",
-            MAX_PAGES * 500
+            "more than {MAX_LISTED} CertificateSigningRequests, or pages too large to read: the approver reads at most that many"
         )))
     }
 }

@@ -160,6 +160,10 @@ pub enum RefusalReason {
     GroupNotHeld,
     /// A `system:` group.
     SystemGroup,
+    /// A `system:` user (a service account, a node, a component): those
+    /// identities come from the API server's own credentials, never from
+    /// a certificate a runner renews.
+    SystemUser,
     /// The submitter may not renew its own identity (the approver's
     /// SubjectAccessReview for the `selfclient` subresource said no).
     NoGrant,
@@ -180,6 +184,7 @@ impl RefusalReason {
             RefusalReason::OtherUser => "other-user",
             RefusalReason::GroupNotHeld => "group-not-held",
             RefusalReason::SystemGroup => "system-group",
+            RefusalReason::SystemUser => "system-user",
             RefusalReason::NoGrant => "no-grant",
             RefusalReason::RateLimited => "rate-limited",
         }
@@ -308,6 +313,15 @@ fn own_identity(object: &Value, asked: &Identity) -> std::result::Result<Identit
             ),
         ));
     }
+    if asked.user.starts_with("system:") {
+        return Err(Refusal::new(
+            RefusalReason::SystemUser,
+            format!(
+                "it asks for the user {:?}: system: users (service accounts, nodes, components) are the API server's to authenticate, never certified for a renewal",
+                asked.user
+            ),
+        ));
+    }
     if let Some(g) = asked.groups.iter().find(|g| g.starts_with("system:")) {
         return Err(Refusal::new(
             RefusalReason::SystemGroup,
@@ -427,6 +441,14 @@ mod tests {
             let (o, v) = object(&request, "gitlab-runner:h1", &["runners", "system:custom"]);
             assert_eq!(judge(&o, &v, None).unwrap_err().reason, why);
         }
+        // A service account's own name, submitted with its token: a
+        // certificate would outlive the token and the account.
+        let sa = "system:serviceaccount:default:sa1";
+        let (o, v) = object(&pem(sa, &[]), sa, &["system:serviceaccounts"]);
+        assert_eq!(
+            judge(&o, &v, None).unwrap_err().reason,
+            RefusalReason::SystemUser
+        );
         let (mut o, v) = object(&pem("u", &[]), "u", &[]);
         o.spec.usages.push("server auth".into());
         let refusal = judge(&o, &v, None).unwrap_err();

@@ -15,9 +15,16 @@ use crate::identity::Identity;
 use crate::key::{KeyAlgorithm, PrivateKey};
 use crate::kube_context::KubeContext;
 
+/// What the cluster signed: the certificate, the key it is for, and a note
+/// when a request kept from an earlier run could not be adopted.
+pub(super) struct Signed {
+    pub certificate: Certificate,
+    pub key: PrivateKey,
+    pub note: Option<String>,
+}
+
 /// Signs a certificate for `identity` through `context`'s CSR API, adopting
-/// the request an earlier run of `runner` left pending: the certificate and
-/// the key it is for.
+/// the request an earlier run of `runner` left pending.
 pub(super) fn sign(
     config: &Path,
     runner: &str,
@@ -26,7 +33,7 @@ pub(super) fn sign(
     identity: &Identity,
     algorithm: KeyAlgorithm,
     progress: Option<&dyn Fn(Progress<'_>)>,
-) -> Result<(Certificate, PrivateKey)> {
+) -> Result<Signed> {
     let tell = |name: &str, adopted: bool| {
         if let Some(progress) = progress {
             progress(if adopted {
@@ -51,16 +58,33 @@ pub(super) fn sign(
         match result {
             Ok(done) => {
                 pending::forget(config, runner);
-                return Ok((done.certificate, kept.key));
+                return Ok(Signed {
+                    certificate: done.certificate,
+                    key: kept.key,
+                    note: None,
+                });
             }
-            Err(Error::CsrApi(CsrApiProblem::NotAdoptable { .. })) => {
+            Err(Error::CsrApi(CsrApiProblem::NotAdoptable { name, reason })) => {
                 pending::forget(config, runner);
-                return sign_new(config, runner, submit, retry?, identity, algorithm, &tell);
+                let (certificate, key) =
+                    sign_new(config, runner, submit, retry?, identity, algorithm, &tell)?;
+                return Ok(Signed {
+                    certificate,
+                    key,
+                    note: Some(format!(
+                        "the request kept from an earlier run, CertificateSigningRequest {name}, could not be adopted ({reason}); a new one was made"
+                    )),
+                });
             }
             Err(e) => return Err(settle(config, runner, &kept.name, e)),
         }
     }
-    sign_new(config, runner, submit, context, identity, algorithm, &tell)
+    let (certificate, key) = sign_new(config, runner, submit, context, identity, algorithm, &tell)?;
+    Ok(Signed {
+        certificate,
+        key,
+        note: None,
+    })
 }
 
 fn sign_new(
