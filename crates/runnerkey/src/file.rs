@@ -545,10 +545,10 @@ pub(crate) fn sync_file_systems(dirs: &[PathBuf]) -> Result<()> {
 pub(crate) fn sync_dirs(dirs: &[PathBuf]) {
     let mut seen = std::collections::HashSet::new();
     for d in dirs {
-        if seen.insert(d) {
-            if let Ok(f) = File::open(d) {
-                let _ = f.sync_all();
-            }
+        if seen.insert(d)
+            && let Ok(f) = File::open(d)
+        {
+            let _ = f.sync_all();
         }
     }
 }
