@@ -480,10 +480,55 @@ pub(crate) fn remove_stale_temps_once(dir: &Path) {
 /// it exists, the rest (`..` included) applied to that as written.
 pub(crate) fn real_path(path: &Path) -> PathBuf {
     let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let mut existing = abs.as_path();
+    // A file that is not a symbolic link (or does not exist yet) lands in
+    // its directory's real path: only the directory is resolved, once per
+    // process (a batch writes thousands of files into a few directories,
+    // and resolving each path walked every component with readlink).
+    let not_a_link = fs::symlink_metadata(&abs).map_or(true, |m| !m.file_type().is_symlink());
+    if not_a_link
+        && let (Some(parent), Some(name)) = (abs.parent(), abs.file_name())
+        && name != ".."
+    {
+        return real_dir(parent).join(name);
+    }
+    resolve(&abs)
+}
+
+/// `dir` resolved (see [`real_path`]).
+fn real_dir(dir: &Path) -> PathBuf {
+    resolve(dir)
+}
+
+/// An existing path canonicalized, remembered for this process (a batch
+/// resolves a few directories thousands of times; canonicalizing walks
+/// every component with readlink).
+fn canonical(existing: &Path) -> Option<PathBuf> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static SEEN: OnceLock<Mutex<HashMap<PathBuf, PathBuf>>> = OnceLock::new();
+    let seen = SEEN.get_or_init(Mutex::default);
+    if let Some(real) = seen.lock().ok().and_then(|m| m.get(existing).cloned()) {
+        return Some(real);
+    }
+    let real = std::fs::canonicalize(existing).ok()?;
+    if let Ok(mut m) = seen.lock()
+        && m.len() < 4096
+    {
+        m.insert(existing.to_path_buf(), real.clone());
+    }
+    Some(real)
+}
+
+/// The real path of `abs` (absolute): its longest existing prefix
+/// canonicalized, the rest appended (`..` applied).
+fn resolve(abs: &Path) -> PathBuf {
+    let mut existing = abs;
     let mut rest = Vec::new();
     loop {
-        if let Ok(mut real) = std::fs::canonicalize(existing) {
+        // lstat finds the existing prefix cheaply; only it is resolved.
+        if fs::symlink_metadata(existing).is_ok()
+            && let Some(mut real) = canonical(existing)
+        {
             for part in rest.iter().rev() {
                 if part == ".." {
                     real.pop();
@@ -498,7 +543,7 @@ pub(crate) fn real_path(path: &Path) -> PathBuf {
                 rest.push(last.as_os_str().to_owned());
                 existing = parent;
             }
-            _ => return abs,
+            _ => return abs.to_path_buf(),
         }
     }
 }
