@@ -155,6 +155,9 @@ pub struct SetupArgs {
     /// A new key and certificate even when the existing ones are fine.
     #[arg(long)]
     pub force: bool,
+    /// Keep the existing key even when it belongs to a blog identity (an X.509 v1 certificate, or one in use longer than the lifetime issued now), which setup otherwise replaces.
+    #[arg(long, conflicts_with = "force")]
+    pub keep_key: bool,
     /// Print the plan and the config diff; write nothing.
     #[arg(long)]
     pub dry_run: bool,

@@ -13,6 +13,7 @@ use crate::code::Code;
 
 mod certificate;
 mod edits;
+mod key_replacement;
 mod paths;
 mod report;
 mod request;
@@ -71,6 +72,10 @@ pub struct SetupParams {
     pub renew_before: Duration,
     /// New key and certificate even when the existing ones are fine.
     pub force: bool,
+    /// Keep the existing key even when it belongs to a blog identity (an
+    /// X.509 v1 certificate, or one in use longer than `lifetime`), which
+    /// setup otherwise replaces.
+    pub keep_key: bool,
     /// Plan only: write nothing.
     pub dry_run: bool,
     /// Permit the group `system:masters`.
@@ -78,6 +83,8 @@ pub struct SetupParams {
     /// A key made for this run (through the CSR API) that is not on disk
     /// yet: written with the rest.
     new_key: Option<std::sync::Arc<PrivateKey>>,
+    /// Why the existing key is being replaced (a blog identity's key).
+    key_replaced: Option<String>,
 }
 
 impl SetupParams {
@@ -101,9 +108,11 @@ impl SetupParams {
             lifetime: Lifetime::default(),
             renew_before: Duration::from_secs(30 * 86_400),
             force: false,
+            keep_key: false,
             dry_run: false,
             allow_system_masters: false,
             new_key: None,
+            key_replaced: None,
         })
     }
 }
@@ -153,6 +162,8 @@ impl SetupParams {
     /// `ca_file` (PEM, or a kubeconfig's CA data) and the certificate signed
     /// for this host's key, then everything [`SetupParams::run`] does.
     pub fn complete(&self, ca_file: &Path, signed: Signed<'_>) -> Result<SetupReport> {
+        let paths = SetupPaths::new(self)?;
+        let staged = request::staged_key(&paths)?;
         let ca = crate::ca::load_certificates(ca_file)?
             .into_iter()
             .next()
@@ -168,21 +179,63 @@ impl SetupParams {
                 (leaf, all)
             }
             Signed::CsrObject(path) => {
-                let key = PrivateKey::load(&SetupPaths::new(self)?.key, None)?;
+                let key = match &staged {
+                    Some(key) => PrivateKey::from_pem(key.to_pem().as_bytes(), None)?,
+                    None => PrivateKey::load(&paths.key, None)?,
+                };
                 let cert = crate::k8s_csr::K8sCsr::load(path)?
                     .issued_certificate(&key)
                     .map_err(|e| e.in_file(path))?;
                 (cert, Vec::new())
             }
         };
-        run(
-            self,
+        let mut params = self.clone();
+        if let Some(key) = &staged {
+            // The key setup --request staged: installed now, with the
+            // certificate signed for it, as one switch.
+            if !key.matches(&cert.public_key()) {
+                let from = match signed {
+                    Signed::Certificate(p) | Signed::CsrObject(p) => p,
+                };
+                return Err(Error::KeyMismatch {
+                    certificate: format!(
+                        "the signed certificate {} ({}): it was not signed for the key setup --request staged; sign {} again",
+                        from.display(),
+                        cert.subject(),
+                        paths.csr.display()
+                    ),
+                }
+                .in_file(&paths.staged_key));
+            }
+            params.new_key = Some(std::sync::Arc::new(PrivateKey::from_pem(
+                key.to_pem().as_bytes(),
+                None,
+            )?));
+            params.key_replaced = Some(format!(
+                "the key setup --request staged ({}) replaced the old one",
+                paths.staged_key.display()
+            ));
+        }
+        let report = run(
+            &params,
             Source::Issued {
                 cert: Box::new(cert),
                 ca: Box::new(ca),
                 chain,
             },
-        )
+        )?;
+        if staged.is_some() && !self.dry_run {
+            // Installed: the staged copy is no longer needed.
+            if let Err(source) = std::fs::remove_file(&paths.staged_key)
+                && source.kind() != std::io::ErrorKind::NotFound
+            {
+                return Err(Error::Io {
+                    path: paths.staged_key.clone(),
+                    source,
+                });
+            }
+        }
+        Ok(report)
     }
 
     /// The whole setup through the cluster's CSR API with `context`'s
@@ -200,8 +253,9 @@ impl SetupParams {
         let ca = cluster_ca(&context)?;
         let paths = SetupPaths::new(self)?;
         let mut params = self.clone();
+        params.key_replaced = key_replacement::reason(self, &paths, OffsetDateTime::now_utc());
         let key = match PrivateKey::load(&paths.key, None) {
-            Ok(key) if !self.force => key,
+            Ok(key) if !self.force && params.key_replaced.is_none() => key,
             _ if self.dry_run => {
                 return Err(Error::InvalidArgument(
                     "a dry run through the CSR API needs the runner's key in place: nothing is sent to the cluster".into(),
@@ -227,7 +281,7 @@ impl SetupParams {
             now,
         )
         .ok()
-        .filter(|_| !self.force);
+        .filter(|_| !self.force && params.key_replaced.is_none());
         let cert = match kept {
             Some(cert) => cert,
             None if self.dry_run => {
@@ -304,6 +358,17 @@ fn run(params: &SetupParams, source: Source<'_>) -> Result<SetupReport> {
         }
     }
     let now = OffsetDateTime::now_utc();
+    let replacing;
+    let params = match source {
+        Source::Ca(_) if !params.force && params.key_replaced.is_none() => {
+            replacing = SetupParams {
+                key_replaced: key_replacement::reason(params, &paths, now),
+                ..params.clone()
+            };
+            &replacing
+        }
+        _ => params,
+    };
     let mut config = RunnerConfig::load(&params.config)?;
     check_executor(&config, params)?;
     let runner_name = crate::pin::runner_name(&config, &params.runner)?;
@@ -402,7 +467,7 @@ fn run(params: &SetupParams, source: Source<'_>) -> Result<SetupReport> {
             _ => None,
         },
     };
-    let report = commit_and_check(
+    let mut report = commit_and_check(
         params,
         &paths,
         config,
@@ -412,6 +477,7 @@ fn run(params: &SetupParams, source: Source<'_>) -> Result<SetupReport> {
         warnings,
         matches!(source, Source::Token(_)),
     )?;
+    report.key_replaced = params.key_replaced.clone();
     if !params.dry_run {
         // What root's renewal will renew, and nothing else (see pin.rs).
         crate::pin::record(&pin)?;
@@ -530,6 +596,7 @@ fn commit_and_check(
         doctor,
         next_steps: next_steps(params, paths, token),
         warnings,
+        key_replaced: None,
     })
 }
 
