@@ -635,7 +635,7 @@ class Manifests:
     def __len__(self) -> int: ...
 
 def rbac(*, user: Optional[str] = None, groups: Sequence[str] = ..., service_account: Optional[str] = None, profile: str = "executor", namespace: Optional[str] = None, with_token_secret: bool = False, features: Optional[Sequence[str]] = None, with_namespaces: bool = True) -> Manifests:
-    """RBAC for a user (with its groups), one group alone (a fleet of per-host users), or a service account ("NS/NAME"): profile "executor", "deployer" or "cluster-admin"."""
+    """RBAC for a user (with its groups), one group alone (a fleet of per-host users), or a service account ("NS/NAME"): profile "executor", "deployer", "renewer", "approver", "auditor" or "cluster-admin"."""
 
 @final
 class Kubeconfig:

@@ -430,7 +430,7 @@ pub struct RbacArgs {
     /// Service account NAMESPACE/NAME (created by the manifests).
     #[arg(long)]
     pub service_account: Option<String>,
-    /// executor (the runner), deployer (the jobs' service account), renewer (a runner renewing itself through the CSR API), approver (runnerkey approver) or cluster-admin.
+    /// executor (the runner), deployer (the jobs' service account), renewer (a runner renewing itself through the CSR API), approver (runnerkey approver), auditor (doctor --online naming every cluster-admin binding of the runner and its job pods) or cluster-admin.
     #[arg(long)]
     pub profile: String,
     /// Namespace of the Role and RoleBinding (the runner's job namespace).

@@ -5,6 +5,7 @@
 //! put in plain words, then SelfSubjectReview and SelfSubjectAccessReview.
 
 mod online;
+mod over_privilege;
 mod privilege;
 mod report;
 mod transport;
@@ -65,6 +66,10 @@ struct Ctx {
     timeout: Duration,
     /// Check the job pods' service account too (not for a kubeconfig).
     jobs: bool,
+    /// The runner may also run job pods as its namespace's `default`
+    /// service account (`service_account` unset, or
+    /// `service_account_overwrite_allowed` set).
+    default_account_too: bool,
 }
 
 impl Ctx {
@@ -126,6 +131,7 @@ struct Subject {
     job_namespace: String,
     job_service_account: String,
     jobs: bool,
+    default_account_too: bool,
 }
 
 fn diagnose_runner(
@@ -169,6 +175,8 @@ fn diagnose_runner(
             .unwrap_or("default")
             .to_string(),
         jobs: true,
+        default_account_too: nonempty(&k.service_account).is_none()
+            || nonempty(&k.service_account_overwrite_allowed).is_some(),
     };
     diagnose_subject(subject, findings, options, now)
 }
@@ -240,6 +248,7 @@ fn diagnose_subject(
         },
         timeout: options.timeout,
         jobs: s.jobs,
+        default_account_too: s.default_account_too,
     };
     let offline_errors = ctx
         .d
@@ -396,6 +405,7 @@ pub fn diagnose_context(context: KubeContext, options: &DoctorOptions) -> Doctor
         job_namespace: context.namespace.unwrap_or_else(|| "default".into()),
         job_service_account: "default".into(),
         jobs: false,
+        default_account_too: false,
     };
     let plugin = findings.iter().any(|f| f.code == Code::KubeconfigPlugin) || scheme_missing;
     let options = DoctorOptions {

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use super::privilege::{PrivilegeAudit, Who, admin_bindings, audit, review};
+use super::privilege::{Who, review};
 use super::report::{PermissionCheck, UserInfo};
 use super::{Ctx, Presented};
 use crate::api_client::{ApiClient, Credentials, Endpoint};
@@ -153,139 +153,6 @@ impl Ctx {
             self.deployer(&client);
         }
         self.privileges(&client);
-    }
-
-    /// The over-privilege audit of the runner identity and the job pods'
-    /// service account, with the bindings that make either cluster-admin.
-    fn privileges(&mut self, client: &ApiClient) {
-        let runner = audit(client, &Who::Myself);
-        let ns = self.d.job_namespace.clone();
-        let job_user = self.d.job_identity.clone();
-        let job_groups = vec![
-            "system:serviceaccounts".to_string(),
-            format!("system:serviceaccounts:{ns}"),
-            "system:authenticated".to_string(),
-        ];
-        let job = self.jobs.then(|| {
-            audit(
-                client,
-                &Who::Other {
-                    user: &job_user,
-                    groups: &job_groups,
-                },
-            )
-        });
-        let me = self
-            .d
-            .authenticated_as
-            .as_ref()
-            .map(|u| (u.username.clone(), u.groups.clone()));
-        let mut bindings = Vec::new();
-        let mut listing_error = None;
-        let wants_bindings = std::iter::once(&runner).chain(job.as_ref()).any(|a| {
-            matches!(
-                a,
-                PrivilegeAudit::Checked {
-                    cluster_admin: true,
-                    ..
-                }
-            )
-        });
-        if wants_bindings {
-            let mut subjects = Vec::new();
-            if self.jobs {
-                subjects.push((job_user.clone(), job_groups.clone()));
-            }
-            if let Some(me) = me {
-                subjects.insert(0, me);
-            }
-            for (user, groups) in subjects {
-                match admin_bindings(client, &user, &groups) {
-                    Ok(found) => {
-                        for b in found {
-                            if !bindings.contains(&b) {
-                                bindings.push(b);
-                            }
-                        }
-                    }
-                    Err(e) => listing_error = Some(e),
-                }
-            }
-        }
-        let cleanup = if bindings.is_empty() {
-            match &listing_error {
-                Some(e) => format!("find the binding to cluster-admin ({e}) and delete it"),
-                None => "find the binding to cluster-admin among the cluster's ClusterRoleBindings and RoleBindings, and delete it".into(),
-            }
-        } else {
-            format!(
-                "delete {}",
-                bindings
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        };
-        let who = self.d.presents.to_string();
-        let audits = [
-            (
-                "the runner identity",
-                Some(&runner),
-                Code::RunnerClusterAdmin,
-                Code::RunnerDangerousGrants,
-                "executor",
-            ),
-            (
-                "the job pods' identity",
-                job.as_ref(),
-                Code::JobClusterAdmin,
-                Code::JobDangerousGrants,
-                "deployer",
-            ),
-        ];
-        for (label, result, code, dangerous_code, profile) in audits {
-            let Some(result) = result else { continue };
-            let subject = if label.starts_with("the runner") {
-                who.clone()
-            } else {
-                job_user.clone()
-            };
-            match result {
-                PrivilegeAudit::Checked { cluster_admin: true, .. } => {
-                    self.find(
-                        code,
-                        Severity::Error,
-                        format!("{label} ({subject}) is cluster-admin-equivalent: it may do anything to every object of the cluster"),
-                        format!("apply the {profile} profile's RBAC first, then remove the cluster-admin grant: {cleanup}"),
-                    );
-                    if !bindings.is_empty() {
-                        self.then(NextStep::DeleteBindings {
-                            bindings: bindings.clone(),
-                        });
-                    }
-                }
-                PrivilegeAudit::Checked { dangerous_grants, .. } if !dangerous_grants.is_empty() => self.find(
-                    dangerous_code,
-                    Severity::Warning,
-                    format!("{label} ({subject}) holds grants beyond the {profile} profile: {}", dangerous_grants.join(", ")),
-                    "remove the bindings that give them; the profile needs none of them".into(),
-                ),
-                PrivilegeAudit::Checked { .. } => self.pass(
-                    code,
-                    format!("{label} is not cluster-admin and holds no dangerous grant beyond the {profile} profile"),
-                ),
-                PrivilegeAudit::CouldNotCheck { reason } => self.find(
-                    Code::PrivilegesUnchecked,
-                    Severity::Warning,
-                    format!("could not check whether {label} is over-privileged: {reason}"),
-                    "nothing is known either way; check the bindings as an admin".into(),
-                ),
-            }
-        }
-        self.d.admin_bindings = bindings;
-        self.d.runner_privileges = Some(runner);
-        self.d.job_privileges = job;
     }
 
     fn who_am_i(&mut self, client: &ApiClient) {
