@@ -418,6 +418,19 @@ pub fn diagnose_context(context: KubeContext, options: &DoctorOptions) -> Doctor
     }
 }
 
+/// The CA key setup recorded in the runner's pin (it signed with it on
+/// this host), while that file is still here and no other finding names it.
+fn pinned_ca_key(config: &RunnerConfig, label: &str, found: &[Finding]) -> Option<Finding> {
+    let pin = crate::pin::load(config.path()?, label).ok().flatten()?;
+    let key = pin.ca_key_seen?;
+    std::fs::symlink_metadata(&key).ok()?;
+    let shown = key.display().to_string();
+    let named = found
+        .iter()
+        .any(|f| f.code == Code::CaKeyOnRunnerHost && f.message.contains(&shown));
+    (!named).then(|| crate::setup::ca_key::finding(&key, label, Severity::Error))
+}
+
 /// Diagnoses the runners of `config` (see [`DoctorOptions`]).
 pub fn diagnose(config: &RunnerConfig, options: &DoctorOptions) -> Result<DoctorReport> {
     let now = options.now.unwrap_or_else(OffsetDateTime::now_utc);
@@ -445,11 +458,12 @@ pub fn diagnose(config: &RunnerConfig, options: &DoctorOptions) -> Result<Doctor
     report.findings = file_wide;
     for r in runners.iter().filter(|r| selected.contains(&r.index)) {
         let label = r.name.clone().unwrap_or_else(|| format!("#{}", r.index));
-        let mine = per_runner
+        let mut mine: Vec<Finding> = per_runner
             .iter()
             .filter(|f| f.runner.as_deref() == Some(label.as_str()))
             .cloned()
             .collect();
+        mine.extend(pinned_ca_key(config, &label, &mine));
         report.runners.push(diagnose_runner(r, mine, options, now));
     }
     Ok(report)

@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 use crate::CertificateAuthority;
 use crate::code::Code;
 
+pub(crate) mod ca_key;
 mod certificate;
 mod edits;
 mod key_replacement;
@@ -449,6 +450,7 @@ fn run(params: &SetupParams, source: Source<'_>) -> Result<SetupReport> {
             "kubeconfig to test the identity with kubectl",
         )?;
     }
+    let ca_key_seen = ca_key::seen(&source, &params.config, &runner_name);
     let pin = crate::pin::Pin {
         config: params.config.clone(),
         runner: runner_name,
@@ -466,6 +468,7 @@ fn run(params: &SetupParams, source: Source<'_>) -> Result<SetupReport> {
             Source::Token(t) => Some(t.service_account()),
             _ => None,
         },
+        ca_key_seen,
     };
     let mut report = commit_and_check(
         params,
@@ -478,6 +481,7 @@ fn run(params: &SetupParams, source: Source<'_>) -> Result<SetupReport> {
         matches!(source, Source::Token(_)),
     )?;
     report.key_replaced = params.key_replaced.clone();
+    ca_key::report(&mut report, pin.ca_key_seen.as_deref());
     if !params.dry_run {
         // What root's renewal will renew, and nothing else (see pin.rs).
         crate::pin::record(&pin)?;
