@@ -130,6 +130,7 @@ class _PrivilegesUnchecked(TypedDict):
 
     outcome: Literal["could-not-check"]
     reason: str
+    forbidden: bool
 
 class _PresentedCertificate(TypedDict):
     """The runner presents a client certificate."""

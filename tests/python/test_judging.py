@@ -305,6 +305,27 @@ def test_blog_bindings_are_named_with_the_delete_command(tmp_path: Path) -> None
         srv.stop()
 
 
+def test_the_default_account_is_audited_when_jobs_may_run_as_it(tmp_path: Path) -> None:
+    """A least-privilege runner (with the auditor profile) whose jobs may
+    choose their service account: the namespace's default account's
+    cluster-admin binding is named; with the account fixed, it does not
+    affect the jobs."""
+    blog = tmp_path / "blog.yaml"
+    blog.write_text(BLOG_BINDINGS.split("---\n")[1].replace("namespace: default", "namespace: gitlab-runner"))
+    ca, crt, key, srv = identity_and_server(tmp_path, [blog, *least_privilege(tmp_path)])
+    try:
+        cfg = runner_config(tmp_path, srv.url, crt, key, ca)
+        code, report = doctor(cfg)
+        assert code == 0, report["runners"][0]["findings"]
+        cfg.write_text(cfg.read_text() + '    service_account_overwrite_allowed = ".*"\n')
+        code, report = doctor(cfg)
+        found = {f["code"]: f for f in report["runners"][0]["findings"]}
+        assert code == 1 and "system:serviceaccount:gitlab-runner:default" in found["job-cluster-admin"]["message"]
+        assert [b["name"] for b in found["job-cluster-admin"]["next"]["bindings"]] == ["default-admin"]
+    finally:
+        srv.stop()
+
+
 def test_least_privilege_profiles_pass_the_audit(tmp_path: Path) -> None:
     ca, crt, key, srv = identity_and_server(tmp_path, least_privilege(tmp_path))
     try:

@@ -14,7 +14,7 @@ use super::privilege::{AdminBinding, BindingLists, PrivilegeAudit, Who, audit};
 use super::report::Presented;
 use crate::api_client::ApiClient;
 use crate::code::Code;
-use crate::next_step::{NextStep, RbacFor, delete_command};
+use crate::next_step::{NextStep, RbacFor};
 use crate::runner_config::lint::Severity;
 
 /// One identity the audit is about.
@@ -170,9 +170,8 @@ impl Ctx {
                     let (fix, next) = match (&lists, bindings.is_empty()) {
                         (_, false) => (
                             format!(
-                                "{first} delete {} (one command deletes every binding found: {})",
+                                "{first} delete {} (the command deletes every binding found)",
                                 bindings.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
-                                delete_command(&all)
                             ),
                             Some(NextStep::DeleteBindings {
                                 bindings: all.clone(),
