@@ -5,15 +5,19 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{SetupReport, Source};
+use super::{SetupParams, SetupReport, Source};
 use crate::code::Code;
 use crate::runner_config::lint::{Finding, Severity};
 
 /// The CA key file on this host to record in the pin: the one this run
-/// signed with, else one an earlier setup recorded that is still there.
-pub(super) fn seen(source: &Source<'_>, config: &Path, runner: &str) -> Option<PathBuf> {
+/// signed with (when this host is the runner host), else one an earlier
+/// setup recorded that is still there.
+pub(super) fn seen(source: &Source<'_>, params: &SetupParams, runner: &str) -> Option<PathBuf> {
+    let config = &params.config;
     let here = |p: &Path| std::fs::symlink_metadata(p).is_ok();
+    let runner_host = params.install_dir.is_none() && !params.ca_on_control_plane;
     if let Source::Ca(ca) = source
+        && runner_host
         && let Some(key) = ca.key_path().filter(|p| here(p))
     {
         return Some(key.to_path_buf());

@@ -77,6 +77,12 @@ pub struct SetupParams {
     /// X.509 v1 certificate, or one in use longer than `lifetime`), which
     /// setup otherwise replaces.
     pub keep_key: bool,
+    /// The CA setup signs with is where it belongs — setup runs on the
+    /// control plane, not on the runner host (as `runnerkey demo`, whose
+    /// throwaway CA plays the cluster's): its key is then neither reported
+    /// nor pinned as a CA key on the runner host. Implied by `install_dir`
+    /// (the files go to another host).
+    pub ca_on_control_plane: bool,
     /// Plan only: write nothing.
     pub dry_run: bool,
     /// Permit the group `system:masters`.
@@ -110,6 +116,7 @@ impl SetupParams {
             renew_before: Duration::from_secs(30 * 86_400),
             force: false,
             keep_key: false,
+            ca_on_control_plane: false,
             dry_run: false,
             allow_system_masters: false,
             new_key: None,
@@ -450,7 +457,7 @@ fn run(params: &SetupParams, source: Source<'_>) -> Result<SetupReport> {
             "kubeconfig to test the identity with kubectl",
         )?;
     }
-    let ca_key_seen = ca_key::seen(&source, &params.config, &runner_name);
+    let ca_key_seen = ca_key::seen(&source, params, &runner_name);
     let pin = crate::pin::Pin {
         config: params.config.clone(),
         runner: runner_name,
