@@ -436,17 +436,7 @@ fn manifests(params: &RbacParams) -> Result<Manifests<RbacObject>> {
             ));
         }
         Profile::Renewer | Profile::Approver | Profile::Auditor => {
-            let (name, rules) = match params.profile {
-                Profile::Renewer => (
-                    lifecycle::role_name(params.profile),
-                    lifecycle::renewer_rules(crate::approver::SELF_CLIENT),
-                ),
-                Profile::Approver => (
-                    lifecycle::role_name(params.profile),
-                    lifecycle::approver_rules(),
-                ),
-                _ => (auditor::ROLE, auditor::rules()),
-            };
+            let (name, rules) = lifecycle::cluster_wide(params.profile);
             items.push(RbacObject::Role {
                 api_version: RBAC_API,
                 kind: "ClusterRole",

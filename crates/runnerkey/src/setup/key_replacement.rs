@@ -77,8 +77,10 @@ mod tests {
             ..CaParams::default()
         })
         .unwrap();
-        let mut p = IssueParams::default();
-        p.lifetime = Lifetime::days(days);
+        let p = IssueParams {
+            lifetime: Lifetime::days(days),
+            ..IssueParams::default()
+        };
         let id = Identity::new("u", Vec::<String>::new()).unwrap();
         ca.issue(&id, KeyAlgorithm::EcdsaP256, &p)
             .unwrap()

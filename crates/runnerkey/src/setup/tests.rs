@@ -2,6 +2,9 @@
 
 use super::*;
 
+use super::report::next_steps;
+use crate::code::Code;
+use crate::doctor::{DoctorOptions, diagnose};
 use crate::next_step::NextStep;
 use crate::runner_config::lint::Severity;
 use crate::runner_config::{Change, KubeKey, RunnerConfig};
