@@ -162,3 +162,29 @@ def test_complete_refuses_a_certificate_for_another_key_than_the_staged_one(cont
     (ssl / "gitlab-admin.key.staged").unlink()
     r = run("setup", "--request", "--keep-key", *common)
     assert r.code == 0 and not (ssl / "gitlab-admin.key.staged").exists(), r
+
+
+def test_python_setup_replaces_a_blog_key_unless_keep_key(control_plane: ControlPlane, tmp_path: Path) -> None:
+    """runnerkey.setup with the CA at hand: the blog key is replaced and the
+    report says why; with keep_key=True it stays."""
+    import runnerkey
+
+    cp = control_plane
+    for keep in (True, False):
+        d = tmp_path / f"keep-{keep}"
+        ssl = d / "ssl"
+        blog_identity(cp, ssl)
+        (ssl / "ca.key").unlink()
+        (ssl / "ca.srl").unlink()
+        blog_key = digest(ssl / "gitlab-admin.key")
+        cfg = d / "config.toml"
+        cfg.write_text('[[runners]]\nname = "r"\nexecutor = "kubernetes"\n')
+        report = runnerkey.setup(config=cfg, runner="r", server=cp.server, out_dir=ssl, keep_key=keep,
+                                 ca=runnerkey.CertificateAuthority.load_dir(cp.pki))
+        if keep:
+            assert report["key_replaced"] is None and digest(ssl / "gitlab-admin.key") == blog_key, report
+        else:
+            assert "X.509 v1" in report["key_replaced"] and digest(ssl / "gitlab-admin.key") != blog_key, report
+        # The CA key setup read here is reported (a warning in setup's report).
+        findings = report["doctor"]["runners"][0]["findings"]
+        assert any(f["code"] == "ca-key-on-runner-host" and f["severity"] == "warning" for f in findings), findings
