@@ -16,6 +16,9 @@ import re
 import subprocess
 from pathlib import Path
 
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
 from conftest import ROOT, binary, openssl, run
 from control_plane import ControlPlane
 
@@ -158,10 +161,16 @@ def test_complete_refuses_a_certificate_for_another_key_than_the_staged_one(cont
     r = run("setup", "--complete", "--cert", tmp_path / "old.crt", "--ca-cert", ssl / "ca.crt", *common)
     assert r.code == 2 and str(tmp_path / "old.crt") in r.err and "gitlab-admin.key.staged" in r.err, r
     assert (cfg.read_text(), digest(ssl / "gitlab-admin.key")) == before
-    # --keep-key: the CSR is for the installed key, nothing is staged.
-    (ssl / "gitlab-admin.key.staged").unlink()
+    # --keep-key: the CSR is for the installed key; the staged one is left alone, and --complete with the
+    # certificate for the installed key goes through.
     r = run("setup", "--request", "--keep-key", *common)
-    assert r.code == 0 and not (ssl / "gitlab-admin.key.staged").exists(), r
+    assert r.code == 0 and "new key" not in r.out, r
+    csr = x509.load_pem_x509_csr((ssl / "gitlab-admin.csr").read_bytes())
+    installed = load_pem_private_key((ssl / "gitlab-admin.key").read_bytes(), None)
+    assert csr.public_key() == installed.public_key()
+    r = run("setup", "--complete", "--keep-key", "--cert", tmp_path / "old.crt", "--ca-cert", ssl / "ca.crt",
+            *common)
+    assert r.code in (0, 1) and digest(ssl / "gitlab-admin.key") == before[1], r
 
 
 def test_python_setup_replaces_a_blog_key_unless_keep_key(control_plane: ControlPlane, tmp_path: Path) -> None:

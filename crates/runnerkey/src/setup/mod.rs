@@ -168,7 +168,10 @@ impl SetupParams {
     /// for this host's key, then everything [`SetupParams::run`] does.
     pub fn complete(&self, ca_file: &Path, signed: Signed<'_>) -> Result<SetupReport> {
         let paths = SetupPaths::new(self)?;
-        let staged = request::staged_key(&paths)?;
+        let staged = match self.keep_key {
+            true => None,
+            false => request::staged_key(&paths)?,
+        };
         let ca = crate::ca::load_certificates(ca_file)?
             .into_iter()
             .next()

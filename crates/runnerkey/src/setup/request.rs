@@ -64,7 +64,10 @@ pub(super) fn request(
     } else {
         super::key_replacement::reason(params, &paths, now)
     };
-    let staging = key_replaced.is_some() || std::fs::symlink_metadata(&paths.staged_key).is_ok();
+    // A key staged by an earlier run is the one to go on with, unless told
+    // to keep the installed one.
+    let staging = key_replaced.is_some()
+        || (!params.keep_key && std::fs::symlink_metadata(&paths.staged_key).is_ok());
     let key = if staging {
         plan.key(
             &paths.staged_key,
