@@ -130,6 +130,7 @@ class _PrivilegesUnchecked(TypedDict):
 
     outcome: Literal["could-not-check"]
     reason: str
+    forbidden: bool
 
 class _PresentedCertificate(TypedDict):
     """The runner presents a client certificate."""
@@ -188,6 +189,7 @@ class _SetupReport(TypedDict):
     doctor: Optional[_DoctorReport]
     next_steps: list[dict[str, Any]]
     warnings: list[str]
+    key_replaced: Optional[str]
 
 class _SavedConfig(TypedDict):
     """Where :meth:`RunnerConfig.save` wrote (and its backup, if any)."""
@@ -634,7 +636,7 @@ class Manifests:
     def __len__(self) -> int: ...
 
 def rbac(*, user: Optional[str] = None, groups: Sequence[str] = ..., service_account: Optional[str] = None, profile: str = "executor", namespace: Optional[str] = None, with_token_secret: bool = False, features: Optional[Sequence[str]] = None, with_namespaces: bool = True) -> Manifests:
-    """RBAC for a user (with its groups), one group alone (a fleet of per-host users), or a service account ("NS/NAME"): profile "executor", "deployer" or "cluster-admin"."""
+    """RBAC for a user (with its groups), one group alone (a fleet of per-host users), or a service account ("NS/NAME"): profile "executor", "deployer", "renewer", "approver", "auditor" or "cluster-admin"."""
 
 @final
 class Kubeconfig:
@@ -759,13 +761,15 @@ def install_credentials(dir: _Path, *, key: Union[str, bytes], cert: Union[str, 
     ``renew_before``: the policy ``renew`` uses); a different CA certificate is then switched
     in with that pair. The offered pair must itself be valid. ``dry_run`` writes nothing."""
 
-def setup(*, config: _Path, runner: Union[str, int], server: str, ca: Optional[CertificateAuthority] = None, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, approve: bool = False, wait: Union[float, str] = ..., user: str = "gitlab-admin", groups: Sequence[str] = ..., out_dir: _Path = ..., install_dir: Optional[_Path] = None, namespace: str = "gitlab-runner", service_account: str = "gitlab-deployer", algorithm: str = "ecdsa-p256", days: int = 365, renew_before: str = "30d", force: bool = False, dry_run: bool = False, auth: Literal["certificate", "token"] = "certificate", token_service_account: Optional[str] = None, token_duration: str = "24h") -> _SetupReport:
+def setup(*, config: _Path, runner: Union[str, int], server: str, ca: Optional[CertificateAuthority] = None, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, approve: bool = False, wait: Union[float, str] = ..., user: str = "gitlab-admin", groups: Sequence[str] = ..., out_dir: _Path = ..., install_dir: Optional[_Path] = None, namespace: str = "gitlab-runner", service_account: str = "gitlab-deployer", algorithm: str = "ecdsa-p256", days: int = 365, renew_before: str = "30d", force: bool = False, keep_key: bool = False, dry_run: bool = False, auth: Literal["certificate", "token"] = "certificate", token_service_account: Optional[str] = None, token_duration: str = "24h") -> _SetupReport:
     """The whole procedure, all or nothing and idempotent (see ``runnerkey setup``); the report.
     With ``ca``, signed here; with ``kubeconfig`` instead, through the cluster's CSR API (``approve``
     to approve it too, ``wait``: seconds or a duration like "5m", for the certificate), no CA key anywhere. With
     ``auth="token"`` and ``kubeconfig``, the runner authenticates as ``token_service_account``
     (in ``namespace``, created when missing) with a TokenRequest token of ``token_duration``
-    written to ``bearer_token``; ``service_account`` stays the job pods' account."""
+    written to ``bearer_token``; ``service_account`` stays the job pods' account. The key of a blog
+    identity (an X.509 v1 certificate, or one in use longer than ``days``) is replaced by a new one
+    (``report["key_replaced"]`` says why) unless ``keep_key``."""
 
 def cli_main(argv: Sequence[str]) -> int:
     """The ``runnerkey`` command line on ``argv`` (program name first), in this process; its exit status."""

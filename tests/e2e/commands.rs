@@ -167,6 +167,15 @@ fn setup_doctor_and_demo() {
     assert_eq!(mode(&d.path("ssl/.runnerkey")), 0o700);
     let again = d.run(&args).success();
     assert!(again.stdout.contains("nothing to do"), "{again:#?}");
+    // setup read the CA key here, on the runner host: doctor reports it
+    // while it is here.
+    let doctor = d.run(&["doctor", "--config", cfg, "--runner", "k8s"]);
+    assert_eq!(doctor.code, 1, "{doctor:#?}");
+    assert!(
+        doctor.stdout.contains("ca-key-on-runner-host"),
+        "{doctor:#?}"
+    );
+    std::fs::remove_file(d.path("cp/ca.key")).unwrap();
     let doctor = d.run(&["doctor", "--config", cfg, "--runner", "k8s"]);
     assert_eq!(doctor.code, 0, "{doctor:#?}");
     d.run(&["doctor", "--config", cfg, "--runner", "other"])

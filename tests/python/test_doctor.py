@@ -91,7 +91,8 @@ def scenario(d: Path, *, ca_file: str = "cluster", sans: list[str] | None = None
            "--group", "gitlab-runners", "--out-dir", ssl)
         cert, key = ssl / "gitlab-admin.crt", ssl / "gitlab-admin.key"
     rbac = [rbac_file(d, "--user", "gitlab-admin", "--profile", "executor", "--namespace", "gitlab-runner", drop=rbac_drop),
-            rbac_file(d, "--service-account", "gitlab-runner/gitlab-deployer", "--profile", "deployer", name="jobs.yaml")]
+            rbac_file(d, "--service-account", "gitlab-runner/gitlab-deployer", "--profile", "deployer", name="jobs.yaml"),
+            rbac_file(d, "--user", "gitlab-admin", "--profile", "auditor", name="auditor.yaml")]
     if admin:
         rbac.append(rbac_file(d, "--user", "gitlab-admin", "--profile", "cluster-admin", name="admin.yaml"))
     srv = None
@@ -152,7 +153,10 @@ def test_all_correct(tmp_path: Path) -> None:
     assert r["job_identity"] == "system:serviceaccount:gitlab-runner:gitlab-deployer"
     assert r["permissions"] and all(p["allowed"] for p in r["permissions"])
     assert {(p["resource"], p["verb"]) for p in r["permissions"]} >= {("pods/exec", "create"), ("pods/attach", "create")}
-    assert "could not check" in r["deployer_note"]
+    # The auditor profile lets it ask about the job pods' account too.
+    assert r["deployer_note"] is None and r["deployer_permissions"]
+    assert all(p["allowed"] for p in r["deployer_permissions"])
+    assert r["job_privileges"] == {"outcome": "checked", "cluster_admin": False, "dangerous_grants": []}
 
 
 def test_cluster_admin_identity_can_check_the_job_service_account(tmp_path: Path) -> None:
@@ -249,7 +253,9 @@ def test_bearer_token_identity(tmp_path: Path, token: str) -> None:
     crt, k = serving_cert(tmp_path, ca_crt, ca_key)
     sa = "system:serviceaccount:gitlab-runner:gitlab-runner"
     rbac = rbac_file(tmp_path, "--service-account", "gitlab-runner/gitlab-runner", "--profile", "executor")
-    srv = start_apiserver(crt, k, ca_crt, rbac=[rbac],
+    auditor = rbac_file(tmp_path, "--service-account", "gitlab-runner/gitlab-runner", "--profile", "auditor",
+                        name="auditor.yaml")
+    srv = start_apiserver(crt, k, ca_crt, rbac=[rbac, auditor],
                           tokens={"s3cr3t-token": f"{sa};system:serviceaccounts,system:serviceaccounts:gitlab-runner"})
     try:
         cfg = tmp_path / "config.toml"

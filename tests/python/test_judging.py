@@ -57,7 +57,9 @@ def runner_config(d: Path, url: str, cert: Path, key: Path, ca: Path | str, *, e
 def least_privilege(d: Path) -> list[Path]:
     return [rbac_file(d, "--user", "gitlab-admin", "--profile", "executor", "--namespace", "gitlab-runner"),
             rbac_file(d, "--service-account", "gitlab-runner/gitlab-deployer", "--profile", "deployer",
-                      name="jobs.yaml")]
+                      name="jobs.yaml"),
+            # What lets doctor audit the job pods' account once the runner is not cluster-admin.
+            rbac_file(d, "--user", "gitlab-admin", "--profile", "auditor", name="auditor.yaml")]
 
 
 def doctor(cfg: Path, *extra: str, env: dict | None = None) -> tuple[int, dict]:
@@ -292,12 +294,34 @@ def test_blog_bindings_are_named_with_the_delete_command(tmp_path: Path) -> None
         assert found["runner-cluster-admin"]["severity"] == "error"
         assert found["job-cluster-admin"]["severity"] == "error"
         fix = found["runner-cluster-admin"]["fix"]
-        assert "ClusterRoleBinding gitlab-admin" in fix and "ClusterRoleBinding default-admin" in fix
+        # Each finding names its own binding; one command deletes them all.
+        assert "ClusterRoleBinding gitlab-admin" in fix, fix
+        assert "ClusterRoleBinding default-admin" in found["job-cluster-admin"]["fix"]
         names = {b["name"] for b in found["runner-cluster-admin"]["next"]["bindings"]}
         assert {"gitlab-admin", "default-admin"} <= names
         text = run("doctor", "--config", cfg, "--online")
-        assert "kubectl delete clusterrolebinding gitlab-admin" in text.out
-        assert "kubectl delete clusterrolebinding default-admin" in text.out
+        assert "kubectl delete clusterrolebinding gitlab-admin default-admin" in text.out, text.out
+    finally:
+        srv.stop()
+
+
+def test_the_default_account_is_audited_when_jobs_may_run_as_it(tmp_path: Path) -> None:
+    """A least-privilege runner (with the auditor profile) whose jobs may
+    choose their service account: the namespace's default account's
+    cluster-admin binding is named; with the account fixed, it does not
+    affect the jobs."""
+    blog = tmp_path / "blog.yaml"
+    blog.write_text(BLOG_BINDINGS.split("---\n")[1].replace("namespace: default", "namespace: gitlab-runner"))
+    ca, crt, key, srv = identity_and_server(tmp_path, [blog, *least_privilege(tmp_path)])
+    try:
+        cfg = runner_config(tmp_path, srv.url, crt, key, ca)
+        code, report = doctor(cfg)
+        assert code == 0, report["runners"][0]["findings"]
+        cfg.write_text(cfg.read_text() + '    service_account_overwrite_allowed = ".*"\n')
+        code, report = doctor(cfg)
+        found = {f["code"]: f for f in report["runners"][0]["findings"]}
+        assert code == 1 and "system:serviceaccount:gitlab-runner:default" in found["job-cluster-admin"]["message"]
+        assert [b["name"] for b in found["job-cluster-admin"]["next"]["bindings"]] == ["default-admin"]
     finally:
         srv.stop()
 
@@ -324,7 +348,8 @@ def test_unanswered_access_reviews_are_could_not_check(tmp_path: Path, status: s
         got = codes(report)
         assert got.get("job-permissions-unchecked") == "warning", got
         assert "job-permissions-missing" not in got and "job-cluster-admin" not in got
-        assert got.get("privileges-unchecked") == "warning"
+        # Unaudited is never passed: an error, exit 1.
+        assert got.get("privileges-unchecked") == "error" and code == 1, got
     finally:
         srv.stop()
 

@@ -61,7 +61,11 @@ def check_end_state(d: Path, ca_crt: Path, server_files, server_url: str | None 
     assert kube["image"] == "" and kube["privileged"] is False
     openssl("verify", "-purpose", "sslclient", "-CAfile", ca_crt, ssl / "gitlab-admin.crt")
     objects = [o for o in yaml.safe_load_all((ssl / "rbac.yaml").read_text()) if o]
-    assert [o["kind"] for o in objects] == ["Namespace", "Role", "RoleBinding", "ServiceAccount", "Role", "RoleBinding"]
+    kinds = [o["kind"] for o in objects]
+    assert kinds[:6] == ["Namespace", "Role", "RoleBinding", "ServiceAccount", "Role", "RoleBinding"], kinds
+    # Then cluster-wide: the auditor's rights (doctor names any cluster-admin binding left), and the renewer's
+    # when the certificate comes through the CSR API.
+    assert kinds[6:8] == ["ClusterRole", "ClusterRoleBinding"] and objects[6]["metadata"]["name"] == "runnerkey-auditor"
     for o in objects:
         assert errors(o) == []
     if server_url:

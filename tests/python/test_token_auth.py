@@ -58,7 +58,10 @@ def cluster(tmp_path: Path, extra: list[str] | None = None):
     admin_rbac = tmp_path / "admin-rbac.yaml"
     admin_rbac.write_text(TOKEN_ADMIN)
     runner_rbac = tmp_path / "runner-rbac.yaml"
-    runner_rbac.write_text(ok("rbac", "--service-account", "gitlab-runner/runner", "--profile", "executor").out)
+    # As setup's rbac.yaml grants it: the executor profile, and the auditor's rights doctor needs.
+    runner_rbac.write_text(ok("rbac", "--service-account", "gitlab-runner/runner", "--profile", "executor").out
+                           + ok("rbac", "--service-account", "gitlab-runner/runner", "--profile", "auditor",
+                                "--no-namespaces").out)
     srv = start_apiserver(srv_crt, srv_key, ca_crt, rbac=[admin_rbac, runner_rbac], extra=extra)
     kcs = {}
     for user in ("token-admin", "nobody"):

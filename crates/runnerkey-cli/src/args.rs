@@ -155,6 +155,9 @@ pub struct SetupArgs {
     /// A new key and certificate even when the existing ones are fine.
     #[arg(long)]
     pub force: bool,
+    /// Keep the existing key even when it belongs to a blog identity (an X.509 v1 certificate, or one in use longer than the lifetime issued now), which setup otherwise replaces.
+    #[arg(long, conflicts_with = "force")]
+    pub keep_key: bool,
     /// Print the plan and the config diff; write nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -427,7 +430,7 @@ pub struct RbacArgs {
     /// Service account NAMESPACE/NAME (created by the manifests).
     #[arg(long)]
     pub service_account: Option<String>,
-    /// executor (the runner), deployer (the jobs' service account), renewer (a runner renewing itself through the CSR API), approver (runnerkey approver) or cluster-admin.
+    /// executor (the runner), deployer (the jobs' service account), renewer (a runner renewing itself through the CSR API), approver (runnerkey approver), auditor (doctor --online naming every cluster-admin binding of the runner and its job pods) or cluster-admin.
     #[arg(long)]
     pub profile: String,
     /// Namespace of the Role and RoleBinding (the runner's job namespace).

@@ -91,6 +91,9 @@ pub fn run(a: &DemoArgs) -> Result<Outcome> {
     let mut params = SetupParams::new(&config, runner.clone(), "https://127.0.0.1:6443")?;
     params.identity = Identity::new("gitlab-admin", ["gitlab-runners"])?;
     params.out_dir = dir.join("ssl");
+    // The throwaway CA plays the control plane's: on a real runner host its
+    // key would be reported (ca-key-on-runner-host).
+    params.ca_on_control_plane = true;
     let report = params.run(CertSource::Ca(&ca))?;
     if !report.changed {
         out!(

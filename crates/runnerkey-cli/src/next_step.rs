@@ -24,14 +24,7 @@ pub fn command(step: &NextStep) -> String {
                 .unwrap_or_default();
             format!("runnerkey rbac {who} --profile {profile}{ns} | kubectl apply -f -")
         }
-        NextStep::DeleteBindings { bindings } => bindings
-            .iter()
-            .map(|b| match &b.namespace {
-                Some(ns) => format!("kubectl delete rolebinding {} -n {ns}", b.name),
-                None => format!("kubectl delete clusterrolebinding {}", b.name),
-            })
-            .collect::<Vec<_>>()
-            .join(" && "),
+        NextStep::DeleteBindings { bindings } => runnerkey::delete_command(bindings),
         NextStep::ApplyFile { file } => {
             format!(
                 "kubectl apply -f {}   (on the cluster, as an admin)",

@@ -33,6 +33,7 @@ fn params(a: &SetupArgs) -> Result<SetupParams> {
     p.lifetime = inputs::issue_params(&a.lifetime, a.allow_system_masters)?.lifetime;
     p.renew_before = a.renew_before.parse::<Lifetime>()?.as_duration();
     p.force = a.force;
+    p.keep_key = a.keep_key;
     p.dry_run = a.dry_run;
     p.allow_system_masters = a.allow_system_masters;
     Ok(p)
@@ -54,6 +55,9 @@ pub(crate) fn print_files(files: &[runnerkey::FileAction]) {
 fn print_report(r: &SetupReport) -> Outcome {
     for w in &r.warnings {
         crate::warn(w);
+    }
+    if let Some(why) = &r.key_replaced {
+        out!("new key: {why}");
     }
     if !r.changed {
         out!("nothing to do: the runner's identity, files and config are already in place");
@@ -113,6 +117,15 @@ fn print_report(r: &SetupReport) -> Outcome {
 }
 
 fn print_request(r: &RequestReport) {
+    if let Some(why) = &r.key_replaced {
+        out!("new key: {why}");
+    }
+    if let Some(staged) = &r.staged_key {
+        out!(
+            "the new key waits in {} for setup --complete; the installed key and config.toml keep working until then",
+            staged.display()
+        );
+    }
     out!("files:");
     print_files(&r.files);
     out!("to have the certificate signed (the CA key stays on the control plane):");

@@ -468,7 +468,7 @@ pub fn status_prometheus(
 
 /// The whole procedure (see `runnerkey setup`); returns the report as a dict.
 #[pyfunction]
-#[pyo3(signature = (*, config, runner, server, ca = None, kubeconfig = None, context = None, approve = false, wait = Seconds::Number(300.0), user = "gitlab-admin", groups = Vec::new(), out_dir = PathBuf::from("/etc/ssl/kubernetes"), install_dir = None, namespace = "gitlab-runner", service_account = "gitlab-deployer", algorithm = "ecdsa-p256", days = 365, renew_before = "30d", force = false, dry_run = false, auth = "certificate", token_service_account = None, token_duration = "24h"))]
+#[pyo3(signature = (*, config, runner, server, ca = None, kubeconfig = None, context = None, approve = false, wait = Seconds::Number(300.0), user = "gitlab-admin", groups = Vec::new(), out_dir = PathBuf::from("/etc/ssl/kubernetes"), install_dir = None, namespace = "gitlab-runner", service_account = "gitlab-deployer", algorithm = "ecdsa-p256", days = 365, renew_before = "30d", force = false, keep_key = false, dry_run = false, auth = "certificate", token_service_account = None, token_duration = "24h"))]
 #[allow(clippy::too_many_arguments)]
 pub fn setup(
     py: Python<'_>,
@@ -490,6 +490,7 @@ pub fn setup(
     days: i64,
     renew_before: &str,
     force: bool,
+    keep_key: bool,
     dry_run: bool,
     auth: &str,
     token_service_account: Option<String>,
@@ -505,6 +506,7 @@ pub fn setup(
     p.lifetime = Lifetime::from_days_or_duration(Some(crate::pki::days_arg(days)?), None).py()?;
     p.renew_before = renew_before.parse::<Lifetime>().py()?.as_duration();
     p.force = force;
+    p.keep_key = keep_key;
     p.dry_run = dry_run;
     let wait = wait.duration("wait")?;
     let token = match auth {

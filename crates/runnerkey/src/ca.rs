@@ -236,6 +236,12 @@ impl CertificateAuthority {
         Ok(ca)
     }
 
+    /// The key file this CA was loaded from (absolute), when it was loaded
+    /// from files.
+    pub fn key_path(&self) -> Option<&Path> {
+        self.sources.get(1).map(|s| s.absolute.as_path())
+    }
+
     /// Loads `ca.crt` and `ca.key` from a directory such as `/etc/kubernetes/pki`.
     pub fn load_dir(dir: &Path, passphrase: Option<&[u8]>) -> Result<Self> {
         Self::load(&dir.join(CA_CERT_FILE), &dir.join(CA_KEY_FILE), passphrase)

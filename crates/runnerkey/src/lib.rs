@@ -164,7 +164,7 @@ pub use kube_context::{
 };
 pub use lifetime::{Lifetime, LifetimeProblem};
 pub use manifest::{Manifests, ObjectMeta};
-pub use next_step::{NextStep, RbacFor};
+pub use next_step::{NextStep, RbacFor, delete_command};
 pub use pem_block::PemBlock;
 pub use plan::FileAction;
 pub use public_key::{KeyType, PublicKey};

@@ -27,6 +27,41 @@ impl std::fmt::Display for AdminBinding {
     }
 }
 
+/// One `kubectl delete` command for `bindings` (cluster-wide ones, then
+/// each namespace's).
+pub fn delete_command(bindings: &[AdminBinding]) -> String {
+    let cluster: Vec<&str> = bindings
+        .iter()
+        .filter(|b| b.namespace.is_none())
+        .map(|b| b.name.as_str())
+        .collect();
+    let mut parts = Vec::new();
+    if !cluster.is_empty() {
+        parts.push(format!(
+            "kubectl delete clusterrolebinding {}",
+            cluster.join(" ")
+        ));
+    }
+    let mut namespaces: Vec<&str> = bindings
+        .iter()
+        .filter_map(|b| b.namespace.as_deref())
+        .collect();
+    namespaces.sort_unstable();
+    namespaces.dedup();
+    for ns in namespaces {
+        let names: Vec<&str> = bindings
+            .iter()
+            .filter(|b| b.namespace.as_deref() == Some(ns))
+            .map(|b| b.name.as_str())
+            .collect();
+        parts.push(format!(
+            "kubectl delete rolebinding -n {ns} {}",
+            names.join(" ")
+        ));
+    }
+    parts.join(" && ")
+}
+
 /// Whom RBAC is for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]

@@ -55,6 +55,10 @@ pub struct Pin {
     /// The service account (namespace, name), for a token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_account: Option<(String, String)>,
+    /// A CA private key `setup --ca-dir` signed with on this host (the
+    /// runner host): `doctor` reports it as long as the file exists there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_key_seen: Option<PathBuf>,
 }
 
 impl Pin {
@@ -253,9 +257,13 @@ mod tests {
             groups: vec!["g".into()],
             ca_sha256: Some("AA:BB".into()),
             service_account: None,
+            ca_key_seen: Some("/root/pki/ca.key".into()),
         };
         let text = serde_json::to_string(&pin).unwrap();
         assert_eq!(serde_json::from_str::<Pin>(&text).unwrap(), pin);
+        // A pin written before the field existed still reads.
+        let old = r#"{"config":"/c","runner":"a","way":"client-certificate","user":"u"}"#;
+        assert_eq!(serde_json::from_str::<Pin>(old).unwrap().ca_key_seen, None);
         assert_eq!(pin.identity().unwrap(), Identity::new("u", ["g"]).unwrap());
     }
 }

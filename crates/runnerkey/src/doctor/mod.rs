@@ -5,6 +5,7 @@
 //! put in plain words, then SelfSubjectReview and SelfSubjectAccessReview.
 
 mod online;
+mod over_privilege;
 mod permissions;
 mod privilege;
 mod report;
@@ -66,6 +67,10 @@ struct Ctx {
     timeout: Duration,
     /// Check the job pods' service account too (not for a kubeconfig).
     jobs: bool,
+    /// The runner may also run job pods as its namespace's `default`
+    /// service account (`service_account` unset, or
+    /// `service_account_overwrite_allowed` set).
+    default_account_too: bool,
 }
 
 impl Ctx {
@@ -127,6 +132,7 @@ struct Subject {
     job_namespace: String,
     job_service_account: String,
     jobs: bool,
+    default_account_too: bool,
 }
 
 fn diagnose_runner(
@@ -170,6 +176,8 @@ fn diagnose_runner(
             .unwrap_or("default")
             .to_string(),
         jobs: true,
+        default_account_too: nonempty(&k.service_account).is_none()
+            || nonempty(&k.service_account_overwrite_allowed).is_some(),
     };
     diagnose_subject(subject, findings, options, now)
 }
@@ -241,6 +249,7 @@ fn diagnose_subject(
         },
         timeout: options.timeout,
         jobs: s.jobs,
+        default_account_too: s.default_account_too,
     };
     let offline_errors = ctx
         .d
@@ -397,6 +406,7 @@ pub fn diagnose_context(context: KubeContext, options: &DoctorOptions) -> Doctor
         job_namespace: context.namespace.unwrap_or_else(|| "default".into()),
         job_service_account: "default".into(),
         jobs: false,
+        default_account_too: false,
     };
     let plugin = findings.iter().any(|f| f.code == Code::KubeconfigPlugin) || scheme_missing;
     let options = DoctorOptions {
@@ -407,6 +417,19 @@ pub fn diagnose_context(context: KubeContext, options: &DoctorOptions) -> Doctor
         findings: Vec::new(),
         runners: vec![diagnose_subject(subject, findings, &options, now)],
     }
+}
+
+/// The CA key setup recorded in the runner's pin (it signed with it on
+/// this host), while that file is still here and no other finding names it.
+fn pinned_ca_key(config: &RunnerConfig, label: &str, found: &[Finding]) -> Option<Finding> {
+    let pin = crate::pin::load(config.path()?, label).ok().flatten()?;
+    let key = pin.ca_key_seen?;
+    std::fs::symlink_metadata(&key).ok()?;
+    let shown = key.display().to_string();
+    let named = found
+        .iter()
+        .any(|f| f.code == Code::CaKeyOnRunnerHost && f.message.contains(&shown));
+    (!named).then(|| crate::setup::ca_key::finding(&key, label, Severity::Error))
 }
 
 /// Diagnoses the runners of `config` (see [`DoctorOptions`]).
@@ -436,11 +459,12 @@ pub fn diagnose(config: &RunnerConfig, options: &DoctorOptions) -> Result<Doctor
     report.findings = file_wide;
     for r in runners.iter().filter(|r| selected.contains(&r.index)) {
         let label = r.name.clone().unwrap_or_else(|| format!("#{}", r.index));
-        let mine = per_runner
+        let mut mine: Vec<Finding> = per_runner
             .iter()
             .filter(|f| f.runner.as_deref() == Some(label.as_str()))
             .cloned()
             .collect();
+        mine.extend(pinned_ca_key(config, &label, &mine));
         report.runners.push(diagnose_runner(r, mine, options, now));
     }
     Ok(report)

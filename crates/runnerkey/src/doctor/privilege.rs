@@ -95,6 +95,9 @@ pub enum PrivilegeAudit {
     CouldNotCheck {
         /// Why.
         reason: String,
+        /// The API server refused the question (HTTP 403): the asking
+        /// identity may not review others (profile `auditor` allows it).
+        forbidden: bool,
     },
 }
 
@@ -125,10 +128,24 @@ pub(super) fn review(
     let r = client
         .request("POST", path, Some(&body))
         .map_err(|e| format!("{kind} failed: {}", e.detail()))?;
-    match r.status {
+    let answer = match r.status {
         200 | 201 => r
             .json(&format!("a {kind}"))
-            .map_err(|e| format!("{kind} failed: {e}"))?["status"]["allowed"]
+            .map_err(|e| format!("{kind} failed: {e}")),
+        _ => Ok(Value::Null),
+    };
+    review_answer(&kind, r.status, answer)
+}
+
+/// What an access review's answer (`status`, and the body when it is 200
+/// or 201) says: `Ok(allowed)`, or why there is no answer.
+pub(super) fn review_answer(
+    kind: &str,
+    status: u16,
+    body: Result<Value, String>,
+) -> Result<bool, String> {
+    match status {
+        200 | 201 => body?["status"]["allowed"]
             .as_bool()
             .ok_or_else(|| format!("{kind} answered without status.allowed")),
         403 => Err(format!("{kind} is forbidden for this identity (HTTP 403)")),
@@ -137,12 +154,20 @@ pub(super) fn review(
     }
 }
 
+/// An unanswered review as an audit outcome.
+pub(super) fn could_not_check(reason: String) -> PrivilegeAudit {
+    PrivilegeAudit::CouldNotCheck {
+        forbidden: reason.contains("(HTTP 403)"),
+        reason,
+    }
+}
+
 /// Is `who` cluster-admin-equivalent, and which dangerous grants does it
 /// hold?
 pub(super) fn audit(client: &ApiClient, who: &Who<'_>) -> PrivilegeAudit {
     let cluster_admin = match review(client, who, "", "*", "*", "*") {
         Ok(a) => a,
-        Err(reason) => return PrivilegeAudit::CouldNotCheck { reason },
+        Err(reason) => return could_not_check(reason),
     };
     let mut dangerous_grants = Vec::new();
     if !cluster_admin {
@@ -150,7 +175,7 @@ pub(super) fn audit(client: &ApiClient, who: &Who<'_>) -> PrivilegeAudit {
             match review(client, who, "", group, resource, verb) {
                 Ok(true) => dangerous_grants.push((*label).to_string()),
                 Ok(false) => {}
-                Err(reason) => return PrivilegeAudit::CouldNotCheck { reason },
+                Err(reason) => return could_not_check(reason),
             }
         }
     }
@@ -174,47 +199,113 @@ pub(super) fn subject_is(subject: &Value, user: &str, groups: &[String]) -> bool
     }
 }
 
-/// The bindings that give `user` (with `groups`) the ClusterRole
-/// cluster-admin, or why they could not be listed.
-pub(super) fn admin_bindings(
-    client: &ApiClient,
-    user: &str,
-    groups: &[String],
-) -> Result<Vec<AdminBinding>, String> {
-    let mut out = Vec::new();
-    for (kind, path) in [
-        (
-            "ClusterRoleBinding",
-            "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
-        ),
-        (
-            "RoleBinding",
-            "/apis/rbac.authorization.k8s.io/v1/rolebindings",
-        ),
-    ] {
-        let r = client.request("GET", path, None).map_err(|e| e.detail())?;
-        if r.status != 200 {
-            return Err(format!("listing {kind}s answered HTTP {}", r.status));
-        }
-        let list = r
-            .json(&format!("a {kind}List"))
-            .map_err(|e| format!("listing {kind}s: {e}"))?;
-        for b in list["items"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
-            let admin =
-                b["roleRef"]["kind"] == "ClusterRole" && b["roleRef"]["name"] == "cluster-admin";
-            let bound = b["subjects"]
-                .as_array()
-                .is_some_and(|s| s.iter().any(|s| subject_is(s, user, groups)));
-            if admin && bound {
-                out.push(AdminBinding {
-                    kind: kind.to_string(),
-                    namespace: b["metadata"]["namespace"].as_str().map(String::from),
-                    name: b["metadata"]["name"].as_str().unwrap_or("").to_string(),
-                });
-            }
+/// The ClusterRoles that grant everything (`*` verbs on `*` resources in
+/// `*` groups): cluster-admin, and any other found in a ClusterRoleList.
+pub(super) fn admin_roles(cluster_roles: Option<&Value>) -> Vec<String> {
+    let mut names = vec!["cluster-admin".to_string()];
+    let has = |v: &Value, what: &str| {
+        v.as_array()
+            .is_some_and(|a| a.iter().any(|x| x.as_str() == Some(what)))
+    };
+    for role in cluster_roles
+        .and_then(|l| l["items"].as_array())
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+    {
+        let everything = role["rules"].as_array().is_some_and(|rules| {
+            rules.iter().any(|r| {
+                has(&r["verbs"], "*") && has(&r["resources"], "*") && has(&r["apiGroups"], "*")
+            })
+        });
+        let name = role["metadata"]["name"].as_str().unwrap_or("");
+        if everything && !name.is_empty() && !names.iter().any(|n| n == name) {
+            names.push(name.to_string());
         }
     }
-    Ok(out)
+    names
+}
+
+/// The bindings of a `kind` list (`ClusterRoleBinding` or `RoleBinding`)
+/// that bind one of `admin_roles` (ClusterRoles) to `user` (with
+/// `groups`).
+pub(super) fn bindings_granting(
+    kind: &str,
+    list: &Value,
+    admin_roles: &[String],
+    user: &str,
+    groups: &[String],
+) -> Vec<AdminBinding> {
+    let mut out = Vec::new();
+    for b in list["items"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+        let admin = b["roleRef"]["kind"] == "ClusterRole"
+            && admin_roles
+                .iter()
+                .any(|r| b["roleRef"]["name"].as_str() == Some(r));
+        let bound = b["subjects"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|s| subject_is(s, user, groups)));
+        if admin && bound {
+            out.push(AdminBinding {
+                kind: kind.to_string(),
+                namespace: b["metadata"]["namespace"].as_str().map(String::from),
+                name: b["metadata"]["name"].as_str().unwrap_or("").to_string(),
+            });
+        }
+    }
+    out
+}
+
+/// The bindings lists the audit reads: ClusterRoleBindings, RoleBindings
+/// (both needed; profile `auditor` may read them) and, when this identity
+/// may, ClusterRoles (to recognise roles other than cluster-admin that
+/// grant everything).
+pub(super) struct BindingLists {
+    lists: Vec<(&'static str, Value)>,
+    admin_roles: Vec<String>,
+}
+
+impl BindingLists {
+    /// Reads them, or says why they could not be read.
+    pub(super) fn fetch(client: &ApiClient) -> Result<Self, String> {
+        let get = |path: &str, what: &str| -> Result<Value, String> {
+            let r = client.request("GET", path, None).map_err(|e| e.detail())?;
+            if r.status != 200 {
+                return Err(format!("listing {what}s answered HTTP {}", r.status));
+            }
+            r.json(&format!("a {what}List"))
+                .map_err(|e| format!("listing {what}s: {e}"))
+        };
+        let mut lists = Vec::new();
+        for (kind, path) in [
+            (
+                "ClusterRoleBinding",
+                "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+            ),
+            (
+                "RoleBinding",
+                "/apis/rbac.authorization.k8s.io/v1/rolebindings",
+            ),
+        ] {
+            lists.push((kind, get(path, kind)?));
+        }
+        let roles = get(
+            "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+            "ClusterRole",
+        )
+        .ok();
+        Ok(Self {
+            lists,
+            admin_roles: admin_roles(roles.as_ref()),
+        })
+    }
+
+    /// The bindings that make `user` (with `groups`) cluster-admin.
+    pub(super) fn granting(&self, user: &str, groups: &[String]) -> Vec<AdminBinding> {
+        self.lists
+            .iter()
+            .flat_map(|(kind, list)| bindings_granting(kind, list, &self.admin_roles, user, groups))
+            .collect()
+    }
 }
 
 #[cfg(test)]

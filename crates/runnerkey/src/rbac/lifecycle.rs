@@ -17,6 +17,19 @@ use super::{PolicyRule, Profile};
 /// The API group of CertificateSigningRequests.
 const CERTIFICATES: &str = "certificates.k8s.io";
 
+/// The ClusterRole and its rules of a cluster-wide profile (renewer,
+/// approver, auditor).
+pub(super) fn cluster_wide(profile: Profile) -> (&'static str, Vec<PolicyRule>) {
+    match profile {
+        Profile::Renewer => (
+            role_name(profile),
+            renewer_rules(crate::approver::SELF_CLIENT),
+        ),
+        Profile::Approver => (role_name(profile), approver_rules()),
+        _ => (super::auditor::ROLE, super::auditor::rules()),
+    }
+}
+
 /// The ClusterRole's name for `profile` (a lifecycle profile).
 pub(super) fn role_name(profile: Profile) -> &'static str {
     match profile {

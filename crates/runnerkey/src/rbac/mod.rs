@@ -34,6 +34,10 @@ pub enum Profile {
     Renewer,
     /// What `runnerkey approver` needs (cluster-wide).
     Approver,
+    /// What `doctor --online` needs to find the cluster-admin bindings of
+    /// the runner and its job pods once the runner is no longer
+    /// cluster-admin (cluster-wide; see the `auditor` module).
+    Auditor,
 }
 
 impl FromStr for Profile {
@@ -45,6 +49,7 @@ impl FromStr for Profile {
             "cluster-admin" => Ok(Profile::ClusterAdmin),
             "renewer" => Ok(Profile::Renewer),
             "approver" => Ok(Profile::Approver),
+            "auditor" => Ok(Profile::Auditor),
             _ => Err(Error::Unknown {
                 what: "profile",
                 value: s.chars().take(80).collect(),
@@ -53,6 +58,7 @@ impl FromStr for Profile {
                     "deployer",
                     "renewer",
                     "approver",
+                    "auditor",
                     "cluster-admin",
                 ],
             }),
@@ -429,13 +435,8 @@ fn manifests(params: &RbacParams) -> Result<Manifests<RbacObject>> {
                 name,
             ));
         }
-        Profile::Renewer | Profile::Approver => {
-            let name = lifecycle::role_name(params.profile);
-            let rules = if params.profile == Profile::Renewer {
-                lifecycle::renewer_rules(crate::approver::SELF_CLIENT)
-            } else {
-                lifecycle::approver_rules()
-            };
+        Profile::Renewer | Profile::Approver | Profile::Auditor => {
+            let (name, rules) = lifecycle::cluster_wide(params.profile);
             items.push(RbacObject::Role {
                 api_version: RBAC_API,
                 kind: "ClusterRole",
@@ -476,7 +477,7 @@ fn target_namespace(params: &RbacParams) -> Result<String> {
         (None, RbacSubject::User(_) | RbacSubject::Group(_))
             if matches!(
                 params.profile,
-                Profile::ClusterAdmin | Profile::Renewer | Profile::Approver
+                Profile::ClusterAdmin | Profile::Renewer | Profile::Approver | Profile::Auditor
             ) =>
         {
             String::new()
@@ -491,6 +492,7 @@ fn target_namespace(params: &RbacParams) -> Result<String> {
     Ok(namespace)
 }
 
+mod auditor;
 mod lifecycle;
 mod permissions;
 #[cfg(test)]

@@ -210,3 +210,27 @@ fn roles_in_the_clusters_own_namespaces_come_with_a_warning() {
         );
     }
 }
+
+#[test]
+fn the_auditor_may_review_access_and_read_bindings_cluster_wide_and_nothing_else() {
+    let id = Identity::new("gitlab-admin", Vec::<String>::new()).unwrap();
+    let m = RbacParams::new(RbacSubject::User(id), "auditor".parse().unwrap())
+        .manifests()
+        .unwrap();
+    let yaml = m.to_yaml().unwrap();
+    assert!(
+        yaml.contains("kind: ClusterRole\n") && yaml.contains("name: runnerkey-auditor"),
+        "{yaml}"
+    );
+    assert!(
+        yaml.contains("kind: ClusterRoleBinding") && !yaml.contains("namespace:"),
+        "{yaml}"
+    );
+    assert!(
+        yaml.contains("subjectaccessreviews") && yaml.contains("clusterrolebindings"),
+        "{yaml}"
+    );
+    for verb in ["delete", "update", "patch", "\"*\"", "- '*'", "secrets"] {
+        assert!(!yaml.contains(verb), "{verb} in {yaml}");
+    }
+}

@@ -79,6 +79,7 @@ impl RenewParams {
                 groups: e.groups.clone(),
                 ca_sha256: None,
                 service_account: None,
+                ca_key_seen: None,
             }),
             _ => None,
         };

@@ -255,6 +255,7 @@ mod tests {
             groups: vec!["runners".into()],
             ca_sha256: None,
             service_account: sa.map(|(n, a)| (n.into(), a.into())),
+            ca_key_seen: None,
         }
     }
 

@@ -164,6 +164,11 @@ pub struct KubernetesSettings {
     pub service_account: Option<String>,
     /// `bearer_token` (secret).
     pub bearer_token: Option<String>,
+    /// `service_account_overwrite_allowed`: a pattern of service accounts
+    /// a job may choose (`KUBERNETES_SERVICE_ACCOUNT_OVERWRITE`); set, the
+    /// job pods may run as other accounts of the namespace, `default`
+    /// included.
+    pub service_account_overwrite_allowed: Option<String>,
 }
 
 impl KubernetesSettings {
@@ -492,6 +497,7 @@ fn kubernetes_of(runner: &Table) -> Option<KubernetesSettings> {
         ca_file: get("ca_file"),
         namespace: get("namespace"),
         service_account: get("service_account"),
+        service_account_overwrite_allowed: get("service_account_overwrite_allowed"),
         bearer_token: get("bearer_token"),
     })
 }

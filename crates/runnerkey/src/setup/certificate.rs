@@ -38,7 +38,7 @@ pub(super) fn client_certificate(
         None => plan.key(
             &paths.key,
             params.algorithm,
-            params.force,
+            params.force || params.key_replaced.is_some(),
             matches!(source, Source::Ca(_)),
             "key_file: the runner's private key",
         )?,

@@ -50,7 +50,9 @@ pub(super) fn file_changes(files: &ClientFiles) -> Vec<Change> {
 }
 
 /// RBAC for the runner (`runner`: its user, or its service account with
-/// token auth) and for the job pods' service account; with
+/// token auth) and for the job pods' service account, plus the runner's
+/// `auditor` rights (so that `doctor --online` can name any cluster-admin
+/// binding left for it or its job pods); with
 /// `renews_through_api`, also the runner's rights to renew itself through
 /// the CSR API (profile `renewer`, for `runnerkey approver`).
 pub(super) fn rbac_yaml(
@@ -72,6 +74,8 @@ pub(super) fn rbac_yaml(
     } else {
         String::new()
     };
+    let mut auditor = RbacParams::new(runner.clone(), Profile::Auditor);
+    auditor.with_namespaces = false;
     let mut runner = RbacParams::new(runner, Profile::Executor);
     runner.namespace = Some(params.namespace.clone());
     let mut jobs = RbacParams::new(
@@ -83,12 +87,13 @@ pub(super) fn rbac_yaml(
     );
     jobs.with_namespaces = false;
     Ok(format!(
-        "# RBAC for runner identity {} and job service account {}/{} (runnerkey setup)\n{}{}{}",
+        "# RBAC for runner identity {} and job service account {}/{} (runnerkey setup)\n{}{}{}{}",
         who,
         params.namespace,
         params.service_account,
         runner.manifests()?.to_yaml()?,
         jobs.manifests()?.to_yaml()?,
+        auditor.manifests()?.to_yaml()?,
         renewer
     ))
 }

@@ -9,10 +9,12 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::CertificateAuthority;
-use crate::code::Code;
 
+pub(crate) mod ca_key;
 mod certificate;
+mod commit;
 mod edits;
+mod key_replacement;
 mod paths;
 mod report;
 mod request;
@@ -21,23 +23,20 @@ mod token;
 use crate::cert::Certificate;
 use crate::credential_dir::CredentialDir;
 use crate::csr::{CertificateRequest, CsrParams};
-use crate::doctor::{DoctorOptions, diagnose};
 use crate::error::{Error, Result};
 use crate::file;
 use crate::identity::Identity;
-use crate::issue::ClientFiles;
 use crate::key::{KeyAlgorithm, PrivateKey};
 use crate::kubeconfig::Kubeconfig;
 use crate::lifetime::Lifetime;
 pub use crate::plan::FileAction;
 use crate::plan::Plan;
 use crate::rbac::RbacSubject;
-use crate::runner_config::{ConfigLock, RunnerConfig, RunnerSelector, SaveOptions};
+use crate::runner_config::{RunnerConfig, RunnerSelector};
 use certificate::client_certificate;
-use edits::{check_executor, config_changes, file_changes, rbac_yaml};
+use edits::{check_executor, config_changes, rbac_yaml};
 pub use paths::SetupPaths;
 pub use report::SetupReport;
-use report::next_steps;
 pub use request::RequestReport;
 
 /// Everything `setup` needs besides where the certificate comes from.
@@ -71,6 +70,16 @@ pub struct SetupParams {
     pub renew_before: Duration,
     /// New key and certificate even when the existing ones are fine.
     pub force: bool,
+    /// Keep the existing key even when it belongs to a blog identity (an
+    /// X.509 v1 certificate, or one in use longer than `lifetime`), which
+    /// setup otherwise replaces.
+    pub keep_key: bool,
+    /// The CA setup signs with is where it belongs — setup runs on the
+    /// control plane, not on the runner host (as `runnerkey demo`, whose
+    /// throwaway CA plays the cluster's): its key is then neither reported
+    /// nor pinned as a CA key on the runner host. Implied by `install_dir`
+    /// (the files go to another host).
+    pub ca_on_control_plane: bool,
     /// Plan only: write nothing.
     pub dry_run: bool,
     /// Permit the group `system:masters`.
@@ -78,6 +87,8 @@ pub struct SetupParams {
     /// A key made for this run (through the CSR API) that is not on disk
     /// yet: written with the rest.
     new_key: Option<std::sync::Arc<PrivateKey>>,
+    /// Why the existing key is being replaced (a blog identity's key).
+    key_replaced: Option<String>,
 }
 
 impl SetupParams {
@@ -101,9 +112,12 @@ impl SetupParams {
             lifetime: Lifetime::default(),
             renew_before: Duration::from_secs(30 * 86_400),
             force: false,
+            keep_key: false,
+            ca_on_control_plane: false,
             dry_run: false,
             allow_system_masters: false,
             new_key: None,
+            key_replaced: None,
         })
     }
 }
@@ -153,6 +167,11 @@ impl SetupParams {
     /// `ca_file` (PEM, or a kubeconfig's CA data) and the certificate signed
     /// for this host's key, then everything [`SetupParams::run`] does.
     pub fn complete(&self, ca_file: &Path, signed: Signed<'_>) -> Result<SetupReport> {
+        let paths = SetupPaths::new(self)?;
+        let staged = match self.keep_key {
+            true => None,
+            false => request::staged_key(&paths)?,
+        };
         let ca = crate::ca::load_certificates(ca_file)?
             .into_iter()
             .next()
@@ -168,21 +187,63 @@ impl SetupParams {
                 (leaf, all)
             }
             Signed::CsrObject(path) => {
-                let key = PrivateKey::load(&SetupPaths::new(self)?.key, None)?;
+                let key = match &staged {
+                    Some(key) => PrivateKey::from_pem(key.to_pem().as_bytes(), None)?,
+                    None => PrivateKey::load(&paths.key, None)?,
+                };
                 let cert = crate::k8s_csr::K8sCsr::load(path)?
                     .issued_certificate(&key)
                     .map_err(|e| e.in_file(path))?;
                 (cert, Vec::new())
             }
         };
-        run(
-            self,
+        let mut params = self.clone();
+        if let Some(key) = &staged {
+            // The key setup --request staged: installed now, with the
+            // certificate signed for it, as one switch.
+            if !key.matches(&cert.public_key()) {
+                let from = match signed {
+                    Signed::Certificate(p) | Signed::CsrObject(p) => p,
+                };
+                return Err(Error::KeyMismatch {
+                    certificate: format!(
+                        "the signed certificate {} ({}): it was not signed for the key setup --request staged; sign {} again",
+                        from.display(),
+                        cert.subject(),
+                        paths.csr.display()
+                    ),
+                }
+                .in_file(&paths.staged_key));
+            }
+            params.new_key = Some(std::sync::Arc::new(PrivateKey::from_pem(
+                key.to_pem().as_bytes(),
+                None,
+            )?));
+            params.key_replaced = Some(format!(
+                "the key setup --request staged ({}) replaced the old one",
+                paths.staged_key.display()
+            ));
+        }
+        let report = run(
+            &params,
             Source::Issued {
                 cert: Box::new(cert),
                 ca: Box::new(ca),
                 chain,
             },
-        )
+        )?;
+        if staged.is_some() && !self.dry_run {
+            // Installed: the staged copy is no longer needed.
+            if let Err(source) = std::fs::remove_file(&paths.staged_key)
+                && source.kind() != std::io::ErrorKind::NotFound
+            {
+                return Err(Error::Io {
+                    path: paths.staged_key.clone(),
+                    source,
+                });
+            }
+        }
+        Ok(report)
     }
 
     /// The whole setup through the cluster's CSR API with `context`'s
@@ -200,8 +261,9 @@ impl SetupParams {
         let ca = cluster_ca(&context)?;
         let paths = SetupPaths::new(self)?;
         let mut params = self.clone();
+        params.key_replaced = key_replacement::reason(self, &paths, OffsetDateTime::now_utc());
         let key = match PrivateKey::load(&paths.key, None) {
-            Ok(key) if !self.force => key,
+            Ok(key) if !self.force && params.key_replaced.is_none() => key,
             _ if self.dry_run => {
                 return Err(Error::InvalidArgument(
                     "a dry run through the CSR API needs the runner's key in place: nothing is sent to the cluster".into(),
@@ -227,7 +289,7 @@ impl SetupParams {
             now,
         )
         .ok()
-        .filter(|_| !self.force);
+        .filter(|_| !self.force && params.key_replaced.is_none());
         let cert = match kept {
             Some(cert) => cert,
             None if self.dry_run => {
@@ -304,6 +366,17 @@ fn run(params: &SetupParams, source: Source<'_>) -> Result<SetupReport> {
         }
     }
     let now = OffsetDateTime::now_utc();
+    let replacing;
+    let params = match source {
+        Source::Ca(_) if !params.force && params.key_replaced.is_none() => {
+            replacing = SetupParams {
+                key_replaced: key_replacement::reason(params, &paths, now),
+                ..params.clone()
+            };
+            &replacing
+        }
+        _ => params,
+    };
     let mut config = RunnerConfig::load(&params.config)?;
     check_executor(&config, params)?;
     let runner_name = crate::pin::runner_name(&config, &params.runner)?;
@@ -384,6 +457,7 @@ fn run(params: &SetupParams, source: Source<'_>) -> Result<SetupReport> {
             "kubeconfig to test the identity with kubectl",
         )?;
     }
+    let ca_key_seen = ca_key::seen(&source, params, &runner_name);
     let pin = crate::pin::Pin {
         config: params.config.clone(),
         runner: runner_name,
@@ -401,8 +475,9 @@ fn run(params: &SetupParams, source: Source<'_>) -> Result<SetupReport> {
             Source::Token(t) => Some(t.service_account()),
             _ => None,
         },
+        ca_key_seen,
     };
-    let report = commit_and_check(
+    let mut report = commit::commit_and_check(
         params,
         &paths,
         config,
@@ -412,125 +487,13 @@ fn run(params: &SetupParams, source: Source<'_>) -> Result<SetupReport> {
         warnings,
         matches!(source, Source::Token(_)),
     )?;
+    report.key_replaced = params.key_replaced.clone();
+    ca_key::report(&mut report, pin.ca_key_seen.as_deref());
     if !params.dry_run {
         // What root's renewal will renew, and nothing else (see pin.rs).
         crate::pin::record(&pin)?;
     }
     Ok(report)
-}
-
-/// Writes the plan and the config (credentials first, config.toml last),
-/// then checks the result with the offline doctor.
-#[allow(clippy::too_many_arguments)]
-fn commit_and_check(
-    params: &SetupParams,
-    paths: &SetupPaths,
-    config: RunnerConfig,
-    mut plan: Plan,
-    credential: String,
-    note: String,
-    mut warnings: Vec<String>,
-    token: bool,
-) -> Result<SetupReport> {
-    let config_diff = config.diff(false);
-    let mut backup = None;
-    if !params.dry_run {
-        let dir = paths.key.parent().unwrap_or(Path::new("/")).to_path_buf();
-        let credentials = if token {
-            None
-        } else {
-            plan.take_credentials(&[&paths.key, &paths.cert, &paths.ca])?
-        };
-        let (outputs, _created) = plan.stage(&dir)?;
-        let lock = if config.is_changed() {
-            Some(ConfigLock::acquire(
-                &params.config,
-                SaveOptions::default().lock_timeout,
-            )?)
-        } else {
-            None
-        };
-        // Everything that can fail before anything is committed: the
-        // config's backup and its new text are ready beside it.
-        let prepared = match &lock {
-            Some(lock) => Some(config.prepare_save(lock, &SaveOptions::default())?),
-            None => None,
-        };
-        // The key, certificate and CA certificate switch as one unit, then
-        // the other files, then config.toml (which may start pointing at
-        // them).
-        if let Some(credentials) = &credentials {
-            CredentialDir::new(&dir).install(credentials)?;
-        }
-        outputs.commit()?;
-        plan.fix_modes()?;
-        if let Some(prepared) = prepared {
-            let saved = prepared.commit()?;
-            warnings.extend(saved.narrowed_note());
-            backup = saved.backup;
-        }
-    }
-    // A dry run previews the planned config, not the one on disk; files
-    // the plan would write are not "missing".
-    let mut checked = if params.dry_run {
-        config
-    } else {
-        RunnerConfig::load(&params.config)?
-    };
-    if paths.installed.key_file != paths.key {
-        // The runner host will find the files at the install paths; here
-        // they are in out_dir: check those, as they will be there.
-        let here = ClientFiles {
-            key_file: paths.key.clone(),
-            cert_file: paths.cert.clone(),
-            ca_file: paths.ca.clone(),
-        };
-        checked
-            .set_kubernetes(&params.runner, &file_changes(&here))
-            .map_err(|e| e.in_file(&params.config))?;
-    }
-    let mut doctor = diagnose(
-        &checked,
-        &DoctorOptions {
-            runner: Some(params.runner.clone()),
-            ..DoctorOptions::default()
-        },
-    )
-    .ok();
-    if params.dry_run
-        && let Some(d) = doctor.as_mut()
-    {
-        let planned: Vec<String> = plan
-            .actions
-            .iter()
-            .map(|a| a.path.display().to_string())
-            .collect();
-        for r in &mut d.runners {
-            r.findings.retain(|f| {
-                !(matches!(f.code, Code::FileMissing | Code::FileInvalid)
-                    && planned.iter().any(|p| f.message.contains(p.as_str())))
-            });
-        }
-    }
-    let changed = plan.actions.iter().any(|f| f.action != "unchanged") || !config_diff.is_empty();
-    Ok(SetupReport {
-        changed,
-        dry_run: params.dry_run,
-        files: plan.actions,
-        credential: if token {
-            crate::status::Credential::BearerToken
-        } else {
-            crate::status::Credential::ClientCertificate
-        },
-        certificate: credential,
-        certificate_note: note,
-        config: params.config.clone(),
-        config_diff,
-        config_backup: backup,
-        doctor,
-        next_steps: next_steps(params, paths, token),
-        warnings,
-    })
 }
 
 #[cfg(test)]

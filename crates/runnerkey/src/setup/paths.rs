@@ -60,6 +60,9 @@ pub struct SetupPaths {
     pub ca: PathBuf,
     /// CSR (request mode).
     pub csr: PathBuf,
+    /// A new key `setup --request` made and `--complete` installs (0600):
+    /// the installed key keeps working until then.
+    pub staged_key: PathBuf,
     /// CertificateSigningRequest manifest (request mode).
     pub k8s_csr: PathBuf,
     /// RBAC manifests.
@@ -87,6 +90,7 @@ impl SetupPaths {
             cert: files.cert_file,
             ca: files.ca_file,
             csr: d.join(format!("{base}.csr")),
+            staged_key: d.join(format!("{base}.key.staged")),
             k8s_csr: d.join(format!("{base}-csr.yaml")),
             rbac: d.join("rbac.yaml"),
             kubeconfig: d.join("kubeconfig"),

@@ -39,6 +39,10 @@ pub struct SetupReport {
     pub next_steps: Vec<NextStep>,
     /// Advice (long validity …).
     pub warnings: Vec<String>,
+    /// Why the runner's existing key was replaced by a new one (a blog
+    /// identity's key: see `SetupParams::keep_key`); `None` when it was
+    /// kept or there was none.
+    pub key_replaced: Option<String>,
 }
 
 pub(super) fn next_steps(params: &SetupParams, paths: &SetupPaths, token: bool) -> Vec<NextStep> {

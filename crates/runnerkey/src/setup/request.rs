@@ -1,7 +1,7 @@
 //! `setup --request`: the runner host's half of the split way — its key,
 //! a CSR and a CertificateSigningRequest manifest; no CA key needed.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -11,6 +11,7 @@ use crate::csr::{CertificateRequest, CsrParams};
 use crate::error::Result;
 use crate::file;
 use crate::k8s_csr::{K8sCsr, K8sCsrParams};
+use crate::key::PrivateKey;
 use crate::manifest::to_yaml;
 use crate::next_step::NextStep;
 use crate::plan::Plan;
@@ -23,6 +24,20 @@ pub struct RequestReport {
     pub files: Vec<FileAction>,
     /// How to have the CSR signed (either of the first two), then finish.
     pub next_steps: Vec<NextStep>,
+    /// Why the runner's existing key is being replaced (a blog identity's
+    /// key, or `force`); `None` when the CSR is for the installed key.
+    pub key_replaced: Option<String>,
+    /// Where the new key waits for `--complete` (the installed key and
+    /// config.toml keep working until then), when it is replaced.
+    pub staged_key: Option<PathBuf>,
+}
+
+/// The key `setup --request` staged for `--complete`, if there is one.
+pub(super) fn staged_key(paths: &SetupPaths) -> Result<Option<PrivateKey>> {
+    if std::fs::symlink_metadata(&paths.staged_key).is_err() {
+        return Ok(None);
+    }
+    PrivateKey::load(&paths.staged_key, None).map(Some)
 }
 
 /// `setup --request`: on the runner host, the key (kept when it exists),
@@ -40,13 +55,36 @@ pub(super) fn request(
         .set_kubernetes(&params.runner, &config_changes(params, &paths))
         .map_err(|e| e.in_file(&params.config))?;
     let mut plan = Plan::new(params.dry_run);
-    let key = plan.key(
-        &paths.key,
-        params.algorithm,
-        params.force,
-        true,
-        "the runner's private key (never leaves this host)",
-    )?;
+    let now = time::OffsetDateTime::now_utc();
+    // A key to replace (a blog identity's, or with force) is staged beside
+    // the installed one: the runner keeps working with the old pair until
+    // --complete installs the new key and its certificate as one switch.
+    let key_replaced = if params.force && std::fs::symlink_metadata(&paths.key).is_ok() {
+        Some("a new key was asked for (force)".to_string())
+    } else {
+        super::key_replacement::reason(params, &paths, now)
+    };
+    // A key staged by an earlier run is the one to go on with, unless told
+    // to keep the installed one.
+    let staging = key_replaced.is_some()
+        || (!params.keep_key && std::fs::symlink_metadata(&paths.staged_key).is_ok());
+    let key = if staging {
+        plan.key(
+            &paths.staged_key,
+            params.algorithm,
+            params.force,
+            true,
+            "the runner's new private key, staged until setup --complete (never leaves this host)",
+        )?
+    } else {
+        plan.key(
+            &paths.key,
+            params.algorithm,
+            false,
+            true,
+            "the runner's private key (never leaves this host)",
+        )?
+    };
     let csr_purpose = "PKCS#10 CSR, to be signed on the control plane";
     let existing = CertificateRequest::load(&paths.csr).ok().filter(|c| {
         c.identity() == params.identity && c.public_key().is_ok_and(|p| key.matches(&p))
@@ -97,6 +135,8 @@ pub(super) fn request(
     let base = &params.identity.user;
     Ok(RequestReport {
         files: plan.actions,
+        key_replaced,
+        staged_key: staging.then(|| paths.staged_key.clone()),
         next_steps: vec![
             NextStep::SignCsr {
                 csr: paths.csr.clone(),

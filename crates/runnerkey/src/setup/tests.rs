@@ -2,7 +2,11 @@
 
 use super::*;
 
+use super::report::next_steps;
+use crate::code::Code;
+use crate::doctor::{DoctorOptions, diagnose};
 use crate::next_step::NextStep;
+use crate::runner_config::lint::Severity;
 use crate::runner_config::{Change, KubeKey, RunnerConfig};
 use crate::{Identity, KeyAlgorithm};
 
@@ -81,4 +85,49 @@ fn the_install_dir_is_what_the_config_names_and_must_be_absolute() {
         SetupPaths::new(&p).unwrap_err(),
         Error::InvalidArgument(m) if m.contains("absolute")
     ));
+}
+
+#[test]
+fn a_ca_key_setup_signed_with_here_is_a_warning_then_doctors_error_until_it_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = dir.path().join("pki");
+    let ca = crate::CertificateAuthority::generate(&crate::CaParams {
+        algorithm: KeyAlgorithm::EcdsaP256,
+        ..crate::CaParams::default()
+    })
+    .unwrap();
+    ca.write_kubeadm(&pki, false).unwrap();
+    let ca = crate::CertificateAuthority::load_dir(&pki, None).unwrap();
+    std::fs::write(
+        dir.path().join("config.toml"),
+        "[[runners]]\n  name = \"r\"\n  executor = \"kubernetes\"\n  [runners.kubernetes]\n",
+    )
+    .unwrap();
+    let p = params(dir.path());
+    let report = p.run(CertSource::Ca(&ca)).unwrap();
+    let key = pki.join("ca.key").canonicalize().unwrap();
+    let found: Vec<_> = report.doctor.as_ref().unwrap().runners[0]
+        .findings
+        .iter()
+        .filter(|f| f.code == Code::CaKeyOnRunnerHost)
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].severity, Severity::Warning);
+    assert!(found[0].message.contains(&key.display().to_string()));
+    let pin = crate::pin::load(&p.config, "r").unwrap().unwrap();
+    assert_eq!(pin.ca_key_seen.as_deref(), Some(key.as_path()));
+    let doctor = |()| {
+        let config = RunnerConfig::load(&p.config).unwrap();
+        diagnose(&config, &DoctorOptions::default())
+            .unwrap()
+            .runners[0]
+            .findings
+            .iter()
+            .filter(|f| f.code == Code::CaKeyOnRunnerHost)
+            .map(|f| f.severity)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(doctor(()), [Severity::Error]);
+    std::fs::remove_file(&key).unwrap();
+    assert!(doctor(()).is_empty());
 }

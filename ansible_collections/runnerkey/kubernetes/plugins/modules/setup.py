@@ -85,6 +85,13 @@ options:
     description: With O(auth=token), the token's lifetime (the API server may shorten it), e.g. C(24h).
     type: str
     default: 24h
+  keep_key:
+    description:
+      - Keep the runner's existing key even when it belongs to a blog identity (an X.509 v1
+        certificate, or one in use longer than the lifetime issued now), which setup otherwise
+        replaces by a new one (RV(key_replaced) says why).
+    type: bool
+    default: false
 notes:
   - Supports check mode (nothing written; the plan is returned) and diff (the config change).
 """
@@ -131,6 +138,11 @@ certificate_note:
   type: str
   returned: success
   sample: "kept: valid, for the same identity and CA"
+key_replaced:
+  description: Why the runner's existing key was replaced by a new one (empty when it was kept or new).
+  type: str
+  returned: success
+  sample: "the existing certificate /etc/ssl/kubernetes/gitlab-admin.crt is X.509 v1 ..."
 config_diff:
   description: The config change (secrets redacted); empty when unchanged.
   type: str
@@ -186,6 +198,7 @@ def main():
         token_service_account=dict(type="str", no_log=False),
         token_duration=dict(type="str", default="24h", no_log=False),
         renew_before=dict(type="str", default="30d"),
+        keep_key=dict(type="bool", default=False),
     )
     argument_spec.update(CA_OPTIONS)
     argument_spec.update(CLUSTER_OPTIONS)
@@ -221,6 +234,7 @@ def main():
             namespace=p["namespace"],
             service_account=p["service_account"],
             renew_before=p["renew_before"],
+            keep_key=p["keep_key"],
             dry_run=module.check_mode,
             **issue_args(p)
         )
@@ -228,6 +242,7 @@ def main():
         fail(module, e)
     result = result_of(module, report)
     result["config_backup"] = str(report["config_backup"] or "")
+    result["key_replaced"] = report.get("key_replaced") or ""
     if module._diff and report["config_diff"]:
         result["diff"] = dict(prepared=report["config_diff"])
     module.exit_json(**result)

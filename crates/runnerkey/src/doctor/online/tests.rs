@@ -85,6 +85,7 @@ fn ctx(presents: Presented) -> Ctx {
         },
         timeout: Duration::from_secs(5),
         jobs: true,
+        default_account_too: false,
     }
 }
 
