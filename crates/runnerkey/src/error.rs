@@ -1,4 +1,25 @@
 //! The one error type of the library.
+//!
+//! Layering: this module depends on no other module of the crate, so that
+//! every module can return [`Error`] without the modules depending on each
+//! other through it. The problem enums a variant carries (why a CSR API
+//! flow stopped, why a kubeconfig cannot be resolved, ...) are data only
+//! and live in this module's own submodules; the module they are about
+//! re-exports them (`runnerkey::CsrApiProblem` from `csr_api`,
+//! `runnerkey::lifetime::LifetimeProblem`, ...). The alternative, kube-rs'
+//! one error type per module aggregated by an umbrella, would change every
+//! signature of the public API for no gain to a caller: one `Error` with
+//! typed variants and an exhaustive [`ErrorKind`] is what the CLI (exit
+//! status) and Python (exception class) map from, each in one place.
+//! `scripts/module_cycles.py` checks that no import cycle comes back.
+
+pub(crate) mod batch;
+pub(crate) mod csr_api;
+pub(crate) mod edit;
+pub(crate) mod k8s_csr;
+pub(crate) mod kubeconfig;
+pub(crate) mod lifetime;
+pub(crate) mod subject;
 
 use std::path::PathBuf;
 
@@ -91,7 +112,7 @@ pub enum Error {
         reason: &'static str,
     },
     /// A CA certificate outside its validity period.
-    #[error("CA certificate {subject} {} {}", if *expired { "expired on" } else { "is not valid before" }, crate::lifetime::rfc3339(*at))]
+    #[error("CA certificate {subject} {} {}", if *expired { "expired on" } else { "is not valid before" }, lifetime::rfc3339(*at))]
     CaNotValid {
         /// Its subject.
         subject: String,
@@ -114,7 +135,7 @@ pub enum Error {
     /// the one shown, or that displays differently from what the API
     /// server uses.
     #[error("refusing to sign: {0}")]
-    AmbiguousSubject(crate::subject_problem::SubjectProblem),
+    AmbiguousSubject(subject::SubjectProblem),
     /// The group `system:masters` was asked for without explicit permission.
     #[error(
         "refusing group system:masters: it bypasses RBAC and cannot be revoked; allow it explicitly if you really mean it"
@@ -137,14 +158,14 @@ pub enum Error {
     InvalidArgument(String),
     /// A lifetime, duration or timeout that cannot be used.
     #[error(transparent)]
-    Lifetime(#[from] crate::lifetime::LifetimeProblem),
+    Lifetime(#[from] lifetime::LifetimeProblem),
     /// A kubeconfig context that cannot be resolved.
     #[error("{source_name}: {problem}")]
     Kubeconfig {
         /// The kubeconfig file(s).
         source_name: String,
         /// What is wrong.
-        problem: crate::kube_context::KubeconfigProblem,
+        problem: kubeconfig::KubeconfigProblem,
     },
     /// A name that is not one of the choices (key algorithm, profile,
     /// executor feature).
@@ -187,10 +208,10 @@ pub enum Error {
     },
     /// The cluster's CSR API flow stopped.
     #[error(transparent)]
-    CsrApi(#[from] crate::csr_api::CsrApiProblem),
+    CsrApi(#[from] csr_api::CsrApiProblem),
     /// A Kubernetes CertificateSigningRequest that cannot be made or read.
     #[error(transparent)]
-    K8sCsr(#[from] crate::k8s_csr::K8sCsrProblem),
+    K8sCsr(#[from] k8s_csr::K8sCsrProblem),
     /// Input nested deeper than runnerkey reads.
     #[error("{what} nests deeper than {max} levels")]
     TooDeep {
@@ -201,10 +222,10 @@ pub enum Error {
     },
     /// An edit of a runner's `[runners.kubernetes]` that cannot be made.
     #[error(transparent)]
-    Edit(#[from] crate::runner_config::EditProblem),
+    Edit(#[from] edit::EditProblem),
     /// A batch entry, or the batch as a whole, that cannot be issued.
     #[error(transparent)]
-    Batch(#[from] crate::batch::BatchProblem),
+    Batch(#[from] batch::BatchProblem),
     /// RBAC for a user needs the namespace its job pods run in.
     #[error(
         "the executor profile for a user needs a namespace: the one the runner's job pods run in ([runners.kubernetes] namespace)"
@@ -424,9 +445,9 @@ impl Error {
             Error::SystemMasters | Error::PrivilegedGroup { .. } => ErrorKind::SystemMasters,
             Error::BadSignature(_) => ErrorKind::BadSignature,
             Error::CsrApi(
-                crate::csr_api::CsrApiProblem::StillPending { .. }
-                | crate::csr_api::CsrApiProblem::RenewalPending { .. }
-                | crate::csr_api::CsrApiProblem::NotAdoptable { .. },
+                csr_api::CsrApiProblem::StillPending { .. }
+                | csr_api::CsrApiProblem::RenewalPending { .. }
+                | csr_api::CsrApiProblem::NotAdoptable { .. },
             ) => ErrorKind::CsrNotIssued,
             Error::InvalidArgument(_)
             | Error::Lifetime(_)
@@ -539,13 +560,13 @@ mod tests {
 
     #[test]
     fn typed_problems_are_said_once() {
-        let e: Error = crate::lifetime::LifetimeProblem::ZeroDays.into();
+        let e: Error = lifetime::LifetimeProblem::ZeroDays.into();
         assert_eq!(e.chain(), "a certificate lifetime must be at least one day");
-        let b: Error = crate::batch::BatchProblem::Empty.into();
+        let b: Error = batch::BatchProblem::Empty.into();
         assert_eq!(b.chain(), "the batch has no entries");
         let k = Error::AtLine {
             line: 3,
-            source: Box::new(crate::k8s_csr::K8sCsrProblem::ExpirationTooShort { secs: 5 }.into()),
+            source: Box::new(k8s_csr::K8sCsrProblem::ExpirationTooShort { secs: 5 }.into()),
         };
         assert_eq!(
             k.chain(),

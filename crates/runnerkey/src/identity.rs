@@ -9,9 +9,9 @@ use serde::Serialize;
 use x509_cert::attr::AttributeTypeAndValue;
 use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
 
+pub use crate::error::subject::SubjectProblem;
 use crate::error::{Error, Result};
 use crate::oid;
-pub use crate::subject_problem::SubjectProblem;
 
 /// The group that bypasses all RBAC.
 pub const SYSTEM_MASTERS: &str = "system:masters";

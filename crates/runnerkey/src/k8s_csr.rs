@@ -12,48 +12,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::cert::Certificate;
 use crate::csr::CertificateRequest;
+pub use crate::error::k8s_csr::K8sCsrProblem;
 use crate::error::{Error, Result};
 use crate::k8s_name::check_subdomain;
 use crate::key::PrivateKey;
 use crate::manifest::ObjectMeta;
 
-/// Why a Kubernetes CertificateSigningRequest cannot be made or read.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum K8sCsrProblem {
-    /// `expirationSeconds` below the API's minimum (600).
-    #[error("expiration {secs}s is below the API's minimum of 600s")]
-    ExpirationTooShort {
-        /// What was asked.
-        secs: u64,
-    },
-    /// `expirationSeconds` above an int32.
-    #[error(
-        "expiration {secs}s is above the API's maximum of 2147483647s (expirationSeconds is an int32)"
-    )]
-    ExpirationTooLong {
-        /// What was asked.
-        secs: u64,
-    },
-    /// Not a CertificateSigningRequest object (JSON or YAML).
-    #[error("not a CertificateSigningRequest: {reason}")]
-    NotAnObject {
-        /// The reader's reason.
-        reason: String,
-    },
-    /// Another kind of object.
-    #[error("expected kind CertificateSigningRequest, found {found}")]
-    WrongKind {
-        /// The kind found.
-        found: String,
-    },
-    /// `status.certificate` is not base64.
-    #[error("status.certificate is not base64: {reason}")]
-    NotBase64 {
-        /// The decoder's reason.
-        reason: String,
-    },
-}
 use crate::public_key::KeyType;
 
 /// The signer for client certificates the API server accepts.

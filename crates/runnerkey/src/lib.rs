@@ -124,7 +124,6 @@ pub mod setup;
 mod severity;
 mod signer;
 mod status;
-mod subject_problem;
 mod systemd;
 mod template;
 mod token_request;

@@ -45,7 +45,7 @@ impl NotJson {
     /// As the error of a CSR API or TokenRequest exchange (`what` was being
     /// done; the server answered `status`).
     pub(crate) fn answered(self, what: &'static str, status: u16) -> crate::Error {
-        crate::csr_api::CsrApiProblem::Answered {
+        crate::error::csr_api::CsrApiProblem::Answered {
             what,
             status,
             message: self.to_string(),

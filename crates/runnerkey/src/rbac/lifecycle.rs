@@ -25,10 +25,14 @@ pub(super) fn role_name(profile: Profile) -> &'static str {
     }
 }
 
+/// The subresource a renewer is granted by default, which the approver
+/// asks about ([`crate::approver::SELF_CLIENT`]).
+pub(crate) const SELF_CLIENT: &str = "selfclient";
+
 /// What a runner renewing itself through the CSR API needs: create its
 /// request, read and watch it until it is issued, delete it then; and the
 /// `selfclient` subresource the approver asks about
-/// ([`crate::approver::SELF_CLIENT`]).
+/// ([`SELF_CLIENT`]).
 pub(super) fn renewer_rules(subresource: &str) -> Vec<PolicyRule> {
     vec![
         PolicyRule::new(

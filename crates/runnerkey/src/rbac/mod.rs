@@ -432,7 +432,7 @@ fn manifests(params: &RbacParams) -> Result<Manifests<RbacObject>> {
         Profile::Renewer | Profile::Approver => {
             let name = lifecycle::role_name(params.profile);
             let rules = if params.profile == Profile::Renewer {
-                lifecycle::renewer_rules(crate::approver::SELF_CLIENT)
+                lifecycle::renewer_rules(SELF_CLIENT)
             } else {
                 lifecycle::approver_rules()
             };
@@ -492,6 +492,7 @@ fn target_namespace(params: &RbacParams) -> Result<String> {
 }
 
 mod lifecycle;
+pub(crate) use lifecycle::SELF_CLIENT;
 mod permissions;
 #[cfg(test)]
 mod tests;
