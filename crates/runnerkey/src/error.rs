@@ -20,6 +20,7 @@ pub(crate) mod k8s_csr;
 pub(crate) mod kubeconfig;
 pub(crate) mod lifetime;
 pub(crate) mod subject;
+pub(crate) mod transport;
 
 use std::path::PathBuf;
 
@@ -136,7 +137,8 @@ pub enum Error {
     /// server uses.
     #[error("refusing to sign: {0}")]
     AmbiguousSubject(subject::SubjectProblem),
-    /// The group `system:masters` was asked for without explicit permission.
+    /// The group `system:masters` was asked for without explicit permission
+    /// (only that group: the others are [`Error::PrivilegedGroup`]).
     #[error(
         "refusing group system:masters: it bypasses RBAC and cannot be revoked; allow it explicitly if you really mean it"
     )]
@@ -302,12 +304,74 @@ pub enum Error {
         path: PathBuf,
     },
     /// A Kubernetes CertificateSigningRequest that has no certificate (yet).
-    #[error("CertificateSigningRequest {name}: {state}")]
+    #[error("CertificateSigningRequest {name}: {detail}")]
     CsrNotIssued {
         /// The CSR object's name.
         name: String,
-        /// Pending, denied or failed, with the condition's reason and message.
-        state: String,
+        /// Where it stands.
+        state: k8s_csr::CsrState,
+        /// The state said for a person, with the condition's reason and
+        /// message.
+        detail: String,
+    },
+    /// A certificate in place that none of the CAs it should come from
+    /// issued: the identity it states is vouched for by no one.
+    #[error("{}: this certificate was not issued by the cluster's CA ({}): renew copies its identity only from one that was", path.display(), issuers.join(", "))]
+    NotIssuedByCa {
+        /// The certificate file.
+        path: PathBuf,
+        /// The subjects of the CAs it should come from.
+        issuers: Vec<String>,
+    },
+    /// A new certificate its CA does not accept for client authentication:
+    /// not written.
+    #[error("the {what} certificate is not accepted for client auth by {ca}: {}{}", problems.join("; "), if *old_kept { "; the old pair was kept" } else { "" })]
+    NotAcceptedByCa {
+        /// Which certificate (`new`, `signed`).
+        what: &'static str,
+        /// The CA (its file or subject).
+        ca: String,
+        /// What verification found.
+        problems: Vec<String>,
+        /// Whether a pair in place was kept.
+        old_kept: bool,
+    },
+    /// An offered key, certificate and CA that do not make a pair to
+    /// install (the key does not match, the CA did not issue it, another
+    /// identity, expired): nothing was installed.
+    #[error("the offered pair cannot be installed: {reason}")]
+    NotInstallable {
+        /// Why.
+        reason: String,
+    },
+    /// Another error, in one of the files of an offered pair (the error is
+    /// the [`source`](std::error::Error::source)).
+    #[error("the offered {what}")]
+    InOffered {
+        /// `key`, `certificate` or `CA certificate`.
+        what: &'static str,
+        /// The underlying error.
+        source: Box<Error>,
+    },
+    /// A file named by a kubeconfig another user may write, which that
+    /// user does not own: root does not read it for them (the refusal is
+    /// the [`source`](std::error::Error::source)).
+    #[error("{}: a kubeconfig another user may write names {file:?}, which runnerkey reads only when that user owns it", kubeconfig.display())]
+    NotOwned {
+        /// The kubeconfig.
+        kubeconfig: PathBuf,
+        /// The file it names.
+        file: String,
+        /// Why it was not read.
+        source: Box<Error>,
+    },
+    /// More objects of a kind in the cluster than runnerkey reads.
+    #[error("more than {max} {what}: runnerkey reads at most that many")]
+    TooManyObjects {
+        /// The objects, e.g. `CertificateSigningRequests`.
+        what: &'static str,
+        /// The limit.
+        max: usize,
     },
     /// The crypto backend failed.
     #[error("crypto backend: {0}")]
@@ -393,9 +457,11 @@ pub enum ErrorKind {
     CaNotValid,
     /// A name, or a certificate subject, that cannot be used.
     InvalidName,
-    /// `system:masters`, or another group that gives cluster-wide power,
-    /// without permission.
+    /// `system:masters` without permission.
     SystemMasters,
+    /// Another group that gives cluster-wide power (`kubeadm:cluster-admins`,
+    /// ...), without permission.
+    PrivilegedGroup,
     /// A signature that does not verify.
     BadSignature,
     /// An argument out of range, inconsistent, or missing.
@@ -412,13 +478,50 @@ pub enum ErrorKind {
     Locked,
     /// The config changed on disk meanwhile.
     ConcurrentModification,
-    /// A Kubernetes CSR without a certificate (yet).
+    /// A Kubernetes CSR without a certificate yet (pending, or kept for an
+    /// approver), or gone.
     CsrNotIssued,
+    /// A Kubernetes CSR denied or failed: the cluster refused it.
+    CsrDenied,
+    /// The cluster refused or could not do what was asked: the API server
+    /// answered with an error status (or not as asked), a request was not
+    /// approved, or it holds more objects than runnerkey reads.
+    ClusterRefused,
+    /// The API server could not be reached (name, connection, TLS, proxy,
+    /// an answer that is not HTTP).
+    Unreachable,
+    /// The API server did not answer in time.
+    Timeout,
     /// The crypto backend failed.
     Crypto,
-    /// A credential or request that is not what was decided (a pinned
-    /// identity, an approval policy): refused, nothing done.
+    /// A credential or request that is not what was decided or cannot be
+    /// trusted (a pinned identity, a certificate the CA did not issue or
+    /// does not accept, what the signer issued, a token the server does not
+    /// vouch for, a file its owner did not write): refused, nothing done.
     Untrusted,
+}
+
+/// The kind of a CSR API problem: what the cluster or the signer did, or
+/// (a kubeconfig runnerkey does not use) bad input.
+fn csr_api_kind(problem: &csr_api::CsrApiProblem) -> ErrorKind {
+    use csr_api::CsrApiProblem as P;
+    match problem {
+        P::Insecure { .. } | P::Plugin { .. } => ErrorKind::InvalidArgument,
+        P::Unreachable { source, .. } => match source.kind {
+            transport::TransportFailureKind::Timeout => ErrorKind::Timeout,
+            _ => ErrorKind::Unreachable,
+        },
+        P::Answered { .. } | P::NotApproved { .. } => ErrorKind::ClusterRefused,
+        P::WrongIdentity { .. }
+        | P::WrongKey
+        | P::SignerTooLong { .. }
+        | P::NotAccepted { .. }
+        | P::BadToken { .. }
+        | P::TokenNotVouched { .. } => ErrorKind::Untrusted,
+        P::StillPending { .. } | P::RenewalPending { .. } | P::NotAdoptable { .. } => {
+            ErrorKind::CsrNotIssued
+        }
+    }
 }
 
 /// Shorthand for results of this crate.
@@ -430,7 +533,7 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self.root() {
             Error::Io { .. } => ErrorKind::Io,
-            Error::InFile { .. } | Error::AtLine { .. } => ErrorKind::Io,
+            Error::InFile { .. } | Error::AtLine { .. } | Error::InOffered { .. } => ErrorKind::Io,
             Error::Pem(_) | Error::WrongPemBlock { .. } | Error::Der { .. } => ErrorKind::Malformed,
             Error::PassphraseRequired => ErrorKind::PassphraseRequired,
             Error::BadPassphrase => ErrorKind::BadPassphrase,
@@ -442,13 +545,10 @@ impl Error {
             Error::NotACa { .. } => ErrorKind::NotACa,
             Error::CaNotValid { .. } => ErrorKind::CaNotValid,
             Error::InvalidName { .. } | Error::AmbiguousSubject(_) => ErrorKind::InvalidName,
-            Error::SystemMasters | Error::PrivilegedGroup { .. } => ErrorKind::SystemMasters,
+            Error::SystemMasters => ErrorKind::SystemMasters,
+            Error::PrivilegedGroup { .. } => ErrorKind::PrivilegedGroup,
             Error::BadSignature(_) => ErrorKind::BadSignature,
-            Error::CsrApi(
-                csr_api::CsrApiProblem::StillPending { .. }
-                | csr_api::CsrApiProblem::RenewalPending { .. }
-                | csr_api::CsrApiProblem::NotAdoptable { .. },
-            ) => ErrorKind::CsrNotIssued,
+            Error::CsrApi(problem) => csr_api_kind(problem),
             Error::InvalidArgument(_)
             | Error::Lifetime(_)
             | Error::Kubeconfig { .. }
@@ -459,7 +559,6 @@ impl Error {
             | Error::CaKeyAsRunnerKey { .. }
             | Error::SamePath { .. }
             | Error::K8sCsr(_)
-            | Error::CsrApi(_)
             | Error::TooDeep { .. }
             | Error::NamespaceRequired
             | Error::TokenNeedsServiceAccount
@@ -470,8 +569,17 @@ impl Error {
             Error::DuplicateRunner { .. } => ErrorKind::DuplicateRunner,
             Error::Locked { .. } => ErrorKind::Locked,
             Error::ConcurrentModification { .. } => ErrorKind::ConcurrentModification,
-            Error::CsrNotIssued { .. } => ErrorKind::CsrNotIssued,
-            Error::NotPinned { .. } | Error::NoPin { .. } => ErrorKind::Untrusted,
+            Error::CsrNotIssued { state, .. } => match state {
+                k8s_csr::CsrState::Denied | k8s_csr::CsrState::Failed => ErrorKind::CsrDenied,
+                _ => ErrorKind::CsrNotIssued,
+            },
+            Error::TooManyObjects { .. } => ErrorKind::ClusterRefused,
+            Error::NotPinned { .. }
+            | Error::NoPin { .. }
+            | Error::NotIssuedByCa { .. }
+            | Error::NotAcceptedByCa { .. }
+            | Error::NotInstallable { .. }
+            | Error::NotOwned { .. } => ErrorKind::Untrusted,
             Error::Crypto(_) => ErrorKind::Crypto,
         }
     }
@@ -492,7 +600,9 @@ impl Error {
     /// The innermost error, with file context removed.
     pub fn root(&self) -> &Error {
         match self {
-            Error::InFile { source, .. } | Error::AtLine { source, .. } => source.root(),
+            Error::InFile { source, .. }
+            | Error::AtLine { source, .. }
+            | Error::InOffered { source, .. } => source.root(),
             other => other,
         }
     }

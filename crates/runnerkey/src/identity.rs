@@ -539,7 +539,7 @@ mod tests {
                 matches!(&e, Error::PrivilegedGroup { group: g, .. } if g == group),
                 "{e}"
             );
-            assert_eq!(e.kind(), crate::ErrorKind::SystemMasters);
+            assert_eq!(e.kind(), crate::ErrorKind::PrivilegedGroup);
             assert!(
                 !e.to_string().contains("--"),
                 "no CLI flag in the core: {e}"

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cert::Certificate;
 use crate::csr::CertificateRequest;
-pub use crate::error::k8s_csr::K8sCsrProblem;
+pub use crate::error::k8s_csr::{CsrState, K8sCsrProblem};
 use crate::error::{Error, Result};
 use crate::k8s_name::check_subdomain;
 use crate::key::PrivateKey;
@@ -219,22 +219,32 @@ impl K8sCsr {
                 .iter()
                 .find(|c| c.type_ == t && c.status.as_deref().unwrap_or("True") == "True")
         };
-        for t in ["Denied", "Failed"] {
+        for (t, typed) in [("Denied", CsrState::Denied), ("Failed", CsrState::Failed)] {
             if let Some(c) = active(t) {
                 return Err(Error::CsrNotIssued {
                     name,
-                    state: state(c),
+                    state: typed,
+                    detail: state(c),
                 });
             }
         }
         let Some(data) = status.certificate.filter(|c| !c.is_empty()) else {
-            let state = if active("Approved").is_some() {
-                "approved, but the signer has not issued the certificate yet; try again in a moment"
-                    .to_string()
+            let (state, detail) = if active("Approved").is_some() {
+                (
+                    CsrState::Approved,
+                    "approved, but the signer has not issued the certificate yet; try again in a moment",
+                )
             } else {
-                "pending: not approved yet; a cluster admin approves it".to_string()
+                (
+                    CsrState::Pending,
+                    "pending: not approved yet; a cluster admin approves it",
+                )
             };
-            return Err(Error::CsrNotIssued { name, state });
+            return Err(Error::CsrNotIssued {
+                name,
+                state,
+                detail: detail.into(),
+            });
         };
         let pem = STANDARD.decode(data.trim()).map_err(|e| {
             Error::from(K8sCsrProblem::NotBase64 {

@@ -170,12 +170,10 @@ fn controller(path: &Path) -> Option<Option<u32>> {
 fn embed_files(config: &mut Kubeconfig, path: &Path, by: Option<u32>) -> Result<()> {
     use base64::Engine;
     let read = |file: &str| -> Result<Vec<u8>> {
-        file::read_owned_by(Path::new(file), by).map_err(|e| {
-            Error::InvalidArgument(format!(
-                "{}: a kubeconfig another user may write names {file:?}, which runnerkey reads only when that user owns it ({})",
-                path.display(),
-                e.chain()
-            ))
+        file::read_owned_by(Path::new(file), by).map_err(|e| Error::NotOwned {
+            kubeconfig: path.to_path_buf(),
+            file: file.chars().take(200).collect(),
+            source: Box::new(e),
         })
     };
     let b64 = |data: Vec<u8>| base64::engine::general_purpose::STANDARD.encode(data);

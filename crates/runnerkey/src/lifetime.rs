@@ -34,11 +34,9 @@ pub fn timeout_from_text(what: &'static str, text: &str) -> Result<Duration> {
         Ok(secs) => secs,
         Err(_) => text
             .parse::<Lifetime>()
-            .map_err(|_| {
-                Error::InvalidArgument(format!(
-                    "{what} {:?} is not a number of seconds or a duration such as 90s, 5m or 1h30m",
-                    text.chars().take(80).collect::<String>()
-                ))
+            .map_err(|_| LifetimeProblem::UnparsableTimeout {
+                what,
+                value: text.chars().take(80).collect(),
             })?
             .as_duration()
             .as_secs_f64(),

@@ -231,6 +231,7 @@ impl TokenRequestParams {
                 Error::from(crate::CsrApiProblem::Answered {
                     what: "requesting a token (TokenRequest)",
                     status: answer.status,
+                    reason: String::new(),
                     message: "the answer holds no status.token".into(),
                 })
             })?
@@ -254,6 +255,7 @@ impl TokenRequestParams {
             Error::from(crate::CsrApiProblem::Answered {
                 what: "requesting a token (TokenRequest)",
                 status: answer.status,
+                reason: String::new(),
                 message: "the answer states no expirationTimestamp".into(),
             })
         })?;

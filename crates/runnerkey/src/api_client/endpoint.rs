@@ -50,9 +50,11 @@ impl Endpoint {
 
 fn bad_url(url: &str) -> Error {
     let shown = crate::url::without_userinfo(url);
-    Error::InvalidArgument(format!(
-        "host {shown:?} is not a URL like https://HOST:PORT (without user:password@)"
-    ))
+    Error::BadUrl {
+        field: "host",
+        value: shown,
+        reason: "is not a URL like https://HOST:PORT (without user:password@)",
+    }
 }
 
 #[cfg(test)]

@@ -224,9 +224,9 @@ impl Approver {
                 return Ok((version, uids.len()));
             }
         }
-        Err(Error::InvalidArgument(format!(
-            "more than {} CertificateSigningRequests: the approver reads at most that many",
-            MAX_PAGES * 500
-        )))
+        Err(Error::TooManyObjects {
+            what: "CertificateSigningRequests",
+            max: MAX_PAGES * 500,
+        })
     }
 }

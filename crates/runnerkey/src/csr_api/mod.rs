@@ -113,7 +113,7 @@ pub(crate) fn client(
 pub(crate) fn api(e: TransportError, server: &str) -> Error {
     CsrApiProblem::Unreachable {
         server: server.to_string(),
-        reason: e.detail(),
+        source: e.failure(),
     }
     .into()
 }
@@ -122,6 +122,7 @@ pub(crate) fn refused(answer: &crate::api_client::Response, what: &'static str) 
     CsrApiProblem::Answered {
         what,
         status: answer.status,
+        reason: answer.reason(),
         message: answer.message().chars().take(400).collect(),
     }
     .into()
@@ -335,6 +336,7 @@ impl SubmitParams {
                 Error::from(CsrApiProblem::Answered {
                     what: "creating the CertificateSigningRequest",
                     status: created_status,
+                    reason: String::new(),
                     message: "the created object has no name".into(),
                 })
             })?
@@ -379,11 +381,7 @@ impl SubmitParams {
                     check_issued(&cert, expected, cas)?;
                     Ok(Some(cert))
                 }
-                Err(Error::CsrNotIssued { state, .. })
-                    if state.starts_with("pending") || state.starts_with("approved") =>
-                {
-                    Ok(None)
-                }
+                Err(Error::CsrNotIssued { state, .. }) if state.may_issue() => Ok(None),
                 Err(Error::KeyMismatch { .. }) => Err(CsrApiProblem::WrongKey.into()),
                 Err(e) => Err(e),
             }

@@ -1,5 +1,15 @@
 //! Why the CSR API flow stopped (data only: the flow is in `csr_api`).
 
+use super::transport::TransportFailure;
+
+fn in_parens(reason: &str) -> String {
+    if reason.is_empty() {
+        String::new()
+    } else {
+        format!(" ({reason})")
+    }
+}
+
 /// Why the CSR API flow stopped.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -20,22 +30,31 @@ pub enum CsrApiProblem {
         /// The plugin.
         what: String,
     },
-    /// The API server could not be spoken to.
-    #[error("{server}: {reason}")]
+    /// The API server could not be spoken to (what failed is the
+    /// [`source`](std::error::Error::source)).
+    #[error("{server}")]
     Unreachable {
         /// The server.
         server: String,
-        /// Why.
-        reason: String,
+        /// What failed below HTTP.
+        #[source]
+        source: TransportFailure,
     },
-    /// The API server answered with an error.
-    #[error("{what}: the API server answered HTTP {status}: {message}")]
+    /// The API server answered with an error, or with an answer that is not
+    /// what was asked for.
+    #[error(
+        "{what}: the API server answered HTTP {status}{}: {message}",
+        in_parens(reason)
+    )]
     Answered {
         /// What was being done.
         what: &'static str,
         /// The HTTP status.
         status: u16,
-        /// The server's message.
+        /// The `reason` of the Kubernetes `Status` in the answer
+        /// (`Forbidden`, `AlreadyExists`, ...; empty when it has none).
+        reason: String,
+        /// The `message` of the `Status`, or what is wrong with the answer.
         message: String,
     },
     /// The signer issued a certificate for another identity.

@@ -38,3 +38,36 @@ pub enum K8sCsrProblem {
         reason: String,
     },
 }
+
+/// Where a CertificateSigningRequest without a certificate stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CsrState {
+    /// Not approved yet.
+    Pending,
+    /// Approved, but the signer has not issued the certificate yet.
+    Approved,
+    /// Denied (by an admin or an approver).
+    Denied,
+    /// The signer failed it.
+    Failed,
+    /// Deleted, or replaced by another object of the same name.
+    Gone,
+}
+
+impl CsrState {
+    /// Its name: `pending`, `approved`, `denied`, `failed`, `gone`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CsrState::Pending => "pending",
+            CsrState::Approved => "approved",
+            CsrState::Denied => "denied",
+            CsrState::Failed => "failed",
+            CsrState::Gone => "gone",
+        }
+    }
+
+    /// Whether a certificate may still come (pending or approved).
+    pub fn may_issue(self) -> bool {
+        matches!(self, CsrState::Pending | CsrState::Approved)
+    }
+}

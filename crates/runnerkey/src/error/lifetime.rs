@@ -41,6 +41,14 @@ pub enum LifetimeProblem {
         /// What was given (at most 80 characters of it).
         value: String,
     },
+    /// A timeout that is neither a number of seconds nor a duration.
+    #[error("{what} {value:?} is not a number of seconds or a duration such as 90s, 5m or 1h30m")]
+    UnparsableTimeout {
+        /// Which timeout.
+        what: &'static str,
+        /// What was given (at most 80 characters of it).
+        value: String,
+    },
     /// A time before 1970 or past what can be represented.
     #[error("the time is out of the range a certificate can state")]
     OutOfRange,
