@@ -352,12 +352,24 @@ mod tests {
         .unwrap();
         ca.write_kubeadm(&pki, false).unwrap();
         let loaded = CertificateAuthority::load_dir(&pki, None).unwrap();
-        assert!(loaded.check_output(&pki.join("ca.key")).is_err());
-        assert!(loaded.check_output(&pki.join("../pki/ca.crt")).is_err());
+        assert!(matches!(
+            loaded.check_output(&pki.join("ca.key")),
+            Err(crate::Error::WouldReplaceCa { .. })
+        ));
+        assert!(matches!(
+            loaded.check_output(&pki.join("../pki/ca.crt")),
+            Err(crate::Error::WouldReplaceCa { .. })
+        ));
         std::os::unix::fs::symlink(pki.join("ca.key"), dir.path().join("link")).unwrap();
-        assert!(loaded.check_output(&dir.path().join("link")).is_err());
+        assert!(matches!(
+            loaded.check_output(&dir.path().join("link")),
+            Err(crate::Error::WouldReplaceCa { .. })
+        ));
         std::fs::hard_link(pki.join("ca.key"), dir.path().join("hard")).unwrap();
-        assert!(loaded.check_output(&dir.path().join("hard")).is_err());
+        assert!(matches!(
+            loaded.check_output(&dir.path().join("hard")),
+            Err(crate::Error::WouldReplaceCa { .. })
+        ));
         assert!(loaded.check_output(&dir.path().join("other.key")).is_ok());
     }
 

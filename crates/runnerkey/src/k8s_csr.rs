@@ -284,8 +284,14 @@ mod tests {
             expiration: Some(Duration::from_secs(secs)),
             allow_system_masters: false,
         };
-        assert!(K8sCsr::new(&csr(&key), &params(599)).is_err());
-        assert!(K8sCsr::new(&csr(&key), &params(i32::MAX as u64 + 1)).is_err());
+        assert!(matches!(
+            K8sCsr::new(&csr(&key), &params(599)),
+            Err(crate::Error::K8sCsr { .. })
+        ));
+        assert!(matches!(
+            K8sCsr::new(&csr(&key), &params(i32::MAX as u64 + 1)),
+            Err(crate::Error::K8sCsr { .. })
+        ));
         let ok = K8sCsr::new(&csr(&key), &params(3600)).unwrap();
         assert_eq!(ok.spec.expiration_seconds, Some(3600));
         assert!(ok.spec.usages.contains(&"client auth".to_string()));
@@ -316,8 +322,13 @@ mod tests {
         ));
         json["status"] = serde_json::json!({"conditions": [{"type": "Denied", "status": "True", "reason": "NoWay", "message": "not today"}]});
         let denied = K8sCsr::parse(&json.to_string()).unwrap();
-        let e = denied.issued_certificate(&key).unwrap_err().to_string();
-        assert!(e.contains("NoWay") && e.contains("not today"), "{e}");
+        let e = denied.issued_certificate(&key).unwrap_err();
+        assert!(
+            matches!(&e, Error::CsrNotIssued { state: CsrState::Denied, detail, .. }
+                if detail.contains("NoWay") && detail.contains("not today")),
+            "{e}"
+        );
+        assert_eq!(e.kind(), crate::ErrorKind::CsrDenied);
         let issued = ca.sign(&csr(&key), &IssueParams::default()).unwrap();
         let pem = base64::engine::general_purpose::STANDARD.encode(issued.certificate.to_pem());
         json["status"] = serde_json::json!({"conditions": [{"type": "Approved", "status": "True"}], "certificate": pem});
