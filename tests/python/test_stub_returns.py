@@ -234,6 +234,7 @@ def calls(tmp: Path) -> dict[str, Any]:
         # After renew: the runner's last renewal is recorded.
         "status": runnerkey.status(cfg_path),
         "cli_main": runnerkey._native.cli_main(["runnerkey", "--version"]),
+        "_error_samples": runnerkey._native._error_samples(),
         **csr_api_calls(tmp, ca, cert, key),
     }
 

@@ -669,6 +669,65 @@ mod tests {
     }
 
     #[test]
+    fn network_cluster_and_trust_outcomes_have_their_own_kinds() {
+        use transport::{TransportFailure, TransportFailureKind};
+        let unreachable = |kind| {
+            Error::from(csr_api::CsrApiProblem::Unreachable {
+                server: "https://127.0.0.1:6443".into(),
+                source: TransportFailure {
+                    kind,
+                    detail: "connection refused".into(),
+                },
+            })
+        };
+        let refused = unreachable(TransportFailureKind::Refused);
+        assert_eq!(refused.kind(), ErrorKind::Unreachable);
+        assert_eq!(
+            refused.chain(),
+            "https://127.0.0.1:6443: connection refused"
+        );
+        let source = std::error::Error::source(&refused).unwrap();
+        assert!(source.is::<TransportFailure>());
+        assert_eq!(
+            unreachable(TransportFailureKind::Timeout).kind(),
+            ErrorKind::Timeout
+        );
+        let answered = Error::from(csr_api::CsrApiProblem::Answered {
+            what: "creating the CertificateSigningRequest",
+            status: 403,
+            reason: "Forbidden".into(),
+            message: "no".into(),
+        });
+        assert_eq!(answered.kind(), ErrorKind::ClusterRefused);
+        assert_eq!(
+            answered.to_string(),
+            "creating the CertificateSigningRequest: the API server answered HTTP 403 (Forbidden): no"
+        );
+        let csr = |state| Error::CsrNotIssued {
+            name: "n".into(),
+            state,
+            detail: "d".into(),
+        };
+        assert_eq!(
+            csr(k8s_csr::CsrState::Pending).kind(),
+            ErrorKind::CsrNotIssued
+        );
+        assert_eq!(csr(k8s_csr::CsrState::Denied).kind(), ErrorKind::CsrDenied);
+        assert_eq!(csr(k8s_csr::CsrState::Failed).kind(), ErrorKind::CsrDenied);
+        let not_ours = Error::NotIssuedByCa {
+            path: "/r.crt".into(),
+            issuers: vec!["CN=ca".into()],
+        };
+        assert_eq!(not_ours.kind(), ErrorKind::Untrusted);
+        let offered = Error::InOffered {
+            what: "key",
+            source: Box::new(Error::Pem("broken".into())),
+        };
+        assert_eq!(offered.kind(), ErrorKind::Malformed);
+        assert_eq!(offered.chain(), "the offered key: malformed PEM: broken");
+    }
+
+    #[test]
     fn typed_problems_are_said_once() {
         let e: Error = lifetime::LifetimeProblem::ZeroDays.into();
         assert_eq!(e.chain(), "a certificate lifetime must be at least one day");
