@@ -141,3 +141,40 @@ def test_the_cli_exits_1_for_a_refused_connection(tmp_path):
             "--wait", "5s", "--out", tmp_path / "r.crt")
     assert r.code == 1, r.err
     assert "127.0.0.1" in r.err
+
+
+def test_an_untrusted_server_and_a_forbidden_request_say_what_happened(tmp_path):
+    """Against the stand-in API server: a server certificate from another CA
+    is a connection failure that reads as a sentence (not a Rust variant
+    name), exit 1; a request the API server forbids is a ClusterRefusedError
+    with the Status' code and reason."""
+    from cluster import make_ca, serving_cert, start_apiserver
+    from conftest import ok
+
+    ca_crt, ca_key = make_ca(tmp_path, "cluster")
+    other_crt, _ = make_ca(tmp_path, "other")
+    srv_crt, srv_key = serving_cert(tmp_path, ca_crt, ca_key)
+    srv = start_apiserver(srv_crt, srv_key, ca_crt)
+    try:
+        ok("issue", "--ca-cert", ca_crt, "--ca-key", ca_key, "--user", "nobody", "--out-dir", tmp_path / "nobody")
+        for name, ca in (("wrong-ca.kc", other_crt), ("nobody.kc", ca_crt)):
+            ok("kubeconfig", "--server", srv.url, "--ca", ca, "--cert", tmp_path / "nobody" / "nobody.crt",
+               "--key", tmp_path / "nobody" / "nobody.key", "--out", tmp_path / name)
+        r = run("k8s-csr", "submit", "--kubeconfig", tmp_path / "wrong-ca.kc", "--key", tmp_path / "r.key",
+                "--user", "gitlab-runner:h1", "--wait", "5s", "--out", tmp_path / "r.crt")
+        assert r.code == 1 and "not signed by a trusted CA" in r.err and "UnknownIssuer" not in r.err, r
+        key = runnerkey.PrivateKey.generate()
+        csr = runnerkey.CertificateRequest.create(key, user="gitlab-runner:h1")
+        with pytest.raises(runnerkey.RunnerkeyConnectionError) as untrusted:
+            runnerkey.k8s_csr_submit(csr, key, kubeconfig=tmp_path / "wrong-ca.kc", wait=5)
+        assert untrusted.value.failure == "server-certificate"
+        assert "UnknownIssuer" not in str(untrusted.value)
+        with pytest.raises(runnerkey.ClusterRefusedError) as forbidden:
+            runnerkey.k8s_csr_submit(csr, key, kubeconfig=tmp_path / "nobody.kc", wait=5)
+        assert not isinstance(forbidden.value, ValueError)
+        assert (forbidden.value.status, forbidden.value.reason) == (403, "Forbidden"), str(forbidden.value)
+        r = run("k8s-csr", "submit", "--kubeconfig", tmp_path / "nobody.kc", "--key", tmp_path / "r.key",
+                "--user", "gitlab-runner:h1", "--wait", "5s", "--out", tmp_path / "r.crt")
+        assert r.code == 1 and "403 (Forbidden)" in r.err, r
+    finally:
+        srv.stop()

@@ -113,7 +113,7 @@ impl ServerCertVerifier for CapturingVerifier {
             None => Ok(ServerCertVerified::assertion()),
             Some(_) if self.insecure => Ok(ServerCertVerified::assertion()),
             Some(p) => Err(rustls::Error::General(format!(
-                "server certificate refused: {p:?}"
+                "server certificate refused: {p}"
             ))),
         }
     }
