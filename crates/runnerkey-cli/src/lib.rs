@@ -287,3 +287,33 @@ fn command_flags(argv: &[OsString]) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use runnerkey::ErrorKind as K;
+
+    #[test]
+    fn outcomes_exit_1_and_bad_input_exits_2() {
+        for kind in [
+            K::Unreachable,
+            K::Timeout,
+            K::ClusterRefused,
+            K::CsrDenied,
+            K::CsrNotIssued,
+            K::Untrusted,
+        ] {
+            assert_eq!(super::exit_status(kind), 1, "{kind:?}");
+        }
+        for kind in [
+            K::InvalidArgument,
+            K::InvalidName,
+            K::SystemMasters,
+            K::PrivilegedGroup,
+            K::Malformed,
+            K::Io,
+            K::ConfigParse,
+        ] {
+            assert_eq!(super::exit_status(kind), 2, "{kind:?}");
+        }
+    }
+}
