@@ -1,4 +1,5 @@
-"""Layering: no import cycle between the modules of the core or of the CLI
+"""Layering: no import cycle between the modules of the core, the CLI or the
+Python binding
 (scripts/module_cycles.py), and the script does find one where there is."""
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ def test_the_core_has_no_import_cycle():
 
 def test_the_cli_has_no_import_cycle():
     assert cycles(ROOT / "crates" / "runnerkey-cli" / "src") == []
+
+
+def test_the_python_binding_has_no_import_cycle():
+    assert cycles(ROOT / "crates" / "runnerkey-py" / "src") == []
 
 
 def test_runner_config_depends_neither_on_the_http_client_nor_on_verification():
