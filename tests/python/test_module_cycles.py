@@ -1,6 +1,6 @@
 """Layering: no import cycle between the modules of the core, the CLI or the
-Python binding
-(scripts/module_cycles.py), and the script does find one where there is."""
+Python binding (scripts/module_cycles.py), and the script does find one
+where there is."""
 
 from __future__ import annotations
 
