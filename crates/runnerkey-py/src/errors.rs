@@ -50,7 +50,7 @@ class KeyMismatchError(RunnerkeyError, ValueError):
     """A private key that does not belong to its certificate."""
 
 class NotACaError(RunnerkeyError, ValueError):
-    """A certificate used as CA that cannot be one."""
+    """A certificate used as CA that cannot be one, or whose chain up to its root is incomplete."""
 
 class CaNotValidError(RunnerkeyError, ValueError):
     """A CA certificate that is expired or not yet valid."""

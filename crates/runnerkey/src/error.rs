@@ -112,6 +112,24 @@ pub enum Error {
         /// Why it cannot sign certificates.
         reason: &'static str,
     },
+    /// An intermediate CA given without the certificate of its issuer.
+    #[error(
+        "the CA {ca} is an intermediate issued by {issuer}, whose certificate was not given: put the chain up to the root the API server trusts (its --client-ca-file) after the CA certificate, in the same file"
+    )]
+    IncompleteChain {
+        /// The CA's subject.
+        ca: String,
+        /// The subject of its issuer.
+        issuer: String,
+    },
+    /// A chain above a CA longer than runnerkey follows.
+    #[error("the chain above the CA {ca} is longer than {max} certificates")]
+    ChainTooLong {
+        /// The CA's subject.
+        ca: String,
+        /// The limit.
+        max: usize,
+    },
     /// A CA certificate outside its validity period.
     #[error("CA certificate {subject} {} {}", if *expired { "expired on" } else { "is not valid before" }, lifetime::rfc3339(*at))]
     CaNotValid {
@@ -451,7 +469,8 @@ pub enum ErrorKind {
     WeakKey,
     /// A key that does not belong with its certificate.
     KeyMismatch,
-    /// An issuer that cannot be a CA.
+    /// An issuer that cannot be a CA, or whose chain up to its root is
+    /// incomplete.
     NotACa,
     /// A CA outside its validity.
     CaNotValid,
@@ -542,7 +561,9 @@ impl Error {
             }
             Error::WeakKey { .. } => ErrorKind::WeakKey,
             Error::KeyMismatch { .. } => ErrorKind::KeyMismatch,
-            Error::NotACa { .. } => ErrorKind::NotACa,
+            Error::NotACa { .. } | Error::IncompleteChain { .. } | Error::ChainTooLong { .. } => {
+                ErrorKind::NotACa
+            }
             Error::CaNotValid { .. } => ErrorKind::CaNotValid,
             Error::InvalidName { .. } | Error::AmbiguousSubject(_) => ErrorKind::InvalidName,
             Error::SystemMasters => ErrorKind::SystemMasters,

@@ -49,6 +49,28 @@ pub enum LifetimeProblem {
         /// What was given (at most 80 characters of it).
         value: String,
     },
+    /// A renewal point that is not a fraction of the lifetime.
+    #[error("the renewal point {at} is not a fraction of the lifetime between 0 and 1 (e.g. 0.66)")]
+    RenewalPoint {
+        /// What was given.
+        at: f64,
+    },
+    /// A token lifetime above what runnerkey asks for.
+    #[error("a token lifetime of {seconds} s: runnerkey asks for at most {max} s (ten years)")]
+    TokenTooLong {
+        /// What was asked.
+        seconds: u64,
+        /// The most runnerkey asks for.
+        max: u64,
+    },
+    /// A token lifetime below what the API server issues.
+    #[error(
+        "a token lifetime of {seconds} s: the API server issues tokens for at least 10 minutes"
+    )]
+    TokenTooShort {
+        /// What was asked.
+        seconds: u64,
+    },
     /// A time before 1970 or past what can be represented.
     #[error("the time is out of the range a certificate can state")]
     OutOfRange,
