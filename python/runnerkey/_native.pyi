@@ -339,7 +339,7 @@ class KeyMismatchError(RunnerkeyError, ValueError):
     """A private key that does not belong to its certificate."""
 
 class NotACaError(RunnerkeyError, ValueError):
-    """A certificate used as CA that cannot be one."""
+    """A certificate used as CA that cannot be one, or whose chain up to its root is incomplete."""
 
 class CaNotValidError(RunnerkeyError, ValueError):
     """A CA certificate that is expired or not yet valid."""
@@ -350,7 +350,13 @@ class InvalidNameError(RunnerkeyError, ValueError):
     field: str
     value: str
 
-class SystemMastersError(InvalidNameError):
+class PrivilegedGroupError(InvalidNameError):
+    """A group that gives cluster-wide power (``kubeadm:cluster-admins``, ...) without
+    ``allow_system_masters=True``."""
+
+    group: str
+
+class SystemMastersError(PrivilegedGroupError):
     """The group system:masters without ``allow_system_masters=True``."""
 
 class SignatureError(RunnerkeyError, ValueError):
@@ -384,10 +390,32 @@ class ConcurrentModificationError(RunnerkeyIOError):
     """The config changed on disk since it was read."""
 
 class CsrNotIssuedError(RunnerkeyError):
-    """A CertificateSigningRequest with no certificate yet (pending, denied, failed)."""
+    """A CertificateSigningRequest with no certificate (yet); ``.state`` is ``pending``,
+    ``approved``, ``denied``, ``failed`` or ``gone``."""
 
     name: str
     state: str
+
+class ClusterRefusedError(RunnerkeyError):
+    """The cluster refused what was asked: the API server answered with an error status
+    (``.status``, and ``.reason`` as its Status says), a request was not approved or denied."""
+
+    status: Optional[int]
+    reason: Optional[str]
+
+class CsrDeniedError(CsrNotIssuedError, ClusterRefusedError):
+    """A CertificateSigningRequest denied, or failed by its signer."""
+
+class RunnerkeyConnectionError(RunnerkeyError, ConnectionError):
+    """The API server could not be reached (name, connection, TLS, proxy, an answer that is
+    not HTTP); ``.failure`` says what failed (``dns``, ``refused``, ``timeout``, ``not-tls``,
+    ``server-certificate``, ``tls``, ``io``, ``proxy``, ``too-large``, ``bad-http``)."""
+
+    server: str
+    failure: str
+
+class RunnerkeyTimeoutError(RunnerkeyConnectionError, TimeoutError):
+    """The API server did not answer in time."""
 
 class InvalidArgumentError(RunnerkeyError, ValueError):
     """An argument out of range or inconsistent."""
@@ -396,8 +424,13 @@ class CryptoError(RunnerkeyError):
     """The crypto backend failed."""
 
 class UntrustedError(RunnerkeyError):
-    """A credential or request that is not what was decided (the identity setup pinned, the
-    approval policy): refused, nothing done."""
+    """A credential or request that is not what was decided or cannot be trusted (the
+    identity setup pinned, the approval policy, a certificate the CA did not issue or does
+    not accept, what a signer issued, a token the server does not vouch for): refused,
+    nothing done."""
+
+def _error_samples() -> list[RunnerkeyError]:
+    """One exception of each class (for the tests; not part of the API)."""
 
 @final
 class PrivateKey:

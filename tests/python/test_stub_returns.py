@@ -242,6 +242,7 @@ def calls(tmp: Path) -> dict[str, Any]:
         "cli_main": runnerkey._native.cli_main(["runnerkey", "--version"]),
         "approver_manifests": runnerkey.approver_manifests("registry.example/runnerkey:1"),
         "approver_unit": runnerkey.approver_unit("/usr/bin/runnerkey", "/etc/runnerkey/approver.conf"),
+        "_error_samples": runnerkey._native._error_samples(),
         **csr_api_calls(tmp, ca, cert, key),
     }
 

@@ -814,10 +814,11 @@ current-context: x
 """)
         os.chown(kc, uid, gid)
 
-    # ca_crt is root's file too: even the CA must be the runner's own.
+    # ca_crt is root's file too: even the CA must be the runner's own. Refused as a
+    # trust outcome (exit 1, UntrustedError), before anything is sent.
     write(f'{{client-certificate: "{secret}/admin.crt", client-key: "{secret}/admin.key"}}')
     r = run("k8s-csr", "approve", "x", "--kubeconfig", kc, "--expect-user", "runner")
-    assert r.code == 2 and "reads only when that user owns it" in r.err, r
+    assert r.code == 1 and "reads only when that user owns it" in r.err, r
     own_ca = mine / "ca.crt"
     kc.write_text(kc.read_text().replace(str(ca_crt), str(own_ca)))
     for user in (f'{{client-certificate: "{secret}/admin.crt", client-key: "{secret}/admin.key"}}',
@@ -826,7 +827,7 @@ current-context: x
         kc.write_text(kc.read_text().replace(str(ca_crt), str(own_ca)))
         os.chown(kc, uid, gid)
         r = run("k8s-csr", "approve", "x", "--kubeconfig", kc, "--expect-user", "runner")
-        assert r.code == 2 and "reads only when that user owns it" in r.err, (user, r)
+        assert r.code == 1 and "reads only when that user owns it" in r.err, (user, r)
     # The runner's own files are fine: the request then fails on the network, not on trust.
     write(f'{{client-certificate: "{mine}/runner.crt", client-key: "{mine}/runner.key"}}')
     kc.write_text(kc.read_text().replace(str(ca_crt), str(own_ca)))

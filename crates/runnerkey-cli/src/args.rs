@@ -241,23 +241,6 @@ pub struct CsrApiArgs {
     pub insecure_skip_tls_verify: bool,
 }
 
-impl CsrApiArgs {
-    /// The kubeconfig context, approve and wait, when --kubeconfig is given.
-    pub fn resolve(
-        &self,
-    ) -> runnerkey::Result<Option<(runnerkey::KubeContext, bool, std::time::Duration)>> {
-        let Some(file) = &self.kubeconfig else {
-            return Ok(None);
-        };
-        let source = file.display().to_string();
-        let mut context = runnerkey::load_kubeconfig(std::slice::from_ref(file))?
-            .resolve_context(self.context.as_deref(), &source)?;
-        crate::csr_api::accept_insecure(&mut context, self.insecure_skip_tls_verify);
-        let wait = runnerkey::lifetime::timeout_from_text("wait", &self.wait)?;
-        Ok(Some((context, self.approve, wait)))
-    }
-}
-
 /// The one runner a lifecycle command acts on.
 #[derive(Debug, Args)]
 pub struct OneRunner {

@@ -7,7 +7,7 @@ use runnerkey::{
 };
 
 use crate::Outcome;
-use crate::args::{ApiArgs, K8sCsrApproveArgs, K8sCsrSubmitArgs};
+use crate::args::{ApiArgs, CsrApiArgs, K8sCsrApproveArgs, K8sCsrSubmitArgs};
 
 pub(crate) fn context(a: &ApiArgs) -> Result<KubeContext> {
     let paths = match &a.kubeconfig {
@@ -34,6 +34,25 @@ pub(crate) fn accept_insecure(context: &mut KubeContext, accept: bool) {
             "{}: the server's certificate is not checked (insecure-skip-tls-verify)",
             context.source
         ));
+    }
+}
+
+// Here rather than in args.rs, which only declares what the command line
+// holds: resolving it is this module's work.
+impl CsrApiArgs {
+    /// The kubeconfig context, approve and wait, when --kubeconfig is given.
+    pub fn resolve(
+        &self,
+    ) -> runnerkey::Result<Option<(runnerkey::KubeContext, bool, std::time::Duration)>> {
+        let Some(file) = &self.kubeconfig else {
+            return Ok(None);
+        };
+        let source = file.display().to_string();
+        let mut context = runnerkey::load_kubeconfig(std::slice::from_ref(file))?
+            .resolve_context(self.context.as_deref(), &source)?;
+        accept_insecure(&mut context, self.insecure_skip_tls_verify);
+        let wait = runnerkey::lifetime::timeout_from_text("wait", &self.wait)?;
+        Ok(Some((context, self.approve, wait)))
     }
 }
 

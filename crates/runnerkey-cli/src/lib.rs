@@ -168,7 +168,11 @@ where
                     hint("passphrase-file", "--passphrase-file FILE")
                 }
                 runnerkey::Error::NamespaceRequired => hint("namespace", "--namespace NS"),
-                runnerkey::Error::CsrNotIssued { name, state } if state.starts_with("pending") => {
+                runnerkey::Error::CsrNotIssued {
+                    name,
+                    state: runnerkey::CsrState::Pending,
+                    ..
+                } => {
                     err!(
                         "runnerkey: hint: kubectl certificate approve {name}   (as an admin), then export it again"
                     )
@@ -200,32 +204,7 @@ where
                 }
                 _ => {}
             }
-            // What the cluster did — a request it did not grant (denied,
-            // failed, deleted, still pending at the deadline), an answer
-            // refusing or failing the flow, a credential it issued that
-            // cannot be used — is an outcome, not bad input.
-            return match e.root() {
-                runnerkey::Error::CsrNotIssued { .. }
-                | runnerkey::Error::NotPinned { .. }
-                | runnerkey::Error::NoPin { .. }
-                | runnerkey::Error::CsrApi(
-                    runnerkey::CsrApiProblem::NotApproved { .. }
-                    | runnerkey::CsrApiProblem::SignerTooLong { .. }
-                    | runnerkey::CsrApiProblem::StillPending { .. }
-                    | runnerkey::CsrApiProblem::RenewalPending { .. }
-                    | runnerkey::CsrApiProblem::NotAdoptable { .. },
-                )
-                | runnerkey::Error::CsrApi(
-                    runnerkey::CsrApiProblem::Unreachable { .. }
-                    | runnerkey::CsrApiProblem::Answered { .. }
-                    | runnerkey::CsrApiProblem::WrongIdentity { .. }
-                    | runnerkey::CsrApiProblem::WrongKey
-                    | runnerkey::CsrApiProblem::NotAccepted { .. }
-                    | runnerkey::CsrApiProblem::BadToken { .. }
-                    | runnerkey::CsrApiProblem::TokenNotVouched { .. },
-                ) => 1,
-                _ => 2,
-            };
+            return exit_status(e.kind());
         }
     };
     match term::finish() {
@@ -237,6 +216,45 @@ where
             2
         }
         None => code,
+    }
+}
+
+/// The exit status of a command that failed, by the kind of its error
+/// (the one place that decides it): 1 when the cluster, the network or a
+/// trust decision said no — a request not granted or still pending, an
+/// answer refusing the flow, a server not reached, a credential that cannot
+/// be trusted — which is an outcome; 2 when the input is bad. Exhaustive:
+/// a new kind does not compile until it is placed here.
+fn exit_status(kind: runnerkey::ErrorKind) -> u8 {
+    use runnerkey::ErrorKind as K;
+    match kind {
+        K::CsrNotIssued
+        | K::CsrDenied
+        | K::ClusterRefused
+        | K::Unreachable
+        | K::Timeout
+        | K::Untrusted
+        | K::Crypto => 1,
+        K::Io
+        | K::Malformed
+        | K::PassphraseRequired
+        | K::BadPassphrase
+        | K::UnsupportedKey
+        | K::WeakKey
+        | K::KeyMismatch
+        | K::NotACa
+        | K::CaNotValid
+        | K::InvalidName
+        | K::SystemMasters
+        | K::PrivilegedGroup
+        | K::BadSignature
+        | K::InvalidArgument
+        | K::OutputExists
+        | K::ConfigParse
+        | K::RunnerNotFound
+        | K::DuplicateRunner
+        | K::Locked
+        | K::ConcurrentModification => 2,
     }
 }
 
@@ -268,4 +286,34 @@ fn command_flags(argv: &[OsString]) -> Vec<String> {
         .filter_map(|a| a.get_long())
         .map(str::to_string)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use runnerkey::ErrorKind as K;
+
+    #[test]
+    fn outcomes_exit_1_and_bad_input_exits_2() {
+        for kind in [
+            K::Unreachable,
+            K::Timeout,
+            K::ClusterRefused,
+            K::CsrDenied,
+            K::CsrNotIssued,
+            K::Untrusted,
+        ] {
+            assert_eq!(super::exit_status(kind), 1, "{kind:?}");
+        }
+        for kind in [
+            K::InvalidArgument,
+            K::InvalidName,
+            K::SystemMasters,
+            K::PrivilegedGroup,
+            K::Malformed,
+            K::Io,
+            K::ConfigParse,
+        ] {
+            assert_eq!(super::exit_status(kind), 2, "{kind:?}");
+        }
+    }
 }

@@ -3,8 +3,15 @@
 //! The classes are defined in Python (below) so that they can also derive
 //! from Python's own: I/O errors are `OSError`s (`FileNotFoundError`,
 //! `PermissionError` where they fit, `.errno`, `.filename`), invalid input
-//! is a `ValueError`, so `except OSError` and `except ValueError` work.
+//! is a `ValueError`, a server not reached a `ConnectionError` (and a
+//! `TimeoutError` when it did not answer in time), so `except OSError`,
+//! `except ConnectionError` and `except ValueError` work — and an
+//! `except ValueError` around input never swallows a network outage or a
+//! cluster's refusal. [`to_py`] is the one place that picks the class, by
+//! the core's [`ErrorKind`]; every class has the attributes its stub
+//! declares ([`ATTRIBUTES`], `None` where a value does not apply).
 
+use pyo3::IntoPyObjectExt;
 use pyo3::PyErr;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -43,7 +50,7 @@ class KeyMismatchError(RunnerkeyError, ValueError):
     """A private key that does not belong to its certificate."""
 
 class NotACaError(RunnerkeyError, ValueError):
-    """A certificate used as CA that cannot be one."""
+    """A certificate used as CA that cannot be one, or whose chain up to its root is incomplete."""
 
 class CaNotValidError(RunnerkeyError, ValueError):
     """A CA certificate that is expired or not yet valid."""
@@ -51,7 +58,11 @@ class CaNotValidError(RunnerkeyError, ValueError):
 class InvalidNameError(RunnerkeyError, ValueError):
     """A user, group or object name that cannot be used; `.field`, `.value`."""
 
-class SystemMastersError(InvalidNameError):
+class PrivilegedGroupError(InvalidNameError):
+    """A group that gives cluster-wide power (kubeadm:cluster-admins, ...) without
+    allow_system_masters=True; `.group`."""
+
+class SystemMastersError(PrivilegedGroupError):
     """The group system:masters without allow_system_masters=True."""
 
 class SignatureError(RunnerkeyError, ValueError):
@@ -76,7 +87,22 @@ class ConcurrentModificationError(RunnerkeyIOError):
     """The config changed on disk since it was read."""
 
 class CsrNotIssuedError(RunnerkeyError):
-    """A CertificateSigningRequest with no certificate yet; `.state`."""
+    """A CertificateSigningRequest with no certificate (yet); `.name`, `.state`."""
+
+class ClusterRefusedError(RunnerkeyError):
+    """The cluster refused what was asked: the API server answered with an error status
+    (`.status`, `.reason` as its Status says), a request was not approved or denied."""
+
+class CsrDeniedError(CsrNotIssuedError, ClusterRefusedError):
+    """A CertificateSigningRequest denied, or failed by its signer."""
+
+class RunnerkeyConnectionError(RunnerkeyError, ConnectionError):
+    """The API server could not be reached (name, connection, TLS, proxy); `.server`,
+    `.failure` (dns, refused, timeout, not-tls, server-certificate, tls, io, proxy,
+    too-large, bad-http)."""
+
+class RunnerkeyTimeoutError(RunnerkeyConnectionError, TimeoutError):
+    """The API server did not answer in time."""
 
 class InvalidArgumentError(RunnerkeyError, ValueError):
     """An argument out of range or inconsistent."""
@@ -90,7 +116,7 @@ class UntrustedError(RunnerkeyError):
 "#;
 
 /// Every class, in the order defined.
-pub const NAMES: [&str; 25] = [
+pub const NAMES: [&str; 30] = [
     "RunnerkeyError",
     "RunnerkeyIOError",
     "RunnerkeyFileNotFoundError",
@@ -104,6 +130,7 @@ pub const NAMES: [&str; 25] = [
     "NotACaError",
     "CaNotValidError",
     "InvalidNameError",
+    "PrivilegedGroupError",
     "SystemMastersError",
     "SignatureError",
     "OutputExistsError",
@@ -113,6 +140,10 @@ pub const NAMES: [&str; 25] = [
     "ConfigLockedError",
     "ConcurrentModificationError",
     "CsrNotIssuedError",
+    "ClusterRefusedError",
+    "CsrDeniedError",
+    "RunnerkeyConnectionError",
+    "RunnerkeyTimeoutError",
     "InvalidArgumentError",
     "CryptoError",
     "UntrustedError",
@@ -159,6 +190,159 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
+/// The attributes each class has beyond `OSError`'s (its own and those of
+/// the classes it derives from), as the stubs declare them: every one is
+/// set on every instance, `None` where the error does not give it.
+pub const ATTRIBUTES: &[(&str, &[&str])] = &[
+    ("RunnerkeyError", &["path"]),
+    ("WeakKeyError", &["bits"]),
+    ("InvalidNameError", &["field", "value"]),
+    ("PrivilegedGroupError", &["group"]),
+    ("ConfigParseError", &["line", "column"]),
+    ("RunnerNotFoundError", &["name", "available"]),
+    ("DuplicateRunnerError", &["name", "indexes"]),
+    ("CsrNotIssuedError", &["name", "state"]),
+    ("ClusterRefusedError", &["status", "reason"]),
+    ("RunnerkeyConnectionError", &["server", "failure"]),
+];
+
+/// The class of an error: by its kind, the one place that decides it.
+/// Exhaustive over the core's error kinds: a new kind fails to compile
+/// here until it has its exception class.
+fn class_name(e: &Error) -> &'static str {
+    match e.kind() {
+        ErrorKind::Io => match e.root() {
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                "RunnerkeyFileNotFoundError"
+            }
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied => {
+                "RunnerkeyPermissionError"
+            }
+            _ => "RunnerkeyIOError",
+        },
+        ErrorKind::Malformed => "PemError",
+        ErrorKind::PassphraseRequired => "PassphraseRequiredError",
+        ErrorKind::BadPassphrase => "BadPassphraseError",
+        ErrorKind::WeakKey => "WeakKeyError",
+        ErrorKind::UnsupportedKey => "PrivateKeyError",
+        ErrorKind::KeyMismatch => "KeyMismatchError",
+        ErrorKind::NotACa => "NotACaError",
+        ErrorKind::CaNotValid => "CaNotValidError",
+        ErrorKind::InvalidName => "InvalidNameError",
+        ErrorKind::SystemMasters => "SystemMastersError",
+        ErrorKind::PrivilegedGroup => "PrivilegedGroupError",
+        ErrorKind::BadSignature => "SignatureError",
+        ErrorKind::OutputExists => "OutputExistsError",
+        ErrorKind::ConfigParse => "ConfigParseError",
+        ErrorKind::RunnerNotFound => "RunnerNotFoundError",
+        ErrorKind::DuplicateRunner => "DuplicateRunnerError",
+        ErrorKind::Locked => "ConfigLockedError",
+        ErrorKind::ConcurrentModification => "ConcurrentModificationError",
+        ErrorKind::CsrNotIssued => "CsrNotIssuedError",
+        ErrorKind::CsrDenied => "CsrDeniedError",
+        ErrorKind::ClusterRefused => "ClusterRefusedError",
+        ErrorKind::Unreachable => "RunnerkeyConnectionError",
+        ErrorKind::Timeout => "RunnerkeyTimeoutError",
+        ErrorKind::Crypto => "CryptoError",
+        ErrorKind::Untrusted => "UntrustedError",
+        ErrorKind::InvalidArgument => "InvalidArgumentError",
+    }
+}
+
+/// The attributes of `root` (the innermost error), by its variant.
+fn attributes<'py>(
+    py: Python<'py>,
+    root: &Error,
+) -> PyResult<Vec<(&'static str, Bound<'py, PyAny>)>> {
+    use runnerkey::CsrApiProblem as P;
+    let v = |x: &dyn ToPy| x.to_py(py);
+    let pending = runnerkey::CsrState::Pending.as_str();
+    Ok(match root {
+        Error::ConfigParse { line, column, .. } => vec![("line", v(line)?), ("column", v(column)?)],
+        Error::RunnerNotFound { name, available } => {
+            vec![("name", v(name)?), ("available", v(available)?)]
+        }
+        Error::DuplicateRunner { name, indexes } => {
+            vec![("name", v(name)?), ("indexes", v(indexes)?)]
+        }
+        Error::WeakKey { bits } => vec![("bits", v(bits)?)],
+        Error::InvalidName { field, value, .. } => {
+            vec![("field", v(&field.to_string())?), ("value", v(value)?)]
+        }
+        Error::AmbiguousSubject(problem) => vec![
+            ("field", v(&"subject".to_string())?),
+            ("value", v(&problem.to_string())?),
+        ],
+        Error::SystemMasters => {
+            let group = "system:masters".to_string();
+            vec![
+                ("field", v(&"group".to_string())?),
+                ("value", v(&group)?),
+                ("group", v(&group)?),
+            ]
+        }
+        Error::PrivilegedGroup { group, .. } => vec![
+            ("field", v(&"group".to_string())?),
+            ("value", v(group)?),
+            ("group", v(group)?),
+        ],
+        Error::CsrNotIssued { name, state, .. } => {
+            vec![
+                ("name", v(name)?),
+                ("state", v(&state.as_str().to_string())?),
+            ]
+        }
+        Error::CsrApi(P::StillPending { name, .. } | P::RenewalPending { name, .. }) => {
+            vec![("name", v(name)?), ("state", v(&pending.to_string())?)]
+        }
+        Error::CsrApi(P::NotAdoptable { name, .. }) => vec![
+            ("name", v(name)?),
+            ("state", v(&runnerkey::CsrState::Gone.as_str().to_string())?),
+        ],
+        Error::CsrApi(P::Answered { status, reason, .. }) => vec![
+            ("status", v(status)?),
+            (
+                "reason",
+                v(&Some(reason.clone()).filter(|r| !r.is_empty()))?,
+            ),
+        ],
+        Error::CsrApi(P::Unreachable { server, source }) => vec![
+            ("server", v(server)?),
+            ("failure", v(&failure_name(source.kind).to_string())?),
+        ],
+        _ => Vec::new(),
+    })
+}
+
+/// A transport failure's name, as `.failure` gives it.
+fn failure_name(kind: runnerkey::TransportFailureKind) -> &'static str {
+    use runnerkey::TransportFailureKind as K;
+    match kind {
+        K::Dns => "dns",
+        K::Refused => "refused",
+        K::Timeout => "timeout",
+        K::NotTls => "not-tls",
+        K::ServerCertificate => "server-certificate",
+        K::Tls => "tls",
+        K::Io => "io",
+        K::Proxy => "proxy",
+        K::TooLarge => "too-large",
+        K::BadHttp => "bad-http",
+        _ => "other",
+    }
+}
+
+/// A value as Python sees it.
+trait ToPy {
+    fn to_py<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>>;
+}
+
+impl<T: for<'a> IntoPyObject<'a> + Clone> ToPy for T {
+    fn to_py<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.clone().into_bound_py_any(py)
+    }
+}
+
 /// Converts a core error, keeping its context as attributes.
 pub fn to_py(e: Error) -> PyErr {
     // The core's messages name no flag or argument; Python's hints name
@@ -180,78 +364,43 @@ pub fn to_py(e: Error) -> PyErr {
         _ => None,
     };
     let root = e.root();
-    // Exhaustive over the core's error kinds: a new kind fails to compile
-    // here until it has its exception class.
-    let io_kind = match root {
-        Error::Io { source, .. } => Some((source.kind(), source.raw_os_error())),
-        _ => None,
-    };
-    let name = match e.kind() {
-        ErrorKind::Io => match io_kind.map(|(k, _)| k) {
-            Some(std::io::ErrorKind::NotFound) => "RunnerkeyFileNotFoundError",
-            Some(std::io::ErrorKind::PermissionDenied) => "RunnerkeyPermissionError",
-            _ => "RunnerkeyIOError",
-        },
-        ErrorKind::Malformed => "PemError",
-        ErrorKind::PassphraseRequired => "PassphraseRequiredError",
-        ErrorKind::BadPassphrase => "BadPassphraseError",
-        ErrorKind::WeakKey => "WeakKeyError",
-        ErrorKind::UnsupportedKey => "PrivateKeyError",
-        ErrorKind::KeyMismatch => "KeyMismatchError",
-        ErrorKind::NotACa => "NotACaError",
-        ErrorKind::CaNotValid => "CaNotValidError",
-        ErrorKind::InvalidName => "InvalidNameError",
-        ErrorKind::SystemMasters => "SystemMastersError",
-        ErrorKind::BadSignature => "SignatureError",
-        ErrorKind::OutputExists => "OutputExistsError",
-        ErrorKind::ConfigParse => "ConfigParseError",
-        ErrorKind::RunnerNotFound => "RunnerNotFoundError",
-        ErrorKind::DuplicateRunner => "DuplicateRunnerError",
-        ErrorKind::Locked => "ConfigLockedError",
-        ErrorKind::ConcurrentModification => "ConcurrentModificationError",
-        ErrorKind::CsrNotIssued => "CsrNotIssuedError",
-        ErrorKind::Crypto => "CryptoError",
-        ErrorKind::Untrusted => "UntrustedError",
-        ErrorKind::InvalidArgument => "InvalidArgumentError",
-    };
+    let name = class_name(&e);
     let err = new_err(name, message);
     Python::attach(|py| {
         let value = err.value(py);
-        let _ = value.setattr("path", path.clone());
-        if let Some((_, errno)) = io_kind {
-            // As OSError has them, so str() reads "[Errno 2] No such file
-            // or directory: '/etc/…'" rather than "[Errno 2] None: …".
-            // Without an errno (not a regular file, too large), str() stays
-            // runnerkey's message: OSError would print "[Errno None] None".
-            if let Some(code) = errno {
-                let os = std::io::Error::from_raw_os_error(code).to_string();
-                let strerror = os.split(" (os error").next().unwrap_or(&os).to_string();
-                let _ = value.setattr("strerror", strerror);
-                let _ = value.setattr("errno", errno);
-                let _ = value.setattr("filename", path);
+        let set = || -> PyResult<()> {
+            // Every attribute the class declares, then what this error gives.
+            let ty = value.get_type();
+            for (class, attrs) in ATTRIBUTES {
+                if ty.is_subclass(self::class(py, class)?.as_any())? {
+                    for a in *attrs {
+                        value.setattr(*a, py.None())?;
+                    }
+                }
             }
-        }
-        let _ = match root {
-            Error::ConfigParse { line, column, .. } => value
-                .setattr("line", *line)
-                .and_then(|_| value.setattr("column", *column)),
-            Error::RunnerNotFound { name, available } => value
-                .setattr("name", name)
-                .and_then(|_| value.setattr("available", available.clone())),
-            Error::DuplicateRunner { name, indexes } => value
-                .setattr("name", name)
-                .and_then(|_| value.setattr("indexes", indexes.clone())),
-            Error::WeakKey { bits } => value.setattr("bits", *bits),
-            Error::InvalidName {
-                field, value: v, ..
-            } => value
-                .setattr("field", *field)
-                .and_then(|_| value.setattr("value", v)),
-            Error::CsrNotIssued { name, state } => value
-                .setattr("name", name)
-                .and_then(|_| value.setattr("state", state)),
-            _ => Ok(()),
+            value.setattr("path", path.clone())?;
+            for (a, v) in attributes(py, root)? {
+                value.setattr(a, v)?;
+            }
+            if let Error::Io { source, .. } = root {
+                // As OSError has them, so str() reads "[Errno 2] No such
+                // file or directory: '/etc/…'" rather than "[Errno 2] None:
+                // …". Without an errno (not a regular file, too large),
+                // str() stays runnerkey's message: OSError would print
+                // "[Errno None] None".
+                if let Some(code) = source.raw_os_error() {
+                    let os = std::io::Error::from_raw_os_error(code).to_string();
+                    let strerror = os.split(" (os error").next().unwrap_or(&os).to_string();
+                    value.setattr("strerror", strerror)?;
+                    value.setattr("errno", code)?;
+                    value.setattr("filename", path.clone())?;
+                }
+            }
+            Ok(())
         };
+        // Setting an attribute on a fresh exception does not fail; if it
+        // did, the exception is still raised, with what could be set.
+        let _ = set();
     });
     err
 }

@@ -6,6 +6,7 @@ mod approver;
 mod batch;
 mod config;
 mod convert;
+mod error_samples;
 mod errors;
 mod kube;
 mod pki;
@@ -33,6 +34,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<config::RunnerConfig>()?;
     m.add_class::<kube::Manifests>()?;
     m.add_class::<kube::Kubeconfig>()?;
+    m.add_function(wrap_pyfunction!(error_samples::_error_samples, m)?)?;
     m.add_function(wrap_pyfunction!(pki::verify, m)?)?;
     m.add_function(wrap_pyfunction!(pki::inspect, m)?)?;
     m.add_function(wrap_pyfunction!(pki::pem_decode, m)?)?;

@@ -436,7 +436,7 @@ impl CertificateAuthority {
         let mut p = EnsureParams::new(Identity::new(user, groups).py()?);
         p.algorithm = algorithm.parse().py()?;
         p.lifetime = lifetime(days, duration)?;
-        p.renewal = renewal(renew_at, renew_before).py()?;
+        p.renewal = crate::convert::renewal(renew_at, renew_before).py()?;
         p.force = force;
         p.dry_run = dry_run;
         p.allow_system_masters = allow_system_masters;
@@ -483,7 +483,7 @@ impl CertificateAuthority {
         params.allow_system_masters = allow_system_masters;
         params.overwrite = overwrite;
         if keep_valid {
-            params.keep_valid = Some(renewal(renew_at, renew_before).py()?);
+            params.keep_valid = Some(crate::convert::renewal(renew_at, renew_before).py()?);
         }
         params.threads = threads;
         crate::batch::issue_many(py, &self.0, text, params)
@@ -622,20 +622,4 @@ pub fn pem_decode<'py>(
 ) -> (Option<PemBlock>, Bound<'py, pyo3::types::PyBytes>) {
     let (block, rest) = runnerkey::PemBlock::decode(data);
     (block.map(PemBlock), pyo3::types::PyBytes::new(py, rest))
-}
-
-/// The renewal policy of `renew_at` (default two thirds of the lifetime)
-/// and `renew_before`: the one `renew` renews by.
-pub(crate) fn renewal(
-    renew_at: Option<f64>,
-    renew_before: Option<&str>,
-) -> runnerkey::Result<runnerkey::RenewalPolicy> {
-    let mut policy = match renew_at {
-        Some(at) => runnerkey::RenewalPolicy::at(at)?,
-        None => runnerkey::RenewalPolicy::default(),
-    };
-    if let Some(b) = renew_before {
-        policy.before = Some(b.parse::<Lifetime>()?.as_duration());
-    }
-    Ok(policy)
 }

@@ -191,11 +191,10 @@ impl CertificateAuthority {
             let Some(parent) = self.chain.iter().find(|c| {
                 c.subject() == current.issuer() && current.verify_signature(&c.public_key()).is_ok()
             }) else {
-                return Err(Error::InvalidArgument(format!(
-                    "the CA {} is an intermediate issued by {}, whose certificate was not given: put the chain up to the root the API server trusts (its --client-ca-file) after the CA certificate, in the same file",
-                    current.subject(),
-                    current.issuer()
-                )));
+                return Err(Error::IncompleteChain {
+                    ca: current.subject(),
+                    issuer: current.issuer(),
+                });
             };
             if self_issued(parent) {
                 return Ok((intermediates, parent.clone()));
@@ -203,10 +202,10 @@ impl CertificateAuthority {
             intermediates.push(parent.clone());
             current = parent;
         }
-        Err(Error::InvalidArgument(format!(
-            "the chain above the CA {} is longer than 8 certificates",
-            self.cert.subject()
-        )))
+        Err(Error::ChainTooLong {
+            ca: self.cert.subject(),
+            max: 8,
+        })
     }
 
     /// Loads `ca.crt` and `ca.key` files; errors name the file at fault.
@@ -358,12 +357,24 @@ mod tests {
         .unwrap();
         ca.write_kubeadm(&pki, false).unwrap();
         let loaded = CertificateAuthority::load_dir(&pki, None).unwrap();
-        assert!(loaded.check_output(&pki.join("ca.key")).is_err());
-        assert!(loaded.check_output(&pki.join("../pki/ca.crt")).is_err());
+        assert!(matches!(
+            loaded.check_output(&pki.join("ca.key")),
+            Err(crate::Error::WouldReplaceCa { .. })
+        ));
+        assert!(matches!(
+            loaded.check_output(&pki.join("../pki/ca.crt")),
+            Err(crate::Error::WouldReplaceCa { .. })
+        ));
         std::os::unix::fs::symlink(pki.join("ca.key"), dir.path().join("link")).unwrap();
-        assert!(loaded.check_output(&dir.path().join("link")).is_err());
+        assert!(matches!(
+            loaded.check_output(&dir.path().join("link")),
+            Err(crate::Error::WouldReplaceCa { .. })
+        ));
         std::fs::hard_link(pki.join("ca.key"), dir.path().join("hard")).unwrap();
-        assert!(loaded.check_output(&dir.path().join("hard")).is_err());
+        assert!(matches!(
+            loaded.check_output(&dir.path().join("hard")),
+            Err(crate::Error::WouldReplaceCa { .. })
+        ));
         assert!(loaded.check_output(&dir.path().join("other.key")).is_ok());
     }
 

@@ -1,4 +1,26 @@
 //! The one error type of the library.
+//!
+//! Layering: this module depends on no other module of the crate, so that
+//! every module can return [`Error`] without the modules depending on each
+//! other through it. The problem enums a variant carries (why a CSR API
+//! flow stopped, why a kubeconfig cannot be resolved, ...) are data only
+//! and live in this module's own submodules; the module they are about
+//! re-exports them (`runnerkey::CsrApiProblem` from `csr_api`,
+//! `runnerkey::lifetime::LifetimeProblem`, ...). The alternative, kube-rs'
+//! one error type per module aggregated by an umbrella, would change every
+//! signature of the public API for no gain to a caller: one `Error` with
+//! typed variants and an exhaustive [`ErrorKind`] is what the CLI (exit
+//! status) and Python (exception class) map from, each in one place.
+//! `scripts/module_cycles.py` checks that no import cycle comes back.
+
+pub(crate) mod batch;
+pub(crate) mod csr_api;
+pub(crate) mod edit;
+pub(crate) mod k8s_csr;
+pub(crate) mod kubeconfig;
+pub(crate) mod lifetime;
+pub(crate) mod subject;
+pub(crate) mod transport;
 
 use std::path::PathBuf;
 
@@ -90,8 +112,26 @@ pub enum Error {
         /// Why it cannot sign certificates.
         reason: &'static str,
     },
+    /// An intermediate CA given without the certificate of its issuer.
+    #[error(
+        "the CA {ca} is an intermediate issued by {issuer}, whose certificate was not given: put the chain up to the root the API server trusts (its --client-ca-file) after the CA certificate, in the same file"
+    )]
+    IncompleteChain {
+        /// The CA's subject.
+        ca: String,
+        /// The subject of its issuer.
+        issuer: String,
+    },
+    /// A chain above a CA longer than runnerkey follows.
+    #[error("the chain above the CA {ca} is longer than {max} certificates")]
+    ChainTooLong {
+        /// The CA's subject.
+        ca: String,
+        /// The limit.
+        max: usize,
+    },
     /// A CA certificate outside its validity period.
-    #[error("CA certificate {subject} {} {}", if *expired { "expired on" } else { "is not valid before" }, crate::lifetime::rfc3339(*at))]
+    #[error("CA certificate {subject} {} {}", if *expired { "expired on" } else { "is not valid before" }, lifetime::rfc3339(*at))]
     CaNotValid {
         /// Its subject.
         subject: String,
@@ -114,8 +154,9 @@ pub enum Error {
     /// the one shown, or that displays differently from what the API
     /// server uses.
     #[error("refusing to sign: {0}")]
-    AmbiguousSubject(crate::subject_problem::SubjectProblem),
-    /// The group `system:masters` was asked for without explicit permission.
+    AmbiguousSubject(subject::SubjectProblem),
+    /// The group `system:masters` was asked for without explicit permission
+    /// (only that group: the others are [`Error::PrivilegedGroup`]).
     #[error(
         "refusing group system:masters: it bypasses RBAC and cannot be revoked; allow it explicitly if you really mean it"
     )]
@@ -137,14 +178,14 @@ pub enum Error {
     InvalidArgument(String),
     /// A lifetime, duration or timeout that cannot be used.
     #[error(transparent)]
-    Lifetime(#[from] crate::lifetime::LifetimeProblem),
+    Lifetime(#[from] lifetime::LifetimeProblem),
     /// A kubeconfig context that cannot be resolved.
     #[error("{source_name}: {problem}")]
     Kubeconfig {
         /// The kubeconfig file(s).
         source_name: String,
         /// What is wrong.
-        problem: crate::kube_context::KubeconfigProblem,
+        problem: kubeconfig::KubeconfigProblem,
     },
     /// A name that is not one of the choices (key algorithm, profile,
     /// executor feature).
@@ -187,10 +228,10 @@ pub enum Error {
     },
     /// The cluster's CSR API flow stopped.
     #[error(transparent)]
-    CsrApi(#[from] crate::csr_api::CsrApiProblem),
+    CsrApi(#[from] csr_api::CsrApiProblem),
     /// A Kubernetes CertificateSigningRequest that cannot be made or read.
     #[error(transparent)]
-    K8sCsr(#[from] crate::k8s_csr::K8sCsrProblem),
+    K8sCsr(#[from] k8s_csr::K8sCsrProblem),
     /// Input nested deeper than runnerkey reads.
     #[error("{what} nests deeper than {max} levels")]
     TooDeep {
@@ -201,10 +242,10 @@ pub enum Error {
     },
     /// An edit of a runner's `[runners.kubernetes]` that cannot be made.
     #[error(transparent)]
-    Edit(#[from] crate::runner_config::EditProblem),
+    Edit(#[from] edit::EditProblem),
     /// A batch entry, or the batch as a whole, that cannot be issued.
     #[error(transparent)]
-    Batch(#[from] crate::batch::BatchProblem),
+    Batch(#[from] batch::BatchProblem),
     /// RBAC for a user needs the namespace its job pods run in.
     #[error(
         "the executor profile for a user needs a namespace: the one the runner's job pods run in ([runners.kubernetes] namespace)"
@@ -281,12 +322,74 @@ pub enum Error {
         path: PathBuf,
     },
     /// A Kubernetes CertificateSigningRequest that has no certificate (yet).
-    #[error("CertificateSigningRequest {name}: {state}")]
+    #[error("CertificateSigningRequest {name}: {detail}")]
     CsrNotIssued {
         /// The CSR object's name.
         name: String,
-        /// Pending, denied or failed, with the condition's reason and message.
-        state: String,
+        /// Where it stands.
+        state: k8s_csr::CsrState,
+        /// The state said for a person, with the condition's reason and
+        /// message.
+        detail: String,
+    },
+    /// A certificate in place that none of the CAs it should come from
+    /// issued: the identity it states is vouched for by no one.
+    #[error("{}: this certificate was not issued by the cluster's CA ({}): renew copies its identity only from one that was", path.display(), issuers.join(", "))]
+    NotIssuedByCa {
+        /// The certificate file.
+        path: PathBuf,
+        /// The subjects of the CAs it should come from.
+        issuers: Vec<String>,
+    },
+    /// A new certificate its CA does not accept for client authentication:
+    /// not written.
+    #[error("the {what} certificate is not accepted for client auth by {ca}: {}{}", problems.join("; "), if *old_kept { "; the old pair was kept" } else { "" })]
+    NotAcceptedByCa {
+        /// Which certificate (`new`, `signed`).
+        what: &'static str,
+        /// The CA (its file or subject).
+        ca: String,
+        /// What verification found.
+        problems: Vec<String>,
+        /// Whether a pair in place was kept.
+        old_kept: bool,
+    },
+    /// An offered key, certificate and CA that do not make a pair to
+    /// install (the key does not match, the CA did not issue it, another
+    /// identity, expired): nothing was installed.
+    #[error("the offered pair cannot be installed: {reason}")]
+    NotInstallable {
+        /// Why.
+        reason: String,
+    },
+    /// Another error, in one of the files of an offered pair (the error is
+    /// the [`source`](std::error::Error::source)).
+    #[error("the offered {what}")]
+    InOffered {
+        /// `key`, `certificate` or `CA certificate`.
+        what: &'static str,
+        /// The underlying error.
+        source: Box<Error>,
+    },
+    /// A file named by a kubeconfig another user may write, which that
+    /// user does not own: root does not read it for them (the refusal is
+    /// the [`source`](std::error::Error::source)).
+    #[error("{}: a kubeconfig another user may write names {file:?}, which runnerkey reads only when that user owns it", kubeconfig.display())]
+    NotOwned {
+        /// The kubeconfig.
+        kubeconfig: PathBuf,
+        /// The file it names.
+        file: String,
+        /// Why it was not read.
+        source: Box<Error>,
+    },
+    /// More objects of a kind in the cluster than runnerkey reads.
+    #[error("more than {max} {what}: runnerkey reads at most that many")]
+    TooManyObjects {
+        /// The objects, e.g. `CertificateSigningRequests`.
+        what: &'static str,
+        /// The limit.
+        max: usize,
     },
     /// The crypto backend failed.
     #[error("crypto backend: {0}")]
@@ -366,15 +469,18 @@ pub enum ErrorKind {
     WeakKey,
     /// A key that does not belong with its certificate.
     KeyMismatch,
-    /// An issuer that cannot be a CA.
+    /// An issuer that cannot be a CA, or whose chain up to its root is
+    /// incomplete.
     NotACa,
     /// A CA outside its validity.
     CaNotValid,
     /// A name, or a certificate subject, that cannot be used.
     InvalidName,
-    /// `system:masters`, or another group that gives cluster-wide power,
-    /// without permission.
+    /// `system:masters` without permission.
     SystemMasters,
+    /// Another group that gives cluster-wide power (`kubeadm:cluster-admins`,
+    /// ...), without permission.
+    PrivilegedGroup,
     /// A signature that does not verify.
     BadSignature,
     /// An argument out of range, inconsistent, or missing.
@@ -391,13 +497,50 @@ pub enum ErrorKind {
     Locked,
     /// The config changed on disk meanwhile.
     ConcurrentModification,
-    /// A Kubernetes CSR without a certificate (yet).
+    /// A Kubernetes CSR without a certificate yet (pending, or kept for an
+    /// approver), or gone.
     CsrNotIssued,
+    /// A Kubernetes CSR denied or failed: the cluster refused it.
+    CsrDenied,
+    /// The cluster refused or could not do what was asked: the API server
+    /// answered with an error status (or not as asked), a request was not
+    /// approved, or it holds more objects than runnerkey reads.
+    ClusterRefused,
+    /// The API server could not be reached (name, connection, TLS, proxy,
+    /// an answer that is not HTTP).
+    Unreachable,
+    /// The API server did not answer in time.
+    Timeout,
     /// The crypto backend failed.
     Crypto,
-    /// A credential or request that is not what was decided (a pinned
-    /// identity, an approval policy): refused, nothing done.
+    /// A credential or request that is not what was decided or cannot be
+    /// trusted (a pinned identity, a certificate the CA did not issue or
+    /// does not accept, what the signer issued, a token the server does not
+    /// vouch for, a file its owner did not write): refused, nothing done.
     Untrusted,
+}
+
+/// The kind of a CSR API problem: what the cluster or the signer did, or
+/// (a kubeconfig runnerkey does not use) bad input.
+fn csr_api_kind(problem: &csr_api::CsrApiProblem) -> ErrorKind {
+    use csr_api::CsrApiProblem as P;
+    match problem {
+        P::Insecure { .. } | P::Plugin { .. } => ErrorKind::InvalidArgument,
+        P::Unreachable { source, .. } => match source.kind {
+            transport::TransportFailureKind::Timeout => ErrorKind::Timeout,
+            _ => ErrorKind::Unreachable,
+        },
+        P::Answered { .. } | P::NotApproved { .. } => ErrorKind::ClusterRefused,
+        P::WrongIdentity { .. }
+        | P::WrongKey
+        | P::SignerTooLong { .. }
+        | P::NotAccepted { .. }
+        | P::BadToken { .. }
+        | P::TokenNotVouched { .. } => ErrorKind::Untrusted,
+        P::StillPending { .. } | P::RenewalPending { .. } | P::NotAdoptable { .. } => {
+            ErrorKind::CsrNotIssued
+        }
+    }
 }
 
 /// Shorthand for results of this crate.
@@ -409,7 +552,7 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self.root() {
             Error::Io { .. } => ErrorKind::Io,
-            Error::InFile { .. } | Error::AtLine { .. } => ErrorKind::Io,
+            Error::InFile { .. } | Error::AtLine { .. } | Error::InOffered { .. } => ErrorKind::Io,
             Error::Pem(_) | Error::WrongPemBlock { .. } | Error::Der { .. } => ErrorKind::Malformed,
             Error::PassphraseRequired => ErrorKind::PassphraseRequired,
             Error::BadPassphrase => ErrorKind::BadPassphrase,
@@ -418,16 +561,15 @@ impl Error {
             }
             Error::WeakKey { .. } => ErrorKind::WeakKey,
             Error::KeyMismatch { .. } => ErrorKind::KeyMismatch,
-            Error::NotACa { .. } => ErrorKind::NotACa,
+            Error::NotACa { .. } | Error::IncompleteChain { .. } | Error::ChainTooLong { .. } => {
+                ErrorKind::NotACa
+            }
             Error::CaNotValid { .. } => ErrorKind::CaNotValid,
             Error::InvalidName { .. } | Error::AmbiguousSubject(_) => ErrorKind::InvalidName,
-            Error::SystemMasters | Error::PrivilegedGroup { .. } => ErrorKind::SystemMasters,
+            Error::SystemMasters => ErrorKind::SystemMasters,
+            Error::PrivilegedGroup { .. } => ErrorKind::PrivilegedGroup,
             Error::BadSignature(_) => ErrorKind::BadSignature,
-            Error::CsrApi(
-                crate::csr_api::CsrApiProblem::StillPending { .. }
-                | crate::csr_api::CsrApiProblem::RenewalPending { .. }
-                | crate::csr_api::CsrApiProblem::NotAdoptable { .. },
-            ) => ErrorKind::CsrNotIssued,
+            Error::CsrApi(problem) => csr_api_kind(problem),
             Error::InvalidArgument(_)
             | Error::Lifetime(_)
             | Error::Kubeconfig { .. }
@@ -438,7 +580,6 @@ impl Error {
             | Error::CaKeyAsRunnerKey { .. }
             | Error::SamePath { .. }
             | Error::K8sCsr(_)
-            | Error::CsrApi(_)
             | Error::TooDeep { .. }
             | Error::NamespaceRequired
             | Error::TokenNeedsServiceAccount
@@ -449,8 +590,17 @@ impl Error {
             Error::DuplicateRunner { .. } => ErrorKind::DuplicateRunner,
             Error::Locked { .. } => ErrorKind::Locked,
             Error::ConcurrentModification { .. } => ErrorKind::ConcurrentModification,
-            Error::CsrNotIssued { .. } => ErrorKind::CsrNotIssued,
-            Error::NotPinned { .. } | Error::NoPin { .. } => ErrorKind::Untrusted,
+            Error::CsrNotIssued { state, .. } => match state {
+                k8s_csr::CsrState::Denied | k8s_csr::CsrState::Failed => ErrorKind::CsrDenied,
+                _ => ErrorKind::CsrNotIssued,
+            },
+            Error::TooManyObjects { .. } => ErrorKind::ClusterRefused,
+            Error::NotPinned { .. }
+            | Error::NoPin { .. }
+            | Error::NotIssuedByCa { .. }
+            | Error::NotAcceptedByCa { .. }
+            | Error::NotInstallable { .. }
+            | Error::NotOwned { .. } => ErrorKind::Untrusted,
             Error::Crypto(_) => ErrorKind::Crypto,
         }
     }
@@ -471,7 +621,9 @@ impl Error {
     /// The innermost error, with file context removed.
     pub fn root(&self) -> &Error {
         match self {
-            Error::InFile { source, .. } | Error::AtLine { source, .. } => source.root(),
+            Error::InFile { source, .. }
+            | Error::AtLine { source, .. }
+            | Error::InOffered { source, .. } => source.root(),
             other => other,
         }
     }
@@ -538,14 +690,73 @@ mod tests {
     }
 
     #[test]
+    fn network_cluster_and_trust_outcomes_have_their_own_kinds() {
+        use transport::{TransportFailure, TransportFailureKind};
+        let unreachable = |kind| {
+            Error::from(csr_api::CsrApiProblem::Unreachable {
+                server: "https://127.0.0.1:6443".into(),
+                source: TransportFailure {
+                    kind,
+                    detail: "connection refused".into(),
+                },
+            })
+        };
+        let refused = unreachable(TransportFailureKind::Refused);
+        assert_eq!(refused.kind(), ErrorKind::Unreachable);
+        assert_eq!(
+            refused.chain(),
+            "https://127.0.0.1:6443: connection refused"
+        );
+        let source = std::error::Error::source(&refused).unwrap();
+        assert!(source.is::<TransportFailure>());
+        assert_eq!(
+            unreachable(TransportFailureKind::Timeout).kind(),
+            ErrorKind::Timeout
+        );
+        let answered = Error::from(csr_api::CsrApiProblem::Answered {
+            what: "creating the CertificateSigningRequest",
+            status: 403,
+            reason: "Forbidden".into(),
+            message: "no".into(),
+        });
+        assert_eq!(answered.kind(), ErrorKind::ClusterRefused);
+        assert_eq!(
+            answered.to_string(),
+            "creating the CertificateSigningRequest: the API server answered HTTP 403 (Forbidden): no"
+        );
+        let csr = |state| Error::CsrNotIssued {
+            name: "n".into(),
+            state,
+            detail: "d".into(),
+        };
+        assert_eq!(
+            csr(k8s_csr::CsrState::Pending).kind(),
+            ErrorKind::CsrNotIssued
+        );
+        assert_eq!(csr(k8s_csr::CsrState::Denied).kind(), ErrorKind::CsrDenied);
+        assert_eq!(csr(k8s_csr::CsrState::Failed).kind(), ErrorKind::CsrDenied);
+        let not_ours = Error::NotIssuedByCa {
+            path: "/r.crt".into(),
+            issuers: vec!["CN=ca".into()],
+        };
+        assert_eq!(not_ours.kind(), ErrorKind::Untrusted);
+        let offered = Error::InOffered {
+            what: "key",
+            source: Box::new(Error::Pem("broken".into())),
+        };
+        assert_eq!(offered.kind(), ErrorKind::Malformed);
+        assert_eq!(offered.chain(), "the offered key: malformed PEM: broken");
+    }
+
+    #[test]
     fn typed_problems_are_said_once() {
-        let e: Error = crate::lifetime::LifetimeProblem::ZeroDays.into();
+        let e: Error = lifetime::LifetimeProblem::ZeroDays.into();
         assert_eq!(e.chain(), "a certificate lifetime must be at least one day");
-        let b: Error = crate::batch::BatchProblem::Empty.into();
+        let b: Error = batch::BatchProblem::Empty.into();
         assert_eq!(b.chain(), "the batch has no entries");
         let k = Error::AtLine {
             line: 3,
-            source: Box::new(crate::k8s_csr::K8sCsrProblem::ExpirationTooShort { secs: 5 }.into()),
+            source: Box::new(k8s_csr::K8sCsrProblem::ExpirationTooShort { secs: 5 }.into()),
         };
         assert_eq!(
             k.chain(),

@@ -620,12 +620,18 @@ mod tests {
         let f = dir.path().join("f");
         fs::write(&f, b"12345").unwrap();
         assert_eq!(read(&f).unwrap(), b"12345");
-        assert!(read_capped(&f, 4).is_err());
-        assert!(read(dir.path()).is_err());
-        assert!(read(Path::new("/dev/zero")).is_err());
+        assert!(matches!(read_capped(&f, 4), Err(crate::Error::Io { .. })));
+        assert!(matches!(read(dir.path()), Err(crate::Error::Io { .. })));
+        assert!(matches!(
+            read(Path::new("/dev/zero")),
+            Err(crate::Error::Io { .. })
+        ));
         assert!(read_limited(&b"abc"[..], "<stdin>").is_ok());
         let big = vec![0u8; (MAX_INPUT + 1) as usize];
-        assert!(read_limited(&big[..], "<stdin>").is_err());
+        assert!(matches!(
+            read_limited(&big[..], "<stdin>"),
+            Err(crate::Error::Io { .. })
+        ));
     }
 
     #[test]
@@ -671,7 +677,10 @@ mod tests {
         fs::write(&ca, b"CA").unwrap();
         out.commit().unwrap();
         let mut other = Outputs::new();
-        assert!(other.add_shared(&ca, b"ANOTHER CA", PUBLIC).is_err());
+        assert!(matches!(
+            other.add_shared(&ca, b"ANOTHER CA", PUBLIC),
+            Err(crate::Error::Exists { .. })
+        ));
     }
 
     #[test]

@@ -371,7 +371,13 @@ mod tests {
 
     #[test]
     fn neither_pem_nor_kubeconfig_is_an_error() {
-        assert!(inspect_file(b"hello: world\n", None, None).is_err());
-        assert!(inspect_file(&[0xff, 0xfe, 0x00], None, None).is_err());
+        assert!(matches!(
+            inspect_file(b"hello: world\n", None, None),
+            Err(crate::Error::InvalidArgument { .. })
+        ));
+        assert!(matches!(
+            inspect_file(&[0xff, 0xfe, 0x00], None, None),
+            Err(crate::Error::WrongPemBlock { .. })
+        ));
     }
 }

@@ -137,20 +137,22 @@ impl InstallParams {
         };
         let now = self.now.unwrap_or_else(OffsetDateTime::now_utc);
         let names = self.names()?;
-        let ca = Certificate::from_pem(offered.ca)
-            .map_err(|e| Error::InvalidArgument(format!("the offered CA certificate: {e}")))?;
-        let new_chain = Certificate::all_from_pem(offered.cert)
-            .map_err(|e| Error::InvalidArgument(format!("the offered certificate: {e}")))?;
-        let new_key = PrivateKey::from_pem(offered.key, None)
-            .map_err(|e| Error::InvalidArgument(format!("the offered key: {e}")))?;
+        let in_offered = |what| {
+            move |e| Error::InOffered {
+                what,
+                source: Box::new(e),
+            }
+        };
+        let ca = Certificate::from_pem(offered.ca).map_err(in_offered("CA certificate"))?;
+        let new_chain =
+            Certificate::all_from_pem(offered.cert).map_err(in_offered("certificate"))?;
+        let new_key = PrivateKey::from_pem(offered.key, None).map_err(in_offered("key"))?;
         let identity = match &self.identity {
             Some(i) => i.clone(),
             None => new_chain[0].identity(),
         };
         if let Err(why) = good(&new_key, &new_chain, &ca, &identity, None, now) {
-            return Err(Error::InvalidArgument(format!(
-                "the offered pair cannot be installed: {why}"
-            )));
+            return Err(Error::NotInstallable { reason: why });
         }
         let paths: Vec<PathBuf> = names.iter().map(|n| self.dir.join(n)).collect();
         let report = |changed, action, note: String, cert: &Certificate| InstallReport {

@@ -12,48 +12,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::cert::Certificate;
 use crate::csr::CertificateRequest;
+pub use crate::error::k8s_csr::{CsrState, K8sCsrProblem};
 use crate::error::{Error, Result};
 use crate::k8s_name::check_subdomain;
 use crate::key::PrivateKey;
 use crate::manifest::ObjectMeta;
 
-/// Why a Kubernetes CertificateSigningRequest cannot be made or read.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum K8sCsrProblem {
-    /// `expirationSeconds` below the API's minimum (600).
-    #[error("expiration {secs}s is below the API's minimum of 600s")]
-    ExpirationTooShort {
-        /// What was asked.
-        secs: u64,
-    },
-    /// `expirationSeconds` above an int32.
-    #[error(
-        "expiration {secs}s is above the API's maximum of 2147483647s (expirationSeconds is an int32)"
-    )]
-    ExpirationTooLong {
-        /// What was asked.
-        secs: u64,
-    },
-    /// Not a CertificateSigningRequest object (JSON or YAML).
-    #[error("not a CertificateSigningRequest: {reason}")]
-    NotAnObject {
-        /// The reader's reason.
-        reason: String,
-    },
-    /// Another kind of object.
-    #[error("expected kind CertificateSigningRequest, found {found}")]
-    WrongKind {
-        /// The kind found.
-        found: String,
-    },
-    /// `status.certificate` is not base64.
-    #[error("status.certificate is not base64: {reason}")]
-    NotBase64 {
-        /// The decoder's reason.
-        reason: String,
-    },
-}
 use crate::public_key::KeyType;
 
 /// The signer for client certificates the API server accepts.
@@ -255,22 +219,32 @@ impl K8sCsr {
                 .iter()
                 .find(|c| c.type_ == t && c.status.as_deref().unwrap_or("True") == "True")
         };
-        for t in ["Denied", "Failed"] {
+        for (t, typed) in [("Denied", CsrState::Denied), ("Failed", CsrState::Failed)] {
             if let Some(c) = active(t) {
                 return Err(Error::CsrNotIssued {
                     name,
-                    state: state(c),
+                    state: typed,
+                    detail: state(c),
                 });
             }
         }
         let Some(data) = status.certificate.filter(|c| !c.is_empty()) else {
-            let state = if active("Approved").is_some() {
-                "approved, but the signer has not issued the certificate yet; try again in a moment"
-                    .to_string()
+            let (state, detail) = if active("Approved").is_some() {
+                (
+                    CsrState::Approved,
+                    "approved, but the signer has not issued the certificate yet; try again in a moment",
+                )
             } else {
-                "pending: not approved yet; a cluster admin approves it".to_string()
+                (
+                    CsrState::Pending,
+                    "pending: not approved yet; a cluster admin approves it",
+                )
             };
-            return Err(Error::CsrNotIssued { name, state });
+            return Err(Error::CsrNotIssued {
+                name,
+                state,
+                detail: detail.into(),
+            });
         };
         let pem = STANDARD.decode(data.trim()).map_err(|e| {
             Error::from(K8sCsrProblem::NotBase64 {
@@ -310,8 +284,14 @@ mod tests {
             expiration: Some(Duration::from_secs(secs)),
             allow_system_masters: false,
         };
-        assert!(K8sCsr::new(&csr(&key), &params(599)).is_err());
-        assert!(K8sCsr::new(&csr(&key), &params(i32::MAX as u64 + 1)).is_err());
+        assert!(matches!(
+            K8sCsr::new(&csr(&key), &params(599)),
+            Err(crate::Error::K8sCsr { .. })
+        ));
+        assert!(matches!(
+            K8sCsr::new(&csr(&key), &params(i32::MAX as u64 + 1)),
+            Err(crate::Error::K8sCsr { .. })
+        ));
         let ok = K8sCsr::new(&csr(&key), &params(3600)).unwrap();
         assert_eq!(ok.spec.expiration_seconds, Some(3600));
         assert!(ok.spec.usages.contains(&"client auth".to_string()));
@@ -342,8 +322,13 @@ mod tests {
         ));
         json["status"] = serde_json::json!({"conditions": [{"type": "Denied", "status": "True", "reason": "NoWay", "message": "not today"}]});
         let denied = K8sCsr::parse(&json.to_string()).unwrap();
-        let e = denied.issued_certificate(&key).unwrap_err().to_string();
-        assert!(e.contains("NoWay") && e.contains("not today"), "{e}");
+        let e = denied.issued_certificate(&key).unwrap_err();
+        assert!(
+            matches!(&e, Error::CsrNotIssued { state: CsrState::Denied, detail, .. }
+                if detail.contains("NoWay") && detail.contains("not today")),
+            "{e}"
+        );
+        assert_eq!(e.kind(), crate::ErrorKind::CsrDenied);
         let issued = ca.sign(&csr(&key), &IssueParams::default()).unwrap();
         let pem = base64::engine::general_purpose::STANDARD.encode(issued.certificate.to_pem());
         json["status"] = serde_json::json!({"conditions": [{"type": "Approved", "status": "True"}], "certificate": pem});

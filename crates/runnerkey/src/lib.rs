@@ -124,7 +124,6 @@ pub mod setup;
 mod severity;
 mod signer;
 mod status;
-mod subject_problem;
 mod systemd;
 mod template;
 mod token_request;
@@ -154,10 +153,12 @@ pub use code::Code;
 pub use csr::{CertificateRequest, CsrParams};
 pub use csr_api::{CsrApiProblem, Progress, SubmitParams, Submitted, approve_csr};
 pub use ensure::{EnsureParams, EnsureReport};
+pub use error::transport::{TransportFailure, TransportFailureKind};
 pub use error::{Error, ErrorKind, Result};
 pub use identity::{Identity, SubjectProblem, SubjectReading};
 pub use install::{InstallParams, InstallReport, OfferedPair};
 pub use issue::{BACKDATE, ClientFiles, IssueParams, Issued};
+pub use k8s_csr::CsrState;
 pub use key::{KeyAlgorithm, KeyFormat, MAX_PBKDF2_ITERATIONS, PrivateKey};
 pub use kube_context::{
     ContextCredentials, KubeContext, KubeconfigProblem, default_kubeconfig_paths, load_kubeconfig,

@@ -13,8 +13,7 @@ use crate::error::{Error, Result};
 
 const DAY: u64 = 86_400;
 
-/// The longest timeout accepted: a day.
-pub const MAX_TIMEOUT_SECS: f64 = 86_400.0;
+pub use crate::error::lifetime::{LifetimeProblem, MAX_TIMEOUT_SECS, rfc3339};
 
 /// A timeout of `secs` seconds for `what` (e.g. "timeout"), checked before
 /// any arithmetic: finite, positive, at most [`MAX_TIMEOUT_SECS`].
@@ -35,56 +34,14 @@ pub fn timeout_from_text(what: &'static str, text: &str) -> Result<Duration> {
         Ok(secs) => secs,
         Err(_) => text
             .parse::<Lifetime>()
-            .map_err(|_| {
-                Error::InvalidArgument(format!(
-                    "{what} {:?} is not a number of seconds or a duration such as 90s, 5m or 1h30m",
-                    text.chars().take(80).collect::<String>()
-                ))
+            .map_err(|_| LifetimeProblem::UnparsableTimeout {
+                what,
+                value: text.chars().take(80).collect(),
             })?
             .as_duration()
             .as_secs_f64(),
     };
     timeout_from_secs(what, secs)
-}
-
-/// What is wrong with a lifetime, a duration or a timeout.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-#[non_exhaustive]
-pub enum LifetimeProblem {
-    /// A timeout that is not a sensible number of seconds.
-    #[error("{what} {secs} is not a number of seconds between 0 and {MAX_TIMEOUT_SECS}")]
-    Timeout {
-        /// Which timeout.
-        what: &'static str,
-        /// What was given.
-        secs: f64,
-    },
-    /// Both a number of days and a duration.
-    #[error("give a number of days or a duration, not both")]
-    DaysAndDuration,
-    /// Zero days.
-    #[error("a certificate lifetime must be at least one day")]
-    ZeroDays,
-    /// A zero duration.
-    #[error("a certificate lifetime must be longer than zero")]
-    Zero,
-    /// Ends after 9999-12-31, the last date X.509 can state.
-    #[error(
-        "a lifetime of {days} days ends after the year 9999, the last date a certificate can hold"
-    )]
-    PastYear9999 {
-        /// The lifetime in days.
-        days: u64,
-    },
-    /// Not a duration.
-    #[error("invalid duration {value:?}: use a number with a unit, e.g. 8760h, 90d, 1h30m")]
-    Unparsable {
-        /// What was given (at most 80 characters of it).
-        value: String,
-    },
-    /// A time before 1970 or past what can be represented.
-    #[error("the time is out of the range a certificate can state")]
-    OutOfRange,
 }
 
 /// A certificate lifetime: a number of days, or a duration such as
@@ -219,12 +176,6 @@ pub(crate) fn to_x509(t: OffsetDateTime) -> Result<Time> {
     }
 }
 
-/// RFC 3339 text for a time.
-pub fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| t.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,8 +192,18 @@ mod tests {
             let e = t(bad).unwrap_err().to_string();
             assert!(!e.is_empty(), "{bad}");
         }
-        assert!(t("2d").unwrap_err().to_string().contains("wait"));
-        assert!(t("soon").unwrap_err().to_string().contains("wait \"soon\""));
+        assert!(matches!(
+            t("2d"),
+            Err(Error::Lifetime(LifetimeProblem::Timeout {
+                what: "wait",
+                ..
+            }))
+        ));
+        assert!(matches!(
+            t("soon"),
+            Err(Error::Lifetime(LifetimeProblem::UnparsableTimeout { what: "wait", value }))
+                if value == "soon"
+        ));
     }
 
     #[test]
@@ -254,7 +215,10 @@ mod tests {
         );
         assert_eq!("30d".parse::<Lifetime>().unwrap(), Lifetime::days(30));
         for bad in ["", "10", "h", "5y", "-1h", "0h"] {
-            assert!(bad.parse::<Lifetime>().is_err(), "{bad}");
+            assert!(
+                matches!(bad.parse::<Lifetime>(), Err(crate::Error::Lifetime { .. })),
+                "{bad}"
+            );
         }
     }
 
@@ -265,8 +229,14 @@ mod tests {
             Lifetime::days(1).end_from(start).unwrap(),
             time::macros::datetime!(2026-01-02 0:00 UTC)
         );
-        assert!(Lifetime::days(0).end_from(start).is_err());
-        assert!(Lifetime::days(3_000_000).end_from(start).is_err());
+        assert!(matches!(
+            Lifetime::days(0).end_from(start),
+            Err(crate::Error::Lifetime { .. })
+        ));
+        assert!(matches!(
+            Lifetime::days(3_000_000).end_from(start),
+            Err(crate::Error::Lifetime { .. })
+        ));
         assert!(
             Lifetime::from_duration(Duration::from_secs(u64::MAX))
                 .end_from(start)
@@ -281,7 +251,13 @@ mod tests {
             Duration::from_millis(2500)
         );
         for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e300, 86_401.0] {
-            assert!(timeout_from_secs("t", bad).is_err(), "{bad}");
+            assert!(
+                matches!(
+                    timeout_from_secs("t", bad),
+                    Err(crate::Error::Lifetime { .. })
+                ),
+                "{bad}"
+            );
         }
     }
 

@@ -68,12 +68,21 @@ mod tests {
 
     #[test]
     fn deep_nesting_is_refused_shallow_is_not() {
-        assert!(check(&"[".repeat(1000), "x").is_err());
-        assert!(check(&format!("{}1{}", "{\"a\":".repeat(65), "}".repeat(65)), "x").is_err());
+        assert!(matches!(
+            check(&"[".repeat(1000), "x"),
+            Err(crate::Error::TooDeep { .. })
+        ));
+        assert!(matches!(
+            check(&format!("{}1{}", "{\"a\":".repeat(65), "}".repeat(65)), "x"),
+            Err(crate::Error::TooDeep { .. })
+        ));
         let block: String = (0..100)
             .map(|i| format!("{}k{i}:\n", "  ".repeat(i)))
             .collect();
-        assert!(check(&block, "x").is_err());
+        assert!(matches!(
+            check(&block, "x"),
+            Err(crate::Error::TooDeep { .. })
+        ));
         assert!(check("{\"a\": [1, {\"b\": \"[[[[[[\"}]}", "x").is_ok());
         assert!(check("apiVersion: v1\nitems:\n- metadata:\n    name: x\n", "x").is_ok());
     }

@@ -375,7 +375,10 @@ mod tests {
         let blocks = parse(data.as_bytes()).unwrap();
         assert_eq!(blocks.len(), 1);
         assert_eq!(blocks[0].contents(), b"second");
-        assert!(parse_exactly_one(data.as_bytes(), "CERTIFICATE REQUEST").is_err());
+        assert!(matches!(
+            parse_exactly_one(data.as_bytes(), "CERTIFICATE REQUEST"),
+            Err(crate::Error::Pem { .. })
+        ));
         assert_eq!(
             parse_exactly_one(format!("\n{a}\n").as_bytes(), "CERTIFICATE REQUEST")
                 .unwrap()

@@ -245,15 +245,10 @@ impl RenewParams {
         if !issuers.iter().any(|ca| {
             old.issuer() == ca.subject() && old.verify_signature(&ca.public_key()).is_ok()
         }) {
-            return Err(Error::InvalidArgument(format!(
-                "{}: this certificate was not issued by the cluster's CA ({}): renew copies its identity only from one that was",
-                cert_file.display(),
-                issuers
-                    .iter()
-                    .map(|c| c.subject())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
+            return Err(Error::NotIssuedByCa {
+                path: cert_file.clone(),
+                issuers: issuers.iter().map(|c| c.subject()).collect(),
+            });
         }
         let Pinned {
             identity,
@@ -394,16 +389,12 @@ impl RenewParams {
         whole.extend(sent_after.iter().cloned());
         let offline = crate::verify::verify_client_chain(&trusted, &whole, Some(&key), Some(now));
         if !offline.ok {
-            return Err(Error::InvalidArgument(format!(
-                "the new certificate is not accepted by {}: {}; the old pair was kept",
-                ca_file.display(),
-                offline
-                    .problems
-                    .iter()
-                    .map(|p| p.message.clone())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            )));
+            return Err(Error::NotAcceptedByCa {
+                what: "new",
+                ca: ca_file.display().to_string(),
+                problems: offline.problems.into_iter().map(|p| p.message).collect(),
+                old_kept: true,
+            });
         }
         report.new_not_after = Some(rfc3339(new.not_after()));
         if self.dry_run {

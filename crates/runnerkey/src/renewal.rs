@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 use crate::bearer_token::TokenClaims;
 use crate::cert::Certificate;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// When to renew.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -42,9 +42,7 @@ impl RenewalPolicy {
     /// and 1), with the default jitter.
     pub fn at(at: f64) -> Result<Self> {
         if !(at > 0.0 && at < 1.0) {
-            return Err(Error::InvalidArgument(format!(
-                "the renewal point {at} is not a fraction of the lifetime between 0 and 1 (e.g. 0.66)"
-            )));
+            return Err(crate::lifetime::LifetimeProblem::RenewalPoint { at }.into());
         }
         Ok(Self {
             at,
@@ -206,7 +204,15 @@ mod tests {
         };
         assert!(huge.is_due(&c, c.not_before()), "an endless window: due");
         for bad in [0.0, 1.0, -0.5, f64::NAN, 2.0] {
-            assert!(RenewalPolicy::at(bad).is_err(), "{bad}");
+            assert!(
+                matches!(
+                    RenewalPolicy::at(bad),
+                    Err(crate::Error::Lifetime(
+                        crate::lifetime::LifetimeProblem::RenewalPoint { .. }
+                    ))
+                ),
+                "{bad}"
+            );
         }
     }
 }

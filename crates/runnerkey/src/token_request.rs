@@ -16,7 +16,7 @@ use crate::bearer_token::TokenClaims;
 use crate::csr_api::{api, client, refused};
 use crate::error::{Error, Result};
 use crate::kube_context::KubeContext;
-use crate::lifetime::rfc3339;
+use crate::lifetime::{LifetimeProblem, rfc3339};
 
 /// A SelfSubjectReview with `token` at `server` (trusting `cas`; not
 /// checking the server with `insecure`): whether the server takes it for
@@ -152,14 +152,14 @@ impl TokenRequestParams {
         crate::k8s_name::check_subdomain("service account", &self.service_account)?;
         let seconds = self.duration.as_secs();
         if seconds > MAX_SECONDS {
-            return Err(Error::InvalidArgument(format!(
-                "a token lifetime of {seconds} s: runnerkey asks for at most {MAX_SECONDS} s (ten years)"
-            )));
+            return Err(LifetimeProblem::TokenTooLong {
+                seconds,
+                max: MAX_SECONDS,
+            }
+            .into());
         }
         if seconds < 600 {
-            return Err(Error::InvalidArgument(format!(
-                "a token lifetime of {seconds} s: the API server issues tokens for at least 10 minutes"
-            )));
+            return Err(LifetimeProblem::TokenTooShort { seconds }.into());
         }
         let (cas, insecure) = (context.cas.clone(), context.insecure_skip_tls_verify);
         let (client, server) = client(context, self.timeout, self.timeout * 3)?;
@@ -286,6 +286,7 @@ fn read_answer(
             Error::from(crate::CsrApiProblem::Answered {
                 what: "requesting a token (TokenRequest)",
                 status,
+                reason: String::new(),
                 message: "the answer holds no status.token".into(),
             })
         })?
@@ -305,6 +306,7 @@ fn read_answer(
         Error::from(crate::CsrApiProblem::Answered {
             what: "requesting a token (TokenRequest)",
             status,
+            reason: String::new(),
             message: "the answer states no expirationTimestamp".into(),
         })
     })?;

@@ -107,7 +107,7 @@ pub(crate) fn review(client: &ApiClient, user: &str) -> OnlineCheck {
         // The server itself could not be checked or spoken to: nothing is
         // known about the new pair beyond the offline check.
         Err(TransportError::ServerCert { problem, .. }) => OnlineCheck::Unreachable {
-            reason: format!("the server's certificate is not trusted by ca_file ({problem:?})"),
+            reason: format!("the server's certificate is not trusted by ca_file ({problem})"),
         },
         Err(
             e @ (TransportError::Dns(_)

@@ -50,9 +50,11 @@ impl Endpoint {
 
 fn bad_url(url: &str) -> Error {
     let shown = crate::url::without_userinfo(url);
-    Error::InvalidArgument(format!(
-        "host {shown:?} is not a URL like https://HOST:PORT (without user:password@)"
-    ))
+    Error::BadUrl {
+        field: "host",
+        value: shown,
+        reason: "is not a URL like https://HOST:PORT (without user:password@)",
+    }
 }
 
 #[cfg(test)]
@@ -70,12 +72,18 @@ mod tests {
             443
         );
         assert!(!Endpoint::parse("http://x:80").unwrap().https);
-        assert!(Endpoint::parse("https://:6443").is_err());
+        assert!(matches!(
+            Endpoint::parse("https://:6443"),
+            Err(crate::Error::BadUrl { .. })
+        ));
         let e = Endpoint::parse("https://h:6443/k8s/api/").unwrap();
         assert_eq!(e.path_prefix, "/k8s/api");
         let e = Endpoint::parse("1.2.3.4").unwrap();
         assert!(e.scheme_missing && e.https && e.port == 443);
-        assert!(Endpoint::parse("ftp://h").is_err());
+        assert!(matches!(
+            Endpoint::parse("ftp://h"),
+            Err(crate::Error::BadUrl { .. })
+        ));
         assert_eq!(
             Endpoint::parse("HTTPS://H:1/p?q#f").unwrap().path_prefix,
             "/p"
@@ -90,7 +98,10 @@ mod tests {
             "https://a:1:2",
             "",
         ] {
-            assert!(Endpoint::parse(bad).is_err(), "{bad:?}");
+            assert!(
+                matches!(Endpoint::parse(bad), Err(crate::Error::BadUrl { .. })),
+                "{bad:?}"
+            );
         }
     }
 }

@@ -45,9 +45,10 @@ impl NotJson {
     /// As the error of a CSR API or TokenRequest exchange (`what` was being
     /// done; the server answered `status`).
     pub(crate) fn answered(self, what: &'static str, status: u16) -> crate::Error {
-        crate::csr_api::CsrApiProblem::Answered {
+        crate::error::csr_api::CsrApiProblem::Answered {
             what,
             status,
+            reason: String::new(),
             message: self.to_string(),
         }
         .into()
@@ -70,6 +71,15 @@ impl Response {
             Ok(other) => Err(not(format!("it is a JSON {}", kind(&other)))),
             Err(e) => Err(not(format!("{} bytes; {e}", self.body.len()))),
         }
+    }
+
+    /// The `reason` of the Kubernetes `Status` in the body (`Forbidden`,
+    /// `AlreadyExists`, ...; at most 80 characters), empty when it has none.
+    pub fn reason(&self) -> String {
+        serde_json::from_slice::<Value>(&self.body)
+            .ok()
+            .and_then(|v| v["reason"].as_str().map(|r| r.chars().take(80).collect()))
+            .unwrap_or_default()
     }
 
     /// What a refusal says: the `message` of the Kubernetes `Status` in the

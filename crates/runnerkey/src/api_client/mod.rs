@@ -25,6 +25,7 @@ use http::{MAX_RESPONSE_BODY, MAX_RESPONSE_HEAD};
 use tls::{CapturingVerifier, ClientIdentity};
 
 use crate::cert::Certificate;
+use crate::error::transport::{TransportFailure, TransportFailureKind};
 use crate::error::{Error, Result};
 use crate::key::PrivateKey;
 use crate::proxy::{Proxy, ProxyConfig};
@@ -451,7 +452,28 @@ impl TransportError {
             | TransportError::Proxy(m)
             | TransportError::TooLarge(m)
             | TransportError::BadHttp(m) => m.clone(),
-            TransportError::ServerCert { problem, .. } => format!("{problem:?}"),
+            TransportError::ServerCert { problem, .. } => problem.to_string(),
+        }
+    }
+
+    /// What failed, without the server's chain: the source of an
+    /// [`Error`] that says the server could not be spoken to.
+    pub(crate) fn failure(&self) -> TransportFailure {
+        let kind = match self {
+            TransportError::Dns(_) => TransportFailureKind::Dns,
+            TransportError::Refused(_) => TransportFailureKind::Refused,
+            TransportError::Timeout(_) => TransportFailureKind::Timeout,
+            TransportError::NotTls(_) => TransportFailureKind::NotTls,
+            TransportError::ServerCert { .. } => TransportFailureKind::ServerCertificate,
+            TransportError::Tls(_) => TransportFailureKind::Tls,
+            TransportError::Io(_) => TransportFailureKind::Io,
+            TransportError::Proxy(_) => TransportFailureKind::Proxy,
+            TransportError::TooLarge(_) => TransportFailureKind::TooLarge,
+            TransportError::BadHttp(_) => TransportFailureKind::BadHttp,
+        };
+        TransportFailure {
+            kind,
+            detail: self.detail(),
         }
     }
 }

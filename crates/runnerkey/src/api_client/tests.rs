@@ -375,3 +375,23 @@ fn requests_go_through_a_proxys_tunnel_and_its_refusals_are_named() {
     let err = c.request("GET", "/version", None).unwrap_err();
     assert!(matches!(err, TransportError::Proxy(_)), "{err:?}");
 }
+
+#[test]
+fn a_server_certificate_problem_reads_as_a_sentence() {
+    for problem in [
+        ServerCertProblem::UnknownIssuer,
+        ServerCertProblem::NotValidForName,
+        ServerCertProblem::Expired,
+        ServerCertProblem::NotYetValid,
+    ] {
+        let detail = TransportError::ServerCert {
+            problem: problem.clone(),
+            chain: Vec::new(),
+        }
+        .detail();
+        assert!(!detail.contains(&format!("{problem:?}")), "{detail}");
+        assert!(detail.starts_with("the server's certificate"), "{detail}");
+    }
+    let failure = TransportError::Timeout("no answer".into()).failure();
+    assert_eq!(failure.kind, crate::TransportFailureKind::Timeout);
+}

@@ -23,6 +23,22 @@ pub enum ServerCertProblem {
     Other(String),
 }
 
+impl std::fmt::Display for ServerCertProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ServerCertProblem::UnknownIssuer => {
+                "the server's certificate is not signed by a trusted CA (x509: certificate signed by unknown authority)"
+            }
+            ServerCertProblem::NotValidForName => {
+                "the server's certificate is not valid for the host name or address connected to"
+            }
+            ServerCertProblem::Expired => "the server's certificate has expired",
+            ServerCertProblem::NotYetValid => "the server's certificate is not valid yet",
+            ServerCertProblem::Other(m) => m,
+        })
+    }
+}
+
 #[derive(Debug, Default)]
 pub(super) struct Capture {
     pub(super) chain: Vec<CertificateDer<'static>>,
@@ -97,7 +113,7 @@ impl ServerCertVerifier for CapturingVerifier {
             None => Ok(ServerCertVerified::assertion()),
             Some(_) if self.insecure => Ok(ServerCertVerified::assertion()),
             Some(p) => Err(rustls::Error::General(format!(
-                "server certificate refused: {p:?}"
+                "server certificate refused: {p}"
             ))),
         }
     }

@@ -283,7 +283,10 @@ mod tests {
             "runnerkey-approver"
         );
         assert_eq!(m.items[3]["subjects"][0]["namespace"], "runnerkey-system");
-        assert!(ApproverDeployment::new("bad image").manifests().is_err());
+        assert!(matches!(
+            ApproverDeployment::new("bad image").manifests(),
+            Err(crate::Error::InvalidArgument { .. })
+        ));
         let mut bad = ApproverDeployment::new("i");
         bad.namespace = "Not_A_Namespace".into();
         assert!(matches!(bad.manifests(), Err(Error::InvalidName { .. })));

@@ -152,13 +152,25 @@ mod tests {
         let r: RateLimit = "5/30m".parse().unwrap();
         assert_eq!((r.burst, r.per), (5, Duration::from_secs(1800)));
         for bad in ["5", "x/1h", "0/1h", "3/", "-1/1h"] {
-            assert!(bad.parse::<RateLimit>().is_err(), "{bad}");
+            assert!(
+                matches!(
+                    bad.parse::<RateLimit>(),
+                    Err(crate::Error::InvalidArgument { .. } | crate::Error::Lifetime { .. })
+                ),
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn nothing_allowed_is_refused() {
-        assert!(RateLimit::new(0, Duration::from_secs(1)).is_err());
-        assert!(RateLimit::new(1, Duration::ZERO).is_err());
+        assert!(matches!(
+            RateLimit::new(0, Duration::from_secs(1)),
+            Err(crate::Error::InvalidArgument { .. })
+        ));
+        assert!(matches!(
+            RateLimit::new(1, Duration::ZERO),
+            Err(crate::Error::InvalidArgument { .. })
+        ));
     }
 }

@@ -9,8 +9,10 @@
 
 use serde_json::{Value, json};
 
-/// The subresource a renewer is granted by default.
-pub const SELF_CLIENT: &str = "selfclient";
+/// The subresource a renewer is granted by default (the RBAC profile
+/// `renewer` grants it: defined there, so that rbac does not depend on the
+/// approver).
+pub const SELF_CLIENT: &str = crate::rbac::SELF_CLIENT;
 
 /// The SubjectAccessReview asking whether the submitter of `csr` (the
 /// object) may `create` `certificatesigningrequests/{subresource}`.

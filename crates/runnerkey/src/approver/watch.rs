@@ -240,8 +240,9 @@ impl Approver {
                 return Ok((version, uids.len()));
             }
         }
-        Err(Error::InvalidArgument(format!(
-            "more than {MAX_LISTED} CertificateSigningRequests, or pages too large to read: the approver reads at most that many"
-        )))
+        Err(Error::TooManyObjects {
+            what: "CertificateSigningRequests",
+            max: MAX_LISTED,
+        })
     }
 }

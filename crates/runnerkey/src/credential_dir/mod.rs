@@ -64,15 +64,21 @@ struct Opened<'a> {
 }
 
 fn c(name: &str) -> Result<CString> {
-    CString::new(name).map_err(|_| Error::InvalidArgument(format!("{name:?} holds a NUL byte")))
+    CString::new(name).map_err(|_| Error::InvalidName {
+        field: "file name",
+        value: name.chars().take(200).collect(),
+        reason: "it holds a NUL byte".into(),
+    })
 }
 
 /// A single path component runnerkey may create or read in a directory.
 fn component(name: &str) -> Result<CString> {
     if name.is_empty() || name == "." || name == ".." || name.contains('/') {
-        return Err(Error::InvalidArgument(format!(
-            "{name:?} is not a file name in the credential directory"
-        )));
+        return Err(Error::InvalidName {
+            field: "file name",
+            value: name.chars().take(200).collect(),
+            reason: "it is not one name in the credential directory".into(),
+        });
     }
     c(name)
 }

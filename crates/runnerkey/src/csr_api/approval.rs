@@ -59,7 +59,12 @@ pub(super) fn approve(
         };
         return Err(Error::CsrNotIssued {
             name: name.into(),
-            state: format!(
+            state: if c["type"] == "Denied" {
+                crate::k8s_csr::CsrState::Denied
+            } else {
+                crate::k8s_csr::CsrState::Failed
+            },
+            detail: format!(
                 "{} before it could be approved:{}{}",
                 c["type"].as_str().unwrap_or("").to_lowercase(),
                 part("reason").unwrap_or_default(),

@@ -32,11 +32,7 @@ pub(super) fn judge_object(
             check_issued(&cert, expected, cas)?;
             Ok(Some(cert))
         }
-        Err(Error::CsrNotIssued { state, .. })
-            if state.starts_with("pending") || state.starts_with("approved") =>
-        {
-            Ok(None)
-        }
+        Err(Error::CsrNotIssued { state, .. }) if state.may_issue() => Ok(None),
         Err(Error::KeyMismatch { .. }) => Err(CsrApiProblem::WrongKey.into()),
         Err(e) => Err(e),
     }

@@ -48,10 +48,11 @@ impl Wait<'_> {
         .into()
     }
 
-    fn gone(&self, state: &str) -> Error {
+    fn gone(&self, detail: &str) -> Error {
         Error::CsrNotIssued {
             name: self.name.into(),
-            state: state.into(),
+            state: crate::k8s_csr::CsrState::Gone,
+            detail: detail.into(),
         }
     }
 

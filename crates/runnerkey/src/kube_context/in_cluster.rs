@@ -105,6 +105,9 @@ mod tests {
             ));
         }
         std::fs::write(dir.path().join("token"), "\n").unwrap();
-        assert!(KubeContext::in_cluster_from(dir.path(), "h", "1").is_err());
+        assert!(matches!(
+            KubeContext::in_cluster_from(dir.path(), "h", "1"),
+            Err(crate::Error::InvalidArgument { .. })
+        ));
     }
 }

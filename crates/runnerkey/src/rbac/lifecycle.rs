@@ -21,10 +21,7 @@ const CERTIFICATES: &str = "certificates.k8s.io";
 /// approver, auditor).
 pub(super) fn cluster_wide(profile: Profile) -> (&'static str, Vec<PolicyRule>) {
     match profile {
-        Profile::Renewer => (
-            role_name(profile),
-            renewer_rules(crate::approver::SELF_CLIENT),
-        ),
+        Profile::Renewer => (role_name(profile), renewer_rules(SELF_CLIENT)),
         Profile::Approver => (role_name(profile), approver_rules()),
         _ => (super::auditor::ROLE, super::auditor::rules()),
     }
@@ -38,10 +35,14 @@ pub(super) fn role_name(profile: Profile) -> &'static str {
     }
 }
 
+/// The subresource a renewer is granted by default, which the approver
+/// asks about (`runnerkey::approver::SELF_CLIENT`).
+pub(crate) const SELF_CLIENT: &str = "selfclient";
+
 /// What a runner renewing itself through the CSR API needs: create its
 /// request, read and watch it until it is issued, delete it then; and the
 /// `selfclient` subresource the approver asks about
-/// ([`crate::approver::SELF_CLIENT`]).
+/// ([`SELF_CLIENT`]).
 pub(super) fn renewer_rules(subresource: &str) -> Vec<PolicyRule> {
     vec![
         PolicyRule::new(

@@ -494,6 +494,7 @@ fn target_namespace(params: &RbacParams) -> Result<String> {
 
 mod auditor;
 mod lifecycle;
+pub(crate) use lifecycle::SELF_CLIENT;
 mod permissions;
 #[cfg(test)]
 mod tests;

@@ -196,9 +196,10 @@ fn a_foreign_certificate_is_not_renewed_and_a_wrong_key_is() {
     renew.force = true;
     let err = renew.run(Signer::Ca(&ca)).unwrap_err();
     assert!(
-        err.to_string().contains("not issued by the cluster's CA"),
+        matches!(&err, crate::Error::NotIssuedByCa { issuers, .. } if issuers == &[ca.certificate().subject()]),
         "{err}"
     );
+    assert_eq!(err.kind(), crate::ErrorKind::Untrusted);
 }
 
 #[test]

@@ -244,7 +244,10 @@ mod tests {
                 assert!(matches!(layout, Layout::Whole), "{text}");
             }
         }
-        assert!(analyze("[a]\n[[runners]]\n[a]\n").is_err());
+        assert!(matches!(
+            analyze("[a]\n[[runners]]\n[a]\n"),
+            Err(crate::Error::ConfigParse { .. })
+        ));
     }
 
     #[test]

@@ -7,9 +7,8 @@
 //! values stay exactly as they were.
 
 mod edit;
-mod edit_problem;
-pub use edit_problem::EditProblem;
-mod host_audit;
+pub use crate::error::edit::EditProblem;
+pub(crate) mod host_audit;
 pub mod keys;
 mod layout;
 pub mod lint;

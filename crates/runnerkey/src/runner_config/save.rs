@@ -588,7 +588,10 @@ mod tests {
             dir.path().join("config.toml.lock"),
         )
         .unwrap();
-        assert!(ConfigLock::acquire(&path, Duration::from_millis(10)).is_err());
+        assert!(matches!(
+            ConfigLock::acquire(&path, Duration::from_millis(10)),
+            Err(crate::Error::Io { .. })
+        ));
         assert!(!dir.path().join("elsewhere").exists());
     }
 }

@@ -88,16 +88,12 @@ pub(super) fn client_certificate(
             );
             chain = sent.clone();
             if !report.ok {
-                return Err(Error::InvalidArgument(format!(
-                    "the signed certificate is not accepted for client auth by {}: {}",
-                    ca_cert.subject(),
-                    report
-                        .problems
-                        .iter()
-                        .map(|p| p.message.clone())
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                )));
+                return Err(Error::NotAcceptedByCa {
+                    what: "signed",
+                    ca: ca_cert.subject(),
+                    problems: report.problems.into_iter().map(|p| p.message).collect(),
+                    old_kept: false,
+                });
             }
             (
                 (**cert).clone(),

@@ -44,10 +44,16 @@ fn the_paths_are_named_after_the_user_and_ca_is_reserved() {
     let paths = SetupPaths::new(&p).unwrap();
     assert!(paths.key.ends_with("ssl/gitlab-admin.key") && paths.ca.ends_with("ssl/ca.crt"));
     p.identity = Identity::new("ca", Vec::<String>::new()).unwrap();
-    assert!(SetupPaths::new(&p).is_err());
+    assert!(matches!(
+        SetupPaths::new(&p),
+        Err(crate::Error::InvalidName { .. })
+    ));
     p.identity = Identity::new("gitlab-admin", Vec::<String>::new()).unwrap();
     p.namespace = "Not_A_Label".into();
-    assert!(SetupPaths::new(&p).is_err());
+    assert!(matches!(
+        SetupPaths::new(&p),
+        Err(crate::Error::InvalidName { .. })
+    ));
 }
 
 #[test]
@@ -79,7 +85,10 @@ fn the_install_dir_is_what_the_config_names_and_must_be_absolute() {
         Path::new("/etc/ssl/kubernetes/ca.crt")
     );
     p.install_dir = Some(PathBuf::from("/etc/x/../ssl"));
-    assert!(SetupPaths::new(&p).is_err());
+    assert!(matches!(
+        SetupPaths::new(&p),
+        Err(crate::Error::InvalidArgument { .. })
+    ));
     p.install_dir = Some(PathBuf::from("etc/ssl"));
     assert!(matches!(
         SetupPaths::new(&p).unwrap_err(),

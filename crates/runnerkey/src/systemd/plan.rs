@@ -349,7 +349,10 @@ mod tests {
                 .contains("\nExecStopPost=-/usr/bin/runnerkey status ")
         );
         p.prometheus = Some(tmp.path().join("missing/x.prom"));
-        assert!(p.units(&config).is_err());
+        assert!(matches!(
+            p.units(&config),
+            Err(crate::Error::InvalidArgument { .. })
+        ));
     }
 
     #[test]
@@ -358,10 +361,22 @@ mod tests {
         let ca = RenewSigner::CaDir("/pki".into());
         let twice = RunnerConfig::parse(CONFIG.replace("\"tok\"", "\"k8s\"")).unwrap();
         let by_index = plan(RunnerSelector::Index(0), ca.clone());
-        assert!(by_index.units(&twice).is_err(), "two runners named k8s");
+        assert!(
+            matches!(
+                by_index.units(&twice),
+                Err(crate::Error::InvalidArgument { .. })
+            ),
+            "two runners named k8s"
+        );
         let mut other = plan(RunnerSelector::Index(0), ca.clone());
         other.instance = Some("shell".into());
-        assert!(other.units(&config).is_err(), "the name of another runner");
+        assert!(
+            matches!(
+                other.units(&config),
+                Err(crate::Error::InvalidArgument { .. })
+            ),
+            "the name of another runner"
+        );
         other.instance = Some("k8s-0".into());
         assert_eq!(other.units(&config).unwrap().runner, "k8s-0");
         let token = plan(RunnerSelector::Index(1), ca.clone());
@@ -384,8 +399,17 @@ mod tests {
         );
         assert_eq!(units.writable, [PathBuf::from("/etc/gitlab-runner")]);
         let shell = plan(RunnerSelector::Index(2), ca.clone());
-        assert!(shell.units(&config).is_err(), "nothing to renew");
+        assert!(
+            matches!(
+                shell.units(&config),
+                Err(crate::Error::InvalidArgument { .. })
+            ),
+            "nothing to renew"
+        );
         let evil = RunnerConfig::parse(CONFIG.replace("k8s.key", "k8s\\n.key")).unwrap();
-        assert!(plan(RunnerSelector::Index(0), ca).units(&evil).is_err());
+        assert!(matches!(
+            plan(RunnerSelector::Index(0), ca).units(&evil),
+            Err(crate::Error::InvalidArgument { .. })
+        ));
     }
 }

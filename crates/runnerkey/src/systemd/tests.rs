@@ -14,11 +14,20 @@ fn names_and_words_are_escaped_as_systemd_wants() {
 #[test]
 fn relative_programs_and_control_characters_are_refused() {
     let units = RenewUnits::new("r", vec!["runnerkey".into()], vec![], vec![]);
-    assert!(units.service().is_err());
+    assert!(matches!(
+        units.service(),
+        Err(crate::Error::InvalidArgument { .. })
+    ));
     let units = RenewUnits::new("r", vec!["/bin/true".into()], vec!["status".into()], vec![]);
-    assert!(units.runner_dropin().is_err());
+    assert!(matches!(
+        units.runner_dropin(),
+        Err(crate::Error::InvalidArgument { .. })
+    ));
     let units = RenewUnits::new("r\n[Service]", vec!["/bin/true".into()], vec![], vec![]);
-    assert!(units.timer().is_err());
+    assert!(matches!(
+        units.timer(),
+        Err(crate::Error::InvalidArgument { .. })
+    ));
     let units = RenewUnits::new(
         "r",
         vec!["/bin/true".into()],
@@ -29,7 +38,10 @@ fn relative_programs_and_control_characters_are_refused() {
         matches!(units.instance_dropin(), Err(Error::InvalidArgument(m)) if m.contains("ReadWritePaths"))
     );
     let units = RenewUnits::new("", vec!["/bin/true".into()], vec![], vec![]);
-    assert!(units.files().is_err());
+    assert!(matches!(
+        units.files(),
+        Err(crate::Error::InvalidArgument { .. })
+    ));
     assert_eq!(quote_path("/a b/%h"), "\"/a b/%%h\"");
     assert_eq!(quote_path("/a$b"), "/a$b");
     assert_eq!(
@@ -37,7 +49,10 @@ fn relative_programs_and_control_characters_are_refused() {
         ["\"/opt/bin $x/runnerkey\"", "\"$$y\""]
     );
     let units = RenewUnits::new("r", vec!["/opt/a\"b/runnerkey".into()], vec![], vec![]);
-    assert!(units.service().is_err());
+    assert!(matches!(
+        units.service(),
+        Err(crate::Error::InvalidArgument { .. })
+    ));
 }
 
 #[test]

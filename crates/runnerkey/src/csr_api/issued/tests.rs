@@ -136,7 +136,7 @@ fn denied_and_failed_are_final() {
         else {
             panic!("{kind} must end the wait");
         };
-        assert!(state.starts_with(&kind.to_lowercase()), "{state}");
+        assert_eq!(state.as_str(), kind.to_lowercase(), "{state:?}");
     }
 }
 

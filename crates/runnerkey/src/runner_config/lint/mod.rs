@@ -9,8 +9,7 @@ use time::OffsetDateTime;
 use toml_edit::{Item, Table, Value};
 
 use super::keys::{KeyKind, KeyTable};
-use super::{LineIndex, RunnerConfig, RunnerInfo, RunnerSelector};
-use crate::api_client::Endpoint;
+use super::{KubernetesSettings, LineIndex, RunnerConfig, RunnerInfo, RunnerSelector};
 use crate::code::Code;
 use crate::error::Result;
 use crate::next_step::{NextStep, RbacFor};
@@ -49,19 +48,31 @@ pub struct LintOptions {
     pub now: Option<OffsetDateTime>,
 }
 
-struct Linter {
+/// The checks of a runner that read its files, judge its certificate and
+/// parse its host as the HTTP client would: the doctor's
+/// (`crate::doctor::files`), handed to [`RunnerConfig::lint_with`] so that
+/// the config's own rules depend neither on PKI verification nor on the
+/// HTTP client.
+pub(crate) trait RunnerChecks {
+    /// Findings about `host` (the runner's `[runners.kubernetes] host`).
+    fn host(&self, linter: &mut Linter, runner: &str, host: &str, at: Option<usize>);
+    /// Findings about the runner's files and bearer token.
+    fn files(&self, linter: &mut Linter, runner: &str, k: &KubernetesSettings, now: OffsetDateTime);
+}
+
+pub(crate) struct Linter {
     lines: LineIndex,
     /// Where the document being walked starts in the whole text.
     offset: usize,
     /// The uid of config.toml's owner: the runner's user.
-    owner: Option<u32>,
+    pub(crate) owner: Option<u32>,
     keys: &'static KeyTable,
     findings: Vec<Finding>,
 }
 
 impl Linter {
     #[allow(clippy::too_many_arguments)]
-    fn add(
+    pub(crate) fn add(
         &mut self,
         code: Code,
         severity: Severity,
@@ -84,7 +95,7 @@ impl Linter {
     }
 
     /// Attaches `step` to the finding just added.
-    fn then(&mut self, step: NextStep) {
+    pub(crate) fn then(&mut self, step: NextStep) {
         if let Some(f) = self.findings.last_mut() {
             f.next = Some(step);
         }
@@ -212,7 +223,13 @@ impl Linter {
         }
     }
 
-    fn runner_findings(&mut self, r: &RunnerInfo, table: &Table, now: OffsetDateTime) {
+    fn runner_findings(
+        &mut self,
+        r: &RunnerInfo,
+        table: &Table,
+        now: OffsetDateTime,
+        checks: &dyn RunnerChecks,
+    ) {
         let label = r.name.clone().unwrap_or_else(|| format!("#{}", r.index));
         let label = label.as_str();
         let at = table.span().map(|s| s.start);
@@ -274,21 +291,7 @@ impl Linter {
                 format!("set {missing} too"));
         }
         if let Some(host) = k.host.as_deref().filter(|h| !h.is_empty()) {
-            match Endpoint::parse(host) {
-                Err(e) => self.add(Code::BadHost, Severity::Error, Some(label), Some("runners.kubernetes.host".into()), at,
-                    e.chain(), "set host to https://HOST:PORT".into()),
-                Ok(e) if !e.https => self.add(Code::InsecureHost, Severity::Error, Some(label), Some("runners.kubernetes.host".into()), at,
-                    format!("host {host:?} is plain http: credentials and job secrets travel in clear, and client certificates are never sent"),
-                    "use the API server's https:// URL".into()),
-                Ok(e) if e.scheme_missing => self.add(Code::HostWithoutScheme, Severity::Warning, Some(label), Some("runners.kubernetes.host".into()), at,
-                    if host.contains(':') {
-                        format!("host {host:?} has no scheme: client-go assumes https only because TLS files are set")
-                    } else {
-                        format!("host {host:?} has no scheme and no port: client-go then uses https on port 443, not kube-apiserver's usual 6443")
-                    },
-                    format!("write it in full: https://{}:{}", e.host, if host.contains(':') { e.port } else { 6443 })),
-                Ok(_) => {}
-            }
+            checks.host(self, label, host, at);
         }
         if set(&k.host) && !set(&k.ca_file) {
             self.add(Code::HostWithoutCaFile, Severity::Warning, Some(label), Some("runners.kubernetes.ca_file".into()), at,
@@ -318,15 +321,19 @@ impl Linter {
                 namespace: None,
             });
         }
-        self.file_findings(label, k, now);
-        self.token_findings(label, k, now);
+        checks.files(self, label, k, now);
     }
 }
 
 impl RunnerConfig {
-    /// Lints the config (see the module docs); findings in file order per
-    /// kind, errors first.
-    pub fn lint(&self, options: &LintOptions) -> Result<Vec<Finding>> {
+    /// Lints the config with `checks` for the runners' files (see
+    /// [`RunnerConfig::lint`], which passes the doctor's); findings in file
+    /// order per kind, errors first.
+    pub(crate) fn lint_with(
+        &self,
+        options: &LintOptions,
+        checks: &dyn RunnerChecks,
+    ) -> Result<Vec<Finding>> {
         let keys = KeyTable::get();
         let now = options.now.unwrap_or_else(OffsetDateTime::now_utc);
         let only = options
@@ -370,7 +377,7 @@ impl RunnerConfig {
                 };
                 let label = r.name.clone().unwrap_or_else(|| format!("#{}", r.index));
                 l.walk_table(table, "runners", Some(&label));
-                l.runner_findings(r, table, now);
+                l.runner_findings(r, table, now, checks);
             }
         })?;
         let mut findings = l.findings;
@@ -379,7 +386,5 @@ impl RunnerConfig {
     }
 }
 
-mod files;
-pub(crate) use files::client_finding;
 #[cfg(test)]
 mod tests;

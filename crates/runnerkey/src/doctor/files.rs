@@ -1,31 +1,73 @@
-//! The runner's files: readable, absolute, the certificate judged as the
-//! API server would (and its risks), the key's mode and owner, CA keys
-//! and writable directories around them.
+//! The checks of `runner-config lint` that go beyond the config's own
+//! rules: the runner's files (readable, absolute, the certificate judged as
+//! the API server would and its risks, the key's mode and owner, CA keys and
+//! writable directories around them), its bearer token's claims and its
+//! host as the HTTP client parses it. They sit beside doctor, which runs
+//! them too, so that `runner_config` depends neither on PKI verification
+//! nor on the HTTP client.
 
 use std::path::Path;
 
 use time::OffsetDateTime;
 
-use super::{Linter, Severity};
+use crate::api_client::Endpoint;
 use crate::cert::Certificate;
 use crate::code::Code;
 use crate::error::Result;
 use crate::key::PrivateKey;
 use crate::next_step::NextStep;
-use crate::runner_config::KubernetesSettings;
 use crate::runner_config::host_audit::{self, HostRisk};
+use crate::runner_config::lint::{Finding, LintOptions, Linter, RunnerChecks, Severity};
+use crate::runner_config::{KubernetesSettings, RunnerConfig};
 use crate::verify::{key_file_problems, verify_client_chain};
+
+impl RunnerConfig {
+    /// Lints the config (see [`crate::runner_config::lint`]); findings in
+    /// file order per kind, errors first.
+    pub fn lint(&self, options: &LintOptions) -> Result<Vec<Finding>> {
+        self.lint_with(options, &FileChecks)
+    }
+}
+
+/// The checks of a runner's host, files and token.
+struct FileChecks;
+
+impl RunnerChecks for FileChecks {
+    fn host(&self, linter: &mut Linter, runner: &str, host: &str, at: Option<usize>) {
+        match Endpoint::parse(host) {
+            Err(e) => linter.add(Code::BadHost, Severity::Error, Some(runner), Some("runners.kubernetes.host".into()), at,
+                e.chain(), "set host to https://HOST:PORT".into()),
+            Ok(e) if !e.https => linter.add(Code::InsecureHost, Severity::Error, Some(runner), Some("runners.kubernetes.host".into()), at,
+                format!("host {host:?} is plain http: credentials and job secrets travel in clear, and client certificates are never sent"),
+                "use the API server's https:// URL".into()),
+            Ok(e) if e.scheme_missing => linter.add(Code::HostWithoutScheme, Severity::Warning, Some(runner), Some("runners.kubernetes.host".into()), at,
+                if host.contains(':') {
+                    format!("host {host:?} has no scheme: client-go assumes https only because TLS files are set")
+                } else {
+                    format!("host {host:?} has no scheme and no port: client-go then uses https on port 443, not kube-apiserver's usual 6443")
+                },
+                format!("write it in full: https://{}:{}", e.host, if host.contains(':') { e.port } else { 6443 })),
+            Ok(_) => {}
+        }
+    }
+
+    fn files(
+        &self,
+        linter: &mut Linter,
+        runner: &str,
+        k: &KubernetesSettings,
+        now: OffsetDateTime,
+    ) {
+        linter.file_findings(runner, k, now);
+        linter.token_findings(runner, k, now);
+    }
+}
 
 impl Linter {
     /// A bearer token whose own claims say it has ended (or has not begun):
     /// the API server refuses it, so doctor says so offline too — as
     /// `status` does, from the same claims.
-    pub(super) fn token_findings(
-        &mut self,
-        runner: &str,
-        k: &KubernetesSettings,
-        now: OffsetDateTime,
-    ) {
+    fn token_findings(&mut self, runner: &str, k: &KubernetesSettings, now: OffsetDateTime) {
         let Some(token) = k.bearer_token.as_deref().filter(|t| !t.is_empty()) else {
             return;
         };
@@ -53,12 +95,7 @@ impl Linter {
         }
     }
 
-    pub(super) fn file_findings(
-        &mut self,
-        runner: &str,
-        k: &KubernetesSettings,
-        now: OffsetDateTime,
-    ) {
+    fn file_findings(&mut self, runner: &str, k: &KubernetesSettings, now: OffsetDateTime) {
         let fields = [
             ("cert_file", &k.cert_file),
             ("key_file", &k.key_file),
