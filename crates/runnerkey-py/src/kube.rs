@@ -430,7 +430,8 @@ pub fn request_token(
         .py()?;
     let mut out = serde_json::to_value(&issued)
         .map_err(|e| crate::errors::to_py(runnerkey::Error::InvalidArgument(e.to_string())))?;
-    out["token"] = serde_json::Value::String(issued.token.clone());
+    // The one place Python is given a token: explicitly, under "token".
+    out["token"] = serde_json::Value::String(issued.token.expose_secret().to_string());
     to_python(py, &out)
 }
 

@@ -278,7 +278,8 @@ impl CertificateAuthority {
             KeyType::Ed25519 => &rcgen::PKCS_ED25519,
             _ => &rcgen::PKCS_ECDSA_P256_SHA256,
         };
-        let der = rustls_pki_types::PrivatePkcs8KeyDer::from(key.to_der().to_vec());
+        let pkcs8 = key.to_der();
+        let der = rustls_pki_types::PrivatePkcs8KeyDer::from(&pkcs8[..]);
         let rcgen_err = |e: rcgen::Error| Error::Crypto(format!("rcgen: {e}"));
         let pair =
             rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&der, sign_alg).map_err(rcgen_err)?;

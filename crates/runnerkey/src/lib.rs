@@ -120,6 +120,7 @@ mod renew;
 mod renewal;
 mod renewal_record;
 pub mod runner_config;
+pub mod secret;
 pub mod setup;
 mod severity;
 mod signer;
@@ -171,6 +172,7 @@ pub use public_key::{KeyType, PublicKey};
 pub use renew::{OnlineCheck, RenewParams, RenewReport, Signer};
 pub use renewal::RenewalPolicy;
 pub use renewal_record::RenewalRecord;
+pub use secret::Secret;
 pub use severity::Severity;
 pub use status::{
     Credential, PreStart, Recovery, RunnerStatus, StatusParams, StatusReport, TEXTFILE_NAME,

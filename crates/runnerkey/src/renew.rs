@@ -25,6 +25,7 @@ use crate::lifetime::{Lifetime, rfc3339};
 use crate::public_key::KeyType;
 use crate::renewal::RenewalPolicy;
 use crate::runner_config::{RunnerConfig, RunnerSelector};
+use crate::secret::Secret;
 use crate::status::Credential;
 pub use crate::whoami::OnlineCheck;
 use crate::whoami::check_online;
@@ -206,7 +207,11 @@ impl RenewParams {
         let label = runner.name.clone().unwrap_or_else(|| format!("#{index}"));
         let k = runner.kubernetes.unwrap_or_default();
         if k.cert_file.as_deref().is_none_or(str::is_empty)
-            && let Some(token) = k.bearer_token.as_deref().filter(|t| !t.is_empty())
+            && let Some(token) = k
+                .bearer_token
+                .as_ref()
+                .map(Secret::expose_secret)
+                .filter(|t| !t.is_empty())
         {
             return token::renew(self, &config, label, token, signer, now);
         }

@@ -17,6 +17,7 @@ use crate::csr_api::{api, client, refused};
 use crate::error::{Error, Result};
 use crate::kube_context::KubeContext;
 use crate::lifetime::rfc3339;
+use crate::secret::Secret;
 
 /// A SelfSubjectReview with `token` at `server` (trusting `cas`; not
 /// checking the server with `insecure`): whether the server takes it for
@@ -33,7 +34,7 @@ fn review_token(
     let client = crate::api_client::ApiClient::with_options(
         endpoint,
         cas,
-        crate::api_client::Credentials::BearerToken(token.to_string()),
+        crate::api_client::Credentials::BearerToken(Secret::new(token)),
         timeout,
         timeout,
         insecure,
@@ -102,12 +103,12 @@ impl TokenRequestParams {
 }
 
 /// A token the API server issued.
-#[derive(Clone, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 #[non_exhaustive]
 pub struct IssuedToken {
-    /// The token (secret: never serialized or printed).
+    /// The token (never serialized or printed).
     #[serde(skip)]
-    pub token: String,
+    pub token: Secret,
     /// The user it authenticates as (`system:serviceaccount:NS:NAME`).
     pub user: String,
     /// When it ends (RFC 3339).
@@ -132,15 +133,6 @@ impl IssuedToken {
                 self.lifetime_seconds, self.asked_seconds
             )
         })
-    }
-}
-
-impl std::fmt::Debug for IssuedToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IssuedToken")
-            .field("user", &self.user)
-            .field("expires_at", &self.expires_at)
-            .finish_non_exhaustive()
     }
 }
 
@@ -303,7 +295,7 @@ impl TokenRequestParams {
             Err(e) => return Err(bad(e.chain())),
         }
         Ok(IssuedToken {
-            token,
+            token: token.into(),
             user,
             expires_at: rfc3339(expires),
             lifetime_seconds: lifetime,
@@ -312,5 +304,30 @@ impl TokenRequestParams {
             created_service_account: created,
             asked_seconds: seconds,
         })
+    }
+}
+
+#[cfg(test)]
+mod secret_tests {
+    use super::*;
+
+    #[test]
+    fn issued_token_debug_and_json_hold_no_token() {
+        let issued = IssuedToken {
+            token: Secret::new("eyJSECRETISSUED"),
+            user: "system:serviceaccount:ns:sa".into(),
+            expires_at: "2030-01-01T00:00:00Z".into(),
+            lifetime_seconds: 86_400,
+            clamped: false,
+            created_service_account: false,
+            asked_seconds: 86_400,
+        };
+        for shown in [
+            format!("{issued:?}"),
+            serde_json::to_string(&issued).unwrap(),
+        ] {
+            assert!(!shown.contains("SECRET"), "{shown}");
+        }
+        assert_eq!(issued.token.expose_secret(), "eyJSECRETISSUED");
     }
 }

@@ -30,6 +30,7 @@ use crate::lifetime::rfc3339;
 use crate::next_step::NextStep;
 use crate::runner_config::lint::{Finding, LintOptions, Severity};
 use crate::runner_config::{KubernetesSettings, RunnerConfig, RunnerInfo, RunnerSelector};
+use crate::secret::Secret;
 
 /// What to check.
 #[derive(Clone, Debug)]
@@ -122,7 +123,7 @@ struct Subject {
     key: Option<PrivateKey>,
     /// Why the named key (or certificate) cannot be used, when it cannot.
     key_problem: Option<String>,
-    token: Option<String>,
+    token: Option<Secret>,
     job_namespace: String,
     job_service_account: String,
     jobs: bool,
@@ -163,7 +164,7 @@ fn diagnose_runner(
         ca_source: k.ca_file.clone().unwrap_or_default(),
         key,
         key_problem,
-        token: nonempty(&k.bearer_token).map(str::to_string),
+        token: k.bearer_token.clone().filter(|t| !t.is_empty()),
         job_namespace: nonempty(&k.namespace).unwrap_or("default").to_string(),
         job_service_account: nonempty(&k.service_account)
             .unwrap_or("default")

@@ -146,7 +146,10 @@ pub(super) fn renew(
     edited
         .set_kubernetes(
             &params.runner,
-            &[Change::set(KubeKey::BearerToken, issued.token)],
+            &[Change::set(
+                KubeKey::BearerToken,
+                issued.token.expose_secret(),
+            )],
         )
         .map_err(|e| e.in_file(&params.config))?;
     let saved = edited.save(&SaveOptions::default())?;

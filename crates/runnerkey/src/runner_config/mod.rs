@@ -8,6 +8,7 @@
 
 mod edit;
 mod edit_problem;
+mod exposed;
 pub use edit_problem::EditProblem;
 mod host_audit;
 pub mod keys;
@@ -26,6 +27,7 @@ use toml_edit::{Document, Item, Table};
 use layout::{Layout, Piece};
 
 use crate::error::{Error, Result};
+use crate::secret::Secret;
 
 pub use save::{ConfigLock, Edited, PreparedSave, SaveOptions, Saved};
 
@@ -162,8 +164,8 @@ pub struct KubernetesSettings {
     pub namespace: Option<String>,
     /// `service_account`.
     pub service_account: Option<String>,
-    /// `bearer_token` (secret).
-    pub bearer_token: Option<String>,
+    /// `bearer_token`.
+    pub bearer_token: Option<Secret>,
 }
 
 impl KubernetesSettings {
@@ -176,7 +178,7 @@ impl KubernetesSettings {
             KubeKey::CaFile => self.ca_file.as_deref(),
             KubeKey::Namespace => self.namespace.as_deref(),
             KubeKey::ServiceAccount => self.service_account.as_deref(),
-            KubeKey::BearerToken => self.bearer_token.as_deref(),
+            KubeKey::BearerToken => self.bearer_token.as_ref().map(Secret::expose_secret),
         }
     }
 }
@@ -192,8 +194,8 @@ pub struct RunnerInfo {
     pub url: Option<String>,
     /// `executor`.
     pub executor: Option<String>,
-    /// `token` (secret).
-    pub token: Option<String>,
+    /// `token`.
+    pub token: Option<Secret>,
     /// The kubernetes settings, when a `kubernetes` table is present.
     pub kubernetes: Option<KubernetesSettings>,
 }
@@ -296,7 +298,7 @@ pub(crate) fn runner_info(index: usize, t: &Table) -> RunnerInfo {
         name: str_of(t, "name"),
         url: str_of(t, "url"),
         executor: str_of(t, "executor"),
-        token: str_of(t, "token"),
+        token: str_of(t, "token").map(Secret::from),
         kubernetes: kubernetes_of(t),
     }
 }
@@ -492,6 +494,6 @@ fn kubernetes_of(runner: &Table) -> Option<KubernetesSettings> {
         ca_file: get("ca_file"),
         namespace: get("namespace"),
         service_account: get("service_account"),
-        bearer_token: get("bearer_token"),
+        bearer_token: get("bearer_token").map(Secret::from),
     })
 }

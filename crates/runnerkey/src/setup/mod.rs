@@ -308,7 +308,7 @@ fn run(params: &SetupParams, source: Source<'_>) -> Result<SetupReport> {
     check_executor(&config, params)?;
     let runner_name = crate::pin::runner_name(&config, &params.runner)?;
     let changes = match &source {
-        Source::Token(t) => token::config_changes(params, &paths, &t.token),
+        Source::Token(t) => token::config_changes(params, &paths, t.token.expose_secret()),
         _ => config_changes(params, &paths),
     };
     config

@@ -15,12 +15,13 @@ use crate::lifetime::rfc3339;
 use crate::rbac::RbacSubject;
 use crate::renewal::RenewalPolicy;
 use crate::runner_config::{Change, KubeKey, RunnerConfig};
+use crate::secret::Secret;
 use crate::token_request::TokenRequestParams;
 
 /// The token setup writes, and what to say about it.
 pub(super) struct TokenSource {
     pub ca: Certificate,
-    pub token: String,
+    pub token: Secret,
     pub summary: String,
     pub note: String,
     pub warnings: Vec<String>,
@@ -91,7 +92,7 @@ impl SetupParams {
         let now = OffsetDateTime::now_utc();
         let kept = current.filter(|t| {
             !self.force
-                && TokenClaims::read(t).is_some_and(|c| {
+                && TokenClaims::read(t.expose_secret()).is_some_and(|c| {
                     c.subject.as_deref() == Some(user.as_str())
                         && RenewalPolicy::default()
                             .token_due_at(&c)
@@ -106,7 +107,7 @@ impl SetupParams {
         }
         let (token, summary, note) = match kept {
             Some(token) => {
-                let end = TokenClaims::read(&token)
+                let end = TokenClaims::read(token.expose_secret())
                     .and_then(|c| c.expires_at)
                     .map(rfc3339)
                     .unwrap_or_default();
@@ -118,7 +119,7 @@ impl SetupParams {
                 )
             }
             None if self.dry_run => (
-                String::from("<a new token>"),
+                Secret::new("<a new token>"),
                 user.clone(),
                 "would be requested from the cluster (TokenRequest); a dry run sends nothing"
                     .into(),

@@ -161,7 +161,11 @@ impl StatusParams {
             last_renewal: None,
             times: None,
         };
-        s.credential = match (set(&k.host), &s.cert_file, set(&k.bearer_token)) {
+        s.credential = match (
+            set(&k.host),
+            &s.cert_file,
+            k.bearer_token.as_ref().filter(|t| !t.is_empty()),
+        ) {
             (None, _, _) => Credential::InCluster,
             (_, Some(_), _) => Credential::ClientCertificate,
             (_, None, Some(_)) => Credential::BearerToken,
@@ -169,9 +173,9 @@ impl StatusParams {
         };
         let Some(cert_file) = s.cert_file.clone() else {
             if s.credential == Credential::BearerToken
-                && let Some(token) = set(&k.bearer_token)
+                && let Some(token) = k.bearer_token.as_ref().filter(|t| !t.is_empty())
             {
-                self.token(&mut s, &token, now);
+                self.token(&mut s, token.expose_secret(), now);
             }
             return s;
         };

@@ -14,6 +14,7 @@ use crate::key::PrivateKey;
 use crate::next_step::NextStep;
 use crate::runner_config::KubernetesSettings;
 use crate::runner_config::host_audit::{self, HostRisk};
+use crate::secret::Secret;
 use crate::verify::{key_file_problems, verify_client_chain};
 
 impl Linter {
@@ -26,7 +27,12 @@ impl Linter {
         k: &KubernetesSettings,
         now: OffsetDateTime,
     ) {
-        let Some(token) = k.bearer_token.as_deref().filter(|t| !t.is_empty()) else {
+        let Some(token) = k
+            .bearer_token
+            .as_ref()
+            .map(Secret::expose_secret)
+            .filter(|t| !t.is_empty())
+        else {
             return;
         };
         if k.cert_file.as_deref().is_some_and(|c| !c.is_empty()) {
