@@ -125,7 +125,7 @@ pub fn k8s_csr_import(a: &K8sCsrImportArgs) -> Result<Outcome> {
         out!(
             "wrote {}: {} issued by {}, valid until {}",
             a.out.display(),
-            cert.identity(),
+            cert.subject_reading(),
             cert.issuer(),
             runnerkey::lifetime::rfc3339(cert.not_after())
         );

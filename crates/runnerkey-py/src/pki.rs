@@ -140,13 +140,13 @@ impl CertificateRequest {
     /// Requested user (CN).
     #[getter]
     fn user(&self) -> String {
-        self.0.identity().user
+        self.0.subject_reading().user
     }
 
     /// Requested groups (every O).
     #[getter]
     fn groups(&self) -> Vec<String> {
-        self.0.identity().groups
+        self.0.subject_reading().groups
     }
 
     /// Subject.
@@ -188,13 +188,13 @@ impl Certificate {
     /// Kubernetes user (CN).
     #[getter]
     fn user(&self) -> String {
-        self.0.identity().user
+        self.0.subject_reading().user
     }
 
     /// Kubernetes groups (every O).
     #[getter]
     fn groups(&self) -> Vec<String> {
-        self.0.identity().groups
+        self.0.subject_reading().groups
     }
 
     /// Subject.

@@ -284,10 +284,10 @@ impl CertificateAuthority {
         let pair =
             rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&der, sign_alg).map_err(rcgen_err)?;
         let mut cert =
-            rcgen::CertificateParams::new(vec![identity.user.clone()]).map_err(rcgen_err)?;
+            rcgen::CertificateParams::new(vec![identity.user().to_string()]).map_err(rcgen_err)?;
         cert.distinguished_name = rcgen::DistinguishedName::new();
         cert.distinguished_name
-            .push(DnType::CommonName, identity.user.as_str());
+            .push(DnType::CommonName, identity.user());
         cert.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         cert.key_usages = vec![
             KeyUsagePurpose::DigitalSignature,

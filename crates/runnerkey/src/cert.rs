@@ -129,9 +129,17 @@ impl Certificate {
     }
 
     /// The Kubernetes user and groups, as the API server reads them: the
-    /// last CN and every O.
-    pub fn identity(&self) -> Identity {
+    /// last CN and every O; an error when they are no valid [`Identity`]
+    /// (no CN, a deceptive or empty name: see [`Certificate::subject_reading`]
+    /// for what it holds then).
+    pub fn identity(&self) -> Result<Identity> {
         Identity::from_name(self.x509().tbs_certificate().subject())
+    }
+
+    /// Whether the certificate is for `identity` to Kubernetes (the same
+    /// user and set of groups); never for a subject that is no valid identity.
+    pub fn is_for(&self, identity: &Identity) -> bool {
+        self.identity().is_ok_and(|i| i.same_as(identity))
     }
 
     /// The subject as Go reads it, with every CN and anything that makes it

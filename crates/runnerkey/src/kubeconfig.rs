@@ -331,7 +331,10 @@ impl Kubeconfig {
             }
             .in_file(&params.key_file));
         }
-        let user_name = params.user.clone().unwrap_or_else(|| cert.identity().user);
+        let user_name = params
+            .user
+            .clone()
+            .unwrap_or_else(|| cert.subject_reading().user);
         crate::identity::check_name("kubeconfig user name", &user_name)?;
         let cluster_name = params
             .cluster

@@ -18,7 +18,7 @@
 //! let ca = CertificateAuthority::generate(&params)?;
 //! let who = Identity::new("gitlab-admin", ["gitlab-runners"])?;
 //! let (key, issued) = ca.issue(&who, KeyAlgorithm::EcdsaP256, &IssueParams::default())?;
-//! assert_eq!(issued.certificate.identity(), who);
+//! assert_eq!(issued.certificate.identity()?, who);
 //! assert!(key.matches(&issued.certificate.public_key()));
 //! # Ok::<(), runnerkey::Error>(())
 //! ```
@@ -35,7 +35,7 @@
 //! let ca = CertificateAuthority::load(&pki.join("ca.crt"), &pki.join("ca.key"), None)?;
 //! let who = Identity::new("gitlab-admin", ["gitlab-runners"])?;
 //! let (key, issued) = ca.issue(&who, KeyAlgorithm::EcdsaP256, &IssueParams::default())?;
-//! let files = ClientFiles::in_dir(&tmp.path().join("ssl"), &who.user)?;
+//! let files = ClientFiles::in_dir(&tmp.path().join("ssl"), who.user())?;
 //! files.write(&key, &issued.certificate, ca.certificate(), false)?; // key 0600, all or nothing
 //! # Ok::<(), runnerkey::Error>(())
 //! ```

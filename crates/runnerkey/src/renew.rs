@@ -421,7 +421,7 @@ impl RenewParams {
                     host,
                     &trusted,
                     Credentials::ClientCertificate(whole.clone(), Box::new(copy)),
-                    &identity.user,
+                    identity.user(),
                     self.timeout,
                 ),
                 Err(e) => OnlineCheck::Refused { reason: e.chain() },

@@ -581,9 +581,9 @@ fn adopt(client: &ApiClient, server: &str, name: &str, uid: &str, key: &PrivateK
 /// The issued certificate must be a client certificate for exactly the
 /// identity asked for, accepted by the cluster CA.
 fn check_issued(cert: &Certificate, expected: &Identity, cas: &[Certificate]) -> Result<()> {
-    if !cert.identity().same_as(expected) {
+    if !cert.is_for(expected) {
         return Err(CsrApiProblem::WrongIdentity {
-            issued: cert.identity().to_string(),
+            issued: cert.subject_reading().to_string(),
             expected: expected.to_string(),
         }
         .into());

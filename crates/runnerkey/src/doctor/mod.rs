@@ -184,7 +184,7 @@ fn diagnose_subject(
     let presents = match (&s.host, s.cert_named, &cert, &s.token) {
         (None, _, _, _) => Presented::InCluster,
         (_, true, Some(c), _) => {
-            let id = c.identity();
+            let id = c.subject_reading();
             Presented::ClientCertificate {
                 user: id.user,
                 groups: id.groups,

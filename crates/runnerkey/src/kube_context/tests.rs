@@ -66,7 +66,7 @@ fn relative_paths_are_read_beside_the_kubeconfig() {
     assert_eq!(ctx.cas, vec![ca.certificate().clone()]);
     match &ctx.credentials {
         ContextCredentials::ClientCertificate { chain, key, .. } => {
-            assert_eq!(chain[0].identity().user, "runner");
+            assert_eq!(chain[0].identity().unwrap().user(), "runner");
             assert!(key.matches(&chain[0].public_key()));
         }
         other => panic!("{other:?}"),

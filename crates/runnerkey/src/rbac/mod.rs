@@ -211,11 +211,11 @@ impl RbacSubject {
 
     fn subjects(&self) -> Vec<Subject> {
         match self {
-            RbacSubject::User(id) => std::iter::once(("User", &id.user))
-                .chain(id.groups.iter().map(|g| ("Group", g)))
+            RbacSubject::User(id) => std::iter::once(("User", id.user()))
+                .chain(id.groups().iter().map(|g| ("Group", g.as_str())))
                 .map(|(kind, name)| Subject {
                     kind,
-                    name: name.clone(),
+                    name: name.to_string(),
                     namespace: None,
                     api_group: Some(RBAC_GROUP),
                 })
@@ -237,7 +237,7 @@ impl RbacSubject {
 
     fn slug(&self) -> String {
         match self {
-            RbacSubject::User(id) => sanitize(&id.user),
+            RbacSubject::User(id) => sanitize(id.user()),
             // Always hashed: a user's exact name can never match it.
             RbacSubject::Group(name) => {
                 let slug = sanitize(name);

@@ -59,7 +59,7 @@ pub(super) fn rbac_yaml(
     renews_through_api: bool,
 ) -> Result<String> {
     let who = match &runner {
-        RbacSubject::User(id) => id.user.clone(),
+        RbacSubject::User(id) => id.user().to_string(),
         RbacSubject::ServiceAccount { namespace, name } => {
             format!("system:serviceaccount:{namespace}:{name}")
         }

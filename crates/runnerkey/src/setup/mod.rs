@@ -370,7 +370,7 @@ fn run(params: &SetupParams, source: Source<'_>) -> Result<SetupReport> {
     if !matches!(source, Source::Token(_)) {
         let kubeconfig = Kubeconfig::referencing(
             &params.server,
-            &params.identity.user,
+            params.identity.user(),
             "kubernetes",
             &paths.installed.ca_file,
             &paths.installed.cert_file,
@@ -391,10 +391,10 @@ fn run(params: &SetupParams, source: Source<'_>) -> Result<SetupReport> {
             Source::Token(_) => crate::pin::PinnedWay::BearerToken,
             _ => crate::pin::PinnedWay::ClientCertificate,
         },
-        user: (!matches!(source, Source::Token(_))).then(|| params.identity.user.clone()),
+        user: (!matches!(source, Source::Token(_))).then(|| params.identity.user().to_string()),
         groups: match &source {
             Source::Token(_) => Vec::new(),
-            _ => params.identity.groups.clone(),
+            _ => params.identity.groups().to_vec(),
         },
         ca_sha256: Some(ca_cert.sha256_fingerprint()),
         service_account: match &source {

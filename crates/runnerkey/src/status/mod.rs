@@ -219,7 +219,7 @@ impl StatusParams {
                 }
             }
         }
-        let id = cert.identity();
+        let id = cert.subject_reading();
         s.user = Some(id.user);
         s.groups = id.groups;
         let due = self.policy.due_at(&cert);

@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 
 use crate::cert::Certificate;
 use crate::code::Code;
-use crate::identity::{Identity, PRIVILEGED_GROUPS, SYSTEM_MASTERS};
+use crate::identity::{PRIVILEGED_GROUPS, SYSTEM_MASTERS, SubjectReading};
 use crate::key::PrivateKey;
 use crate::lifetime::rfc3339;
 use crate::severity::Severity;
@@ -43,8 +43,9 @@ pub struct VerifyReport {
     pub ok: bool,
     /// The certificate's subject.
     pub subject: String,
-    /// The Kubernetes identity the API server reads from it (last CN, every O).
-    pub identity: Identity,
+    /// The Kubernetes identity the API server reads from it (last CN, every
+    /// O), and what makes it ambiguous.
+    pub identity: SubjectReading,
     /// Every CN in the subject, in order; the last is the user.
     pub common_names: Vec<String>,
     /// The X.509 version (1 or 3).
@@ -305,7 +306,7 @@ pub fn verify_client_chain(
     VerifyReport {
         ok: problems.iter().all(|p| p.severity != Severity::Error),
         subject: cert.subject(),
-        identity: cert.identity(),
+        identity: cert.subject_reading(),
         common_names: cert.subject_reading().common_names,
         version: cert.version(),
         issuer: cert.issuer(),
@@ -326,7 +327,7 @@ fn risks(cert: &Certificate) -> Vec<Problem> {
     for p in &reading.problems {
         out.push(error(Code::AmbiguousSubject, p.to_string()));
     }
-    for g in &reading.identity.groups {
+    for g in &reading.groups {
         if g == SYSTEM_MASTERS {
             out.push(error(
                 Code::SystemMasters,
