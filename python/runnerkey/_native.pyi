@@ -280,6 +280,9 @@ class _RenewReport(TypedDict):
     files: list[str]
     warnings: list[str]
     clamped: bool
+    failed: bool
+    """The run failed its purpose (the new pair refused online, or cut short by the CA's end):
+    decided by the library, as the CLI's exit code."""
 
 class _RenewUnits(TypedDict):
     """The systemd units of :func:`renew_units`: the ``runnerkey-renew@`` template service and
@@ -702,7 +705,7 @@ def approver_unit(program: _Path, kubeconfig: _Path, *, metrics_address: str = "
     """The text of ``runnerkey-approver.service`` for a control-plane host: ``program``
     ``approver run`` with ``kubeconfig`` passed as a systemd credential, confined."""
 
-def renew(*, config: _Path, runner: Union[str, int], ca: Optional[CertificateAuthority] = None, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, approve: bool = False, wait: Union[float, str] = ..., renew_at: float = ..., renew_before: Optional[str] = None, force: bool = False, dry_run: bool = False, online: bool = True, timeout: Union[float, str] = ..., expect_service_account: Optional[tuple[str, str]] = None, expect_user: Optional[str] = None, expect_groups: Sequence[str] = ...) -> _RenewReport:
+def renew(*, config: _Path, runner: Union[str, int], ca: Optional[CertificateAuthority] = None, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, approve: bool = False, wait: Union[float, str] = ..., renew_at: float = ..., renew_before: Optional[str] = None, force: bool = False, dry_run: bool = False, online: bool = True, timeout: Union[float, str] = ..., expect_service_account: Union[str, tuple[str, str], None] = None, expect_user: Optional[str] = None, expect_groups: Sequence[str] = ...) -> _RenewReport:
     """Renews the runner's client certificate when it is due (``runnerkey renew``): always a new
     key, the same user, groups and lifetime; checked offline against ``ca_file`` and, when the
     API server answers, by authenticating with it (a pair it refuses is not installed:
@@ -712,7 +715,8 @@ def renew(*, config: _Path, runner: Union[str, int], ca: Optional[CertificateAut
     A runner with a service account token (``bearer_token``) gets a new token from the
     TokenRequest API with ``kubeconfig``, written to ``bearer_token`` (backed up, locked) — only
     when the cluster the kubeconfig names takes the current token for the account it claims, and
-    that account is ``expect_service_account`` (namespace, name) when given.
+    that account is ``expect_service_account`` (``"NAMESPACE/NAME"`` or (namespace, name), checked
+    by the one rule of ``runnerkey rbac --service-account``: a DNS label, a DNS subdomain) when given.
     Every attempt is recorded for :func:`status` (``last_renewal``)."""
 
 def renew_units(*, runner: str, exec: Sequence[str], writable: Sequence[_Path], check: Sequence[str] = ..., install_root: Optional[_Path] = None) -> _RenewUnits:

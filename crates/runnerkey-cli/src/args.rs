@@ -304,7 +304,7 @@ pub struct RenewArgs {
     pub timeout: String,
     /// For a token runner: the service account NAMESPACE/NAME its token must be for (refused otherwise: config.toml may have been edited); `systemd` pins it.
     #[arg(long, value_name = "NS/NAME")]
-    pub expect_service_account: Option<String>,
+    pub expect_service_account: Option<runnerkey::ServiceAccountRef>,
     /// For a certificate runner: the user (CN) it must be for. Setup pins the identity where the runner's user cannot write; without a pin (an older setup) this pins it, and renewal as root refuses a directory others may write until it is pinned.
     #[arg(long)]
     pub expect_user: Option<String>,
@@ -425,8 +425,8 @@ pub struct RbacArgs {
     #[arg(long = "group", conflicts_with = "service_account")]
     pub groups: Vec<String>,
     /// Service account NAMESPACE/NAME (created by the manifests).
-    #[arg(long)]
-    pub service_account: Option<String>,
+    #[arg(long, value_name = "NS/NAME")]
+    pub service_account: Option<runnerkey::ServiceAccountRef>,
     /// executor (the runner), deployer (the jobs' service account), renewer (a runner renewing itself through the CSR API), approver (runnerkey approver) or cluster-admin.
     #[arg(long)]
     pub profile: String,

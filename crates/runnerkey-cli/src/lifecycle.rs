@@ -232,17 +232,7 @@ pub fn renew(a: &RenewArgs) -> Result<Outcome> {
     params.dry_run = a.dry_run;
     params.online = !a.no_online;
     params.timeout = runnerkey::lifetime::timeout_from_text("timeout", &a.timeout)?;
-    if let Some(sa) = &a.expect_service_account {
-        let (ns, name) = sa
-            .split_once('/')
-            .filter(|(n, s)| !n.is_empty() && !s.is_empty())
-            .ok_or_else(|| {
-                runnerkey::Error::InvalidArgument(format!(
-                    "--expect-service-account {sa:?}: give NAMESPACE/NAME"
-                ))
-            })?;
-        params.expect_service_account = Some((ns.to_string(), name.to_string()));
-    }
+    params.expect_service_account = a.expect_service_account.clone();
     params.expect_identity = a
         .expect_user
         .as_ref()

@@ -149,10 +149,10 @@ pub fn run(a: &SetupArgs) -> Result<Outcome> {
                 "--auth token needs --kubeconfig FILE: an identity that may create the service account's tokens".into(),
             ));
         };
-        let mut request = runnerkey::TokenRequestParams::new(
+        let mut request = runnerkey::TokenRequestParams::new(runnerkey::ServiceAccountRef::new(
             &a.namespace,
             a.service_account.clone().unwrap_or_default(),
-        );
+        )?);
         request.duration = a.token_duration.parse::<Lifetime>()?.as_duration();
         p.with_token(context, &request)?
     } else if let Some((context, approve, wait)) = a.csr_api.resolve()? {

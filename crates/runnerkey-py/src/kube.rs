@@ -11,6 +11,27 @@ use runnerkey::setup::{CertSource, SetupParams};
 use runnerkey::{Identity, Lifetime};
 
 use crate::config::Runner;
+
+/// A service account as Python gives it: `"NAMESPACE/NAME"` or a
+/// `(namespace, name)` pair, checked by the one rule of
+/// [`runnerkey::ServiceAccountRef`].
+#[derive(FromPyObject)]
+pub enum ServiceAccountArg {
+    /// `"NAMESPACE/NAME"`.
+    Text(String),
+    /// `(namespace, name)`.
+    Pair(String, String),
+}
+
+impl ServiceAccountArg {
+    /// The checked reference.
+    pub fn checked(self) -> PyResult<runnerkey::ServiceAccountRef> {
+        match self {
+            Self::Text(s) => s.parse().py(),
+            Self::Pair(namespace, name) => runnerkey::ServiceAccountRef::new(namespace, name).py(),
+        }
+    }
+}
 use crate::convert::{Data, Seconds, to_python};
 use crate::errors::IntoPy;
 use crate::pki::{Certificate, CertificateAuthority, CertificateRequest, PrivateKey};
@@ -356,12 +377,14 @@ pub fn renew(
     dry_run: bool,
     online: bool,
     timeout: Seconds,
-    expect_service_account: Option<(String, String)>,
+    expect_service_account: Option<ServiceAccountArg>,
     expect_user: Option<String>,
     expect_groups: Vec<String>,
 ) -> PyResult<Py<PyAny>> {
     let mut p = runnerkey::RenewParams::new(config, runner.into());
-    p.expect_service_account = expect_service_account;
+    p.expect_service_account = expect_service_account
+        .map(ServiceAccountArg::checked)
+        .transpose()?;
     p.expect_identity = expect_user
         .map(|u| Identity::new(u, expect_groups))
         .transpose()
@@ -421,7 +444,9 @@ pub fn request_token(
     create_service_account: bool,
     timeout: Seconds,
 ) -> PyResult<Py<PyAny>> {
-    let mut p = runnerkey::TokenRequestParams::new(namespace, service_account);
+    let mut p = runnerkey::TokenRequestParams::new(
+        runnerkey::ServiceAccountRef::new(namespace, service_account).py()?,
+    );
     p.duration = duration.parse::<Lifetime>().py()?.as_duration();
     p.create_service_account = create_service_account;
     p.timeout = timeout.duration("timeout")?;
@@ -517,7 +542,9 @@ pub fn setup(
                         .into(),
                 )));
             };
-            let mut t = runnerkey::TokenRequestParams::new(namespace, account);
+            let mut t = runnerkey::TokenRequestParams::new(
+                runnerkey::ServiceAccountRef::new(namespace, account).py()?,
+            );
             t.duration = token_duration.parse::<Lifetime>().py()?.as_duration();
             Some(t)
         }

@@ -121,6 +121,7 @@ mod renewal;
 mod renewal_record;
 pub mod runner_config;
 pub mod secret;
+mod service_account;
 pub mod setup;
 mod severity;
 mod signer;
@@ -173,6 +174,7 @@ pub use renew::{OnlineCheck, RenewParams, RenewReport, Signer};
 pub use renewal::RenewalPolicy;
 pub use renewal_record::RenewalRecord;
 pub use secret::Secret;
+pub use service_account::ServiceAccountRef;
 pub use severity::Severity;
 pub use status::{
     Credential, PreStart, Recovery, RunnerStatus, StatusParams, StatusReport, TEXTFILE_NAME,

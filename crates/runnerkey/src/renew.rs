@@ -26,6 +26,7 @@ use crate::public_key::KeyType;
 use crate::renewal::RenewalPolicy;
 use crate::runner_config::{RunnerConfig, RunnerSelector};
 use crate::secret::Secret;
+use crate::service_account::ServiceAccountRef;
 use crate::status::Credential;
 pub use crate::whoami::OnlineCheck;
 use crate::whoami::check_online;
@@ -53,7 +54,7 @@ pub struct RenewParams {
     pub now: Option<OffsetDateTime>,
     /// A token runner's service account (namespace, name): renewal refuses
     /// a token for any other (config.toml may have been edited).
-    pub expect_service_account: Option<(String, String)>,
+    pub expect_service_account: Option<ServiceAccountRef>,
     /// The client-certificate identity to renew. When setup pinned one it
     /// must be the same; when none is pinned it is pinned now (after a
     /// successful renewal), for a credential directory that someone else
@@ -80,8 +81,10 @@ impl RenewParams {
     }
 }
 
-/// What `renew` did.
+/// What `renew` did. Serialised with one more field, `failed`
+/// ([`RenewReport::failed`]), so that no caller decides it again.
 #[derive(Clone, Debug, Serialize)]
+#[serde(remote = "Self")]
 #[non_exhaustive]
 pub struct RenewReport {
     /// The runner.
@@ -484,6 +487,7 @@ fn online_words(online: &OnlineCheck) -> String {
 
 mod pending;
 mod pinned;
+mod report_json;
 mod through_api;
 mod token;
 

@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::kube_context::KubeContext;
 use crate::lifetime::rfc3339;
 use crate::secret::Secret;
+use crate::service_account::ServiceAccountRef;
 
 /// A SelfSubjectReview with `token` at `server` (trusting `cas`; not
 /// checking the server with `insecure`): whether the server takes it for
@@ -76,10 +77,8 @@ const MAX_SECONDS: u64 = 10 * 366 * 86_400;
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct TokenRequestParams {
-    /// The service account's namespace.
-    pub namespace: String,
     /// The service account.
-    pub service_account: String,
+    pub service_account: ServiceAccountRef,
     /// The lifetime asked for (at least 10 minutes; the API server may
     /// shorten it to its `--service-account-max-token-expiration`).
     pub duration: Duration,
@@ -90,11 +89,10 @@ pub struct TokenRequestParams {
 }
 
 impl TokenRequestParams {
-    /// A token for `namespace/service_account` lasting a day.
-    pub fn new(namespace: impl Into<String>, service_account: impl Into<String>) -> Self {
+    /// A token for `service_account` lasting a day.
+    pub fn new(service_account: ServiceAccountRef) -> Self {
         Self {
-            namespace: namespace.into(),
-            service_account: service_account.into(),
+            service_account,
             duration: Duration::from_secs(86_400),
             create_service_account: false,
             timeout: Duration::from_secs(30),
@@ -140,8 +138,6 @@ impl TokenRequestParams {
     /// Asks the API server `context` names for a token (creating the
     /// service account first when asked to and it is missing).
     pub fn run(&self, context: KubeContext) -> Result<IssuedToken> {
-        crate::k8s_name::check_label("namespace", &self.namespace)?;
-        crate::k8s_name::check_subdomain("service account", &self.service_account)?;
         let seconds = self.duration.as_secs();
         if seconds > MAX_SECONDS {
             return Err(Error::InvalidArgument(format!(
@@ -157,7 +153,8 @@ impl TokenRequestParams {
         let (client, server) = client(context, self.timeout, self.timeout * 3)?;
         let account = format!(
             "/api/v1/namespaces/{}/serviceaccounts/{}",
-            self.namespace, self.service_account
+            self.service_account.namespace(),
+            self.service_account.name()
         );
         let mut created = false;
         if self.create_service_account {
@@ -167,13 +164,13 @@ impl TokenRequestParams {
             if got.status == 404 {
                 // A fresh cluster: the namespace first (NamespaceLifecycle
                 // refuses objects in a namespace that does not exist).
-                let ns = format!("/api/v1/namespaces/{}", self.namespace);
+                let ns = format!("/api/v1/namespaces/{}", self.service_account.namespace());
                 let found = client
                     .request("GET", &ns, None)
                     .map_err(|e| api(e, &server))?;
                 if found.status == 404 {
                     let body = json!({"apiVersion": "v1", "kind": "Namespace",
-                                      "metadata": {"name": self.namespace}});
+                                      "metadata": {"name": self.service_account.namespace()}});
                     let made = client
                         .request("POST", "/api/v1/namespaces", Some(&body))
                         .map_err(|e| api(e, &server))?;
@@ -188,11 +185,14 @@ impl TokenRequestParams {
                     }
                 }
                 let body = json!({"apiVersion": "v1", "kind": "ServiceAccount",
-                                  "metadata": {"name": self.service_account, "namespace": self.namespace}});
+                                  "metadata": {"name": self.service_account.name(), "namespace": self.service_account.namespace()}});
                 let made = client
                     .request(
                         "POST",
-                        &format!("/api/v1/namespaces/{}/serviceaccounts", self.namespace),
+                        &format!(
+                            "/api/v1/namespaces/{}/serviceaccounts",
+                            self.service_account.namespace()
+                        ),
                         Some(&body),
                     )
                     .map_err(|e| api(e, &server))?;
@@ -229,7 +229,8 @@ impl TokenRequestParams {
             .to_string();
         let user = format!(
             "system:serviceaccount:{}:{}",
-            self.namespace, self.service_account
+            self.service_account.namespace(),
+            self.service_account.name()
         );
         let claims = TokenClaims::read(&token);
         let stated = value["status"]["expirationTimestamp"]

@@ -40,7 +40,7 @@ pub(super) fn renew(
             "runner {label:?}: its bearer_token cannot be judged: {m}"
         )));
     }
-    let (namespace, account) = claims.service_account.clone().ok_or_else(|| {
+    let account = claims.service_account.clone().ok_or_else(|| {
         Error::InvalidArgument(format!(
             "runner {label:?}: its bearer_token names no service account (sub {:?})",
             claims.subject.as_deref().unwrap_or("")
@@ -50,12 +50,12 @@ pub(super) fn renew(
     // is not renewed, whatever the cluster says of it.
     if let Some(pin) = crate::pin::load(&params.config, &label)? {
         match &pin.service_account {
-            Some((ns, name)) if *ns == namespace && *name == account => {}
-            Some((ns, name)) => {
+            Some(pinned) if *pinned == account => {}
+            Some(pinned) => {
                 return Err(Error::NotPinned {
                     runner: label,
-                    pinned: format!("the service account {ns}/{name}"),
-                    found: format!("its bearer_token is for {namespace}/{account}"),
+                    pinned: format!("the service account {pinned}"),
+                    found: format!("its bearer_token is for {account}"),
                 });
             }
             None => {
@@ -72,7 +72,7 @@ pub(super) fn renew(
     }
     let due = params.policy.token_due_at(&claims);
     let mut report = RenewReport {
-        identity: format!("system:serviceaccount:{namespace}:{account}"),
+        identity: account.user(),
         runner: label,
         credential: Credential::BearerToken,
         renewed: false,
@@ -108,12 +108,12 @@ pub(super) fn renew(
     // the kubeconfig names, not config.toml's host) takes for that account
     // names it; and the account must be the one expected, when one is.
     let subject = claims.subject.clone().unwrap_or_default();
-    if let Some((ns, name)) = &params.expect_service_account
-        && (ns != &namespace || name != &account)
+    if let Some(expected) = &params.expect_service_account
+        && *expected != account
     {
         return Err(crate::CsrApiProblem::TokenNotVouched {
             subject,
-            reason: format!("the runner's token must be for the service account {ns}/{name}"),
+            reason: format!("the runner's token must be for the service account {expected}"),
         }
         .into());
     }
@@ -129,7 +129,7 @@ pub(super) fn renew(
         _ => Duration::from_secs(86_400),
     }
     .max(Duration::from_secs(600));
-    let mut request = TokenRequestParams::new(namespace, account);
+    let mut request = TokenRequestParams::new(account);
     request.duration = lifetime;
     request.timeout = params.timeout;
     let issued = request.run(*context)?;

@@ -398,7 +398,7 @@ fn run(params: &SetupParams, source: Source<'_>) -> Result<SetupReport> {
         },
         ca_sha256: Some(ca_cert.sha256_fingerprint()),
         service_account: match &source {
-            Source::Token(t) => Some(t.service_account()),
+            Source::Token(t) => Some(t.account.clone()),
             _ => None,
         },
     };

@@ -241,10 +241,10 @@ impl StatusParams {
             }
             return;
         }
-        if let Some((ns, _)) = &claims.service_account {
+        if let Some(account) = &claims.service_account {
             s.groups = vec![
                 "system:serviceaccounts".into(),
-                format!("system:serviceaccounts:{ns}"),
+                format!("system:serviceaccounts:{}", account.namespace()),
             ];
         }
         if let (Some(end), Some(due)) = (claims.expires_at, self.policy.token_due_at(&claims)) {

@@ -205,11 +205,11 @@ impl RenewUnitPlan {
         // A token runner's account, pinned in the unit: a token later written
         // into config.toml for another account is not renewed.
         if key_dir.is_none()
-            && let Some((ns, name)) = token
+            && let Some(account) = token
                 .and_then(TokenClaims::read)
                 .and_then(|c| c.service_account)
         {
-            exec.push(format!("--expect-service-account={ns}/{name}"));
+            exec.push(format!("--expect-service-account={account}"));
         }
         // gitlab-runner's check: every runner of this config.toml, stopping
         // it only when none could work.
