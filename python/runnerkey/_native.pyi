@@ -231,11 +231,22 @@ class _RenewalRecord(TypedDict):
     failures_total: int
     last_success: Optional[str]
 
+class _ByName(TypedDict):
+    """A runner selected by its name."""
+
+    name: str
+
+class _ByIndex(TypedDict):
+    """A runner without a name, selected by its 0-based position."""
+
+    index: int
+
 class _RunnerStatus(TypedDict):
     """One runner's identity (see :func:`status`)."""
 
     runner: str
     index: int
+    selector: Union[_ByName, _ByIndex]
     credential: Literal["client-certificate", "bearer-token", "in-cluster", "none"]
     user: Optional[str]
     groups: list[str]

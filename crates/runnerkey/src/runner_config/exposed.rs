@@ -1,10 +1,34 @@
-//! The one explicit way to have a runner's secrets in data: `runner-config
-//! show --show-secrets`, Python's `list_runners(show_secrets=True)`.
+//! A runner's secrets hidden for display, and the one explicit way to have
+//! them in data: `runner-config show --show-secrets`, Python's
+//! `list_runners(show_secrets=True)`.
 
-use super::RunnerInfo;
+use super::{RunnerInfo, redact};
 use crate::secret::Secret;
 
 impl RunnerInfo {
+    /// A copy with `token` and `bearer_token` replaced by `<redacted>`, and
+    /// the userinfo of `url` hidden.
+    pub fn redacted(&self) -> Self {
+        let mut r = self.clone();
+        if let Some(url) = r.url.as_deref().and_then(redact::redact_url) {
+            r.url = Some(url);
+        }
+        if let Some(k) = &mut r.kubernetes
+            && let Some(host) = k.host.as_deref().and_then(redact::redact_url)
+        {
+            k.host = Some(host);
+        }
+        if r.token.is_some() {
+            r.token = Some(redact::REDACTED.into());
+        }
+        if let Some(k) = &mut r.kubernetes
+            && k.bearer_token.is_some()
+        {
+            k.bearer_token = Some(redact::REDACTED.into());
+        }
+        r
+    }
+
     /// The runner as JSON with `token` and `kubernetes.bearer_token`
     /// written out (a plain `serde_json::to_value` writes `"<redacted>"`
     /// for them). Ask for it only to show a user what they asked to see.

@@ -16,6 +16,7 @@ mod layout;
 pub mod lint;
 pub mod redact;
 mod save;
+mod selector;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -106,8 +107,9 @@ impl FromStr for KubeKey {
     }
 }
 
-/// Which `[[runners]]` entry.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Which `[[runners]]` entry (as data `{"name": "r"}` or `{"index": 0}`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum RunnerSelector {
     /// By `name`; an error when none or several have it.
     Name(String),
@@ -198,31 +200,6 @@ pub struct RunnerInfo {
     pub token: Option<Secret>,
     /// The kubernetes settings, when a `kubernetes` table is present.
     pub kubernetes: Option<KubernetesSettings>,
-}
-
-impl RunnerInfo {
-    /// A copy with `token` and `bearer_token` replaced by `<redacted>`, and
-    /// the userinfo of `url` hidden.
-    pub fn redacted(&self) -> Self {
-        let mut r = self.clone();
-        if let Some(url) = r.url.as_deref().and_then(redact::redact_url) {
-            r.url = Some(url);
-        }
-        if let Some(k) = &mut r.kubernetes
-            && let Some(host) = k.host.as_deref().and_then(redact::redact_url)
-        {
-            k.host = Some(host);
-        }
-        if r.token.is_some() {
-            r.token = Some(redact::REDACTED.into());
-        }
-        if let Some(k) = &mut r.kubernetes
-            && k.bearer_token.is_some()
-        {
-            k.bearer_token = Some(redact::REDACTED.into());
-        }
-        r
-    }
 }
 
 /// A loaded `config.toml` and the edits made to it in memory.

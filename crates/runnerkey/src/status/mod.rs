@@ -51,6 +51,8 @@ pub struct RunnerStatus {
     pub runner: String,
     /// Its 0-based position among `[[runners]]`.
     pub index: usize,
+    /// The selector that names it (its name, or its index without one).
+    pub selector: crate::runner_config::RunnerSelector,
     /// How it authenticates.
     pub credential: Credential,
     /// The certificate's user.
@@ -145,6 +147,7 @@ impl StatusParams {
         let set = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
         let mut s = RunnerStatus {
             runner: r.name.clone().unwrap_or_else(|| format!("#{}", r.index)),
+            selector: r.selector(),
             index: r.index,
             credential: Credential::None,
             user: None,
