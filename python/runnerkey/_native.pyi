@@ -9,6 +9,13 @@ from typing import Any, Literal, Mapping, Optional, Sequence, TypedDict, Union, 
 
 __version__: str
 
+DEFAULTS: dict[str, str]
+"""The library's defaults as text, the values every signature here (and the CLI's flags, and the
+Ansible modules) default to: ``user`` "gitlab-admin", ``out_dir`` "/etc/ssl/kubernetes",
+``namespace`` "gitlab-runner", ``job_service_account`` "gitlab-deployer", ``algorithm``
+"ecdsa-p256", ``days`` "365", ``renew_before`` "30d", ``token_duration`` "24h", ``wait`` "5m",
+``online_timeout`` "10s", ``request_timeout`` "30s"."""
+
 _Path = Union[str, "os.PathLike[str]"]
 _Data = Union[str, bytes]
 

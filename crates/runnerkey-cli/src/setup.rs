@@ -28,7 +28,9 @@ fn params(a: &SetupArgs) -> Result<SetupParams> {
         }
         Auth::Certificate => &a.service_account,
     };
-    p.service_account = jobs.clone().unwrap_or_else(|| "gitlab-deployer".into());
+    p.service_account = jobs
+        .clone()
+        .unwrap_or_else(|| runnerkey::defaults::JOB_SERVICE_ACCOUNT.into());
     p.algorithm = inputs::algorithm(&a.algorithm)?;
     p.lifetime = inputs::issue_params(&a.lifetime, a.allow_system_masters)?.lifetime;
     p.renew_before = a.renew_before.parse::<Lifetime>()?.as_duration();

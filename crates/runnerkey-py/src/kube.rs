@@ -197,7 +197,7 @@ pub fn k8s_csr_certificate(data: Data, key: &PrivateKey) -> PyResult<Certificate
 
 /// Diagnoses the kubernetes runners of a config (online: connect as the runner does); a dict.
 #[pyfunction]
-#[pyo3(signature = (config, *, runner = None, online = false, timeout = Seconds::Number(10.0)))]
+#[pyo3(signature = (config, *, runner = None, online = false, timeout = Seconds::Text(runnerkey::defaults::ONLINE_TIMEOUT.into())))]
 pub fn doctor(
     py: Python<'_>,
     config: PathBuf,
@@ -222,7 +222,7 @@ pub fn doctor(
 /// the files of KUBECONFIG (else ~/.kube/config); the current context or
 /// `context`; a dict.
 #[pyfunction]
-#[pyo3(signature = (kubeconfig = None, *, context = None, namespace = None, online = false, timeout = Seconds::Number(10.0)))]
+#[pyo3(signature = (kubeconfig = None, *, context = None, namespace = None, online = false, timeout = Seconds::Text(runnerkey::defaults::ONLINE_TIMEOUT.into())))]
 pub fn doctor_kubeconfig(
     py: Python<'_>,
     kubeconfig: Option<PathBuf>,
@@ -286,7 +286,7 @@ pub(crate) fn kube_context(
 /// `runnerkey k8s-csr submit`), approves it when asked, waits, checks and
 /// returns the certificate; the object is deleted afterwards.
 #[pyfunction]
-#[pyo3(signature = (csr, key, *, kubeconfig = None, context = None, name = None, generate_name = "runnerkey-", expiration = None, approve = false, wait = Seconds::Number(300.0)))]
+#[pyo3(signature = (csr, key, *, kubeconfig = None, context = None, name = None, generate_name = "runnerkey-", expiration = None, approve = false, wait = Seconds::Text(runnerkey::defaults::CSR_WAIT.into())))]
 #[allow(clippy::too_many_arguments)]
 pub fn k8s_csr_submit(
     py: Python<'_>,
@@ -360,7 +360,7 @@ pub fn k8s_csr_approve(
 /// Renews a runner's client certificate when it is due (see `runnerkey
 /// renew`); the report as a dict.
 #[pyfunction]
-#[pyo3(signature = (*, config, runner, ca = None, kubeconfig = None, context = None, approve = false, wait = Seconds::Number(300.0), renew_at = 2.0 / 3.0, renew_before = None, force = false, dry_run = false, online = true, timeout = Seconds::Number(10.0), expect_service_account = None, expect_user = None, expect_groups = Vec::new()))]
+#[pyo3(signature = (*, config, runner, ca = None, kubeconfig = None, context = None, approve = false, wait = Seconds::Text(runnerkey::defaults::CSR_WAIT.into()), renew_at = 2.0 / 3.0, renew_before = None, force = false, dry_run = false, online = true, timeout = Seconds::Text(runnerkey::defaults::ONLINE_TIMEOUT.into()), expect_service_account = None, expect_user = None, expect_groups = Vec::new()))]
 #[allow(clippy::too_many_arguments)]
 pub fn renew(
     py: Python<'_>,
@@ -432,7 +432,7 @@ fn ca_or_kubeconfig() -> PyErr {
 /// token`); a dict with the token itself (secret), its user, end and
 /// lifetime.
 #[pyfunction]
-#[pyo3(signature = (*, namespace, service_account, kubeconfig = None, context = None, duration = "24h", create_service_account = false, timeout = Seconds::Number(30.0)))]
+#[pyo3(signature = (*, namespace, service_account, kubeconfig = None, context = None, duration = runnerkey::defaults::TOKEN_DURATION, create_service_account = false, timeout = Seconds::Text(runnerkey::defaults::REQUEST_TIMEOUT.into())))]
 #[allow(clippy::too_many_arguments)]
 pub fn request_token(
     py: Python<'_>,
@@ -494,7 +494,7 @@ pub fn status_prometheus(
 
 /// The whole procedure (see `runnerkey setup`); returns the report as a dict.
 #[pyfunction]
-#[pyo3(signature = (*, config, runner, server, ca = None, kubeconfig = None, context = None, approve = false, wait = Seconds::Number(300.0), user = "gitlab-admin", groups = Vec::new(), out_dir = PathBuf::from("/etc/ssl/kubernetes"), install_dir = None, namespace = "gitlab-runner", service_account = "gitlab-deployer", algorithm = "ecdsa-p256", days = 365, renew_before = "30d", force = false, dry_run = false, auth = "certificate", token_service_account = None, token_duration = "24h"))]
+#[pyo3(signature = (*, config, runner, server, ca = None, kubeconfig = None, context = None, approve = false, wait = Seconds::Text(runnerkey::defaults::CSR_WAIT.into()), user = runnerkey::defaults::USER, groups = Vec::new(), out_dir = PathBuf::from(runnerkey::defaults::OUT_DIR), install_dir = None, namespace = runnerkey::defaults::NAMESPACE, service_account = runnerkey::defaults::JOB_SERVICE_ACCOUNT, algorithm = runnerkey::defaults::KEY_ALGORITHM_NAME, days = i64::from(runnerkey::defaults::CERT_DAYS), renew_before = runnerkey::defaults::RENEW_BEFORE, force = false, dry_run = false, auth = "certificate", token_service_account = None, token_duration = runnerkey::defaults::TOKEN_DURATION))]
 #[allow(clippy::too_many_arguments)]
 pub fn setup(
     py: Python<'_>,

@@ -36,7 +36,7 @@ pub struct PrivateKey(pub runnerkey::PrivateKey);
 impl PrivateKey {
     /// A new key: "ecdsa-p256" (default), "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096", "ed25519".
     #[staticmethod]
-    #[pyo3(signature = (algorithm = "ecdsa-p256"))]
+    #[pyo3(signature = (algorithm = runnerkey::defaults::KEY_ALGORITHM_NAME))]
     fn generate(py: Python<'_>, algorithm: &str) -> PyResult<Self> {
         let alg: KeyAlgorithm = algorithm.parse().py()?;
         py.detach(|| runnerkey::PrivateKey::generate(alg))
@@ -383,7 +383,7 @@ impl CertificateAuthority {
     }
 
     /// A new key and a client certificate for user/groups: (key, certificate).
-    #[pyo3(signature = (*, user, groups = Vec::new(), algorithm = "ecdsa-p256", days = None, duration = None, allow_system_masters = false))]
+    #[pyo3(signature = (*, user, groups = Vec::new(), algorithm = runnerkey::defaults::KEY_ALGORITHM_NAME, days = None, duration = None, allow_system_masters = false))]
     #[allow(clippy::too_many_arguments)]
     fn issue(
         &self,
@@ -414,7 +414,7 @@ impl CertificateAuthority {
     /// issues what is missing, wrong or due, and changes nothing otherwise. With `dry_run`, writes
     /// nothing and reports what would change. Returns the report (changed,
     /// files, issued, subject, not_after, note, warnings).
-    #[pyo3(signature = (*, cert_path, key_path, ca_path, user, groups = Vec::new(), algorithm = "ecdsa-p256", days = None, duration = None, renew_at = None, renew_before = None, force = false, dry_run = false, allow_system_masters = false))]
+    #[pyo3(signature = (*, cert_path, key_path, ca_path, user, groups = Vec::new(), algorithm = runnerkey::defaults::KEY_ALGORITHM_NAME, days = None, duration = None, renew_at = None, renew_before = None, force = false, dry_run = false, allow_system_masters = false))]
     #[allow(clippy::too_many_arguments)]
     fn ensure(
         &self,
@@ -456,7 +456,7 @@ impl CertificateAuthority {
     /// nothing. With `keep_valid`, an entry whose key and certificate are
     /// still good and not due (`renew_at`, `renew_before`) is kept. Returns the
     /// report (issued, kept, failed, results, warnings).
-    #[pyo3(signature = (entries, *, algorithm = "ecdsa-p256", days = None, duration = None, groups = Vec::new(), user_template = None, allow_system_masters = false, overwrite = false, keep_valid = false, renew_at = None, renew_before = None, threads = 0))]
+    #[pyo3(signature = (entries, *, algorithm = runnerkey::defaults::KEY_ALGORITHM_NAME, days = None, duration = None, groups = Vec::new(), user_template = None, allow_system_masters = false, overwrite = false, keep_valid = false, renew_at = None, renew_before = None, threads = 0))]
     #[allow(clippy::too_many_arguments)]
     fn issue_many(
         &self,

@@ -89,6 +89,7 @@ mod code;
 mod credential_dir;
 mod csr;
 mod csr_api;
+pub mod defaults;
 pub mod doctor;
 mod ensure;
 mod error;

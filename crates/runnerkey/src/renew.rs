@@ -73,7 +73,7 @@ impl RenewParams {
             force: false,
             dry_run: false,
             online: true,
-            timeout: Duration::from_secs(10),
+            timeout: crate::defaults::ONLINE_TIMEOUT_DURATION,
             now: None,
             expect_service_account: None,
             expect_identity: None,

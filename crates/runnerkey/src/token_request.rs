@@ -93,9 +93,9 @@ impl TokenRequestParams {
     pub fn new(service_account: ServiceAccountRef) -> Self {
         Self {
             service_account,
-            duration: Duration::from_secs(86_400),
+            duration: crate::defaults::TOKEN_DURATION_DURATION,
             create_service_account: false,
-            timeout: Duration::from_secs(30),
+            timeout: crate::defaults::REQUEST_TIMEOUT_DURATION,
         }
     }
 }

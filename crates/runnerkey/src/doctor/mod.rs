@@ -51,7 +51,7 @@ impl Default for DoctorOptions {
         Self {
             runner: None,
             online: false,
-            timeout: Duration::from_secs(10),
+            timeout: crate::defaults::ONLINE_TIMEOUT_DURATION,
             now: None,
         }
     }

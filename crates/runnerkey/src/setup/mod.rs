@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 
 use crate::CertificateAuthority;
 use crate::code::Code;
+use crate::defaults;
 
 mod certificate;
 mod edits;
@@ -81,8 +82,9 @@ pub struct SetupParams {
 }
 
 impl SetupParams {
-    /// Defaults: user gitlab-admin, /etc/ssl/kubernetes, namespace
-    /// gitlab-runner, service account gitlab-deployer, ECDSA P-256, 365 days.
+    /// Defaults ([`crate::defaults`]): user gitlab-admin,
+    /// /etc/ssl/kubernetes, namespace gitlab-runner, service account
+    /// gitlab-deployer, ECDSA P-256, 365 days, renewed 30 days before.
     pub fn new(
         config: impl Into<PathBuf>,
         runner: RunnerSelector,
@@ -92,14 +94,14 @@ impl SetupParams {
             config: config.into(),
             runner,
             server: server.into(),
-            identity: Identity::new("gitlab-admin", Vec::<String>::new())?,
-            out_dir: PathBuf::from("/etc/ssl/kubernetes"),
+            identity: Identity::new(defaults::USER, Vec::<String>::new())?,
+            out_dir: PathBuf::from(defaults::OUT_DIR),
             install_dir: None,
-            namespace: "gitlab-runner".into(),
-            service_account: "gitlab-deployer".into(),
-            algorithm: KeyAlgorithm::EcdsaP256,
+            namespace: defaults::NAMESPACE.into(),
+            service_account: defaults::JOB_SERVICE_ACCOUNT.into(),
+            algorithm: defaults::KEY_ALGORITHM,
             lifetime: Lifetime::default(),
-            renew_before: Duration::from_secs(30 * 86_400),
+            renew_before: defaults::RENEW_BEFORE_DURATION,
             force: false,
             dry_run: false,
             allow_system_masters: false,
