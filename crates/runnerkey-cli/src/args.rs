@@ -174,6 +174,15 @@ pub enum Auth {
     Token,
 }
 
+impl From<Auth> for runnerkey::setup::Auth {
+    fn from(a: Auth) -> Self {
+        match a {
+            Auth::Certificate => runnerkey::setup::Auth::Certificate,
+            Auth::Token => runnerkey::setup::Auth::Token,
+        }
+    }
+}
+
 /// `runnerkey doctor`
 #[derive(Debug, Args)]
 pub struct DoctorArgs {

@@ -7,7 +7,7 @@ use runnerkey::doctor::{DoctorOptions, diagnose};
 use runnerkey::k8s_csr::{K8sCsr, K8sCsrParams};
 use runnerkey::kubeconfig::KubeconfigParams;
 use runnerkey::rbac::{ExecutorFeature, RbacObject, RbacParams, RbacSubject};
-use runnerkey::setup::{CertSource, SetupParams};
+use runnerkey::setup::{SetupParams, SourceChoice};
 use runnerkey::{Identity, Lifetime};
 
 use crate::config::Runner;
@@ -532,49 +532,17 @@ pub fn setup(
     p.renew_before = renew_before.parse::<Lifetime>().py()?.as_duration();
     p.force = force;
     p.dry_run = dry_run;
-    let wait = wait.duration("wait")?;
-    let token = match auth {
-        "certificate" => None,
-        "token" => {
-            let Some(account) = token_service_account else {
-                return Err(crate::errors::to_py(runnerkey::Error::InvalidArgument(
-                    "auth=\"token\" needs token_service_account=: the runner's own service account"
-                        .into(),
-                )));
-            };
-            let mut t = runnerkey::TokenRequestParams::new(
-                runnerkey::ServiceAccountRef::new(namespace, account).py()?,
-            );
-            t.duration = token_duration.parse::<Lifetime>().py()?.as_duration();
-            Some(t)
-        }
-        other => {
-            return Err(crate::errors::to_py(runnerkey::Error::Unknown {
-                what: "auth",
-                value: other.to_string(),
-                choices: vec!["certificate", "token"],
-            }));
-        }
-    };
-    let report = match (&ca, kubeconfig, token) {
-        (None, Some(file), Some(t)) => py
-            .detach(|| p.with_token(kube_context(Some(file), context.as_deref())?, &t))
-            .py()?,
-        (_, _, Some(_)) => {
-            return Err(crate::errors::to_py(runnerkey::Error::InvalidArgument(
-                "auth=\"token\" needs kubeconfig= (an identity that may create the service account's tokens), not ca=".into(),
-            )));
-        }
-        (Some(ca), None, None) => {
-            let ca = &ca.0;
-            py.detach(|| p.run(CertSource::Ca(ca))).py()?
-        }
-        (None, Some(file), None) => py
-            .detach(|| {
-                p.through_csr_api(kube_context(Some(file), context.as_deref())?, approve, wait)
-            })
-            .py()?,
-        _ => return Err(ca_or_kubeconfig()),
-    };
+    let mut choice = SourceChoice::new(auth.parse().py()?);
+    choice.ca = ca.as_ref().map(|c| &c.0);
+    choice.context = kubeconfig
+        .map(|file| kube_context(Some(file), context.as_deref()))
+        .transpose()
+        .py()?;
+    choice.approve = approve;
+    choice.wait = wait.duration("wait")?;
+    choice.token_service_account = token_service_account;
+    choice.token_duration = token_duration.parse::<Lifetime>().py()?.as_duration();
+    let source = choice.choose(&p).py()?;
+    let report = py.detach(|| p.setup(source)).py()?;
     to_python(py, &report)
 }

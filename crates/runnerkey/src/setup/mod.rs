@@ -17,6 +17,7 @@ mod edits;
 mod paths;
 mod report;
 mod request;
+mod source;
 mod token;
 
 use crate::cert::Certificate;
@@ -40,6 +41,7 @@ pub use paths::SetupPaths;
 pub use report::SetupReport;
 use report::next_steps;
 pub use request::RequestReport;
+pub use source::{Auth, SetupSource, SourceChoice};
 
 /// Everything `setup` needs besides where the certificate comes from.
 #[derive(Clone, Debug)]
