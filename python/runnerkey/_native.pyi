@@ -423,8 +423,9 @@ class PrivateKey:
     """A private key. ``repr()`` never shows key material."""
 
     @staticmethod
-    def generate(algorithm: str = "ecdsa-p256") -> PrivateKey:
-        """A new key: "ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096" or "ed25519"."""
+    def generate(algorithm: str = ...) -> PrivateKey:
+        """A new key: "ecdsa-p256" (the default), "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096" or
+        "ed25519"."""
     @staticmethod
     def from_pem(data: _Data, password: Optional[_Data] = None) -> PrivateKey:
         """A key from PEM: PKCS#1, SEC1, PKCS#8, or encrypted PKCS#8 with ``password``."""
@@ -548,9 +549,9 @@ class CertificateAuthority:
         """Advice found while loading (e.g. a key file readable by others)."""
     def sign(self, csr: CertificateRequest, *, days: Optional[int] = None, duration: Optional[str] = None, allow_system_masters: bool = False) -> Certificate:
         """A v3 client certificate for the CSR: ``days`` (default 365) or ``duration`` like "8760h", never past the CA."""
-    def issue(self, *, user: str, groups: Sequence[str] = ..., algorithm: str = "ecdsa-p256", days: Optional[int] = None, duration: Optional[str] = None, allow_system_masters: bool = False) -> tuple[PrivateKey, Certificate]:
+    def issue(self, *, user: str, groups: Sequence[str] = ..., algorithm: str = ..., days: Optional[int] = None, duration: Optional[str] = None, allow_system_masters: bool = False) -> tuple[PrivateKey, Certificate]:
         """A new key and a client certificate for ``user`` and ``groups``."""
-    def ensure(self, *, cert_path: _Path, key_path: _Path, ca_path: _Path, user: str, groups: Sequence[str] = ..., algorithm: str = "ecdsa-p256", days: Optional[int] = None, duration: Optional[str] = None, renew_at: Optional[float] = None, renew_before: Optional[str] = None, force: bool = False, dry_run: bool = False, allow_system_masters: bool = False) -> _EnsureReport:
+    def ensure(self, *, cert_path: _Path, key_path: _Path, ca_path: _Path, user: str, groups: Sequence[str] = ..., algorithm: str = ..., days: Optional[int] = None, duration: Optional[str] = None, renew_at: Optional[float] = None, renew_before: Optional[str] = None, force: bool = False, dry_run: bool = False, allow_system_masters: bool = False) -> _EnsureReport:
         """Keep the key and certificate when still good (same identity,
         accepted by this CA, not due for renewal by the policy ``renew``
         uses: after ``renew_at`` of the lifetime, default 2/3, less a
@@ -559,7 +560,7 @@ class CertificateAuthority:
         certificate when it differs. An existing key is kept unless
         ``force``. Missing directories are created (the key's 0700); a
         second call changes nothing. ``dry_run`` writes nothing."""
-    def issue_many(self, entries: Union[str, Sequence[Mapping[str, Any]]], *, algorithm: str = "ecdsa-p256", days: Optional[int] = None, duration: Optional[str] = None, groups: Sequence[str] = ..., user_template: Optional[str] = None, allow_system_masters: bool = False, overwrite: bool = False, keep_valid: bool = False, renew_at: Optional[float] = None, renew_before: Optional[str] = None, threads: int = 0) -> _BatchReport:
+    def issue_many(self, entries: Union[str, Sequence[Mapping[str, Any]]], *, algorithm: str = ..., days: Optional[int] = None, duration: Optional[str] = None, groups: Sequence[str] = ..., user_template: Optional[str] = None, allow_system_masters: bool = False, overwrite: bool = False, keep_valid: bool = False, renew_at: Optional[float] = None, renew_before: Optional[str] = None, threads: int = 0) -> _BatchReport:
         """One new key and certificate per entry (``{"user" or "host", "groups", "out_dir"}`` and
         optional ``name``, ``algorithm``, ``days``; or JSON-lines text). Every entry is checked
         first (a bad one raises, naming its line, before anything is written); then they are
@@ -755,9 +756,11 @@ def systemd_units(config: _Path, *, runner: Union[str, int], program: _Path, ca_
     renewal refreshes ``status --prometheus`` after every attempt.
     Written to ``install_root/etc/systemd/system`` when given."""
 
-def request_token(*, namespace: str, service_account: str, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, duration: str = "24h", create_service_account: bool = False, timeout: Union[float, str] = ...) -> _IssuedToken:
+def request_token(*, namespace: str, service_account: str, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, duration: str = ..., create_service_account: bool = False, timeout: Union[float, str] = ...) -> _IssuedToken:
     """A token for the service account from the cluster's TokenRequest API, with the kubeconfig's
-    identity (``kubectl create token``); the API server may shorten ``duration`` (``clamped``)."""
+    identity (``kubectl create token``); the API server may shorten ``duration`` (default "24h";
+    ``clamped``). The token itself is under ``token``: the one place a token is handed to Python
+    without asking for secrets."""
 
 def status(config: _Path, *, runner: Union[str, int, None] = None, renew_at: float = ..., renew_before: Optional[str] = None) -> _StatusReport:
     """Where each kubernetes runner's identity stands (``runnerkey status``): how it
@@ -778,13 +781,17 @@ def install_credentials(dir: _Path, *, key: Union[str, bytes], cert: Union[str, 
     ``renew_before``: the policy ``renew`` uses); a different CA certificate is then switched
     in with that pair. The offered pair must itself be valid. ``dry_run`` writes nothing."""
 
-def setup(*, config: _Path, runner: Union[str, int], server: str, ca: Optional[CertificateAuthority] = None, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, approve: bool = False, wait: Union[float, str] = ..., user: str = "gitlab-admin", groups: Sequence[str] = ..., out_dir: _Path = ..., install_dir: Optional[_Path] = None, namespace: str = "gitlab-runner", service_account: str = "gitlab-deployer", algorithm: str = "ecdsa-p256", days: int = 365, renew_before: str = "30d", force: bool = False, dry_run: bool = False, auth: Literal["certificate", "token"] = "certificate", token_service_account: Optional[str] = None, token_duration: str = "24h") -> _SetupReport:
+def setup(*, config: _Path, runner: Union[str, int], server: str, ca: Optional[CertificateAuthority] = None, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, approve: bool = False, wait: Union[float, str] = ..., user: str = ..., groups: Sequence[str] = ..., out_dir: _Path = ..., install_dir: Optional[_Path] = None, namespace: str = ..., service_account: str = ..., algorithm: str = ..., days: int = ..., renew_before: str = ..., force: bool = False, dry_run: bool = False, auth: Literal["certificate", "token"] = "certificate", token_service_account: Optional[str] = None, token_duration: str = ...) -> _SetupReport:
     """The whole procedure, all or nothing and idempotent (see ``runnerkey setup``); the report.
     With ``ca``, signed here; with ``kubeconfig`` instead, through the cluster's CSR API (``approve``
     to approve it too, ``wait``: seconds or a duration like "5m", for the certificate), no CA key anywhere. With
     ``auth="token"`` and ``kubeconfig``, the runner authenticates as ``token_service_account``
     (in ``namespace``, created when missing) with a TokenRequest token of ``token_duration``
-    written to ``bearer_token``; ``service_account`` stays the job pods' account."""
+    written to ``bearer_token``; ``service_account`` stays the job pods' account. The defaults
+    are the library's (:data:`DEFAULTS`): ``user`` "gitlab-admin", ``out_dir``
+    "/etc/ssl/kubernetes", ``namespace`` "gitlab-runner", ``service_account`` "gitlab-deployer",
+    ``algorithm`` "ecdsa-p256", ``days`` 365, ``renew_before`` "30d", ``token_duration`` "24h",
+    ``wait`` "5m"."""
 
 def cli_main(argv: Sequence[str]) -> int:
     """The ``runnerkey`` command line on ``argv`` (program name first), in this process; its exit status."""

@@ -44,7 +44,8 @@ pub struct VerifyReport {
     /// The certificate's subject.
     pub subject: String,
     /// The Kubernetes identity the API server reads from it (last CN, every
-    /// O), and what makes it ambiguous.
+    /// O), and what makes it ambiguous; as data `{"user": …, "groups": …}`.
+    #[serde(serialize_with = "user_and_groups")]
     pub identity: SubjectReading,
     /// Every CN in the subject, in order; the last is the user.
     pub common_names: Vec<String>,
@@ -437,6 +438,19 @@ fn webpki_check(cas: &[Certificate], chain: &[Certificate]) -> Result<(), String
         webpki::Error::RequiredEkuNotFoundContext(_) if cert.allows_client_auth() => Ok(()),
         e => Err(format!("{e:?}")),
     })
+}
+
+/// A reading as data: its user and groups only (the report lists the
+/// subject's problems among its own).
+fn user_and_groups<S: serde::Serializer>(
+    r: &SubjectReading,
+    serializer: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    use serde::ser::SerializeStruct;
+    let mut s = serializer.serialize_struct("Identity", 2)?;
+    s.serialize_field("user", &r.user)?;
+    s.serialize_field("groups", &r.groups)?;
+    s.end()
 }
 
 #[cfg(test)]
