@@ -710,19 +710,22 @@ class _ApproverDecision(TypedDict):
     identity: Optional[str]
     detail: Optional[str]
 
-def approver_run_once(*, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, in_cluster: bool = False, deny: bool = False, subresource: str = "selfclient", rate: str = "3/1h", timeout: Union[float, str] = 30.0) -> list[_ApproverDecision]:
+def approver_run_once(*, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, in_cluster: bool = False, deny: bool = False, subresource: str = ..., rate: str = "3/1h", timeout: Union[float, str] = ...) -> list[_ApproverDecision]:
     """Decides every pending kube-apiserver-client request once (``runnerkey approver run
     --once``): approves a renewal of its submitter's own identity when a SubjectAccessReview
     grants the submitter ``create`` on ``certificatesigningrequests/<subresource>``; leaves
-    anything else pending (``deny``: denies what the policy refuses), with the reason."""
+    anything else pending (``deny``: denies what the policy refuses), with the reason.
+    ``subresource`` defaults to "selfclient", ``timeout`` (each request's) to "30s"."""
 
-def approver_manifests(image: str, *, namespace: str = "runnerkey-system", replicas: int = 1, extra_args: Sequence[str] = ...) -> list[dict[str, Any]]:
+def approver_manifests(image: str, *, namespace: str = ..., replicas: int = 1, extra_args: Sequence[str] = ...) -> list[dict[str, Any]]:
     """The manifests that run the approver in the cluster: Namespace, ServiceAccount, the
-    ``approver`` ClusterRole and its binding, and the Deployment of ``image``."""
+    ``approver`` ClusterRole and its binding, and the Deployment of ``image``; ``namespace``
+    defaults to "runnerkey-system"."""
 
-def approver_unit(program: _Path, kubeconfig: _Path, *, metrics_address: str = "127.0.0.1:9745", extra_args: Sequence[str] = ...) -> str:
+def approver_unit(program: _Path, kubeconfig: _Path, *, metrics_address: str = ..., extra_args: Sequence[str] = ...) -> str:
     """The text of ``runnerkey-approver.service`` for a control-plane host: ``program``
-    ``approver run`` with ``kubeconfig`` passed as a systemd credential, confined."""
+    ``approver run`` with ``kubeconfig`` passed as a systemd credential, confined;
+    ``metrics_address`` defaults to "127.0.0.1:9745"."""
 
 def renew(*, config: _Path, runner: Union[str, int], ca: Optional[CertificateAuthority] = None, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, approve: bool = False, wait: Union[float, str] = ..., renew_at: float = ..., renew_before: Optional[str] = None, force: bool = False, dry_run: bool = False, online: bool = True, timeout: Union[float, str] = ..., expect_service_account: Union[str, tuple[str, str], None] = None, expect_user: Optional[str] = None, expect_groups: Sequence[str] = ...) -> _RenewReport:
     """Renews the runner's client certificate when it is due (``runnerkey renew``): always a new
