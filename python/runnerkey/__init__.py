@@ -15,6 +15,7 @@ authenticate. The work is done by the Rust core (`runnerkey._native`).
 """
 
 from runnerkey._native import (
+    DEFAULTS,
     BadPassphraseError,
     CaNotValidError,
     Certificate,
@@ -80,6 +81,7 @@ from runnerkey._native import (
 )
 
 __all__ = [
+    "DEFAULTS",
     "BadPassphraseError",
     "CaNotValidError",
     "Certificate",

@@ -9,6 +9,13 @@ from typing import Any, Literal, Mapping, Optional, Sequence, TypedDict, Union, 
 
 __version__: str
 
+DEFAULTS: dict[str, str]
+"""The library's defaults as text, the values every signature here (and the CLI's flags, and the
+Ansible modules) default to: ``user`` "gitlab-admin", ``out_dir`` "/etc/ssl/kubernetes",
+``namespace`` "gitlab-runner", ``job_service_account`` "gitlab-deployer", ``algorithm``
+"ecdsa-p256", ``days`` "365", ``renew_before`` "30d", ``token_duration`` "24h", ``wait`` "5m",
+``online_timeout`` "10s", ``request_timeout`` "30s"."""
+
 _Path = Union[str, "os.PathLike[str]"]
 _Data = Union[str, bytes]
 
@@ -233,11 +240,22 @@ class _RenewalRecord(TypedDict):
     failures_total: int
     last_success: Optional[str]
 
+class _ByName(TypedDict):
+    """A runner selected by its name."""
+
+    name: str
+
+class _ByIndex(TypedDict):
+    """A runner without a name, selected by its 0-based position."""
+
+    index: int
+
 class _RunnerStatus(TypedDict):
     """One runner's identity (see :func:`status`)."""
 
     runner: str
     index: int
+    selector: Union[_ByName, _ByIndex]
     credential: Literal["client-certificate", "bearer-token", "in-cluster", "none"]
     user: Optional[str]
     groups: list[str]
@@ -282,6 +300,9 @@ class _RenewReport(TypedDict):
     files: list[str]
     warnings: list[str]
     clamped: bool
+    failed: bool
+    """The run failed its purpose (the new pair refused online, or cut short by the CA's end):
+    decided by the library, as the CLI's exit code."""
 
 class _RenewUnits(TypedDict):
     """The systemd units of :func:`renew_units`: the ``runnerkey-renew@`` template service and
@@ -437,8 +458,9 @@ class PrivateKey:
     """A private key. ``repr()`` never shows key material."""
 
     @staticmethod
-    def generate(algorithm: str = "ecdsa-p256") -> PrivateKey:
-        """A new key: "ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096" or "ed25519"."""
+    def generate(algorithm: str = ...) -> PrivateKey:
+        """A new key: "ecdsa-p256" (the default), "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096" or
+        "ed25519"."""
     @staticmethod
     def from_pem(data: _Data, password: Optional[_Data] = None) -> PrivateKey:
         """A key from PEM: PKCS#1, SEC1, PKCS#8, or encrypted PKCS#8 with ``password``."""
@@ -562,9 +584,9 @@ class CertificateAuthority:
         """Advice found while loading (e.g. a key file readable by others)."""
     def sign(self, csr: CertificateRequest, *, days: Optional[int] = None, duration: Optional[str] = None, allow_system_masters: bool = False) -> Certificate:
         """A v3 client certificate for the CSR: ``days`` (default 365) or ``duration`` like "8760h", never past the CA."""
-    def issue(self, *, user: str, groups: Sequence[str] = ..., algorithm: str = "ecdsa-p256", days: Optional[int] = None, duration: Optional[str] = None, allow_system_masters: bool = False) -> tuple[PrivateKey, Certificate]:
+    def issue(self, *, user: str, groups: Sequence[str] = ..., algorithm: str = ..., days: Optional[int] = None, duration: Optional[str] = None, allow_system_masters: bool = False) -> tuple[PrivateKey, Certificate]:
         """A new key and a client certificate for ``user`` and ``groups``."""
-    def ensure(self, *, cert_path: _Path, key_path: _Path, ca_path: _Path, user: str, groups: Sequence[str] = ..., algorithm: str = "ecdsa-p256", days: Optional[int] = None, duration: Optional[str] = None, renew_at: Optional[float] = None, renew_before: Optional[str] = None, force: bool = False, dry_run: bool = False, allow_system_masters: bool = False) -> _EnsureReport:
+    def ensure(self, *, cert_path: _Path, key_path: _Path, ca_path: _Path, user: str, groups: Sequence[str] = ..., algorithm: str = ..., days: Optional[int] = None, duration: Optional[str] = None, renew_at: Optional[float] = None, renew_before: Optional[str] = None, force: bool = False, dry_run: bool = False, allow_system_masters: bool = False) -> _EnsureReport:
         """Keep the key and certificate when still good (same identity,
         accepted by this CA, not due for renewal by the policy ``renew``
         uses: after ``renew_at`` of the lifetime, default 2/3, less a
@@ -573,7 +595,7 @@ class CertificateAuthority:
         certificate when it differs. An existing key is kept unless
         ``force``. Missing directories are created (the key's 0700); a
         second call changes nothing. ``dry_run`` writes nothing."""
-    def issue_many(self, entries: Union[str, Sequence[Mapping[str, Any]]], *, algorithm: str = "ecdsa-p256", days: Optional[int] = None, duration: Optional[str] = None, groups: Sequence[str] = ..., user_template: Optional[str] = None, allow_system_masters: bool = False, overwrite: bool = False, keep_valid: bool = False, renew_at: Optional[float] = None, renew_before: Optional[str] = None, threads: int = 0) -> _BatchReport:
+    def issue_many(self, entries: Union[str, Sequence[Mapping[str, Any]]], *, algorithm: str = ..., days: Optional[int] = None, duration: Optional[str] = None, groups: Sequence[str] = ..., user_template: Optional[str] = None, allow_system_masters: bool = False, overwrite: bool = False, keep_valid: bool = False, renew_at: Optional[float] = None, renew_before: Optional[str] = None, threads: int = 0) -> _BatchReport:
         """One new key and certificate per entry (``{"user" or "host", "groups", "out_dir"}`` and
         optional ``name``, ``algorithm``, ``days``; or JSON-lines text). Every entry is checked
         first (a bad one raises, naming its line, before anything is written); then they are
@@ -726,21 +748,21 @@ class _ApproverDecision(TypedDict):
 def approver_run_once(*, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, in_cluster: bool = False, deny: bool = False, subresource: str = ..., rate: str = "3/1h", timeout: Union[float, str] = ...) -> list[_ApproverDecision]:
     """Decides every pending kube-apiserver-client request once (``runnerkey approver run
     --once``): approves a renewal of its submitter's own identity when a SubjectAccessReview
-    grants the submitter ``create`` on ``certificatesigningrequests/<subresource>`` (default
-    ``selfclient``); leaves anything else pending (``deny``: denies what the policy refuses),
-    with the reason. ``timeout`` (default 30 s): seconds or a duration such as ``"30s"``."""
+    grants the submitter ``create`` on ``certificatesigningrequests/<subresource>``; leaves
+    anything else pending (``deny``: denies what the policy refuses), with the reason.
+    ``subresource`` defaults to "selfclient", ``timeout`` (each request's) to "30s"."""
 
 def approver_manifests(image: str, *, namespace: str = ..., replicas: int = 1, extra_args: Sequence[str] = ...) -> list[dict[str, Any]]:
-    """The manifests that run the approver in the cluster (``namespace``, default
-    ``runnerkey-system``): Namespace, ServiceAccount, the ``approver`` ClusterRole and its
-    binding, and the Deployment of ``image``."""
+    """The manifests that run the approver in the cluster: Namespace, ServiceAccount, the
+    ``approver`` ClusterRole and its binding, and the Deployment of ``image``; ``namespace``
+    defaults to "runnerkey-system"."""
 
 def approver_unit(program: _Path, kubeconfig: _Path, *, metrics_address: str = ..., extra_args: Sequence[str] = ...) -> str:
     """The text of ``runnerkey-approver.service`` for a control-plane host: ``program``
-    ``approver run`` with ``kubeconfig`` passed as a systemd credential, confined; metrics on
-    ``metrics_address`` (default ``127.0.0.1:9745``)."""
+    ``approver run`` with ``kubeconfig`` passed as a systemd credential, confined;
+    ``metrics_address`` defaults to "127.0.0.1:9745"."""
 
-def renew(*, config: _Path, runner: Union[str, int], ca: Optional[CertificateAuthority] = None, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, approve: bool = False, wait: Union[float, str] = ..., renew_at: float = ..., renew_before: Optional[str] = None, force: bool = False, dry_run: bool = False, online: bool = True, timeout: Union[float, str] = ..., expect_service_account: Optional[tuple[str, str]] = None, expect_user: Optional[str] = None, expect_groups: Sequence[str] = ...) -> _RenewReport:
+def renew(*, config: _Path, runner: Union[str, int], ca: Optional[CertificateAuthority] = None, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, approve: bool = False, wait: Union[float, str] = ..., renew_at: float = ..., renew_before: Optional[str] = None, force: bool = False, dry_run: bool = False, online: bool = True, timeout: Union[float, str] = ..., expect_service_account: Union[str, tuple[str, str], None] = None, expect_user: Optional[str] = None, expect_groups: Sequence[str] = ...) -> _RenewReport:
     """Renews the runner's client certificate when it is due (``runnerkey renew``): always a new
     key, the same user, groups and lifetime; checked offline against ``ca_file`` and, when the
     API server answers, by authenticating with it (a pair it refuses is not installed:
@@ -750,7 +772,8 @@ def renew(*, config: _Path, runner: Union[str, int], ca: Optional[CertificateAut
     A runner with a service account token (``bearer_token``) gets a new token from the
     TokenRequest API with ``kubeconfig``, written to ``bearer_token`` (backed up, locked) — only
     when the cluster the kubeconfig names takes the current token for the account it claims, and
-    that account is ``expect_service_account`` (namespace, name) when given.
+    that account is ``expect_service_account`` (``"NAMESPACE/NAME"`` or (namespace, name), checked
+    by the one rule of ``runnerkey rbac --service-account``: a DNS label, a DNS subdomain) when given.
     Every attempt is recorded for :func:`status` (``last_renewal``)."""
 
 def renew_units(*, runner: str, exec: Sequence[str], writable: Sequence[_Path], check: Sequence[str] = ..., install_root: Optional[_Path] = None) -> _RenewUnits:
@@ -771,9 +794,11 @@ def systemd_units(config: _Path, *, runner: Union[str, int], program: _Path, ca_
     renewal refreshes ``status --prometheus`` after every attempt.
     Written to ``install_root/etc/systemd/system`` when given."""
 
-def request_token(*, namespace: str, service_account: str, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, duration: str = "24h", create_service_account: bool = False, timeout: Union[float, str] = ...) -> _IssuedToken:
+def request_token(*, namespace: str, service_account: str, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, duration: str = ..., create_service_account: bool = False, timeout: Union[float, str] = ...) -> _IssuedToken:
     """A token for the service account from the cluster's TokenRequest API, with the kubeconfig's
-    identity (``kubectl create token``); the API server may shorten ``duration`` (``clamped``)."""
+    identity (``kubectl create token``); the API server may shorten ``duration`` (default "24h";
+    ``clamped``). The token itself is under ``token``: the one place a token is handed to Python
+    without asking for secrets."""
 
 def status(config: _Path, *, runner: Union[str, int, None] = None, renew_at: float = ..., renew_before: Optional[str] = None) -> _StatusReport:
     """Where each kubernetes runner's identity stands (``runnerkey status``): how it
@@ -794,14 +819,18 @@ def install_credentials(dir: _Path, *, key: Union[str, bytes], cert: Union[str, 
     ``renew_before``: the policy ``renew`` uses); a different CA certificate is then switched
     in with that pair. The offered pair must itself be valid. ``dry_run`` writes nothing."""
 
-def setup(*, config: _Path, runner: Union[str, int], server: str, ca: Optional[CertificateAuthority] = None, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, approve: bool = False, wait: Union[float, str] = ..., user: str = "gitlab-admin", groups: Sequence[str] = ..., out_dir: _Path = ..., install_dir: Optional[_Path] = None, namespace: str = "gitlab-runner", service_account: str = "gitlab-deployer", algorithm: str = "ecdsa-p256", days: int = 365, renew_before: str = "30d", force: bool = False, keep_key: bool = False, dry_run: bool = False, auth: Literal["certificate", "token"] = "certificate", token_service_account: Optional[str] = None, token_duration: str = "24h") -> _SetupReport:
+def setup(*, config: _Path, runner: Union[str, int], server: str, ca: Optional[CertificateAuthority] = None, kubeconfig: Optional[_Path] = None, context: Optional[str] = None, approve: bool = False, wait: Union[float, str] = ..., user: str = ..., groups: Sequence[str] = ..., out_dir: _Path = ..., install_dir: Optional[_Path] = None, namespace: str = ..., service_account: str = ..., algorithm: str = ..., days: int = ..., renew_before: str = ..., force: bool = False, keep_key: bool = False, dry_run: bool = False, auth: Literal["certificate", "token"] = "certificate", token_service_account: Optional[str] = None, token_duration: str = ...) -> _SetupReport:
     """The whole procedure, all or nothing and idempotent (see ``runnerkey setup``); the report.
     With ``ca``, signed here; with ``kubeconfig`` instead, through the cluster's CSR API (``approve``
     to approve it too, ``wait``: seconds or a duration like "5m", for the certificate), no CA key anywhere. With
     ``auth="token"`` and ``kubeconfig``, the runner authenticates as ``token_service_account``
     (in ``namespace``, created when missing) with a TokenRequest token of ``token_duration``
-    written to ``bearer_token``; ``service_account`` stays the job pods' account. The key of a blog
-    identity (an X.509 v1 certificate, or one in use longer than ``days``) is replaced by a new one
+    written to ``bearer_token``; ``service_account`` stays the job pods' account. The defaults
+    are the library's (:data:`DEFAULTS`): ``user`` "gitlab-admin", ``out_dir``
+    "/etc/ssl/kubernetes", ``namespace`` "gitlab-runner", ``service_account`` "gitlab-deployer",
+    ``algorithm`` "ecdsa-p256", ``days`` 365, ``renew_before`` "30d", ``token_duration`` "24h",
+    ``wait`` "5m". The key of a blog identity (an X.509 v1
+    certificate, or one in use longer than ``days``) is replaced by a new one
     (``report["key_replaced"]`` says why) unless ``keep_key``."""
 
 def cli_main(argv: Sequence[str]) -> int:

@@ -77,6 +77,30 @@ fn rbac_kubeconfig_and_k8s_csr() {
     assert!(rbac.stdout.contains("kind: Role") && rbac.stdout.contains("kind: RoleBinding"));
     d.run(&["rbac", "--user", "gitlab-admin", "--profile", "executor"])
         .input_error(&["namespace", "--namespace"]);
+    // One rule for NAMESPACE/NAME: rbac and renew refuse the same spelling.
+    for args in [
+        &[
+            "rbac",
+            "--service-account",
+            "BAD NS/x y",
+            "--profile",
+            "deployer",
+        ][..],
+        &[
+            "renew",
+            "--config",
+            "config.toml",
+            "--runner",
+            "r",
+            "--expect-service-account",
+            "BAD NS/x y",
+        ][..],
+    ] {
+        // A usage error, from the argument parser: exit 2, the rule named.
+        let r = d.run(args);
+        assert_eq!(r.code, 2, "{r:#?}");
+        assert!(r.stderr.contains("invalid namespace \"BAD NS\""), "{r:#?}");
+    }
     d.run(&["ca", "init", "--out-dir", "ca", "--algorithm", "ecdsa-p256"])
         .success();
     d.run(&[

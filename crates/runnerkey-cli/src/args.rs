@@ -118,19 +118,19 @@ pub struct SetupArgs {
     #[arg(long)]
     pub expiration: Option<String>,
     /// The runner's Kubernetes user (certificate CN).
-    #[arg(long, default_value = "gitlab-admin")]
+    #[arg(long, default_value = runnerkey::defaults::USER)]
     pub user: String,
     /// Kubernetes group (certificate O); repeat.
     #[arg(long = "group")]
     pub groups: Vec<String>,
     /// Where the key, certificate, ca.crt, rbac.yaml and kubeconfig go.
-    #[arg(long, default_value = "/etc/ssl/kubernetes")]
+    #[arg(long, default_value = runnerkey::defaults::OUT_DIR)]
     pub out_dir: PathBuf,
     /// Where those files will live on the runner host, when they are copied there (absolute): config.toml and the kubeconfig name these paths [default: the out dir].
     #[arg(long, value_name = "DIR")]
     pub install_dir: Option<PathBuf>,
     /// Namespace of the job pods.
-    #[arg(long, default_value = "gitlab-runner")]
+    #[arg(long, default_value = runnerkey::defaults::NAMESPACE)]
     pub namespace: String,
     /// How the runner authenticates: a client certificate, or (with --kubeconfig and --service-account) a service account token from the TokenRequest API, written to bearer_token.
     #[arg(long, value_enum, default_value = "certificate", requires_ifs = [("token", "kubeconfig"), ("token", "service_account")])]
@@ -142,15 +142,15 @@ pub struct SetupArgs {
     #[arg(long)]
     pub job_service_account: Option<String>,
     /// With --auth token: the token's lifetime (the API server may shorten it), e.g. 24h.
-    #[arg(long, default_value = "24h")]
+    #[arg(long, default_value = runnerkey::defaults::TOKEN_DURATION)]
     pub token_duration: String,
     /// Key algorithm of a new key.
-    #[arg(long, default_value = "ecdsa-p256")]
+    #[arg(long, default_value = runnerkey::defaults::KEY_ALGORITHM_NAME)]
     pub algorithm: String,
     #[command(flatten)]
     pub lifetime: LifetimeArgs,
     /// Re-issue a certificate that expires within this, e.g. 30d.
-    #[arg(long, default_value = "30d")]
+    #[arg(long, default_value = runnerkey::defaults::RENEW_BEFORE)]
     pub renew_before: String,
     /// A new key and certificate even when the existing ones are fine.
     #[arg(long)]
@@ -177,6 +177,15 @@ pub enum Auth {
     Token,
 }
 
+impl From<Auth> for runnerkey::setup::Auth {
+    fn from(a: Auth) -> Self {
+        match a {
+            Auth::Certificate => runnerkey::setup::Auth::Certificate,
+            Auth::Token => runnerkey::setup::Auth::Token,
+        }
+    }
+}
+
 /// `runnerkey doctor`
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
@@ -190,7 +199,7 @@ pub struct DoctorArgs {
     #[command(flatten)]
     pub out: OutputArgs,
     /// How long the whole online check may take, from the first connection to the last answer (each read is bounded too): seconds, or a duration such as 30s or 1m.
-    #[arg(long, value_name = "DURATION", default_value = "10")]
+    #[arg(long, value_name = "DURATION", default_value = runnerkey::defaults::ONLINE_TIMEOUT)]
     pub timeout: String,
     /// Check a kubeconfig's identity instead of gitlab-runner's config: FILE, or without a value the files of KUBECONFIG (else ~/.kube/config), merged as kubectl merges them.
     #[arg(long, value_name = "FILE", num_args = 0..=1, conflicts_with_all = ["config", "runner", "runner_index"])]
@@ -234,7 +243,7 @@ pub struct CsrApiArgs {
     #[arg(long, requires = "kubeconfig")]
     pub approve: bool,
     /// With --kubeconfig: how long to wait for approval and the certificate: seconds, or a duration such as 90s, 5m or 1h30m.
-    #[arg(long, requires = "kubeconfig", default_value = "5m")]
+    #[arg(long, requires = "kubeconfig", default_value = runnerkey::defaults::CSR_WAIT)]
     pub wait: String,
     /// With --kubeconfig: accept a cluster entry with insecure-skip-tls-verify (the server's certificate is not checked: whoever sits between here and it reads the request and answers it); refused otherwise.
     #[arg(long, requires = "kubeconfig")]
@@ -286,11 +295,11 @@ pub struct RenewArgs {
     #[arg(long)]
     pub no_online: bool,
     /// How long the online check may take: seconds, or a duration such as 30s or 1m.
-    #[arg(long, value_name = "DURATION", default_value = "10")]
+    #[arg(long, value_name = "DURATION", default_value = runnerkey::defaults::ONLINE_TIMEOUT)]
     pub timeout: String,
     /// For a token runner: the service account NAMESPACE/NAME its token must be for (refused otherwise: config.toml may have been edited); `systemd` pins it.
     #[arg(long, value_name = "NS/NAME")]
-    pub expect_service_account: Option<String>,
+    pub expect_service_account: Option<runnerkey::ServiceAccountRef>,
     /// For a certificate runner: the user (CN) it must be for. Setup pins the identity where the runner's user cannot write; without a pin (an older setup) this pins it, and renewal as root refuses a directory others may write until it is pinned.
     #[arg(long)]
     pub expect_user: Option<String>,
@@ -411,8 +420,8 @@ pub struct RbacArgs {
     #[arg(long = "group", conflicts_with = "service_account")]
     pub groups: Vec<String>,
     /// Service account NAMESPACE/NAME (created by the manifests).
-    #[arg(long)]
-    pub service_account: Option<String>,
+    #[arg(long, value_name = "NS/NAME")]
+    pub service_account: Option<runnerkey::ServiceAccountRef>,
     /// executor (the runner), deployer (the jobs' service account), renewer (a runner renewing itself through the CSR API), approver (runnerkey approver), auditor (doctor --online naming every cluster-admin binding of the runner and its job pods) or cluster-admin.
     #[arg(long)]
     pub profile: String,
@@ -525,7 +534,7 @@ pub struct K8sCsrSubmitArgs {
     #[arg(long)]
     pub approve: bool,
     /// How long to wait for approval and the certificate: seconds, or a duration such as 90s, 5m or 1h30m.
-    #[arg(long, default_value = "5m")]
+    #[arg(long, default_value = runnerkey::defaults::CSR_WAIT)]
     pub wait: String,
     /// Where the certificate goes.
     #[arg(long)]
@@ -582,7 +591,7 @@ pub struct ApproverRunArgs {
     #[arg(long)]
     pub once: bool,
     /// Each request's deadline.
-    #[arg(long, default_value = "30s")]
+    #[arg(long, default_value = runnerkey::defaults::REQUEST_TIMEOUT)]
     pub timeout: String,
     /// Decisions as JSON lines (with --once: one JSON array).
     #[arg(long)]
@@ -836,7 +845,7 @@ pub struct KeyGenerateArgs {
     #[arg(long)]
     pub out: PathBuf,
     /// ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, rsa-4096 or ed25519.
-    #[arg(long, default_value = "ecdsa-p256")]
+    #[arg(long, default_value = runnerkey::defaults::KEY_ALGORITHM_NAME)]
     pub algorithm: String,
     /// Overwrite an existing file.
     #[arg(long)]
@@ -948,7 +957,7 @@ pub struct IssueArgs {
     #[arg(long)]
     pub allow_system_masters: bool,
     /// Key algorithm of the new key (with --batch, of entries that name none).
-    #[arg(long, default_value = "ecdsa-p256")]
+    #[arg(long, default_value = runnerkey::defaults::KEY_ALGORITHM_NAME)]
     pub algorithm: String,
     #[command(flatten)]
     pub lifetime: LifetimeArgs,

@@ -77,7 +77,7 @@ pub fn issue(a: &IssueArgs, batch: &Path) -> Result<Outcome> {
                 "runnerkey: {}: line {} ({}): {}",
                 source.display(),
                 f.entry.line,
-                f.entry.identity.user,
+                f.entry.identity.user(),
                 e.chain()
             );
         }

@@ -150,8 +150,8 @@ pub fn submit(a: &K8sCsrSubmitArgs) -> Result<Outcome> {
     if a.format.data() {
         a.format.print(&serde_json::json!({
             "submitted": &done,
-            "user": done.certificate.identity().user,
-            "groups": done.certificate.identity().groups,
+            "user": done.certificate.subject_reading().user,
+            "groups": done.certificate.subject_reading().groups,
             "out": &a.out,
         }))?;
     } else {
@@ -163,7 +163,7 @@ pub fn submit(a: &K8sCsrSubmitArgs) -> Result<Outcome> {
             } else {
                 ""
             },
-            done.certificate.identity(),
+            done.certificate.subject_reading(),
             done.not_after
         );
         out!("  wrote {}", a.out.display());
@@ -201,8 +201,8 @@ pub fn approve(a: &K8sCsrApproveArgs) -> Result<Outcome> {
         a.out.print(&serde_json::json!({
             "name": &a.name,
             "approved": true,
-            "user": approved.user,
-            "groups": approved.groups,
+            "user": approved.user(),
+            "groups": approved.groups(),
         }))?;
     } else {
         out!(

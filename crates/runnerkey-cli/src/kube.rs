@@ -12,7 +12,7 @@ use crate::args::{Format, K8sCsrCreateArgs, K8sCsrImportArgs, KubeconfigArgs, Rb
 pub fn rbac(a: &RbacArgs) -> Result<Outcome> {
     let subject = match (&a.user, &a.service_account, a.groups.as_slice()) {
         (Some(user), None, _) => RbacSubject::User(Identity::new(user.clone(), a.groups.clone())?),
-        (None, Some(sa), []) => RbacSubject::service_account(sa)?,
+        (None, Some(sa), []) => RbacSubject::ServiceAccount(sa.clone()),
         (None, None, [group]) => RbacSubject::group(group)?,
         _ => {
             return Err(Error::InvalidArgument(
@@ -125,7 +125,7 @@ pub fn k8s_csr_import(a: &K8sCsrImportArgs) -> Result<Outcome> {
         out!(
             "wrote {}: {} issued by {}, valid until {}",
             a.out.display(),
-            cert.identity(),
+            cert.subject_reading(),
             cert.issuer(),
             runnerkey::lifetime::rfc3339(cert.not_after())
         );

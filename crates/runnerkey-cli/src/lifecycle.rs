@@ -73,7 +73,7 @@ fn line(config: &std::path::Path, r: &RunnerStatus) {
 }
 
 /// A word for a POSIX shell: single-quoted unless it is plain.
-fn sh(word: &str) -> String {
+pub(crate) fn sh(word: &str) -> String {
     if !word.is_empty()
         && word
             .chars()
@@ -88,11 +88,7 @@ fn sh(word: &str) -> String {
 /// The one command that recovers an unusable identity (capitals are
 /// what the admin fills in).
 fn recovery(config: &std::path::Path, r: &RunnerStatus) -> Option<String> {
-    let selector = if r.runner.starts_with('#') {
-        format!("--runner-index {}", r.index)
-    } else {
-        format!("--runner {}", sh(&r.runner))
-    };
+    let selector = crate::next_step::runner_flag(&r.selector);
     let config = sh(&config.display().to_string());
     match r.recovery()? {
         Recovery::ReissueCertificate => Some(format!(
@@ -232,17 +228,7 @@ pub fn renew(a: &RenewArgs) -> Result<Outcome> {
     params.dry_run = a.dry_run;
     params.online = !a.no_online;
     params.timeout = runnerkey::lifetime::timeout_from_text("timeout", &a.timeout)?;
-    if let Some(sa) = &a.expect_service_account {
-        let (ns, name) = sa
-            .split_once('/')
-            .filter(|(n, s)| !n.is_empty() && !s.is_empty())
-            .ok_or_else(|| {
-                runnerkey::Error::InvalidArgument(format!(
-                    "--expect-service-account {sa:?}: give NAMESPACE/NAME"
-                ))
-            })?;
-        params.expect_service_account = Some((ns.to_string(), name.to_string()));
-    }
+    params.expect_service_account = a.expect_service_account.clone();
     params.expect_identity = a
         .expect_user
         .as_ref()

@@ -1,5 +1,6 @@
 //! The core's next steps as the command lines that do them.
 
+use runnerkey::runner_config::RunnerSelector;
 use runnerkey::{NextStep, RbacFor};
 
 /// `step` as a command line (or a short instruction where no single
@@ -47,10 +48,7 @@ pub fn command(step: &NextStep) -> String {
             format!("runnerkey runner-config set {runner} {}", keys.join(" "))
         }
         NextStep::CheckOnline { config, runner } => {
-            let pick = match runner.strip_prefix('#') {
-                Some(i) => format!("--runner-index {i}"),
-                None => format!("--runner {runner}"),
-            };
+            let pick = runner_flag(runner);
             format!(
                 "runnerkey doctor --online --config {} {pick}",
                 config.display()
@@ -88,5 +86,13 @@ pub fn command(step: &NextStep) -> String {
             config.display()
         ),
         _ => format!("{step:?}"),
+    }
+}
+
+/// `--runner NAME` or `--runner-index N`, for a shell.
+pub(crate) fn runner_flag(runner: &RunnerSelector) -> String {
+    match runner {
+        RunnerSelector::Name(name) => format!("--runner {}", crate::lifecycle::sh(name)),
+        RunnerSelector::Index(i) => format!("--runner-index {i}"),
     }
 }

@@ -100,7 +100,7 @@ pub fn csr_create(a: &CsrCreateArgs) -> Result<Outcome> {
         p
     })?;
     if crate::stdio::write_public(&a.out, &csr.to_pem(), a.force)? {
-        out!("wrote {} for {}", a.out.display(), csr.identity());
+        out!("wrote {} for {}", a.out.display(), csr.subject_reading());
     }
     Ok(Outcome::Ok)
 }
@@ -126,7 +126,7 @@ pub fn csr_sign(a: &CsrSignArgs) -> Result<Outcome> {
         out!(
             "wrote {} for {}, valid until {}",
             a.out.display(),
-            issued.certificate.identity(),
+            issued.certificate.subject_reading(),
             runnerkey::lifetime::rfc3339(issued.certificate.not_after())
         );
     }
@@ -147,7 +147,10 @@ pub fn issue(a: &IssueArgs) -> Result<Outcome> {
     identity.check_system_masters(a.allow_system_masters)?;
     let algorithm = inputs::algorithm(&a.algorithm)?;
     let params = inputs::issue_params(&a.lifetime, a.allow_system_masters)?;
-    let basename = a.name.clone().unwrap_or_else(|| identity.user.clone());
+    let basename = a
+        .name
+        .clone()
+        .unwrap_or_else(|| identity.user().to_string());
     let files = ClientFiles::in_dir(out_dir, &basename)?;
     let ca = inputs::ca(&a.ca)?;
     if a.keep_valid {
@@ -168,7 +171,7 @@ pub fn issue(a: &IssueArgs) -> Result<Outcome> {
     warn_writable_dirs(&files.key_file);
     print_issued(&issued);
     if a.out.data() {
-        let id = issued.certificate.identity();
+        let id = issued.certificate.subject_reading();
         a.out.print(&serde_json::json!({
             "user": id.user,
             "groups": id.groups,
@@ -183,7 +186,7 @@ pub fn issue(a: &IssueArgs) -> Result<Outcome> {
     }
     out!(
         "issued {} ({}), valid until {}",
-        issued.certificate.identity(),
+        issued.certificate.subject_reading(),
         key.key_type(),
         runnerkey::lifetime::rfc3339(issued.certificate.not_after())
     );

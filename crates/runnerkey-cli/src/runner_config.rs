@@ -31,7 +31,15 @@ fn show(a: &ShowArgs) -> Result<Outcome> {
         runners = runners.iter().map(RunnerInfo::redacted).collect();
     }
     if a.out.data() {
-        a.out.print(&runners)?;
+        if a.show_secrets {
+            let exposed: Vec<_> = runners
+                .iter()
+                .map(RunnerInfo::to_json_exposing_secrets)
+                .collect();
+            a.out.print(&exposed)?;
+        } else {
+            a.out.print(&runners)?;
+        }
         return Ok(Outcome::Ok);
     }
     let none = || "-".to_string();

@@ -2,7 +2,9 @@
 
 use runnerkey::runner_config::RunnerSelector;
 use runnerkey::runner_config::lint::Severity;
-use runnerkey::setup::{CertSource, RequestReport, SetupParams, SetupReport, Signed};
+use runnerkey::setup::{
+    RequestReport, SetupParams, SetupReport, SetupSource, Signed, SourceChoice,
+};
 use runnerkey::{Error, Identity, Lifetime, Result};
 
 use crate::Outcome;
@@ -28,7 +30,9 @@ fn params(a: &SetupArgs) -> Result<SetupParams> {
         }
         Auth::Certificate => &a.service_account,
     };
-    p.service_account = jobs.clone().unwrap_or_else(|| "gitlab-deployer".into());
+    p.service_account = jobs
+        .clone()
+        .unwrap_or_else(|| runnerkey::defaults::JOB_SERVICE_ACCOUNT.into());
     p.algorithm = inputs::algorithm(&a.algorithm)?;
     p.lifetime = inputs::issue_params(&a.lifetime, a.allow_system_masters)?.lifetime;
     p.renew_before = a.renew_before.parse::<Lifetime>()?.as_duration();
@@ -156,22 +160,8 @@ pub fn run(a: &SetupArgs) -> Result<Outcome> {
         }
         return Ok(Outcome::Ok);
     }
-    let report = if a.auth == Auth::Token {
-        let Some((context, _, _)) = a.csr_api.resolve()? else {
-            return Err(Error::InvalidArgument(
-                "--auth token needs --kubeconfig FILE: an identity that may create the service account's tokens".into(),
-            ));
-        };
-        let mut request = runnerkey::TokenRequestParams::new(
-            &a.namespace,
-            a.service_account.clone().unwrap_or_default(),
-        );
-        request.duration = a.token_duration.parse::<Lifetime>()?.as_duration();
-        p.with_token(context, &request)?
-    } else if let Some((context, approve, wait)) = a.csr_api.resolve()? {
-        p.through_csr_api(context, approve, wait)?
-    } else if a.complete {
-        let ca_path = a.ca_cert.as_ref().ok_or_else(|| {
+    let report = if a.complete {
+        let ca_cert = a.ca_cert.clone().ok_or_else(|| {
             Error::InvalidArgument(
                 "--complete needs --ca-cert: the cluster's ca.crt (public; no key needed)".into(),
             )
@@ -185,21 +175,26 @@ pub fn run(a: &SetupArgs) -> Result<Outcome> {
                 ));
             }
         };
-        p.complete(ca_path, signed)?
+        p.setup(SetupSource::Complete { ca_cert, signed })?
     } else {
-        let ca = inputs::ca(&CaArgs {
-            ca_dir: a.ca_dir.clone(),
-            ca_cert: a.ca_cert.clone(),
-            ca_key: a.ca_key.clone(),
-            ca_passphrase_file: a.ca_passphrase_file.clone(),
-        })
-        .map_err(|e| match e {
-            Error::InvalidArgument(_) => Error::InvalidArgument(
-                "give --ca-dir DIR or --ca-cert F --ca-key F (or --request, to keep the CA key on the control plane)".into(),
-            ),
-            e => e,
-        })?;
-        p.run(CertSource::Ca(&ca))?
+        let mut choice = SourceChoice::new(a.auth.into());
+        if let Some((context, approve, wait)) = a.csr_api.resolve()? {
+            (choice.context, choice.approve, choice.wait) = (Some(context), approve, wait);
+        }
+        let ca = if a.ca_dir.is_some() || a.ca_cert.is_some() || a.ca_key.is_some() {
+            Some(inputs::ca(&CaArgs {
+                ca_dir: a.ca_dir.clone(),
+                ca_cert: a.ca_cert.clone(),
+                ca_key: a.ca_key.clone(),
+                ca_passphrase_file: a.ca_passphrase_file.clone(),
+            })?)
+        } else {
+            None
+        };
+        choice.ca = ca.as_ref();
+        choice.token_service_account = a.service_account.clone();
+        choice.token_duration = a.token_duration.parse::<Lifetime>()?.as_duration();
+        p.setup(choice.choose(&p)?)?
     };
     if a.out.data() {
         a.out.print(&report)?;

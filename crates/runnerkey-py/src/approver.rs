@@ -27,7 +27,7 @@ fn params(
 /// Decides every pending kube-apiserver-client request once (see
 /// `runnerkey approver run --once`): the decisions, as dicts.
 #[pyfunction]
-#[pyo3(signature = (*, kubeconfig = None, context = None, in_cluster = false, deny = false, subresource = runnerkey::approver::SELF_CLIENT.to_string(), rate = "3/1h", timeout = Seconds::Number(30.0)))]
+#[pyo3(signature = (*, kubeconfig = None, context = None, in_cluster = false, deny = false, subresource = runnerkey::approver::SELF_CLIENT.to_string(), rate = "3/1h", timeout = Seconds::Text(runnerkey::defaults::REQUEST_TIMEOUT.into())))]
 #[allow(clippy::too_many_arguments)]
 pub fn approver_run_once(
     py: Python<'_>,

@@ -54,11 +54,14 @@ impl RunnerConfig {
     #[pyo3(signature = (show_secrets = false))]
     fn list_runners(&self, py: Python<'_>, show_secrets: bool) -> PyResult<Py<PyAny>> {
         let runners = self.0.runners().py()?;
-        let runners: Vec<_> = if show_secrets {
-            runners
-        } else {
-            runners.iter().map(|r| r.redacted()).collect()
-        };
+        if show_secrets {
+            let exposed: Vec<_> = runners
+                .iter()
+                .map(|r| r.to_json_exposing_secrets())
+                .collect();
+            return to_python(py, &exposed);
+        }
+        let runners: Vec<_> = runners.iter().map(|r| r.redacted()).collect();
         to_python(py, &runners)
     }
 

@@ -39,9 +39,10 @@ pub fn datetime(py: Python<'_>, t: time::OffsetDateTime) -> PyResult<Py<PyAny>> 
         .unbind())
 }
 
-/// A password as bytes.
-pub fn password(p: Option<Data>) -> Option<Vec<u8>> {
-    p.map(|d| d.bytes().to_vec())
+/// A password as bytes, zeroized when dropped (the library takes
+/// passphrases as borrowed bytes: PEM passphrases need not be UTF-8).
+pub fn password(p: Option<Data>) -> Option<zeroize::Zeroizing<Vec<u8>>> {
+    p.map(|d| zeroize::Zeroizing::new(d.bytes().to_vec()))
 }
 
 /// Bytes for Python.

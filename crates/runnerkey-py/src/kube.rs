@@ -7,10 +7,31 @@ use runnerkey::doctor::{DoctorOptions, diagnose};
 use runnerkey::k8s_csr::{K8sCsr, K8sCsrParams};
 use runnerkey::kubeconfig::KubeconfigParams;
 use runnerkey::rbac::{ExecutorFeature, RbacObject, RbacParams, RbacSubject};
-use runnerkey::setup::{CertSource, SetupParams};
+use runnerkey::setup::{SetupParams, SourceChoice};
 use runnerkey::{Identity, Lifetime};
 
 use crate::config::Runner;
+
+/// A service account as Python gives it: `"NAMESPACE/NAME"` or a
+/// `(namespace, name)` pair, checked by the one rule of
+/// [`runnerkey::ServiceAccountRef`].
+#[derive(FromPyObject)]
+pub enum ServiceAccountArg {
+    /// `"NAMESPACE/NAME"`.
+    Text(String),
+    /// `(namespace, name)`.
+    Pair(String, String),
+}
+
+impl ServiceAccountArg {
+    /// The checked reference.
+    pub fn checked(self) -> PyResult<runnerkey::ServiceAccountRef> {
+        match self {
+            Self::Text(s) => s.parse().py(),
+            Self::Pair(namespace, name) => runnerkey::ServiceAccountRef::new(namespace, name).py(),
+        }
+    }
+}
 use crate::convert::{Data, Seconds, to_python};
 use crate::errors::IntoPy;
 use crate::pki::{Certificate, CertificateAuthority, CertificateRequest, PrivateKey};
@@ -176,7 +197,7 @@ pub fn k8s_csr_certificate(data: Data, key: &PrivateKey) -> PyResult<Certificate
 
 /// Diagnoses the kubernetes runners of a config (online: connect as the runner does); a dict.
 #[pyfunction]
-#[pyo3(signature = (config, *, runner = None, online = false, timeout = Seconds::Number(10.0)))]
+#[pyo3(signature = (config, *, runner = None, online = false, timeout = Seconds::Text(runnerkey::defaults::ONLINE_TIMEOUT.into())))]
 pub fn doctor(
     py: Python<'_>,
     config: PathBuf,
@@ -201,7 +222,7 @@ pub fn doctor(
 /// the files of KUBECONFIG (else ~/.kube/config); the current context or
 /// `context`; a dict.
 #[pyfunction]
-#[pyo3(signature = (kubeconfig = None, *, context = None, namespace = None, online = false, timeout = Seconds::Number(10.0)))]
+#[pyo3(signature = (kubeconfig = None, *, context = None, namespace = None, online = false, timeout = Seconds::Text(runnerkey::defaults::ONLINE_TIMEOUT.into())))]
 pub fn doctor_kubeconfig(
     py: Python<'_>,
     kubeconfig: Option<PathBuf>,
@@ -265,7 +286,7 @@ pub(crate) fn kube_context(
 /// `runnerkey k8s-csr submit`), approves it when asked, waits, checks and
 /// returns the certificate; the object is deleted afterwards.
 #[pyfunction]
-#[pyo3(signature = (csr, key, *, kubeconfig = None, context = None, name = None, generate_name = "runnerkey-", expiration = None, approve = false, wait = Seconds::Number(300.0)))]
+#[pyo3(signature = (csr, key, *, kubeconfig = None, context = None, name = None, generate_name = "runnerkey-", expiration = None, approve = false, wait = Seconds::Text(runnerkey::defaults::CSR_WAIT.into())))]
 #[allow(clippy::too_many_arguments)]
 pub fn k8s_csr_submit(
     py: Python<'_>,
@@ -339,7 +360,7 @@ pub fn k8s_csr_approve(
 /// Renews a runner's client certificate when it is due (see `runnerkey
 /// renew`); the report as a dict.
 #[pyfunction]
-#[pyo3(signature = (*, config, runner, ca = None, kubeconfig = None, context = None, approve = false, wait = Seconds::Number(300.0), renew_at = 2.0 / 3.0, renew_before = None, force = false, dry_run = false, online = true, timeout = Seconds::Number(10.0), expect_service_account = None, expect_user = None, expect_groups = Vec::new()))]
+#[pyo3(signature = (*, config, runner, ca = None, kubeconfig = None, context = None, approve = false, wait = Seconds::Text(runnerkey::defaults::CSR_WAIT.into()), renew_at = 2.0 / 3.0, renew_before = None, force = false, dry_run = false, online = true, timeout = Seconds::Text(runnerkey::defaults::ONLINE_TIMEOUT.into()), expect_service_account = None, expect_user = None, expect_groups = Vec::new()))]
 #[allow(clippy::too_many_arguments)]
 pub fn renew(
     py: Python<'_>,
@@ -356,12 +377,14 @@ pub fn renew(
     dry_run: bool,
     online: bool,
     timeout: Seconds,
-    expect_service_account: Option<(String, String)>,
+    expect_service_account: Option<ServiceAccountArg>,
     expect_user: Option<String>,
     expect_groups: Vec<String>,
 ) -> PyResult<Py<PyAny>> {
     let mut p = runnerkey::RenewParams::new(config, runner.into());
-    p.expect_service_account = expect_service_account;
+    p.expect_service_account = expect_service_account
+        .map(ServiceAccountArg::checked)
+        .transpose()?;
     p.expect_identity = expect_user
         .map(|u| Identity::new(u, expect_groups))
         .transpose()
@@ -409,7 +432,7 @@ fn ca_or_kubeconfig() -> PyErr {
 /// token`); a dict with the token itself (secret), its user, end and
 /// lifetime.
 #[pyfunction]
-#[pyo3(signature = (*, namespace, service_account, kubeconfig = None, context = None, duration = "24h", create_service_account = false, timeout = Seconds::Number(30.0)))]
+#[pyo3(signature = (*, namespace, service_account, kubeconfig = None, context = None, duration = runnerkey::defaults::TOKEN_DURATION, create_service_account = false, timeout = Seconds::Text(runnerkey::defaults::REQUEST_TIMEOUT.into())))]
 #[allow(clippy::too_many_arguments)]
 pub fn request_token(
     py: Python<'_>,
@@ -421,7 +444,9 @@ pub fn request_token(
     create_service_account: bool,
     timeout: Seconds,
 ) -> PyResult<Py<PyAny>> {
-    let mut p = runnerkey::TokenRequestParams::new(namespace, service_account);
+    let mut p = runnerkey::TokenRequestParams::new(
+        runnerkey::ServiceAccountRef::new(namespace, service_account).py()?,
+    );
     p.duration = duration.parse::<Lifetime>().py()?.as_duration();
     p.create_service_account = create_service_account;
     p.timeout = timeout.duration("timeout")?;
@@ -430,7 +455,8 @@ pub fn request_token(
         .py()?;
     let mut out = serde_json::to_value(&issued)
         .map_err(|e| crate::errors::to_py(runnerkey::Error::InvalidArgument(e.to_string())))?;
-    out["token"] = serde_json::Value::String(issued.token.clone());
+    // The one place Python is given a token: explicitly, under "token".
+    out["token"] = serde_json::Value::String(issued.token.expose_secret().to_string());
     to_python(py, &out)
 }
 
@@ -468,7 +494,7 @@ pub fn status_prometheus(
 
 /// The whole procedure (see `runnerkey setup`); returns the report as a dict.
 #[pyfunction]
-#[pyo3(signature = (*, config, runner, server, ca = None, kubeconfig = None, context = None, approve = false, wait = Seconds::Number(300.0), user = "gitlab-admin", groups = Vec::new(), out_dir = PathBuf::from("/etc/ssl/kubernetes"), install_dir = None, namespace = "gitlab-runner", service_account = "gitlab-deployer", algorithm = "ecdsa-p256", days = 365, renew_before = "30d", force = false, keep_key = false, dry_run = false, auth = "certificate", token_service_account = None, token_duration = "24h"))]
+#[pyo3(signature = (*, config, runner, server, ca = None, kubeconfig = None, context = None, approve = false, wait = Seconds::Text(runnerkey::defaults::CSR_WAIT.into()), user = runnerkey::defaults::USER, groups = Vec::new(), out_dir = PathBuf::from(runnerkey::defaults::OUT_DIR), install_dir = None, namespace = runnerkey::defaults::NAMESPACE, service_account = runnerkey::defaults::JOB_SERVICE_ACCOUNT, algorithm = runnerkey::defaults::KEY_ALGORITHM_NAME, days = i64::from(runnerkey::defaults::CERT_DAYS), renew_before = runnerkey::defaults::RENEW_BEFORE, force = false, keep_key = false, dry_run = false, auth = "certificate", token_service_account = None, token_duration = runnerkey::defaults::TOKEN_DURATION))]
 #[allow(clippy::too_many_arguments)]
 pub fn setup(
     py: Python<'_>,
@@ -508,47 +534,17 @@ pub fn setup(
     p.force = force;
     p.keep_key = keep_key;
     p.dry_run = dry_run;
-    let wait = wait.duration("wait")?;
-    let token = match auth {
-        "certificate" => None,
-        "token" => {
-            let Some(account) = token_service_account else {
-                return Err(crate::errors::to_py(runnerkey::Error::InvalidArgument(
-                    "auth=\"token\" needs token_service_account=: the runner's own service account"
-                        .into(),
-                )));
-            };
-            let mut t = runnerkey::TokenRequestParams::new(namespace, account);
-            t.duration = token_duration.parse::<Lifetime>().py()?.as_duration();
-            Some(t)
-        }
-        other => {
-            return Err(crate::errors::to_py(runnerkey::Error::Unknown {
-                what: "auth",
-                value: other.to_string(),
-                choices: vec!["certificate", "token"],
-            }));
-        }
-    };
-    let report = match (&ca, kubeconfig, token) {
-        (None, Some(file), Some(t)) => py
-            .detach(|| p.with_token(kube_context(Some(file), context.as_deref())?, &t))
-            .py()?,
-        (_, _, Some(_)) => {
-            return Err(crate::errors::to_py(runnerkey::Error::InvalidArgument(
-                "auth=\"token\" needs kubeconfig= (an identity that may create the service account's tokens), not ca=".into(),
-            )));
-        }
-        (Some(ca), None, None) => {
-            let ca = &ca.0;
-            py.detach(|| p.run(CertSource::Ca(ca))).py()?
-        }
-        (None, Some(file), None) => py
-            .detach(|| {
-                p.through_csr_api(kube_context(Some(file), context.as_deref())?, approve, wait)
-            })
-            .py()?,
-        _ => return Err(ca_or_kubeconfig()),
-    };
+    let mut choice = SourceChoice::new(auth.parse().py()?);
+    choice.ca = ca.as_ref().map(|c| &c.0);
+    choice.context = kubeconfig
+        .map(|file| kube_context(Some(file), context.as_deref()))
+        .transpose()
+        .py()?;
+    choice.approve = approve;
+    choice.wait = wait.duration("wait")?;
+    choice.token_service_account = token_service_account;
+    choice.token_duration = token_duration.parse::<Lifetime>().py()?.as_duration();
+    let source = choice.choose(&p).py()?;
+    let report = py.detach(|| p.setup(source)).py()?;
     to_python(py, &report)
 }

@@ -59,5 +59,12 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(batch::install_credentials, m)?)?;
     m.add_function(wrap_pyfunction!(cli_main, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // The library's defaults as text, for the Ansible modules' test and for
+    // callers: the signatures above take the same values.
+    let defaults = pyo3::types::PyDict::new(m.py());
+    for (name, value) in runnerkey::defaults::all() {
+        defaults.set_item(name, value)?;
+    }
+    m.add("DEFAULTS", defaults)?;
     Ok(())
 }

@@ -36,7 +36,7 @@ pub struct PrivateKey(pub runnerkey::PrivateKey);
 impl PrivateKey {
     /// A new key: "ecdsa-p256" (default), "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096", "ed25519".
     #[staticmethod]
-    #[pyo3(signature = (algorithm = "ecdsa-p256"))]
+    #[pyo3(signature = (algorithm = runnerkey::defaults::KEY_ALGORITHM_NAME))]
     fn generate(py: Python<'_>, algorithm: &str) -> PyResult<Self> {
         let alg: KeyAlgorithm = algorithm.parse().py()?;
         py.detach(|| runnerkey::PrivateKey::generate(alg))
@@ -49,7 +49,7 @@ impl PrivateKey {
     #[pyo3(signature = (data, password = None))]
     fn from_pem(data: Data, password: Option<Data>) -> PyResult<Self> {
         let pass = crate::convert::password(password);
-        runnerkey::PrivateKey::from_pem(data.bytes(), pass.as_deref())
+        runnerkey::PrivateKey::from_pem(data.bytes(), pass.as_ref().map(|p| p.as_slice()))
             .py()
             .map(Self)
     }
@@ -59,7 +59,7 @@ impl PrivateKey {
     #[pyo3(signature = (path, password = None))]
     fn load(path: PathBuf, password: Option<Data>) -> PyResult<Self> {
         let pass = crate::convert::password(password);
-        runnerkey::PrivateKey::load(&path, pass.as_deref())
+        runnerkey::PrivateKey::load(&path, pass.as_ref().map(|p| p.as_slice()))
             .py()
             .map(Self)
     }
@@ -140,13 +140,13 @@ impl CertificateRequest {
     /// Requested user (CN).
     #[getter]
     fn user(&self) -> String {
-        self.0.identity().user
+        self.0.subject_reading().user
     }
 
     /// Requested groups (every O).
     #[getter]
     fn groups(&self) -> Vec<String> {
-        self.0.identity().groups
+        self.0.subject_reading().groups
     }
 
     /// Subject.
@@ -188,13 +188,13 @@ impl Certificate {
     /// Kubernetes user (CN).
     #[getter]
     fn user(&self) -> String {
-        self.0.identity().user
+        self.0.subject_reading().user
     }
 
     /// Kubernetes groups (every O).
     #[getter]
     fn groups(&self) -> Vec<String> {
-        self.0.identity().groups
+        self.0.subject_reading().groups
     }
 
     /// Subject.
@@ -306,9 +306,13 @@ impl CertificateAuthority {
     #[pyo3(signature = (cert_path, key_path, password = None))]
     fn load(cert_path: PathBuf, key_path: PathBuf, password: Option<Data>) -> PyResult<Self> {
         let pass = crate::convert::password(password);
-        runnerkey::CertificateAuthority::load(&cert_path, &key_path, pass.as_deref())
-            .py()
-            .map(Self)
+        runnerkey::CertificateAuthority::load(
+            &cert_path,
+            &key_path,
+            pass.as_ref().map(|p| p.as_slice()),
+        )
+        .py()
+        .map(Self)
     }
 
     /// A kubeadm pki directory holding ca.crt and ca.key.
@@ -316,7 +320,7 @@ impl CertificateAuthority {
     #[pyo3(signature = (path, password = None))]
     fn load_dir(path: PathBuf, password: Option<Data>) -> PyResult<Self> {
         let pass = crate::convert::password(password);
-        runnerkey::CertificateAuthority::load_dir(&path, pass.as_deref())
+        runnerkey::CertificateAuthority::load_dir(&path, pass.as_ref().map(|p| p.as_slice()))
             .py()
             .map(Self)
     }
@@ -326,9 +330,13 @@ impl CertificateAuthority {
     #[pyo3(signature = (cert, key, password = None))]
     fn from_pem(cert: Data, key: Data, password: Option<Data>) -> PyResult<Self> {
         let pass = crate::convert::password(password);
-        runnerkey::CertificateAuthority::from_pem(cert.bytes(), key.bytes(), pass.as_deref())
-            .py()
-            .map(Self)
+        runnerkey::CertificateAuthority::from_pem(
+            cert.bytes(),
+            key.bytes(),
+            pass.as_ref().map(|p| p.as_slice()),
+        )
+        .py()
+        .map(Self)
     }
 
     /// A new self-signed CA like kubeadm's.
@@ -383,7 +391,7 @@ impl CertificateAuthority {
     }
 
     /// A new key and a client certificate for user/groups: (key, certificate).
-    #[pyo3(signature = (*, user, groups = Vec::new(), algorithm = "ecdsa-p256", days = None, duration = None, allow_system_masters = false))]
+    #[pyo3(signature = (*, user, groups = Vec::new(), algorithm = runnerkey::defaults::KEY_ALGORITHM_NAME, days = None, duration = None, allow_system_masters = false))]
     #[allow(clippy::too_many_arguments)]
     fn issue(
         &self,
@@ -414,7 +422,7 @@ impl CertificateAuthority {
     /// issues what is missing, wrong or due, and changes nothing otherwise. With `dry_run`, writes
     /// nothing and reports what would change. Returns the report (changed,
     /// files, issued, subject, not_after, note, warnings).
-    #[pyo3(signature = (*, cert_path, key_path, ca_path, user, groups = Vec::new(), algorithm = "ecdsa-p256", days = None, duration = None, renew_at = None, renew_before = None, force = false, dry_run = false, allow_system_masters = false))]
+    #[pyo3(signature = (*, cert_path, key_path, ca_path, user, groups = Vec::new(), algorithm = runnerkey::defaults::KEY_ALGORITHM_NAME, days = None, duration = None, renew_at = None, renew_before = None, force = false, dry_run = false, allow_system_masters = false))]
     #[allow(clippy::too_many_arguments)]
     fn ensure(
         &self,
@@ -456,7 +464,7 @@ impl CertificateAuthority {
     /// nothing. With `keep_valid`, an entry whose key and certificate are
     /// still good and not due (`renew_at`, `renew_before`) is kept. Returns the
     /// report (issued, kept, failed, results, warnings).
-    #[pyo3(signature = (entries, *, algorithm = "ecdsa-p256", days = None, duration = None, groups = Vec::new(), user_template = None, allow_system_masters = false, overwrite = false, keep_valid = false, renew_at = None, renew_before = None, threads = 0))]
+    #[pyo3(signature = (entries, *, algorithm = runnerkey::defaults::KEY_ALGORITHM_NAME, days = None, duration = None, groups = Vec::new(), user_template = None, allow_system_masters = false, overwrite = false, keep_valid = false, renew_at = None, renew_before = None, threads = 0))]
     #[allow(clippy::too_many_arguments)]
     fn issue_many(
         &self,
@@ -565,7 +573,7 @@ pub fn verify(ca: Cas<'_>, cert: &Certificate, key: Option<&PrivateKey>) -> Veri
 #[pyo3(signature = (data, password = None))]
 pub fn inspect(py: Python<'_>, data: Data, password: Option<Data>) -> PyResult<Py<PyAny>> {
     let pass = crate::convert::password(password);
-    let items = inspect_file(data.bytes(), pass.as_deref(), None).py()?;
+    let items = inspect_file(data.bytes(), pass.as_ref().map(|p| p.as_slice()), None).py()?;
     to_python(py, &items)
 }
 

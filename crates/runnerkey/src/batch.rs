@@ -217,8 +217,8 @@ impl BatchResult {
         let e = &self.entry;
         BatchResultData {
             line: e.line,
-            user: e.identity.user.clone(),
-            groups: e.identity.groups.clone(),
+            user: e.identity.user().to_string(),
+            groups: e.identity.groups().to_vec(),
             key_file: e.files.key_file.clone(),
             cert_file: e.files.cert_file.clone(),
             ca_file: e.files.ca_file.clone(),
@@ -324,7 +324,7 @@ impl BatchParams {
             None => self.lifetime,
         };
         lifetime.end_from(now)?;
-        let name = e.name.unwrap_or_else(|| file_base_name(&identity.user));
+        let name = e.name.unwrap_or_else(|| file_base_name(identity.user()));
         if e.out_dir.as_os_str().is_empty() {
             return Err(BatchProblem::BadOutDir { reason: "is empty" }.into());
         }

@@ -9,6 +9,8 @@ use base64::Engine;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use time::OffsetDateTime;
 
+use crate::service_account::ServiceAccountRef;
+
 /// Go's `base64.RawURLEncoding`: no padding, unused bits need not be zero.
 const RAW_URL: GeneralPurpose = GeneralPurpose::new(
     &base64::alphabet::URL_SAFE,
@@ -85,8 +87,8 @@ const MAX_TOKEN: usize = 16 * 1024;
 pub struct TokenClaims {
     /// `sub`, e.g. `system:serviceaccount:gitlab-runner:runner`.
     pub subject: Option<String>,
-    /// The service account's namespace and name, from `sub`.
-    pub service_account: Option<(String, String)>,
+    /// The service account, from `sub` (when it names a valid one).
+    pub service_account: Option<ServiceAccountRef>,
     /// `iat`.
     pub issued_at: Option<OffsetDateTime>,
     /// `exp` (a legacy Secret token has none: it never expires).
@@ -179,12 +181,7 @@ impl TokenClaims {
             malformed.get_or_insert_with(|| "it was issued (iat) after it ends (exp)".into());
         }
         let subject = claims.sub;
-        let service_account = subject.as_deref().and_then(|s| {
-            let rest = s.strip_prefix("system:serviceaccount:")?;
-            let (ns, name) = rest.split_once(':')?;
-            (!ns.is_empty() && !name.is_empty() && !name.contains(':'))
-                .then(|| (ns.to_string(), name.to_string()))
-        });
+        let service_account = subject.as_deref().and_then(ServiceAccountRef::from_user);
         Some(Self {
             subject,
             service_account,
@@ -222,7 +219,10 @@ mod tests {
             r#"{"sub":"system:serviceaccount:ci:runner","iat":1700000000,"exp":1700003600}"#,
         ))
         .unwrap();
-        assert_eq!(c.service_account, Some(("ci".into(), "runner".into())));
+        assert_eq!(
+            c.service_account,
+            Some(ServiceAccountRef::new("ci", "runner").unwrap())
+        );
         assert_eq!(c.expires_at.unwrap().unix_timestamp(), 1_700_003_600);
         assert_eq!(c.issued_at.unwrap().unix_timestamp(), 1_700_000_000);
         let u = c.unit_jitter();

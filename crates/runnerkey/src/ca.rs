@@ -283,15 +283,16 @@ impl CertificateAuthority {
             KeyType::Ed25519 => &rcgen::PKCS_ED25519,
             _ => &rcgen::PKCS_ECDSA_P256_SHA256,
         };
-        let der = rustls_pki_types::PrivatePkcs8KeyDer::from(key.to_der().to_vec());
+        let pkcs8 = key.to_der();
+        let der = rustls_pki_types::PrivatePkcs8KeyDer::from(&pkcs8[..]);
         let rcgen_err = |e: rcgen::Error| Error::Crypto(format!("rcgen: {e}"));
         let pair =
             rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&der, sign_alg).map_err(rcgen_err)?;
         let mut cert =
-            rcgen::CertificateParams::new(vec![identity.user.clone()]).map_err(rcgen_err)?;
+            rcgen::CertificateParams::new(vec![identity.user().to_string()]).map_err(rcgen_err)?;
         cert.distinguished_name = rcgen::DistinguishedName::new();
         cert.distinguished_name
-            .push(DnType::CommonName, identity.user.as_str());
+            .push(DnType::CommonName, identity.user());
         cert.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         cert.key_usages = vec![
             KeyUsagePurpose::DigitalSignature,

@@ -129,9 +129,17 @@ impl Certificate {
     }
 
     /// The Kubernetes user and groups, as the API server reads them: the
-    /// last CN and every O.
-    pub fn identity(&self) -> Identity {
+    /// last CN and every O; an error when they are no valid [`Identity`]
+    /// (no CN, a deceptive or empty name: see [`Certificate::subject_reading`]
+    /// for what it holds then).
+    pub fn identity(&self) -> Result<Identity> {
         Identity::from_name(self.x509().tbs_certificate().subject())
+    }
+
+    /// Whether the certificate is for `identity` to Kubernetes (the same
+    /// user and set of groups); never for a subject that is no valid identity.
+    pub fn is_for(&self, identity: &Identity) -> bool {
+        self.identity().is_ok_and(|i| i.same_as(identity))
     }
 
     /// The subject as Go reads it, with every CN and anything that makes it
@@ -342,7 +350,7 @@ mod tests {
             .unwrap();
         let c = &issued.certificate;
         assert_eq!(c.version(), 3);
-        assert!(c.identity().same_as(&who));
+        assert!(c.identity().unwrap().same_as(&who));
         assert!(!c.is_ca());
         assert_eq!(c.basic_constraints_ca(), Some(false));
         assert!(c.allows_client_auth());
@@ -374,9 +382,9 @@ mod tests {
             Certificate::from_pem(&fixture("kubeadm-client-expired-system-masters.crt.pem"))
                 .unwrap();
         // O before CN in the subject: the identity is read by attribute.
-        let id = kubeadm.identity();
-        assert_eq!(id.user, "kube-apiserver-kubelet-client");
-        assert_eq!(id.groups, ["system:masters"]);
+        let id = kubeadm.identity().unwrap();
+        assert_eq!(id.user(), "kube-apiserver-kubelet-client");
+        assert_eq!(id.groups(), ["system:masters"]);
         assert!(kubeadm.allows_client_auth());
         let ca = Certificate::from_pem(&fixture("kubeadm-ca-rsa2048.crt.pem")).unwrap();
         assert!(ca.is_ca());
@@ -401,7 +409,7 @@ mod tests {
         let two = fixture("kubeadm-front-proxy-client-wrong-ca.crt.pem");
         let all = Certificate::all_from_pem(&two).unwrap();
         assert_eq!(all.len(), 2);
-        assert!(all[0].identity().user == "front-proxy-client" && all[1].is_ca());
+        assert!(all[0].identity().unwrap().user() == "front-proxy-client" && all[1].is_ca());
         assert_eq!(all[0].issuer(), all[1].subject());
         assert!(Certificate::from_der(b"not der").is_err());
         assert!(Certificate::all_from_pem(b"no pem here").is_err());

@@ -125,7 +125,8 @@ impl CertificateRequest {
 
     /// The requested user and groups, as the API server would read them
     /// from the issued certificate (the last CN, every O).
-    pub fn identity(&self) -> Identity {
+    /// An error when they are no valid [`Identity`].
+    pub fn identity(&self) -> Result<Identity> {
         Identity::from_name(&self.req.info.subject)
     }
 
@@ -139,9 +140,7 @@ impl CertificateRequest {
     /// ways (several CNs, no CN, deceptive characters, odd string types)
     /// and names that [`Identity::new`] refuses.
     pub fn signable_identity(&self) -> Result<Identity> {
-        let reading = self.subject_reading();
-        reading.check_signable()?;
-        Identity::new(reading.identity.user, reading.identity.groups)
+        self.subject_reading().identity()
     }
 
     /// The subject, e.g. `CN=gitlab-admin, O=a`.
@@ -176,7 +175,7 @@ mod tests {
         let who = Identity::new("gitlab-admin", ["a", "b"]).unwrap();
         let csr = CertificateRequest::create(&key, &CsrParams::new(who.clone())).unwrap();
         let again = CertificateRequest::from_pem(csr.to_pem().as_bytes()).unwrap();
-        assert_eq!(again.identity(), who);
+        assert_eq!(again.identity().unwrap(), who);
         assert_eq!(again.signable_identity().unwrap(), who);
         assert!(key.matches(&again.public_key().unwrap()));
         assert_eq!(again.subject(), "CN=gitlab-admin, O=a, O=b");

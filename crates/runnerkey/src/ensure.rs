@@ -283,7 +283,10 @@ mod tests {
         assert_eq!(actions(&other), ["unchanged", "updated", "unchanged"]);
         assert_eq!(std::fs::read(&files.key_file).unwrap(), key);
         assert_eq!(
-            Certificate::load(&files.cert_file).unwrap().identity(),
+            Certificate::load(&files.cert_file)
+                .unwrap()
+                .identity()
+                .unwrap(),
             Identity::new("runner", ["b"]).unwrap()
         );
     }

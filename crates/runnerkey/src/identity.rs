@@ -5,7 +5,7 @@ use std::fmt;
 
 use der::asn1::{Any, Utf8StringRef};
 use der::{Tag, Tagged};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use x509_cert::attr::AttributeTypeAndValue;
 use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
 
@@ -29,13 +29,38 @@ pub const PRIVILEGED_GROUPS: [(&str, &str); 2] = [
     ),
 ];
 
-/// A Kubernetes user name and its groups.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// A checked Kubernetes user name and its groups: made only by
+/// [`Identity::new`] (or deserialised through it), so every identity a CA
+/// signs, a CSR asks for or a pin records has passed its checks.
+///
+/// No struct literal can skip them:
+///
+/// ```compile_fail
+/// let forged = runnerkey::Identity { user: String::new(), groups: vec![] };
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "IdentityData")]
 pub struct Identity {
     /// The user name (certificate CN).
-    pub user: String,
+    user: String,
     /// The groups (certificate O values), in order.
-    pub groups: Vec<String>,
+    groups: Vec<String>,
+}
+
+/// An identity as data, before [`Identity::new`] has checked it.
+#[derive(Deserialize)]
+struct IdentityData {
+    user: String,
+    #[serde(default)]
+    groups: Vec<String>,
+}
+
+impl TryFrom<IdentityData> for Identity {
+    type Error = Error;
+
+    fn try_from(d: IdentityData) -> Result<Self> {
+        Self::new(d.user, d.groups)
+    }
 }
 
 /// Checks a name `field` (named in the error) as user and group names are:
@@ -104,6 +129,21 @@ impl Identity {
         Ok(Self { user, groups })
     }
 
+    /// The user name (certificate CN).
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    /// The groups (certificate O values), in order.
+    pub fn groups(&self) -> &[String] {
+        &self.groups
+    }
+
+    /// The user name and groups, taken apart.
+    pub fn into_parts(self) -> (String, Vec<String>) {
+        (self.user, self.groups)
+    }
+
     /// Whether `other` is the same identity to Kubernetes: the same user
     /// and the same set of groups (order and repeats do not count).
     pub fn same_as(&self, other: &Identity) -> bool {
@@ -152,21 +192,28 @@ impl Identity {
         Ok(Name::hazmat_from_rdn_sequence(seq))
     }
 
-    /// The identity Go reads from a name: the last CN (empty when none)
-    /// and every O.
-    pub(crate) fn from_name(name: &Name) -> Self {
-        SubjectReading::of(name).identity
+    /// The identity Go reads from a name (the last CN and every O), when
+    /// [`Identity::new`] takes it: a name without a CN, or with a deceptive
+    /// or empty value, is no identity.
+    pub(crate) fn from_name(name: &Name) -> Result<Self> {
+        let reading = SubjectReading::of(name);
+        Self::new(reading.user, reading.groups)
     }
 }
 
 impl fmt::Display for Identity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "user {:?}", self.user)?;
-        if !self.groups.is_empty() {
-            write!(f, ", groups {:?}", self.groups)?;
-        }
-        Ok(())
+        write_who(f, &self.user, &self.groups)
     }
+}
+
+/// `user "U", groups ["G"]`.
+fn write_who(f: &mut fmt::Formatter<'_>, user: &str, groups: &[String]) -> fmt::Result {
+    write!(f, "user {user:?}")?;
+    if !groups.is_empty() {
+        write!(f, ", groups {groups:?}")?;
+    }
+    Ok(())
 }
 
 /// Characters that are not seen themselves or change how text around them
@@ -261,8 +308,11 @@ fn attribute_text(value: &Any) -> String {
 /// it: the user is the **last** CN, the groups are every O in order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SubjectReading {
-    /// The Kubernetes identity (user empty when there is no CN).
-    pub identity: Identity,
+    /// The user as the API server reads it: the last CN, empty when there
+    /// is none (unchecked: see [`SubjectReading::identity`]).
+    pub user: String,
+    /// The groups as the API server reads them: every O, in order.
+    pub groups: Vec<String>,
     /// Every CN, in encoding order (the last is the user).
     pub common_names: Vec<String>,
     /// Why the subject must not be signed, if it must not.
@@ -325,7 +375,8 @@ impl SubjectReading {
             problems.insert(0, SubjectProblem::NoCommonName);
         }
         Self {
-            identity: Identity { user, groups },
+            user,
+            groups,
             common_names,
             problems,
         }
@@ -337,6 +388,21 @@ impl SubjectReading {
             Some(p) => Err(Error::AmbiguousSubject(p.clone())),
             None => Ok(()),
         }
+    }
+
+    /// The identity to sign for: refuses a subject with any
+    /// [`SubjectProblem`] and names that [`Identity::new`] refuses.
+    pub fn identity(&self) -> Result<Identity> {
+        self.check_signable()?;
+        Identity::new(self.user.clone(), self.groups.clone())
+    }
+}
+
+/// `user "U", groups ["G"]`, as [`Identity`] shows itself, whether or not
+/// the reading is a valid identity.
+impl fmt::Display for SubjectReading {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_who(f, &self.user, &self.groups)
     }
 }
 
@@ -428,8 +494,8 @@ mod tests {
             (CN, Tag::PrintableString, b"system:kube-controller-manager"),
             (O, Tag::PrintableString, b"g2"),
         ]));
-        assert_eq!(r.identity.user, "system:kube-controller-manager");
-        assert_eq!(r.identity.groups, ["g1", "g2"]);
+        assert_eq!(r.user, "system:kube-controller-manager");
+        assert_eq!(r.groups, ["g1", "g2"]);
         assert_eq!(r.common_names.len(), 2);
         assert!(matches!(
             r.problems[0],
@@ -458,7 +524,7 @@ mod tests {
             vec![(CN, Tag::Utf8String, &b""[..])],
         ] {
             let r = SubjectReading::of(&name(&attrs));
-            assert_eq!(r.identity.user, "");
+            assert_eq!(r.user, "");
             assert_eq!(r.problems[0], SubjectProblem::NoCommonName);
         }
     }
@@ -473,7 +539,7 @@ mod tests {
             (CN, Tag::Utf8String, b"u"),
             (O, Tag::BmpString, &bmp),
         ]));
-        assert_eq!(r.identity.groups, ["system:masters"]);
+        assert_eq!(r.groups, ["system:masters"]);
         assert!(matches!(r.problems[0], SubjectProblem::StringType { .. }));
         let odd = SubjectReading::of(&name(&[(CN, Tag::BmpString, b"abc")]));
         assert!(odd.problems.iter().any(
@@ -527,6 +593,32 @@ mod tests {
     }
 
     #[test]
+    fn identity_deserialises_only_through_its_checks() {
+        let ok: Identity = serde_json::from_str(r#"{"user":"u","groups":["g"]}"#).unwrap();
+        assert_eq!(ok, Identity::new("u", ["g"]).unwrap());
+        assert_eq!(
+            serde_json::to_string(&ok).unwrap(),
+            r#"{"user":"u","groups":["g"]}"#
+        );
+        for bad in [
+            r#"{"user":"","groups":[]}"#,
+            r#"{"user":"u","groups":["a\u202eb"]}"#,
+            r#"{"user":"u","groups":[" padded "]}"#,
+        ] {
+            assert!(serde_json::from_str::<Identity>(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_subject_that_is_no_identity_reads_but_does_not_convert() {
+        let r = SubjectReading::of(&name(&[(O, Tag::Utf8String, b"g")]));
+        assert_eq!(r.user, "");
+        assert!(r.identity().is_err());
+        assert!(Identity::from_name(&name(&[(O, Tag::Utf8String, b"g")])).is_err());
+        assert_eq!(r.to_string(), r#"user "", groups ["g"]"#);
+    }
+
+    #[test]
     fn identity_names_are_checked() {
         assert!(matches!(
             Identity::new("", Vec::<String>::new()),
@@ -541,7 +633,7 @@ mod tests {
             Err(crate::Error::InvalidName { .. })
         ));
         let who = Identity::new("u", ["g"]).unwrap();
-        assert_eq!(Identity::from_name(&who.to_name().unwrap()), who);
+        assert_eq!(Identity::from_name(&who.to_name().unwrap()).unwrap(), who);
         assert!(who.check_system_masters(false).is_ok());
         let masters = Identity::new("u", [SYSTEM_MASTERS]).unwrap();
         assert!(matches!(

@@ -101,8 +101,8 @@ impl CertificateInfo {
     pub fn new(cert: &Certificate, now: OffsetDateTime) -> Self {
         let reading = cert.subject_reading();
         Self {
-            user: reading.identity.user,
-            groups: reading.identity.groups,
+            user: reading.user,
+            groups: reading.groups,
             common_names: reading.common_names,
             subject_problems: reading.problems,
             subject: cert.subject(),
@@ -256,8 +256,8 @@ pub fn inspect_pem(
                 let csr = CertificateRequest::from_der(block.contents())?;
                 let reading = csr.subject_reading();
                 Item::CertificateRequest(RequestInfo {
-                    user: reading.identity.user,
-                    groups: reading.identity.groups,
+                    user: reading.user,
+                    groups: reading.groups,
                     common_names: reading.common_names,
                     subject_problems: reading.problems,
                     subject: csr.subject(),

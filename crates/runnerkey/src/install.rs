@@ -149,7 +149,9 @@ impl InstallParams {
         let new_key = PrivateKey::from_pem(offered.key, None).map_err(in_offered("key"))?;
         let identity = match &self.identity {
             Some(i) => i.clone(),
-            None => new_chain[0].identity(),
+            None => new_chain[0]
+                .identity()
+                .map_err(|e| Error::InvalidArgument(format!("the offered certificate: {e}")))?,
         };
         if let Err(why) = good(&new_key, &new_chain, &ca, &identity, None, now) {
             return Err(Error::NotInstallable { reason: why });
@@ -287,10 +289,10 @@ fn good(
     if !key.matches(&leaf.public_key()) {
         return Err("the certificate does not belong to the key".into());
     }
-    if !leaf.identity().same_as(identity) {
+    if !leaf.is_for(identity) {
         return Err(format!(
             "the certificate is for {}, not {identity}",
-            leaf.identity()
+            leaf.subject_reading()
         ));
     }
     let report = verify_client_chain(std::slice::from_ref(ca), chain, Some(key), Some(now));

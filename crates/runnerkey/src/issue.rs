@@ -473,7 +473,7 @@ mod tests {
         assert_eq!(issuer, subject);
         let raw = ca.certificate().to_der();
         assert!(raw.windows(subject.len()).any(|w| w == subject.as_slice()));
-        assert_eq!(issued.certificate.identity(), who);
+        assert_eq!(issued.certificate.identity().unwrap(), who);
     }
 
     #[test]

@@ -99,10 +99,10 @@ pub(crate) fn keepable(
         return Err("the existing certificate does not belong to the key".into());
     }
     // Groups are a set to Kubernetes: another order is the same identity.
-    if !cert.identity().same_as(identity) {
+    if !cert.is_for(identity) {
         return Err(format!(
             "the existing certificate is for {}, not {identity}",
-            cert.identity(),
+            cert.subject_reading(),
         ));
     }
     let report = verify_client_cert(std::slice::from_ref(ca), &cert, Some(key), Some(now));

@@ -36,7 +36,7 @@ impl KeyAlgorithm {
     ];
 
     /// The name used on the command line and in Python.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             KeyAlgorithm::Rsa2048 => "rsa-2048",
             KeyAlgorithm::Rsa3072 => "rsa-3072",

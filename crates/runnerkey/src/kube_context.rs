@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::file;
 use crate::key::PrivateKey;
 use crate::kubeconfig::{Cluster, Kubeconfig, User};
+use crate::secret::Secret;
 
 fn problem(source: &str, problem: KubeconfigProblem) -> Error {
     Error::Kubeconfig {
@@ -40,8 +41,8 @@ pub enum ContextCredentials {
     },
     /// A bearer token.
     Token {
-        /// The token (secret).
-        token: String,
+        /// The token.
+        token: Secret,
         /// Where it comes from (`token`, or the `tokenFile`).
         source: String,
     },
@@ -207,9 +208,9 @@ fn embed_files(config: &mut Kubeconfig, path: &Path, by: Option<u32>) -> Result<
             user.client_key_data = Some(b64(read(&f)?));
         }
         if let Some(f) = user.token_file.take().filter(|f| !f.is_empty())
-            && user.token.as_deref().is_none_or(str::is_empty)
+            && user.token.as_ref().is_none_or(Secret::is_empty)
         {
-            user.token = Some(String::from_utf8_lossy(&read(&f)?).trim().to_string());
+            user.token = Some(Secret::new(String::from_utf8_lossy(&read(&f)?).trim()));
         }
     }
     Ok(())
@@ -502,7 +503,7 @@ fn credentials(user: &User, name: &str, source: &str) -> Result<ContextCredentia
         )),
         (None, None) => match (&user.token, &user.token_file) {
             (Some(t), _) if !t.is_empty() => Ok(ContextCredentials::Token {
-                token: t.trim().to_string(),
+                token: Secret::new(t.expose_secret().trim()),
                 source: format!("token of the user {name:?}"),
             }),
             (_, Some(path)) if !path.is_empty() => {
@@ -519,7 +520,7 @@ fn credentials(user: &User, name: &str, source: &str) -> Result<ContextCredentia
                     ));
                 }
                 Ok(ContextCredentials::Token {
-                    token,
+                    token: token.into(),
                     source: path.clone(),
                 })
             }

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::file;
 use crate::key::PrivateKey;
 use crate::manifest::to_yaml;
+use crate::secret::Secret;
 
 /// What goes into the kubeconfig.
 #[derive(Clone, Debug)]
@@ -113,9 +114,13 @@ pub struct User {
         default
     )]
     pub client_key: Option<String>,
-    /// A bearer token (secret).
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub token: Option<String>,
+    /// A bearer token: the kubeconfig is the one place that holds it.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::secret::expose_option",
+        default
+    )]
+    pub token: Option<Secret>,
     /// A file holding a bearer token.
     #[serde(rename = "tokenFile", skip_serializing_if = "Option::is_none", default)]
     pub token_file: Option<String>,
@@ -326,7 +331,10 @@ impl Kubeconfig {
             }
             .in_file(&params.key_file));
         }
-        let user_name = params.user.clone().unwrap_or_else(|| cert.identity().user);
+        let user_name = params
+            .user
+            .clone()
+            .unwrap_or_else(|| cert.subject_reading().user);
         crate::identity::check_name("kubeconfig user name", &user_name)?;
         let cluster_name = params
             .cluster

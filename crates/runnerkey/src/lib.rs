@@ -18,7 +18,7 @@
 //! let ca = CertificateAuthority::generate(&params)?;
 //! let who = Identity::new("gitlab-admin", ["gitlab-runners"])?;
 //! let (key, issued) = ca.issue(&who, KeyAlgorithm::EcdsaP256, &IssueParams::default())?;
-//! assert_eq!(issued.certificate.identity(), who);
+//! assert_eq!(issued.certificate.identity()?, who);
 //! assert!(key.matches(&issued.certificate.public_key()));
 //! # Ok::<(), runnerkey::Error>(())
 //! ```
@@ -35,7 +35,7 @@
 //! let ca = CertificateAuthority::load(&pki.join("ca.crt"), &pki.join("ca.key"), None)?;
 //! let who = Identity::new("gitlab-admin", ["gitlab-runners"])?;
 //! let (key, issued) = ca.issue(&who, KeyAlgorithm::EcdsaP256, &IssueParams::default())?;
-//! let files = ClientFiles::in_dir(&tmp.path().join("ssl"), &who.user)?;
+//! let files = ClientFiles::in_dir(&tmp.path().join("ssl"), who.user())?;
 //! files.write(&key, &issued.certificate, ca.certificate(), false)?; // key 0600, all or nothing
 //! # Ok::<(), runnerkey::Error>(())
 //! ```
@@ -89,6 +89,7 @@ mod code;
 mod credential_dir;
 mod csr;
 mod csr_api;
+pub mod defaults;
 pub mod doctor;
 mod ensure;
 mod error;
@@ -120,6 +121,8 @@ mod renew;
 mod renewal;
 mod renewal_record;
 pub mod runner_config;
+pub mod secret;
+mod service_account;
 pub mod setup;
 mod severity;
 mod signer;
@@ -172,6 +175,8 @@ pub use public_key::{KeyType, PublicKey};
 pub use renew::{OnlineCheck, RenewParams, RenewReport, Signer};
 pub use renewal::RenewalPolicy;
 pub use renewal_record::RenewalRecord;
+pub use secret::Secret;
+pub use service_account::ServiceAccountRef;
 pub use severity::Severity;
 pub use status::{
     Credential, PreStart, Recovery, RunnerStatus, StatusParams, StatusReport, TEXTFILE_NAME,

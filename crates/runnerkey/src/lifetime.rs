@@ -100,7 +100,7 @@ impl Lifetime {
 impl Default for Lifetime {
     /// 365 days.
     fn default() -> Self {
-        Lifetime::days(365)
+        Lifetime::days(crate::defaults::CERT_DAYS)
     }
 }
 

@@ -117,8 +117,8 @@ pub enum NextStep {
     CheckOnline {
         /// gitlab-runner's config.
         config: PathBuf,
-        /// The runner's name (or `#index`).
-        runner: String,
+        /// The runner.
+        runner: crate::runner_config::RunnerSelector,
     },
     /// Try the identity by hand with kubectl.
     TryKubeconfig {

@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::file;
 use crate::identity::Identity;
+use crate::service_account::ServiceAccountRef;
 
 /// How the pinned identity is renewed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,9 +53,10 @@ pub struct Pin {
     /// -sha256` prints it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_sha256: Option<String>,
-    /// The service account (namespace, name), for a token.
+    /// The service account, for a token (`NAMESPACE/NAME`; a pin of an
+    /// earlier version holds `[NAMESPACE, NAME]`, read the same).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service_account: Option<(String, String)>,
+    pub service_account: Option<ServiceAccountRef>,
     /// A CA private key `setup --ca-dir` signed with on this host (the
     /// runner host): `doctor` reports it as long as the file exists there.
     #[serde(default, skip_serializing_if = "Option::is_none")]

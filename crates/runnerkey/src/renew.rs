@@ -25,6 +25,8 @@ use crate::lifetime::{Lifetime, rfc3339};
 use crate::public_key::KeyType;
 use crate::renewal::RenewalPolicy;
 use crate::runner_config::{RunnerConfig, RunnerSelector};
+use crate::secret::Secret;
+use crate::service_account::ServiceAccountRef;
 use crate::status::Credential;
 pub use crate::whoami::OnlineCheck;
 use crate::whoami::check_online;
@@ -52,7 +54,7 @@ pub struct RenewParams {
     pub now: Option<OffsetDateTime>,
     /// A token runner's service account (namespace, name): renewal refuses
     /// a token for any other (config.toml may have been edited).
-    pub expect_service_account: Option<(String, String)>,
+    pub expect_service_account: Option<ServiceAccountRef>,
     /// The client-certificate identity to renew. When setup pinned one it
     /// must be the same; when none is pinned it is pinned now (after a
     /// successful renewal), for a credential directory that someone else
@@ -71,7 +73,7 @@ impl RenewParams {
             force: false,
             dry_run: false,
             online: true,
-            timeout: Duration::from_secs(10),
+            timeout: crate::defaults::ONLINE_TIMEOUT_DURATION,
             now: None,
             expect_service_account: None,
             expect_identity: None,
@@ -79,8 +81,10 @@ impl RenewParams {
     }
 }
 
-/// What `renew` did.
+/// What `renew` did. Serialised with one more field, `failed`
+/// ([`RenewReport::failed`]), so that no caller decides it again.
 #[derive(Clone, Debug, Serialize)]
+#[serde(remote = "Self")]
 #[non_exhaustive]
 pub struct RenewReport {
     /// The runner.
@@ -206,7 +210,11 @@ impl RenewParams {
         let label = runner.name.clone().unwrap_or_else(|| format!("#{index}"));
         let k = runner.kubernetes.unwrap_or_default();
         if k.cert_file.as_deref().is_none_or(str::is_empty)
-            && let Some(token) = k.bearer_token.as_deref().filter(|t| !t.is_empty())
+            && let Some(token) = k
+                .bearer_token
+                .as_ref()
+                .map(Secret::expose_secret)
+                .filter(|t| !t.is_empty())
         {
             return token::renew(self, &config, label, token, signer, now);
         }
@@ -409,7 +417,7 @@ impl RenewParams {
                     host,
                     &trusted,
                     Credentials::ClientCertificate(whole.clone(), Box::new(copy)),
-                    &identity.user,
+                    identity.user(),
                     self.timeout,
                 ),
                 Err(e) => OnlineCheck::Refused { reason: e.chain() },
@@ -472,6 +480,7 @@ fn online_words(online: &OnlineCheck) -> String {
 
 mod pending;
 mod pinned;
+mod report_json;
 mod through_api;
 mod token;
 

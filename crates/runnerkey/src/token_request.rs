@@ -17,6 +17,8 @@ use crate::csr_api::{api, client, refused};
 use crate::error::{Error, Result};
 use crate::kube_context::KubeContext;
 use crate::lifetime::{LifetimeProblem, rfc3339};
+use crate::secret::Secret;
+use crate::service_account::ServiceAccountRef;
 
 /// A SelfSubjectReview with `token` at `server` (trusting `cas`; not
 /// checking the server with `insecure`): whether the server takes it for
@@ -33,7 +35,7 @@ fn review_token(
     let client = crate::api_client::ApiClient::with_options(
         endpoint,
         cas,
-        crate::api_client::Credentials::BearerToken(token.to_string()),
+        crate::api_client::Credentials::BearerToken(Secret::new(token)),
         timeout,
         timeout,
         insecure,
@@ -75,10 +77,8 @@ const MAX_SECONDS: u64 = 10 * 366 * 86_400;
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct TokenRequestParams {
-    /// The service account's namespace.
-    pub namespace: String,
     /// The service account.
-    pub service_account: String,
+    pub service_account: ServiceAccountRef,
     /// The lifetime asked for (at least 10 minutes; the API server may
     /// shorten it to its `--service-account-max-token-expiration`).
     pub duration: Duration,
@@ -89,25 +89,24 @@ pub struct TokenRequestParams {
 }
 
 impl TokenRequestParams {
-    /// A token for `namespace/service_account` lasting a day.
-    pub fn new(namespace: impl Into<String>, service_account: impl Into<String>) -> Self {
+    /// A token for `service_account` lasting a day.
+    pub fn new(service_account: ServiceAccountRef) -> Self {
         Self {
-            namespace: namespace.into(),
-            service_account: service_account.into(),
-            duration: Duration::from_secs(86_400),
+            service_account,
+            duration: crate::defaults::TOKEN_DURATION_DURATION,
             create_service_account: false,
-            timeout: Duration::from_secs(30),
+            timeout: crate::defaults::REQUEST_TIMEOUT_DURATION,
         }
     }
 }
 
 /// A token the API server issued.
-#[derive(Clone, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 #[non_exhaustive]
 pub struct IssuedToken {
-    /// The token (secret: never serialized or printed).
+    /// The token (never serialized or printed).
     #[serde(skip)]
-    pub token: String,
+    pub token: Secret,
     /// The user it authenticates as (`system:serviceaccount:NS:NAME`).
     pub user: String,
     /// When it ends (RFC 3339).
@@ -135,21 +134,10 @@ impl IssuedToken {
     }
 }
 
-impl std::fmt::Debug for IssuedToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IssuedToken")
-            .field("user", &self.user)
-            .field("expires_at", &self.expires_at)
-            .finish_non_exhaustive()
-    }
-}
-
 impl TokenRequestParams {
     /// Asks the API server `context` names for a token (creating the
     /// service account first when asked to and it is missing).
     pub fn run(&self, context: KubeContext) -> Result<IssuedToken> {
-        crate::k8s_name::check_label("namespace", &self.namespace)?;
-        crate::k8s_name::check_subdomain("service account", &self.service_account)?;
         let seconds = self.duration.as_secs();
         if seconds > MAX_SECONDS {
             return Err(LifetimeProblem::TokenTooLong {
@@ -165,7 +153,8 @@ impl TokenRequestParams {
         let (client, server) = client(context, self.timeout, self.timeout * 3)?;
         let account = format!(
             "/api/v1/namespaces/{}/serviceaccounts/{}",
-            self.namespace, self.service_account
+            self.service_account.namespace(),
+            self.service_account.name()
         );
         let mut created = false;
         if self.create_service_account {
@@ -175,13 +164,13 @@ impl TokenRequestParams {
             if got.status == 404 {
                 // A fresh cluster: the namespace first (NamespaceLifecycle
                 // refuses objects in a namespace that does not exist).
-                let ns = format!("/api/v1/namespaces/{}", self.namespace);
+                let ns = format!("/api/v1/namespaces/{}", self.service_account.namespace());
                 let found = client
                     .request("GET", &ns, None)
                     .map_err(|e| api(e, &server))?;
                 if found.status == 404 {
                     let body = json!({"apiVersion": "v1", "kind": "Namespace",
-                                      "metadata": {"name": self.namespace}});
+                                      "metadata": {"name": self.service_account.namespace()}});
                     let made = client
                         .request("POST", "/api/v1/namespaces", Some(&body))
                         .map_err(|e| api(e, &server))?;
@@ -196,11 +185,14 @@ impl TokenRequestParams {
                     }
                 }
                 let body = json!({"apiVersion": "v1", "kind": "ServiceAccount",
-                                  "metadata": {"name": self.service_account, "namespace": self.namespace}});
+                                  "metadata": {"name": self.service_account.name(), "namespace": self.service_account.namespace()}});
                 let made = client
                     .request(
                         "POST",
-                        &format!("/api/v1/namespaces/{}/serviceaccounts", self.namespace),
+                        &format!(
+                            "/api/v1/namespaces/{}/serviceaccounts",
+                            self.service_account.namespace()
+                        ),
                         Some(&body),
                     )
                     .map_err(|e| api(e, &server))?;
@@ -225,7 +217,8 @@ impl TokenRequestParams {
             .map_err(|e| e.answered("requesting a token (TokenRequest)", answer.status))?;
         let user = format!(
             "system:serviceaccount:{}:{}",
-            self.namespace, self.service_account
+            self.service_account.namespace(),
+            self.service_account.name()
         );
         let (token, expires, lifetime) =
             read_answer(&value, answer.status, &user, OffsetDateTime::now_utc())?;
@@ -250,7 +243,7 @@ impl TokenRequestParams {
             Err(e) => return Err(bad(e.chain())),
         }
         Ok(IssuedToken {
-            token,
+            token: token.into(),
             user,
             expires_at: rfc3339(expires),
             lifetime_seconds: lifetime,

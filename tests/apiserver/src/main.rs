@@ -220,7 +220,7 @@ impl Server {
             )
             .ok()?;
         }
-        let id = cert.identity();
+        let id = cert.subject_reading();
         let mut groups = id.groups;
         groups.push("system:authenticated".into());
         Some(UserInfo {

@@ -7,7 +7,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 mod dial;
 mod endpoint;
@@ -29,6 +29,7 @@ use crate::error::transport::{TransportFailure, TransportFailureKind};
 use crate::error::{Error, Result};
 use crate::key::PrivateKey;
 use crate::proxy::{Proxy, ProxyConfig};
+use crate::secret::Secret;
 
 /// A failure below HTTP.
 #[derive(Clone, Debug)]
@@ -77,7 +78,7 @@ pub enum Credentials {
     /// client-go sends `cert_file`'s whole chain) and its key.
     ClientCertificate(Vec<Certificate>, Box<PrivateKey>),
     /// `Authorization: Bearer …` (secret; never printed).
-    BearerToken(String),
+    BearerToken(Secret),
     /// Nothing.
     Anonymous,
 }
@@ -90,7 +91,7 @@ pub struct ApiClient {
     dialer: Arc<Dialer>,
     agent: ureq::Agent,
     base: String,
-    bearer: Option<String>,
+    bearer: Option<Secret>,
     /// What the requests are for, in the User-Agent:
     /// `runnerkey/VERSION (PURPOSE)`.
     purpose: &'static str,
@@ -160,10 +161,11 @@ impl ApiClient {
                     .iter()
                     .map(|c| CertificateDer::from(c.to_der().to_vec()))
                     .collect();
-                let key = PrivateKeyDer::Pkcs8(key.to_der().to_vec().into());
-                let signing = provider
-                    .key_provider
-                    .load_private_key(key)
+                // Borrowed from the zeroized DER: no copy of the key outlives
+                // this block unzeroized.
+                let der = key.to_der();
+                let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(&der[..]));
+                let signing = rustls::crypto::aws_lc_rs::sign::any_supported_type(&key)
                     .map_err(|e| Error::Crypto(format!("client key: {e}")))?;
                 let identity =
                     ClientIdentity(Arc::new(rustls::sign::CertifiedKey::new(chain, signing)));
@@ -296,7 +298,7 @@ impl ApiClient {
                 format!("runnerkey/{} ({})", env!("CARGO_PKG_VERSION"), self.purpose),
             );
         if let Some(t) = &self.bearer {
-            request = request.header("Authorization", format!("Bearer {t}"));
+            request = request.header("Authorization", format!("Bearer {}", t.expose_secret()));
         }
         Ok(request)
     }

@@ -74,7 +74,7 @@ impl Default for ApproverParams {
             deny: false,
             rate: RateLimit::default(),
             resync: Duration::from_secs(300),
-            timeout: Duration::from_secs(30),
+            timeout: crate::defaults::REQUEST_TIMEOUT_DURATION,
         }
     }
 }

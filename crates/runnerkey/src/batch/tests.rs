@@ -37,16 +37,16 @@ fn a_batch_issues_every_entry_in_parallel_and_in_order() {
     let entries = params.entries(&ca, &format!("# fleet\n\n{text}")).unwrap();
     assert_eq!(entries.len(), 20);
     assert_eq!(entries[0].line, 3);
-    assert_eq!(entries[0].identity.groups, ["fleet", "ci"]);
+    assert_eq!(entries[0].identity.groups(), ["fleet", "ci"]);
     let calls = AtomicUsize::new(0);
     let report = params.issue(&ca, entries, &|_| {
         calls.fetch_add(1, Ordering::Relaxed);
     });
     assert_eq!((report.issued(), calls.into_inner()), (20, 20));
     for (i, r) in report.results.iter().enumerate() {
-        assert_eq!(r.entry.identity.user, format!("host-{i}"));
+        assert_eq!(r.entry.identity.user(), format!("host-{i}"));
         let cert = Certificate::load(&r.entry.files.cert_file).unwrap();
-        assert_eq!(cert.identity(), r.entry.identity);
+        assert_eq!(cert.identity().unwrap(), r.entry.identity);
         let v = verify_client_cert(std::slice::from_ref(ca.certificate()), &cert, None, None);
         assert!(v.ok, "{:?}", v.problems);
     }
@@ -116,7 +116,7 @@ fn hosts_fill_the_template_and_existing_files_are_kept() {
         dir.path().display().to_string()
     );
     let entries = params.entries(&ca, &text).unwrap();
-    assert_eq!(entries[0].identity.user, "gitlab-runner:web-1");
+    assert_eq!(entries[0].identity.user(), "gitlab-runner:web-1");
     assert_eq!(entries[0].algorithm, KeyAlgorithm::Ed25519);
     assert_eq!(params.issue(&ca, entries, &|_| {}).issued(), 1);
     let again = params.entries(&ca, &text).unwrap_err();
@@ -336,7 +336,7 @@ fn a_fleet_renewed_from_a_timer_reissues_only_what_is_due_wrong_or_mismatched() 
     // certificate keeps the user as it is.
     let crt = dir.path().join("runner-07/gitlab-runner-runner-07.crt");
     assert_eq!(
-        Certificate::load(&crt).unwrap().identity().user,
+        Certificate::load(&crt).unwrap().identity().unwrap().user(),
         "gitlab-runner:runner-07"
     );
     let before = snapshot(dir.path());
@@ -369,7 +369,7 @@ fn a_fleet_renewed_from_a_timer_reissues_only_what_is_due_wrong_or_mismatched() 
         .results
         .iter()
         .filter(|r| !r.kept)
-        .map(|r| r.entry.identity.user.as_str())
+        .map(|r| r.entry.identity.user())
         .collect();
     assert_eq!(
         issued,

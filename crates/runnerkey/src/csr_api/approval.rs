@@ -309,25 +309,25 @@ fn own_identity(object: &Value, asked: &Identity) -> std::result::Result<Identit
         .as_array()
         .map(|g| g.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    if asked.user != submitter {
+    if asked.user() != submitter {
         return Err(Refusal::new(
             RefusalReason::OtherUser,
             format!(
                 "it asks for the user {:?} but was submitted by {submitter:?}: without an expected identity only a renewal of the submitter's own is approved",
-                asked.user
+                asked.user()
             ),
         ));
     }
-    if asked.user.starts_with("system:") {
+    if asked.user().starts_with("system:") {
         return Err(Refusal::new(
             RefusalReason::SystemUser,
             format!(
                 "it asks for the user {:?}: system: users (service accounts, nodes, components) are the API server's to authenticate, never certified for a renewal",
-                asked.user
+                asked.user()
             ),
         ));
     }
-    if let Some(g) = asked.groups.iter().find(|g| g.starts_with("system:")) {
+    if let Some(g) = asked.groups().iter().find(|g| g.starts_with("system:")) {
         return Err(Refusal::new(
             RefusalReason::SystemGroup,
             format!(
@@ -335,7 +335,7 @@ fn own_identity(object: &Value, asked: &Identity) -> std::result::Result<Identit
             ),
         ));
     }
-    if let Some(g) = asked.groups.iter().find(|g| !held.contains(&g.as_str())) {
+    if let Some(g) = asked.groups().iter().find(|g| !held.contains(&g.as_str())) {
         return Err(Refusal::new(
             RefusalReason::GroupNotHeld,
             format!("it asks for the group {g:?}, which its submitter {submitter:?} does not hold"),

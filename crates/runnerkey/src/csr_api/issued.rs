@@ -45,9 +45,9 @@ pub(super) fn check_issued(
     expected: &Identity,
     cas: &[Certificate],
 ) -> Result<()> {
-    if !cert.identity().same_as(expected) {
+    if !cert.is_for(expected) {
         return Err(CsrApiProblem::WrongIdentity {
-            issued: cert.identity().to_string(),
+            issued: cert.subject_reading().to_string(),
             expected: expected.to_string(),
         }
         .into());

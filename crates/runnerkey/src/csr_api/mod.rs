@@ -158,7 +158,7 @@ impl Default for SubmitParams {
             generate_name: Some("runnerkey-".into()),
             expiration: None,
             approve: false,
-            wait: Duration::from_secs(300),
+            wait: crate::defaults::CSR_WAIT_DURATION,
             poll: Duration::from_secs(1),
             timeout: Duration::from_secs(30),
             leave_pending: true,

@@ -19,6 +19,7 @@ use crate::next_step::NextStep;
 use crate::runner_config::host_audit::{self, HostRisk};
 use crate::runner_config::lint::{Finding, LintOptions, Linter, RunnerChecks, Severity};
 use crate::runner_config::{KubernetesSettings, RunnerConfig};
+use crate::secret::Secret;
 use crate::verify::{key_file_problems, verify_client_chain};
 
 impl RunnerConfig {
@@ -67,8 +68,18 @@ impl Linter {
     /// A bearer token whose own claims say it has ended (or has not begun):
     /// the API server refuses it, so doctor says so offline too — as
     /// `status` does, from the same claims.
-    fn token_findings(&mut self, runner: &str, k: &KubernetesSettings, now: OffsetDateTime) {
-        let Some(token) = k.bearer_token.as_deref().filter(|t| !t.is_empty()) else {
+    pub(super) fn token_findings(
+        &mut self,
+        runner: &str,
+        k: &KubernetesSettings,
+        now: OffsetDateTime,
+    ) {
+        let Some(token) = k
+            .bearer_token
+            .as_ref()
+            .map(Secret::expose_secret)
+            .filter(|t| !t.is_empty())
+        else {
             return;
         };
         if k.cert_file.as_deref().is_some_and(|c| !c.is_empty()) {

@@ -33,6 +33,7 @@ use crate::lifetime::rfc3339;
 use crate::next_step::NextStep;
 use crate::runner_config::lint::{Finding, LintOptions, Severity};
 use crate::runner_config::{KubernetesSettings, RunnerConfig, RunnerInfo, RunnerSelector};
+use crate::secret::Secret;
 
 /// What to check.
 #[derive(Clone, Debug)]
@@ -53,7 +54,7 @@ impl Default for DoctorOptions {
         Self {
             runner: None,
             online: false,
-            timeout: Duration::from_secs(10),
+            timeout: crate::defaults::ONLINE_TIMEOUT_DURATION,
             now: None,
         }
     }
@@ -129,7 +130,7 @@ struct Subject {
     key: Option<PrivateKey>,
     /// Why the named key (or certificate) cannot be used, when it cannot.
     key_problem: Option<String>,
-    token: Option<String>,
+    token: Option<Secret>,
     job_namespace: String,
     job_service_account: String,
     jobs: bool,
@@ -171,7 +172,7 @@ fn diagnose_runner(
         ca_source: k.ca_file.clone().unwrap_or_default(),
         key,
         key_problem,
-        token: nonempty(&k.bearer_token).map(str::to_string),
+        token: k.bearer_token.clone().filter(|t| !t.is_empty()),
         job_namespace: nonempty(&k.namespace).unwrap_or("default").to_string(),
         job_service_account: nonempty(&k.service_account)
             .unwrap_or("default")
@@ -193,7 +194,7 @@ fn diagnose_subject(
     let presents = match (&s.host, s.cert_named, &cert, &s.token) {
         (None, _, _, _) => Presented::InCluster,
         (_, true, Some(c), _) => {
-            let id = c.identity();
+            let id = c.subject_reading();
             Presented::ClientCertificate {
                 user: id.user,
                 groups: id.groups,

@@ -72,7 +72,7 @@ impl KubeContext {
             accept_insecure: false,
             namespace,
             credentials: ContextCredentials::Token {
-                token,
+                token: token.into(),
                 source: token_path.display().to_string(),
             },
         })
@@ -94,7 +94,7 @@ mod tests {
         assert_eq!(c.server, "https://10.96.0.1:443");
         assert_eq!(c.namespace.as_deref(), Some("runnerkey-system"));
         assert!(
-            matches!(&c.credentials, ContextCredentials::Token { token, .. } if token == "tok")
+            matches!(&c.credentials, ContextCredentials::Token { token, .. } if token.expose_secret() == "tok")
         );
         let v6 = KubeContext::in_cluster_from(dir.path(), "fd00::1", "6443").unwrap();
         assert_eq!(v6.server, "https://[fd00::1]:6443");

@@ -66,15 +66,19 @@ fn relative_paths_are_read_beside_the_kubeconfig() {
     assert_eq!(ctx.cas, vec![ca.certificate().clone()]);
     match &ctx.credentials {
         ContextCredentials::ClientCertificate { chain, key, .. } => {
-            assert_eq!(chain[0].identity().user, "runner");
+            assert_eq!(chain[0].identity().unwrap().user(), "runner");
             assert!(key.matches(&chain[0].public_key()));
         }
         other => panic!("{other:?}"),
     }
     let token = config.resolve_context(Some("token"), "k").unwrap();
     assert!(
-        matches!(token.credentials, ContextCredentials::Token { ref token, .. } if token == "s3cret")
+        matches!(token.credentials, ContextCredentials::Token { ref token, .. } if token.expose_secret() == "s3cret")
     );
+    // Neither the context nor the kubeconfig it came from shows the token.
+    let shown = format!("{token:?}");
+    assert!(!shown.contains("s3cret"), "{shown}");
+    assert!(shown.contains("Secret(<redacted>)"), "{shown}");
     let plugin = config.resolve_context(Some("plugin"), "k").unwrap();
     assert!(
         matches!(plugin.credentials, ContextCredentials::Plugin { ref what } if what.contains("aws"))

@@ -10,8 +10,9 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::identity::Identity;
-use crate::k8s_name::{check_label, check_subdomain, sanitize};
+use crate::k8s_name::{check_label, sanitize};
 use crate::manifest::{Manifests, ObjectMeta};
+use crate::service_account::ServiceAccountRef;
 
 /// The executor permission table, from gitlab-runner's documentation
 /// (`data/gitlab-runner-executor-rbac.tsv`, see its header for the source).
@@ -171,12 +172,7 @@ pub enum RbacSubject {
     /// short-lived certificate lapse (or issuing it without the group).
     Group(String),
     /// A service account (created by the manifests).
-    ServiceAccount {
-        /// Its namespace.
-        namespace: String,
-        /// Its name.
-        name: String,
-    },
+    ServiceAccount(ServiceAccountRef),
 }
 
 /// Groups every authenticated (or every) identity has: binding one would
@@ -202,26 +198,18 @@ impl RbacSubject {
         Ok(RbacSubject::Group(name.to_string()))
     }
 
-    /// Parses `NAMESPACE/NAME`.
+    /// Parses `NAMESPACE/NAME` (as [`ServiceAccountRef`] does).
     pub fn service_account(spec: &str) -> Result<Self> {
-        let (namespace, name) = spec.split_once('/').ok_or_else(|| {
-            Error::InvalidArgument(format!("service account {spec:?} must be NAMESPACE/NAME"))
-        })?;
-        check_label("namespace", namespace)?;
-        check_subdomain("service account", name)?;
-        Ok(RbacSubject::ServiceAccount {
-            namespace: namespace.to_string(),
-            name: name.to_string(),
-        })
+        spec.parse().map(RbacSubject::ServiceAccount)
     }
 
     fn subjects(&self) -> Vec<Subject> {
         match self {
-            RbacSubject::User(id) => std::iter::once(("User", &id.user))
-                .chain(id.groups.iter().map(|g| ("Group", g)))
+            RbacSubject::User(id) => std::iter::once(("User", id.user()))
+                .chain(id.groups().iter().map(|g| ("Group", g.as_str())))
                 .map(|(kind, name)| Subject {
                     kind,
-                    name: name.clone(),
+                    name: name.to_string(),
                     namespace: None,
                     api_group: Some(RBAC_GROUP),
                 })
@@ -232,10 +220,10 @@ impl RbacSubject {
                 namespace: None,
                 api_group: Some(RBAC_GROUP),
             }],
-            RbacSubject::ServiceAccount { namespace, name } => vec![Subject {
+            RbacSubject::ServiceAccount(sa) => vec![Subject {
                 kind: "ServiceAccount",
-                name: name.clone(),
-                namespace: Some(namespace.clone()),
+                name: sa.name().to_string(),
+                namespace: Some(sa.namespace().to_string()),
                 api_group: None,
             }],
         }
@@ -243,7 +231,7 @@ impl RbacSubject {
 
     fn slug(&self) -> String {
         match self {
-            RbacSubject::User(id) => sanitize(&id.user),
+            RbacSubject::User(id) => sanitize(id.user()),
             // Always hashed: a user's exact name can never match it.
             RbacSubject::Group(name) => {
                 let slug = sanitize(name);
@@ -253,7 +241,7 @@ impl RbacSubject {
                     format!("group-{slug}")
                 }
             }
-            RbacSubject::ServiceAccount { name, .. } => sanitize(name),
+            RbacSubject::ServiceAccount(sa) => sanitize(sa.name()),
         }
     }
 }
@@ -343,7 +331,7 @@ fn manifests(params: &RbacParams) -> Result<Manifests<RbacObject>> {
     let mut warnings = Vec::new();
     if params.with_namespaces {
         let own = match &params.subject {
-            RbacSubject::ServiceAccount { namespace, .. } => Some(namespace.as_str()),
+            RbacSubject::ServiceAccount(sa) => Some(sa.namespace()),
             RbacSubject::User(_) | RbacSubject::Group(_) => None,
         };
         let mut names: Vec<&str> = own.into_iter().chain([namespace.as_str()]).collect();
@@ -358,16 +346,19 @@ fn manifests(params: &RbacParams) -> Result<Manifests<RbacObject>> {
             }
         }
     }
-    if let RbacSubject::ServiceAccount { namespace, name } = &params.subject {
+    if let RbacSubject::ServiceAccount(sa) = &params.subject {
+        let (namespace, name) = (sa.namespace(), sa.name());
         items.push(RbacObject::ServiceAccount {
             api_version: "v1",
             kind: "ServiceAccount",
-            metadata: ObjectMeta::new(name.clone(), Some(namespace)),
+            metadata: ObjectMeta::new(name, Some(namespace)),
         });
         if params.with_token_secret {
             let mut meta = ObjectMeta::new(format!("{name}-token"), Some(namespace));
-            meta.annotations
-                .insert("kubernetes.io/service-account.name".into(), name.clone());
+            meta.annotations.insert(
+                "kubernetes.io/service-account.name".into(),
+                name.to_string(),
+            );
             items.push(RbacObject::Secret {
                 api_version: "v1",
                 kind: "Secret",
@@ -473,7 +464,7 @@ fn target_namespace(params: &RbacParams) -> Result<String> {
             check_label("namespace", ns)?;
             ns.clone()
         }
-        (None, RbacSubject::ServiceAccount { namespace, .. }) => namespace.clone(),
+        (None, RbacSubject::ServiceAccount(sa)) => sa.namespace().to_string(),
         (None, RbacSubject::User(_) | RbacSubject::Group(_))
             if matches!(
                 params.profile,

@@ -81,10 +81,7 @@ fn cluster_admin_comes_with_a_warning_and_profiles_parse() {
 
 #[test]
 fn a_service_account_gets_its_object_and_an_optional_token() {
-    let sa = RbacSubject::ServiceAccount {
-        namespace: "ci".into(),
-        name: "deployer".into(),
-    };
+    let sa = RbacSubject::service_account("ci/deployer").unwrap();
     let mut p = RbacParams::new(sa, Profile::Deployer);
     p.with_token_secret = true;
     let yaml = p.manifests().unwrap().to_yaml().unwrap();
@@ -103,9 +100,8 @@ fn a_service_account_gets_its_object_and_an_optional_token() {
 
 #[test]
 fn namespaces_come_first_once_and_never_the_builtin_ones() {
-    let sa = |ns: &str| RbacSubject::ServiceAccount {
-        namespace: ns.into(),
-        name: "deployer".into(),
+    let sa = |ns: &str| {
+        RbacSubject::ServiceAccount(crate::ServiceAccountRef::new(ns, "deployer").unwrap())
     };
     let kinds = |p: &RbacParams| -> Vec<&'static str> {
         let m = p.manifests().unwrap();

@@ -60,14 +60,14 @@ impl RenewParams {
                         reason,
                     });
                 }
-                old.identity()
+                old.identity()?
             }
         };
-        if !old.identity().same_as(&identity) {
+        if !old.is_for(&identity) {
             return Err(Error::NotPinned {
                 runner: label.into(),
                 pinned: identity.to_string(),
-                found: format!("the certificate in place is for {}", old.identity()),
+                found: format!("the certificate in place is for {}", old.subject_reading()),
             });
         }
         let to_record = match (&pin, &self.expect_identity) {
@@ -75,8 +75,8 @@ impl RenewParams {
                 config: self.config.clone(),
                 runner: label.into(),
                 way: crate::pin::PinnedWay::ClientCertificate,
-                user: Some(e.user.clone()),
-                groups: e.groups.clone(),
+                user: Some(e.user().to_string()),
+                groups: e.groups().to_vec(),
                 ca_sha256: None,
                 service_account: None,
                 ca_key_seen: None,

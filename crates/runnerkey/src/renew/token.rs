@@ -14,6 +14,7 @@ use crate::bearer_token::TokenClaims;
 use crate::error::{Error, Result};
 use crate::lifetime::rfc3339;
 use crate::runner_config::{Change, KubeKey, RunnerConfig, SaveOptions};
+use crate::service_account::ServiceAccountRef;
 use crate::status::Credential;
 use crate::token_request::TokenRequestParams;
 
@@ -31,13 +32,13 @@ pub(super) fn renew(
         )));
     };
     let pin = crate::pin::load(&params.config, &label)?;
-    let (claims, (namespace, account)) = match renewable_account(token, pin.as_ref()) {
+    let (claims, account) = match renewable_account(token, pin.as_ref()) {
         Ok(found) => found,
         Err(refusal) => return Err(refusal.into_error(label, String::new())),
     };
     let due = params.policy.token_due_at(&claims);
     let mut report = RenewReport {
-        identity: format!("system:serviceaccount:{namespace}:{account}"),
+        identity: account.user(),
         runner: label,
         credential: Credential::BearerToken,
         renewed: false,
@@ -73,8 +74,7 @@ pub(super) fn renew(
     // the kubeconfig names, not config.toml's host) takes for that account
     // names it; and the account must be the one expected, when one is.
     let subject = claims.subject.clone().unwrap_or_default();
-    let account_pair = (namespace.clone(), account.clone());
-    if let Err(refusal) = expected(&account_pair, params.expect_service_account.as_ref()) {
+    if let Err(refusal) = expected(&account, params.expect_service_account.as_ref()) {
         return Err(refusal.into_error(report.runner, subject));
     }
     match crate::token_request::vouch(&context, token, &subject, params.timeout)? {
@@ -85,7 +85,7 @@ pub(super) fn renew(
         OnlineCheck::Skipped => {}
     }
     let lifetime = renewed_lifetime(&claims);
-    let mut request = TokenRequestParams::new(namespace, account);
+    let mut request = TokenRequestParams::new(account);
     request.duration = lifetime;
     request.timeout = params.timeout;
     let issued = request.run(*context)?;
@@ -102,7 +102,10 @@ pub(super) fn renew(
     edited
         .set_kubernetes(
             &params.runner,
-            &[Change::set(KubeKey::BearerToken, issued.token)],
+            &[Change::set(
+                KubeKey::BearerToken,
+                issued.token.expose_secret(),
+            )],
         )
         .map_err(|e| e.in_file(&params.config))?;
     let saved = edited.save(&SaveOptions::default())?;
@@ -124,13 +127,13 @@ pub(super) enum Refusal {
     /// Setup pinned another service account: the pinned one and the
     /// token's, each (namespace, name).
     PinnedToOther {
-        pinned: (String, String),
-        found: (String, String),
+        pinned: ServiceAccountRef,
+        found: ServiceAccountRef,
     },
     /// Setup pinned a client certificate (its identity, when the pin names one).
     PinnedToCertificate(Option<String>),
-    /// Not the service account the caller expects (namespace, name).
-    NotExpected(String, String),
+    /// Not the service account the caller expects.
+    NotExpected(ServiceAccountRef),
 }
 
 impl Refusal {
@@ -149,8 +152,8 @@ impl Refusal {
             )),
             Refusal::PinnedToOther { pinned, found } => Error::NotPinned {
                 runner: label,
-                pinned: format!("the service account {}/{}", pinned.0, pinned.1),
-                found: format!("its bearer_token is for {}/{}", found.0, found.1),
+                pinned: format!("the service account {pinned}"),
+                found: format!("its bearer_token is for {found}"),
             },
             Refusal::PinnedToCertificate(identity) => Error::NotPinned {
                 runner: label,
@@ -159,9 +162,9 @@ impl Refusal {
                     .unwrap_or_else(|| "a client certificate".into()),
                 found: "config.toml holds a bearer token".into(),
             },
-            Refusal::NotExpected(ns, name) => crate::CsrApiProblem::TokenNotVouched {
+            Refusal::NotExpected(want) => crate::CsrApiProblem::TokenNotVouched {
                 subject,
-                reason: format!("the runner's token must be for the service account {ns}/{name}"),
+                reason: format!("the runner's token must be for the service account {want}"),
             }
             .into(),
         }
@@ -175,21 +178,21 @@ impl Refusal {
 pub(super) fn renewable_account(
     token: &str,
     pin: Option<&crate::pin::Pin>,
-) -> std::result::Result<(TokenClaims, (String, String)), Refusal> {
+) -> std::result::Result<(TokenClaims, ServiceAccountRef), Refusal> {
     let claims = TokenClaims::read(token).ok_or(Refusal::NotServiceAccountToken)?;
     if let Some(m) = &claims.malformed {
         return Err(Refusal::Malformed(m.clone()));
     }
-    let Some((namespace, account)) = claims.service_account.clone() else {
+    let Some(account) = claims.service_account.clone() else {
         return Err(Refusal::NoServiceAccount(claims.subject.clone()));
     };
     if let Some(pin) = pin {
         match &pin.service_account {
-            Some((ns, name)) if *ns == namespace && *name == account => {}
+            Some(pinned) if *pinned == account => {}
             Some(pinned) => {
                 return Err(Refusal::PinnedToOther {
                     pinned: pinned.clone(),
-                    found: (namespace, account),
+                    found: account,
                 });
             }
             None => {
@@ -199,18 +202,16 @@ pub(super) fn renewable_account(
             }
         }
     }
-    Ok((claims, (namespace, account)))
+    Ok((claims, account))
 }
 
 /// Whether `account` is the expected one, when one is.
 pub(super) fn expected(
-    account: &(String, String),
-    expect: Option<&(String, String)>,
+    account: &ServiceAccountRef,
+    expect: Option<&ServiceAccountRef>,
 ) -> std::result::Result<(), Refusal> {
     match expect {
-        Some((ns, name)) if (ns, name) != (&account.0, &account.1) => {
-            Err(Refusal::NotExpected(ns.clone(), name.clone()))
-        }
+        Some(want) if want != account => Err(Refusal::NotExpected(want.clone())),
         _ => Ok(()),
     }
 }
@@ -254,13 +255,13 @@ mod tests {
             user: user.map(Into::into),
             groups: vec!["runners".into()],
             ca_sha256: None,
-            service_account: sa.map(|(n, a)| (n.into(), a.into())),
+            service_account: sa.map(|(n, a)| pair(n, a)),
             ca_key_seen: None,
         }
     }
 
-    fn pair(ns: &str, name: &str) -> (String, String) {
-        (ns.into(), name.into())
+    fn pair(ns: &str, name: &str) -> ServiceAccountRef {
+        ServiceAccountRef::new(ns, name).unwrap()
     }
 
     #[test]
@@ -352,7 +353,7 @@ mod tests {
         assert!(matches!(e, Error::NotPinned { .. }), "{e:?}");
         let e = Refusal::NotServiceAccountToken.into_error("r".into(), String::new());
         assert!(matches!(e, Error::InvalidArgument(_)), "{e:?}");
-        let e = Refusal::NotExpected("ci".into(), "a".into()).into_error("r".into(), "s".into());
+        let e = Refusal::NotExpected(pair("ci", "a")).into_error("r".into(), "s".into());
         assert!(
             matches!(
                 e,
@@ -370,7 +371,7 @@ mod tests {
         for (ns, name) in [("ci", "other"), ("other", "runner")] {
             assert_eq!(
                 expected(&account, Some(&pair(ns, name))),
-                Err(Refusal::NotExpected(ns.into(), name.into()))
+                Err(Refusal::NotExpected(pair(ns, name)))
             );
         }
     }

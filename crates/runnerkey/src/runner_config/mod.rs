@@ -8,12 +8,14 @@
 
 mod edit;
 pub use crate::error::edit::EditProblem;
+mod exposed;
 pub(crate) mod host_audit;
 pub mod keys;
 mod layout;
 pub mod lint;
 pub mod redact;
 mod save;
+mod selector;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -25,6 +27,7 @@ use toml_edit::{Document, Item, Table};
 use layout::{Layout, Piece};
 
 use crate::error::{Error, Result};
+use crate::secret::Secret;
 
 pub use save::{ConfigLock, Edited, PreparedSave, SaveOptions, Saved};
 
@@ -103,8 +106,9 @@ impl FromStr for KubeKey {
     }
 }
 
-/// Which `[[runners]]` entry.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Which `[[runners]]` entry (as data `{"name": "r"}` or `{"index": 0}`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum RunnerSelector {
     /// By `name`; an error when none or several have it.
     Name(String),
@@ -161,8 +165,8 @@ pub struct KubernetesSettings {
     pub namespace: Option<String>,
     /// `service_account`.
     pub service_account: Option<String>,
-    /// `bearer_token` (secret).
-    pub bearer_token: Option<String>,
+    /// `bearer_token`.
+    pub bearer_token: Option<Secret>,
     /// `service_account_overwrite_allowed`: a pattern of service accounts
     /// a job may choose (`KUBERNETES_SERVICE_ACCOUNT_OVERWRITE`); set, the
     /// job pods may run as other accounts of the namespace, `default`
@@ -180,7 +184,7 @@ impl KubernetesSettings {
             KubeKey::CaFile => self.ca_file.as_deref(),
             KubeKey::Namespace => self.namespace.as_deref(),
             KubeKey::ServiceAccount => self.service_account.as_deref(),
-            KubeKey::BearerToken => self.bearer_token.as_deref(),
+            KubeKey::BearerToken => self.bearer_token.as_ref().map(Secret::expose_secret),
         }
     }
 }
@@ -196,35 +200,10 @@ pub struct RunnerInfo {
     pub url: Option<String>,
     /// `executor`.
     pub executor: Option<String>,
-    /// `token` (secret).
-    pub token: Option<String>,
+    /// `token`.
+    pub token: Option<Secret>,
     /// The kubernetes settings, when a `kubernetes` table is present.
     pub kubernetes: Option<KubernetesSettings>,
-}
-
-impl RunnerInfo {
-    /// A copy with `token` and `bearer_token` replaced by `<redacted>`, and
-    /// the userinfo of `url` hidden.
-    pub fn redacted(&self) -> Self {
-        let mut r = self.clone();
-        if let Some(url) = r.url.as_deref().and_then(redact::redact_url) {
-            r.url = Some(url);
-        }
-        if let Some(k) = &mut r.kubernetes
-            && let Some(host) = k.host.as_deref().and_then(redact::redact_url)
-        {
-            k.host = Some(host);
-        }
-        if r.token.is_some() {
-            r.token = Some(redact::REDACTED.into());
-        }
-        if let Some(k) = &mut r.kubernetes
-            && k.bearer_token.is_some()
-        {
-            k.bearer_token = Some(redact::REDACTED.into());
-        }
-        r
-    }
 }
 
 /// A loaded `config.toml` and the edits made to it in memory.
@@ -300,7 +279,7 @@ pub(crate) fn runner_info(index: usize, t: &Table) -> RunnerInfo {
         name: str_of(t, "name"),
         url: str_of(t, "url"),
         executor: str_of(t, "executor"),
-        token: str_of(t, "token"),
+        token: str_of(t, "token").map(Secret::from),
         kubernetes: kubernetes_of(t),
     }
 }
@@ -497,6 +476,6 @@ fn kubernetes_of(runner: &Table) -> Option<KubernetesSettings> {
         namespace: get("namespace"),
         service_account: get("service_account"),
         service_account_overwrite_allowed: get("service_account_overwrite_allowed"),
-        bearer_token: get("bearer_token"),
+        bearer_token: get("bearer_token").map(Secret::from),
     })
 }

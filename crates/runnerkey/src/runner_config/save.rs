@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 use super::{Change, KubeKey, RunnerConfig, RunnerSelector};
 use crate::error::{Error, Result};
 use crate::file::{sync_dir, temp_path};
+use crate::secret::Secret;
 
 /// How to save.
 #[derive(Clone, Debug)]
@@ -196,7 +197,7 @@ impl RunnerConfig {
             rs.iter().any(|r| {
                 r.kubernetes
                     .as_ref()
-                    .and_then(|k| k.bearer_token.as_deref())
+                    .and_then(|k| k.bearer_token.as_ref().map(Secret::expose_secret))
                     .is_some_and(|t| !t.is_empty())
             })
         })

@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::issue::ClientFiles;
 use crate::rbac::{Profile, RbacParams, RbacSubject};
 use crate::runner_config::{Change, KubeKey, RunnerConfig};
+use crate::service_account::ServiceAccountRef;
 
 /// Refuses a runner whose executor is not kubernetes, before anything is
 /// written: its `[runners.kubernetes]` settings would be ignored.
@@ -61,10 +62,8 @@ pub(super) fn rbac_yaml(
     renews_through_api: bool,
 ) -> Result<String> {
     let who = match &runner {
-        RbacSubject::User(id) => id.user.clone(),
-        RbacSubject::ServiceAccount { namespace, name } => {
-            format!("system:serviceaccount:{namespace}:{name}")
-        }
+        RbacSubject::User(id) => id.user().to_string(),
+        RbacSubject::ServiceAccount(sa) => sa.user(),
         RbacSubject::Group(g) => format!("group {g}"),
     };
     let renewer = if renews_through_api && matches!(runner, RbacSubject::User(_)) {
@@ -79,10 +78,10 @@ pub(super) fn rbac_yaml(
     let mut runner = RbacParams::new(runner, Profile::Executor);
     runner.namespace = Some(params.namespace.clone());
     let mut jobs = RbacParams::new(
-        RbacSubject::ServiceAccount {
-            namespace: params.namespace.clone(),
-            name: params.service_account.clone(),
-        },
+        RbacSubject::ServiceAccount(ServiceAccountRef::new(
+            params.namespace.clone(),
+            params.service_account.clone(),
+        )?),
         Profile::Deployer,
     );
     jobs.with_namespaces = false;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::CertificateAuthority;
+use crate::defaults;
 
 pub(crate) mod ca_key;
 mod certificate;
@@ -18,6 +19,7 @@ mod key_replacement;
 mod paths;
 mod report;
 mod request;
+mod source;
 mod token;
 
 use crate::cert::Certificate;
@@ -38,6 +40,7 @@ use edits::{check_executor, config_changes, rbac_yaml};
 pub use paths::SetupPaths;
 pub use report::SetupReport;
 pub use request::RequestReport;
+pub use source::{Auth, SetupSource, SourceChoice};
 
 /// Everything `setup` needs besides where the certificate comes from.
 #[derive(Clone, Debug)]
@@ -92,8 +95,9 @@ pub struct SetupParams {
 }
 
 impl SetupParams {
-    /// Defaults: user gitlab-admin, /etc/ssl/kubernetes, namespace
-    /// gitlab-runner, service account gitlab-deployer, ECDSA P-256, 365 days.
+    /// Defaults ([`crate::defaults`]): user gitlab-admin,
+    /// /etc/ssl/kubernetes, namespace gitlab-runner, service account
+    /// gitlab-deployer, ECDSA P-256, 365 days, renewed 30 days before.
     pub fn new(
         config: impl Into<PathBuf>,
         runner: RunnerSelector,
@@ -103,14 +107,14 @@ impl SetupParams {
             config: config.into(),
             runner,
             server: server.into(),
-            identity: Identity::new("gitlab-admin", Vec::<String>::new())?,
-            out_dir: PathBuf::from("/etc/ssl/kubernetes"),
+            identity: Identity::new(defaults::USER, Vec::<String>::new())?,
+            out_dir: PathBuf::from(defaults::OUT_DIR),
             install_dir: None,
-            namespace: "gitlab-runner".into(),
-            service_account: "gitlab-deployer".into(),
-            algorithm: KeyAlgorithm::EcdsaP256,
+            namespace: defaults::NAMESPACE.into(),
+            service_account: defaults::JOB_SERVICE_ACCOUNT.into(),
+            algorithm: defaults::KEY_ALGORITHM,
             lifetime: Lifetime::default(),
-            renew_before: Duration::from_secs(30 * 86_400),
+            renew_before: defaults::RENEW_BEFORE_DURATION,
             force: false,
             keep_key: false,
             ca_on_control_plane: false,
@@ -381,7 +385,7 @@ fn run(params: &SetupParams, source: Source<'_>) -> Result<SetupReport> {
     check_executor(&config, params)?;
     let runner_name = crate::pin::runner_name(&config, &params.runner)?;
     let changes = match &source {
-        Source::Token(t) => token::config_changes(params, &paths, &t.token),
+        Source::Token(t) => token::config_changes(params, &paths, t.token.expose_secret()),
         _ => config_changes(params, &paths),
     };
     config
@@ -443,7 +447,7 @@ fn run(params: &SetupParams, source: Source<'_>) -> Result<SetupReport> {
     if !matches!(source, Source::Token(_)) {
         let kubeconfig = Kubeconfig::referencing(
             &params.server,
-            &params.identity.user,
+            params.identity.user(),
             "kubernetes",
             &paths.installed.ca_file,
             &paths.installed.cert_file,
@@ -465,14 +469,14 @@ fn run(params: &SetupParams, source: Source<'_>) -> Result<SetupReport> {
             Source::Token(_) => crate::pin::PinnedWay::BearerToken,
             _ => crate::pin::PinnedWay::ClientCertificate,
         },
-        user: (!matches!(source, Source::Token(_))).then(|| params.identity.user.clone()),
+        user: (!matches!(source, Source::Token(_))).then(|| params.identity.user().to_string()),
         groups: match &source {
             Source::Token(_) => Vec::new(),
-            _ => params.identity.groups.clone(),
+            _ => params.identity.groups().to_vec(),
         },
         ca_sha256: Some(ca_cert.sha256_fingerprint()),
         service_account: match &source {
-            Source::Token(t) => Some(t.service_account()),
+            Source::Token(t) => Some(t.account.clone()),
             _ => None,
         },
         ca_key_seen,

@@ -26,7 +26,7 @@ fn check_names(p: &SetupParams) -> Result<String> {
     check_label("namespace", &p.namespace)?;
     check_subdomain("service account", &p.service_account)?;
     p.identity.check_system_masters(p.allow_system_masters)?;
-    Ok(p.identity.user.clone())
+    Ok(p.identity.user().to_string())
 }
 
 /// The install directory as config.toml will name it: absolute, without

@@ -62,7 +62,7 @@ pub(super) fn next_steps(params: &SetupParams, paths: &SetupPaths, token: bool) 
     }
     steps.push(NextStep::CheckOnline {
         config: params.config.clone(),
-        runner: params.runner.label(),
+        runner: params.runner.clone(),
     });
     if !token {
         steps.push(NextStep::TryKubeconfig { kubeconfig });

@@ -87,7 +87,8 @@ pub(super) fn request(
     };
     let csr_purpose = "PKCS#10 CSR, to be signed on the control plane";
     let existing = CertificateRequest::load(&paths.csr).ok().filter(|c| {
-        c.identity() == params.identity && c.public_key().is_ok_and(|p| key.matches(&p))
+        c.identity().is_ok_and(|i| i == params.identity)
+            && c.public_key().is_ok_and(|p| key.matches(&p))
     });
     let csr = match existing {
         Some(c) => {
@@ -132,7 +133,7 @@ pub(super) fn request(
         let (outputs, _) = plan.stage(&dir)?;
         outputs.commit()?;
     }
-    let base = &params.identity.user;
+    let base = params.identity.user();
     Ok(RequestReport {
         files: plan.actions,
         key_replaced,

@@ -15,31 +15,25 @@ use crate::lifetime::rfc3339;
 use crate::rbac::RbacSubject;
 use crate::renewal::RenewalPolicy;
 use crate::runner_config::{Change, KubeKey, RunnerConfig};
+use crate::secret::Secret;
+use crate::service_account::ServiceAccountRef;
 use crate::token_request::TokenRequestParams;
 
 /// The token setup writes, and what to say about it.
 pub(super) struct TokenSource {
     pub ca: Certificate,
-    pub token: String,
+    pub token: Secret,
     pub summary: String,
     pub note: String,
     pub warnings: Vec<String>,
-    namespace: String,
-    name: String,
+    /// The runner's own service account.
+    pub account: ServiceAccountRef,
 }
 
 impl TokenSource {
     /// The runner's service account, for its RBAC.
-    /// The runner's service account (namespace, name).
-    pub fn service_account(&self) -> (String, String) {
-        (self.namespace.clone(), self.name.clone())
-    }
-
     pub fn subject(&self) -> RbacSubject {
-        RbacSubject::ServiceAccount {
-            namespace: self.namespace.clone(),
-            name: self.name.clone(),
-        }
+        RbacSubject::ServiceAccount(self.account.clone())
     }
 }
 
@@ -84,14 +78,11 @@ impl SetupParams {
             .and_then(|r| r.kubernetes)
             .and_then(|k| k.bearer_token)
             .filter(|t| !t.is_empty());
-        let user = format!(
-            "system:serviceaccount:{}:{}",
-            request.namespace, request.service_account
-        );
+        let user = request.service_account.user();
         let now = OffsetDateTime::now_utc();
         let kept = current.filter(|t| {
             !self.force
-                && TokenClaims::read(t).is_some_and(|c| {
+                && TokenClaims::read(t.expose_secret()).is_some_and(|c| {
                     c.subject.as_deref() == Some(user.as_str())
                         && RenewalPolicy::default()
                             .token_due_at(&c)
@@ -99,14 +90,16 @@ impl SetupParams {
                 })
         });
         let mut warnings = Vec::new();
-        if request.service_account == self.service_account && request.namespace == self.namespace {
+        if request.service_account.name() == self.service_account
+            && request.service_account.namespace() == self.namespace
+        {
             warnings.push(format!(
                 "the job pods run as the runner's own service account {user}: a job can do what the runner does (create pods, read secrets); give the jobs a service account of their own"
             ));
         }
         let (token, summary, note) = match kept {
             Some(token) => {
-                let end = TokenClaims::read(&token)
+                let end = TokenClaims::read(token.expose_secret())
                     .and_then(|c| c.expires_at)
                     .map(rfc3339)
                     .unwrap_or_default();
@@ -118,7 +111,7 @@ impl SetupParams {
                 )
             }
             None if self.dry_run => (
-                String::from("<a new token>"),
+                Secret::new("<a new token>"),
                 user.clone(),
                 "would be requested from the cluster (TokenRequest); a dry run sends nothing"
                     .into(),
@@ -129,8 +122,8 @@ impl SetupParams {
                 let issued = request.run(context)?;
                 if issued.created_service_account {
                     warnings.push(format!(
-                        "created the service account {}/{} for the runner",
-                        request.namespace, request.service_account
+                        "created the service account {} for the runner",
+                        request.service_account
                     ));
                 }
                 warnings.extend(issued.clamp_note());
@@ -149,8 +142,7 @@ impl SetupParams {
                 summary,
                 note,
                 warnings,
-                namespace: request.namespace.clone(),
-                name: request.service_account.clone(),
+                account: request.service_account.clone(),
             })),
         )
     }

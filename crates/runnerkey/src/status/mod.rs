@@ -51,6 +51,8 @@ pub struct RunnerStatus {
     pub runner: String,
     /// Its 0-based position among `[[runners]]`.
     pub index: usize,
+    /// The selector that names it (its name, or its index without one).
+    pub selector: crate::runner_config::RunnerSelector,
     /// How it authenticates.
     pub credential: Credential,
     /// The certificate's user.
@@ -145,6 +147,7 @@ impl StatusParams {
         let set = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
         let mut s = RunnerStatus {
             runner: r.name.clone().unwrap_or_else(|| format!("#{}", r.index)),
+            selector: r.selector(),
             index: r.index,
             credential: Credential::None,
             user: None,
@@ -161,7 +164,11 @@ impl StatusParams {
             last_renewal: None,
             times: None,
         };
-        s.credential = match (set(&k.host), &s.cert_file, set(&k.bearer_token)) {
+        s.credential = match (
+            set(&k.host),
+            &s.cert_file,
+            k.bearer_token.as_ref().filter(|t| !t.is_empty()),
+        ) {
             (None, _, _) => Credential::InCluster,
             (_, Some(_), _) => Credential::ClientCertificate,
             (_, None, Some(_)) => Credential::BearerToken,
@@ -169,9 +176,9 @@ impl StatusParams {
         };
         let Some(cert_file) = s.cert_file.clone() else {
             if s.credential == Credential::BearerToken
-                && let Some(token) = set(&k.bearer_token)
+                && let Some(token) = k.bearer_token.as_ref().filter(|t| !t.is_empty())
             {
-                self.token(&mut s, &token, now);
+                self.token(&mut s, token.expose_secret(), now);
             }
             return s;
         };
@@ -215,7 +222,7 @@ impl StatusParams {
                 }
             }
         }
-        let id = cert.identity();
+        let id = cert.subject_reading();
         s.user = Some(id.user);
         s.groups = id.groups;
         let due = self.policy.due_at(&cert);
@@ -237,10 +244,10 @@ impl StatusParams {
             }
             return;
         }
-        if let Some((ns, _)) = &claims.service_account {
+        if let Some(account) = &claims.service_account {
             s.groups = vec![
                 "system:serviceaccounts".into(),
-                format!("system:serviceaccounts:{ns}"),
+                format!("system:serviceaccounts:{}", account.namespace()),
             ];
         }
         if let (Some(end), Some(due)) = (claims.expires_at, self.policy.token_due_at(&claims)) {

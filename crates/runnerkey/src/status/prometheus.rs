@@ -226,6 +226,7 @@ mod tests {
         RunnerStatus {
             runner: name.into(),
             index,
+            selector: crate::runner_config::RunnerSelector::Index(index),
             credential,
             user: Some(format!("u-{name}")),
             groups: Vec::new(),

@@ -11,6 +11,7 @@ use crate::bearer_token::TokenClaims;
 use crate::error::{Error, Result};
 use crate::renewal::RenewalPolicy;
 use crate::runner_config::{RunnerConfig, RunnerSelector};
+use crate::secret::Secret;
 
 /// How the units' renewal gets the new credential.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -140,7 +141,11 @@ impl RenewUnitPlan {
             .as_deref()
             .filter(|f| !f.is_empty())
             .and_then(|f| Path::new(f).parent().map(Path::to_path_buf));
-        let token = k.bearer_token.as_deref().filter(|t| !t.is_empty());
+        let token = k
+            .bearer_token
+            .as_ref()
+            .map(Secret::expose_secret)
+            .filter(|t| !t.is_empty());
         if key_dir.is_none() && token.is_none() {
             return Err(Error::InvalidArgument(format!(
                 "runner {label:?} has neither key_file nor bearer_token: set it up first"
@@ -200,11 +205,11 @@ impl RenewUnitPlan {
         // A token runner's account, pinned in the unit: a token later written
         // into config.toml for another account is not renewed.
         if key_dir.is_none()
-            && let Some((ns, name)) = token
+            && let Some(account) = token
                 .and_then(TokenClaims::read)
                 .and_then(|c| c.service_account)
         {
-            exec.push(format!("--expect-service-account={ns}/{name}"));
+            exec.push(format!("--expect-service-account={account}"));
         }
         // gitlab-runner's check: every runner of this config.toml, stopping
         // it only when none could work.

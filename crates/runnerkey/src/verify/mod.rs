@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 
 use crate::cert::Certificate;
 use crate::code::Code;
-use crate::identity::{Identity, PRIVILEGED_GROUPS, SYSTEM_MASTERS};
+use crate::identity::{PRIVILEGED_GROUPS, SYSTEM_MASTERS, SubjectReading};
 use crate::key::PrivateKey;
 use crate::lifetime::rfc3339;
 use crate::severity::Severity;
@@ -43,8 +43,10 @@ pub struct VerifyReport {
     pub ok: bool,
     /// The certificate's subject.
     pub subject: String,
-    /// The Kubernetes identity the API server reads from it (last CN, every O).
-    pub identity: Identity,
+    /// The Kubernetes identity the API server reads from it (last CN, every
+    /// O), and what makes it ambiguous; as data `{"user": …, "groups": …}`.
+    #[serde(serialize_with = "user_and_groups")]
+    pub identity: SubjectReading,
     /// Every CN in the subject, in order; the last is the user.
     pub common_names: Vec<String>,
     /// The X.509 version (1 or 3).
@@ -305,7 +307,7 @@ pub fn verify_client_chain(
     VerifyReport {
         ok: problems.iter().all(|p| p.severity != Severity::Error),
         subject: cert.subject(),
-        identity: cert.identity(),
+        identity: cert.subject_reading(),
         common_names: cert.subject_reading().common_names,
         version: cert.version(),
         issuer: cert.issuer(),
@@ -326,7 +328,7 @@ fn risks(cert: &Certificate) -> Vec<Problem> {
     for p in &reading.problems {
         out.push(error(Code::AmbiguousSubject, p.to_string()));
     }
-    for g in &reading.identity.groups {
+    for g in &reading.groups {
         if g == SYSTEM_MASTERS {
             out.push(error(
                 Code::SystemMasters,
@@ -436,6 +438,19 @@ fn webpki_check(cas: &[Certificate], chain: &[Certificate]) -> Result<(), String
         webpki::Error::RequiredEkuNotFoundContext(_) if cert.allows_client_auth() => Ok(()),
         e => Err(format!("{e:?}")),
     })
+}
+
+/// A reading as data: its user and groups only (the report lists the
+/// subject's problems among its own).
+fn user_and_groups<S: serde::Serializer>(
+    r: &SubjectReading,
+    serializer: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    use serde::ser::SerializeStruct;
+    let mut s = serializer.serialize_struct("Identity", 2)?;
+    s.serialize_field("user", &r.user)?;
+    s.serialize_field("groups", &r.groups)?;
+    s.end()
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::code::Code;
+use crate::identity::Identity;
 use crate::{CaParams, CertificateAuthority, IssueParams, KeyAlgorithm, Lifetime};
 
 fn ca() -> CertificateAuthority {

@@ -60,7 +60,7 @@ options:
       - With O(kubeconfig), how long to wait for approval and the certificate - a number of
         seconds (C(300), C(2.5)) or a duration (C(90s), C(5m), C(1h30m)), as C(runnerkey --wait) takes.
     type: raw
-    default: 300
+    default: 5m
 """
 
     ISSUE = r"""

@@ -35,7 +35,7 @@ CLUSTER_OPTIONS = dict(
     kubeconfig=dict(type="path"),
     context=dict(type="str"),
     approve=dict(type="bool", default=False),
-    wait=dict(type="raw", default=300),
+    wait=dict(type="raw", default="5m"),
 )
 
 #: The options that name one runner of config.toml.

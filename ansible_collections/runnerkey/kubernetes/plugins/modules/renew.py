@@ -83,6 +83,12 @@ renewed:
   description: Whether a new pair (or token) is (or in check mode would be) in place.
   type: bool
   returned: success
+failed:
+  description:
+    - The library's verdict that the run failed its purpose (the new pair refused online, or cut
+      short by the CA's end); the module then fails.
+  type: bool
+  returned: always
 reason:
   description: Why it was or was not renewed.
   type: str
@@ -137,12 +143,6 @@ def main():
     )
     require_runnerkey(module)
     p = module.params
-    pinned = None
-    if p["expect_service_account"]:
-        ns, name = (p["expect_service_account"].split("/", 1) + [""])[:2]
-        if not ns or not name:
-            module.fail_json(msg="expect_service_account: give NAMESPACE/NAME")
-        pinned = (ns, name)
     try:
         ca = load_ca(p) if p["ca_dir"] or p["ca_cert"] else None
         report = runnerkey.renew(
@@ -157,7 +157,7 @@ def main():
             renew_before=p["renew_before"],
             force=p["force"],
             online=p["online"],
-            expect_service_account=pinned,
+            expect_service_account=p["expect_service_account"],
             dry_run=module.check_mode,
         )
     except runnerkey.RunnerkeyError as e:
@@ -165,7 +165,7 @@ def main():
     result = result_of(module, report)
     result["files"] = [str(f) for f in report["files"]]
     result["changed"] = bool(report["renewed"])
-    if report["online"].get("result") == "refused" or report["clamped"]:
+    if report["failed"]:
         module.fail_json(msg="the renewal did not give a usable pair: %s" % report["online"], **result)
     module.exit_json(**result)
 

@@ -185,21 +185,26 @@ from ansible_collections.runnerkey.kubernetes.plugins.module_utils.support impor
 )
 
 
+#: The module's own options; their defaults are the library's
+#: (runnerkey.DEFAULTS; tests/python/test_defaults.py compares them).
+OPTIONS = dict(
+    server=dict(type="str", required=True),
+    user=dict(type="str", default="gitlab-admin"),
+    groups=dict(type="list", elements="str", default=[]),
+    out_dir=dict(type="path", default="/etc/ssl/kubernetes"),
+    install_dir=dict(type="path"),
+    namespace=dict(type="str", default="gitlab-runner"),
+    service_account=dict(type="str", default="gitlab-deployer"),
+    auth=dict(type="str", default="certificate", choices=["certificate", "token"]),
+    token_service_account=dict(type="str", no_log=False),
+    token_duration=dict(type="str", default="24h", no_log=False),
+    renew_before=dict(type="str", default="30d"),
+    keep_key=dict(type="bool", default=False),
+)
+
+
 def main():
-    argument_spec = dict(
-        server=dict(type="str", required=True),
-        user=dict(type="str", default="gitlab-admin"),
-        groups=dict(type="list", elements="str", default=[]),
-        out_dir=dict(type="path", default="/etc/ssl/kubernetes"),
-        install_dir=dict(type="path"),
-        namespace=dict(type="str", default="gitlab-runner"),
-        service_account=dict(type="str", default="gitlab-deployer"),
-        auth=dict(type="str", default="certificate", choices=["certificate", "token"]),
-        token_service_account=dict(type="str", no_log=False),
-        token_duration=dict(type="str", default="24h", no_log=False),
-        renew_before=dict(type="str", default="30d"),
-        keep_key=dict(type="bool", default=False),
-    )
+    argument_spec = dict(OPTIONS)
     argument_spec.update(CA_OPTIONS)
     argument_spec.update(CLUSTER_OPTIONS)
     argument_spec.update(ISSUE_OPTIONS)

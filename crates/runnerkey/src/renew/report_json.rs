@@ -1,0 +1,77 @@
+//! [`RenewReport`] as data: its fields and `failed`, decided here once.
+
+use serde::Serialize;
+
+use super::RenewReport;
+
+impl Serialize for RenewReport {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct WithFailed<'a> {
+            #[serde(flatten, serialize_with = "fields")]
+            report: &'a RenewReport,
+            failed: bool,
+        }
+        fn fields<S: serde::Serializer>(
+            report: &&RenewReport,
+            serializer: S,
+        ) -> std::result::Result<S::Ok, S::Error> {
+            RenewReport::serialize(report, serializer)
+        }
+        WithFailed {
+            report: self,
+            failed: self.failed(),
+        }
+        .serialize(serializer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::OnlineCheck;
+    use crate::status::Credential;
+
+    fn report(online: OnlineCheck, clamped: bool) -> RenewReport {
+        RenewReport {
+            runner: "r".into(),
+            identity: "user \"u\"".into(),
+            credential: Credential::ClientCertificate,
+            renewed: true,
+            dry_run: false,
+            reason: "due".into(),
+            due_at: String::new(),
+            old_not_after: String::new(),
+            new_not_after: None,
+            online,
+            files: Vec::new(),
+            warnings: Vec::new(),
+            clamped,
+        }
+    }
+
+    #[test]
+    fn renew_report_json_carries_failed() {
+        for (online, clamped, failed) in [
+            (OnlineCheck::Skipped, false, false),
+            (OnlineCheck::Skipped, true, true),
+            (
+                OnlineCheck::Refused {
+                    reason: "401".into(),
+                },
+                false,
+                true,
+            ),
+        ] {
+            let r = report(online, clamped);
+            assert_eq!(r.failed(), failed);
+            let v = serde_json::to_value(&r).unwrap();
+            assert_eq!(v["failed"], failed, "{v}");
+            assert_eq!(v["runner"], "r");
+            assert_eq!(v["clamped"], clamped);
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! [`Secret`]: a string that cannot leak by accident.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use zeroize::Zeroizing;
+
+/// What [`Secret`]'s `Debug` and `Serialize` write in place of the value.
+pub const REDACTED: &str = "<redacted>";
+
+/// A secret string: a bearer token, a runner token, a passphrase.
+///
+/// Zeroized on drop; `Debug` prints `Secret(<redacted>)`; there is no
+/// `Display`; `Serialize` writes `"<redacted>"`. The value is read only by
+/// an explicit [`Secret::expose_secret`] (or, for the few files that must
+/// hold it, `#[serde(serialize_with = "runnerkey::secret::expose")]`).
+///
+/// ```
+/// use runnerkey::Secret;
+/// let token = Secret::new("glrt-abc");
+/// assert_eq!(format!("{token:?}"), "Secret(<redacted>)");
+/// assert_eq!(serde_json::to_string(&token).unwrap(), "\"<redacted>\"");
+/// assert_eq!(token.expose_secret(), "glrt-abc");
+/// ```
+#[derive(Clone, Default)]
+pub struct Secret(Zeroizing<String>);
+
+impl Secret {
+    /// Wraps `value`.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(Zeroizing::new(value.into()))
+    }
+
+    /// The secret itself: call only where it must be written or sent.
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+
+    /// The secret's bytes (a passphrase handed to a key decryption).
+    pub fn expose_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+
+    /// The secret is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Self::new(value)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Self::new(value)
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret({REDACTED})")
+    }
+}
+
+/// Compared in constant time (the length aside).
+impl PartialEq for Secret {
+    fn eq(&self, other: &Self) -> bool {
+        aws_lc_rs::constant_time::verify_slices_are_equal(self.0.as_bytes(), other.0.as_bytes())
+            .is_ok()
+    }
+}
+
+impl Eq for Secret {}
+
+/// Writes `"<redacted>"`: a report, a JSON dump or a log never holds the
+/// value. See [`expose`] for the files that must.
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(REDACTED)
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Self::new)
+    }
+}
+
+/// `serialize_with` for a field that must hold the secret itself (a
+/// kubeconfig's `token`): the one explicit way to serialise the value.
+pub fn expose<S: Serializer>(secret: &Secret, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(secret.expose_secret())
+}
+
+/// [`expose`] for an `Option<Secret>`.
+pub fn expose_option<S: Serializer>(
+    secret: &Option<Secret>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match secret {
+        Some(s) => serializer.serialize_some(s.expose_secret()),
+        None => serializer.serialize_none(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_never_shows_its_value() {
+        let s = Secret::new("eyJhbGciOi.payload.sig");
+        assert_eq!(format!("{s:?}"), "Secret(<redacted>)");
+        assert_eq!(
+            format!("{:#?}", Some(&s)),
+            "Some(\n    Secret(<redacted>),\n)"
+        );
+        assert_eq!(serde_json::to_string(&s).unwrap(), "\"<redacted>\"");
+        assert_eq!(s.expose_secret(), "eyJhbGciOi.payload.sig");
+    }
+
+    #[test]
+    fn secret_serialised_only_when_asked() {
+        #[derive(Serialize)]
+        struct File {
+            #[serde(serialize_with = "expose")]
+            token: Secret,
+            #[serde(serialize_with = "expose_option")]
+            other: Option<Secret>,
+        }
+        let f = File {
+            token: Secret::new("t1"),
+            other: Some(Secret::new("t2")),
+        };
+        assert_eq!(
+            serde_json::to_string(&f).unwrap(),
+            r#"{"token":"t1","other":"t2"}"#
+        );
+        let back: Secret = serde_json::from_str("\"t3\"").unwrap();
+        assert_eq!(back, Secret::new("t3"));
+        assert_ne!(back, Secret::new("t4"));
+    }
+}
