@@ -121,6 +121,7 @@ mod renew;
 mod renewal;
 mod renewal_record;
 pub mod runner_config;
+mod runner_selector;
 pub mod secret;
 mod service_account;
 pub mod setup;

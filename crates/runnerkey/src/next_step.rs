@@ -118,7 +118,7 @@ pub enum NextStep {
         /// gitlab-runner's config.
         config: PathBuf,
         /// The runner.
-        runner: crate::runner_config::RunnerSelector,
+        runner: crate::runner_selector::RunnerSelector,
     },
     /// Try the identity by hand with kubectl.
     TryKubeconfig {

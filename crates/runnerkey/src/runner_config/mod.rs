@@ -106,25 +106,7 @@ impl FromStr for KubeKey {
     }
 }
 
-/// Which `[[runners]]` entry (as data `{"name": "r"}` or `{"index": 0}`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RunnerSelector {
-    /// By `name`; an error when none or several have it.
-    Name(String),
-    /// By 0-based position among the `[[runners]]` entries.
-    Index(usize),
-}
-
-impl RunnerSelector {
-    /// The runner's name, or `#INDEX`.
-    pub fn label(&self) -> String {
-        match self {
-            RunnerSelector::Name(n) => n.clone(),
-            RunnerSelector::Index(i) => format!("#{i}"),
-        }
-    }
-}
+pub use crate::runner_selector::RunnerSelector;
 
 /// One change to a runner's `[runners.kubernetes]` table.
 #[derive(Clone, Debug, PartialEq, Eq)]
