@@ -156,7 +156,7 @@ where
             match e.root() {
                 runnerkey::Error::DuplicateRunner { .. } => {
                     err!(
-                        "runnerkey: hint: runner-config set, lint and doctor take --runner-index N"
+                        "runnerkey: hint: runner-config set, lint, doctor, renew, status and systemd take --runner-index N"
                     )
                 }
                 runnerkey::Error::Exists { .. } => hint("force", "--force replaces it"),

@@ -114,6 +114,15 @@ fn recovery(config: &std::path::Path, r: &RunnerStatus) -> Option<String> {
 /// `runnerkey status`
 pub fn status(a: &StatusArgs) -> Result<Outcome> {
     let path = &a.config.config;
+    // gitlab-runner starts without a config.toml (before `register`): the
+    // pre-start check has no runner to judge, and does not stop it.
+    if a.pre_start && std::fs::symlink_metadata(path).is_err() {
+        err!(
+            "runnerkey: {} does not exist: no runner to check; gitlab-runner starts",
+            path.display()
+        );
+        return Ok(Outcome::Ok);
+    }
     let config = crate::stdio::load_config(path)?;
     let policy = policy(&a.when)?;
     let params = {

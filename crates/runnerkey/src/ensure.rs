@@ -98,13 +98,16 @@ impl EnsureParams {
             }
         }
         let mut plan = Plan::new(self.dry_run);
-        let key = plan.key(
-            &files.key_file,
-            self.algorithm,
-            self.force,
-            true,
-            "key_file: the runner's private key",
-        )?;
+        const PURPOSE: &str = "key_file: the runner's private key";
+        let key = match plan.key(&files.key_file, self.algorithm, self.force, true, PURPOSE) {
+            // An empty or damaged key file (no key in it) is replaced like
+            // a key that does not belong to its certificate; an encrypted
+            // or unreadable one is not.
+            Err(e) if !self.force && e.kind() == crate::error::ErrorKind::Malformed => {
+                plan.key(&files.key_file, self.algorithm, true, true, PURPOSE)?
+            }
+            other => other?,
+        };
         if key.matches(&ca.certificate().public_key()) {
             return Err(Error::CaKeyAsRunnerKey {
                 path: files.key_file.clone(),
@@ -262,6 +265,26 @@ mod tests {
         assert!(!second.changed && !second.issued, "{second:?}");
         assert_eq!(actions(&second), ["unchanged", "unchanged", "unchanged"]);
         assert_eq!(std::fs::read(&files.cert_file).unwrap(), before);
+    }
+
+    #[test]
+    fn an_empty_or_damaged_key_is_replaced_an_encrypted_one_is_not() {
+        let (ca, tmp) = (ca(), tempfile::tempdir().unwrap());
+        let files = ClientFiles::in_dir(tmp.path(), "runner").unwrap();
+        let params = EnsureParams::new(Identity::new("runner", ["ci"]).unwrap());
+        params.run(&ca, &files).unwrap();
+        for damaged in ["", "-----BEGIN PRIVATE KEY-----\ntruncated"] {
+            std::fs::write(&files.key_file, damaged).unwrap();
+            let again = params.run(&ca, &files).unwrap();
+            assert!(again.issued, "{again:?}");
+            let key = crate::key::PrivateKey::load(&files.key_file, None).unwrap();
+            assert!(key.matches(&Certificate::load(&files.cert_file).unwrap().public_key()));
+            assert_eq!(mode(&files.key_file), 0o600);
+        }
+        let encrypted = include_str!("../../../tests/fixtures/pki/rsa-pkcs8-encrypted.key.pem");
+        std::fs::write(&files.key_file, encrypted).unwrap();
+        assert!(params.run(&ca, &files).is_err());
+        assert_eq!(std::fs::read_to_string(&files.key_file).unwrap(), encrypted);
     }
 
     #[test]

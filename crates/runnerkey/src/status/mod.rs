@@ -126,12 +126,19 @@ impl StatusParams {
                 .filter(|r| r.executor.as_deref() == Some("kubernetes") || r.kubernetes.is_some())
                 .collect(),
         };
+        // A name two runners share selects neither: those are named by index.
+        let shared = |name: &Option<String>| {
+            name.is_some() && runners.iter().filter(|o| o.name == *name).count() > 1
+        };
         Ok(StatusReport {
             generated_at: rfc3339(now),
             runners: chosen
                 .into_iter()
                 .map(|r| {
                     let mut s = self.runner(r, now);
+                    if shared(&r.name) {
+                        s.selector = crate::runner_config::RunnerSelector::Index(r.index);
+                    }
                     s.last_renewal = records.get(&s.runner).cloned();
                     s
                 })

@@ -17,11 +17,20 @@ pub const TEXTFILE_NAME: &str = "runnerkey.prom";
 
 /// Where the Prometheus text for `path` goes: `DIR/runnerkey.prom` when
 /// `path` is a directory (node_exporter's `--collector.textfile.directory`),
-/// else the file `path` itself, in a directory that must exist. A missing
-/// directory is refused, not made: the collector reads only the directory
-/// it was told, so a file written anywhere else would never be read.
+/// else the file `path` itself, which must be named `*.prom` (what the
+/// collector reads) in a directory that exists, and be a regular file if
+/// it exists. Anything else is refused, not made or overwritten: the
+/// collector reads only its directory's `*.prom` files, so a file written
+/// anywhere else would never be read — and a mistyped path must not
+/// become a file root rewrites every few minutes.
 pub fn prometheus_textfile(path: &Path) -> Result<PathBuf> {
+    let text = path.display();
     if path.is_dir() {
+        if path.parent().is_none() {
+            return Err(Error::InvalidArgument(format!(
+                "{text}: the root directory is no textfile directory: give node_exporter's textfile directory (--collector.textfile.directory)"
+            )));
+        }
         return Ok(path.join(TEXTFILE_NAME));
     }
     let dir = match path.parent() {
@@ -30,10 +39,24 @@ pub fn prometheus_textfile(path: &Path) -> Result<PathBuf> {
         None => path,
     };
     if !dir.is_dir() {
+        let why = if dir.exists() {
+            "is not a directory"
+        } else {
+            "does not exist"
+        };
         return Err(Error::InvalidArgument(format!(
-            "{}: the textfile directory {} does not exist: give node_exporter's textfile directory (--collector.textfile.directory), or a file in it",
-            path.display(),
+            "{text}: the textfile directory {} {why}: give node_exporter's textfile directory (--collector.textfile.directory), or a *.prom file in it",
             dir.display()
+        )));
+    }
+    if path.extension().is_none_or(|e| e != "prom") {
+        return Err(Error::InvalidArgument(format!(
+            "{text} is neither a directory nor a *.prom file: node_exporter's textfile collector reads only *.prom files in its directory"
+        )));
+    }
+    if std::fs::symlink_metadata(path).is_ok_and(|m| !m.is_file()) {
+        return Err(Error::InvalidArgument(format!(
+            "{text} exists and is not a regular file"
         )));
     }
     Ok(path.to_path_buf())
@@ -348,5 +371,27 @@ runnerkey_status_generated_seconds 250
             matches!(prometheus_textfile(&missing), Err(Error::InvalidArgument(m)) if m.contains("missing"))
         );
         assert!(!tmp.path().join("missing").exists());
+        // A mistyped directory, a file that is not *.prom, a directory
+        // given as a file's parent when it is a file, the root: refused.
+        std::fs::write(tmp.path().join("afile"), "keep").unwrap();
+        for bad in [
+            tmp.path().join("typo_textfile"),
+            tmp.path().join("afile"),
+            tmp.path().join("afile/x.prom"),
+            PathBuf::from("/"),
+            PathBuf::from("/etc/passwd"),
+        ] {
+            assert!(
+                matches!(prometheus_textfile(&bad), Err(Error::InvalidArgument(_))),
+                "{}",
+                bad.display()
+            );
+        }
+        assert_eq!(
+            std::fs::read_to_string(tmp.path().join("afile")).unwrap(),
+            "keep"
+        );
+        std::os::unix::fs::symlink("/etc/passwd", tmp.path().join("l.prom")).unwrap();
+        assert!(prometheus_textfile(&tmp.path().join("l.prom")).is_err());
     }
 }

@@ -135,6 +135,16 @@ impl RenewUnitPlan {
                     "runner {label:?}: its {field} {v:?} holds the control character {c:?}: no unit is written for it"
                 )));
             }
+            // A unit runs in `/`, gitlab-runner in its own working
+            // directory: a relative path would name other files for each.
+            if field != "host"
+                && let Some(v) = value.as_deref().filter(|v| !v.is_empty())
+                && !Path::new(v).is_absolute()
+            {
+                return Err(Error::InvalidArgument(format!(
+                    "runner {label:?}: its {field} {v:?} is relative: the renewal unit runs in / and gitlab-runner in its own directory, so it would name different files; make it absolute in config.toml"
+                )));
+            }
         }
         let key_dir = k
             .key_file
