@@ -5,7 +5,7 @@ avoid (measured with `issue_timing W2`, the raw aws-lc-rs signature, on
 one core; two processes sign side by side at the same speed).
 
 Two cases, each on tmpfs (/dev/shm: CPU only) and on the disk (TMPDIR or
-/tmp): a first issuance into fresh directories (median of RUNS runs, each
+/tmp; everything flushed before each run): a first issuance into fresh directories (median of RUNS runs, each
 into new directories), and `--force` replacing every pair (the versioned
 switch of the credential directory).
 
@@ -41,7 +41,9 @@ def signature_us() -> float:
 
 def timed(cmd: list[str]) -> float:
     start = time.perf_counter()
-    subprocess.run(cmd, check=True, capture_output=True)
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} exited {p.returncode}: {p.stderr[-2000:]}")
     return time.perf_counter() - start
 
 
@@ -61,6 +63,9 @@ def case(binary: str, base: Path, ca: Path, n: int, runs: int, force: bool) -> f
         batch = batch_file(base, n, out)
         cmd = [binary, "issue", "--ca-dir", str(ca), "--batch", str(batch), "--user", "gitlab-runner:{host}",
                "--group", "gitlab-runners"] + (["--force"] if force else [])
+        # Dirty data of other programs (a build) is flushed first: a
+        # batch's syncs must not pay for it.
+        os.sync()
         t = timed(cmd)
         if r > 0 or not force:
             times.append(t)

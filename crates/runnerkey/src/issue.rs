@@ -229,9 +229,10 @@ impl ClientFiles {
             ("cert_file", &self.cert_file),
             ("ca_file", &self.ca_file),
         ];
+        let real: Vec<PathBuf> = named.iter().map(|(_, p)| file::real_path(p)).collect();
         for (i, (a, pa)) in named.iter().enumerate() {
-            for (b, pb) in &named[i + 1..] {
-                if file::real_path(pa) == file::real_path(pb) {
+            for (j, (b, _)) in named.iter().enumerate().skip(i + 1) {
+                if real[i] == real[j] {
                     return Err(Error::SamePath {
                         first: a,
                         second: b,
