@@ -31,13 +31,6 @@ use crate::renewal::RenewalPolicy;
 /// why it failed.
 type EntryOutcome = Result<(OffsetDateTime, bool, Vec<String>)>;
 
-/// An entry done by a worker: its outcome, or (a new pair never replacing
-/// one) its files staged for the batch's one sync and commit.
-enum Worked {
-    Done(EntryOutcome),
-    Staged(crate::file::Outputs, OffsetDateTime, Vec<String>),
-}
-
 /// The most entries one batch may hold.
 pub const MAX_BATCH_ENTRIES: usize = 100_000;
 
@@ -380,11 +373,11 @@ impl BatchParams {
                 let Some(entry) = entries.get(i) else {
                     return out;
                 };
-                out.push((i, self.work_one(ca, entry)));
+                out.push((i, self.issue_one(ca, entry)));
                 progress(done.fetch_add(1, Ordering::Relaxed) + 1);
             }
         };
-        let mut worked: Vec<(usize, Worked)> = if threads == 1 {
+        let mut outcomes: Vec<(usize, EntryOutcome)> = if threads == 1 {
             work()
         } else {
             std::thread::scope(|s| {
@@ -395,8 +388,7 @@ impl BatchParams {
                     .collect()
             })
         };
-        worked.sort_by_key(|(i, _)| *i);
-        let outcomes = commit_staged(worked);
+        outcomes.sort_by_key(|(i, _)| *i);
         let mut report = BatchReport::default();
         let mut outcomes = outcomes.into_iter().peekable();
         for (i, entry) in entries.into_iter().enumerate() {
@@ -419,31 +411,6 @@ impl BatchParams {
             });
         }
         report
-    }
-
-    /// One entry: a new pair staged when it replaces nothing (the batch
-    /// syncs and commits them together), else issued and written whole.
-    fn work_one(&self, ca: &CertificateAuthority, entry: &BatchEntry) -> Worked {
-        if self.keep_valid.is_some() || self.overwrite {
-            return Worked::Done(self.issue_one(ca, entry));
-        }
-        let params = IssueParams {
-            lifetime: entry.lifetime,
-            allow_system_masters: self.allow_system_masters,
-            now: self.now,
-        };
-        let staged = ca
-            .issue(&entry.identity, entry.algorithm, &params)
-            .and_then(|(key, issued)| {
-                let out = entry.files.stage_issued(&key, &issued.certificate, ca)?;
-                Ok((out, issued))
-            });
-        match staged {
-            Ok((out, issued)) => {
-                Worked::Staged(out, issued.certificate.not_after(), issued.warnings)
-            }
-            Err(e) => Worked::Done(Err(e)),
-        }
     }
 
     fn issue_one(&self, ca: &CertificateAuthority, entry: &BatchEntry) -> EntryOutcome {
@@ -480,45 +447,6 @@ impl BatchParams {
             .write_issued(&key, &issued.certificate, ca, self.overwrite)?;
         Ok((issued.certificate.not_after(), false, issued.warnings))
     }
-}
-
-/// Makes the staged entries' files durable and visible: one `syncfs` for
-/// every file system they were staged on (each file's data is on the disk
-/// before its name points at it), each entry committed in order (its key,
-/// certificate and CA file, as `issue` writes them), then each directory
-/// synced once (the names are on the disk when the batch returns). A
-/// crash leaves every entry's files whole or absent, as one file each.
-fn commit_staged(worked: Vec<(usize, Worked)>) -> Vec<(usize, EntryOutcome)> {
-    let mut dirs: Vec<std::path::PathBuf> = worked
-        .iter()
-        .filter_map(|(_, w)| match w {
-            Worked::Staged(out, ..) => Some(out.dirs()),
-            Worked::Done(_) => None,
-        })
-        .flatten()
-        .collect();
-    dirs.sort();
-    dirs.dedup();
-    let synced = crate::file::sync_file_systems(&dirs);
-    let outcomes = worked
-        .into_iter()
-        .map(|(i, w)| {
-            let outcome = match w {
-                Worked::Done(o) => o,
-                Worked::Staged(out, end, warnings) => match &synced {
-                    // Dropped uncommitted: its temporary files are removed.
-                    Err(e) => Err(Error::Io {
-                        path: dirs.first().cloned().unwrap_or_default(),
-                        source: std::io::Error::other(e.chain()),
-                    }),
-                    Ok(()) => out.commit().map(|_| (end, false, warnings)),
-                },
-            };
-            (i, outcome)
-        })
-        .collect();
-    crate::file::sync_dirs(&dirs);
-    outcomes
 }
 
 /// The default base name of an entry's files: the user, with every

@@ -243,39 +243,12 @@ struct Pending {
 #[derive(Debug, Default)]
 pub struct Outputs {
     pending: Vec<Pending>,
-    /// The caller syncs: the file systems once after staging
-    /// ([`sync_file_systems`]), the directories once after committing
-    /// ([`sync_dirs`]) — for many sets at once (a batch).
-    defer_sync: bool,
 }
 
 impl Outputs {
     /// An empty set.
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// An empty set whose files and directories are synced by the caller,
-    /// once for many sets: its files' data must reach the disk
-    /// ([`sync_file_systems`] on their directories) before
-    /// [`Outputs::commit`] makes them visible, and the directories
-    /// ([`sync_dirs`]) after.
-    pub(crate) fn deferred() -> Self {
-        Self {
-            pending: Vec::new(),
-            defer_sync: true,
-        }
-    }
-
-    /// The directories this set writes into.
-    pub(crate) fn dirs(&self) -> Vec<PathBuf> {
-        let mut dirs: Vec<PathBuf> = self
-            .pending
-            .iter()
-            .map(|p| parent_dir(&p.dest).to_path_buf())
-            .collect();
-        dirs.dedup();
-        dirs
     }
 
     /// Stages `content` for `dest` with `mode`. Fails at once when `dest`
@@ -314,9 +287,7 @@ impl Outputs {
             file.set_permissions(fs::Permissions::from_mode(mode))
                 .map_err(io(dest))?;
         }
-        if !self.defer_sync {
-            file.sync_all().map_err(io(dest))?;
-        }
+        file.sync_all().map_err(io(dest))?;
         Ok(())
     }
 
@@ -379,12 +350,10 @@ impl Outputs {
                 }
             }
         }
-        if !self.defer_sync {
-            let mut dirs: Vec<&Path> = written.iter().filter_map(|p| p.parent()).collect();
-            dirs.dedup();
-            for d in dirs {
-                sync_dir(&d.join("."));
-            }
+        let mut dirs: Vec<&Path> = written.iter().filter_map(|p| p.parent()).collect();
+        dirs.dedup();
+        for d in dirs {
+            sync_dir(&d.join("."));
         }
         match failed {
             Some(e) => {
@@ -561,43 +530,6 @@ pub(crate) fn temp_path(dest: &Path) -> PathBuf {
 }
 
 /// Syncs the directory holding `path`, so a rename survives a crash.
-fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    }
-}
-
-/// Flushes the file systems holding `dirs` (one `syncfs` each): every
-/// file staged there reaches the disk. An error names the directory.
-pub(crate) fn sync_file_systems(dirs: &[PathBuf]) -> Result<()> {
-    use std::os::unix::fs::MetadataExt;
-    let mut done = std::collections::HashSet::new();
-    for d in dirs {
-        let dir = File::open(d).map_err(io(d))?;
-        let device = dir.metadata().map_err(io(d))?.dev();
-        if done.insert(device) {
-            rustix::fs::syncfs(&dir).map_err(|e| Error::Io {
-                path: d.clone(),
-                source: e.into(),
-            })?;
-        }
-    }
-    Ok(())
-}
-
-/// Syncs each of `dirs` (their entries reach the disk), once each.
-pub(crate) fn sync_dirs(dirs: &[PathBuf]) {
-    let mut seen = std::collections::HashSet::new();
-    for d in dirs {
-        if seen.insert(d)
-            && let Ok(f) = File::open(d)
-        {
-            let _ = f.sync_all();
-        }
-    }
-}
-
 pub(crate) fn sync_dir(path: &Path) {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,

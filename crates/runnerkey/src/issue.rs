@@ -378,52 +378,7 @@ impl ClientFiles {
                 },
             ]);
         }
-        self.stage_chain(key, certs, ca, overwrite, Outputs::new())?
-            .commit()
-            .map(|_| ())
-    }
-
-    /// Stages a new pair (never replacing one) for a batch: the files are
-    /// written beside their names, not yet synced or visible; the batch
-    /// syncs the file systems once, commits every entry, then syncs the
-    /// directories once ([`Outputs::deferred`]).
-    pub(crate) fn stage_issued(
-        &self,
-        key: &PrivateKey,
-        cert: &Certificate,
-        issuer: &CertificateAuthority,
-    ) -> Result<Outputs> {
-        let (chain, root) = issuer.client_chain()?;
-        let mut certs = vec![cert.clone()];
-        certs.extend(chain);
-        let cert_pem: String = certs.iter().map(Certificate::to_pem).collect();
-        self.check_free(&root, false)?;
-        if let Some(dir) = self.key_file.parent().filter(|d| !d.as_os_str().is_empty()) {
-            file::create_dirs(dir, file::PRIVATE_DIR)?;
-        }
-        self.stage_files(key, &cert_pem, &root, false, Outputs::deferred())
-    }
-
-    fn stage_chain(
-        &self,
-        key: &PrivateKey,
-        certs: &[Certificate],
-        ca: &Certificate,
-        overwrite: bool,
-        out: Outputs,
-    ) -> Result<Outputs> {
-        let cert_pem: String = certs.iter().map(Certificate::to_pem).collect();
-        self.stage_files(key, &cert_pem, ca, overwrite, out)
-    }
-
-    fn stage_files(
-        &self,
-        key: &PrivateKey,
-        cert_pem: &str,
-        ca: &Certificate,
-        overwrite: bool,
-        mut out: Outputs,
-    ) -> Result<Outputs> {
+        let mut out = Outputs::new();
         // First, so that a different CA file stops the commit before the
         // key and certificate are placed; several identities (and
         // concurrent runs) share an identical ca.crt.
@@ -446,7 +401,7 @@ impl ClientFiles {
             file::PUBLIC,
             overwrite,
         )?;
-        Ok(out)
+        out.commit().map(|_| ())
     }
 }
 
