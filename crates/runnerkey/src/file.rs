@@ -259,6 +259,10 @@ impl Outputs {
                 path: dest.to_owned(),
             });
         }
+        self.stage(dest, content, mode, overwrite)
+    }
+
+    fn stage(&mut self, dest: &Path, content: &[u8], mode: u32, overwrite: bool) -> Result<()> {
         if let Some(dir) = dest.parent() {
             remove_stale_temps_once(if dir.as_os_str().is_empty() {
                 Path::new(".")
@@ -295,10 +299,23 @@ impl Outputs {
     /// this content (a file several writers share, such as `ca.crt`): that
     /// counts as written, also when another process wrote it meanwhile.
     pub fn add_shared(&mut self, dest: &Path, content: &[u8], mode: u32) -> Result<()> {
-        if fs::read(dest).is_ok_and(|c| c == content) {
-            return Ok(());
+        match fs::read(dest) {
+            Ok(c) if c == content => return Ok(()),
+            Ok(_) => {
+                return Err(Error::Exists {
+                    path: dest.to_owned(),
+                });
+            }
+            // Not there when read: not refused when it appears meanwhile
+            // (another writer of the same file); the commit compares.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(_) => {
+                return Err(Error::Exists {
+                    path: dest.to_owned(),
+                });
+            }
         }
-        self.add(dest, content, mode, false)?;
+        self.stage(dest, content, mode, false)?;
         if let Some(p) = self.pending.last_mut() {
             p.same_ok = true;
         }
@@ -320,7 +337,7 @@ impl Outputs {
             let result = if p.overwrite {
                 fs::rename(&p.temp, &p.dest)
             } else {
-                fs::hard_link(&p.temp, &p.dest).and_then(|()| fs::remove_file(&p.temp))
+                rename_noreplace(&p.temp, &p.dest)
             };
             let result = match result {
                 Err(e)
@@ -373,6 +390,21 @@ impl Drop for Outputs {
         for p in &self.pending {
             let _ = fs::remove_file(&p.temp);
         }
+    }
+}
+
+/// Moves `temp` to `dest` unless `dest` exists (`AlreadyExists`), in one
+/// step (`renameat2` with `RENAME_NOREPLACE`), so that the file never has
+/// a second name another reader could take for a planted hard link; where
+/// the file system cannot, by a hard link and an unlink.
+fn rename_noreplace(temp: &Path, dest: &Path) -> std::io::Result<()> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    match renameat_with(CWD, temp, CWD, dest, RenameFlags::NOREPLACE) {
+        Ok(()) => Ok(()),
+        Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS => {
+            fs::hard_link(temp, dest).and_then(|()| fs::remove_file(temp))
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
