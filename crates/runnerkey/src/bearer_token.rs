@@ -201,11 +201,12 @@ impl TokenClaims {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-    fn jwt(claims: &str) -> String {
+    /// A token with these claims (signature not checked here).
+    pub(crate) fn jwt(claims: &str) -> String {
         format!(
             "{}.{}.c2ln",
             URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256"}"#),

@@ -229,17 +229,8 @@ pub(super) fn renewed_lifetime(claims: &TokenClaims) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bearer_token::tests::jwt;
     use crate::pin::{Pin, PinnedWay};
-    use base64::Engine;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
-    fn jwt(claims: &str) -> String {
-        format!(
-            "{}.{}.c2ln",
-            URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256"}"#),
-            URL_SAFE_NO_PAD.encode(claims)
-        )
-    }
 
     fn sa_token(ns: &str, name: &str, iat: i64, exp: i64) -> String {
         jwt(&format!(
