@@ -13,6 +13,7 @@ use crate::defaults;
 
 pub(crate) mod ca_key;
 mod certificate;
+mod cluster_ca;
 mod commit;
 mod edits;
 mod key_replacement;
@@ -21,6 +22,8 @@ mod report;
 mod request;
 mod source;
 mod token;
+
+use cluster_ca::cluster_ca;
 
 use crate::cert::Certificate;
 use crate::credential_dir::CredentialDir;
@@ -327,16 +330,6 @@ impl SetupParams {
     ) -> Result<RequestReport> {
         request::request(self, csr_name, expiration)
     }
-}
-
-/// The cluster CA a kubeconfig context names: setup writes it to ca_file.
-fn cluster_ca(context: &crate::kube_context::KubeContext) -> Result<Certificate> {
-    context.cas.first().cloned().ok_or_else(|| {
-        Error::InvalidArgument(format!(
-            "{}: the context names no cluster CA (certificate-authority-data): setup needs it for ca_file",
-            context.source
-        ))
-    })
 }
 
 /// Where the runner's credential comes from (private: [`CertSource`] and
