@@ -66,6 +66,7 @@ pub struct BatchParams {
 
 /// One certificate to issue, checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BatchEntry {
     /// Its line in the batch file (1-based).
     pub line: usize,
@@ -95,6 +96,7 @@ struct RawEntry {
 
 /// What happened to one entry.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct BatchResult {
     /// The entry.
     pub entry: BatchEntry,
@@ -108,6 +110,7 @@ pub struct BatchResult {
 
 /// What a batch did.
 #[derive(Debug, Default)]
+#[non_exhaustive]
 pub struct BatchReport {
     /// One result per entry, in the file's order.
     pub results: Vec<BatchResult>,
@@ -155,6 +158,7 @@ impl BatchReport {
 
 /// A batch report as data (for JSON and Python).
 #[derive(Serialize)]
+#[non_exhaustive]
 pub struct BatchReportData {
     /// Entries issued.
     pub issued: usize,
@@ -183,6 +187,7 @@ impl BatchReport {
 
 /// A batch result as data (for JSON and Python).
 #[derive(Serialize)]
+#[non_exhaustive]
 pub struct BatchResultData {
     /// Line in the batch file.
     pub line: usize,

@@ -307,6 +307,7 @@ fn attribute_text(value: &Any) -> String {
 /// A subject read the way Go's `pkix.Name` (and so kube-apiserver) reads
 /// it: the user is the **last** CN, the groups are every O in order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct SubjectReading {
     /// The user as the API server reads it: the last CN, empty when there
     /// is none (unchecked: see [`SubjectReading::identity`]).

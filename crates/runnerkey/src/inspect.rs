@@ -16,6 +16,7 @@ use crate::public_key::{KeyType, PublicKey, colon_hex};
 
 /// A public key's description.
 #[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
 pub struct KeyDescription {
     /// "RSA", "ECDSA" or "Ed25519".
     pub algorithm: &'static str,
@@ -47,6 +48,7 @@ impl KeyDescription {
 
 /// What `inspect` says of a certificate.
 #[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
 pub struct CertificateInfo {
     /// Kubernetes user name: the subject's last CN, as the API server reads it.
     pub user: String,
@@ -129,6 +131,7 @@ impl CertificateInfo {
 
 /// What `inspect` says of a CSR.
 #[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
 pub struct RequestInfo {
     /// Requested user: the last CN, as the API server would read it.
     pub user: String,
@@ -148,6 +151,7 @@ pub struct RequestInfo {
 
 /// What `inspect` says of a private key. No secret is included.
 #[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
 pub struct PrivateKeyInfo {
     /// How the key is stored.
     pub format: KeyFormat,
@@ -174,6 +178,7 @@ pub enum Item {
 
 /// What `inspect` says of a kubeconfig `users[]` entry.
 #[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
 pub struct KubeconfigUserInfo {
     /// The entry's name.
     pub name: String,

@@ -39,6 +39,7 @@ pub struct IssueParams {
 
 /// An issued certificate and what was adjusted or is worth knowing.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Issued {
     /// The certificate.
     pub certificate: Certificate,

@@ -29,6 +29,7 @@ pub const MIN_EXPIRATION: Duration = Duration::from_secs(600);
 /// `spec` of a CertificateSigningRequest.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct CsrSpec {
     /// Base64 of the PEM CSR.
     pub request: String,
@@ -47,6 +48,7 @@ pub struct CsrSpec {
 
 /// A status condition.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CsrCondition {
     /// `Approved`, `Denied` or `Failed`.
     #[serde(rename = "type")]
@@ -64,6 +66,7 @@ pub struct CsrCondition {
 
 /// `status` of a CertificateSigningRequest.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CsrStatus {
     /// Conditions.
     #[serde(default)]
@@ -75,6 +78,7 @@ pub struct CsrStatus {
 
 /// A `certificates.k8s.io/v1` CertificateSigningRequest.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct K8sCsr {
     /// `certificates.k8s.io/v1`.
     #[serde(rename = "apiVersion")]

@@ -57,6 +57,7 @@ impl KubeconfigParams {
 
 /// A kubeconfig `clusters[]` entry's `cluster`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Cluster {
     /// API server URL.
     pub server: String,
@@ -85,6 +86,7 @@ pub struct Cluster {
 
 /// A kubeconfig `users[]` entry's `user`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct User {
     /// Embedded client certificate, base64 PEM.
     #[serde(
@@ -141,6 +143,7 @@ pub struct User {
 
 /// A kubeconfig user's `exec` credential plugin (only what runnerkey reports).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ExecPlugin {
     /// The command kubectl would run.
     #[serde(default)]
@@ -149,6 +152,7 @@ pub struct ExecPlugin {
 
 /// A kubeconfig user's `auth-provider` (only what runnerkey reports).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct AuthProvider {
     /// Its name (gcp, oidc, azure …).
     #[serde(default)]
@@ -157,6 +161,7 @@ pub struct AuthProvider {
 
 /// A kubeconfig `contexts[]` entry's `context`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Context {
     /// Cluster entry name.
     pub cluster: String,
@@ -170,6 +175,7 @@ pub struct Context {
 
 /// A named entry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Named<T> {
     /// Entry name.
     pub name: String,
@@ -180,6 +186,7 @@ pub struct Named<T> {
 
 /// `{cluster: …}` wrapper.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ClusterEntry {
     /// The cluster.
     pub cluster: Cluster,
@@ -187,6 +194,7 @@ pub struct ClusterEntry {
 
 /// `{user: …}` wrapper.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct UserEntry {
     /// The user.
     pub user: User,
@@ -194,6 +202,7 @@ pub struct UserEntry {
 
 /// `{context: …}` wrapper.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ContextEntry {
     /// The context.
     pub context: Context,
@@ -201,6 +210,7 @@ pub struct ContextEntry {
 
 /// A kubeconfig (`apiVersion: v1`, `kind: Config`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Kubeconfig {
     /// `v1` (kubectl reads a file without it, and so does runnerkey).
     #[serde(rename = "apiVersion", default)]

@@ -14,6 +14,7 @@ pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "runnerkey
 /// Kubernetes ObjectMeta (the fields runnerkey sets).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ObjectMeta {
     /// Object name.
     pub name: String,
@@ -42,6 +43,7 @@ impl ObjectMeta {
 
 /// Serialises objects: multi-document YAML, or a `v1` `List` in JSON.
 #[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
 pub struct Manifests<T: Serialize> {
     /// The objects, in apply order.
     pub items: Vec<T>,

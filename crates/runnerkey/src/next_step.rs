@@ -9,6 +9,7 @@ use serde::Serialize;
 
 /// A RoleBinding or ClusterRoleBinding (one that grants cluster-admin).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct AdminBinding {
     /// `ClusterRoleBinding` or `RoleBinding`.
     pub kind: String,

@@ -15,6 +15,7 @@ use crate::key::{KeyAlgorithm, PrivateKey};
 
 /// What happened to one file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct FileAction {
     /// The file.
     pub path: PathBuf,

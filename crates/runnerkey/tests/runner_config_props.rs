@@ -79,7 +79,10 @@ proptest! {
             let changes: Vec<Change> = changes
                 .into_iter()
                 .filter(|(k, _)| { let new = !seen.contains(k); seen.push(*k); new })
-                .map(|(key, value)| Change { key, value })
+                .map(|(key, value)| match value {
+                    Some(v) => Change::set(key, v),
+                    None => Change::unset(key),
+                })
                 .collect();
             let before = cfg.text().to_string();
             let changed = cfg.set_kubernetes(&RunnerSelector::Name(format!("r{r}")), &changes).unwrap();

@@ -50,6 +50,7 @@ impl std::fmt::Display for Presented {
 
 /// Validity of one certificate the runner uses.
 #[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
 pub struct CertStatus {
     /// `cert_file` or `ca_file`.
     pub role: &'static str,
@@ -65,6 +66,7 @@ pub struct CertStatus {
 
 /// A check that passed or failed (the ✓/✗ lines).
 #[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
 pub struct Check {
     /// Stable identifier.
     pub code: Code,
@@ -76,6 +78,7 @@ pub struct Check {
 
 /// One permission and whether the cluster grants it.
 #[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
 pub struct PermissionCheck {
     /// The permission.
     #[serde(flatten)]
@@ -88,6 +91,7 @@ pub struct PermissionCheck {
 
 /// The user the API server says we are.
 #[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
 pub struct UserInfo {
     /// Username.
     pub username: String,
@@ -97,6 +101,7 @@ pub struct UserInfo {
 
 /// Everything found for one runner.
 #[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
 pub struct RunnerDiagnosis {
     /// Name (or `#index`).
     pub runner: String,
@@ -140,6 +145,7 @@ pub struct RunnerDiagnosis {
 
 /// The whole diagnosis.
 #[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
 pub struct DoctorReport {
     /// File-wide findings (unknown keys outside runners …).
     pub findings: Vec<Finding>,

@@ -70,6 +70,7 @@ impl FromStr for Profile {
 /// An RBAC subject.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Subject {
     /// `User`, `Group` or `ServiceAccount`.
     pub kind: &'static str,
@@ -86,6 +87,7 @@ pub struct Subject {
 /// An RBAC RoleRef.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct RoleRef {
     /// Always `rbac.authorization.k8s.io`.
     pub api_group: &'static str,

@@ -101,6 +101,7 @@ impl FromStr for ExecutorFeature {
 
 /// One permission: API group, resource, verb.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[non_exhaustive]
 pub struct Permission {
     /// API group (`""` for the core group).
     pub api_group: String,
@@ -196,6 +197,7 @@ pub fn deployer_permissions() -> Vec<Permission> {
 /// An RBAC PolicyRule.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct PolicyRule {
     /// API groups.
     pub api_groups: Vec<String>,

@@ -25,6 +25,7 @@ pub enum KeyKind {
 
 /// One known key.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct KeyInfo {
     /// Canonical dotted path, e.g. `runners.kubernetes.cert_file`.
     pub path: String,

@@ -110,6 +110,7 @@ pub use crate::runner_selector::RunnerSelector;
 
 /// One change to a runner's `[runners.kubernetes]` table.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Change {
     /// The key.
     pub key: KubeKey,
@@ -134,6 +135,7 @@ impl Change {
 
 /// A runner's `[runners.kubernetes]` settings that runnerkey manages.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct KubernetesSettings {
     /// `host`.
     pub host: Option<String>,
@@ -173,6 +175,7 @@ impl KubernetesSettings {
 
 /// A `[[runners]]` entry as `runner-config show` lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct RunnerInfo {
     /// 0-based position among `[[runners]]`.
     pub index: usize,

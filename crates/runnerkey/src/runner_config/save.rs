@@ -44,6 +44,7 @@ impl Default for SaveOptions {
 
 /// What a save did.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Saved {
     /// False when there was nothing to write (no file touched, no backup).
     pub changed: bool,
@@ -377,6 +378,7 @@ impl Drop for PreparedSave {
 
 /// What [`RunnerConfig::edit_file`] did.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Edited {
     /// The keys whose value changed (empty: nothing to do, nothing written).
     pub changed: Vec<KubeKey>,

@@ -51,6 +51,7 @@ fn install_dir(dir: &Path) -> Result<PathBuf> {
 
 /// The paths setup writes, for `params`.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct SetupPaths {
     /// Private key.
     pub key: PathBuf,

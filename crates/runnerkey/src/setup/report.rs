@@ -13,6 +13,7 @@ use crate::status::Credential;
 
 /// What `setup` did (or would do).
 #[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
 pub struct SetupReport {
     /// Whether anything was (or, in a dry run, would be) written: what
     /// Ansible reports as `changed`.

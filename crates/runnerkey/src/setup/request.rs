@@ -19,6 +19,7 @@ use crate::runner_config::RunnerConfig;
 
 /// What `setup --request` wrote.
 #[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
 pub struct RequestReport {
     /// Every file, with its action.
     pub files: Vec<FileAction>,

@@ -87,6 +87,7 @@ pub enum SetupSource<'a> {
 }
 
 /// What a caller of setup holds, to choose the [`SetupSource`] from.
+#[non_exhaustive]
 pub struct SourceChoice<'a> {
     /// How the runner is to authenticate.
     pub auth: Auth,

@@ -26,6 +26,7 @@ const MAX_CHAIN_DEPTH: usize = 8;
 
 /// One problem found, with a stable code.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Problem {
     /// Stable identifier, e.g. `unknown-authority`, `expired`.
     pub code: Code,
@@ -38,6 +39,7 @@ pub struct Problem {
 
 /// The outcome of [`verify_client_chain`].
 #[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
 pub struct VerifyReport {
     /// True when no error-level problem was found (warnings may remain).
     pub ok: bool,

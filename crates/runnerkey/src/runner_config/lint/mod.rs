@@ -18,6 +18,7 @@ pub use crate::severity::Severity;
 
 /// One problem found, with a stable code and a one-line fix.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Finding {
     /// Stable identifier (listed in docs/troubleshooting.md).
     pub code: Code,
