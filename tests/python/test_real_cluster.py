@@ -177,19 +177,19 @@ def test_token_setup_on_a_fresh_cluster_creates_the_namespace(control_plane: Con
     TokenRequest token; rbac.yaml applies; the token authenticates; renew
     and status work."""
     cp = control_plane
-    assert cp.kubectl("get", "namespace", "gitlab-runner", check=False).returncode != 0, "fresh"
+    assert cp.kubectl("get", "namespace", "token-quickstart", check=False).returncode != 0, "fresh"
     cfg = tmp_path / "config.toml"
     cfg.write_text(TOKEN_CONFIG)
     ssl = tmp_path / "ssl"
     r = ok("setup", "--config", cfg, "--runner", "deploy", "--server", cp.server, "--out-dir", ssl,
-           "--auth", "token", "--kubeconfig", cp.admin, "--service-account", "runner", "--token-duration", "1h")
-    assert "created the service account gitlab-runner/runner" in r.err, r
+           "--auth", "token", "--kubeconfig", cp.admin, "--service-account", "runner", "--token-duration", "1h", "--namespace", "token-quickstart")
+    assert "created the service account token-quickstart/runner" in r.err, r
     cp.kubectl("apply", "-f", ssl / "rbac.yaml")
     k = tomllib.loads(cfg.read_text())["runners"][0]["kubernetes"]
     doctor = json.loads(run("doctor", "--config", cfg, "--online", "--json").out)["runners"][0]
-    assert doctor["authenticated_as"]["username"] == "system:serviceaccount:gitlab-runner:runner", doctor
+    assert doctor["authenticated_as"]["username"] == "system:serviceaccount:token-quickstart:runner", doctor
     renewed = ok("renew", "--config", cfg, "--runner", "deploy", "--kubeconfig", cp.admin, "--force")
-    assert "system:serviceaccount:gitlab-runner:runner" in renewed.out, renewed
+    assert "system:serviceaccount:token-quickstart:runner" in renewed.out, renewed
     assert tomllib.loads(cfg.read_text())["runners"][0]["kubernetes"]["bearer_token"] != k["bearer_token"]
     status = json.loads(ok("status", "--config", cfg, "--json").out)["runners"][0]
     assert status["credential"] == "bearer-token" and not status["expired"] and status["problem"] is None, status

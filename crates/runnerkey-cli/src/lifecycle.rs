@@ -72,22 +72,10 @@ fn line(config: &std::path::Path, r: &RunnerStatus) {
     }
 }
 
-/// A word for a POSIX shell: single-quoted unless it is plain.
-pub(crate) fn sh(word: &str) -> String {
-    if !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c))
-    {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
-}
-
 /// The one command that recovers an unusable identity (capitals are
 /// what the admin fills in).
 fn recovery(config: &std::path::Path, r: &RunnerStatus) -> Option<String> {
+    use crate::next_step::sh;
     let selector = crate::next_step::runner_flag(&r.selector);
     let config = sh(&config.display().to_string());
     match r.recovery()? {

@@ -92,7 +92,20 @@ pub fn command(step: &NextStep) -> String {
 /// `--runner NAME` or `--runner-index N`, for a shell.
 pub(crate) fn runner_flag(runner: &RunnerSelector) -> String {
     match runner {
-        RunnerSelector::Name(name) => format!("--runner {}", crate::lifecycle::sh(name)),
+        RunnerSelector::Name(name) => format!("--runner {}", sh(name)),
         RunnerSelector::Index(i) => format!("--runner-index {i}"),
+    }
+}
+
+/// A word for a POSIX shell: single-quoted unless it is plain.
+pub(crate) fn sh(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c))
+    {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
     }
 }
