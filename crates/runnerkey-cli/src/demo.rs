@@ -3,10 +3,10 @@
 
 use std::path::Path;
 
-use runnerkey::ca::{CA_CERT_FILE, CA_KEY_FILE};
 use runnerkey::doctor::{DoctorOptions, diagnose};
 use runnerkey::runner_config::{RunnerConfig, RunnerSelector};
 use runnerkey::setup::{CertSource, SetupParams};
+use runnerkey::{CA_CERT_FILE, CA_KEY_FILE};
 use runnerkey::{CaParams, CertificateAuthority, Error, Identity, Result};
 
 use crate::Outcome;

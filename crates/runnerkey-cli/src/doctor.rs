@@ -1,7 +1,8 @@
 //! `runnerkey doctor`: prints the library's diagnosis.
 
+use runnerkey::Severity;
 use runnerkey::doctor::{DoctorOptions, DoctorReport, PermissionCheck, RunnerDiagnosis, diagnose};
-use runnerkey::runner_config::lint::{Finding, Severity};
+use runnerkey::runner_config::lint::Finding;
 use runnerkey::{Error, Result};
 
 use crate::Outcome;

@@ -213,7 +213,7 @@ fn print_verify(r: &VerifyReport) {
 
 /// `runnerkey verify`
 pub fn verify(a: &VerifyArgs) -> Result<Outcome> {
-    let cas = runnerkey::ca::load_certificates(&a.ca)?;
+    let cas = runnerkey::load_certificates(&a.ca)?;
     let chain =
         Certificate::all_from_pem(&crate::stdio::read(&a.cert)?).map_err(|e| e.in_file(&a.cert))?;
     let key = match &a.key {

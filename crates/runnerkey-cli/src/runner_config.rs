@@ -1,6 +1,7 @@
 //! `runner-config show|set|lint`.
 
-use runnerkey::runner_config::lint::{Finding, LintOptions, Severity};
+use runnerkey::Severity;
+use runnerkey::runner_config::lint::{Finding, LintOptions};
 use runnerkey::runner_config::{
     Change, KubeKey, RunnerConfig, RunnerInfo, RunnerSelector, SaveOptions,
 };

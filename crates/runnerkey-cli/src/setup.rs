@@ -1,7 +1,7 @@
 //! `runnerkey setup`: translates arguments and prints the library's report.
 
+use runnerkey::Severity;
 use runnerkey::runner_config::RunnerSelector;
-use runnerkey::runner_config::lint::Severity;
 use runnerkey::setup::{
     RequestReport, SetupParams, SetupReport, SetupSource, Signed, SourceChoice,
 };

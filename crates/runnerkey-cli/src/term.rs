@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::sync::Mutex;
 
-use runnerkey::identity::is_invisible_format;
+use runnerkey::is_invisible_format;
 
 /// The first write error, if any; reported once by [`finish`].
 static FAILED: Mutex<Option<std::io::Error>> = Mutex::new(None);

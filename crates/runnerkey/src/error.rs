@@ -164,7 +164,7 @@ pub enum Error {
     )]
     SystemMasters,
     /// Another group that gives a certificate cluster-wide power, without
-    /// permission (see [`PRIVILEGED_GROUPS`](crate::identity::PRIVILEGED_GROUPS)).
+    /// permission (`system:masters`, `kubeadm:cluster-admins`).
     #[error("refusing group {group}: {reason}; allow it explicitly if you really mean it")]
     PrivilegedGroup {
         /// The group.

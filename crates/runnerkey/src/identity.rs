@@ -101,10 +101,10 @@ pub const MAX_NAME_BYTES: usize = 1024;
 pub const MAX_GROUPS: usize = 256;
 
 impl Identity {
-    /// A checked identity: names must be non-empty, at most
-    /// [`MAX_NAME_BYTES`] long, free of control, bidirectional-override
-    /// and invisible characters, and of leading or trailing white space;
-    /// at most [`MAX_GROUPS`] groups.
+    /// A checked identity: names must be non-empty, at most 1024 bytes
+    /// long, free of control, bidirectional-override and invisible
+    /// characters, and of leading or trailing white space; at most 256
+    /// groups.
     pub fn new(
         user: impl Into<String>,
         groups: impl IntoIterator<Item = impl Into<String>>,
@@ -154,7 +154,7 @@ impl Identity {
     }
 
     /// Refuses `system:masters`, and the other groups that give a
-    /// certificate cluster-wide power ([`PRIVILEGED_GROUPS`]), unless
+    /// certificate cluster-wide power (`system:masters`, `kubeadm:cluster-admins`), unless
     /// `allowed`.
     pub fn check_system_masters(&self, allowed: bool) -> Result<()> {
         if allowed {

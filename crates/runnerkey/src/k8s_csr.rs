@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::cert::Certificate;
 use crate::csr::CertificateRequest;
-pub use crate::error::k8s_csr::{CsrState, K8sCsrProblem};
+use crate::error::k8s_csr::CsrState;
+pub use crate::error::k8s_csr::K8sCsrProblem;
 use crate::error::{Error, Result};
 use crate::k8s_name::check_subdomain;
 use crate::key::PrivateKey;

@@ -83,7 +83,7 @@ mod api_client;
 pub mod approver;
 mod batch;
 mod bearer_token;
-pub mod ca;
+mod ca;
 mod cert;
 mod code;
 mod credential_dir;
@@ -95,7 +95,7 @@ mod ensure;
 mod error;
 pub mod file;
 mod hex;
-pub mod identity;
+mod identity;
 pub mod inspect;
 mod install;
 mod issue;
@@ -151,18 +151,18 @@ pub use batch::{
     BatchResultData, MAX_BATCH_ENTRIES,
 };
 pub use bearer_token::TokenClaims;
-pub use ca::{CaParams, CertificateAuthority};
+pub use ca::{CA_CERT_FILE, CA_KEY_FILE, CaParams, CertificateAuthority, load_certificates};
 pub use cert::Certificate;
 pub use code::Code;
 pub use csr::{CertificateRequest, CsrParams};
 pub use csr_api::{CsrApiProblem, Progress, SubmitParams, Submitted, approve_csr};
 pub use ensure::{EnsureParams, EnsureReport};
+pub use error::k8s_csr::CsrState;
 pub use error::transport::{TransportFailure, TransportFailureKind};
 pub use error::{Error, ErrorKind, Result};
-pub use identity::{Identity, SubjectProblem, SubjectReading};
+pub use identity::{Identity, SubjectProblem, SubjectReading, is_invisible_format};
 pub use install::{InstallParams, InstallReport, OfferedPair};
 pub use issue::{BACKDATE, ClientFiles, IssueParams, Issued};
-pub use k8s_csr::CsrState;
 pub use key::{KeyAlgorithm, KeyFormat, MAX_PBKDF2_ITERATIONS, PrivateKey};
 pub use kube_context::{
     ContextCredentials, KubeContext, KubeconfigProblem, default_kubeconfig_paths, load_kubeconfig,
@@ -176,7 +176,6 @@ pub use public_key::{KeyType, PublicKey};
 pub use renew::{OnlineCheck, RenewParams, RenewReport, Signer};
 pub use renewal::RenewalPolicy;
 pub use renewal_record::RenewalRecord;
-pub use secret::Secret;
 pub use service_account::ServiceAccountRef;
 pub use severity::Severity;
 pub use status::{

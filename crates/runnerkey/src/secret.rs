@@ -16,7 +16,7 @@ pub const REDACTED: &str = "<redacted>";
 /// hold it, `#[serde(serialize_with = "runnerkey::secret::expose")]`).
 ///
 /// ```
-/// use runnerkey::Secret;
+/// use runnerkey::secret::Secret;
 /// let token = Secret::new("glrt-abc");
 /// assert_eq!(format!("{token:?}"), "Secret(<redacted>)");
 /// assert_eq!(serde_json::to_string(&token).unwrap(), "\"<redacted>\"");

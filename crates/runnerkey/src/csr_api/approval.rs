@@ -60,9 +60,9 @@ pub(super) fn approve(
         return Err(Error::CsrNotIssued {
             name: name.into(),
             state: if c["type"] == "Denied" {
-                crate::k8s_csr::CsrState::Denied
+                crate::error::k8s_csr::CsrState::Denied
             } else {
-                crate::k8s_csr::CsrState::Failed
+                crate::error::k8s_csr::CsrState::Failed
             },
             detail: format!(
                 "{} before it could be approved:{}{}",

@@ -51,7 +51,7 @@ impl Wait<'_> {
     fn gone(&self, detail: &str) -> Error {
         Error::CsrNotIssued {
             name: self.name.into(),
-            state: crate::k8s_csr::CsrState::Gone,
+            state: crate::error::k8s_csr::CsrState::Gone,
             detail: detail.into(),
         }
     }

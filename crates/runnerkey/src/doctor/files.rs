@@ -17,9 +17,10 @@ use crate::error::Result;
 use crate::key::PrivateKey;
 use crate::next_step::NextStep;
 use crate::runner_config::host_audit::{self, HostRisk};
-use crate::runner_config::lint::{Finding, LintOptions, Linter, RunnerChecks, Severity};
+use crate::runner_config::lint::{Finding, LintOptions, Linter, RunnerChecks};
 use crate::runner_config::{KubernetesSettings, RunnerConfig};
 use crate::secret::Secret;
+use crate::severity::Severity;
 use crate::verify::{key_file_problems, verify_client_chain};
 
 impl RunnerConfig {

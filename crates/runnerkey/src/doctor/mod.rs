@@ -31,9 +31,10 @@ use crate::key::PrivateKey;
 use crate::kube_context::{ContextCredentials, KubeContext};
 use crate::lifetime::rfc3339;
 use crate::next_step::NextStep;
-use crate::runner_config::lint::{Finding, LintOptions, Severity};
+use crate::runner_config::lint::{Finding, LintOptions};
 use crate::runner_config::{KubernetesSettings, RunnerConfig, RunnerInfo, RunnerSelector};
 use crate::secret::Secret;
+use crate::severity::Severity;
 
 /// What to check.
 #[derive(Clone, Debug)]

@@ -11,7 +11,7 @@ use crate::cert::Certificate;
 use crate::code::Code;
 use crate::next_step::NextStep;
 
-use crate::runner_config::lint::Severity;
+use crate::severity::Severity;
 
 impl Ctx {
     pub(super) fn online(&mut self, host: &str, cas: &[Certificate], credentials: Credentials) {

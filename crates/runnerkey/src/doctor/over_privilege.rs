@@ -15,7 +15,7 @@ use super::report::Presented;
 use crate::api_client::ApiClient;
 use crate::code::Code;
 use crate::next_step::{NextStep, RbacFor};
-use crate::runner_config::lint::Severity;
+use crate::severity::Severity;
 
 /// One identity the audit is about.
 struct Audited {

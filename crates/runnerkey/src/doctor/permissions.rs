@@ -9,7 +9,7 @@ use crate::api_client::ApiClient;
 use crate::code::Code;
 use crate::next_step::{NextStep, RbacFor};
 use crate::rbac::{ExecutorFeature, deployer_permissions, executor_permissions};
-use crate::runner_config::lint::Severity;
+use crate::severity::Severity;
 
 impl Ctx {
     pub(super) fn permissions(&mut self, client: &ApiClient) {

@@ -6,7 +6,8 @@ use serde::Serialize;
 use super::privilege::{AdminBinding, PrivilegeAudit};
 use crate::code::Code;
 use crate::rbac::Permission;
-use crate::runner_config::lint::{Finding, Severity};
+use crate::runner_config::lint::Finding;
+use crate::severity::Severity;
 
 /// How the runner authenticates.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -8,7 +8,7 @@ use crate::cert::Certificate;
 use crate::code::Code;
 use crate::lifetime::rfc3339;
 use crate::public_key::colon_hex;
-use crate::runner_config::lint::Severity;
+use crate::severity::Severity;
 
 impl Ctx {
     pub(super) fn transport(&mut self, e: TransportError, host: &str, cas: &[Certificate]) {

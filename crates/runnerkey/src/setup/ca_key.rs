@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use super::{SetupParams, SetupReport, Source};
 use crate::code::Code;
-use crate::runner_config::lint::{Finding, Severity};
+use crate::runner_config::lint::Finding;
+use crate::severity::Severity;
 
 /// The CA key file on this host to record in the pin: the one this run
 /// signed with (when this host is the runner host), else one an earlier

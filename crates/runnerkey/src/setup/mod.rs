@@ -34,7 +34,7 @@ use crate::identity::Identity;
 use crate::key::{KeyAlgorithm, PrivateKey};
 use crate::kubeconfig::Kubeconfig;
 use crate::lifetime::Lifetime;
-pub use crate::plan::FileAction;
+use crate::plan::FileAction;
 use crate::plan::Plan;
 use crate::rbac::RbacSubject;
 use crate::runner_config::{RunnerConfig, RunnerSelector};

@@ -6,8 +6,8 @@ use super::report::next_steps;
 use crate::code::Code;
 use crate::doctor::{DoctorOptions, diagnose};
 use crate::next_step::NextStep;
-use crate::runner_config::lint::Severity;
 use crate::runner_config::{Change, KubeKey, RunnerConfig};
+use crate::severity::Severity;
 use crate::{Identity, KeyAlgorithm};
 
 fn params(dir: &Path) -> SetupParams {

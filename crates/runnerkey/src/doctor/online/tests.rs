@@ -9,7 +9,7 @@ use crate::api_client::{Response, ServerCertProblem, TransportError};
 use crate::code::Code;
 use crate::next_step::NextStep;
 use crate::rbac::Permission;
-use crate::runner_config::lint::Severity;
+use crate::severity::Severity;
 use crate::{
     CaParams, CertificateAuthority, CertificateRequest, CsrParams, Identity, IssueParams,
     KeyAlgorithm, Lifetime, PrivateKey,

@@ -14,7 +14,7 @@ use crate::code::Code;
 use crate::error::Result;
 use crate::next_step::{NextStep, RbacFor};
 
-pub use crate::severity::Severity;
+use crate::severity::Severity;
 
 /// One problem found, with a stable code and a one-line fix.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
