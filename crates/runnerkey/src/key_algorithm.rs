@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 
 /// Key algorithms runnerkey generates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum KeyAlgorithm {
     /// RSA, 2048-bit modulus.
     Rsa2048,

@@ -15,6 +15,7 @@ use crate::oid;
 /// The type and size of a key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "algorithm", rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum KeyType {
     /// RSA with the modulus size in bits.
     Rsa {

@@ -151,6 +151,7 @@ fn required<'a>(value: &'a Option<String>, key: &str, runner: &str) -> Result<&'
 }
 
 /// Who signs the new certificate.
+#[non_exhaustive]
 pub enum Signer<'a> {
     /// The CA, at hand (its key on this host).
     Ca(&'a CertificateAuthority),

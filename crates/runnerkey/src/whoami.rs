@@ -13,6 +13,7 @@ use crate::cert::Certificate;
 /// What the online check of the new pair found.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "result", rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum OnlineCheck {
     /// Not asked for, or a dry run.
     Skipped,

@@ -82,6 +82,7 @@ pub(super) enum Who<'a> {
 /// What the audit found for one identity.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum PrivilegeAudit {
     /// Answered.
     Checked {

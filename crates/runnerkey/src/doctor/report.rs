@@ -12,6 +12,7 @@ use crate::severity::Severity;
 /// How the runner authenticates.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "method", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Presented {
     /// A client certificate: the Kubernetes user and groups it carries.
     ClientCertificate {

@@ -41,6 +41,7 @@ pub enum K8sCsrProblem {
 
 /// Where a CertificateSigningRequest without a certificate stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum CsrState {
     /// Not approved yet.
     Pending,

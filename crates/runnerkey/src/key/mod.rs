@@ -33,6 +33,7 @@ use crate::signer::{Curve, Signer};
 /// How a key was stored when it was loaded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum KeyFormat {
     /// `RSA PRIVATE KEY` (what kubeadm writes).
     Pkcs1,

@@ -23,6 +23,7 @@ const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
 
 /// What an RBAC manifest set is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Profile {
     /// What gitlab-runner's kubernetes executor needs in its namespace.
     Executor,
@@ -100,6 +101,7 @@ pub struct RoleRef {
 /// A Kubernetes object runnerkey emits for RBAC.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum RbacObject {
     /// Role or ClusterRole.
     Role {
@@ -166,6 +168,7 @@ pub enum RbacObject {
 
 /// Who the RBAC is for.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RbacSubject {
     /// A user from a client certificate (CN), optionally with its groups (O).
     User(Identity),

@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 /// table lists for it. The first three are on by default, as in
 /// gitlab-runner 19.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum ExecutorFeature {
     /// The attach strategy (`FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY=false`).
     Attach,

@@ -12,6 +12,7 @@ const TSV: &str = include_str!("../../data/gitlab-runner-config-keys.tsv");
 
 /// How a key's value is shaped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum KeyKind {
     /// A scalar or array value.
     Value,
@@ -40,6 +41,7 @@ pub struct KeyInfo {
 /// The TOML type a Go field decodes from (BurntSushi/toml's rules): a
 /// value of another type makes gitlab-runner refuse the whole file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ValueType {
     /// `string` and string-like named types.
     String,

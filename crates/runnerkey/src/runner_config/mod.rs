@@ -37,6 +37,7 @@ pub const DEFAULT_PATH: &str = "/etc/gitlab-runner/config.toml";
 /// The `[runners.kubernetes]` keys runnerkey sets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum KubeKey {
     /// `host`: the API server URL.
     Host,

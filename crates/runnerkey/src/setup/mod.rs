@@ -130,6 +130,7 @@ impl SetupParams {
 }
 
 /// Where the client certificate comes from.
+#[non_exhaustive]
 pub enum CertSource<'a> {
     /// Sign it here with the CA (the CA is on this host).
     Ca(&'a CertificateAuthority),
@@ -145,6 +146,7 @@ pub enum CertSource<'a> {
 
 /// Where the signed certificate of the split way comes from.
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub enum Signed<'a> {
     /// A certificate file, as `csr sign` writes it on the control plane.
     Certificate(&'a Path),

@@ -20,6 +20,7 @@ use crate::token_request::TokenRequestParams;
 /// How a runner set up by setup authenticates.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Auth {
     /// A client certificate and key (`cert_file`, `key_file`).
     #[default]
@@ -54,6 +55,7 @@ impl FromStr for Auth {
 }
 
 /// Where setup gets the runner's credential.
+#[non_exhaustive]
 pub enum SetupSource<'a> {
     /// A client certificate signed here with the cluster CA.
     Ca(&'a CertificateAuthority),
