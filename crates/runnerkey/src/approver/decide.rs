@@ -105,7 +105,7 @@ impl Approver {
                     return Outcome::LeftPending(Refusal::new(
                         RefusalReason::NoGrant,
                         format!(
-                            "{requester:?} may not create certificatesigningrequests/{} in certificates.k8s.io ({why}): grant it with runnerkey rbac --profile renewer",
+                            "{requester:?} may not create certificatesigningrequests/{} in certificates.k8s.io ({why}): grant it with the renewer RBAC profile",
                             self.params.subresource
                         ),
                     ));

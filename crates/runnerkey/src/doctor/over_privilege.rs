@@ -178,7 +178,7 @@ impl Ctx {
                             }),
                         ),
                         (Some(Err(e)), true) => (
-                            format!("{first} remove the grant: the bindings could not be listed ({e}); apply runnerkey rbac --profile auditor for the runner so that doctor can name them, or find them as an admin"),
+                            format!("{first} remove the grant: the bindings could not be listed ({e}); apply the auditor RBAC profile for the runner so that doctor can name them, or find them as an admin"),
                             Some(auditor.clone()),
                         ),
                         _ => (
@@ -214,7 +214,7 @@ impl Ctx {
                 ),
                 PrivilegeAudit::CouldNotCheck { reason, forbidden } => {
                     let fix = if *forbidden {
-                        "apply runnerkey rbac --profile auditor for the runner identity (runnerkey setup's rbac.yaml has it), so that it may ask; until then nothing is known either way".to_string()
+                        "apply the auditor RBAC profile for the runner identity (setup's rbac.yaml has it), so that it may ask; until then nothing is known either way".to_string()
                     } else {
                         "nothing is known either way: retry, or check the bindings as an admin".to_string()
                     };

@@ -461,40 +461,15 @@ fn manifests(params: &RbacParams) -> Result<Manifests<RbacObject>> {
     Ok(Manifests { items, warnings })
 }
 
-/// Where the roles and bindings go (empty for cluster-wide only).
-fn target_namespace(params: &RbacParams) -> Result<String> {
-    let namespace = match (&params.namespace, &params.subject) {
-        (Some(ns), _) => {
-            // Given explicitly, it must be a namespace ('' is not).
-            check_label("namespace", ns)?;
-            ns.clone()
-        }
-        (None, RbacSubject::ServiceAccount(sa)) => sa.namespace().to_string(),
-        (None, RbacSubject::User(_) | RbacSubject::Group(_))
-            if matches!(
-                params.profile,
-                Profile::ClusterAdmin | Profile::Renewer | Profile::Approver | Profile::Auditor
-            ) =>
-        {
-            String::new()
-        }
-        (None, RbacSubject::User(_) | RbacSubject::Group(_)) => {
-            return Err(Error::NamespaceRequired);
-        }
-    };
-    if !namespace.is_empty() {
-        check_label("namespace", &namespace)?;
-    }
-    Ok(namespace)
-}
-
 mod auditor;
 mod lifecycle;
 pub(crate) use lifecycle::SELF_CLIENT;
+mod namespace;
 mod permissions;
 #[cfg(test)]
 mod tests;
 
+use namespace::target_namespace;
 use permissions::is_cluster_scoped;
 pub use permissions::{
     ExecutorFeature, Permission, PolicyRule, deployer_permissions, executor_permissions, rules,
