@@ -378,10 +378,10 @@ fn exercise(target: Target, seeds: &Seeds, data: &[u8]) -> bool {
             true
         }
         Target::Key => {
-            let _ = runnerkey::inspect::inspect_pem(data, Some(b"fuzz"), None);
-            let _ = PrivateKey::from_pem(data, Some(b"foobar"));
+            let _ = runnerkey::inspect::inspect_pem(data, Some(&"fuzz".into()), None);
+            let _ = PrivateKey::from_pem(data, Some(&"foobar".into()));
             let plain = PrivateKey::from_pem(data, None).is_ok();
-            PrivateKey::from_pem(data, Some(b"fuzz")).is_ok() || plain
+            PrivateKey::from_pem(data, Some(&"fuzz".into())).is_ok() || plain
         }
         Target::Kubeconfig => {
             let Ok(k) = Kubeconfig::parse(&text) else {

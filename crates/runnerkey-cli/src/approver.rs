@@ -20,13 +20,13 @@ use crate::args::{
 fn params(p: &ApproverPolicyArgs, timeout: Option<&str>) -> Result<ApproverParams> {
     let mut params = ApproverParams::default();
     params.deny = p.deny;
-    runnerkey::k8s_name::check_label("subresource", &p.subresource)?;
     params.subresource = p.subresource.clone();
     params.rate = p.rate.parse()?;
     params.resync = p.resync.parse::<Lifetime>()?.as_duration();
     if let Some(t) = timeout {
         params.timeout = t.parse::<Lifetime>()?.as_duration();
     }
+    params.validate()?;
     Ok(params)
 }
 

@@ -108,7 +108,7 @@ pub fn submit(a: &K8sCsrSubmitArgs) -> Result<Outcome> {
     } else {
         let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256)?;
         if let Some(dir) = a.key.parent().filter(|d| !d.as_os_str().is_empty()) {
-            runnerkey::file::create_dirs(dir, runnerkey::file::PRIVATE_DIR)?;
+            runnerkey::fs::create_dirs(dir, runnerkey::fs::Visibility::Private)?;
         }
         key.write(&a.key, false)?;
         key
@@ -141,10 +141,10 @@ pub fn submit(a: &K8sCsrSubmitArgs) -> Result<Outcome> {
     params.approve = a.approve;
     params.wait = runnerkey::lifetime::timeout_from_text("wait", &a.wait)?;
     let done = params.run(ctx, &csr, &key)?;
-    runnerkey::file::write_atomic(
+    runnerkey::fs::write(
         &a.out,
         done.certificate.to_pem().as_bytes(),
-        runnerkey::file::PUBLIC,
+        runnerkey::fs::Visibility::Public,
         a.force,
     )?;
     if a.format.data() {

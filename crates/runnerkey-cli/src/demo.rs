@@ -39,7 +39,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
 
 /// `runnerkey demo`
 pub fn run(a: &DemoArgs) -> Result<Outcome> {
-    runnerkey::file::create_dirs(&a.dir, runnerkey::file::PUBLIC_DIR)?;
+    runnerkey::fs::create_dirs(&a.dir, runnerkey::fs::Visibility::Public)?;
     let dir = std::fs::canonicalize(&a.dir).map_err(io(&a.dir))?;
     out!(
         "runnerkey demo in {} (a throwaway CA; no cluster needed)\n",
@@ -64,10 +64,10 @@ pub fn run(a: &DemoArgs) -> Result<Outcome> {
     };
     let config = dir.join("config.toml");
     if !config.exists() {
-        runnerkey::file::write_atomic(
+        runnerkey::fs::write(
             &config,
             SAMPLE_CONFIG.as_bytes(),
-            runnerkey::file::PRIVATE,
+            runnerkey::fs::Visibility::Private,
             false,
         )?;
         out!(

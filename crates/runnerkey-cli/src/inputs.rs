@@ -2,26 +2,22 @@
 
 use std::path::Path;
 
+use runnerkey::secret::Passphrase;
 use runnerkey::{
     CertificateAuthority, Error, Identity, IssueParams, KeyAlgorithm, Lifetime, Result,
 };
-use zeroize::Zeroizing;
 
 use crate::args::{CaArgs, IdentityArgs, LifetimeArgs};
 
-/// Reads a passphrase file: its first line, without the line end.
-pub fn passphrase(path: Option<&Path>) -> Result<Option<Zeroizing<Vec<u8>>>> {
-    let Some(path) = path else { return Ok(None) };
-    let data = Zeroizing::new(runnerkey::file::read(path)?);
-    let line = data.split(|b| *b == b'\n').next().unwrap_or_default();
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    Ok(Some(Zeroizing::new(line.to_vec())))
+/// Reads a passphrase file (its first line: see [`Passphrase::read_file`]).
+pub fn passphrase(path: Option<&Path>) -> Result<Option<Passphrase>> {
+    path.map(Passphrase::read_file).transpose()
 }
 
 /// Loads the CA named by `--ca-dir` or `--ca-cert`/`--ca-key`.
 pub fn ca(args: &CaArgs) -> Result<CertificateAuthority> {
     let pass = passphrase(args.ca_passphrase_file.as_deref())?;
-    let pass = pass.as_deref().map(Vec::as_slice);
+    let pass = pass.as_ref();
     let ca = match (&args.ca_dir, &args.ca_cert, &args.ca_key) {
         (Some(dir), _, _) => CertificateAuthority::load_dir(dir, pass)?,
         (None, Some(cert), Some(key)) => CertificateAuthority::load(cert, key, pass)?,

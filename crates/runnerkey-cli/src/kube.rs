@@ -114,7 +114,7 @@ pub fn k8s_csr_create(a: &K8sCsrCreateArgs) -> Result<Outcome> {
 /// `runnerkey k8s-csr import`
 pub fn k8s_csr_import(a: &K8sCsrImportArgs) -> Result<Outcome> {
     let object = if a.from == "-" {
-        let data = runnerkey::file::read_limited(std::io::stdin().lock(), "<stdin>")?;
+        let data = runnerkey::fs::read_from(std::io::stdin().lock(), "<stdin>")?;
         K8sCsr::parse(&String::from_utf8_lossy(&data)).map_err(|e| e.in_file("<stdin>"))?
     } else {
         K8sCsr::load(std::path::Path::new(&a.from))?

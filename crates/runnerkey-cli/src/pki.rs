@@ -13,7 +13,7 @@ use crate::inputs;
 
 /// A directory for keys: 0700 whatever the umask.
 fn create_dir(dir: &Path) -> Result<()> {
-    runnerkey::file::create_dirs(dir, runnerkey::file::PRIVATE_DIR).map(|_| ())
+    runnerkey::fs::create_dirs(dir, runnerkey::fs::Visibility::Private).map(|_| ())
 }
 
 fn print_issued(issued: &Issued) {
@@ -70,7 +70,7 @@ pub fn ca_init(a: &CaInitArgs) -> Result<Outcome> {
 
 /// Warns about directories above a key that others may write to.
 fn warn_writable_dirs(key: &Path) {
-    for (dir, mode) in runnerkey::file::writable_ancestors(key) {
+    for (dir, mode) in runnerkey::fs::writable_ancestors(key) {
         crate::warn(&format!(
             "{} (mode {mode:o}) above {} is writable by group or others: they could swap the key",
             dir.display(),
@@ -93,7 +93,7 @@ pub fn key_generate(a: &KeyGenerateArgs) -> Result<Outcome> {
 pub fn csr_create(a: &CsrCreateArgs) -> Result<Outcome> {
     let identity = inputs::identity(&a.identity)?;
     let pass = inputs::passphrase(a.passphrase_file.as_deref())?;
-    let key = PrivateKey::load(&a.key, pass.as_deref().map(Vec::as_slice))?;
+    let key = PrivateKey::load(&a.key, pass.as_ref())?;
     let csr = CertificateRequest::create(&key, &{
         let mut p = CsrParams::new(identity);
         p.allow_system_masters = a.identity.allow_system_masters;

@@ -114,8 +114,7 @@ fn print_certificate(c: &CertificateInfo) {
 pub fn inspect(a: &InspectArgs) -> Result<Outcome> {
     let pass = inputs::passphrase(a.passphrase_file.as_deref())?;
     let data = crate::stdio::read(&a.file)?;
-    let items = inspect_file(&data, pass.as_deref().map(Vec::as_slice), None)
-        .map_err(|e| e.in_file(&a.file))?;
+    let items = inspect_file(&data, pass.as_ref(), None).map_err(|e| e.in_file(&a.file))?;
     if a.out.data() {
         a.out.print(&items)?;
         return Ok(Outcome::Ok);
@@ -219,7 +218,7 @@ pub fn verify(a: &VerifyArgs) -> Result<Outcome> {
     let key = match &a.key {
         Some(path) => {
             let pass = inputs::passphrase(a.passphrase_file.as_deref())?;
-            Some(PrivateKey::load(path, pass.as_deref().map(Vec::as_slice))?)
+            Some(PrivateKey::load(path, pass.as_ref())?)
         }
         None => None,
     };

@@ -82,7 +82,7 @@ fn changes(a: &SetArgs) -> Result<Vec<Change>> {
         }
     }
     if let Some(p) = &a.bearer_token_file {
-        let raw = runnerkey::file::read(p)?;
+        let raw = runnerkey::fs::read(p)?;
         let token = String::from_utf8(raw).map_err(|_| {
             Error::InvalidArgument(format!("{}: the token is not UTF-8", p.display()))
         })?;

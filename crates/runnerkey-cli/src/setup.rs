@@ -143,16 +143,12 @@ pub fn run(a: &SetupArgs) -> Result<Outcome> {
     crate::stdio::refuse_for_edit(&a.config.config)?;
     let p = params(a)?;
     if a.request {
-        let name = a
-            .csr_name
-            .clone()
-            .unwrap_or_else(|| format!("runnerkey-{}", runnerkey::k8s_name::sanitize(&a.user)));
         let expiration = a
             .expiration
             .as_deref()
             .map(|e| e.parse::<Lifetime>().map(|l| l.as_duration()))
             .transpose()?;
-        let report = p.request(&name, expiration)?;
+        let report = p.request(a.csr_name.as_deref(), expiration)?;
         if a.out.data() {
             a.out.print(&report)?
         } else {

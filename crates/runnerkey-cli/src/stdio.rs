@@ -15,9 +15,9 @@ pub fn is_dash(path: &Path) -> bool {
 /// same way).
 pub fn read(path: &Path) -> Result<Vec<u8>> {
     if is_dash(path) {
-        runnerkey::file::read_limited(std::io::stdin().lock(), "<stdin>")
+        runnerkey::fs::read_from(std::io::stdin().lock(), "<stdin>")
     } else {
-        runnerkey::file::read(path)
+        runnerkey::fs::read(path)
     }
 }
 
@@ -27,7 +27,12 @@ pub fn write_public(path: &Path, text: &str, force: bool) -> Result<bool> {
         crate::term::write_raw(text);
         return Ok(false);
     }
-    runnerkey::file::write_atomic(path, text.as_bytes(), runnerkey::file::PUBLIC, force)?;
+    runnerkey::fs::write(
+        path,
+        text.as_bytes(),
+        runnerkey::fs::Visibility::Public,
+        force,
+    )?;
     Ok(true)
 }
 

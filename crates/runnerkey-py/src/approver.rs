@@ -15,12 +15,12 @@ fn params(
     rate: &str,
     timeout: std::time::Duration,
 ) -> runnerkey::Result<ApproverParams> {
-    runnerkey::k8s_name::check_label("subresource", &subresource)?;
     let mut p = ApproverParams::default();
     p.deny = deny;
     p.subresource = subresource;
     p.rate = rate.parse()?;
     p.timeout = timeout;
+    p.validate()?;
     Ok(p)
 }
 

@@ -39,10 +39,10 @@ pub fn datetime(py: Python<'_>, t: time::OffsetDateTime) -> PyResult<Py<PyAny>> 
         .unbind())
 }
 
-/// A password as bytes, zeroized when dropped (the library takes
-/// passphrases as borrowed bytes: PEM passphrases need not be UTF-8).
-pub fn password(p: Option<Data>) -> Option<zeroize::Zeroizing<Vec<u8>>> {
-    p.map(|d| zeroize::Zeroizing::new(d.bytes().to_vec()))
+/// A password (`str` or `bytes`: PEM passphrases need not be UTF-8),
+/// zeroized when dropped.
+pub fn password(p: Option<Data>) -> Option<runnerkey::secret::Passphrase> {
+    p.map(|d| runnerkey::secret::Passphrase::from(d.bytes()))
 }
 
 /// Bytes for Python.

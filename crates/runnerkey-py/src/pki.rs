@@ -49,7 +49,7 @@ impl PrivateKey {
     #[pyo3(signature = (data, password = None))]
     fn from_pem(data: Data, password: Option<Data>) -> PyResult<Self> {
         let pass = crate::convert::password(password);
-        runnerkey::PrivateKey::from_pem(data.bytes(), pass.as_ref().map(|p| p.as_slice()))
+        runnerkey::PrivateKey::from_pem(data.bytes(), pass.as_ref())
             .py()
             .map(Self)
     }
@@ -59,7 +59,7 @@ impl PrivateKey {
     #[pyo3(signature = (path, password = None))]
     fn load(path: PathBuf, password: Option<Data>) -> PyResult<Self> {
         let pass = crate::convert::password(password);
-        runnerkey::PrivateKey::load(&path, pass.as_ref().map(|p| p.as_slice()))
+        runnerkey::PrivateKey::load(&path, pass.as_ref())
             .py()
             .map(Self)
     }
@@ -306,13 +306,9 @@ impl CertificateAuthority {
     #[pyo3(signature = (cert_path, key_path, password = None))]
     fn load(cert_path: PathBuf, key_path: PathBuf, password: Option<Data>) -> PyResult<Self> {
         let pass = crate::convert::password(password);
-        runnerkey::CertificateAuthority::load(
-            &cert_path,
-            &key_path,
-            pass.as_ref().map(|p| p.as_slice()),
-        )
-        .py()
-        .map(Self)
+        runnerkey::CertificateAuthority::load(&cert_path, &key_path, pass.as_ref())
+            .py()
+            .map(Self)
     }
 
     /// A kubeadm pki directory holding ca.crt and ca.key.
@@ -320,7 +316,7 @@ impl CertificateAuthority {
     #[pyo3(signature = (path, password = None))]
     fn load_dir(path: PathBuf, password: Option<Data>) -> PyResult<Self> {
         let pass = crate::convert::password(password);
-        runnerkey::CertificateAuthority::load_dir(&path, pass.as_ref().map(|p| p.as_slice()))
+        runnerkey::CertificateAuthority::load_dir(&path, pass.as_ref())
             .py()
             .map(Self)
     }
@@ -330,13 +326,9 @@ impl CertificateAuthority {
     #[pyo3(signature = (cert, key, password = None))]
     fn from_pem(cert: Data, key: Data, password: Option<Data>) -> PyResult<Self> {
         let pass = crate::convert::password(password);
-        runnerkey::CertificateAuthority::from_pem(
-            cert.bytes(),
-            key.bytes(),
-            pass.as_ref().map(|p| p.as_slice()),
-        )
-        .py()
-        .map(Self)
+        runnerkey::CertificateAuthority::from_pem(cert.bytes(), key.bytes(), pass.as_ref())
+            .py()
+            .map(Self)
     }
 
     /// A new self-signed CA like kubeadm's.
@@ -573,7 +565,7 @@ pub fn verify(ca: Cas<'_>, cert: &Certificate, key: Option<&PrivateKey>) -> Veri
 #[pyo3(signature = (data, password = None))]
 pub fn inspect(py: Python<'_>, data: Data, password: Option<Data>) -> PyResult<Py<PyAny>> {
     let pass = crate::convert::password(password);
-    let items = inspect_file(data.bytes(), pass.as_ref().map(|p| p.as_slice()), None).py()?;
+    let items = inspect_file(data.bytes(), pass.as_ref(), None).py()?;
     to_python(py, &items)
 }
 

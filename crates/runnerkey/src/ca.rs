@@ -13,6 +13,7 @@ use crate::identity::Identity;
 use crate::key::{KeyAlgorithm, PrivateKey};
 use crate::lifetime::Lifetime;
 use crate::public_key::KeyType;
+use crate::secret::Passphrase;
 use crate::template::{BACKDATE, random_serial_bytes};
 
 /// The file names kubeadm uses in `/etc/kubernetes/pki`.
@@ -162,7 +163,11 @@ impl CertificateAuthority {
 
     /// From PEM text of the certificate (for an intermediate CA, followed
     /// by the chain up to its root) and the key.
-    pub fn from_pem(cert_pem: &[u8], key_pem: &[u8], passphrase: Option<&[u8]>) -> Result<Self> {
+    pub fn from_pem(
+        cert_pem: &[u8],
+        key_pem: &[u8],
+        passphrase: Option<&Passphrase>,
+    ) -> Result<Self> {
         let mut all = Certificate::all_from_pem(cert_pem)?;
         let cert = all.remove(0);
         let key = PrivateKey::from_pem(key_pem, passphrase)?;
@@ -210,7 +215,11 @@ impl CertificateAuthority {
 
     /// Loads `ca.crt` and `ca.key` files; errors name the file at fault.
     /// Warns when the key file is readable by group or others.
-    pub fn load(cert_path: &Path, key_path: &Path, passphrase: Option<&[u8]>) -> Result<Self> {
+    pub fn load(
+        cert_path: &Path,
+        key_path: &Path,
+        passphrase: Option<&Passphrase>,
+    ) -> Result<Self> {
         let mut all = Certificate::load_all(cert_path)?;
         let cert = all.remove(0);
         let key = PrivateKey::load(key_path, passphrase)?;
@@ -242,7 +251,7 @@ impl CertificateAuthority {
     }
 
     /// Loads `ca.crt` and `ca.key` from a directory such as `/etc/kubernetes/pki`.
-    pub fn load_dir(dir: &Path, passphrase: Option<&[u8]>) -> Result<Self> {
+    pub fn load_dir(dir: &Path, passphrase: Option<&Passphrase>) -> Result<Self> {
         Self::load(&dir.join(CA_CERT_FILE), &dir.join(CA_KEY_FILE), passphrase)
     }
 

@@ -10,20 +10,20 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 mod outputs;
-pub use outputs::Outputs;
+pub(crate) use outputs::Outputs;
 
 /// File mode for private keys and anything holding a secret.
-pub const PRIVATE: u32 = 0o600;
+pub(crate) const PRIVATE: u32 = 0o600;
 /// File mode for certificates and other public material.
-pub const PUBLIC: u32 = 0o644;
+pub(crate) const PUBLIC: u32 = 0o644;
 
 /// The largest PEM, key, CSR, kubeconfig or JSON input read.
-pub const MAX_INPUT: u64 = 16 * 1024 * 1024;
+pub(crate) const MAX_INPUT: u64 = 16 * 1024 * 1024;
 
 /// Reads a whole file of at most [`MAX_INPUT`] bytes, naming it in the
 /// error; FIFOs, devices and directories are refused before anything is
 /// read, so nothing blocks or reads without end.
-pub fn read(path: &Path) -> Result<Vec<u8>> {
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>> {
     read_capped(path, MAX_INPUT)
 }
 
@@ -76,7 +76,7 @@ pub(crate) fn read_owned_by(path: &Path, owner: Option<u32>) -> Result<Vec<u8>> 
 
 /// Reads at most [`MAX_INPUT`] bytes from `reader` (standard input, say),
 /// refusing more; `name` names it in errors.
-pub fn read_limited(reader: impl std::io::Read, name: &str) -> Result<Vec<u8>> {
+pub(crate) fn read_limited(reader: impl std::io::Read, name: &str) -> Result<Vec<u8>> {
     use std::io::Read;
     let io = |source| Error::Io {
         path: PathBuf::from(name),
@@ -97,7 +97,7 @@ pub fn read_limited(reader: impl std::io::Read, name: &str) -> Result<Vec<u8>> {
 }
 
 /// [`read`] with another size limit.
-pub fn read_capped(path: &Path, max: u64) -> Result<Vec<u8>> {
+pub(crate) fn read_capped(path: &Path, max: u64) -> Result<Vec<u8>> {
     use std::io::Read;
     let io = |source| Error::Io {
         path: path.to_owned(),
@@ -140,7 +140,7 @@ pub fn read_capped(path: &Path, max: u64) -> Result<Vec<u8>> {
 /// world-writable, and not sticky like `/tmp`, where others cannot rename or
 /// remove what they do not own), with their modes: whoever can write there
 /// can swap the file for one of their own.
-pub fn writable_ancestors(path: &Path) -> Vec<(PathBuf, u32)> {
+pub(crate) fn writable_ancestors(path: &Path) -> Vec<(PathBuf, u32)> {
     use std::os::unix::fs::MetadataExt;
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     absolute
@@ -179,14 +179,14 @@ pub(crate) fn other_control(meta: &fs::Metadata) -> Option<OtherControl> {
 }
 
 /// Mode of a directory that will hold private keys.
-pub const PRIVATE_DIR: u32 = 0o700;
+pub(crate) const PRIVATE_DIR: u32 = 0o700;
 /// Mode of any other directory runnerkey creates.
-pub const PUBLIC_DIR: u32 = 0o755;
+pub(crate) const PUBLIC_DIR: u32 = 0o755;
 
 /// Creates `dir` with exactly `mode` and its missing parents with
 /// [`PUBLIC_DIR`] (whatever the umask), and returns the directories it
 /// created, outermost first.
-pub fn create_dirs(dir: &Path, mode: u32) -> Result<Vec<PathBuf>> {
+pub(crate) fn create_dirs(dir: &Path, mode: u32) -> Result<Vec<PathBuf>> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     let mut missing = Vec::new();
     let mut d = Some(dir);
@@ -227,7 +227,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
 }
 
 /// Writes one file atomically (see [`Outputs`]).
-pub fn write_atomic(dest: &Path, content: &[u8], mode: u32, overwrite: bool) -> Result<()> {
+pub(crate) fn write_atomic(dest: &Path, content: &[u8], mode: u32, overwrite: bool) -> Result<()> {
     // A missing parent is created: 0700 for a private file, 0755 otherwise.
     if let Some(parent) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
         create_dirs(
@@ -259,7 +259,7 @@ pub(crate) fn writer_is_gone(pid: &str) -> bool {
 /// Removes temporary files runnerkey left in `dir` when a process writing
 /// them died (`kill -9`, power loss): `.NAME.runnerkey-PID-N.tmp` of a PID
 /// that no longer runs. Some of them may hold private keys.
-pub fn remove_stale_temps(dir: &Path) {
+pub(crate) fn remove_stale_temps(dir: &Path) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };

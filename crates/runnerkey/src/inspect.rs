@@ -3,6 +3,8 @@
 //! documented in `docs/inspect.md`.
 
 use serde::Serialize;
+
+use crate::secret::Passphrase;
 use time::OffsetDateTime;
 
 use crate::cert::Certificate;
@@ -194,7 +196,7 @@ pub struct KubeconfigUserInfo {
 /// with client certificates (embedded or referenced).
 pub fn inspect_file(
     data: &[u8],
-    passphrase: Option<&[u8]>,
+    passphrase: Option<&Passphrase>,
     now: Option<OffsetDateTime>,
 ) -> Result<Vec<Item>> {
     match inspect_pem(data, passphrase, now) {
@@ -245,7 +247,7 @@ fn inspect_kubeconfig(data: &[u8], now: Option<OffsetDateTime>) -> Result<Vec<It
 /// Describes every certificate, CSR and private key in PEM text, in order.
 pub fn inspect_pem(
     data: &[u8],
-    passphrase: Option<&[u8]>,
+    passphrase: Option<&Passphrase>,
     now: Option<OffsetDateTime>,
 ) -> Result<Vec<Item>> {
     let now = now.unwrap_or_else(OffsetDateTime::now_utc);
@@ -271,7 +273,10 @@ pub fn inspect_pem(
                 })
             }
             "PRIVATE KEY" | "RSA PRIVATE KEY" | "EC PRIVATE KEY" | "ENCRYPTED PRIVATE KEY" => {
-                Item::PrivateKey(describe_key(block, passphrase)?)
+                Item::PrivateKey(describe_key(
+                    block,
+                    passphrase.map(Passphrase::expose_bytes),
+                )?)
             }
             _ => continue,
         };

@@ -22,7 +22,7 @@ use crate::key::{KeyAlgorithm, PrivateKey};
 use crate::lifetime::{self, Lifetime};
 use crate::oid;
 use crate::public_key::{KeyType, PublicKey};
-pub use crate::template::BACKDATE;
+use crate::template::BACKDATE;
 use crate::template::{Template, extension};
 
 /// How to issue a client certificate.

@@ -36,7 +36,7 @@ fn check_label_chars(field: &'static str, full: &str, label: &str) -> Result<()>
 }
 
 /// An RFC 1123 label (namespaces): at most 63 of `a-z0-9-`, alphanumeric at both ends.
-pub fn check_label(field: &'static str, value: &str) -> Result<()> {
+pub(crate) fn check_label(field: &'static str, value: &str) -> Result<()> {
     if value.len() > 63 {
         return Err(bad(
             field,
@@ -48,7 +48,7 @@ pub fn check_label(field: &'static str, value: &str) -> Result<()> {
 }
 
 /// An RFC 1123 subdomain (most object names): dot-separated labels, at most 253.
-pub fn check_subdomain(field: &'static str, value: &str) -> Result<()> {
+pub(crate) fn check_subdomain(field: &'static str, value: &str) -> Result<()> {
     if value.len() > 253 {
         return Err(bad(
             field,
@@ -67,7 +67,7 @@ pub fn check_subdomain(field: &'static str, value: &str) -> Result<()> {
 /// hex digits of the name's SHA-256 are appended, so that two different
 /// names never yield one object name (and one `kubectl apply` never
 /// replaces another subject's binding).
-pub fn sanitize(value: &str) -> String {
+pub(crate) fn sanitize(value: &str) -> String {
     let plain = sanitize_lossy(value);
     if plain == value {
         return plain;

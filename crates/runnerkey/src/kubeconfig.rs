@@ -242,7 +242,7 @@ fn absolute(p: &Path) -> Result<String> {
 }
 
 /// Checks the server URL: `https://` with a host.
-pub fn check_server(url: &str) -> Result<()> {
+pub(crate) fn check_server(url: &str) -> Result<()> {
     // One URL reader for every server URL: the API client's, as client-go
     // reads `host`.
     let endpoint = crate::api_client::Endpoint::parse(url)?;

@@ -93,14 +93,15 @@ pub mod defaults;
 pub mod doctor;
 mod ensure;
 mod error;
-pub mod file;
+mod file;
+pub mod fs;
 mod hex;
 mod identity;
 pub mod inspect;
 mod install;
 mod issue;
 pub mod k8s_csr;
-pub mod k8s_name;
+mod k8s_name;
 mod keep_or_issue;
 mod key;
 mod key_algorithm;
@@ -162,7 +163,7 @@ pub use error::transport::{TransportFailure, TransportFailureKind};
 pub use error::{Error, ErrorKind, Result};
 pub use identity::{Identity, SubjectProblem, SubjectReading, is_invisible_format};
 pub use install::{InstallParams, InstallReport, OfferedPair};
-pub use issue::{BACKDATE, ClientFiles, IssueParams, Issued};
+pub use issue::{ClientFiles, IssueParams, Issued};
 pub use key::{KeyAlgorithm, KeyFormat, MAX_PBKDF2_ITERATIONS, PrivateKey};
 pub use kube_context::{
     ContextCredentials, KubeContext, KubeconfigProblem, default_kubeconfig_paths, load_kubeconfig,

@@ -1,4 +1,5 @@
-//! [`Secret`]: a string that cannot leak by accident.
+//! [`Secret`]: a string that cannot leak by accident; [`Passphrase`]: the
+//! bytes that decrypt a key, likewise.
 
 use std::fmt;
 
@@ -8,7 +9,7 @@ use zeroize::Zeroizing;
 /// What [`Secret`]'s `Debug` and `Serialize` write in place of the value.
 pub const REDACTED: &str = "<redacted>";
 
-/// A secret string: a bearer token, a runner token, a passphrase.
+/// A secret string: a bearer token, a runner token.
 ///
 /// Zeroized on drop; `Debug` prints `Secret(<redacted>)`; there is no
 /// `Display`; `Serialize` writes `"<redacted>"`. The value is read only by
@@ -106,9 +107,85 @@ pub fn expose_option<S: Serializer>(
     }
 }
 
+/// The passphrase of an encrypted private key: bytes (OpenSSL takes any),
+/// zeroized on drop, `Debug` redacted, never serialised.
+///
+/// ```
+/// use runnerkey::secret::Passphrase;
+/// let pass = Passphrase::from("correct horse");
+/// assert_eq!(format!("{pass:?}"), "Passphrase(<redacted>)");
+/// assert_eq!(pass.expose_bytes(), b"correct horse");
+/// ```
+#[derive(Clone)]
+pub struct Passphrase(Zeroizing<Vec<u8>>);
+
+impl Passphrase {
+    /// Wraps `bytes`.
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Self(Zeroizing::new(bytes.into()))
+    }
+
+    /// Reads a passphrase file as `openssl -passin file:` does: its first
+    /// line, without the line end (`\n` or `\r\n`); errors name the file.
+    pub fn read_file(path: &std::path::Path) -> crate::Result<Self> {
+        let data = Zeroizing::new(crate::file::read(path)?);
+        let line = data.split(|b| *b == b'\n').next().unwrap_or_default();
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        Ok(Self::new(line))
+    }
+
+    /// The bytes: call only to decrypt.
+    pub fn expose_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl From<&str> for Passphrase {
+    fn from(value: &str) -> Self {
+        Self::new(value.as_bytes())
+    }
+}
+
+impl From<&[u8]> for Passphrase {
+    fn from(value: &[u8]) -> Self {
+        Self::new(value)
+    }
+}
+
+impl From<Vec<u8>> for Passphrase {
+    fn from(value: Vec<u8>) -> Self {
+        Self(Zeroizing::new(value))
+    }
+}
+
+impl fmt::Debug for Passphrase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Passphrase({REDACTED})")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_passphrase_file_gives_its_first_line() {
+        let tmp = tempfile::tempdir().unwrap();
+        for (text, want) in [
+            (&b"pass\n"[..], &b"pass"[..]),
+            (b"pass\r\nsecond\n", b"pass"),
+            (b"no line end", b"no line end"),
+            (b"\xff\xfe latin\n", b"\xff\xfe latin"),
+            (b"", b""),
+        ] {
+            let path = tmp.path().join("pass");
+            std::fs::write(&path, text).unwrap();
+            assert_eq!(Passphrase::read_file(&path).unwrap().expose_bytes(), want);
+        }
+        let missing = tmp.path().join("missing");
+        let err = Passphrase::read_file(&missing).unwrap_err();
+        assert!(matches!(err, crate::Error::Io { ref path, .. } if *path == missing));
+    }
 
     #[test]
     fn secret_never_shows_its_value() {

@@ -21,7 +21,7 @@ use crate::lifetime;
 use crate::public_key::PublicKey;
 
 /// How far notBefore is set in the past, for clocks that lag.
-pub const BACKDATE: Duration = Duration::from_secs(5 * 60);
+pub(crate) const BACKDATE: Duration = Duration::from_secs(5 * 60);
 
 #[derive(Sequence)]
 struct ValidityRaw {

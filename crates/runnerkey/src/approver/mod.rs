@@ -24,6 +24,7 @@
 //! refuses with 409 when another approver changed it first; the approver
 //! then reads it again and finds it approved.
 
+use crate::Result;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -65,6 +66,15 @@ pub struct ApproverParams {
     pub resync: Duration,
     /// Each request's deadline.
     pub timeout: Duration,
+}
+
+impl ApproverParams {
+    /// Checks what a user gave: the subresource is a DNS label (it is
+    /// written into SubjectAccessReviews, a unit's command line and a pod's
+    /// arguments).
+    pub fn validate(&self) -> Result<()> {
+        crate::k8s_name::check_label("subresource", &self.subresource)
+    }
 }
 
 impl Default for ApproverParams {

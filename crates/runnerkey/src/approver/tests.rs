@@ -300,3 +300,21 @@ fn healthy_until_no_list_for_two_resyncs() {
     a.listed();
     assert!(a.healthy());
 }
+
+#[test]
+fn a_subresource_that_is_not_a_label_is_refused() {
+    let mut params = ApproverParams::default();
+    assert!(params.validate().is_ok());
+    params.subresource = "selfclient --deny".into();
+    let err = params.validate().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            crate::Error::InvalidName {
+                field: "subresource",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}

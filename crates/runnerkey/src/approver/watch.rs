@@ -57,6 +57,7 @@ impl Approver {
     /// pending one; returns the decisions (nothing is said twice about the
     /// same request by one approver).
     pub fn run_once(&self, context: KubeContext) -> Result<Vec<Decision>> {
+        self.params.validate()?;
         let (client, _) = client(context, self.params.timeout, self.params.timeout * 20)?;
         let client = client.purpose("approver");
         let mut decisions = Vec::new();
@@ -99,6 +100,7 @@ impl Approver {
         stop: &AtomicBool,
         on_event: &mut dyn FnMut(ApproverEvent<'_>),
     ) -> Result<()> {
+        self.params.validate()?;
         let context = connect()?;
         let timeout = self.params.timeout;
         let life = self.params.resync + timeout * 4 + MAX_WATCH;

@@ -26,19 +26,25 @@ struct Pending {
 /// them all into place. Dropping the set uncommitted removes the temporary
 /// files, so an error before the commit leaves no trace.
 #[derive(Debug, Default)]
-pub struct Outputs {
+pub(crate) struct Outputs {
     pending: Vec<Pending>,
 }
 
 impl Outputs {
     /// An empty set.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Stages `content` for `dest` with `mode`. Fails at once when `dest`
     /// exists and `overwrite` is false.
-    pub fn add(&mut self, dest: &Path, content: &[u8], mode: u32, overwrite: bool) -> Result<()> {
+    pub(crate) fn add(
+        &mut self,
+        dest: &Path,
+        content: &[u8],
+        mode: u32,
+        overwrite: bool,
+    ) -> Result<()> {
         if !overwrite && fs::symlink_metadata(dest).is_ok() {
             return Err(Error::Exists {
                 path: dest.to_owned(),
@@ -83,7 +89,7 @@ impl Outputs {
     /// Stages `content` for `dest`, which may exist already with exactly
     /// this content (a file several writers share, such as `ca.crt`): that
     /// counts as written, also when another process wrote it meanwhile.
-    pub fn add_shared(&mut self, dest: &Path, content: &[u8], mode: u32) -> Result<()> {
+    pub(crate) fn add_shared(&mut self, dest: &Path, content: &[u8], mode: u32) -> Result<()> {
         match fs::read(dest) {
             Ok(c) if c == content => return Ok(()),
             Ok(_) => {
@@ -110,7 +116,7 @@ impl Outputs {
     /// Moves every staged file into place and syncs the directories. When
     /// one fails, the files this commit created are removed again (files it
     /// replaced cannot be restored: stage those last).
-    pub fn commit(mut self) -> Result<Vec<PathBuf>> {
+    pub(crate) fn commit(mut self) -> Result<Vec<PathBuf>> {
         let pending = std::mem::take(&mut self.pending);
         let mut written = Vec::with_capacity(pending.len());
         let mut failed = None;

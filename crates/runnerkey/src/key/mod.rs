@@ -28,6 +28,7 @@ use crate::error::{Error, Result};
 use crate::file;
 use crate::oid;
 use crate::public_key::{KeyType, PublicKey, bit_len};
+use crate::secret::Passphrase;
 use crate::signer::{Curve, Signer};
 
 /// How a key was stored when it was loaded.
@@ -130,7 +131,7 @@ impl PrivateKey {
     }
 
     /// Reads a private key file (see [`PrivateKey::from_pem`]); errors name the file.
-    pub fn load(path: &Path, passphrase: Option<&[u8]>) -> Result<Self> {
+    pub fn load(path: &Path, passphrase: Option<&Passphrase>) -> Result<Self> {
         let data = Zeroizing::new(file::read(path)?);
         Self::from_pem(&data, passphrase).map_err(|e| e.in_file(path))
     }
@@ -138,7 +139,7 @@ impl PrivateKey {
     /// Parses the first private key in PEM text: `PRIVATE KEY`,
     /// `RSA PRIVATE KEY`, `EC PRIVATE KEY` (an `EC PARAMETERS` block before
     /// it is skipped) or `ENCRYPTED PRIVATE KEY` with `passphrase`.
-    pub fn from_pem(data: &[u8], passphrase: Option<&[u8]>) -> Result<Self> {
+    pub fn from_pem(data: &[u8], passphrase: Option<&Passphrase>) -> Result<Self> {
         let blocks = crate::pem_block::parse(data)?;
         // Go's tls.X509KeyPair takes the first block whose type is
         // `PRIVATE KEY` or ends in ` PRIVATE KEY`.
@@ -146,7 +147,7 @@ impl PrivateKey {
             .iter()
             .find(|b| b.is("PRIVATE KEY") || b.label_bytes().ends_with(b" PRIVATE KEY"))
             .ok_or_else(|| crate::pem_block::wrong_block("private key", &blocks, data))?;
-        Self::from_block(block, passphrase)
+        Self::from_block(block, passphrase.map(Passphrase::expose_bytes))
     }
 
     /// Parses a private key from one PEM block.

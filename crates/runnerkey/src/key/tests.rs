@@ -25,7 +25,7 @@ fn pbkdf2_iterations_have_a_ceiling() {
         info.to_der().unwrap(),
     ));
     let start = std::time::Instant::now();
-    let err = PrivateKey::from_pem(pem.as_bytes(), Some(b"x")).unwrap_err();
+    let err = PrivateKey::from_pem(pem.as_bytes(), Some(&"x".into())).unwrap_err();
     assert!(
         matches!(err.root(), Error::UnsupportedKeyEncryption(m) if m.contains("4294967295")),
         "{err}"
@@ -74,14 +74,14 @@ fn pbes2_keys_need_the_right_passphrase() {
             .join("../../fuzz/seeds/pbes2-aes256.key.pem"),
     )
     .unwrap();
-    let key = PrivateKey::from_pem(&pem, Some(b"fuzz")).unwrap();
+    let key = PrivateKey::from_pem(&pem, Some(&"fuzz".into())).unwrap();
     assert_eq!(key.format(), KeyFormat::EncryptedPkcs8);
     assert!(matches!(
         PrivateKey::from_pem(&pem, None).unwrap_err().root(),
         Error::PassphraseRequired
     ));
     assert!(matches!(
-        PrivateKey::from_pem(&pem, Some(b"wrong"))
+        PrivateKey::from_pem(&pem, Some(&"wrong".into()))
             .unwrap_err()
             .root(),
         Error::BadPassphrase
@@ -93,8 +93,11 @@ fn refused_keys_say_why() {
     let weak =
         PrivateKey::from_pem(&fixture("rsa1024-pkcs8-unencrypted.key.pem"), None).unwrap_err();
     assert!(matches!(weak.root(), Error::WeakKey { bits: 1024 }));
-    let pbes1 =
-        PrivateKey::from_pem(&fixture("rsa-pkcs8-encrypted.key.pem"), Some(b"foobar")).unwrap_err();
+    let pbes1 = PrivateKey::from_pem(
+        &fixture("rsa-pkcs8-encrypted.key.pem"),
+        Some(&"foobar".into()),
+    )
+    .unwrap_err();
     assert!(
         matches!(pbes1.root(), Error::UnsupportedKeyEncryption(_)),
         "{pbes1}"
@@ -141,7 +144,7 @@ fn pem_output_has_lf_line_endings_as_openssl_writes() {
 #[test]
 fn legacy_pem_encryption_is_refused_with_the_conversion() {
     let pem = "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00112233445566778899AABBCCDDEEFF\n\nAAECAwQFBgcICQoLDA0ODw==\n-----END RSA PRIVATE KEY-----\n";
-    let e = PrivateKey::from_pem(pem.as_bytes(), Some(b"x")).unwrap_err();
+    let e = PrivateKey::from_pem(pem.as_bytes(), Some(&"x".into())).unwrap_err();
     assert!(
         matches!(e.root(), Error::UnsupportedKeyEncryption(_)),
         "{e}"
@@ -168,7 +171,7 @@ fn openssl_legacy_encryption_is_refused_naming_the_cipher_and_its_conversion_rea
     let fixtures =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/pki");
     let legacy = std::fs::read(fixtures.join("ec-p256-legacy-aes256.key.pem")).unwrap();
-    let e = PrivateKey::from_pem(&legacy, Some(b"runnerkey")).unwrap_err();
+    let e = PrivateKey::from_pem(&legacy, Some(&"runnerkey".into())).unwrap_err();
     let text = e.to_string();
     assert!(
         matches!(e.root(), Error::UnsupportedKeyEncryption(_)),
@@ -183,6 +186,6 @@ fn openssl_legacy_encryption_is_refused_naming_the_cipher_and_its_conversion_rea
         assert!(text.contains(part), "{part:?} missing: {text}");
     }
     let converted = std::fs::read(fixtures.join("ec-p256-legacy-aes256-topk8.key.pem")).unwrap();
-    let key = PrivateKey::from_pem(&converted, Some(b"runnerkey")).unwrap();
+    let key = PrivateKey::from_pem(&converted, Some(&"runnerkey".into())).unwrap();
     assert_eq!(key.format(), KeyFormat::EncryptedPkcs8);
 }

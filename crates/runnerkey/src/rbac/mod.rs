@@ -273,7 +273,7 @@ pub struct RbacParams {
 }
 
 /// Namespaces every cluster has; runnerkey never emits objects for them.
-pub const BUILTIN_NAMESPACES: [&str; 4] =
+pub(crate) const BUILTIN_NAMESPACES: [&str; 4] =
     ["default", "kube-system", "kube-public", "kube-node-lease"];
 
 impl RbacParams {
@@ -291,7 +291,7 @@ impl RbacParams {
 }
 
 /// The warning printed with the `cluster-admin` profile.
-pub const CLUSTER_ADMIN_WARNING: &str = "profile cluster-admin binds the subject to cluster-admin: every job the runner starts can then read every Secret and change anything in the cluster, and a client certificate cannot be revoked; prefer the executor profile for the runner and the deployer profile for the jobs' service account";
+pub(crate) const CLUSTER_ADMIN_WARNING: &str = "profile cluster-admin binds the subject to cluster-admin: every job the runner starts can then read every Secret and change anything in the cluster, and a client certificate cannot be revoked; prefer the executor profile for the runner and the deployer profile for the jobs' service account";
 
 fn role(kind: &'static str, metadata: ObjectMeta, perms: &[Permission]) -> RbacObject {
     RbacObject::Role {
@@ -471,6 +471,7 @@ mod tests;
 
 use namespace::target_namespace;
 use permissions::is_cluster_scoped;
+pub(crate) use permissions::rules;
 pub use permissions::{
-    ExecutorFeature, Permission, PolicyRule, deployer_permissions, executor_permissions, rules,
+    ExecutorFeature, Permission, PolicyRule, deployer_permissions, executor_permissions,
 };

@@ -236,7 +236,7 @@ const VERB_ORDER: [&str; 8] = [
 ];
 
 /// Groups permissions into one rule per API group and resource, in a stable order.
-pub fn rules(perms: &[Permission]) -> Vec<PolicyRule> {
+pub(crate) fn rules(perms: &[Permission]) -> Vec<PolicyRule> {
     let mut by: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
     for p in perms {
         by.entry((&p.api_group, &p.resource))

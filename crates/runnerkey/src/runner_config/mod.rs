@@ -13,7 +13,7 @@ pub(crate) mod host_audit;
 pub mod keys;
 mod layout;
 pub mod lint;
-pub mod redact;
+pub(crate) mod redact;
 mod save;
 mod selector;
 

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use toml_edit::{Document, InlineTable, Item, Table, Value};
 
 use super::keys::KeyTable;
-pub use crate::url::{REDACTED, redact_url, without_userinfo};
+pub use crate::url::{REDACTED, redact_url};
 
 /// The keys of gitlab-runner's config whose values are secrets, by their
 /// canonical path in the reference key table (a test checks each exists

@@ -324,13 +324,22 @@ impl SetupParams {
         })
     }
 
-    /// `setup --request`: see [`RequestReport`].
+    /// `setup --request`: see [`RequestReport`]. The CertificateSigningRequest
+    /// is named `csr_name`, by default `runnerkey-USER` (the user made a
+    /// valid object name).
     pub fn request(
         &self,
-        csr_name: &str,
+        csr_name: Option<&str>,
         expiration: Option<std::time::Duration>,
     ) -> Result<RequestReport> {
-        request::request(self, csr_name, expiration)
+        let name = match csr_name {
+            Some(name) => name.to_string(),
+            None => format!(
+                "runnerkey-{}",
+                crate::k8s_name::sanitize(self.identity.user())
+            ),
+        };
+        request::request(self, &name, expiration)
     }
 }
 
