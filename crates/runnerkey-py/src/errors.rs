@@ -351,6 +351,7 @@ pub fn to_py(e: Error) -> PyErr {
         Error::PassphraseRequired => " (password=...)",
         Error::SystemMasters | Error::PrivilegedGroup { .. } => " (allow_system_masters=True)",
         Error::Exists { .. } => " (overwrite=True)",
+        Error::NoPin { .. } => " (renew(expect_user=..., expect_groups=[...]))",
         _ => "",
     };
     let message = format!("{}{hint}", e.chain());

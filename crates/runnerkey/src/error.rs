@@ -412,7 +412,7 @@ pub enum Error {
     /// A runner whose credential directory someone else may write, with no
     /// identity pinned by setup: root does not take an identity from it.
     #[error(
-        "runner {runner:?}: {reason}: unattended renewal needs the identity setup pins (run setup again, or renew with --expect-user USER [--expect-group GROUP]… once to pin it)"
+        "runner {runner:?}: {reason}: unattended renewal needs the identity setup pins (run setup again, or renew once with the expected user and groups to pin it)"
     )]
     NoPin {
         /// The runner.

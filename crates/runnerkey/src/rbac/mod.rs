@@ -268,7 +268,7 @@ pub struct RbacParams {
     pub features: BTreeSet<ExecutorFeature>,
     /// Also the Namespace objects the manifests use, first, so they apply
     /// on a fresh cluster (default). Namespaces every cluster has
-    /// ([`BUILTIN_NAMESPACES`]) are never emitted.
+    /// (`default`, `kube-system`, `kube-public`, `kube-node-lease`) are never emitted.
     pub with_namespaces: bool,
 }
 
