@@ -102,13 +102,14 @@
 //!
 //! The `runnerkey` CLI and the Python package use the default (all).
 
-// Dead code is judged in the full build (all features), where every
-// helper has its users; a build with fewer features leaves some of the
-// core's helpers (the API flows' timeouts, the runner's file checks...)
-// without theirs.
+// Dead code and doc links are judged in the full build (all features),
+// where every helper has its users and every linked item is there; a build
+// with fewer features leaves some of the core's helpers (the API flows'
+// timeouts, the runner's file checks...) without theirs, and the crate's
+// docs link to items of every feature.
 #![cfg_attr(
     not(all(feature = "client", feature = "kubeconfig", feature = "runner-config")),
-    allow(dead_code, unused_imports)
+    allow(dead_code, unused_imports, rustdoc::broken_intra_doc_links)
 )]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
