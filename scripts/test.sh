@@ -54,6 +54,8 @@ export RUNNERKEY_STATE_DIR
 stage "rust: fmt, clippy, doc, build, test"
 cargo fmt --all -- --check
 cargo clippy -j2 --locked --workspace --all-targets -- -D warnings
+# The library with each feature set (none: the PKI core; each alone; all).
+CARGO_BUILD_JOBS=2 bash scripts/feature-sets.sh
 RUSTDOCFLAGS="-D warnings" cargo doc -j2 --locked --workspace --no-deps --quiet
 cargo build -j2 --locked --workspace
 cargo test -j2 --locked --workspace

@@ -89,15 +89,23 @@ impl Source {
 
 /// Trusted CA certificates (no keys) from a PEM bundle or, when the file
 /// holds no PEM at all, from a kubeconfig's clusters
-/// (`certificate-authority-data`), such as an admin's `~/.kube/config`.
+/// (`certificate-authority-data`), such as an admin's `~/.kube/config`
+/// (with the `kubeconfig` feature; without it, a file without PEM is
+/// refused as a PEM bundle without certificates).
 pub fn load_certificates(path: &Path) -> Result<Vec<Certificate>> {
     let data = file::read(path)?;
-    let has_pem = data.windows(11).any(|w| w == b"-----BEGIN ");
-    if has_pem {
-        return Certificate::all_from_pem(&data).map_err(|e| e.in_file(path));
+    #[cfg(feature = "kubeconfig")]
+    if !data.windows(11).any(|w| w == b"-----BEGIN ") {
+        return kubeconfig_cas(path, &data);
     }
+    Certificate::all_from_pem(&data).map_err(|e| e.in_file(path))
+}
+
+/// The CA certificates of a kubeconfig's clusters.
+#[cfg(feature = "kubeconfig")]
+fn kubeconfig_cas(path: &Path, data: &[u8]) -> Result<Vec<Certificate>> {
     let config =
-        crate::kubeconfig::Kubeconfig::parse(&String::from_utf8_lossy(&data)).map_err(|_| {
+        crate::kubeconfig::Kubeconfig::parse(&String::from_utf8_lossy(data)).map_err(|_| {
             Error::WrongPemBlock {
                 expected: "CA certificate (PEM, or a kubeconfig)",
                 found: "neither PEM nor a kubeconfig".into(),

@@ -193,13 +193,15 @@ pub struct KubeconfigUserInfo {
 }
 
 /// Describes PEM text or, when there is no PEM block, a kubeconfig's users
-/// with client certificates (embedded or referenced).
+/// with client certificates (embedded or referenced; with the `kubeconfig`
+/// feature).
 pub fn inspect_file(
     data: &[u8],
     passphrase: Option<&Passphrase>,
     now: Option<OffsetDateTime>,
 ) -> Result<Vec<Item>> {
     match inspect_pem(data, passphrase, now) {
+        #[cfg(feature = "kubeconfig")]
         Err(Error::WrongPemBlock { found, .. }) if found == "no PEM block" => {
             inspect_kubeconfig(data, now)
         }
@@ -207,6 +209,7 @@ pub fn inspect_file(
     }
 }
 
+#[cfg(feature = "kubeconfig")]
 fn inspect_kubeconfig(data: &[u8], now: Option<OffsetDateTime>) -> Result<Vec<Item>> {
     use base64::Engine;
     let now = now.unwrap_or_else(OffsetDateTime::now_utc);
@@ -380,6 +383,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "kubeconfig")]
     fn neither_pem_nor_kubeconfig_is_an_error() {
         assert!(matches!(
             inspect_file(b"hello: world\n", None, None),
@@ -387,6 +391,16 @@ mod tests {
         ));
         assert!(matches!(
             inspect_file(&[0xff, 0xfe, 0x00], None, None),
+            Err(crate::Error::WrongPemBlock { .. })
+        ));
+    }
+
+    #[test]
+    #[cfg(not(feature = "kubeconfig"))]
+    fn without_the_kubeconfig_feature_only_pem_is_read() {
+        let kubeconfig = b"apiVersion: v1\nkind: Config\nusers: []\n";
+        assert!(matches!(
+            inspect_file(kubeconfig, None, None),
             Err(crate::Error::WrongPemBlock { .. })
         ));
     }

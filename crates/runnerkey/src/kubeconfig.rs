@@ -245,7 +245,7 @@ fn absolute(p: &Path) -> Result<String> {
 pub(crate) fn check_server(url: &str) -> Result<()> {
     // One URL reader for every server URL: the API client's, as client-go
     // reads `host`.
-    let endpoint = crate::api_client::Endpoint::parse(url)?;
+    let endpoint = crate::endpoint::Endpoint::parse(url)?;
     if !endpoint.https || endpoint.scheme_missing {
         return Err(Error::BadUrl {
             field: "server",

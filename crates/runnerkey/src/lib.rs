@@ -41,9 +41,11 @@
 //! ```
 //!
 //! Point a runner of gitlab-runner's `config.toml` at them, keeping every
-//! other byte of the file (comments, order, formatting):
+//! other byte of the file (comments, order, formatting; feature
+//! `runner-config`):
 //!
 //! ```
+//! # #[cfg(feature = "runner-config")] {
 //! use runnerkey::runner_config::{Change, KubeKey, RunnerConfig, RunnerSelector};
 //! let mut config = RunnerConfig::parse(
 //!     "# fleet\n[[runners]]\n  name = \"r\"\n  executor = \"kubernetes\"\n",
@@ -58,12 +60,15 @@
 //! assert!(config.text().starts_with("# fleet\n"));
 //! assert!(config.text().contains("[runners.kubernetes]"));
 //! // config.save(&SaveOptions::default()) writes it: backup, atomic, locked.
+//! # }
 //! # Ok::<(), runnerkey::Error>(())
 //! ```
 //!
-//! Or do all of it in one step, idempotently: [`setup::SetupParams`].
+//! Or do all of it in one step, idempotently: [`setup::SetupParams`]
+//! (features `client` and `runner-config`).
 //!
 //! ```
+//! # #[cfg(all(feature = "client", feature = "runner-config"))] {
 //! use runnerkey::runner_config::RunnerSelector;
 //! use runnerkey::setup::{CertSource, SetupParams};
 //! use runnerkey::{CaParams, CertificateAuthority};
@@ -76,10 +81,42 @@
 //! let report = params.run(CertSource::Ca(&ca))?;
 //! assert!(report.changed);
 //! assert!(!params.run(CertSource::Ca(&ca))?.changed); // a second run changes nothing
+//! # }
 //! # Ok::<(), runnerkey::Error>(())
 //! ```
+//!
+//! # Features
+//!
+//! The PKI core (CAs, keys, requests, certificates, identities, issuing
+//! and writing a runner's files, verification as kube-apiserver does it,
+//! `inspect`, `ensure`, `install`, `batch`) is always there and needs no
+//! HTTP, TLS, TOML or YAML crate. The rest is in features, all on by
+//! default (`default-features = false` for the core alone):
+//!
+//! | Feature | Adds | Pulls in |
+//! |---|---|---|
+//! | `kubeconfig` | [`kubeconfig`], [`rbac`], [`k8s_csr`] manifests, [`KubeContext`], [`Manifests`]; `inspect` and [`load_certificates`] also read kubeconfigs | serde_norway, http (the URL parser) |
+//! | `runner-config` | [`runner_config`] (read, edit, lint, save `config.toml`), [`StatusReport`], [`RenewalRecord`], [`RenewUnits`] | toml_edit, similar, http |
+//! | `client` (implies `kubeconfig`) | the Kubernetes API client: [`SubmitParams`] (the CSR API), [`approve_csr`], [`TokenRequestParams`] | ureq, rustls, httparse, percent-encoding |
+//! | `client` + `runner-config` | [`doctor`], [`setup`], [`approver`], [`RenewParams`] | |
+//!
+//! The `runnerkey` CLI and the Python package use the default (all).
 
+// Dead code and doc links are judged in the full build (all features),
+// where every helper has its users and every linked item is there; a build
+// with fewer features leaves some of the core's helpers (the API flows'
+// timeouts, the runner's file checks...) without theirs, and the crate's
+// docs link to items of every feature.
+#![cfg_attr(
+    not(all(feature = "client", feature = "kubeconfig", feature = "runner-config")),
+    allow(dead_code, unused_imports, rustdoc::broken_intra_doc_links)
+)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(feature = "client")]
 mod api_client;
+#[cfg(all(feature = "client", feature = "runner-config"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "client", feature = "runner-config"))))]
 pub mod approver;
 mod batch;
 mod bearer_token;
@@ -88,9 +125,14 @@ mod cert;
 mod code;
 mod credential_dir;
 mod csr;
+#[cfg(feature = "client")]
 mod csr_api;
 pub mod defaults;
+#[cfg(all(feature = "client", feature = "runner-config"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "client", feature = "runner-config"))))]
 pub mod doctor;
+#[cfg(any(feature = "kubeconfig", feature = "runner-config"))]
+mod endpoint;
 mod ensure;
 mod error;
 mod file;
@@ -100,40 +142,64 @@ mod identity;
 pub mod inspect;
 mod install;
 mod issue;
+#[cfg(feature = "kubeconfig")]
+#[cfg_attr(docsrs, doc(cfg(feature = "kubeconfig")))]
 pub mod k8s_csr;
 mod k8s_name;
 mod keep_or_issue;
 mod key;
 mod key_algorithm;
+#[cfg(feature = "kubeconfig")]
 mod kube_context;
+#[cfg(feature = "kubeconfig")]
+#[cfg_attr(docsrs, doc(cfg(feature = "kubeconfig")))]
 pub mod kubeconfig;
 pub mod lifetime;
+#[cfg(feature = "kubeconfig")]
 mod manifest;
+#[cfg(feature = "kubeconfig")]
 mod nesting;
 mod next_step;
 mod oid;
 mod pem_block;
+#[cfg(all(feature = "client", feature = "runner-config"))]
 mod pin;
 mod plan;
+#[cfg(feature = "client")]
 mod proxy;
 mod public_key;
+#[cfg(feature = "kubeconfig")]
+#[cfg_attr(docsrs, doc(cfg(feature = "kubeconfig")))]
 pub mod rbac;
+#[cfg(all(feature = "client", feature = "runner-config"))]
 mod renew;
 mod renewal;
+#[cfg(feature = "runner-config")]
 mod renewal_record;
+#[cfg(feature = "runner-config")]
+mod runner_checks;
+#[cfg(feature = "runner-config")]
+#[cfg_attr(docsrs, doc(cfg(feature = "runner-config")))]
 pub mod runner_config;
 mod runner_selector;
 pub mod secret;
 mod service_account;
+#[cfg(all(feature = "client", feature = "runner-config"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "client", feature = "runner-config"))))]
 pub mod setup;
 mod severity;
 mod signer;
+#[cfg(feature = "runner-config")]
 mod status;
+#[cfg(feature = "runner-config")]
 mod systemd;
 mod template;
+#[cfg(feature = "client")]
 mod token_request;
+#[cfg(any(feature = "kubeconfig", feature = "runner-config"))]
 mod url;
 pub mod verify;
+#[cfg(feature = "client")]
 mod whoami;
 
 #[cfg(not(unix))]
@@ -142,8 +208,14 @@ compile_error!(
 );
 
 /// The examples of the crate's README.md, compiled and run by
-/// `cargo test --doc` so that they cannot go stale.
-#[cfg(doctest)]
+/// `cargo test --doc` so that they cannot go stale (they use every
+/// feature).
+#[cfg(all(
+    doctest,
+    feature = "client",
+    feature = "kubeconfig",
+    feature = "runner-config"
+))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
@@ -156,6 +228,7 @@ pub use ca::{CA_CERT_FILE, CA_KEY_FILE, CaParams, CertificateAuthority, load_cer
 pub use cert::Certificate;
 pub use code::Code;
 pub use csr::{CertificateRequest, CsrParams};
+#[cfg(feature = "client")]
 pub use csr_api::{CsrApiProblem, Progress, SubmitParams, Submitted, approve_csr};
 pub use ensure::{EnsureParams, EnsureReport};
 pub use error::k8s_csr::CsrState;
@@ -165,23 +238,30 @@ pub use identity::{Identity, SubjectProblem, SubjectReading, is_invisible_format
 pub use install::{InstallParams, InstallReport, OfferedPair};
 pub use issue::{ClientFiles, IssueParams, Issued};
 pub use key::{KeyAlgorithm, KeyFormat, MAX_PBKDF2_ITERATIONS, PrivateKey};
+#[cfg(feature = "kubeconfig")]
 pub use kube_context::{
     ContextCredentials, KubeContext, KubeconfigProblem, default_kubeconfig_paths, load_kubeconfig,
 };
 pub use lifetime::{Lifetime, LifetimeProblem};
+#[cfg(feature = "kubeconfig")]
 pub use manifest::{Manifests, ObjectMeta};
 pub use next_step::{NextStep, RbacFor, delete_command};
 pub use pem_block::PemBlock;
 pub use plan::FileAction;
 pub use public_key::{KeyType, PublicKey};
+#[cfg(all(feature = "client", feature = "runner-config"))]
 pub use renew::{OnlineCheck, RenewParams, RenewReport, Signer};
 pub use renewal::RenewalPolicy;
+#[cfg(feature = "runner-config")]
 pub use renewal_record::RenewalRecord;
 pub use service_account::ServiceAccountRef;
 pub use severity::Severity;
+#[cfg(feature = "runner-config")]
 pub use status::{
     Credential, PreStart, Recovery, RunnerStatus, StatusParams, StatusReport, TEXTFILE_NAME,
     Unusable, prometheus_textfile,
 };
+#[cfg(feature = "runner-config")]
 pub use systemd::{RenewSigner, RenewUnitPlan, RenewUnits};
+#[cfg(feature = "client")]
 pub use token_request::{IssuedToken, TokenRequestParams};

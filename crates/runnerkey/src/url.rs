@@ -1,11 +1,12 @@
 //! URLs: read with one parser (the `http` crate's `Uri`, which ureq uses
-//! for every request), and shown without their userinfo
+//! for every request; with the `kubeconfig` or `runner-config` feature), and shown without their userinfo
 //! (`user:password@`), which is a secret.
 
 /// What a hidden secret is shown as.
 pub const REDACTED: &str = "<redacted>";
 
 /// A URL's parts as runnerkey uses them.
+#[cfg(any(feature = "kubeconfig", feature = "runner-config"))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Url {
     /// The scheme, lower-cased (as Go's net/url has it).
@@ -26,6 +27,7 @@ pub(crate) struct Url {
 /// a URL: a control character or another character no URI holds, an empty
 /// host, unbalanced brackets, a port that is not a number up to 65535
 /// (also an empty one), more than one port.
+#[cfg(any(feature = "kubeconfig", feature = "runner-config"))]
 pub(crate) fn parse(text: &str, default_scheme: &str) -> Option<Url> {
     let full;
     let text = if text.contains("://") {
@@ -34,7 +36,7 @@ pub(crate) fn parse(text: &str, default_scheme: &str) -> Option<Url> {
         full = format!("{default_scheme}://{text}");
         &full
     };
-    let uri: ureq::http::Uri = text.parse().ok()?;
+    let uri: http::Uri = text.parse().ok()?;
     let authority = uri.authority()?;
     let (userinfo, host_port) = match authority.as_str().rsplit_once('@') {
         Some((u, hp)) => (Some(u.to_string()), hp),
@@ -102,11 +104,13 @@ mod tests {
         assert_eq!(without_userinfo("https://t@h"), "https://<redacted>@h");
         // A password no URI parser accepts is hidden all the same.
         let odd = "https://u:p a{s|s@h/";
+        #[cfg(any(feature = "kubeconfig", feature = "runner-config"))]
         assert!(parse(odd, "https").is_none());
         assert_eq!(redact_url(odd).as_deref(), Some("https://<redacted>@h/"));
     }
 
     #[test]
+    #[cfg(any(feature = "kubeconfig", feature = "runner-config"))]
     fn urls_are_read_into_their_parts() {
         let u = parse("HTTP://u:p%40w@[fd00::1]:8080/a/b?q#f", "https").unwrap();
         assert_eq!(u.scheme, "http");

@@ -18,11 +18,11 @@ use ureq::unversioned::transport::{
 };
 
 use super::TransportError;
-use super::endpoint::Endpoint;
 use super::http::{ConnectError, read_connect_answer};
 use super::stream::{DeadlineStream, Stream};
 use super::tls::CapturingVerifier;
 use crate::cert::Certificate;
+use crate::endpoint::Endpoint;
 use crate::proxy::Proxy;
 
 /// Everything needed to open a connection to the API server.

@@ -10,13 +10,12 @@ use std::time::{Duration, Instant};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 mod dial;
-mod endpoint;
 mod http;
 mod stream;
 mod tls;
 mod trust_store;
 
-pub use endpoint::Endpoint;
+pub use crate::endpoint::Endpoint;
 pub use http::Response;
 pub use tls::ServerCertProblem;
 

@@ -4,7 +4,6 @@
 //! (opt-in), a connection made exactly as the runner makes it, its failures
 //! put in plain words, then SelfSubjectReview and SelfSubjectAccessReview.
 
-mod files;
 mod online;
 mod over_privilege;
 mod permissions;
@@ -358,7 +357,7 @@ pub fn diagnose_context(context: KubeContext, options: &DoctorOptions) -> Doctor
             let report = crate::verify::verify_client_chain(&context.cas, &c, Some(&k), Some(now));
             for p in &report.problems {
                 let Some((code, severity, _, fix)) =
-                    files::client_finding(p.code, !context.cas.is_empty())
+                    crate::runner_checks::client_finding(p.code, !context.cas.is_empty())
                 else {
                     continue;
                 };

@@ -51,7 +51,7 @@ pub struct LintOptions {
 
 /// The checks of a runner that read its files, judge its certificate and
 /// parse its host as the HTTP client would: the doctor's
-/// (`crate::doctor::files`), handed to [`RunnerConfig::lint_with`] so that
+/// (`crate::runner_checks`), handed to [`RunnerConfig::lint_with`] so that
 /// the config's own rules depend neither on PKI verification nor on the
 /// HTTP client.
 pub(crate) trait RunnerChecks {

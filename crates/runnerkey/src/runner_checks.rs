@@ -2,17 +2,18 @@
 //! rules: the runner's files (readable, absolute, the certificate judged as
 //! the API server would and its risks, the key's mode and owner, CA keys and
 //! writable directories around them), its bearer token's claims and its
-//! host as the HTTP client parses it. They sit beside doctor, which runs
-//! them too, so that `runner_config` depends neither on PKI verification
-//! nor on the HTTP client.
+//! host as the HTTP client parses it. They are a module of their own,
+//! which doctor runs too, so that `runner_config` depends neither on PKI
+//! verification nor on the HTTP client (and `lint` needs neither the
+//! `client` feature nor doctor).
 
 use std::path::Path;
 
 use time::OffsetDateTime;
 
-use crate::api_client::Endpoint;
 use crate::cert::Certificate;
 use crate::code::Code;
+use crate::endpoint::Endpoint;
 use crate::error::Result;
 use crate::key::PrivateKey;
 use crate::next_step::NextStep;

@@ -1,4 +1,6 @@
-//! Where the API server is: a `host` URL read as client-go reads it.
+//! Where the API server is: a `host` URL read as client-go reads it (by
+//! the API client, and by the checks of a kubeconfig's `server` and a
+//! runner's `host`, which need no HTTP client: hence not in `api_client`).
 
 use crate::error::{Error, Result};
 
