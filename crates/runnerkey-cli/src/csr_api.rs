@@ -51,7 +51,7 @@ impl CsrApiArgs {
         let mut context = runnerkey::load_kubeconfig(std::slice::from_ref(file))?
             .resolve_context(self.context.as_deref(), &source)?;
         accept_insecure(&mut context, self.insecure_skip_tls_verify);
-        let wait = runnerkey::lifetime::timeout_from_text("wait", &self.wait)?;
+        let wait = runnerkey::Timeout::parse("wait", &self.wait)?.as_duration();
         Ok(Some((context, self.approve, wait)))
     }
 }
@@ -139,7 +139,7 @@ pub fn submit(a: &K8sCsrSubmitArgs) -> Result<Outcome> {
     params.generate_name = Some(a.generate_name.clone());
     params.expiration = a.expiration.as_deref().map(duration).transpose()?;
     params.approve = a.approve;
-    params.wait = runnerkey::lifetime::timeout_from_text("wait", &a.wait)?;
+    params.wait = runnerkey::Timeout::parse("wait", &a.wait)?.as_duration();
     let done = params.run(ctx, &csr, &key)?;
     runnerkey::fs::write(
         &a.out,
@@ -164,14 +164,14 @@ pub fn submit(a: &K8sCsrSubmitArgs) -> Result<Outcome> {
                 ""
             },
             done.certificate.subject_reading(),
-            done.not_after
+            crate::term::rfc3339(done.not_after)
         );
         out!("  wrote {}", a.out.display());
     }
     if done.clamped {
         crate::warn(&format!(
             "the signer issued it for less than the --expiration asked: it ends on {} (the cluster's --cluster-signing-duration); renew accordingly",
-            done.not_after
+            crate::term::rfc3339(done.not_after)
         ));
     }
     if !done.deleted {

@@ -68,7 +68,7 @@ fn print_runner(r: &RunnerDiagnosis, kubeconfig: bool, online_asked: bool) -> Ve
             "  {:<9}  {} valid until {} ({} days left)",
             c.role,
             c.subject,
-            c.not_after,
+            crate::term::rfc3339(c.not_after),
             c.days_left
         );
     }
@@ -146,7 +146,7 @@ pub fn run(a: &DoctorArgs) -> Result<Outcome> {
         let mut p = DoctorOptions::default();
         p.runner = a.runners.pick();
         p.online = a.online;
-        p.timeout = runnerkey::lifetime::timeout_from_text("timeout", &a.timeout)?;
+        p.timeout = runnerkey::Timeout::parse("timeout", &a.timeout)?.as_duration();
         p.now = None;
         p
     };

@@ -127,7 +127,7 @@ pub fn k8s_csr_import(a: &K8sCsrImportArgs) -> Result<Outcome> {
             a.out.display(),
             cert.subject_reading(),
             cert.issuer(),
-            runnerkey::lifetime::rfc3339(cert.not_after())
+            crate::term::rfc3339(cert.not_after())
         );
     }
     Ok(Outcome::Ok)

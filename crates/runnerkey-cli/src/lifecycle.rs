@@ -7,6 +7,7 @@ use runnerkey::{
 };
 
 use crate::args::{OneRunner, RenewArgs, RenewalArgs, StatusArgs, SystemdArgs};
+use crate::term::rfc3339;
 use crate::{Outcome, inputs};
 
 fn line(config: &std::path::Path, r: &RunnerStatus) {
@@ -33,7 +34,8 @@ fn line(config: &std::path::Path, r: &RunnerStatus) {
         }
         Credential::ClientCertificate => out!("{name}: client certificate, {who}"),
     }
-    if let (Some(end), Some(left), Some(at)) = (&r.not_after, r.seconds_left, &r.renew_at) {
+    if let (Some(end), Some(left), Some(at)) = (r.not_after, r.seconds_left, r.renew_at) {
+        let (end, at) = (rfc3339(end), rfc3339(at));
         let left = if left.abs() >= 2 * 86_400 {
             format!("{} days left", left.div_euclid(86_400))
         } else {
@@ -55,11 +57,15 @@ fn line(config: &std::path::Path, r: &RunnerStatus) {
             n => format!(" ({n} failed attempts so far)"),
         };
         if l.ok {
-            out!("  last renewal: {} — {}{failures}", l.at, l.message);
+            out!(
+                "  last renewal: {} — {}{failures}",
+                rfc3339(l.at),
+                l.message
+            );
         } else {
             out!(
                 "  ✗ last renewal failed: {} — {}{failures}",
-                l.at,
+                rfc3339(l.at),
                 l.message
             );
         }
@@ -175,11 +181,7 @@ pub fn status(a: &StatusArgs) -> Result<Outcome> {
             .filter(|r| r.expired || r.problem.is_some())
             .collect();
         for r in &unusable {
-            let why = match (&r.problem, &r.not_after) {
-                (Some(p), _) => p.clone(),
-                (None, Some(end)) => format!("its credential expired on {end}"),
-                (None, None) => "its credential expired".into(),
-            };
+            let why = r.unusable_reason().unwrap_or_default();
             err!(
                 "runnerkey: runner {:?} cannot authenticate to the cluster: {why}",
                 r.runner
@@ -224,7 +226,7 @@ pub fn renew(a: &RenewArgs) -> Result<Outcome> {
     params.force = a.force;
     params.dry_run = a.dry_run;
     params.online = !a.no_online;
-    params.timeout = runnerkey::lifetime::timeout_from_text("timeout", &a.timeout)?;
+    params.timeout = runnerkey::Timeout::parse("timeout", &a.timeout)?.as_duration();
     params.expect_service_account = a.expect_service_account.clone();
     params.expect_identity = a
         .expect_user
@@ -263,28 +265,27 @@ pub fn renew(a: &RenewArgs) -> Result<Outcome> {
             (OnlineCheck::Refused { reason }, _, _) => {
                 out!("✗ {name}: the API server refused the new {what} ({reason}); {old} was kept");
             }
-            (_, false, _) if report.old_not_after.is_empty() => {
-                out!("{name}: nothing to do ({})", report.reason)
-            }
-            (_, false, _) => out!(
-                "{name}: nothing to do, {what} valid until {} ({})",
-                report.old_not_after,
-                report.reason
-            ),
+            (_, false, _) => match report.old_not_after {
+                None => out!("{name}: nothing to do ({})", report.reason),
+                Some(end) => out!(
+                    "{name}: nothing to do, {what} valid until {} ({})",
+                    rfc3339(end),
+                    report.reason
+                ),
+            },
             (_, true, true) => out!(
                 "dry run: {name} would be renewed ({}): {new}{}",
                 report.reason,
                 report
                     .new_not_after
-                    .as_deref()
-                    .map(|end| format!(" until {end}"))
+                    .map(|end| format!(" until {}", rfc3339(end)))
                     .unwrap_or_default()
             ),
             (online, true, false) => {
                 out!(
                     "✓ {name} renewed ({}): {new} until {}",
                     report.reason,
-                    report.new_not_after.as_deref().unwrap_or("?")
+                    report.new_not_after.map_or("?".into(), rfc3339)
                 );
                 match online {
                     OnlineCheck::Authenticated { user } => {

@@ -39,7 +39,7 @@ fn print_ensured(r: &EnsureReport, out: &crate::args::OutputArgs) -> Result<Outc
     out!(
         "certificate: {} valid until {} — {}",
         r.subject,
-        r.not_after,
+        crate::term::rfc3339(r.not_after),
         r.note
     );
     crate::setup::print_files(&r.files);
@@ -63,7 +63,7 @@ pub fn ca_init(a: &CaInitArgs) -> Result<Outcome> {
     out!(
         "CA {} valid until {}",
         ca.certificate().subject(),
-        runnerkey::lifetime::rfc3339(ca.certificate().not_after())
+        crate::term::rfc3339(ca.certificate().not_after())
     );
     Ok(Outcome::Ok)
 }
@@ -127,7 +127,7 @@ pub fn csr_sign(a: &CsrSignArgs) -> Result<Outcome> {
             "wrote {} for {}, valid until {}",
             a.out.display(),
             issued.certificate.subject_reading(),
-            runnerkey::lifetime::rfc3339(issued.certificate.not_after())
+            crate::term::rfc3339(issued.certificate.not_after())
         );
     }
     Ok(Outcome::Ok)
@@ -176,8 +176,8 @@ pub fn issue(a: &IssueArgs) -> Result<Outcome> {
             "user": id.user,
             "groups": id.groups,
             "key_type": key.key_type().to_string(),
-            "not_before": runnerkey::lifetime::rfc3339(issued.certificate.not_before()),
-            "not_after": runnerkey::lifetime::rfc3339(issued.certificate.not_after()),
+            "not_before": crate::term::rfc3339(issued.certificate.not_before()),
+            "not_after": crate::term::rfc3339(issued.certificate.not_after()),
             "key_file": files.key_file,
             "cert_file": files.cert_file,
             "ca_file": files.ca_file,
@@ -188,7 +188,7 @@ pub fn issue(a: &IssueArgs) -> Result<Outcome> {
         "issued {} ({}), valid until {}",
         issued.certificate.subject_reading(),
         key.key_type(),
-        runnerkey::lifetime::rfc3339(issued.certificate.not_after())
+        crate::term::rfc3339(issued.certificate.not_after())
     );
     out!("  key_file  = {}  (mode 0600)", files.key_file.display());
     out!("  cert_file = {}", files.cert_file.display());

@@ -8,6 +8,7 @@ use runnerkey::{Certificate, PrivateKey, Result, Severity, SubjectProblem};
 use crate::Outcome;
 use crate::args::{InspectArgs, VerifyArgs};
 use crate::inputs;
+use crate::term::rfc3339;
 
 fn key_text(k: &Option<KeyDescription>) -> String {
     match k {
@@ -15,7 +16,7 @@ fn key_text(k: &Option<KeyDescription>) -> String {
         Some(k) => {
             let mut s = match k.curve {
                 Some(c) => format!("{} {c}", k.algorithm),
-                None if k.algorithm == "RSA" => format!("RSA {}", k.bits),
+                None if k.algorithm == runnerkey::KeyFamily::Rsa => format!("RSA {}", k.bits),
                 None => k.algorithm.to_string(),
             };
             if k.weak {
@@ -68,13 +69,13 @@ fn print_certificate(c: &CertificateInfo) {
     out!("  issuer:           {}", c.issuer);
     out!("  serial:           {}", c.serial);
     out!("  version:          v{}", c.version);
-    out!("  not before:       {}", c.not_before);
+    out!("  not before:       {}", rfc3339(c.not_before));
     let left = if c.expired {
         format!("EXPIRED {} days ago", -c.days_left)
     } else {
         format!("{} days left", c.days_left)
     };
-    out!("  not after:        {} ({left})", c.not_after);
+    out!("  not after:        {} ({left})", rfc3339(c.not_after));
     out!("  key:              {}", key_text(&c.key));
     out!("  signature:        {}", c.signature_algorithm);
     let ca = match (c.basic_constraints_ca, c.version) {
@@ -190,7 +191,11 @@ fn print_verify(r: &VerifyReport) {
         );
     }
     out!("  issuer:    {}", r.issuer);
-    out!("  not after: {} ({} days left)", r.not_after, r.days_left);
+    out!(
+        "  not after: {} ({} days left)",
+        rfc3339(r.not_after),
+        r.days_left
+    );
     if let Some(s) = &r.signed_by {
         out!("  signed by: {s}");
     }

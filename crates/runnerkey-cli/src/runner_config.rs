@@ -121,7 +121,7 @@ fn set(a: &SetArgs) -> Result<Outcome> {
     let options = {
         let mut p = SaveOptions::default();
         p.backup = !a.no_backup;
-        p.lock_timeout = runnerkey::lifetime::timeout_from_text("lock timeout", &a.lock_timeout)?;
+        p.lock_timeout = runnerkey::Timeout::parse("lock timeout", &a.lock_timeout)?.as_duration();
         p
     };
     let runner = match &selector {

@@ -40,6 +40,14 @@ pub fn one_line(value: &str) -> String {
     value.replace('\r', "\\r").replace('\n', "\\n")
 }
 
+/// A time as the CLI prints it, in text as in JSON and YAML: RFC 3339
+/// (`2026-11-27T12:00:00Z`), the text the library's reports carry on the
+/// wire.
+pub fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
+}
+
 /// JSON text with control characters (DEL and C1 too, which serde_json
 /// leaves raw) and invisible formatting characters written as `\uXXXX`
 /// escapes; newlines are the pretty printer's own (serde_json escapes those

@@ -137,8 +137,9 @@ impl RunnerConfig {
             p.lock_timeout = if lock_timeout == 0.0 {
                 Duration::ZERO
             } else {
-                runnerkey::lifetime::timeout_from_secs("lock_timeout", lock_timeout)
+                runnerkey::Timeout::from_secs_f64("lock_timeout", lock_timeout)
                     .map_err(crate::errors::to_py)?
+                    .as_duration()
             };
             p
         };

@@ -64,9 +64,10 @@ impl Seconds {
     /// The checked duration, by the core's one parser.
     pub fn duration(&self, what: &'static str) -> PyResult<std::time::Duration> {
         match self {
-            Seconds::Number(secs) => runnerkey::lifetime::timeout_from_secs(what, *secs),
-            Seconds::Text(text) => runnerkey::lifetime::timeout_from_text(what, text),
+            Seconds::Number(secs) => runnerkey::Timeout::from_secs_f64(what, *secs),
+            Seconds::Text(text) => runnerkey::Timeout::parse(what, text),
         }
+        .map(runnerkey::Timeout::as_duration)
         .map_err(crate::errors::to_py)
     }
 }

@@ -78,7 +78,7 @@ impl PrivateKey {
     /// "RSA", "ECDSA" or "Ed25519".
     #[getter]
     fn algorithm(&self) -> &'static str {
-        self.0.key_type().family()
+        self.0.key_type().family().as_str()
     }
 
     /// Key size in bits.

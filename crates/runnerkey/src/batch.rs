@@ -25,6 +25,7 @@ use crate::identity::Identity;
 use crate::issue::{ClientFiles, IssueParams};
 use crate::key_algorithm::KeyAlgorithm;
 use crate::lifetime::Lifetime;
+use crate::plan::FileChange;
 use crate::renewal::RenewalPolicy;
 
 /// One entry's notAfter, whether its files were kept, and warnings; or
@@ -201,8 +202,9 @@ pub struct BatchResultData {
     pub cert_file: PathBuf,
     /// The CA certificate file.
     pub ca_file: PathBuf,
-    /// notAfter (RFC 3339), when issued or kept.
-    pub not_after: Option<String>,
+    /// notAfter (RFC 3339 on the wire), when issued or kept.
+    #[serde(with = "crate::lifetime::serde_rfc3339::option")]
+    pub not_after: Option<OffsetDateTime>,
     /// The key and certificate were still good and kept.
     pub kept: bool,
     /// Why it failed.
@@ -220,11 +222,7 @@ impl BatchResult {
             key_file: e.files.key_file.clone(),
             cert_file: e.files.cert_file.clone(),
             ca_file: e.files.ca_file.clone(),
-            not_after: self
-                .outcome
-                .as_ref()
-                .ok()
-                .map(|t| crate::lifetime::rfc3339(*t)),
+            not_after: self.outcome.as_ref().ok().copied(),
             kept: self.kept,
             error: self.outcome.as_ref().err().map(Error::chain),
         }
@@ -435,7 +433,7 @@ impl BatchParams {
                     report
                         .files
                         .iter()
-                        .filter(|f| f.action != "unchanged")
+                        .filter(|f| f.action != FileChange::Unchanged)
                         .map(|f| format!("{} {}", f.path.display(), f.action)),
                 );
             }

@@ -60,14 +60,14 @@ pub fn all() -> Vec<(&'static str, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lifetime::{Lifetime, timeout_from_text};
+    use crate::lifetime::{Lifetime, Timeout};
 
     #[test]
     fn each_default_text_reads_as_its_typed_value() {
         let lifetime = |t: &str| t.parse::<Lifetime>().unwrap().as_duration();
         assert_eq!(lifetime(RENEW_BEFORE), RENEW_BEFORE_DURATION);
         assert_eq!(lifetime(TOKEN_DURATION), TOKEN_DURATION_DURATION);
-        let timeout = |t: &str| timeout_from_text("t", t).unwrap();
+        let timeout = |t: &str| Timeout::parse("t", t).unwrap().as_duration();
         assert_eq!(timeout(CSR_WAIT), CSR_WAIT_DURATION);
         assert_eq!(timeout(ONLINE_TIMEOUT), ONLINE_TIMEOUT_DURATION);
         assert_eq!(timeout(REQUEST_TIMEOUT), REQUEST_TIMEOUT_DURATION);

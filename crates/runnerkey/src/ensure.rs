@@ -16,8 +16,8 @@ use crate::identity::Identity;
 use crate::issue::{ClientFiles, IssueParams};
 use crate::keep_or_issue::keep_or_issue;
 use crate::key::KeyAlgorithm;
-use crate::lifetime::{Lifetime, rfc3339};
-use crate::plan::{FileAction, Plan};
+use crate::lifetime::Lifetime;
+use crate::plan::{FileAction, FileChange, Plan};
 use crate::renewal::RenewalPolicy;
 
 /// How to ensure a runner's key, certificate and CA certificate.
@@ -153,7 +153,7 @@ impl EnsureParams {
             let updated = |p: &Path| {
                 plan.actions
                     .iter()
-                    .any(|a| a.path == p && a.action == "updated")
+                    .any(|a| a.path == p && a.action == FileChange::Updated)
             };
             let credentials = match files.one_dir() {
                 Some(_) if updated(&files.key_file) || updated(&files.cert_file) => {
@@ -186,14 +186,17 @@ impl EnsureParams {
                 self.lifetime
             ));
         }
-        let changed = plan.actions.iter().any(|a| a.action != "unchanged");
+        let changed = plan
+            .actions
+            .iter()
+            .any(|a| a.action != FileChange::Unchanged);
         Ok(EnsureReport {
             changed,
             dry_run: self.dry_run,
             files: plan.actions,
             issued: decided.issued,
             subject: decided.certificate.subject(),
-            not_after: rfc3339(decided.certificate.not_after()),
+            not_after: decided.certificate.not_after(),
             note: decided.note,
             warnings,
             certificate: decided.certificate,
@@ -215,8 +218,9 @@ pub struct EnsureReport {
     pub issued: bool,
     /// The certificate's subject.
     pub subject: String,
-    /// The certificate's notAfter (RFC 3339).
-    pub not_after: String,
+    /// The certificate's notAfter (RFC 3339 on the wire).
+    #[serde(with = "crate::lifetime::serde_rfc3339")]
+    pub not_after: OffsetDateTime,
     /// Why the certificate was kept or issued.
     pub note: String,
     /// Advice from issuing (long validity, clamped to the CA).
@@ -247,7 +251,7 @@ mod tests {
     }
 
     fn actions(r: &EnsureReport) -> Vec<&str> {
-        r.files.iter().map(|f| f.action).collect()
+        r.files.iter().map(|f| f.action.as_str()).collect()
     }
 
     #[test]
@@ -365,7 +369,7 @@ mod tests {
         std::fs::set_permissions(&files.key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
         let fixed = params.run(&ca, &files).unwrap();
         assert!(fixed.changed && !fixed.issued);
-        assert_eq!(fixed.files[0].action, "mode set to 600");
+        assert_eq!(fixed.files[0].action, FileChange::ModeSetTo600);
         assert_eq!(mode(&files.key_file), 0o600);
     }
 

@@ -6,7 +6,7 @@
 //! flow stopped, why a kubeconfig cannot be resolved, ...) are data only
 //! and live in this module's own submodules; the module they are about
 //! re-exports them (`runnerkey::CsrApiProblem` from `csr_api`,
-//! `runnerkey::lifetime::LifetimeProblem`, ...). The alternative, kube-rs'
+//! `runnerkey::LifetimeProblem` from `lifetime`, ...). The alternative, kube-rs'
 //! one error type per module aggregated by an umbrella, would change every
 //! signature of the public API for no gain to a caller: one `Error` with
 //! typed variants and an exhaustive [`ErrorKind`] is what the CLI (exit

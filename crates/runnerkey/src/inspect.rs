@@ -12,20 +12,19 @@ use crate::csr::CertificateRequest;
 use crate::error::{Error, Result};
 use crate::identity::SubjectProblem;
 use crate::key::{KeyFormat, PrivateKey};
-use crate::lifetime::rfc3339;
 use crate::pem_block;
-use crate::public_key::{KeyType, PublicKey, colon_hex};
+use crate::public_key::{Curve, KeyFamily, KeyType, PublicKey, colon_hex};
 
 /// A public key's description.
 #[derive(Clone, Debug, Serialize)]
 #[non_exhaustive]
 pub struct KeyDescription {
-    /// "RSA", "ECDSA" or "Ed25519".
-    pub algorithm: &'static str,
+    /// RSA, ECDSA or Ed25519.
+    pub algorithm: KeyFamily,
     /// Key size in bits.
     pub bits: usize,
     /// EC curve name.
-    pub curve: Option<&'static str>,
+    pub curve: Option<Curve>,
     /// RSA below 2048 bits.
     pub weak: bool,
     /// SHA-256 of the DER SubjectPublicKeyInfo (hex with colons).
@@ -69,10 +68,12 @@ pub struct CertificateInfo {
     pub serial: String,
     /// X.509 version (1 or 3).
     pub version: u8,
-    /// Start of validity (RFC 3339, UTC).
-    pub not_before: String,
-    /// End of validity (RFC 3339, UTC).
-    pub not_after: String,
+    /// Start of validity (RFC 3339, UTC, on the wire).
+    #[serde(with = "crate::lifetime::serde_rfc3339")]
+    pub not_before: OffsetDateTime,
+    /// End of validity (RFC 3339, UTC, on the wire).
+    #[serde(with = "crate::lifetime::serde_rfc3339")]
+    pub not_after: OffsetDateTime,
     /// Whole days left until notAfter (negative when expired).
     pub days_left: i64,
     /// Past notAfter.
@@ -113,8 +114,8 @@ impl CertificateInfo {
             issuer: cert.issuer(),
             serial: cert.serial_hex(),
             version: cert.version(),
-            not_before: rfc3339(cert.not_before()),
-            not_after: rfc3339(cert.not_after()),
+            not_before: cert.not_before(),
+            not_after: cert.not_after(),
             days_left: cert.days_left(now),
             expired: now > cert.not_after(),
             key: KeyDescription::of(&cert.public_key()),

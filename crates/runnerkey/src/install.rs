@@ -9,6 +9,7 @@
 //! push as three separate copies could leave a key with the wrong
 //! certificate when interrupted.
 
+use std::fmt;
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -64,19 +65,52 @@ pub struct InstallReport {
     pub changed: bool,
     /// A dry run: nothing was written.
     pub dry_run: bool,
-    /// `installed` (the offered pair), `ca-updated` (the host's pair
-    /// kept, with the offered CA certificate), `kept` (the host's own
-    /// pair, still good) or `unchanged` (the offered pair is there).
-    pub action: &'static str,
+    /// What was (or would be) done.
+    pub action: InstallAction,
     /// Why.
     pub note: String,
     /// The subject of the certificate the directory holds now.
     pub subject: String,
-    /// Its notAfter (RFC 3339).
-    pub not_after: String,
+    /// Its notAfter (RFC 3339 on the wire).
+    #[serde(with = "crate::lifetime::serde_rfc3339")]
+    pub not_after: OffsetDateTime,
     /// The key, certificate and CA certificate paths (through the
     /// credential directory's stable links).
     pub files: Vec<PathBuf>,
+}
+
+/// What [`InstallParams::run`] did with the offered pair.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum InstallAction {
+    /// `installed`: the offered pair is now in place.
+    Installed,
+    /// `ca-updated`: the host's own pair kept, with the offered CA
+    /// certificate.
+    CaUpdated,
+    /// `kept`: the host's own pair (renewed on the host), still good.
+    Kept,
+    /// `unchanged`: the offered pair is already there.
+    Unchanged,
+}
+
+impl InstallAction {
+    /// The text: `installed`, `ca-updated`, `kept` or `unchanged`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstallAction::Installed => "installed",
+            InstallAction::CaUpdated => "ca-updated",
+            InstallAction::Kept => "kept",
+            InstallAction::Unchanged => "unchanged",
+        }
+    }
+}
+
+impl fmt::Display for InstallAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
 }
 
 /// The host's current files, read without following links others made.
@@ -163,7 +197,7 @@ impl InstallParams {
             action,
             note,
             subject: cert.subject(),
-            not_after: rfc3339(cert.not_after()),
+            not_after: cert.not_after(),
             files: paths.clone(),
         };
         let current = self.current(&names).map(|c| Current {
@@ -178,7 +212,7 @@ impl InstallParams {
         {
             return Ok(report(
                 false,
-                "unchanged",
+                InstallAction::Unchanged,
                 "the offered pair is installed".into(),
                 &new_chain[0],
             ));
@@ -189,7 +223,7 @@ impl InstallParams {
                 Ok(chain) if cur.ca == offered.ca => {
                     return Ok(report(
                         false,
-                        "kept",
+                        InstallAction::Kept,
                         "kept: the installed pair (renewed on this host) is valid for the same identity and not due".into(),
                         &chain[0],
                     ));
@@ -200,7 +234,7 @@ impl InstallParams {
                     }
                     return Ok(report(
                         true,
-                        "ca-updated",
+                        InstallAction::CaUpdated,
                         "the installed pair is kept (valid for the same identity, not due), with the offered CA certificate".into(),
                         &chain[0],
                     ));
@@ -213,7 +247,7 @@ impl InstallParams {
         }
         Ok(report(
             true,
-            "installed",
+            InstallAction::Installed,
             format!("installed ({why_not_kept})"),
             &new_chain[0],
         ))

@@ -154,7 +154,7 @@ mod kube_context;
 #[cfg(feature = "kubeconfig")]
 #[cfg_attr(docsrs, doc(cfg(feature = "kubeconfig")))]
 pub mod kubeconfig;
-pub mod lifetime;
+mod lifetime;
 #[cfg(feature = "kubeconfig")]
 mod manifest;
 #[cfg(feature = "kubeconfig")]
@@ -165,6 +165,9 @@ mod pem_block;
 #[cfg(all(feature = "client", feature = "runner-config"))]
 mod pin;
 mod plan;
+// rbac::Profile (the RBAC profiles by name), also named by next steps in
+// builds without the `kubeconfig` feature.
+mod profile;
 #[cfg(feature = "client")]
 mod proxy;
 mod public_key;
@@ -235,20 +238,20 @@ pub use error::k8s_csr::CsrState;
 pub use error::transport::{TransportFailure, TransportFailureKind};
 pub use error::{Error, ErrorKind, Result};
 pub use identity::{Identity, SubjectProblem, SubjectReading, is_invisible_format};
-pub use install::{InstallParams, InstallReport, OfferedPair};
+pub use install::{InstallAction, InstallParams, InstallReport, OfferedPair};
 pub use issue::{ClientFiles, IssueParams, Issued};
 pub use key::{KeyAlgorithm, KeyFormat, MAX_PBKDF2_ITERATIONS, PrivateKey};
 #[cfg(feature = "kubeconfig")]
 pub use kube_context::{
     ContextCredentials, KubeContext, KubeconfigProblem, default_kubeconfig_paths, load_kubeconfig,
 };
-pub use lifetime::{Lifetime, LifetimeProblem};
+pub use lifetime::{Lifetime, LifetimeProblem, MAX_TIMEOUT_SECS, Timeout};
 #[cfg(feature = "kubeconfig")]
 pub use manifest::{Manifests, ObjectMeta};
 pub use next_step::{NextStep, RbacFor, delete_command};
 pub use pem_block::PemBlock;
-pub use plan::FileAction;
-pub use public_key::{KeyType, PublicKey};
+pub use plan::{FileAction, FileChange};
+pub use public_key::{Curve, KeyFamily, KeyType, PublicKey};
 #[cfg(all(feature = "client", feature = "runner-config"))]
 pub use renew::{OnlineCheck, RenewParams, RenewReport, Signer};
 pub use renewal::RenewalPolicy;

@@ -13,35 +13,67 @@ use crate::error::{Error, Result};
 
 const DAY: u64 = 86_400;
 
-pub use crate::error::lifetime::{LifetimeProblem, MAX_TIMEOUT_SECS, rfc3339};
+pub(crate) mod serde_rfc3339;
 
-/// A timeout of `secs` seconds for `what` (e.g. "timeout"), checked before
-/// any arithmetic: finite, positive, at most [`MAX_TIMEOUT_SECS`].
-pub fn timeout_from_secs(what: &'static str, secs: f64) -> Result<Duration> {
-    if !secs.is_finite() || secs <= 0.0 || secs > MAX_TIMEOUT_SECS {
-        return Err(LifetimeProblem::Timeout { what, secs }.into());
+pub(crate) use crate::error::lifetime::rfc3339;
+pub use crate::error::lifetime::{LifetimeProblem, MAX_TIMEOUT_SECS};
+
+/// A timeout or a wait, checked: finite, positive, at most
+/// [`MAX_TIMEOUT_SECS`]. The one entry point the CLI, Python and Ansible
+/// read durations of waiting through; a refusal names `what` (e.g.
+/// "timeout", "wait", "lock timeout").
+///
+/// ```
+/// use runnerkey::Timeout;
+/// assert_eq!(Timeout::parse("wait", "5m")?.as_duration().as_secs(), 300);
+/// assert_eq!(Timeout::parse("wait", "2.5")?.as_duration().as_millis(), 2500);
+/// assert_eq!(Timeout::from_secs_f64("wait", 90.0)?.as_duration().as_secs(), 90);
+/// assert!(Timeout::parse("wait", "2d").is_err()); // more than a day
+/// # Ok::<(), runnerkey::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timeout(Duration);
+
+impl Timeout {
+    /// A timeout of `secs` seconds for `what`, checked before any
+    /// arithmetic: finite, positive, at most [`MAX_TIMEOUT_SECS`].
+    pub fn from_secs_f64(what: &'static str, secs: f64) -> Result<Self> {
+        if !secs.is_finite() || secs <= 0.0 || secs > MAX_TIMEOUT_SECS {
+            return Err(LifetimeProblem::Timeout { what, secs }.into());
+        }
+        Ok(Timeout(Duration::from_secs_f64(secs)))
     }
-    Ok(Duration::from_secs_f64(secs))
+
+    /// A timeout for `what` given as text, in the one syntax the CLI,
+    /// Python and Ansible share: a plain number of seconds (`90`, `2.5`)
+    /// or a duration (`90s`, `5m`, `1h30m`: see [`Lifetime`]'s parser),
+    /// checked as [`Timeout::from_secs_f64`] checks.
+    pub fn parse(what: &'static str, text: &str) -> Result<Self> {
+        let text = text.trim();
+        let secs = match text.parse::<f64>() {
+            Ok(secs) => secs,
+            Err(_) => text
+                .parse::<Lifetime>()
+                .map_err(|_| LifetimeProblem::UnparsableTimeout {
+                    what,
+                    value: text.chars().take(80).collect(),
+                })?
+                .as_duration()
+                .as_secs_f64(),
+        };
+        Timeout::from_secs_f64(what, secs)
+    }
+
+    /// The duration.
+    pub fn as_duration(self) -> Duration {
+        self.0
+    }
 }
 
-/// A timeout or wait for `what` given as text, in the one syntax the CLI,
-/// Python and Ansible share: a plain number of seconds (`90`, `2.5`) or a
-/// duration (`90s`, `5m`, `1h30m`: see [`Lifetime`]'s parser), checked as
-/// [`timeout_from_secs`] checks.
-pub fn timeout_from_text(what: &'static str, text: &str) -> Result<Duration> {
-    let text = text.trim();
-    let secs = match text.parse::<f64>() {
-        Ok(secs) => secs,
-        Err(_) => text
-            .parse::<Lifetime>()
-            .map_err(|_| LifetimeProblem::UnparsableTimeout {
-                what,
-                value: text.chars().take(80).collect(),
-            })?
-            .as_duration()
-            .as_secs_f64(),
-    };
-    timeout_from_secs(what, secs)
+impl From<Timeout> for Duration {
+    fn from(t: Timeout) -> Duration {
+        t.0
+    }
 }
 
 /// A certificate lifetime: a number of days, or a duration such as
@@ -182,7 +214,7 @@ mod tests {
 
     #[test]
     fn timeouts_take_seconds_or_a_duration() {
-        let t = |s: &str| timeout_from_text("wait", s).map(|d| d.as_secs_f64());
+        let t = |s: &str| Timeout::parse("wait", s).map(|d| d.as_duration().as_secs_f64());
         assert_eq!(t("90").unwrap(), 90.0);
         assert_eq!(t("2.5").unwrap(), 2.5);
         assert_eq!(t("90s").unwrap(), 90.0);
@@ -247,13 +279,13 @@ mod tests {
     #[test]
     fn timeouts_are_finite_positive_and_at_most_a_day() {
         assert_eq!(
-            timeout_from_secs("t", 2.5).unwrap(),
+            Timeout::from_secs_f64("t", 2.5).unwrap().as_duration(),
             Duration::from_millis(2500)
         );
         for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e300, 86_401.0] {
             assert!(
                 matches!(
-                    timeout_from_secs("t", bad),
+                    Timeout::from_secs_f64("t", bad),
                     Err(crate::Error::Lifetime { .. })
                 ),
                 "{bad}"

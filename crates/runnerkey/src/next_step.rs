@@ -12,11 +12,37 @@ use serde::Serialize;
 #[non_exhaustive]
 pub struct AdminBinding {
     /// `ClusterRoleBinding` or `RoleBinding`.
-    pub kind: String,
+    pub kind: BindingKind,
     /// Namespace of a RoleBinding.
     pub namespace: Option<String>,
     /// Name.
     pub name: String,
+}
+
+/// The two kinds of RBAC binding (serialised and shown as the Kubernetes
+/// kind, `ClusterRoleBinding` or `RoleBinding`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum BindingKind {
+    /// Binds cluster-wide.
+    ClusterRoleBinding,
+    /// Binds in one namespace.
+    RoleBinding,
+}
+
+impl BindingKind {
+    /// The Kubernetes kind: `ClusterRoleBinding` or `RoleBinding`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BindingKind::ClusterRoleBinding => "ClusterRoleBinding",
+            BindingKind::RoleBinding => "RoleBinding",
+        }
+    }
+}
+
+impl std::fmt::Display for BindingKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
 }
 
 impl std::fmt::Display for AdminBinding {
@@ -92,8 +118,8 @@ pub enum NextStep {
     ApplyProfile {
         /// For whom.
         subject: RbacFor,
-        /// `executor` or `deployer`.
-        profile: &'static str,
+        /// Which profile (`executor`, `deployer`, `auditor`, ...).
+        profile: crate::profile::Profile,
         /// The namespace of the Role, when the profile has one.
         namespace: Option<String>,
     },
@@ -175,4 +201,37 @@ pub enum NextStep {
         /// The runner's name (or `#index`).
         runner: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bindings_and_profiles_are_spelled_as_kubernetes_and_the_cli_spell_them() {
+        let binding = AdminBinding {
+            kind: BindingKind::RoleBinding,
+            namespace: Some("ci".into()),
+            name: "ci-admin".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&binding).unwrap(),
+            serde_json::json!({"kind": "RoleBinding", "namespace": "ci", "name": "ci-admin"})
+        );
+        assert_eq!(binding.to_string(), "RoleBinding ci-admin in ci");
+        assert_eq!(
+            serde_json::to_value(BindingKind::ClusterRoleBinding).unwrap(),
+            "ClusterRoleBinding"
+        );
+        let step = NextStep::ApplyProfile {
+            subject: RbacFor::Unknown,
+            profile: crate::profile::Profile::Deployer,
+            namespace: None,
+        };
+        let v = serde_json::to_value(&step).unwrap();
+        assert_eq!(
+            (&v["step"], &v["profile"]),
+            (&"apply-profile".into(), &"deployer".into())
+        );
+    }
 }

@@ -2,6 +2,7 @@
 //! every file prepared in memory, compared with what is on disk, then
 //! staged as temporary files and committed together.
 
+use std::fmt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -19,12 +20,72 @@ use crate::key::{KeyAlgorithm, PrivateKey};
 pub struct FileAction {
     /// The file.
     pub path: PathBuf,
-    /// `created`, `updated` or `unchanged` (with `would be` in a dry run).
-    pub action: &'static str,
+    /// What happened to it (or, in a dry run, would).
+    pub action: FileChange,
     /// Its mode.
     pub mode: String,
     /// What it is for.
     pub purpose: &'static str,
+}
+
+/// What happened to one file, as `setup`, `issue --keep-valid` and the
+/// batch report it (the text is the serialised form, e.g. `"would be
+/// created"`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[non_exhaustive]
+pub enum FileChange {
+    /// Left as it is.
+    #[serde(rename = "unchanged")]
+    Unchanged,
+    /// Written where there was none.
+    #[serde(rename = "created")]
+    Created,
+    /// Replaced.
+    #[serde(rename = "updated")]
+    Updated,
+    /// A kept key others could read, made 0600.
+    #[serde(rename = "mode set to 600")]
+    ModeSetTo600,
+    /// A dry run's [`FileChange::Created`].
+    #[serde(rename = "would be created")]
+    WouldBeCreated,
+    /// A dry run's [`FileChange::Updated`].
+    #[serde(rename = "would be updated")]
+    WouldBeUpdated,
+    /// A dry run's [`FileChange::ModeSetTo600`].
+    #[serde(rename = "mode would be set to 600")]
+    ModeWouldBeSetTo600,
+}
+
+impl FileChange {
+    /// The text: `unchanged`, `created`, `would be created`, ...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileChange::Unchanged => "unchanged",
+            FileChange::Created => "created",
+            FileChange::Updated => "updated",
+            FileChange::ModeSetTo600 => "mode set to 600",
+            FileChange::WouldBeCreated => "would be created",
+            FileChange::WouldBeUpdated => "would be updated",
+            FileChange::ModeWouldBeSetTo600 => "mode would be set to 600",
+        }
+    }
+
+    /// This change as a dry run states it (`would be ...`) when `dry_run`.
+    fn planned(self, dry_run: bool) -> Self {
+        match (self, dry_run) {
+            (FileChange::Created, true) => FileChange::WouldBeCreated,
+            (FileChange::Updated, true) => FileChange::WouldBeUpdated,
+            (FileChange::ModeSetTo600, true) => FileChange::ModeWouldBeSetTo600,
+            (change, _) => change,
+        }
+    }
+}
+
+impl fmt::Display for FileChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
 }
 
 /// Files prepared in memory, then staged and committed together.
@@ -55,7 +116,7 @@ impl Plan {
     pub(crate) fn keep(&mut self, path: &Path, mode: u32, purpose: &'static str) {
         self.actions.push(FileAction {
             path: path.to_owned(),
-            action: "unchanged",
+            action: FileChange::Unchanged,
             mode: format!("{mode:o}"),
             purpose,
         });
@@ -81,11 +142,7 @@ impl Plan {
             if mode & 0o077 != 0 {
                 self.actions.push(FileAction {
                     path: path.to_owned(),
-                    action: if self.dry_run {
-                        "mode would be set to 600"
-                    } else {
-                        "mode set to 600"
-                    },
+                    action: FileChange::ModeSetTo600.planned(self.dry_run),
                     mode: format!("{mode:o}"),
                     purpose,
                 });
@@ -219,30 +276,22 @@ impl Plan {
             Some(Err(e)) => return Err(e),
         };
         let action = match (&existing, exists) {
-            (Some(old), _) if *old == content => "unchanged",
+            (Some(old), _) if *old == content => FileChange::Unchanged,
             (_, true) if !replace => {
                 return Err(Error::Exists {
                     path: path.to_owned(),
                 });
             }
-            (_, true) => "updated",
-            (_, false) => "created",
+            (_, true) => FileChange::Updated,
+            (_, false) => FileChange::Created,
         };
         self.actions.push(FileAction {
             path: path.to_owned(),
-            action: if self.dry_run {
-                match action {
-                    "created" => "would be created",
-                    "updated" => "would be updated",
-                    a => a,
-                }
-            } else {
-                action
-            },
+            action: action.planned(self.dry_run),
             mode: format!("{mode:o}"),
             purpose,
         });
-        if action != "unchanged" {
+        if action != FileChange::Unchanged {
             self.files
                 .push((path.to_owned(), content, mode, exists, purpose));
         }
@@ -280,5 +329,31 @@ impl Plan {
 fn remove_dirs(created: &[PathBuf]) {
     for d in created.iter().rev() {
         let _ = std::fs::remove_dir(d);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FileChange;
+
+    #[test]
+    fn file_changes_read_as_before_and_a_dry_run_says_would_be() {
+        for (change, text, planned) in [
+            (FileChange::Unchanged, "unchanged", "unchanged"),
+            (FileChange::Created, "created", "would be created"),
+            (FileChange::Updated, "updated", "would be updated"),
+            (
+                FileChange::ModeSetTo600,
+                "mode set to 600",
+                "mode would be set to 600",
+            ),
+        ] {
+            assert_eq!(serde_json::to_value(change).unwrap(), text);
+            assert_eq!(change.planned(false), change);
+            let dry = change.planned(true);
+            assert_eq!(serde_json::to_value(dry).unwrap(), planned);
+            assert_eq!((dry.as_str(), dry.to_string()), (planned, planned.into()));
+        }
+        assert_eq!(format!("{:<10}|", FileChange::Created), "created   |");
     }
 }

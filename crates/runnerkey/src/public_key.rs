@@ -32,13 +32,79 @@ pub enum KeyType {
     Ed25519,
 }
 
-impl KeyType {
-    /// The algorithm family: "RSA", "ECDSA" or "Ed25519".
-    pub fn family(&self) -> &'static str {
+/// A key's algorithm family (serialised and shown as `RSA`, `ECDSA` or
+/// `Ed25519`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[non_exhaustive]
+pub enum KeyFamily {
+    /// RSA.
+    #[serde(rename = "RSA")]
+    Rsa,
+    /// ECDSA.
+    #[serde(rename = "ECDSA")]
+    Ecdsa,
+    /// Ed25519.
+    #[serde(rename = "Ed25519")]
+    Ed25519,
+}
+
+impl KeyFamily {
+    /// `RSA`, `ECDSA` or `Ed25519`.
+    pub fn as_str(self) -> &'static str {
         match self {
-            KeyType::Rsa { .. } => "RSA",
-            KeyType::EcdsaP256 | KeyType::EcdsaP384 | KeyType::EcdsaP521 => "ECDSA",
-            KeyType::Ed25519 => "Ed25519",
+            KeyFamily::Rsa => "RSA",
+            KeyFamily::Ecdsa => "ECDSA",
+            KeyFamily::Ed25519 => "Ed25519",
+        }
+    }
+}
+
+impl fmt::Display for KeyFamily {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// An ECDSA key's curve (serialised and shown as `P-256`, `P-384` or
+/// `P-521`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[non_exhaustive]
+pub enum Curve {
+    /// NIST P-256.
+    #[serde(rename = "P-256")]
+    P256,
+    /// NIST P-384.
+    #[serde(rename = "P-384")]
+    P384,
+    /// NIST P-521.
+    #[serde(rename = "P-521")]
+    P521,
+}
+
+impl Curve {
+    /// `P-256`, `P-384` or `P-521`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Curve::P256 => "P-256",
+            Curve::P384 => "P-384",
+            Curve::P521 => "P-521",
+        }
+    }
+}
+
+impl fmt::Display for Curve {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+impl KeyType {
+    /// The algorithm family.
+    pub fn family(&self) -> KeyFamily {
+        match self {
+            KeyType::Rsa { .. } => KeyFamily::Rsa,
+            KeyType::EcdsaP256 | KeyType::EcdsaP384 | KeyType::EcdsaP521 => KeyFamily::Ecdsa,
+            KeyType::Ed25519 => KeyFamily::Ed25519,
         }
     }
 
@@ -53,11 +119,11 @@ impl KeyType {
     }
 
     /// The curve name of an EC key.
-    pub fn curve(&self) -> Option<&'static str> {
+    pub fn curve(&self) -> Option<Curve> {
         match self {
-            KeyType::EcdsaP256 => Some("P-256"),
-            KeyType::EcdsaP384 => Some("P-384"),
-            KeyType::EcdsaP521 => Some("P-521"),
+            KeyType::EcdsaP256 => Some(Curve::P256),
+            KeyType::EcdsaP384 => Some(Curve::P384),
+            KeyType::EcdsaP521 => Some(Curve::P521),
             _ => None,
         }
     }
@@ -73,7 +139,7 @@ impl fmt::Display for KeyType {
         match self {
             KeyType::Rsa { bits } => write!(f, "RSA {bits}"),
             KeyType::Ed25519 => f.write_str("Ed25519"),
-            other => write!(f, "ECDSA {}", other.curve().unwrap_or("?")),
+            other => write!(f, "ECDSA {}", other.curve().map_or("?", Curve::as_str)),
         }
     }
 }
@@ -229,6 +295,22 @@ mod tests {
     use super::*;
 
     use crate::{KeyAlgorithm, PrivateKey};
+
+    #[test]
+    fn families_and_curves_read_as_before() {
+        let ec = KeyType::EcdsaP384;
+        assert_eq!(
+            (ec.family(), ec.curve()),
+            (KeyFamily::Ecdsa, Some(Curve::P384))
+        );
+        assert_eq!(serde_json::to_value(ec.family()).unwrap(), "ECDSA");
+        assert_eq!(serde_json::to_value(ec.curve()).unwrap(), "P-384");
+        assert_eq!(ec.to_string(), "ECDSA P-384");
+        let rsa = KeyType::Rsa { bits: 2048 };
+        assert_eq!((rsa.family().as_str(), rsa.curve()), ("RSA", None));
+        assert_eq!(serde_json::to_value(KeyFamily::Ed25519).unwrap(), "Ed25519");
+        assert_eq!(Curve::P521.to_string(), "P-521");
+    }
 
     #[test]
     fn key_types_and_fingerprints() {

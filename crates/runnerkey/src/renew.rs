@@ -100,13 +100,17 @@ pub struct RenewReport {
     pub dry_run: bool,
     /// Why it was or was not renewed.
     pub reason: String,
-    /// When the certificate in place was (or is) due.
-    pub due_at: String,
+    /// When the credential in place was (or is) due; `None` for a token
+    /// that states no end (`""` on the wire).
+    #[serde(serialize_with = "crate::lifetime::serde_rfc3339::empty_when_none")]
+    pub due_at: Option<OffsetDateTime>,
     /// The end (notAfter, or a token's `exp`) of the credential in place
-    /// before.
-    pub old_not_after: String,
+    /// before; `None` for a token that states no end (`""` on the wire).
+    #[serde(serialize_with = "crate::lifetime::serde_rfc3339::empty_when_none")]
+    pub old_not_after: Option<OffsetDateTime>,
     /// The new credential's end.
-    pub new_not_after: Option<String>,
+    #[serde(with = "crate::lifetime::serde_rfc3339::option")]
+    pub new_not_after: Option<OffsetDateTime>,
     /// The online check of the new pair.
     pub online: OnlineCheck,
     /// The key, certificate and CA files (unchanged paths); for a token,
@@ -311,8 +315,8 @@ impl RenewParams {
             renewed: false,
             dry_run: self.dry_run,
             reason: String::new(),
-            due_at: rfc3339(due_at),
-            old_not_after: rfc3339(old.not_after()),
+            due_at: Some(due_at),
+            old_not_after: Some(old.not_after()),
             new_not_after: None,
             online: OnlineCheck::Skipped,
             files: vec![key_file.clone(), cert_file.clone(), ca_file.clone()],
@@ -405,7 +409,7 @@ impl RenewParams {
                 old_kept: true,
             });
         }
-        report.new_not_after = Some(rfc3339(new.not_after()));
+        report.new_not_after = Some(new.not_after());
         if self.dry_run {
             report.renewed = true;
             return Ok(report);

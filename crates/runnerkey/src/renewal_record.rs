@@ -12,23 +12,24 @@ use time::OffsetDateTime;
 
 use crate::error::Result;
 use crate::file;
-use crate::lifetime::rfc3339;
 use crate::runner_config::{ConfigLock, SaveOptions};
 
 /// One runner's last renewal attempt.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct RenewalRecord {
-    /// When it was attempted (RFC 3339).
-    pub at: String,
+    /// When it was attempted (RFC 3339 on the wire).
+    #[serde(with = "crate::lifetime::serde_rfc3339")]
+    pub at: OffsetDateTime,
     /// Whether it succeeded.
     pub ok: bool,
     /// What happened, in a sentence.
     pub message: String,
     /// Failed attempts since the record began (a counter).
     pub failures_total: u64,
-    /// The last successful renewal (RFC 3339).
-    pub last_success: Option<String>,
+    /// The last successful renewal (RFC 3339 on the wire).
+    #[serde(with = "crate::lifetime::serde_rfc3339::option", default)]
+    pub last_success: Option<OffsetDateTime>,
 }
 
 /// Where the records of `config` are kept.
@@ -53,9 +54,15 @@ pub(crate) fn load(config: &Path) -> BTreeMap<String, RenewalRecord> {
 pub(crate) fn record(config: &Path, runner: &str, ok: bool, message: &str) -> Result<()> {
     let _lock = ConfigLock::acquire(config, SaveOptions::default().lock_timeout)?;
     let mut all = load(config);
-    let now = rfc3339(OffsetDateTime::now_utc());
-    let entry = all.entry(runner.to_string()).or_default();
-    entry.at = now.clone();
+    let now = OffsetDateTime::now_utc();
+    let entry = all.entry(runner.to_string()).or_insert(RenewalRecord {
+        at: now,
+        ok,
+        message: String::new(),
+        failures_total: 0,
+        last_success: None,
+    });
+    entry.at = now;
     entry.ok = ok;
     entry.message = message.chars().take(1000).collect();
     if ok {
@@ -94,5 +101,46 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
         std::fs::write(path_for(&config), "{not json").unwrap();
         assert!(load(&config).is_empty());
+    }
+
+    #[test]
+    fn records_written_before_times_were_typed_still_load_and_read_the_same() {
+        let tmp = tempfile::tempdir().unwrap();
+        let config = tmp.path().join("config.toml");
+        // As renew wrote them when `at` was a String: now_utc() with its
+        // nanoseconds, `null` for no success yet.
+        let old = r#"{
+  "a": {
+    "at": "2026-03-01T10:15:02.123456789Z",
+    "ok": false,
+    "message": "refused",
+    "failures_total": 2,
+    "last_success": "2026-02-01T10:15:02.5Z"
+  },
+  "b": {
+    "at": "2026-03-01T10:15:02Z",
+    "ok": true,
+    "message": "renewed",
+    "failures_total": 0,
+    "last_success": null
+  }
+}"#;
+        std::fs::write(path_for(&config), old).unwrap();
+        let all = load(&config);
+        assert_eq!(
+            all["a"].at,
+            time::macros::datetime!(2026-03-01 10:15:02.123456789 UTC)
+        );
+        assert_eq!(
+            all["a"].last_success,
+            Some(time::macros::datetime!(2026-02-01 10:15:02.5 UTC))
+        );
+        assert_eq!(all["b"].last_success, None);
+        // Written back, every byte is the same.
+        assert_eq!(serde_json::to_string_pretty(&all).unwrap(), old);
+        // A record without last_success at all reads as none.
+        let sparse = r#"{"c": {"at": "2026-03-01T10:15:02Z", "ok": true, "message": "", "failures_total": 0}}"#;
+        std::fs::write(path_for(&config), sparse).unwrap();
+        assert_eq!(load(&config)["c"].last_success, None);
     }
 }

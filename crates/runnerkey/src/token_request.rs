@@ -109,8 +109,9 @@ pub struct IssuedToken {
     pub token: Secret,
     /// The user it authenticates as (`system:serviceaccount:NS:NAME`).
     pub user: String,
-    /// When it ends (RFC 3339).
-    pub expires_at: String,
+    /// When it ends (RFC 3339 on the wire).
+    #[serde(with = "crate::lifetime::serde_rfc3339")]
+    pub expires_at: OffsetDateTime,
     /// Its lifetime in seconds as issued.
     pub lifetime_seconds: i64,
     /// The API server issued it for less than asked.
@@ -245,7 +246,7 @@ impl TokenRequestParams {
         Ok(IssuedToken {
             token: token.into(),
             user,
-            expires_at: rfc3339(expires),
+            expires_at: expires,
             lifetime_seconds: lifetime,
             // A minute of slack for the clocks and the round trip.
             clamped: lifetime + 60 < seconds as i64,

@@ -129,7 +129,7 @@ pub(super) fn judge_lifetime(
     let issued_for = (certificate.not_after() - certificate.not_before()).whole_seconds();
     let too_long = |limit: String| {
         Error::from(CsrApiProblem::SignerTooLong {
-            not_after: crate::lifetime::rfc3339(certificate.not_after()),
+            not_after: certificate.not_after(),
             limit,
         })
     };

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde_json::{Value, json};
+use time::OffsetDateTime;
 
 use crate::api_client::{ApiClient, Credentials, Endpoint, TransportError};
 use crate::cert::Certificate;
@@ -177,10 +178,13 @@ pub struct Submitted {
     /// The issued certificate, checked.
     #[serde(skip)]
     pub certificate: Certificate,
-    /// Its notBefore and notAfter as the signer set them (RFC 3339).
-    pub not_before: String,
+    /// Its notBefore and notAfter as the signer set them (RFC 3339 on the
+    /// wire).
+    #[serde(with = "crate::lifetime::serde_rfc3339")]
+    pub not_before: OffsetDateTime,
     /// notAfter.
-    pub not_after: String,
+    #[serde(with = "crate::lifetime::serde_rfc3339")]
+    pub not_after: OffsetDateTime,
     /// Whether the object was deleted afterwards.
     pub deleted: bool,
     /// The signer issued it for less than the `expiration` asked (it
@@ -256,8 +260,8 @@ impl SubmitParams {
             clamped,
             name,
             approved_here,
-            not_before: crate::lifetime::rfc3339(certificate.not_before()),
-            not_after: crate::lifetime::rfc3339(certificate.not_after()),
+            not_before: certificate.not_before(),
+            not_after: certificate.not_after(),
             certificate,
             deleted,
         })

@@ -17,9 +17,10 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-pub use privilege::{AdminBinding, PrivilegeAudit};
+pub use privilege::{AdminBinding, BindingKind, PrivilegeAudit};
 pub use report::{
-    CertStatus, Check, DoctorReport, PermissionCheck, Presented, RunnerDiagnosis, UserInfo,
+    CertRole, CertStatus, Check, DoctorReport, PermissionCheck, Presented, RunnerDiagnosis,
+    UserInfo,
 };
 
 use crate::api_client::Credentials;
@@ -28,7 +29,6 @@ use crate::code::Code;
 use crate::error::Result;
 use crate::key::PrivateKey;
 use crate::kube_context::{ContextCredentials, KubeContext};
-use crate::lifetime::rfc3339;
 use crate::next_step::NextStep;
 use crate::runner_config::lint::{Finding, LintOptions};
 use crate::runner_config::{KubernetesSettings, RunnerConfig, RunnerInfo, RunnerSelector};
@@ -207,18 +207,18 @@ fn diagnose_subject(
     let mut certificates = Vec::new();
     for (role, certs, path) in [
         (
-            "cert_file",
+            CertRole::CertFile,
             cert.iter().cloned().collect::<Vec<_>>(),
             &s.cert_source,
         ),
-        ("ca_file", s.cas.clone(), &s.ca_source),
+        (CertRole::CaFile, s.cas.clone(), &s.ca_source),
     ] {
         for c in certs {
             certificates.push(CertStatus {
                 role,
                 path: path.clone(),
                 subject: c.subject(),
-                not_after: rfc3339(c.not_after()),
+                not_after: c.not_after(),
                 days_left: c.days_left(now),
             });
         }

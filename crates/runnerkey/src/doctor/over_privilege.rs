@@ -15,6 +15,7 @@ use super::report::Presented;
 use crate::api_client::ApiClient;
 use crate::code::Code;
 use crate::next_step::{NextStep, RbacFor};
+use crate::rbac::Profile;
 use crate::severity::Severity;
 
 /// One identity the audit is about.
@@ -132,7 +133,7 @@ impl Ctx {
         let runner_rbac = self.runner_rbac_subject();
         let auditor = NextStep::ApplyProfile {
             subject: runner_rbac,
-            profile: "auditor",
+            profile: Profile::Auditor,
             namespace: None,
         };
         // Each finding names its own bindings; the command deletes them

@@ -8,7 +8,7 @@ use super::{Ctx, Presented};
 use crate::api_client::ApiClient;
 use crate::code::Code;
 use crate::next_step::{NextStep, RbacFor};
-use crate::rbac::{ExecutorFeature, deployer_permissions, executor_permissions};
+use crate::rbac::{ExecutorFeature, Profile, deployer_permissions, executor_permissions};
 use crate::severity::Severity;
 
 impl Ctx {
@@ -84,7 +84,7 @@ impl Ctx {
             );
             self.then(NextStep::ApplyProfile {
                 subject,
-                profile: "executor",
+                profile: Profile::Executor,
                 namespace: Some(ns),
             });
         }
@@ -154,7 +154,7 @@ impl Ctx {
                     namespace: ns,
                     name: sa,
                 },
-                profile: "deployer",
+                profile: Profile::Deployer,
                 namespace: None,
             });
         }

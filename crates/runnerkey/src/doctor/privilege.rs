@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-pub use crate::next_step::AdminBinding;
+pub use crate::next_step::{AdminBinding, BindingKind};
 use serde_json::{Value, json};
 
 use crate::api_client::ApiClient;
@@ -230,7 +230,7 @@ pub(super) fn admin_roles(cluster_roles: Option<&Value>) -> Vec<String> {
 /// that bind one of `admin_roles` (ClusterRoles) to `user` (with
 /// `groups`).
 pub(super) fn bindings_granting(
-    kind: &str,
+    kind: BindingKind,
     list: &Value,
     admin_roles: &[String],
     user: &str,
@@ -247,7 +247,7 @@ pub(super) fn bindings_granting(
             .is_some_and(|s| s.iter().any(|s| subject_is(s, user, groups)));
         if admin && bound {
             out.push(AdminBinding {
-                kind: kind.to_string(),
+                kind,
                 namespace: b["metadata"]["namespace"].as_str().map(String::from),
                 name: b["metadata"]["name"].as_str().unwrap_or("").to_string(),
             });
@@ -261,7 +261,7 @@ pub(super) fn bindings_granting(
 /// may, ClusterRoles (to recognise roles other than cluster-admin that
 /// grant everything).
 pub(super) struct BindingLists {
-    lists: Vec<(&'static str, Value)>,
+    lists: Vec<(BindingKind, Value)>,
     admin_roles: Vec<String>,
 }
 
@@ -279,15 +279,15 @@ impl BindingLists {
         let mut lists = Vec::new();
         for (kind, path) in [
             (
-                "ClusterRoleBinding",
+                BindingKind::ClusterRoleBinding,
                 "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
             ),
             (
-                "RoleBinding",
+                BindingKind::RoleBinding,
                 "/apis/rbac.authorization.k8s.io/v1/rolebindings",
             ),
         ] {
-            lists.push((kind, get(path, kind)?));
+            lists.push((kind, get(path, kind.as_str())?));
         }
         let roles = get(
             "/apis/rbac.authorization.k8s.io/v1/clusterroles",
@@ -304,7 +304,9 @@ impl BindingLists {
     pub(super) fn granting(&self, user: &str, groups: &[String]) -> Vec<AdminBinding> {
         self.lists
             .iter()
-            .flat_map(|(kind, list)| bindings_granting(kind, list, &self.admin_roles, user, groups))
+            .flat_map(|(kind, list)| {
+                bindings_granting(*kind, list, &self.admin_roles, user, groups)
+            })
             .collect()
     }
 }

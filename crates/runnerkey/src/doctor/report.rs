@@ -1,7 +1,10 @@
 //! What doctor found, as data: per runner, what it presents, its
 //! certificates, the checks that passed, the permissions, the findings.
 
+use std::fmt;
+
 use serde::Serialize;
+use time::OffsetDateTime;
 
 use super::privilege::{AdminBinding, PrivilegeAudit};
 use crate::code::Code;
@@ -50,18 +53,46 @@ impl std::fmt::Display for Presented {
     }
 }
 
+/// Which of a runner's files a certificate is in: the setting of
+/// `[runners.kubernetes]` that names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CertRole {
+    /// `cert_file`: the runner's client certificate (and its chain).
+    CertFile,
+    /// `ca_file`: the cluster CA the runner trusts.
+    CaFile,
+}
+
+impl CertRole {
+    /// The setting's name: `cert_file` or `ca_file`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CertRole::CertFile => "cert_file",
+            CertRole::CaFile => "ca_file",
+        }
+    }
+}
+
+impl fmt::Display for CertRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
 /// Validity of one certificate the runner uses.
 #[derive(Clone, Debug, Serialize)]
 #[non_exhaustive]
 pub struct CertStatus {
-    /// `cert_file` or `ca_file`.
-    pub role: &'static str,
+    /// Which of the runner's files holds it.
+    pub role: CertRole,
     /// The file.
     pub path: String,
     /// Subject.
     pub subject: String,
-    /// notAfter, RFC 3339.
-    pub not_after: String,
+    /// notAfter (RFC 3339 on the wire).
+    #[serde(with = "crate::lifetime::serde_rfc3339")]
+    pub not_after: OffsetDateTime,
     /// Whole days left.
     pub days_left: i64,
 }
@@ -162,5 +193,29 @@ impl DoctorReport {
             .iter()
             .chain(self.runners.iter().flat_map(|r| r.findings.iter()))
             .any(|f| f.severity == Severity::Error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_certificates_role_and_end_read_as_before() {
+        let status = CertStatus {
+            role: CertRole::CaFile,
+            path: "/etc/ssl/ca.crt".into(),
+            subject: "CN=kubernetes".into(),
+            not_after: time::macros::datetime!(2035-06-01 12:00:00 UTC),
+            days_left: 3000,
+        };
+        let v = serde_json::to_value(&status).unwrap();
+        assert_eq!(v["role"], "ca_file");
+        assert_eq!(v["not_after"], "2035-06-01T12:00:00Z");
+        assert_eq!(
+            serde_json::to_value(CertRole::CertFile).unwrap(),
+            "cert_file"
+        );
+        assert_eq!(format!("{:<9}|", CertRole::CaFile), "ca_file  |");
     }
 }

@@ -74,11 +74,12 @@ pub enum CsrApiProblem {
     /// its CA, or than the API can ask for again: stored, every later
     /// renewal (which asks for the same lifetime) would fail.
     #[error(
-        "the signer issued a certificate valid until {not_after}, beyond {limit}: it was not written"
+        "the signer issued a certificate valid until {}, beyond {limit}: it was not written",
+        super::lifetime::rfc3339(*not_after)
     )]
     SignerTooLong {
         /// The issued certificate's end.
-        not_after: String,
+        not_after: time::OffsetDateTime,
         /// What it exceeds.
         limit: String,
     },

@@ -77,7 +77,7 @@ pub enum LifetimeProblem {
 }
 
 /// RFC 3339 text for a time.
-pub fn rfc3339(t: OffsetDateTime) -> String {
+pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| t.to_string())
 }

@@ -62,7 +62,21 @@ fn installs_as_one_unit_then_changes_nothing() {
     let staged = pair(&ca, "gitlab-runner:r1", &["gitlab-runners"], 90);
     let params = InstallParams::new(&dir, "runner");
     let first = params.run(staged.offered()).unwrap();
-    assert_eq!((first.changed, first.action), (true, "installed"));
+    assert_eq!(
+        (first.changed, first.action),
+        (true, InstallAction::Installed)
+    );
+    let v = serde_json::to_value(&first).unwrap();
+    assert_eq!(v["action"], "installed");
+    assert_eq!(v["not_after"], crate::lifetime::rfc3339(first.not_after));
+    for (action, text) in [
+        (InstallAction::CaUpdated, "ca-updated"),
+        (InstallAction::Kept, "kept"),
+        (InstallAction::Unchanged, "unchanged"),
+    ] {
+        assert_eq!(serde_json::to_value(action).unwrap(), text);
+        assert_eq!(action.to_string(), text);
+    }
     assert_eq!(read(&dir, "runner.key"), staged.key);
     assert_eq!(read(&dir, "runner.crt"), staged.cert);
     assert_eq!(read(&dir, "ca.crt"), staged.ca);
@@ -75,7 +89,10 @@ fn installs_as_one_unit_then_changes_nothing() {
         0o700
     );
     let again = params.run(staged.offered()).unwrap();
-    assert_eq!((again.changed, again.action), (false, "unchanged"));
+    assert_eq!(
+        (again.changed, again.action),
+        (false, InstallAction::Unchanged)
+    );
 }
 
 #[test]
@@ -98,7 +115,7 @@ fn a_pair_renewed_on_the_host_stays_until_it_is_due_or_wrong() {
     let kept = params.run(staged.offered()).unwrap();
     assert_eq!(
         (kept.changed, kept.action),
-        (false, "kept"),
+        (false, InstallAction::Kept),
         "{}",
         kept.note
     );
@@ -115,7 +132,10 @@ fn a_pair_renewed_on_the_host_stays_until_it_is_due_or_wrong() {
     let regrouped = pair(&ca, "gitlab-runner:r1", &["gitlab-runners", "arm"], 90);
     params.identity = None;
     let planned = params.run(regrouped.offered()).unwrap();
-    assert_eq!((planned.changed, planned.action), (true, "installed"));
+    assert_eq!(
+        (planned.changed, planned.action),
+        (true, InstallAction::Installed)
+    );
     assert!(planned.note.contains("is for"), "{}", planned.note);
     assert_eq!(read(&dir, "runner.key"), renewed.key);
     params.dry_run = false;
@@ -126,7 +146,7 @@ fn a_pair_renewed_on_the_host_stays_until_it_is_due_or_wrong() {
     let later = pair(&ca, "gitlab-runner:r1", &["gitlab-runners", "arm"], 90);
     params.now = Some(OffsetDateTime::now_utc() + time::Duration::days(61));
     let due = params.run(later.offered()).unwrap();
-    assert_eq!(due.action, "installed", "{}", due.note);
+    assert_eq!(due.action, InstallAction::Installed, "{}", due.note);
     assert!(due.note.contains("due"), "{}", due.note);
 }
 
@@ -143,14 +163,14 @@ fn a_mismatched_host_pair_or_another_ca_is_replaced_and_a_bad_offer_refused() {
     crate::file::write_atomic(&files.ca_file, &staged.ca, 0o644, false).unwrap();
     let params = InstallParams::new(&dir, "runner");
     let fixed = params.run(staged.offered()).unwrap();
-    assert_eq!(fixed.action, "installed");
+    assert_eq!(fixed.action, InstallAction::Installed);
     assert!(fixed.note.contains("does not belong"), "{}", fixed.note);
     assert_eq!(read(&dir, "runner.key"), staged.key);
     // A new CA: the host's pair is not accepted by it any more.
     let ca2 = self::ca();
     let moved = pair(&ca2, "u", &[], 30);
     let r = params.run(moved.offered()).unwrap();
-    assert_eq!(r.action, "installed", "{}", r.note);
+    assert_eq!(r.action, InstallAction::Installed, "{}", r.note);
     assert!(r.note.contains("not accepted"), "{}", r.note);
     // An offer whose key is not the certificate's: refused, nothing written.
     let before = read(&dir, "runner.crt");

@@ -56,7 +56,7 @@ fn every_unencrypted_format_kubeadm_and_openssl_write_loads() {
         let key =
             PrivateKey::from_pem(&fixture(name), None).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(
-            (key.format(), key.key_type().family()),
+            (key.format(), key.key_type().family().as_str()),
             (format, family),
             "{name}"
         );

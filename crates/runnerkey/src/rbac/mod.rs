@@ -4,7 +4,6 @@
 //! deploy job needs), plus the seed's `cluster-admin`, with a warning.
 
 use std::collections::BTreeSet;
-use std::str::FromStr;
 
 use serde::Serialize;
 
@@ -20,53 +19,6 @@ const EXECUTOR_TSV: &str = include_str!("../../data/gitlab-runner-executor-rbac.
 
 const RBAC_API: &str = "rbac.authorization.k8s.io/v1";
 const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
-
-/// What an RBAC manifest set is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Profile {
-    /// What gitlab-runner's kubernetes executor needs in its namespace.
-    Executor,
-    /// What a deploy job typically needs in its target namespace.
-    Deployer,
-    /// Everything, everywhere (the seed's choice; emitted with a warning).
-    ClusterAdmin,
-    /// What a runner renewing itself through the CSR API needs
-    /// (cluster-wide; see `docs/renewal.md`).
-    Renewer,
-    /// What `runnerkey approver` needs (cluster-wide).
-    Approver,
-    /// What `doctor --online` needs to find the cluster-admin bindings of
-    /// the runner and its job pods once the runner is no longer
-    /// cluster-admin (cluster-wide; see the `auditor` module).
-    Auditor,
-}
-
-impl FromStr for Profile {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "executor" => Ok(Profile::Executor),
-            "deployer" => Ok(Profile::Deployer),
-            "cluster-admin" => Ok(Profile::ClusterAdmin),
-            "renewer" => Ok(Profile::Renewer),
-            "approver" => Ok(Profile::Approver),
-            "auditor" => Ok(Profile::Auditor),
-            _ => Err(Error::Unknown {
-                what: "profile",
-                value: s.chars().take(80).collect(),
-                choices: vec![
-                    "executor",
-                    "deployer",
-                    "renewer",
-                    "approver",
-                    "auditor",
-                    "cluster-admin",
-                ],
-            }),
-        }
-    }
-}
 
 /// An RBAC subject.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -469,6 +421,7 @@ mod permissions;
 #[cfg(test)]
 mod tests;
 
+pub use crate::profile::Profile;
 use namespace::target_namespace;
 use permissions::is_cluster_scoped;
 pub(crate) use permissions::rules;

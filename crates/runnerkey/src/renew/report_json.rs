@@ -43,8 +43,8 @@ mod tests {
             renewed: true,
             dry_run: false,
             reason: "due".into(),
-            due_at: String::new(),
-            old_not_after: String::new(),
+            due_at: None,
+            old_not_after: None,
             new_not_after: None,
             online,
             files: Vec::new(),
@@ -73,5 +73,23 @@ mod tests {
             assert_eq!(v["runner"], "r");
             assert_eq!(v["clamped"], clamped);
         }
+    }
+
+    #[test]
+    fn renew_report_times_are_the_text_of_before() {
+        let mut r = report(OnlineCheck::Skipped, false);
+        let v = serde_json::to_value(&r).unwrap();
+        // A token that states no end: "" as before, not null.
+        assert_eq!(
+            (&v["due_at"], &v["old_not_after"], &v["new_not_after"]),
+            (&"".into(), &"".into(), &serde_json::Value::Null)
+        );
+        r.due_at = Some(time::macros::datetime!(2026-09-01 08:00:00 UTC));
+        r.old_not_after = Some(time::macros::datetime!(2027-01-01 0:00:00 UTC));
+        r.new_not_after = Some(time::macros::datetime!(2028-01-01 0:00:00 UTC));
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["due_at"], "2026-09-01T08:00:00Z");
+        assert_eq!(v["old_not_after"], "2027-01-01T00:00:00Z");
+        assert_eq!(v["new_not_after"], "2028-01-01T00:00:00Z");
     }
 }

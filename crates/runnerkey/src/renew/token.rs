@@ -44,8 +44,8 @@ pub(super) fn renew(
         renewed: false,
         dry_run: params.dry_run,
         reason: String::new(),
-        due_at: due.map(rfc3339).unwrap_or_default(),
-        old_not_after: claims.expires_at.map(rfc3339).unwrap_or_default(),
+        due_at: due,
+        old_not_after: claims.expires_at,
         new_not_after: None,
         online: OnlineCheck::Skipped,
         files: vec![params.config.clone()],
@@ -90,7 +90,7 @@ pub(super) fn renew(
     request.timeout = params.timeout;
     let issued = request.run(*context)?;
     report.warnings.extend(issued.clamp_note());
-    report.new_not_after = Some(issued.expires_at.clone());
+    report.new_not_after = Some(issued.expires_at);
     // TokenRequest had the cluster that issued it vouch for it; config.toml's
     // host (which an edit could point anywhere) is not shown the new token.
     if params.online {

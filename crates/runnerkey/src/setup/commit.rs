@@ -12,7 +12,7 @@ use crate::credential_dir::CredentialDir;
 use crate::doctor::{DoctorOptions, diagnose};
 use crate::error::Result;
 use crate::issue::ClientFiles;
-use crate::plan::Plan;
+use crate::plan::{FileChange, Plan};
 use crate::runner_config::{ConfigLock, RunnerConfig, SaveOptions};
 
 /// Writes the plan and the config (credentials first, config.toml last),
@@ -108,7 +108,11 @@ pub(super) fn commit_and_check(
             });
         }
     }
-    let changed = plan.actions.iter().any(|f| f.action != "unchanged") || !config_diff.is_empty();
+    let changed = plan
+        .actions
+        .iter()
+        .any(|f| f.action != FileChange::Unchanged)
+        || !config_diff.is_empty();
     Ok(SetupReport {
         changed,
         dry_run: params.dry_run,

@@ -129,7 +129,7 @@ impl SetupParams {
                 warnings.extend(issued.clamp_note());
                 (
                     issued.token,
-                    format!("{} valid until {}", issued.user, issued.expires_at),
+                    format!("{} valid until {}", issued.user, rfc3339(issued.expires_at)),
                     "requested from the cluster (TokenRequest)".to_string(),
                 )
             }

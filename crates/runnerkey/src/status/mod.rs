@@ -62,11 +62,14 @@ pub struct RunnerStatus {
     /// `cert_file`.
     pub cert_file: Option<String>,
     /// The certificate's notBefore (RFC 3339).
-    pub not_before: Option<String>,
+    #[serde(with = "crate::lifetime::serde_rfc3339::option")]
+    pub not_before: Option<OffsetDateTime>,
     /// The certificate's notAfter (RFC 3339).
-    pub not_after: Option<String>,
+    #[serde(with = "crate::lifetime::serde_rfc3339::option")]
+    pub not_after: Option<OffsetDateTime>,
     /// When it is due for renewal (RFC 3339).
-    pub renew_at: Option<String>,
+    #[serde(with = "crate::lifetime::serde_rfc3339::option")]
+    pub renew_at: Option<OffsetDateTime>,
     /// Seconds until notAfter (negative once expired).
     pub seconds_left: Option<i64>,
     /// The fraction of its lifetime that has passed.
@@ -96,7 +99,8 @@ impl RunnerStatus {
 #[non_exhaustive]
 pub struct StatusReport {
     /// When this was judged (RFC 3339).
-    pub generated_at: String,
+    #[serde(with = "crate::lifetime::serde_rfc3339")]
+    pub generated_at: OffsetDateTime,
     /// One entry per runner.
     pub runners: Vec<RunnerStatus>,
     #[serde(skip)]
@@ -131,7 +135,7 @@ impl StatusParams {
             name.is_some() && runners.iter().filter(|o| o.name == *name).count() > 1
         };
         Ok(StatusReport {
-            generated_at: rfc3339(now),
+            generated_at: now,
             runners: chosen
                 .into_iter()
                 .map(|r| {
@@ -276,9 +280,9 @@ impl StatusParams {
         now: OffsetDateTime,
     ) {
         let life = (end - start).as_seconds_f64();
-        s.not_before = Some(rfc3339(start));
-        s.not_after = Some(rfc3339(end));
-        s.renew_at = Some(rfc3339(due));
+        s.not_before = Some(start);
+        s.not_after = Some(end);
+        s.renew_at = Some(due);
         s.seconds_left = Some((end - now).whole_seconds());
         s.elapsed = (life > 0.0).then(|| ((now - start).as_seconds_f64() / life).clamp(0.0, 1.0));
         s.renewal_due = now >= due;

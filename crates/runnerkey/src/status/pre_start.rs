@@ -74,7 +74,10 @@ impl RunnerStatus {
     pub fn unusable_reason(&self) -> Option<String> {
         match (&self.problem, &self.not_after) {
             (Some(p), _) => Some(p.clone()),
-            (None, Some(end)) if self.expired => Some(format!("its credential expired on {end}")),
+            (None, Some(end)) if self.expired => Some(format!(
+                "its credential expired on {}",
+                crate::lifetime::rfc3339(*end)
+            )),
             (None, None) if self.expired => Some("its credential expired".into()),
             _ => None,
         }

@@ -6,8 +6,6 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use time::OffsetDateTime;
-
 use super::{Credential, RunnerStatus, StatusReport, Times};
 use crate::error::{Error, Result};
 use crate::renewal_record::RenewalRecord;
@@ -160,11 +158,7 @@ impl StatusReport {
             "When the runner's last renewal attempt ran, as a Unix time.",
             recorded
                 .iter()
-                .filter_map(|(r, l)| {
-                    OffsetDateTime::parse(&l.at, &time::format_description::well_known::Rfc3339)
-                        .ok()
-                        .map(|t| (labels(r), t.unix_timestamp() as f64))
-                })
+                .map(|(r, l)| (labels(r), l.at.unix_timestamp() as f64))
                 .collect(),
         );
         family(
@@ -242,6 +236,8 @@ fn escape(v: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use time::OffsetDateTime;
+
     use super::*;
     use crate::status::RunnerStatus;
 
@@ -271,14 +267,14 @@ mod tests {
     fn the_text_holds_one_name_per_value() {
         let mut token = runner("tok", 1, Credential::BearerToken, (100, 200, 150));
         token.last_renewal = Some(RenewalRecord {
-            at: "1970-01-01T00:02:00Z".into(),
+            at: OffsetDateTime::from_unix_timestamp(120).unwrap(),
             ok: false,
             message: "403".into(),
             failures_total: 2,
             last_success: None,
         });
         let report = StatusReport {
-            generated_at: "1970-01-01T00:04:10Z".into(),
+            generated_at: OffsetDateTime::from_unix_timestamp(250).unwrap(),
             runners: vec![
                 runner("c\"1", 0, Credential::ClientCertificate, (1000, 4000, 3000)),
                 token,

@@ -57,8 +57,9 @@ pub struct VerifyReport {
     pub issuer: String,
     /// How many certificates were presented (leaf plus intermediates).
     pub chain_length: usize,
-    /// End of validity, RFC 3339.
-    pub not_after: String,
+    /// End of validity (RFC 3339 on the wire).
+    #[serde(with = "crate::lifetime::serde_rfc3339")]
+    pub not_after: OffsetDateTime,
     /// Whole days of validity left (negative once expired).
     pub days_left: i64,
     /// The CA that anchors the chain, when one of the given CAs does.
@@ -314,7 +315,7 @@ pub fn verify_client_chain(
         version: cert.version(),
         issuer: cert.issuer(),
         chain_length: chain.len(),
-        not_after: rfc3339(cert.not_after()),
+        not_after: cert.not_after(),
         days_left: cert.days_left(now),
         signed_by: path.map(|(ca, _)| ca.subject()),
         key_matches,

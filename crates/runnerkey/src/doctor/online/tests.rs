@@ -8,7 +8,7 @@ use super::super::{Ctx, Presented};
 use crate::api_client::{Response, ServerCertProblem, TransportError};
 use crate::code::Code;
 use crate::next_step::NextStep;
-use crate::rbac::Permission;
+use crate::rbac::{Permission, Profile};
 use crate::severity::Severity;
 use crate::{
     CaParams, CertificateAuthority, CertificateRequest, CsrParams, Identity, IssueParams,
@@ -237,7 +237,7 @@ fn executor_permissions_granted_denied_or_unchecked() {
     assert!(matches!(
         c.d.findings[0].next,
         Some(NextStep::ApplyProfile {
-            profile: "executor",
+            profile: Profile::Executor,
             ..
         })
     ));

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::doctor::privilege::{
-    AdminBinding, PrivilegeAudit, admin_roles, bindings_granting, review_answer,
+    AdminBinding, BindingKind, PrivilegeAudit, admin_roles, bindings_granting, review_answer,
 };
 use crate::next_step::delete_command;
 
@@ -63,7 +63,7 @@ fn the_blog_bindings_are_found_for_the_runner_and_for_default_default() {
     let runner_groups = vec!["runners".to_string(), "system:authenticated".to_string()];
     let crb = cluster_role_bindings();
     let found = bindings_granting(
-        "ClusterRoleBinding",
+        BindingKind::ClusterRoleBinding,
         &crb,
         &roles,
         "gitlab-admin",
@@ -82,7 +82,7 @@ fn the_blog_bindings_are_found_for_the_runner_and_for_default_default() {
         "system:authenticated".to_string(),
     ];
     let found = bindings_granting(
-        "ClusterRoleBinding",
+        BindingKind::ClusterRoleBinding,
         &crb,
         &roles,
         "system:serviceaccount:default:default",
@@ -93,7 +93,7 @@ fn the_blog_bindings_are_found_for_the_runner_and_for_default_default() {
     // cluster-admin bindings are still named.
     let only_admin = admin_roles(None);
     let found = bindings_granting(
-        "ClusterRoleBinding",
+        BindingKind::ClusterRoleBinding,
         &crb,
         &only_admin,
         "gitlab-admin",
@@ -101,7 +101,7 @@ fn the_blog_bindings_are_found_for_the_runner_and_for_default_default() {
     );
     assert_eq!(names(&found), ["ClusterRoleBinding gitlab-admin"]);
     let found = bindings_granting(
-        "RoleBinding",
+        BindingKind::RoleBinding,
         &role_bindings(),
         &roles,
         "system:serviceaccount:ci:deployer",
@@ -109,7 +109,14 @@ fn the_blog_bindings_are_found_for_the_runner_and_for_default_default() {
     );
     assert_eq!(names(&found), ["RoleBinding ci-admin in ci"]);
     assert!(
-        bindings_granting("RoleBinding", &role_bindings(), &roles, "gitlab-admin", &[]).is_empty()
+        bindings_granting(
+            BindingKind::RoleBinding,
+            &role_bindings(),
+            &roles,
+            "gitlab-admin",
+            &[]
+        )
+        .is_empty()
     );
 }
 
@@ -117,11 +124,10 @@ fn the_blog_bindings_are_found_for_the_runner_and_for_default_default() {
 fn one_delete_command_names_every_binding() {
     let b = |name: &str, ns: Option<&str>| AdminBinding {
         kind: if ns.is_some() {
-            "RoleBinding"
+            BindingKind::RoleBinding
         } else {
-            "ClusterRoleBinding"
-        }
-        .into(),
+            BindingKind::ClusterRoleBinding
+        },
         namespace: ns.map(String::from),
         name: name.into(),
     };

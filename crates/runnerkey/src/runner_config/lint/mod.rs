@@ -13,6 +13,7 @@ use super::{KubernetesSettings, LineIndex, RunnerConfig, RunnerInfo, RunnerSelec
 use crate::code::Code;
 use crate::error::Result;
 use crate::next_step::{NextStep, RbacFor};
+use crate::profile::Profile;
 
 use crate::severity::Severity;
 
@@ -318,7 +319,7 @@ impl Linter {
                     namespace: ns.to_string(),
                     name: "SA".into(),
                 },
-                profile: "deployer",
+                profile: Profile::Deployer,
                 namespace: None,
             });
         }
