@@ -140,3 +140,36 @@ fn a_ca_key_setup_signed_with_here_is_a_warning_then_doctors_error_until_it_is_g
     std::fs::remove_file(&key).unwrap();
     assert!(doctor(()).is_empty());
 }
+
+#[test]
+fn a_request_is_named_after_the_user_unless_a_name_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("config.toml"),
+        "[[runners]]\n  name = \"r\"\n  executor = \"kubernetes\"\n",
+    )
+    .unwrap();
+    let submitted = |report: &RequestReport| {
+        report.next_steps.iter().find_map(|s| match s {
+            NextStep::SubmitCsrObject { name, .. } => Some(name.clone()),
+            _ => None,
+        })
+    };
+    let mut p = params(dir.path());
+    p.identity = Identity::new("gitlab-admin", Vec::<String>::new()).unwrap();
+    let report = p.request(None, None).unwrap();
+    assert_eq!(
+        submitted(&report).as_deref(),
+        Some("runnerkey-gitlab-admin")
+    );
+    let report = p.request(Some("mine"), None).unwrap();
+    assert_eq!(submitted(&report).as_deref(), Some("mine"));
+    // A user that is not an object name is made one, kept distinct by a digest.
+    p.identity = Identity::new("system:ci runner", Vec::<String>::new()).unwrap();
+    let name = submitted(&p.request(None, None).unwrap()).unwrap();
+    assert!(name.starts_with("runnerkey-system-ci-runner-"), "{name}");
+    assert!(
+        crate::k8s_name::check_subdomain("name", &name).is_ok(),
+        "{name}"
+    );
+}
