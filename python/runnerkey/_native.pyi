@@ -293,8 +293,8 @@ class _RenewReport(TypedDict):
     renewed: bool
     dry_run: bool
     reason: str
-    due_at: str
-    old_not_after: str
+    due_at: Optional[str]
+    old_not_after: Optional[str]
     new_not_after: Optional[str]
     online: _OnlineCheck
     files: list[str]

@@ -101,12 +101,12 @@ pub struct RenewReport {
     /// Why it was or was not renewed.
     pub reason: String,
     /// When the credential in place was (or is) due; `None` for a token
-    /// that states no end (`""` on the wire).
-    #[serde(serialize_with = "crate::lifetime::serde_rfc3339::empty_when_none")]
+    /// that states no end (`null` on the wire).
+    #[serde(with = "crate::lifetime::serde_rfc3339::option")]
     pub due_at: Option<OffsetDateTime>,
     /// The end (notAfter, or a token's `exp`) of the credential in place
-    /// before; `None` for a token that states no end (`""` on the wire).
-    #[serde(serialize_with = "crate::lifetime::serde_rfc3339::empty_when_none")]
+    /// before; `None` for a token that states no end (`null` on the wire).
+    #[serde(with = "crate::lifetime::serde_rfc3339::option")]
     pub old_not_after: Option<OffsetDateTime>,
     /// The new credential's end.
     #[serde(with = "crate::lifetime::serde_rfc3339::option")]

@@ -36,18 +36,6 @@ fn parse(text: &str) -> Result<OffsetDateTime, String> {
     Err(format!("{shown:?} is not an RFC 3339 time"))
 }
 
-/// Writes `Some(t)` as RFC 3339 text and `None` as `""`: for report fields
-/// that were always text, empty when there is no time to state.
-pub(crate) fn empty_when_none<S: Serializer>(
-    t: &Option<OffsetDateTime>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    match t {
-        Some(t) => serialize(t, s),
-        None => s.serialize_str(""),
-    }
-}
-
 /// The same for an `Option<OffsetDateTime>` (absent or `null` is `None`).
 pub(crate) mod option {
     use serde::{Deserialize, Deserializer, Serializer};

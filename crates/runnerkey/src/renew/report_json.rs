@@ -76,13 +76,17 @@ mod tests {
     }
 
     #[test]
-    fn renew_report_times_are_the_text_of_before() {
+    fn renew_report_times_are_rfc3339_or_null() {
         let mut r = report(OnlineCheck::Skipped, false);
         let v = serde_json::to_value(&r).unwrap();
-        // A token that states no end: "" as before, not null.
+        // A token that states no end: null, never a time or text that is none.
         assert_eq!(
             (&v["due_at"], &v["old_not_after"], &v["new_not_after"]),
-            (&"".into(), &"".into(), &serde_json::Value::Null)
+            (
+                &serde_json::Value::Null,
+                &serde_json::Value::Null,
+                &serde_json::Value::Null
+            )
         );
         r.due_at = Some(time::macros::datetime!(2026-09-01 08:00:00 UTC));
         r.old_not_after = Some(time::macros::datetime!(2027-01-01 0:00:00 UTC));

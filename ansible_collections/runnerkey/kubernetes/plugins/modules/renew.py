@@ -95,7 +95,7 @@ reason:
   returned: success
   sample: not due until 2027-07-01T00:00:00Z
 due_at:
-  description: When the certificate in place was or is due.
+  description: When the certificate in place was or is due (null for a token that states no end).
   type: str
   returned: success
 new_not_after:
