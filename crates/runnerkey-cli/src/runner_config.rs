@@ -55,7 +55,7 @@ fn show(a: &ShowArgs) -> Result<Outcome> {
         match &r.kubernetes {
             None => out!("    (no [runners.kubernetes] table)"),
             Some(k) => {
-                for key in KubeKey::ALL {
+                for &key in KubeKey::ALL {
                     if let Some(v) = k.get(key) {
                         out!("    {key:<16}= {v:?}");
                     }

@@ -53,7 +53,8 @@ impl Visibility {
 }
 
 /// Reads a whole file of at most [`MAX_INPUT`] bytes, naming it in the
-/// error.
+/// error. The path is read as given (a symbolic link is followed: it is
+/// the caller's input); FIFOs, devices and directories are refused.
 pub fn read(path: &Path) -> Result<Vec<u8>> {
     file::read(path)
 }

@@ -46,8 +46,9 @@ pub struct InstallParams {
     pub now: Option<OffsetDateTime>,
 }
 
-/// The offered pair, as PEM text.
-#[derive(Clone, Copy, Debug)]
+/// The offered pair, as PEM text. `Debug` shows the key's length, never
+/// its bytes.
+#[derive(Clone, Copy)]
 pub struct OfferedPair<'a> {
     /// The private key (PKCS#8 or the key's own PEM).
     pub key: &'a [u8],
@@ -55,6 +56,16 @@ pub struct OfferedPair<'a> {
     pub cert: &'a [u8],
     /// The CA certificate the API server trusts.
     pub ca: &'a [u8],
+}
+
+impl std::fmt::Debug for OfferedPair<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OfferedPair")
+            .field("key", &format_args!("<{} bytes, redacted>", self.key.len()))
+            .field("cert", &String::from_utf8_lossy(self.cert))
+            .field("ca", &String::from_utf8_lossy(self.ca))
+            .finish()
+    }
 }
 
 /// What [`InstallParams::run`] did (or, in a dry run, would do).
@@ -277,7 +288,7 @@ impl InstallParams {
             .zip(files)
             .map(|(name, (content, mode))| CredentialFile {
                 name: name.clone(),
-                content: content.to_vec(),
+                content: zeroize::Zeroizing::new(content.to_vec()),
                 mode,
             })
             .collect();

@@ -339,6 +339,9 @@ impl ClientFiles {
         ca: &Certificate,
         overwrite: bool,
     ) -> Result<()> {
+        // Paths given as a struct literal are judged as in_dir's are: one
+        // file for two roles would lose the key.
+        self.check_distinct()?;
         let cert_pem: String = certs.iter().map(Certificate::to_pem).collect();
         self.check_free(ca, overwrite)?;
         if let Some(dir) = self.key_file.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -364,17 +367,17 @@ impl ClientFiles {
             return crate::credential_dir::CredentialDir::new(&dir).install(&[
                 crate::credential_dir::CredentialFile {
                     name: name(&self.key_file),
-                    content: key.to_pem().as_bytes().to_vec(),
+                    content: zeroize::Zeroizing::new(key.to_pem().as_bytes().to_vec()),
                     mode: file::PRIVATE,
                 },
                 crate::credential_dir::CredentialFile {
                     name: name(&self.cert_file),
-                    content: cert_pem.clone().into_bytes(),
+                    content: zeroize::Zeroizing::new(cert_pem.clone().into_bytes()),
                     mode: file::PUBLIC,
                 },
                 crate::credential_dir::CredentialFile {
                     name: name(&self.ca_file),
-                    content: ca.to_pem().into_bytes(),
+                    content: zeroize::Zeroizing::new(ca.to_pem().into_bytes()),
                     mode: file::PUBLIC,
                 },
             ]);
@@ -431,6 +434,29 @@ mod tests {
         let raw = ca.certificate().to_der();
         assert!(raw.windows(subject.len()).any(|w| w == subject.as_slice()));
         assert_eq!(issued.certificate.identity().unwrap(), who);
+    }
+
+    #[test]
+    fn one_file_for_two_roles_is_refused_before_anything_is_written() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ca = CertificateAuthority::generate(&CaParams::default()).unwrap();
+        let who = Identity::new("gitlab-admin", ["a"]).unwrap();
+        let (key, issued) = ca
+            .issue(&who, KeyAlgorithm::EcdsaP256, &IssueParams::default())
+            .unwrap();
+        let same = tmp.path().join("pair.pem");
+        let files = ClientFiles {
+            key_file: same.clone(),
+            cert_file: same.clone(),
+            ca_file: tmp.path().join("ca.crt"),
+        };
+        for overwrite in [false, true] {
+            let err = files
+                .write(&key, &issued.certificate, ca.certificate(), overwrite)
+                .unwrap_err();
+            assert!(matches!(err, Error::SamePath { .. }), "{err:?}");
+        }
+        assert!(!same.exists() && !files.ca_file.exists());
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub enum KeyAlgorithm {
 
 impl KeyAlgorithm {
     /// Every algorithm, in the order the CLI lists them.
-    pub const ALL: [KeyAlgorithm; 6] = [
+    pub const ALL: &'static [KeyAlgorithm] = &[
         KeyAlgorithm::EcdsaP256,
         KeyAlgorithm::EcdsaP384,
         KeyAlgorithm::Rsa2048,
@@ -59,7 +59,8 @@ impl FromStr for KeyAlgorithm {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
         KeyAlgorithm::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|a| a.name() == s.to_ascii_lowercase())
             .ok_or_else(|| {
                 let names: Vec<_> = KeyAlgorithm::ALL.iter().map(|a| a.name()).collect();

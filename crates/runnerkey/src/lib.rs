@@ -1,10 +1,12 @@
 //! runnerkey: give a CI runner outside a Kubernetes cluster an identity in
 //! it, correctly and safely.
 //!
-//! **Unix only**: keys are created 0600, files replaced atomically and
-//! opened without following symlinks, ownership judged with Unix
-//! semantics; the crate does not build for other targets. The examples of
-//! the crate's `README.md` are compiled and run as doctests.
+//! **Unix only**: keys are created 0600, files replaced atomically, what
+//! others may control opened without following their symlinks, ownership
+//! judged with Unix semantics; the crate does not build for other targets.
+//! The examples of the crate's `README.md` are compiled and run as
+//! doctests. Errors: [`Error::kind`] classifies, [`Error::chain`] is the
+//! whole message (`Display` shows one level).
 //!
 //! The library does all the work; the `runnerkey` CLI and the Python
 //! package only translate. Start with [`CertificateAuthority`] (load or

@@ -208,6 +208,14 @@ pub(crate) fn to_x509(t: OffsetDateTime) -> Result<Time> {
     }
 }
 
+/// `d`, at most [`MAX_TIMEOUT_SECS`]: what a wait or a timeout taken from a
+/// public field (which [`Timeout`] did not check) is capped to before it is
+/// added to an instant or multiplied, so that no value a caller sets can
+/// overflow that arithmetic.
+pub(crate) fn capped(d: Duration) -> Duration {
+    d.min(Duration::from_secs(MAX_TIMEOUT_SECS as u64))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

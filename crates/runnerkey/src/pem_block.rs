@@ -350,11 +350,18 @@ pub(crate) fn wrong_block(expected: &'static str, blocks: &[PemBlock], data: &[u
             "no PEM block".to_string()
         }
     } else {
-        blocks
+        // Bounded whatever the input: the first few labels, each cut short.
+        const SHOWN: usize = 5;
+        let mut found = blocks
             .iter()
-            .map(|b| b.label().into_owned())
+            .take(SHOWN)
+            .map(|b| b.label().chars().take(64).collect::<String>())
             .collect::<Vec<_>>()
-            .join(", ")
+            .join(", ");
+        if blocks.len() > SHOWN {
+            found.push_str(&format!(" and {} more", blocks.len() - SHOWN));
+        }
+        found
     };
     Error::WrongPemBlock { expected, found }
 }
@@ -365,6 +372,19 @@ mod tests {
 
     fn pem(label: &str, der: &[u8]) -> String {
         encode(label, der.to_vec())
+    }
+
+    #[test]
+    fn the_wrong_blocks_are_named_in_a_bounded_message() {
+        let long = "X".repeat(1000);
+        let data = format!("{}{}", pem(&long, b"a"), pem("B", b"b").repeat(10_000));
+        let blocks = parse(data.as_bytes()).unwrap();
+        let err = wrong_block("certificate", &blocks, data.as_bytes()).to_string();
+        assert!(err.len() < 400, "{} bytes", err.len());
+        assert!(
+            err.contains("B, B") && err.ends_with(" and 9996 more)"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -202,7 +202,7 @@ impl Plan {
             };
             out.push(CredentialFile {
                 name,
-                content,
+                content: content.into(),
                 mode,
             });
         }

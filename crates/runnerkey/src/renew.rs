@@ -436,7 +436,7 @@ impl RenewParams {
         cdir.install(&[
             CredentialFile {
                 name: name(&key_file),
-                content: key.to_pem().as_bytes().to_vec(),
+                content: zeroize::Zeroizing::new(key.to_pem().as_bytes().to_vec()),
                 mode: file::PRIVATE,
             },
             CredentialFile {
@@ -445,14 +445,15 @@ impl RenewParams {
                     .iter()
                     .map(Certificate::to_pem)
                     .collect::<String>()
-                    .into_bytes(),
+                    .into_bytes()
+                    .into(),
                 mode: file::PUBLIC,
             },
             CredentialFile {
                 // The certificates ca_file held, written anew: nothing
                 // else of it is carried.
                 name: name(&ca_file),
-                content: ca_pem.into_bytes(),
+                content: ca_pem.into_bytes().into(),
                 mode: file::PUBLIC,
             },
         ])?;

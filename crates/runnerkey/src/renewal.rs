@@ -80,7 +80,15 @@ impl RenewalPolicy {
 
     fn due(&self, start: OffsetDateTime, end: OffsetDateTime, unit: f64) -> OffsetDateTime {
         let life = end - start;
-        let fraction = (self.at - self.jitter * unit).clamp(0.0, 1.0);
+        // A policy built field by field may hold NaN (RenewalPolicy::at
+        // refuses it): due at once, the side that cannot leave a
+        // certificate to expire.
+        let fraction = self.at - self.jitter * unit;
+        let fraction = if fraction.is_nan() {
+            0.0
+        } else {
+            fraction.clamp(0.0, 1.0)
+        };
         let by_fraction = start + life * fraction;
         let due = match self.before {
             // A window reaching back past what can be represented: due
@@ -142,6 +150,32 @@ mod tests {
         .unwrap()
         .1
         .certificate
+    }
+
+    #[test]
+    fn a_policy_built_field_by_field_with_nan_is_due_at_once_not_a_panic() {
+        let c = cert(30, "u");
+        for (at, jitter) in [
+            (f64::NAN, 0.05),
+            (2.0 / 3.0, f64::NAN),
+            (f64::INFINITY, 0.0),
+        ] {
+            let policy = RenewalPolicy {
+                at,
+                jitter,
+                ..RenewalPolicy::default()
+            };
+            let due = policy.due_at(&c);
+            assert!(
+                due >= c.not_before() && due <= c.not_after(),
+                "{at} {jitter}"
+            );
+        }
+        let nan = RenewalPolicy {
+            at: f64::NAN,
+            ..RenewalPolicy::default()
+        };
+        assert_eq!(nan.due_at(&c), c.not_before());
     }
 
     #[test]

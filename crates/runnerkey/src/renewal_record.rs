@@ -68,7 +68,7 @@ pub(crate) fn record(config: &Path, runner: &str, ok: bool, message: &str) -> Re
     if ok {
         entry.last_success = Some(now);
     } else {
-        entry.failures_total += 1;
+        entry.failures_total = entry.failures_total.saturating_add(1);
     }
     let text =
         serde_json::to_vec_pretty(&all).map_err(|e| crate::Error::der("renewal record", e))?;

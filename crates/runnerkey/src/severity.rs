@@ -14,3 +14,20 @@ pub enum Severity {
     /// Worth knowing.
     Info,
 }
+
+impl Severity {
+    /// `error`, `warning` or `info` (as serialised).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}

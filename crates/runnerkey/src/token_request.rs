@@ -151,7 +151,8 @@ impl TokenRequestParams {
             return Err(LifetimeProblem::TokenTooShort { seconds }.into());
         }
         let (cas, insecure) = (context.cas.clone(), context.insecure_skip_tls_verify);
-        let (client, server) = client(context, self.timeout, self.timeout * 3)?;
+        let timeout = crate::lifetime::capped(self.timeout);
+        let (client, server) = client(context, timeout, timeout * 3)?;
         let account = format!(
             "/api/v1/namespaces/{}/serviceaccounts/{}",
             self.service_account.namespace(),

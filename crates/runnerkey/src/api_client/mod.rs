@@ -134,6 +134,12 @@ impl ApiClient {
         overall: Duration,
         insecure: bool,
     ) -> Result<Self> {
+        // Timeouts from public fields (DoctorOptions, SubmitParams…) are
+        // capped before any instant is computed from them.
+        let (timeout, overall) = (
+            crate::lifetime::capped(timeout),
+            crate::lifetime::capped(overall),
+        );
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let roots: Vec<CertificateDer<'static>> = if roots.is_empty() {
             trust_store::system_roots(timeout)

@@ -395,3 +395,16 @@ fn a_server_certificate_problem_reads_as_a_sentence() {
     let failure = TransportError::Timeout("no answer".into()).failure();
     assert_eq!(failure.kind, crate::TransportFailureKind::Timeout);
 }
+
+#[test]
+fn timeouts_from_public_fields_cannot_overflow_a_deadline() {
+    let endpoint = Endpoint::parse("http://127.0.0.1:1").unwrap();
+    let client = ApiClient::with_deadline(
+        endpoint,
+        &[],
+        Credentials::Anonymous,
+        Duration::MAX,
+        Duration::MAX,
+    );
+    assert!(client.is_ok());
+}

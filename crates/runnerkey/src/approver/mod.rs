@@ -73,7 +73,11 @@ impl ApproverParams {
     /// written into SubjectAccessReviews, a unit's command line and a pod's
     /// arguments).
     pub fn validate(&self) -> Result<()> {
-        crate::k8s_name::check_label("subresource", &self.subresource)
+        crate::k8s_name::check_label("subresource", &self.subresource)?;
+        RateLimit::new(self.rate.burst, self.rate.per)?;
+        crate::lifetime::Timeout::from_secs_f64("resync", self.resync.as_secs_f64())?;
+        crate::lifetime::Timeout::from_secs_f64("timeout", self.timeout.as_secs_f64())?;
+        Ok(())
     }
 }
 
@@ -130,7 +134,7 @@ impl Approver {
     /// health check (`/healthz`) fails otherwise, so that an approver that
     /// cannot read the requests is restarted and seen.
     pub fn healthy(&self) -> bool {
-        let window = self.params.resync * 2 + Duration::from_secs(120);
+        let window = crate::lifetime::capped(self.params.resync) * 2 + Duration::from_secs(120);
         let since = self.lock().listed.unwrap_or(self.started);
         since.elapsed() <= window
     }

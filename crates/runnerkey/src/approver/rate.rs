@@ -39,8 +39,11 @@ impl RateLimit {
         Ok(Self { burst, per })
     }
 
+    /// The time one approval takes to come back; a limit built field by
+    /// field is read as [`RateLimit::new`] would refuse it: at least 1 per
+    /// at most a year.
     fn interval(&self) -> Duration {
-        self.per / self.burst
+        self.per.min(Duration::from_secs(366 * 86_400)) / self.burst.max(1)
     }
 }
 

@@ -317,4 +317,24 @@ fn a_subresource_that_is_not_a_label_is_refused() {
         ),
         "{err:?}"
     );
+    // A rate or a period set field by field is judged as the parsers judge it.
+    let mut params = ApproverParams::default();
+    params.rate.burst = 0;
+    assert!(matches!(
+        params.validate(),
+        Err(crate::Error::InvalidArgument(_))
+    ));
+    let params = ApproverParams {
+        resync: Duration::MAX,
+        ..ApproverParams::default()
+    };
+    assert!(matches!(
+        params.validate(),
+        Err(crate::Error::Lifetime(crate::LifetimeProblem::Timeout {
+            what: "resync",
+            ..
+        }))
+    ));
+    // healthy() cannot overflow on such a period either.
+    assert!(Approver::new(params).healthy());
 }

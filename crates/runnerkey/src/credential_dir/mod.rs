@@ -38,14 +38,25 @@ const PREVIOUS: &str = "previous";
 const MAX_FILE: u64 = 1024 * 1024;
 
 /// One file of a version: its name in the directory, content and mode.
-#[derive(Clone, Debug)]
+/// The content may be a private key: zeroized on drop, never in `Debug`.
+#[derive(Clone)]
 pub struct CredentialFile {
     /// The file name, e.g. `gitlab-admin.key` (no `/`).
     pub name: String,
     /// The content.
-    pub content: Vec<u8>,
+    pub content: zeroize::Zeroizing<Vec<u8>>,
     /// Its mode (0600 for keys).
     pub mode: u32,
+}
+
+impl std::fmt::Debug for CredentialFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialFile")
+            .field("name", &self.name)
+            .field("content", &format_args!("<{} bytes>", self.content.len()))
+            .field("mode", &format_args!("{:o}", self.mode))
+            .finish()
+    }
 }
 
 /// A credential directory (see the module documentation).

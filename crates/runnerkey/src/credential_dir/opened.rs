@@ -156,7 +156,7 @@ impl Opened<'_> {
             })?;
             old.push(CredentialFile {
                 name: f.name.clone(),
-                content,
+                content: content.into(),
                 mode: st.st_mode & 0o777,
             });
         }

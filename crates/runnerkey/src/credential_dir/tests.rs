@@ -6,12 +6,12 @@ fn files(tag: &str) -> Vec<CredentialFile> {
     vec![
         CredentialFile {
             name: "u.key".into(),
-            content: format!("key {tag}").into_bytes(),
+            content: format!("key {tag}").into_bytes().into(),
             mode: 0o600,
         },
         CredentialFile {
             name: "u.crt".into(),
-            content: format!("crt {tag}").into_bytes(),
+            content: format!("crt {tag}").into_bytes().into(),
             mode: 0o644,
         },
     ]

@@ -224,7 +224,11 @@ impl SubmitParams {
         on_request: &mut dyn FnMut(&str, &str, bool) -> Result<()>,
     ) -> Result<Submitted> {
         let cas = context.cas.clone();
-        let (client, server) = client(context, self.timeout, self.wait + self.timeout * 3)?;
+        let (wait, timeout) = (
+            crate::lifetime::capped(self.wait),
+            crate::lifetime::capped(self.timeout),
+        );
+        let (client, server) = client(context, timeout, wait + timeout * 3)?;
         let (name, uid) = match request {
             Request::New(csr) => {
                 let (name, uid) = self.create(&client, &server, csr)?;
@@ -339,9 +343,9 @@ impl SubmitParams {
             server,
             name,
             uid,
-            deadline: Instant::now() + self.wait,
+            deadline: Instant::now() + crate::lifetime::capped(self.wait),
             wait: self.wait,
-            poll: self.poll,
+            poll: crate::lifetime::capped(self.poll),
             timeout: self.timeout,
         };
         let cert = wait.certificate(|value| issued::judge_object(value, key, expected, cas))?;

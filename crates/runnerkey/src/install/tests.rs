@@ -184,3 +184,19 @@ fn a_mismatched_host_pair_or_another_ca_is_replaced_and_a_bad_offer_refused() {
     assert_eq!(e.kind(), crate::ErrorKind::Untrusted);
     assert_eq!(read(&dir, "runner.crt"), before);
 }
+
+#[test]
+fn an_offered_pair_never_shows_its_key() {
+    let key = b"-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49\n-----END PRIVATE KEY-----\n";
+    let pair = OfferedPair {
+        key,
+        cert: b"CERT",
+        ca: b"CA",
+    };
+    let shown = format!("{pair:?}");
+    assert!(
+        !shown.contains("MIGHAgEA") && !shown.contains("PRIVATE"),
+        "{shown}"
+    );
+    assert!(shown.contains("CERT") && shown.contains(&format!("<{} bytes", key.len())));
+}

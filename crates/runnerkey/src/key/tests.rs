@@ -108,7 +108,7 @@ fn refused_keys_say_why() {
 
 #[test]
 fn generated_keys_sign_and_never_show_their_material() {
-    for algorithm in KeyAlgorithm::ALL {
+    for &algorithm in KeyAlgorithm::ALL {
         if matches!(algorithm, KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096) {
             continue;
         }

@@ -134,25 +134,32 @@ pub enum RbacSubject {
 
 /// Groups every authenticated (or every) identity has: binding one would
 /// grant the role to the whole cluster.
-const EVERYONE_GROUPS: [&str; 3] = [
+const EVERYONE_GROUPS: [&str; 4] = [
     "system:authenticated",
     "system:unauthenticated",
     "system:serviceaccounts",
+    // Every kubelet's certificate carries it.
+    "system:nodes",
 ];
 
 impl RbacSubject {
     /// A group subject; refuses the groups every identity (or every
-    /// service account of a namespace) has.
+    /// service account of a namespace, or every node) has.
     pub fn group(name: &str) -> Result<Self> {
-        crate::identity::check_name("group", name)?;
-        if EVERYONE_GROUPS.contains(&name) || name.starts_with("system:serviceaccounts:") {
-            return Err(Error::InvalidName {
-                field: "group",
-                value: name.to_string(),
-                reason: "is held by every identity of its kind (all authenticated users, all anonymous requests, or all service accounts): binding it grants the role to all of them".into(),
-            });
-        }
+        check_group(name)?;
         Ok(RbacSubject::Group(name.to_string()))
+    }
+
+    /// The checks of the constructors, again: a subject built as an enum
+    /// literal (`RbacSubject::Group("system:authenticated".into())`) is
+    /// judged as [`RbacSubject::group`] would judge it before any manifest
+    /// names it.
+    fn check(&self) -> Result<()> {
+        match self {
+            RbacSubject::Group(name) => check_group(name),
+            // Identity and ServiceAccountRef cannot be built unchecked.
+            RbacSubject::User(_) | RbacSubject::ServiceAccount(_) => Ok(()),
+        }
     }
 
     /// Parses `NAMESPACE/NAME` (as [`ServiceAccountRef`] does).
@@ -229,7 +236,10 @@ pub(crate) const BUILTIN_NAMESPACES: [&str; 4] =
     ["default", "kube-system", "kube-public", "kube-node-lease"];
 
 impl RbacParams {
-    /// Params with the default executor features.
+    /// Params with the default executor features. A user or group subject
+    /// needs [`RbacParams::namespace`] set (the manifests fail with
+    /// [`Error::NamespaceRequired`] otherwise); a service account's
+    /// namespace is the default.
     pub fn new(subject: RbacSubject, profile: Profile) -> Self {
         Self {
             subject,
@@ -282,7 +292,20 @@ impl RbacParams {
     }
 }
 
+fn check_group(name: &str) -> Result<()> {
+    crate::identity::check_name("group", name)?;
+    if EVERYONE_GROUPS.contains(&name) || name.starts_with("system:serviceaccounts:") {
+        return Err(Error::InvalidName {
+            field: "group",
+            value: name.to_string(),
+            reason: "is held by every identity of its kind (all authenticated users, all anonymous requests, all service accounts or all nodes): binding it grants the role to all of them".into(),
+        });
+    }
+    Ok(())
+}
+
 fn manifests(params: &RbacParams) -> Result<Manifests<RbacObject>> {
+    params.subject.check()?;
     let namespace = target_namespace(params)?;
     let mut items = Vec::new();
     let mut warnings = Vec::new();

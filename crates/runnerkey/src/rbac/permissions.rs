@@ -39,7 +39,7 @@ pub enum ExecutorFeature {
 
 impl ExecutorFeature {
     /// Every feature with its CLI name.
-    pub const ALL: [(ExecutorFeature, &'static str); 9] = [
+    pub const ALL: &'static [(ExecutorFeature, &'static str)] = &[
         (ExecutorFeature::Attach, "attach"),
         (ExecutorFeature::Informers, "informers"),
         (ExecutorFeature::PodWarningEvents, "pod-warning-events"),

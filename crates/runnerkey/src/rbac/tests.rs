@@ -236,3 +236,28 @@ fn the_auditor_may_review_access_and_read_bindings_cluster_wide_and_nothing_else
         assert!(!yaml.contains(verb), "{verb} in {yaml}");
     }
 }
+
+#[test]
+fn a_group_built_as_a_literal_is_judged_as_the_constructor_judges_it() {
+    for bad in ["system:authenticated", "system:nodes", "", "bad\nname"] {
+        assert!(
+            matches!(
+                RbacSubject::group(bad),
+                Err(Error::InvalidName { field: "group", .. })
+            ),
+            "{bad:?}"
+        );
+        let mut p = RbacParams::new(RbacSubject::Group(bad.into()), Profile::Executor);
+        p.namespace = Some("gitlab-runner".into());
+        assert!(
+            matches!(
+                p.manifests(),
+                Err(Error::InvalidName { field: "group", .. })
+            ),
+            "{bad:?}"
+        );
+    }
+    let mut p = RbacParams::new(RbacSubject::Group("fleet".into()), Profile::Executor);
+    p.namespace = Some("gitlab-runner".into());
+    assert!(p.manifests().is_ok());
+}

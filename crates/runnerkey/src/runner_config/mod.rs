@@ -57,7 +57,7 @@ pub enum KubeKey {
 
 impl KubeKey {
     /// Every key, in the order they are written into a new table.
-    pub const ALL: [KubeKey; 7] = [
+    pub const ALL: &'static [KubeKey] = &[
         KubeKey::Host,
         KubeKey::CertFile,
         KubeKey::KeyFile,
@@ -96,7 +96,8 @@ impl FromStr for KubeKey {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
         KubeKey::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|k| k.name() == s)
             .ok_or_else(|| {
                 Error::from(EditProblem::UnknownKey {
