@@ -161,6 +161,8 @@ mod lifetime;
 mod manifest;
 #[cfg(feature = "kubeconfig")]
 mod nesting;
+// What to do next, as the runner's checks, doctor and setup say it.
+#[cfg(feature = "runner-config")]
 mod next_step;
 mod oid;
 mod pem_block;
@@ -169,6 +171,7 @@ mod pin;
 mod plan;
 // rbac::Profile (the RBAC profiles by name), also named by next steps in
 // builds without the `kubeconfig` feature.
+#[cfg(any(feature = "kubeconfig", feature = "runner-config"))]
 mod profile;
 #[cfg(feature = "client")]
 mod proxy;
@@ -250,6 +253,7 @@ pub use kube_context::{
 pub use lifetime::{Lifetime, LifetimeProblem, MAX_TIMEOUT_SECS, Timeout};
 #[cfg(feature = "kubeconfig")]
 pub use manifest::{Manifests, ObjectMeta};
+#[cfg(feature = "runner-config")]
 pub use next_step::{NextStep, RbacFor, delete_command};
 pub use pem_block::PemBlock;
 pub use plan::{FileAction, FileChange};

@@ -242,7 +242,7 @@ impl PublicKey {
     }
 
     /// Verifies `signature` over `message` made with `algorithm` by this key.
-    pub fn verify(
+    pub(crate) fn verify(
         &self,
         algorithm: &AlgorithmIdentifierOwned,
         message: &[u8],
