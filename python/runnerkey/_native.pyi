@@ -656,7 +656,7 @@ class RunnerConfig:
     def parse(text: str) -> RunnerConfig:
         """Parses text not tied to a file."""
     def list_runners(self, show_secrets: bool = False) -> list[dict[str, Any]]:
-        """The runners: index, name, url, executor, token, kubernetes settings (tokens redacted unless ``show_secrets``)."""
+        """The runners: index, name, url, executor, token, kubernetes settings (tokens and URL passwords redacted unless ``show_secrets``)."""
     @property
     def runners(self) -> list[dict[str, Any]]:
         """The runners, tokens redacted."""

@@ -58,6 +58,25 @@ fn runner_config_show_set_and_lint() {
         "x",
     ])
     .input_error(&["no runner named \"nope\"", "k8s"]);
+    // A bearer token is shown, in text or JSON, only when asked for; so are
+    // the URL's user and password.
+    let token = d.write("token", "eyJ-bearer-secret\n");
+    let token = token.to_str().unwrap();
+    let set = ["runner-config", "set", "--config", cfg, "--runner", "k8s"];
+    d.run(&[&set[..], &["--bearer-token-file", token]].concat())
+        .success();
+    for json in [&[][..], &["--json"]] {
+        let show = [&["runner-config", "show", "--config", cfg][..], json].concat();
+        let hidden = d.run(&show).success().stdout;
+        assert!(
+            !hidden.contains("eyJ-bearer") && !hidden.contains("pw@"),
+            "{hidden}"
+        );
+        assert!(hidden.contains("bearer_token") && hidden.contains("<redacted>"));
+        let asked = d.run(&[&show[..], &["--show-secrets"]].concat()).success();
+        assert!(asked.stdout.contains("eyJ-bearer-secret"), "{asked:#?}");
+        assert!(asked.stdout.contains("user:pw@"), "{asked:#?}");
+    }
 }
 
 #[test]

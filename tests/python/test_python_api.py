@@ -4,6 +4,7 @@ JSON schemas; errors raised with the right class and attributes."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import os
@@ -193,6 +194,20 @@ def test_runner_config(tmp_path: Path) -> None:
     assert runnerkey.RunnerConfig.parse(CONFIG).text == CONFIG
 
 
+def test_runner_urls_show_no_password_unless_asked() -> None:
+    text = CONFIG.replace('name = "a"\n', 'name = "a"\n  url = "https://deploy:url-pa55@gitlab.example.com/"\n', 1)
+    text += '  [runners.kubernetes]\n    host = "https://u:host-pa55@k8s.example.com:6443"\n'
+    cfg = runnerkey.RunnerConfig.parse(text)
+    shown = cfg.runners
+    assert shown[0]["url"] == "https://<redacted>@gitlab.example.com/"
+    assert shown[2]["kubernetes"]["host"] == "https://<redacted>@k8s.example.com:6443"
+    assert "pa55" not in json.dumps(shown)
+    asked = cfg.list_runners(show_secrets=True)
+    assert asked[0]["url"] == "https://deploy:url-pa55@gitlab.example.com/"
+    assert asked[2]["kubernetes"]["host"] == "https://u:host-pa55@k8s.example.com:6443"
+    assert cfg.text == text
+
+
 def test_rbac_kubeconfig_and_csr_api(tmp_path: Path) -> None:
     m = runnerkey.rbac(user="gitlab-admin", profile="executor", namespace="ci")
     objs = m.to_dict()
@@ -218,13 +233,15 @@ def test_rbac_kubeconfig_and_csr_api(tmp_path: Path) -> None:
     kc.write(tmp_path / "kubeconfig")
     assert (tmp_path / "kubeconfig").stat().st_mode & 0o777 == 0o600
     assert "client-key" in kc.to_yaml()
+    # The file holds the key kubectl needs.
+    key_data = base64.b64encode(key.to_pem().encode()).decode()
+    assert f"client-key-data: {key_data}" in (tmp_path / "kubeconfig").read_text() and key_data in kc.to_yaml()
     csr = runnerkey.CertificateRequest.create(key, user="gitlab-admin")
     obj = runnerkey.k8s_csr(csr, name="gitlab-admin", expiration="24h")
     assert errors(obj) == [] and obj["spec"]["expirationSeconds"] == 86400
     with pytest.raises(runnerkey.CsrNotIssuedError) as e:
         runnerkey.k8s_csr_certificate(json.dumps(obj), key)
     assert "pending" in e.value.state
-    import base64
     obj["status"] = {"conditions": [{"type": "Approved", "status": "True"}],
                      "certificate": base64.b64encode(ca.sign(csr).to_pem().encode()).decode()}
     assert runnerkey.k8s_csr_certificate(json.dumps(obj), key).user == "gitlab-admin"

@@ -731,7 +731,7 @@ pub struct ShowArgs {
     pub runner: Option<String>,
     #[command(flatten)]
     pub out: OutputArgs,
-    /// Print runner tokens and bearer tokens instead of <redacted>.
+    /// Print runner tokens, bearer tokens and the user:password of URLs instead of <redacted>.
     #[arg(long)]
     pub show_secrets: bool,
 }

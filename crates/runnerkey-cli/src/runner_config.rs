@@ -56,7 +56,10 @@ fn show(a: &ShowArgs) -> Result<Outcome> {
             None => out!("    (no [runners.kubernetes] table)"),
             Some(k) => {
                 for &key in KubeKey::ALL {
-                    if let Some(v) = k.get(key) {
+                    // A secret is here only as `<redacted>`, unless
+                    // --show-secrets asked for it.
+                    let secret = k.secret(key).map(|s| s.expose_secret());
+                    if let Some(v) = k.get(key).or(secret) {
                         out!("    {key:<16}= {v:?}");
                     }
                 }

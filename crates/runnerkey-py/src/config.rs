@@ -50,7 +50,7 @@ impl RunnerConfig {
             .map(Self)
     }
 
-    /// The runners as dicts (tokens redacted unless `show_secrets`).
+    /// The runners as dicts (tokens and URL passwords redacted unless `show_secrets`).
     #[pyo3(signature = (show_secrets = false))]
     fn list_runners(&self, py: Python<'_>, show_secrets: bool) -> PyResult<Py<PyAny>> {
         let runners = self.0.runners().py()?;

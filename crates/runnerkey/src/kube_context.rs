@@ -203,9 +203,9 @@ fn embed_files(config: &mut Kubeconfig, path: &Path, by: Option<u32>) -> Result<
             user.client_certificate_data = Some(b64(read(&f)?));
         }
         if let Some(f) = user.client_key.take().filter(|f| !f.is_empty())
-            && user.client_key_data.as_deref().is_none_or(str::is_empty)
+            && user.client_key_data.as_ref().is_none_or(Secret::is_empty)
         {
-            user.client_key_data = Some(b64(read(&f)?));
+            user.client_key_data = Some(Secret::new(b64(read(&f)?)));
         }
         if let Some(f) = user.token_file.take().filter(|f| !f.is_empty())
             && user.token.as_ref().is_none_or(Secret::is_empty)

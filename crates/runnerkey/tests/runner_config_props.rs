@@ -115,7 +115,8 @@ proptest! {
             for (i, want) in expected.iter().enumerate() {
                 let k = runners[i].kubernetes.clone().unwrap_or_default();
                 for (key, v) in want {
-                    prop_assert_eq!(k.get(*key), v.as_deref(), "runner {} key {}", i, key);
+                    let got = k.get(*key).or(k.secret(*key).map(|s| s.expose_secret()));
+                    prop_assert_eq!(got, v.as_deref(), "runner {} key {}", i, key);
                 }
             }
         }

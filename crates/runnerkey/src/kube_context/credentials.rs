@@ -61,8 +61,11 @@ pub(super) fn credentials(user: &User, name: &str, source: &str) -> Result<Conte
     };
     let key = match (&user.client_key_data, &user.client_key) {
         (Some(b64), _) if !b64.is_empty() => Some((
-            decode(&format!("client-key-data of the user {name:?}"), b64)
-                .map_err(|p| problem(source, p))?,
+            decode(
+                &format!("client-key-data of the user {name:?}"),
+                b64.expose_secret(),
+            )
+            .map_err(|p| problem(source, p))?,
             None,
         )),
         (_, Some(path)) if !path.is_empty() => {

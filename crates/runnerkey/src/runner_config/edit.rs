@@ -395,7 +395,12 @@ fn check(out: &str, index: usize, changes: &[Change]) -> Result<()> {
         .ok_or_else(|| broken("lost the runner".into()))?;
     let settings = kubernetes_of(runner).unwrap_or_default();
     for c in changes {
-        if settings.get(c.key) != c.value.as_deref() {
+        // `get` gives no secret: the token is compared as the secret it is.
+        let now = match settings.secret(c.key) {
+            Some(secret) => Some(secret.expose_secret()),
+            None => settings.get(c.key),
+        };
+        if now != c.value.as_deref() {
             return Err(broken(format!("did not set {}", c.key)));
         }
     }

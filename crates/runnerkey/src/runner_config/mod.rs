@@ -136,10 +136,15 @@ impl Change {
 }
 
 /// A runner's `[runners.kubernetes]` settings that runnerkey manages.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+///
+/// `Debug` and `Serialize` hide the secrets: `bearer_token` is a
+/// [`Secret`], and `host` shows without a URL's userinfo
+/// (`https://<redacted>@…`); the fields hold the values as written.
+#[derive(Clone, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct KubernetesSettings {
-    /// `host`.
+    /// `host`, as written (a `user:password@` in it included).
+    #[serde(serialize_with = "exposed::url_without_userinfo")]
     pub host: Option<String>,
     /// `cert_file`.
     pub cert_file: Option<String>,
@@ -161,7 +166,9 @@ pub struct KubernetesSettings {
 }
 
 impl KubernetesSettings {
-    /// The value of `key`.
+    /// The value of `key`; always `None` for a key whose
+    /// [`KubeKey::is_secret`] is true (`bearer_token`), so a loop over
+    /// [`KubeKey::ALL`] never prints a secret: ask [`Self::secret`] for it.
     pub fn get(&self, key: KubeKey) -> Option<&str> {
         match key {
             KubeKey::Host => self.host.as_deref(),
@@ -170,20 +177,36 @@ impl KubernetesSettings {
             KubeKey::CaFile => self.ca_file.as_deref(),
             KubeKey::Namespace => self.namespace.as_deref(),
             KubeKey::ServiceAccount => self.service_account.as_deref(),
-            KubeKey::BearerToken => self.bearer_token.as_ref().map(Secret::expose_secret),
+            KubeKey::BearerToken => None,
+        }
+    }
+
+    /// The value of a secret `key` ([`KubeKey::is_secret`]), to be exposed
+    /// only where it must be written or shown on request; `None` for every
+    /// other key (read them with [`Self::get`]).
+    pub fn secret(&self, key: KubeKey) -> Option<&Secret> {
+        match key {
+            KubeKey::BearerToken => self.bearer_token.as_ref(),
+            _ => None,
         }
     }
 }
 
 /// A `[[runners]]` entry as `runner-config show` lists it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+///
+/// `Debug` and `Serialize` hide the secrets: `token` is a [`Secret`], and
+/// `url` shows without a URL's userinfo (`https://<redacted>@…`), as do
+/// the kubernetes settings; the fields hold the values as written, and
+/// [`RunnerInfo::to_json_exposing_secrets`] writes them all out.
+#[derive(Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct RunnerInfo {
     /// 0-based position among `[[runners]]`.
     pub index: usize,
     /// `name`.
     pub name: Option<String>,
-    /// `url`.
+    /// `url`, as written (a `user:password@` in it included).
+    #[serde(serialize_with = "exposed::url_without_userinfo")]
     pub url: Option<String>,
     /// `executor`.
     pub executor: Option<String>,
