@@ -9,7 +9,6 @@
 //! push as three separate copies could leave a key with the wrong
 //! certificate when interrupted.
 
-use std::fmt;
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -118,11 +117,7 @@ impl InstallAction {
     }
 }
 
-impl fmt::Display for InstallAction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.as_str())
-    }
-}
+crate::named::display_as_str!(InstallAction);
 
 /// The host's current files, read without following links others made.
 struct Current {

@@ -159,6 +159,7 @@ pub mod kubeconfig;
 mod lifetime;
 #[cfg(feature = "kubeconfig")]
 mod manifest;
+mod named;
 #[cfg(feature = "kubeconfig")]
 mod nesting;
 // What to do next, as the runner's checks, doctor and setup say it.

@@ -39,11 +39,7 @@ impl BindingKind {
     }
 }
 
-impl std::fmt::Display for BindingKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.pad(self.as_str())
-    }
-}
+crate::named::display_as_str!(BindingKind);
 
 impl std::fmt::Display for AdminBinding {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

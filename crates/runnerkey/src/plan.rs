@@ -2,7 +2,6 @@
 //! every file prepared in memory, compared with what is on disk, then
 //! staged as temporary files and committed together.
 
-use std::fmt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -82,11 +81,7 @@ impl FileChange {
     }
 }
 
-impl fmt::Display for FileChange {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.as_str())
-    }
-}
+crate::named::display_as_str!(FileChange);
 
 /// Files prepared in memory, then staged and committed together.
 pub(crate) struct Plan {

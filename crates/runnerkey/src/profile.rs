@@ -1,6 +1,5 @@
 //! The RBAC profiles: what a manifest set is for.
 
-use std::fmt;
 use std::str::FromStr;
 
 use serde::Serialize;
@@ -45,11 +44,7 @@ impl Profile {
     }
 }
 
-impl fmt::Display for Profile {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.as_str())
-    }
-}
+crate::named::display_as_str!(Profile);
 
 impl FromStr for Profile {
     type Err = Error;

@@ -59,11 +59,7 @@ impl KeyFamily {
     }
 }
 
-impl fmt::Display for KeyFamily {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.as_str())
-    }
-}
+crate::named::display_as_str!(KeyFamily);
 
 /// An ECDSA key's curve (serialised and shown as `P-256`, `P-384` or
 /// `P-521`).
@@ -92,11 +88,7 @@ impl Curve {
     }
 }
 
-impl fmt::Display for Curve {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.as_str())
-    }
-}
+crate::named::display_as_str!(Curve);
 
 impl KeyType {
     /// The algorithm family.

@@ -1,8 +1,6 @@
 //! What doctor found, as data: per runner, what it presents, its
 //! certificates, the checks that passed, the permissions, the findings.
 
-use std::fmt;
-
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -74,11 +72,7 @@ impl CertRole {
     }
 }
 
-impl fmt::Display for CertRole {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.as_str())
-    }
-}
+crate::named::display_as_str!(CertRole);
 
 /// Validity of one certificate the runner uses.
 #[derive(Clone, Debug, Serialize)]
