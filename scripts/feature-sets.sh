@@ -17,7 +17,7 @@ export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2}
 # without the features); each feature alone, the library.
 echo "scripts/feature-sets.sh: clippy, no features, every target"
 cargo clippy --locked --quiet -p runnerkey --no-default-features --all-targets -- -D warnings
-for features in kubeconfig runner-config client; do
+for features in kubeconfig runner-config client kubeconfig,runner-config; do
     echo "scripts/feature-sets.sh: clippy, features [${features}]"
     cargo clippy --locked --quiet -p runnerkey --no-default-features \
         --features "$features" --lib -- -D warnings

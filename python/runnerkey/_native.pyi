@@ -463,7 +463,8 @@ class PrivateKey:
         "ed25519"."""
     @staticmethod
     def from_pem(data: _Data, password: Optional[_Data] = None) -> PrivateKey:
-        """A key from PEM: PKCS#1, SEC1, PKCS#8, or encrypted PKCS#8 with ``password``."""
+        """A key from PEM: PKCS#1, SEC1, PKCS#8, or encrypted PKCS#8 with ``password``
+        (``bytes``, or a ``str`` encoded as UTF-8: pass ``bytes`` for another encoding)."""
     @staticmethod
     def load(path: _Path, password: Optional[_Data] = None) -> PrivateKey:
         """A key from a PEM file."""

@@ -54,6 +54,9 @@ pub fn bytes<'py>(py: Python<'py>, b: &[u8]) -> Bound<'py, PyBytes> {
 /// duration string (`"90s"`, `"5m"`, `"1h30m"`), in the syntax of the CLI.
 #[derive(Clone, Debug, FromPyObject)]
 pub enum Seconds {
+    /// `True`/`False`, refused (Python's bool is an int: it would read as
+    /// 1 or 0 seconds).
+    Bool(bool),
     /// A number of seconds.
     Number(f64),
     /// A number of seconds or a duration, as text.
@@ -64,6 +67,10 @@ impl Seconds {
     /// The checked duration, by the core's one parser.
     pub fn duration(&self, what: &'static str) -> PyResult<std::time::Duration> {
         match self {
+            Seconds::Bool(b) => Err(runnerkey::Error::InvalidArgument(format!(
+                "{what}: a number of seconds or a duration such as \"5m\", not {}",
+                if *b { "True" } else { "False" }
+            ))),
             Seconds::Number(secs) => runnerkey::Timeout::from_secs_f64(what, *secs),
             Seconds::Text(text) => runnerkey::Timeout::parse(what, text),
         }

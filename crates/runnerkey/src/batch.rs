@@ -292,7 +292,7 @@ impl BatchParams {
         now: OffsetDateTime,
     ) -> Result<BatchEntry> {
         let e: RawEntry = serde_json::from_str(raw).map_err(|e| BatchProblem::NotAnEntry {
-            reason: e.to_string(),
+            reason: crate::error::text::without_values(&e.to_string()),
         })?;
         let user = match (e.user, e.host, &self.user_template) {
             (Some(user), None, _) => user,

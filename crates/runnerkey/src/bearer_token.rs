@@ -156,7 +156,8 @@ impl TokenClaims {
             Ok(c) => c,
             Err(e) => {
                 return Some(unreadable(format!(
-                    "its claims cannot be read as the API server reads them ({e})"
+                    "its claims cannot be read as the API server reads them ({})",
+                    crate::error::text::without_values(&e.to_string())
                 )));
             }
         };

@@ -21,7 +21,7 @@ mod kind;
 pub(crate) mod kubeconfig;
 pub(crate) mod lifetime;
 pub(crate) mod subject;
-mod text;
+pub(crate) mod text;
 pub(crate) mod transport;
 
 use std::path::PathBuf;

@@ -62,7 +62,8 @@ pub fn read(path: &Path) -> Result<Vec<u8>> {
 /// Reads at most [`MAX_INPUT`] bytes from `reader` (standard input, say),
 /// refusing more; `name` names it in errors.
 pub fn read_from(reader: impl std::io::Read, name: &str) -> Result<Vec<u8>> {
-    file::read_limited(reader, name)
+    let name: String = name.chars().take(200).collect();
+    file::read_limited(reader, &name)
 }
 
 /// Writes `content` to `path` atomically with `visibility`'s mode,
@@ -74,7 +75,8 @@ pub fn write(path: &Path, content: &[u8], visibility: Visibility, overwrite: boo
 
 /// Creates `dir` with `visibility`'s mode and its missing parents 0755
 /// (whatever the umask); returns the directories it created, outermost
-/// first.
+/// first. An existing directory is left as it is, mode included: see
+/// [`writable_ancestors`] to judge one.
 pub fn create_dirs(dir: &Path, visibility: Visibility) -> Result<Vec<PathBuf>> {
     file::create_dirs(dir, visibility.dir_mode())
 }

@@ -177,7 +177,7 @@ impl K8sCsr {
             serde_norway::from_str(text).map_err(|e| e.to_string())
         };
         let csr = parsed.map_err(|e| K8sCsrProblem::NotAnObject {
-            reason: e.to_string(),
+            reason: crate::error::text::without_values(&e),
         })?;
         if csr.kind != "CertificateSigningRequest" {
             return Err(K8sCsrProblem::WrongKind {

@@ -397,8 +397,12 @@ impl Kubeconfig {
                 current_context: String::new(),
             });
         }
-        serde_norway::from_str(text)
-            .map_err(|e| Error::InvalidArgument(format!("not a kubeconfig: {e}")))
+        serde_norway::from_str(text).map_err(|e| {
+            Error::InvalidArgument(format!(
+                "not a kubeconfig: {}",
+                crate::error::text::without_values(&e.to_string())
+            ))
+        })
     }
 
     /// The CA certificates of every cluster entry: embedded

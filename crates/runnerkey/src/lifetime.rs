@@ -36,9 +36,11 @@ pub struct Timeout(Duration);
 
 impl Timeout {
     /// A timeout of `secs` seconds for `what`, checked before any
-    /// arithmetic: finite, positive, at most [`MAX_TIMEOUT_SECS`].
+    /// arithmetic: finite, at least a millisecond, at most
+    /// [`MAX_TIMEOUT_SECS`].
     pub fn from_secs_f64(what: &'static str, secs: f64) -> Result<Self> {
-        if !secs.is_finite() || secs <= 0.0 || secs > MAX_TIMEOUT_SECS {
+        // NaN is in no range: refused with the rest.
+        if !(crate::error::lifetime::MIN_TIMEOUT_SECS..=MAX_TIMEOUT_SECS).contains(&secs) {
             return Err(LifetimeProblem::Timeout { what, secs }.into());
         }
         Ok(Timeout(Duration::from_secs_f64(secs)))
@@ -290,7 +292,16 @@ mod tests {
             Timeout::from_secs_f64("t", 2.5).unwrap().as_duration(),
             Duration::from_millis(2500)
         );
-        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e300, 86_401.0] {
+        for bad in [
+            0.0,
+            -1.0,
+            f64::NAN,
+            f64::INFINITY,
+            1e300,
+            86_401.0,
+            1e-10,
+            5e-324,
+        ] {
             assert!(
                 matches!(
                     Timeout::from_secs_f64("t", bad),
@@ -299,6 +310,15 @@ mod tests {
                 "{bad}"
             );
         }
+        // A timeout that would round to nothing is bad input, not an
+        // unreachable server; the message stays short whatever the number.
+        assert!(Timeout::parse("wait", "1e-10").is_err());
+        assert!(Timeout::from_secs_f64("t", 0.001).is_ok());
+        let huge = Timeout::from_secs_f64("t", 1e300).unwrap_err().to_string();
+        assert_eq!(
+            huge,
+            "t 1e300 is not a number of seconds from 0.001 to 86400"
+        );
     }
 
     #[test]

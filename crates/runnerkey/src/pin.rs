@@ -154,7 +154,10 @@ pub fn load(config: &Path, runner: &str) -> Result<Option<Pin>> {
     };
     let pin: Pin = serde_json::from_slice(&text).map_err(|e| Error::Io {
         path: path.clone(),
-        source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
+        source: std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            crate::error::text::without_values(&e.to_string()),
+        ),
     })?;
     Ok(Some(pin))
 }

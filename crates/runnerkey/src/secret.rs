@@ -127,8 +127,32 @@ impl Passphrase {
 
     /// Reads a passphrase file as `openssl -passin file:` does: its first
     /// line, without the line end (`\n` or `\r\n`); errors name the file.
+    /// A pipe is read too (`<(pass show ca)`, `/dev/stdin` fed by a pipe),
+    /// at most 4 KiB of it, so that a passphrase need never be on disk.
     pub fn read_file(path: &std::path::Path) -> crate::Result<Self> {
-        let data = Zeroizing::new(crate::file::read(path)?);
+        use std::io::Read;
+        use std::os::unix::fs::FileTypeExt;
+        const MAX_PIPED: u64 = 4096;
+        let io = |source| crate::Error::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let piped = std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo());
+        let data = if piped {
+            let mut data = Zeroizing::new(Vec::new());
+            std::fs::File::open(path)
+                .and_then(|f| f.take(MAX_PIPED + 1).read_to_end(&mut data))
+                .map_err(io)?;
+            if data.len() as u64 > MAX_PIPED {
+                return Err(io(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("more than the {MAX_PIPED} bytes a passphrase is read from a pipe"),
+                )));
+            }
+            data
+        } else {
+            Zeroizing::new(crate::file::read(path)?)
+        };
         let line = data.split(|b| *b == b'\n').next().unwrap_or_default();
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         Ok(Self::new(line))
@@ -182,6 +206,25 @@ mod tests {
             std::fs::write(&path, text).unwrap();
             assert_eq!(Passphrase::read_file(&path).unwrap().expose_bytes(), want);
         }
+        // A pipe, as `<(…)` or a shell pipe gives it.
+        let fifo = tmp.path().join("fifo");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        let writer = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::write(fifo, b"piped\nrest\n").unwrap())
+        };
+        assert_eq!(
+            Passphrase::read_file(&fifo).unwrap().expose_bytes(),
+            b"piped"
+        );
+        writer.join().unwrap();
         let missing = tmp.path().join("missing");
         let err = Passphrase::read_file(&missing).unwrap_err();
         assert!(matches!(err, crate::Error::Io { ref path, .. } if *path == missing));

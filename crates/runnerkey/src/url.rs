@@ -73,10 +73,12 @@ pub fn without_userinfo(text: &str) -> String {
 ///
 /// Deliberately not the URL parser: a secret must be hidden even in a URL no
 /// parser accepts (a password with a space, `{` or `|` in it), so this
-/// looks only for `://`, the authority's end (`/`, `?` or `#`) and the
-/// last `@` before it.
+/// looks only for `://` (the authority starts the text without it), the
+/// authority's end (`/`, `?` or `#`) and the last `@` before it.
 pub fn redact_url(url: &str) -> Option<String> {
-    let scheme_end = url.find("://")? + 3;
+    // Without a scheme (`admin:pw@10.0.0.1:6443`, which client-go reads
+    // as https), the authority starts the text.
+    let scheme_end = url.find("://").map_or(0, |i| i + 3);
     let rest = &url[scheme_end..];
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let at = rest[..authority_end].rfind('@')?;
@@ -99,6 +101,11 @@ mod tests {
         );
         assert_eq!(redact_url("https://gitlab.example.com/"), None);
         assert_eq!(redact_url("not a url"), None);
+        assert_eq!(
+            redact_url("admin:hostpw@10.0.0.1:6443").as_deref(),
+            Some("<redacted>@10.0.0.1:6443")
+        );
+        assert_eq!(redact_url("10.0.0.1:6443/a@b"), None);
         // An @ in the path is not userinfo.
         assert_eq!(redact_url("https://h/a@b"), None);
         assert_eq!(without_userinfo("https://t@h"), "https://<redacted>@h");

@@ -6,12 +6,25 @@ use time::OffsetDateTime;
 /// The longest timeout accepted: a day.
 pub const MAX_TIMEOUT_SECS: f64 = 86_400.0;
 
+/// The shortest timeout or wait (1 ms): a shorter one would round to
+/// nothing and read as an unreachable server.
+pub(crate) const MIN_TIMEOUT_SECS: f64 = 0.001;
+
+/// A number as a person reads it: `1e300`, not three hundred digits.
+fn shown(secs: f64) -> String {
+    if secs.is_finite() && secs.abs() < 1e9 {
+        secs.to_string()
+    } else {
+        format!("{secs:e}")
+    }
+}
+
 /// What is wrong with a lifetime, a duration or a timeout.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum LifetimeProblem {
     /// A timeout that is not a sensible number of seconds.
-    #[error("{what} {secs} is not a number of seconds between 0 and {MAX_TIMEOUT_SECS}")]
+    #[error("{what} {} is not a number of seconds from {MIN_TIMEOUT_SECS} to {MAX_TIMEOUT_SECS}", shown(*.secs))]
     Timeout {
         /// Which timeout.
         what: &'static str,
@@ -76,8 +89,22 @@ pub enum LifetimeProblem {
     OutOfRange,
 }
 
-/// RFC 3339 text for a time.
+/// RFC 3339 text for a time. RFC 3339 has no offsets with seconds
+/// (`+00:19:32`) and no years outside 0000–9999: such a time is written in
+/// UTC, and a year RFC 3339 cannot write is clamped to its range — always
+/// text that reads back.
 pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| t.to_string())
+    use time::format_description::well_known::Rfc3339;
+    let utc = t.checked_to_offset(time::UtcOffset::UTC);
+    t.format(&Rfc3339)
+        .ok()
+        .or_else(|| utc.and_then(|u| u.format(&Rfc3339).ok()))
+        .unwrap_or_else(|| {
+            let edge = if t.year() < 0 {
+                time::macros::datetime!(0000-01-01 0:00 UTC)
+            } else {
+                time::macros::datetime!(9999-12-31 23:59:59 UTC)
+            };
+            edge.format(&Rfc3339).unwrap_or_default()
+        })
 }

@@ -112,3 +112,31 @@ fn typed_problems_are_said_once() {
         "line 3: expiration 5s is below the API's minimum of 600s"
     );
 }
+
+#[test]
+fn parser_messages_lose_the_input_values() {
+    use super::text::without_values;
+    let key = "-----BEGIN PRIVATE KEY----- MIGHAgEAMBMGByqGSM49 -----END PRIVATE KEY-----";
+    let m = format!("invalid type: string {key:?}, expected struct Kubeconfig at line 1 column 1");
+    assert_eq!(
+        without_values(&m),
+        "invalid type: string \"…\", expected struct Kubeconfig at line 1 column 1"
+    );
+    assert_eq!(
+        without_values(
+            "invalid type: integer `123456789012`, expected a string at line 3 column 8"
+        ),
+        "invalid type: integer `…`, expected a string at line 3 column 8"
+    );
+    assert_eq!(
+        without_values("unknown field `tokne`, expected one of `token`, `username`"),
+        "unknown field `tokne`, expected one of `token`, `username`"
+    );
+    let escaped = r#"invalid type: string "a\"b\\", expected u32"#;
+    assert_eq!(
+        without_values(escaped),
+        "invalid type: string \"…\", expected u32"
+    );
+    let huge = format!("x {}", "y".repeat(1_000_000));
+    assert_eq!(without_values(&huge).chars().count(), 300);
+}

@@ -92,3 +92,31 @@ fn a_kubeconfig_gives_its_cluster_cas_and_deep_nesting_is_refused() {
         Err(crate::Error::TooDeep { .. })
     ));
 }
+
+#[test]
+fn a_key_given_as_a_kubeconfig_is_not_quoted_in_the_error() {
+    let key = crate::PrivateKey::generate(crate::KeyAlgorithm::EcdsaP256)
+        .unwrap()
+        .to_pem();
+    let body: String = key.lines().nth(1).unwrap().to_string();
+    let err = Kubeconfig::parse(&key).unwrap_err().chain();
+    assert!(err.starts_with("not a kubeconfig"), "{err}");
+    assert!(
+        !err.contains(&body) && !err.contains("PRIVATE KEY"),
+        "{err}"
+    );
+    let csr = crate::k8s_csr::K8sCsr::parse(&key).unwrap_err().chain();
+    assert!(
+        !csr.contains(&body) && !csr.contains("PRIVATE KEY"),
+        "{csr}"
+    );
+    let huge = "A".repeat(3_000_000);
+    assert!(Kubeconfig::parse(&huge).unwrap_err().chain().len() < 400);
+    assert!(
+        crate::k8s_csr::K8sCsr::parse(&huge)
+            .unwrap_err()
+            .chain()
+            .len()
+            < 400
+    );
+}

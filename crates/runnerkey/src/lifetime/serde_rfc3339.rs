@@ -64,6 +64,27 @@ pub(crate) mod option {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn times_rfc3339_cannot_write_are_written_as_text_that_reads_back() {
+        use time::macros::datetime;
+        for (t, text) in [
+            (
+                datetime!(2026-01-01 0:00:00.5 +00:19:32),
+                "2025-12-31T23:40:28.5Z",
+            ),
+            (datetime!(2026-01-01 0:00 -00:00:01), "2026-01-01T00:00:01Z"),
+            (datetime!(-0001-01-01 0:00 UTC), "0000-01-01T00:00:00Z"),
+            (
+                datetime!(9999-12-31 23:59:59 -01:00),
+                "9999-12-31T23:59:59-01:00",
+            ),
+        ] {
+            assert_eq!(crate::lifetime::rfc3339(t), text);
+            let json = serde_json::to_string(&Times { at: t, until: None }).unwrap();
+            assert!(serde_json::from_str::<Times>(&json).is_ok(), "{json}");
+        }
+    }
+
     use serde::{Deserialize, Serialize};
     use time::OffsetDateTime;
     use time::macros::datetime;

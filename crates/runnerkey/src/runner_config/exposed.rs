@@ -143,6 +143,7 @@ mod tests {
         let r = &runners[0];
         let k = r.kubernetes.as_ref().unwrap();
         for shown in [
+            format!("{config:?}"),
             format!("{r:?}"),
             format!("{k:?}"),
             serde_json::to_string(r).unwrap(),

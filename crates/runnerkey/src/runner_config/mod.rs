@@ -216,8 +216,10 @@ pub struct RunnerInfo {
     pub kubernetes: Option<KubernetesSettings>,
 }
 
-/// A loaded `config.toml` and the edits made to it in memory.
-#[derive(Clone, Debug)]
+/// A loaded `config.toml` and the edits made to it in memory. `Debug`
+/// shows the path, the text's size and the runners (their secrets
+/// redacted), never the text: it holds runner tokens.
+#[derive(Clone)]
 pub struct RunnerConfig {
     path: Option<PathBuf>,
     original: String,
@@ -226,6 +228,17 @@ pub struct RunnerConfig {
     layout: Layout,
     /// What `text` holds of each runner.
     runners: Vec<RunnerInfo>,
+}
+
+impl std::fmt::Debug for RunnerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunnerConfig")
+            .field("path", &self.path)
+            .field("text", &format_args!("<{} bytes>", self.text.len()))
+            .field("edited", &(self.text != self.original))
+            .field("runners", &self.runners)
+            .finish()
+    }
 }
 
 /// The largest config.toml read: far above any real one (10,000 runners
