@@ -72,6 +72,11 @@ def test_python_numbers_are_validated_never_a_panic(tmp_path: Path) -> None:
         lambda: runnerkey.doctor(cfg, timeout=float("nan")),
         lambda: runnerkey.doctor(cfg, timeout=1e300),
         lambda: runnerkey.doctor(cfg, timeout=-1.0),
+        # Rounds to nothing: bad input, not a timeout against the network.
+        lambda: runnerkey.doctor(cfg, timeout=1e-10),
+        lambda: runnerkey.doctor(cfg, timeout="1e-10"),
+        # Python's bool is an int: True is not "1 second".
+        lambda: runnerkey.doctor(cfg, timeout=True),
         lambda: runnerkey.RunnerConfig.load(cfg).save(lock_timeout=float("inf")),
         lambda: ca.issue(user="u", days=3_000_000),
         lambda: ca.issue(user="u", duration="99999999999h"),

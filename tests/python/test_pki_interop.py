@@ -301,6 +301,9 @@ def test_encrypted_pkcs8_with_passphrase(work: Path) -> None:
     (work / "pass").write_text("s3cret\n")
     (work / "wrong").write_text("nope\n")
     ok("csr", "create", "--key", enc, "--passphrase-file", work / "pass", "--user", "u", "--out", work / "u.csr")
+    # From a pipe, never on disk: /dev/stdin fed by the shell.
+    ok("csr", "create", "--key", enc, "--passphrase-file", "/dev/stdin", "--user", "u", "--out", work / "p.csr",
+       input="s3cret\n")
     r = run("csr", "create", "--key", enc, "--user", "u", "--out", work / "v.csr")
     assert r.code == 2 and "--passphrase-file" in r.err and "enc.pem" in r.err
     r = run("csr", "create", "--key", enc, "--passphrase-file", work / "wrong", "--user", "u", "--out", work / "v.csr")
