@@ -29,6 +29,8 @@ use layout::{Layout, Piece};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 
+mod lines;
+pub(crate) use lines::{LineIndex, line_col};
 pub use save::{ConfigLock, Edited, PreparedSave, SaveOptions, Saved};
 
 /// Where gitlab-runner keeps its configuration when it runs as root.
@@ -244,40 +246,6 @@ impl std::fmt::Debug for RunnerConfig {
 /// The largest config.toml read: far above any real one (10,000 runners
 /// take about 11 MB).
 pub const MAX_CONFIG: u64 = 256 * 1024 * 1024;
-
-/// Where each line of a text starts, to turn many byte offsets into line
-/// numbers in logarithmic time each (counting newlines from the start for
-/// every finding made lint quadratic).
-pub(crate) struct LineIndex {
-    starts: Vec<usize>,
-}
-
-impl LineIndex {
-    pub(crate) fn new(text: &str) -> Self {
-        let starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
-        Self { starts }
-    }
-
-    /// The 1-based line of a byte offset.
-    pub(crate) fn line(&self, offset: usize) -> usize {
-        self.starts.partition_point(|&s| s <= offset).max(1)
-    }
-}
-
-/// 1-based line and column of a byte offset.
-pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before
-        .rsplit('\n')
-        .next()
-        .map(|l| l.chars().count())
-        .unwrap_or(0)
-        + 1;
-    (line, col)
-}
 
 /// Parses config text, keeping it (and every span) in the document.
 pub(crate) fn parse(text: String) -> Result<Document<String>> {
