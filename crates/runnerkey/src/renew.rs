@@ -8,7 +8,6 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::CertificateAuthority;
@@ -83,8 +82,7 @@ impl RenewParams {
 
 /// What `renew` did. Serialised with one more field, `failed`
 /// ([`RenewReport::failed`]), so that no caller decides it again.
-#[derive(Clone, Debug, Serialize)]
-#[serde(remote = "Self")]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct RenewReport {
     /// The runner.
@@ -102,14 +100,11 @@ pub struct RenewReport {
     pub reason: String,
     /// When the credential in place was (or is) due; `None` for a token
     /// that states no end (`null` on the wire).
-    #[serde(with = "crate::lifetime::serde_rfc3339::option")]
     pub due_at: Option<OffsetDateTime>,
     /// The end (notAfter, or a token's `exp`) of the credential in place
     /// before; `None` for a token that states no end (`null` on the wire).
-    #[serde(with = "crate::lifetime::serde_rfc3339::option")]
     pub old_not_after: Option<OffsetDateTime>,
     /// The new credential's end.
-    #[serde(with = "crate::lifetime::serde_rfc3339::option")]
     pub new_not_after: Option<OffsetDateTime>,
     /// The online check of the new pair.
     pub online: OnlineCheck,

@@ -1,28 +1,71 @@
 //! [`RenewReport`] as data: its fields and `failed`, decided here once.
 
+use std::path::PathBuf;
+
 use serde::Serialize;
+use time::OffsetDateTime;
 
 use super::RenewReport;
+use crate::OnlineCheck;
+use crate::status::Credential;
 
 impl Serialize for RenewReport {
     fn serialize<S: serde::Serializer>(
         &self,
         serializer: S,
     ) -> std::result::Result<S::Ok, S::Error> {
+        /// The report as it is written: its fields, then `failed`.
         #[derive(Serialize)]
-        struct WithFailed<'a> {
-            #[serde(flatten, serialize_with = "fields")]
-            report: &'a RenewReport,
+        struct Data<'a> {
+            runner: &'a str,
+            identity: &'a str,
+            credential: &'a Credential,
+            renewed: bool,
+            dry_run: bool,
+            reason: &'a str,
+            #[serde(with = "crate::lifetime::serde_rfc3339::option")]
+            due_at: Option<OffsetDateTime>,
+            #[serde(with = "crate::lifetime::serde_rfc3339::option")]
+            old_not_after: Option<OffsetDateTime>,
+            #[serde(with = "crate::lifetime::serde_rfc3339::option")]
+            new_not_after: Option<OffsetDateTime>,
+            online: &'a OnlineCheck,
+            files: &'a [PathBuf],
+            warnings: &'a [String],
+            clamped: bool,
             failed: bool,
         }
-        fn fields<S: serde::Serializer>(
-            report: &&RenewReport,
-            serializer: S,
-        ) -> std::result::Result<S::Ok, S::Error> {
-            RenewReport::serialize(report, serializer)
-        }
-        WithFailed {
-            report: self,
+        // Every field named (no `..`): a field added to the report does not
+        // compile until it is written here too.
+        let RenewReport {
+            runner,
+            identity,
+            credential,
+            renewed,
+            dry_run,
+            reason,
+            due_at,
+            old_not_after,
+            new_not_after,
+            online,
+            files,
+            warnings,
+            clamped,
+        } = self;
+        Data {
+            runner,
+            identity,
+            credential,
+            renewed: *renewed,
+            dry_run: *dry_run,
+            reason,
+            due_at: *due_at,
+            old_not_after: *old_not_after,
+            new_not_after: *new_not_after,
+            online,
+            files,
+            warnings,
+            clamped: *clamped,
             failed: self.failed(),
         }
         .serialize(serializer)
@@ -32,8 +75,6 @@ impl Serialize for RenewReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::OnlineCheck;
-    use crate::status::Credential;
 
     fn report(online: OnlineCheck, clamped: bool) -> RenewReport {
         RenewReport {
