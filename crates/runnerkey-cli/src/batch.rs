@@ -43,7 +43,10 @@ pub fn issue(a: &IssueArgs, batch: &Path) -> Result<Outcome> {
     params.allow_system_masters = a.allow_system_masters;
     params.overwrite = a.force;
     if a.keep_valid {
-        params.keep_valid = Some(inputs::renewal(a.renew_at, a.renew_before.as_deref())?);
+        params.keep_valid = Some(runnerkey::RenewalPolicy::from_options(
+            a.renew_at,
+            a.renew_before.as_deref(),
+        )?);
     }
     params.threads = a.jobs.unwrap_or(0);
     let ca = inputs::ca(&a.ca)?;

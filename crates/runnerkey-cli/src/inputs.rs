@@ -56,16 +56,3 @@ pub fn issue_params(args: &LifetimeArgs, allow_system_masters: bool) -> Result<I
 pub fn algorithm(name: &str) -> Result<KeyAlgorithm> {
     name.parse()
 }
-
-/// The renewal policy of `--renew-at` (default two thirds of the
-/// lifetime) and `--renew-before`: the one `renew` renews by.
-pub fn renewal(at: Option<f64>, before: Option<&str>) -> Result<runnerkey::RenewalPolicy> {
-    let mut policy = match at {
-        Some(at) => runnerkey::RenewalPolicy::at(at)?,
-        None => runnerkey::RenewalPolicy::default(),
-    };
-    if let Some(before) = before {
-        policy.before = Some(before.parse::<runnerkey::Lifetime>()?.as_duration());
-    }
-    Ok(policy)
-}

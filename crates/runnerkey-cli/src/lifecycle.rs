@@ -2,7 +2,7 @@
 //! report, and its Prometheus text file) and `runnerkey renew`.
 
 use runnerkey::{
-    Credential, Lifetime, OnlineCheck, Recovery, RenewParams, RenewalPolicy, Result, RunnerStatus,
+    Credential, OnlineCheck, Recovery, RenewParams, RenewalPolicy, Result, RunnerStatus,
     StatusParams,
 };
 
@@ -201,14 +201,7 @@ pub fn status(a: &StatusArgs) -> Result<Outcome> {
 }
 
 fn policy(a: &RenewalArgs) -> Result<RenewalPolicy> {
-    let mut policy = match a.renew_at {
-        Some(at) => RenewalPolicy::at(at)?,
-        None => RenewalPolicy::default(),
-    };
-    if let Some(before) = &a.renew_before {
-        policy.before = Some(before.parse::<Lifetime>()?.as_duration());
-    }
-    Ok(policy)
+    RenewalPolicy::from_options(a.renew_at, a.renew_before.as_deref())
 }
 
 fn one_runner(a: &OneRunner) -> Result<runnerkey::runner_config::RunnerSelector> {

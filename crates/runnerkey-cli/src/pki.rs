@@ -157,7 +157,8 @@ pub fn issue(a: &IssueArgs) -> Result<Outcome> {
         let mut ensure = EnsureParams::new(identity);
         ensure.algorithm = algorithm;
         ensure.lifetime = params.lifetime;
-        ensure.renewal = inputs::renewal(a.renew_at, a.renew_before.as_deref())?;
+        ensure.renewal =
+            runnerkey::RenewalPolicy::from_options(a.renew_at, a.renew_before.as_deref())?;
         ensure.force = a.force;
         ensure.dry_run = a.dry_run;
         ensure.allow_system_masters = a.allow_system_masters;

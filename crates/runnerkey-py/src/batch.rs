@@ -103,7 +103,7 @@ pub fn install_credentials(
     let (key, cert, ca) = (pem("key", key)?, pem("cert", cert)?, pem("ca", ca)?);
     let mut params = InstallParams::new(dir, name);
     params.identity = user.map(|u| Identity::new(u, groups)).transpose().py()?;
-    params.renewal = crate::convert::renewal(renew_at, renew_before).py()?;
+    params.renewal = runnerkey::RenewalPolicy::from_options(renew_at, renew_before).py()?;
     params.dry_run = dry_run;
     let offered = OfferedPair {
         key: &key,

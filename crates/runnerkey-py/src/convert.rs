@@ -78,19 +78,3 @@ impl Seconds {
         .map_err(crate::errors::to_py)
     }
 }
-
-/// The renewal policy of `renew_at` (default two thirds of the lifetime)
-/// and `renew_before`: the one `renew` renews by.
-pub(crate) fn renewal(
-    renew_at: Option<f64>,
-    renew_before: Option<&str>,
-) -> runnerkey::Result<runnerkey::RenewalPolicy> {
-    let mut policy = match renew_at {
-        Some(at) => runnerkey::RenewalPolicy::at(at)?,
-        None => runnerkey::RenewalPolicy::default(),
-    };
-    if let Some(b) = renew_before {
-        policy.before = Some(b.parse::<runnerkey::Lifetime>()?.as_duration());
-    }
-    Ok(policy)
-}

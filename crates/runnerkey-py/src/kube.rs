@@ -256,10 +256,7 @@ fn status_report(
     renew_before: Option<&str>,
 ) -> runnerkey::Result<runnerkey::StatusReport> {
     let cfg = runnerkey::runner_config::RunnerConfig::load(&config)?;
-    let mut policy = runnerkey::RenewalPolicy::at(renew_at)?;
-    if let Some(b) = renew_before {
-        policy.before = Some(b.parse::<Lifetime>()?.as_duration());
-    }
+    let policy = runnerkey::RenewalPolicy::from_options(Some(renew_at), renew_before)?;
     let mut p = runnerkey::StatusParams::default();
     p.runner = runner.map(Into::into);
     p.policy = policy;
@@ -389,10 +386,7 @@ pub fn renew(
         .map(|u| Identity::new(u, expect_groups))
         .transpose()
         .py()?;
-    p.policy = runnerkey::RenewalPolicy::at(renew_at).py()?;
-    if let Some(b) = renew_before {
-        p.policy.before = Some(b.parse::<Lifetime>().py()?.as_duration());
-    }
+    p.policy = runnerkey::RenewalPolicy::from_options(Some(renew_at), renew_before).py()?;
     p.force = force;
     p.dry_run = dry_run;
     p.online = online;

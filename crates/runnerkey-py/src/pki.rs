@@ -436,7 +436,7 @@ impl CertificateAuthority {
         let mut p = EnsureParams::new(Identity::new(user, groups).py()?);
         p.algorithm = algorithm.parse().py()?;
         p.lifetime = lifetime(days, duration)?;
-        p.renewal = crate::convert::renewal(renew_at, renew_before).py()?;
+        p.renewal = runnerkey::RenewalPolicy::from_options(renew_at, renew_before).py()?;
         p.force = force;
         p.dry_run = dry_run;
         p.allow_system_masters = allow_system_masters;
@@ -483,7 +483,8 @@ impl CertificateAuthority {
         params.allow_system_masters = allow_system_masters;
         params.overwrite = overwrite;
         if keep_valid {
-            params.keep_valid = Some(crate::convert::renewal(renew_at, renew_before).py()?);
+            params.keep_valid =
+                Some(runnerkey::RenewalPolicy::from_options(renew_at, renew_before).py()?);
         }
         params.threads = threads;
         crate::batch::issue_many(py, &self.0, text, params)

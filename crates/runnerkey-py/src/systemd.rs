@@ -94,16 +94,7 @@ pub fn systemd_units(
     };
     let policy = match (renew_at, &renew_before) {
         (None, None) => None,
-        _ => {
-            let mut p = match renew_at {
-                Some(at) => runnerkey::RenewalPolicy::at(at).py()?,
-                None => runnerkey::RenewalPolicy::default(),
-            };
-            if let Some(b) = &renew_before {
-                p.before = Some(b.parse::<runnerkey::Lifetime>().py()?.as_duration());
-            }
-            Some(p)
-        }
+        _ => Some(runnerkey::RenewalPolicy::from_options(renew_at, renew_before.as_deref()).py()?),
     };
     let mut plan = runnerkey::RenewUnitPlan::new(&config, runner.into(), program, signer);
     plan.instance = instance;

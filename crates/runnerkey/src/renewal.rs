@@ -50,6 +50,21 @@ impl RenewalPolicy {
         })
     }
 
+    /// The policy a renewal is asked for with: the fraction `at` (default
+    /// two thirds) and, as text (`30d`, `12h`), the window `before` the
+    /// end — what `--renew-at`/`--renew-before` and Python's
+    /// `renew_at`/`renew_before` give.
+    pub fn from_options(at: Option<f64>, before: Option<&str>) -> Result<Self> {
+        let mut policy = match at {
+            Some(at) => Self::at(at)?,
+            None => Self::default(),
+        };
+        if let Some(before) = before {
+            policy.before = Some(before.parse::<crate::lifetime::Lifetime>()?.as_duration());
+        }
+        Ok(policy)
+    }
+
     /// When `cert` is due.
     pub fn due_at(&self, cert: &Certificate) -> OffsetDateTime {
         self.due(cert.not_before(), cert.not_after(), unit_jitter(cert))
@@ -150,6 +165,29 @@ mod tests {
         .unwrap()
         .1
         .certificate
+    }
+
+    #[test]
+    fn options_give_the_policy_or_say_what_is_wrong() {
+        assert_eq!(
+            RenewalPolicy::from_options(None, None).unwrap(),
+            RenewalPolicy::default()
+        );
+        let p = RenewalPolicy::from_options(Some(0.75), Some("30d")).unwrap();
+        assert_eq!(
+            (p.at, p.before),
+            (0.75, Some(Duration::from_secs(30 * 86_400)))
+        );
+        assert!(matches!(
+            RenewalPolicy::from_options(Some(1.5), None),
+            Err(crate::Error::Lifetime(
+                crate::LifetimeProblem::RenewalPoint { .. }
+            ))
+        ));
+        assert!(matches!(
+            RenewalPolicy::from_options(None, Some("soon")),
+            Err(crate::Error::Lifetime(_))
+        ));
     }
 
     #[test]

@@ -30,9 +30,6 @@ pub(super) fn seen(source: &Source<'_>, params: &SetupParams, runner: &str) -> O
         .filter(|p| here(p))
 }
 
-/// How the finding tells a CA key setup used from one lint found.
-const SIGNED_HERE: &str = "setup --ca-dir signed with it here";
-
 /// The finding about `path`, the CA key on the runner host.
 pub(crate) fn finding(path: &Path, runner: &str, severity: Severity) -> Finding {
     Finding {
@@ -42,7 +39,7 @@ pub(crate) fn finding(path: &Path, runner: &str, severity: Severity) -> Finding 
         key: None,
         line: None,
         message: format!(
-            "{} is the cluster CA's private key, on the runner host ({SIGNED_HERE}): whoever reads it can mint any identity, cluster-admin included",
+            "{} is the cluster CA's private key, on the runner host (setup signed with it here): whoever reads it can mint any identity, cluster-admin included",
             path.display()
         ),
         fix: format!(
@@ -64,16 +61,15 @@ pub(super) fn report(report: &mut SetupReport, key: Option<&Path>) {
         return;
     };
     let shown = key.display().to_string();
+    // The finding doctor makes of the key an earlier setup recorded: an
+    // error there; here, in the run that just used it, setup's warning.
+    let recorded = finding(key, &r.runner, Severity::Error);
     let mut named = false;
     for f in &mut r.findings {
-        if f.code == Code::CaKeyOnRunnerHost && f.message.contains(&shown) {
-            named = true;
-            // As recorded by an earlier setup, doctor's error; here, the
-            // run that just used it, setup's warning.
-            if f.message.contains(SIGNED_HERE) {
-                f.severity = Severity::Warning;
-            }
+        if f.code == recorded.code && f.message == recorded.message {
+            f.severity = Severity::Warning;
         }
+        named |= f.code == Code::CaKeyOnRunnerHost && f.message.contains(&shown);
     }
     if named {
         return;

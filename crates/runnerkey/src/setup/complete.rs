@@ -56,7 +56,7 @@ pub(super) fn complete(
             };
             return Err(Error::KeyMismatch {
                 certificate: format!(
-                    "the signed certificate {} ({}): it was not signed for the key setup --request staged; sign {} again",
+                    "the signed certificate {} ({}): it was not signed for the staged key; sign {} again",
                     from.display(),
                     cert.subject(),
                     paths.csr.display()
@@ -69,7 +69,7 @@ pub(super) fn complete(
             None,
         )?));
         installing.key_replaced = Some(format!(
-            "the key setup --request staged ({}) replaced the old one",
+            "the staged key ({}) replaced the old one",
             paths.staged_key.display()
         ));
     }

@@ -75,7 +75,7 @@ pub(super) fn request(
             params.algorithm,
             params.force,
             true,
-            "the runner's new private key, staged until setup --complete (never leaves this host)",
+            "the runner's new private key, staged until its signed certificate is installed (never leaves this host)",
         )?
     } else {
         plan.key(
